@@ -1,0 +1,327 @@
+// Package diag is the data model of device diagnostics shared by the agent
+// (which collects it) and the hub (which stores and shows it): telemetry
+// samples, inventory and health check results.
+//
+// Something the OS does not expose is reported as unavailable (a nil
+// pointer, or an entry in Unavailable), never as a zero.
+package diag
+
+import "time"
+
+// Sample is one telemetry sample.
+type Sample struct {
+	Time        time.Time      `json:"time"`
+	UptimeSec   uint64         `json:"uptime_sec"`
+	CPU         CPU            `json:"cpu"`
+	Memory      Memory         `json:"memory"`
+	Filesystems []Filesystem   `json:"filesystems,omitempty"`
+	Disks       []DiskIO       `json:"disks,omitempty"`
+	Network     []NetInterface `json:"network,omitempty"`
+	TopCPU      []Process      `json:"top_cpu,omitempty"`
+	TopMemory   []Process      `json:"top_memory,omitempty"`
+	Users       []User         `json:"users,omitempty"`
+	Temperature []Temperature  `json:"temperature,omitempty"`
+	Battery     *Battery       `json:"battery,omitempty"`
+	// Unavailable names parts that could not be collected on this machine,
+	// with the reason ("battery": "no battery").
+	Unavailable map[string]string `json:"unavailable,omitempty"`
+	// CollectMicros is how long collection took, for self-monitoring.
+	CollectMicros int64 `json:"collect_us,omitempty"`
+}
+
+// CPU usage since the previous sample.
+type CPU struct {
+	TotalPct float64   `json:"total_pct"`
+	PerCore  []float64 `json:"per_core,omitempty"`
+	Load1    float64   `json:"load1"`
+	Load5    float64   `json:"load5"`
+	Load15   float64   `json:"load15"`
+}
+
+// Memory and swap, in bytes.
+type Memory struct {
+	Total     uint64  `json:"total"`
+	Used      uint64  `json:"used"`
+	Available uint64  `json:"available"`
+	UsedPct   float64 `json:"used_pct"`
+	SwapTotal uint64  `json:"swap_total"`
+	SwapUsed  uint64  `json:"swap_used"`
+}
+
+// Filesystem usage of one mount.
+type Filesystem struct {
+	Mount       string  `json:"mount"`
+	Device      string  `json:"device,omitempty"`
+	FSType      string  `json:"fstype,omitempty"`
+	Total       uint64  `json:"total"`
+	Used        uint64  `json:"used"`
+	Free        uint64  `json:"free"`
+	UsedPct     float64 `json:"used_pct"`
+	InodesTotal uint64  `json:"inodes_total,omitempty"`
+	InodesFree  uint64  `json:"inodes_free,omitempty"`
+}
+
+// DiskIO rates of one block device since the previous sample.
+type DiskIO struct {
+	Name      string  `json:"name"`
+	ReadBps   float64 `json:"read_bps"`
+	WriteBps  float64 `json:"write_bps"`
+	ReadIOPS  float64 `json:"read_iops"`
+	WriteIOPS float64 `json:"write_iops"`
+	BusyPct   float64 `json:"busy_pct,omitempty"`
+}
+
+// NetInterface rates and error counters of one interface.
+type NetInterface struct {
+	Name     string  `json:"name"`
+	RxBps    float64 `json:"rx_bps"`
+	TxBps    float64 `json:"tx_bps"`
+	RxErrors uint64  `json:"rx_errors"`
+	TxErrors uint64  `json:"tx_errors"`
+	RxDrops  uint64  `json:"rx_drops,omitempty"`
+	TxDrops  uint64  `json:"tx_drops,omitempty"`
+}
+
+// Process is one entry of a top-processes list.
+type Process struct {
+	PID    int32   `json:"pid"`
+	Name   string  `json:"name"`
+	User   string  `json:"user,omitempty"`
+	CPUPct float64 `json:"cpu_pct"`
+	RSS    uint64  `json:"rss"`
+}
+
+// User is a logged-in user session.
+type User struct {
+	Name     string    `json:"name"`
+	Terminal string    `json:"terminal,omitempty"`
+	Host     string    `json:"host,omitempty"`
+	Since    time.Time `json:"since,omitempty"`
+}
+
+// Temperature of one sensor, in degrees Celsius.
+type Temperature struct {
+	Sensor  string  `json:"sensor"`
+	Celsius float64 `json:"celsius"`
+	High    float64 `json:"high,omitempty"`
+	Crit    float64 `json:"critical,omitempty"`
+}
+
+// Battery state.
+type Battery struct {
+	ChargePct float64 `json:"charge_pct"`
+	// HealthPct is full-charge capacity over design capacity; nil if unknown.
+	HealthPct *float64 `json:"health_pct,omitempty"`
+	OnAC      bool     `json:"on_ac"`
+	State     string   `json:"state,omitempty"` // charging, discharging, full, unknown
+}
+
+// Summary is the handful of numbers the hub keeps per sample for charts,
+// rollups and fleet views.
+type Summary struct {
+	CPUPct  float64 `json:"cpu_pct"`
+	MemPct  float64 `json:"mem_pct"`
+	DiskPct float64 `json:"disk_pct"` // fullest filesystem
+	Load1   float64 `json:"load1"`
+	RxBps   float64 `json:"rx_bps"`
+	TxBps   float64 `json:"tx_bps"`
+}
+
+// Summarize extracts the Summary of s.
+func (s Sample) Summarize() Summary {
+	sum := Summary{CPUPct: s.CPU.TotalPct, MemPct: s.Memory.UsedPct, Load1: s.CPU.Load1}
+	for _, fs := range s.Filesystems {
+		if fs.UsedPct > sum.DiskPct {
+			sum.DiskPct = fs.UsedPct
+		}
+	}
+	for _, n := range s.Network {
+		sum.RxBps += n.RxBps
+		sum.TxBps += n.TxBps
+	}
+	return sum
+}
+
+// Status of a health check.
+type Status string
+
+// Health check statuses, from best to worst.
+const (
+	StatusOK      Status = "ok"
+	StatusWarning Status = "warning"
+	StatusFailing Status = "failing"
+	// StatusUnknown: the check could not run here (for example no battery).
+	StatusUnknown Status = "unknown"
+)
+
+// CheckResult is the outcome of one health check.
+type CheckResult struct {
+	Name    string `json:"name"` // kebab-case, stable
+	Status  Status `json:"status"`
+	Summary string `json:"summary"` // one plain sentence for people
+	// Evidence is what the check saw, as label/value pairs.
+	Evidence []Evidence `json:"evidence,omitempty"`
+	// Fix is the catalog fix that addresses a warning or failure, if any.
+	Fix    string    `json:"fix,omitempty"`
+	Time   time.Time `json:"time"`
+	Micros int64     `json:"duration_us,omitempty"`
+}
+
+// Evidence is one observation backing a check result.
+type Evidence struct {
+	Label string `json:"label"`
+	Value string `json:"value"`
+}
+
+// Inventory describes the machine: hardware, OS, network, software, services.
+type Inventory struct {
+	Time     time.Time     `json:"time"`
+	Hostname string        `json:"hostname"`
+	OS       OSInfo        `json:"os"`
+	Hardware Hardware      `json:"hardware"`
+	Network  NetworkConfig `json:"network"`
+	Software []Software    `json:"software,omitempty"`
+	Services []Service     `json:"services,omitempty"`
+	// Unavailable names parts that could not be collected, with the reason.
+	Unavailable map[string]string `json:"unavailable,omitempty"`
+	// Hash is a digest of the inventory's content (without Time), so the
+	// agent sends it only when it changed.
+	Hash string `json:"hash,omitempty"`
+}
+
+// OSInfo describes the operating system.
+type OSInfo struct {
+	Name        string    `json:"name"` // linux, windows, darwin
+	Platform    string    `json:"platform,omitempty"`
+	Version     string    `json:"version,omitempty"`
+	Kernel      string    `json:"kernel,omitempty"`
+	Arch        string    `json:"arch"`
+	BootTime    time.Time `json:"boot_time,omitempty"`
+	TimeZone    string    `json:"time_zone,omitempty"`
+	Domain      string    `json:"domain,omitempty"`
+	Workgroup   string    `json:"workgroup,omitempty"`
+	Virtualized string    `json:"virtualization,omitempty"`
+}
+
+// Hardware describes the machine's hardware.
+type Hardware struct {
+	CPU         *CPUInfo       `json:"cpu,omitempty"`
+	MemoryBytes uint64         `json:"memory_bytes,omitempty"`
+	MemoryMods  []MemoryModule `json:"memory_modules,omitempty"`
+	Disks       []BlockDevice  `json:"disks,omitempty"`
+	GPUs        []GPU          `json:"gpus,omitempty"`
+	NICs        []NIC          `json:"nics,omitempty"`
+	BIOS        *BIOS          `json:"bios,omitempty"`
+	Baseboard   *Baseboard     `json:"baseboard,omitempty"`
+	Product     *Product       `json:"product,omitempty"`
+}
+
+// CPUInfo is the processor model and topology.
+type CPUInfo struct {
+	Model    string `json:"model"`
+	Vendor   string `json:"vendor,omitempty"`
+	Packages int    `json:"packages"`
+	Cores    int    `json:"cores"`
+	Threads  int    `json:"threads"`
+}
+
+// MemoryModule is one DIMM, where readable.
+type MemoryModule struct {
+	Label  string `json:"label,omitempty"`
+	Size   uint64 `json:"size"`
+	Vendor string `json:"vendor,omitempty"`
+	Serial string `json:"serial,omitempty"`
+}
+
+// BlockDevice is a disk and its partitions.
+type BlockDevice struct {
+	Name       string      `json:"name"`
+	Model      string      `json:"model,omitempty"`
+	Vendor     string      `json:"vendor,omitempty"`
+	Serial     string      `json:"serial,omitempty"`
+	SizeBytes  uint64      `json:"size_bytes"`
+	Type       string      `json:"type,omitempty"` // hdd, ssd, virtual, ...
+	Partitions []Partition `json:"partitions,omitempty"`
+}
+
+// Partition of a block device.
+type Partition struct {
+	Name      string `json:"name"`
+	SizeBytes uint64 `json:"size_bytes"`
+	Mount     string `json:"mount,omitempty"`
+	FSType    string `json:"fstype,omitempty"`
+}
+
+// GPU is one graphics adapter.
+type GPU struct {
+	Vendor string `json:"vendor,omitempty"`
+	Model  string `json:"model,omitempty"`
+}
+
+// NIC is one network adapter.
+type NIC struct {
+	Name    string `json:"name"`
+	MAC     string `json:"mac,omitempty"`
+	Virtual bool   `json:"virtual,omitempty"`
+	Speed   string `json:"speed,omitempty"`
+}
+
+// BIOS firmware.
+type BIOS struct {
+	Vendor  string `json:"vendor,omitempty"`
+	Version string `json:"version,omitempty"`
+	Date    string `json:"date,omitempty"`
+}
+
+// Baseboard (motherboard).
+type Baseboard struct {
+	Vendor  string `json:"vendor,omitempty"`
+	Product string `json:"product,omitempty"`
+	Serial  string `json:"serial,omitempty"`
+}
+
+// Product is the system as sold.
+type Product struct {
+	Vendor string `json:"vendor,omitempty"`
+	Name   string `json:"name,omitempty"`
+	Serial string `json:"serial,omitempty"`
+	UUID   string `json:"uuid,omitempty"`
+}
+
+// NetworkConfig is the machine's network configuration.
+type NetworkConfig struct {
+	Interfaces     []InterfaceConfig `json:"interfaces,omitempty"`
+	DefaultGateway string            `json:"default_gateway,omitempty"`
+	DNSServers     []string          `json:"dns_servers,omitempty"`
+	WiFi           *WiFi             `json:"wifi,omitempty"`
+}
+
+// InterfaceConfig is one interface's addresses.
+type InterfaceConfig struct {
+	Name      string   `json:"name"`
+	MAC       string   `json:"mac,omitempty"`
+	Addresses []string `json:"addresses,omitempty"` // CIDR
+	Up        bool     `json:"up"`
+	MTU       int      `json:"mtu,omitempty"`
+}
+
+// WiFi is the current wireless association.
+type WiFi struct {
+	SSID      string `json:"ssid"`
+	SignalDBm int    `json:"signal_dbm,omitempty"`
+}
+
+// Software is one installed package or application.
+type Software struct {
+	Name      string `json:"name"`
+	Version   string `json:"version,omitempty"`
+	Publisher string `json:"publisher,omitempty"`
+	Source    string `json:"source,omitempty"` // dpkg, rpm, registry, applications
+}
+
+// Service is one system service and its state.
+type Service struct {
+	Name    string `json:"name"`
+	State   string `json:"state"` // running, stopped, failed, ...
+	Enabled bool   `json:"enabled,omitempty"`
+}
