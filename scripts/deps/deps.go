@@ -33,9 +33,5 @@ import (
 	_ "github.com/shirou/gopsutil/v4/process"
 	_ "github.com/shirou/gopsutil/v4/sensors"
 	_ "golang.org/x/crypto/argon2"
-	_ "golang.org/x/sys/unix"
-	_ "golang.org/x/sys/windows"
-	_ "golang.org/x/sys/windows/registry"
-	_ "golang.org/x/sys/windows/svc/mgr"
 	_ "modernc.org/sqlite"
 )
