@@ -1,0 +1,43 @@
+# Tierline. `make help` lists the targets.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/tierline/tierline/agent/version.Version=$(VERSION) -X github.com/tierline/tierline/hub/cli.Version=$(VERSION)
+RUN_DIR ?= .run
+CROSS := windows/amd64 darwin/arm64 linux/arm64
+
+.PHONY: help build run test lint vet bench cross clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## build bin/tierline-hub and bin/tierline-agent
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tierline-hub ./hub/cmd/tierline-hub
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tierline-agent ./agent/cmd/tierline-agent
+
+run: build ## start a hub on the embedded store with a local agent enrolled to it
+	./scripts/run.sh $(RUN_DIR)
+
+test: vet cross ## the whole test suite (what CI runs)
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+vet: ## go vet
+	$(GO) vet ./...
+
+lint: vet ## go vet, gofmt, and the rule that os/exec lives only in agent/execx
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	@bad=$$(grep -rln '"os/exec"' --include='*.go' agent hub shared | grep -v '^agent/execx/' | grep -v '_test.go$$' || true); \
+	  if [ -n "$$bad" ]; then echo "os/exec outside agent/execx: $$bad"; exit 1; fi
+
+cross: ## cross-compile both programs for windows/amd64, darwin/arm64, linux/arm64
+	@for p in $(CROSS); do \
+	  echo "cross $$p"; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -trimpath -o /dev/null ./hub/cmd/tierline-hub || exit 1; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -trimpath -o /dev/null ./agent/cmd/tierline-agent || exit 1; \
+	done
+
+bench: build ## run benchmarks and the fleet simulator; writes docs/benchmarks.md
+	./scripts/bench.sh
+
+clean: ## remove build output
+	rm -rf bin dist $(RUN_DIR)

@@ -1,0 +1,69 @@
+// Package agent_test keeps tierline-agent free of hub code, SQL drivers and
+// console assets, on every OS it ships for.
+package agent_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// forbidden are import path prefixes the agent binary must never link.
+var forbidden = []string{
+	"github.com/tierline/tierline/hub", // hub code, including the console and its assets
+	"database/sql",
+	"modernc.org/sqlite",
+	"github.com/jackc/pgx",
+	"github.com/mattn/go-sqlite3",
+	"github.com/lib/pq",
+}
+
+func deps(t *testing.T, goos, pkg string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", pkg)
+	cmd.Env = append(cmd.Environ(), "GOOS="+goos, "CGO_ENABLED=0")
+	out, err := cmd.Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Fatalf("go list %s for %s: %v\n%s", pkg, goos, err, ee.Stderr)
+		}
+		t.Fatalf("go list %s for %s: %v", pkg, goos, err)
+	}
+	return strings.Fields(string(out))
+}
+
+func violations(paths []string) []string {
+	var bad []string
+	for _, p := range paths {
+		for _, f := range forbidden {
+			if p == f || strings.HasPrefix(p, f+"/") {
+				bad = append(bad, p)
+			}
+		}
+	}
+	return bad
+}
+
+func TestAgentLinksNoHubCodeOrSQL(t *testing.T) {
+	for _, goos := range []string{"linux", "windows", "darwin"} {
+		t.Run(goos, func(t *testing.T) {
+			if bad := violations(deps(t, goos, "github.com/tierline/tierline/agent/cmd/tierline-agent")); len(bad) > 0 {
+				t.Errorf("tierline-agent for %s links forbidden packages: %v", goos, bad)
+			}
+		})
+	}
+}
+
+// TestCheckCatchesHub proves the check can fail: the hub links all of it.
+func TestCheckCatchesHub(t *testing.T) {
+	bad := violations(deps(t, "linux", "github.com/tierline/tierline/hub/cmd/tierline-hub"))
+	for _, want := range []string{"github.com/tierline/tierline/hub/store", "database/sql", "modernc.org/sqlite"} {
+		found := false
+		for _, b := range bad {
+			found = found || b == want
+		}
+		if !found {
+			t.Errorf("dependency check missed %s in the hub's dependencies", want)
+		}
+	}
+}

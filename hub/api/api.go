@@ -1,0 +1,191 @@
+// Package api serves the hub's JSON HTTP API under /api/v1. Every route
+// declares the least role allowed to call it; the check runs on the server
+// for every request.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tierline/tierline/hub/auth"
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// Store is what the API needs from the store.
+type Store interface {
+	LookupAPIToken(ctx context.Context, hash []byte, now time.Time) (store.APIToken, store.User, error)
+	ListDevices(ctx context.Context, opt store.ListDevicesOptions) ([]store.Device, error)
+	GetDevice(ctx context.Context, id string) (store.Device, error)
+	Telemetry(ctx context.Context, q store.TelemetryQuery) ([]store.TelemetryPoint, error)
+	CheckHistory(ctx context.Context, deviceID string, since time.Time, limit int) ([]store.CheckTransition, error)
+	RevokeDevice(ctx context.Context, id string, at time.Time) error
+	ListTokens(ctx context.Context) ([]store.Token, error)
+	CreateToken(ctx context.Context, t store.Token, secretHash []byte) error
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+	AppendAudit(ctx context.Context, e store.AuditEvent) error
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
+}
+
+// Config configures the API.
+type Config struct {
+	Store  Store
+	Logger *slog.Logger
+	Now    func() time.Time
+	// OnRevoke is called after a device is revoked, to cut its connection.
+	OnRevoke func(deviceID string)
+	// IsConnected reports live connection state, when known.
+	IsConnected func(deviceID string) bool
+	// EnrollToken renders a new enrollment token for a secret.
+	EnrollToken func(secret string) (string, error)
+}
+
+// API is the HTTP handler for /api/v1.
+type API struct {
+	cfg Config
+	mux *http.ServeMux
+	log *slog.Logger
+}
+
+// New builds the API.
+func New(cfg Config) (*API, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("api: no store")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.OnRevoke == nil {
+		cfg.OnRevoke = func(string) {}
+	}
+	a := &API{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger.With("component", "api")}
+	a.routes()
+	return a, nil
+}
+
+// Route is one API route with its least allowed role.
+type Route struct {
+	Pattern string // method and path, as http.ServeMux takes it
+	Role    store.Role
+	handler func(w http.ResponseWriter, r *http.Request, who Caller)
+}
+
+// Routes lists every route; tests walk it to check roles.
+func (a *API) Routes() []Route { return a.routeTable() }
+
+func (a *API) routeTable() []Route {
+	return []Route{
+		{"GET /api/v1/me", store.RoleTier1, a.me},
+		{"GET /api/v1/devices", store.RoleTier1, a.listDevices},
+		{"GET /api/v1/devices/{id}", store.RoleTier1, a.getDevice},
+		{"GET /api/v1/devices/{id}/telemetry", store.RoleTier1, a.deviceTelemetry},
+		{"GET /api/v1/devices/{id}/health/history", store.RoleTier1, a.healthHistory},
+		{"POST /api/v1/devices/{id}/revoke", store.RoleAdmin, a.revokeDevice},
+		{"GET /api/v1/tokens", store.RoleAdmin, a.listTokens},
+		{"POST /api/v1/tokens", store.RoleAdmin, a.createToken},
+		{"POST /api/v1/tokens/{id}/revoke", store.RoleAdmin, a.revokeToken},
+		{"GET /api/v1/audit", store.RoleAdmin, a.listAudit},
+	}
+}
+
+func (a *API) routes() {
+	for _, rt := range a.routeTable() {
+		rt := rt
+		a.mux.HandleFunc(rt.Pattern, func(w http.ResponseWriter, r *http.Request) {
+			who, ok := a.authenticate(w, r)
+			if !ok {
+				return
+			}
+			if who.Role.Rank() < rt.Role.Rank() {
+				a.audit(r, who, "api.deny", r.URL.Path, "denied", map[string]any{"route": rt.Pattern})
+				writeError(w, http.StatusForbidden, "forbidden", "this needs the "+string(rt.Role)+" role or higher; you are "+string(who.Role))
+				return
+			}
+			rt.handler(w, r, who)
+		})
+	}
+	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	a.mux.ServeHTTP(w, r)
+}
+
+// Caller is the authenticated user behind a request.
+type Caller struct {
+	UserID string
+	Name   string
+	Role   store.Role
+}
+
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool) {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || tok == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="tierline"`)
+		writeError(w, http.StatusUnauthorized, "unauthenticated", "send an API token as `Authorization: Bearer <token>` (create one with `tierline-hub apitoken create --user NAME`)")
+		return Caller{}, false
+	}
+	t, u, err := a.cfg.Store.LookupAPIToken(r.Context(), auth.HashSecret(strings.TrimSpace(tok)), a.cfg.Now())
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusUnauthorized, "unauthenticated", "API token is not valid")
+		return Caller{}, false
+	case errors.Is(err, store.ErrAPITokenExpired), errors.Is(err, store.ErrAPITokenRevoked):
+		writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error()+"; create a new one with `tierline-hub apitoken create`")
+		return Caller{}, false
+	case err != nil:
+		a.log.Error("look up API token", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "could not check the API token")
+		return Caller{}, false
+	}
+	_ = t
+	return Caller{UserID: u.ID, Name: u.Name, Role: u.Role}, true
+}
+
+func (a *API) audit(r *http.Request, who Caller, action, target, outcome string, detail map[string]any) {
+	err := a.cfg.Store.AppendAudit(r.Context(), store.AuditEvent{
+		Time: a.cfg.Now(), Actor: who.Name, Action: action, Target: target, Outcome: outcome, Detail: detail, Remote: r.RemoteAddr,
+	})
+	if err != nil {
+		a.log.Error("append audit event", "action", action, "err", err)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, wire.APIError{Error: msg, Code: code})
+}
+
+// decodeBody reads a JSON request body of at most 1 MiB into v; an empty
+// body leaves v at its zero value.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		writeError(w, http.StatusBadRequest, "bad_request", "request body: "+err.Error())
+		return false
+	}
+	return true
+}

@@ -1,0 +1,257 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tierline/tierline/hub/auth"
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+func (a *API) me(w http.ResponseWriter, r *http.Request, who Caller) {
+	writeJSON(w, http.StatusOK, map[string]any{"id": who.UserID, "name": who.Name, "role": who.Role})
+}
+
+func (a *API) listDevices(w http.ResponseWriter, r *http.Request, who Caller) {
+	opt := store.ListDevicesOptions{Group: r.URL.Query().Get("group")}
+	switch r.URL.Query().Get("online") {
+	case "":
+	case "true", "1":
+		t := true
+		opt.Online = &t
+	case "false", "0":
+		f := false
+		opt.Online = &f
+	default:
+		writeError(w, http.StatusBadRequest, "bad_request", "online must be true or false")
+		return
+	}
+	ds, err := a.cfg.Store.ListDevices(r.Context(), opt)
+	if err != nil {
+		a.internal(w, "list devices", err)
+		return
+	}
+	if ds == nil {
+		ds = []store.Device{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"devices": ds})
+}
+
+func (a *API) device(w http.ResponseWriter, r *http.Request) (store.Device, bool) {
+	id := r.PathValue("id")
+	if err := wire.ValidateDeviceID(id); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return store.Device{}, false
+	}
+	d, err := a.cfg.Store.GetDevice(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no device "+id)
+		return d, false
+	}
+	if err != nil {
+		a.internal(w, "get device", err)
+		return d, false
+	}
+	return d, true
+}
+
+func (a *API) getDevice(w http.ResponseWriter, r *http.Request, who Caller) {
+	d, ok := a.device(w, r)
+	if !ok {
+		return
+	}
+	if a.cfg.IsConnected != nil {
+		d.Online = a.cfg.IsConnected(d.ID)
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+// parseRange reads since/until (RFC 3339) with defaults: the last hour.
+func (a *API) parseRange(w http.ResponseWriter, r *http.Request) (since, until time.Time, ok bool) {
+	q := r.URL.Query()
+	until = a.cfg.Now()
+	since = until.Add(-time.Hour)
+	var err error
+	if s := q.Get("until"); s != "" {
+		if until, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "until must be an RFC 3339 time such as 2026-11-23T10:00:00Z")
+			return since, until, false
+		}
+	}
+	if s := q.Get("since"); s != "" {
+		if since, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "since must be an RFC 3339 time such as 2026-11-23T09:00:00Z")
+			return since, until, false
+		}
+	} else if q.Get("until") != "" {
+		since = until.Add(-time.Hour)
+	}
+	if since.After(until) {
+		writeError(w, http.StatusBadRequest, "bad_request", "since is after until")
+		return since, until, false
+	}
+	return since, until, true
+}
+
+func (a *API) deviceTelemetry(w http.ResponseWriter, r *http.Request, who Caller) {
+	d, ok := a.device(w, r)
+	if !ok {
+		return
+	}
+	since, until, ok := a.parseRange(w, r)
+	if !ok {
+		return
+	}
+	limit := 10000
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100000 {
+			writeError(w, http.StatusBadRequest, "bad_request", "limit must be a number from 1 to 100000")
+			return
+		}
+		limit = n
+	}
+	pts, err := a.cfg.Store.Telemetry(r.Context(), store.TelemetryQuery{
+		DeviceID: d.ID, Since: since, Until: until, Limit: limit, WithSamples: r.URL.Query().Get("samples") == "true",
+	})
+	if err != nil {
+		a.internal(w, "query telemetry", err)
+		return
+	}
+	if pts == nil {
+		pts = []store.TelemetryPoint{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"device_id": d.ID, "since": since.UTC(), "until": until.UTC(), "points": pts})
+}
+
+func (a *API) healthHistory(w http.ResponseWriter, r *http.Request, who Caller) {
+	d, ok := a.device(w, r)
+	if !ok {
+		return
+	}
+	since, _, ok := a.parseRange(w, r)
+	if !ok {
+		return
+	}
+	tr, err := a.cfg.Store.CheckHistory(r.Context(), d.ID, since, 1000)
+	if err != nil {
+		a.internal(w, "query health history", err)
+		return
+	}
+	if tr == nil {
+		tr = []store.CheckTransition{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"device_id": d.ID, "transitions": tr})
+}
+
+func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, who Caller) {
+	d, ok := a.device(w, r)
+	if !ok {
+		return
+	}
+	if err := a.cfg.Store.RevokeDevice(r.Context(), d.ID, a.cfg.Now()); err != nil {
+		a.internal(w, "revoke device", err)
+		return
+	}
+	a.cfg.OnRevoke(d.ID)
+	a.audit(r, who, "device.revoke", d.ID, "ok", map[string]any{"hostname": d.Hostname})
+	writeJSON(w, http.StatusOK, map[string]any{"id": d.ID, "revoked": true})
+}
+
+func (a *API) listTokens(w http.ResponseWriter, r *http.Request, who Caller) {
+	ts, err := a.cfg.Store.ListTokens(r.Context())
+	if err != nil {
+		a.internal(w, "list tokens", err)
+		return
+	}
+	if ts == nil {
+		ts = []store.Token{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
+}
+
+// CreateTokenRequest is the body of POST /api/v1/tokens.
+type CreateTokenRequest struct {
+	Expires string `json:"expires"` // Go duration, default 24h
+	Uses    int    `json:"uses"`    // default 1
+	Note    string `json:"note"`
+}
+
+func (a *API) createToken(w http.ResponseWriter, r *http.Request, who Caller) {
+	var req CreateTokenRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	t, secret, err := NewToken(a.cfg.Now(), req.Expires, req.Uses, req.Note, who.Name)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if a.cfg.EnrollToken == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "this hub cannot issue tokens")
+		return
+	}
+	enc, err := a.cfg.EnrollToken(secret)
+	if err != nil {
+		a.internal(w, "render token", err)
+		return
+	}
+	if err := a.cfg.Store.CreateToken(r.Context(), t, auth.HashSecret(secret)); err != nil {
+		a.internal(w, "create token", err)
+		return
+	}
+	a.audit(r, who, "token.create", t.ID, "ok", map[string]any{"uses": t.MaxUses, "expires_at": t.ExpiresAt})
+	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "enrollment_token": enc})
+}
+
+func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, who Caller) {
+	id := r.PathValue("id")
+	err := a.cfg.Store.RevokeToken(r.Context(), id, a.cfg.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no enrollment token "+id)
+		return
+	}
+	if err != nil {
+		a.internal(w, "revoke token", err)
+		return
+	}
+	a.audit(r, who, "token.revoke", id, "ok", nil)
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
+}
+
+func (a *API) listAudit(w http.ResponseWriter, r *http.Request, who Caller) {
+	q := r.URL.Query()
+	f := store.AuditFilter{Actor: q.Get("actor"), ActionPrefix: q.Get("action"), Target: q.Get("target")}
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, http.StatusBadRequest, "bad_request", "limit must be a number from 1 to 1000")
+			return
+		}
+		f.Limit = n
+	}
+	if q.Get("since") != "" || q.Get("until") != "" {
+		since, until, ok := a.parseRange(w, r)
+		if !ok {
+			return
+		}
+		f.Since, f.Until = since, until
+	}
+	ev, err := a.cfg.Store.ListAudit(r.Context(), f)
+	if err != nil {
+		a.internal(w, "list audit", err)
+		return
+	}
+	if ev == nil {
+		ev = []store.AuditEvent{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": ev})
+}
+
+func (a *API) internal(w http.ResponseWriter, what string, err error) {
+	a.log.Error(what, "err", err)
+	writeError(w, http.StatusInternalServerError, "internal", what+" failed; see the hub's log")
+}

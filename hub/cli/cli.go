@@ -1,0 +1,527 @@
+// Package cli is tierline-hub's command line: serve, and the admin verbs
+// that work on the same --data or --db as a running hub.
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tierline/tierline/hub/api"
+	"github.com/tierline/tierline/hub/auth"
+	"github.com/tierline/tierline/hub/pki"
+	"github.com/tierline/tierline/hub/server"
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// Version is set at build time with -ldflags.
+var Version = "dev"
+
+// IO is where a command reads and writes.
+type IO struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+}
+
+type command struct {
+	name, usage string
+	run         func(ctx context.Context, args []string, io IO) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the hub", serve},
+		{"token create", "print a new enrollment token", tokenCreate},
+		{"token list", "list enrollment tokens", tokenList},
+		{"token revoke", "revoke an enrollment token: token revoke [flags] ID", tokenRevoke},
+		{"user add", "add a console user (password on stdin)", userAdd},
+		{"user list", "list console users", userList},
+		{"apitoken create", "print a new API bearer token for a user", apitokenCreate},
+		{"apitoken revoke", "revoke an API token: apitoken revoke [flags] ID", apitokenRevoke},
+		{"device list", "list enrolled devices", deviceList},
+		{"device revoke", "revoke a device and cut its connection: device revoke [flags] ID", deviceRevoke},
+		{"version", "print the version", func(_ context.Context, _ []string, io IO) error { fmt.Fprintln(io.Stdout, Version); return nil }},
+	}
+}
+
+// errUsage marks an error already explained with usage text.
+var errUsage = errors.New("usage")
+
+// Main runs the command line and returns the exit status.
+func Main(args []string, io IO) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cmds := commands()
+	for _, c := range cmds {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && strings.Join(args[:len(words)], " ") == c.name {
+			err := c.run(ctx, args[len(words):], io)
+			switch {
+			case err == nil:
+				return 0
+			case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+				return 2
+			default:
+				fmt.Fprintf(io.Stderr, "tierline-hub %s: %v\n", c.name, err)
+				return 1
+			}
+		}
+	}
+	if len(args) > 0 && args[0] != "help" && args[0] != "-h" && args[0] != "--help" {
+		fmt.Fprintf(io.Stderr, "tierline-hub: unknown command %q\n\n", strings.Join(args, " "))
+	}
+	fmt.Fprintln(io.Stderr, "Usage: tierline-hub COMMAND [flags] [args]\n\nCommands:")
+	tw := tabwriter.NewWriter(io.Stderr, 0, 0, 2, ' ', 0)
+	for _, c := range cmds {
+		fmt.Fprintf(tw, "  %s\t%s\n", c.name, c.usage)
+	}
+	tw.Flush()
+	fmt.Fprintln(io.Stderr, "\nRun `tierline-hub COMMAND -h` for a command's flags. Flags go before positional arguments.")
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		return 0
+	}
+	return 2
+}
+
+// flagSet makes a FlagSet whose flags also read TIERLINE_* variables.
+func flagSet(name string, io IO) *flag.FlagSet {
+	fs := flag.NewFlagSet("tierline-hub "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Stderr)
+	return fs
+}
+
+// parse parses args, filling unset flags from TIERLINE_<FLAG> variables.
+func parse(fs *flag.FlagSet, args []string, positional int) error {
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := "TIERLINE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok && !set[f.Name] {
+			if err := f.Value.Set(v); err != nil && envErr == nil {
+				envErr = fmt.Errorf("%s=%q: %w", env, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	if fs.NArg() != positional {
+		if positional == 0 {
+			fmt.Fprintf(fs.Output(), "unexpected arguments: %q (flags go before arguments)\n", fs.Args())
+		} else {
+			fmt.Fprintf(fs.Output(), "expected %d argument(s), got %d\n", positional, fs.NArg())
+		}
+		fs.Usage()
+		return errUsage
+	}
+	return nil
+}
+
+type storeFlags struct{ data, db *string }
+
+func addStoreFlags(fs *flag.FlagSet) storeFlags {
+	return storeFlags{
+		data: fs.String("data", "", "hub data directory (CA, certificates, embedded database) [TIERLINE_DATA]"),
+		db:   fs.String("db", "", "PostgreSQL URL instead of the embedded database [TIERLINE_DB]"),
+	}
+}
+
+func (s storeFlags) open(ctx context.Context) (*store.Store, error) {
+	return server.OpenStore(ctx, *s.data, *s.db)
+}
+
+func serve(ctx context.Context, args []string, io IO) error {
+	fs := flagSet("serve", io)
+	sf := addStoreFlags(fs)
+	listen := fs.String("listen", "127.0.0.1:8443", "address to listen on [TIERLINE_LISTEN]")
+	urlFlag := fs.String("url", "", "URL agents use to reach this hub (default from --listen) [TIERLINE_URL]")
+	cert := fs.String("tls-cert", "", "TLS certificate chain (PEM) instead of the hub's own CA [TIERLINE_TLS_CERT]")
+	key := fs.String("tls-key", "", "TLS key (PEM) for --tls-cert [TIERLINE_TLS_KEY]")
+	tiers := fs.String("tier-limits", "1=15m,2=4h,3=2d", "per-tier SLA time limits, tier=duration,... [TIERLINE_TIER_LIMITS]")
+	rawRet := fs.Duration("raw-retention", 24*time.Hour, "keep raw telemetry this long [TIERLINE_RAW_RETENTION]")
+	rollRet := fs.Duration("rollup-retention", 30*24*time.Hour, "keep telemetry rollups this long [TIERLINE_ROLLUP_RETENTION]")
+	level := fs.String("log-level", "info", "debug, info, warn or error [TIERLINE_LOG_LEVEL]")
+	format := fs.String("log-format", "text", "text or json [TIERLINE_LOG_FORMAT]")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	limits, err := ParseTierLimits(*tiers)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(io.Stderr, *level, *format)
+	if err != nil {
+		return err
+	}
+	return server.Run(ctx, server.Config{
+		DataDir: *sf.data, DB: *sf.db, Listen: *listen, URL: *urlFlag, TLSCert: *cert, TLSKey: *key,
+		TierLimits: limits, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
+	})
+}
+
+// ParseTierLimits parses "1=15m,2=4h,3=2d" (d is accepted as 24h).
+func ParseTierLimits(s string) (map[int]time.Duration, error) {
+	out := map[int]time.Duration{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		tier, err := strconv.Atoi(k)
+		if !ok || err != nil || tier < 0 || tier > 4 {
+			return nil, fmt.Errorf("--tier-limits: %q should be TIER=DURATION with TIER 0-4, e.g. 1=15m", part)
+		}
+		d, err := parseDays(v)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("--tier-limits: %q: duration must be positive, such as 90s, 15m, 4h or 2d", part)
+		}
+		out[tier] = d
+	}
+	return out, nil
+}
+
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", format)
+}
+
+func tokenCreate(ctx context.Context, args []string, io IO) error {
+	fs := flagSet("token create", io)
+	sf := addStoreFlags(fs)
+	expires := fs.String("expires", "24h", "how long the token is valid")
+	uses := fs.Int("uses", 1, "how many devices may enroll with it")
+	note := fs.String("note", "", "what the token is for")
+	urlFlag := fs.String("url", "", "hub URL to put in the token (default: the URL the hub serves) [TIERLINE_URL]")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	hubURL := *urlFlag
+	if hubURL == "" {
+		v, ok, err := st.GetSetting(ctx, "hub.url")
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errors.New("the hub's URL is not known yet: start `tierline-hub serve` once with this --data, or pass --url")
+		}
+		hubURL = v
+	}
+	ca, err := pki.LoadCA(*sf.data)
+	if err != nil {
+		return err
+	}
+	t, secret, err := api.NewToken(time.Now(), *expires, *uses, *note, "cli")
+	if err != nil {
+		return err
+	}
+	enc := wire.EnrollToken{HubURL: hubURL, CAFingerprint: pki.Fingerprint(ca), Secret: secret}.Encode()
+	if _, err := wire.ParseEnrollToken(enc); err != nil {
+		return fmt.Errorf("token would not be accepted by agents: %w", err)
+	}
+	if err := st.CreateToken(ctx, t, auth.HashSecret(secret)); err != nil {
+		return err
+	}
+	_ = st.AppendAudit(ctx, store.AuditEvent{Time: time.Now(), Actor: "cli", Action: "token.create", Target: t.ID, Outcome: "ok",
+		Detail: map[string]any{"uses": t.MaxUses, "expires_at": t.ExpiresAt}})
+	fmt.Fprintln(io.Stdout, enc)
+	fmt.Fprintf(io.Stderr, "token %s: %d use(s), expires %s\n", t.ID, t.MaxUses, t.ExpiresAt.Format(time.RFC3339))
+	return nil
+}
+
+func tokenList(ctx context.Context, args []string, io IO) error {
+	fs := flagSet("token list", io)
+	sf := addStoreFlags(fs)
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ts, err := st.ListTokens(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(io.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tUSES\tEXPIRES\tSTATE\tNOTE")
+	now := time.Now()
+	for _, t := range ts {
+		state := "valid"
+		switch {
+		case t.RevokedAt != nil:
+			state = "revoked"
+		case now.After(t.ExpiresAt):
+			state = "expired"
+		case t.Uses >= t.MaxUses:
+			state = "used up"
+		}
+		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\t%s\n", t.ID, t.Uses, t.MaxUses, t.ExpiresAt.Local().Format(time.DateTime), state, t.Note)
+	}
+	return tw.Flush()
+}
+
+func tokenRevoke(ctx context.Context, args []string, io IO) error {
+	fs := flagSet("token revoke", io)
+	sf := addStoreFlags(fs)
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	id := fs.Arg(0)
+	if err := st.RevokeToken(ctx, id, time.Now()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no enrollment token %q (see `tierline-hub token list`)", id)
+		}
+		return err
+	}
+	_ = st.AppendAudit(ctx, store.AuditEvent{Time: time.Now(), Actor: "cli", Action: "token.revoke", Target: id, Outcome: "ok"})
+	fmt.Fprintf(io.Stdout, "token %s revoked\n", id)
+	return nil
+}
+
+func userAdd(ctx context.Context, args []string, io IO) error {
+	fs := flagSet("user add", io)
+	sf := addStoreFlags(fs)
+	name := fs.String("name", "", "user name")
+	role := fs.String("role", "", "tier1, tier2, tier3 or admin")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if !validName(*name) {
+		return errors.New("--name is required: 1-64 letters, digits, '.', '_', '-' or '@'")
+	}
+	if !store.Role(*role).Valid() {
+		return fmt.Errorf("--role %q: use tier1, tier2, tier3 or admin", *role)
+	}
+	line, err := bufio.NewReader(io.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return errors.New("give the password on standard input, e.g. `echo 'long secret' | tierline-hub user add ...`")
+	}
+	hash, err := auth.HashPassword(strings.TrimRight(line, "\r\n"))
+	if err != nil {
+		return err
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u := store.User{ID: wire.NewID(), Name: *name, Role: store.Role(*role), PasswordHash: hash, CreatedAt: time.Now()}
+	if err := st.CreateUser(ctx, u); err != nil {
+		if errors.Is(err, store.ErrExists) {
+			return fmt.Errorf("a user named %q already exists", *name)
+		}
+		return err
+	}
+	_ = st.AppendAudit(ctx, store.AuditEvent{Time: time.Now(), Actor: "cli", Action: "user.create", Target: u.Name, Outcome: "ok",
+		Detail: map[string]any{"role": u.Role}})
+	fmt.Fprintf(io.Stdout, "user %s added with role %s\n", u.Name, u.Role)
+	return nil
+}
+
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+func userList(ctx context.Context, args []string, io IO) error {
+	fs := flagSet("user list", io)
+	sf := addStoreFlags(fs)
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	us, err := st.ListUsers(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(io.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROLE\tCREATED")
+	for _, u := range us {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, u.Role, u.CreatedAt.Local().Format(time.DateTime))
+	}
+	return tw.Flush()
+}
+
+func apitokenCreate(ctx context.Context, args []string, io IO) error {
+	fs := flagSet("apitoken create", io)
+	sf := addStoreFlags(fs)
+	user := fs.String("user", "", "user the token acts as")
+	expires := fs.Duration("expires", 90*24*time.Hour, "how long the token is valid")
+	note := fs.String("note", "", "what the token is for")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	if *user == "" {
+		return errors.New("--user is required")
+	}
+	if *expires <= 0 {
+		return errors.New("--expires must be positive")
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.GetUserByName(ctx, *user)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no user %q (add one with `tierline-hub user add`)", *user)
+	}
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	secret := auth.APITokenPrefix + auth.Secret(32)
+	t := store.APIToken{ID: wire.NewID()[:12], UserID: u.ID, Note: *note, CreatedAt: now, ExpiresAt: now.Add(*expires)}
+	if err := st.CreateAPIToken(ctx, t, auth.HashSecret(secret)); err != nil {
+		return err
+	}
+	_ = st.AppendAudit(ctx, store.AuditEvent{Time: now, Actor: "cli", Action: "apitoken.create", Target: t.ID, Outcome: "ok",
+		Detail: map[string]any{"user": u.Name}})
+	fmt.Fprintln(io.Stdout, secret)
+	fmt.Fprintf(io.Stderr, "API token %s for %s (%s), expires %s\n", t.ID, u.Name, u.Role, t.ExpiresAt.Format(time.RFC3339))
+	return nil
+}
+
+func apitokenRevoke(ctx context.Context, args []string, io IO) error {
+	fs := flagSet("apitoken revoke", io)
+	sf := addStoreFlags(fs)
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.RevokeAPIToken(ctx, fs.Arg(0), time.Now()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no API token %q", fs.Arg(0))
+		}
+		return err
+	}
+	_ = st.AppendAudit(ctx, store.AuditEvent{Time: time.Now(), Actor: "cli", Action: "apitoken.revoke", Target: fs.Arg(0), Outcome: "ok"})
+	fmt.Fprintf(io.Stdout, "API token %s revoked\n", fs.Arg(0))
+	return nil
+}
+
+func deviceList(ctx context.Context, args []string, io IO) error {
+	fs := flagSet("device list", io)
+	sf := addStoreFlags(fs)
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ds, err := st.ListDevices(ctx, store.ListDevicesOptions{Revoked: true})
+	if err != nil {
+		return err
+	}
+	sort.SliceStable(ds, func(i, j int) bool { return ds[i].Hostname < ds[j].Hostname })
+	tw := tabwriter.NewWriter(io.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tHOSTNAME\tOS\tSTATE\tLAST SEEN")
+	for _, d := range ds {
+		state := "offline"
+		if d.Online {
+			state = "online"
+		}
+		if d.RevokedAt != nil {
+			state = "revoked"
+		}
+		seen := "never"
+		if d.LastSeen != nil {
+			seen = d.LastSeen.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.Hostname, d.OS, state, seen)
+	}
+	return tw.Flush()
+}
+
+func deviceRevoke(ctx context.Context, args []string, io IO) error {
+	fs := flagSet("device revoke", io)
+	sf := addStoreFlags(fs)
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	id := fs.Arg(0)
+	if err := wire.ValidateDeviceID(id); err != nil {
+		return fmt.Errorf("%q: %w (see `tierline-hub device list`)", id, err)
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.RevokeDevice(ctx, id, time.Now()); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no device %s (see `tierline-hub device list`)", id)
+		}
+		return err
+	}
+	_ = st.AppendAudit(ctx, store.AuditEvent{Time: time.Now(), Actor: "cli", Action: "device.revoke", Target: id, Outcome: "ok"})
+	fmt.Fprintf(io.Stdout, "device %s revoked; a running hub closes its connection within a second\n", id)
+	return nil
+}

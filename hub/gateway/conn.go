@@ -1,0 +1,297 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// maxFrameErrors is how many refused frames an authenticated agent may send
+// before the hub closes its connection.
+const maxFrameErrors = 100
+
+// agentConn is one authenticated agent connection.
+type agentConn struct {
+	g        *Gateway
+	ws       *websocket.Conn
+	deviceID string
+	log      *slog.Logger
+
+	ackSeq    atomic.Uint64 // highest sequence to acknowledge
+	ackSignal chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+func (c *agentConn) close(code websocket.StatusCode, reason string) {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		go c.ws.Close(code, reason)
+	})
+}
+
+func (c *agentConn) write(ctx context.Context, body wire.Body) error {
+	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), body)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, frame)
+}
+
+func (c *agentConn) sendError(code, msg string, seq uint64) {
+	c.g.metrics.frameErrors.WithLabelValues(code).Inc()
+	_ = c.write(context.Background(), wire.Error{Code: code, Message: msg, Seq: seq})
+}
+
+// acked is called by the ingest loop once seq is durably stored.
+func (c *agentConn) acked(seq uint64) {
+	for {
+		cur := c.ackSeq.Load()
+		if seq <= cur || c.ackSeq.CompareAndSwap(cur, seq) {
+			break
+		}
+	}
+	select {
+	case c.ackSignal <- struct{}{}:
+	default:
+	}
+}
+
+// writeLoop sends acknowledgements (coalesced) and pings.
+func (c *agentConn) writeLoop(ctx context.Context) {
+	ping := time.NewTicker(c.g.cfg.PingInterval)
+	defer ping.Stop()
+	var sent uint64
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-ctx.Done():
+			return
+		case <-c.ackSignal:
+			if seq := c.ackSeq.Load(); seq > sent {
+				if err := c.write(ctx, wire.Ack{Seq: seq}); err != nil {
+					c.close(websocket.StatusGoingAway, "write failed")
+					return
+				}
+				sent = seq
+			}
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			err := c.ws.Ping(pctx)
+			cancel()
+			if err != nil {
+				c.log.Info("agent did not answer ping; closing", "err", err)
+				c.close(websocket.StatusGoingAway, "ping timeout")
+				return
+			}
+		}
+	}
+}
+
+// ServeConnect handles wire.ConnectPath.
+func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
+	select {
+	case g.handshakes <- struct{}{}:
+	default:
+		// Busy: spread the herd. Retry-After is randomised so refused agents
+		// do not come back together.
+		g.metrics.handshakes.WithLabelValues("busy").Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(1+rand.IntN(10)))
+		http.Error(w, "hub is busy accepting other agents; retry later", http.StatusServiceUnavailable)
+		return
+	}
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			<-g.handshakes
+		}
+	}
+	defer release()
+
+	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{wire.Subprotocol}})
+	if err != nil {
+		g.metrics.handshakes.WithLabelValues("bad_upgrade").Inc()
+		return
+	}
+	if ws.Subprotocol() != wire.Subprotocol {
+		g.metrics.handshakes.WithLabelValues("bad_subprotocol").Inc()
+		ws.Close(websocket.StatusPolicyViolation, "client must speak subprotocol "+wire.Subprotocol)
+		return
+	}
+	ws.SetReadLimit(wire.MaxFrameSize)
+	log := g.log.With("remote", r.RemoteAddr)
+
+	c, welcome, err := g.handshake(r.Context(), ws, log)
+	if err != nil {
+		code := wire.CodeOf(err)
+		g.metrics.handshakes.WithLabelValues(code).Inc()
+		log.Info("agent refused", "code", code, "err", err)
+		return
+	}
+	release()
+	g.metrics.handshakes.WithLabelValues("ok").Inc()
+	g.register(c)
+	g.presence <- presenceEvent{id: c.deviceID, online: true, hello: welcome, at: g.cfg.Now()}
+	defer func() {
+		c.close(websocket.StatusNormalClosure, "")
+		if g.unregister(c) {
+			g.presence <- presenceEvent{id: c.deviceID, online: false, at: g.cfg.Now()}
+		}
+	}()
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go c.writeLoop(ctx)
+	go func() {
+		select {
+		case <-c.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	c.readLoop(ctx)
+}
+
+// handshake sends the challenge, checks the hello and answers welcome.
+func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.Logger) (*agentConn, store.DeviceHello, error) {
+	ctx, cancel := context.WithTimeout(ctx, g.cfg.HandshakeTimeout)
+	defer cancel()
+	nonce := newNonce()
+	c := &agentConn{g: g, ws: ws, log: log, ackSignal: make(chan struct{}, 1), done: make(chan struct{})}
+	refuse := func(status websocket.StatusCode, err *wire.ProtocolError) (*agentConn, store.DeviceHello, error) {
+		c.sendError(err.Code, err.Message, 0)
+		ws.Close(status, err.Message)
+		return nil, store.DeviceHello{}, err
+	}
+	if err := c.write(ctx, wire.Challenge{Nonce: nonce, HubTime: g.cfg.Now().UTC()}); err != nil {
+		return nil, store.DeviceHello{}, wire.Errorf("write_failed", "send challenge: %v", err)
+	}
+	_, frame, err := ws.Read(ctx)
+	if err != nil {
+		return nil, store.DeviceHello{}, wire.Errorf("read_failed", "read hello: %v", err)
+	}
+	env, err := wire.Decode(frame)
+	if err != nil {
+		var pe *wire.ProtocolError
+		errors.As(err, &pe)
+		return refuse(websocket.StatusPolicyViolation, pe)
+	}
+	hello, err := wire.DecodeBody[wire.Hello](env)
+	if err != nil {
+		var pe *wire.ProtocolError
+		errors.As(err, &pe)
+		return refuse(websocket.StatusPolicyViolation, pe)
+	}
+	d, err := g.cfg.Store.GetDevice(ctx, hello.DeviceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return refuse(CloseUnauthorized, wire.Errorf(wire.CodeUnauthorized, "device %s is not enrolled on this hub; enroll with a new token", hello.DeviceID))
+	}
+	if err != nil {
+		return refuse(websocket.StatusInternalError, wire.Errorf(wire.CodeInternal, "hub could not look up the device; it will retry"))
+	}
+	if !verifyHello(d, nonce, hello) {
+		return refuse(CloseUnauthorized, wire.Errorf(wire.CodeUnauthorized, "signature does not match the key enrolled for device %s", hello.DeviceID))
+	}
+	if d.RevokedAt != nil {
+		return refuse(CloseRevoked, wire.Errorf(wire.CodeRevoked, "this device was revoked on the hub; enroll it again with a new token"))
+	}
+	c.deviceID = d.ID
+	c.log = log.With("device", d.ID)
+	if err := c.write(ctx, wire.Welcome{DeviceID: d.ID, HubTime: g.cfg.Now().UTC(), LastSeq: d.LastSeq}); err != nil {
+		return nil, store.DeviceHello{}, wire.Errorf("write_failed", "send welcome: %v", err)
+	}
+	return c, store.DeviceHello{
+		Hostname: hello.Hostname, OS: hello.OS, Arch: hello.Arch, Platform: hello.Platform,
+		AgentVersion: hello.AgentVersion, SpoolDropped: hello.SpoolDropped,
+	}, nil
+}
+
+func (c *agentConn) readLoop(ctx context.Context) {
+	errs := 0
+	for {
+		_, frame, err := c.ws.Read(ctx)
+		if err != nil {
+			if s := websocket.CloseStatus(err); s == websocket.StatusMessageTooBig || errors.Is(err, websocket.ErrMessageTooBig) {
+				c.g.metrics.frameErrors.WithLabelValues(wire.CodeTooLarge).Inc()
+				c.log.Warn("agent sent an oversized frame; connection closed", "limit", wire.MaxFrameSize)
+			}
+			return
+		}
+		if err := c.handle(ctx, frame); err != nil {
+			errs++
+			c.log.Warn("refused agent frame", "code", wire.CodeOf(err), "err", err)
+			if errs >= maxFrameErrors {
+				c.close(websocket.StatusPolicyViolation, "too many bad frames")
+				return
+			}
+		}
+	}
+}
+
+// handle decodes one frame and queues it for ingest. A refused sequenced
+// message is recorded as rejected (and so acknowledged): resending it
+// could never succeed.
+func (c *agentConn) handle(ctx context.Context, frame []byte) error {
+	env, err := wire.Decode(frame)
+	if err != nil {
+		c.sendError(wire.CodeOf(err), err.(*wire.ProtocolError).Message, env.Seq)
+		return err
+	}
+	item := store.IngestItem{DeviceID: c.deviceID, Seq: env.Seq, Received: c.g.cfg.Now()}
+	switch env.Type {
+	case wire.TypeTelemetry:
+		var b wire.Telemetry
+		if b, err = wire.DecodeBody[wire.Telemetry](env); err == nil {
+			item.Kind, item.Sample, item.Checks, item.SpoolDropped = store.KindTelemetry, &b.Sample, b.Checks, b.SpoolDropped
+		}
+	case wire.TypeInventory:
+		var b wire.Inventory
+		if b, err = wire.DecodeBody[wire.Inventory](env); err == nil {
+			item.Kind, item.Inventory = store.KindInventory, &b.Inventory
+		}
+	case wire.TypeHealth:
+		var b wire.Health
+		if b, err = wire.DecodeBody[wire.Health](env); err == nil {
+			item.Kind, item.Checks = store.KindHealth, b.Checks
+		}
+	case wire.TypeError:
+		if b, derr := wire.DecodeBody[wire.Error](env); derr == nil {
+			c.log.Info("agent reported an error", "code", b.Code, "message", b.Message)
+		}
+		return nil
+	default:
+		err = wire.Errorf(wire.CodeUnexpected, "agents may not send %s messages", env.Type)
+	}
+	if err != nil {
+		c.sendError(wire.CodeOf(err), err.(*wire.ProtocolError).Message, env.Seq)
+		if env.Seq == 0 {
+			return err
+		}
+		item.Kind = store.KindRejected
+		item.Sample, item.Inventory, item.Checks = nil, nil, nil
+		c.g.enqueue(ctx, pending{item: item, conn: c, typ: string(env.Type)})
+		return err
+	}
+	if env.Seq == 0 {
+		err := wire.Errorf(wire.CodeBadFrame, "%s messages must carry a sequence number", env.Type)
+		c.sendError(err.Code, err.Message, 0)
+		return err
+	}
+	c.g.enqueue(ctx, pending{item: item, conn: c, typ: string(env.Type)})
+	return nil
+}

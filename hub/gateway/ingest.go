@@ -1,0 +1,124 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/tierline/tierline/hub/store"
+)
+
+type pending struct {
+	item store.IngestItem
+	conn *agentConn
+	typ  string
+}
+
+func (g *Gateway) enqueue(ctx context.Context, p pending) {
+	select {
+	case g.ingestQ <- p:
+	case <-ctx.Done():
+	}
+}
+
+// ingestLoop group-commits queued messages: it takes whatever is queued
+// (up to MaxBatch) into one transaction, then acknowledges each message to
+// its connection. Messages of one device stay in order because one reader
+// per device queues them and one loop commits them.
+func (g *Gateway) ingestLoop(ctx context.Context) {
+	batch := make([]pending, 0, g.cfg.MaxBatch)
+	items := make([]store.IngestItem, 0, g.cfg.MaxBatch)
+	for {
+		batch, items = batch[:0], items[:0]
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-g.ingestQ:
+			batch = append(batch, p)
+		}
+	fill:
+		for len(batch) < g.cfg.MaxBatch {
+			select {
+			case p := <-g.ingestQ:
+				batch = append(batch, p)
+			default:
+				break fill
+			}
+		}
+		for _, p := range batch {
+			items = append(items, p.item)
+		}
+		start := time.Now()
+		results, err := g.commit(ctx, items)
+		if err != nil {
+			// Nothing is acknowledged; the agents still hold these messages
+			// in their spools and send them again after reconnecting.
+			g.log.Error("ingest transaction failed; closing the affected connections so agents resend", "err", err, "messages", len(batch))
+			for _, p := range batch {
+				p.conn.close(1011, "hub could not store messages")
+			}
+			continue
+		}
+		g.metrics.commit.Observe(time.Since(start).Seconds())
+		g.metrics.batchSize.Observe(float64(len(batch)))
+		for i, p := range batch {
+			outcome := "stored"
+			switch {
+			case p.item.Kind == store.KindRejected:
+				outcome = "rejected"
+			case results[i].Err != nil:
+				outcome = "error"
+			case results[i].Duplicate:
+				outcome = "duplicate"
+			}
+			g.metrics.messages.WithLabelValues(p.typ, outcome).Inc()
+			if results[i].Err == nil {
+				p.conn.acked(p.item.Seq)
+			}
+		}
+	}
+}
+
+// commit retries a failed transaction briefly: SQLite may be busy with an
+// admin command in another process.
+func (g *Gateway) commit(ctx context.Context, items []store.IngestItem) ([]store.IngestResult, error) {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		var res []store.IngestResult
+		if res, err = g.cfg.Store.Ingest(ctx, items); err == nil {
+			return res, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 100 * time.Millisecond):
+		}
+	}
+	return nil, err
+}
+
+type presenceEvent struct {
+	id     string
+	online bool
+	hello  store.DeviceHello
+	at     time.Time
+}
+
+// presenceLoop records connects and disconnects off the connection path.
+func (g *Gateway) presenceLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev := <-g.presence:
+			var err error
+			if ev.online {
+				err = g.cfg.Store.MarkConnected(ctx, ev.id, ev.hello, ev.at)
+			} else {
+				err = g.cfg.Store.MarkDisconnected(ctx, ev.id, ev.at)
+			}
+			if err != nil && ctx.Err() == nil {
+				g.log.Warn("record device presence", "device", ev.id, "online", ev.online, "err", err)
+			}
+		}
+	}
+}

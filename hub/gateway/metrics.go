@@ -1,0 +1,38 @@
+package gateway
+
+import "github.com/prometheus/client_golang/prometheus"
+
+type metrics struct {
+	connected   prometheus.Gauge
+	handshakes  *prometheus.CounterVec
+	enrollments *prometheus.CounterVec
+	messages    *prometheus.CounterVec
+	frameErrors *prometheus.CounterVec
+	batchSize   prometheus.Histogram
+	commit      prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "tierline_agents_connected", Help: "Agents with an authenticated connection to this hub."}),
+		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tierline_agent_handshakes_total", Help: "Agent connection attempts by outcome."}, []string{"outcome"}),
+		enrollments: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tierline_enrollments_total", Help: "Enrollment attempts by outcome."}, []string{"outcome"}),
+		messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tierline_ingest_messages_total", Help: "Sequenced agent messages by type and outcome (stored, duplicate, rejected)."}, []string{"type", "outcome"}),
+		frameErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tierline_agent_frame_errors_total", Help: "Refused agent frames by error code."}, []string{"code"}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tierline_ingest_batch_size", Help: "Messages per ingest transaction.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
+		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tierline_ingest_commit_seconds", Help: "Duration of one ingest transaction.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.connected, m.handshakes, m.enrollments, m.messages, m.frameErrors, m.batchSize, m.commit)
+	}
+	return m
+}

@@ -1,0 +1,35 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tierline/tierline/hub/store"
+)
+
+// fleetCollector reports fleet gauges from the store at scrape time.
+type fleetCollector struct {
+	st      *store.Store
+	devices *prometheus.Desc
+}
+
+func newFleetCollector(st *store.Store) *fleetCollector {
+	return &fleetCollector{st: st, devices: prometheus.NewDesc("tierline_devices",
+		"Enrolled (not revoked) devices by presence.", []string{"state"}, nil)}
+}
+
+func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.devices }
+
+func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	total, online, err := c.st.CountDevices(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.devices, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.devices, prometheus.GaugeValue, float64(online), "online")
+	ch <- prometheus.MustNewConstMetric(c.devices, prometheus.GaugeValue, float64(total-online), "offline")
+}

@@ -1,0 +1,319 @@
+// Package server runs tierline-hub: it opens the store, loads or creates the
+// CA, and serves agents, the API, health and metrics over one TLS listener.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tierline/tierline/hub/api"
+	"github.com/tierline/tierline/hub/auth"
+	"github.com/tierline/tierline/hub/gateway"
+	"github.com/tierline/tierline/hub/pki"
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// Config configures a hub.
+type Config struct {
+	DataDir string // CA, server certificate and (by default) the SQLite database
+	DB      string // PostgreSQL URL; empty: SQLite in DataDir
+	Listen  string // host:port
+	URL     string // URL agents use to reach the hub; default from Listen
+	TLSCert string
+	TLSKey  string
+	// TierLimits are the per-tier SLA time limits (tier -> limit).
+	TierLimits map[int]time.Duration
+	// Retention of raw telemetry and of rollups, and rollup width.
+	RawRetention    time.Duration
+	RollupRetention time.Duration
+	RollupBucket    time.Duration
+	RetentionEvery  time.Duration
+	Logger          *slog.Logger
+	// Out receives the lines a person starting the hub needs to see (URL,
+	// first admin's credentials).
+	Out io.Writer
+	// Ready, if set, is called once the listener accepts connections.
+	Ready func(addr net.Addr)
+}
+
+// CheckAndSetDefaults validates c and fills defaults.
+func (c *Config) CheckAndSetDefaults() error {
+	if c.DataDir == "" {
+		return errors.New("--data is required: the directory for the CA, certificates and embedded database")
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8443"
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("--listen %q is not host:port: %w", c.Listen, err)
+	}
+	if c.URL == "" {
+		host, port, _ := net.SplitHostPort(c.Listen)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "127.0.0.1"
+		}
+		c.URL = "https://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("--url %q must be an https:// URL agents can reach", c.URL)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together")
+	}
+	if c.RawRetention <= 0 {
+		c.RawRetention = 24 * time.Hour
+	}
+	if c.RollupRetention <= 0 {
+		c.RollupRetention = 30 * 24 * time.Hour
+	}
+	if c.RollupBucket <= 0 {
+		c.RollupBucket = 5 * time.Minute
+	}
+	if c.RetentionEvery <= 0 {
+		c.RetentionEvery = 10 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Out == nil {
+		c.Out = os.Stdout
+	}
+	return nil
+}
+
+// DBPath is the embedded database's file in a data directory.
+func DBPath(dataDir string) string { return filepath.Join(dataDir, "tierline.db") }
+
+// OpenStore opens the store a hub with this data directory and --db uses.
+func OpenStore(ctx context.Context, dataDir, db string) (*store.Store, error) {
+	if db == "" {
+		if dataDir == "" {
+			return nil, errors.New("--data (or --db) is required")
+		}
+		if err := os.MkdirAll(dataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		db = DBPath(dataDir)
+	}
+	return store.Open(ctx, db)
+}
+
+// Run serves until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return err
+	}
+	log := cfg.Logger
+	raiseFileLimit(log)
+	st, err := OpenStore(ctx, cfg.DataDir, cfg.DB)
+	if err != nil {
+		return fmt.Errorf("open store: %w", err)
+	}
+	defer st.Close()
+
+	authority, err := loadAuthority(cfg)
+	if err != nil {
+		return err
+	}
+	if err := st.PutSetting(ctx, "hub.url", cfg.URL); err != nil {
+		return fmt.Errorf("save hub url: %w", err)
+	}
+	if err := st.MarkAllOffline(ctx); err != nil {
+		return fmt.Errorf("reset device presence: %w", err)
+	}
+	firstAdmin, err := ensureFirstAdmin(ctx, st, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(newFleetCollector(st))
+
+	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	fingerprint := authority.Fingerprint()
+	apiHandler, err := api.New(api.Config{
+		Store: st, Logger: log, OnRevoke: gw.Revoked, IsConnected: gw.IsConnected,
+		EnrollToken: func(secret string) (string, error) {
+			return wire.EnrollToken{HubURL: cfg.URL, CAFingerprint: fingerprint, Secret: secret}.Encode(), nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc(wire.ConnectPath, gw.ServeConnect)
+	mux.HandleFunc(wire.EnrollPath, gw.ServeEnroll)
+	mux.Handle("/api/", apiHandler)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		status, code := "ok", http.StatusOK
+		if err := st.Ping(r.Context()); err != nil {
+			status, code = "store unavailable: "+err.Error(), http.StatusServiceUnavailable
+		}
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "agents_connected": gw.Connected()})
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "Tierline hub\n\nAPI: %s/api/v1/devices (Authorization: Bearer <token>)\nHealth: %s/healthz\nMetrics: %s/metrics\n", cfg.URL, cfg.URL, cfg.URL)
+	})
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (is another hub running there?): %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+		TLSConfig: &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			Certificates: []tls.Certificate{authority.Certificate},
+		},
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); _ = gw.Run(ctx) }()
+	go func() { defer wg.Done(); retentionLoop(ctx, st, cfg, log) }()
+
+	fmt.Fprintf(cfg.Out, "Tierline hub listening on %s\n", ln.Addr())
+	fmt.Fprintf(cfg.Out, "  console/API URL: %s/\n", cfg.URL)
+	fmt.Fprintf(cfg.Out, "  CA fingerprint:  %s\n", fingerprint)
+	if firstAdmin != "" {
+		fmt.Fprintf(cfg.Out, "  first admin:     %s\n", firstAdmin)
+	}
+	log.Info("hub started", "listen", ln.Addr().String(), "url", cfg.URL, "store", st.Dialect())
+	if cfg.Ready != nil {
+		cfg.Ready(ln.Addr())
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ServeTLS(ln, "", "") }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+	}
+	shutdownCtx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer scancel()
+	_ = srv.Shutdown(shutdownCtx)
+	cancel()
+	wg.Wait()
+	log.Info("hub stopped")
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func loadAuthority(cfg Config) (*pki.Authority, error) {
+	if cfg.TLSCert != "" {
+		return pki.LoadExternal(cfg.TLSCert, cfg.TLSKey)
+	}
+	u, _ := url.Parse(cfg.URL)
+	hosts := []string{"localhost", "127.0.0.1", "::1", u.Hostname()}
+	if h, _, err := net.SplitHostPort(cfg.Listen); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+		hosts = append(hosts, h)
+	}
+	if hn, err := os.Hostname(); err == nil {
+		hosts = append(hosts, hn)
+	}
+	a, err := pki.LoadOrCreate(cfg.DataDir, dedupe(hosts), time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("load or create the hub CA in %s: %w", cfg.DataDir, err)
+	}
+	return a, nil
+}
+
+func dedupe(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		s = strings.Trim(s, "[]")
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// InitialAdminFile holds the first admin's generated credentials.
+const InitialAdminFile = "initial-admin.txt"
+
+// ensureFirstAdmin creates the user "admin" with a random password on the
+// first start and writes the credentials (owner-only) to the data
+// directory. It returns a line describing them, or "" if users exist.
+func ensureFirstAdmin(ctx context.Context, st *store.Store, dataDir string) (string, error) {
+	n, err := st.CountUsers(ctx)
+	if err != nil {
+		return "", fmt.Errorf("count users: %w", err)
+	}
+	path := filepath.Join(dataDir, InitialAdminFile)
+	if n > 0 {
+		if raw, err := os.ReadFile(path); err == nil {
+			return strings.TrimSpace(string(raw)) + " (from " + path + ")", nil
+		}
+		return "", nil
+	}
+	password := auth.Secret(12)
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return "", err
+	}
+	if err := st.CreateUser(ctx, store.User{ID: wire.NewID(), Name: "admin", Role: store.RoleAdmin, PasswordHash: hash, CreatedAt: time.Now()}); err != nil {
+		return "", fmt.Errorf("create first admin: %w", err)
+	}
+	line := "name admin, password " + password
+	if err := os.WriteFile(path, []byte(line+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	return line + " (saved in " + path + "; change it after logging in)", nil
+}
+
+func retentionLoop(ctx context.Context, st *store.Store, cfg Config, log *slog.Logger) {
+	t := time.NewTicker(cfg.RetentionEvery)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		res, err := st.Prune(ctx, now.Add(-cfg.RawRetention), now.Add(-cfg.RollupRetention), cfg.RollupBucket)
+		if err != nil && ctx.Err() == nil {
+			log.Warn("telemetry retention pass failed; will retry", "err", err)
+		} else if res.RawDeleted > 0 || res.RollupsDeleted > 0 {
+			log.Info("telemetry retention", "rolled_up", res.RolledUp, "raw_deleted", res.RawDeleted, "rollups_deleted", res.RollupsDeleted)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
