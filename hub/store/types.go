@@ -140,6 +140,10 @@ type IngestResult struct {
 	Duplicate bool
 	// Transitions are health check state changes this item caused.
 	Transitions []CheckTransition
+	// Err is set when the item could not be applied (unknown device, missing
+	// body, unknown kind); such an item had no effect and its Seq was not
+	// recorded. The other items of the batch are applied regardless.
+	Err error
 }
 
 // TelemetryPoint is a stored telemetry sample: a raw point (Count 1, Sample

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tierline/tierline/shared/diag"
+)
+
+const deviceCols = `id, public_key, hostname, os, arch, platform, agent_version, grp, token_id,
+	enrolled_at, online, last_seen, revoked_at, last_seq, spool_dropped, summary, latest_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanDevice(sc rowScanner, extra ...any) (Device, error) {
+	var d Device
+	var enrolled, lastSeq, dropped int64
+	var lastSeen, revoked, latestAt sql.NullInt64
+	var summary sql.NullString
+	dest := []any{&d.ID, &d.PublicKey, &d.Hostname, &d.OS, &d.Arch, &d.Platform, &d.AgentVersion, &d.Group, &d.TokenID,
+		&enrolled, &d.Online, &lastSeen, &revoked, &lastSeq, &dropped, &summary, &latestAt}
+	if err := sc.Scan(append(dest, extra...)...); err != nil {
+		return Device{}, err
+	}
+	d.EnrolledAt = fromNS(enrolled)
+	d.LastSeen = nullTimePtr(lastSeen)
+	d.RevokedAt = nullTimePtr(revoked)
+	d.LatestAt = nullTimePtr(latestAt)
+	d.LastSeq = uint64(lastSeq)
+	d.SpoolDropped = uint64(dropped)
+	if summary.Valid && summary.String != "" {
+		var sum diag.Summary
+		if err := json.Unmarshal([]byte(summary.String), &sum); err != nil {
+			return Device{}, fmt.Errorf("decode summary: %w", err)
+		}
+		d.Summary = &sum
+	}
+	return d, nil
+}
+
+// GetDevice returns a device with its latest sample, inventory and current
+// health check results. ErrNotFound for an unknown id.
+func (s *Store) GetDevice(ctx context.Context, id string) (Device, error) {
+	var latest, inventory sql.NullString
+	d, err := scanDevice(s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+`, latest, inventory FROM devices WHERE id = ?`), id),
+		&latest, &inventory)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Device{}, fmt.Errorf("get device %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Device{}, fmt.Errorf("get device %s: %w", id, err)
+	}
+	if latest.Valid && latest.String != "" {
+		d.Latest = new(diag.Sample)
+		if err := json.Unmarshal([]byte(latest.String), d.Latest); err != nil {
+			return Device{}, fmt.Errorf("get device %s: decode latest sample: %w", id, err)
+		}
+	}
+	if inventory.Valid && inventory.String != "" {
+		d.Inventory = new(diag.Inventory)
+		if err := json.Unmarshal([]byte(inventory.String), d.Inventory); err != nil {
+			return Device{}, fmt.Errorf("get device %s: decode inventory: %w", id, err)
+		}
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT name, status, summary, evidence, fix, micros, time
+		FROM check_state WHERE device_id = ? ORDER BY name`), id)
+	if err != nil {
+		return Device{}, fmt.Errorf("get device %s: health: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c diag.CheckResult
+		var status string
+		var evidence sql.NullString
+		var t int64
+		if err := rows.Scan(&c.Name, &status, &c.Summary, &evidence, &c.Fix, &c.Micros, &t); err != nil {
+			return Device{}, fmt.Errorf("get device %s: health: %w", id, err)
+		}
+		c.Status = diag.Status(status)
+		c.Time = fromNS(t)
+		if evidence.Valid && evidence.String != "" {
+			if err := json.Unmarshal([]byte(evidence.String), &c.Evidence); err != nil {
+				return Device{}, fmt.Errorf("get device %s: decode evidence: %w", id, err)
+			}
+		}
+		d.Health = append(d.Health, c)
+	}
+	if err := rows.Err(); err != nil {
+		return Device{}, fmt.Errorf("get device %s: health: %w", id, err)
+	}
+	return d, nil
+}
+
+// ListDevices lists devices ordered by hostname, with their telemetry
+// summary but without latest sample, inventory or health.
+func (s *Store) ListDevices(ctx context.Context, opt ListDevicesOptions) ([]Device, error) {
+	var where []string
+	var args []any
+	if !opt.Revoked {
+		where = append(where, "revoked_at IS NULL")
+	}
+	if opt.Online != nil {
+		where = append(where, "online = ?")
+		args = append(args, *opt.Online)
+	}
+	if opt.Group != "" {
+		where = append(where, "grp = ?")
+		args = append(args, opt.Group)
+	}
+	query := `SELECT ` + deviceCols + ` FROM devices`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += " ORDER BY hostname, id"
+	if opt.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, opt.Limit)
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	defer rows.Close()
+	var out []Device
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list devices: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list devices: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeDevice revokes a device and marks it offline. ErrNotFound for an
+// unknown id. Revoking again keeps the first revocation time.
+func (s *Store) RevokeDevice(ctx context.Context, id string, at time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE devices SET revoked_at = COALESCE(revoked_at, ?), online = ? WHERE id = ?`),
+		at.UnixNano(), false, id)
+	if err != nil {
+		return fmt.Errorf("revoke device %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("revoke device %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// DevicesRevokedSince returns the ids of devices revoked after since.
+func (s *Store) DevicesRevokedSince(ctx context.Context, since time.Time) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id FROM devices WHERE revoked_at > ? ORDER BY revoked_at, id`), since.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("devices revoked since: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("devices revoked since: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("devices revoked since: %w", err)
+	}
+	return ids, nil
+}
+
+// MarkConnected records that a device connected and what it said about
+// itself. ErrNotFound for an unknown id.
+func (s *Store) MarkConnected(ctx context.Context, id string, h DeviceHello, at time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ?,
+		hostname = ?, os = ?, arch = ?, platform = ?, agent_version = ?, spool_dropped = ?
+		WHERE id = ?`),
+		true, at.UnixNano(), h.Hostname, h.OS, h.Arch, h.Platform, h.AgentVersion, int64(h.SpoolDropped), id)
+	if err != nil {
+		return fmt.Errorf("mark connected %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("mark connected %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// MarkDisconnected records that a device disconnected. ErrNotFound for an
+// unknown id.
+func (s *Store) MarkDisconnected(ctx context.Context, id string, at time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ? WHERE id = ?`), false, at.UnixNano(), id)
+	if err != nil {
+		return fmt.Errorf("mark disconnected %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("mark disconnected %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// MarkAllOffline marks every device offline, for hub start.
+func (s *Store) MarkAllOffline(ctx context.Context) error {
+	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE devices SET online = ? WHERE online = ?`), false, true); err != nil {
+		return fmt.Errorf("mark all offline: %w", err)
+	}
+	return nil
+}
+
+// TouchDevices sets last_seen of many devices, in batches.
+func (s *Store) TouchDevices(ctx context.Context, ids []string, at time.Time) error {
+	const batch = 500
+	for len(ids) > 0 {
+		n := min(batch, len(ids))
+		chunk := ids[:n]
+		ids = ids[n:]
+		args := make([]any, 0, n+1)
+		args = append(args, at.UnixNano())
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		query := `UPDATE devices SET last_seen = ? WHERE id IN (?` + strings.Repeat(", ?", n-1) + `)`
+		if _, err := s.w.ExecContext(ctx, s.q(query), args...); err != nil {
+			return fmt.Errorf("touch devices: %w", err)
+		}
+	}
+	return nil
+}
+
+// CountDevices counts devices that are not revoked, and those online.
+func (s *Store) CountDevices(ctx context.Context) (total, online int, err error) {
+	err = s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN online = ? THEN 1 ELSE 0 END), 0)
+		FROM devices WHERE revoked_at IS NULL`), true).Scan(&total, &online)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count devices: %w", err)
+	}
+	return total, online, nil
+}

@@ -1,0 +1,236 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tierline/tierline/shared/diag"
+)
+
+// ingestDevice is the state of one device while a batch is applied; the
+// device row is written once at the end of the batch.
+type ingestDevice struct {
+	lastSeq      uint64
+	advanced     bool
+	lastSeen     int64
+	spoolDropped uint64
+	dropSet      bool
+	latest       []byte // sample JSON
+	summary      []byte
+	latestAt     int64
+	inventory    []byte
+}
+
+// Ingest applies items in one transaction (group commit) and returns one
+// result per item, in order. An item whose Seq is at or below the device's
+// last stored seq is a Duplicate and not applied again. An item that cannot
+// be applied (unknown device, missing body) gets a result with Err set and
+// has no effect; the other items are still applied. The results are durable
+// when Ingest returns without error.
+func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult, error) {
+	results := make([]IngestResult, len(items))
+	if len(items) == 0 {
+		return results, nil
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for i := range results {
+			results[i] = IngestResult{}
+		}
+		devs := map[string]*ingestDevice{}
+		missing := map[string]bool{}
+		var insTelemetry *sql.Stmt
+		defer func() {
+			if insTelemetry != nil {
+				insTelemetry.Close()
+			}
+		}()
+		for i := range items {
+			it := &items[i]
+			res := &results[i]
+			if missing[it.DeviceID] {
+				res.Err = fmt.Errorf("device %s: %w", it.DeviceID, ErrNotFound)
+				continue
+			}
+			dev := devs[it.DeviceID]
+			if dev == nil {
+				var lastSeq int64
+				err := tx.QueryRowContext(ctx, s.q(`SELECT last_seq FROM devices WHERE id = ?`), it.DeviceID).Scan(&lastSeq)
+				if errors.Is(err, sql.ErrNoRows) {
+					missing[it.DeviceID] = true
+					res.Err = fmt.Errorf("device %s: %w", it.DeviceID, ErrNotFound)
+					continue
+				}
+				if err != nil {
+					return fmt.Errorf("device %s: %w", it.DeviceID, err)
+				}
+				dev = &ingestDevice{lastSeq: uint64(lastSeq)}
+				devs[it.DeviceID] = dev
+			}
+			if it.Seq <= dev.lastSeq {
+				res.Duplicate = true
+				continue
+			}
+			received := it.Received
+			if received.IsZero() {
+				received = time.Now()
+			}
+			switch it.Kind {
+			case KindTelemetry:
+				if it.Sample == nil {
+					res.Err = fmt.Errorf("device %s seq %d: telemetry without sample", it.DeviceID, it.Seq)
+					continue
+				}
+				sample, err := json.Marshal(it.Sample)
+				if err != nil {
+					res.Err = fmt.Errorf("device %s seq %d: encode sample: %w", it.DeviceID, it.Seq, err)
+					continue
+				}
+				sum := it.Sample.Summarize()
+				sumJSON, _ := json.Marshal(sum)
+				ts := it.Sample.Time
+				if ts.IsZero() {
+					ts = received
+				}
+				if insTelemetry == nil {
+					insTelemetry, err = tx.PrepareContext(ctx, s.q(`INSERT INTO telemetry
+						(device_id, seq, ts, cpu_pct, mem_pct, disk_pct, load1, rx_bps, tx_bps, sample)
+						VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, seq) DO NOTHING`))
+					if err != nil {
+						return fmt.Errorf("prepare telemetry insert: %w", err)
+					}
+				}
+				if _, err := insTelemetry.ExecContext(ctx, it.DeviceID, int64(it.Seq), ts.UnixNano(),
+					sum.CPUPct, sum.MemPct, sum.DiskPct, sum.Load1, sum.RxBps, sum.TxBps, string(sample)); err != nil {
+					return fmt.Errorf("device %s seq %d: insert telemetry: %w", it.DeviceID, it.Seq, err)
+				}
+				if dev.latest == nil || ts.UnixNano() >= dev.latestAt {
+					dev.latest, dev.summary, dev.latestAt = sample, sumJSON, ts.UnixNano()
+				}
+				if len(it.Checks) > 0 {
+					tr, err := s.applyChecks(ctx, tx, it.DeviceID, it.Checks, received)
+					if err != nil {
+						return err
+					}
+					res.Transitions = tr
+				}
+			case KindInventory:
+				if it.Inventory == nil {
+					res.Err = fmt.Errorf("device %s seq %d: inventory without body", it.DeviceID, it.Seq)
+					continue
+				}
+				inv, err := json.Marshal(it.Inventory)
+				if err != nil {
+					res.Err = fmt.Errorf("device %s seq %d: encode inventory: %w", it.DeviceID, it.Seq, err)
+					continue
+				}
+				dev.inventory = inv
+			case KindHealth:
+				tr, err := s.applyChecks(ctx, tx, it.DeviceID, it.Checks, received)
+				if err != nil {
+					return err
+				}
+				res.Transitions = tr
+			case KindRejected:
+				// Only the sequence number advances.
+			default:
+				res.Err = fmt.Errorf("device %s seq %d: unknown ingest kind %q", it.DeviceID, it.Seq, it.Kind)
+				continue
+			}
+			dev.lastSeq = it.Seq
+			dev.advanced = true
+			if n := received.UnixNano(); n > dev.lastSeen {
+				dev.lastSeen = n
+			}
+			if it.SpoolDropped > 0 || dev.dropSet {
+				dev.spoolDropped, dev.dropSet = it.SpoolDropped, true
+			}
+		}
+		for id, dev := range devs {
+			if !dev.advanced {
+				continue
+			}
+			if err := s.flushIngestDevice(ctx, tx, id, dev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ingest: %w", err)
+	}
+	return results, nil
+}
+
+func (s *Store) flushIngestDevice(ctx context.Context, tx *sql.Tx, id string, dev *ingestDevice) error {
+	set := `last_seq = ?, last_seen = CASE WHEN last_seen IS NULL OR last_seen < ? THEN ? ELSE last_seen END`
+	args := []any{int64(dev.lastSeq), dev.lastSeen, dev.lastSeen}
+	if dev.dropSet {
+		set += `, spool_dropped = ?`
+		args = append(args, int64(dev.spoolDropped))
+	}
+	if dev.latest != nil {
+		set += `, latest = CASE WHEN latest_at IS NULL OR latest_at <= ? THEN ? ELSE latest END,
+			summary = CASE WHEN latest_at IS NULL OR latest_at <= ? THEN ? ELSE summary END,
+			latest_at = CASE WHEN latest_at IS NULL OR latest_at <= ? THEN ? ELSE latest_at END`
+		args = append(args, dev.latestAt, string(dev.latest), dev.latestAt, string(dev.summary), dev.latestAt, dev.latestAt)
+	}
+	if dev.inventory != nil {
+		set += `, inventory = ?`
+		args = append(args, string(dev.inventory))
+	}
+	args = append(args, id)
+	if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET `+set+` WHERE id = ?`), args...); err != nil {
+		return fmt.Errorf("device %s: update: %w", id, err)
+	}
+	return nil
+}
+
+// applyChecks upserts the current state of each check and records a
+// transition when a check is new or its status changed.
+func (s *Store) applyChecks(ctx context.Context, tx *sql.Tx, deviceID string, checks []diag.CheckResult, received time.Time) ([]CheckTransition, error) {
+	var out []CheckTransition
+	for _, c := range checks {
+		if c.Name == "" {
+			continue
+		}
+		t := c.Time
+		if t.IsZero() {
+			t = received
+		}
+		var prev string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT status FROM check_state WHERE device_id = ? AND name = ?`), deviceID, c.Name).Scan(&prev)
+		first := errors.Is(err, sql.ErrNoRows)
+		if err != nil && !first {
+			return nil, fmt.Errorf("device %s check %s: %w", deviceID, c.Name, err)
+		}
+		var evidence any
+		if len(c.Evidence) > 0 {
+			b, err := json.Marshal(c.Evidence)
+			if err != nil {
+				return nil, fmt.Errorf("device %s check %s: encode evidence: %w", deviceID, c.Name, err)
+			}
+			evidence = string(b)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO check_state (device_id, name, status, summary, evidence, fix, micros, time)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (device_id, name) DO UPDATE SET status = excluded.status, summary = excluded.summary,
+			evidence = excluded.evidence, fix = excluded.fix, micros = excluded.micros, time = excluded.time`),
+			deviceID, c.Name, string(c.Status), c.Summary, evidence, c.Fix, c.Micros, t.UnixNano()); err != nil {
+			return nil, fmt.Errorf("device %s check %s: upsert: %w", deviceID, c.Name, err)
+		}
+		if !first && prev == string(c.Status) {
+			continue
+		}
+		tr := CheckTransition{DeviceID: deviceID, Name: c.Name, From: diag.Status(prev), To: c.Status, Time: fromNS(t.UnixNano()), Summary: c.Summary}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO check_transitions (device_id, name, from_status, to_status, time, summary)
+			VALUES (?, ?, ?, ?, ?, ?)`), deviceID, c.Name, prev, string(c.Status), t.UnixNano(), c.Summary); err != nil {
+			return nil, fmt.Errorf("device %s check %s: transition: %w", deviceID, c.Name, err)
+		}
+		out = append(out, tr)
+	}
+	return out, nil
+}

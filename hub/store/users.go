@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+const userCols = `id, name, role, password_hash, created_at, disabled_at`
+
+func scanUser(sc rowScanner) (User, error) {
+	var u User
+	var role string
+	var created int64
+	var disabled sql.NullInt64
+	if err := sc.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &created, &disabled); err != nil {
+		return User{}, err
+	}
+	u.Role = Role(role)
+	u.CreatedAt = fromNS(created)
+	u.DisabledAt = nullTimePtr(disabled)
+	return u, nil
+}
+
+// CreateUser stores a console user. ErrExists when the name or id is taken.
+func (s *Store) CreateUser(ctx context.Context, u User) error {
+	if u.ID == "" || u.Name == "" {
+		return errors.New("create user: id and name are required")
+	}
+	if u.CreatedAt.IsZero() {
+		u.CreatedAt = time.Now()
+	}
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?)`),
+		u.ID, u.Name, string(u.Role), u.PasswordHash, u.CreatedAt.UnixNano(), nsPtr(u.DisabledAt))
+	if isUniqueViolation(err) {
+		return fmt.Errorf("create user %s: %w", u.Name, ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.Name, err)
+	}
+	return nil
+}
+
+// GetUserByName returns the user with this name. ErrNotFound if none.
+func (s *Store) GetUserByName(ctx context.Context, name string) (User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, s.q(`SELECT `+userCols+` FROM users WHERE name = ?`), name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("get user %s: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("get user %s: %w", name, err)
+	}
+	return u, nil
+}
+
+// GetUser returns the user with this id. ErrNotFound if none.
+func (s *Store) GetUser(ctx context.Context, id string) (User, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, s.q(`SELECT `+userCols+` FROM users WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, fmt.Errorf("get user %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("get user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// ListUsers lists users by name.
+func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list users: %w", err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// CountUsers counts users, disabled ones included.
+func (s *Store) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
+// CreateAPIToken stores an API token; hash is the SHA-256 of its secret.
+// ErrExists when the id or hash is taken, ErrNotFound for an unknown user.
+func (s *Store) CreateAPIToken(ctx context.Context, t APIToken, hash []byte) error {
+	if t.ID == "" || t.UserID == "" || len(hash) == 0 {
+		return errors.New("create api token: id, user and hash are required")
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = time.Now()
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM users WHERE id = ?`), t.UserID).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("user %s: %w", t.UserID, ErrNotFound)
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO api_tokens (id, user_id, hash, note, created_at, expires_at, last_used, revoked_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+			t.ID, t.UserID, hash, t.Note, t.CreatedAt.UnixNano(), ns(t.ExpiresAt), nsPtr(t.LastUsed), nsPtr(t.RevokedAt))
+		if isUniqueViolation(err) {
+			return ErrExists
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("create api token %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+const apiTokenCols = `t.id, t.user_id, t.note, t.created_at, t.expires_at, t.last_used, t.revoked_at`
+
+func scanAPIToken(sc rowScanner, extra ...any) (APIToken, error) {
+	var t APIToken
+	var created int64
+	var expires, lastUsed, revoked sql.NullInt64
+	if err := sc.Scan(append([]any{&t.ID, &t.UserID, &t.Note, &created, &expires, &lastUsed, &revoked}, extra...)...); err != nil {
+		return APIToken{}, err
+	}
+	t.CreatedAt = fromNS(created)
+	t.ExpiresAt = nullTime(expires)
+	t.LastUsed = nullTimePtr(lastUsed)
+	t.RevokedAt = nullTimePtr(revoked)
+	return t, nil
+}
+
+// LookupAPIToken finds the API token with this hash and its user.
+// ErrNotFound for an unknown token or a disabled user, ErrAPITokenRevoked,
+// ErrAPITokenExpired. It records the use, at most once a minute.
+func (s *Store) LookupAPIToken(ctx context.Context, hash []byte, now time.Time) (APIToken, User, error) {
+	var u User
+	var role string
+	var ucreated int64
+	var udisabled sql.NullInt64
+	t, err := scanAPIToken(s.r.QueryRowContext(ctx, s.q(`SELECT `+apiTokenCols+`,
+		u.id, u.name, u.role, u.password_hash, u.created_at, u.disabled_at
+		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`), hash),
+		&u.ID, &u.Name, &role, &u.PasswordHash, &ucreated, &udisabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return APIToken{}, User{}, fmt.Errorf("look up api token: %w", ErrNotFound)
+	}
+	if err != nil {
+		return APIToken{}, User{}, fmt.Errorf("look up api token: %w", err)
+	}
+	u.Role = Role(role)
+	u.CreatedAt = fromNS(ucreated)
+	u.DisabledAt = nullTimePtr(udisabled)
+	switch {
+	case u.DisabledAt != nil:
+		return APIToken{}, User{}, fmt.Errorf("look up api token: user disabled: %w", ErrNotFound)
+	case t.RevokedAt != nil:
+		return APIToken{}, User{}, fmt.Errorf("look up api token %s: %w", t.ID, ErrAPITokenRevoked)
+	case !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt):
+		return APIToken{}, User{}, fmt.Errorf("look up api token %s: %w", t.ID, ErrAPITokenExpired)
+	}
+	if t.LastUsed == nil || now.Sub(*t.LastUsed) >= time.Minute {
+		cutoff := now.Add(-time.Minute).UnixNano()
+		if _, err := s.w.ExecContext(ctx, s.q(`UPDATE api_tokens SET last_used = ? WHERE id = ? AND (last_used IS NULL OR last_used <= ?)`),
+			now.UnixNano(), t.ID, cutoff); err != nil {
+			return APIToken{}, User{}, fmt.Errorf("look up api token %s: record use: %w", t.ID, err)
+		}
+		lu := fromNS(now.UnixNano())
+		t.LastUsed = &lu
+	}
+	return t, u, nil
+}
+
+// ListAPITokens lists API tokens of a user ("" = all users), newest first.
+func (s *Store) ListAPITokens(ctx context.Context, userID string) ([]APIToken, error) {
+	query := `SELECT ` + apiTokenCols + ` FROM api_tokens t`
+	var args []any
+	if userID != "" {
+		query += ` WHERE t.user_id = ?`
+		args = append(args, userID)
+	}
+	query += ` ORDER BY t.created_at DESC, t.id`
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list api tokens: %w", err)
+	}
+	defer rows.Close()
+	var out []APIToken
+	for rows.Next() {
+		t, err := scanAPIToken(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list api tokens: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list api tokens: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeAPIToken revokes an API token. ErrNotFound for an unknown id.
+// Revoking again keeps the first revocation time.
+func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?`), at.UnixNano(), id)
+	if err != nil {
+		return fmt.Errorf("revoke api token %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("revoke api token %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
