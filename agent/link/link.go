@@ -1,0 +1,542 @@
+// Package link is the agent's connection to its hub: one long-lived
+// WebSocket over TLS that authenticates with the device key, replays the
+// spool in order, sends new messages as they are spooled, removes them on
+// the hub's acknowledgements and reconnects with jittered exponential
+// backoff. See docs/protocol.md.
+package link
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/tierline/tierline/agent/spool"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// Close codes the hub uses.
+const (
+	CloseUnauthorized websocket.StatusCode = 4001
+	CloseRevoked      websocket.StatusCode = 4003
+)
+
+// Defaults of Config.
+const (
+	DefaultWindow           = 256
+	DefaultPingInterval     = 30 * time.Second
+	DefaultPingTimeout      = 15 * time.Second
+	DefaultHandshakeTimeout = 20 * time.Second
+	DefaultWriteTimeout     = 30 * time.Second
+	DefaultStableAfter      = 30 * time.Second
+)
+
+// ErrRevoked is returned by Run when the hub says this device is revoked.
+var ErrRevoked = errors.New("this device was revoked on the hub; enroll again with a new token")
+
+// ErrUnauthorized is a session error: the hub refused the device's proof.
+var ErrUnauthorized = errors.New("the hub refused this device's credentials")
+
+// Config configures a Link.
+type Config struct {
+	// URL is the hub's WebSocket URL, wss://host:port/agent/v1/connect.
+	URL string
+	// TLS is the client TLS configuration (identity.Identity.TLSConfig).
+	// Ignored when HTTPClient is set.
+	TLS *tls.Config
+	// DialContext dials TCP connections (nil: net.Dialer). fleetsim uses a
+	// dialer with a LocalAddr. Ignored when HTTPClient is set.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// HTTPClient, if set, is used for the WebSocket handshake as is.
+	HTTPClient *http.Client
+
+	DeviceID     string
+	Key          ed25519.PrivateKey
+	AgentVersion string
+	Hostname     string
+	OS           string
+	Arch         string
+	Platform     string
+
+	Spool   spool.Spool
+	Logger  *slog.Logger
+	Backoff Backoff
+
+	Window           int           // max unacknowledged messages in flight (default 256)
+	PingInterval     time.Duration // default 30 s
+	PingTimeout      time.Duration // default 15 s
+	HandshakeTimeout time.Duration // dial + challenge + welcome (default 20 s)
+	WriteTimeout     time.Duration // one frame write (default 30 s)
+	StableAfter      time.Duration // a connection up this long resets the backoff (default 30 s)
+
+	// OnAck, if set, is called with each cumulative ack sequence number.
+	OnAck func(seq uint64)
+	// OnConnect, if set, is called when a session is established.
+	OnConnect func()
+}
+
+// State is a snapshot of the link for status displays.
+type State struct {
+	Connected     bool
+	LastConnected time.Time // when the current or last session was established
+	LastAcked     time.Time
+	AckedSeq      uint64 // highest seq acked by the hub
+	SpoolDepth    int
+	SpoolBytes    int64
+	SpoolDropped  uint64
+	Connects      uint64 // sessions established
+	Failures      uint64 // dial or handshake failures and lost sessions
+	LastError     string
+}
+
+// Link is a connection to the hub. Create with New, then call Run once.
+type Link struct {
+	cfg    Config
+	log    *slog.Logger
+	client *http.Client
+
+	mu        sync.Mutex
+	conn      *websocket.Conn // nil when not connected
+	sent      uint64          // highest seq written on conn
+	inflight  []uint64        // seqs written on conn and not yet acked
+	pumping   bool
+	pumpAgain bool
+	st        State
+}
+
+// New checks cfg and returns a Link.
+func New(cfg Config) (*Link, error) {
+	if cfg.URL == "" || cfg.Spool == nil || len(cfg.Key) != ed25519.PrivateKeySize {
+		return nil, errors.New("link: URL, Spool and an ed25519 Key are required")
+	}
+	if err := wire.ValidateDeviceID(cfg.DeviceID); err != nil {
+		return nil, fmt.Errorf("link: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.Backoff = cfg.Backoff.withDefaults()
+	setDefault(&cfg.Window, DefaultWindow)
+	setDefault(&cfg.PingInterval, DefaultPingInterval)
+	setDefault(&cfg.PingTimeout, DefaultPingTimeout)
+	setDefault(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
+	setDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
+	setDefault(&cfg.StableAfter, DefaultStableAfter)
+	l := &Link{cfg: cfg, log: cfg.Logger, client: cfg.HTTPClient}
+	if l.client == nil {
+		dial := cfg.DialContext
+		if dial == nil {
+			dial = (&net.Dialer{Timeout: cfg.HandshakeTimeout, KeepAlive: 30 * time.Second}).DialContext
+		}
+		l.client = &http.Client{Transport: &http.Transport{
+			DialContext:         dial,
+			TLSClientConfig:     cfg.TLS,
+			TLSHandshakeTimeout: cfg.HandshakeTimeout,
+			Proxy:               http.ProxyFromEnvironment,
+		}}
+	}
+	return l, nil
+}
+
+func setDefault[T int | time.Duration](p *T, def T) {
+	if *p <= 0 {
+		*p = def
+	}
+}
+
+// State returns a snapshot of the link.
+func (l *Link) State() State {
+	ss := l.cfg.Spool.Stats()
+	l.mu.Lock()
+	st := l.st
+	l.mu.Unlock()
+	st.SpoolDepth, st.SpoolBytes, st.SpoolDropped = ss.Depth, ss.Bytes, ss.Dropped
+	return st
+}
+
+// Send spools body durably under the next sequence number and, when
+// connected, sends it. It returns once the message is in the spool; the hub's
+// ack removes it later. Telemetry gets the spool's dropped count filled in.
+func (l *Link) Send(ctx context.Context, body wire.Body) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if t, ok := body.(wire.Telemetry); ok {
+		t.SpoolDropped = l.cfg.Spool.Stats().Dropped
+		body = t
+	}
+	now := time.Now()
+	e, err := l.cfg.Spool.Append(body.Type(), func(seq uint64) ([]byte, error) {
+		return wire.Encode(wire.NewID(), seq, now, body)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("spool %s: %w", body.Type(), err)
+	}
+	l.pump()
+	return e.Seq, nil
+}
+
+// pump writes spooled entries beyond l.sent while the window has room. Only
+// one pump runs at a time; a pump requested meanwhile makes it loop again.
+func (l *Link) pump() {
+	l.mu.Lock()
+	if l.pumping || l.conn == nil {
+		l.pumpAgain = l.pumping
+		l.mu.Unlock()
+		return
+	}
+	l.pumping = true
+	l.pumpAgain = false
+	l.mu.Unlock()
+	for {
+		l.mu.Lock()
+		conn, after, room := l.conn, l.sent, l.cfg.Window-len(l.inflight)
+		var es []spool.Entry
+		if conn != nil && room > 0 {
+			l.mu.Unlock()
+			es, _ = l.cfg.Spool.After(after, room)
+			l.mu.Lock()
+		}
+		if len(es) == 0 || l.conn != conn || l.sent != after {
+			if l.pumpAgain && l.conn != nil {
+				l.pumpAgain = false
+				l.mu.Unlock()
+				continue
+			}
+			l.pumping = false
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+		for _, e := range es {
+			ctx, cancel := context.WithTimeout(context.Background(), l.cfg.WriteTimeout)
+			err := conn.Write(ctx, websocket.MessageText, e.Frame)
+			cancel()
+			if err != nil {
+				l.log.Warn("write to hub failed; reconnecting", "seq", e.Seq, "err", err)
+				conn.CloseNow()
+				l.mu.Lock()
+				l.pumping = false
+				l.mu.Unlock()
+				return
+			}
+			l.mu.Lock()
+			if l.conn != conn {
+				l.pumping = false
+				l.mu.Unlock()
+				return
+			}
+			l.sent = e.Seq
+			l.inflight = append(l.inflight, e.Seq)
+			l.mu.Unlock()
+		}
+	}
+}
+
+func (l *Link) handleAck(seq uint64) {
+	if err := l.cfg.Spool.Ack(seq); err != nil {
+		l.log.Warn("removing acknowledged messages from the spool failed", "seq", seq, "err", err)
+	}
+	l.mu.Lock()
+	n := 0
+	for n < len(l.inflight) && l.inflight[n] <= seq {
+		n++
+	}
+	if n > 0 {
+		rest := copy(l.inflight, l.inflight[n:])
+		l.inflight = l.inflight[:rest]
+		if rest == 0 && cap(l.inflight) > 64 {
+			l.inflight = nil
+		}
+	}
+	if seq > l.st.AckedSeq {
+		l.st.AckedSeq = seq
+	}
+	l.st.LastAcked = time.Now()
+	l.mu.Unlock()
+	if l.cfg.OnAck != nil {
+		l.cfg.OnAck(seq)
+	}
+	l.pump()
+}
+
+// retryAfterError is a dial refused with 503 and a Retry-After.
+type retryAfterError struct {
+	wait time.Duration
+	err  error
+}
+
+func (e *retryAfterError) Error() string { return e.err.Error() }
+func (e *retryAfterError) Unwrap() error { return e.err }
+
+// Run connects and keeps the device connected until ctx is cancelled (it
+// then closes the WebSocket with a normal closure and returns nil) or the
+// hub revokes the device (it returns ErrRevoked).
+func (l *Link) Run(ctx context.Context) error {
+	attempt := 0
+	for {
+		up, err := l.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if errors.Is(err, ErrRevoked) {
+			l.log.Error(ErrRevoked.Error(), "device_id", l.cfg.DeviceID)
+			l.setErr(err)
+			return ErrRevoked
+		}
+		if up >= l.cfg.StableAfter {
+			attempt = 0
+		}
+		delay := l.cfg.Backoff.Delay(attempt)
+		if attempt < 62 {
+			attempt++
+		}
+		var ra *retryAfterError
+		if errors.As(err, &ra) && delay < ra.wait {
+			delay = ra.wait
+		}
+		l.setErr(err)
+		if up > 0 {
+			l.log.Warn("hub connection lost; reconnecting", "err", err, "was_up", up.Round(time.Second).String(), "retry_in", delay.Round(time.Millisecond).String())
+		} else {
+			l.log.Warn("cannot connect to hub; retrying", "url", l.cfg.URL, "err", err, "retry_in", delay.Round(time.Millisecond).String())
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+func (l *Link) setErr(err error) {
+	l.mu.Lock()
+	l.st.Failures++
+	if err != nil {
+		l.st.LastError = err.Error()
+	}
+	l.mu.Unlock()
+}
+
+func closeErr(err error) error {
+	switch websocket.CloseStatus(err) {
+	case CloseRevoked:
+		return ErrRevoked
+	case CloseUnauthorized:
+		return fmt.Errorf("%w: %v", ErrUnauthorized, err)
+	}
+	return err
+}
+
+// handshake dials and authenticates. It returns the welcomed connection.
+func (l *Link) handshake(ctx context.Context) (*websocket.Conn, wire.Welcome, error) {
+	var w wire.Welcome
+	hctx, cancel := context.WithTimeout(ctx, l.cfg.HandshakeTimeout)
+	defer cancel()
+	conn, resp, err := websocket.Dial(hctx, l.cfg.URL, &websocket.DialOptions{
+		HTTPClient:   l.client,
+		Subprotocols: []string{wire.Subprotocol},
+	})
+	if err != nil {
+		if resp != nil {
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				return nil, w, &retryAfterError{wait: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+					err: fmt.Errorf("hub is busy (HTTP 503): %w", err)}
+			}
+			if resp.StatusCode == http.StatusForbidden && resp.Header.Get("X-Tierline-Code") == wire.CodeRevoked {
+				return nil, w, ErrRevoked
+			}
+		}
+		return nil, w, fmt.Errorf("dial %s: %w", l.cfg.URL, err)
+	}
+	conn.SetReadLimit(wire.MaxFrameSize)
+	fail := func(err error) (*websocket.Conn, wire.Welcome, error) {
+		conn.CloseNow()
+		return nil, w, err
+	}
+	ch, err := readTyped[wire.Challenge](hctx, conn)
+	if err != nil {
+		return fail(fmt.Errorf("read challenge: %w", err))
+	}
+	ss := l.cfg.Spool.Stats()
+	hello := wire.Hello{
+		DeviceID: l.cfg.DeviceID, Signature: ed25519.Sign(l.cfg.Key, wire.AuthMessage(ch.Nonce, l.cfg.DeviceID)),
+		AgentVersion: l.cfg.AgentVersion, Hostname: l.cfg.Hostname, OS: l.cfg.OS, Arch: l.cfg.Arch,
+		Platform: l.cfg.Platform, SpoolDropped: ss.Dropped, SpoolDepth: ss.Depth,
+	}
+	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), hello)
+	if err != nil {
+		return fail(err)
+	}
+	if err := conn.Write(hctx, websocket.MessageText, frame); err != nil {
+		return fail(fmt.Errorf("send hello: %w", closeErr(err)))
+	}
+	w, err = readTyped[wire.Welcome](hctx, conn)
+	if err != nil {
+		return fail(fmt.Errorf("authenticate: %w", err))
+	}
+	if w.DeviceID != l.cfg.DeviceID {
+		return fail(fmt.Errorf("hub welcomed device %s, not this device %s", w.DeviceID, l.cfg.DeviceID))
+	}
+	return conn, w, nil
+}
+
+// readTyped reads one frame during the handshake. An Error frame from the
+// hub becomes an error (ErrRevoked for code "revoked").
+func readTyped[T wire.Body](ctx context.Context, conn *websocket.Conn) (T, error) {
+	var zero T
+	_, data, err := conn.Read(ctx)
+	if err != nil {
+		return zero, closeErr(err)
+	}
+	env, err := wire.Decode(data)
+	if err != nil {
+		return zero, err
+	}
+	if env.Type == wire.TypeError {
+		e, err := wire.DecodeBody[wire.Error](env)
+		if err != nil {
+			return zero, err
+		}
+		switch e.Code {
+		case wire.CodeRevoked:
+			return zero, ErrRevoked
+		case wire.CodeUnauthorized:
+			return zero, fmt.Errorf("%w: %s", ErrUnauthorized, e.Message)
+		}
+		return zero, fmt.Errorf("hub error %s: %s", e.Code, e.Message)
+	}
+	return wire.DecodeBody[T](env)
+}
+
+// session runs one connection. It returns how long the session was
+// established (0 if it never was) and why it ended.
+func (l *Link) session(ctx context.Context) (time.Duration, error) {
+	conn, w, err := l.handshake(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if w.LastSeq > 0 {
+		if err := l.cfg.Spool.Advance(w.LastSeq); err != nil {
+			l.log.Warn("recording the hub's last sequence number failed", "err", err)
+		}
+		if err := l.cfg.Spool.Ack(w.LastSeq); err != nil {
+			l.log.Warn("removing messages the hub already has failed", "err", err)
+		}
+	}
+	start := time.Now()
+	l.mu.Lock()
+	l.conn, l.sent, l.inflight = conn, w.LastSeq, nil
+	l.st.Connected, l.st.LastConnected = true, start
+	l.st.Connects++
+	if w.LastSeq > l.st.AckedSeq {
+		l.st.AckedSeq = w.LastSeq
+	}
+	l.mu.Unlock()
+	l.log.Info("connected to hub", "url", l.cfg.URL, "last_seq", w.LastSeq, "spool_depth", l.cfg.Spool.Stats().Depth)
+	if l.cfg.OnConnect != nil {
+		l.cfg.OnConnect()
+	}
+
+	closed := make(chan struct{})
+	stopClose := context.AfterFunc(ctx, func() {
+		defer close(closed)
+		l.detach(conn)
+		conn.Close(websocket.StatusNormalClosure, "agent shutting down")
+	})
+	var pinger *time.Timer
+	var pingMu sync.Mutex
+	stopped := false
+	var ping func()
+	ping = func() {
+		pctx, cancel := context.WithTimeout(context.Background(), l.cfg.PingTimeout)
+		err := conn.Ping(pctx)
+		cancel()
+		if err != nil {
+			l.log.Warn("hub did not answer ping; reconnecting", "err", err)
+			conn.CloseNow()
+			return
+		}
+		pingMu.Lock()
+		if !stopped {
+			pinger = time.AfterFunc(l.cfg.PingInterval, ping)
+		}
+		pingMu.Unlock()
+	}
+	pingMu.Lock()
+	pinger = time.AfterFunc(l.cfg.PingInterval, ping)
+	pingMu.Unlock()
+
+	l.pump()
+	err = l.readLoop(conn)
+
+	pingMu.Lock()
+	stopped = true
+	pinger.Stop()
+	pingMu.Unlock()
+	l.detach(conn)
+	if !stopClose() {
+		<-closed // shutting down: let the close handshake finish
+	} else {
+		conn.CloseNow()
+	}
+	return time.Since(start), err
+}
+
+func (l *Link) detach(conn *websocket.Conn) {
+	l.mu.Lock()
+	if l.conn == conn {
+		l.conn, l.inflight = nil, nil
+		l.st.Connected = false
+	}
+	l.mu.Unlock()
+}
+
+// readLoop handles hub frames until the connection ends.
+func (l *Link) readLoop(conn *websocket.Conn) error {
+	bad := 0
+	for {
+		_, data, err := conn.Read(context.Background())
+		if err != nil {
+			return closeErr(err)
+		}
+		env, err := wire.Decode(data)
+		if err != nil {
+			bad++
+			l.log.Warn("ignoring bad frame from hub", "err", err, "bad_frames", bad)
+			continue
+		}
+		switch env.Type {
+		case wire.TypeAck:
+			a, err := wire.DecodeBody[wire.Ack](env)
+			if err != nil {
+				l.log.Warn("ignoring bad ack from hub", "err", err)
+				continue
+			}
+			l.handleAck(a.Seq)
+		case wire.TypeError:
+			e, err := wire.DecodeBody[wire.Error](env)
+			if err != nil {
+				l.log.Warn("ignoring bad error frame from hub", "err", err)
+				continue
+			}
+			if e.Code == wire.CodeRevoked {
+				conn.Close(websocket.StatusNormalClosure, "revoked")
+				return ErrRevoked
+			}
+			l.log.Warn("hub refused a message", "code", e.Code, "message", e.Message, "seq", e.Seq)
+		default:
+			l.log.Debug("ignoring unexpected message from hub", "type", env.Type)
+		}
+	}
+}
