@@ -6,7 +6,7 @@ LDFLAGS := -s -w -X github.com/tierline/tierline/agent/version.Version=$(VERSION
 RUN_DIR ?= .run
 CROSS := windows/amd64 darwin/arm64 linux/arm64
 
-.PHONY: help build run test lint vet bench cross clean
+.PHONY: help build run test lint vet bench cross fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,12 @@ cross: ## cross-compile both programs for windows/amd64, darwin/arm64, linux/arm
 
 bench: build ## run benchmarks and the fleet simulator; writes docs/benchmarks.md
 	./scripts/bench.sh
+
+fuzz: ## run every fuzz test for FUZZTIME each (default 30s)
+	@for f in $$(grep -rhoE '^func Fuzz[A-Za-z0-9]+' --include='*_test.go' . | sed 's/func //' | sort -u); do \
+	  pkg=$$(dirname $$(grep -rlE "^func $$f\(" --include='*_test.go' . | head -1)); \
+	  echo "fuzz $$f in $$pkg"; $(GO) test -run XXX -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} $$pkg || exit 1; \
+	done
 
 clean: ## remove build output
 	rm -rf bin dist $(RUN_DIR)

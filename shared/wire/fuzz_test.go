@@ -1,0 +1,68 @@
+package wire
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// FuzzDecode: no frame makes Decode or DecodeAny panic, and every refusal
+// carries a protocol code.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"v":1,"type":"ack","id":"a","seq":1,"time":"2026-11-23T00:00:00Z","body":{"seq":1}}`))
+	f.Add([]byte(`{"v":1,"type":"telemetry","id":"a","seq":2,"time":"2026-11-23T00:00:00Z","body":{"sample":{"time":"2026-11-23T00:00:00Z"}}}`))
+	f.Add([]byte(`{"v":1,"type":"hello","id":"a","time":"2026-11-23T00:00:00Z","body":{"device_id":"00000000000000000000000000000000","signature":"AAAA"}}`))
+	f.Add([]byte(`{"v":2,"type":"x"}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		env, err := Decode(frame)
+		if err != nil {
+			if CodeOf(err) == CodeInternal {
+				t.Fatalf("refusal without a protocol code: %v", err)
+			}
+			return
+		}
+		body, err := DecodeAny(env)
+		if err != nil {
+			if CodeOf(err) == CodeInternal {
+				t.Fatalf("refusal without a protocol code: %v", err)
+			}
+			return
+		}
+		// What decodes must encode again.
+		if _, err := Encode(env.ID, env.Seq, env.Time, body); err != nil && CodeOf(err) != CodeTooLarge {
+			if _, ok := err.(*json.UnsupportedValueError); !ok {
+				t.Fatalf("decoded body does not encode: %v", err)
+			}
+		}
+	})
+}
+
+// FuzzParseEnrollToken: no string makes the token parser panic, and what it
+// accepts is well formed.
+func FuzzParseEnrollToken(f *testing.F) {
+	f.Add("tl1.eyJ1IjoiaHR0cHM6Ly8xMjcuMC4wLjE6ODQ0MyIsImYiOiIwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMCIsInMiOiJzZWNyZXQtc2VjcmV0LXNlY3JldCJ9")
+	f.Add("tl1.")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		tok, err := ParseEnrollToken(s)
+		if err != nil {
+			return
+		}
+		if len(tok.CAFingerprint) != 64 || tok.Secret == "" || tok.HubURL == "" {
+			t.Fatalf("accepted a malformed token: %+v", tok)
+		}
+	})
+}
+
+// FuzzEnrollRequest: the hub's enrollment body decoder and validator.
+func FuzzEnrollRequest(f *testing.F) {
+	f.Add([]byte(`{"secret":"s","public_key":"AAAA","proof":"AAAA"}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var req EnrollRequest
+		if json.Unmarshal(raw, &req) != nil {
+			return
+		}
+		_ = req.Validate()
+	})
+}
