@@ -27,6 +27,8 @@ type Sample struct {
 	Unavailable map[string]string `json:"unavailable,omitempty"`
 	// CollectMicros is how long collection took, for self-monitoring.
 	CollectMicros int64 `json:"collect_us,omitempty"`
+	// Collectors times each named collector of this sample.
+	Collectors map[string]CollectorStat `json:"collectors,omitempty"`
 }
 
 // CPU usage since the previous sample.
@@ -187,6 +189,8 @@ type Inventory struct {
 	// Hash is a digest of the inventory's content (without Time), so the
 	// agent sends it only when it changed.
 	Hash string `json:"hash,omitempty"`
+	// Collectors times each named part of the inventory.
+	Collectors map[string]CollectorStat `json:"collectors,omitempty"`
 }
 
 // OSInfo describes the operating system.
@@ -303,6 +307,8 @@ type InterfaceConfig struct {
 	Addresses []string `json:"addresses,omitempty"` // CIDR
 	Up        bool     `json:"up"`
 	MTU       int      `json:"mtu,omitempty"`
+	// Gateway is the default gateway through this interface, if any.
+	Gateway string `json:"gateway,omitempty"`
 }
 
 // WiFi is the current wireless association.
@@ -324,4 +330,50 @@ type Service struct {
 	Name    string `json:"name"`
 	State   string `json:"state"` // running, stopped, failed, ...
 	Enabled bool   `json:"enabled,omitempty"`
+}
+
+// CollectorStat is how one named collector fared while taking a sample or an
+// inventory: its duration and, when it failed, why.
+type CollectorStat struct {
+	Micros int64  `json:"duration_us"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Point is one entry of the agent's recent history: a Summary of one sample
+// (N=1) or the mean of N samples over a step, with their maxima in Max.
+type Point struct {
+	Time time.Time `json:"time"`
+	Summary
+	N   int      `json:"n,omitempty"`
+	Max *Summary `json:"max,omitempty"`
+}
+
+// History is what the agent remembers of the recent past: Full holds every
+// sample of roughly the last hour, Minute one point per minute of roughly
+// the last day. A ticket carries it so technicians see what happened before
+// the user asked for help, even if the hub was unreachable meanwhile.
+type History struct {
+	Full   []Point `json:"full,omitempty"`
+	Minute []Point `json:"minute,omitempty"`
+}
+
+// Report is what `tierline-agent diagnose --json` prints: one document with
+// the machine's inventory, a telemetry sample and the health check results.
+type Report struct {
+	Inventory Inventory     `json:"inventory"`
+	Sample    Sample        `json:"sample"`
+	Checks    []CheckResult `json:"checks"`
+}
+
+// Worst returns the worst status among results: failing over warning over
+// unknown over ok. An empty list is ok.
+func Worst(results []CheckResult) Status {
+	rank := map[Status]int{StatusOK: 0, StatusUnknown: 1, StatusWarning: 2, StatusFailing: 3}
+	w := StatusOK
+	for _, r := range results {
+		if rank[r.Status] > rank[w] {
+			w = r.Status
+		}
+	}
+	return w
 }

@@ -1,0 +1,48 @@
+//go:build !linux
+
+package collect
+
+import (
+	"context"
+	"runtime"
+
+	"github.com/shirou/gopsutil/v4/sensors"
+
+	"github.com/tierline/tierline/shared/diag"
+)
+
+// ReadBattery is not implemented outside Linux yet: Windows exposes the
+// battery through WMI (Win32_Battery) and macOS through IOKit
+// (AppleSmartBattery); both are reported as unavailable until then.
+func ReadBattery(root string) (*diag.Battery, error) {
+	return nil, noData("battery not implemented on %s", runtime.GOOS)
+}
+
+// ReadTemperatures reads the OS's sensors through gopsutil (WMI thermal
+// zones on Windows, SMC on macOS). root is unused outside Linux.
+func ReadTemperatures(root string) ([]diag.Temperature, error) {
+	ts, err := sensors.TemperaturesWithContext(context.Background())
+	var out []diag.Temperature
+	for _, t := range ts {
+		out = append(out, diag.Temperature{Sensor: t.SensorKey, Celsius: t.Temperature, High: t.High, Crit: t.Critical})
+	}
+	if len(out) == 0 {
+		if err != nil {
+			return nil, noData("temperature sensors not readable: %v", err)
+		}
+		return nil, noData("no temperature sensors exposed")
+	}
+	return out, nil
+}
+
+func fillTemperature(_ context.Context, cfg *Config, s *diag.Sample) error {
+	t, err := ReadTemperatures(cfg.Root)
+	s.Temperature = t
+	return err
+}
+
+func fillBattery(_ context.Context, cfg *Config, s *diag.Sample) error {
+	b, err := ReadBattery(cfg.Root)
+	s.Battery = b
+	return err
+}

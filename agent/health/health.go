@@ -1,0 +1,320 @@
+// Package health runs the agent's health checks: small named checks that
+// each say ok, warning, failing or unknown, with the evidence they saw and,
+// for a problem, the catalog fix that addresses it.
+//
+// Checks look only where they must: network checks go to the hub (and to
+// targets an admin configured), never to a built-in address; the gateway
+// check reads the kernel's route and neighbour tables instead of sending
+// packets.
+package health
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tierline/tierline/shared/diag"
+)
+
+// Catalog fix ids that checks name.
+const (
+	FixFlushDNS       = "flush-dns"
+	FixRenewDHCP      = "renew-dhcp"
+	FixResetNetwork   = "reset-network"
+	FixClearTemp      = "clear-temp"
+	FixRestartService = "restart-service"
+	FixSyncClock      = "sync-clock"
+	FixScheduleReboot = "schedule-reboot"
+)
+
+// Check is one health check. Name is kebab-case and stable: the hub keys
+// check state and transitions by it.
+type Check interface {
+	Name() string
+	Run(ctx context.Context) diag.CheckResult
+}
+
+// Config holds the thresholds and targets of the checks. Zero fields take
+// the defaults listed with them.
+type Config struct {
+	// Root is where /proc, /sys, /etc and /var are read; tests use fixture
+	// trees. Default "/".
+	Root string
+
+	// HubAddr is the hub's host:port. The dns-resolution and hub-reachable
+	// checks target it and nothing else unless Targets/DNSNames add more.
+	// Empty: those checks report unknown.
+	HubAddr string
+	// Targets are extra host:port an admin wants reachable.
+	Targets []string
+	// DNSNames are extra names an admin wants resolvable.
+	DNSNames []string
+	// ResolvConf, when set, makes dns-resolution query the name servers in
+	// this file (resolv.conf format) instead of the system resolver.
+	ResolvConf string
+	// DNSPort is the port used with ResolvConf's servers. Default 53.
+	DNSPort int
+	// DialTimeout bounds one DNS lookup or TCP connect. Default 3 s.
+	DialTimeout time.Duration
+	// CheckTimeout bounds each check in Runner.Run. Default 10 s.
+	CheckTimeout time.Duration
+
+	// DiskPaths, when set, are the paths whose filesystems disk-almost-full
+	// looks at; default all real filesystems.
+	DiskPaths []string
+	// Disk usage: warning at DiskWarnPct (85), failing at DiskFailPct (95).
+	DiskWarnPct, DiskFailPct float64
+	// Inode usage: warning at InodeWarnPct (90), failing at InodeFailPct (98).
+	InodeWarnPct, InodeFailPct float64
+	// Memory in use: warning at MemWarnPct (90), failing at MemFailPct (97).
+	MemWarnPct, MemFailPct float64
+	// SwapWarnPct: swap in use that adds a warning (80).
+	SwapWarnPct float64
+	// CPU: busy at CPUBusyPct (90) for CPUWarnFor (5 min) warns, for
+	// CPUFailFor (15 min) fails.
+	CPUBusyPct             float64
+	CPUWarnFor, CPUFailFor time.Duration
+	// Clock offset against the hub: warning at ClockWarn (1 min), failing at
+	// ClockFail (5 min, where Kerberos gives up).
+	ClockWarn, ClockFail time.Duration
+	// Battery health (full over design capacity): warning under
+	// BatteryWarnPct (60), failing under BatteryFailPct (40).
+	BatteryWarnPct, BatteryFailPct float64
+	// UptimeWarn: uptime that warns (30 days).
+	UptimeWarn time.Duration
+	// WatchedServices are services that must be running (systemd unit or
+	// Windows service names).
+	WatchedServices []string
+}
+
+// CheckAndSetDefaults fills zero fields with defaults and validates.
+func (c *Config) CheckAndSetDefaults() error {
+	setF := func(p *float64, v float64) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	setD := func(p *time.Duration, v time.Duration) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	if c.Root == "" {
+		c.Root = "/"
+	}
+	if c.DNSPort == 0 {
+		c.DNSPort = 53
+	}
+	setD(&c.DialTimeout, 3*time.Second)
+	setD(&c.CheckTimeout, 10*time.Second)
+	setF(&c.DiskWarnPct, 85)
+	setF(&c.DiskFailPct, 95)
+	setF(&c.InodeWarnPct, 90)
+	setF(&c.InodeFailPct, 98)
+	setF(&c.MemWarnPct, 90)
+	setF(&c.MemFailPct, 97)
+	setF(&c.SwapWarnPct, 80)
+	setF(&c.CPUBusyPct, 90)
+	setD(&c.CPUWarnFor, 5*time.Minute)
+	setD(&c.CPUFailFor, 15*time.Minute)
+	setD(&c.ClockWarn, time.Minute)
+	setD(&c.ClockFail, 5*time.Minute)
+	setF(&c.BatteryWarnPct, 60)
+	setF(&c.BatteryFailPct, 40)
+	setD(&c.UptimeWarn, 30*24*time.Hour)
+	if c.HubAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HubAddr); err != nil {
+			return fmt.Errorf("hub address %q: %w", c.HubAddr, err)
+		}
+	}
+	for _, t := range c.Targets {
+		if _, _, err := net.SplitHostPort(t); err != nil {
+			return fmt.Errorf("target %q: %w", t, err)
+		}
+	}
+	if c.DiskWarnPct > c.DiskFailPct || c.MemWarnPct > c.MemFailPct || c.ClockWarn > c.ClockFail ||
+		c.BatteryWarnPct < c.BatteryFailPct || c.CPUWarnFor > c.CPUFailFor || c.InodeWarnPct > c.InodeFailPct {
+		return fmt.Errorf("health thresholds: warning must come before failing")
+	}
+	return nil
+}
+
+func (c *Config) path(p string) string { return filepath.Join(c.Root, p) }
+
+// Env is what checks learn from the rest of the agent. Nil fields mean "not
+// known": checks that need them report unknown.
+type Env struct {
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Latest returns the latest telemetry sample.
+	Latest func() (diag.Sample, bool)
+	// Recent returns full-resolution history points since a time.
+	Recent func(since time.Time) []diag.Point
+	// HubOffset returns the hub's clock minus ours, as last measured.
+	HubOffset func() (time.Duration, bool)
+}
+
+// checkFunc adapts a function to Check.
+type checkFunc struct {
+	name string
+	run  func(ctx context.Context) diag.CheckResult
+}
+
+func (c checkFunc) Name() string                             { return c.name }
+func (c checkFunc) Run(ctx context.Context) diag.CheckResult { return c.run(ctx) }
+
+var _ Check = checkFunc{}
+
+// Func makes a Check from a name and a function.
+func Func(name string, run func(ctx context.Context) diag.CheckResult) Check {
+	return checkFunc{name: name, run: run}
+}
+
+// Checks returns the built-in checks, in report order.
+func Checks(cfg Config, env Env) []Check {
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	c := &cfg
+	return []Check{
+		Func("disk-almost-full", func(ctx context.Context) diag.CheckResult { return checkDisk(ctx, c) }),
+		Func("memory-pressure", func(ctx context.Context) diag.CheckResult { return checkMemory(ctx, c) }),
+		Func("cpu-saturated", func(ctx context.Context) diag.CheckResult { return checkCPU(ctx, c, env) }),
+		Func("dns-resolution", func(ctx context.Context) diag.CheckResult { return checkDNS(ctx, c) }),
+		Func("default-route", func(ctx context.Context) diag.CheckResult { return checkRoute(ctx, c) }),
+		Func("hub-reachable", func(ctx context.Context) diag.CheckResult { return checkReachable(ctx, c) }),
+		Func("clock-skew", func(ctx context.Context) diag.CheckResult { return checkClock(ctx, c, env) }),
+		Func("pending-reboot", func(ctx context.Context) diag.CheckResult { return checkReboot(ctx, c) }),
+		Func("service-stopped", func(ctx context.Context) diag.CheckResult { return checkServices(ctx, c) }),
+		Func("battery-worn", func(ctx context.Context) diag.CheckResult { return checkBattery(ctx, c) }),
+		Func("uptime-long", func(ctx context.Context) diag.CheckResult { return checkUptime(ctx, c, env) }),
+	}
+}
+
+// Runner runs a set of checks in parallel, each under a timeout.
+type Runner struct {
+	cfg    Config
+	checks []Check
+}
+
+// NewRunner returns a Runner of the built-in checks.
+func NewRunner(cfg Config, env Env) (*Runner, error) {
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return nil, err
+	}
+	return &Runner{cfg: cfg, checks: Checks(cfg, env)}, nil
+}
+
+// NewRunnerOf returns a Runner of the given checks.
+func NewRunnerOf(timeout time.Duration, checks ...Check) *Runner {
+	return &Runner{cfg: Config{CheckTimeout: timeout}, checks: checks}
+}
+
+// Checks lists the Runner's checks.
+func (r *Runner) Checks() []Check { return r.checks }
+
+// Run runs all checks (or only those named) in parallel and returns their
+// results in check order. A check that outlives the timeout is reported as
+// unknown; it is left to finish in the background.
+func (r *Runner) Run(ctx context.Context, names ...string) []diag.CheckResult {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var sel []Check
+	for _, c := range r.checks {
+		if len(want) == 0 || want[c.Name()] {
+			sel = append(sel, c)
+		}
+	}
+	timeout := r.cfg.CheckTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	out := make([]diag.CheckResult, len(sel))
+	var wg sync.WaitGroup
+	for i, c := range sel {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = runOne(ctx, c, timeout)
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+func runOne(ctx context.Context, c Check, timeout time.Duration) diag.CheckResult {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	start := time.Now()
+	done := make(chan diag.CheckResult, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- unknown("The check crashed.", ev("panic", "%v", r))
+			}
+		}()
+		done <- c.Run(ctx)
+	}()
+	var res diag.CheckResult
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		res = unknown("The check did not finish in time.", ev("timeout", "%s", timeout))
+	}
+	res.Name = c.Name()
+	res.Time = start.UTC()
+	res.Micros = time.Since(start).Microseconds()
+	if res.Status == diag.StatusOK || res.Status == diag.StatusUnknown {
+		res.Fix = ""
+	}
+	return res
+}
+
+func result(st diag.Status, fix, summary string, evidence ...diag.Evidence) diag.CheckResult {
+	return diag.CheckResult{Status: st, Fix: fix, Summary: summary, Evidence: evidence}
+}
+
+func ok(summary string, evidence ...diag.Evidence) diag.CheckResult {
+	return result(diag.StatusOK, "", summary, evidence...)
+}
+
+func unknown(summary string, evidence ...diag.Evidence) diag.CheckResult {
+	return result(diag.StatusUnknown, "", summary, evidence...)
+}
+
+func ev(label, format string, args ...any) diag.Evidence {
+	return diag.Evidence{Label: label, Value: fmt.Sprintf(format, args...)}
+}
+
+// grade returns failing at or above fail, warning at or above warn.
+func grade(v, warn, fail float64) diag.Status {
+	switch {
+	case v >= fail:
+		return diag.StatusFailing
+	case v >= warn:
+		return diag.StatusWarning
+	}
+	return diag.StatusOK
+}
+
+func worse(a, b diag.Status) diag.Status {
+	return diag.Worst([]diag.CheckResult{{Status: a}, {Status: b}})
+}
+
+func bytesHuman(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,14 @@
+//go:build !linux && !windows
+
+package health
+
+import (
+	"context"
+	"runtime"
+
+	"github.com/tierline/tierline/shared/diag"
+)
+
+func checkReboot(_ context.Context, _ *Config) diag.CheckResult {
+	return unknown("The pending-reboot check is not implemented on " + runtime.GOOS + " yet.")
+}

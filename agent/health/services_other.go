@@ -1,0 +1,15 @@
+//go:build !linux && !windows
+
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+)
+
+// serviceStates outside Linux and Windows (launchd) is not implemented yet.
+func serviceStates(_ context.Context, _ []string) ([]serviceState, error) {
+	return nil, fmt.Errorf("service states on %s: %w", runtime.GOOS, errors.ErrUnsupported)
+}
