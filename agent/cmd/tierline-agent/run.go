@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/tierline/tierline/agent/collect"
+	"github.com/tierline/tierline/agent/identity"
+	"github.com/tierline/tierline/agent/link"
+	"github.com/tierline/tierline/agent/spool"
+	"github.com/tierline/tierline/agent/version"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+func init() {
+	register("run", "run the agent in the foreground (connect to the hub, stream telemetry)", runRun)
+}
+
+// byteSize parses a byte count with an optional KiB/MiB/GiB suffix.
+type byteSize struct{ n *int64 }
+
+func (b byteSize) String() string {
+	if b.n == nil {
+		return ""
+	}
+	return strconv.FormatInt(*b.n, 10)
+}
+
+func (b byteSize) Set(s string) error {
+	mult := int64(1)
+	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30} {
+		if len(s) > len(suffix) && s[len(s)-len(suffix):] == suffix {
+			s, mult = s[:len(s)-len(suffix)], m
+			break
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v <= 0 {
+		return errors.New("want a positive byte count, e.g. 67108864 or 64MiB")
+	}
+	*b.n = v * mult
+	return nil
+}
+
+func runRun(ctx context.Context, args []string) int {
+	fs := newFlags("run", "[--state DIR] [flags]",
+		"Run the agent in the foreground: connect to the enrolled hub, send a telemetry sample\n"+
+			"every --interval, and keep unsent messages in the on-disk spool. Stops cleanly on\n"+
+			"SIGINT/SIGTERM. Exit status 3 means the hub revoked this device.")
+	state := fs.String("state", defaultStateDir(), "state directory written by `tierline-agent enroll`")
+	interval := 10 * time.Second
+	fs.Var(durationFlag{&interval}, "interval", "telemetry sample interval")
+	spoolMax := int64(spool.DefaultMaxBytes)
+	fs.Var(byteSize{&spoolMax}, "spool-max-bytes", "spool size cap; above it the oldest telemetry is dropped")
+	backoffBase := link.DefaultBackoffBase
+	fs.Var(durationFlag{&backoffBase}, "backoff-base", "reconnect backoff base (delay is random in [0, min(max, base*2^attempt)))")
+	backoffMax := link.DefaultBackoffMax
+	fs.Var(durationFlag{&backoffMax}, "backoff-max", "reconnect backoff cap")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	log, err := newLogger(*logLevel, *logFormat)
+	if err != nil {
+		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
+		return exitUsage
+	}
+	id, err := identity.Load(*state)
+	if err != nil {
+		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
+		return exitError
+	}
+	sp, err := spool.Open(filepath.Join(*state, identity.SpoolDir), spool.Options{MaxBytes: spoolMax, Logger: log.With("component", "spool")})
+	if err != nil {
+		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
+		return exitError
+	}
+	defer sp.Close()
+	host := identity.LocalHostInfo(ctx)
+	l, err := link.New(link.Config{
+		URL: id.ConnectURL(), TLS: id.TLSConfig(),
+		DeviceID: id.DeviceID, Key: id.Key, AgentVersion: version.Version,
+		Hostname: host.Hostname, OS: host.OS, Arch: host.Arch, Platform: host.Platform,
+		Spool: sp, Logger: log.With("component", "link"),
+		Backoff: link.Backoff{Base: backoffBase, Max: backoffMax},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
+		return exitError
+	}
+	st := sp.Stats()
+	log.Info("agent starting", "version", version.Version, "device_id", id.DeviceID, "hub", id.HubURL,
+		"interval", interval.String(), "spool_depth", st.Depth, "spool_last_seq", st.LastSeq)
+
+	linkCtx, stopLink := context.WithCancel(context.Background())
+	defer stopLink()
+	linkDone := make(chan error, 1)
+	go func() { linkDone <- l.Run(linkCtx) }()
+
+	col := collect.New()
+	sample := func() {
+		sctx, cancel := context.WithTimeout(ctx, interval)
+		s, err := col.Sample(sctx)
+		cancel()
+		if err != nil {
+			log.Warn("telemetry sample incomplete", "err", err)
+		}
+		if s.Time.IsZero() {
+			return
+		}
+		if _, err := l.Send(ctx, wire.Telemetry{Sample: s}); err != nil && ctx.Err() == nil {
+			log.Error("spooling telemetry failed", "err", err)
+		}
+	}
+	sample()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			sample()
+		case err := <-linkDone:
+			if errors.Is(err, link.ErrRevoked) {
+				log.Error("this device was revoked on the hub; enroll again with a new token",
+					"hint", "tierline-agent enroll --force --token ... --state "+*state)
+				return exitRevoked
+			}
+			log.Error("hub link stopped", "err", err)
+			return exitError
+		case <-ctx.Done():
+			log.Info("shutting down")
+			tick.Stop()
+			stopLink() // closes the WebSocket with a normal closure
+			select {
+			case <-linkDone:
+			case <-time.After(10 * time.Second):
+				log.Warn("hub connection did not close in time")
+			}
+			st := sp.Stats()
+			log.Info("stopped", "spool_depth", st.Depth, "spool_last_seq", st.LastSeq)
+			return exitOK
+		}
+	}
+}
