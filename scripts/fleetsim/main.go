@@ -1,0 +1,665 @@
+// Command fleetsim simulates a fleet of Tierline agents against a hub, for
+// load tests and benchmarks (docs/benchmarks.md).
+//
+// It enrolls N devices with one enrollment token (the token needs N uses),
+// connects them all through agent/link with in-memory spools, sends a
+// synthetic telemetry sample from each every --interval (each agent with a
+// random phase), and prints a JSON report on stdout at the end. Connections
+// are spread over several loopback source addresses (--source-ips) so that
+// more than one address's worth of ephemeral ports is available.
+//
+//	fleetsim --token tl1.... --agents 50000 --interval 60s --duration 10m \
+//	         --source-ips 127.0.0.2-127.0.0.40 --identities /tmp/fleet.json
+//
+// Per agent it keeps one goroutine (the link's read/reconnect loop) and a few
+// hundred bytes of state besides the WebSocket's buffers.
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"os"
+	"os/signal"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/tierline/tierline/agent/identity"
+	"github.com/tierline/tierline/agent/link"
+	"github.com/tierline/tierline/agent/spool"
+	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+type options struct {
+	token       string
+	agents      int
+	interval    time.Duration
+	duration    time.Duration
+	sourceIPs   string
+	enrollConc  int
+	sendWorkers int
+	ramp        time.Duration
+	backoffBase time.Duration
+	backoffMax  time.Duration
+	identities  string
+	progress    time.Duration
+	spoolMax    int64
+	logLevel    string
+	settle      time.Duration
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func envDefault(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var o options
+	fs := flag.NewFlagSet("fleetsim", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.token, "token", envDefault("TIERLINE_TOKEN", ""), "enrollment token with at least --agents uses [TIERLINE_TOKEN]")
+	fs.IntVar(&o.agents, "agents", 100, "number of simulated agents")
+	fs.DurationVar(&o.interval, "interval", 60*time.Second, "telemetry interval per agent")
+	fs.DurationVar(&o.duration, "duration", 5*time.Minute, "how long to run after enrollment")
+	fs.StringVar(&o.sourceIPs, "source-ips", "127.0.0.1", "loopback source addresses: a range 127.0.0.2-127.0.0.40 or a comma list")
+	fs.IntVar(&o.enrollConc, "enroll-concurrency", 32, "parallel enrollments")
+	fs.IntVar(&o.sendWorkers, "send-workers", 32, "goroutines that hand telemetry to the links")
+	fs.DurationVar(&o.ramp, "ramp", 0, "spread the agents' first connections over this long (0: all at once)")
+	fs.DurationVar(&o.backoffBase, "backoff-base", link.DefaultBackoffBase, "reconnect backoff base")
+	fs.DurationVar(&o.backoffMax, "backoff-max", link.DefaultBackoffMax, "reconnect backoff cap")
+	fs.StringVar(&o.identities, "identities", "", "file to load enrolled identities from, or to save them to after enrolling (reuse across runs)")
+	fs.DurationVar(&o.progress, "progress", 5*time.Second, "progress line interval on stderr")
+	fs.Int64Var(&o.spoolMax, "spool-max-bytes", 1<<20, "in-memory spool cap per agent")
+	fs.StringVar(&o.logLevel, "log-level", "error", "link log level (debug, info, warn, error)")
+	fs.DurationVar(&o.settle, "settle", 10*time.Second, "at the end, wait up to this long for outstanding acks")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 || o.agents <= 0 || o.interval <= 0 || o.duration <= 0 || o.enrollConc <= 0 || o.sendWorkers <= 0 {
+		fmt.Fprintln(stderr, "fleetsim: bad arguments; see fleetsim -h")
+		return 2
+	}
+	ips, err := parseSourceIPs(o.sourceIPs)
+	if err != nil {
+		fmt.Fprintf(stderr, "fleetsim: --source-ips: %v\n", err)
+		return 2
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintf(stderr, "fleetsim: --log-level: %v\n", err)
+		return 2
+	}
+	if n, err := raiseNoFile(); err != nil {
+		fmt.Fprintf(stderr, "fleetsim: raise RLIMIT_NOFILE: %v\n", err)
+	} else if n > 0 && n < uint64(o.agents)+256 {
+		fmt.Fprintf(stderr, "fleetsim: warning: open file limit %d is below --agents %d; raise the hard limit (ulimit -Hn)\n", n, o.agents)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	sim := &sim{o: o, ips: ips, stderr: stderr,
+		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))}
+	rep, err := sim.run(ctx)
+	if err != nil {
+		fmt.Fprintf(stderr, "fleetsim: %v\n", err)
+		if rep == nil {
+			return 1
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	enc.Encode(rep)
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+func parseSourceIPs(s string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err := netip.ParseAddr(lo)
+		if err != nil {
+			return nil, err
+		}
+		b := a
+		if isRange {
+			if b, err = netip.ParseAddr(hi); err != nil {
+				return nil, err
+			}
+		}
+		if b.Less(a) {
+			return nil, fmt.Errorf("range %s is backwards", part)
+		}
+		for x := a; ; x = x.Next() {
+			if !x.IsLoopback() {
+				return nil, fmt.Errorf("%s is not a loopback address; fleetsim only sends traffic over loopback", x)
+			}
+			out = append(out, x)
+			if len(out) > 65536 {
+				return nil, errors.New("too many addresses")
+			}
+			if x == b {
+				break
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no addresses")
+	}
+	return out, nil
+}
+
+// agent is one simulated device.
+type agent struct {
+	idx   int
+	id    string
+	key   ed25519.PrivateKey
+	link  *link.Link
+	mu    sync.Mutex
+	pend  []pending // sent, not yet acked, in seq order
+	phase time.Duration
+}
+
+type pending struct {
+	seq uint64
+	at  time.Time
+}
+
+type sim struct {
+	o      options
+	ips    []netip.Addr
+	stderr io.Writer
+	log    *slog.Logger
+
+	hubURL string
+	ca     *x509.Certificate
+	agents []*agent
+
+	sent, acked, sendErrs atomic.Uint64
+	latMu                 sync.Mutex
+	lat                   []float32 // ack latencies in ms
+}
+
+func (s *sim) dialer(i int) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	ip := s.ips[i%len(s.ips)]
+	d := &net.Dialer{Timeout: 20 * time.Second, LocalAddr: &net.TCPAddr{IP: ip.AsSlice()}}
+	return d.DialContext
+}
+
+// Report is fleetsim's JSON output.
+type Report struct {
+	Agents     int      `json:"agents"`
+	SourceIPs  int      `json:"source_ips"`
+	Interval   string   `json:"interval"`
+	Duration   string   `json:"duration"`
+	GoMaxProcs int      `json:"gomaxprocs"`
+	Enroll     Enroll   `json:"enroll"`
+	Connect    Connect  `json:"connect"`
+	Messages   Messages `json:"messages"`
+	AckLatency Latency  `json:"ack_latency_ms"`
+	Reconnect  Recon    `json:"reconnect"`
+	Outages    []Outage `json:"outages,omitempty"`
+	HeapMB     float64  `json:"heap_mb"`
+}
+
+type Enroll struct {
+	Enrolled   int     `json:"enrolled"`
+	Loaded     int     `json:"loaded_from_file"`
+	Failed     int     `json:"failed"`
+	Seconds    float64 `json:"seconds"`
+	PerSecond  float64 `json:"per_second"`
+	FirstError string  `json:"first_error,omitempty"`
+}
+
+type Connect struct {
+	AllConnected   bool    `json:"all_connected"`
+	SecondsToAll   float64 `json:"seconds_until_all_connected,omitempty"`
+	MaxConnected   int     `json:"max_connected"`
+	ConnectedAtEnd int     `json:"connected_at_end"`
+}
+
+type Messages struct {
+	Sent       uint64 `json:"sent"`
+	Acked      uint64 `json:"acked"`
+	SendErrors uint64 `json:"send_errors"`
+	Unacked    int    `json:"unacked_at_end"`
+	Dropped    uint64 `json:"dropped_by_spool"`
+}
+
+type Latency struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50"`
+	P90   float64 `json:"p90"`
+	P99   float64 `json:"p99"`
+	Max   float64 `json:"max"`
+}
+
+type Recon struct {
+	Connects          uint64 `json:"connects_total"`
+	Reconnects        uint64 `json:"reconnects"`
+	Failures          uint64 `json:"failures_total"`
+	AgentsReconnected int    `json:"agents_reconnected"`
+	MaxPerAgent       uint64 `json:"max_connects_per_agent"`
+	LastError         string `json:"last_error,omitempty"`
+}
+
+// Outage is a period when not every agent was connected, after all had been.
+type Outage struct {
+	StartSec     float64 `json:"start_sec"`
+	MinConnected int     `json:"min_connected"`
+	RecoveredSec float64 `json:"seconds_until_all_reconnected,omitempty"`
+	Recovered    bool    `json:"recovered"`
+}
+
+func (s *sim) run(ctx context.Context) (*Report, error) {
+	rep := &Report{Agents: s.o.agents, SourceIPs: len(s.ips), Interval: s.o.interval.String(),
+		Duration: s.o.duration.String(), GoMaxProcs: runtime.GOMAXPROCS(0)}
+	if err := s.enroll(ctx, &rep.Enroll); err != nil {
+		return rep, err
+	}
+	if len(s.agents) == 0 {
+		return rep, errors.New("no agents enrolled")
+	}
+	u, _ := url.Parse(s.hubURL)
+	wsURL := "wss://" + u.Host + wire.ConnectPath
+	tlsConf := identity.TrustedTLSConfig(s.ca, u.Hostname())
+	clients := make([]*http.Client, len(s.ips))
+	for i := range s.ips {
+		clients[i] = &http.Client{Transport: &http.Transport{
+			DialContext: s.dialer(i), TLSClientConfig: tlsConf, TLSHandshakeTimeout: 20 * time.Second,
+			MaxIdleConnsPerHost: -1, DisableKeepAlives: true,
+		}}
+	}
+	for _, a := range s.agents {
+		a := a
+		l, err := link.New(link.Config{
+			URL: wsURL, HTTPClient: clients[a.idx%len(clients)],
+			DeviceID: a.id, Key: a.key, AgentVersion: "fleetsim", Hostname: fmt.Sprintf("sim-%06d", a.idx),
+			OS: "linux", Arch: "amd64", Platform: "fleetsim",
+			Spool: spool.NewMem(s.o.spoolMax, nil), Logger: s.log.With("device", a.id),
+			Backoff: link.Backoff{Base: s.o.backoffBase, Max: s.o.backoffMax},
+			OnAck:   func(seq uint64) { s.onAck(a, seq) },
+		})
+		if err != nil {
+			return rep, err
+		}
+		a.link = l
+		a.phase = time.Duration(rand.Int64N(int64(s.o.interval)))
+	}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	start := time.Now()
+	go func() {
+		for i, a := range s.agents {
+			if s.o.ramp > 0 && len(s.agents) > 1 {
+				at := start.Add(time.Duration(int64(s.o.ramp) * int64(i) / int64(len(s.agents)-1)))
+				select {
+				case <-time.After(time.Until(at)):
+				case <-runCtx.Done():
+					return
+				}
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); a.link.Run(runCtx) }()
+		}
+	}()
+
+	// Telemetry scheduler: one goroutine walks the agents in phase order and
+	// hands due ones to a few workers.
+	work := make(chan *agent, 1024)
+	var workers sync.WaitGroup
+	for range s.o.sendWorkers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for a := range work {
+				s.send(runCtx, a)
+			}
+		}()
+	}
+	order := slices.Clone(s.agents)
+	slices.SortFunc(order, func(x, y *agent) int { return int(x.phase - y.phase) })
+	go func() {
+		defer close(work)
+		for round := time.Duration(0); ; round += s.o.interval {
+			for _, a := range order {
+				at := start.Add(round + a.phase)
+				if d := time.Until(at); d > 0 {
+					select {
+					case <-time.After(d):
+					case <-runCtx.Done():
+						return
+					}
+				}
+				select {
+				case work <- a:
+				case <-runCtx.Done():
+					return
+				}
+			}
+		}
+	}()
+
+	s.monitor(runCtx, start, rep)
+	cancel()
+	workers.Wait()
+	wg.Wait()
+	s.finish(rep)
+	return rep, ctx.Err()
+}
+
+// monitor prints progress and tracks connection counts until the duration
+// is over (then waits up to --settle for outstanding acks).
+func (s *sim) monitor(ctx context.Context, start time.Time, rep *Report) {
+	end := start.Add(s.o.duration)
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	lastProgress := time.Now()
+	allOnce := false
+	var cur *Outage
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			connected := 0
+			for _, a := range s.agents {
+				if a.link.State().Connected {
+					connected++
+				}
+			}
+			rep.Connect.MaxConnected = max(rep.Connect.MaxConnected, connected)
+			all := connected == len(s.agents)
+			if all && !allOnce {
+				allOnce = true
+				rep.Connect.AllConnected = true
+				rep.Connect.SecondsToAll = now.Sub(start).Seconds()
+				fmt.Fprintf(s.stderr, "fleetsim: all %d agents connected after %.1fs\n", connected, rep.Connect.SecondsToAll)
+			}
+			if allOnce {
+				if !all && cur == nil {
+					rep.Outages = append(rep.Outages, Outage{StartSec: now.Sub(start).Seconds(), MinConnected: connected})
+					cur = &rep.Outages[len(rep.Outages)-1]
+					fmt.Fprintf(s.stderr, "fleetsim: connections lost: %d/%d connected\n", connected, len(s.agents))
+				} else if cur != nil {
+					cur.MinConnected = min(cur.MinConnected, connected)
+					if all {
+						cur.Recovered = true
+						cur.RecoveredSec = now.Sub(start).Seconds() - cur.StartSec
+						fmt.Fprintf(s.stderr, "fleetsim: all agents reconnected %.1fs after the loss\n", cur.RecoveredSec)
+						cur = nil
+					}
+				}
+			}
+			if now.Sub(lastProgress) >= s.o.progress {
+				lastProgress = now
+				fmt.Fprintf(s.stderr, "fleetsim: t=%.0fs connected=%d/%d sent=%d acked=%d\n",
+					now.Sub(start).Seconds(), connected, len(s.agents), s.sent.Load(), s.acked.Load())
+			}
+			if now.After(end) {
+				if s.outstanding() == 0 || now.After(end.Add(s.o.settle)) {
+					rep.Connect.ConnectedAtEnd = connected
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *sim) outstanding() int {
+	n := 0
+	for _, a := range s.agents {
+		a.mu.Lock()
+		n += len(a.pend)
+		a.mu.Unlock()
+	}
+	return n
+}
+
+func (s *sim) send(ctx context.Context, a *agent) {
+	smp := diag.Sample{
+		Time: time.Now().UTC(), UptimeSec: uint64(3600 + a.idx),
+		CPU:    diag.CPU{TotalPct: rand.Float64() * 100, Load1: rand.Float64() * 4},
+		Memory: diag.Memory{Total: 8 << 30, Used: uint64(rand.Int64N(8 << 30)), Available: 2 << 30, UsedPct: rand.Float64() * 100},
+	}
+	a.mu.Lock() // keeps pend in seq order: Send and the append happen together
+	seq, err := a.link.Send(ctx, wire.Telemetry{Sample: smp})
+	if err != nil {
+		a.mu.Unlock()
+		if ctx.Err() == nil {
+			s.sendErrs.Add(1)
+		}
+		return
+	}
+	a.pend = append(a.pend, pending{seq: seq, at: time.Now()})
+	a.mu.Unlock()
+	s.sent.Add(1)
+}
+
+func (s *sim) onAck(a *agent, seq uint64) {
+	now := time.Now()
+	a.mu.Lock()
+	n := 0
+	var lats []float32
+	for n < len(a.pend) && a.pend[n].seq <= seq {
+		lats = append(lats, float32(now.Sub(a.pend[n].at).Seconds()*1000))
+		n++
+	}
+	a.pend = a.pend[:copy(a.pend, a.pend[n:])]
+	a.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	s.acked.Add(uint64(n))
+	s.latMu.Lock()
+	if len(s.lat) < 10_000_000 {
+		s.lat = append(s.lat, lats...)
+	}
+	s.latMu.Unlock()
+}
+
+func (s *sim) finish(rep *Report) {
+	rep.Messages.Sent, rep.Messages.Acked, rep.Messages.SendErrors = s.sent.Load(), s.acked.Load(), s.sendErrs.Load()
+	rep.Messages.Unacked = s.outstanding()
+	for _, a := range s.agents {
+		st := a.link.State()
+		rep.Messages.Dropped += st.SpoolDropped
+		rep.Reconnect.Connects += st.Connects
+		rep.Reconnect.Failures += st.Failures
+		if st.Connects > 1 {
+			rep.Reconnect.AgentsReconnected++
+			rep.Reconnect.Reconnects += st.Connects - 1
+		}
+		rep.Reconnect.MaxPerAgent = max(rep.Reconnect.MaxPerAgent, st.Connects)
+		if st.LastError != "" {
+			rep.Reconnect.LastError = st.LastError
+		}
+	}
+	s.latMu.Lock()
+	lat := s.lat
+	s.latMu.Unlock()
+	slices.Sort(lat)
+	if n := len(lat); n > 0 {
+		q := func(p float64) float64 { return float64(lat[min(n-1, int(p*float64(n)))]) }
+		rep.AckLatency = Latency{Count: n, P50: q(0.50), P90: q(0.90), P99: q(0.99), Max: float64(lat[n-1])}
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	rep.HeapMB = float64(ms.HeapAlloc) / (1 << 20)
+}
+
+// identityFile is the --identities file: enrolled devices reusable across runs.
+type identityFile struct {
+	HubURL  string        `json:"hub_url"`
+	CAPEM   string        `json:"ca_pem"`
+	Devices []deviceEntry `json:"devices"`
+}
+
+type deviceEntry struct {
+	ID   string `json:"id"`
+	Seed []byte `json:"seed"` // ed25519 seed
+}
+
+func (s *sim) enroll(ctx context.Context, rep *Enroll) error {
+	start := time.Now()
+	defer func() {
+		rep.Seconds = time.Since(start).Seconds()
+		if rep.Seconds > 0 {
+			rep.PerSecond = float64(rep.Enrolled) / rep.Seconds
+		}
+	}()
+	if s.o.identities != "" {
+		if raw, err := os.ReadFile(s.o.identities); err == nil {
+			var f identityFile
+			if err := json.Unmarshal(raw, &f); err != nil {
+				return fmt.Errorf("--identities %s: %w", s.o.identities, err)
+			}
+			blk, _ := pem.Decode([]byte(f.CAPEM))
+			if blk == nil {
+				return fmt.Errorf("--identities %s: no CA", s.o.identities)
+			}
+			ca, err := x509.ParseCertificate(blk.Bytes)
+			if err != nil {
+				return fmt.Errorf("--identities %s: %w", s.o.identities, err)
+			}
+			s.hubURL, s.ca = f.HubURL, ca
+			for i, d := range f.Devices {
+				if i >= s.o.agents {
+					break
+				}
+				s.agents = append(s.agents, &agent{idx: i, id: d.ID, key: ed25519.NewKeyFromSeed(d.Seed)})
+			}
+			rep.Loaded = len(s.agents)
+			if len(s.agents) >= s.o.agents {
+				fmt.Fprintf(s.stderr, "fleetsim: loaded %d identities from %s\n", len(s.agents), s.o.identities)
+				return nil
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	need := s.o.agents - len(s.agents)
+	if s.o.token == "" {
+		return fmt.Errorf("--token is required to enroll %d more agents", need)
+	}
+	tok, err := wire.ParseEnrollToken(s.o.token)
+	if err != nil {
+		return err
+	}
+	if s.hubURL != "" && s.hubURL != tok.HubURL {
+		return fmt.Errorf("--identities are for hub %s, the token for %s", s.hubURL, tok.HubURL)
+	}
+	s.hubURL = tok.HubURL
+	var (
+		mu       sync.Mutex
+		next     = len(s.agents)
+		failed   atomic.Int64
+		done     atomic.Int64
+		firstErr string
+		wg       sync.WaitGroup
+	)
+	stopProgress := make(chan struct{})
+	go func() {
+		t := time.NewTicker(s.o.progress)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopProgress:
+				return
+			case <-t.C:
+				fmt.Fprintf(s.stderr, "fleetsim: enrolled %d/%d (failed %d) in %.0fs\n", done.Load(), need, failed.Load(), time.Since(start).Seconds())
+			}
+		}
+	}()
+	for w := 0; w < s.o.enrollConc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				mu.Lock()
+				if next >= s.o.agents {
+					mu.Unlock()
+					return
+				}
+				i := next
+				next++
+				mu.Unlock()
+				id, err := identity.Enroll(ctx, identity.EnrollOptions{
+					Token: tok, DialContext: s.dialer(i),
+					Host: identity.HostInfo{Hostname: fmt.Sprintf("sim-%06d", i), OS: "linux", Arch: "amd64", Platform: "fleetsim"},
+				})
+				if err != nil {
+					failed.Add(1)
+					mu.Lock()
+					if firstErr == "" {
+						firstErr = err.Error()
+					}
+					mu.Unlock()
+					continue
+				}
+				done.Add(1)
+				mu.Lock()
+				if s.ca == nil {
+					s.ca = id.CA
+				}
+				s.agents = append(s.agents, &agent{idx: i, id: id.DeviceID, key: id.Key})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	close(stopProgress)
+	rep.Enrolled, rep.Failed, rep.FirstError = int(done.Load()), int(failed.Load()), firstErr
+	fmt.Fprintf(s.stderr, "fleetsim: enrolled %d agents in %.1fs (%d failed)\n", rep.Enrolled, time.Since(start).Seconds(), rep.Failed)
+	slices.SortFunc(s.agents, func(x, y *agent) int { return x.idx - y.idx })
+	for i, a := range s.agents {
+		a.idx = i
+	}
+	if s.o.identities != "" && rep.Enrolled > 0 {
+		f := identityFile{HubURL: s.hubURL, CAPEM: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.ca.Raw}))}
+		for _, a := range s.agents {
+			f.Devices = append(f.Devices, deviceEntry{ID: a.id, Seed: a.key.Seed()})
+		}
+		raw, _ := json.Marshal(f)
+		if err := os.WriteFile(s.o.identities, raw, 0o600); err != nil {
+			return fmt.Errorf("save identities: %w", err)
+		}
+	}
+	if rep.Failed > 0 && ctx.Err() == nil {
+		fmt.Fprintf(s.stderr, "fleetsim: warning: %d enrollments failed: %s\n", rep.Failed, firstErr)
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/tierline/tierline/agent/identity"
+	"github.com/tierline/tierline/agent/identity/identitytest"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// miniHub is a protocol-following test fake: enrollment, authentication,
+// cumulative acks.
+func miniHub(t *testing.T) (*httptest.Server, *identitytest.PKI, *sync.Map) {
+	pki, err := identitytest.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := &sync.Map{} // device id -> ed25519.PublicKey
+	var mu sync.Mutex
+	n := 0
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+wire.EnrollPath, func(w http.ResponseWriter, r *http.Request) {
+		var req wire.EnrollRequest
+		if json.NewDecoder(r.Body).Decode(&req) != nil || req.Validate() != nil {
+			w.WriteHeader(400)
+			json.NewEncoder(w).Encode(wire.APIError{Error: "bad request"})
+			return
+		}
+		mu.Lock()
+		n++
+		id := strings.Repeat("0", 24) + strings.Repeat("0", 8-len(itoa(n))) + itoa(n)
+		mu.Unlock()
+		keys.Store(id, ed25519.PublicKey(req.PublicKey))
+		json.NewEncoder(w).Encode(wire.EnrollResponse{DeviceID: id})
+	})
+	mux.HandleFunc(wire.ConnectPath, func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{wire.Subprotocol}})
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		ctx := r.Context()
+		nonce := make([]byte, wire.NonceSize)
+		rand.Read(nonce)
+		f, _ := wire.Encode("c", 0, time.Now(), wire.Challenge{Nonce: nonce})
+		c.Write(ctx, websocket.MessageText, f)
+		_, data, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		env, _ := wire.Decode(data)
+		h, err := wire.DecodeBody[wire.Hello](env)
+		pub, ok := keys.Load(h.DeviceID)
+		if err != nil || !ok || !ed25519.Verify(pub.(ed25519.PublicKey), wire.AuthMessage(nonce, h.DeviceID), h.Signature) {
+			c.Close(4001, "unauthorized")
+			return
+		}
+		f, _ = wire.Encode("w", 0, time.Now(), wire.Welcome{DeviceID: h.DeviceID})
+		c.Write(ctx, websocket.MessageText, f)
+		for {
+			_, data, err := c.Read(ctx)
+			if err != nil {
+				return
+			}
+			env, err := wire.Decode(data)
+			if err != nil || env.Seq == 0 {
+				continue
+			}
+			f, _ = wire.Encode("a", 0, time.Now(), wire.Ack{Seq: env.Seq})
+			c.Write(ctx, websocket.MessageText, f)
+		}
+	})
+	srv := httptest.NewUnstartedServer(mux)
+	srv.TLS = pki.ServerTLS()
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, pki, keys
+}
+
+func itoa(n int) string {
+	const digits = "0123456789"
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{digits[n%10]}, b...)
+	}
+	return string(b)
+}
+
+func TestFleetsimSmall(t *testing.T) {
+	srv, pki, _ := miniHub(t)
+	tok := wire.EnrollToken{HubURL: srv.URL, CAFingerprint: identity.Fingerprint(pki.CA.Raw), Secret: "0123456789abcdef0123"}.Encode()
+	ids := filepath.Join(t.TempDir(), "ids.json")
+	var out, errb bytes.Buffer
+	code := run([]string{"--token", tok, "--agents", "12", "--interval", "200ms", "--duration", "1500ms",
+		"--source-ips", "127.0.0.1", "--progress", "500ms", "--identities", ids, "--backoff-base", "50ms"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr: %s\nstdout: %s", code, errb.String(), out.String())
+	}
+	var rep Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("report: %v\n%s", err, out.String())
+	}
+	if rep.Enroll.Enrolled != 12 || !rep.Connect.AllConnected || rep.Messages.Sent == 0 ||
+		rep.Messages.Acked != rep.Messages.Sent || rep.AckLatency.Count == 0 {
+		t.Fatalf("report %s\nstderr %s", out.String(), errb.String())
+	}
+	// Second run reuses the identities without the token.
+	out.Reset()
+	code = run([]string{"--agents", "12", "--interval", "200ms", "--duration", "500ms", "--identities", ids}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("second run exit %d: %s", code, errb.String())
+	}
+	json.Unmarshal(out.Bytes(), &rep)
+	if rep.Enroll.Loaded != 12 || !rep.Connect.AllConnected {
+		t.Fatalf("second report %s", out.String())
+	}
+}
+
+func TestParseSourceIPs(t *testing.T) {
+	got, err := parseSourceIPs("127.0.0.2-127.0.0.4,127.0.0.9")
+	if err != nil || len(got) != 4 || got[3].String() != "127.0.0.9" {
+		t.Fatalf("%v %v", got, err)
+	}
+	if _, err := parseSourceIPs("10.0.0.1"); err == nil {
+		t.Fatal("non-loopback accepted")
+	}
+	if _, err := parseSourceIPs("127.0.0.5-127.0.0.2"); err == nil {
+		t.Fatal("backwards range accepted")
+	}
+}
