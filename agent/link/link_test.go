@@ -71,7 +71,9 @@ func (h *fakeHub) notify() {
 	}
 }
 
-func (h *fakeHub) url() string { return "wss://" + strings.TrimPrefix(h.srv.URL, "https://") + wire.ConnectPath }
+func (h *fakeHub) url() string {
+	return "wss://" + strings.TrimPrefix(h.srv.URL, "https://") + wire.ConnectPath
+}
 
 func (h *fakeHub) send(ctx context.Context, c *websocket.Conn, b wire.Body) {
 	f, _ := wire.Encode(wire.NewID(), 0, time.Now(), b)

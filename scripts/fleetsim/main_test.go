@@ -107,7 +107,7 @@ func TestFleetsimSmall(t *testing.T) {
 	ids := filepath.Join(t.TempDir(), "ids.json")
 	var out, errb bytes.Buffer
 	code := run([]string{"--token", tok, "--agents", "12", "--interval", "200ms", "--duration", "1500ms",
-		"--source-ips", "127.0.0.1", "--progress", "500ms", "--identities", ids, "--backoff-base", "50ms"}, &out, &errb)
+		"--source-ips", "127.0.0.1-127.0.0.3", "--progress", "500ms", "--identities", ids, "--backoff-base", "50ms"}, &out, &errb)
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr: %s\nstdout: %s", code, errb.String(), out.String())
 	}

@@ -144,7 +144,9 @@ func TestEnrollRunRevoked(t *testing.T) {
 		t.Fatalf("second enroll: %d %s", code, e.String())
 	}
 	done := make(chan int, 1)
-	go func() { done <- dispatch(ctx, []string{"run", "--state", state, "--interval", "1h", "--backoff-base", "10ms"}) }()
+	go func() {
+		done <- dispatch(ctx, []string{"run", "--state", state, "--interval", "1h", "--backoff-base", "10ms"})
+	}()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		mu.Lock()
