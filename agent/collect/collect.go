@@ -111,7 +111,7 @@ func (c *Collector) build() []collector {
 		{"disk_io", dio.fill},
 		{"network", net.fill},
 		{"processes", procs.fill},
-		{"users", fillUsers},
+		{"users", func(ctx context.Context, s *diag.Sample) error { return fillUsers(ctx, &c.cfg, s) }},
 		{"uptime", fillUptime},
 		{"temperature", func(ctx context.Context, s *diag.Sample) error { return fillTemperature(ctx, &c.cfg, s) }},
 		{"battery", func(ctx context.Context, s *diag.Sample) error { return fillBattery(ctx, &c.cfg, s) }},

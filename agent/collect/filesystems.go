@@ -58,6 +58,7 @@ func FilterMounts(parts []disk.PartitionStat) []disk.PartitionStat {
 		seenMount[p.Mountpoint] = true
 		out = append(out, p)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Mountpoint < out[j].Mountpoint })
 	return out
 }
 

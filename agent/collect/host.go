@@ -10,7 +10,7 @@ import (
 	"github.com/tierline/tierline/shared/diag"
 )
 
-func fillUsers(ctx context.Context, s *diag.Sample) error {
+func fillUsersGopsutil(ctx context.Context, s *diag.Sample) error {
 	us, err := host.UsersWithContext(ctx)
 	if err != nil {
 		return noData("logged-in users not readable: %v", err)
