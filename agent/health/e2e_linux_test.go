@@ -1,0 +1,199 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/net/dns/dnsmessage"
+
+	"github.com/tierline/tierline/shared/diag"
+)
+
+// serveDNS answers A queries for hub.tierline.test with 127.0.0.1 on a
+// loopback UDP port, and everything else with NXDOMAIN.
+func serveDNS(t *testing.T) (port int) {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, addr, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			var p dnsmessage.Parser
+			h, err := p.Start(buf[:n])
+			if err != nil {
+				continue
+			}
+			q, err := p.Question()
+			if err != nil {
+				continue
+			}
+			resp := dnsmessage.Message{Header: dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true}, Questions: []dnsmessage.Question{q}}
+			switch {
+			case q.Name.String() != "hub.tierline.test.":
+				resp.Header.RCode = dnsmessage.RCodeNameError
+			case q.Type == dnsmessage.TypeA:
+				resp.Answers = []dnsmessage.Resource{{
+					Header: dnsmessage.ResourceHeader{Name: q.Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: 60},
+					Body:   &dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}},
+				}}
+			}
+			out, err := resp.Pack()
+			if err != nil {
+				continue
+			}
+			pc.WriteTo(out, addr)
+		}
+	}()
+	return pc.LocalAddr().(*net.UDPAddr).Port
+}
+
+// closedUDPPort returns a loopback UDP port with nothing listening.
+func closedUDPPort(t *testing.T) int {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	pc.Close()
+	return port
+}
+
+func writeResolvConf(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runCheck(t *testing.T, cfg Config, name string) diag.CheckResult {
+	t.Helper()
+	r, err := NewRunner(cfg, Env{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := r.Run(context.Background(), name)
+	if len(res) != 1 {
+		t.Fatalf("no result for %s", name)
+	}
+	return res[0]
+}
+
+// TestDNSResolutionBreaks resolves the hub's name through a real DNS server
+// on loopback, then points resolv.conf at a dead server and sees the check
+// fail with the evidence and the flush-dns fix.
+func TestDNSResolutionBreaks(t *testing.T) {
+	rc := writeResolvConf(t, "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
+	cfg := Config{HubAddr: "hub.tierline.test:8443", ResolvConf: rc, DNSPort: serveDNS(t), DialTimeout: 2 * time.Second}
+	got := runCheck(t, cfg, "dns-resolution")
+	if got.Status != diag.StatusOK {
+		t.Fatalf("working DNS: %+v", got)
+	}
+	if !hasEvidence(got, "hub.tierline.test", "127.0.0.1") {
+		t.Errorf("working DNS evidence: %+v", got.Evidence)
+	}
+
+	cfg.DNSPort = closedUDPPort(t)
+	got = runCheck(t, cfg, "dns-resolution")
+	if got.Status != diag.StatusFailing || got.Fix != FixFlushDNS {
+		t.Fatalf("dead DNS server: %+v", got)
+	}
+	if !hasEvidence(got, "name servers", "127.0.0.1") || !hasEvidence(got, "hub.tierline.test", "failed") {
+		t.Errorf("dead DNS evidence: %+v", got.Evidence)
+	}
+
+	// No name server at all: nothing to flush, DHCP gives one.
+	cfg.ResolvConf = writeResolvConf(t, "# emptied by a broken VPN client\n")
+	got = runCheck(t, cfg, "dns-resolution")
+	if got.Status != diag.StatusFailing || got.Fix != FixRenewDHCP {
+		t.Errorf("no name server: %+v", got)
+	}
+}
+
+// TestHubReachableBreaks connects to a real listener on loopback, closes
+// it, and sees the check fail.
+func TestHubReachableBreaks(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	cfg := Config{HubAddr: ln.Addr().String()}
+	if got := runCheck(t, cfg, "hub-reachable"); got.Status != diag.StatusOK || !hasEvidence(got, ln.Addr().String(), "connected") {
+		t.Fatalf("listening hub: %+v", got)
+	}
+	ln.Close()
+	got := runCheck(t, cfg, "hub-reachable")
+	if got.Status != diag.StatusFailing || got.Fix != FixResetNetwork || !hasEvidence(got, ln.Addr().String(), "refused") {
+		t.Errorf("closed hub: %+v", got)
+	}
+}
+
+// TestDiskAlmostFullBreaks mounts a 1 MiB tmpfs, fills it to the last
+// byte and sees disk-almost-full fail on it with clear-temp named. It needs
+// the privilege to mount; it is skipped without it.
+func TestDiskAlmostFullBreaks(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=1m,nr_inodes=256"); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v); run as root to exercise a really full disk", err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	cfg := Config{DiskPaths: []string{dir}}
+	if got := runCheck(t, cfg, "disk-almost-full"); got.Status != diag.StatusOK {
+		t.Fatalf("empty tmpfs: %+v", got)
+	}
+	f, err := os.Create(filepath.Join(dir, "fill"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("fill: %v", err)
+			}
+			break
+		}
+	}
+	f.Close()
+	got := runCheck(t, cfg, "disk-almost-full")
+	if got.Status != diag.StatusFailing || got.Fix != FixClearTemp {
+		t.Fatalf("full tmpfs: %+v", got)
+	}
+	if !hasEvidence(got, dir, "100.0% used") {
+		t.Errorf("evidence: %+v", got.Evidence)
+	}
+}
+
+func hasEvidence(r diag.CheckResult, label, valuePart string) bool {
+	for _, e := range r.Evidence {
+		if e.Label == label && strings.Contains(e.Value, valuePart) {
+			return true
+		}
+	}
+	return false
+}
