@@ -89,6 +89,7 @@ type State struct {
 	LastConnected time.Time // when the current or last session was established
 	LastAcked     time.Time
 	AckedSeq      uint64 // highest seq acked by the hub
+	InFlight      int    // messages sent on the current connection and not yet acked
 	SpoolDepth    int
 	SpoolBytes    int64
 	SpoolDropped  uint64
@@ -157,6 +158,7 @@ func (l *Link) State() State {
 	ss := l.cfg.Spool.Stats()
 	l.mu.Lock()
 	st := l.st
+	st.InFlight = len(l.inflight)
 	l.mu.Unlock()
 	st.SpoolDepth, st.SpoolBytes, st.SpoolDropped = ss.Depth, ss.Bytes, ss.Dropped
 	return st

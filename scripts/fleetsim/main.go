@@ -189,6 +189,7 @@ type agent struct {
 	link  *link.Link
 	mu    sync.Mutex
 	pend  []pending // sent, not yet acked, in seq order
+	acked uint64    // highest ack seen
 	phase time.Duration
 }
 
@@ -455,23 +456,46 @@ func (s *sim) send(ctx context.Context, a *agent) {
 		CPU:    diag.CPU{TotalPct: rand.Float64() * 100, Load1: rand.Float64() * 4},
 		Memory: diag.Memory{Total: 8 << 30, Used: uint64(rand.Int64N(8 << 30)), Available: 2 << 30, UsedPct: rand.Float64() * 100},
 	}
-	a.mu.Lock() // keeps pend in seq order: Send and the append happen together
+	// a.mu is not held across Send: Send may write to the network, and the
+	// link's reader takes a.mu in onAck.
+	before := time.Now()
 	seq, err := a.link.Send(ctx, wire.Telemetry{Sample: smp})
 	if err != nil {
-		a.mu.Unlock()
 		if ctx.Err() == nil {
 			s.sendErrs.Add(1)
 		}
 		return
 	}
-	a.pend = append(a.pend, pending{seq: seq, at: time.Now()})
-	a.mu.Unlock()
 	s.sent.Add(1)
+	a.mu.Lock()
+	if seq <= a.acked { // the ack beat us here
+		a.mu.Unlock()
+		s.recordAcks([]float32{float32(time.Since(before).Seconds() * 1000)})
+		return
+	}
+	i := len(a.pend)
+	for i > 0 && a.pend[i-1].seq > seq {
+		i--
+	}
+	a.pend = slices.Insert(a.pend, i, pending{seq: seq, at: before})
+	a.mu.Unlock()
+}
+
+func (s *sim) recordAcks(lats []float32) {
+	s.acked.Add(uint64(len(lats)))
+	s.latMu.Lock()
+	if len(s.lat) < 10_000_000 {
+		s.lat = append(s.lat, lats...)
+	}
+	s.latMu.Unlock()
 }
 
 func (s *sim) onAck(a *agent, seq uint64) {
 	now := time.Now()
 	a.mu.Lock()
+	if seq > a.acked {
+		a.acked = seq
+	}
 	n := 0
 	var lats []float32
 	for n < len(a.pend) && a.pend[n].seq <= seq {
@@ -480,15 +504,9 @@ func (s *sim) onAck(a *agent, seq uint64) {
 	}
 	a.pend = a.pend[:copy(a.pend, a.pend[n:])]
 	a.mu.Unlock()
-	if n == 0 {
-		return
+	if n > 0 {
+		s.recordAcks(lats)
 	}
-	s.acked.Add(uint64(n))
-	s.latMu.Lock()
-	if len(s.lat) < 10_000_000 {
-		s.lat = append(s.lat, lats...)
-	}
-	s.latMu.Unlock()
 }
 
 func (s *sim) finish(rep *Report) {

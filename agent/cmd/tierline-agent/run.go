@@ -135,6 +135,14 @@ func runRun(ctx context.Context, args []string) int {
 		case <-ctx.Done():
 			log.Info("shutting down")
 			tick.Stop()
+			// Give messages already on the wire a moment to be acknowledged,
+			// so they are not sent twice after a restart (harmless, but noisy).
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+				if st := l.State(); !st.Connected || st.InFlight == 0 {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 			stopLink() // closes the WebSocket with a normal closure
 			select {
 			case <-linkDone:
