@@ -1,0 +1,52 @@
+package inventory
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestUnitFiles(t *testing.T) {
+	got := UnitFiles("testdata/systemd")
+	want := map[string]bool{"ssh.service": true, "cups.service": false, "local-backup.service": true}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+func TestFixtureRoot(t *testing.T) {
+	// Software and services from a fixture root: a Debian machine without
+	// a system bus (a container), so service states are unknown.
+	root := t.TempDir()
+	for _, d := range []string{"var/lib/dpkg", "lib/systemd/system"} {
+		if err := os.MkdirAll(root+"/"+d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile("testdata/dpkg/status")
+	os.WriteFile(root+"/var/lib/dpkg/status", b, 0o644)
+	os.WriteFile(root+"/lib/systemd/system/ssh.service", []byte("[Unit]\n"), 0o644)
+	inv, err := CollectWithConfig(context.Background(), Config{Root: root, Disabled: []string{"gpu", "disks", "nics", "firmware", "cpu", "memory"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(inv.Software) != 2 || inv.Software[0].Name != "adduser" {
+		t.Errorf("software = %+v", inv.Software)
+	}
+	if len(inv.Services) != 1 || inv.Services[0].Name != "ssh" {
+		t.Errorf("services = %+v", inv.Services)
+	}
+	if _, ok := inv.Collectors["gpu"]; ok {
+		t.Error("disabled part ran")
+	}
+	// An rpm machine: no dpkg database, an rpm one; reported unavailable.
+	root2 := t.TempDir()
+	os.MkdirAll(root2+"/var/lib/rpm", 0o755)
+	inv, _ = CollectWithConfig(context.Background(), Config{Root: root2, Disabled: []string{"gpu", "disks", "nics", "firmware", "cpu", "memory", "services"}})
+	if inv.Unavailable["software"] == "" || len(inv.Software) != 0 {
+		t.Errorf("rpm machine: software %v, unavailable %q", inv.Software, inv.Unavailable["software"])
+	}
+}
+
