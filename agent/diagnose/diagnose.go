@@ -144,7 +144,11 @@ func WriteText(w io.Writer, rep diag.Report) {
 	}
 	p("  CPU:       %.1f%% (per core: %s), load %.2f %.2f %.2f", s.CPU.TotalPct, strings.Join(cores, " "), s.CPU.Load1, s.CPU.Load5, s.CPU.Load15)
 	m := s.Memory
-	p("  Memory:    %.1f%% used, %s available of %s; swap %s of %s", m.UsedPct, human(m.Available), human(m.Total), human(m.SwapUsed), human(m.SwapTotal))
+	swap := "none"
+	if m.SwapTotal > 0 {
+		swap = fmt.Sprintf("%s of %s", human(m.SwapUsed), human(m.SwapTotal))
+	}
+	p("  Memory:    %.1f%% used, %s available of %s; swap %s", m.UsedPct, human(m.Available), human(m.Total), swap)
 	for _, f := range s.Filesystems {
 		p("  Disk %-5s %.1f%% used, %s free of %s (%s)", f.Mount, f.UsedPct, human(f.Free), human(f.Total), f.FSType)
 	}

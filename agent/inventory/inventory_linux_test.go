@@ -49,4 +49,3 @@ func TestFixtureRoot(t *testing.T) {
 		t.Errorf("rpm machine: software %v, unavailable %q", inv.Software, inv.Unavailable["software"])
 	}
 }
-

@@ -1,0 +1,88 @@
+package diagnose
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+
+	"github.com/tierline/tierline/shared/diag"
+)
+
+// closedPort is a loopback TCP address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestJSONAndExitCode(t *testing.T) {
+	var out, errOut bytes.Buffer
+	hub := closedPort(t)
+	code := Main(context.Background(), []string{"--json", "--gap", "200ms", "--hub", hub}, &out, &errOut)
+	if code != 1 {
+		t.Fatalf("exit %d with an unreachable hub, want 1; stderr: %s", code, errOut.String())
+	}
+	var rep diag.Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("not one JSON document: %v\n%s", err, out.String())
+	}
+	var raw map[string]json.RawMessage
+	json.Unmarshal(out.Bytes(), &raw)
+	for _, k := range []string{"inventory", "sample", "checks"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("JSON lacks %q", k)
+		}
+	}
+	if rep.Inventory.Hostname == "" || rep.Sample.Memory.Total == 0 || len(rep.Checks) != 11 {
+		t.Errorf("report incomplete: host %q, mem %d, %d checks", rep.Inventory.Hostname, rep.Sample.Memory.Total, len(rep.Checks))
+	}
+	found := false
+	for _, c := range rep.Checks {
+		if c.Name == "hub-reachable" {
+			found = true
+			if c.Status != diag.StatusFailing || c.Fix != "reset-network" {
+				t.Errorf("hub-reachable: %+v", c)
+			}
+		}
+	}
+	if !found {
+		t.Error("no hub-reachable check")
+	}
+	if _, ok := rep.Sample.Unavailable["network"]; ok {
+		t.Errorf("second sample lacks network rates: %v", rep.Sample.Unavailable)
+	}
+}
+
+func TestTextReport(t *testing.T) {
+	t.Setenv("TIERLINE_HUB", "")
+	t.Setenv("TIERLINE_WATCH_SERVICES", "")
+	var out, errOut bytes.Buffer
+	code := Main(context.Background(), []string{"--gap", "100ms"}, &out, &errOut)
+	if code != 0 && code != 1 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{"Machine", "Now", "Health checks", "disk-almost-full", "Result:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+	// Without a hub, network checks say there is nothing to check.
+	if !strings.Contains(out.String(), "No hub configured") {
+		t.Errorf("report should say no hub is configured:\n%s", out.String())
+	}
+}
+
+func TestUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Main(context.Background(), []string{"--bogus"}, &out, &errOut); code != 2 {
+		t.Errorf("unknown flag: exit %d, want 2", code)
+	}
+}
