@@ -126,7 +126,7 @@ func runRun(ctx context.Context, args []string) int {
 			sample()
 		case err := <-linkDone:
 			if errors.Is(err, link.ErrRevoked) {
-				log.Error("this device was revoked on the hub; enroll again with a new token",
+				log.Error("stopping: device revoked",
 					"hint", "tierline-agent enroll --force --token ... --state "+*state)
 				return exitRevoked
 			}
