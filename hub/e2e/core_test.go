@@ -273,6 +273,7 @@ func TestSpoolReplayExactlyOnce(t *testing.T) {
 	if code := a.proc.stop(); code != 0 {
 		t.Errorf("agent exit code = %d", code)
 	}
+	h.get("/api/v1/devices/"+a.id, &d)
 	checkContiguous(t, h.telemetry(a.id, start), d.LastSeq)
 }
 

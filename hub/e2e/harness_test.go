@@ -206,9 +206,11 @@ func (h *hub) start() {
 
 func (h *hub) url() string { return "https://" + h.addr }
 
-func (h *hub) cli(args ...string) string {
+// cli runs an admin verb (two command words, then arguments) on this
+// hub's data directory.
+func (h *hub) cli(verb, sub string, args ...string) string {
 	h.t.Helper()
-	return must(h.t, "", "tierline-hub", append(args[:1:1], append(append([]string{}, args[1:]...), "--data", h.data)...)...)
+	return must(h.t, "", "tierline-hub", append([]string{verb, sub, "--data", h.data}, args...)...)
 }
 
 // tokenCreate prints a new enrollment token.
