@@ -324,4 +324,3 @@ func (h *hub) telemetry(id string, since time.Time) []point {
 	}
 	return resp.Points
 }
-
