@@ -4,19 +4,11 @@ package collect
 
 import (
 	"context"
-	"runtime"
 
 	"github.com/shirou/gopsutil/v4/sensors"
 
 	"github.com/tierline/tierline/shared/diag"
 )
-
-// ReadBattery is not implemented outside Linux yet: Windows exposes the
-// battery through WMI (Win32_Battery) and macOS through IOKit
-// (AppleSmartBattery); both are reported as unavailable until then.
-func ReadBattery(root string) (*diag.Battery, error) {
-	return nil, noData("battery not implemented on %s", runtime.GOOS)
-}
 
 // ReadTemperatures reads the OS's sensors through gopsutil (WMI thermal
 // zones on Windows, SMC on macOS). root is unused outside Linux.
