@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/tierline/tierline/shared/diag"
@@ -40,8 +42,10 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 		for i := range results {
 			results[i] = IngestResult{}
 		}
-		devs := map[string]*ingestDevice{}
-		missing := map[string]bool{}
+		devs, err := s.lockIngestDevices(ctx, tx, items)
+		if err != nil {
+			return err
+		}
 		var insTelemetry *sql.Stmt
 		defer func() {
 			if insTelemetry != nil {
@@ -51,24 +55,10 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 		for i := range items {
 			it := &items[i]
 			res := &results[i]
-			if missing[it.DeviceID] {
-				res.Err = fmt.Errorf("device %s: %w", it.DeviceID, ErrNotFound)
-				continue
-			}
 			dev := devs[it.DeviceID]
 			if dev == nil {
-				var lastSeq int64
-				err := tx.QueryRowContext(ctx, s.q(`SELECT last_seq FROM devices WHERE id = ?`), it.DeviceID).Scan(&lastSeq)
-				if errors.Is(err, sql.ErrNoRows) {
-					missing[it.DeviceID] = true
-					res.Err = fmt.Errorf("device %s: %w", it.DeviceID, ErrNotFound)
-					continue
-				}
-				if err != nil {
-					return fmt.Errorf("device %s: %w", it.DeviceID, err)
-				}
-				dev = &ingestDevice{lastSeq: uint64(lastSeq)}
-				devs[it.DeviceID] = dev
+				res.Err = fmt.Errorf("device %s: %w", it.DeviceID, ErrNotFound)
+				continue
 			}
 			if it.Seq <= dev.lastSeq {
 				res.Duplicate = true
@@ -163,6 +153,54 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
 	return results, nil
+}
+
+// lockIngestDevices reads the last seq of every device the items name, in
+// id order. On PostgreSQL the rows are locked (FOR UPDATE) so concurrent
+// batches from several hub replicas serialize per device without deadlock;
+// on SQLite the write transaction already excludes other writers.
+func (s *Store) lockIngestDevices(ctx context.Context, tx *sql.Tx, items []IngestItem) (map[string]*ingestDevice, error) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, it := range items {
+		if !seen[it.DeviceID] {
+			seen[it.DeviceID] = true
+			ids = append(ids, it.DeviceID)
+		}
+	}
+	sort.Strings(ids)
+	lock := ""
+	if s.dialect == DialectPostgres {
+		lock = " FOR UPDATE"
+	}
+	devs := make(map[string]*ingestDevice, len(ids))
+	const batch = 500
+	for len(ids) > 0 {
+		n := min(batch, len(ids))
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		ids = ids[n:]
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, last_seq FROM devices WHERE id IN (?`+strings.Repeat(", ?", n-1)+`) ORDER BY id`+lock), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read devices: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			var lastSeq int64
+			if err := rows.Scan(&id, &lastSeq); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read devices: %w", err)
+			}
+			devs[id] = &ingestDevice{lastSeq: uint64(lastSeq)}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read devices: %w", err)
+		}
+	}
+	return devs, nil
 }
 
 func (s *Store) flushIngestDevice(ctx context.Context, tx *sql.Tx, id string, dev *ingestDevice) error {

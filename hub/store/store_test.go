@@ -447,6 +447,62 @@ func TestIngest(t *testing.T) {
 	})
 }
 
+// TestConcurrentIngest sends the same sequenced items from several
+// goroutines (as several hub replicas might): each seq is applied once.
+func TestConcurrentIngest(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		enroll(t, s, "d1", "one")
+		enroll(t, s, "d2", "two")
+		const seqs = 20
+		var mu sync.Mutex
+		applied, transitions := 0, 0
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for seq := uint64(1); seq <= seqs; seq++ {
+					st := diag.StatusOK
+					if seq%2 == 0 {
+						st = diag.StatusFailing
+					}
+					var items []store.IngestItem
+					for _, dev := range []string{"d1", "d2"} {
+						items = append(items, store.IngestItem{DeviceID: dev, Seq: seq, Kind: store.KindHealth, Received: t0,
+							Checks: []diag.CheckResult{{Name: "disk", Status: st, Time: t0.Add(time.Duration(seq) * time.Second)}}})
+					}
+					if g%2 == 1 { // the other lock order
+						items[0], items[1] = items[1], items[0]
+					}
+					res, err := s.Ingest(ctx, items)
+					if err != nil {
+						t.Errorf("ingest: %v", err)
+						return
+					}
+					mu.Lock()
+					for _, r := range res {
+						if !r.Duplicate {
+							applied++
+						}
+						transitions += len(r.Transitions)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if applied != 2*seqs || transitions != 2*seqs {
+			t.Errorf("applied %d items with %d transitions, want %d each", applied, transitions, 2*seqs)
+		}
+		for _, dev := range []string{"d1", "d2"} {
+			hist, err := s.CheckHistory(ctx, dev, time.Time{}, 1000)
+			if err != nil || len(hist) != seqs {
+				t.Errorf("%s history: %d transitions, %v; want %d", dev, len(hist), err, seqs)
+			}
+		}
+	})
+}
+
 func TestHealthTransitions(t *testing.T) {
 	storetest.Backends(t, func(t *testing.T, s *store.Store) {
 		enroll(t, s, "d1", "one")
