@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# make bench: fleet simulation against a real hub, agent footprint, Go
+# benchmarks; writes docs/benchmarks.md. Everything runs on loopback.
+#   BENCH_AGENTS (10000)  BENCH_INTERVAL (60s)  BENCH_DURATION (240s)  BENCH_PORT (18643)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${BENCH_AGENTS:-10000}
+INTERVAL=${BENCH_INTERVAL:-60s}
+DURATION=${BENCH_DURATION:-240s}
+listen=127.0.0.1:${BENCH_PORT:-18643}
+work=$(mktemp -d /tmp/tierline-bench.XXXXXX)
+out=docs/benchmarks.md
+echo "bench: working in $work"
+
+go build -o "$work/fleetsim" ./scripts/fleetsim
+
+hub_pid=
+start_hub() {
+  ./bin/tierline-hub serve --data "$work/hub" --listen "$listen" >>"$work/hub.out" 2>>"$work/hub.log" &
+  hub_pid=$!
+  for _ in $(seq 1 200); do
+    curl -sf --cacert "$work/hub/ca.pem" "https://$listen/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "hub did not start; see $work/hub.log" >&2; exit 1
+}
+connected() { curl -s --cacert "$work/hub/ca.pem" "https://$listen/metrics" | awk '/^tierline_agents_connected /{print $2}'; }
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
+now() { date +%s.%N; }
+cleanup() { kill "$hub_pid" "${fleet_pid:-}" "${agent_pid:-}" 2>/dev/null || true; }
+trap cleanup EXIT
+
+start_hub
+token=$(./bin/tierline-hub token create --data "$work/hub" --uses "$N" --expires 4h 2>/dev/null)
+
+echo "bench: $N simulated agents, telemetry every $INTERVAL, for $DURATION"
+t0=$(now)
+"$work/fleetsim" --token "$token" --agents "$N" --interval "$INTERVAL" --duration "$DURATION" \
+  --source-ips 127.0.0.2-127.0.0.17 --progress 10s >"$work/fleet.json" 2>"$work/fleet.log" &
+fleet_pid=$!
+until [ "$(connected)" = "$N" ]; do
+  kill -0 "$fleet_pid" 2>/dev/null || { tail "$work/fleet.log"; echo "fleetsim exited early" >&2; exit 1; }
+  sleep 0.5
+done
+t_all=$(now)
+connect_s=$(echo "$t_all - $t0" | bc)
+echo "bench: all $N connected after ${connect_s}s (including enrollment)"
+
+# Steady state: hub CPU and RSS over 60 s.
+sleep 10
+c0=$(cpu_ticks "$hub_pid"); s0=$(now); sleep 60; c1=$(cpu_ticks "$hub_pid"); s1=$(now)
+hz=$(getconf CLK_TCK)
+hub_cpu_pct=$(echo "scale=2; 100 * ($c1 - $c0) / $hz / ($s1 - $s0)" | bc)
+hub_rss_mb=$(echo "scale=1; $(rss_kb "$hub_pid") / 1024" | bc)
+echo "bench: steady hub CPU ${hub_cpu_pct}% of one core, RSS ${hub_rss_mb} MB"
+
+# Restart: time until every agent is back.
+kill -TERM "$hub_pid"; wait "$hub_pid" 2>/dev/null || true
+r0=$(now)
+start_hub
+until [ "$(connected)" = "$N" ]; do sleep 0.25; done
+reconnect_s=$(echo "$(now) - $r0" | bc)
+echo "bench: all $N back ${reconnect_s}s after the hub restart"
+
+wait "$fleet_pid" || true
+fleet_pid=
+
+# One real agent, telemetry every 10 s, for 2 minutes: RSS and CPU per sample.
+atoken=$(./bin/tierline-hub token create --data "$work/hub" 2>/dev/null)
+./bin/tierline-agent enroll --token "$atoken" --state "$work/agent" >/dev/null
+./bin/tierline-agent run --state "$work/agent" --interval 10s 2>"$work/agent.log" &
+agent_pid=$!
+sleep 10
+a0=$(cpu_ticks "$agent_pid"); sleep 120; a1=$(cpu_ticks "$agent_pid")
+agent_rss_mb=$(echo "scale=1; $(rss_kb "$agent_pid") / 1024" | bc)
+agent_ms_per_sample=$(echo "scale=2; 1000 * ($a1 - $a0) / $hz / 12" | bc)
+kill "$agent_pid"; agent_pid=
+echo "bench: agent RSS ${agent_rss_mb} MB, ${agent_ms_per_sample} ms CPU per 10 s interval"
+
+kill "$hub_pid"; wait "$hub_pid" 2>/dev/null || true
+
+echo "bench: Go benchmarks"
+go test -run '^$' -bench . -benchmem -count 1 $(grep -rl '^func Benchmark' --include='*_test.go' . | xargs -n1 dirname | sort -u | sed 's|^\.|github.com/tierline/tierline|') >"$work/gobench.txt" 2>&1 || true
+
+python3 - "$work" "$N" "$INTERVAL" "$DURATION" "$connect_s" "$hub_cpu_pct" "$hub_rss_mb" "$reconnect_s" "$agent_rss_mb" "$agent_ms_per_sample" >"$out" <<'PY'
+import json, sys, datetime, platform, os
+work, n, interval, duration, connect, cpu, rss, reconnect, arss, ams = sys.argv[1:]
+n = int(n)
+rep = json.load(open(os.path.join(work, "fleet.json")))
+per1k_cpu = float(cpu) / (n / 1000)
+per1k_rss = float(rss) / (n / 1000)
+print("# Benchmarks\n")
+print(f"Recorded {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores ({platform.machine()}), by `make bench`")
+print(f"(`BENCH_AGENTS={n} BENCH_INTERVAL={interval} BENCH_DURATION={duration} ./scripts/bench.sh`).")
+print("Hub, fleet simulator and agent share the same machine, so hub figures include that contention.\n")
+print("## Hub with the embedded store\n")
+print("| measure | value | target |\n|---|---|---|")
+print(f"| simulated agents | {n} (telemetry every {interval}) | 50,000 every 60 s |")
+print(f"| time until all connected, enrollment included | {float(connect):.1f} s | |")
+print(f"| hub CPU at steady state | {float(cpu):.1f}% of one core ({per1k_cpu:.2f}% per 1,000 agents) | |")
+print(f"| hub RSS at steady state | {float(rss):.0f} MB ({per1k_rss:.1f} MB per 1,000 agents) | |")
+print(f"| time until all {n} reconnected after a hub restart | {float(reconnect):.1f} s | 60 s |")
+def g(*path):
+    v = rep
+    for p in path:
+        v = v.get(p, {}) if isinstance(v, dict) else {}
+    return v if v != {} else "n/a"
+print(f"| enrollments per second (fleetsim) | {g('enroll', 'per_second')} | |")
+print(f"| messages sent / acknowledged (fleetsim) | {g('messages', 'sent')} / {g('messages', 'acked')} | |")
+print(f"| acknowledgement latency p50 / p99 | {g('ack_latency_ms', 'p50')} / {g('ack_latency_ms', 'p99')} ms | |")
+print("\nFull fleetsim report:\n\n```json")
+print(json.dumps(rep, indent=2))
+print("```\n")
+print("## Agent\n")
+print("| measure | value | target |\n|---|---|---|")
+print(f"| RSS, telemetry every 10 s, 2 minutes in | {float(arss):.1f} MB | < 15 MB |")
+print(f"| CPU per 10 s interval (sample + send + health) | {float(ams):.2f} ms | < 5 ms per sample |")
+print("\n## Go benchmarks\n\n`go test -run '^$' -bench . -benchmem` over the packages that have benchmarks:\n\n```")
+print(open(os.path.join(work, "gobench.txt")).read().strip())
+print("```")
+PY
+echo "bench: wrote $out"
