@@ -355,9 +355,6 @@ func (l *Link) handshake(ctx context.Context) (*websocket.Conn, wire.Welcome, er
 				return nil, w, &retryAfterError{wait: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 					err: fmt.Errorf("hub is busy (HTTP 503): %w", err)}
 			}
-			if resp.StatusCode == http.StatusForbidden && resp.Header.Get("X-Tierline-Code") == wire.CodeRevoked {
-				return nil, w, ErrRevoked
-			}
 		}
 		return nil, w, fmt.Errorf("dial %s: %w", l.cfg.URL, err)
 	}

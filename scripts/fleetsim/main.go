@@ -77,7 +77,20 @@ func envDefault(name, def string) string {
 	return def
 }
 
+// lockedWriter serialises writes from the progress printer and the logger.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 func run(args []string, stdout, stderr io.Writer) int {
+	stderr = &lockedWriter{w: stderr}
 	var o options
 	fs := flag.NewFlagSet("fleetsim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -321,6 +334,7 @@ func (s *sim) run(ctx context.Context) (*Report, error) {
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
+	sendCtx, stopSend := context.WithCancel(runCtx)
 	var wg sync.WaitGroup
 	start := time.Now()
 	go func() {
@@ -361,20 +375,21 @@ func (s *sim) run(ctx context.Context) (*Report, error) {
 				if d := time.Until(at); d > 0 {
 					select {
 					case <-time.After(d):
-					case <-runCtx.Done():
+					case <-sendCtx.Done():
 						return
 					}
 				}
 				select {
 				case work <- a:
-				case <-runCtx.Done():
+				case <-sendCtx.Done():
 					return
 				}
 			}
 		}
 	}()
 
-	s.monitor(runCtx, start, rep)
+	s.monitor(runCtx, start, rep, func() { stopSend(); workers.Wait() })
+	stopSend()
 	cancel()
 	workers.Wait()
 	wg.Wait()
@@ -384,7 +399,8 @@ func (s *sim) run(ctx context.Context) (*Report, error) {
 
 // monitor prints progress and tracks connection counts until the duration
 // is over (then waits up to --settle for outstanding acks).
-func (s *sim) monitor(ctx context.Context, start time.Time, rep *Report) {
+func (s *sim) monitor(ctx context.Context, start time.Time, rep *Report, stopSending func()) {
+	stopped := false
 	end := start.Add(s.o.duration)
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
@@ -431,6 +447,10 @@ func (s *sim) monitor(ctx context.Context, start time.Time, rep *Report) {
 					now.Sub(start).Seconds(), connected, len(s.agents), s.sent.Load(), s.acked.Load())
 			}
 			if now.After(end) {
+				if !stopped {
+					stopped = true
+					stopSending() // no new messages while waiting for the last acks
+				}
 				if s.outstanding() == 0 || now.After(end.Add(s.o.settle)) {
 					rep.Connect.ConnectedAtEnd = connected
 					return
@@ -610,7 +630,9 @@ func (s *sim) enroll(ctx context.Context, rep *Enroll) error {
 		wg       sync.WaitGroup
 	)
 	stopProgress := make(chan struct{})
+	progressDone := make(chan struct{})
 	go func() {
+		defer close(progressDone)
 		t := time.NewTicker(s.o.progress)
 		defer t.Stop()
 		for {
@@ -660,6 +682,7 @@ func (s *sim) enroll(ctx context.Context, rep *Enroll) error {
 	}
 	wg.Wait()
 	close(stopProgress)
+	<-progressDone
 	rep.Enrolled, rep.Failed, rep.FirstError = int(done.Load()), int(failed.Load()), firstErr
 	fmt.Fprintf(s.stderr, "fleetsim: enrolled %d agents in %.1fs (%d failed)\n", rep.Enrolled, time.Since(start).Seconds(), rep.Failed)
 	slices.SortFunc(s.agents, func(x, y *agent) int { return x.idx - y.idx })
