@@ -100,6 +100,14 @@ func TestOpenAndMigrationsIdempotent(t *testing.T) {
 		} else if v, ok, err := s.GetSetting(ctx, "k"); err != nil || !ok || v != "v" {
 			t.Errorf("setting after reopen: %q %v %v", v, ok, err)
 		}
+		for _, pr := range []struct{ name, want string }{
+			{"journal_mode", "wal"}, {"synchronous", "2"}, {"foreign_keys", "1"}, {"busy_timeout", "10000"},
+		} {
+			var got string
+			if err := s.DB().QueryRowContext(ctx, "PRAGMA "+pr.name).Scan(&got); err != nil || got != pr.want {
+				t.Errorf("PRAGMA %s = %q, %v; want %q", pr.name, got, err, pr.want)
+			}
+		}
 		var n int
 		if err := s.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n); err != nil || n < 1 {
 			t.Errorf("schema_migrations rows %d, %v", n, err)
