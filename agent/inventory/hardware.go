@@ -3,6 +3,8 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/jaypipes/ghw"
@@ -81,7 +83,14 @@ func fillDisks(_ context.Context, _ *Config, inv *diag.Inventory) error {
 	return nil
 }
 
-func fillGPU(_ context.Context, _ *Config, inv *diag.Inventory) error {
+func fillGPU(_ context.Context, cfg *Config, inv *diag.Inventory) error {
+	// ghw parses the whole PCI ID database (most of an inventory's CPU)
+	// before it looks for cards; on Linux look first.
+	if runtime.GOOS == "linux" {
+		if cards, _ := filepath.Glob(cfg.path("/sys/class/drm/card[0-9]*")); len(cards) == 0 {
+			return noData("no graphics adapter")
+		}
+	}
 	info, err := ghw.GPU(ghwOpts()...)
 	if err != nil {
 		return noData("graphics adapters not readable: %v", err)

@@ -49,3 +49,22 @@ func TestFixtureRoot(t *testing.T) {
 		t.Errorf("rpm machine: software %v, unavailable %q", inv.Software, inv.Unavailable["software"])
 	}
 }
+
+func TestParseOSRelease(t *testing.T) {
+	for _, tt := range []struct{ file, id, version string }{
+		{"debian", "debian", "12"},
+		{"arch", "arch", "rolling"},
+	} {
+		root := t.TempDir()
+		os.MkdirAll(root+"/etc", 0o755)
+		b, _ := os.ReadFile("testdata/os-release/" + tt.file)
+		os.WriteFile(root+"/etc/os-release", b, 0o644)
+		id, ver, err := platformInfo(context.Background(), &Config{Root: root})
+		if err != nil || id != tt.id || ver != tt.version {
+			t.Errorf("%s: %q %q %v, want %q %q", tt.file, id, ver, err, tt.id, tt.version)
+		}
+	}
+	if kv := ParseOSRelease([]byte("ANSI_COLOR='0;31'\nX=\"a \\\"b\\\"\"\n")); kv["ANSI_COLOR"] != "0;31" || kv["X"] != `a "b"` {
+		t.Errorf("unquoting: %v", kv)
+	}
+}

@@ -16,19 +16,21 @@ import (
 func fillOS(ctx context.Context, cfg *Config, inv *diag.Inventory) error {
 	inv.OS.Name, inv.OS.Arch = runtime.GOOS, runtime.GOARCH
 	inv.OS.TimeZone = timeZone(cfg)
-	h, err := host.InfoWithContext(ctx)
+	// host.Info is avoided: on Linux it runs lsb_release.
+	platform, version, err := platformInfo(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("read os info: %w", err)
 	}
-	inv.OS.Platform, inv.OS.Version, inv.OS.Kernel = h.Platform, h.PlatformVersion, h.KernelVersion
-	if h.KernelArch != "" {
-		inv.OS.Arch = h.KernelArch
+	inv.OS.Platform, inv.OS.Version = platform, version
+	inv.OS.Kernel, _ = host.KernelVersionWithContext(ctx)
+	if arch, err := host.KernelArch(); err == nil && arch != "" {
+		inv.OS.Arch = arch
 	}
-	if h.BootTime > 0 {
-		inv.OS.BootTime = time.Unix(int64(h.BootTime), 0).UTC()
+	if bt, err := host.BootTimeWithContext(ctx); err == nil && bt > 0 {
+		inv.OS.BootTime = time.Unix(int64(bt), 0).UTC()
 	}
-	if h.VirtualizationRole == "guest" {
-		inv.OS.Virtualized = h.VirtualizationSystem
+	if sys, role, err := host.VirtualizationWithContext(ctx); err == nil && role == "guest" {
+		inv.OS.Virtualized = sys
 	}
 	inv.OS.Domain, inv.OS.Workgroup = domain(cfg)
 	return nil
