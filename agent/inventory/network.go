@@ -43,6 +43,11 @@ func fillNetwork(ctx context.Context, cfg *Config, inv *diag.Inventory) error {
 			}
 		}
 	}
+	if b, err := os.ReadFile(cfg.path("/proc/net/wireless")); err == nil {
+		if _, w := ParseProcWireless(b); w != nil {
+			inv.Network.WiFi = w
+		}
+	}
 	if b, err := os.ReadFile(cfg.path("/etc/resolv.conf")); err == nil {
 		inv.Network.DNSServers = health.ParseResolvConf(b).Nameservers
 	}
