@@ -198,6 +198,19 @@ func (l *Link) pump() {
 	l.pumping = true
 	l.pumpAgain = false
 	l.mu.Unlock()
+	// done ends this pump unless another was requested meanwhile for a
+	// live connection (e.g. a new session started while we wrote to the
+	// old one). Called with l.mu held; returns with it released.
+	done := func() bool {
+		if l.pumpAgain && l.conn != nil {
+			l.pumpAgain = false
+			l.mu.Unlock()
+			return false
+		}
+		l.pumping = false
+		l.mu.Unlock()
+		return true
+	}
 	for {
 		l.mu.Lock()
 		conn, after, room := l.conn, l.sent, l.cfg.Window-len(l.inflight)
@@ -208,38 +221,47 @@ func (l *Link) pump() {
 			l.mu.Lock()
 		}
 		if len(es) == 0 || l.conn != conn || l.sent != after {
-			if l.pumpAgain && l.conn != nil {
-				l.pumpAgain = false
-				l.mu.Unlock()
-				continue
+			if done() {
+				return
 			}
-			l.pumping = false
-			l.mu.Unlock()
-			return
+			continue
 		}
 		l.mu.Unlock()
 		for _, e := range es {
 			ctx, cancel := context.WithTimeout(context.Background(), l.cfg.WriteTimeout)
 			err := conn.Write(ctx, websocket.MessageText, e.Frame)
 			cancel()
-			if err != nil {
-				l.log.Warn("write to hub failed; reconnecting", "seq", e.Seq, "err", err)
-				conn.CloseNow()
-				l.mu.Lock()
-				l.pumping = false
-				l.mu.Unlock()
-				return
-			}
 			l.mu.Lock()
+			if err != nil {
+				if l.conn == conn {
+					l.log.Warn("write to hub failed; reconnecting", "seq", e.Seq, "err", err)
+				}
+				conn.CloseNow()
+				if l.conn == conn { // stop using it now; the reader will notice and reconnect
+					l.conn, l.inflight = nil, nil
+					l.st.Connected = false
+				}
+				break
+			}
 			if l.conn != conn {
-				l.pumping = false
-				l.mu.Unlock()
-				return
+				break
 			}
 			l.sent = e.Seq
 			l.inflight = append(l.inflight, e.Seq)
 			l.mu.Unlock()
+			if e.Seq == es[len(es)-1].Seq {
+				l.mu.Lock()
+				break
+			}
 		}
+		// l.mu is held here.
+		if l.conn != conn {
+			if done() {
+				return
+			}
+			continue
+		}
+		l.mu.Unlock()
 	}
 }
 
