@@ -41,7 +41,8 @@ type fakeHub struct {
 	noAck      bool
 	revoked    bool
 	garbage    bool
-	busy       int // answer this many dials with 503
+	refuse     uint64 // answer this seq with an Error (then ack it)
+	busy       int    // answer this many dials with 503
 	retryAfter string
 	dials      []time.Time
 	conns      []*websocket.Conn
@@ -163,8 +164,11 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 			h.stored = append(h.stored, env.Seq)
 			h.last = env.Seq
 		}
-		ack, noAck := h.last, h.noAck
+		ack, noAck, refuse := h.last, h.noAck, h.refuse
 		h.mu.Unlock()
+		if refuse != 0 && env.Seq == refuse {
+			h.send(ctx, c, wire.Error{Code: wire.CodeBadBody, Message: "refused for the test", Seq: env.Seq})
+		}
 		if !noAck {
 			h.send(ctx, c, wire.Ack{Seq: ack})
 		}
@@ -497,4 +501,16 @@ func TestRetryAfterHonoured(t *testing.T) {
 	if gap := h.dials[1].Sub(h.dials[0]); gap < time.Second {
 		t.Fatalf("redialled %v after a 503 with Retry-After: 1", gap)
 	}
+}
+
+func TestRefusedMessageIsAckedAndDropped(t *testing.T) {
+	pub, priv := newKey(t)
+	h := newFakeHub(t, pub)
+	h.refuse = 2
+	a := startAgent(t, h, priv, spool.NewMem(0, nil), nil)
+	for range 3 {
+		a.link.Send(context.Background(), telemetry())
+	}
+	h.waitFor(t, "3 received", func() bool { return h.received == 3 })
+	waitState(t, a.link, func(s State) bool { return s.SpoolDepth == 0 && s.AckedSeq == 3 && s.Connects == 1 })
 }
