@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tierline/tierline/shared/diag"
@@ -59,6 +60,7 @@ func (c *Config) path(p string) string { return filepath.Join(c.Root, p) }
 type collector struct {
 	name string
 	fill func(ctx context.Context, s *diag.Sample) error
+	busy *atomic.Bool // set while fill runs, possibly past a sample's end
 }
 
 // Collector takes telemetry samples. Rates are computed against the
@@ -83,6 +85,7 @@ func NewWithConfig(cfg Config) *Collector {
 	}
 	for _, col := range c.build() {
 		if !disabled[col.name] {
+			col.busy = new(atomic.Bool)
 			c.collectors = append(c.collectors, col)
 		}
 	}
@@ -104,65 +107,125 @@ func (c *Collector) build() []collector {
 	net := &netCollector{}
 	procs := newProcCollector(&c.cfg)
 	return []collector{
-		{"cpu", cpu.fill},
-		{"load", fillLoad},
-		{"memory", fillMemory},
-		{"filesystems", fillFilesystems},
-		{"disk_io", dio.fill},
-		{"network", net.fill},
-		{"processes", procs.fill},
-		{"users", func(ctx context.Context, s *diag.Sample) error { return fillUsers(ctx, &c.cfg, s) }},
-		{"uptime", fillUptime},
-		{"temperature", func(ctx context.Context, s *diag.Sample) error { return fillTemperature(ctx, &c.cfg, s) }},
-		{"battery", func(ctx context.Context, s *diag.Sample) error { return fillBattery(ctx, &c.cfg, s) }},
+		{name: "cpu", fill: cpu.fill},
+		{name: "load", fill: fillLoad},
+		{name: "memory", fill: fillMemory},
+		{name: "filesystems", fill: fillFilesystems},
+		{name: "disk_io", fill: dio.fill},
+		{name: "network", fill: net.fill},
+		{name: "processes", fill: procs.fill},
+		{name: "users", fill: func(ctx context.Context, s *diag.Sample) error { return fillUsers(ctx, &c.cfg, s) }},
+		{name: "uptime", fill: fillUptime},
+		{name: "temperature", fill: func(ctx context.Context, s *diag.Sample) error { return fillTemperature(ctx, &c.cfg, s) }},
+		{name: "battery", fill: func(ctx context.Context, s *diag.Sample) error { return fillBattery(ctx, &c.cfg, s) }},
 	}
 }
 
 // Sample takes one telemetry sample. It fails only when the context is
 // done; collectors that fail are listed in Sample.Unavailable.
+//
+// Each collector fills a private Sample that is merged only once it has
+// finished, so a collector stuck past CollectorTimeout (a hung network
+// mount in statfs, say) cannot hold up the sample or race with it; it is
+// reported unavailable, and skipped until it returns.
 func (c *Collector) Sample(ctx context.Context) (diag.Sample, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	start := time.Now()
 	s := diag.Sample{Time: start.UTC()}
 	type result struct {
+		i      int
+		part   *diag.Sample
 		err    error
 		micros int64
 	}
-	results := make([]result, len(c.collectors))
-	var wg sync.WaitGroup
-	for i, col := range c.collectors {
-		wg.Add(1)
+	done := make(chan result, len(c.collectors))
+	unavailable := map[string]string{}
+	stats := make(map[string]diag.CollectorStat, len(c.collectors))
+	pending := map[int]bool{}
+	for i := range c.collectors {
+		col := &c.collectors[i]
+		if !col.busy.CompareAndSwap(false, true) {
+			unavailable[col.name] = "still running from an earlier sample"
+			stats[col.name] = diag.CollectorStat{Error: "still running from an earlier sample"}
+			continue
+		}
+		pending[i] = true
 		go func() {
-			defer wg.Done()
+			defer col.busy.Store(false)
 			cctx, cancel := context.WithTimeout(ctx, c.cfg.CollectorTimeout)
 			defer cancel()
 			t0 := time.Now()
-			err := safeFill(cctx, col, &s)
-			results[i] = result{err: err, micros: time.Since(t0).Microseconds()}
+			part := &diag.Sample{}
+			err := safeFill(cctx, *col, part)
+			done <- result{i: i, part: part, err: err, micros: time.Since(t0).Microseconds()}
 		}()
 	}
-	wg.Wait()
+	deadline := time.NewTimer(c.cfg.CollectorTimeout + 100*time.Millisecond)
+	defer deadline.Stop()
+wait:
+	for len(pending) > 0 {
+		select {
+		case r := <-done:
+			delete(pending, r.i)
+			name := c.collectors[r.i].name
+			st := diag.CollectorStat{Micros: r.micros}
+			if r.err != nil {
+				unavailable[name] = reason(r.err)
+				if !errors.Is(r.err, ErrNoData) {
+					st.Error = r.err.Error()
+				}
+			}
+			stats[name] = st
+			merge(&s, r.part)
+		case <-deadline.C:
+			break wait
+		case <-ctx.Done():
+			return s, fmt.Errorf("take sample: %w", ctx.Err())
+		}
+	}
+	for i := range pending {
+		name := c.collectors[i].name
+		unavailable[name] = fmt.Sprintf("timed out after %s", c.cfg.CollectorTimeout)
+		stats[name] = diag.CollectorStat{Micros: time.Since(start).Microseconds(), Error: unavailable[name]}
+	}
 	if err := ctx.Err(); err != nil {
 		return s, fmt.Errorf("take sample: %w", err)
 	}
-	s.Collectors = make(map[string]diag.CollectorStat, len(c.collectors))
-	for i, col := range c.collectors {
-		st := diag.CollectorStat{Micros: results[i].micros}
-		if err := results[i].err; err != nil {
-			if s.Unavailable == nil {
-				s.Unavailable = map[string]string{}
-			}
-			s.Unavailable[col.name] = reason(err)
-			if !errors.Is(err, ErrNoData) {
-				st.Error = err.Error()
-			}
-		}
-		s.Collectors[col.name] = st
+	if len(unavailable) > 0 {
+		s.Unavailable = unavailable
 	}
+	s.Collectors = stats
 	sortSample(&s)
 	s.CollectMicros = time.Since(start).Microseconds()
 	return s, nil
+}
+
+// merge copies into dst what one collector filled in src. Collectors fill
+// disjoint fields; cpu and load share the CPU struct.
+func merge(dst, src *diag.Sample) {
+	if src.UptimeSec != 0 {
+		dst.UptimeSec = src.UptimeSec
+	}
+	if src.CPU.PerCore != nil {
+		dst.CPU.TotalPct, dst.CPU.PerCore = src.CPU.TotalPct, src.CPU.PerCore
+	}
+	if src.CPU.Load1 != 0 || src.CPU.Load5 != 0 || src.CPU.Load15 != 0 {
+		dst.CPU.Load1, dst.CPU.Load5, dst.CPU.Load15 = src.CPU.Load1, src.CPU.Load5, src.CPU.Load15
+	}
+	if src.Memory.Total != 0 {
+		dst.Memory = src.Memory
+	}
+	dst.Filesystems = append(dst.Filesystems, src.Filesystems...)
+	dst.Disks = append(dst.Disks, src.Disks...)
+	dst.Network = append(dst.Network, src.Network...)
+	dst.TopCPU = append(dst.TopCPU, src.TopCPU...)
+	dst.TopMemory = append(dst.TopMemory, src.TopMemory...)
+	dst.Users = append(dst.Users, src.Users...)
+	dst.Temperature = append(dst.Temperature, src.Temperature...)
+	if src.Battery != nil {
+		dst.Battery = src.Battery
+	}
 }
 
 // safeFill runs one collector, turning a panic into an error so one broken
