@@ -96,6 +96,10 @@ type State struct {
 	Connects      uint64 // sessions established
 	Failures      uint64 // dial or handshake failures and lost sessions
 	LastError     string
+	// HubOffset is the hub's clock minus ours, measured at the last
+	// handshake (HubOffsetKnown false before the first).
+	HubOffset      time.Duration
+	HubOffsetKnown bool
 }
 
 // Link is a connection to the hub. Create with New, then call Run once.
@@ -399,12 +403,21 @@ func (l *Link) handshake(ctx context.Context) (*websocket.Conn, wire.Welcome, er
 	if err != nil {
 		return fail(err)
 	}
+	sentAt := time.Now()
 	if err := conn.Write(hctx, websocket.MessageText, frame); err != nil {
 		return fail(fmt.Errorf("send hello: %w", closeErr(err)))
 	}
 	w, err = readTyped[wire.Welcome](hctx, conn)
 	if err != nil {
 		return fail(fmt.Errorf("authenticate: %w", err))
+	}
+	if !w.HubTime.IsZero() {
+		// The hub stamped Welcome between our hello and its arrival here.
+		rtt := time.Since(sentAt)
+		offset := w.HubTime.Sub(sentAt.Add(rtt / 2))
+		l.mu.Lock()
+		l.st.HubOffset, l.st.HubOffsetKnown = offset, true
+		l.mu.Unlock()
 	}
 	if w.DeviceID != l.cfg.DeviceID {
 		return fail(fmt.Errorf("hub welcomed device %s, not this device %s", w.DeviceID, l.cfg.DeviceID))

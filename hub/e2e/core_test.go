@@ -41,6 +41,20 @@ func TestEnrollConnectTelemetry(t *testing.T) {
 	if d.Latest.Memory.Total == 0 {
 		t.Errorf("latest telemetry has no memory total: %+v", d.Latest)
 	}
+	eventually(t, "inventory and health checks", 60*time.Second, func() bool {
+		return h.get("/api/v1/devices/"+a.id, &d) == http.StatusOK && d.Inventory != nil && d.check("hub-reachable") != ""
+	})
+	if d.Inventory.Hostname != host || d.Inventory.OS.Name != "linux" {
+		t.Errorf("inventory names %q/%q, want %q/linux", d.Inventory.Hostname, d.Inventory.OS.Name, host)
+	}
+	if s := d.check("hub-reachable"); s != "ok" {
+		t.Errorf("hub-reachable = %q while connected, want ok", s)
+	}
+	for _, name := range []string{"disk-almost-full", "memory-pressure", "default-route", "clock-skew"} {
+		if d.check(name) == "" {
+			t.Errorf("health check %s missing from the device: %+v", name, d.Health)
+		}
+	}
 	eventually(t, "three telemetry points", 60*time.Second, func() bool { return len(h.telemetry(a.id, start)) >= 3 })
 
 	var list struct {
@@ -257,10 +271,10 @@ func TestSpoolReplayExactlyOnce(t *testing.T) {
 	h := startHub(t)
 	start := time.Now().Add(-time.Minute)
 	a := enroll(t, h.tokenCreate())
-	a.run()
+	a.run("--check-interval", "200ms")
 	var d device
 	eventually(t, "first telemetry", 60*time.Second, func() bool {
-		return h.get("/api/v1/devices/"+a.id, &d) == http.StatusOK && d.LastSeq >= 2
+		return h.get("/api/v1/devices/"+a.id, &d) == http.StatusOK && d.LastSeq >= 2 && d.check("hub-reachable") == "ok"
 	})
 	if code := h.proc.stop(); code != 0 {
 		t.Fatalf("hub exit code after SIGTERM = %d", code)
@@ -275,6 +289,26 @@ func TestSpoolReplayExactlyOnce(t *testing.T) {
 	}
 	h.get("/api/v1/devices/"+a.id, &d)
 	checkContiguous(t, h.telemetry(a.id, start), d.LastSeq)
+
+	// The agent saw the outage, and its spooled evidence reached the hub:
+	// hub-reachable went failing and came back.
+	var hist struct {
+		Transitions []struct {
+			Name string `json:"name"`
+			From string `json:"from"`
+			To   string `json:"to"`
+		} `json:"transitions"`
+	}
+	h.get("/api/v1/devices/"+a.id+"/health/history?since="+start.UTC().Format(time.RFC3339), &hist)
+	var seq []string
+	for i := len(hist.Transitions) - 1; i >= 0; i-- { // oldest first
+		if tr := hist.Transitions[i]; tr.Name == "hub-reachable" {
+			seq = append(seq, tr.To)
+		}
+	}
+	if got := strings.Join(seq, ","); !strings.Contains(got, "ok,failing,ok") {
+		t.Errorf("hub-reachable transitions %q, want ok,failing,ok", got)
+	}
 }
 
 // TestKillHubDuringIngest: SIGKILL the hub while several agents stream; after
@@ -321,11 +355,12 @@ func TestKillHubDuringIngest(t *testing.T) {
 	}
 }
 
-// checkContiguous asserts points carry sequence numbers 1..last, each once,
-// in time order.
+// checkContiguous asserts telemetry points carry sequence numbers 2..last,
+// each once, in time order. Sequence 1 is the inventory an agent sends
+// when it starts (these tests start each agent once).
 func checkContiguous(t *testing.T, pts []point, last uint64) {
 	t.Helper()
-	if uint64(len(pts)) != last {
+	if uint64(len(pts)) != last-1 {
 		t.Errorf("%d telemetry points stored, last sequence %d: messages lost or duplicated", len(pts), last)
 	}
 	seen := map[uint64]bool{}
@@ -338,7 +373,10 @@ func checkContiguous(t *testing.T, pts []point, last uint64) {
 			t.Errorf("point %d: sequence %d after %d: out of order", i, p.Seq, pts[i-1].Seq)
 		}
 	}
-	for s := uint64(1); s <= last; s++ {
+	if seen[1] {
+		t.Errorf("sequence 1 is telemetry, want the startup inventory")
+	}
+	for s := uint64(2); s <= last; s++ {
 		if !seen[s] {
 			t.Errorf("sequence %d is missing", s)
 		}

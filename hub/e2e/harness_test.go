@@ -306,6 +306,26 @@ type device struct {
 			Total uint64 `json:"total"`
 		} `json:"memory"`
 	} `json:"latest"`
+	Inventory *struct {
+		Hostname string `json:"hostname"`
+		OS       struct {
+			Name string `json:"name"`
+		} `json:"os"`
+	} `json:"inventory"`
+	Health []struct {
+		Name   string `json:"name"`
+		Status string `json:"status"`
+	} `json:"health"`
+}
+
+// check returns the status of the named health check, or "".
+func (d device) check(name string) string {
+	for _, c := range d.Health {
+		if c.Name == name {
+			return c.Status
+		}
+	}
+	return ""
 }
 
 type point struct {

@@ -4,15 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tierline/tierline/agent/collect"
+	"github.com/tierline/tierline/agent/health"
+	"github.com/tierline/tierline/agent/history"
 	"github.com/tierline/tierline/agent/identity"
+	"github.com/tierline/tierline/agent/inventory"
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/spool"
 	"github.com/tierline/tierline/agent/version"
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -60,6 +66,11 @@ func runRun(ctx context.Context, args []string) int {
 	fs.Var(durationFlag{&backoffBase}, "backoff-base", "reconnect backoff base (delay is random in [0, min(max, base*2^attempt)))")
 	backoffMax := link.DefaultBackoffMax
 	fs.Var(durationFlag{&backoffMax}, "backoff-max", "reconnect backoff cap")
+	checkEvery := time.Minute
+	fs.Var(durationFlag{&checkEvery}, "check-interval", "how often health checks run (results travel with telemetry)")
+	inventoryEvery := time.Hour
+	fs.Var(durationFlag{&inventoryEvery}, "inventory-interval", "how often the inventory is re-read (sent only when it changed)")
+	watch := fs.String("watch-services", "", "comma-separated services the service-stopped check watches")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -102,7 +113,45 @@ func runRun(ctx context.Context, args []string) int {
 	linkDone := make(chan error, 1)
 	go func() { linkDone <- l.Run(linkCtx) }()
 
+	hist := history.New(history.Config{Interval: interval})
+	hubAddr := ""
+	if u, err := url.Parse(id.HubURL); err == nil {
+		hubAddr = u.Host
+	}
+	hcfg := health.Config{HubAddr: hubAddr}
+	if *watch != "" {
+		hcfg.WatchedServices = strings.Split(*watch, ",")
+	}
+	checks, err := health.NewRunner(hcfg, health.Env{
+		Latest: hist.Latest, Recent: hist.Recent,
+		HubOffset: func() (time.Duration, bool) {
+			st := l.State()
+			return st.HubOffset, st.HubOffsetKnown
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "tierline-agent run: health checks: %v\n", err)
+		return exitUsage
+	}
+
 	col := collect.New()
+	var lastCheck, lastInventory time.Time
+	var inventoryHash string
+	sendInventory := func() {
+		inv, err := inventory.Collect(ctx)
+		if err != nil {
+			log.Warn("inventory incomplete", "err", err)
+		}
+		lastInventory = time.Now()
+		if inv.Hash == "" || inv.Hash == inventoryHash {
+			return
+		}
+		if _, err := l.Send(ctx, wire.Inventory{Inventory: inv}); err != nil && ctx.Err() == nil {
+			log.Error("spooling inventory failed", "err", err)
+			return
+		}
+		inventoryHash = inv.Hash
+	}
 	sample := func() {
 		sctx, cancel := context.WithTimeout(ctx, interval)
 		s, err := col.Sample(sctx)
@@ -113,10 +162,20 @@ func runRun(ctx context.Context, args []string) int {
 		if s.Time.IsZero() {
 			return
 		}
-		if _, err := l.Send(ctx, wire.Telemetry{Sample: s}); err != nil && ctx.Err() == nil {
+		hist.Add(s)
+		var results []diag.CheckResult
+		if time.Since(lastCheck) >= checkEvery {
+			results = checks.Run(ctx)
+			lastCheck = time.Now()
+		}
+		if _, err := l.Send(ctx, wire.Telemetry{Sample: s, Checks: results}); err != nil && ctx.Err() == nil {
 			log.Error("spooling telemetry failed", "err", err)
 		}
+		if time.Since(lastInventory) >= inventoryEvery {
+			sendInventory()
+		}
 	}
+	sendInventory()
 	sample()
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
