@@ -24,12 +24,37 @@ import (
 
 const devID = "abcdefabcdefabcdefabcdefabcdef12"
 
-func capture(t *testing.T) (*bytes.Buffer, *bytes.Buffer) {
-	var o, e bytes.Buffer
+func capture(t *testing.T) (*syncBuffer, *syncBuffer) {
+	var o, e syncBuffer
 	oldO, oldE := stdout, stderr
 	stdout, stderr = &o, &e
 	t.Cleanup(func() { stdout, stderr = oldO, oldE })
 	return &o, &e
+}
+
+// syncBuffer is a bytes.Buffer safe for the agent's log goroutines and the
+// test reading it at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.Reset()
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestUsageErrors(t *testing.T) {
@@ -96,6 +121,7 @@ func TestEnrollRunRevoked(t *testing.T) {
 			return
 		}
 		defer c.CloseNow()
+		c.SetReadLimit(wire.MaxFrameSize) // as the hub: inventories exceed the 32 KiB default
 		nonce := make([]byte, wire.NonceSize)
 		rand.Read(nonce)
 		f, _ := wire.Encode("c", 0, time.Now(), wire.Challenge{Nonce: nonce})
@@ -112,17 +138,22 @@ func TestEnrollRunRevoked(t *testing.T) {
 		}
 		f, _ = wire.Encode("w", 0, time.Now(), wire.Welcome{DeviceID: devID})
 		c.Write(r.Context(), websocket.MessageText, f)
-		_, data, err = c.Read(r.Context())
-		if err != nil {
-			return
-		}
-		env, _ = wire.Decode(data)
-		if env.Type == wire.TypeTelemetry {
-			mu.Lock()
-			telemetry++
-			mu.Unlock()
+		// Acknowledge everything (the startup inventory comes first) until
+		// a telemetry sample has arrived.
+		for {
+			_, data, err = c.Read(r.Context())
+			if err != nil {
+				return
+			}
+			env, _ = wire.Decode(data)
 			f, _ = wire.Encode("a", 0, time.Now(), wire.Ack{Seq: env.Seq})
 			c.Write(r.Context(), websocket.MessageText, f)
+			if env.Type == wire.TypeTelemetry {
+				mu.Lock()
+				telemetry++
+				mu.Unlock()
+				break
+			}
 		}
 		<-revoke
 		c.Close(4003, "revoked")
