@@ -99,13 +99,15 @@ print("| measure | value | target |\n|---|---|---|")
 print(f"| simulated agents | {n} (telemetry every {interval}) | 50,000 every 60 s |")
 print(f"| time until all connected, enrollment included | {float(connect):.1f} s | |")
 print(f"| hub CPU at steady state | {float(cpu):.1f}% of one core ({per1k_cpu:.2f}% per 1,000 agents) | |")
-print(f"| hub RSS at steady state | {float(rss):.0f} MB ({per1k_rss:.1f} MB per 1,000 agents) | |")
+print(f"| hub RSS at steady state | {float(rss):.0f} MB ({per1k_rss:.1f} MB per 1,000 agents, fixed costs included) | |")
 print(f"| time until all {n} reconnected after a hub restart | {float(reconnect):.1f} s | 60 s |")
 def g(*path):
     v = rep
     for p in path:
         v = v.get(p, {}) if isinstance(v, dict) else {}
-    return v if v != {} else "n/a"
+    if v == {}:
+        return "n/a"
+    return round(v, 1) if isinstance(v, float) else v
 print(f"| enrollments per second (fleetsim) | {g('enroll', 'per_second')} | |")
 print(f"| messages sent / acknowledged (fleetsim) | {g('messages', 'sent')} / {g('messages', 'acked')} | |")
 print(f"| acknowledgement latency p50 / p99 | {g('ack_latency_ms', 'p50')} / {g('ack_latency_ms', 'p99')} ms | |")
