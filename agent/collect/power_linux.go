@@ -1,7 +1,6 @@
 package collect
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"sort"
@@ -168,16 +167,4 @@ func ReadTemperatures(root string) ([]diag.Temperature, error) {
 		return nil, noData("no temperature sensors exposed")
 	}
 	return out, nil
-}
-
-func fillTemperature(_ context.Context, cfg *Config, s *diag.Sample) error {
-	t, err := ReadTemperatures(cfg.Root)
-	s.Temperature = t
-	return err
-}
-
-func fillBattery(_ context.Context, cfg *Config, s *diag.Sample) error {
-	b, err := ReadBattery(cfg.Root)
-	s.Battery = b
-	return err
 }

@@ -116,10 +116,10 @@ func WriteText(w io.Writer, rep diag.Report) {
 		p("  CPU:       %s (%d package, %d cores, %d threads)", c.Model, c.Packages, c.Cores, c.Threads)
 	}
 	if inv.Hardware.MemoryBytes > 0 {
-		p("  Memory:    %s", human(inv.Hardware.MemoryBytes))
+		p("  Memory:    %s", diag.HumanBytes(inv.Hardware.MemoryBytes))
 	}
 	for _, d := range inv.Hardware.Disks {
-		p("  Disk:      %s %s %s %s", d.Name, human(d.SizeBytes), d.Type, strings.TrimSpace(d.Vendor+" "+d.Model))
+		p("  Disk:      %s %s %s %s", d.Name, diag.HumanBytes(d.SizeBytes), d.Type, strings.TrimSpace(d.Vendor+" "+d.Model))
 	}
 	for _, g := range inv.Hardware.GPUs {
 		p("  GPU:       %s %s", g.Vendor, g.Model)
@@ -146,23 +146,23 @@ func WriteText(w io.Writer, rep diag.Report) {
 	m := s.Memory
 	swap := "none"
 	if m.SwapTotal > 0 {
-		swap = fmt.Sprintf("%s of %s", human(m.SwapUsed), human(m.SwapTotal))
+		swap = fmt.Sprintf("%s of %s", diag.HumanBytes(m.SwapUsed), diag.HumanBytes(m.SwapTotal))
 	}
-	p("  Memory:    %.1f%% used, %s available of %s; swap %s", m.UsedPct, human(m.Available), human(m.Total), swap)
+	p("  Memory:    %.1f%% used, %s available of %s; swap %s", m.UsedPct, diag.HumanBytes(m.Available), diag.HumanBytes(m.Total), swap)
 	for _, f := range s.Filesystems {
-		p("  Disk %-5s %.1f%% used, %s free of %s (%s)", f.Mount, f.UsedPct, human(f.Free), human(f.Total), f.FSType)
+		p("  Disk %-5s %.1f%% used, %s free of %s (%s)", f.Mount, f.UsedPct, diag.HumanBytes(f.Free), diag.HumanBytes(f.Total), f.FSType)
 	}
 	for _, d := range s.Disks {
-		p("  I/O %-6s read %s/s, write %s/s, %.0f%% busy", d.Name, human(uint64(d.ReadBps)), human(uint64(d.WriteBps)), d.BusyPct)
+		p("  I/O %-6s read %s/s, write %s/s, %.0f%% busy", d.Name, diag.HumanBytes(uint64(d.ReadBps)), diag.HumanBytes(uint64(d.WriteBps)), d.BusyPct)
 	}
 	for _, n := range s.Network {
-		p("  Net %-6s rx %s/s, tx %s/s, errors %d/%d", n.Name, human(uint64(n.RxBps)), human(uint64(n.TxBps)), n.RxErrors, n.TxErrors)
+		p("  Net %-6s rx %s/s, tx %s/s, errors %d/%d", n.Name, diag.HumanBytes(uint64(n.RxBps)), diag.HumanBytes(uint64(n.TxBps)), n.RxErrors, n.TxErrors)
 	}
 	for _, pr := range s.TopCPU {
-		p("  Top CPU:   %-16s pid %-7d %-10s %5.1f%% CPU %s", pr.Name, pr.PID, pr.User, pr.CPUPct, human(pr.RSS))
+		p("  Top CPU:   %-16s pid %-7d %-10s %5.1f%% CPU %s", pr.Name, pr.PID, pr.User, pr.CPUPct, diag.HumanBytes(pr.RSS))
 	}
 	for _, pr := range s.TopMemory {
-		p("  Top mem:   %-16s pid %-7d %-10s %5.1f%% CPU %s", pr.Name, pr.PID, pr.User, pr.CPUPct, human(pr.RSS))
+		p("  Top mem:   %-16s pid %-7d %-10s %5.1f%% CPU %s", pr.Name, pr.PID, pr.User, pr.CPUPct, diag.HumanBytes(pr.RSS))
 	}
 	for _, u := range s.Users {
 		p("  User:      %s on %s%s since %s", u.Name, u.Terminal, suffix(" from ", u.Host), u.Since.Format(time.RFC3339))
@@ -222,17 +222,4 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
-}
-
-func human(b uint64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := uint64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
 }

@@ -305,16 +305,3 @@ func grade(v, warn, fail float64) diag.Status {
 func worse(a, b diag.Status) diag.Status {
 	return diag.Worst([]diag.CheckResult{{Status: a}, {Status: b}})
 }
-
-func bytesHuman(b uint64) string {
-	const unit = 1024
-	if b < unit {
-		return fmt.Sprintf("%d B", b)
-	}
-	div, exp := uint64(unit), 0
-	for n := b / unit; n >= unit; n /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
-}

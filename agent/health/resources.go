@@ -43,7 +43,7 @@ func gradeDisks(c *Config, fss []diag.Filesystem) diag.CheckResult {
 	worst := ""
 	for _, fs := range fss {
 		st := grade(fs.UsedPct, c.DiskWarnPct, c.DiskFailPct)
-		line := fmt.Sprintf("%.1f%% used, %s free of %s", fs.UsedPct, bytesHuman(fs.Free), bytesHuman(fs.Total))
+		line := fmt.Sprintf("%.1f%% used, %s free of %s", fs.UsedPct, diag.HumanBytes(fs.Free), diag.HumanBytes(fs.Total))
 		if fs.InodesTotal > 0 {
 			ipct := float64(fs.InodesTotal-fs.InodesFree) / float64(fs.InodesTotal) * 100
 			st = worse(st, grade(ipct, c.InodeWarnPct, c.InodeFailPct))
@@ -79,12 +79,12 @@ func checkMemory(ctx context.Context, c *Config) diag.CheckResult {
 // gradeMemory is the pure part of memory-pressure.
 func gradeMemory(c *Config, m diag.Memory) diag.CheckResult {
 	evidence := []diag.Evidence{
-		ev("memory in use", "%.1f%% (%s available of %s)", m.UsedPct, bytesHuman(m.Available), bytesHuman(m.Total)),
+		ev("memory in use", "%.1f%% (%s available of %s)", m.UsedPct, diag.HumanBytes(m.Available), diag.HumanBytes(m.Total)),
 	}
 	st := grade(m.UsedPct, c.MemWarnPct, c.MemFailPct)
 	if m.SwapTotal > 0 {
 		spct := float64(m.SwapUsed) / float64(m.SwapTotal) * 100
-		evidence = append(evidence, ev("swap in use", "%.1f%% of %s", spct, bytesHuman(m.SwapTotal)))
+		evidence = append(evidence, ev("swap in use", "%.1f%% of %s", spct, diag.HumanBytes(m.SwapTotal)))
 		if spct >= c.SwapWarnPct {
 			st = worse(st, diag.StatusWarning)
 		}

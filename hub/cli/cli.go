@@ -147,6 +147,14 @@ func (s storeFlags) open(ctx context.Context) (*store.Store, error) {
 	return server.OpenStore(ctx, *s.data, *s.db)
 }
 
+// parseAndOpen parses an admin verb's flags and opens the store they name.
+func (s storeFlags) parseAndOpen(ctx context.Context, fs *flag.FlagSet, args []string, positional int) (*store.Store, error) {
+	if err := parse(fs, args, positional); err != nil {
+		return nil, err
+	}
+	return s.open(ctx)
+}
+
 func serve(ctx context.Context, args []string, io IO) error {
 	fs := flagSet("serve", io)
 	sf := addStoreFlags(fs)
@@ -231,10 +239,7 @@ func tokenCreate(ctx context.Context, args []string, io IO) error {
 	uses := fs.Int("uses", 1, "how many devices may enroll with it")
 	note := fs.String("note", "", "what the token is for")
 	urlFlag := fs.String("url", "", "hub URL to put in the token (default: the URL the hub serves) [TIERLINE_URL]")
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	st, err := sf.open(ctx)
+	st, err := sf.parseAndOpen(ctx, fs, args, 0)
 	if err != nil {
 		return err
 	}
@@ -275,10 +280,7 @@ func tokenCreate(ctx context.Context, args []string, io IO) error {
 func tokenList(ctx context.Context, args []string, io IO) error {
 	fs := flagSet("token list", io)
 	sf := addStoreFlags(fs)
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	st, err := sf.open(ctx)
+	st, err := sf.parseAndOpen(ctx, fs, args, 0)
 	if err != nil {
 		return err
 	}
@@ -308,10 +310,7 @@ func tokenList(ctx context.Context, args []string, io IO) error {
 func tokenRevoke(ctx context.Context, args []string, io IO) error {
 	fs := flagSet("token revoke", io)
 	sf := addStoreFlags(fs)
-	if err := parse(fs, args, 1); err != nil {
-		return err
-	}
-	st, err := sf.open(ctx)
+	st, err := sf.parseAndOpen(ctx, fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -383,10 +382,7 @@ func validName(s string) bool {
 func userList(ctx context.Context, args []string, io IO) error {
 	fs := flagSet("user list", io)
 	sf := addStoreFlags(fs)
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	st, err := sf.open(ctx)
+	st, err := sf.parseAndOpen(ctx, fs, args, 0)
 	if err != nil {
 		return err
 	}
@@ -446,10 +442,7 @@ func apitokenCreate(ctx context.Context, args []string, io IO) error {
 func apitokenRevoke(ctx context.Context, args []string, io IO) error {
 	fs := flagSet("apitoken revoke", io)
 	sf := addStoreFlags(fs)
-	if err := parse(fs, args, 1); err != nil {
-		return err
-	}
-	st, err := sf.open(ctx)
+	st, err := sf.parseAndOpen(ctx, fs, args, 1)
 	if err != nil {
 		return err
 	}
@@ -468,10 +461,7 @@ func apitokenRevoke(ctx context.Context, args []string, io IO) error {
 func deviceList(ctx context.Context, args []string, io IO) error {
 	fs := flagSet("device list", io)
 	sf := addStoreFlags(fs)
-	if err := parse(fs, args, 0); err != nil {
-		return err
-	}
-	st, err := sf.open(ctx)
+	st, err := sf.parseAndOpen(ctx, fs, args, 0)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,10 @@
 // pointer, or an entry in Unavailable), never as a zero.
 package diag
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Sample is one telemetry sample.
 type Sample struct {
@@ -376,4 +379,18 @@ func Worst(results []CheckResult) Status {
 		}
 	}
 	return w
+}
+
+// HumanBytes renders a byte count in binary units ("1.5 GiB").
+func HumanBytes(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
 }
