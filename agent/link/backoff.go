@@ -12,7 +12,7 @@ import (
 // [0, min(Max, Base*2^attempt)).
 type Backoff struct {
 	Base time.Duration // default 2 s
-	Max  time.Duration // default 60 s
+	Max  time.Duration // default 30 s
 	// Rand returns a uniform random number in [0, n) for n > 0
 	// (default math/rand/v2.Int64N). Tests inject it.
 	Rand func(n int64) int64
@@ -21,7 +21,7 @@ type Backoff struct {
 // Defaults of Backoff.
 const (
 	DefaultBackoffBase = 2 * time.Second
-	DefaultBackoffMax  = 60 * time.Second
+	DefaultBackoffMax  = 30 * time.Second
 )
 
 func (b Backoff) withDefaults() Backoff {
