@@ -146,11 +146,11 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	release()
 	g.metrics.handshakes.WithLabelValues("ok").Inc()
 	g.register(c)
-	g.presence <- presenceEvent{id: c.deviceID, online: true, hello: welcome, at: g.cfg.Now()}
+	g.presence <- store.Presence{ID: c.deviceID, Online: true, Hello: welcome, At: g.cfg.Now()}
 	defer func() {
 		c.close(websocket.StatusNormalClosure, "")
 		if g.unregister(c) {
-			g.presence <- presenceEvent{id: c.deviceID, online: false, at: g.cfg.Now()}
+			g.presence <- store.Presence{ID: c.deviceID, Online: false, At: g.cfg.Now()}
 		}
 	}()
 

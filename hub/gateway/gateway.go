@@ -30,8 +30,7 @@ const (
 type Store interface {
 	EnrollDevice(ctx context.Context, secretHash []byte, d store.Device, now time.Time) (store.Device, error)
 	GetDevice(ctx context.Context, id string) (store.Device, error)
-	MarkConnected(ctx context.Context, id string, h store.DeviceHello, at time.Time) error
-	MarkDisconnected(ctx context.Context, id string, at time.Time) error
+	SetPresence(ctx context.Context, events []store.Presence) error
 	DevicesRevokedSince(ctx context.Context, since time.Time) ([]string, error)
 	Ingest(ctx context.Context, items []store.IngestItem) ([]store.IngestResult, error)
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
@@ -94,7 +93,7 @@ type Gateway struct {
 	log        *slog.Logger
 	handshakes chan struct{}
 	ingestQ    chan pending
-	presence   chan presenceEvent
+	presence   chan store.Presence
 	metrics    *metrics
 
 	mu    sync.Mutex
@@ -111,7 +110,7 @@ func New(cfg Config) (*Gateway, error) {
 		log:        cfg.Logger,
 		handshakes: make(chan struct{}, cfg.MaxHandshakes),
 		ingestQ:    make(chan pending, 16*cfg.MaxBatch),
-		presence:   make(chan presenceEvent, 65536),
+		presence:   make(chan store.Presence, 65536),
 		metrics:    newMetrics(cfg.Registerer),
 		conns:      map[string]*agentConn{},
 	}, nil

@@ -96,29 +96,30 @@ func (g *Gateway) commit(ctx context.Context, items []store.IngestItem) ([]store
 	return nil, err
 }
 
-type presenceEvent struct {
-	id     string
-	online bool
-	hello  store.DeviceHello
-	at     time.Time
-}
-
-// presenceLoop records connects and disconnects off the connection path.
+// presenceLoop records connects and disconnects off the connection path,
+// a batch per transaction, so a reconnect storm does not queue thousands
+// of commits in front of ingest.
 func (g *Gateway) presenceLoop(ctx context.Context) {
+	batch := make([]store.Presence, 0, 1000)
 	for {
+		batch = batch[:0]
 		select {
 		case <-ctx.Done():
 			return
 		case ev := <-g.presence:
-			var err error
-			if ev.online {
-				err = g.cfg.Store.MarkConnected(ctx, ev.id, ev.hello, ev.at)
-			} else {
-				err = g.cfg.Store.MarkDisconnected(ctx, ev.id, ev.at)
+			batch = append(batch, ev)
+		}
+	fill:
+		for len(batch) < cap(batch) {
+			select {
+			case ev := <-g.presence:
+				batch = append(batch, ev)
+			default:
+				break fill
 			}
-			if err != nil && ctx.Err() == nil {
-				g.log.Warn("record device presence", "device", ev.id, "online", ev.online, "err", err)
-			}
+		}
+		if err := g.cfg.Store.SetPresence(ctx, batch); err != nil && ctx.Err() == nil {
+			g.log.Warn("record device presence", "devices", len(batch), "err", err)
 		}
 	}
 }

@@ -241,3 +241,52 @@ func (s *Store) CountDevices(ctx context.Context) (total, online int, err error)
 	}
 	return total, online, nil
 }
+
+// Presence is one connect (Online, with what the device said) or
+// disconnect of a device.
+type Presence struct {
+	ID     string
+	Online bool
+	Hello  DeviceHello // for connects
+	At     time.Time
+}
+
+// SetPresence applies connects and disconnects in order, in one
+// transaction: a reconnect storm costs one commit per batch, not one per
+// device. Unknown device ids are skipped.
+func (s *Store) SetPresence(ctx context.Context, events []Presence) error {
+	if len(events) == 0 {
+		return nil
+	}
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("set presence: %w", err)
+	}
+	defer tx.Rollback()
+	up, err := tx.PrepareContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ?,
+		hostname = ?, os = ?, arch = ?, platform = ?, agent_version = ?, spool_dropped = ? WHERE id = ?`))
+	if err != nil {
+		return fmt.Errorf("set presence: %w", err)
+	}
+	defer up.Close()
+	down, err := tx.PrepareContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ? WHERE id = ?`))
+	if err != nil {
+		return fmt.Errorf("set presence: %w", err)
+	}
+	defer down.Close()
+	for _, e := range events {
+		if e.Online {
+			h := e.Hello
+			_, err = up.ExecContext(ctx, true, e.At.UnixNano(), h.Hostname, h.OS, h.Arch, h.Platform, h.AgentVersion, int64(h.SpoolDropped), e.ID)
+		} else {
+			_, err = down.ExecContext(ctx, false, e.At.UnixNano(), e.ID)
+		}
+		if err != nil {
+			return fmt.Errorf("set presence of %s: %w", e.ID, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("set presence: %w", err)
+	}
+	return nil
+}

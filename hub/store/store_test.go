@@ -1021,3 +1021,35 @@ func BenchmarkIngest(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "items/s")
 }
+
+func TestSetPresence(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		enroll(t, s, "p-a", "alpha")
+		enroll(t, s, "p-b", "bravo")
+		at := t0.Add(time.Minute)
+		err := s.SetPresence(ctx, []store.Presence{
+			{ID: "p-a", Online: true, Hello: store.DeviceHello{Hostname: "alpha2", OS: "linux", AgentVersion: "2.0"}, At: at},
+			{ID: "p-b", Online: true, Hello: store.DeviceHello{Hostname: "bravo"}, At: at},
+			{ID: "unknown", Online: true, At: at},
+			{ID: "p-b", Online: false, At: at.Add(time.Second)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := s.GetDevice(ctx, "p-a")
+		b, _ := s.GetDevice(ctx, "p-b")
+		if !a.Online || a.Hostname != "alpha2" || a.AgentVersion != "2.0" || a.LastSeen == nil || !a.LastSeen.Equal(at) {
+			t.Errorf("p-a after connect: online %v host %q version %q seen %v", a.Online, a.Hostname, a.AgentVersion, a.LastSeen)
+		}
+		if b.Online || b.LastSeen == nil || !b.LastSeen.Equal(at.Add(time.Second)) {
+			t.Errorf("p-b after connect then disconnect: online %v seen %v", b.Online, b.LastSeen)
+		}
+		total, online, err := s.CountDevices(ctx)
+		if err != nil || total != 2 || online != 1 {
+			t.Errorf("CountDevices = %d, %d, %v; want 2, 1", total, online, err)
+		}
+		if err := s.SetPresence(ctx, nil); err != nil {
+			t.Errorf("empty batch: %v", err)
+		}
+	})
+}
