@@ -26,7 +26,7 @@ done
 
 if [ ! -f "$state/identity.json" ]; then
   token=$(./bin/tierline-hub token create --data "$data" --note "make run local agent" 2>/dev/null)
-  ./bin/tierline-agent enroll --token "$token" --state "$state"
+  ./bin/tierline-agent enroll --token "$token" --state "$state" >/dev/null
 fi
 ./bin/tierline-agent run --state "$state" 2>"$dir/agent.log" &
 agent_pid=$!
