@@ -323,13 +323,18 @@ func (l *Link) Run(ctx context.Context) error {
 		if up >= l.cfg.StableAfter {
 			attempt = 0
 		}
-		delay := l.cfg.Backoff.Delay(attempt)
-		if attempt < 62 {
-			attempt++
-		}
+		var delay time.Duration
 		var ra *retryAfterError
-		if errors.As(err, &ra) && delay < ra.wait {
+		if errors.As(err, &ra) && ra.wait > 0 {
+			// The hub is up but busy admitting others and said when to come
+			// back (randomised on its side): follow it, and do not grow the
+			// backoff, which is for a hub that cannot be reached at all.
 			delay = ra.wait
+		} else {
+			delay = l.cfg.Backoff.Delay(attempt)
+			if attempt < 62 {
+				attempt++
+			}
 		}
 		l.setErr(err)
 		if up > 0 {
