@@ -81,6 +81,9 @@ type Config struct {
 	OnAck func(seq uint64)
 	// OnConnect, if set, is called when a session is established.
 	OnConnect func()
+	// OnCheckRequest, if set, receives the hub's requests to run health
+	// checks now. It is called on the read loop and must not block.
+	OnCheckRequest func(wire.CheckRequest)
 }
 
 // State is a snapshot of the link for status displays.
@@ -574,6 +577,15 @@ func (l *Link) readLoop(conn *websocket.Conn) error {
 				return ErrRevoked
 			}
 			l.log.Warn("hub refused a message", "code", e.Code, "message", e.Message, "seq", e.Seq)
+		case wire.TypeCheckRequest:
+			req, err := wire.DecodeBody[wire.CheckRequest](env)
+			if err != nil {
+				l.log.Warn("ignoring bad check request from hub", "err", err)
+				continue
+			}
+			if l.cfg.OnCheckRequest != nil {
+				l.cfg.OnCheckRequest(req)
+			}
 		default:
 			l.log.Debug("ignoring unexpected message from hub", "type", env.Type)
 		}

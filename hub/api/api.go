@@ -42,6 +42,9 @@ type Config struct {
 	OnRevoke func(deviceID string)
 	// IsConnected reports live connection state, when known.
 	IsConnected func(deviceID string) bool
+	// RequestChecks asks a connected device to run health checks now and
+	// returns the request id; ErrOffline when it is not connected.
+	RequestChecks func(ctx context.Context, deviceID string, names []string) (string, error)
 	// EnrollToken renders a new enrollment token for a secret.
 	EnrollToken func(secret string) (string, error)
 }
@@ -89,6 +92,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/devices/{id}", store.RoleTier1, a.getDevice},
 		{"GET /api/v1/devices/{id}/telemetry", store.RoleTier1, a.deviceTelemetry},
 		{"GET /api/v1/devices/{id}/health/history", store.RoleTier1, a.healthHistory},
+		{"POST /api/v1/devices/{id}/checks", store.RoleTier1, a.requestChecks},
 		{"POST /api/v1/devices/{id}/revoke", store.RoleAdmin, a.revokeDevice},
 		{"GET /api/v1/tokens", store.RoleAdmin, a.listTokens},
 		{"POST /api/v1/tokens", store.RoleAdmin, a.createToken},
@@ -124,6 +128,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	a.mux.ServeHTTP(w, r)
 }
+
+// ErrOffline is what Config.RequestChecks returns for a device that is not
+// connected.
+var ErrOffline = errors.New("device is not connected")
 
 // Caller is the authenticated user behind a request.
 type Caller struct {

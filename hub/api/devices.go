@@ -147,6 +147,41 @@ func (a *API) healthHistory(w http.ResponseWriter, r *http.Request, who Caller) 
 	writeJSON(w, http.StatusOK, map[string]any{"device_id": d.ID, "transitions": tr})
 }
 
+// ChecksRequest is the body of POST /api/v1/devices/{id}/checks.
+type ChecksRequest struct {
+	Names []string `json:"names"` // empty: every check
+}
+
+func (a *API) requestChecks(w http.ResponseWriter, r *http.Request, who Caller) {
+	d, ok := a.device(w, r)
+	if !ok {
+		return
+	}
+	var req ChecksRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if err := (wire.CheckRequest{RequestID: "x", Names: req.Names}).Validate(); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if a.cfg.RequestChecks == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "this hub cannot reach devices")
+		return
+	}
+	id, err := a.cfg.RequestChecks(r.Context(), d.ID, req.Names)
+	if errors.Is(err, ErrOffline) {
+		writeError(w, http.StatusConflict, "offline", "the device is not connected; its next scheduled checks arrive when it reconnects")
+		return
+	}
+	if err != nil {
+		a.internal(w, "request health checks", err)
+		return
+	}
+	a.audit(r, who, "device.checks.request", d.ID, "ok", map[string]any{"request_id": id, "names": req.Names})
+	writeJSON(w, http.StatusAccepted, map[string]any{"request_id": id, "device_id": d.ID})
+}
+
 func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, who Caller) {
 	d, ok := a.device(w, r)
 	if !ok {

@@ -313,9 +313,20 @@ type device struct {
 		} `json:"os"`
 	} `json:"inventory"`
 	Health []struct {
-		Name   string `json:"name"`
-		Status string `json:"status"`
+		Name   string    `json:"name"`
+		Status string    `json:"status"`
+		Time   time.Time `json:"time"`
 	} `json:"health"`
+}
+
+// checkTime returns when the named health check last ran, or zero.
+func (d device) checkTime(name string) time.Time {
+	for _, c := range d.Health {
+		if c.Name == name {
+			return c.Time
+		}
+	}
+	return time.Time{}
 }
 
 // check returns the status of the named health check, or "".

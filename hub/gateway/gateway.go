@@ -8,6 +8,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -223,4 +224,27 @@ func newNonce() []byte {
 
 func verifyHello(d store.Device, nonce []byte, h wire.Hello) bool {
 	return len(d.PublicKey) == ed25519.PublicKeySize && ed25519.Verify(d.PublicKey, wire.AuthMessage(nonce, h.DeviceID), h.Signature)
+}
+
+// ErrOffline: the device has no live connection to this hub.
+var ErrOffline = errors.New("device is not connected")
+
+// RequestChecks asks a connected device to run health checks now (all of
+// them when names is empty). The results arrive as a Health message and
+// are stored like any other; the returned id names the request.
+func (g *Gateway) RequestChecks(ctx context.Context, id string, names []string) (string, error) {
+	g.mu.Lock()
+	c := g.conns[id]
+	g.mu.Unlock()
+	if c == nil {
+		return "", ErrOffline
+	}
+	req := wire.CheckRequest{RequestID: wire.NewID(), Names: names}
+	if err := req.Validate(); err != nil {
+		return "", err
+	}
+	if err := c.write(ctx, req); err != nil {
+		return "", fmt.Errorf("send check request: %w", err)
+	}
+	return req.RequestID, nil
 }

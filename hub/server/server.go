@@ -156,6 +156,13 @@ func Run(ctx context.Context, cfg Config) error {
 	fingerprint := authority.Fingerprint()
 	apiHandler, err := api.New(api.Config{
 		Store: st, Logger: log, OnRevoke: gw.Revoked, IsConnected: gw.IsConnected,
+		RequestChecks: func(ctx context.Context, id string, names []string) (string, error) {
+			rid, err := gw.RequestChecks(ctx, id, names)
+			if errors.Is(err, gateway.ErrOffline) {
+				return "", api.ErrOffline
+			}
+			return rid, err
+		},
 		EnrollToken: func(secret string) (string, error) {
 			return wire.EnrollToken{HubURL: cfg.URL, CAFingerprint: fingerprint, Secret: secret}.Encode(), nil
 		},

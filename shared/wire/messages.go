@@ -17,6 +17,7 @@ func init() {
 	register(func() Body { return new(Health) })
 	register(func() Body { return new(Ack) })
 	register(func() Body { return new(Error) })
+	register(func() Body { return new(CheckRequest) })
 }
 
 // NonceSize is the length of the hub's authentication challenge.
@@ -111,17 +112,62 @@ func (Inventory) Validate() error { return nil }
 // Health carries the results of a run of health checks.
 type Health struct {
 	Checks []diag.CheckResult `json:"checks"`
+	// RequestID answers a CheckRequest; empty for scheduled runs.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func (Health) Type() Type { return TypeHealth }
 
 func (h Health) Validate() error {
+	if len(h.RequestID) > 64 {
+		return errors.New("request_id is longer than 64 bytes")
+	}
 	for i, c := range h.Checks {
 		if c.Name == "" {
 			return fmt.Errorf("check %d has no name", i)
 		}
 	}
 	return nil
+}
+
+// CheckRequest asks the agent to run health checks now: the named ones, or
+// all of them when Names is empty.
+type CheckRequest struct {
+	RequestID string   `json:"request_id"`
+	Names     []string `json:"names,omitempty"`
+}
+
+func (CheckRequest) Type() Type { return TypeCheckRequest }
+
+// MaxCheckNames bounds the names one CheckRequest may carry.
+const MaxCheckNames = 64
+
+func (r CheckRequest) Validate() error {
+	if r.RequestID == "" || len(r.RequestID) > 64 {
+		return errors.New("request_id must be 1 to 64 bytes")
+	}
+	if len(r.Names) > MaxCheckNames {
+		return fmt.Errorf("at most %d check names", MaxCheckNames)
+	}
+	for _, n := range r.Names {
+		if !validCheckName(n) {
+			return fmt.Errorf("check name %q is not kebab-case", truncate(n, 64))
+		}
+	}
+	return nil
+}
+
+// validCheckName: 1-64 of a-z, 0-9 and '-'.
+func validCheckName(n string) bool {
+	if n == "" || len(n) > 64 {
+		return false
+	}
+	for _, r := range n {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // Ack acknowledges every sequenced message up to and including Seq: the hub

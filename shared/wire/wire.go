@@ -19,7 +19,8 @@ import (
 //
 // History (one line per bump):
 //
-//	1 (2026-11-23): first version: challenge/hello/welcome, telemetry, inventory, health, ack, error.
+//	1 (2026-11-23): first version: challenge/hello/welcome, telemetry, inventory, health, ack, error,
+//	  check_request.
 const Version = 1
 
 // Subprotocol is the WebSocket subprotocol both ends negotiate.
@@ -53,6 +54,9 @@ const (
 	TypeHealth    Type = "health"    // agent → hub, sequenced
 	TypeAck       Type = "ack"       // hub → agent, cumulative acknowledgement
 	TypeError     Type = "error"     // either way
+	// TypeCheckRequest asks the agent to run health checks now; it answers
+	// with a Health message carrying the request id.
+	TypeCheckRequest Type = "check_request" // hub → agent
 )
 
 // Envelope is the frame around every message.

@@ -27,6 +27,7 @@ func TestRoundTrip(t *testing.T) {
 		Health{Checks: []diag.CheckResult{{Name: "disk-almost-full", Status: diag.StatusWarning, Time: now}}},
 		Ack{Seq: 9},
 		Error{Code: CodeBadBody, Message: "no", Seq: 3},
+		CheckRequest{RequestID: "r1", Names: []string{"disk-almost-full"}},
 	}
 	for _, b := range bodies {
 		frame, err := Encode("id1", 5, now, b)
@@ -68,6 +69,8 @@ func derefBody(b Body) Body {
 	case *Ack:
 		return *v
 	case *Error:
+		return *v
+	case *CheckRequest:
 		return *v
 	}
 	return b
@@ -113,6 +116,8 @@ func TestBodyRefusals(t *testing.T) {
 		{"short nonce", `{"v":1,"type":"challenge","id":"a","time":"2026-11-23T00:00:00Z","body":{"nonce":"AAAA"}}`},
 		{"bad device id", `{"v":1,"type":"hello","id":"a","time":"2026-11-23T00:00:00Z","body":{"device_id":"../etc","signature":"AAAA"}}`},
 		{"telemetry without time", `{"v":1,"type":"telemetry","id":"a","time":"2026-11-23T00:00:00Z","body":{"sample":{}}}`},
+		{"check request without id", `{"v":1,"type":"check_request","id":"a","time":"2026-11-23T00:00:00Z","body":{"names":["dns-resolution"]}}`},
+		{"check request with a path", `{"v":1,"type":"check_request","id":"a","time":"2026-11-23T00:00:00Z","body":{"request_id":"r","names":["../../bin/sh"]}}`},
 		{"health without name", `{"v":1,"type":"health","id":"a","time":"2026-11-23T00:00:00Z","body":{"checks":[{"status":"ok"}]}}`},
 	}
 	for _, tt := range tests {

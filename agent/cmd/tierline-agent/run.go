@@ -100,12 +100,21 @@ func runRun(ctx context.Context, args []string) int {
 	}
 	defer sp.Close()
 	host := identity.LocalHostInfo(ctx)
+	// Check requests from the hub queue here; the main loop answers them.
+	checkRequests := make(chan wire.CheckRequest, 8)
 	l, err := link.New(link.Config{
 		URL: id.ConnectURL(), TLS: id.TLSConfig(),
 		DeviceID: id.DeviceID, Key: id.Key, AgentVersion: version.Version,
 		Hostname: host.Hostname, OS: host.OS, Arch: host.Arch, Platform: host.Platform,
 		Spool: sp, Logger: log.With("component", "link"),
 		Backoff: link.Backoff{Base: backoffBase, Max: backoffMax},
+		OnCheckRequest: func(req wire.CheckRequest) {
+			select {
+			case checkRequests <- req:
+			default:
+				log.Warn("dropping a check request from the hub: too many pending", "request", req.RequestID)
+			}
+		},
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
@@ -190,6 +199,11 @@ func runRun(ctx context.Context, args []string) int {
 		select {
 		case <-tick.C:
 			sample()
+		case req := <-checkRequests:
+			results := checks.Run(ctx, req.Names...)
+			if _, err := l.Send(ctx, wire.Health{Checks: results, RequestID: req.RequestID}); err != nil && ctx.Err() == nil {
+				log.Error("spooling requested health checks failed", "err", err)
+			}
 		case err := <-linkDone:
 			if errors.Is(err, link.ErrRevoked) {
 				log.Error("stopping: device revoked",
