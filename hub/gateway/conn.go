@@ -197,7 +197,7 @@ func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.L
 		errors.As(err, &pe)
 		return refuse(websocket.StatusPolicyViolation, pe)
 	}
-	d, err := g.cfg.Store.GetDevice(ctx, hello.DeviceID)
+	d, err := g.cfg.Store.DeviceAuth(ctx, hello.DeviceID)
 	if errors.Is(err, store.ErrNotFound) {
 		return refuse(CloseUnauthorized, wire.Errorf(wire.CodeUnauthorized, "device %s is not enrolled on this hub; enroll with a new token", hello.DeviceID))
 	}
@@ -295,3 +295,4 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 	c.g.enqueue(ctx, pending{item: item, conn: c, typ: string(env.Type)})
 	return nil
 }
+

@@ -30,7 +30,7 @@ const (
 // Store is what the gateway needs from the store.
 type Store interface {
 	EnrollDevice(ctx context.Context, secretHash []byte, d store.Device, now time.Time) (store.Device, error)
-	GetDevice(ctx context.Context, id string) (store.Device, error)
+	DeviceAuth(ctx context.Context, id string) (store.Device, error)
 	SetPresence(ctx context.Context, events []store.Presence) error
 	DevicesRevokedSince(ctx context.Context, since time.Time) ([]string, error)
 	Ingest(ctx context.Context, items []store.IngestItem) ([]store.IngestResult, error)

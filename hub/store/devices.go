@@ -43,6 +43,21 @@ func scanDevice(sc rowScanner, extra ...any) (Device, error) {
 	return d, nil
 }
 
+// DeviceAuth returns the device row alone (key, revocation, last sequence
+// number, summary) without decoding its latest sample, inventory or
+// health: what a connection handshake needs, cheaply, in a reconnect storm.
+// ErrNotFound for an unknown id.
+func (s *Store) DeviceAuth(ctx context.Context, id string) (Device, error) {
+	d, err := scanDevice(s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE id = ?`), id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Device{}, fmt.Errorf("device %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Device{}, fmt.Errorf("device %s: %w", id, err)
+	}
+	return d, nil
+}
+
 // GetDevice returns a device with its latest sample, inventory and current
 // health check results. ErrNotFound for an unknown id.
 func (s *Store) GetDevice(ctx context.Context, id string) (Device, error) {

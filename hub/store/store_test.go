@@ -1053,3 +1053,31 @@ func TestSetPresence(t *testing.T) {
 		}
 	})
 }
+
+func TestDeviceAuth(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		enroll(t, s, "auth-a", "alpha")
+		res, err := s.Ingest(ctx, []store.IngestItem{{DeviceID: "auth-a", Seq: 4, Kind: store.KindInventory, Inventory: &diag.Inventory{Hostname: "alpha"}}})
+		if err != nil || res[0].Err != nil {
+			t.Fatalf("ingest: %v %v", err, res)
+		}
+		d, err := s.DeviceAuth(ctx, "auth-a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(d.PublicKey) != "pk-auth-a" || d.LastSeq != 4 || d.RevokedAt != nil {
+			t.Errorf("DeviceAuth: key %q last_seq %d revoked %v", d.PublicKey, d.LastSeq, d.RevokedAt)
+		}
+		if d.Inventory != nil || d.Latest != nil || d.Health != nil {
+			t.Error("DeviceAuth decoded inventory, telemetry or health; it should read the device row only")
+		}
+		if err := s.RevokeDevice(ctx, "auth-a", t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := s.DeviceAuth(ctx, "auth-a"); d.RevokedAt == nil {
+			t.Error("DeviceAuth does not show the revocation")
+		}
+		_, err = s.DeviceAuth(ctx, "nope")
+		wantErr(t, "DeviceAuth unknown", err, store.ErrNotFound)
+	})
+}
