@@ -148,7 +148,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "send an API token as `Authorization: Bearer <token>` (create one with `tierline-hub apitoken create --user NAME`)")
 		return Caller{}, false
 	}
-	t, u, err := a.cfg.Store.LookupAPIToken(r.Context(), auth.HashSecret(strings.TrimSpace(tok)), a.cfg.Now())
+	_, u, err := a.cfg.Store.LookupAPIToken(r.Context(), auth.HashSecret(strings.TrimSpace(tok)), a.cfg.Now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "API token is not valid")
@@ -161,7 +161,6 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 		writeError(w, http.StatusInternalServerError, "internal", "could not check the API token")
 		return Caller{}, false
 	}
-	_ = t
 	return Caller{UserID: u.ID, Name: u.Name, Role: u.Role}, true
 }
 

@@ -249,7 +249,7 @@ func (c *agentConn) readLoop(ctx context.Context) {
 func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 	env, err := wire.Decode(frame)
 	if err != nil {
-		c.sendError(wire.CodeOf(err), err.(*wire.ProtocolError).Message, env.Seq)
+		c.sendError(wire.CodeOf(err), errMessage(err), env.Seq)
 		return err
 	}
 	item := store.IngestItem{DeviceID: c.deviceID, Seq: env.Seq, Received: c.g.cfg.Now()}
@@ -278,7 +278,7 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		err = wire.Errorf(wire.CodeUnexpected, "agents may not send %s messages", env.Type)
 	}
 	if err != nil {
-		c.sendError(wire.CodeOf(err), err.(*wire.ProtocolError).Message, env.Seq)
+		c.sendError(wire.CodeOf(err), errMessage(err), env.Seq)
 		if env.Seq == 0 {
 			return err
 		}
@@ -296,3 +296,11 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 	return nil
 }
 
+// errMessage is the peer-safe text of a protocol error.
+func errMessage(err error) string {
+	var pe *wire.ProtocolError
+	if errors.As(err, &pe) {
+		return pe.Message
+	}
+	return "the hub could not handle this message"
+}
