@@ -110,9 +110,18 @@ func TestAPIRefusesBadRequests(t *testing.T) {
 		t.Errorf("tier1 audit: status %d, want 403", code)
 	}
 	// Revoked API tokens stop working.
-	out := must(t, "", "tierline-hub", "apitoken", "create", "--data", h.data, "--user", "t1")
-	if code := h.do("GET", "/api/v1/me", out, nil, nil); code != http.StatusOK {
+	out, errOut, code := run(t, "", "tierline-hub", "apitoken", "create", "--data", h.data, "--user", "t1")
+	tok, fields := strings.TrimSpace(out), strings.Fields(errOut) // "API token ID for t1 (tier1), ..."
+	if code != 0 || len(fields) < 3 {
+		t.Fatalf("apitoken create: exit %d, stderr %q", code, errOut)
+	}
+	if code := h.do("GET", "/api/v1/me", tok, nil, nil); code != http.StatusOK {
 		t.Fatalf("fresh token: status %d", code)
+	}
+	h.cli("apitoken", "revoke", fields[2])
+	e = wire.APIError{}
+	if code := h.do("GET", "/api/v1/me", tok, nil, &e); code != http.StatusUnauthorized || !strings.Contains(e.Error, "revoked") {
+		t.Errorf("revoked token: status %d, error %q; want 401 naming the revocation", code, e.Error)
 	}
 }
 
