@@ -53,6 +53,9 @@ type Hello struct {
 	SpoolDropped uint64 `json:"spool_dropped,omitempty"`
 	// SpoolDepth is the number of messages waiting to be sent.
 	SpoolDepth int `json:"spool_depth,omitempty"`
+	// Fixes lists the catalog fix ids this agent can run on this machine
+	// (its OS, less what its local policy disables).
+	Fixes []string `json:"fixes,omitempty"`
 }
 
 func (Hello) Type() Type { return TypeHello }
@@ -63,6 +66,14 @@ func (h Hello) Validate() error {
 	}
 	if len(h.Signature) != 64 {
 		return errors.New("signature must be 64 bytes (ed25519)")
+	}
+	if len(h.Fixes) > 128 {
+		return errors.New("more than 128 fixes")
+	}
+	for _, f := range h.Fixes {
+		if !validCheckName(f) {
+			return fmt.Errorf("fix id %q is not kebab-case", truncate(f, 64))
+		}
 	}
 	return checkLens(map[string]string{
 		"agent_version": h.AgentVersion, "hostname": h.Hostname, "os": h.OS, "arch": h.Arch, "platform": h.Platform,

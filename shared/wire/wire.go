@@ -20,7 +20,7 @@ import (
 // History (one line per bump):
 //
 //	1 (2026-11-23): first version: challenge/hello/welcome, telemetry, inventory, health, ack, error,
-//	  check_request.
+//	  check_request, run_request/run_result, the agent's fix list in hello.
 const Version = 1
 
 // Subprotocol is the WebSocket subprotocol both ends negotiate.
@@ -57,6 +57,10 @@ const (
 	// TypeCheckRequest asks the agent to run health checks now; it answers
 	// with a Health message carrying the request id.
 	TypeCheckRequest Type = "check_request" // hub → agent
+	// TypeRunRequest asks the agent to run one catalog fix; it answers
+	// with a sequenced RunResult carrying the run id.
+	TypeRunRequest Type = "run_request" // hub → agent
+	TypeRunResult  Type = "run_result"  // agent → hub, sequenced
 )
 
 // Envelope is the frame around every message.

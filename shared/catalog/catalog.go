@@ -1,0 +1,398 @@
+// Package catalog is the closed list of fixes a Tierline agent can run.
+//
+// The catalog is compiled into both programs. The hub uses it to show
+// technicians what they may run and to check requests before they leave;
+// the agent checks every request against it again and runs nothing that is
+// not in it. There is deliberately no "run a script" entry: a fix is an id,
+// a fixed procedure per operating system, and typed, validated parameters.
+package catalog
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Operating systems, as runtime.GOOS names them.
+const (
+	Linux   = "linux"
+	Windows = "windows"
+	Darwin  = "darwin"
+)
+
+var allOSes = []string{Linux, Windows, Darwin}
+
+// Tiers. Tier 0 fixes may be run by the end user from the tray.
+const (
+	TierSelfHelp = 0
+	TierHelpDesk = 1
+	TierInDepth  = 2
+	TierExpert   = 3
+)
+
+// Fix ids. They are stable: the hub stores them and health checks name them.
+const (
+	FlushDNS            = "flush-dns"
+	RenewDHCP           = "renew-dhcp"
+	ResetNetwork        = "reset-network"
+	ClearCredentials    = "clear-credentials"
+	ClearTemp           = "clear-temp"
+	RestartPrintSpooler = "restart-print-spooler"
+	SyncClock           = "sync-clock"
+	RestartService      = "restart-service"
+	EndProcess          = "end-process"
+	CollectLogs         = "collect-logs"
+	ScheduleReboot      = "schedule-reboot"
+)
+
+// Kind is a parameter's type.
+type Kind string
+
+const (
+	KindString Kind = "string" // free text limited by Pattern and MaxLen
+	KindInt    Kind = "int"    // decimal integer in [Min, Max]
+	KindEnum   Kind = "enum"   // one of Enum
+)
+
+// Limits on any parameter value and any request.
+const (
+	MaxParamLen = 256
+	MaxParams   = 8
+)
+
+// Param describes one typed parameter of a fix.
+type Param struct {
+	Name     string   `json:"name"`
+	Title    string   `json:"title"`
+	Help     string   `json:"help,omitempty"`
+	Kind     Kind     `json:"kind"`
+	Required bool     `json:"required,omitempty"`
+	Default  string   `json:"default,omitempty"`
+	Pattern  string   `json:"pattern,omitempty"` // for KindString; matched against the whole value
+	MaxLen   int      `json:"max_len,omitempty"` // for KindString; default MaxParamLen
+	Min      int64    `json:"min,omitempty"`     // for KindInt
+	Max      int64    `json:"max,omitempty"`     // for KindInt
+	Enum     []string `json:"enum,omitempty"`    // for KindEnum
+
+	re *regexp.Regexp
+}
+
+// Fix is one catalog entry.
+type Fix struct {
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	// Description is for technicians: what the fix does, on each OS.
+	Description string `json:"description"`
+	// UserText is for end users: plain words, shown in the tray and in
+	// consent prompts.
+	UserText string `json:"user_text"`
+	// Tier is the lowest tier allowed to run it (0 = the user may run it
+	// from the tray).
+	Tier   int      `json:"tier"`
+	OSes   []string `json:"oses"`
+	Params []Param  `json:"params,omitempty"`
+	// Consent: the logged-in user must agree before it runs.
+	Consent bool `json:"consent,omitempty"`
+	// Disruptive: it drops the network, restarts something or reboots.
+	Disruptive bool `json:"disruptive,omitempty"`
+	// TimeoutSec bounds the whole fix on the agent.
+	TimeoutSec int `json:"timeout_sec"`
+	// Verify names the health checks that show it worked; they run before
+	// and after.
+	Verify []string `json:"verify,omitempty"`
+	// SettleSec is how long the agent waits after the fix before running
+	// the verification checks (a network restart needs a moment).
+	SettleSec int `json:"settle_sec,omitempty"`
+}
+
+// Timeout is TimeoutSec as a duration.
+func (f Fix) Timeout() time.Duration { return time.Duration(f.TimeoutSec) * time.Second }
+
+// Settle is SettleSec as a duration.
+func (f Fix) Settle() time.Duration { return time.Duration(f.SettleSec) * time.Second }
+
+// Supports reports whether the fix is implemented for goos.
+func (f Fix) Supports(goos string) bool { return slices.Contains(f.OSes, goos) }
+
+// Param returns the named parameter.
+func (f Fix) Param(name string) (Param, bool) {
+	for _, p := range f.Params {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Param{}, false
+}
+
+// ServiceName matches service, unit and launchd label names.
+const serviceNamePattern = `[A-Za-z0-9][A-Za-z0-9@._:-]{0,127}`
+
+// targetPattern matches a credential target: host names, URLs' host:port,
+// Windows "Domain:target=..." style names. No spaces, quotes or shell
+// metacharacters (not that a shell is ever involved).
+const targetPattern = `[A-Za-z0-9][A-Za-z0-9._:@/=+-]{0,199}`
+
+// processNamePattern matches an executable's base name.
+const processNamePattern = `[A-Za-z0-9][A-Za-z0-9 ._+-]{0,127}`
+
+var fixes = []Fix{
+	{
+		ID: FlushDNS, Title: "Flush DNS cache", Tier: TierSelfHelp, OSes: allOSes, TimeoutSec: 30,
+		Description: "Clears the resolver cache: `resolvectl flush-caches` (systemd-resolved) or `nscd --invalidate=hosts` on Linux, " +
+			"`ipconfig /flushdns` on Windows, `dscacheutil -flushcache` and a HUP to mDNSResponder on macOS.",
+		UserText: "Forget remembered web addresses so they are looked up again. Safe; nothing is lost.",
+		Verify:   []string{"dns-resolution"},
+	},
+	{
+		ID: RenewDHCP, Title: "Renew DHCP lease", Tier: TierSelfHelp, OSes: allOSes, TimeoutSec: 60, SettleSec: 3,
+		Description: "Asks the DHCP server for a fresh address: `networkctl renew` or `nmcli device reapply` on Linux, " +
+			"`ipconfig /release` + `/renew` on Windows, `ipconfig set IFACE DHCP` on macOS. The connection may drop for a few seconds.",
+		UserText: "Ask the network for a fresh address. The connection may pause for a few seconds.",
+		Params: []Param{{Name: "interface", Title: "Interface", Kind: KindString, Pattern: `[A-Za-z0-9][A-Za-z0-9._:-]{0,31}`,
+			Help: "network interface; empty renews every interface that uses DHCP"}},
+		Disruptive: true, Verify: []string{"default-route", "dns-resolution"},
+	},
+	{
+		ID: ResetNetwork, Title: "Reset network", Tier: TierHelpDesk, OSes: allOSes, TimeoutSec: 120, SettleSec: 10,
+		Description: "Restarts the network stack: NetworkManager or systemd-networkd on Linux; `netsh winsock reset` and " +
+			"`netsh int ip reset` on Windows (takes full effect after a reboot); interfaces down and up on macOS.",
+		UserText: "Restart this computer's network connections. You will be offline for up to a minute.",
+		Consent:  true, Disruptive: true, Verify: []string{"default-route", "dns-resolution", "hub-reachable"},
+	},
+	{
+		ID: ClearCredentials, Title: "Clear cached credentials", Tier: TierHelpDesk, OSes: allOSes, TimeoutSec: 30,
+		Description: "Removes a saved password for one target so the next sign-in asks again: `cmdkey /delete:TARGET` on Windows, " +
+			"the keychain item (`security delete-generic-password` and `delete-internet-password -s TARGET`) on macOS, " +
+			"`sss_cache -E` / `nscd --invalidate=passwd` and the keyring entry (`secret-tool clear`) on Linux.",
+		UserText: "Forget a saved password so you can sign in again with the current one.",
+		Params: []Param{{Name: "target", Title: "Target", Kind: KindString, Required: true, Pattern: targetPattern,
+			Help: "the server or service name the password is saved for, e.g. fileserver.corp.example or MicrosoftOffice16_Data"}},
+		Consent: true,
+	},
+	{
+		ID: ClearTemp, Title: "Clear temporary files", Tier: TierSelfHelp, OSes: allOSes, TimeoutSec: 300,
+		Description: "Deletes files older than the given age from the system and users' temporary folders " +
+			"(/tmp and /var/tmp; %TEMP%, C:\\Windows\\Temp and each profile's AppData\\Local\\Temp; /private/tmp and users' caches). " +
+			"Files in use are skipped. Done in the agent, without running a command.",
+		UserText: "Delete old temporary files to free disk space.",
+		Params:   []Param{{Name: "min_age_hours", Title: "Minimum age (hours)", Kind: KindInt, Default: "24", Min: 1, Max: 24 * 365}},
+		Verify:   []string{"disk-almost-full"},
+	},
+	{
+		ID: RestartPrintSpooler, Title: "Restart printing", Tier: TierSelfHelp, OSes: allOSes, TimeoutSec: 120,
+		Description: "Cancels stuck print jobs and restarts the print service: `cancel -a -x` and `systemctl restart cups` on Linux, " +
+			"the Spooler service with its queue folder emptied on Windows, `cancel -a -` and cupsd kickstarted on macOS.",
+		UserText: "Clear stuck print jobs and restart printing. Documents waiting to print are removed.",
+		Consent:  true, Disruptive: true,
+	},
+	{
+		ID: SyncClock, Title: "Synchronise the clock", Tier: TierHelpDesk, OSes: allOSes, TimeoutSec: 60, SettleSec: 2,
+		Description: "Makes the time service step the clock from its configured servers: `chronyc makestep` or a restart of " +
+			"systemd-timesyncd on Linux, `w32tm /resync /force` on Windows, timed kickstarted on macOS.",
+		UserText: "Set this computer's clock to the correct time.",
+		Verify:   []string{"clock-skew"},
+	},
+	{
+		ID: RestartService, Title: "Restart a service", Tier: TierInDepth, OSes: allOSes, TimeoutSec: 120, SettleSec: 2,
+		Description: "Restarts one service from the allow-list (the built-in list plus the device policy's): `systemctl restart` on Linux, " +
+			"`sc stop`/`sc start` on Windows, `launchctl kickstart -k` on macOS.",
+		UserText: "Restart a background program that has stopped working.",
+		Params: []Param{{Name: "service", Title: "Service", Kind: KindString, Required: true, Pattern: serviceNamePattern,
+			Help: "unit, service or launchd label; must be on the allow-list"}},
+		Disruptive: true, Verify: []string{"service-stopped"},
+	},
+	{
+		ID: EndProcess, Title: "End a process", Tier: TierInDepth, OSes: allOSes, TimeoutSec: 30,
+		Description: "Ends every process with the given name, or the one with the given pid: SIGTERM, then SIGKILL after 5 s " +
+			"(TerminateProcess on Windows). System-critical processes and the agent itself are never ended.",
+		UserText: "Close a program that is not responding. Unsaved work in it is lost.",
+		Params: []Param{
+			{Name: "name", Title: "Process name", Kind: KindString, Pattern: processNamePattern},
+			{Name: "pid", Title: "Process id", Kind: KindInt, Min: 2, Max: 1<<31 - 1},
+		},
+		Consent: true, Disruptive: true, Verify: []string{"cpu-saturated", "memory-pressure"},
+	},
+	{
+		ID: CollectLogs, Title: "Collect a log bundle", Tier: TierInDepth, OSes: allOSes, TimeoutSec: 180,
+		Description: "Gathers recent system logs into a tar.gz (at most max_mib MiB) and uploads it to the hub with the run: " +
+			"the journal or /var/log on Linux, the System and Application event logs on Windows, `log show` on macOS.",
+		UserText: "Collect recent system logs for the support team.",
+		Params: []Param{
+			{Name: "hours", Title: "Hours of logs", Kind: KindInt, Default: "24", Min: 1, Max: 24 * 14},
+			{Name: "max_mib", Title: "Size limit (MiB)", Kind: KindInt, Default: "2", Min: 1, Max: 2},
+		},
+	},
+	{
+		ID: ScheduleReboot, Title: "Schedule a reboot", Tier: TierInDepth, OSes: allOSes, TimeoutSec: 30,
+		Description: "Schedules a restart after a delay and tells the logged-in user: `shutdown -r +MIN MESSAGE` on Linux and macOS, " +
+			"`shutdown /r /t SEC /c MESSAGE` on Windows.",
+		UserText: "Restart this computer after a short warning. Save your work.",
+		Params: []Param{
+			{Name: "delay_minutes", Title: "Delay (minutes)", Kind: KindInt, Default: "10", Min: 1, Max: 24 * 60},
+			{Name: "message", Title: "Message to the user", Kind: KindString, MaxLen: 200,
+				Default: "Your IT team will restart this computer to finish a repair. Please save your work."},
+		},
+		Consent: true, Disruptive: true, Verify: []string{"pending-reboot", "uptime-long"},
+	},
+}
+
+var byID = map[string]*Fix{}
+
+func init() {
+	for i := range fixes {
+		f := &fixes[i]
+		if _, dup := byID[f.ID]; dup {
+			panic("catalog: duplicate fix id " + f.ID)
+		}
+		for j := range f.Params {
+			p := &f.Params[j]
+			if p.Pattern != "" {
+				p.re = regexp.MustCompile(`\A(?:` + p.Pattern + `)\z`)
+			}
+		}
+		byID[f.ID] = f
+	}
+}
+
+// All returns every fix, in catalog order. The slice is a copy.
+func All() []Fix { return slices.Clone(fixes) }
+
+// Get returns the fix with the given id.
+func Get(id string) (Fix, bool) {
+	f, ok := byID[id]
+	if !ok {
+		return Fix{}, false
+	}
+	return *f, true
+}
+
+// For returns the fixes implemented for goos.
+func For(goos string) []Fix {
+	var out []Fix
+	for _, f := range fixes {
+		if f.Supports(goos) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// IDs returns the ids of fixes.
+func IDs(fs []Fix) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.ID
+	}
+	return out
+}
+
+// ParamError says which parameter of a request is wrong and why.
+type ParamError struct {
+	Param  string
+	Reason string
+}
+
+func (e *ParamError) Error() string {
+	if e.Param == "" {
+		return "parameters: " + e.Reason
+	}
+	return fmt.Sprintf("parameter %q: %s", e.Param, e.Reason)
+}
+
+// Validate checks params against the fix's declared parameters and returns
+// them with defaults filled in. Unknown names, missing required values,
+// values of the wrong type, out of range, too long, not matching the
+// pattern or holding control characters are refused with a *ParamError.
+func (f Fix) Validate(params map[string]string) (map[string]string, error) {
+	if len(params) > MaxParams {
+		return nil, &ParamError{Reason: fmt.Sprintf("%d parameters; at most %d", len(params), MaxParams)}
+	}
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if _, ok := f.Param(k); !ok {
+			return nil, &ParamError{Param: clip(k), Reason: "not a parameter of " + f.ID}
+		}
+	}
+	out := make(map[string]string, len(f.Params))
+	for _, p := range f.Params {
+		v, given := params[p.Name]
+		if !given || v == "" {
+			if p.Required {
+				return nil, &ParamError{Param: p.Name, Reason: "required"}
+			}
+			if p.Default == "" {
+				continue
+			}
+			v = p.Default
+		}
+		if err := p.check(v); err != nil {
+			return nil, &ParamError{Param: p.Name, Reason: err.Error()}
+		}
+		out[p.Name] = v
+	}
+	if f.ID == EndProcess && (out["name"] == "") == (out["pid"] == "") {
+		return nil, &ParamError{Reason: "give exactly one of name and pid"}
+	}
+	return out, nil
+}
+
+func (p Param) check(v string) error {
+	max := p.MaxLen
+	if max <= 0 || max > MaxParamLen {
+		max = MaxParamLen
+	}
+	if len(v) > max {
+		return fmt.Errorf("%d bytes; at most %d", len(v), max)
+	}
+	if !utf8.ValidString(v) {
+		return fmt.Errorf("not valid UTF-8")
+	}
+	for _, r := range v {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar {
+			return fmt.Errorf("contains a control character")
+		}
+	}
+	switch p.Kind {
+	case KindString:
+		if p.re != nil && !p.re.MatchString(v) {
+			return fmt.Errorf("%q does not match %s", clip(v), p.Pattern)
+		}
+	case KindInt:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", clip(v))
+		}
+		if n < p.Min || n > p.Max {
+			return fmt.Errorf("%d is outside %d..%d", n, p.Min, p.Max)
+		}
+	case KindEnum:
+		if !slices.Contains(p.Enum, v) {
+			return fmt.Errorf("%q is not one of %v", clip(v), p.Enum)
+		}
+	default:
+		return fmt.Errorf("unknown kind %q", p.Kind)
+	}
+	return nil
+}
+
+// Int returns an int parameter of already validated params.
+func Int(params map[string]string, name string) int64 {
+	n, _ := strconv.ParseInt(params[name], 10, 64)
+	return n
+}
+
+func clip(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:64] + "…"
+}
