@@ -1,0 +1,187 @@
+// Package execx is the only place the agent starts other programs.
+//
+// Commands are argv vectors, never shell strings. The program is found in
+// the operating system's own directories only (not through $PATH, which a
+// user could change), each run has a timeout that kills the whole process
+// tree, and the output kept is bounded.
+package execx
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Defaults for Cmd fields left zero.
+const (
+	DefaultTimeout   = 60 * time.Second
+	DefaultMaxOutput = 64 << 10
+)
+
+// ErrNotFound: the program is not installed in any system directory.
+var ErrNotFound = errors.New("program not found in the system directories")
+
+// Cmd is one command to run.
+type Cmd struct {
+	// Argv is the program and its arguments. Argv[0] is a bare name looked
+	// up in SystemDirs, or an absolute path.
+	Argv []string
+	// Timeout bounds the run; the process tree is killed when it passes.
+	Timeout time.Duration
+	// MaxOutput bounds the combined stdout and stderr kept.
+	MaxOutput int
+	// Env, if non-nil, is the whole environment; nil means a minimal one
+	// (PATH of the system directories, LANG=C).
+	Env []string
+	// Dir is the working directory; empty means the root directory.
+	Dir string
+}
+
+// Result is what a command did.
+type Result struct {
+	Argv      []string
+	ExitCode  int // -1 when it did not exit normally
+	Output    string
+	Truncated bool
+	Duration  time.Duration
+	// Err is set when the command could not start, timed out or exited
+	// non-zero; it says which.
+	Err error
+}
+
+// SystemDirs are searched for bare program names, in order.
+func SystemDirs() []string {
+	if runtime.GOOS == "windows" {
+		root := os.Getenv("SystemRoot")
+		if root == "" {
+			root = `C:\Windows`
+		}
+		return []string{filepath.Join(root, "System32"), filepath.Join(root, "System32", "WindowsPowerShell", "v1.0"), root}
+	}
+	return []string{"/usr/sbin", "/usr/bin", "/sbin", "/bin", "/usr/local/sbin", "/usr/local/bin"}
+}
+
+// Find returns the absolute path of a program in SystemDirs.
+func Find(name string) (string, error) {
+	if filepath.IsAbs(name) {
+		if isExecutable(name) {
+			return name, nil
+		}
+		return "", fmt.Errorf("%s: %w", name, ErrNotFound)
+	}
+	if strings.ContainsAny(name, `/\`) || name == "" {
+		return "", fmt.Errorf("program name %q must be a bare name or an absolute path", name)
+	}
+	for _, dir := range SystemDirs() {
+		for _, cand := range candidates(filepath.Join(dir, name)) {
+			if isExecutable(cand) {
+				return cand, nil
+			}
+		}
+	}
+	return "", fmt.Errorf("%s: %w", name, ErrNotFound)
+}
+
+func candidates(p string) []string {
+	if runtime.GOOS == "windows" && filepath.Ext(p) == "" {
+		return []string{p + ".exe", p + ".com"}
+	}
+	return []string{p}
+}
+
+func isExecutable(p string) bool {
+	st, err := os.Stat(p)
+	if err != nil || st.IsDir() {
+		return false
+	}
+	return runtime.GOOS == "windows" || st.Mode()&0o111 != 0
+}
+
+// Run runs c and waits for it. It never returns a nil Result; the error
+// also sits in Result.Err.
+func Run(ctx context.Context, c Cmd) (Result, error) {
+	res := Result{Argv: append([]string(nil), c.Argv...), ExitCode: -1}
+	if len(c.Argv) == 0 {
+		res.Err = errors.New("empty command")
+		return res, res.Err
+	}
+	prog, err := Find(c.Argv[0])
+	if err != nil {
+		res.Err = err
+		return res, err
+	}
+	timeout := c.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	max := c.MaxOutput
+	if max <= 0 {
+		max = DefaultMaxOutput
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, prog, c.Argv[1:]...)
+	cmd.Env = c.Env
+	if cmd.Env == nil {
+		cmd.Env = []string{"PATH=" + strings.Join(SystemDirs(), string(os.PathListSeparator)), "LANG=C", "LC_ALL=C"}
+		if runtime.GOOS == "windows" {
+			cmd.Env = append(cmd.Env, "SystemRoot="+os.Getenv("SystemRoot"))
+		}
+	}
+	cmd.Dir = c.Dir
+	if cmd.Dir == "" {
+		cmd.Dir = string(filepath.Separator)
+		if runtime.GOOS == "windows" {
+			cmd.Dir = os.Getenv("SystemRoot")
+		}
+	}
+	out := &capped{max: max}
+	cmd.Stdout, cmd.Stderr = out, out
+	setProcessGroup(cmd)
+	cmd.Cancel = func() error { return killTree(cmd) }
+	cmd.WaitDelay = 2 * time.Second
+	start := time.Now()
+	err = cmd.Run()
+	res.Duration = time.Since(start)
+	res.Output, res.Truncated = out.buf.String(), out.truncated
+	if cmd.ProcessState != nil {
+		res.ExitCode = cmd.ProcessState.ExitCode()
+	}
+	switch {
+	case ctx.Err() == context.DeadlineExceeded:
+		res.Err = fmt.Errorf("%s timed out after %s and was killed", c.Argv[0], timeout)
+	case err != nil && res.ExitCode > 0:
+		res.Err = fmt.Errorf("%s exited with status %d", c.Argv[0], res.ExitCode)
+	case err != nil:
+		res.Err = fmt.Errorf("%s: %w", c.Argv[0], err)
+	}
+	return res, res.Err
+}
+
+// capped keeps the first max bytes written to it.
+type capped struct {
+	buf       bytes.Buffer
+	max       int
+	truncated bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	if room := c.max - c.buf.Len(); room > 0 {
+		if len(p) > room {
+			c.buf.Write(p[:room])
+			c.truncated = true
+		} else {
+			c.buf.Write(p)
+		}
+	} else if len(p) > 0 {
+		c.truncated = true
+	}
+	return len(p), nil
+}

@@ -1,0 +1,80 @@
+package execx
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRunPassesArgvLiterally(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses /bin/echo")
+	}
+	hostile := `a; touch /tmp/pwned $(id) | cat && "b" 'c' > /dev/null`
+	res, err := Run(context.Background(), Cmd{Argv: []string{"echo", hostile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(res.Output); got != hostile {
+		t.Fatalf("output %q, want the argument verbatim %q", got, hostile)
+	}
+	if res.ExitCode != 0 || res.Truncated {
+		t.Fatalf("exit %d truncated %v", res.ExitCode, res.Truncated)
+	}
+}
+
+func TestRunExitStatusAndTruncation(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses unix tools")
+	}
+	res, err := Run(context.Background(), Cmd{Argv: []string{"false"}})
+	if err == nil || res.ExitCode != 1 || !strings.Contains(err.Error(), "status 1") {
+		t.Fatalf("false: exit %d err %v", res.ExitCode, err)
+	}
+	res, err = Run(context.Background(), Cmd{Argv: []string{"head", "-c", "100000", "/dev/zero"}, MaxOutput: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Output) != 1000 || !res.Truncated {
+		t.Fatalf("kept %d bytes, truncated %v; want 1000, true", len(res.Output), res.Truncated)
+	}
+}
+
+func TestRunTimeoutKillsProcessTree(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses sh")
+	}
+	// sh starts a child sleep; both must die at the timeout, or Run would
+	// wait for the child holding the output pipe.
+	start := time.Now()
+	res, err := Run(context.Background(), Cmd{Argv: []string{"sh", "-c", "sleep 30 & sleep 30"}, Timeout: 300 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("err %v, want a timeout", err)
+	}
+	if res.ExitCode != -1 {
+		t.Fatalf("exit %d, want -1 for a killed process", res.ExitCode)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("Run returned after %s: the child kept it waiting", d)
+	}
+}
+
+func TestFindRefusesPathsAndUnknownPrograms(t *testing.T) {
+	for _, name := range []string{"", "../bin/sh", "bin/sh", "no-such-program-tierline"} {
+		if _, err := Find(name); err == nil {
+			t.Errorf("Find(%q) succeeded", name)
+		}
+	}
+	if _, err := Find("no-such-program-tierline"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("err %v, want ErrNotFound", err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	if runtime.GOOS != "windows" {
+		if p, err := Find("sh"); err != nil || !strings.HasPrefix(p, "/") {
+			t.Errorf("Find(sh) = %q, %v: must not depend on $PATH", p, err)
+		}
+	}
+}
