@@ -37,6 +37,9 @@ type Cmd struct {
 	Timeout time.Duration
 	// MaxOutput bounds the combined stdout and stderr kept.
 	MaxOutput int
+	// KeepTail keeps the last MaxOutput bytes instead of the first: for
+	// logs, whose newest lines are at the end.
+	KeepTail bool
 	// Env, if non-nil, is the whole environment; nil means a minimal one
 	// (PATH of the system directories, LANG=C).
 	Env []string
@@ -142,7 +145,7 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 			cmd.Dir = os.Getenv("SystemRoot")
 		}
 	}
-	out := &capped{max: max}
+	out := &capped{max: max, tail: c.KeepTail}
 	cmd.Stdout, cmd.Stderr = out, out
 	setProcessGroup(cmd)
 	cmd.Cancel = func() error { return killTree(cmd) }
@@ -150,7 +153,7 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	start := time.Now()
 	err = cmd.Run()
 	res.Duration = time.Since(start)
-	res.Output, res.Truncated = out.buf.String(), out.truncated
+	res.Output, res.Truncated = out.String(), out.truncated
 	if cmd.ProcessState != nil {
 		res.ExitCode = cmd.ProcessState.ExitCode()
 	}
@@ -165,14 +168,29 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	return res, res.Err
 }
 
-// capped keeps the first max bytes written to it.
+// capped keeps the first (or, with tail, the last) max bytes written to it.
 type capped struct {
 	buf       bytes.Buffer
 	max       int
+	tail      bool
 	truncated bool
 }
 
 func (c *capped) Write(p []byte) (int, error) {
+	if c.tail {
+		c.buf.Write(p)
+		// Compact only when the buffer holds twice what is kept, so each
+		// byte is copied a bounded number of times.
+		if over := c.buf.Len() - c.max; over > 0 {
+			c.truncated = true
+			if c.buf.Len() >= 2*c.max {
+				keep := append([]byte(nil), c.buf.Bytes()[over:]...)
+				c.buf.Reset()
+				c.buf.Write(keep)
+			}
+		}
+		return len(p), nil
+	}
 	if room := c.max - c.buf.Len(); room > 0 {
 		if len(p) > room {
 			c.buf.Write(p[:room])
@@ -184,4 +202,13 @@ func (c *capped) Write(p []byte) (int, error) {
 		c.truncated = true
 	}
 	return len(p), nil
+}
+
+// String returns what was kept.
+func (c *capped) String() string {
+	b := c.buf.Bytes()
+	if c.tail && len(b) > c.max {
+		b = b[len(b)-c.max:]
+	}
+	return string(b)
 }

@@ -78,3 +78,20 @@ func TestFindRefusesPathsAndUnknownPrograms(t *testing.T) {
 		}
 	}
 }
+
+func TestRunKeepTail(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses seq")
+	}
+	res, err := Run(context.Background(), Cmd{Argv: []string{"seq", "1", "100000"}, MaxOutput: 20, KeepTail: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Truncated || !strings.HasSuffix(res.Output, "99999\n100000\n") || len(res.Output) != 20 {
+		t.Fatalf("kept %q truncated %v; want the last 20 bytes", res.Output, res.Truncated)
+	}
+	res, err = Run(context.Background(), Cmd{Argv: []string{"seq", "1", "3"}, MaxOutput: 20, KeepTail: true})
+	if err != nil || res.Truncated || res.Output != "1\n2\n3\n" {
+		t.Fatalf("short output: %q truncated %v err %v", res.Output, res.Truncated, err)
+	}
+}
