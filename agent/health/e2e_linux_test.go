@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -111,7 +112,7 @@ func TestDNSResolutionBreaks(t *testing.T) {
 
 	cfg.DNSPort = closedUDPPort(t)
 	got = runCheck(t, cfg, "dns-resolution")
-	if got.Status != diag.StatusFailing || got.Fix != FixFlushDNS {
+	if got.Status != diag.StatusFailing || got.Fix != catalog.FlushDNS {
 		t.Fatalf("dead DNS server: %+v", got)
 	}
 	if !hasEvidence(got, "name servers", "127.0.0.1") || !hasEvidence(got, "hub.tierline.test", "failed") {
@@ -121,7 +122,7 @@ func TestDNSResolutionBreaks(t *testing.T) {
 	// No name server at all: nothing to flush, DHCP gives one.
 	cfg.ResolvConf = writeResolvConf(t, "# emptied by a broken VPN client\n")
 	got = runCheck(t, cfg, "dns-resolution")
-	if got.Status != diag.StatusFailing || got.Fix != FixRenewDHCP {
+	if got.Status != diag.StatusFailing || got.Fix != catalog.RenewDHCP {
 		t.Errorf("no name server: %+v", got)
 	}
 }
@@ -148,7 +149,7 @@ func TestHubReachableBreaks(t *testing.T) {
 	}
 	ln.Close()
 	got := runCheck(t, cfg, "hub-reachable")
-	if got.Status != diag.StatusFailing || got.Fix != FixResetNetwork || !hasEvidence(got, ln.Addr().String(), "refused") {
+	if got.Status != diag.StatusFailing || got.Fix != catalog.ResetNetwork || !hasEvidence(got, ln.Addr().String(), "refused") {
 		t.Errorf("closed hub: %+v", got)
 	}
 }
@@ -181,7 +182,7 @@ func TestDiskAlmostFullBreaks(t *testing.T) {
 	}
 	f.Close()
 	got := runCheck(t, cfg, "disk-almost-full")
-	if got.Status != diag.StatusFailing || got.Fix != FixClearTemp {
+	if got.Status != diag.StatusFailing || got.Fix != catalog.ClearTemp {
 		t.Fatalf("full tmpfs: %+v", got)
 	}
 	if !hasEvidence(got, dir, "100.0% used") {

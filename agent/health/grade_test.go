@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -31,9 +32,9 @@ func TestGradeDisks(t *testing.T) {
 		in     string
 	}{
 		{"roomy", []diag.Filesystem{fs("/", 40, 10), fs("/home", 60, 10)}, diag.StatusOK, "", "Every disk"},
-		{"home filling", []diag.Filesystem{fs("/", 40, 10), fs("/home", 88, 10)}, diag.StatusWarning, FixClearTemp, "/home"},
-		{"root full", []diag.Filesystem{fs("/", 97, 10), fs("/home", 88, 10)}, diag.StatusFailing, FixClearTemp, "holding /"},
-		{"inodes exhausted", []diag.Filesystem{fs("/var", 20, 990)}, diag.StatusFailing, FixClearTemp, "/var"},
+		{"home filling", []diag.Filesystem{fs("/", 40, 10), fs("/home", 88, 10)}, diag.StatusWarning, catalog.ClearTemp, "/home"},
+		{"root full", []diag.Filesystem{fs("/", 97, 10), fs("/home", 88, 10)}, diag.StatusFailing, catalog.ClearTemp, "holding /"},
+		{"inodes exhausted", []diag.Filesystem{fs("/var", 20, 990)}, diag.StatusFailing, catalog.ClearTemp, "/var"},
 		{"none", nil, diag.StatusUnknown, "", "No disk"},
 	}
 	for _, tt := range tests {
@@ -133,7 +134,7 @@ func TestCheckReboot(t *testing.T) {
 	c := defaults(t)
 	c.Root = "testdata/reboot"
 	got := checkReboot(context.Background(), c)
-	if got.Status != diag.StatusWarning || got.Fix != FixScheduleReboot {
+	if got.Status != diag.StatusWarning || got.Fix != catalog.ScheduleReboot {
 		t.Fatalf("got %+v", got)
 	}
 	if len(got.Evidence) < 2 || got.Evidence[1].Value != "linux-image-6.1.0-28-amd64, libc6" {
@@ -147,7 +148,7 @@ func TestCheckReboot(t *testing.T) {
 
 func TestGradeSmall(t *testing.T) {
 	c := defaults(t)
-	if got := gradeUptime(c, 45*24*time.Hour); got.Status != diag.StatusWarning || got.Fix != FixScheduleReboot {
+	if got := gradeUptime(c, 45*24*time.Hour); got.Status != diag.StatusWarning || got.Fix != catalog.ScheduleReboot {
 		t.Errorf("uptime 45d: %+v", got)
 	}
 	if got := gradeUptime(c, 3*24*time.Hour); got.Status != diag.StatusOK {
@@ -158,7 +159,7 @@ func TestGradeSmall(t *testing.T) {
 		status diag.Status
 	}{{2 * time.Second, diag.StatusOK}, {-90 * time.Second, diag.StatusWarning}, {10 * time.Minute, diag.StatusFailing}} {
 		got := gradeClock(c, tt.off)
-		if got.Status != tt.status || (tt.status != diag.StatusOK && got.Fix != FixSyncClock) {
+		if got.Status != tt.status || (tt.status != diag.StatusOK && got.Fix != catalog.SyncClock) {
 			t.Errorf("clock %s: %+v", tt.off, got)
 		}
 	}
@@ -166,7 +167,7 @@ func TestGradeSmall(t *testing.T) {
 		t.Errorf("clock without hub: %+v", got)
 	}
 	got := gradeServices([]serviceState{{Name: "cups", State: "active", Running: true}, {Name: "sshd", State: "failed"}})
-	if got.Status != diag.StatusFailing || got.Fix != FixRestartService || !strings.Contains(got.Summary, "sshd") {
+	if got.Status != diag.StatusFailing || got.Fix != catalog.RestartService || !strings.Contains(got.Summary, "sshd") {
 		t.Errorf("services: %+v", got)
 	}
 }

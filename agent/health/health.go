@@ -19,17 +19,6 @@ import (
 	"github.com/tierline/tierline/shared/diag"
 )
 
-// Catalog fix ids that checks name.
-const (
-	FixFlushDNS       = "flush-dns"
-	FixRenewDHCP      = "renew-dhcp"
-	FixResetNetwork   = "reset-network"
-	FixClearTemp      = "clear-temp"
-	FixRestartService = "restart-service"
-	FixSyncClock      = "sync-clock"
-	FixScheduleReboot = "schedule-reboot"
-)
-
 // Check is one health check. Name is kebab-case and stable: the hub keys
 // check state and transitions by it.
 type Check interface {

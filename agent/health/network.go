@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -80,7 +81,7 @@ func checkDNS(ctx context.Context, c *Config) diag.CheckResult {
 		}
 		if c.ResolvConf != "" {
 			if len(rc.Nameservers) == 0 {
-				return result(diag.StatusFailing, FixRenewDHCP, "No DNS server is configured.", evidence...)
+				return result(diag.StatusFailing, catalog.RenewDHCP, "No DNS server is configured.", evidence...)
 			}
 			resolver = fileResolver(rc.Nameservers, c.DNSPort)
 		}
@@ -103,9 +104,9 @@ func checkDNS(ctx context.Context, c *Config) diag.CheckResult {
 	}
 	switch {
 	case failed == len(names):
-		return result(diag.StatusFailing, FixFlushDNS, "Names do not resolve: DNS is not working.", evidence...)
+		return result(diag.StatusFailing, catalog.FlushDNS, "Names do not resolve: DNS is not working.", evidence...)
 	case failed > 0:
-		return result(diag.StatusWarning, FixFlushDNS, "Some names do not resolve.", evidence...)
+		return result(diag.StatusWarning, catalog.FlushDNS, "Some names do not resolve.", evidence...)
 	}
 	return ok("DNS resolves the hub's name.", evidence...)
 }
@@ -280,7 +281,7 @@ func gradeRoute(routes []Route, neigh []Neighbor, v6iface string, v6 bool) diag.
 		if v6 {
 			return ok("There is an IPv6 default route.", ev("default route", "::/0 via %s", v6iface))
 		}
-		return result(diag.StatusFailing, FixRenewDHCP, "There is no default route: the machine cannot reach other networks.",
+		return result(diag.StatusFailing, catalog.RenewDHCP, "There is no default route: the machine cannot reach other networks.",
 			ev("routes", "%d, none default", len(routes)))
 	}
 	r := defs[0]
@@ -295,7 +296,7 @@ func gradeRoute(routes []Route, neigh []Neighbor, v6iface string, v6 bool) diag.
 		if n.Complete() {
 			return ok("The default gateway is known and answering.", append(evidence, ev("gateway neighbour", "%s, complete", n.HWAddr))...)
 		}
-		return result(diag.StatusWarning, FixResetNetwork, "The default gateway does not answer.",
+		return result(diag.StatusWarning, catalog.ResetNetwork, "The default gateway does not answer.",
 			append(evidence, ev("gateway neighbour", "incomplete (flags 0x%x)", n.Flags))...)
 	}
 	// No neighbour entry only means the gateway was not used recently.
@@ -334,9 +335,9 @@ func checkReachable(ctx context.Context, c *Config) diag.CheckResult {
 	}
 	switch {
 	case hubFailed || failed == len(targets):
-		return result(diag.StatusFailing, FixResetNetwork, "The hub cannot be reached.", evidence...)
+		return result(diag.StatusFailing, catalog.ResetNetwork, "The hub cannot be reached.", evidence...)
 	case failed > 0:
-		return result(diag.StatusWarning, FixResetNetwork, "Some configured targets cannot be reached.", evidence...)
+		return result(diag.StatusWarning, catalog.ResetNetwork, "Some configured targets cannot be reached.", evidence...)
 	}
 	return ok("The hub is reachable.", evidence...)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -47,10 +48,10 @@ func TestRoutesAndGateway(t *testing.T) {
 	}{
 		{"route/single", "arp/single-complete", "", diag.StatusOK, "", "via 192.0.2.1 dev eth0 metric 0"},
 		// The wired route (metric 100) wins over Wi-Fi (600); its gateway did not answer ARP.
-		{"route/laptop-two-defaults", "arp/laptop-gateway-incomplete", "", diag.StatusWarning, FixResetNetwork, "via 10.0.0.1 dev enp0s31f6 metric 100"},
+		{"route/laptop-two-defaults", "arp/laptop-gateway-incomplete", "", diag.StatusWarning, catalog.ResetNetwork, "via 10.0.0.1 dev enp0s31f6 metric 100"},
 		{"route/single", "arp/empty", "", diag.StatusOK, "", "via 192.0.2.1 dev eth0 metric 0"},
-		{"route/no-default", "arp/empty", "", diag.StatusFailing, FixRenewDHCP, "1, none default"},
-		{"route/container-no-network", "arp/empty", "ipv6_route-reject-only", diag.StatusFailing, FixRenewDHCP, "0, none default"},
+		{"route/no-default", "arp/empty", "", diag.StatusFailing, catalog.RenewDHCP, "1, none default"},
+		{"route/container-no-network", "arp/empty", "ipv6_route-reject-only", diag.StatusFailing, catalog.RenewDHCP, "0, none default"},
 		{"route/container-no-network", "arp/empty", "ipv6_route-default", diag.StatusOK, "", "::/0 via wlp2s0"},
 		{"route/vpn-device-route", "arp/empty", "", diag.StatusOK, "", "dev wg0 (no gateway)"},
 	}

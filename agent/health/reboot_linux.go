@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -27,7 +28,7 @@ func checkReboot(_ context.Context, c *Config) diag.CheckResult {
 				evidence = append(evidence, ev("packages", "%s", strings.Join(pkgs, ", ")))
 			}
 		}
-		return result(diag.StatusWarning, FixScheduleReboot, "Updates are waiting for a restart.", evidence...)
+		return result(diag.StatusWarning, catalog.ScheduleReboot, "Updates are waiting for a restart.", evidence...)
 	}
 	return ok("No restart is pending.", ev("checked", "/var/run/reboot-required"))
 }

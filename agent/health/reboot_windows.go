@@ -5,6 +5,7 @@ import (
 
 	"golang.org/x/sys/windows/registry"
 
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -28,7 +29,7 @@ func checkReboot(_ context.Context, _ *Config) diag.CheckResult {
 		}
 		key.Close()
 		if found {
-			return result(diag.StatusWarning, FixScheduleReboot, "Updates are waiting for a restart.",
+			return result(diag.StatusWarning, catalog.ScheduleReboot, "Updates are waiting for a restart.",
 				ev("registry", `HKLM\%s %s`, k.path, k.value))
 		}
 	}

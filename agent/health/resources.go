@@ -11,6 +11,7 @@ import (
 	"github.com/shirou/gopsutil/v4/mem"
 
 	"github.com/tierline/tierline/agent/collect"
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -57,9 +58,9 @@ func gradeDisks(c *Config, fss []diag.Filesystem) diag.CheckResult {
 	}
 	switch status {
 	case diag.StatusFailing:
-		return result(status, FixClearTemp, fmt.Sprintf("The disk holding %s is full or nearly full.", worst), evidence...)
+		return result(status, catalog.ClearTemp, fmt.Sprintf("The disk holding %s is full or nearly full.", worst), evidence...)
 	case diag.StatusWarning:
-		return result(status, FixClearTemp, fmt.Sprintf("The disk holding %s is filling up.", worst), evidence...)
+		return result(status, catalog.ClearTemp, fmt.Sprintf("The disk holding %s is filling up.", worst), evidence...)
 	}
 	return ok("Every disk has room to spare.", evidence...)
 }
@@ -218,7 +219,7 @@ func checkUptime(ctx context.Context, c *Config, env Env) diag.CheckResult {
 func gradeUptime(c *Config, up time.Duration) diag.CheckResult {
 	e := ev("uptime", "%s", roundDays(up))
 	if up >= c.UptimeWarn {
-		return result(diag.StatusWarning, FixScheduleReboot,
+		return result(diag.StatusWarning, catalog.ScheduleReboot,
 			fmt.Sprintf("The machine has not restarted in %s; updates may be waiting for a restart.", roundDays(up)), e,
 			ev("threshold", "%s", roundDays(c.UptimeWarn)))
 	}
@@ -252,9 +253,9 @@ func gradeClock(c *Config, off time.Duration) diag.CheckResult {
 	e := ev("offset", "%s %s the hub", abs.Round(time.Millisecond), dir)
 	switch {
 	case abs >= c.ClockFail:
-		return result(diag.StatusFailing, FixSyncClock, "The clock is far off; sign-ins and certificates may fail.", e)
+		return result(diag.StatusFailing, catalog.SyncClock, "The clock is far off; sign-ins and certificates may fail.", e)
 	case abs >= c.ClockWarn:
-		return result(diag.StatusWarning, FixSyncClock, "The clock is drifting from the right time.", e)
+		return result(diag.StatusWarning, catalog.SyncClock, "The clock is drifting from the right time.", e)
 	}
 	return ok("The clock is right.", e)
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -20,7 +21,7 @@ func TestRunnerParallelTimeoutPanic(t *testing.T) {
 	})
 	crash := Func("crash", func(ctx context.Context) diag.CheckResult { panic("boom") })
 	fine := Func("fine", func(ctx context.Context) diag.CheckResult {
-		return result(diag.StatusOK, FixFlushDNS, "all good") // a fix on ok is dropped
+		return result(diag.StatusOK, catalog.FlushDNS, "all good") // a fix on ok is dropped
 	})
 	r := NewRunnerOf(200*time.Millisecond, slow, crash, fine)
 	start := time.Now()

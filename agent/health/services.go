@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -36,7 +37,7 @@ func gradeServices(states []serviceState) diag.CheckResult {
 		}
 	}
 	if len(stopped) > 0 {
-		return result(diag.StatusFailing, FixRestartService,
+		return result(diag.StatusFailing, catalog.RestartService,
 			fmt.Sprintf("Watched service not running: %s.", strings.Join(stopped, ", ")), evidence...)
 	}
 	return ok("Every watched service is running.", evidence...)
