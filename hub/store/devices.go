@@ -13,7 +13,7 @@ import (
 )
 
 const deviceCols = `id, public_key, hostname, os, arch, platform, agent_version, grp, token_id,
-	enrolled_at, online, last_seen, revoked_at, last_seq, spool_dropped, summary, latest_at`
+	enrolled_at, online, last_seen, revoked_at, last_seq, spool_dropped, summary, latest_at, fixes`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -22,8 +22,9 @@ func scanDevice(sc rowScanner, extra ...any) (Device, error) {
 	var enrolled, lastSeq, dropped int64
 	var lastSeen, revoked, latestAt sql.NullInt64
 	var summary sql.NullString
+	var fixes string
 	dest := []any{&d.ID, &d.PublicKey, &d.Hostname, &d.OS, &d.Arch, &d.Platform, &d.AgentVersion, &d.Group, &d.TokenID,
-		&enrolled, &d.Online, &lastSeen, &revoked, &lastSeq, &dropped, &summary, &latestAt}
+		&enrolled, &d.Online, &lastSeen, &revoked, &lastSeq, &dropped, &summary, &latestAt, &fixes}
 	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return Device{}, err
 	}
@@ -33,6 +34,10 @@ func scanDevice(sc rowScanner, extra ...any) (Device, error) {
 	d.LatestAt = nullTimePtr(latestAt)
 	d.LastSeq = uint64(lastSeq)
 	d.SpoolDropped = uint64(dropped)
+	d.Fixes = []string{}
+	if fixes != "" {
+		d.Fixes = strings.Split(fixes, ",")
+	}
 	if summary.Valid && summary.String != "" {
 		var sum diag.Summary
 		if err := json.Unmarshal([]byte(summary.String), &sum); err != nil {
@@ -194,9 +199,9 @@ func (s *Store) DevicesRevokedSince(ctx context.Context, since time.Time) ([]str
 // itself. ErrNotFound for an unknown id.
 func (s *Store) MarkConnected(ctx context.Context, id string, h DeviceHello, at time.Time) error {
 	res, err := s.w.ExecContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ?,
-		hostname = ?, os = ?, arch = ?, platform = ?, agent_version = ?, spool_dropped = ?
+		hostname = ?, os = ?, arch = ?, platform = ?, agent_version = ?, spool_dropped = ?, fixes = ?
 		WHERE id = ?`),
-		true, at.UnixNano(), h.Hostname, h.OS, h.Arch, h.Platform, h.AgentVersion, int64(h.SpoolDropped), id)
+		true, at.UnixNano(), h.Hostname, h.OS, h.Arch, h.Platform, h.AgentVersion, int64(h.SpoolDropped), strings.Join(h.Fixes, ","), id)
 	if err != nil {
 		return fmt.Errorf("mark connected %s: %w", id, err)
 	}
@@ -279,7 +284,7 @@ func (s *Store) SetPresence(ctx context.Context, events []Presence) error {
 	}
 	defer tx.Rollback()
 	up, err := tx.PrepareContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ?,
-		hostname = ?, os = ?, arch = ?, platform = ?, agent_version = ?, spool_dropped = ? WHERE id = ?`))
+		hostname = ?, os = ?, arch = ?, platform = ?, agent_version = ?, spool_dropped = ?, fixes = ? WHERE id = ?`))
 	if err != nil {
 		return fmt.Errorf("set presence: %w", err)
 	}
@@ -292,7 +297,8 @@ func (s *Store) SetPresence(ctx context.Context, events []Presence) error {
 	for _, e := range events {
 		if e.Online {
 			h := e.Hello
-			_, err = up.ExecContext(ctx, true, e.At.UnixNano(), h.Hostname, h.OS, h.Arch, h.Platform, h.AgentVersion, int64(h.SpoolDropped), e.ID)
+			_, err = up.ExecContext(ctx, true, e.At.UnixNano(), h.Hostname, h.OS, h.Arch, h.Platform, h.AgentVersion, int64(h.SpoolDropped),
+				strings.Join(h.Fixes, ","), e.ID)
 		} else {
 			_, err = down.ExecContext(ctx, false, e.At.UnixNano(), e.ID)
 		}

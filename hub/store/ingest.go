@@ -124,6 +124,18 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 					return err
 				}
 				res.Transitions = tr
+			case KindRunResult:
+				if it.RunResult == nil {
+					res.Err = fmt.Errorf("device %s seq %d: run result without body", it.DeviceID, it.Seq)
+					continue
+				}
+				r, done, err := s.applyRunResult(ctx, tx, it.DeviceID, it.RunResult, received)
+				if err != nil {
+					return err
+				}
+				if done {
+					res.RunDone = &r
+				}
 			case KindRejected:
 				// Only the sequence number advances.
 			default:

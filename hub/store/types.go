@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/wire"
 )
 
 // Errors callers tell apart with errors.Is.
@@ -69,19 +70,22 @@ type Token struct {
 
 // Device is an enrolled machine.
 type Device struct {
-	ID           string     `json:"id"`
-	PublicKey    []byte     `json:"-"`
-	Hostname     string     `json:"hostname"`
-	OS           string     `json:"os"`
-	Arch         string     `json:"arch"`
-	Platform     string     `json:"platform,omitempty"`
-	AgentVersion string     `json:"agent_version"`
-	Group        string     `json:"group,omitempty"`
-	TokenID      string     `json:"token_id,omitempty"`
-	EnrolledAt   time.Time  `json:"enrolled_at"`
-	Online       bool       `json:"online"`
-	LastSeen     *time.Time `json:"last_seen,omitempty"`
-	RevokedAt    *time.Time `json:"revoked_at,omitempty"`
+	ID           string `json:"id"`
+	PublicKey    []byte `json:"-"`
+	Hostname     string `json:"hostname"`
+	OS           string `json:"os"`
+	Arch         string `json:"arch"`
+	Platform     string `json:"platform,omitempty"`
+	AgentVersion string `json:"agent_version"`
+	Group        string `json:"group,omitempty"`
+	// Fixes are the catalog fix ids the agent said it offers when it last
+	// connected (its OS's fixes less what its local policy disables).
+	Fixes      []string   `json:"fixes"`
+	TokenID    string     `json:"token_id,omitempty"`
+	EnrolledAt time.Time  `json:"enrolled_at"`
+	Online     bool       `json:"online"`
+	LastSeen   *time.Time `json:"last_seen,omitempty"`
+	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 	// LastSeq is the highest sequence number stored for this device.
 	LastSeq      uint64 `json:"last_seq"`
 	SpoolDropped uint64 `json:"spool_dropped"`
@@ -98,6 +102,8 @@ type Device struct {
 type DeviceHello struct {
 	Hostname, OS, Arch, Platform, AgentVersion string
 	SpoolDropped                               uint64
+	// Fixes are the catalog fix ids the agent offers.
+	Fixes []string
 }
 
 // ListDevicesOptions filters ListDevices. Zero values mean no filter.
@@ -116,6 +122,7 @@ const (
 	KindTelemetry IngestKind = "telemetry"
 	KindInventory IngestKind = "inventory"
 	KindHealth    IngestKind = "health"
+	KindRunResult IngestKind = "run_result"
 	// KindRejected records that a sequence number was refused (bad body), so
 	// it is acknowledged and never accepted later.
 	KindRejected IngestKind = "rejected"
@@ -130,6 +137,7 @@ type IngestItem struct {
 	Sample       *diag.Sample       // KindTelemetry
 	Inventory    *diag.Inventory    // KindInventory
 	Checks       []diag.CheckResult // KindHealth, or with KindTelemetry
+	RunResult    *wire.RunResult    // KindRunResult
 	SpoolDropped uint64
 }
 
@@ -140,6 +148,9 @@ type IngestResult struct {
 	Duplicate bool
 	// Transitions are health check state changes this item caused.
 	Transitions []CheckTransition
+	// RunDone is the run this item's result finished, if any (a replayed
+	// result of a finished run leaves it nil).
+	RunDone *Run
 	// Err is set when the item could not be applied (unknown device, missing
 	// body, unknown kind); such an item had no effect and its Seq was not
 	// recorded. The other items of the batch are applied regardless.

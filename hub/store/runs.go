@@ -1,0 +1,395 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// Run states.
+const (
+	RunQueued    = "queued"    // waiting for its device to be connected
+	RunSent      = "sent"      // delivered to the agent; no result yet
+	RunDone      = "done"      // the agent's result is stored (see Outcome)
+	RunExpired   = "expired"   // never delivered before its expiry
+	RunCancelled = "cancelled" // withdrawn before it was delivered
+)
+
+// Run is one run of a catalog fix on one device.
+type Run struct {
+	ID              string            `json:"id"`
+	DeviceID        string            `json:"device_id"`
+	Fix             string            `json:"fix"`
+	Params          map[string]string `json:"params"`
+	Ticket          string            `json:"ticket,omitempty"`
+	BatchID         string            `json:"batch_id,omitempty"`
+	RequestedBy     string            `json:"requested_by"`
+	RequesterRole   Role              `json:"requester_role"`
+	Tier            int               `json:"tier"` // the requester's tier, sent to the agent
+	ConsentObtained bool              `json:"consent_obtained,omitempty"`
+	State           string            `json:"state"`
+	Outcome         string            `json:"outcome,omitempty"`
+	Code            string            `json:"code,omitempty"`
+	Reason          string            `json:"reason,omitempty"`
+	CreatedAt       time.Time         `json:"created_at"`
+	ExpiresAt       time.Time         `json:"expires_at"`
+	SentAt          *time.Time        `json:"sent_at,omitempty"`
+	FinishedAt      *time.Time        `json:"finished_at,omitempty"`
+	// Result is the agent's report without its bundle (GetRun only).
+	Result     *wire.RunResult `json:"result,omitempty"`
+	BundleName string          `json:"bundle_name,omitempty"`
+	BundleSize int             `json:"bundle_size,omitempty"`
+}
+
+// Request is the message that asks the agent to run r.
+func (r Run) Request() wire.RunRequest {
+	return wire.RunRequest{RunID: r.ID, Fix: r.Fix, Params: r.Params, Tier: r.Tier, RequestedBy: r.RequestedBy,
+		Ticket: r.Ticket, ConsentObtained: r.ConsentObtained, Expires: r.ExpiresAt}
+}
+
+// RunBatch is one fix requested on many devices at once.
+type RunBatch struct {
+	ID          string            `json:"id"`
+	Fix         string            `json:"fix"`
+	Params      map[string]string `json:"params"`
+	Target      string            `json:"target"` // "group:NAME", "devices" or "all"
+	RequestedBy string            `json:"requested_by"`
+	CreatedAt   time.Time         `json:"created_at"`
+	Total       int               `json:"total"`
+	// Progress counts the batch's runs by state, and done runs by outcome.
+	States   map[string]int `json:"states"`
+	Outcomes map[string]int `json:"outcomes"`
+}
+
+// RunFilter selects runs for ListRuns. Zero values mean no filter.
+type RunFilter struct {
+	DeviceID, Ticket, BatchID, State string
+	Limit                            int // default 100
+}
+
+const runCols = `id, device_id, fix, params, ticket, batch_id, requested_by, requester_role, tier, consent_obtained,
+	state, outcome, code, reason, created_at, expires_at, sent_at, finished_at, bundle_name, COALESCE(LENGTH(bundle), 0)`
+
+func scanRun(sc interface{ Scan(...any) error }, extra ...any) (Run, error) {
+	var r Run
+	var params string
+	var created, expires int64
+	var sent, finished sql.NullInt64
+	dest := []any{&r.ID, &r.DeviceID, &r.Fix, &params, &r.Ticket, &r.BatchID, &r.RequestedBy, &r.RequesterRole, &r.Tier,
+		&r.ConsentObtained, &r.State, &r.Outcome, &r.Code, &r.Reason, &created, &expires, &sent, &finished, &r.BundleName, &r.BundleSize}
+	if err := sc.Scan(append(dest, extra...)...); err != nil {
+		return r, err
+	}
+	if err := json.Unmarshal([]byte(params), &r.Params); err != nil {
+		return r, fmt.Errorf("run %s: decode params: %w", r.ID, err)
+	}
+	r.CreatedAt, r.ExpiresAt = fromNS(created), fromNS(expires)
+	r.SentAt, r.FinishedAt = nullTimePtr(sent), nullTimePtr(finished)
+	return r, nil
+}
+
+// CreateRuns stores new queued runs, and their batch when b is not nil,
+// in one transaction. ErrNotFound when a device does not exist or is
+// revoked; ErrExists when a run id is taken.
+func (s *Store) CreateRuns(ctx context.Context, b *RunBatch, runs []Run) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if b != nil {
+			params, _ := json.Marshal(b.Params)
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO run_batches (id, fix, params, target, requested_by, created_at, total)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`), b.ID, b.Fix, string(params), b.Target, b.RequestedBy, b.CreatedAt.UnixNano(), len(runs)); err != nil {
+				if isUniqueViolation(err) {
+					return fmt.Errorf("create batch %s: %w", b.ID, ErrExists)
+				}
+				return fmt.Errorf("create batch %s: %w", b.ID, err)
+			}
+		}
+		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO runs (id, device_id, fix, params, ticket, batch_id, requested_by,
+			requester_role, tier, consent_obtained, state, created_at, expires_at)
+			SELECT ?, id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM devices WHERE id = ? AND revoked_at IS NULL`))
+		if err != nil {
+			return fmt.Errorf("create runs: %w", err)
+		}
+		defer ins.Close()
+		for _, r := range runs {
+			if r.ID == "" || r.Fix == "" || r.CreatedAt.IsZero() || r.ExpiresAt.IsZero() {
+				return errors.New("create run: id, fix, created and expiry times are required")
+			}
+			params, err := json.Marshal(r.Params)
+			if err != nil {
+				return fmt.Errorf("create run %s: %w", r.ID, err)
+			}
+			if r.Params == nil {
+				params = []byte("{}")
+			}
+			res, err := ins.ExecContext(ctx, r.ID, r.Fix, string(params), r.Ticket, r.BatchID, r.RequestedBy, string(r.RequesterRole),
+				r.Tier, r.ConsentObtained, RunQueued, r.CreatedAt.UnixNano(), r.ExpiresAt.UnixNano(), r.DeviceID)
+			if isUniqueViolation(err) {
+				return fmt.Errorf("create run %s: %w", r.ID, ErrExists)
+			}
+			if err != nil {
+				return fmt.Errorf("create run %s: %w", r.ID, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("create run: device %s: %w", r.DeviceID, ErrNotFound)
+			}
+		}
+		return nil
+	})
+}
+
+// GetRun returns a run with its result.
+func (s *Store) GetRun(ctx context.Context, id string) (Run, error) {
+	var result sql.NullString
+	r, err := scanRun(s.r.QueryRowContext(ctx, s.q(`SELECT `+runCols+`, result FROM runs WHERE id = ?`), id), &result)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("run %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("get run %s: %w", id, err)
+	}
+	if result.Valid && result.String != "" {
+		var res wire.RunResult
+		if err := json.Unmarshal([]byte(result.String), &res); err != nil {
+			return r, fmt.Errorf("run %s: decode result: %w", id, err)
+		}
+		r.Result = &res
+	}
+	return r, nil
+}
+
+// ListRuns returns runs matching f, newest first, without their results.
+func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
+	var where []string
+	var args []any
+	for col, v := range map[string]string{"device_id": f.DeviceID, "ticket": f.Ticket, "batch_id": f.BatchID, "state": f.State} {
+		if v != "" {
+			where = append(where, col+" = ?")
+			args = append(args, v)
+		}
+	}
+	query := `SELECT ` + runCols + ` FROM runs`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	query += " ORDER BY created_at DESC, id DESC LIMIT ?"
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return out, nil
+}
+
+// PendingRuns returns a device's runs that still need delivering (queued,
+// or sent without a result yet) and have not expired, oldest first: the
+// device's ordered queue. Sent runs are included because a connection may
+// have dropped before the agent received them; the agent answers a run it
+// already handled with its recorded result.
+func (s *Store) PendingRuns(ctx context.Context, deviceID string, now time.Time) ([]Run, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+runCols+` FROM runs
+		WHERE device_id = ? AND state IN (?, ?) AND expires_at > ? ORDER BY created_at, id`),
+		deviceID, RunQueued, RunSent, now.UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("pending runs of %s: %w", deviceID, err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("pending runs of %s: %w", deviceID, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// MarkRunSent records that a queued run was delivered.
+func (s *Store) MarkRunSent(ctx context.Context, id string, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, s.q(`UPDATE runs SET state = ?, sent_at = ? WHERE id = ? AND state = ?`),
+		RunSent, at.UnixNano(), id, RunQueued)
+	if err != nil {
+		return fmt.Errorf("mark run %s sent: %w", id, err)
+	}
+	return nil
+}
+
+// CancelRun withdraws a queued run. ErrNotFound for an unknown id;
+// ErrRunNotQueued when it was already delivered or finished.
+func (s *Store) CancelRun(ctx context.Context, id string, at time.Time) error {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE runs SET state = ?, finished_at = ?, reason = ? WHERE id = ? AND state = ?`),
+		RunCancelled, at.UnixNano(), "cancelled before it was delivered", id, RunQueued)
+	if err != nil {
+		return fmt.Errorf("cancel run %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	if _, err := s.GetRun(ctx, id); err != nil {
+		return err
+	}
+	return fmt.Errorf("cancel run %s: %w", id, ErrRunNotQueued)
+}
+
+// ErrRunNotQueued: the run was already delivered to the agent or finished.
+var ErrRunNotQueued = errors.New("run is no longer queued: it was delivered to the device or has finished")
+
+// sentGrace is how long after its expiry a delivered run without a result
+// is given up: the agent refuses runs that arrive late, but one that
+// arrived in time may still be running.
+const sentGrace = 15 * time.Minute
+
+// ExpireRuns ends runs that can no longer be delivered: queued runs past
+// their expiry, and sent runs without a result sentGrace after it. It
+// returns the ids it expired.
+func (s *Store) ExpireRuns(ctx context.Context, now time.Time) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id FROM runs WHERE (state = ? AND expires_at <= ?) OR (state = ? AND expires_at <= ?)`),
+		RunQueued, now.UnixNano(), RunSent, now.Add(-sentGrace).UnixNano())
+	if err != nil {
+		return nil, fmt.Errorf("expire runs: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("expire runs: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	var done []string
+	for _, id := range ids {
+		res, err := s.w.ExecContext(ctx, s.q(`UPDATE runs SET state = ?, finished_at = ?, reason = ?
+			WHERE id = ? AND state IN (?, ?)`), RunExpired, now.UnixNano(),
+			"expired: the device was not connected before the run's expiry", id, RunQueued, RunSent)
+		if err != nil {
+			return done, fmt.Errorf("expire run %s: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			done = append(done, id)
+		}
+	}
+	return done, nil
+}
+
+// RunBundle returns the log bundle a run uploaded. ErrNotFound when the
+// run has none.
+func (s *Store) RunBundle(ctx context.Context, id string) (string, []byte, error) {
+	var name string
+	var b []byte
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT bundle_name, bundle FROM runs WHERE id = ? AND bundle IS NOT NULL`), id).Scan(&name, &b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, fmt.Errorf("bundle of run %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("bundle of run %s: %w", id, err)
+	}
+	return name, b, nil
+}
+
+// GetRunBatch returns a batch with its progress.
+func (s *Store) GetRunBatch(ctx context.Context, id string) (RunBatch, error) {
+	var b RunBatch
+	var params string
+	var created int64
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT id, fix, params, target, requested_by, created_at, total FROM run_batches WHERE id = ?`), id).
+		Scan(&b.ID, &b.Fix, &params, &b.Target, &b.RequestedBy, &created, &b.Total)
+	if errors.Is(err, sql.ErrNoRows) {
+		return b, fmt.Errorf("batch %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return b, fmt.Errorf("get batch %s: %w", id, err)
+	}
+	b.CreatedAt = fromNS(created)
+	if err := json.Unmarshal([]byte(params), &b.Params); err != nil {
+		return b, fmt.Errorf("batch %s: decode params: %w", id, err)
+	}
+	b.States, b.Outcomes = map[string]int{}, map[string]int{}
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT state, outcome, COUNT(*) FROM runs WHERE batch_id = ? GROUP BY state, outcome`), id)
+	if err != nil {
+		return b, fmt.Errorf("batch %s progress: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var state, outcome string
+		var n int
+		if err := rows.Scan(&state, &outcome, &n); err != nil {
+			return b, fmt.Errorf("batch %s progress: %w", id, err)
+		}
+		b.States[state] += n
+		if state == RunDone {
+			b.Outcomes[outcome] += n
+		}
+	}
+	return b, rows.Err()
+}
+
+// applyRunResult stores an agent's result for one of its runs inside an
+// ingest transaction and appends the audit event. A result for a run that
+// is not this device's, or that already has one, changes nothing: results
+// are replayed after reconnects and only the first counts. It returns
+// the run's id when this result finished it.
+func (s *Store) applyRunResult(ctx context.Context, tx *sql.Tx, deviceID string, res *wire.RunResult, received time.Time) (Run, bool, error) {
+	bundle, name := res.Bundle, res.BundleName
+	stored := *res
+	stored.Bundle = nil
+	doc, err := json.Marshal(stored)
+	if err != nil {
+		return Run{}, false, fmt.Errorf("encode run result %s: %w", res.RunID, err)
+	}
+	var bundleArg any
+	if len(bundle) > 0 {
+		bundleArg = bundle
+	}
+	up, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET state = ?, outcome = ?, code = ?, reason = ?, result = ?, bundle = ?,
+		bundle_name = ?, finished_at = ? WHERE id = ? AND device_id = ? AND state IN (?, ?, ?)`),
+		RunDone, res.Outcome, res.Code, clipText(res.Reason, 2000), string(doc), bundleArg, name, received.UnixNano(),
+		res.RunID, deviceID, RunQueued, RunSent, RunExpired)
+	if err != nil {
+		return Run{}, false, fmt.Errorf("store run result %s: %w", res.RunID, err)
+	}
+	if n, _ := up.RowsAffected(); n == 0 {
+		return Run{}, false, nil
+	}
+	r, err := scanRun(tx.QueryRowContext(ctx, s.q(`SELECT `+runCols+` FROM runs WHERE id = ?`), res.RunID))
+	if err != nil {
+		return Run{}, false, fmt.Errorf("read run %s: %w", res.RunID, err)
+	}
+	detail, _ := json.Marshal(map[string]any{"run": r.ID, "fix": r.Fix, "params": r.Params, "ticket": r.Ticket,
+		"outcome": res.Outcome, "code": res.Code, "reason": clipText(res.Reason, 500)})
+	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO audit (time, actor, action, target, detail, remote, outcome)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`), received.UnixNano(), r.RequestedBy, "run.result", deviceID, string(detail), "agent", res.Outcome); err != nil {
+		return Run{}, false, fmt.Errorf("audit run result %s: %w", res.RunID, err)
+	}
+	return r, true, nil
+}
+
+func clipText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
