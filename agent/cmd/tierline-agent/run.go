@@ -93,6 +93,9 @@ func runRun(ctx context.Context, args []string) int {
 		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
 		return exitError
 	}
+	// Signed updates: ctx ends when the agent must restart into another version.
+	ctx, upd := startUpdates(ctx, *state, id, log)
+	defer upd.reexec()
 	sp, err := spool.Open(filepath.Join(*state, identity.SpoolDir), spool.Options{MaxBytes: spoolMax, Logger: log.With("component", "spool")})
 	if err != nil {
 		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
@@ -108,6 +111,7 @@ func runRun(ctx context.Context, args []string) int {
 		Hostname: host.Hostname, OS: host.OS, Arch: host.Arch, Platform: host.Platform,
 		Spool: sp, Logger: log.With("component", "link"),
 		Backoff: link.Backoff{Base: backoffBase, Max: backoffMax},
+		OnConnect: upd.connected,
 		OnCheckRequest: func(req wire.CheckRequest) {
 			select {
 			case checkRequests <- req:
@@ -231,7 +235,7 @@ func runRun(ctx context.Context, args []string) int {
 			}
 			st := sp.Stats()
 			log.Info("stopped", "spool_depth", st.Depth, "spool_last_seq", st.LastSeq)
-			return exitOK
+			return upd.exitCode(exitOK)
 		}
 	}
 }

@@ -1,0 +1,8 @@
+//go:build !windows
+
+package main
+
+import "syscall"
+
+// execSelf replaces this process with exe.
+func execSelf(exe string, argv, env []string) error { return syscall.Exec(exe, argv, env) }

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/tierline/tierline/agent/identity"
+	"github.com/tierline/tierline/agent/update"
+	"github.com/tierline/tierline/agent/version"
+)
+
+// exitRestart asks the service manager to start the agent again: a new
+// version is in place or the previous one was restored. systemd
+// (Restart=on-failure), launchd (KeepAlive) and the Windows service
+// recovery actions all restart on it.
+const exitRestart = 75
+
+// underServiceManager is set by service-run: restarts then exit with
+// exitRestart instead of re-executing in place.
+var underServiceManager bool
+
+// agentUpdates ties the updater to `run`.
+type agentUpdates struct {
+	u      *update.Updater
+	log    *slog.Logger
+	cancel context.CancelFunc
+}
+
+// envDuration reads a duration from the environment; "0" or "off" gives 0.
+func envDuration(name string, def time.Duration, log *slog.Logger) time.Duration {
+	v := os.Getenv(name)
+	switch v {
+	case "":
+		return def
+	case "0", "off":
+		return 0
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		log.Warn("ignoring a bad duration", "variable", name, "value", v, "hint", "use e.g. 1h or off")
+		return def
+	}
+	return d
+}
+
+// startUpdates sets up signed updates for `run`: it handles an update left
+// pending by the previous process and starts the periodic check. The
+// returned context ends when the agent must restart into another version.
+// TIERLINE_UPDATE_INTERVAL (default 1h, "off" disables checks) and
+// TIERLINE_UPDATE_CONFIRM_TIMEOUT (default 5m) tune it.
+func startUpdates(ctx context.Context, state string, id *identity.Identity, log *slog.Logger) (context.Context, *agentUpdates) {
+	log = log.With("component", "update")
+	au := &agentUpdates{log: log}
+	ctx, au.cancel = context.WithCancel(ctx)
+	interval := envDuration("TIERLINE_UPDATE_INTERVAL", update.DefaultInterval, log)
+	u, err := update.New(update.Config{
+		StateDir: state, Current: version.Version, HubURL: id.HubURL, DeviceID: id.DeviceID, Key: id.Key,
+		TLS: id.TLSConfig(), Interval: interval, Logger: log,
+		ConfirmTimeout: envDuration("TIERLINE_UPDATE_CONFIRM_TIMEOUT", update.DefaultConfirmTimeout, log),
+	})
+	if err != nil {
+		log.Error("updates are off", "err", err)
+		return ctx, au
+	}
+	au.u = u
+	if err := u.Start(); err != nil {
+		log.Error("pending update", "err", err)
+	}
+	go func() {
+		select {
+		case <-u.Restart():
+			au.cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if ok, why := u.Enabled(); !ok {
+		log.Info("updates are off", "reason", why)
+	} else if interval > 0 {
+		go u.Run(ctx)
+	}
+	return ctx, au
+}
+
+// connected is the link's OnConnect: it confirms a pending update.
+func (au *agentUpdates) connected() {
+	if au.u != nil {
+		au.u.Connected()
+	}
+}
+
+func (au *agentUpdates) restartRequested() bool {
+	if au.u == nil {
+		return false
+	}
+	select {
+	case <-au.u.Restart():
+		return true
+	default:
+		return false
+	}
+}
+
+// exitCode is run's exit status: exitRestart under a service manager when
+// the agent must restart into another version.
+func (au *agentUpdates) exitCode(code int) int {
+	if au.restartRequested() && code == exitOK && (underServiceManager || runtime.GOOS == "windows") {
+		au.log.Info("exiting so the service manager starts the installed version", "status", exitRestart, "reason", au.u.Reason())
+		return exitRestart
+	}
+	return code
+}
+
+// reexec replaces this process with the installed binary, for `run` in the
+// foreground on Unix. Deferred first in run, it runs after run's own
+// cleanup; it returns only when there is nothing to do or exec failed.
+func (au *agentUpdates) reexec() {
+	au.cancel()
+	if !au.restartRequested() || underServiceManager || runtime.GOOS == "windows" {
+		return
+	}
+	exe := au.u.Executable()
+	au.log.Info("restarting in place", "reason", au.u.Reason(), "exe", exe)
+	err := execSelf(exe, os.Args, os.Environ())
+	fmt.Fprintf(stderr, "tierline-agent run: restart into %s failed: %v; start the agent again\n", exe, err)
+}
