@@ -110,7 +110,7 @@ func runRun(ctx context.Context, args []string) int {
 		DeviceID: id.DeviceID, Key: id.Key, AgentVersion: version.Version,
 		Hostname: host.Hostname, OS: host.OS, Arch: host.Arch, Platform: host.Platform,
 		Spool: sp, Logger: log.With("component", "link"),
-		Backoff: link.Backoff{Base: backoffBase, Max: backoffMax},
+		Backoff:   link.Backoff{Base: backoffBase, Max: backoffMax},
 		OnConnect: upd.connected,
 		OnCheckRequest: func(req wire.CheckRequest) {
 			select {
