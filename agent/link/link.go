@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -84,6 +85,15 @@ type Config struct {
 	// OnCheckRequest, if set, receives the hub's requests to run health
 	// checks now. It is called on the read loop and must not block.
 	OnCheckRequest func(wire.CheckRequest)
+	// OnRunRequest, if set, receives the hub's requests to run a fix. It is
+	// called on the read loop and must not block for long (queue the run;
+	// spooling a refusal is fine). A request whose body does not decode or
+	// validate is still passed on when its run id is valid, with decodeErr
+	// set, so the agent can answer it with a refusal instead of leaving the
+	// hub waiting; without a valid run id it is logged and dropped.
+	OnRunRequest func(req wire.RunRequest, decodeErr error)
+	// Fixes are the fix ids announced in Hello.Fixes.
+	Fixes []string
 }
 
 // State is a snapshot of the link for status displays.
@@ -405,7 +415,7 @@ func (l *Link) handshake(ctx context.Context) (*websocket.Conn, wire.Welcome, er
 	hello := wire.Hello{
 		DeviceID: l.cfg.DeviceID, Signature: ed25519.Sign(l.cfg.Key, wire.AuthMessage(ch.Nonce, l.cfg.DeviceID)),
 		AgentVersion: l.cfg.AgentVersion, Hostname: l.cfg.Hostname, OS: l.cfg.OS, Arch: l.cfg.Arch,
-		Platform: l.cfg.Platform, SpoolDropped: ss.Dropped, SpoolDepth: ss.Depth,
+		Platform: l.cfg.Platform, SpoolDropped: ss.Dropped, SpoolDepth: ss.Depth, Fixes: l.cfg.Fixes,
 	}
 	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), hello)
 	if err != nil {
@@ -586,8 +596,43 @@ func (l *Link) readLoop(conn *websocket.Conn) error {
 			if l.cfg.OnCheckRequest != nil {
 				l.cfg.OnCheckRequest(req)
 			}
+		case wire.TypeRunRequest:
+			req, err := decodeRunRequest(env)
+			if wire.ValidateRunID(req.RunID) != nil {
+				l.log.Warn("ignoring a fix request without a valid run id", "err", err)
+				continue
+			}
+			if l.cfg.OnRunRequest != nil {
+				l.cfg.OnRunRequest(req, err)
+			}
 		default:
 			l.log.Debug("ignoring unexpected message from hub", "type", env.Type)
 		}
 	}
+}
+
+// decodeRunRequest decodes a run request. When the body fails to decode
+// or validate, it returns what could be read (at least the run id, if the
+// body is a JSON object with one) together with the error.
+func decodeRunRequest(env wire.Envelope) (wire.RunRequest, error) {
+	req, err := wire.DecodeBody[wire.RunRequest](env)
+	if err == nil {
+		return req, nil
+	}
+	var full wire.RunRequest
+	if json.Unmarshal(env.Body, &full) == nil {
+		return full, err
+	}
+	var partial struct {
+		RunID string `json:"run_id"`
+		Fix   string `json:"fix"`
+	}
+	if json.Unmarshal(env.Body, &partial) == nil {
+		return wire.RunRequest{RunID: partial.RunID, Fix: partial.Fix}, err
+	}
+	var id struct {
+		RunID string `json:"run_id"`
+	}
+	json.Unmarshal(env.Body, &id)
+	return wire.RunRequest{RunID: id.RunID}, err
 }

@@ -50,6 +50,8 @@ type fakeHub struct {
 	helloSeen  []wire.Hello
 	authFails  int
 	changed    chan struct{}
+	// afterWelcome, if set, writes frames of its own after the welcome.
+	afterWelcome func(ctx context.Context, c *websocket.Conn)
 }
 
 func newFakeHub(t *testing.T, pub ed25519.PublicKey) *fakeHub {
@@ -130,7 +132,7 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	h.mu.Lock()
 	h.helloSeen = append(h.helloSeen, hello)
-	revoked, garbage, last := h.revoked, h.garbage, h.last
+	revoked, garbage, last, after := h.revoked, h.garbage, h.last, h.afterWelcome
 	h.conns = append(h.conns, c)
 	h.mu.Unlock()
 	if revoked {
@@ -143,6 +145,9 @@ func (h *fakeHub) serve(w http.ResponseWriter, r *http.Request) {
 		c.Write(ctx, websocket.MessageText, []byte(`{"v":1,"type":"ack","id":"x","time":"2026-01-01T00:00:00Z","body":{"seq":"oops"}}`))
 		c.Write(ctx, websocket.MessageText, []byte(`{"v":99,"type":"zap","id":"x"}`))
 		c.Write(ctx, websocket.MessageBinary, []byte{0, 1, 2})
+	}
+	if after != nil {
+		after(ctx, c)
 	}
 	h.notify()
 	for {
@@ -513,4 +518,55 @@ func TestRefusedMessageIsAckedAndDropped(t *testing.T) {
 	}
 	h.waitFor(t, "3 received", func() bool { return h.received == 3 })
 	waitState(t, a.link, func(s State) bool { return s.SpoolDepth == 0 && s.AckedSeq == 3 && s.Connects == 1 })
+}
+
+func TestRunRequestsReachTheHookAndHelloListsFixes(t *testing.T) {
+	pub, priv := newKey(t)
+	h := newFakeHub(t, pub)
+	h.afterWelcome = func(ctx context.Context, c *websocket.Conn) {
+		h.send(ctx, c, wire.RunRequest{RunID: "run-1", Fix: "flush-dns", Tier: 1})
+		// Invalid bodies with a readable run id are passed on with the error...
+		for _, body := range []string{
+			`{"run_id":"run-2","fix":"Flush DNS","tier":1}`,
+			`{"run_id":"run-3","fix":"flush-dns","tier":1,"params":{"x":7}}`,
+			`{"run_id":"run-4","fix":["not","a","string"]}`,
+			// ...and those without one are dropped.
+			`{"run_id":"../../etc/passwd","fix":"flush-dns"}`,
+			`{"fix":"flush-dns"}`,
+			`"just a string"`,
+		} {
+			c.Write(ctx, websocket.MessageText, []byte(`{"v":1,"type":"run_request","id":"x","time":"2026-01-01T00:00:00Z","body":`+body+`}`))
+		}
+		h.send(ctx, c, wire.RunRequest{RunID: "run-5", Fix: "clear-temp"})
+	}
+	var mu sync.Mutex
+	var got []string
+	startAgent(t, h, priv, spool.NewMem(0, nil), func(c *Config) {
+		c.Fixes = []string{"flush-dns", "clear-temp"}
+		c.OnRunRequest = func(req wire.RunRequest, err error) {
+			mu.Lock()
+			got = append(got, fmt.Sprintf("%s:%v", req.RunID, err != nil))
+			mu.Unlock()
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(got)
+		mu.Unlock()
+		if n >= 5 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if want := "[run-1:false run-2:true run-3:true run-4:true run-5:false]"; fmt.Sprint(got) != want {
+		t.Fatalf("hook got %v, want %s", got, want)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if fmt.Sprint(h.helloSeen[0].Fixes) != "[flush-dns clear-temp]" {
+		t.Fatalf("hello fixes %v", h.helloSeen[0].Fixes)
+	}
 }
