@@ -31,6 +31,12 @@ type Store interface {
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
+	CreateRuns(ctx context.Context, b *store.RunBatch, runs []store.Run) error
+	GetRun(ctx context.Context, id string) (store.Run, error)
+	ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, error)
+	CancelRun(ctx context.Context, id string, at time.Time) error
+	RunBundle(ctx context.Context, id string) (string, []byte, error)
+	GetRunBatch(ctx context.Context, id string) (store.RunBatch, error)
 }
 
 // Config configures the API.
@@ -47,6 +53,11 @@ type Config struct {
 	RequestChecks func(ctx context.Context, deviceID string, names []string) (string, error)
 	// EnrollToken renders a new enrollment token for a secret.
 	EnrollToken func(secret string) (string, error)
+	// DispatchRun sends a stored run to its device if it is connected and
+	// reports whether it went out; otherwise the run waits in the queue.
+	DispatchRun func(ctx context.Context, r store.Run) (bool, error)
+	// WaitRun returns a channel closed when run id's result is stored.
+	WaitRun func(id string) (<-chan struct{}, func())
 }
 
 // API is the HTTP handler for /api/v1.
@@ -98,6 +109,17 @@ func (a *API) routeTable() []Route {
 		{"POST /api/v1/tokens", store.RoleAdmin, a.createToken},
 		{"POST /api/v1/tokens/{id}/revoke", store.RoleAdmin, a.revokeToken},
 		{"GET /api/v1/audit", store.RoleAdmin, a.listAudit},
+		// Fix runs: the route admits tier1 and up; each fix's own tier is
+		// checked against the caller's role in the handler.
+		{"GET /api/v1/catalog", store.RoleTier1, a.getCatalog},
+		{"POST /api/v1/devices/{id}/runs", store.RoleTier1, a.createRun},
+		{"GET /api/v1/devices/{id}/runs", store.RoleTier1, a.listRuns},
+		{"GET /api/v1/runs", store.RoleTier1, a.listRuns},
+		{"GET /api/v1/runs/{id}", store.RoleTier1, a.getRun},
+		{"POST /api/v1/runs/{id}/cancel", store.RoleTier1, a.cancelRun},
+		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
+		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
+		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,8 +19,11 @@ import (
 
 type fixture struct {
 	api    *api.API
+	store  *store.Store
 	tokens map[store.Role]string
 	device string
+	// notify wakes waiters for a run, as the gateway does after ingest.
+	notify func(runID string)
 }
 
 func setup(t *testing.T) fixture {
@@ -27,7 +31,7 @@ func setup(t *testing.T) fixture {
 	st := storetest.Open(t)
 	ctx := context.Background()
 	now := time.Now()
-	f := fixture{tokens: map[store.Role]string{}}
+	f := fixture{tokens: map[store.Role]string{}, store: st}
 	for _, r := range store.Roles {
 		u := store.User{ID: wire.NewID(), Name: "u-" + string(r), Role: r, PasswordHash: "x", CreatedAt: now}
 		if err := st.CreateUser(ctx, u); err != nil {
@@ -51,7 +55,19 @@ func setup(t *testing.T) fixture {
 		t.Fatal(err)
 	}
 	f.device = d.ID
-	f.api, err = api.New(api.Config{Store: st, EnrollToken: func(s string) (string, error) { return "tl1.test" + s, nil }})
+	var mu sync.Mutex
+	waiters := map[string]chan struct{}{}
+	waiter := func(id string) chan struct{} {
+		mu.Lock()
+		defer mu.Unlock()
+		if waiters[id] == nil {
+			waiters[id] = make(chan struct{})
+		}
+		return waiters[id]
+	}
+	f.notify = func(id string) { close(waiter(id)) }
+	f.api, err = api.New(api.Config{Store: st, EnrollToken: func(s string) (string, error) { return "tl1.test" + s, nil },
+		WaitRun: func(id string) (<-chan struct{}, func()) { return waiter(id), func() {} }})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,8 @@ type agentConn struct {
 	ackSignal chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
+	// runMu keeps fix runs to this device in queue order.
+	runMu sync.Mutex
 }
 
 func (c *agentConn) close(code websocket.StatusCode, reason string) {
@@ -157,6 +159,7 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	go c.writeLoop(ctx)
+	go g.sendPending(ctx, c)
 	go func() {
 		select {
 		case <-c.done:
@@ -217,7 +220,7 @@ func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.L
 	}
 	return c, store.DeviceHello{
 		Hostname: hello.Hostname, OS: hello.OS, Arch: hello.Arch, Platform: hello.Platform,
-		AgentVersion: hello.AgentVersion, SpoolDropped: hello.SpoolDropped,
+		AgentVersion: hello.AgentVersion, SpoolDropped: hello.SpoolDropped, Fixes: hello.Fixes,
 	}, nil
 }
 
@@ -268,6 +271,11 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		var b wire.Health
 		if b, err = wire.DecodeBody[wire.Health](env); err == nil {
 			item.Kind, item.Checks = store.KindHealth, b.Checks
+		}
+	case wire.TypeRunResult:
+		var b wire.RunResult
+		if b, err = wire.DecodeBody[wire.RunResult](env); err == nil {
+			item.Kind, item.RunResult = store.KindRunResult, &b
 		}
 	case wire.TypeError:
 		if b, derr := wire.DecodeBody[wire.Error](env); derr == nil {

@@ -35,6 +35,9 @@ type Store interface {
 	DevicesRevokedSince(ctx context.Context, since time.Time) ([]string, error)
 	Ingest(ctx context.Context, items []store.IngestItem) ([]store.IngestResult, error)
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
+	PendingRuns(ctx context.Context, deviceID string, now time.Time) ([]store.Run, error)
+	MarkRunSent(ctx context.Context, id string, at time.Time) error
+	ExpireRuns(ctx context.Context, now time.Time) ([]string, error)
 }
 
 // Config configures a Gateway.
@@ -56,6 +59,11 @@ type Config struct {
 	MaxBatch int
 	// Registerer receives the gateway's Prometheus metrics (nil: none).
 	Registerer prometheus.Registerer
+	// RunExpiryPoll is how often queued fix runs are checked for expiry.
+	RunExpiryPoll time.Duration
+	// OnRunFinished, if set, is called after a fix run's result or expiry
+	// is stored (the run's Fix is empty for an expiry).
+	OnRunFinished func(store.Run)
 }
 
 // CheckAndSetDefaults validates c and fills defaults.
@@ -85,6 +93,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 1000
 	}
+	if c.RunExpiryPoll <= 0 {
+		c.RunExpiryPoll = 5 * time.Second
+	}
 	return nil
 }
 
@@ -99,6 +110,8 @@ type Gateway struct {
 
 	mu    sync.Mutex
 	conns map[string]*agentConn
+
+	waiters runWaiters
 }
 
 // New returns a Gateway; call Run to start its background work.
@@ -114,6 +127,7 @@ func New(cfg Config) (*Gateway, error) {
 		presence:   make(chan store.Presence, 65536),
 		metrics:    newMetrics(cfg.Registerer),
 		conns:      map[string]*agentConn{},
+		waiters:    runWaiters{m: map[string][]chan struct{}{}},
 	}, nil
 }
 
@@ -121,8 +135,9 @@ func New(cfg Config) (*Gateway, error) {
 // until ctx ends, then closes every agent connection.
 func (g *Gateway) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); g.ingestLoop(ctx) }()
+	go func() { defer wg.Done(); g.expiryLoop(ctx) }()
 	go func() { defer wg.Done(); g.presenceLoop(ctx) }()
 	go func() { defer wg.Done(); g.revocationLoop(ctx) }()
 	<-ctx.Done()

@@ -74,6 +74,9 @@ func (g *Gateway) ingestLoop(ctx context.Context) {
 			if results[i].Err == nil {
 				p.conn.acked(p.item.Seq)
 			}
+			if r := results[i].RunDone; r != nil {
+				g.runFinished(*r)
+			}
 		}
 	}
 }

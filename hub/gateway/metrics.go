@@ -10,6 +10,8 @@ type metrics struct {
 	frameErrors *prometheus.CounterVec
 	batchSize   prometheus.Histogram
 	commit      prometheus.Histogram
+	runs        *prometheus.CounterVec
+	runSeconds  prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -30,9 +32,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		commit: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "tierline_ingest_commit_seconds", Help: "Duration of one ingest transaction.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tierline_fix_runs_total", Help: "Finished fix runs by fix and outcome (expired runs have an empty fix)."}, []string{"fix", "outcome"}),
+		runSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "tierline_fix_run_seconds", Help: "Time from a fix run's request to its stored result.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 16)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connected, m.handshakes, m.enrollments, m.messages, m.frameErrors, m.batchSize, m.commit)
+		reg.MustRegister(m.connected, m.handshakes, m.enrollments, m.messages, m.frameErrors, m.batchSize, m.commit, m.runs, m.runSeconds)
 	}
 	return m
 }

@@ -166,6 +166,8 @@ func Run(ctx context.Context, cfg Config) error {
 		EnrollToken: func(secret string) (string, error) {
 			return wire.EnrollToken{HubURL: cfg.URL, CAFingerprint: fingerprint, Secret: secret}.Encode(), nil
 		},
+		DispatchRun: gw.DispatchRun,
+		WaitRun:     gw.WaitRun,
 	})
 	if err != nil {
 		return err
