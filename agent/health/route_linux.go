@@ -1,29 +1,28 @@
 package health
 
 import (
-	"context"
+	"fmt"
 	"os"
-
-	"github.com/tierline/tierline/shared/diag"
+	"path/filepath"
 )
 
-func checkRoute(_ context.Context, c *Config) diag.CheckResult {
-	b, err := os.ReadFile(c.path("/proc/net/route"))
+// ReadRouteTable reads the kernel's tables under root (/proc/net/route,
+// /proc/net/arp, /proc/net/ipv6_route).
+func ReadRouteTable(root string) (Table, error) {
+	b, err := os.ReadFile(filepath.Join(root, "/proc/net/route"))
 	if err != nil {
-		return unknown("Could not read the routing table.", ev("error", "%v", err))
+		return Table{}, fmt.Errorf("read routing table: %w", err)
 	}
 	routes, err := ParseRoutes(b)
 	if err != nil {
-		return unknown("Could not parse the routing table.", ev("error", "%v", err))
+		return Table{}, err
 	}
-	var neigh []Neighbor
-	if b, err := os.ReadFile(c.path("/proc/net/arp")); err == nil {
-		neigh, _ = ParseARP(b)
+	t := Table{Routes: routes, Source: "/proc/net/route"}
+	if b, err := os.ReadFile(filepath.Join(root, "/proc/net/arp")); err == nil {
+		t.Neighbors, _ = ParseARP(b)
 	}
-	var v6iface string
-	var v6 bool
-	if b, err := os.ReadFile(c.path("/proc/net/ipv6_route")); err == nil {
-		v6iface, v6 = HasIPv6Default(b)
+	if b, err := os.ReadFile(filepath.Join(root, "/proc/net/ipv6_route")); err == nil {
+		t.V6Iface, t.V6 = HasIPv6Default(b)
 	}
-	return gradeRoute(routes, neigh, v6iface, v6)
+	return t, nil
 }

@@ -39,7 +39,15 @@ type Config struct {
 	PartTimeout time.Duration
 	// Disabled names parts to skip ("software", "gpu", ...).
 	Disabled []string
+
+	// fakeCommands lets tests run the command-based readers against a
+	// fixture root, with run and find replaced. Commands otherwise run only
+	// when Root is "/": they read the live system, not the tree.
+	fakeCommands bool
 }
+
+// commands reports whether readers may run commands.
+func (c *Config) commands() bool { return c.Root == "/" || c.fakeCommands }
 
 func (c *Config) setDefaults() {
 	if c.Root == "" {
@@ -69,6 +77,7 @@ func parts() []part {
 		{"nics", fillNICs},
 		{"firmware", fillFirmware},
 		{"network", fillNetwork},
+		{"wifi", fillWiFi},
 		{"software", fillSoftware},
 		{"services", fillServices},
 	}

@@ -31,21 +31,16 @@ func fillNetwork(ctx context.Context, cfg *Config, inv *diag.Inventory) error {
 		}
 		inv.Network.Interfaces = append(inv.Network.Interfaces, ic)
 	}
-	if b, err := os.ReadFile(cfg.path("/proc/net/route")); err == nil {
-		if routes, err := health.ParseRoutes(b); err == nil {
-			if defs := health.DefaultRoutes(routes); len(defs) > 0 && defs[0].Gateway.IsValid() && !defs[0].Gateway.IsUnspecified() {
-				inv.Network.DefaultGateway = defs[0].Gateway.String()
-				for k := range inv.Network.Interfaces {
-					if inv.Network.Interfaces[k].Name == defs[0].Iface {
-						inv.Network.Interfaces[k].Gateway = defs[0].Gateway.String()
-					}
+	// The default gateway from the kernel's route table: /proc on Linux,
+	// GetIpForwardTable2 on Windows, the routing socket on macOS.
+	if t, err := health.ReadRouteTable(cfg.Root); err == nil {
+		if gw, ifc, ok := t.DefaultGateway(); ok {
+			inv.Network.DefaultGateway = gw.String()
+			for k := range inv.Network.Interfaces {
+				if inv.Network.Interfaces[k].Name == ifc {
+					inv.Network.Interfaces[k].Gateway = gw.String()
 				}
 			}
-		}
-	}
-	if b, err := os.ReadFile(cfg.path("/proc/net/wireless")); err == nil {
-		if _, w := ParseProcWireless(b); w != nil {
-			inv.Network.WiFi = w
 		}
 	}
 	if b, err := os.ReadFile(cfg.path("/etc/resolv.conf")); err == nil {

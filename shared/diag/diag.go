@@ -314,10 +314,17 @@ type InterfaceConfig struct {
 	Gateway string `json:"gateway,omitempty"`
 }
 
-// WiFi is the current wireless association.
+// WiFi is the current wireless association. SSID is empty when the OS
+// withholds it (macOS without location permission) or the tool that names
+// it is missing; the inventory then says why in Unavailable["wifi"].
 type WiFi struct {
 	SSID      string `json:"ssid"`
 	SignalDBm int    `json:"signal_dbm,omitempty"`
+	// SignalPct is the signal quality in percent where the OS reports that
+	// instead of (or beside) dBm: Windows, NetworkManager.
+	SignalPct int `json:"signal_pct,omitempty"`
+	// Interface is the wireless interface associated.
+	Interface string `json:"interface,omitempty"`
 }
 
 // Software is one installed package or application.
