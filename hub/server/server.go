@@ -28,6 +28,7 @@ import (
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/pki"
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/updates"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -176,6 +177,11 @@ func Run(ctx context.Context, cfg Config) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc(wire.ConnectPath, gw.ServeConnect)
 	mux.HandleFunc(wire.EnrollPath, gw.ServeEnroll)
+	upd, err := updates.New(updates.Config{Store: st, Logger: log})
+	if err != nil {
+		return err
+	}
+	upd.Register(mux)
 	mux.Handle("/api/", apiHandler)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

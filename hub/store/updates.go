@@ -160,6 +160,9 @@ func (s *Store) SetRollout(ctx context.Context, r Rollout) error {
 	if r.Group == "" {
 		r.Group = DefaultGroup
 	}
+	if r.UpdatedAt.IsZero() {
+		r.UpdatedAt = time.Now()
+	}
 	if r.Percent < 0 || r.Percent > 100 {
 		return fmt.Errorf("rollout percent %d: want 0 to 100", r.Percent)
 	}
