@@ -52,3 +52,22 @@ func ParseDpkgStatus(r io.Reader) ([]diag.Software, error) {
 	flush()
 	return out, sc.Err()
 }
+
+// RPMQueryFormat is the --queryformat given to `rpm -qa`: name, [epoch:]
+// version-release and vendor, tab-separated, one package a line.
+const RPMQueryFormat = `%{NAME}\t%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}\t%|VENDOR?{%{VENDOR}}:{}|\n`
+
+// ParseRPMQuery parses the output of `rpm -qa --queryformat
+// RPMQueryFormat`. The gpg-pubkey pseudo-packages (imported signing keys)
+// are skipped; lines that do not have three fields are skipped.
+func ParseRPMQuery(out string) []diag.Software {
+	var sw []diag.Software
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Split(strings.TrimRight(line, "\r"), "\t")
+		if len(f) != 3 || f[0] == "" || f[0] == "gpg-pubkey" || strings.ContainsAny(f[0], " ") {
+			continue
+		}
+		sw = append(sw, diag.Software{Name: f[0], Version: f[1], Publisher: f[2], Source: "rpm"})
+	}
+	return sw
+}
