@@ -31,6 +31,14 @@ type Store interface {
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
+	// Signed agent updates (updates.go).
+	ListReleases(ctx context.Context) ([]store.Release, error)
+	AddRelease(ctx context.Context, r store.Release, content []byte) error
+	DeleteRelease(ctx context.Context, version, goos, arch string) error
+	SetRollout(ctx context.Context, r store.Rollout) error
+	DeleteRollout(ctx context.Context, group string) error
+	RolloutProgress(ctx context.Context) ([]store.RolloutProgress, error)
+	UpdateStatus(ctx context.Context, group string) ([]store.DeviceUpdate, error)
 	CreateRuns(ctx context.Context, b *store.RunBatch, runs []store.Run) error
 	GetRun(ctx context.Context, id string) (store.Run, error)
 	ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, error)
@@ -109,6 +117,13 @@ func (a *API) routeTable() []Route {
 		{"POST /api/v1/tokens", store.RoleAdmin, a.createToken},
 		{"POST /api/v1/tokens/{id}/revoke", store.RoleAdmin, a.revokeToken},
 		{"GET /api/v1/audit", store.RoleAdmin, a.listAudit},
+		{"GET /api/v1/updates/releases", store.RoleTier1, a.listReleases},
+		{"POST /api/v1/updates/releases", store.RoleAdmin, a.addRelease},
+		{"DELETE /api/v1/updates/releases/{version}/{os}/{arch}", store.RoleAdmin, a.deleteRelease},
+		{"GET /api/v1/updates/rollouts", store.RoleTier1, a.listRollouts},
+		{"PUT /api/v1/updates/rollouts/{group}", store.RoleAdmin, a.setRollout},
+		{"DELETE /api/v1/updates/rollouts/{group}", store.RoleAdmin, a.deleteRollout},
+		{"GET /api/v1/updates/devices", store.RoleTier1, a.updateStatus},
 		// Fix runs: the route admits tier1 and up; each fix's own tier is
 		// checked against the caller's role in the handler.
 		{"GET /api/v1/catalog", store.RoleTier1, a.getCatalog},
