@@ -53,6 +53,11 @@ func commands() []command {
 		{"apitoken revoke", "revoke an API token: apitoken revoke [flags] ID", apitokenRevoke},
 		{"device list", "list enrolled devices", deviceList},
 		{"device revoke", "revoke a device and cut its connection: device revoke [flags] ID", deviceRevoke},
+		{"release add", "store a signed agent release (manifest, signature, binary)", releaseAdd},
+		{"release list", "list stored agent releases", releaseList},
+		{"rollout set", "roll a release out to a device group, in waves (--percent)", rolloutSet},
+		{"rollout list", "show each group's rollout and its progress", rolloutList},
+		{"rollout stop", "stop rolling out to a group: rollout stop [flags] GROUP", rolloutStop},
 		{"version", "print the version", func(_ context.Context, _ []string, io IO) error { fmt.Fprintln(io.Stdout, Version); return nil }},
 	}
 }
