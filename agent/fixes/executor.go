@@ -1,0 +1,136 @@
+package fixes
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/tierline/tierline/agent/execx"
+)
+
+// Executor carries out a plan's steps. The production value is Local:
+// commands through execx.Run, actions by the agent's own code. Tests wrap
+// it to record what would run.
+type Executor interface {
+	Run(ctx context.Context, c execx.Cmd) (execx.Result, error)
+	Do(ctx context.Context, a Action) ActionResult
+}
+
+// ActionResult is what a built-in action did.
+type ActionResult struct {
+	Output     string
+	Bundle     []byte
+	BundleName string
+	// Err: the action failed.
+	Err error
+	// NotApplicable: there was nothing to act on (no such process, ...).
+	NotApplicable string
+	// Refused: the action found it must not act (a system-critical process).
+	Refused *RefusalError
+}
+
+// Local is the real executor.
+type Local struct {
+	// TempRoots are the directories clear-temp cleans; nil means
+	// DefaultTempRoots for this OS.
+	TempRoots []string
+	// LogFiles are plain log files collect-logs adds (their tails); nil
+	// means the OS's usual ones.
+	LogFiles []string
+	// KillGrace is how long end-process waits after SIGTERM before SIGKILL
+	// (default 5 s).
+	KillGrace time.Duration
+	// Hostname names the log bundle.
+	Hostname string
+	Now      func() time.Time
+}
+
+var _ Executor = (*Local)(nil)
+
+// Run runs a command through execx.
+func (l *Local) Run(ctx context.Context, c execx.Cmd) (execx.Result, error) { return execx.Run(ctx, c) }
+
+// Do runs a built-in action.
+func (l *Local) Do(ctx context.Context, a Action) ActionResult {
+	switch a.Name {
+	case ActClearTemp:
+		return l.clearTemp(ctx, a.Args)
+	case ActEndProcess:
+		return l.endProcess(ctx, a.Args)
+	case ActCollectLogs:
+		return l.collectLogs(ctx, l, a.Args)
+	case ActClearPrintQueue:
+		return l.clearPrintQueue(ctx)
+	}
+	return ActionResult{Err: fmt.Errorf("no built-in action %q", a.Name)}
+}
+
+func (l *Local) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+// DefaultTempRoots are the temporary directories of the OS: the system's
+// and, on Windows, each profile's.
+func DefaultTempRoots() []string {
+	switch runtime.GOOS {
+	case "windows":
+		sysRoot := os.Getenv("SystemRoot")
+		if sysRoot == "" {
+			sysRoot = `C:\Windows`
+		}
+		roots := []string{filepath.Join(sysRoot, "Temp")}
+		drive := os.Getenv("SystemDrive")
+		if drive == "" {
+			drive = "C:"
+		}
+		profiles, _ := filepath.Glob(filepath.Join(drive+`\`, "Users", "*", "AppData", "Local", "Temp"))
+		return append(roots, profiles...)
+	case "darwin":
+		return []string{"/private/tmp", "/private/var/tmp"}
+	default:
+		return []string{"/tmp", "/var/tmp"}
+	}
+}
+
+// clearPrintQueue empties the Windows spool folder while the Spooler is
+// stopped.
+func (l *Local) clearPrintQueue(ctx context.Context) ActionResult {
+	if runtime.GOOS != "windows" {
+		return ActionResult{NotApplicable: "the print queue folder exists only on Windows"}
+	}
+	sysRoot := os.Getenv("SystemRoot")
+	if sysRoot == "" {
+		sysRoot = `C:\Windows`
+	}
+	dir := filepath.Join(sysRoot, "System32", "spool", "PRINTERS")
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return ActionResult{Err: fmt.Errorf("open the print queue folder: %w", err)}
+	}
+	defer root.Close()
+	des, err := os.ReadDir(dir)
+	if err != nil {
+		return ActionResult{Err: fmt.Errorf("read the print queue folder: %w", err)}
+	}
+	removed, failed := 0, 0
+	for _, de := range des {
+		if ctx.Err() != nil {
+			break
+		}
+		if !de.Type().IsRegular() {
+			continue
+		}
+		if root.Remove(de.Name()) == nil {
+			removed++
+		} else {
+			failed++
+		}
+	}
+	return ActionResult{Output: fmt.Sprintf("removed %d queued print files from %s; %d could not be removed\n", removed, dir, failed)}
+}

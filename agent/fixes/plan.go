@@ -1,0 +1,439 @@
+package fixes
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tierline/tierline/agent/execx"
+	"github.com/tierline/tierline/shared/catalog"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// Machine is what a plan depends on besides the fix and its parameters:
+// the OS, which programs are installed, and the network interfaces.
+// Plans are pure functions of it, so every OS's plans are tested anywhere.
+type Machine struct {
+	GOOS string
+	// Has reports whether a program is installed (a bare name looked up in
+	// the system directories, or an absolute path).
+	Has func(program string) bool
+	// Interfaces are the non-loopback interfaces that are up, for fixes
+	// that act on each one when no interface is named.
+	Interfaces []string
+	// Self and Parent are the agent's pid and its parent's, never ended.
+	Self, Parent int
+}
+
+func (m Machine) has(p string) bool { return m.Has != nil && m.Has(p) }
+
+// maxInterfaces bounds the per-interface steps of a plan.
+const maxInterfaces = 16
+
+var ifaceName = regexp.MustCompile(`\A[A-Za-z0-9][A-Za-z0-9._:-]{0,31}\z`)
+
+// LocalMachine describes the machine the agent runs on.
+func LocalMachine() Machine {
+	m := Machine{GOOS: runtime.GOOS, Self: os.Getpid(), Parent: os.Getppid(),
+		Has: func(p string) bool { _, err := execx.Find(p); return err == nil }}
+	ifs, _ := net.Interfaces()
+	for _, i := range ifs {
+		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 || !ifaceName.MatchString(i.Name) {
+			continue
+		}
+		if len(m.Interfaces) < maxInterfaces {
+			m.Interfaces = append(m.Interfaces, i.Name)
+		}
+	}
+	return m
+}
+
+// Step is one step of a plan: a command run through execx (Argv) or a
+// piece of the agent's own Go code (Action).
+type Step struct {
+	Argv   []string `json:"argv,omitempty"`
+	Action *Action  `json:"action,omitempty"`
+	// OKExits are exit codes besides 0 that mean success (for example
+	// "there was nothing to remove").
+	OKExits []int `json:"ok_exits,omitempty"`
+	// NotApplicable maps exit codes to the reason the fix does not apply
+	// here (for example "no such unit").
+	NotApplicable map[int]string `json:"not_applicable,omitempty"`
+	// Optional: a failure is recorded but does not fail the fix, unless
+	// every step of the plan is optional and all of them failed.
+	Optional bool `json:"optional,omitempty"`
+	// KeepTail keeps the end of a long output instead of its start.
+	KeepTail bool `json:"-"`
+}
+
+// Action names a built-in Go procedure and its validated arguments.
+type Action struct {
+	Name string            `json:"name"`
+	Args map[string]string `json:"args,omitempty"`
+}
+
+// Built-in actions.
+const (
+	ActClearTemp       = "clear-temp"
+	ActEndProcess      = "end-process"
+	ActCollectLogs     = "collect-logs"
+	ActClearPrintQueue = "clear-print-queue"
+)
+
+// Argv is how an action appears in RunResult.Steps: a name that is not a
+// program, then its arguments as name=value.
+func (a Action) Argv() []string {
+	out := []string{"agent:" + a.Name}
+	keys := make([]string, 0, len(a.Args))
+	for k := range a.Args {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		out = append(out, k+"="+a.Args[k])
+	}
+	return out
+}
+
+// Plan is what running a fix means on one machine.
+type Plan struct {
+	Steps []Step
+	// Deferred: the fix takes effect later (a scheduled reboot), so the
+	// checks after it cannot show its effect and are not run.
+	Deferred bool
+	// Note is added to the result's reason (for example what a fix cannot
+	// do on this OS).
+	Note string
+}
+
+// NotApplicableError: the fix does not apply to this machine; nothing runs.
+type NotApplicableError struct{ Reason string }
+
+func (e *NotApplicableError) Error() string { return e.Reason }
+
+// RefusalError: the agent refuses to run the fix as asked; nothing runs.
+type RefusalError struct{ Code, Reason string }
+
+func (e *RefusalError) Error() string { return e.Reason }
+
+func notApplicable(format string, args ...any) error {
+	return &NotApplicableError{Reason: fmt.Sprintf(format, args...)}
+}
+
+func cmd(argv ...string) Step { return Step{Argv: argv} }
+
+// MakePlan turns a fix and its validated parameters into steps for m.
+// Parameters only ever become whole argv elements, except where the OS's
+// tool wants "/switch:VALUE" syntax, and then only after the catalog
+// validated them. Nothing goes through a shell.
+func MakePlan(f catalog.Fix, params map[string]string, m Machine) (Plan, error) {
+	if !f.Supports(m.GOOS) {
+		return Plan{}, notApplicable("%s is not available on %s", f.ID, m.GOOS)
+	}
+	switch f.ID {
+	case catalog.FlushDNS:
+		return planFlushDNS(m)
+	case catalog.RenewDHCP:
+		return planRenewDHCP(params["interface"], m)
+	case catalog.ResetNetwork:
+		return planResetNetwork(m)
+	case catalog.ClearCredentials:
+		return planClearCredentials(params["target"], m)
+	case catalog.ClearTemp:
+		return Plan{Steps: []Step{{Action: &Action{Name: ActClearTemp, Args: pick(params, "min_age_hours")}}}}, nil
+	case catalog.RestartPrintSpooler:
+		return planPrintSpooler(m)
+	case catalog.SyncClock:
+		return planSyncClock(m)
+	case catalog.RestartService:
+		return planRestartService(params["service"], m)
+	case catalog.EndProcess:
+		return planEndProcess(params, m)
+	case catalog.CollectLogs:
+		return Plan{Steps: []Step{{Action: &Action{Name: ActCollectLogs, Args: pick(params, "hours", "max_mib")}}}}, nil
+	case catalog.ScheduleReboot:
+		return planReboot(params, m)
+	}
+	return Plan{}, &RefusalError{Code: wire.RefuseUnknownFix, Reason: "this agent has no procedure for " + f.ID}
+}
+
+func pick(params map[string]string, names ...string) map[string]string {
+	out := map[string]string{}
+	for _, n := range names {
+		if v, ok := params[n]; ok {
+			out[n] = v
+		}
+	}
+	return out
+}
+
+func planFlushDNS(m Machine) (Plan, error) {
+	switch m.GOOS {
+	case catalog.Linux:
+		switch {
+		case m.has("resolvectl"):
+			return Plan{Steps: []Step{cmd("resolvectl", "flush-caches")}}, nil
+		case m.has("nscd"):
+			return Plan{Steps: []Step{cmd("nscd", "--invalidate=hosts")}}, nil
+		}
+		return Plan{}, notApplicable("neither resolvectl (systemd-resolved) nor nscd is installed: this machine keeps no DNS cache the agent can flush")
+	case catalog.Windows:
+		return Plan{Steps: []Step{cmd("ipconfig", "/flushdns")}}, nil
+	case catalog.Darwin:
+		return Plan{Steps: []Step{cmd("dscacheutil", "-flushcache"), cmd("killall", "-HUP", "mDNSResponder")}}, nil
+	}
+	return Plan{}, notApplicable("flush-dns is not available on %s", m.GOOS)
+}
+
+// targets returns the named interface, or every up interface (optional
+// steps: some of them may not be managed by the tool).
+func targets(iface string, m Machine, prefix string) ([]string, bool) {
+	if iface != "" {
+		return []string{iface}, false
+	}
+	var out []string
+	for _, i := range m.Interfaces {
+		if strings.HasPrefix(i, prefix) && len(out) < maxInterfaces {
+			out = append(out, i)
+		}
+	}
+	return out, true
+}
+
+func planRenewDHCP(iface string, m Machine) (Plan, error) {
+	var p Plan
+	switch m.GOOS {
+	case catalog.Windows:
+		rel, ren := []string{"ipconfig", "/release"}, []string{"ipconfig", "/renew"}
+		if iface != "" {
+			rel, ren = append(rel, iface), append(ren, iface)
+		}
+		return Plan{Steps: []Step{cmd(rel...), cmd(ren...)}}, nil
+	case catalog.Linux:
+		var tool []string
+		switch {
+		case m.has("nmcli"):
+			tool = []string{"nmcli", "device", "reapply"}
+		case m.has("networkctl"):
+			tool = []string{"networkctl", "renew"}
+		default:
+			return p, notApplicable("neither NetworkManager (nmcli) nor systemd-networkd (networkctl) is installed")
+		}
+		ifs, optional := targets(iface, m, "")
+		for _, i := range ifs {
+			p.Steps = append(p.Steps, Step{Argv: append(slices.Clone(tool), i), Optional: optional})
+		}
+	case catalog.Darwin:
+		ifs, optional := targets(iface, m, "en")
+		for _, i := range ifs {
+			p.Steps = append(p.Steps, Step{Argv: []string{"ipconfig", "set", i, "DHCP"}, Optional: optional})
+		}
+	}
+	if len(p.Steps) == 0 {
+		return p, notApplicable("no network interface is up")
+	}
+	return p, nil
+}
+
+func planResetNetwork(m Machine) (Plan, error) {
+	switch m.GOOS {
+	case catalog.Linux:
+		switch {
+		case m.has("nmcli"):
+			return Plan{Steps: []Step{cmd("nmcli", "networking", "off"), cmd("nmcli", "networking", "on")}}, nil
+		case m.has("networkctl") && m.has("systemctl"):
+			return Plan{Steps: []Step{cmd("systemctl", "restart", "systemd-networkd")}}, nil
+		}
+		return Plan{}, notApplicable("neither NetworkManager (nmcli) nor systemd-networkd (networkctl) is installed")
+	case catalog.Windows:
+		return Plan{Steps: []Step{cmd("netsh", "winsock", "reset"), cmd("netsh", "int", "ip", "reset")},
+			Note: "Windows applies the reset fully after the next restart."}, nil
+	case catalog.Darwin:
+		var p Plan
+		ifs, _ := targets("", m, "en")
+		for _, i := range ifs {
+			p.Steps = append(p.Steps, cmd("ifconfig", i, "down"), cmd("ifconfig", i, "up"))
+		}
+		if len(p.Steps) == 0 {
+			return p, notApplicable("no network interface is up")
+		}
+		return p, nil
+	}
+	return Plan{}, notApplicable("reset-network is not available on %s", m.GOOS)
+}
+
+func planClearCredentials(target string, m Machine) (Plan, error) {
+	switch m.GOOS {
+	case catalog.Windows:
+		// cmdkey only takes the target glued to its switch.
+		return Plan{Steps: []Step{cmd("cmdkey", "/delete:"+target)}}, nil
+	case catalog.Darwin:
+		// Exit 44: no such item in that keychain, which is fine.
+		return Plan{Steps: []Step{
+			{Argv: []string{"security", "delete-generic-password", "-s", target}, OKExits: []int{44}},
+			{Argv: []string{"security", "delete-internet-password", "-s", target}, OKExits: []int{44}},
+		}}, nil
+	case catalog.Linux:
+		var p Plan
+		if m.has("sss_cache") {
+			p.Steps = append(p.Steps, cmd("sss_cache", "-E"))
+		}
+		if m.has("nscd") {
+			p.Steps = append(p.Steps, cmd("nscd", "--invalidate=passwd"))
+		}
+		if len(p.Steps) == 0 {
+			return p, notApplicable("neither sssd (sss_cache) nor nscd is installed: there is no system credential cache to clear; " +
+				"passwords in a user's desktop keyring can only be removed from that user's session")
+		}
+		p.Note = "The system credential caches were cleared for every target; desktop keyrings are left to the user's session."
+		return p, nil
+	}
+	return Plan{}, notApplicable("clear-credentials is not available on %s", m.GOOS)
+}
+
+func planPrintSpooler(m Machine) (Plan, error) {
+	switch m.GOOS {
+	case catalog.Linux:
+		if !m.has("cupsd") || !m.has("systemctl") {
+			return Plan{}, notApplicable("CUPS (cupsd) is not installed")
+		}
+		return Plan{Steps: []Step{
+			{Argv: []string{"cancel", "-a", "-x"}, Optional: true},
+			cmd("systemctl", "restart", "cups"),
+		}}, nil
+	case catalog.Windows:
+		return Plan{Steps: []Step{
+			{Argv: []string{"net", "stop", "Spooler"}, Optional: true},
+			{Action: &Action{Name: ActClearPrintQueue}},
+			cmd("net", "start", "Spooler"),
+		}}, nil
+	case catalog.Darwin:
+		return Plan{Steps: []Step{
+			{Argv: []string{"cancel", "-a", "-"}, Optional: true},
+			cmd("launchctl", "kickstart", "-k", "system/org.cups.cupsd"),
+		}}, nil
+	}
+	return Plan{}, notApplicable("restart-print-spooler is not available on %s", m.GOOS)
+}
+
+// timesyncd is where distributions install systemd-timesyncd.
+var timesyncd = []string{"/usr/lib/systemd/systemd-timesyncd", "/lib/systemd/systemd-timesyncd"}
+
+func planSyncClock(m Machine) (Plan, error) {
+	switch m.GOOS {
+	case catalog.Linux:
+		if m.has("chronyc") {
+			return Plan{Steps: []Step{cmd("chronyc", "makestep")}}, nil
+		}
+		if m.has("systemctl") && slices.ContainsFunc(timesyncd, m.has) {
+			return Plan{Steps: []Step{cmd("systemctl", "restart", "systemd-timesyncd")}}, nil
+		}
+		return Plan{}, notApplicable("neither chrony (chronyc) nor systemd-timesyncd is installed")
+	case catalog.Windows:
+		return Plan{Steps: []Step{cmd("w32tm", "/resync", "/force")}}, nil
+	case catalog.Darwin:
+		return Plan{Steps: []Step{cmd("launchctl", "kickstart", "-k", "system/com.apple.timed")}}, nil
+	}
+	return Plan{}, notApplicable("sync-clock is not available on %s", m.GOOS)
+}
+
+func planRestartService(name string, m Machine) (Plan, error) {
+	switch m.GOOS {
+	case catalog.Linux:
+		if !m.has("systemctl") {
+			return Plan{}, notApplicable("this machine does not use systemd (no systemctl)")
+		}
+		return Plan{Steps: []Step{{Argv: []string{"systemctl", "restart", "--", name},
+			NotApplicable: map[int]string{5: "there is no unit " + name + " on this machine"}}}}, nil
+	case catalog.Windows:
+		// net waits for the service to stop, unlike sc; "not started" is fine.
+		return Plan{Steps: []Step{
+			{Argv: []string{"net", "stop", name}, Optional: true},
+			cmd("net", "start", name),
+		}}, nil
+	case catalog.Darwin:
+		return Plan{Steps: []Step{{Argv: []string{"launchctl", "kickstart", "-k", "system/" + name},
+			NotApplicable: map[int]string{113: "there is no launchd service " + name + " on this machine"}}}}, nil
+	}
+	return Plan{}, notApplicable("restart-service is not available on %s", m.GOOS)
+}
+
+// criticalProcesses are never ended, by name (compared case-insensitively,
+// with and without .exe).
+var criticalProcesses = map[string][]string{
+	"linux": {"init", "systemd", "kthreadd", "systemd-journald", "systemd-logind", "systemd-udevd", "dbus-daemon",
+		"dbus-broker", "sshd", "Xorg", "Xwayland", "gdm", "gdm3", "sddm", "lightdm", "gnome-shell", "kwin_wayland"},
+	"windows": {"System", "Registry", "smss.exe", "csrss.exe", "wininit.exe", "winlogon.exe", "lsass.exe", "services.exe",
+		"svchost.exe", "dwm.exe", "fontdrvhost.exe", "lsaiso.exe", "MsMpEng.exe", "explorer.exe"},
+	"darwin": {"launchd", "kernel_task", "WindowServer", "loginwindow", "opendirectoryd", "securityd", "logd",
+		"configd", "mds", "coreservicesd", "sshd"},
+}
+
+// CriticalProcesses returns the names end-process refuses on goos.
+func CriticalProcesses(goos string) []string {
+	return append(slices.Clone(criticalProcesses[goos]), "tierline-agent", "tierline-agent.exe")
+}
+
+func isCritical(name, goos string) bool {
+	n := strings.TrimSuffix(strings.ToLower(name), ".exe")
+	for _, c := range CriticalProcesses(goos) {
+		if strings.TrimSuffix(strings.ToLower(c), ".exe") == n {
+			return true
+		}
+	}
+	return false
+}
+
+func planEndProcess(params map[string]string, m Machine) (Plan, error) {
+	if name := params["name"]; name != "" && isCritical(name, m.GOOS) {
+		return Plan{}, &RefusalError{Code: wire.RefusePolicy,
+			Reason: fmt.Sprintf("built-in rule: %s is a system-critical process (or the agent) and is never ended", name)}
+	}
+	if pid, err := strconv.Atoi(params["pid"]); err == nil {
+		switch pid {
+		case 1:
+			return Plan{}, &RefusalError{Code: wire.RefusePolicy, Reason: "built-in rule: pid 1 is the system's init process and is never ended"}
+		case m.Self:
+			return Plan{}, &RefusalError{Code: wire.RefusePolicy, Reason: fmt.Sprintf("built-in rule: pid %d is the agent itself", pid)}
+		case m.Parent:
+			return Plan{}, &RefusalError{Code: wire.RefusePolicy, Reason: fmt.Sprintf("built-in rule: pid %d is the agent's parent (its service manager)", pid)}
+		}
+	}
+	return Plan{Steps: []Step{{Action: &Action{Name: ActEndProcess, Args: pick(params, "name", "pid")}}}}, nil
+}
+
+func planReboot(params map[string]string, m Machine) (Plan, error) {
+	mins := catalog.Int(params, "delay_minutes")
+	msg := params["message"]
+	// The message is free text. Where it could be taken for an option,
+	// refuse it rather than trust each tool's parser.
+	if strings.HasPrefix(msg, "-") || strings.HasPrefix(msg, "/") {
+		return Plan{}, &RefusalError{Code: wire.RefuseBadParams, Reason: `parameter "message": must not start with '-' or '/'`}
+	}
+	var argv []string
+	switch m.GOOS {
+	case catalog.Linux:
+		// "--": systemd's shutdown permutes arguments, so without it a
+		// message word could be read as an option.
+		argv = []string{"shutdown", "-r", "--", "+" + strconv.FormatInt(mins, 10)}
+	case catalog.Darwin:
+		argv = []string{"shutdown", "-r", "+" + strconv.FormatInt(mins, 10)}
+	case catalog.Windows:
+		argv = []string{"shutdown", "/r", "/t", strconv.FormatInt(mins*60, 10)}
+		if msg != "" {
+			argv = append(argv, "/c")
+		}
+	default:
+		return Plan{}, notApplicable("schedule-reboot is not available on %s", m.GOOS)
+	}
+	if msg != "" {
+		argv = append(argv, msg)
+	}
+	return Plan{Steps: []Step{cmd(argv...)}, Deferred: true,
+		Note: fmt.Sprintf("The restart is scheduled in %d minutes; its effect shows in the checks after the restart.", mins)}, nil
+}

@@ -1,0 +1,178 @@
+package fixes
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tierline/tierline/shared/catalog"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// has makes Machine.Has answer yes for the listed programs only.
+func has(goos string, progs ...string) Machine {
+	m := Machine{GOOS: goos, Interfaces: []string{"lo0x", "en0", "eth0"}, Self: 500, Parent: 499}
+	m.Has = func(p string) bool {
+		for _, q := range progs {
+			if p == q {
+				return true
+			}
+		}
+		return false
+	}
+	return m
+}
+
+// argvs renders a plan's steps: argv joined by '|' between elements, and
+// "agent:NAME k=v" for actions, one string per step.
+func argvs(p Plan) []string {
+	var out []string
+	for _, s := range p.Steps {
+		if s.Action != nil {
+			out = append(out, strings.Join(s.Action.Argv(), "|"))
+			continue
+		}
+		out = append(out, strings.Join(s.Argv, "|"))
+	}
+	return out
+}
+
+func TestPlansPerOS(t *testing.T) {
+	all := []string{"resolvectl", "nscd", "nmcli", "networkctl", "systemctl", "sss_cache", "cupsd", "chronyc"}
+	tests := []struct {
+		name   string
+		fix    string
+		params map[string]string
+		m      Machine
+		want   []string
+		na     string // substring of a not-applicable reason
+		refuse string // refusal code
+	}{
+		// flush-dns
+		{"dns linux resolved", catalog.FlushDNS, nil, has("linux", all...), []string{"resolvectl|flush-caches"}, "", ""},
+		{"dns linux nscd", catalog.FlushDNS, nil, has("linux", "nscd"), []string{"nscd|--invalidate=hosts"}, "", ""},
+		{"dns linux none", catalog.FlushDNS, nil, has("linux"), nil, "neither resolvectl", ""},
+		{"dns windows", catalog.FlushDNS, nil, has("windows"), []string{"ipconfig|/flushdns"}, "", ""},
+		{"dns darwin", catalog.FlushDNS, nil, has("darwin"), []string{"dscacheutil|-flushcache", "killall|-HUP|mDNSResponder"}, "", ""},
+		// renew-dhcp
+		{"dhcp linux nm iface", catalog.RenewDHCP, map[string]string{"interface": "wlan0"}, has("linux", all...), []string{"nmcli|device|reapply|wlan0"}, "", ""},
+		{"dhcp linux nm all", catalog.RenewDHCP, nil, has("linux", all...), []string{"nmcli|device|reapply|lo0x", "nmcli|device|reapply|en0", "nmcli|device|reapply|eth0"}, "", ""},
+		{"dhcp linux networkd", catalog.RenewDHCP, map[string]string{"interface": "eth0"}, has("linux", "networkctl"), []string{"networkctl|renew|eth0"}, "", ""},
+		{"dhcp linux none", catalog.RenewDHCP, nil, has("linux"), nil, "neither NetworkManager", ""},
+		{"dhcp windows all", catalog.RenewDHCP, nil, has("windows"), []string{"ipconfig|/release", "ipconfig|/renew"}, "", ""},
+		{"dhcp windows iface", catalog.RenewDHCP, map[string]string{"interface": "Ethernet0"}, has("windows"), []string{"ipconfig|/release|Ethernet0", "ipconfig|/renew|Ethernet0"}, "", ""},
+		{"dhcp darwin", catalog.RenewDHCP, nil, has("darwin"), []string{"ipconfig|set|en0|DHCP"}, "", ""},
+		{"dhcp darwin iface", catalog.RenewDHCP, map[string]string{"interface": "en1"}, has("darwin"), []string{"ipconfig|set|en1|DHCP"}, "", ""},
+		// reset-network
+		{"reset linux nm", catalog.ResetNetwork, nil, has("linux", all...), []string{"nmcli|networking|off", "nmcli|networking|on"}, "", ""},
+		{"reset linux networkd", catalog.ResetNetwork, nil, has("linux", "networkctl", "systemctl"), []string{"systemctl|restart|systemd-networkd"}, "", ""},
+		{"reset linux none", catalog.ResetNetwork, nil, has("linux", "systemctl"), nil, "neither NetworkManager", ""},
+		{"reset windows", catalog.ResetNetwork, nil, has("windows"), []string{"netsh|winsock|reset", "netsh|int|ip|reset"}, "", ""},
+		{"reset darwin", catalog.ResetNetwork, nil, has("darwin"), []string{"ifconfig|en0|down", "ifconfig|en0|up"}, "", ""},
+		// clear-credentials
+		{"creds windows", catalog.ClearCredentials, map[string]string{"target": "fileserver.corp.example"}, has("windows"), []string{"cmdkey|/delete:fileserver.corp.example"}, "", ""},
+		{"creds darwin", catalog.ClearCredentials, map[string]string{"target": "mail.example"}, has("darwin"),
+			[]string{"security|delete-generic-password|-s|mail.example", "security|delete-internet-password|-s|mail.example"}, "", ""},
+		{"creds linux", catalog.ClearCredentials, map[string]string{"target": "x"}, has("linux", all...), []string{"sss_cache|-E", "nscd|--invalidate=passwd"}, "", ""},
+		{"creds linux none", catalog.ClearCredentials, map[string]string{"target": "x"}, has("linux"), nil, "neither sssd", ""},
+		// clear-temp
+		{"temp linux", catalog.ClearTemp, nil, has("linux"), []string{"agent:clear-temp|min_age_hours=24"}, "", ""},
+		{"temp windows", catalog.ClearTemp, map[string]string{"min_age_hours": "72"}, has("windows"), []string{"agent:clear-temp|min_age_hours=72"}, "", ""},
+		// restart-print-spooler
+		{"print linux", catalog.RestartPrintSpooler, nil, has("linux", all...), []string{"cancel|-a|-x", "systemctl|restart|cups"}, "", ""},
+		{"print linux no cups", catalog.RestartPrintSpooler, nil, has("linux", "systemctl"), nil, "CUPS", ""},
+		{"print windows", catalog.RestartPrintSpooler, nil, has("windows"), []string{"net|stop|Spooler", "agent:clear-print-queue", "net|start|Spooler"}, "", ""},
+		{"print darwin", catalog.RestartPrintSpooler, nil, has("darwin"), []string{"cancel|-a|-", "launchctl|kickstart|-k|system/org.cups.cupsd"}, "", ""},
+		// sync-clock
+		{"clock linux chrony", catalog.SyncClock, nil, has("linux", all...), []string{"chronyc|makestep"}, "", ""},
+		{"clock linux timesyncd", catalog.SyncClock, nil, has("linux", "systemctl", "/lib/systemd/systemd-timesyncd"), []string{"systemctl|restart|systemd-timesyncd"}, "", ""},
+		{"clock linux none", catalog.SyncClock, nil, has("linux", "systemctl"), nil, "neither chrony", ""},
+		{"clock windows", catalog.SyncClock, nil, has("windows"), []string{"w32tm|/resync|/force"}, "", ""},
+		{"clock darwin", catalog.SyncClock, nil, has("darwin"), []string{"launchctl|kickstart|-k|system/com.apple.timed"}, "", ""},
+		// restart-service
+		{"service linux", catalog.RestartService, map[string]string{"service": "cups"}, has("linux", all...), []string{"systemctl|restart|--|cups"}, "", ""},
+		{"service linux no systemd", catalog.RestartService, map[string]string{"service": "cups"}, has("linux"), nil, "systemd", ""},
+		{"service windows", catalog.RestartService, map[string]string{"service": "Spooler"}, has("windows"), []string{"net|stop|Spooler", "net|start|Spooler"}, "", ""},
+		{"service darwin", catalog.RestartService, map[string]string{"service": "org.cups.cupsd"}, has("darwin"), []string{"launchctl|kickstart|-k|system/org.cups.cupsd"}, "", ""},
+		// end-process
+		{"end by name", catalog.EndProcess, map[string]string{"name": "chrome"}, has("linux"), []string{"agent:end-process|name=chrome"}, "", ""},
+		{"end by pid", catalog.EndProcess, map[string]string{"pid": "1234"}, has("windows"), []string{"agent:end-process|pid=1234"}, "", ""},
+		{"end critical linux", catalog.EndProcess, map[string]string{"name": "systemd"}, has("linux"), nil, "", wire.RefusePolicy},
+		{"end critical windows", catalog.EndProcess, map[string]string{"name": "LSASS.EXE"}, has("windows"), nil, "", wire.RefusePolicy},
+		{"end critical windows bare", catalog.EndProcess, map[string]string{"name": "winlogon"}, has("windows"), nil, "", wire.RefusePolicy},
+		{"end critical darwin", catalog.EndProcess, map[string]string{"name": "WindowServer"}, has("darwin"), nil, "", wire.RefusePolicy},
+		{"end agent", catalog.EndProcess, map[string]string{"name": "tierline-agent"}, has("linux"), nil, "", wire.RefusePolicy},
+		{"end self", catalog.EndProcess, map[string]string{"pid": "500"}, has("linux"), nil, "", wire.RefusePolicy},
+		{"end parent", catalog.EndProcess, map[string]string{"pid": "499"}, has("darwin"), nil, "", wire.RefusePolicy},
+		// collect-logs
+		{"logs", catalog.CollectLogs, map[string]string{"hours": "6"}, has("linux"), []string{"agent:collect-logs|hours=6|max_mib=2"}, "", ""},
+		// schedule-reboot
+		{"reboot linux", catalog.ScheduleReboot, map[string]string{"delay_minutes": "15", "message": "Saving; back soon; $(id) `x` | y"}, has("linux"),
+			[]string{"shutdown|-r|--|+15|Saving; back soon; $(id) `x` | y"}, "", ""},
+		{"reboot darwin", catalog.ScheduleReboot, map[string]string{"delay_minutes": "5", "message": "bye"}, has("darwin"), []string{"shutdown|-r|+5|bye"}, "", ""},
+		{"reboot windows", catalog.ScheduleReboot, map[string]string{"delay_minutes": "10", "message": "bye"}, has("windows"), []string{"shutdown|/r|/t|600|/c|bye"}, "", ""},
+		{"reboot option-like message", catalog.ScheduleReboot, map[string]string{"message": "--halt"}, has("linux"), nil, "", wire.RefuseBadParams},
+		{"reboot switch-like message", catalog.ScheduleReboot, map[string]string{"message": "/s"}, has("windows"), nil, "", wire.RefuseBadParams},
+		// OS outside the catalog entry
+		{"unknown os", catalog.FlushDNS, nil, has("plan9"), nil, "not available on plan9", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, ok := catalog.Get(tc.fix)
+			if !ok {
+				t.Fatalf("no fix %s", tc.fix)
+			}
+			params, err := f.Validate(tc.params)
+			if err != nil {
+				t.Fatalf("params: %v", err)
+			}
+			p, err := MakePlan(f, params, tc.m)
+			var na *NotApplicableError
+			var rf *RefusalError
+			switch {
+			case tc.na != "":
+				if !errors.As(err, &na) || !strings.Contains(na.Reason, tc.na) {
+					t.Fatalf("err %v, want not applicable with %q", err, tc.na)
+				}
+			case tc.refuse != "":
+				if !errors.As(err, &rf) || rf.Code != tc.refuse {
+					t.Fatalf("err %v, want refusal %s", err, tc.refuse)
+				}
+			case err != nil:
+				t.Fatal(err)
+			default:
+				if d := cmp.Diff(tc.want, argvs(p)); d != "" {
+					t.Fatalf("steps (-want +got):\n%s", d)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryFixHasAPlanOnEveryOS keeps the catalog and the plans in step.
+func TestEveryFixHasAPlanOnEveryOS(t *testing.T) {
+	sample := map[string]map[string]string{
+		catalog.ClearCredentials: {"target": "srv"}, catalog.RestartService: {"service": "cups"}, catalog.EndProcess: {"name": "x"},
+	}
+	for _, f := range catalog.All() {
+		for _, goos := range f.OSes {
+			params, err := f.Validate(sample[f.ID])
+			if err != nil {
+				t.Fatalf("%s: %v", f.ID, err)
+			}
+			p, err := MakePlan(f, params, machine(goos))
+			if err != nil || len(p.Steps) == 0 {
+				t.Errorf("%s on %s: no plan (%v)", f.ID, goos, err)
+			}
+			for _, s := range p.Steps {
+				for _, a := range s.Argv {
+					if strings.ContainsAny(a, "\x00\n\r") {
+						t.Errorf("%s on %s: argv element %q", f.ID, goos, a)
+					}
+				}
+			}
+		}
+	}
+}
