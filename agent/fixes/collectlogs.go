@@ -33,7 +33,7 @@ type bundleFile struct {
 func logCommands(goos string, hours int, now time.Time) map[string][]string {
 	switch goos {
 	case "linux":
-		since := now.Add(-time.Duration(hours) * time.Hour).UTC().Format("2006-01-02 15:04:05") + " UTC"
+		since := now.Add(-time.Duration(hours)*time.Hour).UTC().Format("2006-01-02 15:04:05") + " UTC"
 		return map[string][]string{"journal.txt": {"journalctl", "--since", since, "--no-pager", "-o", "short-iso"}}
 	case "windows":
 		// wevtutil takes its options glued to their switches.

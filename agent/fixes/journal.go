@@ -47,9 +47,9 @@ const recordVersion = 1
 
 // Record is one run's journal entry, in the file RUNID.json.
 type Record struct {
-	V       int    `json:"v"`
-	RunID   string `json:"run_id"`
-	Fix     string `json:"fix"`
+	V       int       `json:"v"`
+	RunID   string    `json:"run_id"`
+	Fix     string    `json:"fix"`
 	State   string    `json:"state"`
 	Started time.Time `json:"started"`
 	// Result is set once the run finished (or was refused).
