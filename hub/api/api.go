@@ -39,7 +39,7 @@ type Store interface {
 	DeleteRollout(ctx context.Context, group string) error
 	RolloutProgress(ctx context.Context) ([]store.RolloutProgress, error)
 	UpdateStatus(ctx context.Context, group string) ([]store.DeviceUpdate, error)
-	CreateRuns(ctx context.Context, b *store.RunBatch, runs []store.Run) error
+	CreateRuns(ctx context.Context, b *store.RunBatch, runs []store.Run, audit ...store.AuditEvent) error
 	GetRun(ctx context.Context, id string) (store.Run, error)
 	ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, error)
 	CancelRun(ctx context.Context, id string, at time.Time) error
@@ -202,12 +202,14 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 }
 
 func (a *API) audit(r *http.Request, who Caller, action, target, outcome string, detail map[string]any) {
-	err := a.cfg.Store.AppendAudit(r.Context(), store.AuditEvent{
-		Time: a.cfg.Now(), Actor: who.Name, Action: action, Target: target, Outcome: outcome, Detail: detail, Remote: r.RemoteAddr,
-	})
+	err := a.cfg.Store.AppendAudit(r.Context(), a.auditEvent(r, who, action, target, outcome, detail))
 	if err != nil {
 		a.log.Error("append audit event", "action", action, "err", err)
 	}
+}
+
+func (a *API) auditEvent(r *http.Request, who Caller, action, target, outcome string, detail map[string]any) store.AuditEvent {
+	return store.AuditEvent{Time: a.cfg.Now(), Actor: who.Name, Action: action, Target: target, Outcome: outcome, Detail: detail, Remote: r.RemoteAddr}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -230,7 +230,9 @@ func (a *API) createRun(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	run := a.newRun(who, d, p, req, "")
-	if err := a.cfg.Store.CreateRuns(r.Context(), nil, []store.Run{run}); err != nil {
+	ev := a.auditEvent(r, who, "run.request", d.ID, "ok", map[string]any{"run": run.ID, "fix": run.Fix, "params": run.Params,
+		"ticket": run.Ticket, "consent_obtained": run.ConsentObtained})
+	if err := a.cfg.Store.CreateRuns(r.Context(), nil, []store.Run{run}, ev); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, http.StatusConflict, "revoked", "the device was revoked")
 			return
@@ -238,8 +240,6 @@ func (a *API) createRun(w http.ResponseWriter, r *http.Request, who Caller) {
 		a.internal(w, "create run", err)
 		return
 	}
-	a.audit(r, who, "run.request", d.ID, "ok", map[string]any{"run": run.ID, "fix": run.Fix, "params": run.Params, "ticket": run.Ticket,
-		"consent_obtained": run.ConsentObtained})
 	delivered := false
 	if a.cfg.DispatchRun != nil {
 		var err error
@@ -481,11 +481,12 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who Caller) {
 		writeJSON(w, http.StatusUnprocessableEntity, map[string]any{"error": "no device in the target can run " + p.fix.ID, "code": "not_applicable", "skipped": skipped})
 		return
 	}
-	if err := a.cfg.Store.CreateRuns(r.Context(), batch, runs); err != nil {
+	ev := a.auditEvent(r, who, "run.batch", target, "ok", map[string]any{"batch": batch.ID, "fix": p.fix.ID, "params": p.params,
+		"runs": len(runs), "skipped": len(skipped)})
+	if err := a.cfg.Store.CreateRuns(r.Context(), batch, runs, ev); err != nil {
 		a.internal(w, "create batch", err)
 		return
 	}
-	a.audit(r, who, "run.batch", target, "ok", map[string]any{"batch": batch.ID, "fix": p.fix.ID, "params": p.params, "runs": len(runs), "skipped": len(skipped)})
 	if a.cfg.DispatchRun != nil {
 		for _, run := range runs {
 			if _, err := a.cfg.DispatchRun(r.Context(), run); err != nil {

@@ -31,9 +31,14 @@ func (g *Gateway) DispatchRun(ctx context.Context, r store.Run) (bool, error) {
 	if err := c.write(ctx, r.Request()); err != nil {
 		return false, fmt.Errorf("send run %s: %w", r.ID, err)
 	}
-	if err := g.cfg.Store.MarkRunSent(ctx, r.ID, g.cfg.Now()); err != nil {
-		return true, err
-	}
+	// Recording the delivery is off the request path: until it is
+	// recorded the run only looks queued, and a result stored first wins.
+	at := g.cfg.Now()
+	go func() {
+		if err := g.cfg.Store.MarkRunSent(context.WithoutCancel(ctx), r.ID, at); err != nil {
+			g.log.Warn("mark run sent", "run", r.ID, "err", err)
+		}
+	}()
 	return true, nil
 }
 

@@ -12,6 +12,10 @@ import (
 
 // AppendAudit appends an event to the audit log. A zero Time is now.
 func (s *Store) AppendAudit(ctx context.Context, e AuditEvent) error {
+	return s.appendAudit(ctx, s.w, e)
+}
+
+func (s *Store) appendAudit(ctx context.Context, db execer, e AuditEvent) error {
 	if e.Action == "" {
 		return errors.New("append audit: action is required")
 	}
@@ -26,7 +30,7 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEvent) error {
 		}
 		detail = string(b)
 	}
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO audit (time, actor, action, target, detail, remote, outcome)
+	_, err := db.ExecContext(ctx, s.q(`INSERT INTO audit (time, actor, action, target, detail, remote, outcome)
 		VALUES (?, ?, ?, ?, ?, ?, ?)`), e.Time.UnixNano(), e.Actor, e.Action, e.Target, detail, e.Remote, e.Outcome)
 	if err != nil {
 		return fmt.Errorf("append audit %s: %w", e.Action, err)

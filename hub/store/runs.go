@@ -94,11 +94,16 @@ func scanRun(sc interface{ Scan(...any) error }, extra ...any) (Run, error) {
 	return r, nil
 }
 
-// CreateRuns stores new queued runs, and their batch when b is not nil,
-// in one transaction. ErrNotFound when a device does not exist or is
-// revoked; ErrExists when a run id is taken.
-func (s *Store) CreateRuns(ctx context.Context, b *RunBatch, runs []Run) error {
+// CreateRuns stores new queued runs, their batch when b is not nil, and
+// the audit events, in one transaction. ErrNotFound when a device does not
+// exist or is revoked; ErrExists when a run id is taken.
+func (s *Store) CreateRuns(ctx context.Context, b *RunBatch, runs []Run, audit ...AuditEvent) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, e := range audit {
+			if err := s.appendAudit(ctx, tx, e); err != nil {
+				return err
+			}
+		}
 		if b != nil {
 			params, _ := json.Marshal(b.Params)
 			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO run_batches (id, fix, params, target, requested_by, created_at, total)
@@ -348,7 +353,8 @@ func (s *Store) GetRunBatch(ctx context.Context, id string) (RunBatch, error) {
 }
 
 // applyRunResult stores an agent's result for one of its runs inside an
-// ingest transaction and appends the audit event. A result for a run that
+// ingest transaction and appends the audit event. What the agent reports
+// wins over an expiry or a cancel that crossed it on the way. A result for a run that
 // is not this device's, or that already has one, changes nothing: results
 // are replayed after reconnects and only the first counts. It returns
 // the run's id when this result finished it.
@@ -365,9 +371,9 @@ func (s *Store) applyRunResult(ctx context.Context, tx *sql.Tx, deviceID string,
 		bundleArg = bundle
 	}
 	up, err := tx.ExecContext(ctx, s.q(`UPDATE runs SET state = ?, outcome = ?, code = ?, reason = ?, result = ?, bundle = ?,
-		bundle_name = ?, finished_at = ? WHERE id = ? AND device_id = ? AND state IN (?, ?, ?)`),
+		bundle_name = ?, finished_at = ? WHERE id = ? AND device_id = ? AND state IN (?, ?, ?, ?)`),
 		RunDone, res.Outcome, res.Code, clipText(res.Reason, 2000), string(doc), bundleArg, name, received.UnixNano(),
-		res.RunID, deviceID, RunQueued, RunSent, RunExpired)
+		res.RunID, deviceID, RunQueued, RunSent, RunExpired, RunCancelled)
 	if err != nil {
 		return Run{}, false, fmt.Errorf("store run result %s: %w", res.RunID, err)
 	}

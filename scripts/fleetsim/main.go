@@ -44,6 +44,7 @@ import (
 	"github.com/tierline/tierline/agent/identity"
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/spool"
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -222,6 +223,8 @@ type sim struct {
 	agents []*agent
 
 	sent, acked, sendErrs atomic.Uint64
+	// runs counts fix runs answered.
+	runs atomic.Uint64
 	latMu                 sync.Mutex
 	lat                   []float32 // ack latencies in ms
 }
@@ -270,6 +273,8 @@ type Messages struct {
 	SendErrors uint64 `json:"send_errors"`
 	Unacked    int    `json:"unacked_at_end"`
 	Dropped    uint64 `json:"dropped_by_spool"`
+	// Runs is how many fix runs the simulated agents answered.
+	Runs uint64 `json:"fix_runs_answered"`
 }
 
 type Latency struct {
@@ -325,6 +330,11 @@ func (s *sim) run(ctx context.Context) (*Report, error) {
 			Spool: spool.NewMem(s.o.spoolMax, nil), Logger: s.log.With("device", a.id),
 			Backoff: link.Backoff{Base: s.o.backoffBase, Max: s.o.backoffMax},
 			OnAck:   func(seq uint64) { s.onAck(a, seq) },
+			Fixes:   catalog.IDs(catalog.For(catalog.Linux)),
+			// A simulated agent answers every fix run at once, so the hub's
+			// side of the round trip (API, queue, dispatch, ingest of the
+			// result) is what a benchmark measures.
+			OnRunRequest: func(req wire.RunRequest, derr error) { go s.answerRun(ctx, a, req, derr) },
 		})
 		if err != nil {
 			return rep, err
@@ -470,6 +480,19 @@ func (s *sim) outstanding() int {
 	return n
 }
 
+func (s *sim) answerRun(ctx context.Context, a *agent, req wire.RunRequest, derr error) {
+	now := time.Now().UTC()
+	res := wire.RunResult{RunID: req.RunID, Fix: req.Fix, Outcome: wire.OutcomeSucceeded, Reason: "simulated", Started: now, Finished: now}
+	if derr != nil {
+		res.Outcome, res.Code, res.Reason = wire.OutcomeRefused, wire.RefuseBadParams, derr.Error()
+	}
+	if _, err := a.link.Send(ctx, res); err != nil && ctx.Err() == nil {
+		s.sendErrs.Add(1)
+		return
+	}
+	s.runs.Add(1)
+}
+
 func (s *sim) send(ctx context.Context, a *agent) {
 	smp := diag.Sample{
 		Time: time.Now().UTC(), UptimeSec: uint64(3600 + a.idx),
@@ -531,6 +554,7 @@ func (s *sim) onAck(a *agent, seq uint64) {
 
 func (s *sim) finish(rep *Report) {
 	rep.Messages.Sent, rep.Messages.Acked, rep.Messages.SendErrors = s.sent.Load(), s.acked.Load(), s.sendErrs.Load()
+	rep.Messages.Runs = s.runs.Load()
 	rep.Messages.Unacked = s.outstanding()
 	for _, a := range s.agents {
 		st := a.link.State()
