@@ -224,9 +224,9 @@ type sim struct {
 
 	sent, acked, sendErrs atomic.Uint64
 	// runs counts fix runs answered.
-	runs atomic.Uint64
-	latMu                 sync.Mutex
-	lat                   []float32 // ack latencies in ms
+	runs  atomic.Uint64
+	latMu sync.Mutex
+	lat   []float32 // ack latencies in ms
 }
 
 func (s *sim) dialer(i int) func(ctx context.Context, network, addr string) (net.Conn, error) {
