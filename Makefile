@@ -2,16 +2,20 @@
 SHELL := /bin/bash
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/tierline/tierline/agent/version.Version=$(VERSION) -X github.com/tierline/tierline/hub/cli.Version=$(VERSION)
+# Release key: agents accept only updates signed with it. Without a configured
+# RELEASE_PUBKEY (or RELEASE_KEY), a development key is made in dist/keys.
+RELEASE_KEY ?= dist/keys/release-dev.key
+RELEASE_PUBKEY ?= $(shell cat $(RELEASE_KEY).pub 2>/dev/null)
+LDFLAGS = -s -w -X github.com/tierline/tierline/agent/version.Version=$(VERSION) -X github.com/tierline/tierline/hub/cli.Version=$(VERSION) -X github.com/tierline/tierline/agent/update.ReleasePublicKey=$(RELEASE_PUBKEY)
 RUN_DIR ?= .run
 CROSS := windows/amd64 darwin/arm64 linux/arm64
 
-.PHONY: help build run test lint vet bench cross fuzz clean
+.PHONY: help build run test lint vet bench cross fuzz clean installers release-key
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-build: ## build bin/tierline-hub and bin/tierline-agent
+build: release-key ## build bin/tierline-hub and bin/tierline-agent
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tierline-hub ./hub/cmd/tierline-hub
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tierline-agent ./agent/cmd/tierline-agent
 
@@ -44,6 +48,12 @@ fuzz: ## run every fuzz test for FUZZTIME each (default 30s)
 	  pkg=$$(dirname $$(grep -rlE "^func $$f\(" --include='*_test.go' . | head -1)); \
 	  echo "fuzz $$f in $$pkg"; $(GO) test -run XXX -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-30s} $$pkg || exit 1; \
 	done
+
+release-key: ## make the development release key in dist/keys unless RELEASE_PUBKEY is set
+	@if [ -z "$(RELEASE_PUBKEY)" ]; then $(GO) run ./scripts/release pubkey --create --key $(RELEASE_KEY) >/dev/null; fi
+
+installers: release-key ## build .deb/.rpm (amd64, arm64), the signed MSI and the macOS tar.gz into dist/
+	$(GO) run ./scripts/installers --version $(VERSION) --ldflags '$(LDFLAGS)' --out dist
 
 clean: ## remove build output
 	rm -rf bin dist $(RUN_DIR)
