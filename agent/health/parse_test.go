@@ -12,7 +12,7 @@ import (
 	"github.com/tierline/tierline/shared/diag"
 )
 
-func read(t *testing.T, path string) []byte {
+func read(t testing.TB, path string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", path))
 	if err != nil {

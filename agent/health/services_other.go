@@ -1,4 +1,4 @@
-//go:build !linux && !windows
+//go:build !linux && !windows && !darwin
 
 package health
 
@@ -9,7 +9,7 @@ import (
 	"runtime"
 )
 
-// serviceStates outside Linux and Windows (launchd) is not implemented yet.
+// serviceStates outside Linux and Windows is not implemented.
 func serviceStates(_ context.Context, _ []string) ([]serviceState, error) {
 	return nil, fmt.Errorf("service states on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 }
