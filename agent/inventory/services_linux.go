@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 
@@ -33,8 +34,10 @@ func UnitFiles(root string) map[string]bool {
 	return units
 }
 
-// fillServices lists systemd services from their unit files and, when the
-// system bus is there, their live state from one ListUnits call (no exec).
+// fillServices lists systemd services from their unit files and their
+// live state from one ListUnits call over the system bus (no exec); when
+// the bus is not reachable, from `systemctl list-units` (systemd's private
+// socket); when that fails too, the states are "unknown".
 func fillServices(ctx context.Context, cfg *Config, inv *diag.Inventory) error {
 	units := UnitFiles(cfg.Root)
 	if len(units) == 0 {
@@ -62,6 +65,20 @@ func fillServices(ctx context.Context, cfg *Config, inv *diag.Inventory) error {
 	} else {
 		stateErr = err.Error()
 	}
+	if stateErr != "" && cfg.commands() {
+		// The bus is down or absent: systemctl reaches systemd over its
+		// private socket. Order: D-Bus, then systemctl, then unknown.
+		out, err := output(ctx, 15*time.Second, 4<<20, "systemctl", "list-units", "--type=service", "--all", "--no-legend", "--plain")
+		if err == nil {
+			states, stateErr = ParseSystemctlListUnits(out), ""
+		} else {
+			first, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
+			stateErr += "; systemctl: " + err.Error()
+			if first != "" {
+				stateErr += " (" + first + ")"
+			}
+		}
+	}
 	for name, enabled := range units {
 		st, ok := states[name]
 		if !ok {
@@ -73,7 +90,7 @@ func fillServices(ctx context.Context, cfg *Config, inv *diag.Inventory) error {
 		inv.Services = append(inv.Services, diag.Service{Name: strings.TrimSuffix(name, ".service"), State: st, Enabled: enabled})
 	}
 	if stateErr != "" {
-		return noData("service states unknown (systemd not reachable over D-Bus: %s); unit files listed", stateErr)
+		return noData("service states unknown (systemd not reachable: %s); unit files listed", stateErr)
 	}
 	return nil
 }
