@@ -11,6 +11,12 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"ack","id":"a","seq":1,"time":"2026-11-23T00:00:00Z","body":{"seq":1}}`))
 	f.Add([]byte(`{"v":1,"type":"telemetry","id":"a","seq":2,"time":"2026-11-23T00:00:00Z","body":{"sample":{"time":"2026-11-23T00:00:00Z"}}}`))
 	f.Add([]byte(`{"v":1,"type":"hello","id":"a","time":"2026-11-23T00:00:00Z","body":{"device_id":"00000000000000000000000000000000","signature":"AAAA"}}`))
+	f.Add([]byte(`{"v":1,"type":"run_request","id":"a","time":"2026-11-23T00:00:00Z","body":{"run_id":"r1","fix":"flush-dns","tier":1,"params":{"a":"b"}}}`))
+	f.Add([]byte(`{"v":1,"type":"run_result","id":"a","seq":3,"time":"2026-11-23T00:00:00Z","body":{"run_id":"r1","outcome":"fixed","before":[{"name":"dns-resolution","status":"failing"}]}}`))
+	f.Add([]byte(`{"v":1,"type":"help_request","id":"a","seq":4,"time":"2026-11-23T00:00:00Z","body":{"request_id":"q1","text":"no wifi","category":"cannot-connect","tried":{"runs":[{"fix":"flush-dns","outcome":"not_fixed"}]},"snapshot":{"taken":"2026-11-23T00:00:00Z","history":{}}}}`))
+	f.Add([]byte(`{"v":1,"type":"survey_answer","id":"a","seq":5,"time":"2026-11-23T00:00:00Z","body":{"ticket_id":"t1","score":5}}`))
+	f.Add([]byte(`{"v":1,"type":"ticket_update","id":"a","time":"2026-11-23T00:00:00Z","body":{"ticket_id":"t1","state":"resolved","ask_survey":true}}`))
+	f.Add([]byte(`{"v":1,"type":"kb_query","id":"a","time":"2026-11-23T00:00:00Z","body":{"query_id":"k1","text":"printer"}}`))
 	f.Add([]byte(`{"v":2,"type":"x"}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, frame []byte) {

@@ -20,7 +20,8 @@ import (
 // History (one line per bump):
 //
 //	1 (2026-11-23): first version: challenge/hello/welcome, telemetry, inventory, health, ack, error,
-//	  check_request, run_request/run_result, the agent's fix list in hello.
+//	  check_request, run_request/run_result, the agent's fix list in hello, help_request/help_receipt,
+//	  ticket_update, user_reply, survey_answer, help_session, kb_query/kb_results.
 const Version = 1
 
 // Subprotocol is the WebSocket subprotocol both ends negotiate.

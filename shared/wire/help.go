@@ -1,0 +1,270 @@
+package wire
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tierline/tierline/shared/diag"
+)
+
+func init() {
+	register(func() Body { return new(HelpRequest) })
+	register(func() Body { return new(HelpReceipt) })
+	register(func() Body { return new(TicketUpdate) })
+	register(func() Body { return new(UserReply) })
+	register(func() Body { return new(SurveyAnswer) })
+	register(func() Body { return new(HelpSession) })
+	register(func() Body { return new(KBQuery) })
+	register(func() Body { return new(KBResults) })
+}
+
+// Message types of the Get help flow.
+const (
+	TypeHelpRequest  Type = "help_request"  // agent → hub, sequenced: file a ticket
+	TypeHelpReceipt  Type = "help_receipt"  // hub → agent: the ticket a help request became
+	TypeTicketUpdate Type = "ticket_update" // hub → agent: state change or technician message
+	TypeUserReply    Type = "user_reply"    // agent → hub, sequenced: the user's message on a ticket
+	TypeSurveyAnswer Type = "survey_answer" // agent → hub, sequenced: satisfaction survey on resolve
+	TypeHelpSession  Type = "help_session"  // agent → hub, sequenced: a Get help session that ended without a ticket
+	TypeKBQuery      Type = "kb_query"      // agent → hub: search published articles
+	TypeKBResults    Type = "kb_results"    // hub → agent: answer to a kb_query
+)
+
+// Help categories offered to end users.
+var HelpCategories = []string{"cannot-connect", "sign-in", "slow", "printing", "application", "other"}
+
+// Limits of the Get help flow.
+const (
+	MaxHelpText    = 8 << 10
+	MaxReplyText   = 8 << 10
+	MaxSelfHelpRun = 32
+	MaxScreenshot  = 2 << 20
+)
+
+// SelfHelp is what the user tried before filing: articles shown and Tier 0
+// fixes run, with their results.
+type SelfHelp struct {
+	Articles []string   `json:"articles,omitempty"` // article ids shown
+	Runs     []TriedFix `json:"runs,omitempty"`
+}
+
+// TriedFix is one Tier 0 fix the user ran.
+type TriedFix struct {
+	Fix     string    `json:"fix"`
+	Outcome string    `json:"outcome"`
+	Reason  string    `json:"reason,omitempty"`
+	Time    time.Time `json:"time"`
+}
+
+// Snapshot is the device's diagnostics at the moment help was requested.
+type Snapshot struct {
+	Taken     time.Time          `json:"taken"`
+	Sample    *diag.Sample       `json:"sample,omitempty"`
+	Checks    []diag.CheckResult `json:"checks,omitempty"`
+	Inventory *diag.Inventory    `json:"inventory,omitempty"`
+	History   diag.History       `json:"history"`
+}
+
+// HelpRequest files a ticket from the device. RequestID makes filing
+// idempotent: the hub creates one ticket per (device, request id).
+type HelpRequest struct {
+	RequestID string   `json:"request_id"`
+	Text      string   `json:"text"`
+	Category  string   `json:"category,omitempty"`
+	User      string   `json:"user,omitempty"` // the logged-in user who asked
+	Tried     SelfHelp `json:"tried"`
+	Snapshot  Snapshot `json:"snapshot"`
+	// Screenshot is a PNG the user chose to attach, if any.
+	Screenshot []byte    `json:"screenshot,omitempty"`
+	Filed      time.Time `json:"filed"`
+}
+
+func (HelpRequest) Type() Type { return TypeHelpRequest }
+
+func (h HelpRequest) Validate() error {
+	if err := ValidateRunID(h.RequestID); err != nil {
+		return fmt.Errorf("request_id: %w", err)
+	}
+	if h.Text == "" || len(h.Text) > MaxHelpText {
+		return fmt.Errorf("text must be 1 to %d bytes", MaxHelpText)
+	}
+	if h.Category != "" && !validCategory(h.Category) {
+		return fmt.Errorf("category %q is not one of %v", truncate(h.Category, 32), HelpCategories)
+	}
+	if len(h.Tried.Runs) > MaxSelfHelpRun || len(h.Tried.Articles) > 64 {
+		return errors.New("too many self-help entries")
+	}
+	if len(h.Screenshot) > MaxScreenshot {
+		return fmt.Errorf("screenshot is larger than %d bytes", MaxScreenshot)
+	}
+	return checkLens(map[string]string{"user": h.User}, 255)
+}
+
+func validCategory(c string) bool {
+	for _, k := range HelpCategories {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// HelpReceipt tells the agent which ticket a help request became.
+type HelpReceipt struct {
+	RequestID string `json:"request_id"`
+	TicketID  string `json:"ticket_id"`
+	Number    int64  `json:"number"`
+	Tier      int    `json:"tier"`
+	// Next says, for the user, what happens now.
+	Next string `json:"next,omitempty"`
+}
+
+func (HelpReceipt) Type() Type { return TypeHelpReceipt }
+
+func (h HelpReceipt) Validate() error {
+	if h.RequestID == "" || h.TicketID == "" {
+		return errors.New("help receipt needs request_id and ticket_id")
+	}
+	return nil
+}
+
+// TicketUpdate tells the agent about a change to one of its tickets, for
+// the user: a state change, a technician's message, a survey to answer.
+type TicketUpdate struct {
+	TicketID string    `json:"ticket_id"`
+	Number   int64     `json:"number"`
+	Title    string    `json:"title,omitempty"`
+	State    string    `json:"state"`
+	Tier     int       `json:"tier"`
+	Time     time.Time `json:"time"`
+	// Message from a technician, when the update is one.
+	From    string `json:"from,omitempty"`
+	Message string `json:"message,omitempty"`
+	// AskSurvey: the ticket was resolved; ask the one-question survey.
+	AskSurvey bool `json:"ask_survey,omitempty"`
+}
+
+func (TicketUpdate) Type() Type { return TypeTicketUpdate }
+
+func (t TicketUpdate) Validate() error {
+	if t.TicketID == "" {
+		return errors.New("ticket update needs ticket_id")
+	}
+	return nil
+}
+
+// UserReply is the user's message on one of the device's tickets.
+type UserReply struct {
+	TicketID string `json:"ticket_id"`
+	Text     string `json:"text"`
+	User     string `json:"user,omitempty"`
+}
+
+func (UserReply) Type() Type { return TypeUserReply }
+
+func (u UserReply) Validate() error {
+	if u.TicketID == "" || len(u.TicketID) > 64 {
+		return errors.New("ticket_id must be 1 to 64 bytes")
+	}
+	if u.Text == "" || len(u.Text) > MaxReplyText {
+		return fmt.Errorf("text must be 1 to %d bytes", MaxReplyText)
+	}
+	return checkLens(map[string]string{"user": u.User}, 255)
+}
+
+// SurveyAnswer answers the satisfaction survey of a resolved ticket:
+// Score 1 (very unhappy) to 5 (very happy).
+type SurveyAnswer struct {
+	TicketID string `json:"ticket_id"`
+	Score    int    `json:"score"`
+	Comment  string `json:"comment,omitempty"`
+}
+
+func (SurveyAnswer) Type() Type { return TypeSurveyAnswer }
+
+func (s SurveyAnswer) Validate() error {
+	if s.TicketID == "" || len(s.TicketID) > 64 {
+		return errors.New("ticket_id must be 1 to 64 bytes")
+	}
+	if s.Score < 1 || s.Score > 5 {
+		return fmt.Errorf("score %d is outside 1..5", s.Score)
+	}
+	if len(s.Comment) > 2000 {
+		return errors.New("comment is longer than 2000 bytes")
+	}
+	return nil
+}
+
+// HelpSession records a Get help session, so the hub can measure
+// self-help deflection. Ticket is true when it ended in a ticket; Failing
+// are the checks failing when it started, Recovered those of them that
+// were ok when it ended.
+type HelpSession struct {
+	SessionID string    `json:"session_id"`
+	Started   time.Time `json:"started"`
+	Ended     time.Time `json:"ended"`
+	Category  string    `json:"category,omitempty"`
+	Ticket    bool      `json:"ticket"`
+	FixesRun  []string  `json:"fixes_run,omitempty"`
+	Articles  []string  `json:"articles,omitempty"`
+	Failing   []string  `json:"failing,omitempty"`
+	Recovered []string  `json:"recovered,omitempty"`
+}
+
+func (HelpSession) Type() Type { return TypeHelpSession }
+
+func (h HelpSession) Validate() error {
+	if err := ValidateRunID(h.SessionID); err != nil {
+		return fmt.Errorf("session_id: %w", err)
+	}
+	if len(h.FixesRun) > 64 || len(h.Articles) > 64 || len(h.Failing) > 64 || len(h.Recovered) > 64 {
+		return errors.New("too many entries")
+	}
+	return nil
+}
+
+// KBQuery searches the hub's published knowledge-base articles.
+type KBQuery struct {
+	QueryID string   `json:"query_id"`
+	Text    string   `json:"text"`
+	Checks  []string `json:"checks,omitempty"` // failing checks on the device
+	Limit   int      `json:"limit,omitempty"`
+}
+
+func (KBQuery) Type() Type { return TypeKBQuery }
+
+func (q KBQuery) Validate() error {
+	if err := ValidateRunID(q.QueryID); err != nil {
+		return fmt.Errorf("query_id: %w", err)
+	}
+	if len(q.Text) > 1024 || len(q.Checks) > 64 || q.Limit < 0 || q.Limit > 50 {
+		return errors.New("query too large")
+	}
+	return nil
+}
+
+// KBArticle is a published article as end users see it.
+type KBArticle struct {
+	ID      string   `json:"id"`
+	Title   string   `json:"title"`
+	Body    string   `json:"body"` // Markdown
+	Checks  []string `json:"checks,omitempty"`
+	Fixes   []string `json:"fixes,omitempty"`
+	Snippet string   `json:"snippet,omitempty"`
+}
+
+// KBResults answers a KBQuery.
+type KBResults struct {
+	QueryID  string      `json:"query_id"`
+	Articles []KBArticle `json:"articles"`
+}
+
+func (KBResults) Type() Type { return TypeKBResults }
+
+func (r KBResults) Validate() error {
+	if r.QueryID == "" {
+		return errors.New("kb results need query_id")
+	}
+	return nil
+}

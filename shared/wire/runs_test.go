@@ -1,0 +1,38 @@
+package wire
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestRunAndHelpValidation(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		body Body
+		want string // "" = valid
+	}{
+		{"run ok", RunRequest{RunID: "r-1", Fix: "flush-dns", Tier: 1}, ""},
+		{"run id with a slash", RunRequest{RunID: "../x", Fix: "flush-dns"}, "run_id"},
+		{"fix with a space", RunRequest{RunID: "r", Fix: "flush dns"}, "kebab-case"},
+		{"tier out of range", RunRequest{RunID: "r", Fix: "flush-dns", Tier: 9}, "tier"},
+		{"huge param", RunRequest{RunID: "r", Fix: "flush-dns", Params: map[string]string{"a": strings.Repeat("x", 2000)}}, "longer"},
+		{"result ok", RunResult{RunID: "r", Outcome: OutcomeFixed}, ""},
+		{"result unknown outcome", RunResult{RunID: "r", Outcome: "maybe"}, "outcome"},
+		{"result huge bundle", RunResult{RunID: "r", Outcome: OutcomeSucceeded, Bundle: make([]byte, MaxBundleSize+1)}, "bundle"},
+		{"help ok", HelpRequest{RequestID: "q1", Text: "printer jammed", Category: "printing"}, ""},
+		{"help empty text", HelpRequest{RequestID: "q1"}, "text"},
+		{"help bad category", HelpRequest{RequestID: "q1", Text: "x", Category: "<script>"}, "category"},
+		{"survey score", SurveyAnswer{TicketID: "t", Score: 6}, "score"},
+		{"reply empty", UserReply{TicketID: "t"}, "text"},
+		{"session id", HelpSession{SessionID: ""}, "session_id"},
+		{"kb limit", KBQuery{QueryID: "k", Limit: 500}, "too large"},
+	} {
+		err := tt.body.Validate()
+		if tt.want == "" && err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: %v, want an error about %q", tt.name, err, tt.want)
+		}
+	}
+}
