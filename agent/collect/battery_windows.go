@@ -1,11 +1,15 @@
 package collect
 
 import (
+	"context"
 	"fmt"
+	"sync"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
 
+	"github.com/tierline/tierline/agent/execx"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -21,15 +25,65 @@ type systemPowerStatus struct {
 	BatteryFullLifeTime uint32
 }
 
-// ReadBattery reads charge and AC state from GetSystemPowerStatus. Wear
-// (full over design capacity) needs WMI's BatteryFullChargedCapacity and
-// BatteryStaticData and is left unknown (HealthPct nil).
+// ReadBattery reads charge and AC state from GetSystemPowerStatus (cheap,
+// every sample). Wear (full over design capacity) comes from WMI through
+// PowerShell, which costs a process start: it is refreshed in the
+// background at most once an hour and is unknown (HealthPct nil) until the
+// first refresh has finished.
 func ReadBattery(_ string) (*diag.Battery, error) {
 	var st systemPowerStatus
 	if r, _, err := procGetSystemPowerStatus.Call(uintptr(unsafe.Pointer(&st))); r == 0 {
 		return nil, fmt.Errorf("GetSystemPowerStatus: %w", err)
 	}
-	return parsePowerStatus(st)
+	b, err := parsePowerStatus(st)
+	if err == nil {
+		b.HealthPct = batteryWear()
+	}
+	return b, err
+}
+
+// wearEvery is how often battery wear is read again.
+const wearEvery = time.Hour
+
+var wear struct {
+	mu      sync.Mutex
+	pct     float64
+	known   bool
+	at      time.Time
+	running bool
+}
+
+// batteryWear returns the last wear reading and starts a refresh when it
+// is due.
+func batteryWear() *float64 {
+	wear.mu.Lock()
+	defer wear.mu.Unlock()
+	if !wear.running && (wear.at.IsZero() || time.Since(wear.at) >= wearEvery) {
+		wear.running = true
+		go refreshWear()
+	}
+	if !wear.known {
+		return nil
+	}
+	v := wear.pct
+	return &v
+}
+
+func refreshWear() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	res, err := execx.Run(ctx, execx.Cmd{
+		Argv:    []string{"powershell", "-NoProfile", "-NonInteractive", "-Command", BatteryWearScript},
+		Timeout: 45 * time.Second, MaxOutput: 64 << 10,
+	})
+	var pct float64
+	known := false
+	if err == nil {
+		pct, known, _ = ParseBatteryWear(res.Output)
+	}
+	wear.mu.Lock()
+	defer wear.mu.Unlock()
+	wear.pct, wear.known, wear.at, wear.running = pct, known, time.Now(), false
 }
 
 func parsePowerStatus(st systemPowerStatus) (*diag.Battery, error) {
