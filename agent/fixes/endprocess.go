@@ -46,8 +46,11 @@ func (l *Local) endProcess(ctx context.Context, args map[string]string) ActionRe
 	var targets []target
 	if s := args["pid"]; s != "" {
 		pid, err := strconv.ParseInt(s, 10, 32)
-		if err != nil || pid < 2 {
+		if err != nil || pid < 1 {
 			return ActionResult{Err: fmt.Errorf("pid %q is not a process id", s)}
+		}
+		if r := protected(int32(pid), ""); r != nil {
+			return ActionResult{Refused: r}
 		}
 		p, err := process.NewProcessWithContext(ctx, int32(pid))
 		if err != nil {
