@@ -160,3 +160,6 @@ func clip(s string) string {
 	}
 	return s[:64] + "…"
 }
+
+// PolicyRefusal says which rule of p keeps fix f from running, or "".
+func PolicyRefusal(p Policy, f catalog.Fix) string { return p.refusal(f) }

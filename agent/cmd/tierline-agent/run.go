@@ -7,12 +7,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tierline/tierline/agent/collect"
+	"github.com/tierline/tierline/agent/fixes"
 	"github.com/tierline/tierline/agent/health"
 	"github.com/tierline/tierline/agent/history"
 	"github.com/tierline/tierline/agent/identity"
@@ -73,6 +75,7 @@ func runRun(ctx context.Context, args []string) int {
 	inventoryEvery := time.Hour
 	fs.Var(durationFlag{&inventoryEvery}, "inventory-interval", "how often the inventory is re-read (sent only when it changed)")
 	watch := fs.String("watch-services", "", "comma-separated services the service-stopped check watches")
+	policyFile := fs.String("policy", "", "device fix policy file (JSON; default STATE/policy.json; absent means the defaults)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -88,7 +91,21 @@ func runRun(ctx context.Context, args []string) int {
 		// keeps its resident memory under its 15 MB budget.
 		debug.SetGCPercent(50)
 	}
+	// A policy the agent cannot apply stops it before anything else.
+	if *policyFile == "" {
+		*policyFile = filepath.Join(*state, fixes.PolicyFile)
+	}
+	policy, err := fixes.LoadPolicy(*policyFile)
+	if err != nil {
+		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
+		return exitError
+	}
 	id, err := identity.Load(*state)
+	if err != nil {
+		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
+		return exitError
+	}
+	journal, err := fixes.OpenJournal(filepath.Join(*state, fixes.JournalDir), fixes.JournalOptions{Logger: log.With("component", "fixes")})
 	if err != nil {
 		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
 		return exitError
@@ -105,7 +122,33 @@ func runRun(ctx context.Context, args []string) int {
 	host := identity.LocalHostInfo(ctx)
 	// Check requests from the hub queue here; the main loop answers them.
 	checkRequests := make(chan wire.CheckRequest, 8)
-	l, err := link.New(link.Config{
+	// Fix requests go to the runner, which works through them one at a
+	// time on its own goroutine and spools each result like telemetry.
+	var l *link.Link
+	var checks *health.Runner
+	runner, err := fixes.New(fixes.Config{
+		Journal: journal, Policy: &policy, Logger: log.With("component", "fixes"),
+		Exec: &fixes.Local{Hostname: host.Hostname},
+		Verify: func(ctx context.Context, names ...string) []diag.CheckResult {
+			return checks.Run(ctx, names...)
+		},
+		HubOffset: func() (time.Duration, bool) {
+			st := l.State()
+			return st.HubOffset, st.HubOffsetKnown
+		},
+		Deliver: func(res wire.RunResult) {
+			// Not the run's context: a result of a run stopped by shutdown
+			// must still reach the spool.
+			if _, err := l.Send(context.Background(), res); err != nil {
+				log.Error("spooling a fix result failed", "run", res.RunID, "err", err)
+			}
+		},
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
+		return exitError
+	}
+	l, err = link.New(link.Config{
 		URL: id.ConnectURL(), TLS: id.TLSConfig(),
 		DeviceID: id.DeviceID, Key: id.Key, AgentVersion: version.Version,
 		Hostname: host.Hostname, OS: host.OS, Arch: host.Arch, Platform: host.Platform,
@@ -119,6 +162,8 @@ func runRun(ctx context.Context, args []string) int {
 				log.Warn("dropping a check request from the hub: too many pending", "request", req.RequestID)
 			}
 		},
+		OnRunRequest: runner.Submit,
+		Fixes:        fixes.Supported(runtime.GOOS, policy),
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
@@ -126,7 +171,8 @@ func runRun(ctx context.Context, args []string) int {
 	}
 	st := sp.Stats()
 	log.Info("agent starting", "version", version.Version, "device_id", id.DeviceID, "hub", id.HubURL,
-		"interval", interval.String(), "spool_depth", st.Depth, "spool_last_seq", st.LastSeq)
+		"interval", interval.String(), "spool_depth", st.Depth, "spool_last_seq", st.LastSeq,
+		"policy", policySource(policy), "fixes", len(fixes.Supported(runtime.GOOS, policy)))
 
 	linkCtx, stopLink := context.WithCancel(context.Background())
 	defer stopLink()
@@ -142,7 +188,7 @@ func runRun(ctx context.Context, args []string) int {
 	if *watch != "" {
 		hcfg.WatchedServices = strings.Split(*watch, ",")
 	}
-	checks, err := health.NewRunner(hcfg, health.Env{
+	checks, err = health.NewRunner(hcfg, health.Env{
 		Latest: hist.Latest, Recent: hist.Recent,
 		HubOffset: func() (time.Duration, bool) {
 			st := l.State()
@@ -153,6 +199,11 @@ func runRun(ctx context.Context, args []string) int {
 		fmt.Fprintf(stderr, "tierline-agent run: health checks: %v\n", err)
 		return exitUsage
 	}
+
+	runnerCtx, stopRunner := context.WithCancel(context.Background())
+	defer stopRunner()
+	runner.Start(runnerCtx)
+	defer runner.Stop()
 
 	col := collect.New()
 	var lastCheck, lastInventory time.Time
@@ -227,6 +278,9 @@ func runRun(ctx context.Context, args []string) int {
 				}
 				time.Sleep(20 * time.Millisecond)
 			}
+			// A fix in progress is stopped and its result spooled before
+			// the link goes.
+			runner.Stop()
 			stopLink() // closes the WebSocket with a normal closure
 			select {
 			case <-linkDone:
@@ -238,4 +292,11 @@ func runRun(ctx context.Context, args []string) int {
 			return upd.exitCode(exitOK)
 		}
 	}
+}
+
+func policySource(p fixes.Policy) string {
+	if p.Source == "" {
+		return "defaults"
+	}
+	return p.Source
 }
