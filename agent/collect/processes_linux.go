@@ -29,7 +29,22 @@ type procCollector struct {
 	users    map[uint32]string
 	pageSize uint64
 	buf      []byte
+	// fds keeps /proc/<pid>/stat open between samples (up to maxStatFDs),
+	// so each later sample costs one pread per process instead of open,
+	// read and close. A reused pid is caught: the old fd reads ESRCH.
+	fds map[string]statFD
+	gen uint64
 }
+
+// statFD is a cached /proc/<pid>/stat descriptor and the sample that last
+// saw its process.
+type statFD struct {
+	fd  int
+	gen uint64
+}
+
+// maxStatFDs bounds the descriptors the agent keeps open for processes.
+const maxStatFDs = 256
 
 type procKey struct {
 	pid   int32
@@ -104,6 +119,7 @@ func (c *procCollector) fill(ctx context.Context, s *diag.Sample) error {
 	if err != nil {
 		return fmt.Errorf("list processes: %w", err)
 	}
+	c.gen++
 	now := time.Now()
 	dt := now.Sub(c.prevTime).Seconds()
 	var uptime float64
@@ -121,7 +137,7 @@ func (c *procCollector) fill(ctx context.Context, s *diag.Sample) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		b, err := c.readFile(procDir + "/" + name + "/stat")
+		b, err := c.readStat(procDir, name)
 		if err != nil {
 			continue // the process exited meanwhile
 		}
@@ -144,6 +160,12 @@ func (c *procCollector) fill(ctx context.Context, s *diag.Sample) error {
 		}
 		all = append(all, p)
 	}
+	for name, f := range c.fds {
+		if f.gen != c.gen {
+			syscall.Close(f.fd)
+			delete(c.fds, name)
+		}
+	}
 	c.prev, c.prevTime = cur, now
 	s.TopCPU = topN(busy(all), c.cfg.TopN, byCPU)
 	s.TopMemory = topN(all, c.cfg.TopN, byRSS)
@@ -153,6 +175,41 @@ func (c *procCollector) fill(ctx context.Context, s *diag.Sample) error {
 		}
 	}
 	return nil
+}
+
+// readStat reads /proc/<name>/stat through a cached descriptor when there
+// is one, opening (and caching, within the bound) one otherwise.
+func (c *procCollector) readStat(procDir, name string) ([]byte, error) {
+	if c.fds == nil {
+		c.fds = map[string]statFD{}
+	}
+	c.buf = c.buf[:cap(c.buf)]
+	if f, ok := c.fds[name]; ok {
+		n, err := syscall.Pread(f.fd, c.buf, 0)
+		if err == nil && n > 0 {
+			c.fds[name] = statFD{f.fd, c.gen}
+			return c.buf[:n], nil
+		}
+		syscall.Close(f.fd) // the process exited; its pid may be reused
+		delete(c.fds, name)
+	}
+	if len(c.fds) >= maxStatFDs {
+		return c.readFile(procDir + "/" + name + "/stat")
+	}
+	fd, err := syscall.Open(procDir+"/"+name+"/stat", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	n, err := syscall.Read(fd, c.buf)
+	if err != nil || n <= 0 {
+		syscall.Close(fd)
+		if err == nil {
+			err = syscall.ESRCH
+		}
+		return nil, err
+	}
+	c.fds[name] = statFD{fd, c.gen}
+	return c.buf[:n], nil
 }
 
 // readFile reads a small file into a reused buffer (a sample reads

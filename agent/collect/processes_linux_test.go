@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -91,5 +93,51 @@ func TestProcCollectorRates(t *testing.T) {
 	}
 	if len(s.TopCPU) != 1 || s.TopCPU[0].PID != 1 || s.TopCPU[0].CPUPct < 90 || s.TopCPU[0].CPUPct > 110 {
 		t.Errorf("second sample top CPU = %+v", s.TopCPU)
+	}
+}
+
+// TestProcStatFDsFollowProcesses: the descriptors kept between samples
+// are those of live processes only, and a real process's counters advance
+// through its kept descriptor.
+func TestProcStatFDsFollowProcesses(t *testing.T) {
+	root := t.TempDir()
+	for _, pid := range []string{"100", "200"} {
+		os.MkdirAll(filepath.Join(root, "proc", pid), 0o755)
+		os.WriteFile(filepath.Join(root, "proc", pid, "stat"), []byte(pid+" (x) S 1 1 1 0 -1 0 0 0 0 0 5 5 0 0 20 0 1 0 10 100 10\n"), 0o644)
+	}
+	os.WriteFile(filepath.Join(root, "proc/uptime"), []byte("100.0 50.0\n"), 0o644)
+	c := newProcCollector(&Config{Root: root, TopN: 5})
+	var s diag.Sample
+	if err := c.fill(context.Background(), &s); err != nil || len(c.fds) != 2 {
+		t.Fatalf("first sample: %v, %d fds", err, len(c.fds))
+	}
+	os.RemoveAll(filepath.Join(root, "proc/200"))
+	if err := c.fill(context.Background(), &s); err != nil || len(c.fds) != 1 {
+		t.Fatalf("after pid 200 left: %v, %d fds", err, len(c.fds))
+	}
+	if _, ok := c.fds["100"]; !ok {
+		t.Error("pid 100's descriptor dropped")
+	}
+
+	// This process, through /proc: a kept descriptor reads fresh counters.
+	real := newProcCollector(&Config{Root: "/", TopN: 5})
+	self := fmt.Sprint(os.Getpid())
+	b1, err := real.readStat("/proc", self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st1, _ := parseProcStat(b1)
+	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); {
+	}
+	b2, err := real.readStat("/proc", self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st2, _ := parseProcStat(b2)
+	if _, kept := real.fds[self]; !kept || st2.Ticks <= st1.Ticks {
+		t.Errorf("kept %v, ticks %d then %d", kept, st1.Ticks, st2.Ticks)
+	}
+	for _, f := range real.fds {
+		syscall.Close(f.fd)
 	}
 }
