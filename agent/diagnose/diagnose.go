@@ -134,6 +134,16 @@ func WriteText(w io.Writer, rep diag.Report) {
 		p("  Interface: %s %s %s%s", i.Name, i.MAC, strings.Join(i.Addresses, " "), suffix(" via ", i.Gateway))
 	}
 	p("  Gateway:   %s; DNS: %s", orNone(inv.Network.DefaultGateway), orNone(strings.Join(inv.Network.DNSServers, ", ")))
+	if w := inv.Network.WiFi; w != nil {
+		sig := []string{}
+		if w.SignalDBm != 0 {
+			sig = append(sig, fmt.Sprintf("%d dBm", w.SignalDBm))
+		}
+		if w.SignalPct != 0 {
+			sig = append(sig, fmt.Sprintf("%d%%", w.SignalPct))
+		}
+		p("  Wi-Fi:     %s on %s, signal %s", orNone(w.SSID), orNone(w.Interface), orNone(strings.Join(sig, ", ")))
+	}
 	p("  Software:  %d packages; services: %d", len(inv.Software), len(inv.Services))
 	writeUnavailable(w, inv.Unavailable)
 	p("")
