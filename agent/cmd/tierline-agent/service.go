@@ -182,11 +182,22 @@ func reachHub(ctx context.Context, id *identity.Identity) error {
 func runServiceRun(ctx context.Context, args []string) int {
 	underServiceManager = true
 	state := defaultStateDir()
-	for i := 0; i+1 < len(args); i++ {
-		if args[i] == "--state" || args[i] == "-state" {
+	token := os.Getenv("TIERLINE_ENROLL_TOKEN")
+	var runArgs []string
+	for i := 0; i < len(args); i++ {
+		// --enroll-token (the MSI's TOKEN property) enrolls a device that is
+		// not enrolled yet; run itself does not take it.
+		if args[i] == "--enroll-token" && i+1 < len(args) {
+			token = args[i+1]
+			i++
+			continue
+		}
+		if (args[i] == "--state" || args[i] == "-state") && i+1 < len(args) {
 			state = args[i+1]
 		}
+		runArgs = append(runArgs, args[i])
 	}
+	args = runArgs
 	cfg := serviceConfig(state)
 	if runtime.GOOS == "windows" {
 		if exe, err := os.Executable(); err == nil {
@@ -197,6 +208,11 @@ func runServiceRun(ctx context.Context, args []string) int {
 				stderr = f
 				defer f.Close()
 			}
+		}
+	}
+	if token != "" && !identity.Exists(state) {
+		if code := commands["enroll"](ctx, []string{"--token", token, "--state", state}); code != exitOK {
+			fmt.Fprintf(stderr, "tierline-agent service-run: enrollment with the configured token failed; fix the token and restart the service\n")
 		}
 	}
 	return service.Run(cfg, func(sctx context.Context) int {
