@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/tierline/tierline/agent/identity"
@@ -182,13 +183,13 @@ func reachHub(ctx context.Context, id *identity.Identity) error {
 func runServiceRun(ctx context.Context, args []string) int {
 	underServiceManager = true
 	state := defaultStateDir()
-	token := os.Getenv("TIERLINE_ENROLL_TOKEN")
+	token := strings.TrimSpace(os.Getenv("TIERLINE_ENROLL_TOKEN"))
 	var runArgs []string
 	for i := 0; i < len(args); i++ {
 		// --enroll-token (the MSI's TOKEN property) enrolls a device that is
 		// not enrolled yet; run itself does not take it.
 		if args[i] == "--enroll-token" && i+1 < len(args) {
-			token = args[i+1]
+			token = strings.TrimSpace(args[i+1])
 			i++
 			continue
 		}

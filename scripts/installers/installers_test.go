@@ -1,0 +1,237 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fakeAgent stands in for tierline-agent in the Linux packages: it records
+// how the maintainer scripts call it and "enrolls" by writing identity.json.
+const fakeAgent = `#!/bin/sh
+echo "$@" >> "${DPKG_ROOT:-}/var/log/fake-agent.log"
+if [ "$1" = enroll ]; then
+	while [ $# -gt 0 ]; do [ "$1" = --state ] && state="$2"; shift; done
+	echo '{"device_id":"fake"}' > "$state/identity.json"
+fi
+`
+
+var (
+	buildOnce sync.Once
+	built     []string
+	buildErr  error
+	outDir    string
+)
+
+func need(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (apt-get install wixl msitools rpm osslsigncode dpkg; .ci/run does)", tool)
+		}
+	}
+}
+
+// packages builds every package once per test binary, from small stand-in
+// binaries so it stays quick.
+func packages(t *testing.T) []string {
+	t.Helper()
+	need(t, "wixl", "osslsigncode")
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tierline-installers-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		outDir = filepath.Join(dir, "dist")
+		bins := filepath.Join(dir, "bin")
+		os.MkdirAll(bins, 0o755)
+		for _, arch := range []string{"amd64", "arm64"} {
+			os.WriteFile(filepath.Join(bins, "tierline-agent-linux-"+arch), []byte(fakeAgent), 0o755)
+			os.WriteFile(filepath.Join(bins, "tierline-hub-linux-"+arch), []byte("#!/bin/sh\n"), 0o755)
+			os.WriteFile(filepath.Join(bins, "tierline-agent-darwin-"+arch), []byte("mach-o stand-in"), 0o755)
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(bins, "tierline-agent-windows-amd64.exe"), "./testdata/tiny")
+		cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = err
+			built = []string{string(out)}
+			return
+		}
+		built, buildErr = Build(Options{Version: "v1.4.2", Out: outDir, Repo: "../..", BinDir: bins})
+	})
+	if buildErr != nil {
+		t.Fatalf("build packages: %v %v", buildErr, built)
+	}
+	return built
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if outDir != "" {
+		os.RemoveAll(filepath.Dir(outDir))
+	}
+	os.Exit(code)
+}
+
+func find(t *testing.T, suffix string) string {
+	t.Helper()
+	for _, p := range packages(t) {
+		if strings.HasSuffix(p, suffix) {
+			return p
+		}
+	}
+	t.Fatalf("no package *%s in %v", suffix, packages(t))
+	return ""
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func wantAll(t *testing.T, what, got string, want ...string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(got, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, got)
+		}
+	}
+}
+
+func TestPackageVersion(t *testing.T) {
+	for in, want := range map[string][2]string{
+		"v1.4.2": {"1.4.2", "1.4.2"}, "2.0.0-rc.1": {"2.0.0-rc.1", "2.0.0"}, "8546e09-dirty": {"0.0.0~dev.8546e09.dirty", "0.0.0"},
+	} {
+		p, m := PackageVersion(in)
+		if p != want[0] || m != want[1] {
+			t.Errorf("PackageVersion(%q) = %q, %q", in, p, m)
+		}
+	}
+}
+
+func TestDebPackages(t *testing.T) {
+	need(t, "dpkg-deb")
+	agent := find(t, "tierline-agent_1.4.2_amd64.deb")
+	wantAll(t, "agent deb info", run(t, "dpkg-deb", "--info", agent),
+		"Package: tierline-agent", "Version: 1.4.2", "Architecture: amd64", "postinst", "prerm", "postrm")
+	wantAll(t, "agent deb contents", run(t, "dpkg-deb", "--contents", agent),
+		"./usr/bin/tierline-agent", "./usr/lib/systemd/system/tierline-agent.service", "./etc/xdg/autostart/tierline-tray.desktop")
+	wantAll(t, "arm64 agent deb", run(t, "dpkg-deb", "--info", find(t, "tierline-agent_1.4.2_arm64.deb")), "Architecture: arm64")
+	hub := find(t, "tierline-hub_1.4.2_amd64.deb")
+	wantAll(t, "hub deb contents", run(t, "dpkg-deb", "--contents", hub),
+		"./usr/bin/tierline-hub", "./usr/lib/systemd/system/tierline-hub.service", "./etc/tierline/hub.env")
+	dir := t.TempDir()
+	run(t, "dpkg-deb", "-x", hub, dir)
+	unit, _ := os.ReadFile(filepath.Join(dir, "usr/lib/systemd/system/tierline-hub.service"))
+	wantAll(t, "hub unit", string(unit), "DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes")
+}
+
+func TestRPMPackages(t *testing.T) {
+	need(t, "rpm")
+	for _, arch := range []string{"x86_64", "aarch64"} {
+		p := find(t, "tierline-agent-1.4.2-1."+arch+".rpm")
+		wantAll(t, "rpm -qip", run(t, "rpm", "-qip", p), "Name        : tierline-agent", "Version     : 1.4.2", "Architecture: "+arch)
+		wantAll(t, "rpm -qlp", run(t, "rpm", "-qlp", p), "/usr/bin/tierline-agent", "/usr/lib/systemd/system/tierline-agent.service")
+		wantAll(t, "rpm scripts", run(t, "rpm", "-qp", "--scripts", p), "postinstall scriptlet", "identity.json")
+	}
+	wantAll(t, "hub rpm", run(t, "rpm", "-qlp", find(t, "tierline-hub-1.4.2-1.x86_64.rpm")), "/usr/bin/tierline-hub", "/etc/tierline/hub.env")
+}
+
+func TestMSI(t *testing.T) {
+	need(t, "msiinfo", "osslsigncode")
+	msi := find(t, "tierline-agent-1.4.2-x64.msi")
+	wantAll(t, "msiinfo tables", run(t, "msiinfo", "tables", msi), "ServiceInstall", "ServiceControl", "Property", "Registry", "Upgrade")
+	wantAll(t, "Property table", run(t, "msiinfo", "export", msi, "Property"), "TOKEN", "ProductVersion\t1.4.2", "UpgradeCode")
+	wantAll(t, "ServiceInstall table", run(t, "msiinfo", "export", msi, "ServiceInstall"), "tierline-agent", "service-run", "[TOKEN]")
+	wantAll(t, "Registry table", run(t, "msiinfo", "export", msi, "Registry"), "CurrentVersion\\Run", "tray")
+	cert := filepath.Join(outDir, "keys", "codesign-dev.pem")
+	wantAll(t, "MSI signature", run(t, "osslsigncode", "verify", "-CAfile", cert, "-in", msi), "Signature verification: ok")
+	// The exe inside the MSI is signed too.
+	dir := t.TempDir()
+	cmd := exec.Command("msiextract", "-C", dir, msi)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("msiextract: %v\n%s", err, out)
+	}
+	var exe string
+	filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error {
+		if strings.HasSuffix(p, "tierline-agent.exe") {
+			exe = p
+		}
+		return nil
+	})
+	if exe == "" {
+		t.Fatal("no tierline-agent.exe in the MSI")
+	}
+	wantAll(t, "exe signature", run(t, "osslsigncode", "verify", "-CAfile", cert, "-in", exe), "Signature verification: ok")
+}
+
+func TestMacTarball(t *testing.T) {
+	p := find(t, "tierline-agent-1.4.2-darwin-arm64.tar.gz")
+	wantAll(t, "tar.gz", run(t, "tar", "-tzf", p), "tierline-agent/tierline-agent", "tierline-agent/com.tierline.agent.plist",
+		"tierline-agent/install.sh", "tierline-agent/build-pkg.sh", "tierline-agent/com.tierline.tray.plist")
+}
+
+// TestDebInstallInThrowawayRoot installs the agent .deb with dpkg into a
+// temporary root with its own dpkg database: the files land, the token in
+// /etc/tierline/enroll.token enrolls, an upgrade keeps the state, remove
+// keeps it and purge deletes it.
+func TestDebInstallInThrowawayRoot(t *testing.T) {
+	need(t, "dpkg")
+	deb := find(t, "tierline-agent_1.4.2_amd64.deb")
+	root := t.TempDir()
+	for _, d := range []string{"var/lib/dpkg/info", "var/lib/dpkg/updates", "var/log", "etc/tierline"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	os.WriteFile(filepath.Join(root, "var/lib/dpkg/status"), nil, 0o644)
+	os.WriteFile(filepath.Join(root, "etc/tierline/enroll.token"), []byte("tl1.test-token\n"), 0o600)
+	dpkg := func(args ...string) string {
+		return run(t, "dpkg", append([]string{"--root=" + root, "--force-script-chrootless", "--force-not-root", "--log=/dev/null"}, args...)...)
+	}
+	out := dpkg("-i", deb)
+	wantAll(t, "install output", out, "enrolling with the token from /etc/tierline/enroll.token")
+	for _, f := range []string{"usr/bin/tierline-agent", "usr/lib/systemd/system/tierline-agent.service", "etc/xdg/autostart/tierline-tray.desktop"} {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			t.Errorf("installed file: %v", err)
+		}
+	}
+	unit, _ := os.ReadFile(filepath.Join(root, "usr/lib/systemd/system/tierline-agent.service"))
+	wantAll(t, "agent unit", string(unit), "ExecStart=/usr/bin/tierline-agent run --state /var/lib/tierline-agent", "Restart=on-failure")
+	log, _ := os.ReadFile(filepath.Join(root, "var/log/fake-agent.log"))
+	wantAll(t, "agent calls", string(log), "enroll --token tl1.test-token --state "+root+"/var/lib/tierline-agent")
+	identity := filepath.Join(root, "var/lib/tierline-agent/identity.json")
+	if _, err := os.Stat(identity); err != nil {
+		t.Fatalf("not enrolled: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/tierline/enroll.token")); !os.IsNotExist(err) {
+		t.Error("the used enrollment token was left in /etc/tierline")
+	}
+	if st, _ := os.Stat(filepath.Join(root, "var/lib/tierline-agent")); st == nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("state directory mode: %v", st)
+	}
+	dpkg("-i", deb) // upgrade (reinstall) keeps the state and does not enroll again
+	if _, err := os.Stat(identity); err != nil {
+		t.Fatalf("upgrade lost the state: %v", err)
+	}
+	if log2, _ := os.ReadFile(filepath.Join(root, "var/log/fake-agent.log")); strings.Count(string(log2), "enroll") != 1 {
+		t.Errorf("enrolled again on upgrade:\n%s", log2)
+	}
+	dpkg("-r", "tierline-agent")
+	if _, err := os.Stat(identity); err != nil {
+		t.Fatalf("remove deleted the state: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "usr/bin/tierline-agent")); !os.IsNotExist(err) {
+		t.Error("remove left the binary")
+	}
+	dpkg("-P", "tierline-agent")
+	if _, err := os.Stat(filepath.Join(root, "var/lib/tierline-agent")); !os.IsNotExist(err) {
+		t.Errorf("purge kept the state: %v", err)
+	}
+}

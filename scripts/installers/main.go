@@ -1,0 +1,378 @@
+// Command installers builds Tierline's packages into an output directory
+// (`make installers` writes dist/):
+//
+//   - tierline-agent and tierline-hub .deb and .rpm for amd64 and arm64
+//     (github.com/goreleaser/nfpm/v2 as a library)
+//   - tierline-agent-VERSION-x64.msi (wixl, from installers/windows), with
+//     the Windows binary and the MSI signed by osslsigncode
+//   - tierline-agent-VERSION-darwin-ARCH.tar.gz (binary, launchd plists,
+//     install.sh and build-pkg.sh for making a .pkg on a Mac)
+//
+// Code signing uses --sign-cert/--sign-key (PEM; TIERLINE_SIGN_CERT and
+// TIERLINE_SIGN_KEY); without them a development certificate is made in
+// the output directory's keys/ folder.
+package main
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/goreleaser/nfpm/v2"
+	_ "github.com/goreleaser/nfpm/v2/deb" // registers the deb packager
+	"github.com/goreleaser/nfpm/v2/files"
+	_ "github.com/goreleaser/nfpm/v2/rpm" // registers the rpm packager
+)
+
+// Options says what to build.
+type Options struct {
+	Version string
+	LDFlags string
+	Out     string
+	// Repo is the repository root (installers/ lives there).
+	Repo string
+	// BinDir, if set, holds prebuilt binaries named NAME-GOOS-GOARCH[.exe];
+	// nothing is compiled.
+	BinDir   string
+	SignCert string
+	SignKey  string
+	// Skip lists formats not to build: deb, rpm, msi, tar.
+	Skip map[string]bool
+}
+
+func main() {
+	var o Options
+	flag.StringVar(&o.Version, "version", "0.0.0", "package version (git describe output is turned into a package version)")
+	flag.StringVar(&o.LDFlags, "ldflags", "", "go build -ldflags")
+	flag.StringVar(&o.Out, "out", "dist", "output directory")
+	flag.StringVar(&o.BinDir, "bin-dir", "", "use prebuilt binaries from this directory")
+	flag.StringVar(&o.SignCert, "sign-cert", os.Getenv("TIERLINE_SIGN_CERT"), "code-signing certificate chain (PEM) [TIERLINE_SIGN_CERT]")
+	flag.StringVar(&o.SignKey, "sign-key", os.Getenv("TIERLINE_SIGN_KEY"), "its private key (PEM) [TIERLINE_SIGN_KEY]")
+	flag.Parse()
+	o.Repo = "."
+	outs, err := Build(o)
+	for _, p := range outs {
+		fmt.Println(p)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "installers: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+var semverRE = regexp.MustCompile(`^v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
+
+// PackageVersion turns a build version into one deb, rpm and the MSI take:
+// a semantic version as is (without v), anything else (a git commit) as
+// 0.0.0~dev.COMMIT; MSIVersion is its numeric part.
+func PackageVersion(v string) (pkg, msi string) {
+	if m := semverRE.FindStringSubmatch(v); m != nil {
+		return strings.TrimPrefix(v, "v"), m[1] + "." + m[2] + "." + m[3]
+	}
+	clean := regexp.MustCompile(`[^0-9A-Za-z.]+`).ReplaceAllString(v, ".")
+	return "0.0.0~dev." + strings.Trim(clean, "."), "0.0.0"
+}
+
+// Build makes every package and returns their paths.
+func Build(o Options) ([]string, error) {
+	if err := os.MkdirAll(o.Out, 0o755); err != nil {
+		return nil, err
+	}
+	pkgVersion, msiVersion := PackageVersion(o.Version)
+	bin := func(name, goos, arch string) (string, error) {
+		ext := ""
+		if goos == "windows" {
+			ext = ".exe"
+		}
+		file := fmt.Sprintf("%s-%s-%s%s", name, goos, arch, ext)
+		if o.BinDir != "" {
+			p := filepath.Join(o.BinDir, file)
+			_, err := os.Stat(p)
+			return p, err
+		}
+		p := filepath.Join(o.Out, "bin", file)
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", o.LDFlags, "-o", p, "./"+filepath.Join(name[len("tierline-"):], "cmd", name))
+		cmd.Dir = o.Repo
+		cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH="+arch, "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return "", fmt.Errorf("build %s %s/%s: %w\n%s", name, goos, arch, err, out)
+		}
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(o.Repo, p)
+		}
+		return p, nil
+	}
+	var outs []string
+	for _, arch := range []string{"amd64", "arm64"} {
+		agent, err := bin("tierline-agent", "linux", arch)
+		if err != nil {
+			return outs, err
+		}
+		hub, err := bin("tierline-hub", "linux", arch)
+		if err != nil {
+			return outs, err
+		}
+		for _, format := range []string{"deb", "rpm"} {
+			if o.Skip[format] {
+				continue
+			}
+			for _, info := range []*nfpm.Info{agentInfo(o.Repo, agent, arch, pkgVersion), hubInfo(o.Repo, hub, arch, pkgVersion)} {
+				p, err := nfpmPackage(info, format, o.Out)
+				if err != nil {
+					return outs, err
+				}
+				outs = append(outs, p)
+			}
+		}
+	}
+	if !o.Skip["msi"] {
+		exe, err := bin("tierline-agent", "windows", "amd64")
+		if err != nil {
+			return outs, err
+		}
+		p, err := buildMSI(o, exe, pkgVersion, msiVersion)
+		if err != nil {
+			return outs, err
+		}
+		outs = append(outs, p)
+	}
+	if !o.Skip["tar"] {
+		for _, arch := range []string{"amd64", "arm64"} {
+			b, err := bin("tierline-agent", "darwin", arch)
+			if err != nil {
+				return outs, err
+			}
+			p := filepath.Join(o.Out, fmt.Sprintf("tierline-agent-%s-darwin-%s.tar.gz", pkgVersion, arch))
+			if err := macTarball(p, b, filepath.Join(o.Repo, "installers", "macos")); err != nil {
+				return outs, err
+			}
+			outs = append(outs, p)
+		}
+	}
+	return outs, nil
+}
+
+func content(src, dst string, mode os.FileMode, typ string) *files.Content {
+	return &files.Content{Source: src, Destination: dst, Type: typ, FileInfo: &files.ContentFileInfo{Mode: mode}}
+}
+
+func agentInfo(repo, binary, arch, version string) *nfpm.Info {
+	in := func(p string) string { return filepath.Join(repo, "installers", p) }
+	return &nfpm.Info{
+		Name: "tierline-agent", Arch: arch, Platform: "linux", Version: version, VersionSchema: "none",
+		Section: "admin", Priority: "optional", Maintainer: "Tierline <support@tierline.invalid>",
+		Description: "Tierline device agent: diagnostics, health checks and approved fixes for tiered IT support",
+		Vendor:      "Tierline", Homepage: "https://github.com/tierline/tierline", License: "Proprietary",
+		Overridables: nfpm.Overridables{
+			Contents: files.Contents{
+				content(binary, "/usr/bin/tierline-agent", 0o755, ""),
+				content(in("systemd/tierline-agent.service"), "/usr/lib/systemd/system/tierline-agent.service", 0o644, ""),
+				content(in("linux/tierline-tray.desktop"), "/etc/xdg/autostart/tierline-tray.desktop", 0o644, files.TypeConfig),
+				{Destination: "/etc/tierline", Type: files.TypeDir, FileInfo: &files.ContentFileInfo{Mode: 0o755}},
+			},
+			Scripts: nfpm.Scripts{
+				PostInstall: in("linux/agent-postinstall.sh"),
+				PreRemove:   in("linux/agent-preremove.sh"),
+				PostRemove:  in("linux/agent-postremove.sh"),
+			},
+		},
+	}
+}
+
+func hubInfo(repo, binary, arch, version string) *nfpm.Info {
+	in := func(p string) string { return filepath.Join(repo, "installers", p) }
+	return &nfpm.Info{
+		Name: "tierline-hub", Arch: arch, Platform: "linux", Version: version, VersionSchema: "none",
+		Section: "admin", Priority: "optional", Maintainer: "Tierline <support@tierline.invalid>",
+		Description: "Tierline hub: agent gateway, API and metrics for tiered IT support",
+		Vendor:      "Tierline", Homepage: "https://github.com/tierline/tierline", License: "Proprietary",
+		Overridables: nfpm.Overridables{
+			Contents: files.Contents{
+				content(binary, "/usr/bin/tierline-hub", 0o755, ""),
+				content(in("systemd/tierline-hub.service"), "/usr/lib/systemd/system/tierline-hub.service", 0o644, ""),
+				content(in("linux/hub.env"), "/etc/tierline/hub.env", 0o640, files.TypeConfigNoReplace),
+			},
+			Scripts: nfpm.Scripts{PostInstall: in("linux/hub-postinstall.sh")},
+		},
+	}
+}
+
+func nfpmPackage(info *nfpm.Info, format, out string) (string, error) {
+	info = nfpm.WithDefaults(info)
+	if err := nfpm.PrepareForPackager(info, format); err != nil {
+		return "", fmt.Errorf("%s %s: %w", info.Name, format, err)
+	}
+	pkgr, err := nfpm.Get(format)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(out, pkgr.ConventionalFileName(info))
+	f, err := os.Create(p)
+	if err != nil {
+		return "", err
+	}
+	info.Target = p
+	if err := pkgr.Package(info, f); err != nil {
+		f.Close()
+		os.Remove(p)
+		return "", fmt.Errorf("package %s %s %s: %w", info.Name, format, info.Arch, err)
+	}
+	return p, f.Close()
+}
+
+// signingKey returns the code-signing certificate and key, making a
+// development pair in OUT/keys when none is configured.
+func signingKey(o Options) (cert, key string, err error) {
+	if o.SignCert != "" || o.SignKey != "" {
+		if o.SignCert == "" || o.SignKey == "" {
+			return "", "", errors.New("--sign-cert and --sign-key go together")
+		}
+		return o.SignCert, o.SignKey, nil
+	}
+	dir := filepath.Join(o.Out, "keys")
+	cert, key = filepath.Join(dir, "codesign-dev.pem"), filepath.Join(dir, "codesign-dev.key")
+	if _, err := os.Stat(cert); err == nil {
+		return cert, key, nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", "", err
+	}
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "Tierline development code signing", Organization: []string{"Tierline (development)"}},
+		NotBefore:    time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(3, 0, 0),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &priv.PublicKey, priv)
+	if err != nil {
+		return "", "", err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		return "", "", err
+	}
+	return cert, key, os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+}
+
+// Sign signs a PE file or an MSI in place with osslsigncode.
+func Sign(cert, key, path, description string) error {
+	tmp := path + ".signed"
+	cmd := exec.Command("osslsigncode", "sign", "-certs", cert, "-key", key, "-h", "sha256",
+		"-n", description, "-i", "https://github.com/tierline/tierline", "-in", path, "-out", tmp)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("osslsigncode sign %s (install it: apt-get install osslsigncode): %w\n%s", path, err, out)
+	}
+	return os.Rename(tmp, path)
+}
+
+func buildMSI(o Options, exe, pkgVersion, msiVersion string) (string, error) {
+	cert, key, err := signingKey(o)
+	if err != nil {
+		return "", err
+	}
+	work, err := os.MkdirTemp("", "tierline-msi-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(work)
+	signed := filepath.Join(work, "tierline-agent.exe")
+	if err := copyFile(exe, signed); err != nil {
+		return "", err
+	}
+	if err := Sign(cert, key, signed, "Tierline agent"); err != nil {
+		return "", err
+	}
+	src, err := os.ReadFile(filepath.Join(o.Repo, "installers", "windows", "tierline-agent.wxs"))
+	if err != nil {
+		return "", err
+	}
+	wxs := strings.NewReplacer("@VERSION@", msiVersion, "@AGENT_EXE@", "tierline-agent.exe").Replace(string(src))
+	wxsPath := filepath.Join(work, "tierline-agent.wxs")
+	if err := os.WriteFile(wxsPath, []byte(wxs), 0o644); err != nil {
+		return "", err
+	}
+	out, err := filepath.Abs(filepath.Join(o.Out, "tierline-agent-"+pkgVersion+"-x64.msi"))
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command("wixl", "-a", "x64", "-o", out, wxsPath)
+	cmd.Dir = work // wixl takes File sources relative to its directory
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("wixl (install it: apt-get install wixl): %w\n%s", err, b)
+	}
+	return out, Sign(cert, key, out, "Tierline agent installer")
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// macTarball packs the darwin binary with the launchd plists and scripts.
+func macTarball(path, binary, macDir string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	gz := gzip.NewWriter(f)
+	tw := tar.NewWriter(gz)
+	add := func(src, name string, mode int64) error {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: "tierline-agent/" + name, Mode: mode, Size: int64(len(b)), ModTime: time.Now(), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		_, err = tw.Write(b)
+		return err
+	}
+	err = errors.Join(
+		add(binary, "tierline-agent", 0o755),
+		add(filepath.Join(macDir, "com.tierline.agent.plist"), "com.tierline.agent.plist", 0o644),
+		add(filepath.Join(macDir, "com.tierline.tray.plist"), "com.tierline.tray.plist", 0o644),
+		add(filepath.Join(macDir, "install.sh"), "install.sh", 0o755),
+		add(filepath.Join(macDir, "build-pkg.sh"), "build-pkg.sh", 0o755),
+	)
+	if cerr := errors.Join(tw.Close(), gz.Close(), f.Close()); err == nil {
+		err = cerr
+	}
+	return err
+}
