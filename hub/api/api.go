@@ -45,6 +45,7 @@ type Store interface {
 	CancelRun(ctx context.Context, id string, at time.Time) error
 	RunBundle(ctx context.Context, id string) (string, []byte, error)
 	GetRunBatch(ctx context.Context, id string) (store.RunBatch, error)
+	SetDeviceGroup(ctx context.Context, id, group string) error
 }
 
 // Config configures the API.
@@ -113,6 +114,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/devices/{id}/health/history", store.RoleTier1, a.healthHistory},
 		{"POST /api/v1/devices/{id}/checks", store.RoleTier1, a.requestChecks},
 		{"POST /api/v1/devices/{id}/revoke", store.RoleAdmin, a.revokeDevice},
+		{"POST /api/v1/devices/{id}/group", store.RoleAdmin, a.setDeviceGroup},
 		{"GET /api/v1/tokens", store.RoleAdmin, a.listTokens},
 		{"POST /api/v1/tokens", store.RoleAdmin, a.createToken},
 		{"POST /api/v1/tokens/{id}/revoke", store.RoleAdmin, a.revokeToken},

@@ -290,3 +290,27 @@ func (a *API) internal(w http.ResponseWriter, what string, err error) {
 	a.log.Error(what, "err", err)
 	writeError(w, http.StatusInternalServerError, "internal", what+" failed; see the hub's log")
 }
+
+func (a *API) setDeviceGroup(w http.ResponseWriter, r *http.Request, who Caller) {
+	d, ok := a.device(w, r)
+	if !ok {
+		return
+	}
+	var req struct {
+		Group string `json:"group"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if err := store.ValidateGroup(req.Group); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if err := a.cfg.Store.SetDeviceGroup(r.Context(), d.ID, req.Group); err != nil {
+		a.internal(w, "set device group", err)
+		return
+	}
+	a.audit(r, who, "device.group", d.ID, "ok", map[string]any{"group": req.Group, "was": d.Group})
+	d.Group = req.Group
+	writeJSON(w, http.StatusOK, d)
+}

@@ -53,6 +53,7 @@ func commands() []command {
 		{"apitoken revoke", "revoke an API token: apitoken revoke [flags] ID", apitokenRevoke},
 		{"device list", "list enrolled devices", deviceList},
 		{"device revoke", "revoke a device and cut its connection: device revoke [flags] ID", deviceRevoke},
+		{"device group", "put a device in a group (rollouts, batch runs): device group [flags] ID GROUP", deviceGroup},
 		{"release add", "store a signed agent release (manifest, signature, binary)", releaseAdd},
 		{"release list", "list stored agent releases", releaseList},
 		{"rollout set", "roll a release out to a device group, in waves (--percent)", rolloutSet},
@@ -493,6 +494,36 @@ func deviceList(ctx context.Context, args []string, io IO) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.Hostname, d.OS, state, seen)
 	}
 	return tw.Flush()
+}
+
+func deviceGroup(ctx context.Context, args []string, io IO) error {
+	fs := flagSet("device group", io)
+	sf := addStoreFlags(fs)
+	if err := parse(fs, args, 2); err != nil {
+		return err
+	}
+	id, group := fs.Arg(0), fs.Arg(1)
+	if err := wire.ValidateDeviceID(id); err != nil {
+		return fmt.Errorf("%q: %w (see `tierline-hub device list`)", id, err)
+	}
+	if err := store.ValidateGroup(group); err != nil {
+		return fmt.Errorf("%q: %w", group, err)
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.SetDeviceGroup(ctx, id, group); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no device %s (see `tierline-hub device list`)", id)
+		}
+		return err
+	}
+	_ = st.AppendAudit(ctx, store.AuditEvent{Time: time.Now(), Actor: "cli", Action: "device.group", Target: id, Outcome: "ok",
+		Detail: map[string]any{"group": group}})
+	fmt.Fprintf(io.Stdout, "device %s is in group %s\n", id, group)
+	return nil
 }
 
 func deviceRevoke(ctx context.Context, args []string, io IO) error {

@@ -311,3 +311,33 @@ func (s *Store) SetPresence(ctx context.Context, events []Presence) error {
 	}
 	return nil
 }
+
+// ValidateGroup checks a device group name: 1 to 64 of letters, digits,
+// '.', '_' and '-'.
+func ValidateGroup(g string) error {
+	if g == "" || len(g) > 64 {
+		return errors.New("group must be 1 to 64 characters")
+	}
+	for _, r := range g {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return errors.New("group may hold only letters, digits, '.', '_' and '-'")
+		}
+	}
+	return nil
+}
+
+// SetDeviceGroup puts a device in a group (update rollouts, batch runs and
+// routing rules use groups). ErrNotFound for an unknown device.
+func (s *Store) SetDeviceGroup(ctx context.Context, id, group string) error {
+	if err := ValidateGroup(group); err != nil {
+		return err
+	}
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE devices SET grp = ? WHERE id = ?`), group, id)
+	if err != nil {
+		return fmt.Errorf("set group of %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("device %s: %w", id, ErrNotFound)
+	}
+	return nil
+}

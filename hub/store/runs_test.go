@@ -181,3 +181,23 @@ func runIDList(ids []string) string {
 	}
 	return out
 }
+
+func TestDeviceGroups(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		enroll(t, s, "d1", "alpha")
+		enroll(t, s, "d2", "beta")
+		if err := s.SetDeviceGroup(ctx, "d1", "lab-2"); err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, "unknown device", s.SetDeviceGroup(ctx, "nope", "lab"), store.ErrNotFound)
+		for _, bad := range []string{"", "a b", "<x>", "../x"} {
+			if err := s.SetDeviceGroup(ctx, "d2", bad); err == nil {
+				t.Errorf("group %q accepted", bad)
+			}
+		}
+		ds, err := s.ListDevices(ctx, store.ListDevicesOptions{Group: "lab-2"})
+		if err != nil || len(ds) != 1 || ds[0].ID != "d1" || ds[0].Group != "lab-2" {
+			t.Fatalf("devices in lab-2: %+v %v", ds, err)
+		}
+	})
+}
