@@ -230,6 +230,9 @@ func (a *API) createRun(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	run := a.newRun(who, d, p, req, "")
+	if a.cfg.IsConnected != nil && a.cfg.DispatchRun != nil && a.cfg.IsConnected(d.ID) {
+		run.State = store.RunSent
+	}
 	ev := a.auditEvent(r, who, "run.request", d.ID, "ok", map[string]any{"run": run.ID, "fix": run.Fix, "params": run.Params,
 		"ticket": run.Ticket, "consent_obtained": run.ConsentObtained})
 	if err := a.cfg.Store.CreateRuns(r.Context(), nil, []store.Run{run}, ev); err != nil {

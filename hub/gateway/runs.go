@@ -31,6 +31,9 @@ func (g *Gateway) DispatchRun(ctx context.Context, r store.Run) (bool, error) {
 	if err := c.write(ctx, r.Request()); err != nil {
 		return false, fmt.Errorf("send run %s: %w", r.ID, err)
 	}
+	if r.State == store.RunSent {
+		return true, nil // stored as sent already
+	}
 	// Recording the delivery is off the request path: until it is
 	// recorded the run only looks queued, and a result stored first wins.
 	at := g.cfg.Now()

@@ -94,7 +94,7 @@ func scanRun(sc interface{ Scan(...any) error }, extra ...any) (Run, error) {
 	return r, nil
 }
 
-// CreateRuns stores new queued runs, their batch when b is not nil, and
+// CreateRuns stores new runs (queued, or sent when State says so), their batch when b is not nil, and
 // the audit events, in one transaction. ErrNotFound when a device does not
 // exist or is revoked; ErrExists when a run id is taken.
 func (s *Store) CreateRuns(ctx context.Context, b *RunBatch, runs []Run, audit ...AuditEvent) error {
@@ -115,8 +115,8 @@ func (s *Store) CreateRuns(ctx context.Context, b *RunBatch, runs []Run, audit .
 			}
 		}
 		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO runs (id, device_id, fix, params, ticket, batch_id, requested_by,
-			requester_role, tier, consent_obtained, state, created_at, expires_at)
-			SELECT ?, id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM devices WHERE id = ? AND revoked_at IS NULL`))
+			requester_role, tier, consent_obtained, state, created_at, expires_at, sent_at)
+			SELECT ?, id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM devices WHERE id = ? AND revoked_at IS NULL`))
 		if err != nil {
 			return fmt.Errorf("create runs: %w", err)
 		}
@@ -132,8 +132,16 @@ func (s *Store) CreateRuns(ctx context.Context, b *RunBatch, runs []Run, audit .
 			if r.Params == nil {
 				params = []byte("{}")
 			}
+			// A run about to be handed to a connected device is stored as
+			// sent straight away, saving a second commit; if the hand-over
+			// fails it is sent again at the next connection like any
+			// unanswered run.
+			state, sent := RunQueued, any(nil)
+			if r.State == RunSent {
+				state, sent = RunSent, r.CreatedAt.UnixNano()
+			}
 			res, err := ins.ExecContext(ctx, r.ID, r.Fix, string(params), r.Ticket, r.BatchID, r.RequestedBy, string(r.RequesterRole),
-				r.Tier, r.ConsentObtained, RunQueued, r.CreatedAt.UnixNano(), r.ExpiresAt.UnixNano(), r.DeviceID)
+				r.Tier, r.ConsentObtained, state, r.CreatedAt.UnixNano(), r.ExpiresAt.UnixNano(), sent, r.DeviceID)
 			if isUniqueViolation(err) {
 				return fmt.Errorf("create run %s: %w", r.ID, ErrExists)
 			}

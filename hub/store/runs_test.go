@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -96,6 +97,19 @@ func TestRuns(t *testing.T) {
 			t.Fatalf("audit %+v %v", evs, err)
 		}
 
+		// A run handed straight to a connected device is stored as sent.
+		direct := newRun("r0", "d2", "flush-dns", t0)
+		direct.State = store.RunSent
+		if err := s.CreateRuns(ctx, nil, []store.Run{direct}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetRun(ctx, "r0"); got.State != store.RunSent || got.SentAt == nil {
+			t.Fatalf("direct run stored as %s, sent at %v", got.State, got.SentAt)
+		}
+		if err := s.CancelRun(ctx, "r0", t0); !errors.Is(err, store.ErrRunNotQueued) {
+			t.Fatalf("cancel a sent run: %v", err)
+		}
+
 		// Queued runs expire at their expiry; sent ones get a grace period.
 		if err := s.MarkRunSent(ctx, "r3", t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
@@ -108,7 +122,7 @@ func TestRuns(t *testing.T) {
 			t.Fatalf("expired %v %v, want r4 only", ids, err)
 		}
 		ids, _ = s.ExpireRuns(ctx, t0.Add(2*time.Hour))
-		if runIDList(ids) != "r3" {
+		if runIDList(ids) != "r3,r0" && runIDList(ids) != "r0,r3" {
 			t.Fatalf("expired %v, want r3 after the grace period", ids)
 		}
 		if p, _ := s.PendingRuns(ctx, "d1", t0); len(p) != 0 {
