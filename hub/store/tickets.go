@@ -1,0 +1,668 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// Ticket states.
+const (
+	TicketNew           = "new"            // filed, nobody has it yet
+	TicketOpen          = "open"           // assigned or being worked
+	TicketWaitingUser   = "waiting_user"   // waiting on the user (SLA clock paused)
+	TicketWaitingVendor = "waiting_vendor" // waiting on a vendor (tier clock paused, vendor clock runs)
+	TicketResolved      = "resolved"
+	TicketClosed        = "closed"
+)
+
+// TicketStates lists every state.
+var TicketStates = []string{TicketNew, TicketOpen, TicketWaitingUser, TicketWaitingVendor, TicketResolved, TicketClosed}
+
+// TicketState is the part of a ticket derived from its event log.
+type TicketState struct {
+	State         string `json:"state"`
+	WaitingReason string `json:"waiting_reason,omitempty"`
+	Tier          int    `json:"tier"`
+	Impact        int    `json:"impact"`
+	Urgency       int    `json:"urgency"`
+	Priority      int    `json:"priority"`
+	Assignee      string `json:"assignee,omitempty"`
+	// Collaborators are technicians swarming on the ticket.
+	Collaborators   []string   `json:"collaborators,omitempty"`
+	ProblemID       string     `json:"problem_id,omitempty"`
+	VendorID        string     `json:"vendor_id,omitempty"`
+	VendorRef       string     `json:"vendor_ref,omitempty"`
+	VendorDue       *time.Time `json:"vendor_due,omitempty"`
+	Resolution      string     `json:"resolution,omitempty"`
+	CSAT            *int       `json:"csat,omitempty"`
+	FirstResponseAt *time.Time `json:"first_response_at,omitempty"`
+	ResolvedAt      *time.Time `json:"resolved_at,omitempty"`
+	ClosedAt        *time.Time `json:"closed_at,omitempty"`
+	// The current tier's SLA clock: ClockUsed counted up to ClockSince;
+	// while ClockRunning, time since ClockSince counts too.
+	TierEnteredAt time.Time     `json:"tier_entered_at"`
+	ClockUsed     time.Duration `json:"clock_used_ns"`
+	ClockSince    *time.Time    `json:"clock_since,omitempty"`
+	ClockRunning  bool          `json:"clock_running"`
+	WarnedPct     int           `json:"warned_pct"`
+	Escalations   int           `json:"escalations"`
+	Breaches      int           `json:"breaches"`
+	// NextCheckAt is when the SLA loop must look at the ticket again.
+	NextCheckAt *time.Time `json:"next_check_at,omitempty"`
+	// Events is how many events the projection has applied.
+	Events int `json:"events"`
+}
+
+// Ticket is a support ticket.
+type Ticket struct {
+	ID        string `json:"id"`
+	Number    int64  `json:"number"`
+	DeviceID  string `json:"device_id,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	Requester string `json:"requester,omitempty"`
+	Title     string `json:"title"`
+	Body      string `json:"body,omitempty"`
+	Category  string `json:"category,omitempty"`
+	Queue     string `json:"queue,omitempty"`
+	// Signature is the sorted list of checks failing at filing, comma
+	// separated: tickets sharing it likely share a cause.
+	Signature     string         `json:"signature,omitempty"`
+	Snapshot      *wire.Snapshot `json:"snapshot,omitempty"` // GetTicket only
+	Tried         *wire.SelfHelp `json:"tried,omitempty"`    // GetTicket only
+	HasScreenshot bool           `json:"has_screenshot,omitempty"`
+	CreatedAt     time.Time      `json:"created_at"`
+	UpdatedAt     time.Time      `json:"updated_at"`
+	TicketState
+}
+
+// TicketEvent is one entry of a ticket's timeline.
+type TicketEvent struct {
+	ID       int64          `json:"id"`
+	TicketID string         `json:"ticket_id"`
+	Time     time.Time      `json:"time"`
+	Actor    string         `json:"actor"`
+	Kind     string         `json:"kind"`
+	Data     map[string]any `json:"data,omitempty"`
+}
+
+// Event kinds the store itself projects into side tables, besides the
+// ticket's columns: collaborator (data "user") fills ticket_collaborators,
+// link (data "other", "kind") fills ticket_links.
+const (
+	EventCollaborator = "collaborator"
+	EventLink         = "link"
+)
+
+// Str returns a string field of the event's data.
+func (e TicketEvent) Str(k string) string { s, _ := e.Data[k].(string); return s }
+
+// Int returns a numeric field of the event's data.
+func (e TicketEvent) Int(k string) int {
+	switch v := e.Data[k].(type) {
+	case float64:
+		return int(v)
+	case int:
+		return v
+	case int64:
+		return int(v)
+	case json.Number:
+		n, _ := v.Int64()
+		return int(n)
+	}
+	return 0
+}
+
+// Bool returns a boolean field of the event's data.
+func (e TicketEvent) Bool(k string) bool { b, _ := e.Data[k].(bool); return b }
+
+// TicketFilter selects tickets. Zero values mean no filter.
+type TicketFilter struct {
+	Tier      int // 0: any
+	States    []string
+	DeviceID  string
+	Assignee  string
+	Queue     string
+	Signature string
+	ProblemID string
+	// Q matches words in the title and body.
+	Q      string
+	Limit  int // default 100
+	Offset int
+}
+
+const ticketCols = `id, number, device_id, request_id, requester, title, body, category, queue, signature,
+	screenshot IS NOT NULL, created_at, updated_at, state, waiting_reason, tier, impact, urgency, priority, assignee, collaborators, problem_id,
+	vendor_id, vendor_ref, vendor_due, resolution, csat, first_response_at, resolved_at, closed_at, tier_entered_at,
+	clock_used_ns, clock_since, clock_running, warned_pct, escalations, breaches, next_check_at, events`
+
+func scanTicket(sc rowScanner, extra ...any) (Ticket, error) {
+	var t Ticket
+	var created, updated, entered, used int64
+	var vendorDue, firstResp, resolved, closed, since, next sql.NullInt64
+	var csat sql.NullInt64
+	var collab string
+	dest := []any{&t.ID, &t.Number, &t.DeviceID, &t.RequestID, &t.Requester, &t.Title, &t.Body, &t.Category, &t.Queue, &t.Signature,
+		&t.HasScreenshot, &created, &updated, &t.State, &t.WaitingReason, &t.Tier, &t.Impact, &t.Urgency, &t.Priority, &t.Assignee, &collab, &t.ProblemID,
+		&t.VendorID, &t.VendorRef, &vendorDue, &t.Resolution, &csat, &firstResp, &resolved, &closed, &entered,
+		&used, &since, &t.ClockRunning, &t.WarnedPct, &t.Escalations, &t.Breaches, &next, &t.Events}
+	if err := sc.Scan(append(dest, extra...)...); err != nil {
+		return t, err
+	}
+	t.CreatedAt, t.UpdatedAt, t.TierEnteredAt = fromNS(created), fromNS(updated), fromNS(entered)
+	t.ClockUsed = time.Duration(used)
+	t.VendorDue, t.FirstResponseAt, t.ResolvedAt, t.ClosedAt = nullTimePtr(vendorDue), nullTimePtr(firstResp), nullTimePtr(resolved), nullTimePtr(closed)
+	t.ClockSince, t.NextCheckAt = nullTimePtr(since), nullTimePtr(next)
+	if csat.Valid {
+		v := int(csat.Int64)
+		t.CSAT = &v
+	}
+	if collab != "" && collab != "[]" {
+		if err := json.Unmarshal([]byte(collab), &t.Collaborators); err != nil {
+			return t, fmt.Errorf("ticket %s: collaborators: %w", t.ID, err)
+		}
+	}
+	return t, nil
+}
+
+// CreateTicket stores a new ticket, numbered next, with its first events
+// (the caller has applied them to t.TicketState). A second request with
+// the same device and request id returns the existing ticket and false.
+// Each request makes exactly one ticket, also when deliveries race.
+func (s *Store) CreateTicket(ctx context.Context, t Ticket, events []TicketEvent, screenshot []byte) (Ticket, bool, error) {
+	if t.ID == "" || t.Title == "" || len(events) == 0 {
+		return t, false, errors.New("create ticket: id, title and a first event are required")
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = events[0].Time
+	}
+	if t.UpdatedAt.IsZero() {
+		t.UpdatedAt = events[len(events)-1].Time
+	}
+	if t.TierEnteredAt.IsZero() {
+		t.TierEnteredAt = t.CreatedAt
+	}
+	for attempt := 0; ; attempt++ {
+		out, created, err := s.createTicket(ctx, t, events, screenshot)
+		if err != nil && isUniqueViolation(err) && attempt < 5 {
+			continue
+		}
+		return out, created, err
+	}
+}
+
+// ticketNumberLock is the PostgreSQL advisory lock key for ticket numbering.
+const ticketNumberLock = "7401001"
+
+func (s *Store) createTicket(ctx context.Context, t Ticket, events []TicketEvent, screenshot []byte) (Ticket, bool, error) {
+	events = append([]TicketEvent(nil), events...)
+	var created bool
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.dialect == DialectPostgres {
+			// Ticket creations queue behind one another (SQLite's single
+			// writer does the same), so numbers are gapless and a replayed
+			// request finds the ticket its first delivery made.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+ticketNumberLock+`)`); err != nil {
+				return fmt.Errorf("create ticket: lock: %w", err)
+			}
+		}
+		if t.RequestID != "" {
+			existing, err := scanTicket(tx.QueryRowContext(ctx, s.q(`SELECT `+ticketCols+` FROM tickets WHERE device_id = ? AND request_id = ?`), t.DeviceID, t.RequestID))
+			if err == nil {
+				t = existing
+				return nil
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("create ticket: %w", err)
+			}
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(number), 0) + 1 FROM tickets`).Scan(&t.Number); err != nil {
+			return fmt.Errorf("create ticket: number: %w", err)
+		}
+		var snap, tried any
+		if t.Snapshot != nil {
+			b, err := json.Marshal(t.Snapshot)
+			if err != nil {
+				return fmt.Errorf("create ticket: snapshot: %w", err)
+			}
+			snap = string(b)
+		}
+		if t.Tried != nil {
+			b, err := json.Marshal(t.Tried)
+			if err != nil {
+				return fmt.Errorf("create ticket: self-help: %w", err)
+			}
+			tried = string(b)
+		}
+		var shot any
+		if len(screenshot) > 0 {
+			shot = screenshot
+			t.HasScreenshot = true
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tickets (id, number, device_id, request_id, requester, title, body, category, queue,
+			signature, snapshot, tried, screenshot, created_at, updated_at, state, tier, impact, urgency, priority, tier_entered_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			t.ID, t.Number, t.DeviceID, t.RequestID, t.Requester, t.Title, t.Body, t.Category, t.Queue, t.Signature, snap, tried, shot,
+			t.CreatedAt.UnixNano(), t.UpdatedAt.UnixNano(), t.State, t.Tier, t.Impact, t.Urgency, t.Priority, t.TierEnteredAt.UnixNano()); err != nil {
+			return fmt.Errorf("create ticket %s: %w", t.ID, err)
+		}
+		if err := s.appendTicketEvents(ctx, tx, t.ID, events); err != nil {
+			return err
+		}
+		created = true
+		return s.saveTicketState(ctx, tx, t)
+	})
+	if err != nil {
+		return t, false, err
+	}
+	return t, created, nil
+}
+
+func (s *Store) appendTicketEvents(ctx context.Context, tx *sql.Tx, id string, events []TicketEvent) error {
+	for i := range events {
+		e := &events[i]
+		data := "{}"
+		if len(e.Data) > 0 {
+			b, err := json.Marshal(e.Data)
+			if err != nil {
+				return fmt.Errorf("ticket %s event %s: %w", id, e.Kind, err)
+			}
+			data = string(b)
+		}
+		if err := tx.QueryRowContext(ctx, s.q(`INSERT INTO ticket_events (ticket_id, time, actor, kind, data) VALUES (?, ?, ?, ?, ?) RETURNING id`),
+			id, e.Time.UnixNano(), e.Actor, e.Kind, data).Scan(&e.ID); err != nil {
+			return fmt.Errorf("ticket %s: append %s: %w", id, e.Kind, err)
+		}
+		e.TicketID = id
+		if e.Kind == EventLink {
+			other, kind := e.Str("other"), e.Str("kind")
+			if other == id {
+				return fmt.Errorf("link ticket %s: %w", id, ErrSelfLink)
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO ticket_links (ticket_id, other_id, kind) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`), id, other, kind); err != nil {
+				if isForeignKeyViolation(err) {
+					return fmt.Errorf("link ticket %s to %s: %w", id, other, ErrNotFound)
+				}
+				return fmt.Errorf("link ticket %s to %s: %w", id, other, err)
+			}
+		}
+	}
+	return nil
+}
+
+// ErrSelfLink: a ticket cannot be linked to itself.
+var ErrSelfLink = errors.New("a ticket cannot be linked to itself")
+
+func isForeignKeyViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23503"
+	}
+	return strings.Contains(err.Error(), "FOREIGN KEY constraint failed")
+}
+
+func (s *Store) saveTicketState(ctx context.Context, tx *sql.Tx, t Ticket) error {
+	var csat any
+	if t.CSAT != nil {
+		csat = *t.CSAT
+	}
+	collab := "[]"
+	if len(t.Collaborators) > 0 {
+		b, _ := json.Marshal(t.Collaborators)
+		collab = string(b)
+		for _, u := range t.Collaborators {
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO ticket_collaborators (ticket_id, user_name) VALUES (?, ?) ON CONFLICT DO NOTHING`), t.ID, u); err != nil {
+				return fmt.Errorf("save ticket %s: collaborator: %w", t.ID, err)
+			}
+		}
+	}
+	_, err := tx.ExecContext(ctx, s.q(`UPDATE tickets SET updated_at = ?, state = ?, waiting_reason = ?, tier = ?, impact = ?, urgency = ?,
+		priority = ?, assignee = ?, collaborators = ?, problem_id = ?, vendor_id = ?, vendor_ref = ?, vendor_due = ?, resolution = ?, csat = ?,
+		first_response_at = ?, resolved_at = ?, closed_at = ?, tier_entered_at = ?, clock_used_ns = ?, clock_since = ?, clock_running = ?,
+		warned_pct = ?, escalations = ?, breaches = ?, next_check_at = ?, events = ? WHERE id = ?`),
+		t.UpdatedAt.UnixNano(), t.State, t.WaitingReason, t.Tier, t.Impact, t.Urgency, t.Priority, t.Assignee, collab, t.ProblemID,
+		t.VendorID, t.VendorRef, nsPtr(t.VendorDue), t.Resolution, csat, nsPtr(t.FirstResponseAt), nsPtr(t.ResolvedAt), nsPtr(t.ClosedAt),
+		t.TierEnteredAt.UnixNano(), int64(t.ClockUsed), nsPtr(t.ClockSince), t.ClockRunning, t.WarnedPct, t.Escalations, t.Breaches,
+		nsPtr(t.NextCheckAt), t.Events, t.ID)
+	if err != nil {
+		return fmt.Errorf("save ticket %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+// UpdateTicket changes a ticket in one transaction: fn gets the stored
+// ticket, changes its state and returns the events that explain the
+// change; they are appended to its timeline and the state saved. An error
+// from fn aborts without changes. ErrNotFound for an unknown id.
+func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(t *Ticket) ([]TicketEvent, error)) (Ticket, []TicketEvent, error) {
+	var t Ticket
+	var events []TicketEvent
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		lock := ""
+		if s.dialect == DialectPostgres {
+			lock = " FOR UPDATE"
+		}
+		var err error
+		t, err = scanTicket(tx.QueryRowContext(ctx, s.q(`SELECT `+ticketCols+` FROM tickets WHERE id = ?`+lock), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("ticket %s: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("read ticket %s: %w", id, err)
+		}
+		events, err = fn(&t)
+		if err != nil {
+			return err
+		}
+		if len(events) == 0 {
+			return nil
+		}
+		for _, e := range events {
+			if e.Time.After(t.UpdatedAt) {
+				t.UpdatedAt = e.Time
+			}
+		}
+		if err := s.appendTicketEvents(ctx, tx, id, events); err != nil {
+			return err
+		}
+		return s.saveTicketState(ctx, tx, t)
+	})
+	return t, events, err
+}
+
+// GetTicket returns a ticket with its snapshot and self-help record.
+func (s *Store) GetTicket(ctx context.Context, id string) (Ticket, error) {
+	var snap, tried sql.NullString
+	t, err := scanTicket(s.r.QueryRowContext(ctx, s.q(`SELECT `+ticketCols+`, snapshot, tried FROM tickets WHERE id = ?`), id), &snap, &tried)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("ticket %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("get ticket %s: %w", id, err)
+	}
+	if snap.Valid && snap.String != "" {
+		t.Snapshot = new(wire.Snapshot)
+		if err := json.Unmarshal([]byte(snap.String), t.Snapshot); err != nil {
+			return t, fmt.Errorf("ticket %s: decode snapshot: %w", id, err)
+		}
+	}
+	if tried.Valid && tried.String != "" {
+		t.Tried = new(wire.SelfHelp)
+		if err := json.Unmarshal([]byte(tried.String), t.Tried); err != nil {
+			return t, fmt.Errorf("ticket %s: decode self-help: %w", id, err)
+		}
+	}
+	return t, nil
+}
+
+// TicketScreenshot returns the screenshot attached to a ticket.
+func (s *Store) TicketScreenshot(ctx context.Context, id string) ([]byte, error) {
+	var b []byte
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT screenshot FROM tickets WHERE id = ? AND screenshot IS NOT NULL`), id).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("screenshot of ticket %s: %w", id, ErrNotFound)
+	}
+	return b, err
+}
+
+// ListTickets returns tickets matching f, oldest first (queue order),
+// without snapshots.
+func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {
+	var where []string
+	var args []any
+	if f.Tier > 0 {
+		where = append(where, "tier = ?")
+		args = append(args, f.Tier)
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+		for _, st := range f.States {
+			args = append(args, st)
+		}
+	}
+	for _, c := range []struct{ col, v string }{{"device_id", f.DeviceID}, {"assignee", f.Assignee}, {"queue", f.Queue}, {"signature", f.Signature}, {"problem_id", f.ProblemID}} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	for _, w := range strings.Fields(f.Q) {
+		if len(where) > 16 {
+			break
+		}
+		where = append(where, "(LOWER(title) LIKE ? OR LOWER(body) LIKE ?)")
+		like := "%" + strings.NewReplacer("%", "", "_", "").Replace(strings.ToLower(w)) + "%"
+		args = append(args, like, like)
+	}
+	query := `SELECT ` + ticketCols + ` FROM tickets`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	query += " ORDER BY created_at, number LIMIT ? OFFSET ?"
+	args = append(args, limit, f.Offset)
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list tickets: %w", err)
+	}
+	defer rows.Close()
+	var out []Ticket
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list tickets: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// CountTickets counts tickets by tier and state.
+func (s *Store) CountTickets(ctx context.Context) (map[int]map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT tier, state, COUNT(*) FROM tickets GROUP BY tier, state`)
+	if err != nil {
+		return nil, fmt.Errorf("count tickets: %w", err)
+	}
+	defer rows.Close()
+	out := map[int]map[string]int{}
+	for rows.Next() {
+		var tier, n int
+		var state string
+		if err := rows.Scan(&tier, &state, &n); err != nil {
+			return nil, fmt.Errorf("count tickets: %w", err)
+		}
+		if out[tier] == nil {
+			out[tier] = map[string]int{}
+		}
+		out[tier][state] = n
+	}
+	return out, rows.Err()
+}
+
+// TicketEvents returns a ticket's timeline, oldest first.
+func (s *Store) TicketEvents(ctx context.Context, id string) ([]TicketEvent, error) {
+	return s.queryTicketEvents(ctx, `SELECT id, ticket_id, time, actor, kind, data FROM ticket_events WHERE ticket_id = ? ORDER BY id`, id)
+}
+
+// TicketEventsOf returns the timelines of tickets created in [from, to),
+// oldest event first, for metrics.
+func (s *Store) TicketEventsOf(ctx context.Context, from, to time.Time) ([]TicketEvent, error) {
+	return s.queryTicketEvents(ctx, `SELECT e.id, e.ticket_id, e.time, e.actor, e.kind, e.data FROM ticket_events e
+		JOIN tickets t ON t.id = e.ticket_id WHERE t.created_at >= ? AND t.created_at < ? ORDER BY e.ticket_id, e.id`,
+		from.UnixNano(), to.UnixNano())
+}
+
+func (s *Store) queryTicketEvents(ctx context.Context, query string, args ...any) ([]TicketEvent, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("ticket events: %w", err)
+	}
+	defer rows.Close()
+	var out []TicketEvent
+	for rows.Next() {
+		var e TicketEvent
+		var t int64
+		var data string
+		if err := rows.Scan(&e.ID, &e.TicketID, &t, &e.Actor, &e.Kind, &data); err != nil {
+			return nil, fmt.Errorf("ticket events: %w", err)
+		}
+		e.Time = fromNS(t)
+		if data != "" && data != "{}" {
+			if err := json.Unmarshal([]byte(data), &e.Data); err != nil {
+				return nil, fmt.Errorf("ticket event %d: %w", e.ID, err)
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// DueTickets returns ids of tickets whose SLA clocks need a look at now.
+func (s *Store) DueTickets(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id FROM tickets WHERE next_check_at IS NOT NULL AND next_check_at <= ?
+		ORDER BY next_check_at LIMIT ?`), now.UnixNano(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("due tickets: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("due tickets: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// Collaborators lists a ticket's collaborators.
+func (s *Store) Collaborators(ctx context.Context, ticketID string) ([]string, error) {
+	return s.strings(ctx, `SELECT user_name FROM ticket_collaborators WHERE ticket_id = ? ORDER BY user_name`, ticketID)
+}
+
+// Ticket link kinds, as recorded from the ticket that links. Seen from
+// the other ticket they read child, duplicated_by and related.
+const (
+	LinkParent    = "parent"    // other is the parent of ticket
+	LinkDuplicate = "duplicate" // ticket duplicates other
+	LinkRelated   = "related"
+)
+
+// LinkKinds lists the kinds a link may be created with.
+var LinkKinds = []string{LinkParent, LinkDuplicate, LinkRelated}
+
+// TicketLink is a link from one ticket to another.
+type TicketLink struct {
+	Other  string `json:"other"`
+	Kind   string `json:"kind"`
+	Number int64  `json:"number"`
+	Title  string `json:"title"`
+}
+
+// TicketLinks lists a ticket's links in both directions.
+func (s *Store) TicketLinks(ctx context.Context, ticketID string) ([]TicketLink, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT l.other_id, l.kind, t.number, t.title FROM ticket_links l JOIN tickets t ON t.id = l.other_id WHERE l.ticket_id = ?
+		UNION ALL SELECT l.ticket_id, CASE l.kind WHEN 'parent' THEN 'child' WHEN 'duplicate' THEN 'duplicated_by' ELSE l.kind END, t.number, t.title FROM ticket_links l JOIN tickets t ON t.id = l.ticket_id WHERE l.other_id = ?`), ticketID, ticketID)
+	if err != nil {
+		return nil, fmt.Errorf("ticket links: %w", err)
+	}
+	defer rows.Close()
+	var out []TicketLink
+	for rows.Next() {
+		var l TicketLink
+		if err := rows.Scan(&l.Other, &l.Kind, &l.Number, &l.Title); err != nil {
+			return nil, fmt.Errorf("ticket links: %w", err)
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// HelpSessionRecord is a Get help session reported by a device.
+type HelpSessionRecord struct {
+	DeviceID string
+	wire.HelpSession
+}
+
+// RecordHelpSession stores a help session; a repeat of the same id is
+// ignored.
+func (s *Store) RecordHelpSession(ctx context.Context, h HelpSessionRecord) error {
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO help_sessions (id, device_id, started, ended, category, ticket, failing, recovered, fixes)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+		h.SessionID, h.DeviceID, h.Started.UnixNano(), h.Ended.UnixNano(), h.Category, h.Ticket,
+		strings.Join(h.Failing, ","), strings.Join(h.Recovered, ","), strings.Join(h.FixesRun, ","))
+	if err != nil {
+		return fmt.Errorf("record help session: %w", err)
+	}
+	return nil
+}
+
+// HelpSessionCounts counts help sessions that ended in [from, to): all,
+// those that ended with a ticket, and those deflected: no ticket, and the
+// device's health checks confirm it (every check failing at the start had
+// recovered by the end). A session without a ticket and with nothing
+// failing is not counted as deflected: nothing confirms the problem went.
+func (s *Store) HelpSessionCounts(ctx context.Context, from, to time.Time) (total, ticket, deflected int, err error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT ticket, failing, recovered FROM help_sessions WHERE ended >= ? AND ended < ?`), from.UnixNano(), to.UnixNano())
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("help sessions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tk bool
+		var failing, recovered string
+		if err := rows.Scan(&tk, &failing, &recovered); err != nil {
+			return 0, 0, 0, fmt.Errorf("help sessions: %w", err)
+		}
+		total++
+		switch {
+		case tk:
+			ticket++
+		case failing != "" && allIn(strings.Split(failing, ","), strings.Split(recovered, ",")):
+			deflected++
+		}
+	}
+	return total, ticket, deflected, rows.Err()
+}
+
+func allIn(want, have []string) bool {
+	set := map[string]bool{}
+	for _, h := range have {
+		set[h] = true
+	}
+	for _, w := range want {
+		if !set[w] {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) strings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,321 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// newTicket is a ticket as the service would file it, with its filed event.
+func newTicket(id, dev, req string, at time.Time) (store.Ticket, []store.TicketEvent) {
+	t := store.Ticket{ID: id, DeviceID: dev, RequestID: req, Requester: "maria", Title: "printer " + id, Body: "the printer on floor 2 is jammed",
+		Category: "printing", Signature: "dns-resolution,printer-queue",
+		Snapshot: &wire.Snapshot{Taken: at, Checks: []diag.CheckResult{{Name: "printer-queue", Status: diag.StatusFailing}}},
+		Tried:    &wire.SelfHelp{Articles: []string{"kb-1"}},
+		TicketState: store.TicketState{State: store.TicketNew, Tier: 1, Impact: 3, Urgency: 3, Priority: 3, TierEnteredAt: at,
+			ClockSince: &at, ClockRunning: true, Events: 1}}
+	next := at.Add(time.Minute)
+	t.NextCheckAt = &next
+	return t, []store.TicketEvent{{Time: at, Actor: "device:" + dev, Kind: "filed", Data: map[string]any{"tier": 1}}}
+}
+
+func mustCreateTicket(t *testing.T, s *store.Store, id, dev, req string, at time.Time, edit ...func(*store.Ticket)) store.Ticket {
+	t.Helper()
+	tk, evs := newTicket(id, dev, req, at)
+	for _, fn := range edit {
+		fn(&tk)
+	}
+	got, created, err := s.CreateTicket(ctx, tk, evs, nil)
+	if err != nil || !created {
+		t.Fatalf("create ticket %s: created %v, %v", id, created, err)
+	}
+	return got
+}
+
+func TestTicketCreateIdempotentAndNumbered(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		tk, evs := newTicket("t1", "d1", "req-1", t0)
+		got, created, err := s.CreateTicket(ctx, tk, evs, []byte("\x89PNG"))
+		if err != nil || !created || got.Number != 1 {
+			t.Fatalf("first create: number %d created %v err %v", got.Number, created, err)
+		}
+		// The same device and request id: the same ticket, not a new one,
+		// even with another ticket id (the agent's spool replays it).
+		tk2, evs2 := newTicket("t1-again", "d1", "req-1", t0.Add(time.Minute))
+		again, created, err := s.CreateTicket(ctx, tk2, evs2, nil)
+		if err != nil || created || again.ID != "t1" || again.Number != 1 {
+			t.Fatalf("replayed create: %+v created %v err %v", again.ID, created, err)
+		}
+		// Another device may use the same request id.
+		other := mustCreateTicket(t, s, "t2", "d2", "req-1", t0.Add(time.Second))
+		if other.Number != 2 {
+			t.Fatalf("second ticket numbered %d, want 2", other.Number)
+		}
+		if _, _, err := s.CreateTicket(ctx, store.Ticket{ID: "x"}, nil, nil); err == nil {
+			t.Error("a ticket without title and events was stored")
+		}
+
+		full, err := s.GetTicket(ctx, "t1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if full.Snapshot == nil || len(full.Snapshot.Checks) != 1 || full.Tried == nil || full.Tried.Articles[0] != "kb-1" || !full.HasScreenshot {
+			t.Fatalf("snapshot, self-help or screenshot lost: %+v", full)
+		}
+		if full.State != store.TicketNew || full.Tier != 1 || full.ClockSince == nil || !full.ClockSince.Equal(t0) || !full.CreatedAt.Equal(t0) {
+			t.Fatalf("projection not stored: %+v", full.TicketState)
+		}
+		shot, err := s.TicketScreenshot(ctx, "t1")
+		if err != nil || string(shot) != "\x89PNG" {
+			t.Fatalf("screenshot %q %v", shot, err)
+		}
+		wantErr(t, "screenshot of t2", func() error { _, err := s.TicketScreenshot(ctx, "t2"); return err }(), store.ErrNotFound)
+		wantErr(t, "unknown ticket", func() error { _, err := s.GetTicket(ctx, "nope"); return err }(), store.ErrNotFound)
+		evs, err = s.TicketEvents(ctx, "t1")
+		if err != nil || len(evs) != 1 || evs[0].Kind != "filed" || evs[0].Int("tier") != 1 || evs[0].ID == 0 {
+			t.Fatalf("events of t1: %+v %v", evs, err)
+		}
+	})
+}
+
+// TestTicketConcurrentCreate: many filings at once, some replays of the
+// same request: each request makes one ticket, numbers are 1..n.
+func TestTicketConcurrentCreate(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		const n = 12
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*n)
+		for i := 0; i < 2*n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				tk, evs := newTicket(fmt.Sprintf("c%d", i), "d1", fmt.Sprintf("req-%d", i%n), t0)
+				if _, _, err := s.CreateTicket(ctx, tk, evs, nil); err != nil {
+					errs <- err
+				}
+			}(i)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		all, err := s.ListTickets(ctx, store.TicketFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) != n {
+			t.Fatalf("%d tickets for %d requests", len(all), n)
+		}
+		seen := map[int64]bool{}
+		for _, tk := range all {
+			if tk.Number < 1 || tk.Number > n || seen[tk.Number] {
+				t.Errorf("ticket %s numbered %d", tk.ID, tk.Number)
+			}
+			seen[tk.Number] = true
+		}
+	})
+}
+
+func TestTicketUpdateAtomic(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		mustCreateTicket(t, s, "t1", "d1", "r1", t0)
+		mustCreateTicket(t, s, "t2", "d1", "r2", t0)
+
+		// An error from fn: no event, no change.
+		boom := errors.New("boom")
+		_, _, err := s.UpdateTicket(ctx, "t1", func(tk *store.Ticket) ([]store.TicketEvent, error) {
+			tk.State = store.TicketResolved
+			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Kind: "resolved"}}, boom
+		})
+		wantErr(t, "failing update", err, boom)
+		// A failure while appending (link to an unknown ticket) also rolls
+		// back the state change made by fn.
+		_, _, err = s.UpdateTicket(ctx, "t1", func(tk *store.Ticket) ([]store.TicketEvent, error) {
+			tk.State = store.TicketResolved
+			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Kind: store.EventLink, Data: map[string]any{"other": "nope", "kind": store.LinkRelated}}}, nil
+		})
+		wantErr(t, "link to an unknown ticket", err, store.ErrNotFound)
+		_, _, err = s.UpdateTicket(ctx, "t1", func(tk *store.Ticket) ([]store.TicketEvent, error) {
+			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Kind: store.EventLink, Data: map[string]any{"other": "t1", "kind": store.LinkRelated}}}, nil
+		})
+		wantErr(t, "link to itself", err, store.ErrSelfLink)
+		tk, _ := s.GetTicket(ctx, "t1")
+		evs, _ := s.TicketEvents(ctx, "t1")
+		if tk.State != store.TicketNew || len(evs) != 1 {
+			t.Fatalf("failed updates left state %s and %d events", tk.State, len(evs))
+		}
+		// No events: nothing is saved even if fn changed the ticket.
+		if _, _, err := s.UpdateTicket(ctx, "t1", func(tk *store.Ticket) ([]store.TicketEvent, error) {
+			tk.Assignee = "ghost"
+			return nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, "unknown ticket", func() error {
+			_, _, err := s.UpdateTicket(ctx, "nope", func(*store.Ticket) ([]store.TicketEvent, error) { return nil, nil })
+			return err
+		}(), store.ErrNotFound)
+
+		// A real change: events appended with ids, state saved with them.
+		at := t0.Add(2 * time.Minute)
+		got, evs, err := s.UpdateTicket(ctx, "t1", func(tk *store.Ticket) ([]store.TicketEvent, error) {
+			tk.State, tk.Assignee, tk.Events = store.TicketOpen, "ana", tk.Events+3
+			tk.Collaborators = append(tk.Collaborators, "bob")
+			tk.FirstResponseAt = &at
+			tk.ClockUsed = 2 * time.Minute
+			return []store.TicketEvent{
+				{Time: at, Actor: "ana", Kind: "assigned", Data: map[string]any{"to": "ana"}},
+				{Time: at, Actor: "bob", Kind: store.EventCollaborator, Data: map[string]any{"user": "bob"}},
+				{Time: at, Actor: "ana", Kind: store.EventLink, Data: map[string]any{"other": "t2", "kind": store.LinkDuplicate}},
+			}, nil
+		})
+		if err != nil || len(evs) != 3 || evs[0].ID == 0 || evs[2].ID <= evs[0].ID || !got.UpdatedAt.Equal(at) {
+			t.Fatalf("update: %+v %v", evs, err)
+		}
+		tk, _ = s.GetTicket(ctx, "t1")
+		if tk.State != store.TicketOpen || tk.Assignee != "ana" || tk.Events != 4 || tk.ClockUsed != 2*time.Minute ||
+			tk.FirstResponseAt == nil || !tk.FirstResponseAt.Equal(at) || len(tk.Collaborators) != 1 || !tk.UpdatedAt.Equal(at) {
+			t.Fatalf("stored ticket %+v", tk.TicketState)
+		}
+		if c, _ := s.Collaborators(ctx, "t1"); len(c) != 1 || c[0] != "bob" {
+			t.Errorf("collaborators %v", c)
+		}
+		links, err := s.TicketLinks(ctx, "t1")
+		if err != nil || len(links) != 1 || links[0].Other != "t2" || links[0].Kind != store.LinkDuplicate || links[0].Number != 2 {
+			t.Errorf("links of t1: %+v %v", links, err)
+		}
+		links, _ = s.TicketLinks(ctx, "t2")
+		if len(links) != 1 || links[0].Other != "t1" || links[0].Kind != "duplicated_by" {
+			t.Errorf("links of t2: %+v", links)
+		}
+		all, err := s.TicketEvents(ctx, "t1")
+		if err != nil || len(all) != 4 || all[3].Str("other") != "t2" {
+			t.Fatalf("timeline %+v %v", all, err)
+		}
+	})
+}
+
+func TestTicketFiltersAndDue(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		mustCreateTicket(t, s, "a", "d1", "r1", t0)
+		mustCreateTicket(t, s, "b", "d2", "r2", t0.Add(time.Second), func(tk *store.Ticket) {
+			tk.Title, tk.Body = "VPN drops every hour", "since Monday"
+		})
+		mustCreateTicket(t, s, "c", "d1", "r3", t0.Add(2*time.Second))
+		set := func(id string, fn func(*store.Ticket)) {
+			t.Helper()
+			if _, _, err := s.UpdateTicket(ctx, id, func(tk *store.Ticket) ([]store.TicketEvent, error) {
+				fn(tk)
+				return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "x", Kind: "test"}}, nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set("b", func(tk *store.Ticket) {
+			tk.Tier, tk.State, tk.Assignee = 2, store.TicketOpen, "ana"
+			n := t0.Add(10 * time.Minute)
+			tk.NextCheckAt = &n
+		})
+		set("c", func(tk *store.Ticket) { tk.State, tk.NextCheckAt = store.TicketResolved, nil })
+
+		for _, tt := range []struct {
+			name string
+			f    store.TicketFilter
+			want string
+		}{
+			{"all, oldest first", store.TicketFilter{}, "a,b,c"},
+			{"tier", store.TicketFilter{Tier: 2}, "b"},
+			{"states", store.TicketFilter{States: []string{store.TicketNew, store.TicketResolved}}, "a,c"},
+			{"device", store.TicketFilter{DeviceID: "d1"}, "a,c"},
+			{"assignee", store.TicketFilter{Assignee: "ana"}, "b"},
+			{"words in title or body, any case", store.TicketFilter{Q: "vpn HOUR"}, "b"},
+			{"words in body", store.TicketFilter{Q: "jammed"}, "a,c"},
+			{"like wildcards are text", store.TicketFilter{Q: "%"}, "a,b,c"},
+			{"signature", store.TicketFilter{Signature: "dns-resolution,printer-queue"}, "a,b,c"},
+			{"limit and offset", store.TicketFilter{Limit: 1, Offset: 1}, "b"},
+			{"nothing", store.TicketFilter{Tier: 3}, ""},
+		} {
+			got, err := s.ListTickets(ctx, tt.f)
+			if err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+			if ids := ticketIDs(got); ids != tt.want {
+				t.Errorf("%s: %s, want %s", tt.name, ids, tt.want)
+			}
+		}
+		counts, err := s.CountTickets(ctx)
+		if err != nil || counts[1][store.TicketNew] != 1 || counts[1][store.TicketResolved] != 1 || counts[2][store.TicketOpen] != 1 {
+			t.Errorf("counts %v %v", counts, err)
+		}
+
+		// Due: a is checked at t0+1m, b at t0+10m, c never.
+		for _, tt := range []struct {
+			now  time.Time
+			want string
+		}{{t0, ""}, {t0.Add(time.Minute), "a"}, {t0.Add(time.Hour), "a,b"}} {
+			ids, err := s.DueTickets(ctx, tt.now, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := runIDList(ids); got != tt.want {
+				t.Errorf("due at %s: %s, want %s", tt.now.Sub(t0), got, tt.want)
+			}
+		}
+		if ids, _ := s.DueTickets(ctx, t0.Add(time.Hour), 1); len(ids) != 1 || ids[0] != "a" {
+			t.Errorf("due with limit 1: %v", ids)
+		}
+
+		// Events of tickets created in a period.
+		evs, err := s.TicketEventsOf(ctx, t0.Add(time.Second), t0.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, e := range evs {
+			got[e.TicketID]++
+		}
+		if len(got) != 2 || got["b"] != 2 || got["c"] != 2 {
+			t.Errorf("events of b and c: %v", got)
+		}
+	})
+}
+
+func TestHelpSessionCounts(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		rec := func(dev, id string, ended time.Time, ticket bool, failing, recovered []string) {
+			t.Helper()
+			if err := s.RecordHelpSession(ctx, store.HelpSessionRecord{DeviceID: dev, HelpSession: wire.HelpSession{SessionID: id,
+				Started: ended.Add(-time.Minute), Ended: ended, Ticket: ticket, Failing: failing, Recovered: recovered}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		in := t0.Add(time.Hour)
+		rec("d1", "s1", in, true, []string{"dns-resolution"}, nil)                                                     // ticket
+		rec("d1", "s2", in, false, []string{"dns-resolution", "disk-space"}, []string{"disk-space", "dns-resolution"}) // deflected
+		rec("d1", "s3", in, false, []string{"dns-resolution", "disk-space"}, []string{"disk-space"})                   // partly recovered: not confirmed
+		rec("d1", "s4", in, false, nil, nil)                                                                           // nothing failing: not confirmed
+		rec("d2", "s2", in, false, []string{"printer-queue"}, []string{"printer-queue"})                               // same id, other device: deflected
+		rec("d1", "s2", in, true, nil, nil)                                                                            // replay: ignored
+		rec("d1", "s5", t0.Add(48*time.Hour), false, []string{"x"}, []string{"x"})                                     // outside the period
+		total, ticket, deflected, err := s.HelpSessionCounts(ctx, t0, t0.Add(24*time.Hour))
+		if err != nil || total != 5 || ticket != 1 || deflected != 2 {
+			t.Fatalf("total %d ticket %d deflected %d (%v), want 5 1 2", total, ticket, deflected, err)
+		}
+	})
+}
+
+func ticketIDs(ts []store.Ticket) string {
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return runIDList(ids)
+}
