@@ -259,9 +259,8 @@ func (a *API) createRun(w http.ResponseWriter, r *http.Request, who Caller) {
 }
 
 func (a *API) getRun(w http.ResponseWriter, r *http.Request, who Caller) {
-	id := r.PathValue("id")
-	if err := wire.ValidateRunID(id); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	id, ok := pathID(w, r)
+	if !ok {
 		return
 	}
 	var wait time.Duration
@@ -338,9 +337,8 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request, who Caller) {
 }
 
 func (a *API) cancelRun(w http.ResponseWriter, r *http.Request, who Caller) {
-	id := r.PathValue("id")
-	if err := wire.ValidateRunID(id); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	id, ok := pathID(w, r)
+	if !ok {
 		return
 	}
 	run, err := a.cfg.Store.GetRun(r.Context(), id)
@@ -371,9 +369,8 @@ func (a *API) cancelRun(w http.ResponseWriter, r *http.Request, who Caller) {
 }
 
 func (a *API) runBundle(w http.ResponseWriter, r *http.Request, who Caller) {
-	id := r.PathValue("id")
-	if err := wire.ValidateRunID(id); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	id, ok := pathID(w, r)
+	if !ok {
 		return
 	}
 	name, b, err := a.cfg.Store.RunBundle(r.Context(), id)
@@ -507,9 +504,8 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who Caller) {
 }
 
 func (a *API) getBatch(w http.ResponseWriter, r *http.Request, who Caller) {
-	id := r.PathValue("id")
-	if err := wire.ValidateRunID(id); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	id, ok := pathID(w, r)
+	if !ok {
 		return
 	}
 	b, err := a.cfg.Store.GetRunBatch(r.Context(), id)
@@ -529,4 +525,14 @@ func clip(s string) string {
 		return s
 	}
 	return s[:64] + "…"
+}
+
+// pathID reads the {id} of a run or batch route, refusing malformed ids.
+func pathID(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	if err := wire.ValidateRunID(id); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return "", false
+	}
+	return id, true
 }
