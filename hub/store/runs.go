@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tierline/tierline/shared/wire"
@@ -97,8 +98,85 @@ func scanRun(sc interface{ Scan(...any) error }, extra ...any) (Run, error) {
 // CreateRuns stores new runs (queued, or sent when State says so), their batch when b is not nil, and
 // the audit events, in one transaction. ErrNotFound when a device does not
 // exist or is revoked; ErrExists when a run id is taken.
+//
+// Concurrent calls are group-committed: one caller writes every request
+// waiting at that moment in one transaction, so a burst of run requests
+// costs one fsync rather than one each. When that transaction fails, each
+// request is written on its own so that each gets its own answer.
 func (s *Store) CreateRuns(ctx context.Context, b *RunBatch, runs []Run, audit ...AuditEvent) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.runWrites.do(ctx, s, &runWrite{batch: b, runs: runs, audit: audit})
+}
+
+// runWrite is one CreateRuns call waiting to be committed.
+type runWrite struct {
+	batch *RunBatch
+	runs  []Run
+	audit []AuditEvent
+	err   error
+	done  chan struct{}
+}
+
+// groupCommit lets the first of several concurrent writers commit for all.
+type groupCommit struct {
+	mu      sync.Mutex
+	pending []*runWrite
+	leading bool
+}
+
+func (g *groupCommit) do(ctx context.Context, s *Store, w *runWrite) error {
+	w.done = make(chan struct{})
+	g.mu.Lock()
+	g.pending = append(g.pending, w)
+	if g.leading {
+		g.mu.Unlock()
+		select {
+		case <-w.done:
+			return w.err
+		case <-ctx.Done():
+			// The write may still be committed by the leader.
+			return ctx.Err()
+		}
+	}
+	g.leading = true
+	for len(g.pending) > 0 {
+		group := g.pending
+		g.pending = nil
+		g.mu.Unlock()
+		s.commitRunWrites(context.WithoutCancel(ctx), group)
+		g.mu.Lock()
+	}
+	g.leading = false
+	g.mu.Unlock()
+	<-w.done
+	return w.err
+}
+
+func (s *Store) commitRunWrites(ctx context.Context, group []*runWrite) {
+	defer func() {
+		for _, w := range group {
+			close(w.done)
+		}
+	}()
+	if len(group) > 1 {
+		err := s.inTx(ctx, func(tx *sql.Tx) error {
+			for _, w := range group {
+				if err := s.createRuns(ctx, tx, w.batch, w.runs, w.audit); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			return
+		}
+	}
+	for _, w := range group {
+		w.err = s.inTx(ctx, func(tx *sql.Tx) error { return s.createRuns(ctx, tx, w.batch, w.runs, w.audit) })
+	}
+}
+
+func (s *Store) createRuns(ctx context.Context, tx *sql.Tx, b *RunBatch, runs []Run, audit []AuditEvent) error {
+	{
 		for _, e := range audit {
 			if err := s.appendAudit(ctx, tx, e); err != nil {
 				return err
@@ -153,7 +231,7 @@ func (s *Store) CreateRuns(ctx context.Context, b *RunBatch, runs []Run, audit .
 			}
 		}
 		return nil
-	})
+	}
 }
 
 // GetRun returns a run with its result.

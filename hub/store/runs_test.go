@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -212,6 +214,64 @@ func TestDeviceGroups(t *testing.T) {
 		ds, err := s.ListDevices(ctx, store.ListDevicesOptions{Group: "lab-2"})
 		if err != nil || len(ds) != 1 || ds[0].ID != "d1" || ds[0].Group != "lab-2" {
 			t.Fatalf("devices in lab-2: %+v %v", ds, err)
+		}
+	})
+}
+
+// TestConcurrentCreateRuns: concurrent run requests share transactions,
+// and each still gets its own answer: one for a revoked device fails
+// alone, a duplicate id fails alone, the rest are stored.
+func TestConcurrentCreateRuns(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		enroll(t, s, "d1", "alpha")
+		enroll(t, s, "d2", "beta")
+		if err := s.RevokeDevice(ctx, "d2", t0); err != nil {
+			t.Fatal(err)
+		}
+		const n = 60
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				dev, id := "d1", fmt.Sprintf("c%02d", i)
+				switch {
+				case i%10 == 3:
+					dev = "d2"
+				case i%10 == 7:
+					id = "dup"
+				}
+				r := newRun(id, dev, "flush-dns", t0.Add(time.Duration(i)*time.Millisecond))
+				errs[i] = s.CreateRuns(ctx, nil, []store.Run{r}, store.AuditEvent{Time: t0, Actor: "ana", Action: "run.request", Target: dev})
+			}()
+		}
+		wg.Wait()
+		dups := 0
+		for i, err := range errs {
+			switch {
+			case i%10 == 3:
+				wantErr(t, fmt.Sprintf("run %d on a revoked device", i), err, store.ErrNotFound)
+			case i%10 == 7:
+				if err == nil {
+					dups++
+				} else {
+					wantErr(t, "duplicate id", err, store.ErrExists)
+				}
+			case err != nil:
+				t.Errorf("run %d: %v", i, err)
+			}
+		}
+		if dups != 1 {
+			t.Errorf("%d of the runs sharing one id were stored, want exactly 1", dups)
+		}
+		runs, _ := s.ListRuns(ctx, store.RunFilter{DeviceID: "d1", Limit: 1000})
+		if want := n - n/10*2 + 1; len(runs) != want {
+			t.Errorf("%d runs stored, want %d", len(runs), want)
+		}
+		evs, _ := s.ListAudit(ctx, store.AuditFilter{ActionPrefix: "run.request", Limit: 1000})
+		if len(evs) != len(runs) {
+			t.Errorf("%d audit events for %d stored runs: a failed request left its audit event, or the reverse", len(evs), len(runs))
 		}
 	})
 }

@@ -41,6 +41,8 @@ type Store struct {
 	dialect string
 	w       *sql.DB // writes (SQLite: a single connection, so writers queue in Go)
 	r       *sql.DB // reads (SQLite: a separate pool of read connections)
+
+	runWrites groupCommit // concurrent CreateRuns calls share transactions
 }
 
 // Open opens the database named by dsn and brings its schema up to date. A
