@@ -94,6 +94,11 @@ type Config struct {
 	OnRunRequest func(req wire.RunRequest, decodeErr error)
 	// Fixes are the fix ids announced in Hello.Fixes.
 	Fixes []string
+	// OnHelpReceipt, if set, receives the ticket a help request became.
+	// OnTicketUpdate receives changes to this device's tickets. Both are
+	// called on the read loop and must not block.
+	OnHelpReceipt  func(wire.HelpReceipt)
+	OnTicketUpdate func(wire.TicketUpdate)
 }
 
 // State is a snapshot of the link for status displays.
@@ -604,6 +609,24 @@ func (l *Link) readLoop(conn *websocket.Conn) error {
 			}
 			if l.cfg.OnRunRequest != nil {
 				l.cfg.OnRunRequest(req, err)
+			}
+		case wire.TypeHelpReceipt:
+			r, err := wire.DecodeBody[wire.HelpReceipt](env)
+			if err != nil {
+				l.log.Warn("ignoring a malformed help receipt", "err", err)
+				continue
+			}
+			if l.cfg.OnHelpReceipt != nil {
+				l.cfg.OnHelpReceipt(r)
+			}
+		case wire.TypeTicketUpdate:
+			u, err := wire.DecodeBody[wire.TicketUpdate](env)
+			if err != nil {
+				l.log.Warn("ignoring a malformed ticket update", "err", err)
+				continue
+			}
+			if l.cfg.OnTicketUpdate != nil {
+				l.cfg.OnTicketUpdate(u)
 			}
 		default:
 			l.log.Debug("ignoring unexpected message from hub", "type", env.Type)

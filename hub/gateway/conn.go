@@ -34,6 +34,8 @@ type agentConn struct {
 	closeOnce sync.Once
 	// runMu keeps fix runs to this device in queue order.
 	runMu sync.Mutex
+	// hostname as the agent said in its hello.
+	hostname string
 }
 
 func (c *agentConn) close(code websocket.StatusCode, reason string) {
@@ -214,6 +216,7 @@ func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.L
 		return refuse(CloseRevoked, wire.Errorf(wire.CodeRevoked, "this device was revoked on the hub; enroll it again with a new token"))
 	}
 	c.deviceID = d.ID
+	c.hostname = hello.Hostname
 	c.log = log.With("device", d.ID)
 	if err := c.write(ctx, wire.Welcome{DeviceID: d.ID, HubTime: g.cfg.Now().UTC(), LastSeq: d.LastSeq}); err != nil {
 		return nil, store.DeviceHello{}, wire.Errorf("write_failed", "send welcome: %v", err)
@@ -276,6 +279,14 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		var b wire.RunResult
 		if b, err = wire.DecodeBody[wire.RunResult](env); err == nil {
 			item.Kind, item.RunResult = store.KindRunResult, &b
+		}
+	case wire.TypeHelpRequest, wire.TypeUserReply, wire.TypeSurveyAnswer, wire.TypeHelpSession:
+		if env.Seq == 0 {
+			err = wire.Errorf(wire.CodeBadFrame, "%s messages must carry a sequence number", env.Type)
+			break
+		}
+		if err = c.handleHelp(ctx, env); err == nil || errors.Is(err, errTransient) {
+			return err
 		}
 	case wire.TypeError:
 		if b, derr := wire.DecodeBody[wire.Error](env); derr == nil {

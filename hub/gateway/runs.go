@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/wire"
 )
 
 // runs tracks the waiters for fix-run results on this hub.
@@ -138,4 +139,16 @@ func (g *Gateway) expiryLoop(ctx context.Context) {
 			g.runFinished(store.Run{ID: id, State: store.RunExpired})
 		}
 	}
+}
+
+// Notify sends an unsequenced message to a connected device (a ticket
+// update, say). ErrOffline when it is not connected to this hub.
+func (g *Gateway) Notify(ctx context.Context, deviceID string, body wire.Body) error {
+	g.mu.Lock()
+	c := g.conns[deviceID]
+	g.mu.Unlock()
+	if c == nil {
+		return ErrOffline
+	}
+	return c.write(ctx, body)
 }

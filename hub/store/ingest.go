@@ -136,7 +136,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				if done {
 					res.RunDone = &r
 				}
-			case KindRejected:
+			case KindRejected, KindHandled:
 				// Only the sequence number advances.
 			default:
 				res.Err = fmt.Errorf("device %s seq %d: unknown ingest kind %q", it.DeviceID, it.Seq, it.Kind)

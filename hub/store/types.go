@@ -126,6 +126,10 @@ const (
 	// KindRejected records that a sequence number was refused (bad body), so
 	// it is acknowledged and never accepted later.
 	KindRejected IngestKind = "rejected"
+	// KindHandled records that a sequence number was taken by another part
+	// of the hub (a help request filed as a ticket, say), so it is
+	// acknowledged and a replay is a duplicate.
+	KindHandled IngestKind = "handled"
 )
 
 // IngestItem is one sequenced agent message to store.

@@ -20,6 +20,7 @@ import (
 	"github.com/tierline/tierline/agent/identity"
 	"github.com/tierline/tierline/agent/inventory"
 	"github.com/tierline/tierline/agent/link"
+	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/agent/spool"
 	"github.com/tierline/tierline/agent/version"
 	"github.com/tierline/tierline/shared/diag"
@@ -126,6 +127,7 @@ func runRun(ctx context.Context, args []string) int {
 	// time on its own goroutine and spools each result like telemetry.
 	var l *link.Link
 	var checks *health.Runner
+	var desk *helpDesk
 	runner, err := fixes.New(fixes.Config{
 		Journal: journal, Policy: &policy, Logger: log.With("component", "fixes"),
 		Exec: &fixes.Local{Hostname: host.Hostname},
@@ -162,8 +164,10 @@ func runRun(ctx context.Context, args []string) int {
 				log.Warn("dropping a check request from the hub: too many pending", "request", req.RequestID)
 			}
 		},
-		OnRunRequest: runner.Submit,
-		Fixes:        fixes.Supported(runtime.GOOS, policy),
+		OnRunRequest:   runner.Submit,
+		Fixes:          fixes.Supported(runtime.GOOS, policy),
+		OnHelpReceipt:  func(r wire.HelpReceipt) { desk.receipt(r) },
+		OnTicketUpdate: func(u wire.TicketUpdate) { desk.update(u) },
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
@@ -200,6 +204,19 @@ func runRun(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 
+	// The local socket: `tierline-agent help` (and later the tray) file
+	// requests through the running agent.
+	desk = newHelpDesk(l, checks, hist, log.With("component", "help"))
+	ipcCtx, stopIPC := context.WithCancel(context.Background())
+	defer stopIPC()
+	if ipc, err := localipc.Listen(filepath.Join(*state, localipc.SocketName), log.With("component", "ipc")); err != nil {
+		// Telemetry and fixes do not need it; say what is missing.
+		log.Error("local socket unavailable: `tierline-agent help` cannot reach this agent", "err", err)
+	} else {
+		desk.register(ipc)
+		go ipc.Serve(ipcCtx)
+	}
+
 	runnerCtx, stopRunner := context.WithCancel(context.Background())
 	defer stopRunner()
 	runner.Start(runnerCtx)
@@ -214,6 +231,7 @@ func runRun(ctx context.Context, args []string) int {
 			log.Warn("inventory incomplete", "err", err)
 		}
 		lastInventory = time.Now()
+		desk.setInventory(inv)
 		if inv.Hash == "" || inv.Hash == inventoryHash {
 			return
 		}

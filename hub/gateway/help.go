@@ -1,0 +1,82 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// HelpDesk takes the device's side of tickets: help requests become
+// tickets, users' replies and survey answers go onto them, Get help
+// sessions are counted. The gateway calls it before acknowledging the
+// message, so it must be idempotent: a message can arrive twice (once
+// before a lost acknowledgement, once replayed from the agent's spool).
+type HelpDesk interface {
+	FileHelp(ctx context.Context, deviceID, hostname string, req wire.HelpRequest) (wire.HelpReceipt, error)
+	UserReply(ctx context.Context, deviceID string, r wire.UserReply) error
+	SurveyAnswer(ctx context.Context, deviceID string, a wire.SurveyAnswer) error
+	HelpSession(ctx context.Context, deviceID string, h wire.HelpSession) error
+}
+
+// ErrRefused wraps a HelpDesk error that will never succeed (bad request,
+// a ticket that is not this device's): the message is refused and
+// acknowledged. Any other error leaves it unacknowledged, to be replayed.
+var ErrRefused = errors.New("refused")
+
+// handleHelp handles a help-flow message synchronously: the desk's write
+// is committed before the message's sequence number is queued for
+// acknowledgement behind the device's earlier messages.
+func (c *agentConn) handleHelp(ctx context.Context, env wire.Envelope) error {
+	desk := c.g.cfg.HelpDesk
+	if desk == nil {
+		return wire.Errorf(wire.CodeUnexpected, "this hub does not take %s messages", env.Type)
+	}
+	var err error
+	switch env.Type {
+	case wire.TypeHelpRequest:
+		var req wire.HelpRequest
+		if req, err = wire.DecodeBody[wire.HelpRequest](env); err != nil {
+			return err
+		}
+		var receipt wire.HelpReceipt
+		if receipt, err = desk.FileHelp(ctx, c.deviceID, c.hostname, req); err == nil {
+			if werr := c.write(ctx, receipt); werr != nil {
+				c.log.Info("help receipt not delivered; the ticket stands", "err", werr)
+			}
+		}
+	case wire.TypeUserReply:
+		var r wire.UserReply
+		if r, err = wire.DecodeBody[wire.UserReply](env); err != nil {
+			return err
+		}
+		err = desk.UserReply(ctx, c.deviceID, r)
+	case wire.TypeSurveyAnswer:
+		var a wire.SurveyAnswer
+		if a, err = wire.DecodeBody[wire.SurveyAnswer](env); err != nil {
+			return err
+		}
+		err = desk.SurveyAnswer(ctx, c.deviceID, a)
+	case wire.TypeHelpSession:
+		var h wire.HelpSession
+		if h, err = wire.DecodeBody[wire.HelpSession](env); err != nil {
+			return err
+		}
+		err = desk.HelpSession(ctx, c.deviceID, h)
+	}
+	if errors.Is(err, ErrRefused) {
+		return wire.Errorf(wire.CodeBadBody, "%v", err)
+	}
+	if err != nil {
+		// Not acknowledged: the agent sends it again after reconnecting.
+		c.log.Error("help desk could not take a message; closing so the agent resends it", "type", env.Type, "err", err)
+		c.close(1011, "hub could not store the message")
+		return errTransient
+	}
+	c.g.enqueue(ctx, pending{item: store.IngestItem{DeviceID: c.deviceID, Seq: env.Seq, Kind: store.KindHandled, Received: c.g.cfg.Now()},
+		conn: c, typ: string(env.Type)})
+	return nil
+}
+
+var errTransient = errors.New("transient help desk error")

@@ -1,0 +1,127 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/tierline/tierline/hub/gateway"
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// helpDesk connects devices to tickets: it is the gateway's HelpDesk,
+// the tickets service's event hook (telling a device about its tickets)
+// and the gateway's fix-run hook (putting runs on their ticket's timeline).
+type helpDesk struct {
+	svc *tickets.Service
+	st  *store.Store
+	gw  *gateway.Gateway
+	log *slog.Logger
+}
+
+var _ gateway.HelpDesk = (*helpDesk)(nil)
+
+func refused(err error) error {
+	if errors.Is(err, tickets.ErrInvalid) || errors.Is(err, tickets.ErrState) || errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %v", gateway.ErrRefused, err)
+	}
+	return err
+}
+
+func (d *helpDesk) FileHelp(ctx context.Context, deviceID, hostname string, req wire.HelpRequest) (wire.HelpReceipt, error) {
+	t, created, err := d.svc.File(ctx, deviceID, hostname, req)
+	if err != nil {
+		return wire.HelpReceipt{}, refused(err)
+	}
+	if created {
+		d.log.Info("ticket filed from a device", "ticket", t.Number, "device", deviceID, "tier", t.Tier)
+	}
+	next := fmt.Sprintf("A Tier %d technician will pick it up", t.Tier)
+	if limit, ok := d.svc.Policy().Limits[t.Tier]; ok && limit > 0 {
+		next += " within " + limit.String()
+	}
+	next += "; their replies appear here."
+	return wire.HelpReceipt{RequestID: req.RequestID, TicketID: t.ID, Number: t.Number, Tier: t.Tier, Next: next}, nil
+}
+
+// ownTicket returns the device's ticket, or a refusal when it is another
+// device's or unknown.
+func (d *helpDesk) ownTicket(ctx context.Context, deviceID, ticketID string) (store.Ticket, error) {
+	t, err := d.st.GetTicket(ctx, ticketID)
+	if err != nil {
+		return t, refused(err)
+	}
+	if t.DeviceID != deviceID {
+		return t, fmt.Errorf("%w: ticket %s is not this device's", gateway.ErrRefused, ticketID)
+	}
+	return t, nil
+}
+
+func (d *helpDesk) UserReply(ctx context.Context, deviceID string, r wire.UserReply) error {
+	if _, err := d.ownTicket(ctx, deviceID, r.TicketID); err != nil {
+		return err
+	}
+	actor := "user"
+	if r.User != "" {
+		actor = "user:" + r.User
+	}
+	_, err := d.svc.Message(ctx, r.TicketID, actor, "user", r.Text)
+	return refused(err)
+}
+
+func (d *helpDesk) SurveyAnswer(ctx context.Context, deviceID string, a wire.SurveyAnswer) error {
+	if _, err := d.ownTicket(ctx, deviceID, a.TicketID); err != nil {
+		return err
+	}
+	_, err := d.svc.Survey(ctx, a.TicketID, "user", a.Score, a.Comment)
+	return refused(err)
+}
+
+func (d *helpDesk) HelpSession(ctx context.Context, deviceID string, h wire.HelpSession) error {
+	return d.st.RecordHelpSession(ctx, store.HelpSessionRecord{DeviceID: deviceID, HelpSession: h})
+}
+
+// onEvent tells the ticket's device about what its user should see: a
+// technician's message, a state or tier change, a resolution with the
+// satisfaction survey.
+func (d *helpDesk) onEvent(t store.Ticket, events []store.TicketEvent) {
+	if t.DeviceID == "" || d.gw == nil {
+		return
+	}
+	for _, e := range events {
+		u := wire.TicketUpdate{TicketID: t.ID, Number: t.Number, Title: t.Title, State: t.State, Tier: t.Tier, Time: e.Time}
+		switch e.Kind {
+		case tickets.EvMessage:
+			if e.Str("from") == "user" {
+				continue
+			}
+			u.From, u.Message = e.Actor, e.Str("text")
+		case tickets.EvResolved:
+			u.Message, u.AskSurvey = e.Str("resolution"), true
+		case tickets.EvEscalated, tickets.EvWaiting, tickets.EvResumed, tickets.EvReopened, tickets.EvClosed, tickets.EvAssigned:
+		default:
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := d.gw.Notify(ctx, t.DeviceID, u); err != nil && !errors.Is(err, gateway.ErrOffline) {
+			d.log.Info("ticket update not delivered to its device", "ticket", t.Number, "err", err)
+		}
+		cancel()
+	}
+}
+
+// onRunFinished puts a fix run that names a ticket on its timeline.
+func (d *helpDesk) onRunFinished(r store.Run) {
+	if r.Ticket == "" || r.Fix == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := d.svc.RecordRun(ctx, r.Ticket, r.RequestedBy, r.ID, r.Fix, r.Outcome); err != nil && !errors.Is(err, store.ErrNotFound) {
+		d.log.Warn("record a fix run on its ticket", "run", r.ID, "ticket", r.Ticket, "err", err)
+	}
+}
