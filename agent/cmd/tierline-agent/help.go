@@ -50,17 +50,9 @@ func runHelp(ctx context.Context, args []string) int {
 		fmt.Fprintf(stderr, "tierline-agent help: %v\n", err)
 		return exitUsage
 	}
-	cctx, cancel := context.WithTimeout(ctx, wait+30*time.Second)
-	defer cancel()
 	var ans HelpAnswer
-	err := localipc.Call(cctx, filepath.Join(*state, localipc.SocketName), "help", call, &ans)
-	if errors.Is(err, localipc.ErrNotRunning) {
-		fmt.Fprintf(stderr, "tierline-agent help: the Tierline agent is not running for %s; start it (tierline-agent start, or run --state %s) and try again\n", *state, *state)
-		return exitError
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "tierline-agent help: %v\n", err)
-		return exitError
+	if code := callAgent(ctx, "help", *state, "help", call, &ans); code != exitOK {
+		return code
 	}
 	if *asJSON {
 		b, _ := json.MarshalIndent(ans, "", "  ")
@@ -79,5 +71,103 @@ func runHelp(ctx context.Context, args []string) int {
 		fmt.Fprintf(stdout, "The help desk cannot be reached right now. Your request is saved on this computer (request %s)\n"+
 			"and will be sent automatically as soon as the connection is back.\n", ans.RequestID)
 	}
+	return exitOK
+}
+
+func init() {
+	register("tickets", "this computer's tickets: state, tier, technicians' messages (--json for JSON)", runTickets)
+	register("reply", `answer a technician on one of this computer's tickets: reply --ticket ID "text"`, runReply)
+	register("survey", "rate how a resolved ticket was handled: survey --ticket ID --score 1-5 [--comment C]", runSurvey)
+}
+
+// callAgent makes one local call and prints a refusal the way every
+// subcommand does.
+func callAgent(ctx context.Context, name, state, op string, body, out any) int {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := localipc.Call(cctx, filepath.Join(state, localipc.SocketName), op, body, out)
+	if errors.Is(err, localipc.ErrNotRunning) {
+		fmt.Fprintf(stderr, "tierline-agent %s: the Tierline agent is not running for %s; start it and try again\n", name, state)
+		return exitError
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tierline-agent %s: %v\n", name, err)
+		return exitError
+	}
+	return exitOK
+}
+
+func runTickets(ctx context.Context, args []string) int {
+	fs := newFlags("tickets", "[--state DIR] [--json]", "List this computer's tickets as the help desk last described them.")
+	state := fs.String("state", defaultStateDir(), "the running agent's state directory")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	var list []MyTicket
+	if code := callAgent(ctx, "tickets", *state, "tickets", nil, &list); code != exitOK {
+		return code
+	}
+	if *asJSON {
+		b, _ := json.MarshalIndent(list, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+		return exitOK
+	}
+	if len(list) == 0 {
+		fmt.Fprintln(stdout, `No tickets. Ask for help with: tierline-agent help "what is wrong"`)
+	}
+	for _, t := range list {
+		fmt.Fprintf(stdout, "#%d  %s  Tier %d  %s  (id %s)\n", t.Number, t.State, t.Tier, t.Title, t.ID)
+		for _, m := range t.Messages {
+			fmt.Fprintf(stdout, "    %s %s: %s\n", m.Time.Local().Format("2006-01-02 15:04"), m.From, m.Text)
+		}
+		if t.AskSurvey {
+			fmt.Fprintf(stdout, "    Resolved. How did we do? tierline-agent survey --ticket %s --score 1-5\n", t.ID)
+		}
+	}
+	return exitOK
+}
+
+func runReply(ctx context.Context, args []string) int {
+	fs := newFlags("reply", `--ticket ID [--state DIR] "text"`, "Send a message to the technicians on one of this computer's tickets.")
+	state := fs.String("state", defaultStateDir(), "the running agent's state directory")
+	ticket := fs.String("ticket", "", "ticket id (see tierline-agent tickets)")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	r := wire.UserReply{TicketID: *ticket, Text: strings.TrimSpace(strings.Join(fs.Args(), " "))}
+	if u, err := user.Current(); err == nil {
+		r.User = u.Username
+	}
+	if err := r.Validate(); err != nil {
+		fmt.Fprintf(stderr, "tierline-agent reply: %v\n", err)
+		return exitUsage
+	}
+	if code := callAgent(ctx, "reply", *state, "reply", r, nil); code != exitOK {
+		return code
+	}
+	fmt.Fprintln(stdout, "Reply saved; it reaches the help desk as soon as the hub can be reached.")
+	return exitOK
+}
+
+func runSurvey(ctx context.Context, args []string) int {
+	fs := newFlags("survey", "--ticket ID --score 1-5 [--comment C] [--state DIR]",
+		"Answer the one-question satisfaction survey of a resolved ticket: 1 very unhappy ... 5 very happy.")
+	state := fs.String("state", defaultStateDir(), "the running agent's state directory")
+	ticket := fs.String("ticket", "", "ticket id (see tierline-agent tickets)")
+	score := fs.Int("score", 0, "1 (very unhappy) to 5 (very happy)")
+	comment := fs.String("comment", "", "optional comment")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	a := wire.SurveyAnswer{TicketID: *ticket, Score: *score, Comment: *comment}
+	if err := a.Validate(); err != nil {
+		fmt.Fprintf(stderr, "tierline-agent survey: %v\n", err)
+		return exitUsage
+	}
+	if code := callAgent(ctx, "survey", *state, "survey", a, nil); code != exitOK {
+		return code
+	}
+	fmt.Fprintln(stdout, "Thank you. Your answer reaches the help desk as soon as the hub can be reached.")
 	return exitOK
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"sort"
 	"sync"
 	"time"
 
@@ -30,7 +32,32 @@ type helpDesk struct {
 	mu        sync.Mutex
 	inventory *diag.Inventory
 	waiting   map[string]chan wire.HelpReceipt
+	// tickets are this device's tickets as the hub last described them,
+	// kept in STATE/tickets.json for "My tickets".
+	tickets   map[string]*MyTicket
+	cachePath string
 }
+
+// MyTicket is one of the device's tickets as the user sees it.
+type MyTicket struct {
+	ID        string       `json:"id"`
+	Number    int64        `json:"number"`
+	Title     string       `json:"title,omitempty"`
+	State     string       `json:"state"`
+	Tier      int          `json:"tier"`
+	Updated   time.Time    `json:"updated"`
+	AskSurvey bool         `json:"ask_survey,omitempty"`
+	Messages  []TicketNote `json:"messages,omitempty"`
+}
+
+// TicketNote is a message on a ticket, from a technician or the user.
+type TicketNote struct {
+	From string    `json:"from"`
+	Text string    `json:"text"`
+	Time time.Time `json:"time"`
+}
+
+const maxCachedTickets, maxCachedNotes = 50, 20
 
 // HelpCall is the body of a local "help" request.
 type HelpCall struct {
@@ -55,8 +82,46 @@ type HelpAnswer struct {
 	Next      string `json:"next,omitempty"`
 }
 
-func newHelpDesk(l *link.Link, checks *health.Runner, hist *history.History, log *slog.Logger) *helpDesk {
-	return &helpDesk{link: l, checks: checks, hist: hist, log: log, waiting: map[string]chan wire.HelpReceipt{}}
+func newHelpDesk(l *link.Link, checks *health.Runner, hist *history.History, log *slog.Logger, cachePath string) *helpDesk {
+	d := &helpDesk{link: l, checks: checks, hist: hist, log: log, waiting: map[string]chan wire.HelpReceipt{},
+		tickets: map[string]*MyTicket{}, cachePath: cachePath}
+	if b, err := os.ReadFile(cachePath); err == nil {
+		if err := json.Unmarshal(b, &d.tickets); err != nil || d.tickets == nil {
+			log.Warn("ignoring an unreadable ticket list; it is rebuilt from the hub's updates", "file", cachePath, "err", err)
+			d.tickets = map[string]*MyTicket{}
+		}
+	}
+	return d
+}
+
+// saveLocked writes the ticket list; d.mu is held.
+func (d *helpDesk) saveLocked() {
+	if len(d.tickets) > maxCachedTickets {
+		var oldest string
+		for id, t := range d.tickets {
+			if oldest == "" || t.Updated.Before(d.tickets[oldest].Updated) {
+				oldest = id
+			}
+		}
+		delete(d.tickets, oldest)
+	}
+	b, _ := json.MarshalIndent(d.tickets, "", "  ")
+	tmp := d.cachePath + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err == nil {
+		err = os.Rename(tmp, d.cachePath)
+		if err != nil {
+			d.log.Warn("save the ticket list", "err", err)
+		}
+	}
+}
+
+func (d *helpDesk) ticketLocked(id string) *MyTicket {
+	t := d.tickets[id]
+	if t == nil {
+		t = &MyTicket{ID: id}
+		d.tickets[id] = t
+	}
+	return t
 }
 
 func (d *helpDesk) setInventory(inv diag.Inventory) {
@@ -69,6 +134,12 @@ func (d *helpDesk) setInventory(inv diag.Inventory) {
 func (d *helpDesk) receipt(r wire.HelpReceipt) {
 	d.mu.Lock()
 	ch := d.waiting[r.RequestID]
+	t := d.ticketLocked(r.TicketID)
+	t.Number, t.Tier, t.Updated = r.Number, r.Tier, time.Now().UTC()
+	if t.State == "" {
+		t.State = "new"
+	}
+	d.saveLocked()
 	d.mu.Unlock()
 	if ch != nil {
 		select {
@@ -81,6 +152,20 @@ func (d *helpDesk) receipt(r wire.HelpReceipt) {
 
 // update is the link's OnTicketUpdate hook.
 func (d *helpDesk) update(u wire.TicketUpdate) {
+	d.mu.Lock()
+	t := d.ticketLocked(u.TicketID)
+	t.Number, t.Title, t.State, t.Tier, t.Updated = u.Number, u.Title, u.State, u.Tier, u.Time
+	if u.AskSurvey {
+		t.AskSurvey = true
+	}
+	if u.Message != "" {
+		t.Messages = append(t.Messages, TicketNote{From: u.From, Text: u.Message, Time: u.Time})
+		if len(t.Messages) > maxCachedNotes {
+			t.Messages = t.Messages[len(t.Messages)-maxCachedNotes:]
+		}
+	}
+	d.saveLocked()
+	d.mu.Unlock()
 	d.log.Info("ticket update", "ticket", u.Number, "state", u.State, "tier", u.Tier, "message", u.Message != "")
 }
 
@@ -92,6 +177,63 @@ func (d *helpDesk) register(s *localipc.Server) {
 		}
 		return d.file(ctx, call)
 	})
+	s.Handle("tickets", func(ctx context.Context, body json.RawMessage) (any, error) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		out := make([]MyTicket, 0, len(d.tickets))
+		for _, t := range d.tickets {
+			out = append(out, *t)
+		}
+		sort.Slice(out, func(i, j int) bool { return out[i].Number > out[j].Number })
+		return out, nil
+	})
+	s.Handle("reply", func(ctx context.Context, body json.RawMessage) (any, error) {
+		var r wire.UserReply
+		if err := json.Unmarshal(body, &r); err != nil {
+			return nil, fmt.Errorf("reply: %w", err)
+		}
+		if err := r.Validate(); err != nil {
+			return nil, err
+		}
+		if !d.known(r.TicketID) {
+			return nil, fmt.Errorf("ticket %s is not one of this computer's tickets (see tierline-agent tickets)", r.TicketID)
+		}
+		if _, err := d.link.Send(ctx, r); err != nil {
+			return nil, fmt.Errorf("could not save the reply: %w", err)
+		}
+		d.mu.Lock()
+		t := d.ticketLocked(r.TicketID)
+		t.Messages = append(t.Messages, TicketNote{From: "you", Text: r.Text, Time: time.Now().UTC()})
+		d.saveLocked()
+		d.mu.Unlock()
+		return map[string]bool{"queued": true}, nil
+	})
+	s.Handle("survey", func(ctx context.Context, body json.RawMessage) (any, error) {
+		var a wire.SurveyAnswer
+		if err := json.Unmarshal(body, &a); err != nil {
+			return nil, fmt.Errorf("survey: %w", err)
+		}
+		if err := a.Validate(); err != nil {
+			return nil, err
+		}
+		if !d.known(a.TicketID) {
+			return nil, fmt.Errorf("ticket %s is not one of this computer's tickets (see tierline-agent tickets)", a.TicketID)
+		}
+		if _, err := d.link.Send(ctx, a); err != nil {
+			return nil, fmt.Errorf("could not save the answer: %w", err)
+		}
+		d.mu.Lock()
+		d.ticketLocked(a.TicketID).AskSurvey = false
+		d.saveLocked()
+		d.mu.Unlock()
+		return map[string]bool{"queued": true}, nil
+	})
+}
+
+func (d *helpDesk) known(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.tickets[id] != nil
 }
 
 func (d *helpDesk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) {

@@ -206,7 +206,7 @@ func runRun(ctx context.Context, args []string) int {
 
 	// The local socket: `tierline-agent help` (and later the tray) file
 	// requests through the running agent.
-	desk = newHelpDesk(l, checks, hist, log.With("component", "help"))
+	desk = newHelpDesk(l, checks, hist, log.With("component", "help"), filepath.Join(*state, "tickets.json"))
 	ipcCtx, stopIPC := context.WithCancel(context.Background())
 	defer stopIPC()
 	if ipc, err := localipc.Listen(filepath.Join(*state, localipc.SocketName), log.With("component", "ipc")); err != nil {
