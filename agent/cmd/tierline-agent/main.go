@@ -114,6 +114,10 @@ func envName(flagName string) string {
 	return "TIERLINE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
+// takesText names the subcommands whose arguments after the flags are the
+// user's words.
+var takesText = map[string]bool{"help": true, "reply": true}
+
 // parseFlags parses args, then fills unset flags from TIERLINE_* variables.
 // It returns exitOK to continue, or the status to exit with.
 func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
@@ -132,7 +136,7 @@ func parseFlags(fs *flag.FlagSet, args []string) (int, bool) {
 		fmt.Fprintf(stderr, "tierline-agent %s: %v\nRun 'tierline-agent %s -h' for usage.\n", fs.Name(), err, fs.Name())
 		return exitUsage, false
 	}
-	if fs.NArg() > 0 {
+	if fs.NArg() > 0 && !takesText[fs.Name()] {
 		fmt.Fprintf(stderr, "tierline-agent %s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
 		return exitUsage, false
 	}

@@ -72,6 +72,12 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"enroll"}, exitUsage, "--token is required"},
 		{[]string{"enroll", "--token", "xyz"}, exitUsage, "not a Tierline enrollment token"},
 		{[]string{"version", "extra"}, exitUsage, "unexpected argument"},
+		{[]string{"help", "--state", t.TempDir()}, exitUsage, "say what is wrong"},
+		{[]string{"help", "--state", t.TempDir(), "--category", "<script>", "x"}, exitUsage, "category"},
+		{[]string{"help", "--state", t.TempDir(), "printer jams"}, exitError, "agent is not running"},
+		{[]string{"survey", "--ticket", "t1", "--score", "9"}, exitUsage, "outside 1..5"},
+		{[]string{"reply", "--ticket", "t1"}, exitUsage, "text must be"},
+		{[]string{"tickets", "--state", t.TempDir()}, exitError, "agent is not running"},
 	} {
 		e.Reset()
 		if code := dispatch(ctx, tc.args); code != tc.code || !strings.Contains(e.String(), tc.want) {
