@@ -666,3 +666,14 @@ func (s *Store) strings(ctx context.Context, query string, args ...any) ([]strin
 	}
 	return out, rows.Err()
 }
+
+// SetTicketNextCheck stores when the SLA loop must look at a ticket next.
+// It is derived from the ticket's state and the SLA policy, not from an
+// event, so the loop can move it on a policy change without writing to
+// the timeline.
+func (s *Store) SetTicketNextCheck(ctx context.Context, id string, at *time.Time) error {
+	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE tickets SET next_check_at = ? WHERE id = ?`), nsPtr(at), id); err != nil {
+		return fmt.Errorf("ticket %s: next check: %w", id, err)
+	}
+	return nil
+}

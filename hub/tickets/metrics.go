@@ -1,0 +1,265 @@
+package tickets
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/tierline/tierline/hub/store"
+)
+
+// Metrics are the support metrics of a period, computed from the timelines
+// of the tickets filed in it.
+type Metrics struct {
+	From    time.Time     `json:"from"`
+	To      time.Time     `json:"to"`
+	Tickets int           `json:"tickets"`
+	Overall TierMetrics   `json:"overall"`
+	Tiers   []TierMetrics `json:"tiers"`
+	// FirstContactResolution is the share of resolved tickets resolved in
+	// the tier they were filed in, without escalation or reopening.
+	FirstContactResolution float64         `json:"first_contact_resolution"`
+	SelfHelp               SelfHelpMetrics `json:"self_help"`
+}
+
+// TierMetrics are the metrics of one tier (Tier 0 in Overall).
+type TierMetrics struct {
+	Tier int `json:"tier"`
+	// Entered: tickets that were in the tier (filed there or escalated to
+	// it).
+	Entered   int `json:"entered"`
+	Resolved  int `json:"resolved"`
+	Escalated int `json:"escalated"` // left the tier upwards
+	Breached  int `json:"breached"`  // passed the tier's limit
+	// FirstContact: resolved in the tier they were filed in, never
+	// escalated nor reopened.
+	FirstContact   int       `json:"first_contact"`
+	EscalationRate float64   `json:"escalation_rate"`
+	BreachRate     float64   `json:"breach_rate"`
+	FirstResponse  Durations `json:"first_response"`  // from filing, by tier filed in
+	TimeToResolve  Durations `json:"time_to_resolve"` // from filing, by tier resolved in
+	Backlog        Backlog   `json:"backlog"`         // tickets not resolved now
+	CSAT           CSAT      `json:"csat"`
+}
+
+// Durations summarizes durations, in seconds.
+type Durations struct {
+	Count  int     `json:"count"`
+	Mean   float64 `json:"mean_s"`
+	Median float64 `json:"median_s"`
+	Max    float64 `json:"max_s"`
+	all    []time.Duration
+}
+
+func (d *Durations) add(v time.Duration) { d.all = append(d.all, max(v, 0)) }
+
+func (d *Durations) finish() {
+	d.Count = len(d.all)
+	if d.Count == 0 {
+		return
+	}
+	sort.Slice(d.all, func(i, j int) bool { return d.all[i] < d.all[j] })
+	var sum time.Duration
+	for _, v := range d.all {
+		sum += v
+	}
+	d.Mean = (sum / time.Duration(d.Count)).Seconds()
+	d.Median = d.all[d.Count/2].Seconds()
+	if d.Count%2 == 0 {
+		d.Median = ((d.all[d.Count/2-1] + d.all[d.Count/2]) / 2).Seconds()
+	}
+	d.Max = d.all[d.Count-1].Seconds()
+}
+
+// Backlog are the tickets still waiting for resolution now, with their
+// ages in seconds.
+type Backlog struct {
+	Open    int     `json:"open"`
+	MeanAge float64 `json:"mean_age_s"`
+	MaxAge  float64 `json:"max_age_s"`
+}
+
+// CSAT is the satisfaction survey result: answers and their mean (1-5).
+type CSAT struct {
+	Answers int     `json:"answers"`
+	Mean    float64 `json:"mean"`
+	sum     int
+}
+
+// SelfHelpMetrics count Get help sessions: deflected are those that ended
+// without a ticket and with the device's failing checks recovered.
+type SelfHelpMetrics struct {
+	Sessions       int     `json:"sessions"`
+	Tickets        int     `json:"tickets"`
+	Deflected      int     `json:"deflected"`
+	DeflectionRate float64 `json:"deflection_rate"`
+}
+
+// Metrics computes the support metrics of tickets filed in [from, to),
+// and the backlog as of now.
+func (s *Service) Metrics(ctx context.Context, from, to time.Time) (Metrics, error) {
+	if !to.After(from) {
+		return Metrics{}, invalid("period: to (%s) must be after from (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	events, err := s.cfg.Store.TicketEventsOf(ctx, from, to)
+	if err != nil {
+		return Metrics{}, fmt.Errorf("support metrics: %w", err)
+	}
+	open, err := s.cfg.Store.ListTickets(ctx, store.TicketFilter{
+		States: []string{store.TicketNew, store.TicketOpen, store.TicketWaitingUser, store.TicketWaitingVendor}, Limit: 100000})
+	if err != nil {
+		return Metrics{}, fmt.Errorf("support metrics: backlog: %w", err)
+	}
+	total, withTicket, deflected, err := s.cfg.Store.HelpSessionCounts(ctx, from, to)
+	if err != nil {
+		return Metrics{}, fmt.Errorf("support metrics: %w", err)
+	}
+	m := ComputeMetrics(events, open, s.now())
+	m.From, m.To = from, to
+	m.SelfHelp = SelfHelpMetrics{Sessions: total, Tickets: withTicket, Deflected: deflected, DeflectionRate: rate(deflected, total)}
+	return m, nil
+}
+
+// ComputeMetrics computes metrics from timelines (grouped by ticket, each
+// in order) and the tickets open now.
+func ComputeMetrics(events []store.TicketEvent, open []store.Ticket, now time.Time) Metrics {
+	var m Metrics
+	tiers := map[int]*TierMetrics{}
+	tier := func(n int) *TierMetrics {
+		if tiers[n] == nil {
+			tiers[n] = &TierMetrics{Tier: n}
+		}
+		return tiers[n]
+	}
+	all := &m.Overall
+	resolvedTotal := 0
+	for i := 0; i < len(events); {
+		j := i
+		for j < len(events) && events[j].TicketID == events[i].TicketID {
+			j++
+		}
+		tl := events[i:j]
+		i = j
+		if tl[0].Kind != EvFiled {
+			continue
+		}
+		m.Tickets++
+		all.Entered++
+		filed := tl[0].Time
+		filedTier := max(tl[0].Int("tier"), 1)
+		cur := filedTier
+		tier(cur).Entered++
+		escalated, reopened, responded, resolved := false, false, false, false
+		breached := map[int]bool{}
+		resolvedTier := 0
+		for _, e := range tl {
+			switch e.Kind {
+			case EvEscalated:
+				to := e.Int("to")
+				if to > cur {
+					tier(cur).Escalated++
+					if !escalated {
+						all.Escalated++
+					}
+					escalated = true
+				}
+				cur = to
+				tier(cur).Entered++
+			case EvSLABreach:
+				if !breached[cur] {
+					breached[cur] = true
+					tier(cur).Breached++
+				}
+			case EvRun, EvMessage:
+				if !responded && (e.Kind == EvRun || e.Str("from") == FromTechnician) {
+					responded = true
+					tier(filedTier).FirstResponse.add(e.Time.Sub(filed))
+					all.FirstResponse.add(e.Time.Sub(filed))
+				}
+			case EvResolved:
+				if !resolved {
+					resolved = true
+					resolvedTier = cur
+					tier(cur).Resolved++
+					all.Resolved++
+					tier(cur).TimeToResolve.add(e.Time.Sub(filed))
+					all.TimeToResolve.add(e.Time.Sub(filed))
+					if !escalated {
+						resolvedTier = -cur // candidate for first contact
+					}
+				}
+			case EvReopened:
+				reopened = true
+			case EvSurvey:
+				t := cur
+				if resolvedTier != 0 {
+					t = abs(resolvedTier)
+				}
+				tier(t).CSAT.sum += e.Int("score")
+				tier(t).CSAT.Answers++
+				all.CSAT.sum += e.Int("score")
+				all.CSAT.Answers++
+			}
+		}
+		if len(breached) > 0 {
+			all.Breached++
+		}
+		if resolved {
+			resolvedTotal++
+			if resolvedTier < 0 && !reopened && -resolvedTier == filedTier {
+				tier(filedTier).FirstContact++
+				all.FirstContact++
+			}
+		}
+	}
+	for _, t := range open {
+		age := now.Sub(t.CreatedAt).Seconds()
+		for _, b := range []*Backlog{&tier(t.Tier).Backlog, &all.Backlog} {
+			b.Open++
+			b.MeanAge += age
+			b.MaxAge = max(b.MaxAge, age)
+		}
+	}
+	finish := func(t *TierMetrics) {
+		t.EscalationRate = rate(t.Escalated, t.Entered)
+		t.BreachRate = rate(t.Breached, t.Entered)
+		t.FirstResponse.finish()
+		t.TimeToResolve.finish()
+		if t.Backlog.Open > 0 {
+			t.Backlog.MeanAge /= float64(t.Backlog.Open)
+		}
+		if t.CSAT.Answers > 0 {
+			t.CSAT.Mean = float64(t.CSAT.sum) / float64(t.CSAT.Answers)
+		}
+	}
+	finish(all)
+	for _, n := range []int{1, 2, 3} {
+		tier(n)
+	}
+	keys := make([]int, 0, len(tiers))
+	for k := range tiers {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	for _, k := range keys {
+		finish(tiers[k])
+		m.Tiers = append(m.Tiers, *tiers[k])
+	}
+	m.FirstContactResolution = rate(all.FirstContact, resolvedTotal)
+	return m
+}
+
+func rate(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return float64(n) / float64(of)
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

@@ -1,0 +1,254 @@
+// Package tickets is the hub's help desk core: tickets filed from devices,
+// tiered queues, SLA clocks with warnings, breaches and automatic
+// escalation, and support metrics.
+//
+// A ticket's timeline (store.TicketEvent) is the source of truth. Apply is
+// the one function that turns an event into the ticket's state
+// (store.TicketState); the Service changes tickets only by appending events
+// through store.UpdateTicket and applying them, so Replay of a timeline
+// always gives the state the store holds.
+package tickets
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// DefaultLimits are the per-tier SLA time limits when none are configured,
+// the same as `tierline-hub serve --tier-limits 1=15m,2=4h,3=2d`.
+func DefaultLimits() map[int]time.Duration {
+	return map[int]time.Duration{1: 15 * time.Minute, 2: 4 * time.Hour, 3: 48 * time.Hour}
+}
+
+// TopTier is the highest tier automatic escalation reaches; tier 4
+// (vendors) is entered by hand.
+const TopTier = 3
+
+// Policy is the SLA policy: how long a ticket may stay in each tier, and
+// optionally the business hours in which that time counts.
+type Policy struct {
+	// Limits maps a tier to its time limit. A tier without a limit has no
+	// clock: no warnings, breaches or automatic escalation.
+	Limits map[int]time.Duration
+	// Hours, when set, makes clocks count business time only.
+	Hours *BusinessHours
+}
+
+// Limit returns the time limit of a tier, 0 when it has none.
+func (p Policy) Limit(tier int) time.Duration {
+	return p.Limits[tier]
+}
+
+// Validate reports a policy that cannot work, saying what to change.
+func (p Policy) Validate() error {
+	for tier, d := range p.Limits {
+		if tier < 0 || tier > 4 {
+			return fmt.Errorf("tier limits: tier %d is outside 0-4", tier)
+		}
+		if d <= 0 {
+			return fmt.Errorf("tier limits: tier %d limit %s must be positive", tier, d)
+		}
+	}
+	if p.Hours != nil {
+		return p.Hours.Validate()
+	}
+	return nil
+}
+
+// BusinessHours are the hours in which SLA clocks count: on Days, from
+// From to To after local midnight in Location.
+type BusinessHours struct {
+	Days     []time.Weekday
+	From, To time.Duration
+	Location *time.Location
+}
+
+// ParseBusinessHours parses "mon-fri 09:00-17:00 Europe/Berlin" (days as a
+// range or comma list, the zone optional and UTC by default).
+func ParseBusinessHours(s string) (*BusinessHours, error) {
+	f := strings.Fields(s)
+	if len(f) < 2 || len(f) > 3 {
+		return nil, fmt.Errorf("business hours %q: write DAYS FROM-TO [ZONE], e.g. mon-fri 09:00-17:00 Europe/Berlin", s)
+	}
+	h := &BusinessHours{Location: time.UTC}
+	names := []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+	day := func(n string) (int, error) {
+		i := slices.Index(names, strings.ToLower(n))
+		if i < 0 {
+			return 0, fmt.Errorf("business hours: day %q is not one of %s", n, strings.Join(names, ", "))
+		}
+		return i, nil
+	}
+	for _, part := range strings.Split(f[0], ",") {
+		a, b, isRange := strings.Cut(part, "-")
+		from, err := day(a)
+		if err != nil {
+			return nil, err
+		}
+		to := from
+		if isRange {
+			if to, err = day(b); err != nil {
+				return nil, err
+			}
+		}
+		for d := from; ; d = (d + 1) % 7 {
+			if !slices.Contains(h.Days, time.Weekday(d)) {
+				h.Days = append(h.Days, time.Weekday(d))
+			}
+			if d == to {
+				break
+			}
+		}
+	}
+	a, b, ok := strings.Cut(f[1], "-")
+	clock := func(s string) (time.Duration, error) {
+		if s == "24:00" {
+			return 24 * time.Hour, nil
+		}
+		t, err := time.Parse("15:04", s)
+		if err != nil {
+			return 0, fmt.Errorf("business hours: %q is not a HH:MM clock time", s)
+		}
+		return time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute, nil
+	}
+	if !ok {
+		return nil, fmt.Errorf("business hours: %q should be FROM-TO, e.g. 09:00-17:00", f[1])
+	}
+	var err error
+	if h.From, err = clock(a); err != nil {
+		return nil, err
+	}
+	if h.To, err = clock(b); err != nil {
+		return nil, err
+	}
+	if len(f) == 3 {
+		if h.Location, err = time.LoadLocation(f[2]); err != nil {
+			return nil, fmt.Errorf("business hours: time zone %q: %w", f[2], err)
+		}
+	}
+	return h, h.Validate()
+}
+
+// Validate reports business hours in which no time would ever count.
+func (h *BusinessHours) Validate() error {
+	if len(h.Days) == 0 {
+		return errors.New("business hours: no days; name at least one, e.g. mon-fri")
+	}
+	if h.From < 0 || h.To > 24*time.Hour || h.From >= h.To {
+		return fmt.Errorf("business hours: from %s must be before to %s within one day", h.From, h.To)
+	}
+	return nil
+}
+
+// maxDays bounds the day-by-day walks below (ten years).
+const maxDays = 3660
+
+// window returns the business window of the day containing t.
+func (h *BusinessHours) window(t time.Time) (start, end time.Time, open bool) {
+	loc := h.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	lt := t.In(loc)
+	midnight := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)
+	return midnight.Add(h.From), midnight.Add(h.To), slices.Contains(h.Days, lt.Weekday())
+}
+
+// nextDay returns local midnight of the day after the one containing t.
+func (h *BusinessHours) nextDay(t time.Time) time.Time {
+	loc := h.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	lt := t.In(loc)
+	return time.Date(lt.Year(), lt.Month(), lt.Day()+1, 0, 0, 0, 0, loc)
+}
+
+// Elapsed is the clock time between from and to: all of it, or only the
+// business hours in it.
+func (p Policy) Elapsed(from, to time.Time) time.Duration {
+	if !to.After(from) {
+		return 0
+	}
+	if p.Hours == nil {
+		return to.Sub(from)
+	}
+	var d time.Duration
+	for t, i := from, 0; t.Before(to) && i < maxDays; t, i = p.Hours.nextDay(t), i+1 {
+		start, end, open := p.Hours.window(t)
+		if !open {
+			continue
+		}
+		start, end = later(start, t), earlier(end, to)
+		if end.After(start) {
+			d += end.Sub(start)
+		}
+	}
+	return d
+}
+
+// Add returns the instant at which d of clock time has passed since from.
+func (p Policy) Add(from time.Time, d time.Duration) time.Time {
+	if d <= 0 {
+		return from
+	}
+	if p.Hours == nil {
+		return from.Add(d)
+	}
+	t := from
+	for i := 0; i < maxDays; i, t = i+1, p.Hours.nextDay(t) {
+		start, end, open := p.Hours.window(t)
+		if !open {
+			continue
+		}
+		start = later(start, t)
+		if !end.After(start) {
+			continue
+		}
+		if avail := end.Sub(start); d <= avail {
+			return start.Add(d)
+		} else {
+			d -= avail
+		}
+	}
+	return t.Add(d)
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// Priority is the ITIL priority of an impact and an urgency (each 1 high
+// to 3 low): 1 critical to 5 planning.
+//
+//	          urgency 1  2  3
+//	impact 1          1  2  3
+//	impact 2          2  3  4
+//	impact 3          3  4  5
+func Priority(impact, urgency int) int {
+	return clamp(impact, 1, 3) + clamp(urgency, 1, 3) - 1
+}
+
+// Default impact and urgency of a ticket a user files: one person affected,
+// work slowed but possible.
+const (
+	DefaultImpact  = 3
+	DefaultUrgency = 2
+)
+
+func clamp(v, lo, hi int) int {
+	return min(max(v, lo), hi)
+}

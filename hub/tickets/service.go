@@ -1,0 +1,528 @@
+package tickets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// Store is what the service needs from the hub's store.
+type Store interface {
+	CreateTicket(ctx context.Context, t store.Ticket, events []store.TicketEvent, screenshot []byte) (store.Ticket, bool, error)
+	UpdateTicket(ctx context.Context, id string, fn func(t *store.Ticket) ([]store.TicketEvent, error)) (store.Ticket, []store.TicketEvent, error)
+	GetTicket(ctx context.Context, id string) (store.Ticket, error)
+	ListTickets(ctx context.Context, f store.TicketFilter) ([]store.Ticket, error)
+	DueTickets(ctx context.Context, now time.Time, limit int) ([]string, error)
+	SetTicketNextCheck(ctx context.Context, id string, at *time.Time) error
+	TicketEventsOf(ctx context.Context, from, to time.Time) ([]store.TicketEvent, error)
+	HelpSessionCounts(ctx context.Context, from, to time.Time) (total, ticket, deflected int, err error)
+	GetDevice(ctx context.Context, id string) (store.Device, error)
+	GetSetting(ctx context.Context, key string) (string, bool, error)
+}
+
+// Errors callers translate to API codes.
+var (
+	// ErrInvalid: the request itself is wrong (400).
+	ErrInvalid = errors.New("invalid request")
+	// ErrState: the ticket's state does not allow this now (409).
+	ErrState = errors.New("not possible in the ticket's current state")
+)
+
+func invalid(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, a...))
+}
+
+func badState(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrState, fmt.Sprintf(format, a...))
+}
+
+// Config configures a Service.
+type Config struct {
+	Store  Store
+	Policy Policy
+	Logger *slog.Logger
+	Now    func() time.Time
+	NewID  func() string
+	// OnEvent is called after events are stored on a ticket, with the
+	// ticket as they left it (to notify its device, count metrics).
+	OnEvent func(t store.Ticket, events []store.TicketEvent)
+}
+
+// CheckAndSetDefaults validates c and fills defaults.
+func (c *Config) CheckAndSetDefaults() error {
+	if c.Store == nil {
+		return errors.New("tickets: no store")
+	}
+	if c.Policy.Limits == nil {
+		c.Policy.Limits = DefaultLimits()
+	}
+	if err := c.Policy.Validate(); err != nil {
+		return err
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	c.Logger = c.Logger.With("component", "tickets")
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.NewID == nil {
+		c.NewID = wire.NewID
+	}
+	if c.OnEvent == nil {
+		c.OnEvent = func(store.Ticket, []store.TicketEvent) {}
+	}
+	return nil
+}
+
+// Service files and works tickets.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+}
+
+// New builds a Service.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return nil, err
+	}
+	return &Service{cfg: cfg, log: cfg.Logger}, nil
+}
+
+// Policy returns the SLA policy in force.
+func (s *Service) Policy() Policy { return s.cfg.Policy }
+
+func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
+
+// File creates the ticket a device's help request asks for, in Tier 1 or
+// the tier the routing rules choose, with the request's snapshot frozen
+// as evidence. Filing is idempotent on (device, request id): a replayed
+// request returns the ticket the first one made, and false.
+func (s *Service) File(ctx context.Context, deviceID, hostname string, req wire.HelpRequest) (store.Ticket, bool, error) {
+	if err := req.Validate(); err != nil {
+		return store.Ticket{}, false, invalid("help request: %v", err)
+	}
+	if deviceID == "" {
+		return store.Ticket{}, false, invalid("help request without a device")
+	}
+	now := s.now()
+	sig := Signature(req.Snapshot.Checks)
+	group := ""
+	if d, err := s.cfg.Store.GetDevice(ctx, deviceID); err == nil {
+		group = d.Group
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return store.Ticket{}, false, fmt.Errorf("file ticket: %w", err)
+	}
+	rules, err := s.RoutingRules(ctx)
+	if err != nil {
+		// A broken setting must not lose the user's request: file to
+		// Tier 1 and say so in the log.
+		s.log.Error("routing rules unreadable; filing to tier 1", "err", err)
+	}
+	tier, queue, rule := 1, "", ""
+	if r, ok := Route(rules, req.Category, sig, group); ok {
+		tier, queue, rule = r.Tier, r.Queue, r.Name
+	}
+	t := store.Ticket{ID: s.cfg.NewID(), DeviceID: deviceID, RequestID: req.RequestID, Requester: req.User,
+		Title: title(hostname, req.Text), Body: req.Text, Category: req.Category, Queue: queue, Signature: sig,
+		Snapshot: &req.Snapshot, Tried: &req.Tried, CreatedAt: now}
+	filed := map[string]any{"tier": tier, "impact": DefaultImpact, "urgency": DefaultUrgency}
+	for k, v := range map[string]string{"category": req.Category, "queue": queue, "rule": rule, "hostname": hostname, "user": req.User} {
+		if v != "" {
+			filed[k] = v
+		}
+	}
+	if !req.Filed.IsZero() {
+		filed["filed_on_device"] = req.Filed.UTC().Format(time.RFC3339Nano)
+	}
+	actor := "device:" + deviceID
+	events := []store.TicketEvent{{Time: now, Actor: actor, Kind: EvFiled, Data: filed}}
+	if len(req.Tried.Articles) > 0 || len(req.Tried.Runs) > 0 {
+		runs := make([]any, 0, len(req.Tried.Runs))
+		for _, r := range req.Tried.Runs {
+			runs = append(runs, map[string]any{"fix": r.Fix, "outcome": r.Outcome, "reason": r.Reason})
+		}
+		arts := make([]any, 0, len(req.Tried.Articles))
+		for _, a := range req.Tried.Articles {
+			arts = append(arts, a)
+		}
+		events = append(events, store.TicketEvent{Time: now, Actor: actor, Kind: EvSelfHelp, Data: map[string]any{"articles": arts, "runs": runs}})
+	}
+	for _, e := range events {
+		Apply(&t, e, s.cfg.Policy)
+	}
+	got, created, err := s.cfg.Store.CreateTicket(ctx, t, events, req.Screenshot)
+	if err != nil {
+		return got, false, fmt.Errorf("file ticket: %w", err)
+	}
+	if created {
+		s.cfg.OnEvent(got, events)
+	}
+	return got, created, nil
+}
+
+// Signature is the sorted, comma-separated list of failing checks.
+func Signature(checks []diag.CheckResult) string {
+	var names []string
+	for _, c := range checks {
+		if c.Status == diag.StatusFailing && c.Name != "" && !slices.Contains(names, c.Name) {
+			names = append(names, c.Name)
+		}
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}
+
+// title is the ticket's title: the host and the first line of the user's
+// words, shortened. It is plain text; renderers escape it.
+func title(hostname, text string) string {
+	line, _, _ := strings.Cut(strings.TrimSpace(text), "\n")
+	line = strings.TrimSpace(line)
+	if utf8.RuneCountInString(line) > 80 {
+		r := []rune(line)
+		line = string(r[:79]) + "…"
+	}
+	if line == "" {
+		line = "help requested"
+	}
+	if hostname != "" {
+		return hostname + ": " + line
+	}
+	return line
+}
+
+// update changes a ticket through the store: fn checks the ticket and
+// returns the events to append; they are applied here, so the stored state
+// is always the projection of the timeline.
+func (s *Service) update(ctx context.Context, id string, fn func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error)) (store.Ticket, error) {
+	t, events, err := s.cfg.Store.UpdateTicket(ctx, id, func(t *store.Ticket) ([]store.TicketEvent, error) {
+		now := later(s.now(), t.UpdatedAt)
+		events, err := fn(t, now)
+		if err != nil {
+			return nil, err
+		}
+		for i := range events {
+			events[i].TicketID = t.ID
+			Apply(t, events[i], s.cfg.Policy)
+		}
+		return events, nil
+	})
+	if err != nil {
+		return t, err
+	}
+	if len(events) > 0 {
+		s.cfg.OnEvent(t, events)
+	}
+	return t, nil
+}
+
+func ev(now time.Time, actor, kind string, data map[string]any) []store.TicketEvent {
+	return []store.TicketEvent{{Time: now, Actor: actor, Kind: kind, Data: data}}
+}
+
+func notDone(t *store.Ticket, what string) error {
+	if t.State == store.TicketResolved || t.State == store.TicketClosed {
+		return badState("ticket #%d is %s; reopen it before you %s", t.Number, t.State, what)
+	}
+	return nil
+}
+
+func checkName(what, v string) error {
+	if v == "" || len(v) > 255 || strings.ContainsAny(v, "\x00\n\r") {
+		return invalid("%s must be 1 to 255 characters on one line", what)
+	}
+	return nil
+}
+
+const maxText = 16 << 10
+
+func checkText(what, v string, required bool) error {
+	if required && strings.TrimSpace(v) == "" {
+		return invalid("%s is required", what)
+	}
+	if len(v) > maxText || !utf8.ValidString(v) {
+		return invalid("%s must be valid UTF-8 of at most %d bytes", what, maxText)
+	}
+	return nil
+}
+
+// Assign gives the ticket to a technician; an empty name unassigns it.
+func (s *Service) Assign(ctx context.Context, id, actor, to string) (store.Ticket, error) {
+	if to != "" {
+		if err := checkName("assignee", to); err != nil {
+			return store.Ticket{}, err
+		}
+	}
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		if err := notDone(t, "assign it"); err != nil {
+			return nil, err
+		}
+		if t.Assignee == to {
+			return nil, nil
+		}
+		return ev(now, actor, EvAssigned, map[string]any{"to": to}), nil
+	})
+}
+
+// AddCollaborator lets a technician join the ticket (swarming).
+func (s *Service) AddCollaborator(ctx context.Context, id, actor, user string) (store.Ticket, error) {
+	if err := checkName("collaborator", user); err != nil {
+		return store.Ticket{}, err
+	}
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		if t.State == store.TicketClosed {
+			return nil, badState("ticket #%d is closed", t.Number)
+		}
+		if slices.Contains(t.Collaborators, user) {
+			return nil, nil
+		}
+		return ev(now, actor, EvCollaborator, map[string]any{"user": user}), nil
+	})
+}
+
+// Escalate moves the ticket to another tier, up or down, with a note; the
+// new tier's clock starts and the ticket waits in its queue unassigned.
+func (s *Service) Escalate(ctx context.Context, id, actor string, tier int, note string) (store.Ticket, error) {
+	if tier < 1 || tier > TopTier {
+		return store.Ticket{}, invalid("tier %d: escalate to tier 1 to %d (vendors have their own step)", tier, TopTier)
+	}
+	if err := checkText("note", note, true); err != nil {
+		return store.Ticket{}, err
+	}
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		if err := notDone(t, "escalate it"); err != nil {
+			return nil, err
+		}
+		if t.Tier == tier {
+			return nil, badState("ticket #%d is already in tier %d", t.Number, tier)
+		}
+		return ev(now, actor, EvEscalated, map[string]any{"from": t.Tier, "to": tier, "auto": false, "note": note}), nil
+	})
+}
+
+// Message adds a message to the ticket's conversation with its user. A
+// technician's first message is the first response; the user's answer
+// resumes a ticket waiting on the user.
+func (s *Service) Message(ctx context.Context, id, actor, from, text string) (store.Ticket, error) {
+	if from != FromTechnician && from != FromUser {
+		return store.Ticket{}, invalid("message from %q: must be %s or %s", from, FromTechnician, FromUser)
+	}
+	if err := checkText("text", text, true); err != nil {
+		return store.Ticket{}, err
+	}
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		if t.State == store.TicketClosed {
+			return nil, badState("ticket #%d is closed; file a new request", t.Number)
+		}
+		return ev(now, actor, EvMessage, map[string]any{"from": from, "text": text}), nil
+	})
+}
+
+// SetWaiting pauses the ticket's clock while it waits on its user or a
+// vendor, with one of WaitingReasons.
+func (s *Service) SetWaiting(ctx context.Context, id, actor, state, reason string) (store.Ticket, error) {
+	reasons, ok := WaitingReasons[state]
+	if !ok {
+		return store.Ticket{}, invalid("waiting state %q: use %s or %s", state, store.TicketWaitingUser, store.TicketWaitingVendor)
+	}
+	if !slices.Contains(reasons, reason) {
+		return store.Ticket{}, invalid("reason %q for %s: use one of %s", reason, state, strings.Join(reasons, ", "))
+	}
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		if !active(t.State) {
+			return nil, badState("ticket #%d is %s; only a new or open ticket can wait", t.Number, t.State)
+		}
+		return ev(now, actor, EvWaiting, map[string]any{"state": state, "reason": reason}), nil
+	})
+}
+
+// Resume ends a wait: the clock runs again.
+func (s *Service) Resume(ctx context.Context, id, actor string) (store.Ticket, error) {
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		if t.State != store.TicketWaitingUser && t.State != store.TicketWaitingVendor {
+			return nil, badState("ticket #%d is %s, not waiting", t.Number, t.State)
+		}
+		return ev(now, actor, EvResumed, nil), nil
+	})
+}
+
+// RecordRun puts a fix run on the ticket's timeline; it counts as a
+// response.
+func (s *Service) RecordRun(ctx context.Context, id, actor, runID, fix, outcome string) (store.Ticket, error) {
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		data := map[string]any{"run": runID, "fix": fix}
+		if outcome != "" {
+			data["outcome"] = outcome
+		}
+		return ev(now, actor, EvRun, data), nil
+	})
+}
+
+// Resolve resolves the ticket: its clock stops.
+func (s *Service) Resolve(ctx context.Context, id, actor, resolution string) (store.Ticket, error) {
+	if err := checkText("resolution", resolution, true); err != nil {
+		return store.Ticket{}, err
+	}
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		if err := notDone(t, "resolve it"); err != nil {
+			return nil, err
+		}
+		return ev(now, actor, EvResolved, map[string]any{"resolution": resolution}), nil
+	})
+}
+
+// Reopen brings a resolved ticket back into its tier's queue.
+func (s *Service) Reopen(ctx context.Context, id, actor, reason string) (store.Ticket, error) {
+	if err := checkText("reason", reason, false); err != nil {
+		return store.Ticket{}, err
+	}
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		if t.State != store.TicketResolved {
+			return nil, badState("ticket #%d is %s; only a resolved ticket can be reopened", t.Number, t.State)
+		}
+		var data map[string]any
+		if reason != "" {
+			data = map[string]any{"reason": reason}
+		}
+		return ev(now, actor, EvReopened, data), nil
+	})
+}
+
+// Close closes a resolved ticket for good.
+func (s *Service) Close(ctx context.Context, id, actor string) (store.Ticket, error) {
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		if t.State != store.TicketResolved {
+			return nil, badState("ticket #%d is %s; resolve it before closing", t.Number, t.State)
+		}
+		return ev(now, actor, EvClosed, nil), nil
+	})
+}
+
+// Survey records the user's satisfaction (1-5) with a resolved ticket,
+// once.
+func (s *Service) Survey(ctx context.Context, id, actor string, score int, comment string) (store.Ticket, error) {
+	if score < 1 || score > 5 {
+		return store.Ticket{}, invalid("score %d: answer 1 (very unhappy) to 5 (very happy)", score)
+	}
+	if err := checkText("comment", comment, false); err != nil {
+		return store.Ticket{}, err
+	}
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		if t.State != store.TicketResolved && t.State != store.TicketClosed {
+			return nil, badState("ticket #%d is %s; the survey comes after it is resolved", t.Number, t.State)
+		}
+		if t.CSAT != nil {
+			return nil, nil
+		}
+		data := map[string]any{"score": score}
+		if comment != "" {
+			data["comment"] = comment
+		}
+		return ev(now, actor, EvSurvey, data), nil
+	})
+}
+
+// SetPriority sets impact and urgency (1 high to 3 low); the priority
+// follows from the matrix.
+func (s *Service) SetPriority(ctx context.Context, id, actor string, impact, urgency int) (store.Ticket, error) {
+	if impact < 1 || impact > 3 || urgency < 1 || urgency > 3 {
+		return store.Ticket{}, invalid("impact and urgency must be 1 (high) to 3 (low)")
+	}
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		if t.Impact == impact && t.Urgency == urgency {
+			return nil, nil
+		}
+		return ev(now, actor, EvPriority, map[string]any{"impact": impact, "urgency": urgency}), nil
+	})
+}
+
+// Link links the ticket to another: parent, duplicate or related.
+func (s *Service) Link(ctx context.Context, id, actor, other, kind string) (store.Ticket, error) {
+	if !slices.Contains(store.LinkKinds, kind) {
+		return store.Ticket{}, invalid("link kind %q: use one of %s", kind, strings.Join(store.LinkKinds, ", "))
+	}
+	if err := checkName("other ticket", other); err != nil {
+		return store.Ticket{}, err
+	}
+	if other == id {
+		return store.Ticket{}, invalid("a ticket cannot be linked to itself")
+	}
+	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+		return ev(now, actor, EvLink, map[string]any{"other": other, "kind": kind}), nil
+	})
+}
+
+// Tick appends the SLA events due by now on every ticket whose check time
+// has come, and returns how many tickets it changed.
+func (s *Service) Tick(ctx context.Context) (int, error) {
+	now := s.now()
+	changed := 0
+	for {
+		ids, err := s.cfg.Store.DueTickets(ctx, now, 200)
+		if err != nil {
+			return changed, err
+		}
+		moved := 0
+		for _, id := range ids {
+			var next *time.Time
+			emitted := 0
+			_, err := s.update(ctx, id, func(t *store.Ticket, _ time.Time) ([]store.TicketEvent, error) {
+				evs := Triggers(t, s.cfg.Policy, now)
+				emitted = len(evs)
+				if emitted == 0 {
+					next = nextCheck(t, s.cfg.Policy)
+				}
+				return evs, nil
+			})
+			if err != nil {
+				s.log.Error("SLA check", "ticket", id, "err", err)
+				continue
+			}
+			moved++
+			if emitted > 0 {
+				changed++
+				continue
+			}
+			// Nothing was due after all (the policy changed since the
+			// check time was set): move the check time on.
+			if next != nil && !next.After(now) {
+				next = nil
+			}
+			if err := s.cfg.Store.SetTicketNextCheck(ctx, id, next); err != nil {
+				s.log.Error("SLA check", "ticket", id, "err", err)
+			}
+		}
+		if len(ids) < 200 || moved == 0 {
+			return changed, nil
+		}
+	}
+}
+
+// Loop runs Tick every interval (default 2 s) until ctx ends.
+func (s *Service) Loop(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	tk := time.NewTicker(every)
+	defer tk.Stop()
+	for {
+		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("SLA loop", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tk.C:
+		}
+	}
+}
