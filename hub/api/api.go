@@ -15,6 +15,7 @@ import (
 
 	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -46,6 +47,10 @@ type Store interface {
 	RunBundle(ctx context.Context, id string) (string, []byte, error)
 	GetRunBatch(ctx context.Context, id string) (store.RunBatch, error)
 	SetDeviceGroup(ctx context.Context, id, group string) error
+	// Tickets (tickets.go); changes go through Config.Tickets.
+	GetTicket(ctx context.Context, id string) (store.Ticket, error)
+	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
+	TicketLinks(ctx context.Context, ticketID string) ([]store.TicketLink, error)
 }
 
 // Config configures the API.
@@ -67,6 +72,8 @@ type Config struct {
 	DispatchRun func(ctx context.Context, r store.Run) (bool, error)
 	// WaitRun returns a channel closed when run id's result is stored.
 	WaitRun func(id string) (<-chan struct{}, func())
+	// Tickets works tickets; without it the ticket routes answer 503.
+	Tickets *tickets.Service
 }
 
 // API is the HTTP handler for /api/v1.
@@ -106,7 +113,7 @@ type Route struct {
 func (a *API) Routes() []Route { return a.routeTable() }
 
 func (a *API) routeTable() []Route {
-	return []Route{
+	return append([]Route{
 		{"GET /api/v1/me", store.RoleTier1, a.me},
 		{"GET /api/v1/devices", store.RoleTier1, a.listDevices},
 		{"GET /api/v1/devices/{id}", store.RoleTier1, a.getDevice},
@@ -137,7 +144,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}
+	}, a.ticketRoutes()...)
 }
 
 func (a *API) routes() {

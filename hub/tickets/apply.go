@@ -300,3 +300,27 @@ func Replay(events []store.TicketEvent, p Policy) store.TicketState {
 	}
 	return t.TicketState
 }
+
+// SLA is where a ticket stands against its tier's limit.
+type SLA struct {
+	Tier    int           `json:"tier"`
+	Limit   time.Duration `json:"limit_ns"`
+	Used    time.Duration `json:"used_ns"`
+	Pct     int           `json:"pct"`
+	Running bool          `json:"running"`
+	// Due is when the limit passes if the clock keeps running.
+	Due *time.Time `json:"due,omitempty"`
+}
+
+// Status reports a ticket's SLA clock at now.
+func Status(t *store.Ticket, p Policy, now time.Time) SLA {
+	s := SLA{Tier: t.Tier, Limit: p.Limit(t.Tier), Used: ClockUsed(t, p, now), Running: t.ClockRunning}
+	if s.Limit > 0 {
+		s.Pct = int(s.Used * 100 / s.Limit)
+		if t.ClockRunning && t.ClockSince != nil {
+			due := dueAt(t, p, 100)
+			s.Due = &due
+		}
+	}
+	return s
+}

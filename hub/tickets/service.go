@@ -526,3 +526,8 @@ func (s *Service) Loop(ctx context.Context, every time.Duration) {
 		}
 	}
 }
+
+// List returns tickets matching f, oldest first.
+func (s *Service) List(ctx context.Context, f store.TicketFilter) ([]store.Ticket, error) {
+	return s.cfg.Store.ListTickets(ctx, f)
+}

@@ -1,0 +1,266 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/tickets"
+)
+
+// ticketView is a ticket as the API shows it: the stored ticket plus its
+// SLA clock now.
+type ticketView struct {
+	store.Ticket
+	SLA tickets.SLA `json:"sla"`
+}
+
+func (a *API) ticketService(w http.ResponseWriter) (*tickets.Service, bool) {
+	if a.cfg.Tickets == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "tickets are not enabled on this hub; start it with `tierline-hub serve`")
+		return nil, false
+	}
+	return a.cfg.Tickets, true
+}
+
+func (a *API) view(svc *tickets.Service, t store.Ticket) ticketView {
+	return ticketView{Ticket: t, SLA: tickets.Status(&t, svc.Policy(), a.cfg.Now())}
+}
+
+// ticketError translates service and store errors to API answers.
+func (a *API) ticketError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", err.Error()+"; list tickets with GET /api/v1/tickets")
+	case errors.Is(err, tickets.ErrInvalid), errors.Is(err, store.ErrSelfLink):
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	case errors.Is(err, tickets.ErrState):
+		writeError(w, http.StatusConflict, "conflict", err.Error())
+	default:
+		a.log.Error("ticket request", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "the ticket could not be changed; try again, and check the hub's log if it persists")
+	}
+}
+
+func (a *API) listTickets(w http.ResponseWriter, r *http.Request, who Caller) {
+	svc, ok := a.ticketService(w)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	f := store.TicketFilter{DeviceID: q.Get("device"), Assignee: q.Get("assignee"), Q: q.Get("q"), Queue: q.Get("queue"), Signature: q.Get("signature")}
+	if v := q.Get("tier"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 4 {
+			writeError(w, http.StatusBadRequest, "bad_request", "tier must be 0 to 4")
+			return
+		}
+		f.Tier = n
+	}
+	if v := q.Get("state"); v != "" {
+		for _, s := range strings.Split(v, ",") {
+			if !slices.Contains(store.TicketStates, s) {
+				writeError(w, http.StatusBadRequest, "bad_request", "state must be one or more of "+strings.Join(store.TicketStates, ", ")+", comma separated")
+				return
+			}
+			f.States = append(f.States, s)
+		}
+	}
+	for _, p := range []struct {
+		name string
+		dst  *int
+		max  int
+	}{{"limit", &f.Limit, 1000}, {"offset", &f.Offset, 1 << 30}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > p.max {
+				writeError(w, http.StatusBadRequest, "bad_request", p.name+" must be a number from 0 to "+strconv.Itoa(p.max))
+				return
+			}
+			*p.dst = n
+		}
+	}
+	if len(f.Q) > 256 {
+		writeError(w, http.StatusBadRequest, "bad_request", "q must be at most 256 bytes")
+		return
+	}
+	list, err := svc.List(r.Context(), f)
+	if err != nil {
+		a.ticketError(w, r, err)
+		return
+	}
+	out := make([]ticketView, 0, len(list))
+	for _, t := range list {
+		out = append(out, a.view(svc, t))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tickets": out})
+}
+
+func (a *API) getTicket(w http.ResponseWriter, r *http.Request, who Caller) {
+	svc, ok := a.ticketService(w)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	t, err := a.cfg.Store.GetTicket(r.Context(), id)
+	if err != nil {
+		a.ticketError(w, r, err)
+		return
+	}
+	timeline, err := a.cfg.Store.TicketEvents(r.Context(), id)
+	if err != nil {
+		a.ticketError(w, r, err)
+		return
+	}
+	links, err := a.cfg.Store.TicketLinks(r.Context(), id)
+	if err != nil {
+		a.ticketError(w, r, err)
+		return
+	}
+	out := map[string]any{"ticket": a.view(svc, t), "timeline": timeline, "links": links}
+	if t.DeviceID != "" {
+		out["telemetry"] = "/api/v1/devices/" + t.DeviceID + "/telemetry"
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// ticketAction decodes a body into req and runs do; the changed ticket is
+// the answer, and the change is audited.
+func ticketAction[T any](a *API, action string, do func(svc *tickets.Service, r *http.Request, who Caller, id string, req T) (store.Ticket, error)) func(w http.ResponseWriter, r *http.Request, who Caller) {
+	return func(w http.ResponseWriter, r *http.Request, who Caller) {
+		svc, ok := a.ticketService(w)
+		if !ok {
+			return
+		}
+		var req T
+		if !decodeBody(w, r, &req) {
+			return
+		}
+		id := r.PathValue("id")
+		t, err := do(svc, r, who, id, req)
+		if err != nil {
+			if errors.Is(err, tickets.ErrInvalid) || errors.Is(err, tickets.ErrState) {
+				a.audit(r, who, "ticket."+action, id, "refused", map[string]any{"reason": err.Error()})
+			}
+			a.ticketError(w, r, err)
+			return
+		}
+		a.audit(r, who, "ticket."+action, id, "ok", nil)
+		writeJSON(w, http.StatusOK, map[string]any{"ticket": a.view(svc, t)})
+	}
+}
+
+type assignReq struct {
+	// To is the technician; absent assigns the caller, "" unassigns.
+	To *string `json:"to"`
+}
+
+type collaboratorReq struct {
+	User string `json:"user"` // default: the caller
+}
+
+type escalateReq struct {
+	Tier int    `json:"tier"`
+	Note string `json:"note"`
+}
+
+type messageReq struct {
+	Text string `json:"text"`
+}
+
+type waitingReq struct {
+	State  string `json:"state"`
+	Reason string `json:"reason"`
+}
+
+type resolveReq struct {
+	Resolution string `json:"resolution"`
+}
+
+type reopenReq struct {
+	Reason string `json:"reason"`
+}
+
+type linkReq struct {
+	Other string `json:"other"`
+	Kind  string `json:"kind"`
+}
+
+type empty struct{}
+
+func (a *API) ticketRoutes() []Route {
+	return []Route{
+		{"GET /api/v1/tickets", store.RoleTier1, a.listTickets},
+		{"GET /api/v1/tickets/{id}", store.RoleTier1, a.getTicket},
+		{"POST /api/v1/tickets/{id}/assign", store.RoleTier1, ticketAction(a, "assign", func(svc *tickets.Service, r *http.Request, who Caller, id string, req assignReq) (store.Ticket, error) {
+			to := who.Name
+			if req.To != nil {
+				to = *req.To
+			}
+			return svc.Assign(r.Context(), id, who.Name, to)
+		})},
+		{"POST /api/v1/tickets/{id}/collaborators", store.RoleTier1, ticketAction(a, "collaborate", func(svc *tickets.Service, r *http.Request, who Caller, id string, req collaboratorReq) (store.Ticket, error) {
+			if req.User == "" {
+				req.User = who.Name
+			}
+			return svc.AddCollaborator(r.Context(), id, who.Name, req.User)
+		})},
+		{"POST /api/v1/tickets/{id}/escalate", store.RoleTier1, ticketAction(a, "escalate", func(svc *tickets.Service, r *http.Request, who Caller, id string, req escalateReq) (store.Ticket, error) {
+			return svc.Escalate(r.Context(), id, who.Name, req.Tier, req.Note)
+		})},
+		{"POST /api/v1/tickets/{id}/messages", store.RoleTier1, ticketAction(a, "message", func(svc *tickets.Service, r *http.Request, who Caller, id string, req messageReq) (store.Ticket, error) {
+			return svc.Message(r.Context(), id, who.Name, tickets.FromTechnician, req.Text)
+		})},
+		{"POST /api/v1/tickets/{id}/waiting", store.RoleTier1, ticketAction(a, "wait", func(svc *tickets.Service, r *http.Request, who Caller, id string, req waitingReq) (store.Ticket, error) {
+			return svc.SetWaiting(r.Context(), id, who.Name, req.State, req.Reason)
+		})},
+		{"POST /api/v1/tickets/{id}/resume", store.RoleTier1, ticketAction(a, "resume", func(svc *tickets.Service, r *http.Request, who Caller, id string, _ empty) (store.Ticket, error) {
+			return svc.Resume(r.Context(), id, who.Name)
+		})},
+		{"POST /api/v1/tickets/{id}/resolve", store.RoleTier1, ticketAction(a, "resolve", func(svc *tickets.Service, r *http.Request, who Caller, id string, req resolveReq) (store.Ticket, error) {
+			return svc.Resolve(r.Context(), id, who.Name, req.Resolution)
+		})},
+		{"POST /api/v1/tickets/{id}/reopen", store.RoleTier1, ticketAction(a, "reopen", func(svc *tickets.Service, r *http.Request, who Caller, id string, req reopenReq) (store.Ticket, error) {
+			return svc.Reopen(r.Context(), id, who.Name, req.Reason)
+		})},
+		{"POST /api/v1/tickets/{id}/close", store.RoleTier1, ticketAction(a, "close", func(svc *tickets.Service, r *http.Request, who Caller, id string, _ empty) (store.Ticket, error) {
+			return svc.Close(r.Context(), id, who.Name)
+		})},
+		{"POST /api/v1/tickets/{id}/link", store.RoleTier1, ticketAction(a, "link", func(svc *tickets.Service, r *http.Request, who Caller, id string, req linkReq) (store.Ticket, error) {
+			return svc.Link(r.Context(), id, who.Name, req.Other, req.Kind)
+		})},
+		{"GET /api/v1/metrics/support", store.RoleTier1, a.supportMetrics},
+	}
+}
+
+func (a *API) supportMetrics(w http.ResponseWriter, r *http.Request, who Caller) {
+	svc, ok := a.ticketService(w)
+	if !ok {
+		return
+	}
+	to := a.cfg.Now()
+	from := to.AddDate(0, 0, -30)
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := r.URL.Query().Get(p.name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, "bad_request", p.name+" must be an RFC 3339 time such as 2026-03-01T00:00:00Z")
+				return
+			}
+			*p.dst = t
+		}
+	}
+	m, err := svc.Metrics(r.Context(), from, to)
+	if err != nil {
+		a.ticketError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}

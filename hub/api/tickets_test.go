@@ -1,0 +1,240 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tierline/tierline/hub/api"
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+type ticketFixture struct {
+	fixture
+	svc *tickets.Service
+	now func() time.Time
+	set func(time.Time)
+}
+
+// setupTickets is the API fixture with a ticket service on a settable
+// clock.
+func setupTickets(t *testing.T) ticketFixture {
+	t.Helper()
+	f := setup(t)
+	var mu sync.Mutex
+	now := time.Now().UTC()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	svc, err := tickets.New(tickets.Config{Store: f.store, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.api, err = api.New(api.Config{Store: f.store, Now: clock, Tickets: svc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ticketFixture{fixture: f, svc: svc, now: clock, set: func(t time.Time) { mu.Lock(); now = t; mu.Unlock() }}
+}
+
+func (f ticketFixture) file(t *testing.T, req, text string) store.Ticket {
+	t.Helper()
+	tk, _, err := f.svc.File(t.Context(), f.device, "<b>pc</b>", wire.HelpRequest{RequestID: req, Text: text, Category: "cannot-connect",
+		Snapshot: wire.Snapshot{Checks: []diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusFailing, Summary: "<script>x</script>"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tk
+}
+
+type ticketAnswer struct {
+	Ticket struct {
+		store.Ticket
+		SLA tickets.SLA `json:"sla"`
+	} `json:"ticket"`
+	Timeline []store.TicketEvent `json:"timeline"`
+	Links    []store.TicketLink  `json:"links"`
+}
+
+func decode[T any](t *testing.T, body []byte) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatalf("decode %s: %v", body, err)
+	}
+	return v
+}
+
+// TestTicketRoutes walks a ticket through every route as a tier 1
+// technician, checking each answer.
+func TestTicketRoutes(t *testing.T) {
+	f := setupTickets(t)
+	tier1 := f.tokens[store.RoleTier1]
+	tk := f.file(t, "req-1", "<img src=x onerror=alert(1)> VPN is down")
+	other := f.file(t, "req-2", "printer")
+	base := "/api/v1/tickets/" + tk.ID
+
+	// The queue and the ticket with snapshot, timeline, SLA clock; agent
+	// text stays data (HTML-escaped in JSON).
+	rec := f.call(t, "GET", "/api/v1/tickets?tier=1&state=new", tier1, "")
+	if rec.Code != http.StatusOK || strings.Contains(rec.Body.String(), "<img") || strings.Contains(rec.Body.String(), "<b>") {
+		t.Fatalf("list: %d %s", rec.Code, rec.Body.String())
+	}
+	list := decode[struct {
+		Tickets []json.RawMessage `json:"tickets"`
+	}](t, rec.Body.Bytes())
+	if len(list.Tickets) != 2 {
+		t.Fatalf("list: %d tickets", len(list.Tickets))
+	}
+	rec = f.call(t, "GET", base, tier1, "")
+	got := decode[ticketAnswer](t, rec.Body.Bytes())
+	if rec.Code != http.StatusOK || got.Ticket.Snapshot == nil || len(got.Timeline) != 1 || got.Ticket.SLA.Limit != 15*time.Minute ||
+		got.Ticket.SLA.Due == nil || strings.Contains(rec.Body.String(), "<script>") {
+		t.Fatalf("get: %d %s", rec.Code, rec.Body.String())
+	}
+
+	for _, step := range []struct {
+		path, body string
+		check      func(a ticketAnswer) bool
+	}{
+		{"/assign", ``, func(a ticketAnswer) bool { return a.Ticket.Assignee == "u-tier1" && a.Ticket.State == store.TicketOpen }},
+		{"/assign", `{"to":"u-tier2"}`, func(a ticketAnswer) bool { return a.Ticket.Assignee == "u-tier2" }},
+		{"/collaborators", `{}`, func(a ticketAnswer) bool {
+			return len(a.Ticket.Collaborators) == 1 && a.Ticket.Collaborators[0] == "u-tier1"
+		}},
+		{"/messages", `{"text":"Please restart the VPN client."}`, func(a ticketAnswer) bool { return a.Ticket.FirstResponseAt != nil }},
+		{"/waiting", `{"state":"waiting_user","reason":"user_info"}`, func(a ticketAnswer) bool {
+			return a.Ticket.State == store.TicketWaitingUser && !a.Ticket.SLA.Running
+		}},
+		{"/resume", ``, func(a ticketAnswer) bool { return a.Ticket.State == store.TicketOpen }},
+		{"/escalate", `{"tier":2,"note":"needs the VPN concentrator logs"}`, func(a ticketAnswer) bool {
+			return a.Ticket.Tier == 2 && a.Ticket.Assignee == "" && a.Ticket.SLA.Limit == 4*time.Hour
+		}},
+		{"/escalate", `{"tier":1,"note":"config pushed; user to confirm"}`, func(a ticketAnswer) bool { return a.Ticket.Tier == 1 }},
+		{"/link", `{"other":"` + other.ID + `","kind":"related"}`, func(a ticketAnswer) bool { return true }},
+		{"/resolve", `{"resolution":"VPN profile replaced"}`, func(a ticketAnswer) bool {
+			return a.Ticket.State == store.TicketResolved && a.Ticket.Resolution == "VPN profile replaced"
+		}},
+		{"/reopen", `{"reason":"drops again"}`, func(a ticketAnswer) bool { return a.Ticket.State == store.TicketNew }},
+		{"/resolve", `{"resolution":"MTU lowered"}`, func(a ticketAnswer) bool { return a.Ticket.State == store.TicketResolved }},
+		{"/close", ``, func(a ticketAnswer) bool { return a.Ticket.State == store.TicketClosed }},
+	} {
+		rec := f.call(t, "POST", base+step.path, tier1, step.body)
+		if rec.Code != http.StatusOK || !step.check(decode[ticketAnswer](t, rec.Body.Bytes())) {
+			t.Fatalf("POST %s %s: %d %s", step.path, step.body, rec.Code, rec.Body.String())
+		}
+	}
+	rec = f.call(t, "GET", base, tier1, "")
+	got = decode[ticketAnswer](t, rec.Body.Bytes())
+	var kinds []string
+	for _, e := range got.Timeline {
+		kinds = append(kinds, e.Kind)
+	}
+	want := "filed assigned assigned collaborator message waiting resumed escalated escalated link resolved reopened resolved closed"
+	if strings.Join(kinds, " ") != want {
+		t.Errorf("timeline:\n got %s\nwant %s", strings.Join(kinds, " "), want)
+	}
+	if len(got.Links) != 1 || got.Links[0].Other != other.ID {
+		t.Errorf("links %+v", got.Links)
+	}
+	// Every change was audited.
+	rec = f.call(t, "GET", "/api/v1/audit?action=ticket.escalate", f.tokens[store.RoleAdmin], "")
+	if !strings.Contains(rec.Body.String(), "ticket.escalate") {
+		t.Errorf("no ticket.escalate in the audit log: %s", rec.Body.String())
+	}
+	// Filters.
+	for q, n := range map[string]int{"state=closed": 1, "state=new,closed": 2, "q=printer": 1, "device=" + f.device: 2, "device=nope": 0, "assignee=nobody": 0, "tier=2": 0, "limit=1": 1} {
+		rec := f.call(t, "GET", "/api/v1/tickets?"+q, tier1, "")
+		l := decode[struct {
+			Tickets []json.RawMessage `json:"tickets"`
+		}](t, rec.Body.Bytes())
+		if rec.Code != http.StatusOK || len(l.Tickets) != n {
+			t.Errorf("?%s: %d, %d tickets, want %d", q, rec.Code, len(l.Tickets), n)
+		}
+	}
+}
+
+func TestTicketRoutesBadInput(t *testing.T) {
+	f := setupTickets(t)
+	tier1 := f.tokens[store.RoleTier1]
+	tk := f.file(t, "req-1", "help")
+	base := "/api/v1/tickets/" + tk.ID
+	for _, tt := range []struct {
+		method, path, body string
+		code               int
+	}{
+		{"GET", "/api/v1/tickets?tier=9", "", 400},
+		{"GET", "/api/v1/tickets?tier=one", "", 400},
+		{"GET", "/api/v1/tickets?state=sleeping", "", 400},
+		{"GET", "/api/v1/tickets?limit=-1", "", 400},
+		{"GET", "/api/v1/tickets?q=" + strings.Repeat("a", 300), "", 400},
+		{"GET", "/api/v1/tickets/nope", "", 404},
+		{"POST", "/api/v1/tickets/nope/assign", `{}`, 404},
+		{"POST", base + "/assign", `{"to":"a\nb"}`, 400},
+		{"POST", base + "/assign", `not json`, 400},
+		{"POST", base + "/assign", `{"who":"x"}`, 400},
+		{"POST", base + "/escalate", `{"tier":7,"note":"x"}`, 400},
+		{"POST", base + "/escalate", `{"tier":2}`, 400},
+		{"POST", base + "/escalate", `{"tier":"2","note":"x"}`, 400},
+		{"POST", base + "/escalate", `{"tier":1,"note":"x"}`, 409},
+		{"POST", base + "/messages", `{"text":""}`, 400},
+		{"POST", base + "/messages", `{"text":"` + strings.Repeat("a", 17<<10) + `"}`, 400},
+		{"POST", base + "/waiting", `{"state":"waiting_user","reason":"coffee"}`, 400},
+		{"POST", base + "/waiting", `{"state":"resolved","reason":"user_info"}`, 400},
+		{"POST", base + "/resume", ``, 409},
+		{"POST", base + "/resolve", `{}`, 400},
+		{"POST", base + "/reopen", ``, 409},
+		{"POST", base + "/close", ``, 409},
+		{"POST", base + "/link", `{"other":"nope","kind":"related"}`, 404},
+		{"POST", base + "/link", `{"other":"` + tk.ID + `","kind":"related"}`, 400},
+		{"POST", base + "/link", `{"other":"x","kind":"sibling"}`, 400},
+		{"GET", "/api/v1/metrics/support?from=yesterday", "", 400},
+		{"GET", "/api/v1/metrics/support?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", "", 400},
+	} {
+		rec := f.call(t, tt.method, tt.path, tier1, tt.body)
+		if rec.Code != tt.code {
+			t.Errorf("%s %s %.60s: %d %s, want %d", tt.method, tt.path, tt.body, rec.Code, rec.Body.String(), tt.code)
+		}
+		var e wire.APIError
+		if json.Unmarshal(rec.Body.Bytes(), &e); e.Error == "" {
+			t.Errorf("%s %s: no error message: %s", tt.method, tt.path, rec.Body.String())
+		}
+	}
+	if evs, _ := f.store.TicketEvents(t.Context(), tk.ID); len(evs) != 1 {
+		t.Errorf("refused requests left %d events", len(evs))
+	}
+	// Without a token: 401; without a ticket service: 503.
+	if rec := f.call(t, "GET", "/api/v1/tickets", "", ""); rec.Code != http.StatusUnauthorized {
+		t.Errorf("no token: %d", rec.Code)
+	}
+	plain := setup(t)
+	if rec := plain.call(t, "GET", "/api/v1/tickets", plain.tokens[store.RoleTier1], ""); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("no ticket service: %d", rec.Code)
+	}
+}
+
+func TestSupportMetricsRoute(t *testing.T) {
+	f := setupTickets(t)
+	start := f.now()
+	tk := f.file(t, "req-1", "help")
+	f.set(start.Add(3 * time.Minute))
+	if _, err := f.svc.Resolve(t.Context(), tk.ID, "ana", "fixed"); err != nil {
+		t.Fatal(err)
+	}
+	from := start.Add(-time.Hour).Format(time.RFC3339)
+	to := start.Add(time.Hour).Format(time.RFC3339)
+	rec := f.call(t, "GET", "/api/v1/metrics/support?from="+from+"&to="+to, f.tokens[store.RoleTier1], "")
+	m := decode[tickets.Metrics](t, rec.Body.Bytes())
+	if rec.Code != http.StatusOK || m.Tickets != 1 || m.Overall.Resolved != 1 || m.FirstContactResolution != 1 || m.Tiers[0].TimeToResolve.Mean != 180 {
+		t.Errorf("metrics: %d %s", rec.Code, rec.Body.String())
+	}
+	// Default period: the last 30 days.
+	rec = f.call(t, "GET", "/api/v1/metrics/support", f.tokens[store.RoleTier1], "")
+	if m := decode[tickets.Metrics](t, rec.Body.Bytes()); rec.Code != http.StatusOK || m.Tickets != 1 {
+		t.Errorf("default period: %d %s", rec.Code, rec.Body.String())
+	}
+}
