@@ -24,6 +24,7 @@ import (
 	"github.com/tierline/tierline/hub/pki"
 	"github.com/tierline/tierline/hub/server"
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -169,6 +170,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	cert := fs.String("tls-cert", "", "TLS certificate chain (PEM) instead of the hub's own CA [TIERLINE_TLS_CERT]")
 	key := fs.String("tls-key", "", "TLS key (PEM) for --tls-cert [TIERLINE_TLS_KEY]")
 	tiers := fs.String("tier-limits", "1=15m,2=4h,3=2d", "per-tier SLA time limits, tier=duration,... [TIERLINE_TIER_LIMITS]")
+	hours := fs.String("business-hours", "", "count SLA time only in these hours, e.g. \"mon-fri 09:00-17:00 Europe/Berlin\" (default: all hours) [TIERLINE_BUSINESS_HOURS]")
 	rawRet := fs.Duration("raw-retention", 24*time.Hour, "keep raw telemetry this long [TIERLINE_RAW_RETENTION]")
 	rollRet := fs.Duration("rollup-retention", 30*24*time.Hour, "keep telemetry rollups this long [TIERLINE_ROLLUP_RETENTION]")
 	level := fs.String("log-level", "info", "debug, info, warn or error [TIERLINE_LOG_LEVEL]")
@@ -180,13 +182,19 @@ func serve(ctx context.Context, args []string, io IO) error {
 	if err != nil {
 		return err
 	}
+	var bh *tickets.BusinessHours
+	if *hours != "" {
+		if bh, err = tickets.ParseBusinessHours(*hours); err != nil {
+			return fmt.Errorf("--business-hours: %w", err)
+		}
+	}
 	log, err := newLogger(io.Stderr, *level, *format)
 	if err != nil {
 		return err
 	}
 	return server.Run(ctx, server.Config{
 		DataDir: *sf.data, DB: *sf.db, Listen: *listen, URL: *urlFlag, TLSCert: *cert, TLSKey: *key,
-		TierLimits: limits, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
+		TierLimits: limits, BusinessHours: bh, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
 	})
 }
 

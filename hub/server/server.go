@@ -28,6 +28,7 @@ import (
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/pki"
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/hub/updates"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -42,6 +43,10 @@ type Config struct {
 	TLSKey  string
 	// TierLimits are the per-tier SLA time limits (tier -> limit).
 	TierLimits map[int]time.Duration
+	// BusinessHours, when set, make SLA clocks count business time only.
+	BusinessHours *tickets.BusinessHours
+	// SLAEvery is how often the SLA loop looks for due tickets (default 2s).
+	SLAEvery time.Duration
 	// Retention of raw telemetry and of rollups, and rollup width.
 	RawRetention    time.Duration
 	RollupRetention time.Duration
@@ -154,6 +159,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log,
+		Policy: tickets.Policy{Limits: cfg.TierLimits, Hours: cfg.BusinessHours}})
+	if err != nil {
+		return fmt.Errorf("tickets: %w", err)
+	}
 	fingerprint := authority.Fingerprint()
 	apiHandler, err := api.New(api.Config{
 		Store: st, Logger: log, OnRevoke: gw.Revoked, IsConnected: gw.IsConnected,
@@ -169,6 +179,7 @@ func Run(ctx context.Context, cfg Config) error {
 		},
 		DispatchRun: gw.DispatchRun,
 		WaitRun:     gw.WaitRun,
+		Tickets:     ticketSvc,
 	})
 	if err != nil {
 		return err
@@ -216,9 +227,10 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); _ = gw.Run(ctx) }()
 	go func() { defer wg.Done(); retentionLoop(ctx, st, cfg, log) }()
+	go func() { defer wg.Done(); ticketSvc.Loop(ctx, cfg.SLAEvery) }()
 
 	fmt.Fprintf(cfg.Out, "Tierline hub listening on %s\n", ln.Addr())
 	fmt.Fprintf(cfg.Out, "  console/API URL: %s/\n", cfg.URL)

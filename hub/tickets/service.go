@@ -508,10 +508,48 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 	}
 }
 
-// Loop runs Tick every interval (default 2 s) until ctx ends.
+// Resync recomputes the check time of every ticket whose clock can run,
+// under the policy in force: after a restart with other limits or hours,
+// tickets are checked when the new policy says, not the old one.
+func (s *Service) Resync(ctx context.Context) error {
+	const page = 500
+	for off := 0; ; off += page {
+		list, err := s.cfg.Store.ListTickets(ctx, store.TicketFilter{
+			States: []string{store.TicketNew, store.TicketOpen, store.TicketWaitingVendor}, Limit: page, Offset: off})
+		if err != nil {
+			return fmt.Errorf("resync SLA checks: %w", err)
+		}
+		for i := range list {
+			t := &list[i]
+			next := nextCheck(t, s.cfg.Policy)
+			if sameTime(next, t.NextCheckAt) {
+				continue
+			}
+			if err := s.cfg.Store.SetTicketNextCheck(ctx, t.ID, next); err != nil {
+				return fmt.Errorf("resync SLA checks: %w", err)
+			}
+		}
+		if len(list) < page {
+			return nil
+		}
+	}
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(*b)
+}
+
+// Loop runs Resync once, then Tick every interval (default 2 s) until ctx
+// ends.
 func (s *Service) Loop(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = 2 * time.Second
+	}
+	if err := s.Resync(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("SLA loop", "err", err)
 	}
 	tk := time.NewTicker(every)
 	defer tk.Stop()

@@ -396,6 +396,37 @@ func TestLoop(t *testing.T) {
 	}
 }
 
+// TestResync: a hub restarted with a shorter limit checks open tickets by
+// the new limit, not the check time the old one set.
+func TestResync(t *testing.T) {
+	st := storetest.Open(t)
+	old := newHarness(t, st, tickets.Policy{Limits: map[int]time.Duration{1: time.Hour}})
+	tk, _, err := old.svc.File(ctx, "dev1", "pc", helpRequest("req-1", "help"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, _, _ := old.svc.File(ctx, "dev1", "pc", helpRequest("req-2", "help"))
+	old.svc.Resolve(ctx, done.ID, "ana", "ok")
+	h := newHarness(t, st, tickets.Policy{Limits: map[int]time.Duration{1: time.Minute, 2: time.Hour}})
+	if err := h.svc.Resync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := st.GetTicket(ctx, tk.ID)
+	if got.NextCheckAt == nil || !got.NextCheckAt.Equal(t0.Add(30*time.Second)) {
+		t.Fatalf("next check %v, want 30s after filing", got.NextCheckAt)
+	}
+	h.clock.Set(t0.Add(2 * time.Minute))
+	if n, err := h.svc.Tick(ctx); err != nil || n != 1 {
+		t.Fatalf("tick: %d %v", n, err)
+	}
+	if got, _ := st.GetTicket(ctx, tk.ID); got.Tier != 2 {
+		t.Errorf("tier %d after the new limit passed", got.Tier)
+	}
+	if got, _ := st.GetTicket(ctx, done.ID); got.NextCheckAt != nil {
+		t.Errorf("resolved ticket gets checked")
+	}
+}
+
 func TestMetrics(t *testing.T) {
 	st := storetest.Open(t)
 	h := newHarness(t, st, tickets.Policy{Limits: map[int]time.Duration{1: 15 * time.Minute, 2: 4 * time.Hour, 3: 48 * time.Hour}})
