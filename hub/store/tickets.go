@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,7 +134,8 @@ type TicketFilter struct {
 	Queue     string
 	Signature string
 	ProblemID string
-	// Q matches words in the title and body.
+	// Q matches words in the title and body; a number also matches the
+	// ticket number.
 	Q      string
 	Limit  int // default 100
 	Offset int
@@ -438,8 +440,14 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, erro
 		if len(where) > 16 {
 			break
 		}
-		where = append(where, "(LOWER(title) LIKE ? OR LOWER(body) LIKE ?)")
 		like := "%" + strings.NewReplacer("%", "", "_", "").Replace(strings.ToLower(w)) + "%"
+		if n, err := strconv.ParseInt(strings.TrimPrefix(w, "#"), 10, 64); err == nil && n > 0 {
+			// "#42" or "42" also finds ticket number 42.
+			where = append(where, "(number = ? OR LOWER(title) LIKE ? OR LOWER(body) LIKE ?)")
+			args = append(args, n, like, like)
+			continue
+		}
+		where = append(where, "(LOWER(title) LIKE ? OR LOWER(body) LIKE ?)")
 		args = append(args, like, like)
 	}
 	query := `SELECT ` + ticketCols + ` FROM tickets`

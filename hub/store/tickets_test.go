@@ -239,6 +239,8 @@ func TestTicketFiltersAndDue(t *testing.T) {
 			{"words in title or body, any case", store.TicketFilter{Q: "vpn HOUR"}, "b"},
 			{"words in body", store.TicketFilter{Q: "jammed"}, "a,c"},
 			{"like wildcards are text", store.TicketFilter{Q: "%"}, "a,b,c"},
+			{"ticket number", store.TicketFilter{Q: "#2"}, "b"},
+			{"ticket number and a word", store.TicketFilter{Q: "3 jammed"}, "c"},
 			{"signature", store.TicketFilter{Signature: "dns-resolution,printer-queue"}, "a,b,c"},
 			{"limit and offset", store.TicketFilter{Limit: 1, Offset: 1}, "b"},
 			{"nothing", store.TicketFilter{Tier: 3}, ""},
