@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -234,6 +236,8 @@ func (a *API) ticketRoutes() []Route {
 			return svc.Link(r.Context(), id, who.Name, req.Other, req.Kind)
 		})},
 		{"GET /api/v1/metrics/support", store.RoleTier1, a.supportMetrics},
+		{"GET /api/v1/settings/ticket-routing", store.RoleTier1, a.getRouting},
+		{"PUT /api/v1/settings/ticket-routing", store.RoleAdmin, a.putRouting},
 	}
 }
 
@@ -263,4 +267,47 @@ func (a *API) supportMetrics(w http.ResponseWriter, r *http.Request, who Caller)
 		return
 	}
 	writeJSON(w, http.StatusOK, m)
+}
+
+func (a *API) getRouting(w http.ResponseWriter, r *http.Request, who Caller) {
+	svc, ok := a.ticketService(w)
+	if !ok {
+		return
+	}
+	rules, err := svc.RoutingRules(r.Context())
+	if err != nil {
+		a.ticketError(w, r, err)
+		return
+	}
+	if rules == nil {
+		rules = []tickets.Rule{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"rules": rules})
+}
+
+// putRouting replaces the routing rules: {"rules": [...]}.
+func (a *API) putRouting(w http.ResponseWriter, r *http.Request, who Caller) {
+	svc, ok := a.ticketService(w)
+	if !ok {
+		return
+	}
+	var req struct {
+		Rules json.RawMessage `json:"rules"`
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err == nil {
+		err = json.Unmarshal(body, &req)
+	}
+	if err != nil || len(req.Rules) == 0 {
+		writeError(w, http.StatusBadRequest, "bad_request", `send {"rules": [{"name", "category"|"check"|"signature"|"group", "tier", "queue"}, ...]}`)
+		return
+	}
+	rules, err := svc.SetRoutingRules(r.Context(), req.Rules)
+	if err != nil {
+		a.audit(r, who, "tickets.routing", "routing", "refused", map[string]any{"reason": err.Error()})
+		a.ticketError(w, r, err)
+		return
+	}
+	a.audit(r, who, "tickets.routing", "routing", "ok", map[string]any{"rules": len(rules)})
+	writeJSON(w, http.StatusOK, map[string]any{"rules": rules})
 }

@@ -238,3 +238,28 @@ func TestSupportMetricsRoute(t *testing.T) {
 		t.Errorf("default period: %d %s", rec.Code, rec.Body.String())
 	}
 }
+
+func TestRoutingRoutes(t *testing.T) {
+	f := setupTickets(t)
+	admin, tier1 := f.tokens[store.RoleAdmin], f.tokens[store.RoleTier1]
+	if rec := f.call(t, "GET", "/api/v1/settings/ticket-routing", tier1, ""); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"rules": []`) {
+		t.Fatalf("empty rules: %d %s", rec.Code, rec.Body.String())
+	}
+	good := `{"rules":[{"name":"vpn","check":"vpn-reachable","tier":2,"queue":"network"}]}`
+	if rec := f.call(t, "PUT", "/api/v1/settings/ticket-routing", tier1, good); rec.Code != http.StatusForbidden {
+		t.Errorf("tier1 sets rules: %d", rec.Code)
+	}
+	for _, bad := range []string{``, `nope`, `{"rules":{}}`, `{"rules":[{"name":"all","tier":2}]}`, `{"rules":[{"name":"x","group":"g","tier":9}]}`} {
+		if rec := f.call(t, "PUT", "/api/v1/settings/ticket-routing", admin, bad); rec.Code != http.StatusBadRequest {
+			t.Errorf("rules %q: %d %s", bad, rec.Code, rec.Body.String())
+		}
+	}
+	if rec := f.call(t, "PUT", "/api/v1/settings/ticket-routing", admin, good); rec.Code != http.StatusOK {
+		t.Fatalf("set rules: %d %s", rec.Code, rec.Body.String())
+	}
+	tk, _, err := f.svc.File(t.Context(), f.device, "pc", wire.HelpRequest{RequestID: "r1", Text: "vpn",
+		Snapshot: wire.Snapshot{Checks: []diag.CheckResult{{Name: "vpn-reachable", Status: diag.StatusFailing}}}})
+	if err != nil || tk.Tier != 2 || tk.Queue != "network" {
+		t.Errorf("routed to tier %d queue %q (%v)", tk.Tier, tk.Queue, err)
+	}
+}

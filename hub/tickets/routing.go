@@ -70,3 +70,19 @@ func (s *Service) RoutingRules(ctx context.Context) ([]Rule, error) {
 	}
 	return ParseRules([]byte(v))
 }
+
+// SetRoutingRules validates rules and stores them in the settings.
+func (s *Service) SetRoutingRules(ctx context.Context, raw []byte) ([]Rule, error) {
+	rules, err := ParseRules(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	b, err := json.Marshal(rules)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Store.PutSetting(ctx, RoutingSetting, string(b)); err != nil {
+		return nil, fmt.Errorf("save routing rules: %w", err)
+	}
+	return rules, nil
+}

@@ -28,6 +28,7 @@ type Store interface {
 	HelpSessionCounts(ctx context.Context, from, to time.Time) (total, ticket, deflected int, err error)
 	GetDevice(ctx context.Context, id string) (store.Device, error)
 	GetSetting(ctx context.Context, key string) (string, bool, error)
+	PutSetting(ctx context.Context, key, value string) error
 }
 
 // Errors callers translate to API codes.
