@@ -155,12 +155,17 @@ func Run(ctx context.Context, cfg Config) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(newFleetCollector(st))
 
-	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg})
+	// The help desk joins devices and tickets: help requests from agents
+	// become tickets, ticket changes go back to the device, fix runs that
+	// name a ticket go on its timeline.
+	desk := &helpDesk{st: st, log: log.With("component", "helpdesk")}
+	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, HelpDesk: desk, OnRunFinished: desk.onRunFinished})
 	if err != nil {
 		return err
 	}
-	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log,
+	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log, OnEvent: desk.onEvent,
 		Policy: tickets.Policy{Limits: cfg.TierLimits, Hours: cfg.BusinessHours}})
+	desk.gw, desk.svc = gw, ticketSvc
 	if err != nil {
 		return fmt.Errorf("tickets: %w", err)
 	}

@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+type ticketJSON struct {
+	ID       string `json:"id"`
+	Number   int64  `json:"number"`
+	DeviceID string `json:"device_id"`
+	Title    string `json:"title"`
+	Tier     int    `json:"tier"`
+	State    string `json:"state"`
+	Category string `json:"category"`
+	CSAT     *int   `json:"csat"`
+	Snapshot *struct {
+		Checks []struct{ Name, Status string } `json:"checks"`
+		Sample *struct {
+			Time time.Time `json:"time"`
+		} `json:"sample"`
+		History struct {
+			Full []json.RawMessage `json:"full"`
+		} `json:"history"`
+	} `json:"snapshot"`
+}
+
+type ticketDetail struct {
+	Ticket   ticketJSON `json:"ticket"`
+	Timeline []struct {
+		Kind  string         `json:"kind"`
+		Actor string         `json:"actor"`
+		Data  map[string]any `json:"data"`
+	} `json:"timeline"`
+}
+
+func (d ticketDetail) kinds() []string {
+	var out []string
+	for _, e := range d.Timeline {
+		out = append(out, e.Kind)
+	}
+	return out
+}
+
+// helpCmd runs `tierline-agent help` and decodes its JSON answer.
+func helpCmd(t *testing.T, a *agent, args ...string) (answer struct {
+	RequestID string `json:"request_id"`
+	Queued    bool   `json:"queued"`
+	Connected bool   `json:"connected"`
+	TicketID  string `json:"ticket_id"`
+	Number    int64  `json:"number"`
+	Tier      int    `json:"tier"`
+}) {
+	t.Helper()
+	out := must(t, "", "tierline-agent", append([]string{"help", "--state", a.state, "--json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), &answer); err != nil {
+		t.Fatalf("help answer is not JSON: %v\n%s", err, out)
+	}
+	return answer
+}
+
+// TestGetHelpToResolution follows one ticket the whole way with real
+// processes: `tierline-agent help` files it in Tier 1 with the machine's
+// snapshot; nobody acts, so the Tier 1 limit (3 s here, set by flag)
+// escalates it to Tier 2; a Tier 2 technician runs a fix on the ticket and
+// resolves it; the user answers the survey from the agent; the support
+// metrics show all of it.
+func TestGetHelpToResolution(t *testing.T) {
+	h := startHub(t, "--tier-limits", "1=3s,2=1h,3=2d")
+	must(t, "tier two password\n", "tierline-hub", "user", "add", "--data", h.data, "--name", "t2", "--role", "tier2")
+	t2 := must(t, "", "tierline-hub", "apitoken", "create", "--data", h.data, "--user", "t2")
+	a := enroll(t, h.tokenCreate())
+	a.run()
+	eventually(t, "the agent online", 30*time.Second, func() bool {
+		var d device
+		h.get("/api/v1/devices/"+a.id, &d)
+		return d.Online
+	})
+
+	ans := helpCmd(t, a, "--category", "printing", "The printer on floor 2 <b>jams</b> every time")
+	if ans.Number == 0 || ans.Tier != 1 || ans.TicketID == "" {
+		t.Fatalf("help answer %+v: want a ticket number in Tier 1", ans)
+	}
+	var list struct{ Tickets []ticketJSON }
+	h.do("GET", "/api/v1/tickets?tier=1", t2, nil, &list)
+	if len(list.Tickets) != 1 || list.Tickets[0].Number != ans.Number || list.Tickets[0].DeviceID != a.id {
+		t.Fatalf("Tier 1 queue: %+v", list.Tickets)
+	}
+	var d ticketDetail
+	h.do("GET", "/api/v1/tickets/"+ans.TicketID, t2, nil, &d)
+	if d.Ticket.Category != "printing" || !strings.Contains(d.Ticket.Title, "<b>jams</b>") {
+		t.Errorf("ticket %+v: want the user's words and category as given", d.Ticket)
+	}
+	if s := d.Ticket.Snapshot; s == nil || len(s.Checks) < 5 || s.Sample == nil || len(s.History.Full) == 0 {
+		t.Fatalf("ticket has no diagnostics snapshot (checks, sample, history): %+v", s)
+	}
+
+	// Nobody picks it up: the Tier 1 limit passes and it escalates.
+	eventually(t, "automatic escalation to Tier 2", 30*time.Second, func() bool {
+		h.do("GET", "/api/v1/tickets/"+ans.TicketID, t2, nil, &d)
+		return d.Ticket.Tier == 2
+	})
+	kinds := strings.Join(d.kinds(), ",")
+	for _, want := range []string{"filed", "sla_warning", "sla_breach", "escalated"} {
+		if !strings.Contains(kinds, want) {
+			t.Errorf("timeline %s has no %s", kinds, want)
+		}
+	}
+
+	// Tier 2 runs a fix on the ticket; it lands on the timeline.
+	victim := sleeper(t)
+	code, r := h.requestRun(t2, a.id, fmt.Sprintf(`{"fix":"end-process","params":{"pid":%d},"consent_obtained":true,"ticket":%q}`, victim.Process.Pid, ans.TicketID))
+	if code != 202 {
+		t.Fatalf("fix run on the ticket: %d %+v", code, r)
+	}
+	if r = h.waitRun(t2, r.ID); r.Outcome != "succeeded" && r.Outcome != "fixed" {
+		t.Fatalf("fix run: %s %s", r.Outcome, r.Reason)
+	}
+	eventually(t, "the run on the ticket's timeline", 20*time.Second, func() bool {
+		h.do("GET", "/api/v1/tickets/"+ans.TicketID, t2, nil, &d)
+		return strings.Contains(strings.Join(d.kinds(), ","), "run")
+	})
+	if code := h.do("POST", "/api/v1/tickets/"+ans.TicketID+"/messages", t2, strings.NewReader(`{"text":"I cleared the stuck job; please try again."}`), nil); code != 200 {
+		t.Fatalf("technician message: %d", code)
+	}
+	if code := h.do("POST", "/api/v1/tickets/"+ans.TicketID+"/resolve", t2, strings.NewReader(`{"resolution":"Stuck print job ended."}`), nil); code != 200 {
+		t.Fatalf("resolve: %d", code)
+	}
+
+	// The user sees the message and the survey, and answers it.
+	eventually(t, "the agent told of the resolution", 20*time.Second, func() bool {
+		out, _, _ := run(t, "", "tierline-agent", "tickets", "--state", a.state)
+		return strings.Contains(out, "please try again") && strings.Contains(out, "How did we do?")
+	})
+	must(t, "", "tierline-agent", "survey", "--state", a.state, "--ticket", ans.TicketID, "--score", "5")
+	eventually(t, "the survey answer on the ticket", 20*time.Second, func() bool {
+		h.do("GET", "/api/v1/tickets/"+ans.TicketID, t2, nil, &d)
+		return d.Ticket.CSAT != nil && *d.Ticket.CSAT == 5
+	})
+
+	var m struct {
+		Tickets int `json:"tickets"`
+		Overall struct {
+			Resolved int `json:"resolved"`
+			CSAT     struct {
+				Answers int     `json:"answers"`
+				Mean    float64 `json:"mean"`
+			} `json:"csat"`
+		} `json:"overall"`
+		Tiers []struct {
+			Tier      int `json:"tier"`
+			Escalated int `json:"escalated"`
+			Breached  int `json:"breached"`
+		} `json:"tiers"`
+	}
+	h.do("GET", "/api/v1/metrics/support", t2, nil, &m)
+	tier1 := false
+	for _, tm := range m.Tiers {
+		if tm.Tier == 1 && tm.Escalated == 1 && tm.Breached == 1 {
+			tier1 = true
+		}
+	}
+	if m.Tickets != 1 || m.Overall.Resolved != 1 || m.Overall.CSAT.Answers != 1 || m.Overall.CSAT.Mean != 5 || !tier1 {
+		raw, _ := json.Marshal(m)
+		t.Errorf("support metrics %s: want 1 ticket, resolved, CSAT 5, one Tier 1 escalation and breach", raw)
+	}
+}
+
+// TestOfflineHelp: the hub is down when the user asks for help; the
+// request waits in the agent's spool, and when the hub is back exactly one
+// ticket arrives, even though the agent sends it again after a restart.
+func TestOfflineHelp(t *testing.T) {
+	h := startHub(t)
+	a := enroll(t, h.tokenCreate())
+	a.run()
+	eventually(t, "the agent online", 30*time.Second, func() bool {
+		var d device
+		h.get("/api/v1/devices/"+a.id, &d)
+		return d.Online
+	})
+	h.proc.stop()
+	eventually(t, "the agent to notice the hub is gone", 30*time.Second, func() bool {
+		return strings.Contains(a.proc.output(), "connection lost") || strings.Contains(a.proc.output(), "dial")
+	})
+	out := must(t, "", "tierline-agent", "help", "--state", a.state, "--wait", "1s", "--request-id", "offline-1", "No network since this morning")
+	if !strings.Contains(out, "saved on this computer") {
+		t.Fatalf("offline help told the user %q; want that the request is saved and will be sent", out)
+	}
+	// Filing again with the same request id (a user clicking twice) must
+	// not make a second ticket either; restart the agent in between.
+	must(t, "", "tierline-agent", "help", "--state", a.state, "--wait", "1s", "--request-id", "offline-1", "No network since this morning")
+	a.proc.stop()
+	h.start()
+	a.run()
+	var list struct{ Tickets []ticketJSON }
+	eventually(t, "the ticket on the hub", 30*time.Second, func() bool {
+		h.get("/api/v1/tickets", &list)
+		return len(list.Tickets) > 0
+	})
+	time.Sleep(2 * time.Second) // let any duplicate arrive, so the count below can fail
+	h.get("/api/v1/tickets", &list)
+	if len(list.Tickets) != 1 || list.Tickets[0].DeviceID != a.id {
+		t.Fatalf("tickets after the outage: %+v, want exactly one", list.Tickets)
+	}
+}
