@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -166,6 +167,19 @@ func TestGetHelpToResolution(t *testing.T) {
 	if m.Tickets != 1 || m.Overall.Resolved != 1 || m.Overall.CSAT.Answers != 1 || m.Overall.CSAT.Mean != 5 || !tier1 {
 		raw, _ := json.Marshal(m)
 		t.Errorf("support metrics %s: want 1 ticket, resolved, CSAT 5, one Tier 1 escalation and breach", raw)
+	}
+	// And in Prometheus.
+	resp, err := h.client.Get(h.url() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`tierline_tickets{state="resolved",tier="2"} 1`, `tierline_ticket_events_total{kind="sla_breach"} 1`,
+		`tierline_ticket_events_total{kind="escalated"} 1`, `tierline_ticket_events_total{kind="survey"} 1`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
 	}
 }
 

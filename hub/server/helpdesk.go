@@ -89,6 +89,9 @@ func (d *helpDesk) HelpSession(ctx context.Context, deviceID string, h wire.Help
 // technician's message, a state or tier change, a resolution with the
 // satisfaction survey.
 func (d *helpDesk) onEvent(t store.Ticket, events []store.TicketEvent) {
+	for _, e := range events {
+		ticketEvents.WithLabelValues(e.Kind).Inc()
+	}
 	if t.DeviceID == "" || d.gw == nil {
 		return
 	}

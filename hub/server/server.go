@@ -153,7 +153,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newFleetCollector(st))
+	reg.MustRegister(newFleetCollector(st), ticketEvents)
 
 	// The help desk joins devices and tickets: help requests from agents
 	// become tickets, ticket changes go back to the device, fix runs that
