@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,6 +48,11 @@ type Store interface {
 	RunBundle(ctx context.Context, id string) (string, []byte, error)
 	GetRunBatch(ctx context.Context, id string) (store.RunBatch, error)
 	SetDeviceGroup(ctx context.Context, id, group string) error
+	CreateProblem(ctx context.Context, p store.Problem) error
+	UpdateProblem(ctx context.Context, p store.Problem, at time.Time) error
+	GetProblem(ctx context.Context, id string) (store.Problem, error)
+	ListProblems(ctx context.Context, state string, limit int) ([]store.Problem, error)
+	ProblemProposals(ctx context.Context, minDevices int) ([]store.ProblemProposal, error)
 	// Tickets (tickets.go); changes go through Config.Tickets.
 	GetTicket(ctx context.Context, id string) (store.Ticket, error)
 	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
@@ -144,7 +150,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}, a.ticketRoutes()...)
+	}, slices.Concat(a.ticketRoutes(), a.problemRoutes())...)
 }
 
 func (a *API) routes() {
