@@ -44,6 +44,8 @@ cat <<MSG
   Try:  curl --cacert $data/ca.pem -H "Authorization: Bearer \$(cat $dir/api-token)" https://$listen/api/v1/devices
   Enroll another machine:  ./bin/tierline-hub token create --data $data   then on it:
         tierline-agent enroll --token <token> --state /var/lib/tierline && tierline-agent run --state /var/lib/tierline
+  Ask for help as a user:  ./bin/tierline-agent help --state $state "the printer jams"   (then GET /api/v1/tickets)
+  Fixes this machine offers:  ./bin/tierline-agent fixes --state $state
   Logs: $dir/hub.log, $dir/agent.log.   Ctrl-C stops the hub and the agent.
 MSG
 wait "$hub_pid"

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/tierline/tierline/hub/gateway"
@@ -42,7 +43,7 @@ func (d *helpDesk) FileHelp(ctx context.Context, deviceID, hostname string, req 
 	}
 	next := fmt.Sprintf("A Tier %d technician will pick it up", t.Tier)
 	if limit, ok := d.svc.Policy().Limits[t.Tier]; ok && limit > 0 {
-		next += " within " + limit.String()
+		next += " within " + shortDuration(limit)
 	}
 	next += "; their replies appear here."
 	return wire.HelpReceipt{RequestID: req.RequestID, TicketID: t.ID, Number: t.Number, Tier: t.Tier, Next: next}, nil
@@ -127,4 +128,16 @@ func (d *helpDesk) onRunFinished(r store.Run) {
 	if _, err := d.svc.RecordRun(ctx, r.Ticket, r.RequestedBy, r.ID, r.Fix, r.Outcome); err != nil && !errors.Is(err, store.ErrNotFound) {
 		d.log.Warn("record a fix run on its ticket", "run", r.ID, "ticket", r.Ticket, "err", err)
 	}
+}
+
+// shortDuration prints 15m rather than 15m0s, 4h rather than 4h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
