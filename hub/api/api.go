@@ -57,6 +57,13 @@ type Store interface {
 	GetTicket(ctx context.Context, id string) (store.Ticket, error)
 	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
 	TicketLinks(ctx context.Context, ticketID string) ([]store.TicketLink, error)
+	// Knowledge base (kb.go).
+	CreateArticle(ctx context.Context, a store.Article) (store.Article, error)
+	UpdateArticle(ctx context.Context, id string, e store.ArticleEdit, by string, at time.Time) (store.Article, error)
+	SetArticleState(ctx context.Context, id, state, by string, at time.Time) (store.Article, string, error)
+	GetArticle(ctx context.Context, id string) (store.Article, error)
+	ListArticles(ctx context.Context, f store.ArticleFilter) ([]store.Article, error)
+	SearchArticles(ctx context.Context, q store.ArticleQuery) ([]store.ArticleHit, error)
 }
 
 // Config configures the API.
@@ -150,7 +157,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}, slices.Concat(a.ticketRoutes(), a.problemRoutes())...)
+	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes())...)
 }
 
 func (a *API) routes() {
