@@ -59,8 +59,8 @@ type Store interface {
 	TicketLinks(ctx context.Context, ticketID string) ([]store.TicketLink, error)
 	// Knowledge base (kb.go).
 	CreateArticle(ctx context.Context, a store.Article) (store.Article, error)
-	UpdateArticle(ctx context.Context, id string, e store.ArticleEdit, by string, at time.Time) (store.Article, error)
-	SetArticleState(ctx context.Context, id, state, by string, at time.Time) (store.Article, string, error)
+	UpdateArticle(ctx context.Context, id string, e store.ArticleEdit, by string, at time.Time, onlyIn ...string) (store.Article, error)
+	SetArticleState(ctx context.Context, id, state, by string, at time.Time, onlyFrom ...string) (store.Article, string, error)
 	GetArticle(ctx context.Context, id string) (store.Article, error)
 	ListArticles(ctx context.Context, f store.ArticleFilter) ([]store.Article, error)
 	SearchArticles(ctx context.Context, q store.ArticleQuery) ([]store.ArticleHit, error)

@@ -34,6 +34,16 @@ func articleStatesFor(who Caller) []string {
 	return []string{store.ArticlePublished, store.ArticleReviewed}
 }
 
+// unlockedStates returns the states who may change articles in, or nil
+// for any state; passed to the store so that an article published
+// between our check and the write is refused there too.
+func unlockedStates(who Caller) []string {
+	if who.Role.Rank() >= store.RoleTier3.Rank() {
+		return nil
+	}
+	return []string{store.ArticleDraft, store.ArticleReviewed}
+}
+
 // articleLocked reports whether changing an article in state needs Tier 3:
 // published and archived articles are what Tier 0 sees or saw.
 func articleLocked(state string) bool {
@@ -174,7 +184,7 @@ func (a *API) updateArticle(w http.ResponseWriter, r *http.Request, who Caller) 
 		writeError(w, http.StatusForbidden, "forbidden", "article "+id+" is "+cur.State+"; ask Tier 3 to change it, or to move it back to draft")
 		return
 	}
-	art, err := a.cfg.Store.UpdateArticle(r.Context(), id, store.ArticleEdit{Title: req.Title, Body: req.Body, Checks: req.Checks, Fixes: req.Fixes}, who.Name, a.cfg.Now())
+	art, err := a.cfg.Store.UpdateArticle(r.Context(), id, store.ArticleEdit{Title: req.Title, Body: req.Body, Checks: req.Checks, Fixes: req.Fixes}, who.Name, a.cfg.Now(), unlockedStates(who)...)
 	if err != nil {
 		a.articleError(w, r, err)
 		return
@@ -205,7 +215,7 @@ func (a *API) setArticleState(w http.ResponseWriter, r *http.Request, who Caller
 		writeError(w, http.StatusForbidden, "forbidden", "publishing, archiving and unpublishing articles needs the tier3 role or higher; you are "+string(who.Role))
 		return
 	}
-	art, from, err := a.cfg.Store.SetArticleState(r.Context(), id, req.State, who.Name, a.cfg.Now())
+	art, from, err := a.cfg.Store.SetArticleState(r.Context(), id, req.State, who.Name, a.cfg.Now(), unlockedStates(who)...)
 	if err != nil {
 		a.articleError(w, r, err)
 		return

@@ -193,20 +193,29 @@ func (s *Store) CreateArticle(ctx context.Context, a Article) (Article, error) {
 }
 
 // UpdateArticle replaces an article's title, body, checks and fixes; its
-// state is unchanged. ErrNotFound for an unknown id.
-func (s *Store) UpdateArticle(ctx context.Context, id string, e ArticleEdit, by string, at time.Time) (Article, error) {
+// state is unchanged. With onlyIn, the article must be in one of those
+// states (a caller's permission may depend on it), else
+// ErrArticleTransition. ErrNotFound for an unknown id.
+func (s *Store) UpdateArticle(ctx context.Context, id string, e ArticleEdit, by string, at time.Time, onlyIn ...string) (Article, error) {
 	if err := e.clean(); err != nil {
 		return Article{}, err
 	}
 	var a Article
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE articles SET title = ?, body = ?, checks = ?, fixes = ?, updated_at = ?, updated_by = ? WHERE id = ?`),
-			e.Title, e.Body, strings.Join(e.Checks, ","), strings.Join(e.Fixes, ","), at.UnixNano(), by, id)
+		cur, err := s.getArticle(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if len(onlyIn) > 0 && !slices.Contains(onlyIn, cur.State) {
+			return fmt.Errorf("%w: article %s is %s now; reload it and ask someone allowed to change %s articles", ErrArticleTransition, id, cur.State, cur.State)
+		}
+		args := []any{e.Title, e.Body, strings.Join(e.Checks, ","), strings.Join(e.Fixes, ","), at.UnixNano(), by, id, cur.State}
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE articles SET title = ?, body = ?, checks = ?, fixes = ?, updated_at = ?, updated_by = ? WHERE id = ? AND state = ?`), args...)
 		if err != nil {
 			return fmt.Errorf("update article %s: %w", id, err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("article %s: %w", id, ErrNotFound)
+			return fmt.Errorf("%w: article %s changed meanwhile; reload it and try again", ErrArticleTransition, id)
 		}
 		a, err = s.getArticle(ctx, tx, id)
 		return err
@@ -215,9 +224,10 @@ func (s *Store) UpdateArticle(ctx context.Context, id string, e ArticleEdit, by 
 }
 
 // SetArticleState moves an article along its lifecycle (see ArticleMoves)
-// and returns it with the state it had before. ErrArticleTransition for a
-// move that is not allowed, ErrNotFound for an unknown id.
-func (s *Store) SetArticleState(ctx context.Context, id, state, by string, at time.Time) (a Article, from string, err error) {
+// and returns it with the state it had before. With onlyFrom, the article
+// must be in one of those states. ErrArticleTransition for a move that is
+// not allowed, ErrNotFound for an unknown id.
+func (s *Store) SetArticleState(ctx context.Context, id, state, by string, at time.Time, onlyFrom ...string) (a Article, from string, err error) {
 	if !slices.Contains(ArticleStates, state) {
 		return a, "", fmt.Errorf("%w: state %q is not one of %s", ErrArticleInvalid, state, strings.Join(ArticleStates, ", "))
 	}
@@ -227,6 +237,9 @@ func (s *Store) SetArticleState(ctx context.Context, id, state, by string, at ti
 			return err
 		}
 		from = cur.State
+		if len(onlyFrom) > 0 && !slices.Contains(onlyFrom, from) {
+			return fmt.Errorf("%w: article %s is %s now; reload it and ask someone allowed to move %s articles", ErrArticleTransition, id, from, from)
+		}
 		if !slices.Contains(articleMoves[from], state) {
 			return fmt.Errorf("%w: article %s is %s and can only go to %s", ErrArticleTransition, id, from, strings.Join(articleMoves[from], " or "))
 		}

@@ -243,3 +243,25 @@ func TestArticleSearchHostileText(t *testing.T) {
 		}
 	})
 }
+
+func TestArticleGuards(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		mustArticle(t, s, store.Article{ID: "a1", Title: "Wi-Fi", State: store.ArticlePublished})
+		unlocked := []string{store.ArticleDraft, store.ArticleReviewed}
+		if _, err := s.UpdateArticle(ctx, "a1", store.ArticleEdit{Title: "x"}, "lee", t0, unlocked...); !errors.Is(err, store.ErrArticleTransition) {
+			t.Fatalf("edit published with a draft-only guard: %v", err)
+		}
+		if _, _, err := s.SetArticleState(ctx, "a1", store.ArticleDraft, "lee", t0, unlocked...); !errors.Is(err, store.ErrArticleTransition) {
+			t.Fatalf("unpublish with a draft-only guard: %v", err)
+		}
+		if a, _ := s.GetArticle(ctx, "a1"); a.Title != "Wi-Fi" || a.State != store.ArticlePublished {
+			t.Fatalf("guarded changes went through: %+v", a)
+		}
+		if _, _, err := s.SetArticleState(ctx, "a1", store.ArticleDraft, "ana", t0); err != nil {
+			t.Fatal(err)
+		}
+		if a, err := s.UpdateArticle(ctx, "a1", store.ArticleEdit{Title: "Wi-Fi drops"}, "lee", t0, unlocked...); err != nil || a.Title != "Wi-Fi drops" {
+			t.Fatalf("edit draft with the guard: %+v %v", a, err)
+		}
+	})
+}
