@@ -348,6 +348,9 @@ func (s *Store) SearchArticles(ctx context.Context, q ArticleQuery) ([]ArticleHi
 	if err != nil {
 		return nil, err
 	}
+	if len(checks) > 50 {
+		return nil, fmt.Errorf("%w: search with at most 50 checks, the failing ones", ErrArticleInvalid)
+	}
 	if len(words) == 0 && len(checks) == 0 {
 		return []ArticleHit{}, nil
 	}

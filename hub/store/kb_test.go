@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -237,6 +238,16 @@ func TestArticleSearchHostileText(t *testing.T) {
 		// A check name that cannot be stored cannot be searched either.
 		if _, err := s.SearchArticles(ctx, store.ArticleQuery{Checks: []string{"a,b"}}); !errors.Is(err, store.ErrArticleInvalid) {
 			t.Fatalf("bad check name: %v", err)
+		}
+		many := make([]string, 51)
+		for i := range many {
+			many[i] = fmt.Sprintf("check-%d", i)
+		}
+		if _, err := s.SearchArticles(ctx, store.ArticleQuery{Checks: many}); !errors.Is(err, store.ErrArticleInvalid) {
+			t.Fatalf("51 checks: %v", err)
+		}
+		if hs, err := s.SearchArticles(ctx, store.ArticleQuery{Checks: append(many[:49], "gateway-ping")}); err != nil || len(hs) != 1 {
+			t.Fatalf("50 checks: %v %v", hitIDs(hs), err)
 		}
 		if _, err := s.GetArticle(ctx, "a1"); err != nil {
 			t.Fatalf("article gone after hostile queries: %v", err)
