@@ -163,6 +163,17 @@ func (a *API) prepareRun(w http.ResponseWriter, r *http.Request, who Caller, req
 		writeError(w, http.StatusBadRequest, "bad_request", "ticket is longer than 64 characters")
 		return prepared{}, false
 	}
+	if req.Ticket != "" {
+		// A run goes on its ticket's timeline: refuse a ticket that does
+		// not exist rather than lose that link silently.
+		if _, err := a.cfg.Store.GetTicket(r.Context(), req.Ticket); errors.Is(err, store.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no ticket %q; name a ticket by its id (GET /api/v1/tickets)", clip(req.Ticket)))
+			return prepared{}, false
+		} else if err != nil {
+			a.internal(w, "get ticket", err)
+			return prepared{}, false
+		}
+	}
 	expires := DefaultRunExpiry
 	if req.ExpiresIn != "" {
 		d, err := time.ParseDuration(req.ExpiresIn)

@@ -114,7 +114,9 @@ func TestRunRoleMatrix(t *testing.T) {
 }
 
 func TestRunRequestValidation(t *testing.T) {
-	f := setup(t)
+	tf := setupTickets(t)
+	f := tf.fixture
+	tk := tf.file(t, "q1", "no websites load")
 	tier3 := f.tokens[store.RoleTier3]
 	path := "/api/v1/devices/" + f.device + "/runs"
 	for _, tt := range []struct {
@@ -140,7 +142,8 @@ func TestRunRequestValidation(t *testing.T) {
 		{`{"fix":"flush-dns","group":"lab"}`, 400, "batches"},
 		{`{"fix":"flush-dns","bogus":1}`, 400, "unknown field"},
 		{`{"fix":"flush-dns","ticket":"` + strings.Repeat("t", 65) + `"}`, 400, "ticket"},
-		{`{"fix":"end-process","params":{"pid":4242},"expires_in":"30m","ticket":"T-1"}`, 202, `"state": "queued"`},
+		{`{"fix":"flush-dns","ticket":"T-1"}`, 404, "no ticket"},
+		{`{"fix":"end-process","params":{"pid":4242},"expires_in":"30m","ticket":"` + tk.ID + `"}`, 202, `"state": "queued"`},
 		{`{"fix":"schedule-reboot"}`, 202, "Please save your work"},
 	} {
 		rec := f.call(t, "POST", path, tier3, tt.body)
@@ -157,11 +160,11 @@ func TestRunRequestValidation(t *testing.T) {
 		}
 	}
 	// Queued runs are listed, newest first, and filtered by ticket.
-	rec := f.call(t, "GET", "/api/v1/runs?ticket=T-1", tier3, "")
+	rec := f.call(t, "GET", "/api/v1/runs?ticket="+tk.ID, tier3, "")
 	var list struct{ Runs []store.Run }
 	json.Unmarshal(rec.Body.Bytes(), &list)
 	if len(list.Runs) != 1 || list.Runs[0].Fix != "end-process" || list.Runs[0].Params["pid"] != "4242" || list.Runs[0].RequestedBy != "u-tier3" {
-		t.Errorf("runs of T-1: %s", rec.Body.String())
+		t.Errorf("runs of the ticket: %s", rec.Body.String())
 	}
 }
 

@@ -145,7 +145,7 @@ func TestFixRuns(t *testing.T) {
 	// tier1 may not end processes (a tier 2 fix); the hub refuses and
 	// nothing reaches the device.
 	victim := sleeper(t)
-	body := fmt.Sprintf(`{"fix":"end-process","params":{"pid":%d},"consent_obtained":true,"ticket":"T-42"}`, victim.Process.Pid)
+	body := fmt.Sprintf(`{"fix":"end-process","params":{"pid":%d},"consent_obtained":true}`, victim.Process.Pid)
 	if code, r := h.requestRun(t1, a.id, body); code != 403 || !strings.Contains(r.Reason, "tier 2") {
 		t.Fatalf("tier1 end-process: %d %q, want 403 naming tier 2", code, r.Reason)
 	}
