@@ -118,16 +118,19 @@ func (d *helpDesk) onEvent(t store.Ticket, events []store.TicketEvent) {
 	}
 }
 
-// onRunFinished puts a fix run that names a ticket on its timeline.
+// onRunFinished puts a fix run that names a ticket on its timeline. It is
+// called from the gateway's ingest loop, so the ticket write happens off it.
 func (d *helpDesk) onRunFinished(r store.Run) {
 	if r.Ticket == "" || r.Fix == "" {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := d.svc.RecordRun(ctx, r.Ticket, r.RequestedBy, r.ID, r.Fix, r.Outcome); err != nil && !errors.Is(err, store.ErrNotFound) {
-		d.log.Warn("record a fix run on its ticket", "run", r.ID, "ticket", r.Ticket, "err", err)
-	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := d.svc.RecordRun(ctx, r.Ticket, r.RequestedBy, r.ID, r.Fix, r.Outcome); err != nil && !errors.Is(err, store.ErrNotFound) {
+			d.log.Warn("record a fix run on its ticket", "run", r.ID, "ticket", r.Ticket, "err", err)
+		}
+	}()
 }
 
 // shortDuration prints 15m rather than 15m0s, 4h rather than 4h0m0s.
