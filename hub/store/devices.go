@@ -341,3 +341,120 @@ func (s *Store) SetDeviceGroup(ctx context.Context, id, group string) error {
 	}
 	return nil
 }
+
+// deviceColsD is deviceCols qualified with the table alias d.
+var deviceColsD = "d." + strings.Join(strings.Fields(strings.ReplaceAll(deviceCols, ",", " ")), ", d.")
+
+// DeviceSearch selects devices for the console's device list and the fleet
+// page's drill-down. Zero values mean no filter.
+type DeviceSearch struct {
+	// Q matches a device id prefix, or part of the hostname or group
+	// (case-insensitive).
+	Q string
+	// Check with Status: devices where this health check has this status
+	// (Status empty: failing or warning).
+	Check, Status string
+	Online        *bool
+	Limit         int // 0: 100, at most 1000
+	Offset        int
+}
+
+// SearchDevices lists devices that are not revoked matching f, by hostname,
+// and whether more follow. A check filter reads check_state for that check;
+// the text filter scans the devices table (one row per device).
+func (s *Store) SearchDevices(ctx context.Context, f DeviceSearch) ([]Device, bool, error) {
+	where := []string{"d.revoked_at IS NULL"}
+	var args []any
+	if q := strings.TrimSpace(f.Q); q != "" {
+		if len(q) > 100 {
+			q = q[:100]
+		}
+		// LIKE wildcards in the text are dropped rather than escaped:
+		// the two dialects escape differently.
+		q = strings.NewReplacer("%", "", "_", "", "\\", "").Replace(strings.ToLower(q))
+		where = append(where, "(d.id LIKE ? OR LOWER(d.hostname) LIKE ? OR LOWER(d.grp) LIKE ?)")
+		args = append(args, q+"%", "%"+q+"%", "%"+q+"%")
+	}
+	if f.Online != nil {
+		where = append(where, "d.online = ?")
+		args = append(args, *f.Online)
+	}
+	if f.Check != "" {
+		if f.Status != "" {
+			where = append(where, "EXISTS (SELECT 1 FROM check_state c WHERE c.device_id = d.id AND c.name = ? AND c.status = ?)")
+			args = append(args, f.Check, f.Status)
+		} else {
+			where = append(where, "EXISTS (SELECT 1 FROM check_state c WHERE c.device_id = d.id AND c.name = ? AND c.status IN (?, ?))")
+			args = append(args, f.Check, string(diag.StatusFailing), string(diag.StatusWarning))
+		}
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	query := `SELECT ` + deviceColsD + ` FROM devices d WHERE ` + strings.Join(where, " AND ") + ` ORDER BY d.hostname, d.id LIMIT ? OFFSET ?`
+	args = append(args, limit+1, max(f.Offset, 0))
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("search devices: %w", err)
+	}
+	defer rows.Close()
+	out := []Device{}
+	for rows.Next() {
+		d, err := scanDevice(rows)
+		if err != nil {
+			return nil, false, fmt.Errorf("search devices: %w", err)
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("search devices: %w", err)
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+// DeviceGroups lists the device groups in use, for the queue's filter.
+func (s *Store) DeviceGroups(ctx context.Context) ([]string, error) {
+	return s.strings(ctx, `SELECT DISTINCT grp FROM devices WHERE grp <> '' ORDER BY grp`)
+}
+
+// DeviceNames maps device ids to hostnames, for lists that show many
+// tickets; unknown ids are left out.
+func (s *Store) DeviceNames(ctx context.Context, ids []string) (map[string]string, error) {
+	out := map[string]string{}
+	seen := map[string]bool{}
+	var uniq []any
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			uniq = append(uniq, id)
+		}
+	}
+	for len(uniq) > 0 {
+		batch := uniq[:min(len(uniq), 500)]
+		uniq = uniq[len(batch):]
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, hostname FROM devices WHERE id IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`), batch...)
+		if err != nil {
+			return nil, fmt.Errorf("device names: %w", err)
+		}
+		for rows.Next() {
+			var id, name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("device names: %w", err)
+			}
+			out[id] = name
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("device names: %w", err)
+		}
+	}
+	return out, nil
+}

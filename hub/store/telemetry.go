@@ -197,3 +197,95 @@ func (s *Store) Prune(ctx context.Context, rawBefore, rollupBefore time.Time, bu
 	}
 	return res, nil
 }
+
+// TelemetrySeries returns a device's telemetry in [since, until] averaged
+// into buckets of width step (bucket times are since + k*step), time
+// ascending, with the maxima of each bucket. Raw points and rollups of
+// pruned points both feed the buckets, weighted by their counts, so a 30-day
+// chart costs as many points as a 1-hour one. Both reads use the
+// (device_id, time) indexes.
+func (s *Store) TelemetrySeries(ctx context.Context, deviceID string, since, until time.Time, step time.Duration) ([]TelemetryPoint, error) {
+	if step <= 0 || !since.Before(until) {
+		return nil, errors.New("telemetry series: need since before until and a positive step")
+	}
+	if until.Sub(since)/step > 5000 {
+		return nil, errors.New("telemetry series: at most 5000 buckets; use a larger step")
+	}
+	type acc struct {
+		n        int64
+		sum, max diag.Summary
+	}
+	buckets := map[int64]*acc{}
+	add := func(b, n int64, avg, mx diag.Summary) {
+		a := buckets[b]
+		if a == nil {
+			a = &acc{max: mx}
+			buckets[b] = a
+		}
+		f := float64(n)
+		a.sum.CPUPct += avg.CPUPct * f
+		a.sum.MemPct += avg.MemPct * f
+		a.sum.DiskPct += avg.DiskPct * f
+		a.sum.Load1 += avg.Load1 * f
+		a.sum.RxBps += avg.RxBps * f
+		a.sum.TxBps += avg.TxBps * f
+		a.max.CPUPct = max(a.max.CPUPct, mx.CPUPct)
+		a.max.MemPct = max(a.max.MemPct, mx.MemPct)
+		a.max.DiskPct = max(a.max.DiskPct, mx.DiskPct)
+		a.max.Load1 = max(a.max.Load1, mx.Load1)
+		a.max.RxBps = max(a.max.RxBps, mx.RxBps)
+		a.max.TxBps = max(a.max.TxBps, mx.TxBps)
+		a.n += n
+	}
+	from, to, w := since.UnixNano(), until.UnixNano(), int64(step)
+	read := func(query string) error {
+		rows, err := s.r.QueryContext(ctx, s.q(query), from, w, deviceID, from, to)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var b, n int64
+			var avg, mx diag.Summary
+			if err := rows.Scan(&b, &n, &avg.CPUPct, &avg.MemPct, &avg.DiskPct, &avg.Load1, &avg.RxBps, &avg.TxBps,
+				&mx.CPUPct, &mx.MemPct, &mx.DiskPct, &mx.Load1, &mx.RxBps, &mx.TxBps); err != nil {
+				return err
+			}
+			add(b, n, avg, mx)
+		}
+		return rows.Err()
+	}
+	if err := read(`SELECT (ts - CAST(? AS BIGINT)) / CAST(? AS BIGINT), COUNT(*),
+		AVG(cpu_pct), AVG(mem_pct), AVG(disk_pct), AVG(load1), AVG(rx_bps), AVG(tx_bps),
+		MAX(cpu_pct), MAX(mem_pct), MAX(disk_pct), MAX(load1), MAX(rx_bps), MAX(tx_bps)
+		FROM telemetry WHERE device_id = ? AND ts >= ? AND ts <= ? GROUP BY 1`); err != nil {
+		return nil, fmt.Errorf("telemetry series %s: %w", deviceID, err)
+	}
+	if err := read(`SELECT (bucket - CAST(? AS BIGINT)) / CAST(? AS BIGINT), SUM(count),
+		SUM(cpu_pct * count) / SUM(count), SUM(mem_pct * count) / SUM(count), SUM(disk_pct * count) / SUM(count),
+		SUM(load1 * count) / SUM(count), SUM(rx_bps * count) / SUM(count), SUM(tx_bps * count) / SUM(count),
+		MAX(max_cpu_pct), MAX(max_mem_pct), MAX(max_disk_pct), MAX(max_load1), MAX(max_rx_bps), MAX(max_tx_bps)
+		FROM telemetry_rollup WHERE device_id = ? AND bucket >= ? AND bucket <= ? GROUP BY 1`); err != nil {
+		return nil, fmt.Errorf("telemetry series %s: rollups: %w", deviceID, err)
+	}
+	keys := make([]int64, 0, len(buckets))
+	for k := range buckets {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i] < keys[j] })
+	out := make([]TelemetryPoint, 0, len(keys))
+	for _, k := range keys {
+		a := buckets[k]
+		f := float64(a.n)
+		mx := a.max
+		out = append(out, TelemetryPoint{
+			Time:   fromNS(from + k*w),
+			Rollup: a.n > 1,
+			Count:  int(a.n),
+			Summary: diag.Summary{CPUPct: a.sum.CPUPct / f, MemPct: a.sum.MemPct / f, DiskPct: a.sum.DiskPct / f,
+				Load1: a.sum.Load1 / f, RxBps: a.sum.RxBps / f, TxBps: a.sum.TxBps / f},
+			Max: &mx,
+		})
+	}
+	return out, nil
+}

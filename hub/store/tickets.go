@@ -38,16 +38,19 @@ type TicketState struct {
 	Priority      int    `json:"priority"`
 	Assignee      string `json:"assignee,omitempty"`
 	// Collaborators are technicians swarming on the ticket.
-	Collaborators   []string   `json:"collaborators,omitempty"`
-	ProblemID       string     `json:"problem_id,omitempty"`
-	VendorID        string     `json:"vendor_id,omitempty"`
-	VendorRef       string     `json:"vendor_ref,omitempty"`
-	VendorDue       *time.Time `json:"vendor_due,omitempty"`
-	Resolution      string     `json:"resolution,omitempty"`
-	CSAT            *int       `json:"csat,omitempty"`
-	FirstResponseAt *time.Time `json:"first_response_at,omitempty"`
-	ResolvedAt      *time.Time `json:"resolved_at,omitempty"`
-	ClosedAt        *time.Time `json:"closed_at,omitempty"`
+	Collaborators []string   `json:"collaborators,omitempty"`
+	ProblemID     string     `json:"problem_id,omitempty"`
+	VendorID      string     `json:"vendor_id,omitempty"`
+	VendorRef     string     `json:"vendor_ref,omitempty"`
+	VendorDue     *time.Time `json:"vendor_due,omitempty"`
+	// VendorTarget is the response target of the vendor the ticket waits
+	// on: each period without an answer brings one reminder.
+	VendorTarget    time.Duration `json:"vendor_target_ns,omitempty"`
+	Resolution      string        `json:"resolution,omitempty"`
+	CSAT            *int          `json:"csat,omitempty"`
+	FirstResponseAt *time.Time    `json:"first_response_at,omitempty"`
+	ResolvedAt      *time.Time    `json:"resolved_at,omitempty"`
+	ClosedAt        *time.Time    `json:"closed_at,omitempty"`
 	// The current tier's SLA clock: ClockUsed counted up to ClockSince;
 	// while ClockRunning, time since ClockSince counts too.
 	TierEnteredAt time.Time     `json:"tier_entered_at"`
@@ -57,6 +60,12 @@ type TicketState struct {
 	WarnedPct     int           `json:"warned_pct"`
 	Escalations   int           `json:"escalations"`
 	Breaches      int           `json:"breaches"`
+	// TierRespondedAt is when a technician first responded (message,
+	// assignment, fix run) in the current tier; until then the tier's
+	// response limit runs. ResponseBreached: it passed in this tier.
+	TierRespondedAt  *time.Time `json:"tier_responded_at,omitempty"`
+	ResponseBreached bool       `json:"response_breached,omitempty"`
+	ResponseBreaches int        `json:"response_breaches"`
 	// NextCheckAt is when the SLA loop must look at the ticket again.
 	NextCheckAt *time.Time `json:"next_check_at,omitempty"`
 	// Events is how many events the projection has applied.
@@ -93,7 +102,16 @@ type TicketEvent struct {
 	Actor    string         `json:"actor"`
 	Kind     string         `json:"kind"`
 	Data     map[string]any `json:"data,omitempty"`
+	// Deliveries are vendor messages this event asks for; they are queued
+	// in the same transaction as the event (an outbox), not part of it.
+	Deliveries []VendorDelivery `json:"-"`
+	// MessageID, on a message event, makes it idempotent: a second event
+	// with the same id on the ticket is refused with ErrDuplicate.
+	MessageID string `json:"-"`
 }
+
+// ErrDuplicate: the message was already recorded on the ticket.
+var ErrDuplicate = errors.New("already recorded")
 
 // Event kinds the store itself projects into side tables, besides the
 // ticket's columns: collaborator (data "user") fills ticket_collaborators,
@@ -139,23 +157,28 @@ type TicketFilter struct {
 	Q      string
 	Limit  int // default 100
 	Offset int
+	// NewestFirst lists the newest tickets first (default: oldest first).
+	NewestFirst bool
 }
 
 const ticketCols = `id, number, device_id, request_id, requester, title, body, category, queue, signature,
 	screenshot IS NOT NULL, created_at, updated_at, state, waiting_reason, tier, impact, urgency, priority, assignee, collaborators, problem_id,
 	vendor_id, vendor_ref, vendor_due, resolution, csat, first_response_at, resolved_at, closed_at, tier_entered_at,
-	clock_used_ns, clock_since, clock_running, warned_pct, escalations, breaches, next_check_at, events`
+	clock_used_ns, clock_since, clock_running, warned_pct, escalations, breaches, next_check_at, events,
+	vendor_target_ns, tier_responded_at, response_breached, response_breaches`
 
 func scanTicket(sc rowScanner, extra ...any) (Ticket, error) {
 	var t Ticket
 	var created, updated, entered, used int64
-	var vendorDue, firstResp, resolved, closed, since, next sql.NullInt64
+	var vendorDue, firstResp, resolved, closed, since, next, responded sql.NullInt64
+	var vendorTarget int64
 	var csat sql.NullInt64
 	var collab string
 	dest := []any{&t.ID, &t.Number, &t.DeviceID, &t.RequestID, &t.Requester, &t.Title, &t.Body, &t.Category, &t.Queue, &t.Signature,
 		&t.HasScreenshot, &created, &updated, &t.State, &t.WaitingReason, &t.Tier, &t.Impact, &t.Urgency, &t.Priority, &t.Assignee, &collab, &t.ProblemID,
 		&t.VendorID, &t.VendorRef, &vendorDue, &t.Resolution, &csat, &firstResp, &resolved, &closed, &entered,
-		&used, &since, &t.ClockRunning, &t.WarnedPct, &t.Escalations, &t.Breaches, &next, &t.Events}
+		&used, &since, &t.ClockRunning, &t.WarnedPct, &t.Escalations, &t.Breaches, &next, &t.Events,
+		&vendorTarget, &responded, &t.ResponseBreached, &t.ResponseBreaches}
 	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return t, err
 	}
@@ -163,6 +186,7 @@ func scanTicket(sc rowScanner, extra ...any) (Ticket, error) {
 	t.ClockUsed = time.Duration(used)
 	t.VendorDue, t.FirstResponseAt, t.ResolvedAt, t.ClosedAt = nullTimePtr(vendorDue), nullTimePtr(firstResp), nullTimePtr(resolved), nullTimePtr(closed)
 	t.ClockSince, t.NextCheckAt = nullTimePtr(since), nullTimePtr(next)
+	t.VendorTarget, t.TierRespondedAt = time.Duration(vendorTarget), nullTimePtr(responded)
 	if csat.Valid {
 		v := int(csat.Int64)
 		t.CSAT = &v
@@ -284,6 +308,18 @@ func (s *Store) appendTicketEvents(ctx context.Context, tx *sql.Tx, id string, e
 			return fmt.Errorf("ticket %s: append %s: %w", id, e.Kind, err)
 		}
 		e.TicketID = id
+		if e.MessageID != "" {
+			res, err := tx.ExecContext(ctx, s.q(`INSERT INTO ticket_message_ids (ticket_id, msg_id) VALUES (?, ?) ON CONFLICT DO NOTHING`), id, e.MessageID)
+			if err != nil {
+				return fmt.Errorf("ticket %s: message id: %w", id, err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("ticket %s message %s: %w", id, e.MessageID, ErrDuplicate)
+			}
+		}
+		if err := s.insertDeliveries(ctx, tx, *e); err != nil {
+			return err
+		}
 		if e.Kind == EventLink {
 			other, kind := e.Str("other"), e.Str("kind")
 			if other == id {
@@ -329,11 +365,12 @@ func (s *Store) saveTicketState(ctx context.Context, tx *sql.Tx, t Ticket) error
 	_, err := tx.ExecContext(ctx, s.q(`UPDATE tickets SET updated_at = ?, state = ?, waiting_reason = ?, tier = ?, impact = ?, urgency = ?,
 		priority = ?, assignee = ?, collaborators = ?, problem_id = ?, vendor_id = ?, vendor_ref = ?, vendor_due = ?, resolution = ?, csat = ?,
 		first_response_at = ?, resolved_at = ?, closed_at = ?, tier_entered_at = ?, clock_used_ns = ?, clock_since = ?, clock_running = ?,
-		warned_pct = ?, escalations = ?, breaches = ?, next_check_at = ?, events = ? WHERE id = ?`),
+		warned_pct = ?, escalations = ?, breaches = ?, next_check_at = ?, events = ?, vendor_target_ns = ?, tier_responded_at = ?,
+		response_breached = ?, response_breaches = ? WHERE id = ?`),
 		t.UpdatedAt.UnixNano(), t.State, t.WaitingReason, t.Tier, t.Impact, t.Urgency, t.Priority, t.Assignee, collab, t.ProblemID,
 		t.VendorID, t.VendorRef, nsPtr(t.VendorDue), t.Resolution, csat, nsPtr(t.FirstResponseAt), nsPtr(t.ResolvedAt), nsPtr(t.ClosedAt),
 		t.TierEnteredAt.UnixNano(), int64(t.ClockUsed), nsPtr(t.ClockSince), t.ClockRunning, t.WarnedPct, t.Escalations, t.Breaches,
-		nsPtr(t.NextCheckAt), t.Events, t.ID)
+		nsPtr(t.NextCheckAt), t.Events, int64(t.VendorTarget), nsPtr(t.TierRespondedAt), t.ResponseBreached, t.ResponseBreaches, t.ID)
 	if err != nil {
 		return fmt.Errorf("save ticket %s: %w", t.ID, err)
 	}
@@ -458,7 +495,11 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, erro
 	if limit <= 0 {
 		limit = 100
 	}
-	query += " ORDER BY created_at, number LIMIT ? OFFSET ?"
+	if f.NewestFirst {
+		query += " ORDER BY created_at DESC, number DESC LIMIT ? OFFSET ?"
+	} else {
+		query += " ORDER BY created_at, number LIMIT ? OFFSET ?"
+	}
 	args = append(args, limit, f.Offset)
 	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
@@ -638,11 +679,18 @@ func (s *Store) HelpSessionCounts(ctx context.Context, from, to time.Time) (tota
 		switch {
 		case tk:
 			ticket++
-		case failing != "" && allIn(strings.Split(failing, ","), strings.Split(recovered, ",")):
+		case failing != "" && Deflected(strings.Split(failing, ","), strings.Split(recovered, ",")):
 			deflected++
 		}
 	}
 	return total, ticket, deflected, rows.Err()
+}
+
+// Deflected reports whether a Get help session that ended without a
+// ticket deflected the problem: checks were failing when it started and
+// every one of them recovered, as the device's health checks confirm.
+func Deflected(failing, recovered []string) bool {
+	return len(failing) > 0 && allIn(failing, recovered)
 }
 
 func allIn(want, have []string) bool {
@@ -684,4 +732,134 @@ func (s *Store) SetTicketNextCheck(ctx context.Context, id string, at *time.Time
 		return fmt.Errorf("ticket %s: next check: %w", id, err)
 	}
 	return nil
+}
+
+// QueueFilter selects the console's queue: open tickets (not resolved or
+// closed) ordered by when their SLA clock runs out, paused clocks last.
+type QueueFilter struct {
+	Tier     int    // 0: every tier
+	State    string // one open state, or "" for all open states
+	Priority int    // 0: any
+	Group    string // device group
+	Queue    string // named queue a routing rule chose; "" for any
+	Mine     string // user name: assigned to or collaborating
+	Limit    int    // default 100, at most 500
+	Offset   int
+}
+
+// queueKey orders open tickets by SLA due; tickets_console_queue indexes it.
+const queueKey = `(CASE WHEN clock_running AND clock_since IS NOT NULL THEN clock_since - clock_used_ns ELSE 9223372036854775807 END)`
+
+// QueueTickets lists one page of the console queue and reports whether more
+// follow. It uses the partial index tickets_console_queue, so a page costs
+// the same with 100 or 100,000 tickets.
+func (s *Store) QueueTickets(ctx context.Context, f QueueFilter) ([]Ticket, bool, error) {
+	query, args, limit := queueQuery(f)
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("queue tickets: %w", err)
+	}
+	defer rows.Close()
+	var out []Ticket
+	for rows.Next() {
+		t, err := scanTicket(rows)
+		if err != nil {
+			return nil, false, fmt.Errorf("queue tickets: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("queue tickets: %w", err)
+	}
+	more := len(out) > limit
+	if more {
+		out = out[:limit]
+	}
+	return out, more, nil
+}
+
+func queueQuery(f QueueFilter) (string, []any, int) {
+	where := []string{`state NOT IN ('resolved', 'closed')`}
+	var args []any
+	if f.Tier > 0 {
+		where = append(where, "tier = ?")
+		args = append(args, f.Tier)
+	}
+	if f.State != "" {
+		where = append(where, "state = ?")
+		args = append(args, f.State)
+	}
+	if f.Priority > 0 {
+		where = append(where, "priority = ?")
+		args = append(args, f.Priority)
+	}
+	if f.Group != "" {
+		where = append(where, "device_id IN (SELECT id FROM devices WHERE grp = ?)")
+		args = append(args, f.Group)
+	}
+	if f.Queue != "" {
+		where = append(where, "queue = ?")
+		args = append(args, f.Queue)
+	}
+	if f.Mine != "" {
+		where = append(where, "(assignee = ? OR id IN (SELECT ticket_id FROM ticket_collaborators WHERE user_name = ?))")
+		args = append(args, f.Mine, f.Mine)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 500)
+	query := `SELECT ` + ticketCols + ` FROM tickets WHERE ` + strings.Join(where, " AND ") +
+		` ORDER BY ` + queueKey + `, number LIMIT ? OFFSET ?`
+	return query, append(args, limit+1, max(f.Offset, 0)), limit
+}
+
+// ExplainQueue returns the database's plan for the queue query of f, one
+// line per step, to check that it runs on an index.
+func (s *Store) ExplainQueue(ctx context.Context, f QueueFilter) ([]string, error) {
+	query, args, _ := queueQuery(f)
+	prefix := "EXPLAIN QUERY PLAN "
+	if s.dialect == DialectPostgres {
+		prefix = "EXPLAIN "
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(prefix+query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("explain queue: %w", err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("explain queue: %w", err)
+		}
+		out = append(out, fmt.Sprint(vals[len(vals)-1]))
+	}
+	return out, rows.Err()
+}
+
+// QueueCounts counts open tickets per tier (1-4), for the queue's tabs. It
+// reads only the open entries of the tickets_queue index (tier, state).
+func (s *Store) QueueCounts(ctx context.Context) (map[int]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT tier, COUNT(*) FROM tickets
+		WHERE tier IN (1, 2, 3, 4) AND state IN ('new', 'open', 'waiting_user', 'waiting_vendor') GROUP BY tier`)
+	if err != nil {
+		return nil, fmt.Errorf("queue counts: %w", err)
+	}
+	defer rows.Close()
+	out := map[int]int{}
+	for rows.Next() {
+		var tier, n int
+		if err := rows.Scan(&tier, &n); err != nil {
+			return nil, fmt.Errorf("queue counts: %w", err)
+		}
+		out[tier] = n
+	}
+	return out, rows.Err()
 }

@@ -243,6 +243,8 @@ func TestTicketFiltersAndDue(t *testing.T) {
 			{"ticket number and a word", store.TicketFilter{Q: "3 jammed"}, "c"},
 			{"signature", store.TicketFilter{Signature: "dns-resolution,printer-queue"}, "a,b,c"},
 			{"limit and offset", store.TicketFilter{Limit: 1, Offset: 1}, "b"},
+			{"newest first", store.TicketFilter{NewestFirst: true}, "c,b,a"},
+			{"a device's newest", store.TicketFilter{DeviceID: "d1", NewestFirst: true, Limit: 1}, "c"},
 			{"nothing", store.TicketFilter{Tier: 3}, ""},
 		} {
 			got, err := s.ListTickets(ctx, tt.f)

@@ -225,3 +225,118 @@ func (s *Store) RevokeAPIToken(ctx context.Context, id string, at time.Time) err
 	}
 	return nil
 }
+
+// ErrLastAdmin refuses a change that would leave no enabled admin.
+var ErrLastAdmin = errors.New("this is the last enabled admin; make another user admin first")
+
+// SetUserRole changes a user's role. ErrNotFound for an unknown id,
+// ErrLastAdmin when it would demote the last enabled admin.
+func (s *Store) SetUserRole(ctx context.Context, id string, role Role) error {
+	if !role.Valid() {
+		return fmt.Errorf("set role of %s: unknown role %q", id, role)
+	}
+	return s.changeUser(ctx, "set role of", id, role != RoleAdmin, false, `UPDATE users SET role = ? WHERE id = ?`, string(role))
+}
+
+// SetUserDisabled disables (at) or enables (a zero at) a user; a disabled
+// user's API tokens stop working and their console sessions end (so
+// enabling the user again does not bring an old session back).
+// ErrNotFound for an unknown id, ErrLastAdmin when it would disable the
+// last enabled admin.
+func (s *Store) SetUserDisabled(ctx context.Context, id string, at time.Time) error {
+	disable := !at.IsZero()
+	return s.changeUser(ctx, "disable", id, disable, disable, `UPDATE users SET disabled_at = ? WHERE id = ?`, ns(at))
+}
+
+// changeUser runs update (whose arguments are value, then the user's id)
+// in a transaction; when mayLoseAdmin, only if another enabled admin
+// remains; when endSessions, the user's console sessions end with it.
+func (s *Store) changeUser(ctx context.Context, what, id string, mayLoseAdmin, endSessions bool, update string, value any) error {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if mayLoseAdmin {
+			if err := s.keepAnAdmin(ctx, tx, id); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, s.q(update), value, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if endSessions {
+			_, err = tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE user_id = ?`), id)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s user %s: %w", what, id, err)
+	}
+	return nil
+}
+
+// keepAnAdmin fails with ErrLastAdmin when user id is an enabled admin and
+// no other enabled admin exists. On PostgreSQL it locks the admins' rows so
+// that two concurrent demotions cannot both pass.
+func (s *Store) keepAnAdmin(ctx context.Context, tx *sql.Tx, id string) error {
+	lock := ""
+	if s.dialect == DialectPostgres {
+		lock = " FOR UPDATE"
+	}
+	rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM users WHERE role = ? AND disabled_at IS NULL`+lock), string(RoleAdmin))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	self, others := false, 0
+	for rows.Next() {
+		var uid string
+		if err := rows.Scan(&uid); err != nil {
+			return err
+		}
+		if uid == id {
+			self = true
+		} else {
+			others++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if self && others == 0 {
+		return ErrLastAdmin
+	}
+	return nil
+}
+
+// SetUserPassword replaces a user's password hash (argon2id, PHC format)
+// and, in the same transaction, ends the user's console sessions (a
+// session opened with the old password, perhaps by whoever knew it, must
+// not outlive it) and forgets the name's failed logins (a reset is how a
+// locked-out user gets back in). ErrNotFound for an unknown id.
+func (s *Store) SetUserPassword(ctx context.Context, id, hash string) error {
+	if hash == "" {
+		return fmt.Errorf("set password of user %s: empty hash", id)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var name string
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT name FROM users WHERE id = ?`), id).Scan(&name); errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE users SET password_hash = ? WHERE id = ?`), hash, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM sessions WHERE user_id = ?`), id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, s.q(`DELETE FROM login_failures WHERE name = ?`), loginKey(name))
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("set password of user %s: %w", id, err)
+	}
+	return nil
+}

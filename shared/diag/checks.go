@@ -1,0 +1,24 @@
+package diag
+
+import "slices"
+
+// CheckNames are the names of the agent's health checks (agent/health),
+// for the hub to validate names it is given (knowledge base links,
+// routing rules) without linking agent code. A test keeps the list equal
+// to the checks the agent registers.
+var CheckNames = []string{
+	"disk-almost-full",
+	"memory-pressure",
+	"cpu-saturated",
+	"dns-resolution",
+	"default-route",
+	"hub-reachable",
+	"clock-skew",
+	"pending-reboot",
+	"service-stopped",
+	"battery-worn",
+	"uptime-long",
+}
+
+// KnownCheck reports whether name is one of CheckNames.
+func KnownCheck(name string) bool { return slices.Contains(CheckNames, name) }
