@@ -27,10 +27,23 @@ const (
 	EvSurvey        = "survey"                // score 1-5, comment
 	EvPriority      = "priority"              // impact, urgency
 	EvProblem       = "problem"               // problem ("" unlinks)
-	EvVendorSent    = "vendor_sent"           // vendor, due (RFC 3339)
+	EvVendorSent    = "vendor_sent"           // vendor, name, channels, target, due (RFC 3339), note
 	EvVendorRef     = "vendor_ref"            // ref
-	EvVendorOverdue = "vendor_overdue"        // due
+	EvVendorOverdue = "vendor_overdue"        // vendor, due, next (RFC 3339): one reminder per period
 	EvLink          = store.EventLink         // other, kind
+	// EvVendorDelivered and EvVendorFailed record each attempt to reach a
+	// vendor (delivery, kind, channel, attempt; failed: error, retry_at).
+	// They change no state: the timeline shows who was reached, or what
+	// failed and when it is tried again.
+	EvVendorDelivered = "vendor_delivered"
+	EvVendorFailed    = "vendor_delivery_failed"
+	// EvResponseBreach: nobody responded within the tier's response limit
+	// (tier, limit). It is recorded and counted; it does not escalate:
+	// the tier's resolution limit does that.
+	EvResponseBreach = "response_breach"
+	// EvKBDraft: a knowledge base draft was written from the ticket
+	// (article, title).
+	EvKBDraft = "kb_draft"
 )
 
 // Message senders.
@@ -78,6 +91,9 @@ func Apply(t *store.Ticket, e store.TicketEvent, p Policy) {
 		resetClock(t, at)
 	case EvAssigned:
 		t.Assignee = e.Str("to")
+		if t.Assignee != "" {
+			tierResponded(t, at)
+		}
 		switch {
 		case t.State == store.TicketNew && t.Assignee != "":
 			t.State = store.TicketOpen
@@ -92,6 +108,8 @@ func Apply(t *store.Ticket, e store.TicketEvent, p Policy) {
 		switch e.Str("from") {
 		case FromTechnician:
 			firstResponse(t, at)
+			tierResponded(t, at)
+			vendorAnswered(t, at)
 		case FromUser:
 			if t.State == store.TicketWaitingUser {
 				resume(t, at, p)
@@ -105,6 +123,7 @@ func Apply(t *store.Ticket, e store.TicketEvent, p Policy) {
 	case EvResumed:
 		if t.State == store.TicketWaitingUser || t.State == store.TicketWaitingVendor {
 			resume(t, at, p)
+			t.VendorDue = nil
 		}
 	case EvEscalated:
 		t.Tier = e.Int("to")
@@ -119,6 +138,7 @@ func Apply(t *store.Ticket, e store.TicketEvent, p Policy) {
 		t.WarnedPct = 100
 	case EvRun:
 		firstResponse(t, at)
+		tierResponded(t, at)
 	case EvResolved:
 		if t.ClockRunning {
 			pause(t, at, p)
@@ -148,21 +168,23 @@ func Apply(t *store.Ticket, e store.TicketEvent, p Policy) {
 	case EvProblem:
 		t.ProblemID = e.Str("problem")
 	case EvVendorSent:
-		t.VendorID = e.Str("vendor")
-		t.VendorDue = nil
-		if due, err := time.Parse(time.RFC3339Nano, e.Str("due")); err == nil {
-			due = due.UTC()
-			t.VendorDue = &due
-		}
+		t.VendorID, t.VendorRef = e.Str("vendor"), ""
+		t.VendorTarget, _ = time.ParseDuration(e.Str("target"))
+		t.VendorDue = parseTime(e.Str("due"))
 		if active(t.State) {
 			pause(t, at, p)
 		}
 		t.State, t.WaitingReason = store.TicketWaitingVendor, "vendor_response"
 	case EvVendorRef:
 		t.VendorRef = e.Str("ref")
+		vendorAnswered(t, at)
 	case EvVendorOverdue:
-		// The reminder is on the timeline; the due date is spent.
-		t.VendorDue = nil
+		// The reminder is on the timeline; the next period, if the
+		// vendor stays silent, ends at next.
+		t.VendorDue = parseTime(e.Str("next"))
+	case EvResponseBreach:
+		t.ResponseBreached = true
+		t.ResponseBreaches++
 	}
 	t.NextCheckAt = nextCheck(t, p)
 }
@@ -172,6 +194,31 @@ func orDefault(v, d int) int {
 		return d
 	}
 	return clamp(v, 1, 3)
+}
+
+func parseTime(s string) *time.Time {
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil
+	}
+	v = v.UTC()
+	return &v
+}
+
+// tierResponded stops the current tier's response clock.
+func tierResponded(t *store.Ticket, at time.Time) {
+	if t.TierRespondedAt == nil {
+		t.TierRespondedAt = &at
+	}
+}
+
+// vendorAnswered starts a new vendor period: the vendor (or a technician
+// on its behalf) answered, so the next reminder is a full target away.
+func vendorAnswered(t *store.Ticket, at time.Time) {
+	if t.State == store.TicketWaitingVendor && t.VendorTarget > 0 {
+		due := at.Add(t.VendorTarget)
+		t.VendorDue = &due
+	}
 }
 
 func firstResponse(t *store.Ticket, at time.Time) {
@@ -185,6 +232,7 @@ func resetClock(t *store.Ticket, at time.Time) {
 	t.TierEnteredAt = at
 	t.ClockUsed, t.WarnedPct = 0, 0
 	t.ClockRunning, t.ClockSince = true, &at
+	t.TierRespondedAt, t.ResponseBreached = nil, false
 }
 
 func pause(t *store.Ticket, at time.Time, p Policy) {
@@ -223,6 +271,30 @@ func dueAt(t *store.Ticket, p Policy, pct int) time.Time {
 	return p.Add(*t.ClockSince, left)
 }
 
+// thresholdDue is when the running clock reaches the next threshold of
+// the tier's limit.
+func thresholdDue(t *store.Ticket, p Policy) (time.Time, bool) {
+	if !t.ClockRunning || t.ClockSince == nil || p.Limit(t.Tier) <= 0 {
+		return time.Time{}, false
+	}
+	for _, pct := range thresholds {
+		if pct > t.WarnedPct {
+			return dueAt(t, p, pct), true
+		}
+	}
+	return time.Time{}, false
+}
+
+// responseDue is when the running clock reaches the tier's response
+// limit, if nobody has responded in the tier and it has not passed yet.
+func responseDue(t *store.Ticket, p Policy) (time.Time, bool) {
+	limit := p.ResponseLimit(t.Tier)
+	if limit <= 0 || t.TierRespondedAt != nil || t.ResponseBreached || !t.ClockRunning || t.ClockSince == nil {
+		return time.Time{}, false
+	}
+	return p.Add(*t.ClockSince, limit-t.ClockUsed), true
+}
+
 // nextCheck is when the SLA loop must next look at the ticket: the next
 // threshold of its running clock, or its vendor due date.
 func nextCheck(t *store.Ticket, p Policy) *time.Time {
@@ -235,6 +307,9 @@ func nextCheck(t *store.Ticket, p Policy) *time.Time {
 				break
 			}
 		}
+	}
+	if at, ok := responseDue(t, p); ok && (next == nil || at.Before(*next)) {
+		next = &at
 	}
 	if t.State == store.TicketWaitingVendor && t.VendorDue != nil && (next == nil || t.VendorDue.Before(*next)) {
 		due := *t.VendorDue
@@ -260,7 +335,15 @@ func Triggers(t *store.Ticket, p Policy, now time.Time) []store.TicketEvent {
 		Apply(&cp, e, p)
 		out = append(out, e)
 	}
-	for guard := 0; guard < 32; guard++ {
+	for guard := 0; guard < 64; guard++ {
+		// The response limit comes first when it is due no later than
+		// the next threshold of the tier's limit.
+		if rdue, ok := responseDue(&cp, p); ok && !rdue.After(now) {
+			if tdue, ok := thresholdDue(&cp, p); !ok || !tdue.Before(rdue) {
+				emit(rdue, EvResponseBreach, map[string]any{"tier": cp.Tier, "limit": p.ResponseLimit(cp.Tier).String()})
+				continue
+			}
+		}
 		limit := p.Limit(cp.Tier)
 		if !cp.ClockRunning || cp.ClockSince == nil || limit <= 0 || cp.WarnedPct >= 100 {
 			break
@@ -287,7 +370,18 @@ func Triggers(t *store.Ticket, p Policy, now time.Time) []store.TicketEvent {
 		}
 	}
 	if cp.State == store.TicketWaitingVendor && cp.VendorDue != nil && !cp.VendorDue.After(now) {
-		emit(*cp.VendorDue, EvVendorOverdue, map[string]any{"due": cp.VendorDue.Format(time.RFC3339Nano)})
+		// One reminder for the period that passed; periods missed while
+		// the hub was down are not each reminded, the next one is whole.
+		due := *cp.VendorDue
+		data := map[string]any{"vendor": cp.VendorID, "due": due.Format(time.RFC3339Nano)}
+		if cp.VendorTarget > 0 {
+			next := due.Add(cp.VendorTarget)
+			for !next.After(now) {
+				next = next.Add(cp.VendorTarget)
+			}
+			data["next"] = next.Format(time.RFC3339Nano)
+		}
+		emit(due, EvVendorOverdue, data)
 	}
 	return out
 }

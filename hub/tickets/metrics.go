@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/wire"
 )
 
 // Metrics are the support metrics of a period, computed from the timelines
@@ -32,6 +33,9 @@ type TierMetrics struct {
 	Resolved  int `json:"resolved"`
 	Escalated int `json:"escalated"` // left the tier upwards
 	Breached  int `json:"breached"`  // passed the tier's limit
+	// ResponseBreached: nobody responded in the tier within its response
+	// limit (tickets; overall: tickets with at least one).
+	ResponseBreached int `json:"response_breached"`
 	// FirstContact: resolved in the tier they were filed in, never
 	// escalated nor reopened.
 	FirstContact   int       `json:"first_contact"`
@@ -96,6 +100,10 @@ type SelfHelpMetrics struct {
 	DeflectionRate float64 `json:"deflection_rate"`
 }
 
+// BacklogStates are the states of tickets waiting for resolution: the
+// backlog.
+var BacklogStates = []string{store.TicketNew, store.TicketOpen, store.TicketWaitingUser, store.TicketWaitingVendor}
+
 // Metrics computes the support metrics of tickets filed in [from, to),
 // and the backlog as of now.
 func (s *Service) Metrics(ctx context.Context, from, to time.Time) (Metrics, error) {
@@ -106,8 +114,7 @@ func (s *Service) Metrics(ctx context.Context, from, to time.Time) (Metrics, err
 	if err != nil {
 		return Metrics{}, fmt.Errorf("support metrics: %w", err)
 	}
-	open, err := s.cfg.Store.ListTickets(ctx, store.TicketFilter{
-		States: []string{store.TicketNew, store.TicketOpen, store.TicketWaitingUser, store.TicketWaitingVendor}, Limit: 100000})
+	open, err := s.cfg.Store.ListTickets(ctx, store.TicketFilter{States: BacklogStates, Limit: 100000})
 	if err != nil {
 		return Metrics{}, fmt.Errorf("support metrics: backlog: %w", err)
 	}
@@ -144,70 +151,61 @@ func ComputeMetrics(events []store.TicketEvent, open []store.Ticket, now time.Ti
 		if tl[0].Kind != EvFiled {
 			continue
 		}
+		obs := Observe(tl)
 		m.Tickets++
 		all.Entered++
-		filed := tl[0].Time
 		filedTier := max(tl[0].Int("tier"), 1)
-		cur := filedTier
-		tier(cur).Entered++
-		escalated, reopened, responded, resolved := false, false, false, false
+		tier(filedTier).Entered++
+		escalated, reopened, resolved, firstContact := false, false, false, false
 		breached := map[int]bool{}
-		resolvedTier := 0
-		for _, e := range tl {
-			switch e.Kind {
-			case EvEscalated:
-				to := e.Int("to")
-				if to > cur {
-					tier(cur).Escalated++
+		respBreached := false
+		for _, o := range obs {
+			switch o.Kind {
+			case ObsMoved:
+				if o.Up {
+					tier(o.Tier).Escalated++
 					if !escalated {
 						all.Escalated++
 					}
 					escalated = true
 				}
-				cur = to
-				tier(cur).Entered++
-			case EvSLABreach:
-				if !breached[cur] {
-					breached[cur] = true
-					tier(cur).Breached++
+				tier(o.To).Entered++
+			case ObsSLABreach:
+				if !breached[o.Tier] {
+					breached[o.Tier] = true
+					tier(o.Tier).Breached++
 				}
-			case EvRun, EvMessage:
-				if !responded && (e.Kind == EvRun || e.Str("from") == FromTechnician) {
-					responded = true
-					tier(filedTier).FirstResponse.add(e.Time.Sub(filed))
-					all.FirstResponse.add(e.Time.Sub(filed))
-				}
-			case EvResolved:
-				if !resolved {
-					resolved = true
-					resolvedTier = cur
-					tier(cur).Resolved++
-					all.Resolved++
-					tier(cur).TimeToResolve.add(e.Time.Sub(filed))
-					all.TimeToResolve.add(e.Time.Sub(filed))
-					if !escalated {
-						resolvedTier = -cur // candidate for first contact
-					}
-				}
-			case EvReopened:
+			case ObsResponseBreach:
+				tier(o.Tier).ResponseBreached++
+				respBreached = true
+			case ObsFirstResponse:
+				tier(o.Tier).FirstResponse.add(o.Elapsed)
+				all.FirstResponse.add(o.Elapsed)
+			case ObsResolved:
+				resolved, firstContact = true, o.FirstContact
+				tier(o.Tier).Resolved++
+				all.Resolved++
+				tier(o.Tier).TimeToResolve.add(o.Elapsed)
+				all.TimeToResolve.add(o.Elapsed)
+			case ObsReopened:
 				reopened = true
-			case EvSurvey:
-				t := cur
-				if resolvedTier != 0 {
-					t = abs(resolvedTier)
-				}
-				tier(t).CSAT.sum += e.Int("score")
-				tier(t).CSAT.Answers++
-				all.CSAT.sum += e.Int("score")
+			case ObsSurvey:
+				tier(o.Tier).CSAT.sum += o.Score
+				tier(o.Tier).CSAT.Answers++
+				all.CSAT.sum += o.Score
 				all.CSAT.Answers++
 			}
 		}
 		if len(breached) > 0 {
 			all.Breached++
 		}
+		if respBreached {
+			all.ResponseBreached++
+		}
 		if resolved {
 			resolvedTotal++
-			if resolvedTier < 0 && !reopened && -resolvedTier == filedTier {
+			// A reopening after the first resolution takes first contact back.
+			if firstContact && !reopened {
 				tier(filedTier).FirstContact++
 				all.FirstContact++
 			}
@@ -257,9 +255,110 @@ func rate(n, of int) float64 {
 	return float64(n) / float64(of)
 }
 
-func abs(v int) int {
-	if v < 0 {
-		return -v
+// Observation kinds: what an event of a timeline means for the support
+// metrics.
+const (
+	ObsFirstResponse  = "first_response"  // Tier: filed in; Elapsed: since filing
+	ObsMoved          = "moved"           // Tier: left, To: entered; Up: an escalation; Auto: by the SLA clock
+	ObsSLABreach      = "sla_breach"      // Tier: whose resolution limit passed
+	ObsResponseBreach = "response_breach" // Tier: whose response limit passed
+	ObsResolved       = "resolved"        // Tier: resolved in; Elapsed: since filing; FirstContact
+	ObsReopened       = "reopened"
+	ObsSurvey         = "survey" // Tier: resolved in (or current); Score 1-5
+)
+
+// Observation is what one event of a ticket's timeline means for the
+// support metrics.
+type Observation struct {
+	Event   store.TicketEvent
+	Kind    string
+	Tier    int
+	To      int
+	Up      bool
+	Auto    bool
+	Elapsed time.Duration
+	// FirstContact: on the ticket's first resolution, it is resolved in
+	// the tier it was filed in, never escalated nor reopened so far. A
+	// later reopening takes it back (ComputeMetrics does so).
+	FirstContact bool
+	Score        int
+}
+
+// Observe reads one ticket's timeline, in order, the way the support
+// metrics do: the first technician response (a technician's message or a
+// fix run), the first resolution, tier moves, breaches, survey answers.
+// The hub's Prometheus metrics observe events with it as they are stored,
+// so both agree on what counts. A timeline that does not start with its
+// filing has nothing to observe.
+func Observe(tl []store.TicketEvent) []Observation {
+	if len(tl) == 0 || tl[0].Kind != EvFiled {
+		return nil
 	}
-	return v
+	var out []Observation
+	filed := tl[0].Time
+	filedTier := max(tl[0].Int("tier"), 1)
+	cur := filedTier
+	escalated, reopened, responded, resolved := false, false, false, false
+	resolvedTier := 0
+	for _, e := range tl {
+		o := Observation{Event: e, Tier: cur}
+		switch e.Kind {
+		case EvEscalated:
+			to := e.Int("to")
+			o.Kind, o.To, o.Up, o.Auto = ObsMoved, to, to > cur, e.Bool("auto")
+			escalated = escalated || o.Up
+			cur = to
+		case EvSLABreach:
+			o.Kind = ObsSLABreach
+		case EvResponseBreach:
+			o.Kind = ObsResponseBreach
+		case EvRun, EvMessage:
+			if responded || (e.Kind == EvMessage && e.Str("from") != FromTechnician) {
+				continue
+			}
+			responded = true
+			o.Kind, o.Tier, o.Elapsed = ObsFirstResponse, filedTier, max(e.Time.Sub(filed), 0)
+		case EvResolved:
+			if resolved {
+				continue
+			}
+			resolved, resolvedTier = true, cur
+			o.Kind, o.Elapsed = ObsResolved, max(e.Time.Sub(filed), 0)
+			o.FirstContact = !escalated && !reopened && cur == filedTier
+		case EvReopened:
+			reopened = true
+			o.Kind = ObsReopened
+		case EvSurvey:
+			if resolvedTier != 0 {
+				o.Tier = resolvedTier
+			}
+			o.Kind, o.Score = ObsSurvey, e.Int("score")
+		default:
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// Help session outcomes.
+const (
+	SessionTicket    = "ticket"    // ended with a ticket filed
+	SessionDeflected = "deflected" // no ticket, and every check failing at the start recovered
+	SessionNoTicket  = "no_ticket" // no ticket, and nothing confirms the problem went
+)
+
+// SessionOutcome is how a Get help session ended, as the store's
+// HelpSessionCounts counts it for the support metrics: deflected needs the
+// device's health checks to confirm it, so a session with nothing failing
+// is not deflected.
+func SessionOutcome(h wire.HelpSession) string {
+	switch {
+	case h.Ticket:
+		return SessionTicket
+	case store.Deflected(h.Failing, h.Recovered):
+		return SessionDeflected
+	default:
+		return SessionNoTicket
+	}
 }

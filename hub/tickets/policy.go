@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +34,12 @@ type Policy struct {
 	// Limits maps a tier to its time limit. A tier without a limit has no
 	// clock: no warnings, breaches or automatic escalation.
 	Limits map[int]time.Duration
+	// Response maps a tier to its response limit: how long a ticket may
+	// wait in the tier, counted on the same clock as Limits (paused while
+	// waiting), before a technician first responds there (a message, an
+	// assignment or a fix run). Passing it records a response_breach; it
+	// does not escalate. A tier without one has no response clock.
+	Response map[int]time.Duration
 	// Hours, when set, makes clocks count business time only.
 	Hours *BusinessHours
 }
@@ -42,20 +49,78 @@ func (p Policy) Limit(tier int) time.Duration {
 	return p.Limits[tier]
 }
 
+// ResponseLimit returns the response limit of a tier, 0 when it has none.
+func (p Policy) ResponseLimit(tier int) time.Duration {
+	return p.Response[tier]
+}
+
 // Validate reports a policy that cannot work, saying what to change.
 func (p Policy) Validate() error {
-	for tier, d := range p.Limits {
-		if tier < 0 || tier > 4 {
-			return fmt.Errorf("tier limits: tier %d is outside 0-4", tier)
-		}
-		if d <= 0 {
-			return fmt.Errorf("tier limits: tier %d limit %s must be positive", tier, d)
+	for what, m := range map[string]map[int]time.Duration{"tier limits": p.Limits, "response limits": p.Response} {
+		for tier, d := range m {
+			if tier < 0 || tier > 4 {
+				return fmt.Errorf("%s: tier %d is outside 0-4", what, tier)
+			}
+			if d <= 0 {
+				return fmt.Errorf("%s: tier %d limit %s must be positive", what, tier, d)
+			}
 		}
 	}
 	if p.Hours != nil {
 		return p.Hours.Validate()
 	}
 	return nil
+}
+
+// ParseLimits parses per-tier limits written "1=15m,2=4h,3=2d": any Go
+// duration, or whole days with d. An empty string is no limits.
+func ParseLimits(s string) (map[int]time.Duration, error) {
+	out := map[int]time.Duration{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(part, "=")
+		tier, err := strconv.Atoi(strings.TrimSpace(k))
+		if !ok || err != nil || tier < 0 || tier > 4 {
+			return nil, fmt.Errorf("%q should be TIER=DURATION with TIER 0-4, e.g. 1=15m", part)
+		}
+		d, err := parseDays(strings.TrimSpace(v))
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("%q: duration must be positive, such as 90s, 15m, 4h or 2d", part)
+		}
+		if _, dup := out[tier]; dup {
+			return nil, fmt.Errorf("%q: tier %d is given twice", part, tier)
+		}
+		out[tier] = d
+	}
+	return out, nil
+}
+
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil {
+			return 0, err
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+// FormatLimits writes limits as ParseLimits reads them, by tier.
+func FormatLimits(m map[int]time.Duration) string {
+	tiers := make([]int, 0, len(m))
+	for t := range m {
+		tiers = append(tiers, t)
+	}
+	slices.Sort(tiers)
+	parts := make([]string, 0, len(tiers))
+	for _, t := range tiers {
+		parts = append(parts, fmt.Sprintf("%d=%s", t, m[t]))
+	}
+	return strings.Join(parts, ",")
 }
 
 // BusinessHours are the hours in which SLA clocks count: on Days, from
@@ -251,4 +316,20 @@ const (
 
 func clamp(v, lo, hi int) int {
 	return min(max(v, lo), hi)
+}
+
+// ShortDuration writes d as people write it and time.ParseDuration reads
+// it: 15m rather than 15m0s, 4h rather than 4h0m0s; "" for none (d <= 0).
+func ShortDuration(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

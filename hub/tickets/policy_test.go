@@ -125,3 +125,17 @@ func TestBusinessClock(t *testing.T) {
 		}
 	}
 }
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "", 8 * time.Hour: "8h", 90 * time.Minute: "1h30m", 45 * time.Second: "45s",
+		30 * time.Minute: "30m", time.Hour + time.Second: "1h0m1s"} {
+		if got := tickets.ShortDuration(d); got != want {
+			t.Errorf("ShortDuration(%s) = %q, want %q", d, got, want)
+		}
+		if want != "" {
+			if back, err := time.ParseDuration(want); err != nil || back != d {
+				t.Errorf("%q does not parse back to %s", want, d)
+			}
+		}
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -29,6 +31,18 @@ type Store interface {
 	GetDevice(ctx context.Context, id string) (store.Device, error)
 	GetSetting(ctx context.Context, key string) (string, bool, error)
 	PutSetting(ctx context.Context, key, value string) error
+	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
+	GetUserByName(ctx context.Context, name string) (store.User, error)
+	// WithJobLock runs fn unless another hub sharing the database runs
+	// the same job now (PostgreSQL advisory lock).
+	WithJobLock(ctx context.Context, job string, fn func(ctx context.Context) error) (bool, error)
+	// Vendors (vendors.go).
+	GetVendor(ctx context.Context, idOrName string) (store.Vendor, error)
+	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]store.VendorDelivery, error)
+	FinishDelivery(ctx context.Context, id, state, lastError string, next *time.Time, now time.Time) error
+	// Knowledge base drafts (kb.go).
+	CreateArticle(ctx context.Context, a store.Article) (store.Article, error)
+	GetProblem(ctx context.Context, id string) (store.Problem, error)
 }
 
 // Errors callers translate to API codes.
@@ -37,6 +51,11 @@ var (
 	ErrInvalid = errors.New("invalid request")
 	// ErrState: the ticket's state does not allow this now (409).
 	ErrState = errors.New("not possible in the ticket's current state")
+	// ErrUnknownUser: an assignee or collaborator is not an enabled
+	// console user (404).
+	ErrUnknownUser = errors.New("no such console user")
+	// ErrUnknownVendor: no enabled vendor by that id or name (404).
+	ErrUnknownVendor = errors.New("no such vendor")
 )
 
 func invalid(format string, a ...any) error {
@@ -57,6 +76,15 @@ type Config struct {
 	// OnEvent is called after events are stored on a ticket, with the
 	// ticket as they left it (to notify its device, count metrics).
 	OnEvent func(t store.Ticket, events []store.TicketEvent)
+	// Vendors sends messages to Tier 4 vendors; without it tickets cannot
+	// be forwarded to vendors.
+	Vendors VendorSender
+	// HubURL is put in vendor messages so a vendor can name the hub.
+	HubURL string
+	// RetryBase and RetryMax bound the backoff between attempts to reach a
+	// vendor (default 30 s doubling up to 30 min); attempts never stop
+	// while the vendor is enabled.
+	RetryBase, RetryMax time.Duration
 }
 
 // CheckAndSetDefaults validates c and fills defaults.
@@ -83,6 +111,15 @@ func (c *Config) CheckAndSetDefaults() error {
 	if c.OnEvent == nil {
 		c.OnEvent = func(store.Ticket, []store.TicketEvent) {}
 	}
+	if c.RetryBase <= 0 {
+		c.RetryBase = 30 * time.Second
+	}
+	if c.RetryMax <= 0 {
+		c.RetryMax = 30 * time.Minute
+	}
+	if c.RetryMax < c.RetryBase {
+		c.RetryMax = c.RetryBase
+	}
 	return nil
 }
 
@@ -90,6 +127,12 @@ func (c *Config) CheckAndSetDefaults() error {
 type Service struct {
 	cfg Config
 	log *slog.Logger
+	// pol is the policy in force: the configured one (flags) with the
+	// admin's SLA settings over it.
+	pol atomic.Pointer[Policy]
+	// slaSetting is the stored SLA setting pol was last built from.
+	slaSetting atomic.Pointer[string]
+	delivering atomic.Bool
 }
 
 // New builds a Service.
@@ -97,11 +140,16 @@ func New(cfg Config) (*Service, error) {
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, log: cfg.Logger}, nil
+	s := &Service{cfg: cfg, log: cfg.Logger}
+	p := cfg.Policy
+	s.pol.Store(&p)
+	return s, nil
 }
 
 // Policy returns the SLA policy in force.
-func (s *Service) Policy() Policy { return s.cfg.Policy }
+func (s *Service) Policy() Policy { return *s.pol.Load() }
+
+func (s *Service) policy() Policy { return *s.pol.Load() }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }
 
@@ -160,7 +208,7 @@ func (s *Service) File(ctx context.Context, deviceID, hostname string, req wire.
 		events = append(events, store.TicketEvent{Time: now, Actor: actor, Kind: EvSelfHelp, Data: map[string]any{"articles": arts, "runs": runs}})
 	}
 	for _, e := range events {
-		Apply(&t, e, s.cfg.Policy)
+		Apply(&t, e, s.policy())
 	}
 	got, created, err := s.cfg.Store.CreateTicket(ctx, t, events, req.Screenshot)
 	if err != nil {
@@ -214,7 +262,7 @@ func (s *Service) update(ctx context.Context, id string, fn func(t *store.Ticket
 		}
 		for i := range events {
 			events[i].TicketID = t.ID
-			Apply(t, events[i], s.cfg.Policy)
+			Apply(t, events[i], s.policy())
 		}
 		return events, nil
 	})
@@ -257,10 +305,25 @@ func checkText(what, v string, required bool) error {
 	return nil
 }
 
+// checkUser reports a name that is not an enabled console user.
+func (s *Service) checkUser(ctx context.Context, name string) error {
+	u, err := s.cfg.Store.GetUserByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && u.DisabledAt != nil) {
+		return fmt.Errorf("%w: %q is not an enabled console user; name one of the technicians (an admin adds them with `tierline-hub user add`)", ErrUnknownUser, name)
+	}
+	if err != nil {
+		return fmt.Errorf("check user %s: %w", name, err)
+	}
+	return nil
+}
+
 // Assign gives the ticket to a technician; an empty name unassigns it.
 func (s *Service) Assign(ctx context.Context, id, actor, to string) (store.Ticket, error) {
 	if to != "" {
 		if err := checkName("assignee", to); err != nil {
+			return store.Ticket{}, err
+		}
+		if err := s.checkUser(ctx, to); err != nil {
 			return store.Ticket{}, err
 		}
 	}
@@ -278,6 +341,9 @@ func (s *Service) Assign(ctx context.Context, id, actor, to string) (store.Ticke
 // AddCollaborator lets a technician join the ticket (swarming).
 func (s *Service) AddCollaborator(ctx context.Context, id, actor, user string) (store.Ticket, error) {
 	if err := checkName("collaborator", user); err != nil {
+		return store.Ticket{}, err
+	}
+	if err := s.checkUser(ctx, user); err != nil {
 		return store.Ticket{}, err
 	}
 	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
@@ -315,18 +381,39 @@ func (s *Service) Escalate(ctx context.Context, id, actor string, tier int, note
 // technician's first message is the first response; the user's answer
 // resumes a ticket waiting on the user.
 func (s *Service) Message(ctx context.Context, id, actor, from, text string) (store.Ticket, error) {
+	return s.MessageOnce(ctx, id, actor, from, text, "")
+}
+
+// MessageOnce is Message made idempotent by msgID (the id the sender gave
+// the message, at most 64 bytes): a message whose id is already on the
+// ticket is not added again, and the ticket is returned as it is. An
+// empty msgID adds the message every time, as Message does.
+func (s *Service) MessageOnce(ctx context.Context, id, actor, from, text, msgID string) (store.Ticket, error) {
+	if len(msgID) > 64 {
+		return store.Ticket{}, invalid("message id must be at most 64 bytes")
+	}
 	if from != FromTechnician && from != FromUser {
 		return store.Ticket{}, invalid("message from %q: must be %s or %s", from, FromTechnician, FromUser)
 	}
 	if err := checkText("text", text, true); err != nil {
 		return store.Ticket{}, err
 	}
-	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
+	t, err := s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
 		if t.State == store.TicketClosed {
 			return nil, badState("ticket #%d is closed; file a new request", t.Number)
 		}
-		return ev(now, actor, EvMessage, map[string]any{"from": from, "text": text}), nil
+		data := map[string]any{"from": from, "text": text}
+		if msgID != "" {
+			data["msg_id"] = msgID
+		}
+		events := ev(now, actor, EvMessage, data)
+		events[0].MessageID = msgID
+		return events, nil
 	})
+	if errors.Is(err, store.ErrDuplicate) {
+		return s.cfg.Store.GetTicket(ctx, id)
+	}
+	return t, err
 }
 
 // SetWaiting pauses the ticket's clock while it waits on its user or a
@@ -464,8 +551,20 @@ func (s *Service) Link(ctx context.Context, id, actor, other, kind string) (stor
 }
 
 // Tick appends the SLA events due by now on every ticket whose check time
-// has come, and returns how many tickets it changed.
+// has come, and returns how many tickets it changed. With several hubs
+// on one PostgreSQL database, one of them runs the pass at a time; the
+// others return 0 at once.
 func (s *Service) Tick(ctx context.Context) (int, error) {
+	changed := 0
+	_, err := s.cfg.Store.WithJobLock(ctx, "sla", func(ctx context.Context) error {
+		var err error
+		changed, err = s.tick(ctx)
+		return err
+	})
+	return changed, err
+}
+
+func (s *Service) tick(ctx context.Context) (int, error) {
 	now := s.now()
 	changed := 0
 	for {
@@ -478,10 +577,11 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 			var next *time.Time
 			emitted := 0
 			_, err := s.update(ctx, id, func(t *store.Ticket, _ time.Time) ([]store.TicketEvent, error) {
-				evs := Triggers(t, s.cfg.Policy, now)
+				evs := Triggers(t, s.policy(), now)
+				s.reminderDeliveries(ctx, evs)
 				emitted = len(evs)
 				if emitted == 0 {
-					next = nextCheck(t, s.cfg.Policy)
+					next = nextCheck(t, s.policy())
 				}
 				return evs, nil
 			})
@@ -522,7 +622,7 @@ func (s *Service) Resync(ctx context.Context) error {
 		}
 		for i := range list {
 			t := &list[i]
-			next := nextCheck(t, s.cfg.Policy)
+			next := nextCheck(t, s.policy())
 			if sameTime(next, t.NextCheckAt) {
 				continue
 			}
@@ -544,19 +644,46 @@ func sameTime(a, b *time.Time) bool {
 }
 
 // Loop runs Resync once, then Tick every interval (default 2 s) until ctx
-// ends.
+// ends. Each round also picks up SLA settings changed by an admin (on any
+// hub sharing the database) and starts a pass of vendor deliveries in
+// the background, so a slow vendor never holds up SLA checks.
 func (s *Service) Loop(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = 2 * time.Second
+	}
+	if _, err := s.ReloadSLA(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("SLA settings", "err", err)
 	}
 	if err := s.Resync(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("SLA loop", "err", err)
 	}
 	tk := time.NewTicker(every)
 	defer tk.Stop()
+	var deliveries sync.WaitGroup
+	defer deliveries.Wait() // the store outlives the loop, not a pass
 	for {
+		if changed, err := s.ReloadSLA(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("SLA settings", "err", err)
+		} else if changed {
+			if err := s.Resync(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("SLA loop", "err", err)
+			}
+		}
 		if _, err := s.Tick(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("SLA loop", "err", err)
+		}
+		if s.delivering.CompareAndSwap(false, true) {
+			deliveries.Add(1)
+			go func() {
+				defer deliveries.Done()
+				defer s.delivering.Store(false)
+				if _, err := s.cfg.Store.WithJobLock(ctx, "vendor-deliveries", func(ctx context.Context) error {
+					_, err := s.Deliver(ctx)
+					return err
+				}); err != nil && ctx.Err() == nil {
+					s.log.Error("vendor deliveries", "err", err)
+				}
+			}()
 		}
 		select {
 		case <-ctx.Done():

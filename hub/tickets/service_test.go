@@ -36,19 +36,30 @@ type harness struct {
 	seen  []string // kinds passed to OnEvent
 }
 
-func newHarness(t *testing.T, st *store.Store, p tickets.Policy) *harness {
+func newHarness(t *testing.T, st *store.Store, p tickets.Policy, opts ...func(*tickets.Config)) *harness {
 	t.Helper()
 	h := &harness{st: st, clock: &clock{now: t0}}
+	// The technicians the tests assign and swarm with are console users.
+	for _, name := range []string{"ana", "bo", "a"} {
+		if err := st.CreateUser(ctx, store.User{ID: "u-" + name, Name: name, Role: store.RoleTier2, CreatedAt: t0}); err != nil && !errors.Is(err, store.ErrExists) {
+			t.Fatal(err)
+		}
+	}
 	n := 0
-	svc, err := tickets.New(tickets.Config{Store: st, Policy: p, Now: h.clock.Now,
-		NewID: func() string { n++; return fmt.Sprintf("tk%03d", n) },
+	var idMu sync.Mutex
+	cfg := tickets.Config{Store: st, Policy: p, Now: h.clock.Now,
+		NewID: func() string { idMu.Lock(); defer idMu.Unlock(); n++; return fmt.Sprintf("tk%03d", n) },
 		OnEvent: func(_ store.Ticket, evs []store.TicketEvent) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
 			for _, e := range evs {
 				h.seen = append(h.seen, e.Kind)
 			}
-		}})
+		}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc, err := tickets.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,14 +99,20 @@ func checkReplay(t *testing.T, st *store.Store, id string, p tickets.Policy) sto
 // worked step by step through the service (each step loads it from the
 // database, applies, stores), with SLA ticks in between; after every step
 // the state replayed from the stored log equals the stored state.
+//
+// Response limits run on the same clock: tier 1 has 1 minute to respond
+// (the assignment comes after 2), tier 2 five minutes (its first response
+// is the fix run after 15), and tier 1 again after the escalation back
+// (resolved two minutes later).
 func TestReplayMatchesLiveClock(t *testing.T) {
+	responseLimits := map[int]time.Duration{1: time.Minute, 2: 5 * time.Minute}
 	hours, err := tickets.ParseBusinessHours("mon-fri 09:00-17:00")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []tickets.Policy{
-		{Limits: map[int]time.Duration{1: 10 * time.Minute, 2: time.Hour, 3: 4 * time.Hour}},
-		{Limits: map[int]time.Duration{1: 10 * time.Minute, 2: time.Hour, 3: 4 * time.Hour}, Hours: hours},
+		{Limits: map[int]time.Duration{1: 10 * time.Minute, 2: time.Hour, 3: 4 * time.Hour}, Response: responseLimits},
+		{Limits: map[int]time.Duration{1: 10 * time.Minute, 2: time.Hour, 3: 4 * time.Hour}, Response: responseLimits, Hours: hours},
 	} {
 		name := "wall clock"
 		if p.Hours != nil {
@@ -194,6 +211,26 @@ func TestReplayMatchesLiveClock(t *testing.T) {
 					if want := t0.Add(4*time.Minute + 3*time.Hour + time.Minute + 6*time.Minute); !breach.Time.Equal(want) {
 						t.Errorf("tier 1 breach at %s, want %s", breach.Time.Sub(t0), want.Sub(t0))
 					}
+					// Response breaches: tier 1 a minute after filing, tier 2
+					// five minutes after the escalation; neither escalates.
+					var resp []string
+					for _, e := range evs {
+						if e.Kind == tickets.EvResponseBreach {
+							resp = append(resp, fmt.Sprintf("tier %d at %s", e.Int("tier"), e.Time.Sub(t0)))
+						}
+					}
+					var back time.Time // the manual escalation back to tier 1
+					for _, e := range evs {
+						if e.Kind == tickets.EvEscalated && e.Int("to") == 1 {
+							back = e.Time
+						}
+					}
+					if want := fmt.Sprintf("[tier 1 at 1m0s tier 2 at %s tier 1 at %s]", breach.Time.Sub(t0)+5*time.Minute, back.Sub(t0)+time.Minute); fmt.Sprint(resp) != want {
+						t.Errorf("response breaches %v, want %s", resp, want)
+					}
+				}
+				if final.ResponseBreaches != 3 {
+					t.Errorf("%d response breaches, want 3 (tier 1, tier 2, tier 1 again after the escalation back)", final.ResponseBreaches)
 				}
 			})
 		})
@@ -491,5 +528,51 @@ func TestMetrics(t *testing.T) {
 	}
 	if _, err := h.svc.Metrics(ctx, t0, t0); !errors.Is(err, tickets.ErrInvalid) {
 		t.Errorf("empty period: %v", err)
+	}
+}
+
+// TestLinkParent: linking B to A as its parent shows A as B's parent and
+// B as A's child, with the numbers and titles to show them; the link is
+// on B's timeline, from the technician who made it.
+func TestLinkParent(t *testing.T) {
+	st := storetest.Open(t)
+	h := newHarness(t, st, tickets.Policy{})
+	parent, _, err := h.svc.File(ctx, "dev1", "pc1", helpRequest("req-p", "the whole floor has no network"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, _, err := h.svc.File(ctx, "dev2", "pc2", helpRequest("req-c", "my mail does not load"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := st.TicketEvents(ctx, parent.ID)
+	if _, err := h.svc.Link(ctx, child.ID, "ana", parent.ID, store.LinkParent); err != nil {
+		t.Fatal(err)
+	}
+	if links, err := st.TicketLinks(ctx, child.ID); err != nil || len(links) != 1 ||
+		links[0] != (store.TicketLink{Other: parent.ID, Kind: "parent", Number: parent.Number, Title: parent.Title}) {
+		t.Errorf("the child's links: %+v %v, want parent #%d", links, err, parent.Number)
+	}
+	if links, err := st.TicketLinks(ctx, parent.ID); err != nil || len(links) != 1 ||
+		links[0] != (store.TicketLink{Other: child.ID, Kind: "child", Number: child.Number, Title: child.Title}) {
+		t.Errorf("the parent's links: %+v %v, want child #%d", links, err, child.Number)
+	}
+	evs, err := st.TicketEvents(ctx, child.ID)
+	if err != nil || len(evs) == 0 {
+		t.Fatalf("child events: %v %v", evs, err)
+	}
+	last := evs[len(evs)-1]
+	if last.Kind != tickets.EvLink || last.Actor != "ana" || last.Data["other"] != parent.ID || last.Data["kind"] != store.LinkParent {
+		t.Errorf("the child's last event %+v, want ana's link to parent %s", last, parent.ID)
+	}
+	// The parent's own timeline is unchanged: its links list shows the child.
+	if after, _ := st.TicketEvents(ctx, parent.ID); len(after) != len(before) {
+		t.Errorf("linking the child added %d events to the parent", len(after)-len(before))
+	}
+	// The link does not change either ticket's tier or state.
+	for _, id := range []string{parent.ID, child.ID} {
+		if tk, err := st.GetTicket(ctx, id); err != nil || tk.Tier != 1 || tk.State != store.TicketNew && tk.State != store.TicketOpen {
+			t.Errorf("ticket %s after linking: tier %d state %s %v", id, tk.Tier, tk.State, err)
+		}
 	}
 }

@@ -159,6 +159,10 @@ type UserReply struct {
 	TicketID string `json:"ticket_id"`
 	Text     string `json:"text"`
 	User     string `json:"user,omitempty"`
+	// ID names the reply so the hub adds it once however often it is
+	// delivered (added 2026-11; agents before that send none, and their
+	// replies are added per delivery as before).
+	ID string `json:"id,omitempty"`
 }
 
 func (UserReply) Type() Type { return TypeUserReply }
@@ -169,6 +173,9 @@ func (u UserReply) Validate() error {
 	}
 	if u.Text == "" || len(u.Text) > MaxReplyText {
 		return fmt.Errorf("text must be 1 to %d bytes", MaxReplyText)
+	}
+	if len(u.ID) > 64 {
+		return errors.New("id must be at most 64 bytes")
 	}
 	return checkLens(map[string]string{"user": u.User}, 255)
 }
