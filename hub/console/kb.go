@@ -1,0 +1,205 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"html/template"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/tierline/tierline/hub/store"
+)
+
+// Knowledge base pages. What each role reads and may change mirrors the
+// API (hub/api/kb.go), which also checks every change: Tier 1 and 2 read
+// reviewed and published articles, Tier 3 and admins every state; Tier 2
+// writes drafts and moves them to review and back; publishing, archiving
+// and changing published or archived articles needs Tier 3.
+func init() {
+	Register(Page{Pattern: "GET /kb", Role: store.RoleTier1, Nav: "Knowledge base", NavOrder: 40, Handle: kbListPage})
+	Register(Page{Pattern: "GET /kb/new", Role: store.RoleTier2, Handle: kbEditPage})
+	Register(Page{Pattern: "GET /kb/{id}", Role: store.RoleTier1, Handle: kbArticlePage})
+	Register(Page{Pattern: "GET /kb/{id}/edit", Role: store.RoleTier2, Handle: kbEditPage})
+	Register(Page{Pattern: "POST /kb/preview", Role: store.RoleTier2, Handle: kbPreview})
+}
+
+func kbStates(req *Request) []string {
+	if req.Can(store.RoleTier3) {
+		return store.ArticleStates
+	}
+	return []string{store.ArticlePublished, store.ArticleReviewed}
+}
+
+type kbItem struct {
+	store.Article
+	Snippet template.HTML
+}
+
+type kbListData struct {
+	Q, State string
+	States   []string
+	Items    []kbItem
+	Search   bool
+	Error    string
+}
+
+func kbListPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
+	q := r.URL.Query()
+	d := kbListData{Q: strings.TrimSpace(q.Get("q")), State: q.Get("state"), States: kbStates(req)}
+	states := d.States
+	if d.State != "" {
+		if !slices.Contains(d.States, d.State) {
+			c.Error(w, r, req, http.StatusForbidden, "Your role does not read "+d.State+" articles; ask Tier 3.")
+			return
+		}
+		states = []string{d.State}
+	}
+	if len(d.Q) > 1000 {
+		d.Q = d.Q[:1000]
+	}
+	if d.Q == "" {
+		arts, err := c.Store().ListArticles(r.Context(), store.ArticleFilter{States: states, Limit: 100})
+		if err != nil {
+			c.Fail(w, r, req, err)
+			return
+		}
+		for _, a := range arts {
+			d.Items = append(d.Items, kbItem{Article: a, Snippet: RenderMarkdown(excerpt(a.Body, 200))})
+		}
+	} else {
+		d.Search = true
+		hits, err := c.Store().SearchArticles(r.Context(), store.ArticleQuery{Text: d.Q, States: states, Limit: 50})
+		if err != nil {
+			c.Fail(w, r, req, err)
+			return
+		}
+		for _, h := range hits {
+			d.Items = append(d.Items, kbItem{Article: h.Article, Snippet: RenderMarkdown(h.Snippet)})
+		}
+	}
+	c.Render(w, r, req, http.StatusOK, "kb.html", View{Title: "Knowledge base", Data: d})
+}
+
+// excerpt cuts s to about n bytes at a space, on one line.
+func excerpt(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	cut := strings.LastIndexByte(s[:n], ' ')
+	if cut < n/2 {
+		cut = n
+	}
+	return strings.ToValidUTF8(s[:cut], "") + " …"
+}
+
+// kbAction is a state change the page offers.
+type kbAction struct {
+	State, Label string
+	Danger       bool
+}
+
+type kbArticleData struct {
+	Article store.Article
+	Body    template.HTML
+	Actions []kbAction
+	CanEdit bool
+}
+
+func kbArticle(c *Console, w http.ResponseWriter, r *http.Request, req *Request) (store.Article, bool) {
+	a, err := c.Store().GetArticle(r.Context(), r.PathValue("id"))
+	if err == nil && !slices.Contains(kbStates(req), a.State) {
+		err = store.ErrNotFound // not shown to this role
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		c.Error(w, r, req, http.StatusNotFound, "No such article, or your role does not read it. Search the knowledge base.")
+		return a, false
+	}
+	if err != nil {
+		c.Fail(w, r, req, err)
+		return a, false
+	}
+	return a, true
+}
+
+func kbArticlePage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
+	a, ok := kbArticle(c, w, r, req)
+	if !ok {
+		return
+	}
+	d := kbArticleData{Article: a, Body: RenderMarkdown(a.Body)}
+	locked := a.State == store.ArticlePublished || a.State == store.ArticleArchived
+	tier3 := req.Can(store.RoleTier3)
+	d.CanEdit = req.Can(store.RoleTier2) && (!locked || tier3)
+	if req.Can(store.RoleTier2) {
+		switch a.State {
+		case store.ArticleDraft:
+			d.Actions = append(d.Actions, kbAction{State: store.ArticleReviewed, Label: "Mark reviewed"})
+		case store.ArticleReviewed:
+			if tier3 {
+				d.Actions = append(d.Actions, kbAction{State: store.ArticlePublished, Label: "Publish"})
+			}
+			d.Actions = append(d.Actions, kbAction{State: store.ArticleDraft, Label: "Back to draft"})
+		case store.ArticlePublished:
+			if tier3 {
+				d.Actions = append(d.Actions, kbAction{State: store.ArticleArchived, Label: "Archive", Danger: true},
+					kbAction{State: store.ArticleDraft, Label: "Unpublish to draft", Danger: true})
+			}
+		case store.ArticleArchived:
+			if tier3 {
+				d.Actions = append(d.Actions, kbAction{State: store.ArticleDraft, Label: "Back to draft"})
+			}
+		}
+	}
+	c.Render(w, r, req, http.StatusOK, "kb_article.html", View{Title: a.Title, Scripts: []string{"kb.js"}, Data: d})
+}
+
+type kbEditData struct {
+	Article store.Article
+	New     bool
+	Checks  string
+	Fixes   string
+	Preview template.HTML
+}
+
+func kbEditPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
+	d := kbEditData{New: r.PathValue("id") == ""}
+	if !d.New {
+		a, ok := kbArticle(c, w, r, req)
+		if !ok {
+			return
+		}
+		if (a.State == store.ArticlePublished || a.State == store.ArticleArchived) && !req.Can(store.RoleTier3) {
+			c.Error(w, r, req, http.StatusForbidden, "This article is "+a.State+"; only Tier 3 changes it. Ask Tier 3 to move it back to draft.")
+			return
+		}
+		d.Article, d.Checks, d.Fixes = a, strings.Join(a.Checks, ", "), strings.Join(a.Fixes, ", ")
+	}
+	d.Preview = RenderMarkdown(d.Article.Body)
+	title := "New article"
+	if !d.New {
+		title = "Edit: " + d.Article.Title
+	}
+	c.Render(w, r, req, http.StatusOK, "kb_edit.html", View{Title: title, Scripts: []string{"kb.js"}, Data: d})
+}
+
+// kbPreview renders Markdown for the editor: POST {"body": "..."} answers
+// the node tree ({"nodes": [...]}) that kb.js builds with DOM APIs. The
+// CSRF and origin checks are page's, as for every non-GET page.
+func kbPreview(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
+	w.Header().Set("Content-Type", "application/json")
+	var body struct {
+		Body string `json:"body"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxMarkdown+1024)).Decode(&body); err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "send {\"body\": \"markdown\"} of at most 256 KiB"})
+		return
+	}
+	nodes := ParseMarkdown(body.Body)
+	if nodes == nil {
+		nodes = []MDNode{}
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"nodes": nodes})
+}

@@ -1,0 +1,404 @@
+package console
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+func init() {
+	Register(Page{Pattern: "GET /tickets/{id}", Role: store.RoleTier1, Handle: ticketPage})
+}
+
+// ticketRuns is how many of a ticket's fix runs the page shows.
+const ticketRuns = 20
+
+type timelineItem struct {
+	Time  time.Time
+	Actor string
+	Kind  string
+	Text  string
+}
+
+type messageItem struct {
+	Time  time.Time
+	From  string // technician or user
+	Actor string
+	Text  string
+}
+
+type ticketData struct {
+	T         store.Ticket
+	Open      bool
+	Device    store.Device
+	HasDevice bool
+	SLA       queueRow // countdown attributes
+	SLAPct    int
+	Checks    []diag.CheckResult // failing first
+	Failing   int
+	Sample    *diag.Sample
+	Inventory *diag.Inventory
+	Chart     Chart
+	Timeline  []timelineItem
+	Messages  []messageItem
+	Runs      []store.Run
+	Users     []store.User
+	Problems  []store.Problem
+	Links     []store.TicketLink
+	// Tiers are the tiers the ticket can be moved to (1 to TopTier, not
+	// its own); NextTier is pre-selected: the next one up, or at the top
+	// the one below.
+	Tiers    []int
+	NextTier int
+	// Vendors are the enabled vendors a Tier 3 technician may forward the
+	// ticket to; Vendor is the one it was sent to, Deliveries the
+	// hand-off messages.
+	Vendors    []store.Vendor
+	Vendor     store.Vendor
+	Deliveries []store.VendorDelivery
+	// WaitReasons are the typed reasons a ticket may wait on its user.
+	WaitReasons []string
+	CanWait     bool
+	Waiting     bool
+}
+
+func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
+	id := r.PathValue("id")
+	if len(id) > 64 {
+		c.Error(w, r, req, http.StatusBadRequest, "That ticket id is too long; open tickets from the queue.")
+		return
+	}
+	ctx := r.Context()
+	st := c.Store()
+	t, err := st.GetTicket(ctx, id)
+	if err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	evs, err := st.TicketEvents(ctx, id)
+	if err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	d := ticketData{T: t, Open: t.State != store.TicketResolved && t.State != store.TicketClosed,
+		WaitReasons: tickets.WaitingReasons[store.TicketWaitingUser],
+		CanWait:     t.State == store.TicketNew || t.State == store.TicketOpen,
+		Waiting:     t.State == store.TicketWaitingUser || t.State == store.TicketWaitingVendor}
+	d.Tiers, d.NextTier = moveTiers(t.Tier)
+	if t.DeviceID != "" {
+		dev, err := st.GetDevice(ctx, t.DeviceID)
+		switch {
+		case err == nil:
+			d.Device, d.HasDevice = dev, true
+		case !isNotFound(err):
+			c.Fail(w, r, req, err)
+			return
+		}
+	}
+	now := c.cfg.Now()
+	d.SLA = makeQueueRow(t, d.Device.Hostname, c.cfg.Policy(), now)
+	if sla := tickets.Status(&t, c.cfg.Policy(), now); sla.Limit > 0 {
+		d.SLAPct = sla.Pct
+	}
+	if s := t.Snapshot; s != nil {
+		d.Checks = sortChecks(s.Checks)
+		for _, ch := range d.Checks {
+			if ch.Status == diag.StatusFailing {
+				d.Failing++
+			}
+		}
+		d.Sample, d.Inventory = s.Sample, s.Inventory
+		pts := s.History.Full
+		if len(pts) < 2 {
+			pts = s.History.Minute
+		}
+		d.Chart = HistoryChart(pts)
+	}
+	for _, e := range evs {
+		if e.Kind == tickets.EvMessage {
+			d.Messages = append(d.Messages, messageItem{Time: e.Time, From: e.Str("from"), Actor: e.Actor, Text: e.Str("text")})
+		}
+		d.Timeline = append(d.Timeline, timelineItem{Time: e.Time, Actor: e.Actor, Kind: e.Kind, Text: describeEvent(e)})
+	}
+	slices.Reverse(d.Timeline) // newest first
+	runs, err := st.ListRuns(ctx, store.RunFilter{Ticket: t.ID, Limit: ticketRuns})
+	if err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	for _, run := range runs {
+		if run.FinishedAt != nil {
+			if full, err := st.GetRun(ctx, run.ID); err == nil {
+				run = full
+			}
+		}
+		d.Runs = append(d.Runs, run)
+	}
+	if d.Users, err = st.ListUsers(ctx); err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	d.Users = slices.DeleteFunc(d.Users, func(u store.User) bool { return u.DisabledAt != nil })
+	if req.Can(store.RoleTier3) {
+		if d.Problems, err = st.ListProblems(ctx, "", 200); err != nil {
+			c.Fail(w, r, req, err)
+			return
+		}
+	}
+	if d.Links, err = st.TicketLinks(ctx, t.ID); err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	if req.Can(store.RoleTier3) && d.Open {
+		if d.Vendors, err = st.ListVendors(ctx, false); err != nil {
+			c.Fail(w, r, req, err)
+			return
+		}
+	}
+	if t.VendorID != "" {
+		switch v, err := st.GetVendor(ctx, t.VendorID); {
+		case err == nil:
+			d.Vendor = v
+		case !isNotFound(err):
+			c.Fail(w, r, req, err)
+			return
+		default:
+			d.Vendor = store.Vendor{ID: t.VendorID, Name: t.VendorID}
+		}
+		if d.Deliveries, err = st.TicketDeliveries(ctx, t.ID); err != nil {
+			c.Fail(w, r, req, err)
+			return
+		}
+	}
+	c.Render(w, r, req, http.StatusOK, "ticket.html", View{Title: fmt.Sprintf("#%d %s", t.Number, t.Title), Scripts: []string{"ticket.js"}, Data: d})
+}
+
+// moveTiers lists the tiers a ticket in tier can be moved to by hand (1 to
+// TopTier; vendors, tier 4, have their own step) and the one to offer
+// first: the next tier up, or from the top tier (or a vendor) the one
+// below.
+func moveTiers(tier int) (tiers []int, next int) {
+	for n := 1; n <= tickets.TopTier; n++ {
+		if n != tier {
+			tiers = append(tiers, n)
+		}
+	}
+	switch {
+	case tier < 1:
+		next = 1
+	case tier < tickets.TopTier:
+		next = tier + 1
+	case tier == tickets.TopTier:
+		next = tier - 1
+	default:
+		next = tickets.TopTier
+	}
+	return tiers, next
+}
+
+// LinkLabel says what a linked ticket is to this one.
+func (d ticketData) LinkLabel(kind string) string {
+	switch kind {
+	case store.LinkParent:
+		return "parent"
+	case "child":
+		return "child"
+	case store.LinkDuplicate:
+		return "this ticket duplicates"
+	case "duplicated_by":
+		return "duplicate of this ticket"
+	case store.LinkRelated:
+		return "related"
+	}
+	return strings.ReplaceAll(kind, "_", " ")
+}
+
+// Words shows a typed value such as user_info as words.
+func (d ticketData) Words(s string) string { return strings.ReplaceAll(s, "_", " ") }
+
+// Levels are the impact and urgency levels, 1 high to 3 low.
+func (d ticketData) Levels() []int { return []int{1, 2, 3} }
+
+func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
+
+// sortChecks puts failing checks first, then warnings, unknown, ok; by name
+// within each.
+func sortChecks(in []diag.CheckResult) []diag.CheckResult {
+	out := slices.Clone(in)
+	rank := map[diag.Status]int{diag.StatusFailing: 0, diag.StatusWarning: 1, diag.StatusUnknown: 2, diag.StatusOK: 3}
+	slices.SortStableFunc(out, func(a, b diag.CheckResult) int {
+		ra, oka := rank[a.Status]
+		rb, okb := rank[b.Status]
+		if !oka {
+			ra = 2
+		}
+		if !okb {
+			rb = 2
+		}
+		return cmp.Or(cmp.Compare(ra, rb), cmp.Compare(a.Name, b.Name))
+	})
+	return out
+}
+
+// describeEvent says what a timeline event means in a sentence.
+func describeEvent(e store.TicketEvent) string {
+	switch e.Kind {
+	case tickets.EvFiled:
+		s := fmt.Sprintf("Filed into tier %d", e.Int("tier"))
+		if c := e.Str("category"); c != "" {
+			s += ", category " + c
+		}
+		if q := e.Str("rule"); q != "" {
+			s += " (routing rule " + q + ")"
+		}
+		return s
+	case tickets.EvSelfHelp:
+		return "The user tried self-help before filing"
+	case tickets.EvAssigned:
+		if to := e.Str("to"); to != "" {
+			return "Assigned to " + to
+		}
+		return "Unassigned"
+	case tickets.EvCollaborator:
+		return e.Str("user") + " joined as collaborator"
+	case tickets.EvMessage:
+		if e.Str("from") == tickets.FromUser {
+			return "Message from the user: " + e.Str("text")
+		}
+		return "Message to the user: " + e.Str("text")
+	case tickets.EvWaiting:
+		s := "Waiting (" + e.Str("state") + ")"
+		if r := e.Str("reason"); r != "" {
+			s += ": " + r
+		}
+		return s
+	case tickets.EvResumed:
+		return "Resumed"
+	case tickets.EvEscalated:
+		s := fmt.Sprintf("Moved from tier %d to tier %d", e.Int("from"), e.Int("to"))
+		if e.Bool("auto") {
+			s = fmt.Sprintf("Escalated automatically from tier %d to tier %d", e.Int("from"), e.Int("to"))
+		}
+		if r := e.Str("reason"); r != "" {
+			s += " (" + r + ")"
+		}
+		if n := e.Str("note"); n != "" {
+			s += ": " + n
+		}
+		return s
+	case tickets.EvSLAWarning:
+		return fmt.Sprintf("SLA warning: %d%% of the tier %d limit used", e.Int("pct"), e.Int("tier"))
+	case tickets.EvSLABreach:
+		return fmt.Sprintf("SLA breached in tier %d", e.Int("tier"))
+	case tickets.EvResponseBreach:
+		return "Nobody responded within the tier's response limit"
+	case tickets.EvRun:
+		return "Fix " + e.Str("fix") + ": " + cmp.Or(e.Str("outcome"), "requested")
+	case tickets.EvResolved:
+		return "Resolved: " + e.Str("resolution")
+	case tickets.EvReopened:
+		return "Reopened: " + e.Str("reason")
+	case tickets.EvClosed:
+		return "Closed"
+	case tickets.EvSurvey:
+		s := fmt.Sprintf("User rated the help %d/5", e.Int("score"))
+		if c := e.Str("comment"); c != "" {
+			s += ": " + c
+		}
+		return s
+	case tickets.EvPriority:
+		return fmt.Sprintf("Priority set from impact %d, urgency %d", e.Int("impact"), e.Int("urgency"))
+	case tickets.EvProblem:
+		if p := e.Str("problem"); p != "" {
+			return "Linked to problem " + p
+		}
+		return "Unlinked from its problem"
+	case tickets.EvLink:
+		return "Linked to ticket " + e.Str("other") + " (" + e.Str("kind") + ")"
+	case tickets.EvVendorSent:
+		return "Forwarded to vendor " + cmp.Or(e.Str("name"), e.Str("vendor"))
+	case tickets.EvVendorRef:
+		return "Vendor reference " + e.Str("ref")
+	case tickets.EvVendorOverdue:
+		return "Vendor has not answered in time"
+	case tickets.EvKBDraft:
+		return "Knowledge base draft written"
+	}
+	return strings.ReplaceAll(e.Kind, "_", " ")
+}
+
+// Chart is a small line chart drawn as SVG by the server: Lines hold
+// polyline points in a 0..W x 0..H box (100 at the top).
+type Chart struct {
+	W, H  int
+	Lines []ChartLine
+	From  time.Time
+	To    time.Time
+	Empty bool
+}
+
+// ChartLine is one series of a Chart.
+type ChartLine struct {
+	Class  string // CSS class: line-cpu, line-mem
+	Label  string
+	Points string // "x,y x,y ..." for <polyline points>
+	Last   float64
+}
+
+// HistoryChart draws CPU and memory use (percent) over a device's recent
+// history.
+func HistoryChart(pts []diag.Point) Chart {
+	c := Chart{W: 600, H: 140}
+	if len(pts) < 2 {
+		c.Empty = true
+		return c
+	}
+	c.From, c.To = pts[0].Time, pts[len(pts)-1].Time
+	span := c.To.Sub(c.From)
+	if span <= 0 {
+		c.Empty = true
+		return c
+	}
+	line := func(class, label string, v func(diag.Point) float64) ChartLine {
+		var b strings.Builder
+		for i, p := range pts {
+			x := float64(c.W) * float64(p.Time.Sub(c.From)) / float64(span)
+			y := float64(c.H) * (1 - min(max(v(p), 0), 100)/100)
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			fmt.Fprintf(&b, "%.1f,%.1f", x, y)
+		}
+		return ChartLine{Class: class, Label: label, Points: b.String(), Last: v(pts[len(pts)-1])}
+	}
+	c.Lines = []ChartLine{
+		line("line-cpu", "CPU", func(p diag.Point) float64 { return p.CPUPct }),
+		line("line-mem", "Memory", func(p diag.Point) float64 { return p.MemPct }),
+	}
+	return c
+}
+
+// tried lists self-help the user tried, for the template.
+func (d ticketData) Tried() []wire.TriedFix {
+	if d.T.Tried == nil {
+		return nil
+	}
+	return d.T.Tried.Runs
+}
+
+// TriedArticles lists the article ids the user was shown.
+func (d ticketData) TriedArticles() []string {
+	if d.T.Tried == nil {
+		return nil
+	}
+	return d.T.Tried.Articles
+}
