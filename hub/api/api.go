@@ -64,6 +64,28 @@ type Store interface {
 	GetArticle(ctx context.Context, id string) (store.Article, error)
 	ListArticles(ctx context.Context, f store.ArticleFilter) ([]store.Article, error)
 	SearchArticles(ctx context.Context, q store.ArticleQuery) ([]store.ArticleHit, error)
+	// Tier 4 vendors (vendors.go).
+	CreateVendor(ctx context.Context, v store.Vendor) error
+	UpdateVendor(ctx context.Context, v store.Vendor, clearSecret bool, at time.Time) error
+	SetVendorDisabled(ctx context.Context, id string, at *time.Time, now time.Time) error
+	GetVendor(ctx context.Context, idOrName string) (store.Vendor, error)
+	ListVendors(ctx context.Context, withDisabled bool) ([]store.Vendor, error)
+	TicketDeliveries(ctx context.Context, ticketID string) ([]store.VendorDelivery, error)
+	// Fleet health, device search and charts (fleet.go).
+	FleetHealth(ctx context.Context, from, to time.Time, topProblems int) (store.FleetHealth, error)
+	SearchDevices(ctx context.Context, f store.DeviceSearch) ([]store.Device, bool, error)
+	TelemetrySeries(ctx context.Context, deviceID string, since, until time.Time, step time.Duration) ([]store.TelemetryPoint, error)
+	// Users and API tokens (users.go).
+	ListUsers(ctx context.Context) ([]store.User, error)
+	GetUser(ctx context.Context, id string) (store.User, error)
+	GetUserByName(ctx context.Context, name string) (store.User, error)
+	CreateUser(ctx context.Context, u store.User) error
+	SetUserRole(ctx context.Context, id string, role store.Role) error
+	SetUserDisabled(ctx context.Context, id string, at time.Time) error
+	SetUserPassword(ctx context.Context, id, hash string) error
+	ListAPITokens(ctx context.Context, userID string) ([]store.APIToken, error)
+	CreateAPIToken(ctx context.Context, t store.APIToken, hash []byte) error
+	RevokeAPIToken(ctx context.Context, id string, at time.Time) error
 }
 
 // Config configures the API.
@@ -87,7 +109,24 @@ type Config struct {
 	WaitRun func(id string) (<-chan struct{}, func())
 	// Tickets works tickets; without it the ticket routes answer 503.
 	Tickets *tickets.Service
+	// Session, if set, authenticates a request without an Authorization
+	// header by its console session cookie (hub/console). It returns
+	// ErrNoSession when the request carries none, a *SessionError to refuse
+	// it (expired session, missing CSRF token, another origin).
+	Session func(r *http.Request) (Caller, error)
 }
+
+// ErrNoSession is what Config.Session returns for a request without a
+// console session.
+var ErrNoSession = errors.New("no console session")
+
+// SessionError refuses a console session request with an HTTP status.
+type SessionError struct {
+	Status    int
+	Code, Msg string
+}
+
+func (e *SessionError) Error() string { return e.Msg }
 
 // API is the HTTP handler for /api/v1.
 type API struct {
@@ -157,7 +196,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes())...)
+	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes())...)
 }
 
 func (a *API) routes() {
@@ -201,6 +240,21 @@ type Caller struct {
 
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool) {
 	h := r.Header.Get("Authorization")
+	if h == "" && a.cfg.Session != nil {
+		who, err := a.cfg.Session(r)
+		var se *SessionError
+		switch {
+		case err == nil:
+			return who, true
+		case errors.As(err, &se):
+			writeError(w, se.Status, se.Code, se.Msg)
+			return Caller{}, false
+		case !errors.Is(err, ErrNoSession):
+			a.log.Error("check console session", "err", err)
+			writeError(w, http.StatusInternalServerError, "internal", "could not check the console session; try again")
+			return Caller{}, false
+		}
+	}
 	tok, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || tok == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tierline"`)

@@ -268,6 +268,15 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, who Caller) {
 		}
 		f.Limit = n
 	}
+	// before pages back: pass the next_before of the previous answer.
+	if s := q.Get("before"); s != "" {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, "bad_request", "before must be an audit event id (next_before of the previous page)")
+			return
+		}
+		f.BeforeID = n
+	}
 	if q.Get("since") != "" || q.Get("until") != "" {
 		since, until, ok := a.parseRange(w, r)
 		if !ok {
@@ -283,7 +292,15 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, who Caller) {
 	if ev == nil {
 		ev = []store.AuditEvent{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": ev})
+	out := map[string]any{"events": ev}
+	limit := f.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	if len(ev) == limit {
+		out["next_before"] = ev[len(ev)-1].ID
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) internal(w http.ResponseWriter, what string, err error) {

@@ -2,12 +2,15 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/catalog"
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -149,9 +152,30 @@ type articleRequest struct {
 	SourceTicket string `json:"source_ticket"`
 }
 
+// linksError says which of the article's health checks or fixes is not one
+// the agents know, or "" when all are. A misspelt link would never match a
+// failing check or offer its fix, so it is refused rather than kept.
+func (req articleRequest) linksError() string {
+	for _, c := range req.Checks {
+		if !diag.KnownCheck(c) {
+			return fmt.Sprintf("checks: %q is not a health check; use one of %s", c, strings.Join(diag.CheckNames, ", "))
+		}
+	}
+	for _, f := range req.Fixes {
+		if _, ok := catalog.Get(f); !ok {
+			return fmt.Sprintf("fixes: %q is not in the fix catalog; use one of %s", f, strings.Join(catalog.IDs(catalog.All()), ", "))
+		}
+	}
+	return ""
+}
+
 func (a *API) createArticle(w http.ResponseWriter, r *http.Request, who Caller) {
 	var req articleRequest
 	if !decodeBody(w, r, &req) {
+		return
+	}
+	if msg := req.linksError(); msg != "" {
+		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
 	art, err := a.cfg.Store.CreateArticle(r.Context(), store.Article{ID: wire.NewID(), Title: req.Title, Body: req.Body, State: store.ArticleDraft,
@@ -172,6 +196,10 @@ func (a *API) updateArticle(w http.ResponseWriter, r *http.Request, who Caller) 
 	id := r.PathValue("id")
 	if req.SourceTicket != "" {
 		writeError(w, http.StatusBadRequest, "bad_request", "source_ticket is set when an article is created and cannot be changed; leave it out")
+		return
+	}
+	if msg := req.linksError(); msg != "" {
+		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
 	cur, err := a.cfg.Store.GetArticle(r.Context(), id)

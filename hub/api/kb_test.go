@@ -52,10 +52,19 @@ func (f fixture) newArticle(t *testing.T, body, state string) store.Article {
 	return a
 }
 
+func (f fixture) getArticle(t *testing.T, id string) store.Article {
+	t.Helper()
+	rec := f.call(t, "GET", "/api/v1/articles/"+id, f.tokens[store.RoleTier3], "")
+	if rec.Code != http.StatusOK {
+		t.Fatalf("get article %s: %d %s", id, rec.Code, rec.Body)
+	}
+	return decodeArticle(t, rec.Body.Bytes())
+}
+
 func TestArticleCreateAndGet(t *testing.T) {
 	f := setup(t)
 	md := "# Printer\n\n<script>alert(1)</script> **Open** the tray & remove the paper.\n"
-	body, _ := json.Marshal(map[string]any{"title": "Printer jammed", "body": md, "checks": []string{"printer-queue"}, "fixes": []string{"restart-spooler"}, "source_ticket": "t-1"})
+	body, _ := json.Marshal(map[string]any{"title": "Printer jammed", "body": md, "checks": []string{"service-stopped"}, "fixes": []string{"restart-print-spooler"}, "source_ticket": "t-1"})
 	if rec := f.call(t, "POST", "/api/v1/articles", f.tokens[store.RoleTier1], string(body)); rec.Code != http.StatusForbidden {
 		t.Fatalf("tier1 create: %d, want 403", rec.Code)
 	}
@@ -64,7 +73,7 @@ func TestArticleCreateAndGet(t *testing.T) {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}
 	a := decodeArticle(t, rec.Body.Bytes())
-	if a.State != store.ArticleDraft || a.CreatedBy != "u-tier2" || a.Body != md || a.SourceTicket != "t-1" || !slices.Equal(a.Checks, []string{"printer-queue"}) {
+	if a.State != store.ArticleDraft || a.CreatedBy != "u-tier2" || a.Body != md || a.SourceTicket != "t-1" || !slices.Equal(a.Checks, []string{"service-stopped"}) {
 		t.Fatalf("created %+v", a)
 	}
 	// Markdown comes back byte for byte, never rendered or escaped away.
@@ -100,17 +109,32 @@ func TestArticleUpdate(t *testing.T) {
 	if rec := f.call(t, "PUT", path, f.tokens[store.RoleTier1], `{"title":"x"}`); rec.Code != http.StatusForbidden {
 		t.Fatalf("tier1 update: %d", rec.Code)
 	}
-	rec := f.call(t, "PUT", path, f.tokens[store.RoleTier2], `{"title":"VPN drops every hour","body":"Renew the lease.","checks":["gateway-ping"]}`)
+	rec := f.call(t, "PUT", path, f.tokens[store.RoleTier2], `{"title":"VPN drops every hour","body":"Renew the lease.","checks":["default-route"]}`)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("update: %d %s", rec.Code, rec.Body)
 	}
-	if got := decodeArticle(t, rec.Body.Bytes()); got.Title != "VPN drops every hour" || got.UpdatedBy != "u-tier2" || !slices.Equal(got.Checks, []string{"gateway-ping"}) {
+	if got := decodeArticle(t, rec.Body.Bytes()); got.Title != "VPN drops every hour" || got.UpdatedBy != "u-tier2" || !slices.Equal(got.Checks, []string{"default-route"}) {
 		t.Fatalf("updated %+v", got)
 	}
 	for _, bad := range []string{`{"title":""}`, `{"title":"x","source_ticket":"t2"}`, `{"title":"x","unknown":1}`, `nope`} {
 		if rec := f.call(t, "PUT", path, f.tokens[store.RoleTier2], bad); rec.Code != http.StatusBadRequest {
 			t.Errorf("update %s: %d, want 400", bad, rec.Code)
 		}
+	}
+	// Links name real checks and catalog fixes; a misspelt one is refused
+	// with the names to choose from, on create and on edit.
+	for _, c := range []struct{ method, path, body, want string }{
+		{"PUT", path, `{"title":"x","checks":["gateway-ping"]}`, `\"gateway-ping\" is not a health check; use one of disk-almost-full`},
+		{"PUT", path, `{"title":"x","fixes":["rm-rf"]}`, `\"rm-rf\" is not in the fix catalog; use one of`},
+		{"POST", "/api/v1/articles", `{"title":"x","fixes":["flush-dns","format-disk"]}`, `\"format-disk\" is not in the fix catalog`},
+	} {
+		rec := f.call(t, c.method, c.path, f.tokens[store.RoleTier2], c.body)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), c.want) {
+			t.Errorf("%s %s: %d %s, want 400 saying %s", c.method, c.body, rec.Code, rec.Body, c.want)
+		}
+	}
+	if got := f.getArticle(t, a.ID); !slices.Equal(got.Checks, []string{"default-route"}) {
+		t.Errorf("a refused edit changed the article: %+v", got)
 	}
 	if rec := f.call(t, "PUT", "/api/v1/articles/nope", f.tokens[store.RoleTier2], `{"title":"x"}`); rec.Code != http.StatusNotFound {
 		t.Fatalf("update unknown: %d", rec.Code)
@@ -203,7 +227,7 @@ func TestArticleListAndSearch(t *testing.T) {
 	rev := f.newArticle(t, `{"title":"Printer offline","body":"Check the cable."}`, store.ArticleReviewed)
 	draft := f.newArticle(t, `{"title":"Printer draft","body":"printer printer"}`, store.ArticleDraft)
 	arch := f.newArticle(t, `{"title":"Old printer","body":"printer"}`, store.ArticleArchived)
-	linked := f.newArticle(t, `{"title":"Spooler stuck","body":"Restart it.","checks":["printer-queue"]}`, store.ArticlePublished)
+	linked := f.newArticle(t, `{"title":"Spooler stuck","body":"Restart it.","checks":["service-stopped"]}`, store.ArticlePublished)
 
 	get := func(role store.Role, query string) (int, []string) {
 		t.Helper()
@@ -236,10 +260,10 @@ func TestArticleListAndSearch(t *testing.T) {
 		t.Fatalf("published search: %v", ids)
 	}
 	// A failing check brings its article first, even without a text hit.
-	if _, ids := get(store.RoleTier1, "?q=printer&check=printer-queue&check=dns-resolution"); len(ids) != 3 || ids[0] != linked.ID {
+	if _, ids := get(store.RoleTier1, "?q=printer&check=service-stopped&check=dns-resolution"); len(ids) != 3 || ids[0] != linked.ID {
 		t.Fatalf("search with checks: %v", ids)
 	}
-	if _, ids := get(store.RoleTier1, "?check=printer-queue,disk-space"); len(ids) != 1 || ids[0] != linked.ID {
+	if _, ids := get(store.RoleTier1, "?check=service-stopped,disk-space"); len(ids) != 1 || ids[0] != linked.ID {
 		t.Fatalf("checks only: %v", ids)
 	}
 	rec := f.call(t, "GET", "/api/v1/articles?q=tray", f.tokens[store.RoleTier1], "")

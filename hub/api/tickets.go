@@ -1,14 +1,15 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
@@ -36,6 +37,8 @@ func (a *API) view(svc *tickets.Service, t store.Ticket) ticketView {
 // ticketError translates service and store errors to API answers.
 func (a *API) ticketError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
+	case errors.Is(err, tickets.ErrUnknownUser), errors.Is(err, tickets.ErrUnknownVendor):
+		writeError(w, http.StatusNotFound, "not_found", err.Error())
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", err.Error()+"; list tickets with GET /api/v1/tickets")
 	case errors.Is(err, tickets.ErrInvalid), errors.Is(err, store.ErrSelfLink):
@@ -181,15 +184,26 @@ type waitingReq struct {
 
 type resolveReq struct {
 	Resolution string `json:"resolution"`
+	// KB drafts a knowledge base article from the ticket.
+	KB bool `json:"kb"`
 }
 
 type reopenReq struct {
 	Reason string `json:"reason"`
 }
 
+// linkReq names the other ticket by id ("other") or by number.
 type linkReq struct {
-	Other string `json:"other"`
-	Kind  string `json:"kind"`
+	Other  string `json:"other"`
+	Number int64  `json:"number"`
+	Kind   string `json:"kind"`
+}
+
+// priorityReq sets impact and urgency, each 1 (high) to 3 (low); both are
+// required.
+type priorityReq struct {
+	Impact  *int `json:"impact"`
+	Urgency *int `json:"urgency"`
 }
 
 type empty struct{}
@@ -223,9 +237,7 @@ func (a *API) ticketRoutes() []Route {
 		{"POST /api/v1/tickets/{id}/resume", store.RoleTier1, ticketAction(a, "resume", func(svc *tickets.Service, r *http.Request, who Caller, id string, _ empty) (store.Ticket, error) {
 			return svc.Resume(r.Context(), id, who.Name)
 		})},
-		{"POST /api/v1/tickets/{id}/resolve", store.RoleTier1, ticketAction(a, "resolve", func(svc *tickets.Service, r *http.Request, who Caller, id string, req resolveReq) (store.Ticket, error) {
-			return svc.Resolve(r.Context(), id, who.Name, req.Resolution)
-		})},
+		{"POST /api/v1/tickets/{id}/resolve", store.RoleTier1, a.resolveTicket},
 		{"POST /api/v1/tickets/{id}/reopen", store.RoleTier1, ticketAction(a, "reopen", func(svc *tickets.Service, r *http.Request, who Caller, id string, req reopenReq) (store.Ticket, error) {
 			return svc.Reopen(r.Context(), id, who.Name, req.Reason)
 		})},
@@ -233,12 +245,133 @@ func (a *API) ticketRoutes() []Route {
 			return svc.Close(r.Context(), id, who.Name)
 		})},
 		{"POST /api/v1/tickets/{id}/link", store.RoleTier1, ticketAction(a, "link", func(svc *tickets.Service, r *http.Request, who Caller, id string, req linkReq) (store.Ticket, error) {
-			return svc.Link(r.Context(), id, who.Name, req.Other, req.Kind)
+			other, err := a.linkTarget(r, svc, req)
+			if err != nil {
+				return store.Ticket{}, err
+			}
+			return svc.Link(r.Context(), id, who.Name, other, req.Kind)
 		})},
+		{"POST /api/v1/tickets/{id}/priority", store.RoleTier1, ticketAction(a, "priority", func(svc *tickets.Service, r *http.Request, who Caller, id string, req priorityReq) (store.Ticket, error) {
+			if req.Impact == nil || req.Urgency == nil {
+				return store.Ticket{}, fmt.Errorf(`%w: send {"impact": 1-3, "urgency": 1-3} (1 high, 3 low)`, tickets.ErrInvalid)
+			}
+			return svc.SetPriority(r.Context(), id, who.Name, *req.Impact, *req.Urgency)
+		})},
+		{"GET /api/v1/tickets/{id}/screenshot", store.RoleTier1, a.ticketScreenshot},
 		{"GET /api/v1/metrics/support", store.RoleTier1, a.supportMetrics},
 		{"GET /api/v1/settings/ticket-routing", store.RoleTier1, a.getRouting},
 		{"PUT /api/v1/settings/ticket-routing", store.RoleAdmin, a.putRouting},
 	}
+}
+
+// linkTarget is the id of the ticket a link request names: "other" (an
+// id) or "number", not both.
+func (a *API) linkTarget(r *http.Request, svc *tickets.Service, req linkReq) (string, error) {
+	switch {
+	case req.Number != 0 && req.Other != "":
+		return "", fmt.Errorf(`%w: name the other ticket by "other" (its id) or by "number", not both`, tickets.ErrInvalid)
+	case req.Number < 0:
+		return "", fmt.Errorf("%w: ticket number %d: numbers start at 1", tickets.ErrInvalid, req.Number)
+	case req.Number == 0:
+		return req.Other, nil
+	}
+	// The search for "#N" finds ticket N, and the few whose text holds "#N".
+	list, err := svc.List(r.Context(), store.TicketFilter{Q: "#" + strconv.FormatInt(req.Number, 10), Limit: 1000})
+	if err != nil {
+		return "", err
+	}
+	for _, t := range list {
+		if t.Number == req.Number {
+			return t.ID, nil
+		}
+	}
+	return "", fmt.Errorf("no ticket #%d: %w", req.Number, store.ErrNotFound)
+}
+
+// screenshotStore is the store's screenshot reader; the API's Store
+// interface is kept to what every route needs.
+type screenshotStore interface {
+	TicketScreenshot(ctx context.Context, id string) ([]byte, error)
+}
+
+// ticketScreenshot serves the PNG the user attached when filing. It is
+// user-supplied bytes: served as an image only (nosniff), inline, and
+// sandboxed should someone open it on its own.
+func (a *API) ticketScreenshot(w http.ResponseWriter, r *http.Request, who Caller) {
+	id := r.PathValue("id")
+	t, err := a.cfg.Store.GetTicket(r.Context(), id)
+	if err != nil {
+		a.ticketError(w, r, err)
+		return
+	}
+	ss, ok := a.cfg.Store.(screenshotStore)
+	if !t.HasScreenshot || !ok {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("ticket #%d has no screenshot: the user attached none when filing", t.Number))
+		return
+	}
+	b, err := ss.TicketScreenshot(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("ticket #%d has no screenshot: the user attached none when filing", t.Number))
+		return
+	}
+	if err != nil {
+		a.log.Error("read ticket screenshot", "ticket", id, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "the screenshot could not be read; try again, and check the hub's log if it persists")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/png")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Disposition", fmt.Sprintf(`inline; filename="ticket-%d.png"`, t.Number))
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+// resolveTicket resolves a ticket; with "kb": true it also drafts a
+// knowledge base article from it, returned as "article".
+func (a *API) resolveTicket(w http.ResponseWriter, r *http.Request, who Caller) {
+	svc, ok := a.ticketService(w)
+	if !ok {
+		return
+	}
+	var req resolveReq
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	id := r.PathValue("id")
+	if req.KB && who.Role.Rank() < store.RoleTier2.Rank() {
+		// Knowledge base drafts are written by Tier 2 and up (as with
+		// POST /api/v1/articles); refuse before resolving anything.
+		a.audit(r, who, "ticket.resolve", id, "denied", map[string]any{"kb": true})
+		writeError(w, http.StatusForbidden, "forbidden", "drafting a knowledge base article needs the tier2 role or higher; resolve without \"kb\" or ask Tier 2")
+		return
+	}
+	t, art, err := svc.ResolveKB(r.Context(), id, who.Name, req.Resolution, req.KB)
+	if errors.Is(err, tickets.ErrKBDraft) {
+		// Resolved, but the draft failed: say so next to the resolved ticket.
+		a.log.Error("draft knowledge base article", "ticket", id, "err", err)
+		a.audit(r, who, "ticket.resolve", id, "ok", map[string]any{"kb_error": err.Error()})
+		writeJSON(w, http.StatusOK, map[string]any{"ticket": a.view(svc, t), "kb_error": err.Error()})
+		return
+	}
+	if err != nil {
+		if errors.Is(err, tickets.ErrInvalid) || errors.Is(err, tickets.ErrState) {
+			a.audit(r, who, "ticket.resolve", id, "refused", map[string]any{"reason": err.Error()})
+		}
+		a.ticketError(w, r, err)
+		return
+	}
+	out := map[string]any{"ticket": a.view(svc, t)}
+	detail := map[string]any(nil)
+	if art != nil {
+		out["article"] = art
+		detail = map[string]any{"article": art.ID}
+		a.audit(r, who, "article.create", art.ID, "ok", map[string]any{"title": art.Title, "source_ticket": id})
+	}
+	a.audit(r, who, "ticket.resolve", id, "ok", detail)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) supportMetrics(w http.ResponseWriter, r *http.Request, who Caller) {
@@ -246,20 +379,9 @@ func (a *API) supportMetrics(w http.ResponseWriter, r *http.Request, who Caller)
 	if !ok {
 		return
 	}
-	to := a.cfg.Now()
-	from := to.AddDate(0, 0, -30)
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		if v := r.URL.Query().Get(p.name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, "bad_request", p.name+" must be an RFC 3339 time such as 2026-03-01T00:00:00Z")
-				return
-			}
-			*p.dst = t
-		}
+	from, to, ok := a.period(w, r)
+	if !ok {
+		return
 	}
 	m, err := svc.Metrics(r.Context(), from, to)
 	if err != nil {

@@ -1,7 +1,12 @@
 package api_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"net/http"
 	"strings"
 	"sync"
@@ -261,5 +266,164 @@ func TestRoutingRoutes(t *testing.T) {
 		Snapshot: wire.Snapshot{Checks: []diag.CheckResult{{Name: "vpn-reachable", Status: diag.StatusFailing}}}})
 	if err != nil || tk.Tier != 2 || tk.Queue != "network" {
 		t.Errorf("routed to tier %d queue %q (%v)", tk.Tier, tk.Queue, err)
+	}
+}
+
+// routeRole is the role the route table gives pattern.
+func routeRole(t *testing.T, a *api.API, pattern string) store.Role {
+	t.Helper()
+	for _, rt := range a.Routes() {
+		if rt.Pattern == pattern {
+			return rt.Role
+		}
+	}
+	t.Fatalf("no route %s", pattern)
+	return ""
+}
+
+// tinyPNG is a real 2x2 PNG.
+func tinyPNG(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	img.Set(0, 0, color.RGBA{R: 255, A: 255})
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestTicketScreenshotRoute(t *testing.T) {
+	f := setupTickets(t)
+	tier1 := f.tokens[store.RoleTier1]
+	shot := tinyPNG(t)
+	with, _, err := f.svc.File(t.Context(), f.device, "pc", wire.HelpRequest{RequestID: "req-shot", Text: "the error on screen", Screenshot: shot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	without := f.file(t, "req-plain", "no picture")
+
+	rec := f.call(t, "GET", "/api/v1/tickets/"+with.ID+"/screenshot", tier1, "")
+	h := rec.Header()
+	if rec.Code != http.StatusOK || !bytes.Equal(rec.Body.Bytes(), shot) {
+		t.Fatalf("screenshot: %d, %d bytes, want 200 and the %d bytes filed", rec.Code, rec.Body.Len(), len(shot))
+	}
+	if h.Get("Content-Type") != "image/png" || h.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(h.Get("Content-Disposition"), "inline") ||
+		!strings.Contains(h.Get("Content-Security-Policy"), "sandbox") {
+		t.Errorf("screenshot headers: %v", h)
+	}
+	// The ticket says it has one; the other ticket has none: 404 with a
+	// message saying so.
+	rec = f.call(t, "GET", "/api/v1/tickets/"+with.ID, tier1, "")
+	if got := decode[ticketAnswer](t, rec.Body.Bytes()); !got.Ticket.HasScreenshot {
+		t.Errorf("ticket with a screenshot: has_screenshot false: %s", rec.Body.String())
+	}
+	for path, want := range map[string]string{
+		"/api/v1/tickets/" + without.ID + "/screenshot": "has no screenshot",
+		"/api/v1/tickets/nope/screenshot":               "GET /api/v1/tickets",
+	} {
+		rec := f.call(t, "GET", path, tier1, "")
+		var e wire.APIError
+		if json.Unmarshal(rec.Body.Bytes(), &e); rec.Code != http.StatusNotFound || !strings.Contains(e.Error, want) {
+			t.Errorf("%s: %d %s, want 404 saying %q", path, rec.Code, rec.Body.String(), want)
+		}
+	}
+	// Every technician may see it (tier1, the least role); nobody without
+	// a token. TestRoleMatrix walks the same table.
+	if r := routeRole(t, f.api, "GET /api/v1/tickets/{id}/screenshot"); r != store.RoleTier1 {
+		t.Errorf("screenshot route role %s, want tier1", r)
+	}
+	for _, role := range store.Roles {
+		if rec := f.call(t, "GET", "/api/v1/tickets/"+with.ID+"/screenshot", f.tokens[role], ""); rec.Code != http.StatusOK {
+			t.Errorf("screenshot as %s: %d", role, rec.Code)
+		}
+	}
+	if rec := f.call(t, "GET", "/api/v1/tickets/"+with.ID+"/screenshot", "", ""); rec.Code != http.StatusUnauthorized || bytes.Equal(rec.Body.Bytes(), shot) {
+		t.Errorf("screenshot without a token: %d", rec.Code)
+	}
+}
+
+func TestTicketPriorityRoute(t *testing.T) {
+	f := setupTickets(t)
+	tier1 := f.tokens[store.RoleTier1]
+	tk := f.file(t, "req-1", "the whole floor is offline")
+	base := "/api/v1/tickets/" + tk.ID
+	if tk.Impact != tickets.DefaultImpact || tk.Urgency != tickets.DefaultUrgency {
+		t.Fatalf("filed with impact %d urgency %d", tk.Impact, tk.Urgency)
+	}
+	rec := f.call(t, "POST", base+"/priority", tier1, `{"impact":1,"urgency":2}`)
+	got := decode[ticketAnswer](t, rec.Body.Bytes())
+	if rec.Code != http.StatusOK || got.Ticket.Impact != 1 || got.Ticket.Urgency != 2 || got.Ticket.Priority != tickets.Priority(1, 2) {
+		t.Fatalf("set priority: %d %s", rec.Code, rec.Body.String())
+	}
+	for _, tt := range []struct {
+		body, want string
+		code       int
+	}{
+		{`{"impact":0,"urgency":2}`, "1 (high) to 3 (low)", 400},
+		{`{"impact":1,"urgency":4}`, "1 (high) to 3 (low)", 400},
+		{`{"impact":1}`, `"urgency"`, 400},
+		{`{}`, `"impact"`, 400},
+		{``, `"impact"`, 400},
+		{`{"impact":"high","urgency":1}`, "request body", 400},
+		{`{"impact":1,"urgency":1,"priority":1}`, "request body", 400},
+	} {
+		rec := f.call(t, "POST", base+"/priority", tier1, tt.body)
+		var e wire.APIError
+		if json.Unmarshal(rec.Body.Bytes(), &e); rec.Code != tt.code || !strings.Contains(e.Error, tt.want) {
+			t.Errorf("priority %s: %d %s, want %d saying %q", tt.body, rec.Code, rec.Body.String(), tt.code, tt.want)
+		}
+	}
+	if rec := f.call(t, "POST", "/api/v1/tickets/nope/priority", tier1, `{"impact":1,"urgency":1}`); rec.Code != http.StatusNotFound {
+		t.Errorf("priority of an unknown ticket: %d", rec.Code)
+	}
+	if rec := f.call(t, "POST", base+"/priority", "", `{"impact":1,"urgency":1}`); rec.Code != http.StatusUnauthorized {
+		t.Errorf("priority without a token: %d", rec.Code)
+	}
+	if r := routeRole(t, f.api, "POST /api/v1/tickets/{id}/priority"); r != store.RoleTier1 {
+		t.Errorf("priority route role %s, want tier1", r)
+	}
+	// The change is on the timeline and in the audit log; refused ones
+	// left nothing on the ticket.
+	rec = f.call(t, "GET", base, tier1, "")
+	got = decode[ticketAnswer](t, rec.Body.Bytes())
+	var kinds []string
+	for _, e := range got.Timeline {
+		kinds = append(kinds, e.Kind)
+	}
+	if strings.Join(kinds, " ") != "filed priority" || got.Ticket.Priority != 2 {
+		t.Errorf("after priority: P%d, timeline %v", got.Ticket.Priority, kinds)
+	}
+	rec = f.call(t, "GET", "/api/v1/audit?action=ticket.priority", f.tokens[store.RoleAdmin], "")
+	if !strings.Contains(rec.Body.String(), `"ok"`) || !strings.Contains(rec.Body.String(), `"refused"`) {
+		t.Errorf("audit of ticket.priority: %s", rec.Body.String())
+	}
+}
+
+func TestTicketLinkByNumber(t *testing.T) {
+	f := setupTickets(t)
+	tier1 := f.tokens[store.RoleTier1]
+	a := f.file(t, "req-1", "mail is down")
+	b := f.file(t, "req-2", "mail is down for me too")
+	// A third ticket whose text names #1 must not be taken for it.
+	f.file(t, "req-3", fmt.Sprintf("same as #%d", a.Number))
+	rec := f.call(t, "POST", "/api/v1/tickets/"+b.ID+"/link", tier1, fmt.Sprintf(`{"number":%d,"kind":"duplicate"}`, a.Number))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("link by number: %d %s", rec.Code, rec.Body.String())
+	}
+	rec = f.call(t, "GET", "/api/v1/tickets/"+b.ID, tier1, "")
+	if got := decode[ticketAnswer](t, rec.Body.Bytes()); len(got.Links) != 1 || got.Links[0].Other != a.ID || got.Links[0].Kind != "duplicate" {
+		t.Errorf("links %+v", got.Links)
+	}
+	for body, code := range map[string]int{
+		`{"number":999,"kind":"related"}`:                                        404,
+		`{"number":-1,"kind":"related"}`:                                         400,
+		fmt.Sprintf(`{"number":%d,"kind":"related"}`, b.Number):                  400, // itself
+		fmt.Sprintf(`{"number":%d,"other":%q,"kind":"related"}`, a.Number, a.ID): 400,
+	} {
+		rec := f.call(t, "POST", "/api/v1/tickets/"+b.ID+"/link", tier1, body)
+		if rec.Code != code {
+			t.Errorf("link %s: %d %s, want %d", body, rec.Code, rec.Body.String(), code)
+		}
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/signal"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -25,6 +24,7 @@ import (
 	"github.com/tierline/tierline/hub/server"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/hub/vendors"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -60,6 +60,9 @@ func commands() []command {
 		{"rollout set", "roll a release out to a device group, in waves (--percent)", rolloutSet},
 		{"rollout list", "show each group's rollout and its progress", rolloutList},
 		{"rollout stop", "stop rolling out to a group: rollout stop [flags] GROUP", rolloutStop},
+		{"vendor add", "add a Tier 4 vendor (webhook secret on stdin with --secret-stdin)", vendorAdd},
+		{"vendor list", "list Tier 4 vendors", vendorList},
+		{"vendor disable", "disable a vendor: vendor disable [flags] ID|NAME", vendorDisable},
 		{"version", "print the version", func(_ context.Context, _ []string, io IO) error { fmt.Fprintln(io.Stdout, Version); return nil }},
 	}
 }
@@ -170,7 +173,14 @@ func serve(ctx context.Context, args []string, io IO) error {
 	cert := fs.String("tls-cert", "", "TLS certificate chain (PEM) instead of the hub's own CA [TIERLINE_TLS_CERT]")
 	key := fs.String("tls-key", "", "TLS key (PEM) for --tls-cert [TIERLINE_TLS_KEY]")
 	tiers := fs.String("tier-limits", "1=15m,2=4h,3=2d", "per-tier SLA time limits, tier=duration,... [TIERLINE_TIER_LIMITS]")
+	respLimits := fs.String("response-limits", "", "per-tier response limits, tier=duration,...: time to a technician's first response in a tier (default none) [TIERLINE_RESPONSE_LIMITS]")
+	smtpAddr := fs.String("smtp-addr", "", "mail server host:port for vendor email, STARTTLS when offered (default: no email) [TIERLINE_SMTP_ADDR]")
+	smtpFrom := fs.String("smtp-from", "", "sender address of vendor email [TIERLINE_SMTP_FROM]")
+	smtpUser := fs.String("smtp-user", "", "mail server user name, if it needs a login [TIERLINE_SMTP_USER]")
+	smtpPassFile := fs.String("smtp-password-file", "", "file holding the mail server password [TIERLINE_SMTP_PASSWORD_FILE]")
+	vendorRetry := fs.Duration("vendor-retry", 30*time.Second, "first wait before a failed vendor delivery is tried again; doubles up to 30m [TIERLINE_VENDOR_RETRY]")
 	hours := fs.String("business-hours", "", "count SLA time only in these hours, e.g. \"mon-fri 09:00-17:00 Europe/Berlin\" (default: all hours) [TIERLINE_BUSINESS_HOURS]")
+	sessionIdle := fs.Duration("session-idle", 30*time.Minute, "end a console session after this long without a request [TIERLINE_SESSION_IDLE]")
 	rawRet := fs.Duration("raw-retention", 24*time.Hour, "keep raw telemetry this long [TIERLINE_RAW_RETENTION]")
 	rollRet := fs.Duration("rollup-retention", 30*24*time.Hour, "keep telemetry rollups this long [TIERLINE_ROLLUP_RETENTION]")
 	level := fs.String("log-level", "info", "debug, info, warn or error [TIERLINE_LOG_LEVEL]")
@@ -181,6 +191,27 @@ func serve(ctx context.Context, args []string, io IO) error {
 	limits, err := ParseTierLimits(*tiers)
 	if err != nil {
 		return err
+	}
+	resp, err := tickets.ParseLimits(*respLimits)
+	if err != nil {
+		return fmt.Errorf("--response-limits: %w", err)
+	}
+	smtpCfg := vendors.SMTPConfig{Addr: *smtpAddr, From: *smtpFrom, User: *smtpUser}
+	if *smtpAddr == "" && (*smtpFrom != "" || *smtpUser != "" || *smtpPassFile != "") {
+		return errors.New("--smtp-from, --smtp-user and --smtp-password-file need --smtp-addr host:port")
+	}
+	if *smtpAddr != "" && *smtpFrom == "" {
+		return errors.New("--smtp-addr needs --smtp-from: the address vendor email comes from")
+	}
+	if *smtpPassFile != "" {
+		b, err := os.ReadFile(*smtpPassFile)
+		if err != nil {
+			return fmt.Errorf("--smtp-password-file: %w", err)
+		}
+		smtpCfg.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	if (*smtpUser == "") != (smtpCfg.Password == "") {
+		return errors.New("--smtp-user and --smtp-password-file go together")
 	}
 	var bh *tickets.BusinessHours
 	if *hours != "" {
@@ -194,41 +225,18 @@ func serve(ctx context.Context, args []string, io IO) error {
 	}
 	return server.Run(ctx, server.Config{
 		DataDir: *sf.data, DB: *sf.db, Listen: *listen, URL: *urlFlag, TLSCert: *cert, TLSKey: *key,
-		TierLimits: limits, BusinessHours: bh, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
+		TierLimits: limits, ResponseLimits: resp, SMTP: smtpCfg, VendorRetry: *vendorRetry, BusinessHours: bh, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
+		SessionIdle: *sessionIdle,
 	})
 }
 
 // ParseTierLimits parses "1=15m,2=4h,3=2d" (d is accepted as 24h).
 func ParseTierLimits(s string) (map[int]time.Duration, error) {
-	out := map[int]time.Duration{}
-	for _, part := range strings.Split(s, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		k, v, ok := strings.Cut(part, "=")
-		tier, err := strconv.Atoi(k)
-		if !ok || err != nil || tier < 0 || tier > 4 {
-			return nil, fmt.Errorf("--tier-limits: %q should be TIER=DURATION with TIER 0-4, e.g. 1=15m", part)
-		}
-		d, err := parseDays(v)
-		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("--tier-limits: %q: duration must be positive, such as 90s, 15m, 4h or 2d", part)
-		}
-		out[tier] = d
+	m, err := tickets.ParseLimits(s)
+	if err != nil {
+		return nil, fmt.Errorf("--tier-limits: %w", err)
 	}
-	return out, nil
-}
-
-func parseDays(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil {
-			return 0, err
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	return time.ParseDuration(s)
+	return m, nil
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -349,7 +357,7 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
-	if !validName(*name) {
+	if !api.ValidUserName(*name) {
 		return errors.New("--name is required: 1-64 letters, digits, '.', '_', '-' or '@'")
 	}
 	if !store.Role(*role).Valid() {
@@ -379,18 +387,6 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 		Detail: map[string]any{"role": u.Role}})
 	fmt.Fprintf(io.Stdout, "user %s added with role %s\n", u.Name, u.Role)
 	return nil
-}
-
-func validName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)) {
-			return false
-		}
-	}
-	return true
 }
 
 func userList(ctx context.Context, args []string, io IO) error {
@@ -441,8 +437,7 @@ func apitokenCreate(ctx context.Context, args []string, io IO) error {
 		return err
 	}
 	now := time.Now()
-	secret := auth.APITokenPrefix + auth.Secret(32)
-	t := store.APIToken{ID: wire.NewID()[:12], UserID: u.ID, Note: *note, CreatedAt: now, ExpiresAt: now.Add(*expires)}
+	t, secret := api.NewAPIToken(u.ID, *note, now, *expires)
 	if err := st.CreateAPIToken(ctx, t, auth.HashSecret(secret)); err != nil {
 		return err
 	}

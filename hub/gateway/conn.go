@@ -36,6 +36,8 @@ type agentConn struct {
 	runMu sync.Mutex
 	// hostname as the agent said in its hello.
 	hostname string
+	// kbBusy: a kb_query is being answered (help.go).
+	kbBusy atomic.Bool
 }
 
 func (c *agentConn) close(code websocket.StatusCode, reason string) {
@@ -288,6 +290,8 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		if err = c.handleHelp(ctx, env); err == nil || errors.Is(err, errTransient) {
 			return err
 		}
+	case wire.TypeKBQuery:
+		return c.handleKBQuery(ctx, env)
 	case wire.TypeError:
 		if b, derr := wire.DecodeBody[wire.Error](env); derr == nil {
 			c.log.Info("agent reported an error", "code", b.Code, "message", b.Message)

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/wire"
@@ -18,6 +19,50 @@ type HelpDesk interface {
 	UserReply(ctx context.Context, deviceID string, r wire.UserReply) error
 	SurveyAnswer(ctx context.Context, deviceID string, a wire.SurveyAnswer) error
 	HelpSession(ctx context.Context, deviceID string, h wire.HelpSession) error
+	// SearchKB answers a device's Tier 0 knowledge-base search: published
+	// articles only, ranked by the device's failing checks, then the text.
+	SearchKB(ctx context.Context, deviceID string, q wire.KBQuery) (wire.KBResults, error)
+}
+
+// kbTimeout bounds one knowledge-base search; the agent waits about 3 s.
+const kbTimeout = 3 * time.Second
+
+// handleKBQuery answers a kb_query (unsequenced: a question, not a record)
+// off the read loop, one at a time per connection; a query arriving while
+// another is being answered is refused as busy, and the agent answers from
+// its cache.
+func (c *agentConn) handleKBQuery(ctx context.Context, env wire.Envelope) error {
+	desk := c.g.cfg.HelpDesk
+	if desk == nil {
+		err := wire.Errorf(wire.CodeUnexpected, "this hub does not take %s messages", env.Type)
+		c.sendError(err.Code, err.Message, 0)
+		return err
+	}
+	q, err := wire.DecodeBody[wire.KBQuery](env)
+	if err != nil {
+		c.sendError(wire.CodeOf(err), errMessage(err), 0)
+		return err
+	}
+	if !c.kbBusy.CompareAndSwap(false, true) {
+		c.sendError(wire.CodeUnexpected, "busy: a knowledge-base search from this device is already in progress", 0)
+		return nil
+	}
+	go func() {
+		defer c.kbBusy.Store(false)
+		qctx, cancel := context.WithTimeout(ctx, kbTimeout)
+		defer cancel()
+		res, err := desk.SearchKB(qctx, c.deviceID, q)
+		if err != nil {
+			c.log.Warn("knowledge-base search failed", "err", err)
+			c.sendError(wire.CodeUnexpected, "the knowledge-base search failed on the hub", 0)
+			return
+		}
+		res.QueryID = q.QueryID
+		if err := c.write(ctx, res); err != nil {
+			c.log.Info("knowledge-base results not delivered", "err", err)
+		}
+	}()
+	return nil
 }
 
 // ErrRefused wraps a HelpDesk error that will never succeed (bad request,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/tierline/tierline/hub/gateway"
@@ -22,6 +21,15 @@ type helpDesk struct {
 	st  *store.Store
 	gw  *gateway.Gateway
 	log *slog.Logger
+	// support counts support metrics; nil: the hub's (ticketEvents).
+	support *supportMetrics
+}
+
+func (d *helpDesk) metrics() *supportMetrics {
+	if d.support != nil {
+		return d.support
+	}
+	return ticketEvents
 }
 
 var _ gateway.HelpDesk = (*helpDesk)(nil)
@@ -43,7 +51,7 @@ func (d *helpDesk) FileHelp(ctx context.Context, deviceID, hostname string, req 
 	}
 	next := fmt.Sprintf("A Tier %d technician will pick it up", t.Tier)
 	if limit, ok := d.svc.Policy().Limits[t.Tier]; ok && limit > 0 {
-		next += " within " + shortDuration(limit)
+		next += " within " + tickets.ShortDuration(limit)
 	}
 	next += "; their replies appear here."
 	return wire.HelpReceipt{RequestID: req.RequestID, TicketID: t.ID, Number: t.Number, Tier: t.Tier, Next: next}, nil
@@ -70,7 +78,8 @@ func (d *helpDesk) UserReply(ctx context.Context, deviceID string, r wire.UserRe
 	if r.User != "" {
 		actor = "user:" + r.User
 	}
-	_, err := d.svc.Message(ctx, r.TicketID, actor, "user", r.Text)
+	// A reply with an id is added once however often the link delivers it.
+	_, err := d.svc.MessageOnce(ctx, r.TicketID, actor, "user", r.Text, r.ID)
 	return refused(err)
 }
 
@@ -83,16 +92,52 @@ func (d *helpDesk) SurveyAnswer(ctx context.Context, deviceID string, a wire.Sur
 }
 
 func (d *helpDesk) HelpSession(ctx context.Context, deviceID string, h wire.HelpSession) error {
-	return d.st.RecordHelpSession(ctx, store.HelpSessionRecord{DeviceID: deviceID, HelpSession: h})
+	if err := d.st.RecordHelpSession(ctx, store.HelpSessionRecord{DeviceID: deviceID, HelpSession: h}); err != nil {
+		return err
+	}
+	d.metrics().observeSession(h)
+	return nil
+}
+
+// kbLimit is how many articles a device's search returns.
+const kbLimit = 10
+
+// SearchKB searches published articles for a device's Get help page:
+// those linked to the device's failing checks first, then by the text.
+func (d *helpDesk) SearchKB(ctx context.Context, deviceID string, q wire.KBQuery) (wire.KBResults, error) {
+	limit := q.Limit
+	if limit <= 0 || limit > kbLimit {
+		limit = kbLimit
+	}
+	checks := q.Checks
+	if len(checks) > 50 {
+		checks = checks[:50]
+	}
+	hits, err := d.st.SearchArticles(ctx, store.ArticleQuery{Text: q.Text, Checks: checks,
+		States: []string{store.ArticlePublished}, Limit: limit})
+	if err != nil {
+		return wire.KBResults{}, fmt.Errorf("search articles for device %s: %w", deviceID, err)
+	}
+	out := wire.KBResults{QueryID: q.QueryID, Articles: make([]wire.KBArticle, 0, len(hits))}
+	for _, h := range hits {
+		if h.State != store.ArticlePublished {
+			continue // never show a draft to end users, whatever the store returns
+		}
+		out.Articles = append(out.Articles, wire.KBArticle{ID: h.ID, Title: h.Title, Body: h.Body,
+			Checks: h.Checks, Fixes: h.Fixes, Snippet: h.Snippet})
+	}
+	return out, nil
 }
 
 // onEvent tells the ticket's device about what its user should see: a
 // technician's message, a state or tier change, a resolution with the
 // satisfaction survey.
 func (d *helpDesk) onEvent(t store.Ticket, events []store.TicketEvent) {
-	for _, e := range events {
-		ticketEvents.WithLabelValues(e.Kind).Inc()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if err := d.metrics().observeTicket(ctx, d.st, t, events); err != nil {
+		d.log.Warn("ticket events not counted in the support metrics", "ticket", t.Number, "err", err)
 	}
+	cancel()
 	if t.DeviceID == "" || d.gw == nil {
 		return
 	}
@@ -131,16 +176,4 @@ func (d *helpDesk) onRunFinished(r store.Run) {
 			d.log.Warn("record a fix run on its ticket", "run", r.ID, "ticket", r.Ticket, "err", err)
 		}
 	}()
-}
-
-// shortDuration prints 15m rather than 15m0s, 4h rather than 4h0m0s.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

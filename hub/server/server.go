@@ -25,11 +25,13 @@ import (
 
 	"github.com/tierline/tierline/hub/api"
 	"github.com/tierline/tierline/hub/auth"
+	"github.com/tierline/tierline/hub/console"
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/pki"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/hub/updates"
+	"github.com/tierline/tierline/hub/vendors"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -47,6 +49,16 @@ type Config struct {
 	BusinessHours *tickets.BusinessHours
 	// SLAEvery is how often the SLA loop looks for due tickets (default 2s).
 	SLAEvery time.Duration
+	// ResponseLimits are the per-tier response limits (none by default).
+	ResponseLimits map[int]time.Duration
+	// SMTP is the mail server for vendor email; empty Addr: no email.
+	SMTP vendors.SMTPConfig
+	// VendorRetry is the first wait before a failed vendor delivery is
+	// tried again (default 30s, doubling up to 30m).
+	VendorRetry time.Duration
+	// SessionIdle ends a console session after this long without a request
+	// (default 30m).
+	SessionIdle time.Duration
 	// Retention of raw telemetry and of rollups, and rollup width.
 	RawRetention    time.Duration
 	RollupRetention time.Duration
@@ -159,16 +171,32 @@ func Run(ctx context.Context, cfg Config) error {
 	// become tickets, ticket changes go back to the device, fix runs that
 	// name a ticket go on its timeline.
 	desk := &helpDesk{st: st, log: log.With("component", "helpdesk")}
-	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, HelpDesk: desk, OnRunFinished: desk.onRunFinished})
+	vendorSender, err := vendors.New(vendors.Config{SMTP: cfg.SMTP, Logger: log})
 	if err != nil {
 		return err
 	}
-	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log, OnEvent: desk.onEvent,
-		Policy: tickets.Policy{Limits: cfg.TierLimits, Hours: cfg.BusinessHours}})
+	var policy func() tickets.Policy // set once the ticket service exists
+	con, err := console.New(console.Config{Store: st, Logger: log, SessionIdle: cfg.SessionIdle,
+		Policy: func() tickets.Policy { return policy() }})
+	if err != nil {
+		return err
+	}
+	// The console hears about ticket changes and finished runs besides
+	// the help desk, to update open pages live.
+	onRunFinished := func(r store.Run) { desk.onRunFinished(r); con.PublishRun(r) }
+	onTicketEvent := func(t store.Ticket, evs []store.TicketEvent) { desk.onEvent(t, evs); con.PublishTicket(t, evs) }
+	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, HelpDesk: desk, OnRunFinished: onRunFinished})
+	if err != nil {
+		return err
+	}
+	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log, OnEvent: onTicketEvent,
+		Policy:  tickets.Policy{Limits: cfg.TierLimits, Response: cfg.ResponseLimits, Hours: cfg.BusinessHours},
+		Vendors: vendorSender, HubURL: cfg.URL, RetryBase: cfg.VendorRetry})
 	desk.gw, desk.svc = gw, ticketSvc
 	if err != nil {
 		return fmt.Errorf("tickets: %w", err)
 	}
+	policy = ticketSvc.Policy
 	fingerprint := authority.Fingerprint()
 	apiHandler, err := api.New(api.Config{
 		Store: st, Logger: log, OnRevoke: gw.Revoked, IsConnected: gw.IsConnected,
@@ -185,6 +213,7 @@ func Run(ctx context.Context, cfg Config) error {
 		DispatchRun: gw.DispatchRun,
 		WaitRun:     gw.WaitRun,
 		Tickets:     ticketSvc,
+		Session:     con.APISession,
 	})
 	if err != nil {
 		return err
@@ -209,10 +238,9 @@ func Run(ctx context.Context, cfg Config) error {
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "agents_connected": gw.Connected()})
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintf(w, "Tierline hub\n\nAPI: %s/api/v1/devices (Authorization: Bearer <token>)\nHealth: %s/healthz\nMetrics: %s/metrics\n", cfg.URL, cfg.URL, cfg.URL)
-	})
+	// The web console: /, /login, /logout, /queue, /tickets/{id}, /events,
+	// /static/ and its other pages; ServeMux panics here if one collides.
+	con.Register(mux)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -232,7 +260,8 @@ func Run(ctx context.Context, cfg Config) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); con.Run(ctx) }()
 	go func() { defer wg.Done(); _ = gw.Run(ctx) }()
 	go func() { defer wg.Done(); retentionLoop(ctx, st, cfg, log) }()
 	go func() { defer wg.Done(); ticketSvc.Loop(ctx, cfg.SLAEvery) }()
