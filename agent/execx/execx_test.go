@@ -95,3 +95,11 @@ func TestRunKeepTail(t *testing.T) {
 		t.Fatalf("short output: %q truncated %v err %v", res.Output, res.Truncated, err)
 	}
 }
+
+func TestOpenURLRefusesOtherSchemes(t *testing.T) {
+	for _, u := range []string{"file:///etc/passwd", "javascript:alert(1)", "http://", "not a url", "-x http://127.0.0.1/"} {
+		if err := OpenURL(u); err == nil {
+			t.Errorf("OpenURL(%q) accepted", u)
+		}
+	}
+}
