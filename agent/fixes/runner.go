@@ -397,8 +397,40 @@ func (r *Runner) admit(ctx context.Context, req wire.RunRequest, decodeErr error
 	return f, params, plan, nil
 }
 
+type requesterConsentKey struct{}
+
+// WithRequesterConsent marks runs done with ctx (Do) as asked for by the
+// user at the device, from the tray or the Get help page: asking is
+// consenting, so the user is not prompted again.
+func WithRequesterConsent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, requesterConsentKey{}, true)
+}
+
+type requesterKey struct{}
+
+// WithRequester marks runs done with ctx (Do) as asked for by the
+// unprivileged local user with this uid (from the agent's local socket,
+// where the kernel vouches for the caller): such a run acts for that user
+// only, so clear-temp removes only that user's files. A run the hub or
+// the administrator asked for carries no requester.
+func WithRequester(ctx context.Context, uid int) context.Context {
+	return context.WithValue(ctx, requesterKey{}, uid)
+}
+
+// Requester returns the uid WithRequester put in ctx, or -1 when the run
+// is not for one local user.
+func Requester(ctx context.Context) int {
+	if uid, ok := ctx.Value(requesterKey{}).(int); ok && uid >= 0 {
+		return uid
+	}
+	return -1
+}
+
 // consent returns why the run may not go ahead, or "".
 func (r *Runner) consent(ctx context.Context, f catalog.Fix, req wire.RunRequest) string {
+	if asked, _ := ctx.Value(requesterConsentKey{}).(bool); asked {
+		return ""
+	}
 	if req.ConsentObtained && r.pol.TechnicianConsent {
 		return ""
 	}

@@ -25,6 +25,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/tierline/tierline/agent/fsutil"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -164,33 +165,7 @@ func Save(dir string, id *Identity) error {
 }
 
 func writeAtomic(dir, name string, data []byte, perm os.FileMode) error {
-	tmp := filepath.Join(dir, name+".tmp")
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, perm)
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, name))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", name, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return fsutil.WriteAtomic(filepath.Join(dir, name), data, perm)
 }
 
 // hubHost returns the host name (without port) of an https hub URL.

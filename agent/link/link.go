@@ -133,6 +133,8 @@ type Link struct {
 	pumping   bool
 	pumpAgain bool
 	st        State
+	// kbWait holds the callers of SearchKB waiting for their answer.
+	kbWait map[string]chan wire.KBResults
 }
 
 // New checks cfg and returns a Link.
@@ -206,6 +208,54 @@ func (l *Link) Send(ctx context.Context, body wire.Body) (uint64, error) {
 	}
 	l.pump()
 	return e.Seq, nil
+}
+
+// ErrOffline: the link is not connected to the hub now.
+var ErrOffline = errors.New("not connected to the hub")
+
+// SearchKB asks the hub for published knowledge-base articles and waits
+// for the answer until ctx ends. A question, not a record: it is not
+// spooled, and offline it fails at once with ErrOffline.
+func (l *Link) SearchKB(ctx context.Context, q wire.KBQuery) (wire.KBResults, error) {
+	if q.QueryID == "" {
+		q.QueryID = wire.NewID()
+	}
+	if err := q.Validate(); err != nil {
+		return wire.KBResults{}, err
+	}
+	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), q)
+	if err != nil {
+		return wire.KBResults{}, err
+	}
+	ch := make(chan wire.KBResults, 1)
+	l.mu.Lock()
+	conn := l.conn
+	if conn == nil {
+		l.mu.Unlock()
+		return wire.KBResults{}, ErrOffline
+	}
+	if l.kbWait == nil {
+		l.kbWait = map[string]chan wire.KBResults{}
+	}
+	l.kbWait[q.QueryID] = ch
+	l.mu.Unlock()
+	defer func() {
+		l.mu.Lock()
+		delete(l.kbWait, q.QueryID)
+		l.mu.Unlock()
+	}()
+	wctx, cancel := context.WithTimeout(ctx, l.cfg.WriteTimeout)
+	err = conn.Write(wctx, websocket.MessageText, frame)
+	cancel()
+	if err != nil {
+		return wire.KBResults{}, fmt.Errorf("ask the hub: %w", err)
+	}
+	select {
+	case r := <-ch:
+		return r, nil
+	case <-ctx.Done():
+		return wire.KBResults{}, fmt.Errorf("the hub did not answer the knowledge-base search in time: %w", ctx.Err())
+	}
 }
 
 // pump writes spooled entries beyond l.sent while the window has room. Only
@@ -627,6 +677,21 @@ func (l *Link) readLoop(conn *websocket.Conn) error {
 			}
 			if l.cfg.OnTicketUpdate != nil {
 				l.cfg.OnTicketUpdate(u)
+			}
+		case wire.TypeKBResults:
+			r, err := wire.DecodeBody[wire.KBResults](env)
+			if err != nil {
+				l.log.Warn("ignoring malformed knowledge-base results", "err", err)
+				continue
+			}
+			l.mu.Lock()
+			ch := l.kbWait[r.QueryID]
+			l.mu.Unlock()
+			if ch != nil {
+				select {
+				case ch <- r:
+				default:
+				}
 			}
 		default:
 			l.log.Debug("ignoring unexpected message from hub", "type", env.Type)

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
 	"os/user"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -25,12 +28,13 @@ func runHelp(ctx context.Context, args []string) int {
 			"hub files it as a ticket and you see its number. When the hub cannot be reached the request\n"+
 			"waits in the agent's spool and is sent later. Categories: "+strings.Join(wire.HelpCategories, ", ")+".\n"+
 			"Repeating the command with the same --request-id never files a second ticket.")
-	state := fs.String("state", defaultStateDir(), "the running agent's state directory")
+	agent := addAgentFlags(fs)
 	category := fs.String("category", "", "one of: "+strings.Join(wire.HelpCategories, ", "))
 	requestID := fs.String("request-id", "", "idempotency key (default: a new random id)")
 	wait := 10 * time.Second
 	fs.Var(durationFlag{&wait}, "wait", "how long to wait for the ticket number")
 	asJSON := fs.Bool("json", false, "print the answer as JSON")
+	noSuggest := fs.Bool("no-suggest", false, "file at once, without first showing matching knowledge-base articles")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -39,7 +43,11 @@ func runHelp(ctx context.Context, args []string) int {
 		fmt.Fprintln(stderr, `tierline-agent help: say what is wrong, e.g. tierline-agent help "the printer on floor 2 jams"`)
 		return exitUsage
 	}
-	call := HelpCall{RequestID: *requestID, Text: text, Category: *category, Wait: wait}
+	var tried []string
+	if !*noSuggest && !*asJSON {
+		tried = suggest(ctx, agent, text)
+	}
+	call := HelpCall{RequestID: *requestID, Text: text, Category: *category, Wait: wait, Tried: wire.SelfHelp{Articles: tried}}
 	if call.RequestID == "" {
 		call.RequestID = wire.NewID()
 	}
@@ -51,7 +59,7 @@ func runHelp(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 	var ans HelpAnswer
-	if code := callAgent(ctx, "help", *state, "help", call, &ans); code != exitOK {
+	if code := callAgent(ctx, "help", agent, "help", call, &ans); code != exitOK {
 		return code
 	}
 	if *asJSON {
@@ -74,20 +82,139 @@ func runHelp(ctx context.Context, args []string) int {
 	return exitOK
 }
 
+// suggest prints the knowledge-base articles matching text, one line
+// each, and returns their ids (the self-help shown).
+func suggest(ctx context.Context, agent agentFlags, text string) []string {
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var ans localipc.KBAnswer
+	if err := localipc.Call(cctx, agent.path(), localipc.OpKB, localipc.KBCall{Text: text}, &ans); err != nil || len(ans.Articles) == 0 {
+		return nil
+	}
+	fmt.Fprintln(stdout, "These help desk articles may solve it (tierline-agent kb \"words\" shows them in full):")
+	var ids []string
+	for _, a := range ans.Articles {
+		fmt.Fprintf(stdout, "  - %s  (article %s)\n", oneLine(a.Title, 100), a.ID)
+		ids = append(ids, a.ID)
+	}
+	fmt.Fprintln(stdout, "Filing your request anyway; it says which articles you were shown.")
+	return ids
+}
+
+func oneLine(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max]) + "…"
+	}
+	return s
+}
+
+func init() {
+	register("kb", `search the help desk's published knowledge-base articles: kb "words"`, runKB)
+}
+
+func runKB(ctx context.Context, args []string) int {
+	fs := newFlags("kb", `[--state DIR | --socket PATH] [--json] "words"`,
+		"Search the help desk's published knowledge-base articles through the running agent. The\n"+
+			"articles linked to this machine's failing health checks come first. When the hub cannot\n"+
+			"be reached, the agent answers from the articles it saw before, and says so.")
+	agent := addAgentFlags(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	full := fs.Bool("full", false, "print each article's whole text")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	text := strings.TrimSpace(strings.Join(fs.Args(), " "))
+	var ans localipc.KBAnswer
+	if code := callAgent(ctx, "kb", agent, localipc.OpKB, localipc.KBCall{Text: text}, &ans); code != exitOK {
+		return code
+	}
+	if *asJSON {
+		b, _ := json.MarshalIndent(ans, "", "  ")
+		fmt.Fprintln(stdout, string(b))
+		return exitOK
+	}
+	if ans.Cached {
+		fmt.Fprintln(stdout, "(The help desk cannot be reached; these are from the articles this computer saw before.)")
+	}
+	if len(ans.Articles) == 0 {
+		fmt.Fprintln(stdout, `No matching articles. Ask for help with: tierline-agent help "what is wrong"`)
+		return exitOK
+	}
+	for _, a := range ans.Articles {
+		fmt.Fprintf(stdout, "%s  (article %s)\n", oneLine(a.Title, 100), a.ID)
+		switch {
+		case *full:
+			for _, l := range strings.Split(strings.TrimSpace(a.Body), "\n") {
+				fmt.Fprintf(stdout, "    %s\n", l)
+			}
+		case a.Snippet != "":
+			fmt.Fprintf(stdout, "    %s\n", oneLine(a.Snippet, 160))
+		}
+		if len(a.Fixes) > 0 {
+			fmt.Fprintf(stdout, "    Fixes: %s\n", strings.Join(a.Fixes, ", "))
+		}
+	}
+	return exitOK
+}
+
 func init() {
 	register("tickets", "this computer's tickets: state, tier, technicians' messages (--json for JSON)", runTickets)
 	register("reply", `answer a technician on one of this computer's tickets: reply --ticket ID "text"`, runReply)
 	register("survey", "rate how a resolved ticket was handled: survey --ticket ID --score 1-5 [--comment C]", runSurvey)
 }
 
+// serviceSocket is where `run` listens without --socket.
+func serviceSocket(state string) string {
+	if runtime.GOOS == "windows" {
+		return localipc.DefaultSocket()
+	}
+	return filepath.Join(state, localipc.SocketName)
+}
+
+// agentFlags are the flags of a client of the local socket.
+type agentFlags struct {
+	fs     *flag.FlagSet
+	state  *string
+	socket *string
+}
+
+func addAgentFlags(fs *flag.FlagSet) agentFlags {
+	return agentFlags{fs: fs,
+		state: fs.String("state", defaultStateDir(), "the running agent's state directory (its socket is STATE/agent.sock)"),
+		socket: fs.String("socket", "", "the running agent's local socket (default: STATE/agent.sock when --state is given, else "+
+			localipc.DefaultSocket()+" when it exists, else STATE/agent.sock)"),
+	}
+}
+
+// path resolves the socket: --socket, else the state directory's when
+// --state was given, else the packaged service's, else the default state
+// directory's.
+func (a agentFlags) path() string {
+	if *a.socket != "" {
+		return *a.socket
+	}
+	stateSet := os.Getenv(envName("state")) != ""
+	a.fs.Visit(func(f *flag.Flag) { stateSet = stateSet || f.Name == "state" })
+	if runtime.GOOS == "windows" {
+		return localipc.DefaultSocket()
+	}
+	if !stateSet {
+		if _, err := os.Stat(localipc.DefaultSocket()); err == nil {
+			return localipc.DefaultSocket()
+		}
+	}
+	return filepath.Join(*a.state, localipc.SocketName)
+}
+
 // callAgent makes one local call and prints a refusal the way every
 // subcommand does.
-func callAgent(ctx context.Context, name, state, op string, body, out any) int {
+func callAgent(ctx context.Context, name string, agent agentFlags, op string, body, out any) int {
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err := localipc.Call(cctx, filepath.Join(state, localipc.SocketName), op, body, out)
+	err := localipc.Call(cctx, agent.path(), op, body, out)
 	if errors.Is(err, localipc.ErrNotRunning) {
-		fmt.Fprintf(stderr, "tierline-agent %s: the Tierline agent is not running for %s; start it and try again\n", name, state)
+		fmt.Fprintf(stderr, "tierline-agent %s: the Tierline agent is not running (no socket at %s); start it and try again\n", name, agent.path())
 		return exitError
 	}
 	if err != nil {
@@ -99,13 +226,13 @@ func callAgent(ctx context.Context, name, state, op string, body, out any) int {
 
 func runTickets(ctx context.Context, args []string) int {
 	fs := newFlags("tickets", "[--state DIR] [--json]", "List this computer's tickets as the help desk last described them.")
-	state := fs.String("state", defaultStateDir(), "the running agent's state directory")
+	agent := addAgentFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
 	var list []MyTicket
-	if code := callAgent(ctx, "tickets", *state, "tickets", nil, &list); code != exitOK {
+	if code := callAgent(ctx, "tickets", agent, "tickets", nil, &list); code != exitOK {
 		return code
 	}
 	if *asJSON {
@@ -130,12 +257,13 @@ func runTickets(ctx context.Context, args []string) int {
 
 func runReply(ctx context.Context, args []string) int {
 	fs := newFlags("reply", `--ticket ID [--state DIR] "text"`, "Send a message to the technicians on one of this computer's tickets.")
-	state := fs.String("state", defaultStateDir(), "the running agent's state directory")
+	agent := addAgentFlags(fs)
 	ticket := fs.String("ticket", "", "ticket id (see tierline-agent tickets)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	r := wire.UserReply{TicketID: *ticket, Text: strings.TrimSpace(strings.Join(fs.Args(), " "))}
+	// The id makes the reply count once however often it is delivered.
+	r := wire.UserReply{TicketID: *ticket, Text: strings.TrimSpace(strings.Join(fs.Args(), " ")), ID: wire.NewID()}
 	if u, err := user.Current(); err == nil {
 		r.User = u.Username
 	}
@@ -143,7 +271,7 @@ func runReply(ctx context.Context, args []string) int {
 		fmt.Fprintf(stderr, "tierline-agent reply: %v\n", err)
 		return exitUsage
 	}
-	if code := callAgent(ctx, "reply", *state, "reply", r, nil); code != exitOK {
+	if code := callAgent(ctx, "reply", agent, "reply", r, nil); code != exitOK {
 		return code
 	}
 	fmt.Fprintln(stdout, "Reply saved; it reaches the help desk as soon as the hub can be reached.")
@@ -153,7 +281,7 @@ func runReply(ctx context.Context, args []string) int {
 func runSurvey(ctx context.Context, args []string) int {
 	fs := newFlags("survey", "--ticket ID --score 1-5 [--comment C] [--state DIR]",
 		"Answer the one-question satisfaction survey of a resolved ticket: 1 very unhappy ... 5 very happy.")
-	state := fs.String("state", defaultStateDir(), "the running agent's state directory")
+	agent := addAgentFlags(fs)
 	ticket := fs.String("ticket", "", "ticket id (see tierline-agent tickets)")
 	score := fs.Int("score", 0, "1 (very unhappy) to 5 (very happy)")
 	comment := fs.String("comment", "", "optional comment")
@@ -165,7 +293,7 @@ func runSurvey(ctx context.Context, args []string) int {
 		fmt.Fprintf(stderr, "tierline-agent survey: %v\n", err)
 		return exitUsage
 	}
-	if code := callAgent(ctx, "survey", *state, "survey", a, nil); code != exitOK {
+	if code := callAgent(ctx, "survey", agent, "survey", a, nil); code != exitOK {
 		return code
 	}
 	fmt.Fprintln(stdout, "Thank you. Your answer reaches the help desk as soon as the hub can be reached.")

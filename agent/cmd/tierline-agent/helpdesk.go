@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/tierline/tierline/agent/fsutil"
 	"github.com/tierline/tierline/agent/health"
 	"github.com/tierline/tierline/agent/history"
 	"github.com/tierline/tierline/agent/link"
@@ -28,6 +30,9 @@ type helpDesk struct {
 	checks *health.Runner
 	hist   *history.History
 	log    *slog.Logger
+	// sampled is closed once the telemetry loop has added its first
+	// sample to hist (nil when no loop feeds it).
+	sampled chan struct{}
 
 	mu        sync.Mutex
 	inventory *diag.Inventory
@@ -36,62 +41,90 @@ type helpDesk struct {
 	// kept in STATE/tickets.json for "My tickets".
 	tickets   map[string]*MyTicket
 	cachePath string
+	// requesters maps a help request's id to the local user who filed
+	// it, until its receipt names the ticket (STATE/help-requests.json,
+	// so a request queued offline keeps its owner across restarts).
+	requesters map[string]string
+	// claimed orders the pending requests this run of the agent took
+	// (1, 2, ...); requests read from the file count as older than any
+	// new one.
+	claimed  map[string]uint64
+	claimSeq uint64
+	// listed is when each user last listed their tickets: technicians'
+	// messages after it are "waiting".
+	listed map[string]time.Time
 }
 
-// MyTicket is one of the device's tickets as the user sees it.
-type MyTicket struct {
-	ID        string       `json:"id"`
-	Number    int64        `json:"number"`
-	Title     string       `json:"title,omitempty"`
-	State     string       `json:"state"`
-	Tier      int          `json:"tier"`
-	Updated   time.Time    `json:"updated"`
-	AskSurvey bool         `json:"ask_survey,omitempty"`
-	Messages  []TicketNote `json:"messages,omitempty"`
-}
-
-// TicketNote is a message on a ticket, from a technician or the user.
-type TicketNote struct {
-	From string    `json:"from"`
-	Text string    `json:"text"`
-	Time time.Time `json:"time"`
-}
+// The local socket's types of the help desk's operations.
+type (
+	MyTicket   = localipc.MyTicket
+	TicketNote = localipc.TicketNote
+	HelpCall   = localipc.HelpCall
+	HelpAnswer = localipc.HelpAnswer
+)
 
 const maxCachedTickets, maxCachedNotes = 50, 20
 
-// HelpCall is the body of a local "help" request.
-type HelpCall struct {
-	RequestID string        `json:"request_id"`
-	Text      string        `json:"text"`
-	Category  string        `json:"category,omitempty"`
-	User      string        `json:"user,omitempty"`
-	Tried     wire.SelfHelp `json:"tried"`
-	// Wait is how long to wait for the hub's ticket number.
-	Wait time.Duration `json:"wait,omitempty"`
-}
-
-// HelpAnswer is what the caller is told.
-type HelpAnswer struct {
-	RequestID string `json:"request_id"`
-	// Queued: the request is in the agent's spool and will reach the hub.
-	Queued    bool   `json:"queued"`
-	Connected bool   `json:"connected"`
-	TicketID  string `json:"ticket_id,omitempty"`
-	Number    int64  `json:"number,omitempty"`
-	Tier      int    `json:"tier,omitempty"`
-	Next      string `json:"next,omitempty"`
-}
-
 func newHelpDesk(l *link.Link, checks *health.Runner, hist *history.History, log *slog.Logger, cachePath string) *helpDesk {
 	d := &helpDesk{link: l, checks: checks, hist: hist, log: log, waiting: map[string]chan wire.HelpReceipt{},
-		tickets: map[string]*MyTicket{}, cachePath: cachePath}
+		tickets: map[string]*MyTicket{}, cachePath: cachePath, requesters: map[string]string{}, claimed: map[string]uint64{},
+		listed: map[string]time.Time{}}
 	if b, err := os.ReadFile(cachePath); err == nil {
 		if err := json.Unmarshal(b, &d.tickets); err != nil || d.tickets == nil {
 			log.Warn("ignoring an unreadable ticket list; it is rebuilt from the hub's updates", "file", cachePath, "err", err)
 			d.tickets = map[string]*MyTicket{}
 		}
 	}
+	if b, err := os.ReadFile(d.requestersPath()); err == nil {
+		if err := json.Unmarshal(b, &d.requesters); err != nil || d.requesters == nil {
+			log.Warn("ignoring an unreadable list of pending help requests", "file", d.requestersPath(), "err", err)
+			d.requesters = map[string]string{}
+		}
+	}
 	return d
+}
+
+func (d *helpDesk) requestersPath() string {
+	return filepath.Join(filepath.Dir(d.cachePath), "help-requests.json")
+}
+
+// saveRequestersLocked writes the pending requests' owners; d.mu is held.
+func (d *helpDesk) saveRequestersLocked() {
+	b, err := json.Marshal(d.requesters)
+	if err == nil {
+		err = fsutil.WriteAtomic(d.requestersPath(), b, 0o600)
+	}
+	if err != nil {
+		d.log.Warn("save the pending help requests", "file", d.requestersPath(), "err", err)
+	}
+}
+
+// mine reports whether who may see ticket t.
+func mine(t *MyTicket, who localipc.Caller) bool {
+	return who.Privileged || t.User != "" && t.User == who.User
+}
+
+// waitingFor counts technicians' messages the caller has not listed yet
+// and resolved tickets waiting for its survey answer.
+func (d *helpDesk) waitingFor(who localipc.Caller) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	since := d.listed[who.User]
+	n := 0
+	for _, t := range d.tickets {
+		if !mine(t, who) {
+			continue
+		}
+		if t.AskSurvey {
+			n++
+		}
+		for _, m := range t.Messages {
+			if m.From != "you" && m.Time.After(since) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // saveLocked writes the ticket list; d.mu is held.
@@ -105,13 +138,12 @@ func (d *helpDesk) saveLocked() {
 		}
 		delete(d.tickets, oldest)
 	}
-	b, _ := json.MarshalIndent(d.tickets, "", "  ")
-	tmp := d.cachePath + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err == nil {
-		err = os.Rename(tmp, d.cachePath)
-		if err != nil {
-			d.log.Warn("save the ticket list", "err", err)
-		}
+	b, err := json.MarshalIndent(d.tickets, "", "  ")
+	if err == nil {
+		err = fsutil.WriteAtomic(d.cachePath, b, 0o600)
+	}
+	if err != nil {
+		d.log.Warn("save the ticket list", "file", d.cachePath, "err", err)
 	}
 }
 
@@ -138,6 +170,14 @@ func (d *helpDesk) receipt(r wire.HelpReceipt) {
 	t.Number, t.Tier, t.Updated = r.Number, r.Tier, time.Now().UTC()
 	if t.State == "" {
 		t.State = "new"
+	}
+	if u, ok := d.requesters[r.RequestID]; ok {
+		if t.User == "" {
+			t.User = u
+		}
+		delete(d.requesters, r.RequestID)
+		delete(d.claimed, r.RequestID)
+		d.saveRequestersLocked()
 	}
 	d.saveLocked()
 	d.mu.Unlock()
@@ -170,33 +210,57 @@ func (d *helpDesk) update(u wire.TicketUpdate) {
 }
 
 func (d *helpDesk) register(s *localipc.Server) {
-	s.Handle("help", func(ctx context.Context, body json.RawMessage) (any, error) {
+	s.HandleUser(localipc.OpHelp, func(ctx context.Context, body json.RawMessage) (any, error) {
 		var call HelpCall
-		if err := json.Unmarshal(body, &call); err != nil {
-			return nil, fmt.Errorf("help request: %w", err)
+		if err := decodeBody(body, &call); err != nil {
+			return nil, err
+		}
+		// A user files in its own name; the administrator may file for
+		// whoever it says (the help command sends the shell's user).
+		if who := caller(ctx); !who.Privileged || call.User == "" {
+			call.User = who.User
 		}
 		return d.file(ctx, call)
 	})
-	s.Handle("tickets", func(ctx context.Context, body json.RawMessage) (any, error) {
+	s.HandleUser(localipc.OpTickets, func(ctx context.Context, body json.RawMessage) (any, error) {
+		var call localipc.TicketsCall
+		if len(body) > 0 && string(body) != "null" {
+			if err := decodeBody(body, &call); err != nil {
+				return nil, err
+			}
+		}
+		who := caller(ctx)
 		d.mu.Lock()
 		defer d.mu.Unlock()
+		if !call.Peek {
+			d.listed[who.User] = time.Now()
+		}
 		out := make([]MyTicket, 0, len(d.tickets))
 		for _, t := range d.tickets {
-			out = append(out, *t)
+			if mine(t, who) {
+				out = append(out, *t)
+			}
 		}
 		sort.Slice(out, func(i, j int) bool { return out[i].Number > out[j].Number })
 		return out, nil
 	})
-	s.Handle("reply", func(ctx context.Context, body json.RawMessage) (any, error) {
+	s.HandleUser(localipc.OpReply, func(ctx context.Context, body json.RawMessage) (any, error) {
 		var r wire.UserReply
-		if err := json.Unmarshal(body, &r); err != nil {
-			return nil, fmt.Errorf("reply: %w", err)
-		}
-		if err := r.Validate(); err != nil {
+		if err := decodeBody(body, &r); err != nil {
 			return nil, err
 		}
-		if !d.known(r.TicketID) {
-			return nil, fmt.Errorf("ticket %s is not one of this computer's tickets (see tierline-agent tickets)", r.TicketID)
+		who := caller(ctx)
+		if !who.Privileged || r.User == "" {
+			r.User = who.User
+		}
+		if r.ID == "" {
+			r.ID = wire.NewID()
+		}
+		if err := r.Validate(); err != nil {
+			return nil, localipc.BadRequest("%v", err)
+		}
+		if err := d.allowed(r.TicketID, who); err != nil {
+			return nil, err
 		}
 		if _, err := d.link.Send(ctx, r); err != nil {
 			return nil, fmt.Errorf("could not save the reply: %w", err)
@@ -208,16 +272,16 @@ func (d *helpDesk) register(s *localipc.Server) {
 		d.mu.Unlock()
 		return map[string]bool{"queued": true}, nil
 	})
-	s.Handle("survey", func(ctx context.Context, body json.RawMessage) (any, error) {
+	s.HandleUser(localipc.OpSurvey, func(ctx context.Context, body json.RawMessage) (any, error) {
 		var a wire.SurveyAnswer
-		if err := json.Unmarshal(body, &a); err != nil {
-			return nil, fmt.Errorf("survey: %w", err)
-		}
-		if err := a.Validate(); err != nil {
+		if err := decodeBody(body, &a); err != nil {
 			return nil, err
 		}
-		if !d.known(a.TicketID) {
-			return nil, fmt.Errorf("ticket %s is not one of this computer's tickets (see tierline-agent tickets)", a.TicketID)
+		if err := a.Validate(); err != nil {
+			return nil, localipc.BadRequest("%v", err)
+		}
+		if err := d.allowed(a.TicketID, caller(ctx)); err != nil {
+			return nil, err
 		}
 		if _, err := d.link.Send(ctx, a); err != nil {
 			return nil, fmt.Errorf("could not save the answer: %w", err)
@@ -230,20 +294,81 @@ func (d *helpDesk) register(s *localipc.Server) {
 	})
 }
 
-func (d *helpDesk) known(id string) bool {
+// owner names the local user who filed ticket id, "" when it is not one
+// of this computer's tickets or its filer is unknown.
+func (d *helpDesk) owner(id string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.tickets[id] != nil
+	if t := d.tickets[id]; t != nil {
+		return t.User
+	}
+	return ""
+}
+
+// allowed refuses a ticket that is not this computer's, or not the
+// caller's.
+func (d *helpDesk) allowed(id string, who localipc.Caller) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t := d.tickets[id]
+	if t == nil {
+		return fmt.Errorf("ticket %s is not one of this computer's tickets (see tierline-agent tickets)", id)
+	}
+	if !mine(t, who) {
+		return localipc.Forbidden("ticket %s was filed by another user of this computer; you can only answer your own tickets", id)
+	}
+	return nil
+}
+
+// claim records user as the owner of help request id. The id is the
+// caller's to choose (so a request sent again after a lost answer is the
+// same request), but it never changes hands: an id pending for another
+// user is refused, or knowing it would make the caller the owner of that
+// user's ticket. Filing the same id again as the same user is fine.
+func (d *helpDesk) claim(id, user string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if owner, ok := d.requesters[id]; ok && owner != user {
+		return localipc.Forbidden("help request %s was filed by another user of this computer; "+
+			"send your own request without a request id (a new one is chosen for you)", id)
+	}
+	// When the list is full, a user's new request pushes out the oldest
+	// of its own; it never pushes out another user's (which could then be
+	// claimed). A user with none to give up is refused.
+	if _, ok := d.requesters[id]; !ok && len(d.requesters) >= maxCachedTickets {
+		oldest, found := "", false
+		for other, owner := range d.requesters {
+			if owner == user && (!found || d.claimed[other] < d.claimed[oldest]) {
+				oldest, found = other, true
+			}
+		}
+		if !found {
+			return &localipc.Error{Code: localipc.CodeFailed, Message: fmt.Sprintf("%d help requests from other users of this computer "+
+				"are still waiting to reach the help desk, so no more can be queued; try again when the computer is back online", len(d.requesters))}
+		}
+		delete(d.requesters, oldest)
+		delete(d.claimed, oldest)
+	}
+	if _, ok := d.claimed[id]; !ok {
+		d.claimSeq++
+		d.claimed[id] = d.claimSeq
+	}
+	d.requesters[id] = user
+	d.saveRequestersLocked()
+	return nil
 }
 
 func (d *helpDesk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) {
 	req := wire.HelpRequest{RequestID: call.RequestID, Text: call.Text, Category: call.Category, User: call.User,
-		Tried: call.Tried, Filed: time.Now().UTC()}
+		Tried: call.Tried, Screenshot: call.Screenshot, Filed: time.Now().UTC()}
 	if req.RequestID == "" {
 		req.RequestID = wire.NewID()
 	}
 	// Validate before the snapshot, so a bad request is refused at once.
 	if err := req.Validate(); err != nil {
+		return HelpAnswer{}, localipc.BadRequest("%v", err)
+	}
+	if err := d.claim(req.RequestID, req.User); err != nil {
 		return HelpAnswer{}, err
 	}
 	req.Snapshot = d.snapshot(ctx)
@@ -279,6 +404,31 @@ func (d *helpDesk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) 
 	return ans, nil
 }
 
+// latestSample is the telemetry loop's latest sample. A request filed in
+// the agent's first moments, before the loop has taken one (it collects the
+// inventory first), waits up to wait for it rather than going without.
+func (d *helpDesk) latestSample(ctx context.Context, wait time.Duration) (diag.Sample, bool) {
+	if s, ok := d.hist.Latest(); ok || d.sampled == nil {
+		return s, ok
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-d.sampled:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return d.hist.Latest()
+}
+
+// expectSamples tells the desk a telemetry loop feeds its history; the
+// returned func is called after each sample is added.
+func (d *helpDesk) expectSamples() func() {
+	d.sampled = make(chan struct{})
+	var once sync.Once
+	return func() { once.Do(func() { close(d.sampled) }) }
+}
+
 // snapshot is the machine's state now: health checks run now, the latest
 // sample, the inventory and the recent history.
 func (d *helpDesk) snapshot(ctx context.Context) wire.Snapshot {
@@ -286,7 +436,7 @@ func (d *helpDesk) snapshot(ctx context.Context) wire.Snapshot {
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	snap.Checks = d.checks.Run(cctx)
 	cancel()
-	if s, ok := d.hist.Latest(); ok {
+	if s, ok := d.latestSample(ctx, 15*time.Second); ok {
 		snap.Sample = &s
 	}
 	d.mu.Lock()

@@ -83,6 +83,11 @@ func dispatch(ctx context.Context, args []string) int {
 		usage(stdout)
 		return exitOK
 	}
+	if args[0] != "tray" {
+		// fyne.io/systray pins the main goroutine to the main thread at
+		// init, which only the tray's event loop needs.
+		runtime.UnlockOSThread()
+	}
 	run, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(stderr, "tierline-agent: unknown command %q\n\n", args[0])
@@ -116,7 +121,7 @@ func envName(flagName string) string {
 
 // takesText names the subcommands whose arguments after the flags are the
 // user's words.
-var takesText = map[string]bool{"help": true, "reply": true}
+var takesText = map[string]bool{"help": true, "reply": true, "kb": true}
 
 // parseFlags parses args, then fills unset flags from TIERLINE_* variables.
 // It returns exitOK to continue, or the status to exit with.

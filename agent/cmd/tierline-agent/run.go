@@ -77,6 +77,10 @@ func runRun(ctx context.Context, args []string) int {
 	fs.Var(durationFlag{&inventoryEvery}, "inventory-interval", "how often the inventory is re-read (sent only when it changed)")
 	watch := fs.String("watch-services", "", "comma-separated services the service-stopped check watches")
 	policyFile := fs.String("policy", "", "device fix policy file (JSON; default STATE/policy.json; absent means the defaults)")
+	socket := fs.String("socket", "", "local socket for the tray, the Get help page and the help command (default STATE/agent.sock; "+
+		"the packaged service uses "+localipc.DefaultSocket()+")")
+	consentWait := 2 * time.Minute
+	fs.Var(durationFlag{&consentWait}, "consent-wait", "how long a fix that needs the user's consent waits for the answer from the tray")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -128,7 +132,9 @@ func runRun(ctx context.Context, args []string) int {
 	var l *link.Link
 	var checks *health.Runner
 	var desk *helpDesk
+	consent := newConsentBroker(consentWait)
 	runner, err := fixes.New(fixes.Config{
+		Consent: consent.ask,
 		Journal: journal, Policy: &policy, Logger: log.With("component", "fixes"),
 		Exec: &fixes.Local{Hostname: host.Hostname},
 		Verify: func(ctx context.Context, names ...string) []diag.CheckResult {
@@ -204,16 +210,25 @@ func runRun(ctx context.Context, args []string) int {
 		return exitUsage
 	}
 
-	// The local socket: `tierline-agent help` (and later the tray) file
-	// requests through the running agent.
+	// The local socket: the tray, the Get help page and `tierline-agent
+	// help` reach the running agent through it.
 	desk = newHelpDesk(l, checks, hist, log.With("component", "help"), filepath.Join(*state, "tickets.json"))
+	firstSample := desk.expectSamples() // before the socket opens: filing reads it
+	consent.owner = desk.owner          // set before the runner starts, so no run asks without it
+	ops := &localOps{link: l, checks: checks, runner: runner, policy: policy, desk: desk, consent: consent,
+		kb:  openKBCache(filepath.Join(*state, "kb-cache.json"), log.With("component", "kb")),
+		hub: hubAddr, hostname: host.Hostname, log: log.With("component", "ipc"), kbWait: 3 * time.Second}
 	ipcCtx, stopIPC := context.WithCancel(context.Background())
 	defer stopIPC()
-	if ipc, err := localipc.Listen(filepath.Join(*state, localipc.SocketName), log.With("component", "ipc")); err != nil {
+	if *socket == "" {
+		*socket = serviceSocket(*state)
+	}
+	if ipc, err := localipc.Listen(*socket, log.With("component", "ipc")); err != nil {
 		// Telemetry and fixes do not need it; say what is missing.
-		log.Error("local socket unavailable: `tierline-agent help` cannot reach this agent", "err", err)
+		log.Error("local socket unavailable: the tray and `tierline-agent help` cannot reach this agent", "err", err)
 	} else {
 		desk.register(ipc)
+		ops.register(ipc)
 		go ipc.Serve(ipcCtx)
 	}
 
@@ -252,10 +267,12 @@ func runRun(ctx context.Context, args []string) int {
 			return
 		}
 		hist.Add(s)
+		firstSample()
 		var results []diag.CheckResult
 		if time.Since(lastCheck) >= checkEvery {
 			results = checks.Run(ctx)
 			lastCheck = time.Now()
+			ops.setChecks(results)
 		}
 		if _, err := l.Send(ctx, wire.Telemetry{Sample: s, Checks: results}); err != nil && ctx.Err() == nil {
 			log.Error("spooling telemetry failed", "err", err)

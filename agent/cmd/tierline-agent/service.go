@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/agent/identity"
+	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/agent/service"
 	"github.com/tierline/tierline/agent/update"
 	"github.com/tierline/tierline/agent/version"
@@ -223,6 +224,8 @@ func runServiceRun(ctx context.Context, args []string) int {
 			<-sctx.Done()
 			cancel()
 		}()
-		return commands["run"](ctx, append([]string{"--log-format", "json"}, args...))
+		// The service's socket is where users' trays find it (the state
+		// directory is 0700); flags given to service-run still win.
+		return commands["run"](ctx, append([]string{"--log-format", "json", "--socket", localipc.DefaultSocket()}, args...))
 	})
 }
