@@ -225,6 +225,24 @@ func (h *hub) get(path string, v any) int {
 	return h.do("GET", path, h.token, nil, v)
 }
 
+// raw GETs path from the API and returns the body and its Content-Type,
+// failing the test unless the answer is 200.
+func (h *hub) raw(path string) ([]byte, string) {
+	h.t.Helper()
+	req, _ := http.NewRequest("GET", h.url()+path, nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := h.client.Do(req)
+	if err != nil {
+		h.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("GET %s: %d %s", path, resp.StatusCode, body)
+	}
+	return body, resp.Header.Get("Content-Type")
+}
+
 func (h *hub) do(method, path, token string, body io.Reader, v any) int {
 	h.t.Helper()
 	req, _ := http.NewRequest(method, h.url()+path, body)

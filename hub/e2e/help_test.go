@@ -127,8 +127,22 @@ func TestGetHelpToResolution(t *testing.T) {
 	if code := h.do("POST", "/api/v1/tickets/"+ans.TicketID+"/messages", t2, strings.NewReader(`{"text":"I cleared the stuck job; please try again."}`), nil); code != 200 {
 		t.Fatalf("technician message: %d", code)
 	}
-	if code := h.do("POST", "/api/v1/tickets/"+ans.TicketID+"/resolve", t2, strings.NewReader(`{"resolution":"Stuck print job ended."}`), nil); code != 200 {
+	// Resolving drafts a knowledge base article from the ticket.
+	var resolved struct {
+		Article struct {
+			ID           string   `json:"id"`
+			State        string   `json:"state"`
+			Body         string   `json:"body"`
+			Fixes        []string `json:"fixes"`
+			SourceTicket string   `json:"source_ticket"`
+		} `json:"article"`
+	}
+	if code := h.do("POST", "/api/v1/tickets/"+ans.TicketID+"/resolve", t2, strings.NewReader(`{"resolution":"Stuck print job ended.","kb":true}`), &resolved); code != 200 {
 		t.Fatalf("resolve: %d", code)
+	}
+	if a := resolved.Article; a.ID == "" || a.State != "draft" || a.SourceTicket != ans.TicketID || !strings.Contains(a.Body, "Stuck print job ended.") ||
+		!strings.Contains(strings.Join(a.Fixes, ","), "end-process") {
+		t.Errorf("knowledge base draft %+v: want a draft from the ticket with its resolution and the fix run", a)
 	}
 
 	// The user sees the message and the survey, and answers it.
@@ -176,7 +190,16 @@ func TestGetHelpToResolution(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{`tierline_tickets{state="resolved",tier="2"} 1`, `tierline_ticket_events_total{kind="sla_breach"} 1`,
-		`tierline_ticket_events_total{kind="escalated"} 1`, `tierline_ticket_events_total{kind="survey"} 1`} {
+		`tierline_ticket_events_total{kind="escalated"} 1`, `tierline_ticket_events_total{kind="survey"} 1`,
+		// Resolved in Tier 2 after an escalation: not first contact.
+		`tierline_tickets_resolved_total{first_contact="false",tier="2"} 1`,
+		`tierline_ticket_escalations_total{from_tier="1",reason="sla"} 1`,
+		`tierline_sla_breaches_total{clock="resolution",tier="1"} 1`,
+		// The fix run was the first response, counted in the tier filed in.
+		`tierline_ticket_first_response_seconds_count{tier="1"} 1`,
+		`tierline_ticket_resolve_seconds_count{tier="2"} 1`,
+		`tierline_csat_responses_total{score="5"} 1`, `tierline_csat_responses_total{score="1"} 0`,
+		`tierline_ticket_backlog_oldest_seconds{tier="1"} 0`, `tierline_help_sessions_total{outcome="deflected"} `} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics has no %s", want)
 		}
