@@ -176,6 +176,23 @@ print("| program | RSS | CPU per 10 s | tierline-agent RSS ratio | CPU ratio |\n
 print(f"| tierline-agent (telemetry every 10 s) | {arss} MB | {ams} ms | 1.00 | 1.00 |")
 print(f"| prometheus-node-exporter (scraped every 10 s) | {nerss} MB | {nems} ms | {ratio(arss, nerss)} | {ratio(ams, nems)} |")
 print(f"| zabbix_agent2 (idle, no server polling) | {zbrss} MB | {zbms} ms | {ratio(arss, zbrss)} | {ratio(ams, zbms)} |")
+# Console pages: server time to render, against a store seeded with
+# 100,000 tickets and 10,000 devices (hub/console/bench_test.go).
+import re
+pages = {"BenchmarkQueuePage": "queue, first page of Tier 1 (100 tickets by SLA due)",
+         "BenchmarkQueuePageFiltered": "queue, Tier 2 filtered by state and device group",
+         "BenchmarkTicketPage": "ticket with snapshot, history chart and timeline"}
+found = {}
+for line in open(os.path.join(work, "gobench.txt")):
+    m = re.match(r"(Benchmark\w+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op", line)
+    if m and m.group(1) in pages:
+        found[m.group(1)] = float(m.group(2)) / 1e6
+if found:
+    print("\n## Console pages\n\nServer time to render, 100,000 tickets and 10,000 devices in the embedded store:\n")
+    print("| page | ms | target |\n|---|---|---|")
+    for k, label in pages.items():
+        if k in found:
+            print(f"| {label} (`{k}`) | {found[k]:.1f} | < 100 ms |")
 print("\n## Go benchmarks\n\n`go test -run '^$' -bench . -benchmem` over the packages that have benchmarks:\n\n```")
 print(open(os.path.join(work, "gobench.txt")).read().strip())
 print("```")

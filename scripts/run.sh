@@ -40,11 +40,14 @@ echo
 cat "$dir/hub.out"
 cat <<MSG
 
+  Console:  open https://$listen/ in a browser (accept the hub's own certificate, or trust $data/ca.pem)
+        and log in as admin with the password above: queues, tickets, devices, fleet health, knowledge base, admin.
   API token (admin):  $(cat "$dir/api-token")   (saved in $dir/api-token)
   Try:  curl --cacert $data/ca.pem -H "Authorization: Bearer \$(cat $dir/api-token)" https://$listen/api/v1/devices
   Enroll another machine:  ./bin/tierline-hub token create --data $data   then on it:
         tierline-agent enroll --token <token> --state /var/lib/tierline && tierline-agent run --state /var/lib/tierline
   Ask for help as a user:  ./bin/tierline-agent help --state $state "the printer jams"   (then GET /api/v1/tickets)
+  Get help page (what the tray opens):  ./bin/tierline-agent gethelp --state $state
   Fixes this machine offers:  ./bin/tierline-agent fixes --state $state
   Logs: $dir/hub.log, $dir/agent.log.   Ctrl-C stops the hub and the agent.
 MSG
