@@ -16,7 +16,7 @@
   var shot = null;       // Uint8Array of the PNG to send
   var shotURL = "";
   var filed = false;
-  var kbTimer = 0, kbSeq = 0;
+  var kbTimer = 0, kbSeq = 0, ticketsSeq = 0;
 
   var labels = {
     "cannot-connect": "Cannot connect", "sign-in": "Password or sign-in", "slow": "Slow",
@@ -366,7 +366,11 @@
 
   // --- my tickets -------------------------------------------------------
   function loadTickets() {
+    // Only the newest request draws: an older answer arriving late must
+    // not take back a message or the reply box the user is typing in.
+    var seq = ++ticketsSeq;
     return api("GET", "/api/tickets").then(function (list) {
+      if (seq !== ticketsSeq) { return; }
       list = list || [];
       // Unchanged lists are left alone, so nothing moves under the user.
       var key = JSON.stringify(list);
