@@ -204,6 +204,10 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "device id is too long", http.StatusBadRequest)
 		return
 	}
+	// Subscribed before the page learns the stream is open, so a change
+	// made after the page's "open" (its cue to catch up) is never missed.
+	s := c.broker.subscribe(device)
+	defer c.broker.unsubscribe(s)
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
@@ -212,8 +216,6 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	if err := rc.Flush(); err != nil {
 		return
 	}
-	s := c.broker.subscribe(device)
-	defer c.broker.unsubscribe(s)
 	ping := time.NewTicker(c.pingEvery)
 	defer ping.Stop()
 	for {

@@ -63,12 +63,16 @@
     return tr;
   }
 
-  var pending = null;
+  var pending = null, refreshSeq = 0;
   function refresh() {
     pending = null;
+    var seq = ++refreshSeq;
     var u = new URL(window.location.href);
     u.searchParams.set("format", "json");
     T.api("GET", u.pathname + u.search).then(function (data) {
+      // An older answer arriving after a newer one must not bring back a
+      // ticket that has left the queue.
+      if (seq !== refreshSeq) { return; }
       var before = {};
       rows().forEach(function (r) { before[r.getAttribute("data-id")] = true; });
       var selId = selected >= 0 && rows()[selected] ? rows()[selected].getAttribute("data-id") : null;
@@ -93,11 +97,14 @@
     }).catch(function (e) { T.toast("Could not refresh the queue: " + e.message, true); });
   }
 
-  T.events(function (n) {
+  var live = T.events(function (n) {
     if (n.kind === "resync") { schedule(); return; }
     if (n.kind !== "ticket") { return; }
     var here = tbody.querySelector('tr[data-id="' + CSS.escape(n.id) + '"]');
     if (here || tab === "mine" || String(n.tier) === tab) { schedule(); }
   });
+  // Tickets filed between drawing this page and the stream opening, or
+  // while it was down, had no notice here: catch up on each (re)open.
+  live.addEventListener("open", function () { schedule(); });
   function schedule() { if (!pending) { pending = setTimeout(refresh, 250); } }
 })();
