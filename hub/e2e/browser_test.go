@@ -115,11 +115,27 @@ func (b *consoleBrowser) eval(expr string) string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
-	if err != nil {
+	for {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+		if err == nil {
+			return v
+		}
+		// A page that reloads itself (the ticket page does on changes) is
+		// read again once the new document is there.
+		if ctx.Err() == nil && isNavigationError(err) {
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
 		b.t.Fatalf("evaluate %s: %v", expr, err)
 	}
-	return v
+}
+
+// isNavigationError reports whether err came from the page being replaced
+// while chromium ran a step.
+func isNavigationError(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "navigated or closed") || strings.Contains(s, "Execution context was destroyed") ||
+		strings.Contains(s, "Cannot find context with specified id")
 }
 
 // text returns the text the user sees in the element sel.
@@ -147,7 +163,7 @@ func (b *consoleBrowser) waitJS(what, js string) {
 		if err == nil {
 			return
 		}
-		if time.Now().Before(deadline) && strings.Contains(err.Error(), "navigated or closed") {
+		if time.Now().Before(deadline) && isNavigationError(err) {
 			time.Sleep(100 * time.Millisecond)
 			continue
 		}
