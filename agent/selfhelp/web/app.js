@@ -9,6 +9,7 @@
   var failing = [];      // names of failing checks
   var articlesShown = {}; // id -> title
   var articlesOpen = {}; // id -> true while the user has it open
+  var lastArticles = ""; // the article list drawn, to skip drawing it again
   var runs = [];         // {fix, title, outcome}
   var fixTitles = {};
   var results = {};      // fix id -> its result element
@@ -145,6 +146,7 @@
     var seq = ++kbSeq;
     if (!text && !failing.length) {
       clear($("articles"));
+      lastArticles = "";
       $("kb-note").textContent = "Describe the problem above to see articles from your help desk.";
       return;
     }
@@ -152,10 +154,18 @@
     api("POST", "/api/kb", { text: text, checks: failing, category: category() }).then(function (a) {
       if (seq !== kbSeq) { return; }
       var list = $("articles");
-      clear(list);
       var arts = (a && a.articles) || [];
+      // The same answer again (the user typed on) leaves the list as it
+      // is; a new one keeps open the articles the user has open.
       $("kb-note").textContent = arts.length ? (a.cached ? "From a saved copy: your help desk cannot be reached right now." : "")
         : "No articles match yet.";
+      var key = JSON.stringify(arts);
+      if (key === lastArticles) { return; }
+      lastArticles = key;
+      list.querySelectorAll("li[data-article] details").forEach(function (d) {
+        articlesOpen[d.parentNode.getAttribute("data-article")] = d.open;
+      });
+      clear(list);
       arts.forEach(function (art) {
         articlesShown[art.id] = art.title;
         var li = el("li", "article");
@@ -164,7 +174,6 @@
         // A new search (the user typed on or picked a category) must not
         // close the article the user is reading.
         d.open = !!articlesOpen[art.id];
-        d.addEventListener("toggle", function () { articlesOpen[art.id] = d.open; });
         d.appendChild(el("summary", "article-title", art.title));
         var body = el("div", "article-body");
         renderMarkdown(body, art.body);
