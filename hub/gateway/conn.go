@@ -164,6 +164,7 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	go c.writeLoop(ctx)
 	go g.sendPending(ctx, c)
+	go c.sendCatchUp(ctx)
 	go func() {
 		select {
 		case <-c.done:

@@ -22,6 +22,36 @@ type HelpDesk interface {
 	// SearchKB answers a device's Tier 0 knowledge-base search: published
 	// articles only, ranked by the device's failing checks, then the text.
 	SearchKB(ctx context.Context, deviceID string, q wire.KBQuery) (wire.KBResults, error)
+	// CatchUp lists the ticket updates a device that has just connected
+	// should hear again: what it may have missed while offline or
+	// connected to another hub. The agent keeps each once.
+	CatchUp(ctx context.Context, deviceID string) ([]wire.TicketUpdate, error)
+}
+
+// catchUpTimeout bounds reading and sending a device's catch-up.
+const catchUpTimeout = 30 * time.Second
+
+// sendCatchUp sends a newly connected device its tickets' recent updates.
+func (c *agentConn) sendCatchUp(ctx context.Context) {
+	desk := c.g.cfg.HelpDesk
+	if desk == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
+	defer cancel()
+	ups, err := desk.CatchUp(ctx, c.deviceID)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.log.Warn("ticket updates for a connecting device not read; it hears of new ones only", "err", err)
+		}
+		return
+	}
+	for _, u := range ups {
+		if err := c.write(ctx, u); err != nil {
+			c.log.Info("ticket catch-up not delivered", "err", err)
+			return
+		}
+	}
 }
 
 // kbTimeout bounds one knowledge-base search; the agent waits about 3 s.

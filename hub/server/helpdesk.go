@@ -142,17 +142,8 @@ func (d *helpDesk) onEvent(t store.Ticket, events []store.TicketEvent) {
 		return
 	}
 	for _, e := range events {
-		u := wire.TicketUpdate{TicketID: t.ID, Number: t.Number, Title: t.Title, State: t.State, Tier: t.Tier, Time: e.Time}
-		switch e.Kind {
-		case tickets.EvMessage:
-			if e.Str("from") == "user" {
-				continue
-			}
-			u.From, u.Message = e.Actor, e.Str("text")
-		case tickets.EvResolved:
-			u.Message, u.AskSurvey = e.Str("resolution"), true
-		case tickets.EvEscalated, tickets.EvWaiting, tickets.EvResumed, tickets.EvReopened, tickets.EvClosed, tickets.EvAssigned:
-		default:
+		u, ok := updateFor(t, e)
+		if !ok {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -161,6 +152,74 @@ func (d *helpDesk) onEvent(t store.Ticket, events []store.TicketEvent) {
 		}
 		cancel()
 	}
+}
+
+// updateFor is what the ticket's user hears of event e, if anything.
+func updateFor(t store.Ticket, e store.TicketEvent) (wire.TicketUpdate, bool) {
+	u := wire.TicketUpdate{TicketID: t.ID, Number: t.Number, Title: t.Title, State: t.State, Tier: t.Tier, Time: e.Time}
+	switch e.Kind {
+	case tickets.EvMessage:
+		if e.Str("from") == "user" {
+			return u, false
+		}
+		u.From, u.Message = e.Actor, e.Str("text")
+	case tickets.EvResolved:
+		u.Message, u.AskSurvey = e.Str("resolution"), true
+	case tickets.EvEscalated, tickets.EvWaiting, tickets.EvResumed, tickets.EvReopened, tickets.EvClosed, tickets.EvAssigned:
+	default:
+		return u, false
+	}
+	return u, true
+}
+
+// Catch-up limits: the newest tickets and, on each, the newest messages.
+const (
+	catchUpTickets  = 50
+	catchUpMessages = 20
+)
+
+// CatchUp is what a device that has just connected hears again: on each of
+// its tickets that is not closed, the technicians' newest messages and the
+// resolution (with the survey only while it is unanswered), then the
+// ticket's state now. An update sent while the device was offline, or
+// connected to another hub, is otherwise lost; the agent keeps each
+// message once, by its time and text.
+func (d *helpDesk) CatchUp(ctx context.Context, deviceID string) ([]wire.TicketUpdate, error) {
+	ts, err := d.st.ListTickets(ctx, store.TicketFilter{DeviceID: deviceID, NewestFirst: true, Limit: catchUpTickets,
+		States: []string{store.TicketNew, store.TicketOpen, store.TicketWaitingUser, store.TicketWaitingVendor, store.TicketResolved}})
+	if err != nil {
+		return nil, err
+	}
+	var out []wire.TicketUpdate
+	for i := len(ts) - 1; i >= 0; i-- { // oldest first, as they happened
+		t := ts[i]
+		evs, err := d.st.TicketEvents(ctx, t.ID)
+		if err != nil {
+			return nil, err
+		}
+		var msgs []wire.TicketUpdate
+		var resolved *wire.TicketUpdate
+		for _, e := range evs {
+			switch e.Kind {
+			case tickets.EvMessage:
+				if u, ok := updateFor(t, e); ok {
+					msgs = append(msgs, u)
+				}
+			case tickets.EvResolved:
+				u, _ := updateFor(t, e)
+				resolved = &u
+			case tickets.EvReopened:
+				resolved = nil
+			}
+		}
+		out = append(out, msgs[max(0, len(msgs)-catchUpMessages):]...)
+		if resolved != nil && t.State == store.TicketResolved {
+			resolved.AskSurvey = t.CSAT == nil
+			out = append(out, *resolved)
+		}
+		out = append(out, wire.TicketUpdate{TicketID: t.ID, Number: t.Number, Title: t.Title, State: t.State, Tier: t.Tier, Time: t.UpdatedAt})
+	}
+	return out, nil
 }
 
 // onRunFinished puts a fix run that names a ticket on its timeline. It is

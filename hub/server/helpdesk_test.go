@@ -3,7 +3,10 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -64,5 +67,79 @@ func TestUserReplyAddedOncePerID(t *testing.T) {
 	}
 	if len(got) != 2 || got["still dropping"] != 1 || got["from an old agent"] != 2 {
 		t.Fatalf("messages on the ticket: %v; want the reply with an id once and the two without one both", got)
+	}
+}
+
+// A device that was offline while a technician wrote and resolved hears it
+// all when it connects: the messages, the resolution with the survey while
+// it is unanswered, and the state now; the user's own words and closed or
+// other devices' tickets are not sent.
+func TestCatchUpOnConnect(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	svc, err := tickets.New(tickets.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &helpDesk{svc: svc, st: st, log: slog.New(slog.DiscardHandler)}
+	file := func(device, req, text string) string {
+		rec, err := d.FileHelp(ctx, device, "pc-17", wire.HelpRequest{RequestID: req, Text: text, User: "maria",
+			Snapshot: wire.Snapshot{Taken: time.Now(), Checks: []diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusOK}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec.TicketID
+	}
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	vpn := file("dev1", "req-1", "VPN drops")
+	printer := file("dev1", "req-2", "Printer jams")
+	other := file("dev2", "req-3", "Not this device's")
+	must(svc.Message(ctx, vpn, "tess", tickets.FromTechnician, "Which network are you on?"))
+	must(nil, d.UserReply(ctx, "dev1", wire.UserReply{TicketID: vpn, Text: "home wifi", User: "maria", ID: wire.NewID()}))
+	must(svc.Message(ctx, vpn, "tess", tickets.FromTechnician, "Try again now, please."))
+	must(svc.Resolve(ctx, vpn, "tess", "VPN profile renewed."))
+	must(svc.Message(ctx, other, "tess", tickets.FromTechnician, "for dev2 only"))
+	must(svc.Resolve(ctx, printer, "tess", "Jam cleared."))
+	must(svc.Close(ctx, printer, "tess"))
+
+	ups, err := d.CatchUp(ctx, "dev1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, u := range ups {
+		if u.TicketID != vpn {
+			t.Errorf("catch-up for dev1 carries ticket %s (%q); want only the open VPN ticket", u.TicketID, u.Message)
+		}
+		got = append(got, fmt.Sprintf("%s|%s|%s|%v", u.State, u.From, u.Message, u.AskSurvey))
+	}
+	want := []string{
+		"resolved|tess|Which network are you on?|false",
+		"resolved|tess|Try again now, please.|false",
+		"resolved||VPN profile renewed.|true",
+		"resolved|||false",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("catch-up:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Answered: the resolution is still told, without the survey.
+	must(nil, d.SurveyAnswer(ctx, "dev1", wire.SurveyAnswer{TicketID: vpn, Score: 4}))
+	ups, _ = d.CatchUp(ctx, "dev1")
+	for _, u := range ups {
+		if u.AskSurvey {
+			t.Errorf("survey asked again after it was answered: %+v", u)
+		}
+	}
+	// Reopened: no resolution, the state is open again.
+	must(svc.Reopen(ctx, vpn, "maria", "drops again"))
+	ups, _ = d.CatchUp(ctx, "dev1")
+	if last := ups[len(ups)-1]; last.State == "resolved" || slices.ContainsFunc(ups, func(u wire.TicketUpdate) bool { return u.Message == "VPN profile renewed." }) {
+		t.Errorf("after reopening, catch-up %+v; want no resolution and the ticket's state now", ups)
 	}
 }
