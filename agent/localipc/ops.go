@@ -248,14 +248,16 @@ type HelpAnswer struct {
 
 // MyTicket is one of the device's tickets as the user sees it.
 type MyTicket struct {
-	ID        string       `json:"id"`
-	Number    int64        `json:"number"`
-	Title     string       `json:"title,omitempty"`
-	State     string       `json:"state"`
-	Tier      int          `json:"tier"`
-	Updated   time.Time    `json:"updated"`
-	AskSurvey bool         `json:"ask_survey,omitempty"`
-	Messages  []TicketNote `json:"messages,omitempty"`
+	ID        string    `json:"id"`
+	Number    int64     `json:"number"`
+	Title     string    `json:"title,omitempty"`
+	State     string    `json:"state"`
+	Tier      int       `json:"tier"`
+	Updated   time.Time `json:"updated"`
+	AskSurvey bool      `json:"ask_survey,omitempty"`
+	// Surveyed: the user answered the survey for this resolution.
+	Surveyed bool         `json:"surveyed,omitempty"`
+	Messages []TicketNote `json:"messages,omitempty"`
 	// User is the local user who filed it ("" for tickets filed before
 	// the agent recorded it: only the administrator sees those).
 	User string `json:"user,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -190,16 +191,39 @@ func (d *helpDesk) receipt(r wire.HelpReceipt) {
 	d.log.Info("help request filed on the hub", "request", r.RequestID, "ticket", r.Number)
 }
 
+// stateResolved is the hub's ticket state for a resolved ticket.
+const stateResolved = "resolved"
+
+// hasNote reports whether the update's message is already among notes.
+func hasNote(notes []TicketNote, u wire.TicketUpdate) bool {
+	for _, n := range notes {
+		if n.Time.Equal(u.Time) && n.From == u.From && n.Text == u.Message {
+			return true
+		}
+	}
+	return false
+}
+
 // update is the link's OnTicketUpdate hook.
 func (d *helpDesk) update(u wire.TicketUpdate) {
 	d.mu.Lock()
 	t := d.ticketLocked(u.TicketID)
-	t.Number, t.Title, t.State, t.Tier, t.Updated = u.Number, u.Title, u.State, u.Tier, u.Time
-	if u.AskSurvey {
+	t.Number, t.Title = u.Number, u.Title
+	// The hub sends a connecting agent its tickets' recent updates again
+	// (it may have missed them): an older update adds what is new but does
+	// not take the state back, and a message already here is not added.
+	if !u.Time.Before(t.Updated) {
+		if t.State == stateResolved && u.State != stateResolved {
+			t.Surveyed = false // reopened: a new resolution asks again
+		}
+		t.State, t.Tier, t.Updated = u.State, u.Tier, u.Time
+	}
+	if u.AskSurvey && !t.Surveyed && t.State == stateResolved {
 		t.AskSurvey = true
 	}
-	if u.Message != "" {
+	if u.Message != "" && !hasNote(t.Messages, u) {
 		t.Messages = append(t.Messages, TicketNote{From: u.From, Text: u.Message, Time: u.Time})
+		slices.SortStableFunc(t.Messages, func(a, b TicketNote) int { return a.Time.Compare(b.Time) })
 		if len(t.Messages) > maxCachedNotes {
 			t.Messages = t.Messages[len(t.Messages)-maxCachedNotes:]
 		}
@@ -287,7 +311,8 @@ func (d *helpDesk) register(s *localipc.Server) {
 			return nil, fmt.Errorf("could not save the answer: %w", err)
 		}
 		d.mu.Lock()
-		d.ticketLocked(a.TicketID).AskSurvey = false
+		t := d.ticketLocked(a.TicketID)
+		t.AskSurvey, t.Surveyed = false, true
 		d.saveLocked()
 		d.mu.Unlock()
 		return map[string]bool{"queued": true}, nil

@@ -158,3 +158,57 @@ func TestSnapshotWaitsForFirstSample(t *testing.T) {
 		t.Fatalf("snapshot %+v: want the first sample and its history point", snap)
 	}
 }
+
+// TestTicketUpdatesCaughtUp: the hub sends a connecting agent its tickets'
+// recent updates again; each message is kept once and in time order, an
+// older update does not take the state back, and an answered survey is
+// not asked again until the ticket is reopened and resolved anew.
+func TestTicketUpdatesCaughtUp(t *testing.T) {
+	d := newHelpDesk(nil, nil, nil, slog.New(slog.DiscardHandler), filepath.Join(t.TempDir(), "tickets.json"))
+	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	up := func(min int, state, from, msg string, survey bool) wire.TicketUpdate {
+		return wire.TicketUpdate{TicketID: "tk1", Number: 7, State: state, Tier: 1, Time: t0.Add(time.Duration(min) * time.Minute),
+			From: from, Message: msg, AskSurvey: survey}
+	}
+	get := func() MyTicket {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return *d.tickets["tk1"]
+	}
+	// Live: a message at 10, the resolution at 20.
+	d.update(up(10, "open", "tess", "Try again now", false))
+	d.update(up(20, "resolved", "", "VPN renewed", true))
+	// The catch-up after a reconnect: an older message the agent missed,
+	// the two it has, the resolution and the state now.
+	for _, u := range []wire.TicketUpdate{up(5, "resolved", "tess", "Which network?", false), up(10, "resolved", "tess", "Try again now", false),
+		up(20, "resolved", "", "VPN renewed", true), up(20, "resolved", "", "", false)} {
+		d.update(u)
+	}
+	tk := get()
+	var texts []string
+	for _, n := range tk.Messages {
+		texts = append(texts, n.Text)
+	}
+	if got := strings.Join(texts, "|"); got != "Which network?|Try again now|VPN renewed" || tk.State != "resolved" || !tk.AskSurvey {
+		t.Fatalf("after the catch-up: %s, state %s, survey %v; want each message once in order, resolved, survey asked", got, tk.State, tk.AskSurvey)
+	}
+	// An older update does not take the state back.
+	d.update(up(15, "open", "", "", false))
+	if tk = get(); tk.State != "resolved" {
+		t.Fatalf("an older update set the state to %s", tk.State)
+	}
+	// The user answers; a catch-up with the resolution does not ask again.
+	d.mu.Lock()
+	d.tickets["tk1"].AskSurvey, d.tickets["tk1"].Surveyed = false, true
+	d.mu.Unlock()
+	d.update(up(20, "resolved", "", "VPN renewed", true))
+	if tk = get(); tk.AskSurvey {
+		t.Fatal("an answered survey was asked again")
+	}
+	// Reopened and resolved again: a new survey.
+	d.update(up(30, "open", "", "", false))
+	d.update(up(40, "resolved", "", "Replaced the router", true))
+	if tk = get(); !tk.AskSurvey || len(tk.Messages) != 4 {
+		t.Fatalf("after a second resolution: survey %v, %d messages; want the survey asked and the new resolution kept", tk.AskSurvey, len(tk.Messages))
+	}
+}
