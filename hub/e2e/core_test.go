@@ -18,6 +18,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -288,36 +289,81 @@ func TestSpoolReplayExactlyOnce(t *testing.T) {
 	if code := h.proc.stop(); code != 0 {
 		t.Fatalf("hub exit code after SIGTERM = %d", code)
 	}
-	time.Sleep(3 * time.Second) // the agent samples every 200ms meanwhile
-	h.start()
-	eventually(t, "the agent to come back and catch up", 60*time.Second, func() bool {
-		return h.get("/api/v1/devices/"+a.id, &d) == http.StatusOK && d.Online && d.LastSeq > 15
+	// The agent sees the outage in its own checks (it samples every 200 ms
+	// and spools what it sees).
+	eventually(t, "the agent to find the hub unreachable", 60*time.Second, func() bool {
+		return agentFailing(t, a, "hub-reachable")
 	})
+	h.start()
+
+	// The spooled evidence reaches the hub once it is back: hub-reachable
+	// went failing and came back.
+	var seq string
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var hist struct {
+			Transitions []struct {
+				Name string `json:"name"`
+				From string `json:"from"`
+				To   string `json:"to"`
+			} `json:"transitions"`
+		}
+		h.get("/api/v1/devices/"+a.id+"/health/history?since="+start.UTC().Format(time.RFC3339), &hist)
+		var tos []string
+		for i := len(hist.Transitions) - 1; i >= 0; i-- { // oldest first
+			if tr := hist.Transitions[i]; tr.Name == "hub-reachable" {
+				tos = append(tos, tr.To)
+			}
+		}
+		if seq = strings.Join(tos, ","); strings.Contains(seq, "ok,failing,ok") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hub-reachable transitions %q after 60 s, want ok,failing,ok", seq)
+		}
+	}
 	if code := a.proc.stop(); code != 0 {
 		t.Errorf("agent exit code = %d", code)
 	}
-	h.get("/api/v1/devices/"+a.id, &d)
-	checkContiguous(t, h.telemetry(a.id, start), d.LastSeq)
+	pts, last := settledTelemetry(t, h, a.id, start)
+	checkContiguous(t, pts, last)
+}
 
-	// The agent saw the outage, and its spooled evidence reached the hub:
-	// hub-reachable went failing and came back.
-	var hist struct {
-		Transitions []struct {
-			Name string `json:"name"`
-			From string `json:"from"`
-			To   string `json:"to"`
-		} `json:"transitions"`
+// agentFailing asks the running agent, over its local socket as the tray
+// does, whether the named check fails in its latest results.
+func agentFailing(t *testing.T, a *agent, check string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var st localipc.Status
+	if err := localipc.Call(ctx, filepath.Join(a.state, localipc.SocketName), "status", nil, &st); err != nil {
+		return false
 	}
-	h.get("/api/v1/devices/"+a.id+"/health/history?since="+start.UTC().Format(time.RFC3339), &hist)
-	var seq []string
-	for i := len(hist.Transitions) - 1; i >= 0; i-- { // oldest first
-		if tr := hist.Transitions[i]; tr.Name == "hub-reachable" {
-			seq = append(seq, tr.To)
+	for _, f := range st.Failing {
+		if f.Name == check {
+			return true
 		}
 	}
-	if got := strings.Join(seq, ","); !strings.Contains(got, "ok,failing,ok") {
-		t.Errorf("hub-reachable transitions %q, want ok,failing,ok", got)
+	return false
+}
+
+// settledTelemetry reads a stopped agent's stored telemetry and last
+// sequence once the hub has stored what it had already read off the wire
+// (it commits in batches): both reads agree, or 30 s have passed and the
+// check that follows reports the difference.
+func settledTelemetry(t *testing.T, h *hub, id string, since time.Time) ([]point, uint64) {
+	t.Helper()
+	var pts []point
+	var d device
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		h.get("/api/v1/devices/"+id, &d)
+		pts = h.telemetry(id, since)
+		var again device
+		h.get("/api/v1/devices/"+id, &again)
+		if again.LastSeq == d.LastSeq && uint64(len(pts)) == d.LastSeq-1 {
+			break
+		}
 	}
+	return pts, d.LastSeq
 }
 
 // TestKillHubDuringIngest: SIGKILL the hub while several agents stream; after
@@ -358,9 +404,8 @@ func TestKillHubDuringIngest(t *testing.T) {
 		}
 	}
 	for _, a := range agents {
-		var d device
-		h.get("/api/v1/devices/"+a.id, &d)
-		checkContiguous(t, h.telemetry(a.id, start), d.LastSeq)
+		pts, last := settledTelemetry(t, h, a.id, start)
+		checkContiguous(t, pts, last)
 	}
 }
 

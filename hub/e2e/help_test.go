@@ -258,4 +258,25 @@ func TestOfflineHelp(t *testing.T) {
 	if len(list.Tickets) != 1 || list.Tickets[0].DeviceID != a.id {
 		t.Fatalf("tickets after the outage: %+v, want exactly one", list.Tickets)
 	}
+
+	// Now the computer is off while a technician answers: the agent hears
+	// the message when it connects again, once.
+	a.proc.stop()
+	if code := h.do("POST", "/api/v1/tickets/"+list.Tickets[0].ID+"/messages", h.token, strings.NewReader(`{"text":"Is the cable plugged in?"}`), nil); code != 200 {
+		t.Fatalf("technician message: %d", code)
+	}
+	a.run()
+	eventually(t, "the message written while the computer was off", 60*time.Second, func() bool {
+		out, _, _ := run(t, "", "tierline-agent", "tickets", "--state", a.state)
+		return strings.Contains(out, "Is the cable plugged in?")
+	})
+	a.proc.stop()
+	a.run() // a second catch-up (the message and the state) adds nothing
+	eventually(t, "the second catch-up", 60*time.Second, func() bool {
+		return strings.Count(a.proc.output(), `msg="ticket update"`) >= 2
+	})
+	out, _, _ = run(t, "", "tierline-agent", "tickets", "--state", a.state)
+	if n := strings.Count(out, "Is the cable plugged in?"); n != 1 {
+		t.Fatalf("the message shows %d times after two reconnects:\n%s", n, out)
+	}
 }
