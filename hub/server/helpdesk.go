@@ -172,14 +172,17 @@ func updateFor(t store.Ticket, e store.TicketEvent) (wire.TicketUpdate, bool) {
 	return u, true
 }
 
-// Catch-up limits: the newest tickets and, on each, the newest messages.
+// Catch-up limits: the newest tickets and, on each, the newest messages; a
+// ticket resolved longer ago than catchUpResolved is not told again (a
+// resolved ticket stays resolved until someone closes it).
 const (
 	catchUpTickets  = 50
 	catchUpMessages = 20
+	catchUpResolved = 14 * 24 * time.Hour
 )
 
 // CatchUp is what a device that has just connected hears again: on each of
-// its tickets that is not closed, the technicians' newest messages and the
+// its tickets that is not closed (nor resolved long ago), the technicians' newest messages and the
 // resolution (with the survey only while it is unanswered), then the
 // ticket's state now. An update sent while the device was offline, or
 // connected to another hub, is otherwise lost; the agent keeps each
@@ -193,6 +196,9 @@ func (d *helpDesk) CatchUp(ctx context.Context, deviceID string) ([]wire.TicketU
 	var out []wire.TicketUpdate
 	for i := len(ts) - 1; i >= 0; i-- { // oldest first, as they happened
 		t := ts[i]
+		if t.State == store.TicketResolved && t.ResolvedAt != nil && time.Since(*t.ResolvedAt) > catchUpResolved {
+			continue
+		}
 		evs, err := d.st.TicketEvents(ctx, t.ID)
 		if err != nil {
 			return nil, err

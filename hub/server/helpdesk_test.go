@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/gateway"
+	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/diag"
@@ -75,8 +76,11 @@ func TestUserReplyAddedOncePerID(t *testing.T) {
 // it is unanswered, and the state now; the user's own words and closed or
 // other devices' tickets are not sent.
 func TestCatchUpOnConnect(t *testing.T) {
+	storetest.Backends(t, testCatchUp)
+}
+
+func testCatchUp(t *testing.T, st *store.Store) {
 	ctx := context.Background()
-	st := storetest.Open(t)
 	svc, err := tickets.New(tickets.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +100,21 @@ func TestCatchUpOnConnect(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A ticket resolved 15 days ago is not told again.
+	oldSvc, err := tickets.New(tickets.Config{Store: st, Logger: slog.New(slog.DiscardHandler),
+		Now: func() time.Time { return time.Now().Add(-15 * 24 * time.Hour) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldDesk := &helpDesk{svc: oldSvc, st: st, log: slog.New(slog.DiscardHandler)}
+	oldRec, err := oldDesk.FileHelp(ctx, "dev1", "pc-17", wire.HelpRequest{RequestID: "req-0", Text: "Old one", User: "maria",
+		Snapshot: wire.Snapshot{Taken: time.Now(), Checks: []diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusOK}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := oldSvc.Resolve(ctx, oldRec.TicketID, "tess", "Long done."); err != nil {
+		t.Fatal(err)
+	}
 	vpn := file("dev1", "req-1", "VPN drops")
 	printer := file("dev1", "req-2", "Printer jams")
 	other := file("dev2", "req-3", "Not this device's")
@@ -114,7 +133,7 @@ func TestCatchUpOnConnect(t *testing.T) {
 	var got []string
 	for _, u := range ups {
 		if u.TicketID != vpn {
-			t.Errorf("catch-up for dev1 carries ticket %s (%q); want only the open VPN ticket", u.TicketID, u.Message)
+			t.Errorf("catch-up for dev1 carries ticket %s (%q); want only the VPN ticket (the printer's is closed, the old one resolved long ago)", u.TicketID, u.Message)
 		}
 		got = append(got, fmt.Sprintf("%s|%s|%s|%v", u.State, u.From, u.Message, u.AskSurvey))
 	}
