@@ -204,22 +204,25 @@ func hasNote(notes []TicketNote, u wire.TicketUpdate) bool {
 	return false
 }
 
-// update is the link's OnTicketUpdate hook.
+// update is the link's OnTicketUpdate hook. The hub sends a connecting
+// agent its tickets' recent updates again (it may have missed them): an
+// older update adds what is new but does not take the state back, a
+// message already here is not added, and an update that changes nothing
+// is not written to disk.
 func (d *helpDesk) update(u wire.TicketUpdate) {
 	d.mu.Lock()
 	t := d.ticketLocked(u.TicketID)
+	changed := t.Number != u.Number || t.Title != u.Title
 	t.Number, t.Title = u.Number, u.Title
-	// The hub sends a connecting agent its tickets' recent updates again
-	// (it may have missed them): an older update adds what is new but does
-	// not take the state back, and a message already here is not added.
 	if !u.Time.Before(t.Updated) {
 		if t.State == stateResolved && u.State != stateResolved {
 			t.Surveyed = false // reopened: a new resolution asks again
 		}
+		changed = changed || t.State != u.State || t.Tier != u.Tier || !t.Updated.Equal(u.Time)
 		t.State, t.Tier, t.Updated = u.State, u.Tier, u.Time
 	}
-	if u.AskSurvey && !t.Surveyed && t.State == stateResolved {
-		t.AskSurvey = true
+	if u.AskSurvey && !t.Surveyed && t.State == stateResolved && !t.AskSurvey {
+		t.AskSurvey, changed = true, true
 	}
 	if u.Message != "" && !hasNote(t.Messages, u) {
 		t.Messages = append(t.Messages, TicketNote{From: u.From, Text: u.Message, Time: u.Time})
@@ -227,9 +230,16 @@ func (d *helpDesk) update(u wire.TicketUpdate) {
 		if len(t.Messages) > maxCachedNotes {
 			t.Messages = t.Messages[len(t.Messages)-maxCachedNotes:]
 		}
+		changed = true
 	}
-	d.saveLocked()
+	if changed {
+		d.saveLocked()
+	}
 	d.mu.Unlock()
+	if !changed {
+		d.log.Debug("ticket update already known", "ticket", u.Number)
+		return
+	}
 	d.log.Info("ticket update", "ticket", u.Number, "state", u.State, "tier", u.Tier, "message", u.Message != "")
 }
 

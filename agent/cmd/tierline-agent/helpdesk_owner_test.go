@@ -164,7 +164,8 @@ func TestSnapshotWaitsForFirstSample(t *testing.T) {
 // older update does not take the state back, and an answered survey is
 // not asked again until the ticket is reopened and resolved anew.
 func TestTicketUpdatesCaughtUp(t *testing.T) {
-	d := newHelpDesk(nil, nil, nil, slog.New(slog.DiscardHandler), filepath.Join(t.TempDir(), "tickets.json"))
+	cache := filepath.Join(t.TempDir(), "tickets.json")
+	d := newHelpDesk(nil, nil, nil, slog.New(slog.DiscardHandler), cache)
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	up := func(min int, state, from, msg string, survey bool) wire.TicketUpdate {
 		return wire.TicketUpdate{TicketID: "tk1", Number: 7, State: state, Tier: 1, Time: t0.Add(time.Duration(min) * time.Minute),
@@ -183,6 +184,17 @@ func TestTicketUpdatesCaughtUp(t *testing.T) {
 	for _, u := range []wire.TicketUpdate{up(5, "resolved", "tess", "Which network?", false), up(10, "resolved", "tess", "Try again now", false),
 		up(20, "resolved", "", "VPN renewed", true), up(20, "resolved", "", "", false)} {
 		d.update(u)
+	}
+	// The same catch-up again (the next reconnect) changes nothing and
+	// writes nothing.
+	if err := os.Remove(cache); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []wire.TicketUpdate{up(5, "resolved", "tess", "Which network?", false), up(20, "resolved", "", "VPN renewed", true), up(20, "resolved", "", "", false)} {
+		d.update(u)
+	}
+	if _, err := os.Stat(cache); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a catch-up with nothing new rewrote %s (%v)", cache, err)
 	}
 	tk := get()
 	var texts []string
