@@ -43,10 +43,7 @@
     if (!es) {
       es = new EventSource(url);
       sources[url] = es;
-      es.addEventListener("open", function () {
-        document.body.classList.remove("offline");
-        document.body.setAttribute("data-live", "1");
-      });
+      es.addEventListener("open", function () { document.body.classList.remove("offline"); });
       es.addEventListener("error", function () { document.body.classList.add("offline"); });
       // The hub ends the stream when the session ends (logout elsewhere,
       // a password reset, the idle limit): go to the login, then back.
