@@ -22,13 +22,19 @@ build: release-key ## build bin/tierline-hub and bin/tierline-agent
 run: build ## start a hub on the embedded store with a local agent enrolled to it
 	./scripts/run.sh $(RUN_DIR)
 
-test: vet cross ## the whole test suite (what CI runs)
+test: lint cross ## the whole test suite (what CI runs): lint, cross-compiles, go test -race
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 vet: ## go vet
 	$(GO) vet ./...
 
-lint: vet ## go vet, gofmt, and the rule that os/exec lives only in agent/execx
+# staticcheck is pinned; .ci/run installs it (go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)).
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $$($(GO) env GOPATH)/bin/staticcheck)
+
+lint: vet ## go vet, gofmt, staticcheck, and the rule that os/exec lives only in agent/execx
+	@if [ ! -x "$(STATICCHECK)" ]; then echo "staticcheck missing: go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)"; exit 1; fi
+	$(STATICCHECK) ./...
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	@bad=$$(grep -rln '"os/exec"' --include='*.go' agent hub shared | grep -v '^agent/execx/' | grep -v '_test.go$$' || true); \
 	  if [ -n "$$bad" ]; then echo "os/exec outside agent/execx: $$bad"; exit 1; fi

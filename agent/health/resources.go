@@ -164,8 +164,7 @@ func gradeCPU(c *Config, now time.Time, pts []diag.Point, top []diag.Process) di
 	if len(pts) == 0 {
 		return unknown("No telemetry history yet to judge sustained CPU use.")
 	}
-	var last float64
-	last = pts[len(pts)-1].CPUPct
+	last := pts[len(pts)-1].CPUPct
 	return ok("The processor is not saturated.", ev("cpu now", "%.1f%%", last), ev("threshold", "%.0f%% for %s", c.CPUBusyPct, c.CPUWarnFor))
 }
 

@@ -129,9 +129,8 @@ func BadRequest(format string, args ...any) error {
 }
 
 type route struct {
-	h        Handler
-	anyUser  bool
-	describe string
+	h       Handler
+	anyUser bool
 }
 
 // Server serves the socket.

@@ -121,7 +121,7 @@ func TestPeerCredentials(t *testing.T) {
 			t.Errorf("another user's calls: want %q in\n%s", want, other)
 		}
 	}
-	if !strings.Contains(other, fmt.Sprintf(`"pid":`)) || strings.Contains(other, `"pid":0`) {
+	if !strings.Contains(other, `"pid":`) || strings.Contains(other, `"pid":0`) {
 		t.Errorf("caller pid missing: %s", other)
 	}
 

@@ -3,7 +3,6 @@ package selfhelp
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -476,6 +475,6 @@ func TestStopsWithContext(t *testing.T) {
 		t.Fatal("the server did not stop with its context")
 	}
 	if _, err := http.Get(base(s) + "/"); err == nil {
-		t.Fatal(fmt.Sprintf("%s still answers", base(s)))
+		t.Fatalf("%s still answers", base(s))
 	}
 }

@@ -221,7 +221,6 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
 	ctx := r.Context()
-	now := c.cfg.Now()
 	fail := func(status int, msg string) {
 		c.Render(w, r, nil, status, "login.html", View{Title: "Log in", Data: loginData{Name: name, Next: next, Message: msg}})
 	}
@@ -238,7 +237,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.logins.release()
-	now = c.cfg.Now() // after the wait
+	now := c.cfg.Now() // after the wait
 	n, last, err := c.cfg.Store.LoginFailures(ctx, name)
 	if err != nil {
 		c.log.Error("login failures", "err", err)
