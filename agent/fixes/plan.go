@@ -1,6 +1,7 @@
 package fixes
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tierline/tierline/agent/execx"
+	"github.com/tierline/tierline/agent/svcmgr"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -247,7 +249,7 @@ func planResetNetwork(m Machine) (Plan, error) {
 		case m.has("nmcli"):
 			return Plan{Steps: []Step{cmd("nmcli", "networking", "off"), cmd("nmcli", "networking", "on")}}, nil
 		case m.has("networkctl") && m.has("systemctl"):
-			return Plan{Steps: []Step{cmd("systemctl", "restart", "systemd-networkd")}}, nil
+			return restartBuiltin(m, "systemd-networkd")
 		}
 		return Plan{}, notApplicable("neither NetworkManager (nmcli) nor systemd-networkd (networkctl) is installed")
 	case catalog.Windows:
@@ -302,21 +304,20 @@ func planPrintSpooler(m Machine) (Plan, error) {
 		if !m.has("cupsd") || !m.has("systemctl") {
 			return Plan{}, notApplicable("CUPS (cupsd) is not installed")
 		}
-		return Plan{Steps: []Step{
-			{Argv: []string{"cancel", "-a", "-x"}, Optional: true},
-			cmd("systemctl", "restart", "cups"),
-		}}, nil
+		return restartBuiltin(m, "cups", Step{Argv: []string{"cancel", "-a", "-x"}, Optional: true})
 	case catalog.Windows:
-		return Plan{Steps: []Step{
-			{Argv: []string{"net", "stop", "Spooler"}, Optional: true},
-			{Action: &Action{Name: ActClearPrintQueue}},
-			cmd("net", "start", "Spooler"),
-		}}, nil
+		// The queue folder can only be emptied while the Spooler is stopped.
+		stop, err := svcmgr.Stop(m.GOOS, "Spooler")
+		if err != nil {
+			return Plan{}, err
+		}
+		start, err := svcmgr.Start(m.GOOS, "Spooler")
+		if err != nil {
+			return Plan{}, err
+		}
+		return Plan{Steps: []Step{serviceStep(stop), {Action: &Action{Name: ActClearPrintQueue}}, serviceStep(start)}}, nil
 	case catalog.Darwin:
-		return Plan{Steps: []Step{
-			{Argv: []string{"cancel", "-a", "-"}, Optional: true},
-			cmd("launchctl", "kickstart", "-k", "system/org.cups.cupsd"),
-		}}, nil
+		return restartBuiltin(m, "org.cups.cupsd", Step{Argv: []string{"cancel", "-a", "-"}, Optional: true})
 	}
 	return Plan{}, notApplicable("restart-print-spooler is not available on %s", m.GOOS)
 }
@@ -331,36 +332,52 @@ func planSyncClock(m Machine) (Plan, error) {
 			return Plan{Steps: []Step{cmd("chronyc", "makestep")}}, nil
 		}
 		if m.has("systemctl") && slices.ContainsFunc(timesyncd, m.has) {
-			return Plan{Steps: []Step{cmd("systemctl", "restart", "systemd-timesyncd")}}, nil
+			return restartBuiltin(m, "systemd-timesyncd")
 		}
 		return Plan{}, notApplicable("neither chrony (chronyc) nor systemd-timesyncd is installed")
 	case catalog.Windows:
 		return Plan{Steps: []Step{cmd("w32tm", "/resync", "/force")}}, nil
 	case catalog.Darwin:
-		return Plan{Steps: []Step{cmd("launchctl", "kickstart", "-k", "system/com.apple.timed")}}, nil
+		return restartBuiltin(m, "com.apple.timed")
 	}
 	return Plan{}, notApplicable("sync-clock is not available on %s", m.GOOS)
 }
 
 func planRestartService(name string, m Machine) (Plan, error) {
-	switch m.GOOS {
-	case catalog.Linux:
-		if !m.has("systemctl") {
-			return Plan{}, notApplicable("this machine does not use systemd (no systemctl)")
-		}
-		return Plan{Steps: []Step{{Argv: []string{"systemctl", "restart", "--", name},
-			NotApplicable: map[int]string{5: "there is no unit " + name + " on this machine"}}}}, nil
-	case catalog.Windows:
-		// net waits for the service to stop, unlike sc; "not started" is fine.
-		return Plan{Steps: []Step{
-			{Argv: []string{"net", "stop", name}, Optional: true},
-			cmd("net", "start", name),
-		}}, nil
-	case catalog.Darwin:
-		return Plan{Steps: []Step{{Argv: []string{"launchctl", "kickstart", "-k", "system/" + name},
-			NotApplicable: map[int]string{113: "there is no launchd service " + name + " on this machine"}}}}, nil
+	if m.GOOS == catalog.Linux && !m.has("systemctl") {
+		return Plan{}, notApplicable("this machine does not use systemd (no systemctl)")
 	}
-	return Plan{}, notApplicable("restart-service is not available on %s", m.GOOS)
+	cmds, err := svcmgr.Restart(m.GOOS, name)
+	if errors.Is(err, errors.ErrUnsupported) {
+		return Plan{}, notApplicable("restart-service is not available on %s", m.GOOS)
+	}
+	if err != nil {
+		return Plan{}, err
+	}
+	var p Plan
+	for _, c := range cmds {
+		p.Steps = append(p.Steps, serviceStep(c))
+	}
+	return p, nil
+}
+
+// restartBuiltin is a plan of the steps before, then the restart of a
+// service the fix names itself.
+func restartBuiltin(m Machine, service string, before ...Step) (Plan, error) {
+	cmds, err := svcmgr.RestartBuiltin(m.GOOS, service)
+	if err != nil {
+		return Plan{}, err
+	}
+	p := Plan{Steps: before}
+	for _, c := range cmds {
+		p.Steps = append(p.Steps, serviceStep(c))
+	}
+	return p, nil
+}
+
+// serviceStep is a service-manager command as a plan step.
+func serviceStep(c svcmgr.Command) Step {
+	return Step{Argv: c.Argv, Optional: c.Optional, NotApplicable: c.NotFound}
 }
 
 // criticalProcesses are never ended, by name (compared case-insensitively,

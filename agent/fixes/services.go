@@ -2,7 +2,8 @@ package fixes
 
 import (
 	"slices"
-	"strings"
+
+	"github.com/tierline/tierline/agent/svcmgr"
 )
 
 // builtinServices are the services restart-service may restart on each OS
@@ -18,17 +19,9 @@ var builtinServices = map[string][]string{
 // BuiltinServices returns the built-in restart-service allow-list for goos.
 func BuiltinServices(goos string) []string { return slices.Clone(builtinServices[goos]) }
 
-// serviceAllowed reports whether name may be restarted on goos under p.
-// Windows service names are case-insensitive; unit and launchd names are not.
+// serviceAllowed reports whether name may be restarted on goos under p,
+// comparing names as the OS's service manager does.
 func serviceAllowed(name, goos string, p Policy) bool {
-	for _, s := range append(BuiltinServices(goos), p.AllowServices...) {
-		if s == name || goos == "windows" && strings.EqualFold(s, name) {
-			return true
-		}
-		// A systemd unit may be named with or without its .service suffix.
-		if goos == "linux" && strings.TrimSuffix(s, ".service") == strings.TrimSuffix(name, ".service") {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(append(BuiltinServices(goos), p.AllowServices...),
+		func(s string) bool { return svcmgr.SameName(goos, s, name) })
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tierline/tierline/agent/svcmgr"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
@@ -166,7 +167,7 @@ func TestGradeSmall(t *testing.T) {
 	if got := checkClock(context.Background(), c, Env{}); got.Status != diag.StatusUnknown {
 		t.Errorf("clock without hub: %+v", got)
 	}
-	got := gradeServices([]serviceState{{Name: "cups", State: "active", Running: true}, {Name: "sshd", State: "failed"}})
+	got := gradeServices([]svcmgr.Status{{Name: "cups", State: "active", Running: true}, {Name: "sshd", State: "failed"}})
 	if got.Status != diag.StatusFailing || got.Fix != catalog.RestartService || !strings.Contains(got.Summary, "sshd") {
 		t.Errorf("services: %+v", got)
 	}

@@ -5,29 +5,23 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tierline/tierline/agent/svcmgr"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
-
-// serviceState is what service-stopped learns about one service.
-type serviceState struct {
-	Name    string
-	State   string // running, stopped, failed, missing, ...
-	Running bool
-}
 
 func checkServices(ctx context.Context, c *Config) diag.CheckResult {
 	if len(c.WatchedServices) == 0 {
 		return ok("No services are watched.")
 	}
-	states, err := serviceStates(ctx, c.WatchedServices)
+	states, err := svcmgr.Query(ctx, c.WatchedServices)
 	if err != nil {
 		return unknown("Could not read service states.", ev("error", "%v", err))
 	}
 	return gradeServices(states)
 }
 
-func gradeServices(states []serviceState) diag.CheckResult {
+func gradeServices(states []svcmgr.Status) diag.CheckResult {
 	var evidence []diag.Evidence
 	var stopped []string
 	for _, s := range states {

@@ -4,17 +4,7 @@ import (
 	"context"
 	"os"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
-
-func TestUnitFiles(t *testing.T) {
-	got := UnitFiles("testdata/systemd")
-	want := map[string]bool{"ssh.service": true, "cups.service": false, "local-backup.service": true}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("(-want +got):\n%s", diff)
-	}
-}
 
 func TestFixtureRoot(t *testing.T) {
 	// Software and services from a fixture root: a Debian machine without

@@ -1,35 +1,82 @@
-package inventory
+package svcmgr
 
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"howett.net/plist"
 
-	"github.com/tierline/tierline/agent/health"
 	"github.com/tierline/tierline/shared/diag"
 )
 
-// ParseSystemctlListUnits parses `systemctl list-units --type=service
-// --all --no-legend --plain`: UNIT LOAD ACTIVE SUB DESCRIPTION per line. It
-// returns each unit's sub-state (running, exited, dead, failed, ...).
-func ParseSystemctlListUnits(out string) map[string]string {
-	states := map[string]string{}
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) > 0 && (f[0] == "●" || f[0] == "*") {
-			f = f[1:]
-		}
-		if len(f) < 4 || !strings.HasSuffix(f[0], ".service") {
-			continue
-		}
-		states[f[0]] = f[3]
-	}
-	return states
+// LaunchdJob is one line of `launchctl list`.
+type LaunchdJob struct {
+	Label string
+	PID   int // 0 when not running
+	// Status is the last exit status; negative: killed by that signal.
+	Status int
 }
 
-// launchdPlist is what the inventory reads from a launchd job's plist.
+// State describes the job in the words the inventory uses.
+func (j LaunchdJob) State() string {
+	switch {
+	case j.PID > 0:
+		return "running"
+	case j.Status < 0:
+		return "stopped (killed by signal " + strconv.Itoa(-j.Status) + ")"
+	case j.Status > 0:
+		return "failed (exit " + strconv.Itoa(j.Status) + ")"
+	}
+	return "stopped"
+}
+
+// ParseLaunchctlList parses `launchctl list`: a header "PID Status Label"
+// and one tab-separated line per loaded job, PID "-" when not running.
+func ParseLaunchctlList(out string) map[string]LaunchdJob {
+	jobs := map[string]LaunchdJob{}
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(strings.TrimRight(line, "\r"))
+		if len(f) != 3 || f[0] == "PID" {
+			continue
+		}
+		j := LaunchdJob{Label: f[2]}
+		if f[0] != "-" {
+			pid, err := strconv.Atoi(f[0])
+			if err != nil || pid < 0 {
+				continue
+			}
+			j.PID = pid
+		}
+		if f[1] != "-" {
+			s, err := strconv.Atoi(f[1])
+			if err != nil {
+				continue
+			}
+			j.Status = s
+		}
+		jobs[j.Label] = j
+	}
+	return jobs
+}
+
+// launchdStates looks labels up in `launchctl list`'s jobs. A label that
+// is not loaded counts as stopped.
+func launchdStates(jobs map[string]LaunchdJob, names []string) []Status {
+	out := make([]Status, 0, len(names))
+	for _, n := range names {
+		j, ok := jobs[n]
+		if !ok {
+			out = append(out, Status{Name: n, State: "not loaded"})
+			continue
+		}
+		out = append(out, Status{Name: n, State: j.State(), Running: j.PID > 0})
+	}
+	return out
+}
+
+// launchdPlist is what List reads from a launchd job's plist.
 type launchdPlist struct {
 	Label    string `plist:"Label"`
 	Disabled bool   `plist:"Disabled"`
@@ -55,7 +102,7 @@ var launchdDirs = []struct {
 // launchdServices reads the job plists under root and gives each its
 // state from jobs (nil: unknown). Agents run in users' sessions, not the
 // system domain launchctl list shows, so an agent not listed is "user agent".
-func launchdServices(root string, jobs map[string]health.LaunchdJob) []diag.Service {
+func launchdServices(root string, jobs map[string]LaunchdJob) []diag.Service {
 	var out []diag.Service
 	seen := map[string]bool{}
 	for _, d := range launchdDirs {

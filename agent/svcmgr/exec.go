@@ -1,4 +1,6 @@
-package health
+//go:build linux || darwin
+
+package svcmgr
 
 import (
 	"context"
@@ -7,9 +9,7 @@ import (
 	"github.com/tierline/tierline/agent/execx"
 )
 
-// run is execx.Run; tests replace it to feed recorded output to the
-// checks. Checks run commands only where the OS offers no cheaper source,
-// and only when the check needs them.
+// run is execx.Run; tests replace it to feed recorded output.
 var run = execx.Run
 
 func output(ctx context.Context, timeout time.Duration, max int, argv ...string) (string, error) {
