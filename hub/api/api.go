@@ -277,17 +277,6 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 	return Caller{UserID: u.ID, Name: u.Name, Role: u.Role}, true
 }
 
-func (a *API) audit(r *http.Request, who Caller, action, target, outcome string, detail map[string]any) {
-	err := a.cfg.Store.AppendAudit(r.Context(), a.auditEvent(r, who, action, target, outcome, detail))
-	if err != nil {
-		a.log.Error("append audit event", "action", action, "err", err)
-	}
-}
-
-func (a *API) auditEvent(r *http.Request, who Caller, action, target, outcome string, detail map[string]any) store.AuditEvent {
-	return store.AuditEvent{Time: a.cfg.Now(), Actor: who.Name, Action: action, Target: target, Outcome: outcome, Detail: detail, Remote: r.RemoteAddr}
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

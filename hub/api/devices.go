@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -194,113 +193,6 @@ func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, who Caller) {
 	a.cfg.OnRevoke(d.ID)
 	a.audit(r, who, "device.revoke", d.ID, "ok", map[string]any{"hostname": d.Hostname})
 	writeJSON(w, http.StatusOK, map[string]any{"id": d.ID, "revoked": true})
-}
-
-func (a *API) listTokens(w http.ResponseWriter, r *http.Request, who Caller) {
-	ts, err := a.cfg.Store.ListTokens(r.Context())
-	if err != nil {
-		a.internal(w, "list tokens", err)
-		return
-	}
-	if ts == nil {
-		ts = []store.Token{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
-}
-
-// CreateTokenRequest is the body of POST /api/v1/tokens.
-type CreateTokenRequest struct {
-	Expires string `json:"expires"` // Go duration, default 24h
-	Uses    int    `json:"uses"`    // default 1
-	Note    string `json:"note"`
-}
-
-func (a *API) createToken(w http.ResponseWriter, r *http.Request, who Caller) {
-	var req CreateTokenRequest
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	t, secret, err := NewToken(a.cfg.Now(), req.Expires, req.Uses, req.Note, who.Name)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return
-	}
-	if a.cfg.EnrollToken == nil {
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "this hub cannot issue tokens")
-		return
-	}
-	enc, err := a.cfg.EnrollToken(secret)
-	if err != nil {
-		a.internal(w, "render token", err)
-		return
-	}
-	if err := a.cfg.Store.CreateToken(r.Context(), t, auth.HashSecret(secret)); err != nil {
-		a.internal(w, "create token", err)
-		return
-	}
-	a.audit(r, who, "token.create", t.ID, "ok", map[string]any{"uses": t.MaxUses, "expires_at": t.ExpiresAt})
-	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "enrollment_token": enc})
-}
-
-func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, who Caller) {
-	id := r.PathValue("id")
-	err := a.cfg.Store.RevokeToken(r.Context(), id, a.cfg.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", "no enrollment token "+id)
-		return
-	}
-	if err != nil {
-		a.internal(w, "revoke token", err)
-		return
-	}
-	a.audit(r, who, "token.revoke", id, "ok", nil)
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
-}
-
-func (a *API) listAudit(w http.ResponseWriter, r *http.Request, who Caller) {
-	q := r.URL.Query()
-	f := store.AuditFilter{Actor: q.Get("actor"), ActionPrefix: q.Get("action"), Target: q.Get("target")}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "bad_request", "limit must be a number from 1 to 1000")
-			return
-		}
-		f.Limit = n
-	}
-	// before pages back: pass the next_before of the previous answer.
-	if s := q.Get("before"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "bad_request", "before must be an audit event id (next_before of the previous page)")
-			return
-		}
-		f.BeforeID = n
-	}
-	if q.Get("since") != "" || q.Get("until") != "" {
-		since, until, ok := a.parseRange(w, r)
-		if !ok {
-			return
-		}
-		f.Since, f.Until = since, until
-	}
-	ev, err := a.cfg.Store.ListAudit(r.Context(), f)
-	if err != nil {
-		a.internal(w, "list audit", err)
-		return
-	}
-	if ev == nil {
-		ev = []store.AuditEvent{}
-	}
-	out := map[string]any{"events": ev}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 100
-	}
-	if len(ev) == limit {
-		out["next_before"] = ev[len(ev)-1].ID
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) internal(w http.ResponseWriter, what string, err error) {
