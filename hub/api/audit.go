@@ -1,14 +1,22 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
 	"github.com/tierline/tierline/hub/store"
 )
 
+// auditStore is the audit log: every route writes to it, GET /api/v1/audit
+// reads it.
+type auditStore interface {
+	AppendAudit(ctx context.Context, e store.AuditEvent) error
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
+}
+
 func (a *API) audit(r *http.Request, who Caller, action, target, outcome string, detail map[string]any) {
-	err := a.cfg.Store.AppendAudit(r.Context(), a.auditEvent(r, who, action, target, outcome, detail))
+	err := a.auditLog.AppendAudit(r.Context(), a.auditEvent(r, who, action, target, outcome, detail))
 	if err != nil {
 		a.log.Error("append audit event", "action", action, "err", err)
 	}
@@ -45,7 +53,7 @@ func (a *API) listAudit(w http.ResponseWriter, r *http.Request, who Caller) {
 		}
 		f.Since, f.Until = since, until
 	}
-	ev, err := a.cfg.Store.ListAudit(r.Context(), f)
+	ev, err := a.auditLog.ListAudit(r.Context(), f)
 	if err != nil {
 		a.internal(w, "list audit", err)
 		return

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -9,6 +10,16 @@ import (
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/wire"
 )
+
+// devicesStore is what the device routes call on the store.
+type devicesStore interface {
+	ListDevices(ctx context.Context, opt store.ListDevicesOptions) ([]store.Device, error)
+	GetDevice(ctx context.Context, id string) (store.Device, error)
+	Telemetry(ctx context.Context, q store.TelemetryQuery) ([]store.TelemetryPoint, error)
+	CheckHistory(ctx context.Context, deviceID string, since time.Time, limit int) ([]store.CheckTransition, error)
+	RevokeDevice(ctx context.Context, id string, at time.Time) error
+	SetDeviceGroup(ctx context.Context, id, group string) error
+}
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, who Caller) {
 	writeJSON(w, http.StatusOK, map[string]any{"id": who.UserID, "name": who.Name, "role": who.Role})
@@ -28,7 +39,7 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, who Caller) {
 		writeError(w, http.StatusBadRequest, "bad_request", "online must be true or false")
 		return
 	}
-	ds, err := a.cfg.Store.ListDevices(r.Context(), opt)
+	ds, err := a.devices.ListDevices(r.Context(), opt)
 	if err != nil {
 		a.internal(w, "list devices", err)
 		return
@@ -45,7 +56,7 @@ func (a *API) device(w http.ResponseWriter, r *http.Request) (store.Device, bool
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return store.Device{}, false
 	}
-	d, err := a.cfg.Store.GetDevice(r.Context(), id)
+	d, err := a.devices.GetDevice(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no device "+id)
 		return d, false
@@ -113,7 +124,7 @@ func (a *API) deviceTelemetry(w http.ResponseWriter, r *http.Request, who Caller
 		}
 		limit = n
 	}
-	pts, err := a.cfg.Store.Telemetry(r.Context(), store.TelemetryQuery{
+	pts, err := a.devices.Telemetry(r.Context(), store.TelemetryQuery{
 		DeviceID: d.ID, Since: since, Until: until, Limit: limit, WithSamples: r.URL.Query().Get("samples") == "true",
 	})
 	if err != nil {
@@ -135,7 +146,7 @@ func (a *API) healthHistory(w http.ResponseWriter, r *http.Request, who Caller) 
 	if !ok {
 		return
 	}
-	tr, err := a.cfg.Store.CheckHistory(r.Context(), d.ID, since, 1000)
+	tr, err := a.devices.CheckHistory(r.Context(), d.ID, since, 1000)
 	if err != nil {
 		a.internal(w, "query health history", err)
 		return
@@ -186,7 +197,7 @@ func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, who Caller) {
 	if !ok {
 		return
 	}
-	if err := a.cfg.Store.RevokeDevice(r.Context(), d.ID, a.cfg.Now()); err != nil {
+	if err := a.devices.RevokeDevice(r.Context(), d.ID, a.cfg.Now()); err != nil {
 		a.internal(w, "revoke device", err)
 		return
 	}
@@ -215,7 +226,7 @@ func (a *API) setDeviceGroup(w http.ResponseWriter, r *http.Request, who Caller)
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	if err := a.cfg.Store.SetDeviceGroup(r.Context(), d.ID, req.Group); err != nil {
+	if err := a.devices.SetDeviceGroup(r.Context(), d.ID, req.Group); err != nil {
 		a.internal(w, "set device group", err)
 		return
 	}

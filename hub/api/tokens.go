@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,13 @@ import (
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/wire"
 )
+
+// tokensStore is what the enrollment-token routes call on the store.
+type tokensStore interface {
+	ListTokens(ctx context.Context) ([]store.Token, error)
+	CreateToken(ctx context.Context, t store.Token, secretHash []byte) error
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+}
 
 // NewToken makes an enrollment token record and its secret. expires is a Go
 // duration ("" = 24h); uses 0 means 1.
@@ -39,7 +47,7 @@ func NewToken(now time.Time, expires string, uses int, note, by string) (store.T
 }
 
 func (a *API) listTokens(w http.ResponseWriter, r *http.Request, who Caller) {
-	ts, err := a.cfg.Store.ListTokens(r.Context())
+	ts, err := a.tokens.ListTokens(r.Context())
 	if err != nil {
 		a.internal(w, "list tokens", err)
 		return
@@ -76,7 +84,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, who Caller) {
 		a.internal(w, "render token", err)
 		return
 	}
-	if err := a.cfg.Store.CreateToken(r.Context(), t, auth.HashSecret(secret)); err != nil {
+	if err := a.tokens.CreateToken(r.Context(), t, auth.HashSecret(secret)); err != nil {
 		a.internal(w, "create token", err)
 		return
 	}
@@ -86,7 +94,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, who Caller) {
 
 func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, who Caller) {
 	id := r.PathValue("id")
-	err := a.cfg.Store.RevokeToken(r.Context(), id, a.cfg.Now())
+	err := a.tokens.RevokeToken(r.Context(), id, a.cfg.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no enrollment token "+id)
 		return
