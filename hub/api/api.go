@@ -1,6 +1,22 @@
 // Package api serves the hub's JSON HTTP API under /api/v1. Every route
 // declares the least role allowed to call it; the check runs on the server
 // for every request.
+//
+// # Areas and the store
+//
+// Each area of the API is one file (devices.go, runs.go, tickets.go, ...)
+// holding its routes, its handlers and an interface named after it
+// (devicesStore, runsStore, ticketsStore, ...) that lists the store methods
+// those handlers call, and nothing else. The API keeps the store once per
+// area, typed by that interface (a.devices, a.runs, a.tickets), and a
+// handler calls the store only through its own area's field. So a file
+// says what it needs from the store, and when a handler needs one more
+// method the compiler points at its area's interface: add the method
+// there, with the store's signature.
+//
+// Store, which Config takes, is the union of the area interfaces: the hub
+// wires one value (its *store.Store) and New hands it to every area. A new
+// area adds its interface to Store and a field to API.
 package api
 
 import (
@@ -20,76 +36,37 @@ import (
 	"github.com/tierline/tierline/shared/wire"
 )
 
-// Store is what the API needs from the store.
+// Store is everything the API reads and writes in the store: the union of
+// the per-area interfaces (see the package doc). The hub passes its
+// *store.Store.
 type Store interface {
+	callerStore   // api.go
+	auditStore    // audit.go
+	devicesStore  // devices.go
+	tokensStore   // tokens.go
+	fleetStore    // fleet.go
+	runsStore     // runs.go
+	ticketsStore  // tickets.go
+	problemsStore // problems.go
+	kbStore       // kb.go
+	vendorsStore  // vendors.go
+	usersStore    // users.go
+	updatesStore  // updates.go
+}
+
+// The hub's store keeps satisfying every area's interface.
+var _ Store = (*store.Store)(nil)
+
+// callerStore is what every request needs from the store: the user behind
+// an API token.
+type callerStore interface {
 	LookupAPIToken(ctx context.Context, hash []byte, now time.Time) (store.APIToken, store.User, error)
-	ListDevices(ctx context.Context, opt store.ListDevicesOptions) ([]store.Device, error)
-	GetDevice(ctx context.Context, id string) (store.Device, error)
-	Telemetry(ctx context.Context, q store.TelemetryQuery) ([]store.TelemetryPoint, error)
-	CheckHistory(ctx context.Context, deviceID string, since time.Time, limit int) ([]store.CheckTransition, error)
-	RevokeDevice(ctx context.Context, id string, at time.Time) error
-	ListTokens(ctx context.Context) ([]store.Token, error)
-	CreateToken(ctx context.Context, t store.Token, secretHash []byte) error
-	RevokeToken(ctx context.Context, id string, at time.Time) error
-	AppendAudit(ctx context.Context, e store.AuditEvent) error
-	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
-	// Signed agent updates (updates.go).
-	ListReleases(ctx context.Context) ([]store.Release, error)
-	AddRelease(ctx context.Context, r store.Release, content []byte) error
-	DeleteRelease(ctx context.Context, version, goos, arch string) error
-	SetRollout(ctx context.Context, r store.Rollout) error
-	DeleteRollout(ctx context.Context, group string) error
-	RolloutProgress(ctx context.Context) ([]store.RolloutProgress, error)
-	UpdateStatus(ctx context.Context, group string) ([]store.DeviceUpdate, error)
-	CreateRuns(ctx context.Context, b *store.RunBatch, runs []store.Run, audit ...store.AuditEvent) error
-	GetRun(ctx context.Context, id string) (store.Run, error)
-	ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, error)
-	CancelRun(ctx context.Context, id string, at time.Time) error
-	RunBundle(ctx context.Context, id string) (string, []byte, error)
-	GetRunBatch(ctx context.Context, id string) (store.RunBatch, error)
-	SetDeviceGroup(ctx context.Context, id, group string) error
-	CreateProblem(ctx context.Context, p store.Problem) error
-	UpdateProblem(ctx context.Context, p store.Problem, at time.Time) error
-	GetProblem(ctx context.Context, id string) (store.Problem, error)
-	ListProblems(ctx context.Context, state string, limit int) ([]store.Problem, error)
-	ProblemProposals(ctx context.Context, minDevices int) ([]store.ProblemProposal, error)
-	// Tickets (tickets.go); changes go through Config.Tickets.
-	GetTicket(ctx context.Context, id string) (store.Ticket, error)
-	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
-	TicketLinks(ctx context.Context, ticketID string) ([]store.TicketLink, error)
-	// Knowledge base (kb.go).
-	CreateArticle(ctx context.Context, a store.Article) (store.Article, error)
-	UpdateArticle(ctx context.Context, id string, e store.ArticleEdit, by string, at time.Time, onlyIn ...string) (store.Article, error)
-	SetArticleState(ctx context.Context, id, state, by string, at time.Time, onlyFrom ...string) (store.Article, string, error)
-	GetArticle(ctx context.Context, id string) (store.Article, error)
-	ListArticles(ctx context.Context, f store.ArticleFilter) ([]store.Article, error)
-	SearchArticles(ctx context.Context, q store.ArticleQuery) ([]store.ArticleHit, error)
-	// Tier 4 vendors (vendors.go).
-	CreateVendor(ctx context.Context, v store.Vendor) error
-	UpdateVendor(ctx context.Context, v store.Vendor, clearSecret bool, at time.Time) error
-	SetVendorDisabled(ctx context.Context, id string, at *time.Time, now time.Time) error
-	GetVendor(ctx context.Context, idOrName string) (store.Vendor, error)
-	ListVendors(ctx context.Context, withDisabled bool) ([]store.Vendor, error)
-	TicketDeliveries(ctx context.Context, ticketID string) ([]store.VendorDelivery, error)
-	// Fleet health, device search and charts (fleet.go).
-	FleetHealth(ctx context.Context, from, to time.Time, topProblems int) (store.FleetHealth, error)
-	SearchDevices(ctx context.Context, f store.DeviceSearch) ([]store.Device, bool, error)
-	TelemetrySeries(ctx context.Context, deviceID string, since, until time.Time, step time.Duration) ([]store.TelemetryPoint, error)
-	// Users and API tokens (users.go).
-	ListUsers(ctx context.Context) ([]store.User, error)
-	GetUser(ctx context.Context, id string) (store.User, error)
-	GetUserByName(ctx context.Context, name string) (store.User, error)
-	CreateUser(ctx context.Context, u store.User) error
-	SetUserRole(ctx context.Context, id string, role store.Role) error
-	SetUserDisabled(ctx context.Context, id string, at time.Time) error
-	SetUserPassword(ctx context.Context, id, hash string) error
-	ListAPITokens(ctx context.Context, userID string) ([]store.APIToken, error)
-	CreateAPIToken(ctx context.Context, t store.APIToken, hash []byte) error
-	RevokeAPIToken(ctx context.Context, id string, at time.Time) error
 }
 
 // Config configures the API.
 type Config struct {
+	// Store is the hub's store; New hands it to each area as that area's
+	// interface.
 	Store  Store
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -133,6 +110,21 @@ type API struct {
 	cfg Config
 	mux *http.ServeMux
 	log *slog.Logger
+
+	// The store, once per area, typed by what that area calls on it.
+	// A handler uses its own area's field and no other.
+	callers  callerStore   // api.go
+	auditLog auditStore    // audit.go
+	devices  devicesStore  // devices.go
+	tokens   tokensStore   // tokens.go
+	fleet    fleetStore    // fleet.go
+	runs     runsStore     // runs.go
+	tickets  ticketsStore  // tickets.go
+	problems problemsStore // problems.go
+	kb       kbStore       // kb.go
+	vendors  vendorsStore  // vendors.go
+	users    usersStore    // users.go
+	updates  updatesStore  // updates.go
 }
 
 // New builds the API.
@@ -149,7 +141,13 @@ func New(cfg Config) (*API, error) {
 	if cfg.OnRevoke == nil {
 		cfg.OnRevoke = func(string) {}
 	}
-	a := &API{cfg: cfg, mux: http.NewServeMux(), log: cfg.Logger.With("component", "api")}
+	st := cfg.Store
+	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
+		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
+		problems: st, kb: st, vendors: st, users: st, updates: st}
+	// Handlers reach the store only through their area's field above.
+	cfg.Store = nil
+	a.cfg = cfg
 	a.routes()
 	return a, nil
 }
@@ -261,7 +259,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "send an API token as `Authorization: Bearer <token>` (create one with `tierline-hub apitoken create --user NAME`)")
 		return Caller{}, false
 	}
-	_, u, err := a.cfg.Store.LookupAPIToken(r.Context(), auth.HashSecret(strings.TrimSpace(tok)), a.cfg.Now())
+	_, u, err := a.callers.LookupAPIToken(r.Context(), auth.HashSecret(strings.TrimSpace(tok)), a.cfg.Now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "API token is not valid")
@@ -275,17 +273,6 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 		return Caller{}, false
 	}
 	return Caller{UserID: u.ID, Name: u.Name, Role: u.Role}, true
-}
-
-func (a *API) audit(r *http.Request, who Caller, action, target, outcome string, detail map[string]any) {
-	err := a.cfg.Store.AppendAudit(r.Context(), a.auditEvent(r, who, action, target, outcome, detail))
-	if err != nil {
-		a.log.Error("append audit event", "action", action, "err", err)
-	}
-}
-
-func (a *API) auditEvent(r *http.Request, who Caller, action, target, outcome string, detail map[string]any) store.AuditEvent {
-	return store.AuditEvent{Time: a.cfg.Now(), Actor: who.Name, Action: action, Target: target, Outcome: outcome, Detail: detail, Remote: r.RemoteAddr}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,15 +1,25 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"time"
 
-	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/wire"
 )
+
+// devicesStore is what the device routes call on the store.
+type devicesStore interface {
+	ListDevices(ctx context.Context, opt store.ListDevicesOptions) ([]store.Device, error)
+	GetDevice(ctx context.Context, id string) (store.Device, error)
+	Telemetry(ctx context.Context, q store.TelemetryQuery) ([]store.TelemetryPoint, error)
+	CheckHistory(ctx context.Context, deviceID string, since time.Time, limit int) ([]store.CheckTransition, error)
+	RevokeDevice(ctx context.Context, id string, at time.Time) error
+	SetDeviceGroup(ctx context.Context, id, group string) error
+}
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, who Caller) {
 	writeJSON(w, http.StatusOK, map[string]any{"id": who.UserID, "name": who.Name, "role": who.Role})
@@ -29,7 +39,7 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, who Caller) {
 		writeError(w, http.StatusBadRequest, "bad_request", "online must be true or false")
 		return
 	}
-	ds, err := a.cfg.Store.ListDevices(r.Context(), opt)
+	ds, err := a.devices.ListDevices(r.Context(), opt)
 	if err != nil {
 		a.internal(w, "list devices", err)
 		return
@@ -46,7 +56,7 @@ func (a *API) device(w http.ResponseWriter, r *http.Request) (store.Device, bool
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return store.Device{}, false
 	}
-	d, err := a.cfg.Store.GetDevice(r.Context(), id)
+	d, err := a.devices.GetDevice(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no device "+id)
 		return d, false
@@ -114,7 +124,7 @@ func (a *API) deviceTelemetry(w http.ResponseWriter, r *http.Request, who Caller
 		}
 		limit = n
 	}
-	pts, err := a.cfg.Store.Telemetry(r.Context(), store.TelemetryQuery{
+	pts, err := a.devices.Telemetry(r.Context(), store.TelemetryQuery{
 		DeviceID: d.ID, Since: since, Until: until, Limit: limit, WithSamples: r.URL.Query().Get("samples") == "true",
 	})
 	if err != nil {
@@ -136,7 +146,7 @@ func (a *API) healthHistory(w http.ResponseWriter, r *http.Request, who Caller) 
 	if !ok {
 		return
 	}
-	tr, err := a.cfg.Store.CheckHistory(r.Context(), d.ID, since, 1000)
+	tr, err := a.devices.CheckHistory(r.Context(), d.ID, since, 1000)
 	if err != nil {
 		a.internal(w, "query health history", err)
 		return
@@ -187,120 +197,13 @@ func (a *API) revokeDevice(w http.ResponseWriter, r *http.Request, who Caller) {
 	if !ok {
 		return
 	}
-	if err := a.cfg.Store.RevokeDevice(r.Context(), d.ID, a.cfg.Now()); err != nil {
+	if err := a.devices.RevokeDevice(r.Context(), d.ID, a.cfg.Now()); err != nil {
 		a.internal(w, "revoke device", err)
 		return
 	}
 	a.cfg.OnRevoke(d.ID)
 	a.audit(r, who, "device.revoke", d.ID, "ok", map[string]any{"hostname": d.Hostname})
 	writeJSON(w, http.StatusOK, map[string]any{"id": d.ID, "revoked": true})
-}
-
-func (a *API) listTokens(w http.ResponseWriter, r *http.Request, who Caller) {
-	ts, err := a.cfg.Store.ListTokens(r.Context())
-	if err != nil {
-		a.internal(w, "list tokens", err)
-		return
-	}
-	if ts == nil {
-		ts = []store.Token{}
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
-}
-
-// CreateTokenRequest is the body of POST /api/v1/tokens.
-type CreateTokenRequest struct {
-	Expires string `json:"expires"` // Go duration, default 24h
-	Uses    int    `json:"uses"`    // default 1
-	Note    string `json:"note"`
-}
-
-func (a *API) createToken(w http.ResponseWriter, r *http.Request, who Caller) {
-	var req CreateTokenRequest
-	if !decodeBody(w, r, &req) {
-		return
-	}
-	t, secret, err := NewToken(a.cfg.Now(), req.Expires, req.Uses, req.Note, who.Name)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return
-	}
-	if a.cfg.EnrollToken == nil {
-		writeError(w, http.StatusServiceUnavailable, "unavailable", "this hub cannot issue tokens")
-		return
-	}
-	enc, err := a.cfg.EnrollToken(secret)
-	if err != nil {
-		a.internal(w, "render token", err)
-		return
-	}
-	if err := a.cfg.Store.CreateToken(r.Context(), t, auth.HashSecret(secret)); err != nil {
-		a.internal(w, "create token", err)
-		return
-	}
-	a.audit(r, who, "token.create", t.ID, "ok", map[string]any{"uses": t.MaxUses, "expires_at": t.ExpiresAt})
-	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "enrollment_token": enc})
-}
-
-func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, who Caller) {
-	id := r.PathValue("id")
-	err := a.cfg.Store.RevokeToken(r.Context(), id, a.cfg.Now())
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", "no enrollment token "+id)
-		return
-	}
-	if err != nil {
-		a.internal(w, "revoke token", err)
-		return
-	}
-	a.audit(r, who, "token.revoke", id, "ok", nil)
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
-}
-
-func (a *API) listAudit(w http.ResponseWriter, r *http.Request, who Caller) {
-	q := r.URL.Query()
-	f := store.AuditFilter{Actor: q.Get("actor"), ActionPrefix: q.Get("action"), Target: q.Get("target")}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 1000 {
-			writeError(w, http.StatusBadRequest, "bad_request", "limit must be a number from 1 to 1000")
-			return
-		}
-		f.Limit = n
-	}
-	// before pages back: pass the next_before of the previous answer.
-	if s := q.Get("before"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "bad_request", "before must be an audit event id (next_before of the previous page)")
-			return
-		}
-		f.BeforeID = n
-	}
-	if q.Get("since") != "" || q.Get("until") != "" {
-		since, until, ok := a.parseRange(w, r)
-		if !ok {
-			return
-		}
-		f.Since, f.Until = since, until
-	}
-	ev, err := a.cfg.Store.ListAudit(r.Context(), f)
-	if err != nil {
-		a.internal(w, "list audit", err)
-		return
-	}
-	if ev == nil {
-		ev = []store.AuditEvent{}
-	}
-	out := map[string]any{"events": ev}
-	limit := f.Limit
-	if limit == 0 {
-		limit = 100
-	}
-	if len(ev) == limit {
-		out["next_before"] = ev[len(ev)-1].ID
-	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) internal(w http.ResponseWriter, what string, err error) {
@@ -323,7 +226,7 @@ func (a *API) setDeviceGroup(w http.ResponseWriter, r *http.Request, who Caller)
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	if err := a.cfg.Store.SetDeviceGroup(r.Context(), d.ID, req.Group); err != nil {
+	if err := a.devices.SetDeviceGroup(r.Context(), d.ID, req.Group); err != nil {
 		a.internal(w, "set device group", err)
 		return
 	}

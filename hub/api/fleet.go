@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
@@ -8,6 +9,14 @@ import (
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/diag"
 )
+
+// fleetStore is what the fleet health, device search and chart routes call
+// on the store.
+type fleetStore interface {
+	FleetHealth(ctx context.Context, from, to time.Time, topProblems int) (store.FleetHealth, error)
+	SearchDevices(ctx context.Context, f store.DeviceSearch) ([]store.Device, bool, error)
+	TelemetrySeries(ctx context.Context, deviceID string, since, until time.Time, step time.Duration) ([]store.TelemetryPoint, error)
+}
 
 // Fleet routes. The fleet health aggregates need Tier 3: the issue gives
 // fleet health to admins, and Tier 3 engineers are the ones who hunt
@@ -80,7 +89,7 @@ func (a *API) fleetHealth(w http.ResponseWriter, r *http.Request, who Caller) {
 		}
 		top = n
 	}
-	h, err := a.cfg.Store.FleetHealth(r.Context(), from, to, top)
+	h, err := a.fleet.FleetHealth(r.Context(), from, to, top)
 	if err != nil {
 		a.internal(w, "fleet health", err)
 		return
@@ -143,7 +152,7 @@ func (a *API) searchDevices(w http.ResponseWriter, r *http.Request, who Caller) 
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
-	ds, more, err := a.cfg.Store.SearchDevices(r.Context(), f)
+	ds, more, err := a.fleet.SearchDevices(r.Context(), f)
 	if err != nil {
 		a.internal(w, "search devices", err)
 		return
@@ -196,7 +205,7 @@ func (a *API) deviceSeries(w http.ResponseWriter, r *http.Request, who Caller) {
 		until = t
 	}
 	since := until.Add(-span)
-	pts, err := a.cfg.Store.TelemetrySeries(r.Context(), d.ID, since, until, step)
+	pts, err := a.fleet.TelemetrySeries(r.Context(), d.ID, since, until, step)
 	if err != nil {
 		a.internal(w, "telemetry series", err)
 		return

@@ -1,18 +1,30 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
+
+// kbStore is what the knowledge base routes call on the store.
+type kbStore interface {
+	ListArticles(ctx context.Context, f store.ArticleFilter) ([]store.Article, error)
+	SearchArticles(ctx context.Context, q store.ArticleQuery) ([]store.ArticleHit, error)
+	GetArticle(ctx context.Context, id string) (store.Article, error)
+	CreateArticle(ctx context.Context, a store.Article) (store.Article, error)
+	UpdateArticle(ctx context.Context, id string, e store.ArticleEdit, by string, at time.Time, onlyIn ...string) (store.Article, error)
+	SetArticleState(ctx context.Context, id, state, by string, at time.Time, onlyFrom ...string) (a store.Article, from string, err error)
+}
 
 // Knowledge base routes. Tier 1 and Tier 2 read published and reviewed
 // articles; Tier 3 and admins read every state. Tier 2 writes drafts and
@@ -110,7 +122,7 @@ func (a *API) listArticles(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	if text == "" && len(checks) == 0 {
-		arts, err := a.cfg.Store.ListArticles(r.Context(), store.ArticleFilter{States: states, Limit: limit})
+		arts, err := a.kb.ListArticles(r.Context(), store.ArticleFilter{States: states, Limit: limit})
 		if err != nil {
 			a.articleError(w, r, err)
 			return
@@ -121,7 +133,7 @@ func (a *API) listArticles(w http.ResponseWriter, r *http.Request, who Caller) {
 	if limit > 100 {
 		limit = 100
 	}
-	hits, err := a.cfg.Store.SearchArticles(r.Context(), store.ArticleQuery{Text: text, Checks: checks, States: states, Limit: limit})
+	hits, err := a.kb.SearchArticles(r.Context(), store.ArticleQuery{Text: text, Checks: checks, States: states, Limit: limit})
 	if err != nil {
 		a.articleError(w, r, err)
 		return
@@ -130,7 +142,7 @@ func (a *API) listArticles(w http.ResponseWriter, r *http.Request, who Caller) {
 }
 
 func (a *API) getArticle(w http.ResponseWriter, r *http.Request, who Caller) {
-	art, err := a.cfg.Store.GetArticle(r.Context(), r.PathValue("id"))
+	art, err := a.kb.GetArticle(r.Context(), r.PathValue("id"))
 	if err == nil && !slices.Contains(articleStatesFor(who), art.State) {
 		// Not shown to this role; answer as if it did not exist.
 		err = store.ErrNotFound
@@ -178,7 +190,7 @@ func (a *API) createArticle(w http.ResponseWriter, r *http.Request, who Caller) 
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
-	art, err := a.cfg.Store.CreateArticle(r.Context(), store.Article{ID: wire.NewID(), Title: req.Title, Body: req.Body, State: store.ArticleDraft,
+	art, err := a.kb.CreateArticle(r.Context(), store.Article{ID: wire.NewID(), Title: req.Title, Body: req.Body, State: store.ArticleDraft,
 		Checks: req.Checks, Fixes: req.Fixes, SourceTicket: req.SourceTicket, CreatedBy: who.Name, CreatedAt: a.cfg.Now()})
 	if err != nil {
 		a.articleError(w, r, err)
@@ -202,7 +214,7 @@ func (a *API) updateArticle(w http.ResponseWriter, r *http.Request, who Caller) 
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
-	cur, err := a.cfg.Store.GetArticle(r.Context(), id)
+	cur, err := a.kb.GetArticle(r.Context(), id)
 	if err != nil {
 		a.articleError(w, r, err)
 		return
@@ -212,7 +224,7 @@ func (a *API) updateArticle(w http.ResponseWriter, r *http.Request, who Caller) 
 		writeError(w, http.StatusForbidden, "forbidden", "article "+id+" is "+cur.State+"; ask Tier 3 to change it, or to move it back to draft")
 		return
 	}
-	art, err := a.cfg.Store.UpdateArticle(r.Context(), id, store.ArticleEdit{Title: req.Title, Body: req.Body, Checks: req.Checks, Fixes: req.Fixes}, who.Name, a.cfg.Now(), unlockedStates(who)...)
+	art, err := a.kb.UpdateArticle(r.Context(), id, store.ArticleEdit{Title: req.Title, Body: req.Body, Checks: req.Checks, Fixes: req.Fixes}, who.Name, a.cfg.Now(), unlockedStates(who)...)
 	if err != nil {
 		a.articleError(w, r, err)
 		return
@@ -233,7 +245,7 @@ func (a *API) setArticleState(w http.ResponseWriter, r *http.Request, who Caller
 		writeError(w, http.StatusBadRequest, "bad_request", "state must be one of "+strings.Join(store.ArticleStates, ", "))
 		return
 	}
-	cur, err := a.cfg.Store.GetArticle(r.Context(), id)
+	cur, err := a.kb.GetArticle(r.Context(), id)
 	if err != nil {
 		a.articleError(w, r, err)
 		return
@@ -243,7 +255,7 @@ func (a *API) setArticleState(w http.ResponseWriter, r *http.Request, who Caller
 		writeError(w, http.StatusForbidden, "forbidden", "publishing, archiving and unpublishing articles needs the tier3 role or higher; you are "+string(who.Role))
 		return
 	}
-	art, from, err := a.cfg.Store.SetArticleState(r.Context(), id, req.State, who.Name, a.cfg.Now(), unlockedStates(who)...)
+	art, from, err := a.kb.SetArticleState(r.Context(), id, req.State, who.Name, a.cfg.Now(), unlockedStates(who)...)
 	if err != nil {
 		a.articleError(w, r, err)
 		return

@@ -1,14 +1,26 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/wire"
 )
+
+// problemsStore is what the problem routes call on the store.
+type problemsStore interface {
+	ListProblems(ctx context.Context, state string, limit int) ([]store.Problem, error)
+	ProblemProposals(ctx context.Context, minDevices int) ([]store.ProblemProposal, error)
+	GetProblem(ctx context.Context, id string) (store.Problem, error)
+	GetTicket(ctx context.Context, id string) (store.Ticket, error)
+	CreateProblem(ctx context.Context, p store.Problem) error
+	UpdateProblem(ctx context.Context, p store.Problem, at time.Time) error
+}
 
 // Problem (known error) routes: any technician may read them and see the
 // linking proposals; Tier 3 engineers and admins create, edit and link.
@@ -53,7 +65,7 @@ func (a *API) listProblems(w http.ResponseWriter, r *http.Request, who Caller) {
 		writeError(w, http.StatusBadRequest, "bad_request", "state must be one of "+strings.Join(store.ProblemStates, ", "))
 		return
 	}
-	ps, err := a.cfg.Store.ListProblems(r.Context(), state, 500)
+	ps, err := a.problems.ListProblems(r.Context(), state, 500)
 	if err != nil {
 		a.internal(w, "list problems", err)
 		return
@@ -65,7 +77,7 @@ func (a *API) listProblems(w http.ResponseWriter, r *http.Request, who Caller) {
 }
 
 func (a *API) problemProposals(w http.ResponseWriter, r *http.Request, who Caller) {
-	ps, err := a.cfg.Store.ProblemProposals(r.Context(), 2)
+	ps, err := a.problems.ProblemProposals(r.Context(), 2)
 	if err != nil {
 		a.internal(w, "problem proposals", err)
 		return
@@ -81,7 +93,7 @@ func (a *API) problem(w http.ResponseWriter, r *http.Request) (store.Problem, bo
 	if !ok {
 		return store.Problem{}, false
 	}
-	p, err := a.cfg.Store.GetProblem(r.Context(), id)
+	p, err := a.problems.GetProblem(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no problem "+id+"; list them with GET /api/v1/problems")
 		return p, false
@@ -126,7 +138,7 @@ func (a *API) createProblem(w http.ResponseWriter, r *http.Request, who Caller) 
 		p.State = store.ProblemOpen
 	}
 	if req.FromTicket != "" {
-		t, err := a.cfg.Store.GetTicket(r.Context(), req.FromTicket)
+		t, err := a.problems.GetTicket(r.Context(), req.FromTicket)
 		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, http.StatusNotFound, "not_found", "no ticket "+req.FromTicket)
 			return
@@ -137,7 +149,7 @@ func (a *API) createProblem(w http.ResponseWriter, r *http.Request, who Caller) 
 		}
 		p.Signature = t.Signature
 	}
-	if err := a.cfg.Store.CreateProblem(r.Context(), p); err != nil {
+	if err := a.problems.CreateProblem(r.Context(), p); err != nil {
 		a.internal(w, "create problem", err)
 		return
 	}
@@ -170,7 +182,7 @@ func (a *API) updateProblem(w http.ResponseWriter, r *http.Request, who Caller) 
 	if req.State != "" {
 		p.State = req.State
 	}
-	if err := a.cfg.Store.UpdateProblem(r.Context(), p, a.cfg.Now()); err != nil {
+	if err := a.problems.UpdateProblem(r.Context(), p, a.cfg.Now()); err != nil {
 		a.internal(w, "update problem", err)
 		return
 	}

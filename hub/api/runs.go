@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,19 @@ import (
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/wire"
 )
+
+// runsStore is what the fix-run and batch routes call on the store.
+type runsStore interface {
+	GetDevice(ctx context.Context, id string) (store.Device, error)
+	GetTicket(ctx context.Context, id string) (store.Ticket, error)
+	CreateRuns(ctx context.Context, b *store.RunBatch, runs []store.Run, audit ...store.AuditEvent) error
+	GetRun(ctx context.Context, id string) (store.Run, error)
+	ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, error)
+	CancelRun(ctx context.Context, id string, at time.Time) error
+	RunBundle(ctx context.Context, id string) (string, []byte, error)
+	ListDevices(ctx context.Context, opt store.ListDevicesOptions) ([]store.Device, error)
+	GetRunBatch(ctx context.Context, id string) (store.RunBatch, error)
+}
 
 // Limits of run requests.
 const (
@@ -57,7 +71,7 @@ func (a *API) getCatalog(w http.ResponseWriter, r *http.Request, who Caller) {
 			writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 			return
 		}
-		d, err := a.cfg.Store.GetDevice(r.Context(), id)
+		d, err := a.runs.GetDevice(r.Context(), id)
 		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, http.StatusNotFound, "not_found", "no device "+id)
 			return
@@ -166,7 +180,7 @@ func (a *API) prepareRun(w http.ResponseWriter, r *http.Request, who Caller, req
 	if req.Ticket != "" {
 		// A run goes on its ticket's timeline: refuse a ticket that does
 		// not exist rather than lose that link silently.
-		if _, err := a.cfg.Store.GetTicket(r.Context(), req.Ticket); errors.Is(err, store.ErrNotFound) {
+		if _, err := a.runs.GetTicket(r.Context(), req.Ticket); errors.Is(err, store.ErrNotFound) {
 			writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("no ticket %q; name a ticket by its id (GET /api/v1/tickets)", clip(req.Ticket)))
 			return prepared{}, false
 		} else if err != nil {
@@ -246,7 +260,7 @@ func (a *API) createRun(w http.ResponseWriter, r *http.Request, who Caller) {
 	}
 	ev := a.auditEvent(r, who, "run.request", d.ID, "ok", map[string]any{"run": run.ID, "fix": run.Fix, "params": run.Params,
 		"ticket": run.Ticket, "consent_obtained": run.ConsentObtained})
-	if err := a.cfg.Store.CreateRuns(r.Context(), nil, []store.Run{run}, ev); err != nil {
+	if err := a.runs.CreateRuns(r.Context(), nil, []store.Run{run}, ev); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			writeError(w, http.StatusConflict, "revoked", "the device was revoked")
 			return
@@ -289,7 +303,7 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request, who Caller) {
 		done, stop = a.cfg.WaitRun(id)
 		defer stop()
 	}
-	run, err := a.cfg.Store.GetRun(r.Context(), id)
+	run, err := a.runs.GetRun(r.Context(), id)
 	if err == nil && !runFinal(run.State) && done != nil {
 		select {
 		case <-done:
@@ -297,7 +311,7 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request, who Caller) {
 		case <-r.Context().Done():
 			return
 		}
-		run, err = a.cfg.Store.GetRun(r.Context(), id)
+		run, err = a.runs.GetRun(r.Context(), id)
 	}
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no run "+id)
@@ -336,7 +350,7 @@ func (a *API) listRuns(w http.ResponseWriter, r *http.Request, who Caller) {
 		}
 		f.Limit = n
 	}
-	runs, err := a.cfg.Store.ListRuns(r.Context(), f)
+	runs, err := a.runs.ListRuns(r.Context(), f)
 	if err != nil {
 		a.internal(w, "list runs", err)
 		return
@@ -352,7 +366,7 @@ func (a *API) cancelRun(w http.ResponseWriter, r *http.Request, who Caller) {
 	if !ok {
 		return
 	}
-	run, err := a.cfg.Store.GetRun(r.Context(), id)
+	run, err := a.runs.GetRun(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no run "+id)
 		return
@@ -365,7 +379,7 @@ func (a *API) cancelRun(w http.ResponseWriter, r *http.Request, who Caller) {
 		writeError(w, http.StatusForbidden, "forbidden", "only the requester or a higher role may cancel this run")
 		return
 	}
-	err = a.cfg.Store.CancelRun(r.Context(), id, a.cfg.Now())
+	err = a.runs.CancelRun(r.Context(), id, a.cfg.Now())
 	if errors.Is(err, store.ErrRunNotQueued) {
 		writeError(w, http.StatusConflict, "not_queued", err.Error())
 		return
@@ -375,7 +389,7 @@ func (a *API) cancelRun(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	a.audit(r, who, "run.cancel", run.DeviceID, "ok", map[string]any{"run": id, "fix": run.Fix})
-	run, _ = a.cfg.Store.GetRun(r.Context(), id)
+	run, _ = a.runs.GetRun(r.Context(), id)
 	writeJSON(w, http.StatusOK, run)
 }
 
@@ -384,7 +398,7 @@ func (a *API) runBundle(w http.ResponseWriter, r *http.Request, who Caller) {
 	if !ok {
 		return
 	}
-	name, b, err := a.cfg.Store.RunBundle(r.Context(), id)
+	name, b, err := a.runs.RunBundle(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "run "+id+" has no bundle")
 		return
@@ -452,7 +466,7 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who Caller) {
 				writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 				return
 			}
-			d, err := a.cfg.Store.GetDevice(r.Context(), id)
+			d, err := a.runs.GetDevice(r.Context(), id)
 			if errors.Is(err, store.ErrNotFound) {
 				writeError(w, http.StatusNotFound, "not_found", "no device "+id)
 				return
@@ -467,7 +481,7 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who Caller) {
 		if req.Group != "" {
 			target = "group:" + req.Group
 		}
-		ds, err := a.cfg.Store.ListDevices(r.Context(), store.ListDevicesOptions{Group: req.Group})
+		ds, err := a.runs.ListDevices(r.Context(), store.ListDevicesOptions{Group: req.Group})
 		if err != nil {
 			a.internal(w, "list devices", err)
 			return
@@ -494,7 +508,7 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who Caller) {
 	}
 	ev := a.auditEvent(r, who, "run.batch", target, "ok", map[string]any{"batch": batch.ID, "fix": p.fix.ID, "params": p.params,
 		"runs": len(runs), "skipped": len(skipped)})
-	if err := a.cfg.Store.CreateRuns(r.Context(), batch, runs, ev); err != nil {
+	if err := a.runs.CreateRuns(r.Context(), batch, runs, ev); err != nil {
 		a.internal(w, "create batch", err)
 		return
 	}
@@ -505,7 +519,7 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who Caller) {
 			}
 		}
 	}
-	b, err := a.cfg.Store.GetRunBatch(r.Context(), batch.ID)
+	b, err := a.runs.GetRunBatch(r.Context(), batch.ID)
 	if err != nil {
 		a.internal(w, "read batch", err)
 		return
@@ -519,7 +533,7 @@ func (a *API) getBatch(w http.ResponseWriter, r *http.Request, who Caller) {
 	if !ok {
 		return
 	}
-	b, err := a.cfg.Store.GetRunBatch(r.Context(), id)
+	b, err := a.runs.GetRunBatch(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no batch "+id)
 		return

@@ -15,6 +15,15 @@ import (
 	"github.com/tierline/tierline/hub/tickets"
 )
 
+// ticketsStore is what the ticket routes read from the store; they change
+// tickets through Config.Tickets.
+type ticketsStore interface {
+	GetTicket(ctx context.Context, id string) (store.Ticket, error)
+	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
+	TicketLinks(ctx context.Context, ticketID string) ([]store.TicketLink, error)
+	TicketScreenshot(ctx context.Context, id string) ([]byte, error)
+}
+
 // ticketView is a ticket as the API shows it: the stored ticket plus its
 // SLA clock now.
 type ticketView struct {
@@ -111,17 +120,17 @@ func (a *API) getTicket(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	id := r.PathValue("id")
-	t, err := a.cfg.Store.GetTicket(r.Context(), id)
+	t, err := a.tickets.GetTicket(r.Context(), id)
 	if err != nil {
 		a.ticketError(w, r, err)
 		return
 	}
-	timeline, err := a.cfg.Store.TicketEvents(r.Context(), id)
+	timeline, err := a.tickets.TicketEvents(r.Context(), id)
 	if err != nil {
 		a.ticketError(w, r, err)
 		return
 	}
-	links, err := a.cfg.Store.TicketLinks(r.Context(), id)
+	links, err := a.tickets.TicketLinks(r.Context(), id)
 	if err != nil {
 		a.ticketError(w, r, err)
 		return
@@ -288,28 +297,21 @@ func (a *API) linkTarget(r *http.Request, svc *tickets.Service, req linkReq) (st
 	return "", fmt.Errorf("no ticket #%d: %w", req.Number, store.ErrNotFound)
 }
 
-// screenshotStore is the store's screenshot reader; the API's Store
-// interface is kept to what every route needs.
-type screenshotStore interface {
-	TicketScreenshot(ctx context.Context, id string) ([]byte, error)
-}
-
 // ticketScreenshot serves the PNG the user attached when filing. It is
 // user-supplied bytes: served as an image only (nosniff), inline, and
 // sandboxed should someone open it on its own.
 func (a *API) ticketScreenshot(w http.ResponseWriter, r *http.Request, who Caller) {
 	id := r.PathValue("id")
-	t, err := a.cfg.Store.GetTicket(r.Context(), id)
+	t, err := a.tickets.GetTicket(r.Context(), id)
 	if err != nil {
 		a.ticketError(w, r, err)
 		return
 	}
-	ss, ok := a.cfg.Store.(screenshotStore)
-	if !t.HasScreenshot || !ok {
+	if !t.HasScreenshot {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("ticket #%d has no screenshot: the user attached none when filing", t.Number))
 		return
 	}
-	b, err := ss.TicketScreenshot(r.Context(), id)
+	b, err := a.tickets.TicketScreenshot(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("ticket #%d has no screenshot: the user attached none when filing", t.Number))
 		return

@@ -1,14 +1,23 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/wire"
 )
+
+// tokensStore is what the enrollment-token routes call on the store.
+type tokensStore interface {
+	ListTokens(ctx context.Context) ([]store.Token, error)
+	CreateToken(ctx context.Context, t store.Token, secretHash []byte) error
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+}
 
 // NewToken makes an enrollment token record and its secret. expires is a Go
 // duration ("" = 24h); uses 0 means 1.
@@ -35,4 +44,65 @@ func NewToken(now time.Time, expires string, uses int, note, by string) (store.T
 	return store.Token{
 		ID: wire.NewID()[:12], Note: note, CreatedBy: by, CreatedAt: now, ExpiresAt: now.Add(d), MaxUses: uses,
 	}, auth.Secret(32), nil
+}
+
+func (a *API) listTokens(w http.ResponseWriter, r *http.Request, who Caller) {
+	ts, err := a.tokens.ListTokens(r.Context())
+	if err != nil {
+		a.internal(w, "list tokens", err)
+		return
+	}
+	if ts == nil {
+		ts = []store.Token{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
+}
+
+// CreateTokenRequest is the body of POST /api/v1/tokens.
+type CreateTokenRequest struct {
+	Expires string `json:"expires"` // Go duration, default 24h
+	Uses    int    `json:"uses"`    // default 1
+	Note    string `json:"note"`
+}
+
+func (a *API) createToken(w http.ResponseWriter, r *http.Request, who Caller) {
+	var req CreateTokenRequest
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	t, secret, err := NewToken(a.cfg.Now(), req.Expires, req.Uses, req.Note, who.Name)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if a.cfg.EnrollToken == nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "this hub cannot issue tokens")
+		return
+	}
+	enc, err := a.cfg.EnrollToken(secret)
+	if err != nil {
+		a.internal(w, "render token", err)
+		return
+	}
+	if err := a.tokens.CreateToken(r.Context(), t, auth.HashSecret(secret)); err != nil {
+		a.internal(w, "create token", err)
+		return
+	}
+	a.audit(r, who, "token.create", t.ID, "ok", map[string]any{"uses": t.MaxUses, "expires_at": t.ExpiresAt})
+	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "enrollment_token": enc})
+}
+
+func (a *API) revokeToken(w http.ResponseWriter, r *http.Request, who Caller) {
+	id := r.PathValue("id")
+	err := a.tokens.RevokeToken(r.Context(), id, a.cfg.Now())
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no enrollment token "+id)
+		return
+	}
+	if err != nil {
+		a.internal(w, "revoke token", err)
+		return
+	}
+	a.audit(r, who, "token.revoke", id, "ok", nil)
+	writeJSON(w, http.StatusOK, map[string]any{"id": id, "revoked": true})
 }

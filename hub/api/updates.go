@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -10,11 +11,22 @@ import (
 	"github.com/tierline/tierline/hub/updates"
 )
 
+// updatesStore is what the agent update routes call on the store.
+type updatesStore interface {
+	ListReleases(ctx context.Context) ([]store.Release, error)
+	AddRelease(ctx context.Context, r store.Release, content []byte) error
+	DeleteRelease(ctx context.Context, version, goos, arch string) error
+	RolloutProgress(ctx context.Context) ([]store.RolloutProgress, error)
+	SetRollout(ctx context.Context, r store.Rollout) error
+	DeleteRollout(ctx context.Context, group string) error
+	UpdateStatus(ctx context.Context, group string) ([]store.DeviceUpdate, error)
+}
+
 // maxReleaseUpload bounds an uploaded release (manifest, signature, binary).
 const maxReleaseUpload = 512 << 20
 
 func (a *API) listReleases(w http.ResponseWriter, r *http.Request, who Caller) {
-	rs, err := a.cfg.Store.ListReleases(r.Context())
+	rs, err := a.updates.ListReleases(r.Context())
 	if err != nil {
 		a.internal(w, "list releases", err)
 		return
@@ -56,7 +68,7 @@ func (a *API) addRelease(w http.ResponseWriter, r *http.Request, who Caller) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	err = a.cfg.Store.AddRelease(r.Context(), rel, bin)
+	err = a.updates.AddRelease(r.Context(), rel, bin)
 	if errors.Is(err, store.ErrExists) {
 		writeError(w, http.StatusConflict, "exists", err.Error())
 		return
@@ -71,7 +83,7 @@ func (a *API) addRelease(w http.ResponseWriter, r *http.Request, who Caller) {
 
 func (a *API) deleteRelease(w http.ResponseWriter, r *http.Request, who Caller) {
 	v, goos, arch := r.PathValue("version"), r.PathValue("os"), r.PathValue("arch")
-	err := a.cfg.Store.DeleteRelease(r.Context(), v, goos, arch)
+	err := a.updates.DeleteRelease(r.Context(), v, goos, arch)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 		return
@@ -87,7 +99,7 @@ func (a *API) deleteRelease(w http.ResponseWriter, r *http.Request, who Caller) 
 // listRollouts shows each group's rollout with its progress: devices by
 // version and by the outcome of their update to the rollout's version.
 func (a *API) listRollouts(w http.ResponseWriter, r *http.Request, who Caller) {
-	ps, err := a.cfg.Store.RolloutProgress(r.Context())
+	ps, err := a.updates.RolloutProgress(r.Context())
 	if err != nil {
 		a.internal(w, "rollout progress", err)
 		return
@@ -119,7 +131,7 @@ func (a *API) setRollout(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	ro := store.Rollout{Group: r.PathValue("group"), Version: body.Version, Percent: pct, UpdatedAt: a.cfg.Now(), UpdatedBy: who.Name}
-	err := a.cfg.Store.SetRollout(r.Context(), ro)
+	err := a.updates.SetRollout(r.Context(), ro)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 		return
@@ -134,7 +146,7 @@ func (a *API) setRollout(w http.ResponseWriter, r *http.Request, who Caller) {
 
 func (a *API) deleteRollout(w http.ResponseWriter, r *http.Request, who Caller) {
 	g := r.PathValue("group")
-	err := a.cfg.Store.DeleteRollout(r.Context(), g)
+	err := a.updates.DeleteRollout(r.Context(), g)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", err.Error())
 		return
@@ -149,7 +161,7 @@ func (a *API) deleteRollout(w http.ResponseWriter, r *http.Request, who Caller) 
 
 // updateStatus lists devices with their version and latest update outcome.
 func (a *API) updateStatus(w http.ResponseWriter, r *http.Request, who Caller) {
-	ds, err := a.cfg.Store.UpdateStatus(r.Context(), r.URL.Query().Get("group"))
+	ds, err := a.updates.UpdateStatus(r.Context(), r.URL.Query().Get("group"))
 	if err != nil {
 		a.internal(w, "update status", err)
 		return

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -10,6 +11,20 @@ import (
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/wire"
 )
+
+// usersStore is what the user and API-token routes call on the store.
+type usersStore interface {
+	ListUsers(ctx context.Context) ([]store.User, error)
+	CreateUser(ctx context.Context, u store.User) error
+	GetUser(ctx context.Context, id string) (store.User, error)
+	SetUserRole(ctx context.Context, id string, role store.Role) error
+	SetUserDisabled(ctx context.Context, id string, at time.Time) error
+	SetUserPassword(ctx context.Context, id, hash string) error
+	ListAPITokens(ctx context.Context, userID string) ([]store.APIToken, error)
+	GetUserByName(ctx context.Context, name string) (store.User, error)
+	CreateAPIToken(ctx context.Context, t store.APIToken, hash []byte) error
+	RevokeAPIToken(ctx context.Context, id string, at time.Time) error
+}
 
 // User and API token administration: admins only. Passwords and token
 // secrets are never stored or returned except a new token's secret, once,
@@ -42,7 +57,7 @@ func ValidUserName(s string) bool {
 }
 
 func (a *API) listUsers(w http.ResponseWriter, r *http.Request, who Caller) {
-	us, err := a.cfg.Store.ListUsers(r.Context())
+	us, err := a.users.ListUsers(r.Context())
 	if err != nil {
 		a.internal(w, "list users", err)
 		return
@@ -79,7 +94,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	u := store.User{ID: wire.NewID(), Name: req.Name, Role: req.Role, PasswordHash: hash, CreatedAt: a.cfg.Now()}
-	err = a.cfg.Store.CreateUser(r.Context(), u)
+	err = a.users.CreateUser(r.Context(), u)
 	if errors.Is(err, store.ErrExists) {
 		writeError(w, http.StatusConflict, "conflict", "a user named "+req.Name+" already exists; pick another name or change that user's role")
 		return
@@ -95,7 +110,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, who Caller) {
 // user loads the user named by the {id} path value.
 func (a *API) user(w http.ResponseWriter, r *http.Request) (store.User, bool) {
 	id := r.PathValue("id")
-	u, err := a.cfg.Store.GetUser(r.Context(), id)
+	u, err := a.users.GetUser(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no user with id "+id+"; list users with GET /api/v1/users")
 		return u, false
@@ -133,7 +148,7 @@ func (a *API) setUserRole(w http.ResponseWriter, r *http.Request, who Caller) {
 	if !ok {
 		return
 	}
-	if err := a.cfg.Store.SetUserRole(r.Context(), u.ID, req.Role); err != nil {
+	if err := a.users.SetUserRole(r.Context(), u.ID, req.Role); err != nil {
 		a.userChangeError(w, "set user role", err)
 		return
 	}
@@ -165,7 +180,7 @@ func (a *API) disableUser(w http.ResponseWriter, r *http.Request, who Caller) {
 	if !disable {
 		at, action = time.Time{}, "user.enable"
 	}
-	if err := a.cfg.Store.SetUserDisabled(r.Context(), u.ID, at); err != nil {
+	if err := a.users.SetUserDisabled(r.Context(), u.ID, at); err != nil {
 		a.userChangeError(w, "disable user", err)
 		return
 	}
@@ -194,7 +209,7 @@ func (a *API) resetPassword(w http.ResponseWriter, r *http.Request, who Caller) 
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	if err := a.cfg.Store.SetUserPassword(r.Context(), u.ID, hash); err != nil {
+	if err := a.users.SetUserPassword(r.Context(), u.ID, hash); err != nil {
 		a.userChangeError(w, "reset password", err)
 		return
 	}
@@ -210,7 +225,7 @@ type APITokenInfo struct {
 }
 
 func (a *API) listAPITokens(w http.ResponseWriter, r *http.Request, who Caller) {
-	us, err := a.cfg.Store.ListUsers(r.Context())
+	us, err := a.users.ListUsers(r.Context())
 	if err != nil {
 		a.internal(w, "list users", err)
 		return
@@ -219,7 +234,7 @@ func (a *API) listAPITokens(w http.ResponseWriter, r *http.Request, who Caller) 
 	for _, u := range us {
 		byID[u.ID] = u
 	}
-	ts, err := a.cfg.Store.ListAPITokens(r.Context(), "")
+	ts, err := a.users.ListAPITokens(r.Context(), "")
 	if err != nil {
 		a.internal(w, "list API tokens", err)
 		return
@@ -260,7 +275,7 @@ func (a *API) createAPIToken(w http.ResponseWriter, r *http.Request, who Caller)
 		writeError(w, http.StatusBadRequest, "bad_request", "note must be one line of at most 200 characters")
 		return
 	}
-	u, err := a.cfg.Store.GetUserByName(r.Context(), req.User)
+	u, err := a.users.GetUserByName(r.Context(), req.User)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no user named "+req.User+"; create the user first")
 		return
@@ -274,7 +289,7 @@ func (a *API) createAPIToken(w http.ResponseWriter, r *http.Request, who Caller)
 		return
 	}
 	t, secret := NewAPIToken(u.ID, req.Note, a.cfg.Now(), d)
-	if err := a.cfg.Store.CreateAPIToken(r.Context(), t, auth.HashSecret(secret)); err != nil {
+	if err := a.users.CreateAPIToken(r.Context(), t, auth.HashSecret(secret)); err != nil {
 		a.internal(w, "create API token", err)
 		return
 	}
@@ -292,7 +307,7 @@ func NewAPIToken(userID, note string, now time.Time, ttl time.Duration) (store.A
 
 func (a *API) revokeAPIToken(w http.ResponseWriter, r *http.Request, who Caller) {
 	id := r.PathValue("id")
-	err := a.cfg.Store.RevokeAPIToken(r.Context(), id, a.cfg.Now())
+	err := a.users.RevokeAPIToken(r.Context(), id, a.cfg.Now())
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no API token "+id+"; list them with GET /api/v1/apitokens")
 		return

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -12,6 +13,17 @@ import (
 	"github.com/tierline/tierline/hub/vendors"
 	"github.com/tierline/tierline/shared/wire"
 )
+
+// vendorsStore is what the Tier 4 vendor routes call on the store.
+type vendorsStore interface {
+	ListVendors(ctx context.Context, withDisabled bool) ([]store.Vendor, error)
+	GetVendor(ctx context.Context, idOrName string) (store.Vendor, error)
+	CreateVendor(ctx context.Context, v store.Vendor) error
+	UpdateVendor(ctx context.Context, v store.Vendor, clearSecret bool, at time.Time) error
+	SetVendorDisabled(ctx context.Context, id string, at *time.Time, now time.Time) error
+	GetTicket(ctx context.Context, id string) (store.Ticket, error)
+	TicketDeliveries(ctx context.Context, ticketID string) ([]store.VendorDelivery, error)
+}
 
 // Vendor routes: any technician may see vendors (never their webhook
 // secret); admins create, change and disable them; Tier 3 forwards a
@@ -87,7 +99,7 @@ func (a *API) vendorError(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func (a *API) listVendors(w http.ResponseWriter, r *http.Request, who Caller) {
-	vs, err := a.cfg.Store.ListVendors(r.Context(), r.URL.Query().Get("disabled") == "true")
+	vs, err := a.vendors.ListVendors(r.Context(), r.URL.Query().Get("disabled") == "true")
 	if err != nil {
 		a.vendorError(w, r, err)
 		return
@@ -114,7 +126,7 @@ func vendorFor(who Caller, v store.Vendor) store.Vendor {
 }
 
 func (a *API) getVendor(w http.ResponseWriter, r *http.Request, who Caller) {
-	v, err := a.cfg.Store.GetVendor(r.Context(), r.PathValue("id"))
+	v, err := a.vendors.GetVendor(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.vendorError(w, r, err)
 		return
@@ -133,11 +145,11 @@ func (a *API) createVendor(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	v.ID, v.CreatedAt = wire.NewID(), a.cfg.Now()
-	if err := a.cfg.Store.CreateVendor(r.Context(), v); err != nil {
+	if err := a.vendors.CreateVendor(r.Context(), v); err != nil {
 		a.vendorError(w, r, err)
 		return
 	}
-	got, err := a.cfg.Store.GetVendor(r.Context(), v.ID)
+	got, err := a.vendors.GetVendor(r.Context(), v.ID)
 	if err != nil {
 		a.vendorError(w, r, err)
 		return
@@ -156,7 +168,7 @@ func (a *API) updateVendor(w http.ResponseWriter, r *http.Request, who Caller) {
 		writeError(w, http.StatusBadRequest, "bad_request", bad)
 		return
 	}
-	cur, err := a.cfg.Store.GetVendor(r.Context(), r.PathValue("id"))
+	cur, err := a.vendors.GetVendor(r.Context(), r.PathValue("id"))
 	if err != nil {
 		a.vendorError(w, r, err)
 		return
@@ -165,11 +177,11 @@ func (a *API) updateVendor(w http.ResponseWriter, r *http.Request, who Caller) {
 	if req.ClearSecret {
 		v.WebhookSecret = ""
 	}
-	if err := a.cfg.Store.UpdateVendor(r.Context(), v, req.ClearSecret, a.cfg.Now()); err != nil {
+	if err := a.vendors.UpdateVendor(r.Context(), v, req.ClearSecret, a.cfg.Now()); err != nil {
 		a.vendorError(w, r, err)
 		return
 	}
-	got, err := a.cfg.Store.GetVendor(r.Context(), v.ID)
+	got, err := a.vendors.GetVendor(r.Context(), v.ID)
 	if err != nil {
 		a.vendorError(w, r, err)
 		return
@@ -180,7 +192,7 @@ func (a *API) updateVendor(w http.ResponseWriter, r *http.Request, who Caller) {
 
 func (a *API) disableVendor(disable bool) func(w http.ResponseWriter, r *http.Request, who Caller) {
 	return func(w http.ResponseWriter, r *http.Request, who Caller) {
-		cur, err := a.cfg.Store.GetVendor(r.Context(), r.PathValue("id"))
+		cur, err := a.vendors.GetVendor(r.Context(), r.PathValue("id"))
 		if err != nil {
 			a.vendorError(w, r, err)
 			return
@@ -191,11 +203,11 @@ func (a *API) disableVendor(disable bool) func(w http.ResponseWriter, r *http.Re
 			now := a.cfg.Now()
 			at, action = &now, "vendor.disable"
 		}
-		if err := a.cfg.Store.SetVendorDisabled(r.Context(), cur.ID, at, a.cfg.Now()); err != nil {
+		if err := a.vendors.SetVendorDisabled(r.Context(), cur.ID, at, a.cfg.Now()); err != nil {
 			a.vendorError(w, r, err)
 			return
 		}
-		got, err := a.cfg.Store.GetVendor(r.Context(), cur.ID)
+		got, err := a.vendors.GetVendor(r.Context(), cur.ID)
 		if err != nil {
 			a.vendorError(w, r, err)
 			return
@@ -209,11 +221,11 @@ func (a *API) disableVendor(disable bool) func(w http.ResponseWriter, r *http.Re
 // delivery's state, attempts and last error.
 func (a *API) ticketDeliveries(w http.ResponseWriter, r *http.Request, who Caller) {
 	id := r.PathValue("id")
-	if _, err := a.cfg.Store.GetTicket(r.Context(), id); err != nil {
+	if _, err := a.vendors.GetTicket(r.Context(), id); err != nil {
 		a.ticketError(w, r, err)
 		return
 	}
-	ds, err := a.cfg.Store.TicketDeliveries(r.Context(), id)
+	ds, err := a.vendors.TicketDeliveries(r.Context(), id)
 	if err != nil {
 		a.ticketError(w, r, err)
 		return

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -9,6 +10,16 @@ import (
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
 )
+
+// adminStore is what the admin pages read from the store.
+type adminStore interface {
+	ListTokens(ctx context.Context) ([]store.Token, error)
+	SearchDevices(ctx context.Context, f store.DeviceSearch) ([]store.Device, bool, error)
+	ListUsers(ctx context.Context) ([]store.User, error)
+	ListAPITokens(ctx context.Context, userID string) ([]store.APIToken, error)
+	ListVendors(ctx context.Context, withDisabled bool) ([]store.Vendor, error)
+	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
+}
 
 // Admin pages: enrollment tokens, devices, users and roles, API tokens,
 // vendors, SLA and routing settings, and the audit log. The pages read
@@ -58,7 +69,7 @@ func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 	ctx := r.Context()
 	now := c.Now()
 	d := adminData{Roles: store.Roles, Me: req.User.ID}
-	toks, err := c.Store().ListTokens(ctx)
+	toks, err := c.admin.ListTokens(ctx)
 	if err != nil {
 		c.Fail(w, r, req, err)
 		return
@@ -79,11 +90,11 @@ func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 	if len(d.DeviceQ) > 100 {
 		d.DeviceQ = d.DeviceQ[:100]
 	}
-	if d.Devices, d.MoreDevices, err = c.Store().SearchDevices(ctx, store.DeviceSearch{Q: d.DeviceQ, Limit: 200}); err != nil {
+	if d.Devices, d.MoreDevices, err = c.admin.SearchDevices(ctx, store.DeviceSearch{Q: d.DeviceQ, Limit: 200}); err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}
-	if d.Users, err = c.Store().ListUsers(ctx); err != nil {
+	if d.Users, err = c.admin.ListUsers(ctx); err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}
@@ -91,7 +102,7 @@ func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 	for _, u := range d.Users {
 		byID[u.ID] = u
 	}
-	ats, err := c.Store().ListAPITokens(ctx, "")
+	ats, err := c.admin.ListAPITokens(ctx, "")
 	if err != nil {
 		c.Fail(w, r, req, err)
 		return
@@ -108,7 +119,7 @@ func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 		}
 		d.APITokens = append(d.APITokens, adminAPIToken{APIToken: t, User: byID[t.UserID].Name, Role: byID[t.UserID].Role, State: st})
 	}
-	vs, err := c.Store().ListVendors(ctx, true)
+	vs, err := c.admin.ListVendors(ctx, true)
 	if err != nil {
 		c.Fail(w, r, req, err)
 		return
@@ -164,7 +175,7 @@ func auditPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 		}
 		f.BeforeID = n
 	}
-	ev, err := c.Store().ListAudit(r.Context(), f)
+	ev, err := c.admin.ListAudit(r.Context(), f)
 	if err != nil {
 		c.Fail(w, r, req, err)
 		return

@@ -18,20 +18,34 @@
 //		})
 //	}
 //
+//	// fleetStore is what the fleet page reads from the store.
+//	type fleetStore interface {
+//		FleetHealth(ctx context.Context, from, to time.Time, topProblems int) (store.FleetHealth, error)
+//	}
+//
 //	func fleetPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
-//		devs, err := c.Store().ListDevices(r.Context(), store.ListDevicesOptions{})
+//		h, err := c.fleet.FleetHealth(r.Context(), c.Now().AddDate(0, 0, -30), c.Now(), 10)
 //		if err != nil {
 //			c.Fail(w, r, req, err) // logs it, renders a 500 page
 //			return
 //		}
-//		c.Render(w, r, req, http.StatusOK, "fleet.html", View{Title: "Fleet health", Scripts: []string{"fleet.js"}, Data: devs})
+//		c.Render(w, r, req, http.StatusOK, "fleet.html", View{Title: "Fleet health", Scripts: []string{"fleet.js"}, Data: h})
 //	}
 //
 // Handle runs only for a logged-in user whose role is at least Role; others
 // are sent to /login or get a 403 page. req.User is the user, req.Can(role)
 // tells what else they may do (hide buttons with it; the API still checks).
-// c.Store() is the hub's *store.Store: read what the page shows from it.
 // c.Error(w, r, req, status, msg) renders an error page with a message.
+//
+// A page reads what it shows from the store through an interface declared
+// in its own file, named after its area, that lists the store methods it
+// calls (fleetStore in fleet.go, queueStore in queue.go, ticketStore in
+// ticket.go), and the Console's field of that type (c.fleet, c.queue,
+// c.tickets). When a page needs one more method, add it to its area's
+// interface with the store's signature. A new area adds its interface to
+// Store, and a field for it to Console and New. Store is the union of the
+// areas' interfaces, so the hub passes one value (its *store.Store) while
+// each file says exactly what it reads.
 //
 // The template defines "content" (and may define "title"); the layout around
 // it (templates/layout.html) gives the nav, the user menu and the CSRF meta
@@ -123,9 +137,28 @@ func pages() []Page {
 	return slices.Clone(registry)
 }
 
+// Store is everything the console reads and writes in the store: the union
+// of what each area declares next to its code. The hub passes its
+// *store.Store.
+type Store interface {
+	sessionStore // session.go: login, logout, session checks
+	liveStore    // events.go: the live stream
+	queueStore   // queue.go
+	ticketStore  // ticket.go
+	deviceStore  // device.go
+	fleetStore   // fleet.go
+	kbStore      // kb.go
+	adminStore   // admin.go
+	// AppendAudit is where the default Config.Audit writes.
+	AppendAudit(ctx context.Context, e store.AuditEvent) error
+}
+
+// The hub's store keeps satisfying every area's interface.
+var _ Store = (*store.Store)(nil)
+
 // Config configures the console.
 type Config struct {
-	Store  *store.Store
+	Store  Store
 	Logger *slog.Logger
 	Now    func() time.Time
 	// SessionIdle ends a session after this long without a request
@@ -198,6 +231,17 @@ type Console struct {
 	// pingEvery is how often a live stream is pinged and its session
 	// checked again.
 	pingEvery time.Duration
+
+	// The store, once per area, typed by what that area calls on it.
+	// A page uses its own area's field and no other.
+	sessions sessionStore // session.go
+	live     liveStore    // events.go
+	queue    queueStore   // queue.go
+	tickets  ticketStore  // ticket.go
+	devices  deviceStore  // device.go
+	fleet    fleetStore   // fleet.go
+	kb       kbStore      // kb.go
+	admin    adminStore   // admin.go
 }
 
 // New builds the console and parses its templates.
@@ -205,7 +249,12 @@ func New(cfg Config) (*Console, error) {
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		return nil, err
 	}
-	c := &Console{cfg: cfg, log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second}
+	st := cfg.Store
+	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
+		sessions: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st}
+	// Pages reach the store only through their area's field above.
+	cfg.Store = nil
+	c.cfg = cfg
 	c.broker = newBroker(c)
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
@@ -218,9 +267,6 @@ func New(cfg Config) (*Console, error) {
 	slices.SortStableFunc(c.pages, func(a, b Page) int { return cmp.Compare(a.NavOrder, b.NavOrder) })
 	return c, nil
 }
-
-// Store is the hub's store, for pages to read from.
-func (c *Console) Store() *store.Store { return c.cfg.Store }
 
 // Logger is the console's logger.
 func (c *Console) Logger() *slog.Logger { return c.log }

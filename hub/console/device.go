@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -13,6 +14,16 @@ import (
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
+
+// deviceStore is what the device pages read from the store.
+type deviceStore interface {
+	SearchDevices(ctx context.Context, f store.DeviceSearch) ([]store.Device, bool, error)
+	GetDevice(ctx context.Context, id string) (store.Device, error)
+	TelemetrySeries(ctx context.Context, deviceID string, since, until time.Time, step time.Duration) ([]store.TelemetryPoint, error)
+	CheckHistory(ctx context.Context, deviceID string, since time.Time, limit int) ([]store.CheckTransition, error)
+	ListTickets(ctx context.Context, f store.TicketFilter) ([]store.Ticket, error)
+	ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, error)
+}
 
 func init() {
 	Register(Page{Pattern: "GET /devices", Role: store.RoleTier1, Nav: "Devices", NavOrder: 20, Handle: devicesPage})
@@ -41,7 +52,7 @@ func devicesPage(c *Console, w http.ResponseWriter, r *http.Request, req *Reques
 	if f.Limit == 0 {
 		f.Limit = 50
 	}
-	ds, more, err := c.Store().SearchDevices(r.Context(), f)
+	ds, more, err := c.devices.SearchDevices(r.Context(), f)
 	if err != nil {
 		c.Fail(w, r, req, err)
 		return
@@ -96,7 +107,7 @@ func devicePage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		return
 	}
 	ctx := r.Context()
-	dev, err := c.Store().GetDevice(ctx, id)
+	dev, err := c.devices.GetDevice(ctx, id)
 	if err != nil {
 		c.Fail(w, r, req, err)
 		return
@@ -129,7 +140,7 @@ func devicePage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 	}
 	until := c.Now()
 	since := until.Add(-span)
-	pts, err := c.Store().TelemetrySeries(ctx, id, since, until, step)
+	pts, err := c.devices.TelemetrySeries(ctx, id, since, until, step)
 	if err != nil {
 		c.Fail(w, r, req, err)
 		return
@@ -147,15 +158,15 @@ func devicePage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 	d.Network = newLineChart("Network", since, until, 0, fmtRate,
 		[]string{"Received", "Sent"}, []string{"s-rx", "s-tx"}, [][]SeriesPoint{rx, tx})
 
-	if d.History, err = c.Store().CheckHistory(ctx, id, until.Add(-7*24*time.Hour), 30); err != nil {
+	if d.History, err = c.devices.CheckHistory(ctx, id, until.Add(-7*24*time.Hour), 30); err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}
-	if d.Tickets, err = c.Store().ListTickets(ctx, store.TicketFilter{DeviceID: id, Limit: 20, NewestFirst: true}); err != nil {
+	if d.Tickets, err = c.devices.ListTickets(ctx, store.TicketFilter{DeviceID: id, Limit: 20, NewestFirst: true}); err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}
-	if d.Runs, err = c.Store().ListRuns(ctx, store.RunFilter{DeviceID: id, Limit: 20}); err != nil {
+	if d.Runs, err = c.devices.ListRuns(ctx, store.RunFilter{DeviceID: id, Limit: 20}); err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}

@@ -13,6 +13,13 @@ import (
 	"github.com/tierline/tierline/hub/store"
 )
 
+// liveStore is what the live event stream calls on the store.
+type liveStore interface {
+	PruneSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
+	GetDevice(ctx context.Context, id string) (store.Device, error)
+	LookupSession(ctx context.Context, hash []byte, now time.Time, idle, touchEvery time.Duration) (store.Session, store.User, error)
+}
+
 // Notice is one live update sent to console pages over /events. It is kept
 // small: pages fetch what they need when a notice concerns them.
 type Notice struct {
@@ -130,7 +137,7 @@ func (c *Console) Run(ctx context.Context) {
 		select {
 		case <-prune.C:
 			now := c.cfg.Now()
-			if n, err := c.cfg.Store.PruneSessions(ctx, now, now.Add(-c.cfg.SessionIdle)); err != nil {
+			if n, err := c.live.PruneSessions(ctx, now, now.Add(-c.cfg.SessionIdle)); err != nil {
 				c.log.Warn("prune ended console sessions; will retry", "err", err)
 			} else if n > 0 {
 				c.log.Debug("pruned ended console sessions", "n", n)
@@ -149,7 +156,7 @@ func (c *Console) Run(ctx context.Context) {
 		watched := c.broker.watched()
 		keep := map[string]time.Time{}
 		for _, id := range watched {
-			d, err := c.cfg.Store.GetDevice(ctx, id)
+			d, err := c.live.GetDevice(ctx, id)
 			if err != nil || d.LatestAt == nil {
 				continue
 			}
@@ -179,7 +186,7 @@ func (c *Console) sessionValid(r *http.Request) bool {
 		return false
 	}
 	const never = time.Duration(math.MaxInt64)
-	_, _, err = c.cfg.Store.LookupSession(r.Context(), auth.HashSecret(ck.Value), c.cfg.Now(), c.cfg.SessionIdle, never)
+	_, _, err = c.live.LookupSession(r.Context(), auth.HashSecret(ck.Value), c.cfg.Now(), c.cfg.SessionIdle, never)
 	return err == nil
 }
 

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -9,6 +10,11 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 )
+
+// fleetStore is what the fleet health page reads from the store.
+type fleetStore interface {
+	FleetHealth(ctx context.Context, from, to time.Time, topProblems int) (store.FleetHealth, error)
+}
 
 // The fleet health page needs Tier 3, like GET /api/v1/fleet/health: admins
 // watch the fleet, Tier 3 engineers hunt patterns across it.
@@ -55,7 +61,7 @@ func fleetPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 	// Whole UTC days, today included.
 	to := now.Truncate(24 * time.Hour).Add(24 * time.Hour)
 	from := to.Add(-time.Duration(days) * 24 * time.Hour)
-	h, err := c.Store().FleetHealth(r.Context(), from, to, 10)
+	h, err := c.fleet.FleetHealth(r.Context(), from, to, 10)
 	if err != nil {
 		c.Fail(w, r, req, err)
 		return

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"html/template"
@@ -10,6 +11,13 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 )
+
+// kbStore is what the knowledge base pages read from the store.
+type kbStore interface {
+	ListArticles(ctx context.Context, f store.ArticleFilter) ([]store.Article, error)
+	SearchArticles(ctx context.Context, q store.ArticleQuery) ([]store.ArticleHit, error)
+	GetArticle(ctx context.Context, id string) (store.Article, error)
+}
 
 // Knowledge base pages. What each role reads and may change mirrors the
 // API (hub/api/kb.go), which also checks every change: Tier 1 and 2 read
@@ -59,7 +67,7 @@ func kbListPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		d.Q = d.Q[:1000]
 	}
 	if d.Q == "" {
-		arts, err := c.Store().ListArticles(r.Context(), store.ArticleFilter{States: states, Limit: 100})
+		arts, err := c.kb.ListArticles(r.Context(), store.ArticleFilter{States: states, Limit: 100})
 		if err != nil {
 			c.Fail(w, r, req, err)
 			return
@@ -69,7 +77,7 @@ func kbListPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		}
 	} else {
 		d.Search = true
-		hits, err := c.Store().SearchArticles(r.Context(), store.ArticleQuery{Text: d.Q, States: states, Limit: 50})
+		hits, err := c.kb.SearchArticles(r.Context(), store.ArticleQuery{Text: d.Q, States: states, Limit: 50})
 		if err != nil {
 			c.Fail(w, r, req, err)
 			return
@@ -108,7 +116,7 @@ type kbArticleData struct {
 }
 
 func kbArticle(c *Console, w http.ResponseWriter, r *http.Request, req *Request) (store.Article, bool) {
-	a, err := c.Store().GetArticle(r.Context(), r.PathValue("id"))
+	a, err := c.kb.GetArticle(r.Context(), r.PathValue("id"))
 	if err == nil && !slices.Contains(kbStates(req), a.State) {
 		err = store.ErrNotFound // not shown to this role
 	}

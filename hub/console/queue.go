@@ -15,6 +15,15 @@ import (
 	"github.com/tierline/tierline/hub/tickets"
 )
 
+// queueStore is what the queue page reads from the store.
+type queueStore interface {
+	QueueTickets(ctx context.Context, f store.QueueFilter) ([]store.Ticket, bool, error)
+	DeviceNames(ctx context.Context, ids []string) (map[string]string, error)
+	DeviceGroups(ctx context.Context) ([]string, error)
+	GetSetting(ctx context.Context, key string) (string, bool, error)
+	QueueCounts(ctx context.Context) (map[int]int, error)
+}
+
 func init() {
 	Register(Page{Pattern: "GET /queue", Role: store.RoleTier1, Nav: "Queue", NavOrder: 10, Handle: queuePage})
 }
@@ -140,7 +149,7 @@ func queuePage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 		f.Mine = req.User.Name
 	}
 	ctx := r.Context()
-	st := c.Store()
+	st := c.queue
 	list, more, err := st.QueueTickets(ctx, f)
 	if err != nil {
 		c.Fail(w, r, req, err)
@@ -253,7 +262,7 @@ func (c *Console) queueNames(ctx context.Context, cur string) ([]string, error) 
 	if cur != "" {
 		names = append(names, cur)
 	}
-	raw, ok, err := c.Store().GetSetting(ctx, tickets.RoutingSetting)
+	raw, ok, err := c.queue.GetSetting(ctx, tickets.RoutingSetting)
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +302,7 @@ func (c *Console) queueCounts(ctx context.Context) (map[int]int, error) {
 	if cc.counts != nil && now.Sub(cc.at) < countsTTL && !now.Before(cc.at) {
 		return cc.counts, nil
 	}
-	m, err := c.Store().QueueCounts(ctx)
+	m, err := c.queue.QueueCounts(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,17 @@ import (
 	"github.com/tierline/tierline/hub/store"
 )
 
+// sessionStore is what login, logout and the session checks call on the store.
+type sessionStore interface {
+	LookupSession(ctx context.Context, hash []byte, now time.Time, idle, touchEvery time.Duration) (store.Session, store.User, error)
+	LoginFailures(ctx context.Context, name string) (int, time.Time, error)
+	GetUserByName(ctx context.Context, name string) (store.User, error)
+	RecordLoginFailure(ctx context.Context, name string, at time.Time) (int, error)
+	ClearLoginFailures(ctx context.Context, name string) error
+	DeleteSession(ctx context.Context, hash []byte) error
+	CreateSession(ctx context.Context, se store.Session) error
+}
+
 // CookieName is the session cookie. The __Host- prefix makes browsers
 // insist on Secure, Path=/ and no Domain, so no other host can set it.
 const CookieName = "__Host-tierline_session"
@@ -87,7 +98,7 @@ func (c *Console) session(r *http.Request) (*Request, error) {
 	if len(ck.Value) > 128 {
 		return nil, errNoSession
 	}
-	se, u, err := c.cfg.Store.LookupSession(r.Context(), auth.HashSecret(ck.Value), c.cfg.Now(), c.cfg.SessionIdle, touchEvery)
+	se, u, err := c.sessions.LookupSession(r.Context(), auth.HashSecret(ck.Value), c.cfg.Now(), c.cfg.SessionIdle, touchEvery)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +249,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.logins.release()
 	now := c.cfg.Now() // after the wait
-	n, last, err := c.cfg.Store.LoginFailures(ctx, name)
+	n, last, err := c.sessions.LoginFailures(ctx, name)
 	if err != nil {
 		c.log.Error("login failures", "err", err)
 		fail(http.StatusInternalServerError, "The hub could not check your login; try again.")
@@ -248,7 +259,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.locked(w, r, name, next, until, now)
 		return
 	}
-	u, err := c.cfg.Store.GetUserByName(ctx, name)
+	u, err := c.sessions.GetUserByName(ctx, name)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		c.log.Error("get user", "err", err)
 		fail(http.StatusInternalServerError, "The hub could not check your login; try again.")
@@ -260,7 +271,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	}
 	good := auth.CheckPassword(hash, password) && err == nil && u.DisabledAt == nil
 	if !good {
-		n, err := c.cfg.Store.RecordLoginFailure(ctx, name, now)
+		n, err := c.sessions.RecordLoginFailure(ctx, name, now)
 		if err != nil {
 			c.log.Error("record login failure", "err", err)
 		}
@@ -273,16 +284,16 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, "Wrong name or password.")
 		return
 	}
-	if err := c.cfg.Store.ClearLoginFailures(ctx, name); err != nil {
+	if err := c.sessions.ClearLoginFailures(ctx, name); err != nil {
 		c.log.Error("clear login failures", "err", err)
 	}
 	// A new id on every login: a session id planted before login is useless.
 	if old, err := r.Cookie(CookieName); err == nil && old.Value != "" && len(old.Value) <= 128 {
-		_ = c.cfg.Store.DeleteSession(ctx, auth.HashSecret(old.Value))
+		_ = c.sessions.DeleteSession(ctx, auth.HashSecret(old.Value))
 	}
 	id := auth.Secret(32)
 	se := store.Session{IDHash: auth.HashSecret(id), UserID: u.ID, CSRF: auth.Secret(32), CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(c.cfg.SessionMax)}
-	if err := c.cfg.Store.CreateSession(ctx, se); err != nil {
+	if err := c.sessions.CreateSession(ctx, se); err != nil {
 		c.log.Error("create session", "err", err)
 		fail(http.StatusInternalServerError, "The hub could not start your session; try again.")
 		return
@@ -316,7 +327,7 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 		c.Error(w, r, req, http.StatusForbidden, "Refused: the form's CSRF token is missing or wrong. Reload the page and try again.")
 		return
 	}
-	if err := c.cfg.Store.DeleteSession(r.Context(), req.Session.IDHash); err != nil {
+	if err := c.sessions.DeleteSession(r.Context(), req.Session.IDHash); err != nil {
 		c.log.Error("delete session", "err", err)
 	}
 	c.cfg.Audit(store.AuditEvent{Time: c.cfg.Now(), Actor: req.User.Name, Action: "user.logout", Target: req.User.Name, Outcome: "ok", Remote: r.RemoteAddr})

@@ -2,6 +2,7 @@ package console
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,6 +15,21 @@ import (
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
+
+// ticketStore is what the ticket page reads from the store.
+type ticketStore interface {
+	GetTicket(ctx context.Context, id string) (store.Ticket, error)
+	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
+	GetDevice(ctx context.Context, id string) (store.Device, error)
+	ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, error)
+	GetRun(ctx context.Context, id string) (store.Run, error)
+	ListUsers(ctx context.Context) ([]store.User, error)
+	ListProblems(ctx context.Context, state string, limit int) ([]store.Problem, error)
+	TicketLinks(ctx context.Context, ticketID string) ([]store.TicketLink, error)
+	ListVendors(ctx context.Context, withDisabled bool) ([]store.Vendor, error)
+	GetVendor(ctx context.Context, idOrName string) (store.Vendor, error)
+	TicketDeliveries(ctx context.Context, ticketID string) ([]store.VendorDelivery, error)
+}
 
 func init() {
 	Register(Page{Pattern: "GET /tickets/{id}", Role: store.RoleTier1, Handle: ticketPage})
@@ -78,7 +94,7 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		return
 	}
 	ctx := r.Context()
-	st := c.Store()
+	st := c.tickets
 	t, err := st.GetTicket(ctx, id)
 	if err != nil {
 		c.Fail(w, r, req, err)
