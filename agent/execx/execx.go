@@ -168,6 +168,14 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	return res, res.Err
 }
 
+// Output runs argv with a timeout and a bound on the output kept, and
+// returns the output, also when the command failed (the error says why).
+// It is what readers that parse a program's output need of Run.
+func Output(ctx context.Context, timeout time.Duration, max int, argv ...string) (string, error) {
+	res, err := Run(ctx, Cmd{Argv: argv, Timeout: timeout, MaxOutput: max})
+	return res.Output, err
+}
+
 // capped keeps the first (or, with tail, the last) max bytes written to it.
 type capped struct {
 	buf       bytes.Buffer

@@ -96,6 +96,31 @@ func TestRunKeepTail(t *testing.T) {
 	}
 }
 
+func TestOutput(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("uses sh")
+	}
+	ctx := context.Background()
+	out, err := Output(ctx, 10*time.Second, 1000, "echo", "a b")
+	if err != nil || out != "a b\n" {
+		t.Errorf("echo: %q, %v", out, err)
+	}
+	// A failing command's output is kept: it says why.
+	out, err = Output(ctx, 10*time.Second, 1000, "sh", "-c", "echo no such unit >&2; exit 4")
+	if err == nil || !strings.Contains(err.Error(), "status 4") || out != "no such unit\n" {
+		t.Errorf("failing command: %q, %v", out, err)
+	}
+	if out, err := Output(ctx, 10*time.Second, 10, "seq", "1", "100"); err != nil || out != "1\n2\n3\n4\n5\n" {
+		t.Errorf("bounded output: %q, %v", out, err)
+	}
+	if _, err := Output(ctx, 300*time.Millisecond, 1000, "sleep", "30"); err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Errorf("timeout: %v", err)
+	}
+	if _, err := Output(ctx, time.Second, 1000, "no-such-program-tierline"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("missing program: %v", err)
+	}
+}
+
 func TestOpenURLRefusesOtherSchemes(t *testing.T) {
 	for _, u := range []string{"file:///etc/passwd", "javascript:alert(1)", "http://", "not a url", "-x http://127.0.0.1/"} {
 		if err := OpenURL(u); err == nil {

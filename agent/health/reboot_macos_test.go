@@ -1,11 +1,22 @@
 package health
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
+
+func read(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
 
 func TestMacPendingReboot(t *testing.T) {
 	tests := []struct {

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tierline/tierline/agent/execx"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -28,6 +29,15 @@ var ErrNoData = errors.New("not available")
 func noData(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrNoData, fmt.Sprintf(format, args...))
 }
+
+// output and find are execx.Output and execx.Find; tests replace them to
+// feed recorded output to the readers. Every command the inventory runs
+// goes through them, at inventory time only (start, then hourly and on
+// request), never per telemetry sample.
+var (
+	output = execx.Output
+	find   = execx.Find
+)
 
 // Config tunes Collect. The zero value is usable.
 type Config struct {
@@ -41,7 +51,7 @@ type Config struct {
 	Disabled []string
 
 	// fakeCommands lets tests run the command-based readers against a
-	// fixture root, with run and find replaced. Commands otherwise run only
+	// fixture root, with output and find replaced. Commands otherwise run only
 	// when Root is "/": they read the live system, not the tree.
 	fakeCommands bool
 }

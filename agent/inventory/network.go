@@ -7,7 +7,7 @@ import (
 
 	"github.com/shirou/gopsutil/v4/net"
 
-	"github.com/tierline/tierline/agent/health"
+	"github.com/tierline/tierline/agent/netstate"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -33,7 +33,7 @@ func fillNetwork(ctx context.Context, cfg *Config, inv *diag.Inventory) error {
 	}
 	// The default gateway from the kernel's route table: /proc on Linux,
 	// GetIpForwardTable2 on Windows, the routing socket on macOS.
-	if t, err := health.ReadRouteTable(cfg.Root); err == nil {
+	if t, err := netstate.ReadRouteTable(cfg.Root); err == nil {
 		if gw, ifc, ok := t.DefaultGateway(); ok {
 			inv.Network.DefaultGateway = gw.String()
 			for k := range inv.Network.Interfaces {
@@ -44,7 +44,7 @@ func fillNetwork(ctx context.Context, cfg *Config, inv *diag.Inventory) error {
 		}
 	}
 	if b, err := os.ReadFile(cfg.path("/etc/resolv.conf")); err == nil {
-		inv.Network.DNSServers = health.ParseResolvConf(b).Nameservers
+		inv.Network.DNSServers = netstate.ParseResolvConf(b).Nameservers
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tierline/tierline/agent/execx"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -13,7 +14,7 @@ import (
 // system domain, as the agent runs as root) and looks the labels up in
 // it. A label that is not loaded counts as stopped.
 func Query(ctx context.Context, names []string) ([]Status, error) {
-	out, err := output(ctx, 10*time.Second, 1<<20, "launchctl", "list")
+	out, err := execx.Output(ctx, 10*time.Second, 1<<20, "launchctl", "list")
 	if err != nil {
 		return nil, fmt.Errorf("launchctl list: %w", err)
 	}
@@ -28,7 +29,7 @@ func List(ctx context.Context, o ListOptions) ([]diag.Service, error) {
 	var jobs map[string]LaunchdJob
 	listErr := ""
 	if o.Commands {
-		out, err := output(ctx, 15*time.Second, 1<<20, "launchctl", "list")
+		out, err := execx.Output(ctx, 15*time.Second, 1<<20, "launchctl", "list")
 		if err == nil {
 			jobs = ParseLaunchctlList(out)
 		} else {

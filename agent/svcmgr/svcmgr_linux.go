@@ -9,12 +9,17 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/tierline/tierline/agent/execx"
 	"github.com/tierline/tierline/shared/diag"
 )
 
 // connectBus is dbus.ConnectSystemBus; tests replace it to take the bus
 // away.
 var connectBus = dbus.ConnectSystemBus
+
+// output is execx.Output; tests replace it to feed recorded systemctl
+// output.
+var output = execx.Output
 
 // Query asks systemd over the system D-Bus first (LoadUnit, then the
 // unit's ActiveState and LoadState; no exec). When the bus is not

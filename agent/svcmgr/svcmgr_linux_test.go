@@ -6,25 +6,24 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/tierline/tierline/agent/execx"
 	"github.com/tierline/tierline/shared/diag"
 )
 
-// fakeRun replaces run for one test with a function of the argv and
+// fakeRun replaces output for one test with a function of the argv and
 // returns the commands run.
 func fakeRun(t *testing.T, f func(argv []string) (string, error)) *[]string {
 	t.Helper()
-	old := run
-	t.Cleanup(func() { run = old })
+	old := output
+	t.Cleanup(func() { output = old })
 	var ran []string
-	run = func(_ context.Context, c execx.Cmd) (execx.Result, error) {
-		ran = append(ran, strings.Join(c.Argv, " "))
-		out, err := f(c.Argv)
-		return execx.Result{Argv: c.Argv, Output: out, Err: err}, err
+	output = func(_ context.Context, _ time.Duration, _ int, argv ...string) (string, error) {
+		ran = append(ran, strings.Join(argv, " "))
+		return f(argv)
 	}
 	return &ran
 }

@@ -1,49 +1,13 @@
-package health
+package netstate
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net/netip"
-	"runtime"
-
-	"github.com/tierline/tierline/shared/diag"
 )
 
-// Table is what the default-route check reads from the kernel: the IPv4
-// routes, the IPv4 neighbour (ARP) cache, and whether there is a usable
-// IPv6 default route. It is read from /proc on Linux, GetIpForwardTable2
-// and GetIpNetTable2 on Windows and the routing socket's sysctl dumps on
-// macOS; nothing is sent on the network.
-type Table struct {
-	Routes    []Route
-	Neighbors []Neighbor
-	V6Iface   string
-	V6        bool
-	// Source says where the table was read, for evidence.
-	Source string
-}
-
-// DefaultGateway returns the gateway of the best default route and its
-// interface; ok is false when there is none (or it has no gateway).
-func (t Table) DefaultGateway() (gw netip.Addr, iface string, ok bool) {
-	defs := DefaultRoutes(t.Routes)
-	if len(defs) == 0 || defs[0].Flags&rtfGateway == 0 || !defs[0].Gateway.IsValid() || defs[0].Gateway.IsUnspecified() {
-		return netip.Addr{}, "", false
-	}
-	return defs[0].Gateway, defs[0].Iface, true
-}
-
-func checkRoute(_ context.Context, c *Config) diag.CheckResult {
-	t, err := ReadRouteTable(c.Root)
-	if errors.Is(err, errors.ErrUnsupported) {
-		return unknown("The default-route check is not implemented on " + runtime.GOOS + ".")
-	}
-	if err != nil {
-		return unknown("Could not read the routing table.", ev("error", "%v", err))
-	}
-	return gradeRoute(t.Routes, t.Neighbors, t.V6Iface, t.V6)
-}
+// The platform-neutral halves of the Windows and macOS readers: rows of
+// the IP Helper tables and routing-socket entries become Routes and
+// Neighbors here, so they are tested on every OS.
 
 // Neighbour states as Windows reports them (NL_NEIGHBOR_STATE).
 const (
@@ -56,10 +20,6 @@ const (
 	nlnsPermanent
 )
 
-// atfCom is the "complete" flag of a Linux ARP entry; other OSes'
-// neighbour states are mapped onto it.
-const atfCom = 0x2
-
 // winNeighbor maps one row of GetIpNetTable2 to a Neighbor. An entry that
 // resolved at some point (reachable, stale, delay, probe, permanent) counts
 // as complete; incomplete and unreachable ones do not.
@@ -68,7 +28,7 @@ func winNeighbor(ip netip.Addr, iface string, mac []byte, state uint32) Neighbor
 	switch state {
 	case nlnsProbe, nlnsDelay, nlnsStale, nlnsReachable, nlnsPermanent:
 		if len(mac) > 0 {
-			n.Flags = atfCom
+			n.Flags = NeighborComplete
 		}
 	}
 	return n
@@ -80,9 +40,9 @@ func winRoute(iface string, dest netip.Addr, bits int, nextHop netip.Addr, metri
 	if err != nil {
 		return Route{}, fmt.Errorf("route prefix %s/%d: %w", dest, bits, err)
 	}
-	r := Route{Iface: iface, Dest: p, Gateway: nextHop, Flags: rtfUp, Metric: int(metric)}
+	r := Route{Iface: iface, Dest: p, Gateway: nextHop, Flags: RouteUp, Metric: int(metric)}
 	if nextHop.IsValid() && !nextHop.IsUnspecified() {
-		r.Flags |= rtfGateway
+		r.Flags |= RouteGateway
 	}
 	return r, nil
 }
@@ -151,15 +111,15 @@ func bsdTable(routes, llinfo []rtEntry) Table {
 		if err != nil {
 			continue
 		}
-		r := Route{Iface: e.Iface, Dest: p, Flags: rtfUp}
+		r := Route{Iface: e.Iface, Dest: p, Flags: RouteUp}
 		if e.Flags&bsdRTFGateway != 0 && e.Gw.IsValid() {
-			r.Flags |= rtfGateway
+			r.Flags |= RouteGateway
 			r.Gateway = e.Gw.Unmap()
 		} else {
 			r.Gateway = netip.IPv4Unspecified()
 		}
 		if e.Flags&(bsdRTFReject|bsdRTFBlackh) != 0 {
-			r.Flags |= rtfReject
+			r.Flags |= RouteReject
 		}
 		if e.Flags&bsdRTFIfScope != 0 {
 			r.Metric = bsdScopedRoute
@@ -172,7 +132,7 @@ func bsdTable(routes, llinfo []rtEntry) Table {
 		}
 		n := Neighbor{IP: e.Dst.Unmap(), Iface: e.Iface, HWAddr: macString(e.GwMAC)}
 		if len(e.GwMAC) > 0 {
-			n.Flags = atfCom
+			n.Flags = NeighborComplete
 		}
 		t.Neighbors = append(t.Neighbors, n)
 	}

@@ -1,32 +1,8 @@
-package health
+package netstate
 
 import (
 	"net/netip"
 	"testing"
-
-	"github.com/tierline/tierline/shared/catalog"
-	"github.com/tierline/tierline/shared/diag"
-)
-
-var (
-	a4 = netip.MustParseAddr
-	m  = func(s string) []byte {
-		b := make([]byte, 0, 6)
-		for i := 0; i+1 < len(s); i += 3 {
-			var x byte
-			for _, c := range s[i : i+2] {
-				x <<= 4
-				switch {
-				case c >= '0' && c <= '9':
-					x |= byte(c - '0')
-				default:
-					x |= byte(c-'a') + 10
-				}
-			}
-			b = append(b, x)
-		}
-		return b
-	}
 )
 
 // macLaptop is the shape of a macOS laptop's NET_RT_DUMP on Wi-Fi: the
@@ -47,28 +23,24 @@ func TestBSDTable(t *testing.T) {
 	tests := []struct {
 		name       string
 		routes, ll []rtEntry
-		status     diag.Status
-		fix        string
-		evidence   string
+		want       string // facts of the table
 	}{
-		{"wifi laptop, gateway resolved", macLaptop, complete, diag.StatusOK, "", "via 192.168.1.1 dev en0 metric 0"},
-		{"gateway not answering", macLaptop, incomplete, diag.StatusWarning, catalog.ResetNetwork, "via 192.168.1.1 dev en0 metric 0"},
-		{"only scoped default", macLaptop[1:2], nil, diag.StatusOK, "", "via 192.168.1.1 dev en0 metric 1"},
-		{"offline: loopback and IPv6 link-local only", macLaptop[2:3], nil, diag.StatusFailing, catalog.RenewDHCP, "1, none default"},
-		{"IPv6 only", append(macLaptop[2:3:3], macLaptop[5]), nil, diag.StatusOK, "", "::/0 via en0"},
+		{"wifi laptop, gateway resolved", macLaptop, complete, "via 192.168.1.1 dev en0 metric 0, neighbour a4:91:b1:00:00:01; ::/0 via en0"},
+		{"gateway not answering", macLaptop, incomplete, "via 192.168.1.1 dev en0 metric 0, neighbour incomplete (flags 0x0); ::/0 via en0"},
+		{"only scoped default", macLaptop[1:2], nil, "via 192.168.1.1 dev en0 metric 1, no neighbour"},
+		{"offline: loopback and IPv6 link-local only", macLaptop[2:3], nil, "1 routes, none default"},
+		{"IPv6 only", append(macLaptop[2:3:3], macLaptop[5]), nil, "1 routes, none default; ::/0 via en0"},
 		{"reject default", []rtEntry{{Flags: bsdRTFUp | bsdRTFReject, Iface: "lo0", Dst: a4("0.0.0.0"), Mask: a4("0.0.0.0")}}, nil,
-			diag.StatusFailing, catalog.RenewDHCP, "1, none default"},
+			"1 routes, none default"},
 		{"down route ignored", []rtEntry{{Flags: bsdRTFGateway, Iface: "en0", Dst: a4("0.0.0.0"), Mask: a4("0.0.0.0"), Gw: a4("10.0.0.1")}}, nil,
-			diag.StatusFailing, catalog.RenewDHCP, "0, none default"},
+			"0 routes, none default"},
 		{"VPN default out of a tunnel", []rtEntry{{Flags: bsdRTFUp, Iface: "utun3", Dst: a4("0.0.0.0"), Mask: a4("0.0.0.0"), GwLink: true}}, nil,
-			diag.StatusOK, "", "dev utun3 (no gateway)"},
+			"dev utun3 (no gateway)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tab := bsdTable(tt.routes, tt.ll)
-			got := gradeRoute(tab.Routes, tab.Neighbors, tab.V6Iface, tab.V6)
-			if got.Status != tt.status || got.Fix != tt.fix || len(got.Evidence) == 0 || got.Evidence[0].Value != tt.evidence {
-				t.Errorf("got %s %q %+v; want %s %q %q", got.Status, got.Fix, got.Evidence, tt.status, tt.fix, tt.evidence)
+			if got := facts(bsdTable(tt.routes, tt.ll)); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
 			}
 		})
 	}
@@ -79,7 +51,7 @@ func TestBSDTable(t *testing.T) {
 	if len(tab.Neighbors) != 1 || tab.Neighbors[0].HWAddr != "a4:91:b1:00:00:01" {
 		t.Errorf("neighbours = %+v", tab.Neighbors)
 	}
-	if r := tab.Routes[3]; r.Dest != netip.MustParsePrefix("192.168.1.0/24") || r.Flags&rtfGateway != 0 {
+	if r := tab.Routes[3]; r.Dest != netip.MustParsePrefix("192.168.1.0/24") || r.Flags&RouteGateway != 0 {
 		t.Errorf("LAN route = %+v", r)
 	}
 }
@@ -129,12 +101,15 @@ func TestWindowsRows(t *testing.T) {
 		winNeighbor(a4("10.20.0.1"), "Ethernet", m("00:11:22:33:44:55"), nlnsStale),
 		winNeighbor(a4("192.168.1.1"), "Wi-Fi", nil, nlnsIncomplete),
 	}
-	got := gradeRoute(routes, neigh, "", false)
-	if got.Status != diag.StatusOK || got.Evidence[0].Value != "via 10.20.0.1 dev Ethernet metric 25" {
-		t.Errorf("docked: %+v", got)
+	tab := Table{Routes: routes, Neighbors: neigh}
+	if got := facts(tab); got != "via 10.20.0.1 dev Ethernet metric 25, neighbour 00:11:22:33:44:55" {
+		t.Errorf("docked: %q", got)
 	}
-	neigh[0] = winNeighbor(a4("10.20.0.1"), "Ethernet", nil, nlnsUnreachable)
-	if got := gradeRoute(routes, neigh, "", false); got.Status != diag.StatusWarning {
-		t.Errorf("unreachable gateway: %+v", got)
+	if n, ok := tab.Neighbor(a4("192.168.1.1"), "Wi-Fi"); !ok || n.Complete() {
+		t.Errorf("incomplete Wi-Fi gateway: %+v %v", n, ok)
+	}
+	tab.Neighbors[0] = winNeighbor(a4("10.20.0.1"), "Ethernet", nil, nlnsUnreachable)
+	if got := facts(tab); got != "via 10.20.0.1 dev Ethernet metric 25, neighbour incomplete (flags 0x0)" {
+		t.Errorf("unreachable gateway: %q", got)
 	}
 }

@@ -6,11 +6,12 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tierline/tierline/agent/execx"
 )
 
-// fakeExec replaces run and find for one test: programs maps a program
+// fakeExec replaces output and find for one test: programs maps a program
 // name to its recorded output ("!" prefix: the command fails with that
 // output). Missing programs are not installed. It records the argv run.
 type fakeExec struct {
@@ -20,25 +21,23 @@ type fakeExec struct {
 
 func (f *fakeExec) install(t *testing.T) {
 	t.Helper()
-	oldRun, oldFind := run, find
-	t.Cleanup(func() { run, find = oldRun, oldFind })
+	oldOutput, oldFind := output, find
+	t.Cleanup(func() { output, find = oldOutput, oldFind })
 	find = func(name string) (string, error) {
 		if _, ok := f.programs[name]; ok {
 			return "/usr/bin/" + name, nil
 		}
 		return "", fmt.Errorf("%s: %w", name, execx.ErrNotFound)
 	}
-	run = func(_ context.Context, c execx.Cmd) (execx.Result, error) {
-		f.ran = append(f.ran, strings.Join(c.Argv, " "))
-		out, ok := f.programs[c.Argv[0]]
+	output = func(_ context.Context, _ time.Duration, _ int, argv ...string) (string, error) {
+		f.ran = append(f.ran, strings.Join(argv, " "))
+		out, ok := f.programs[argv[0]]
 		if !ok {
-			err := fmt.Errorf("%s: %w", c.Argv[0], execx.ErrNotFound)
-			return execx.Result{Argv: c.Argv, ExitCode: -1, Err: err}, err
+			return "", fmt.Errorf("%s: %w", argv[0], execx.ErrNotFound)
 		}
 		if rest, failed := strings.CutPrefix(out, "!"); failed {
-			err := errors.New(c.Argv[0] + " exited with status 1")
-			return execx.Result{Argv: c.Argv, ExitCode: 1, Output: rest, Err: err}, err
+			return rest, errors.New(argv[0] + " exited with status 1")
 		}
-		return execx.Result{Argv: c.Argv, Output: out}, nil
+		return out, nil
 	}
 }

@@ -1,6 +1,6 @@
 //go:build !linux && !windows && !darwin
 
-package health
+package netstate
 
 import (
 	"errors"
