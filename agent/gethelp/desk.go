@@ -1,0 +1,529 @@
+// Package gethelp is the running agent's side of Get help: it files the
+// user's help requests with a snapshot of the machine, keeps the device's
+// tickets as the hub last described them (STATE/tickets.json), keeps the
+// knowledge-base articles seen for offline use (STATE/kb-cache.json), and
+// asks the user's consent for technicians' fixes (ConsentBroker). The
+// page the user sees is agent/selfhelp and the icon agent/tray; both reach
+// this package through the local socket (agent/localapi).
+package gethelp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/tierline/tierline/agent/fsutil"
+	"github.com/tierline/tierline/agent/link"
+	"github.com/tierline/tierline/agent/localipc"
+	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// Link is what the desk needs of the hub link (agent/link).
+type Link interface {
+	Send(ctx context.Context, body wire.Body) (uint64, error)
+	State() link.State
+}
+
+// Checker runs health checks (agent/health).
+type Checker interface {
+	Run(ctx context.Context, names ...string) []diag.CheckResult
+}
+
+// History is the telemetry history a snapshot takes from (agent/history).
+type History interface {
+	Latest() (diag.Sample, bool)
+	Snapshot(since time.Time) diag.History
+}
+
+// Config is what a Desk works with.
+type Config struct {
+	Link    Link
+	Checks  Checker
+	History History
+	Logger  *slog.Logger
+	// Dir is the state directory: tickets.json and help-requests.json
+	// are kept there.
+	Dir string
+}
+
+// Desk is the running agent's side of Get help: it answers the local
+// socket's "help" requests by taking a diagnostics snapshot, spooling a
+// help_request for the hub and, when the hub answers in time, telling the
+// caller the ticket number. It keeps the device's tickets as the hub's
+// updates describe them.
+type Desk struct {
+	link   Link
+	checks Checker
+	hist   History
+	log    *slog.Logger
+	// sampled is closed once the telemetry loop has added its first
+	// sample to hist (nil when no loop feeds it).
+	sampled chan struct{}
+
+	mu        sync.Mutex
+	inventory *diag.Inventory
+	waiting   map[string]chan wire.HelpReceipt
+	// tickets are this device's tickets as the hub last described them,
+	// kept in STATE/tickets.json for "My tickets".
+	tickets   map[string]*MyTicket
+	cachePath string
+	// requesters maps a help request's id to the local user who filed
+	// it, until its receipt names the ticket (STATE/help-requests.json,
+	// so a request queued offline keeps its owner across restarts).
+	requesters map[string]string
+	// claimed orders the pending requests this run of the agent took
+	// (1, 2, ...); requests read from the file count as older than any
+	// new one.
+	claimed  map[string]uint64
+	claimSeq uint64
+	// listed is when each user last listed their tickets: technicians'
+	// messages after it are "waiting".
+	listed map[string]time.Time
+}
+
+// The local socket's types of the desk's operations.
+type (
+	MyTicket   = localipc.MyTicket
+	TicketNote = localipc.TicketNote
+	HelpCall   = localipc.HelpCall
+	HelpAnswer = localipc.HelpAnswer
+)
+
+// MaxTickets bounds the tickets kept in tickets.json and the help requests
+// waiting for their receipt; MaxNotes bounds the messages kept per ticket.
+const MaxTickets, MaxNotes = 50, 20
+
+// TicketsFile and KBCacheFile are the desk's files in the state directory.
+const (
+	TicketsFile = "tickets.json"
+	KBCacheFile = "kb-cache.json"
+)
+
+// NewDesk makes the desk, reading the ticket list and the pending help
+// requests kept in cfg.Dir.
+func NewDesk(cfg Config) *Desk {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cachePath := filepath.Join(cfg.Dir, TicketsFile)
+	d := &Desk{link: cfg.Link, checks: cfg.Checks, hist: cfg.History, log: log, waiting: map[string]chan wire.HelpReceipt{},
+		tickets: map[string]*MyTicket{}, cachePath: cachePath, requesters: map[string]string{}, claimed: map[string]uint64{},
+		listed: map[string]time.Time{}}
+	if b, err := os.ReadFile(cachePath); err == nil {
+		if err := json.Unmarshal(b, &d.tickets); err != nil || d.tickets == nil {
+			log.Warn("ignoring an unreadable ticket list; it is rebuilt from the hub's updates", "file", cachePath, "err", err)
+			d.tickets = map[string]*MyTicket{}
+		}
+	}
+	if b, err := os.ReadFile(d.requestersPath()); err == nil {
+		if err := json.Unmarshal(b, &d.requesters); err != nil || d.requesters == nil {
+			log.Warn("ignoring an unreadable list of pending help requests", "file", d.requestersPath(), "err", err)
+			d.requesters = map[string]string{}
+		}
+	}
+	return d
+}
+
+func (d *Desk) requestersPath() string {
+	return filepath.Join(filepath.Dir(d.cachePath), "help-requests.json")
+}
+
+// saveRequestersLocked writes the pending requests' owners; d.mu is held.
+func (d *Desk) saveRequestersLocked() {
+	b, err := json.Marshal(d.requesters)
+	if err == nil {
+		err = fsutil.WriteAtomic(d.requestersPath(), b, 0o600)
+	}
+	if err != nil {
+		d.log.Warn("save the pending help requests", "file", d.requestersPath(), "err", err)
+	}
+}
+
+// mine reports whether who may see ticket t.
+func mine(t *MyTicket, who localipc.Caller) bool {
+	return who.Privileged || t.User != "" && t.User == who.User
+}
+
+// WaitingFor counts technicians' messages the caller has not listed yet
+// and resolved tickets waiting for its survey answer.
+func (d *Desk) WaitingFor(who localipc.Caller) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	since := d.listed[who.User]
+	n := 0
+	for _, t := range d.tickets {
+		if !mine(t, who) {
+			continue
+		}
+		if t.AskSurvey {
+			n++
+		}
+		for _, m := range t.Messages {
+			if m.From != "you" && m.Time.After(since) {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// saveLocked writes the ticket list; d.mu is held.
+func (d *Desk) saveLocked() {
+	if len(d.tickets) > MaxTickets {
+		var oldest string
+		for id, t := range d.tickets {
+			if oldest == "" || t.Updated.Before(d.tickets[oldest].Updated) {
+				oldest = id
+			}
+		}
+		delete(d.tickets, oldest)
+	}
+	b, err := json.MarshalIndent(d.tickets, "", "  ")
+	if err == nil {
+		err = fsutil.WriteAtomic(d.cachePath, b, 0o600)
+	}
+	if err != nil {
+		d.log.Warn("save the ticket list", "file", d.cachePath, "err", err)
+	}
+}
+
+func (d *Desk) ticketLocked(id string) *MyTicket {
+	t := d.tickets[id]
+	if t == nil {
+		t = &MyTicket{ID: id}
+		d.tickets[id] = t
+	}
+	return t
+}
+
+// SetInventory keeps the latest inventory for the snapshots of help requests.
+func (d *Desk) SetInventory(inv diag.Inventory) {
+	d.mu.Lock()
+	d.inventory = &inv
+	d.mu.Unlock()
+}
+
+// Receipt is the link's OnHelpReceipt hook.
+func (d *Desk) Receipt(r wire.HelpReceipt) {
+	d.mu.Lock()
+	ch := d.waiting[r.RequestID]
+	t := d.ticketLocked(r.TicketID)
+	t.Number, t.Tier, t.Updated = r.Number, r.Tier, time.Now().UTC()
+	if t.State == "" {
+		t.State = "new"
+	}
+	if u, ok := d.requesters[r.RequestID]; ok {
+		if t.User == "" {
+			t.User = u
+		}
+		delete(d.requesters, r.RequestID)
+		delete(d.claimed, r.RequestID)
+		d.saveRequestersLocked()
+	}
+	d.saveLocked()
+	d.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- r:
+		default:
+		}
+	}
+	d.log.Info("help request filed on the hub", "request", r.RequestID, "ticket", r.Number)
+}
+
+// stateResolved is the hub's ticket state for a resolved ticket.
+const stateResolved = "resolved"
+
+// hasNote reports whether the update's message is already among notes.
+func hasNote(notes []TicketNote, u wire.TicketUpdate) bool {
+	for _, n := range notes {
+		if n.Time.Equal(u.Time) && n.From == u.From && n.Text == u.Message {
+			return true
+		}
+	}
+	return false
+}
+
+// Update is the link's OnTicketUpdate hook. The hub sends a connecting
+// agent its tickets' recent updates again (it may have missed them): an
+// older update adds what is new but does not take the state back, a
+// message already here is not added, and an update that changes nothing
+// is not written to disk.
+func (d *Desk) Update(u wire.TicketUpdate) {
+	d.mu.Lock()
+	t := d.ticketLocked(u.TicketID)
+	changed := t.Number != u.Number || t.Title != u.Title
+	t.Number, t.Title = u.Number, u.Title
+	if !u.Time.Before(t.Updated) {
+		if t.State == stateResolved && u.State != stateResolved {
+			t.Surveyed = false // reopened: a new resolution asks again
+		}
+		changed = changed || t.State != u.State || t.Tier != u.Tier || !t.Updated.Equal(u.Time)
+		t.State, t.Tier, t.Updated = u.State, u.Tier, u.Time
+	}
+	if u.AskSurvey && !t.Surveyed && t.State == stateResolved && !t.AskSurvey {
+		t.AskSurvey, changed = true, true
+	}
+	if u.Message != "" && !hasNote(t.Messages, u) {
+		t.Messages = append(t.Messages, TicketNote{From: u.From, Text: u.Message, Time: u.Time})
+		slices.SortStableFunc(t.Messages, func(a, b TicketNote) int { return a.Time.Compare(b.Time) })
+		if len(t.Messages) > MaxNotes {
+			t.Messages = t.Messages[len(t.Messages)-MaxNotes:]
+		}
+		changed = true
+	}
+	if changed {
+		d.saveLocked()
+	}
+	d.mu.Unlock()
+	if !changed {
+		d.log.Debug("ticket update already known", "ticket", u.Number)
+		return
+	}
+	d.log.Info("ticket update", "ticket", u.Number, "state", u.State, "tier", u.Tier, "message", u.Message != "")
+}
+
+// File files a help request for who: a user files in its own name; the
+// administrator may file for whoever it says (the help command sends the
+// shell's user).
+func (d *Desk) File(ctx context.Context, who localipc.Caller, call HelpCall) (HelpAnswer, error) {
+	if !who.Privileged || call.User == "" {
+		call.User = who.User
+	}
+	return d.file(ctx, call)
+}
+
+// Tickets lists who's tickets, newest first. Unless peek is set, the
+// technicians' messages listed count as seen.
+func (d *Desk) Tickets(who localipc.Caller, peek bool) []MyTicket {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !peek {
+		d.listed[who.User] = time.Now()
+	}
+	out := make([]MyTicket, 0, len(d.tickets))
+	for _, t := range d.tickets {
+		if mine(t, who) {
+			out = append(out, *t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number > out[j].Number })
+	return out
+}
+
+// Reply queues who's message to the technicians on one of its tickets.
+func (d *Desk) Reply(ctx context.Context, who localipc.Caller, r wire.UserReply) error {
+	if !who.Privileged || r.User == "" {
+		r.User = who.User
+	}
+	if r.ID == "" {
+		r.ID = wire.NewID()
+	}
+	if err := r.Validate(); err != nil {
+		return localipc.BadRequest("%v", err)
+	}
+	if err := d.allowed(r.TicketID, who); err != nil {
+		return err
+	}
+	if _, err := d.link.Send(ctx, r); err != nil {
+		return fmt.Errorf("could not save the reply: %w", err)
+	}
+	d.mu.Lock()
+	t := d.ticketLocked(r.TicketID)
+	t.Messages = append(t.Messages, TicketNote{From: "you", Text: r.Text, Time: time.Now().UTC()})
+	d.saveLocked()
+	d.mu.Unlock()
+	return nil
+}
+
+// Survey queues who's answer to the survey of one of its tickets.
+func (d *Desk) Survey(ctx context.Context, who localipc.Caller, a wire.SurveyAnswer) error {
+	if err := a.Validate(); err != nil {
+		return localipc.BadRequest("%v", err)
+	}
+	if err := d.allowed(a.TicketID, who); err != nil {
+		return err
+	}
+	if _, err := d.link.Send(ctx, a); err != nil {
+		return fmt.Errorf("could not save the answer: %w", err)
+	}
+	d.mu.Lock()
+	t := d.ticketLocked(a.TicketID)
+	t.AskSurvey, t.Surveyed = false, true
+	d.saveLocked()
+	d.mu.Unlock()
+	return nil
+}
+
+// Owner names the local user who filed ticket id, "" when it is not one
+// of this computer's tickets or its filer is unknown.
+func (d *Desk) Owner(id string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if t := d.tickets[id]; t != nil {
+		return t.User
+	}
+	return ""
+}
+
+// allowed refuses a ticket that is not this computer's, or not the
+// caller's.
+func (d *Desk) allowed(id string, who localipc.Caller) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	t := d.tickets[id]
+	if t == nil {
+		return fmt.Errorf("ticket %s is not one of this computer's tickets (see tierline-agent tickets)", id)
+	}
+	if !mine(t, who) {
+		return localipc.Forbidden("ticket %s was filed by another user of this computer; you can only answer your own tickets", id)
+	}
+	return nil
+}
+
+// claim records user as the owner of help request id. The id is the
+// caller's to choose (so a request sent again after a lost answer is the
+// same request), but it never changes hands: an id pending for another
+// user is refused, or knowing it would make the caller the owner of that
+// user's ticket. Filing the same id again as the same user is fine.
+func (d *Desk) claim(id, user string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if owner, ok := d.requesters[id]; ok && owner != user {
+		return localipc.Forbidden("help request %s was filed by another user of this computer; "+
+			"send your own request without a request id (a new one is chosen for you)", id)
+	}
+	// When the list is full, a user's new request pushes out the oldest
+	// of its own; it never pushes out another user's (which could then be
+	// claimed). A user with none to give up is refused.
+	if _, ok := d.requesters[id]; !ok && len(d.requesters) >= MaxTickets {
+		oldest, found := "", false
+		for other, owner := range d.requesters {
+			if owner == user && (!found || d.claimed[other] < d.claimed[oldest]) {
+				oldest, found = other, true
+			}
+		}
+		if !found {
+			return &localipc.Error{Code: localipc.CodeFailed, Message: fmt.Sprintf("%d help requests from other users of this computer "+
+				"are still waiting to reach the help desk, so no more can be queued; try again when the computer is back online", len(d.requesters))}
+		}
+		delete(d.requesters, oldest)
+		delete(d.claimed, oldest)
+	}
+	if _, ok := d.claimed[id]; !ok {
+		d.claimSeq++
+		d.claimed[id] = d.claimSeq
+	}
+	d.requesters[id] = user
+	d.saveRequestersLocked()
+	return nil
+}
+
+func (d *Desk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) {
+	req := wire.HelpRequest{RequestID: call.RequestID, Text: call.Text, Category: call.Category, User: call.User,
+		Tried: call.Tried, Screenshot: call.Screenshot, Filed: time.Now().UTC()}
+	if req.RequestID == "" {
+		req.RequestID = wire.NewID()
+	}
+	// Validate before the snapshot, so a bad request is refused at once.
+	if err := req.Validate(); err != nil {
+		return HelpAnswer{}, localipc.BadRequest("%v", err)
+	}
+	if err := d.claim(req.RequestID, req.User); err != nil {
+		return HelpAnswer{}, err
+	}
+	req.Snapshot = d.snapshot(ctx)
+	if err := req.Validate(); err != nil {
+		return HelpAnswer{}, err
+	}
+	ch := make(chan wire.HelpReceipt, 1)
+	d.mu.Lock()
+	d.waiting[req.RequestID] = ch
+	d.mu.Unlock()
+	defer func() {
+		d.mu.Lock()
+		delete(d.waiting, req.RequestID)
+		d.mu.Unlock()
+	}()
+	if _, err := d.link.Send(ctx, req); err != nil {
+		if errors.Is(err, ctx.Err()) {
+			return HelpAnswer{}, err
+		}
+		return HelpAnswer{}, fmt.Errorf("could not save the request: %w", err)
+	}
+	ans := HelpAnswer{RequestID: req.RequestID, Queued: true, Connected: d.link.State().Connected}
+	wait := min(max(call.Wait, 0), 30*time.Second)
+	if wait == 0 {
+		wait = 5 * time.Second
+	}
+	select {
+	case r := <-ch:
+		ans.TicketID, ans.Number, ans.Tier, ans.Next = r.TicketID, r.Number, r.Tier, r.Next
+	case <-time.After(wait):
+	case <-ctx.Done():
+	}
+	return ans, nil
+}
+
+// latestSample is the telemetry loop's latest sample. A request filed in
+// the agent's first moments, before the loop has taken one (it collects the
+// inventory first), waits up to wait for it rather than going without.
+func (d *Desk) latestSample(ctx context.Context, wait time.Duration) (diag.Sample, bool) {
+	if s, ok := d.hist.Latest(); ok || d.sampled == nil {
+		return s, ok
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-d.sampled:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return d.hist.Latest()
+}
+
+// ExpectSamples tells the desk a telemetry loop feeds its history; the
+// returned func is called after each sample is added.
+func (d *Desk) ExpectSamples() func() {
+	d.sampled = make(chan struct{})
+	var once sync.Once
+	return func() { once.Do(func() { close(d.sampled) }) }
+}
+
+// snapshot is the machine's state now: health checks run now, the latest
+// sample, the inventory and the recent history.
+func (d *Desk) snapshot(ctx context.Context) wire.Snapshot {
+	snap := wire.Snapshot{Taken: time.Now().UTC()}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	snap.Checks = d.checks.Run(cctx)
+	cancel()
+	if s, ok := d.latestSample(ctx, 15*time.Second); ok {
+		snap.Sample = &s
+	}
+	d.mu.Lock()
+	if d.inventory != nil {
+		// The device's full inventory is on the hub; the snapshot keeps
+		// the frame small.
+		inv := *d.inventory
+		if len(inv.Software) > 300 {
+			inv.Software = inv.Software[:300]
+		}
+		if len(inv.Services) > 300 {
+			inv.Services = inv.Services[:300]
+		}
+		snap.Inventory = &inv
+	}
+	d.mu.Unlock()
+	snap.History = d.hist.Snapshot(time.Now().Add(-24 * time.Hour))
+	return snap
+}
