@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/tierline/tierline/agent/daemon"
 	"github.com/tierline/tierline/agent/fixes"
 	"github.com/tierline/tierline/shared/catalog"
 )
@@ -56,7 +57,7 @@ func runFixes(_ context.Context, args []string) int {
 		fmt.Fprintf(stderr, "tierline-agent fixes: %v\n", err)
 		return exitError
 	}
-	rep := fixesReport{OS: runtime.GOOS, Policy: policySource(pol), MaxTier: pol.MaxTier, TechnicianConsent: pol.TechnicianConsent,
+	rep := fixesReport{OS: runtime.GOOS, Policy: daemon.PolicySource(pol), MaxTier: pol.MaxTier, TechnicianConsent: pol.TechnicianConsent,
 		AllowServices: append(fixes.BuiltinServices(runtime.GOOS), pol.AllowServices...)}
 	m := fixes.LocalMachine()
 	for _, f := range catalog.All() {

@@ -47,7 +47,7 @@ func runHelp(ctx context.Context, args []string) int {
 	if !*noSuggest && !*asJSON {
 		tried = suggest(ctx, agent, text)
 	}
-	call := HelpCall{RequestID: *requestID, Text: text, Category: *category, Wait: wait, Tried: wire.SelfHelp{Articles: tried}}
+	call := localipc.HelpCall{RequestID: *requestID, Text: text, Category: *category, Wait: wait, Tried: wire.SelfHelp{Articles: tried}}
 	if call.RequestID == "" {
 		call.RequestID = wire.NewID()
 	}
@@ -58,7 +58,7 @@ func runHelp(ctx context.Context, args []string) int {
 		fmt.Fprintf(stderr, "tierline-agent help: %v\n", err)
 		return exitUsage
 	}
-	var ans HelpAnswer
+	var ans localipc.HelpAnswer
 	if code := callAgent(ctx, "help", agent, "help", call, &ans); code != exitOK {
 		return code
 	}
@@ -164,14 +164,6 @@ func init() {
 	register("survey", "rate how a resolved ticket was handled: survey --ticket ID --score 1-5 [--comment C]", runSurvey)
 }
 
-// serviceSocket is where `run` listens without --socket.
-func serviceSocket(state string) string {
-	if runtime.GOOS == "windows" {
-		return localipc.DefaultSocket()
-	}
-	return filepath.Join(state, localipc.SocketName)
-}
-
 // agentFlags are the flags of a client of the local socket.
 type agentFlags struct {
 	fs     *flag.FlagSet
@@ -231,7 +223,7 @@ func runTickets(ctx context.Context, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	var list []MyTicket
+	var list []localipc.MyTicket
 	if code := callAgent(ctx, "tickets", agent, "tickets", nil, &list); code != exitOK {
 		return code
 	}
