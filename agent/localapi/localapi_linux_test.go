@@ -119,8 +119,9 @@ func TestLocalOpsAsAnotherUser(t *testing.T) {
 		t.Errorf("commands run: %q", ran)
 	}
 	// The agent's own user (root) may run a Tier 1 fix locally.
-	var res wire.RunResult
-	if err := f.call(t, localipc.OpRun, localipc.RunCall{Fix: catalog.ResetNetwork}, &res); err != nil || res.Outcome == wire.OutcomeRefused {
+	ctx, c := f.client(t)
+	res, err := c.Run(ctx, localipc.RunCall{Fix: catalog.ResetNetwork})
+	if err != nil || res.Outcome == wire.OutcomeRefused {
 		t.Errorf("root runs reset-network: %+v %v", res, err)
 	}
 }

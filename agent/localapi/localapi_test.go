@@ -35,12 +35,11 @@ func TestMain(m *testing.M) {
 		defer cancel()
 		for _, line := range strings.Split(os.Getenv("TIERLINE_OPS"), "\n") {
 			op, body, _ := strings.Cut(line, " ")
-			var in any
+			var in json.RawMessage
 			if body != "" {
 				in = json.RawMessage(body)
 			}
-			var out json.RawMessage
-			err := localipc.Call(ctx, path, op, in, &out)
+			out, err := localipc.NewClient(path).Raw(ctx, localipc.Op(op), in)
 			var re *localipc.RemoteError
 			switch {
 			case errors.As(err, &re):
@@ -153,11 +152,12 @@ func newOpsFixture(t *testing.T) *opsFixture {
 	return f
 }
 
-func (f *opsFixture) call(t *testing.T, op string, body, out any) error {
+// client is a client of the fixture's socket, and a context for one call.
+func (f *opsFixture) client(t *testing.T) (context.Context, *localipc.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	return localipc.Call(ctx, f.socket, op, body, out)
+	t.Cleanup(cancel)
+	return ctx, localipc.NewClient(f.socket)
 }
 
 // TestConsentThroughTray: a fix the hub asks for that needs the user's
@@ -182,8 +182,9 @@ func TestConsentThroughTray(t *testing.T) {
 	pending := func(runID string) localipc.ConsentItem {
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			var items []localipc.ConsentItem
-			if err := f.call(t, localipc.OpConsentPending, nil, &items); err != nil {
+			ctx, c := f.client(t)
+			items, err := c.ConsentPending(ctx)
+			if err != nil {
 				t.Fatal(err)
 			}
 			for _, it := range items {
@@ -205,8 +206,8 @@ func TestConsentThroughTray(t *testing.T) {
 	}
 
 	// The tray polls; allowed, it runs.
-	var none []localipc.ConsentItem
-	if err := f.call(t, localipc.OpConsentPending, nil, &none); err != nil || len(none) != 0 {
+	none, err := localipc.NewClient(f.socket).ConsentPending(context.Background())
+	if err != nil || len(none) != 0 {
 		t.Fatalf("nothing pending: %v %v", none, err)
 	}
 	request("run-consent-allow")
@@ -214,7 +215,7 @@ func TestConsentThroughTray(t *testing.T) {
 	if it.Technician != "tech1" || it.Title != "Reset network" || it.Reason == "" || it.Expires.IsZero() {
 		t.Errorf("consent item %+v", it)
 	}
-	if err := f.call(t, localipc.OpConsentAnswer, localipc.ConsentAnswerCall{RunID: "run-consent-allow", Allow: true}, nil); err != nil {
+	if _, err := localipc.NewClient(f.socket).ConsentAnswer(context.Background(), localipc.ConsentAnswerCall{RunID: "run-consent-allow", Allow: true}); err != nil {
 		t.Fatal(err)
 	}
 	if r := result(); r.Outcome == wire.OutcomeRefused || !strings.Contains(f.exec.ran(), "nmcli networking off") {
@@ -224,7 +225,7 @@ func TestConsentThroughTray(t *testing.T) {
 	// Declined: refused, and the technician is told.
 	request("run-consent-decline")
 	pending("run-consent-decline")
-	if err := f.call(t, localipc.OpConsentAnswer, localipc.ConsentAnswerCall{RunID: "run-consent-decline", Allow: false}, nil); err != nil {
+	if _, err := localipc.NewClient(f.socket).ConsentAnswer(context.Background(), localipc.ConsentAnswerCall{RunID: "run-consent-decline", Allow: false}); err != nil {
 		t.Fatal(err)
 	}
 	if r := result(); r.Outcome != wire.OutcomeRefused || r.Code != wire.RefuseConsent || !strings.Contains(r.Reason, "the user declined") {
@@ -309,8 +310,9 @@ func TestKBSearchLongText(t *testing.T) {
 	if len(text) < 3<<10-30 {
 		t.Fatalf("test text is only %d bytes", len(text))
 	}
-	var ans localipc.KBAnswer
-	if err := f.call(t, localipc.OpKB, localipc.KBCall{Text: text}, &ans); err != nil {
+	ctx, c := f.client(t)
+	ans, err := c.KB(ctx, localipc.KBCall{Text: text})
+	if err != nil {
 		t.Fatalf("kb with %d bytes of text: %v", len(text), err)
 	}
 	if len(ans.Articles) != 1 || ans.Articles[0].ID != "kb-1" {
@@ -342,13 +344,17 @@ func TestLocalRunActsForItsUser(t *testing.T) {
 // instead of reading half of it.
 func TestHelpDeskBodiesAreStrict(t *testing.T) {
 	f := newOpsFixture(t)
-	for _, c := range []struct{ op, body string }{
+	for _, c := range []struct {
+		op   localipc.Op
+		body string
+	}{
 		{localipc.OpReply, `{"ticket_id":"t-nobody","text":"hello","cc":"someone"}`},
 		{localipc.OpSurvey, `{"ticket_id":"t-nobody","score":5,"extra":true}`},
 		{localipc.OpHelp, `{"text":"printer jams","urgent":true}`},
 		{localipc.OpTickets, `{"peek":true,"all":true}`},
 	} {
-		err := f.call(t, c.op, json.RawMessage(c.body), nil)
+		ctx, cl := f.client(t)
+		_, err := cl.Raw(ctx, c.op, json.RawMessage(c.body))
 		var re *localipc.RemoteError
 		if !errors.As(err, &re) || re.Code != localipc.CodeBadRequest || !strings.Contains(re.Message, "the request body is not valid") {
 			t.Errorf("%s %s: %v, want bad_request", c.op, c.body, err)

@@ -17,40 +17,40 @@ import (
 // user may call the operations marked "user" below, and only for itself:
 // it sees and answers only the tickets it filed, runs only Tier 0 fixes,
 // and cannot change the device's policy. Everything else answers with code
-// "forbidden".
+// "forbidden". Client has a method for each.
 const (
 	// OpStatus (user): no body → Status.
-	OpStatus = "status"
+	OpStatus Op = "status"
 	// OpDiagnose (user): no body → Diagnosis. Runs the health checks now.
-	OpDiagnose = "diagnose"
+	OpDiagnose Op = "diagnose"
 	// OpFixes (user): no body → FixList. A user caller sees Tier 0 fixes only.
-	OpFixes = "fixes"
+	OpFixes Op = "fixes"
 	// OpRun (user): RunCall → wire.RunResult. Synchronous: waits for the
 	// fix to finish (at most its catalog timeout, plus any run of the hub's
 	// in progress). Above Tier 0 a user caller gets "forbidden".
-	OpRun = "run"
+	OpRun Op = "run"
 	// OpKB (user): KBCall → KBAnswer. Asks the hub (about 3 s); offline
 	// it answers from STATE/kb-cache.json with Cached set.
-	OpKB = "kb"
+	OpKB Op = "kb"
 	// OpSession (user): SessionCall → SessionAnswer. Records a Get help
 	// session for the hub's deflection figures.
-	OpSession = "session"
+	OpSession Op = "session"
 	// OpConsentPending (user): no body → []ConsentItem.
-	OpConsentPending = "consent_pending"
+	OpConsentPending Op = "consent_pending"
 	// OpConsentAnswer (user): ConsentAnswerCall → OK.
-	OpConsentAnswer = "consent_answer"
+	OpConsentAnswer Op = "consent_answer"
 	// OpHelp (user): HelpCall → HelpAnswer. A user caller's ticket is
 	// filed in its own name, whatever HelpCall.User says.
-	OpHelp = "help"
+	OpHelp Op = "help"
 	// OpTickets (user): no body or TicketsCall → []MyTicket (a user
 	// caller: its own). Listing marks technicians' messages as seen
 	// unless Peek is set.
-	OpTickets = "tickets"
+	OpTickets Op = "tickets"
 	// OpReply (user): wire.UserReply → Queued (a user caller: on its own
 	// tickets only).
-	OpReply = "reply"
+	OpReply Op = "reply"
 	// OpSurvey (user): wire.SurveyAnswer → Queued (same rule).
-	OpSurvey = "survey"
+	OpSurvey Op = "survey"
 )
 
 // Icon states of the tray, most important first when several apply.

@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -97,6 +98,7 @@ const MaxScreenshot = 640 << 10
 // Server is a running Get help page.
 type Server struct {
 	cfg    Config
+	agent  *localipc.Client
 	log    *slog.Logger
 	ln     net.Listener
 	srv    *http.Server
@@ -127,7 +129,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, port: strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
+	s := &Server{cfg: cfg, agent: localipc.NewClient(cfg.Socket), log: cfg.Logger, ln: ln, port: strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
 		static: http.FileServerFS(sub), done: make(chan struct{}),
 		links: map[string]time.Time{}, sessions: map[string]*session{}}
 	s.srv = &http.Server{

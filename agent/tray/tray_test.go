@@ -44,7 +44,7 @@ func startFakeAgent(t *testing.T) *fakeAgent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer := func(op string, get func() any) {
+	answer := func(op localipc.Op, get func() any) {
 		srv.HandleUser(op, func(context.Context, json.RawMessage) (any, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -208,7 +208,7 @@ func TestTrayIcon(t *testing.T) {
 	}
 
 	// The agent is gone.
-	f.app.cfg.Socket = filepath.Join(t.TempDir(), "gone.sock")
+	f.app.agent = localipc.NewClient(filepath.Join(t.TempDir(), "gone.sock"))
 	f.refresh()
 	if f.view.icon() != localipc.IconOffline || !strings.Contains(f.view.tip, "not running") ||
 		!strings.Contains(f.view.stat, "agent not running") {
@@ -388,7 +388,7 @@ func TestFixItMyself(t *testing.T) {
 	}
 
 	// The agent cannot be reached: the user is told the fix did not run.
-	f.app.cfg.Socket = filepath.Join(t.TempDir(), "gone.sock")
+	f.app.agent = localipc.NewClient(filepath.Join(t.TempDir(), "gone.sock"))
 	f.app.runFix(dns)
 	got = f.note.take()
 	if len(got) != 2 || got[1].Title != "Flush DNS cache did not run" {

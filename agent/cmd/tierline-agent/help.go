@@ -58,9 +58,11 @@ func runHelp(ctx context.Context, args []string) int {
 		fmt.Fprintf(stderr, "tierline-agent help: %v\n", err)
 		return exitUsage
 	}
-	var ans localipc.HelpAnswer
-	if code := callAgent(ctx, "help", agent, "help", call, &ans); code != exitOK {
-		return code
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	ans, err := agent.client().Help(cctx, call)
+	if err != nil {
+		return agentFailed("help", agent, err)
 	}
 	if *asJSON {
 		b, _ := json.MarshalIndent(ans, "", "  ")
@@ -87,8 +89,8 @@ func runHelp(ctx context.Context, args []string) int {
 func suggest(ctx context.Context, agent agentFlags, text string) []string {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	var ans localipc.KBAnswer
-	if err := localipc.Call(cctx, agent.path(), localipc.OpKB, localipc.KBCall{Text: text}, &ans); err != nil || len(ans.Articles) == 0 {
+	ans, err := agent.client().KB(cctx, localipc.KBCall{Text: text})
+	if err != nil || len(ans.Articles) == 0 {
 		return nil
 	}
 	fmt.Fprintln(stdout, "These help desk articles may solve it (tierline-agent kb \"words\" shows them in full):")
@@ -125,9 +127,11 @@ func runKB(ctx context.Context, args []string) int {
 		return code
 	}
 	text := strings.TrimSpace(strings.Join(fs.Args(), " "))
-	var ans localipc.KBAnswer
-	if code := callAgent(ctx, "kb", agent, localipc.OpKB, localipc.KBCall{Text: text}, &ans); code != exitOK {
-		return code
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	ans, err := agent.client().KB(cctx, localipc.KBCall{Text: text})
+	if err != nil {
+		return agentFailed("kb", agent, err)
 	}
 	if *asJSON {
 		b, _ := json.MarshalIndent(ans, "", "  ")
@@ -199,21 +203,19 @@ func (a agentFlags) path() string {
 	return filepath.Join(*a.state, localipc.SocketName)
 }
 
-// callAgent makes one local call and prints a refusal the way every
-// subcommand does.
-func callAgent(ctx context.Context, name string, agent agentFlags, op string, body, out any) int {
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	err := localipc.Call(cctx, agent.path(), op, body, out)
+// callTimeout bounds one call of a subcommand to the running agent.
+const callTimeout = 30 * time.Second
+
+func (a agentFlags) client() *localipc.Client { return localipc.NewClient(a.path()) }
+
+// agentFailed prints a failed local call the way every subcommand does.
+func agentFailed(name string, agent agentFlags, err error) int {
 	if errors.Is(err, localipc.ErrNotRunning) {
 		fmt.Fprintf(stderr, "tierline-agent %s: the Tierline agent is not running (no socket at %s); start it and try again\n", name, agent.path())
-		return exitError
-	}
-	if err != nil {
+	} else {
 		fmt.Fprintf(stderr, "tierline-agent %s: %v\n", name, err)
-		return exitError
 	}
-	return exitOK
+	return exitError
 }
 
 func runTickets(ctx context.Context, args []string) int {
@@ -223,9 +225,11 @@ func runTickets(ctx context.Context, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	var list []localipc.MyTicket
-	if code := callAgent(ctx, "tickets", agent, "tickets", nil, &list); code != exitOK {
-		return code
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	list, err := agent.client().Tickets(cctx, localipc.TicketsCall{})
+	if err != nil {
+		return agentFailed("tickets", agent, err)
 	}
 	if *asJSON {
 		b, _ := json.MarshalIndent(list, "", "  ")
@@ -263,8 +267,10 @@ func runReply(ctx context.Context, args []string) int {
 		fmt.Fprintf(stderr, "tierline-agent reply: %v\n", err)
 		return exitUsage
 	}
-	if code := callAgent(ctx, "reply", agent, "reply", r, nil); code != exitOK {
-		return code
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if _, err := agent.client().Reply(cctx, r); err != nil {
+		return agentFailed("reply", agent, err)
 	}
 	fmt.Fprintln(stdout, "Reply saved; it reaches the help desk as soon as the hub can be reached.")
 	return exitOK
@@ -285,8 +291,10 @@ func runSurvey(ctx context.Context, args []string) int {
 		fmt.Fprintf(stderr, "tierline-agent survey: %v\n", err)
 		return exitUsage
 	}
-	if code := callAgent(ctx, "survey", agent, "survey", a, nil); code != exitOK {
-		return code
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if _, err := agent.client().Survey(cctx, a); err != nil {
+		return agentFailed("survey", agent, err)
 	}
 	fmt.Fprintln(stdout, "Thank you. Your answer reaches the help desk as soon as the hub can be reached.")
 	return exitOK
