@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"time"
 
 	"github.com/tierline/tierline/agent/collect"
@@ -35,7 +37,8 @@ import (
 type Config struct {
 	// State is the state directory written by enrollment.
 	State string
-	// Interval is the telemetry sample interval (default 10 s).
+	// Interval is the telemetry sample interval. Zero values take the
+	// defaults of DefaultConfig.
 	Interval time.Duration
 	// SpoolMaxBytes caps the spool (default spool.DefaultMaxBytes).
 	SpoolMaxBytes int64
@@ -54,7 +57,19 @@ type Config struct {
 	// ConsentWait bounds how long a fix waits for the user's consent
 	// (default 2 min).
 	ConsentWait time.Duration
-	Logger      *slog.Logger
+	// ServiceManaged: a service manager started the agent and starts it
+	// again when it exits; otherwise (in the foreground on Unix) a restart
+	// into another version replaces this process in place.
+	ServiceManaged bool
+	Logger         *slog.Logger
+}
+
+// DefaultConfig is the Config with every default filled in, for the flags
+// to show and change.
+func DefaultConfig() Config {
+	return Config{Interval: 10 * time.Second, SpoolMaxBytes: spool.DefaultMaxBytes,
+		Backoff:    link.Backoff{Base: link.DefaultBackoffBase, Max: link.DefaultBackoffMax},
+		CheckEvery: time.Minute, InventoryEvery: time.Hour, ConsentWait: 2 * time.Minute}
 }
 
 // SocketPath is where the agent listens without Config.Socket: the state
@@ -87,7 +102,9 @@ func (e *RevokedError) Error() string {
 func (e *RevokedError) Unwrap() error { return link.ErrRevoked }
 
 // RestartError: Run stopped because a signed update (or its rollback) put
-// another binary in place, which must now be started.
+// another binary in place, which the service manager must now start
+// (exit status 75: systemd's Restart=on-failure, launchd's KeepAlive and
+// the Windows service recovery actions all restart on it).
 type RestartError struct {
 	// Executable is the binary to start.
 	Executable string
@@ -115,26 +132,16 @@ func New(cfg Config) (*Agent, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = 10 * time.Second
+	def := DefaultConfig()
+	for _, d := range []struct{ v, def *time.Duration }{{&cfg.Interval, &def.Interval}, {&cfg.Backoff.Base, &def.Backoff.Base},
+		{&cfg.Backoff.Max, &def.Backoff.Max}, {&cfg.CheckEvery, &def.CheckEvery}, {&cfg.InventoryEvery, &def.InventoryEvery},
+		{&cfg.ConsentWait, &def.ConsentWait}} {
+		if *d.v <= 0 {
+			*d.v = *d.def
+		}
 	}
 	if cfg.SpoolMaxBytes <= 0 {
-		cfg.SpoolMaxBytes = spool.DefaultMaxBytes
-	}
-	if cfg.Backoff.Base <= 0 {
-		cfg.Backoff.Base = link.DefaultBackoffBase
-	}
-	if cfg.Backoff.Max <= 0 {
-		cfg.Backoff.Max = link.DefaultBackoffMax
-	}
-	if cfg.CheckEvery <= 0 {
-		cfg.CheckEvery = time.Minute
-	}
-	if cfg.InventoryEvery <= 0 {
-		cfg.InventoryEvery = time.Hour
-	}
-	if cfg.ConsentWait <= 0 {
-		cfg.ConsentWait = 2 * time.Minute
+		cfg.SpoolMaxBytes = def.SpoolMaxBytes
 	}
 	if cfg.PolicyFile == "" {
 		cfg.PolicyFile = filepath.Join(cfg.State, fixes.PolicyFile)
@@ -160,22 +167,30 @@ func New(cfg Config) (*Agent, error) {
 	return a, nil
 }
 
-// PolicySource names where the policy came from, for the log.
-func PolicySource(p fixes.Policy) string {
-	if p.Source == "" {
-		return "defaults"
-	}
-	return p.Source
-}
-
 // Run runs the agent until ctx ends (nil), the hub revokes the device
-// (*RevokedError), the link fails for good, or an update needs a restart
-// (*RestartError).
+// (*RevokedError), the link fails for good, or an update needs the
+// service manager to restart it (*RestartError). In the foreground on
+// Unix an update restarts in place: Run does not return then.
 func (a *Agent) Run(ctx context.Context) error {
 	cfg, log := a.cfg, a.log
+	if os.Getenv("GOGC") == "" {
+		// The agent's heap is small and steady; collecting a little earlier
+		// keeps its resident memory under its 15 MB budget.
+		debug.SetGCPercent(50)
+	}
 	// Signed updates: ctx ends when the agent must restart into another version.
 	ctx, upd := startUpdates(ctx, cfg.State, a.id, log)
-	defer upd.stop()
+	err := a.run(ctx, upd)
+	upd.stop()
+	if err != nil {
+		return err
+	}
+	// After everything run opened is closed.
+	return upd.restart(cfg.ServiceManaged || runtime.GOOS == "windows")
+}
+
+func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
+	cfg, log := a.cfg, a.log
 	sp, err := spool.Open(filepath.Join(cfg.State, identity.SpoolDir), spool.Options{MaxBytes: cfg.SpoolMaxBytes, Logger: log.With("component", "spool")})
 	if err != nil {
 		return err
@@ -245,7 +260,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	st := sp.Stats()
 	log.Info("agent starting", "version", version.Version, "device_id", a.id.DeviceID, "hub", a.id.HubURL,
 		"interval", cfg.Interval.String(), "spool_depth", st.Depth, "spool_last_seq", st.LastSeq,
-		"policy", PolicySource(a.policy), "fixes", len(fixes.Supported(runtime.GOOS, a.policy)))
+		"policy", a.policy.SourceName(), "fixes", len(fixes.Supported(runtime.GOOS, a.policy)))
 
 	linkCtx, stopLink := context.WithCancel(context.Background())
 	defer stopLink()
@@ -361,7 +376,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			st := sp.Stats()
 			log.Info("stopped", "spool_depth", st.Depth, "spool_last_seq", st.LastSeq)
-			return upd.restart()
+			return nil
 		}
 	}
 }

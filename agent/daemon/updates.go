@@ -95,11 +95,20 @@ func (au *agentUpdates) restartRequested() bool {
 // stop ends the periodic check.
 func (au *agentUpdates) stop() { au.cancel() }
 
-// restart is Run's answer after a clean stop: a *RestartError when the
-// agent must restart into another version.
-func (au *agentUpdates) restart() error {
+// restart is Run's answer after a clean stop when an update asks for a
+// restart: a *RestartError for the service manager, or (in the
+// foreground) this process replaced by the installed binary.
+func (au *agentUpdates) restart(serviceManaged bool) error {
 	if !au.restartRequested() {
 		return nil
 	}
-	return &RestartError{Executable: au.u.Executable(), Reason: au.u.Reason()}
+	exe, reason := au.u.Executable(), au.u.Reason()
+	if serviceManaged {
+		au.log.Info("exiting so the service manager starts the installed version", "status", 75, "reason", reason)
+		return &RestartError{Executable: exe, Reason: reason}
+	}
+	au.log.Info("restarting in place", "reason", reason, "exe", exe)
+	err := execSelf(exe, os.Args, os.Environ())
+	au.log.Error("restart into the installed version failed; start the agent again", "exe", exe, "err", err)
+	return nil
 }

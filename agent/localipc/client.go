@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/tierline/tierline/shared/wire"
@@ -161,4 +164,23 @@ func (c *Client) Raw(ctx context.Context, op Op, body json.RawMessage) (json.Raw
 		in = body
 	}
 	return out, call(ctx, c.path, op, in, &out)
+}
+
+// Find is the socket a client on this machine calls: socket when given,
+// else on Windows the service's pipe, else the state directory's when
+// stateGiven, else the packaged service's when it exists, else the state
+// directory's.
+func Find(socket, state string, stateGiven bool) string {
+	switch {
+	case socket != "":
+		return socket
+	case runtime.GOOS == "windows":
+		return DefaultSocket()
+	}
+	if !stateGiven {
+		if _, err := os.Stat(DefaultSocket()); err == nil {
+			return DefaultSocket()
+		}
+	}
+	return filepath.Join(state, SocketName)
 }

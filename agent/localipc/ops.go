@@ -10,7 +10,7 @@ import (
 // Operations of the agent's local socket, with the Go types of their
 // request and answer bodies. The tray, the local Get help page and the
 // agent's own subcommands are clients; the running agent
-// (agent/cmd/tierline-agent) serves them.
+// (agent/daemon) serves them with the handlers of agent/localapi.
 //
 // Who may call what: the agent's own user (root, or SYSTEM and
 // Administrators on Windows) may call every operation. Any other local

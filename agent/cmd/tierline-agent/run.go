@@ -4,57 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"runtime"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/tierline/tierline/agent/cmdline"
 	"github.com/tierline/tierline/agent/daemon"
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/localipc"
-	"github.com/tierline/tierline/agent/spool"
+	"github.com/tierline/tierline/agent/update"
+	"github.com/tierline/tierline/agent/version"
 )
 
 func init() {
 	register("run", "run the agent in the foreground (connect to the hub, stream telemetry)", runRun)
+	register("update-probe", "check that this binary can load the identity and reach the hub (used before an update)", runUpdateProbe)
 }
 
-// byteSize parses a byte count with an optional KiB/MiB/GiB suffix.
-type byteSize struct{ n *int64 }
-
-func (b byteSize) String() string {
-	if b.n == nil {
-		return ""
-	}
-	return strconv.FormatInt(*b.n, 10)
-}
-
-func (b byteSize) Set(s string) error {
-	mult := int64(1)
-	for suffix, m := range map[string]int64{"KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30} {
-		if len(s) > len(suffix) && s[len(s)-len(suffix):] == suffix {
-			s, mult = s[:len(s)-len(suffix)], m
-			break
-		}
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || v <= 0 {
-		return errors.New("want a positive byte count, e.g. 67108864 or 64MiB")
-	}
-	*b.n = v * mult
-	return nil
-}
-
-// exitRestart asks the service manager to start the agent again: a new
-// version is in place or the previous one was restored. systemd
-// (Restart=on-failure), launchd (KeepAlive) and the Windows service
-// recovery actions all restart on it.
+// exitRestart asks the service manager to start the agent again
+// (daemon.RestartError).
 const exitRestart = 75
 
-// underServiceManager is set by service-run: restarts then exit with
-// exitRestart instead of re-executing in place.
+// underServiceManager is set by service-run.
 var underServiceManager bool
 
 func runRun(ctx context.Context, args []string) int {
@@ -62,68 +31,67 @@ func runRun(ctx context.Context, args []string) int {
 		"Run the agent in the foreground: connect to the enrolled hub, send a telemetry sample\n"+
 			"every --interval, and keep unsent messages in the on-disk spool. Stops cleanly on\n"+
 			"SIGINT/SIGTERM. Exit status 3 means the hub revoked this device.")
-	cfg := daemon.Config{Interval: 10 * time.Second, SpoolMaxBytes: spool.DefaultMaxBytes,
-		Backoff:    link.Backoff{Base: link.DefaultBackoffBase, Max: link.DefaultBackoffMax},
-		CheckEvery: time.Minute, InventoryEvery: time.Hour, ConsentWait: 2 * time.Minute}
+	cfg := daemon.DefaultConfig()
 	fs.StringVar(&cfg.State, "state", defaultStateDir(), "state directory written by `tierline-agent enroll`")
-	fs.Var(durationFlag{&cfg.Interval}, "interval", "telemetry sample interval")
-	fs.Var(byteSize{&cfg.SpoolMaxBytes}, "spool-max-bytes", "spool size cap; above it the oldest telemetry is dropped")
-	fs.Var(durationFlag{&cfg.Backoff.Base}, "backoff-base", "reconnect backoff base (delay is random in [0, min(max, base*2^attempt)))")
-	fs.Var(durationFlag{&cfg.Backoff.Max}, "backoff-max", "reconnect backoff cap")
-	fs.Var(durationFlag{&cfg.CheckEvery}, "check-interval", "how often health checks run (results travel with telemetry)")
-	fs.Var(durationFlag{&cfg.InventoryEvery}, "inventory-interval", "how often the inventory is re-read (sent only when it changed)")
-	watch := fs.String("watch-services", "", "comma-separated services the service-stopped check watches")
+	fs.Var(cmdline.Duration{D: &cfg.Interval}, "interval", "telemetry sample interval")
+	fs.Var(cmdline.Bytes{N: &cfg.SpoolMaxBytes}, "spool-max-bytes", "spool size cap; above it the oldest telemetry is dropped")
+	fs.Var(cmdline.Duration{D: &cfg.Backoff.Base}, "backoff-base", "reconnect backoff base (delay is random in [0, min(max, base*2^attempt)))")
+	fs.Var(cmdline.Duration{D: &cfg.Backoff.Max}, "backoff-max", "reconnect backoff cap")
+	fs.Var(cmdline.Duration{D: &cfg.CheckEvery}, "check-interval", "how often health checks run (results travel with telemetry)")
+	fs.Var(cmdline.Duration{D: &cfg.InventoryEvery}, "inventory-interval", "how often the inventory is re-read (sent only when it changed)")
+	fs.Var(cmdline.List{L: &cfg.WatchServices}, "watch-services", "comma-separated services the service-stopped check watches")
 	fs.StringVar(&cfg.PolicyFile, "policy", "", "device fix policy file (JSON; default STATE/policy.json; absent means the defaults)")
 	fs.StringVar(&cfg.Socket, "socket", "", "local socket for the tray, the Get help page and the help command (default STATE/agent.sock; "+
 		"the packaged service uses "+localipc.DefaultSocket()+")")
-	fs.Var(durationFlag{&cfg.ConsentWait}, "consent-wait", "how long a fix that needs the user's consent waits for the answer from the tray")
+	fs.Var(cmdline.Duration{D: &cfg.ConsentWait}, "consent-wait", "how long a fix that needs the user's consent waits for the answer from the tray")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	log, err := newLogger(*logLevel, *logFormat)
+	log, err := cmdline.NewLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
-		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
-		return exitUsage
+		return fail(fs, exitUsage, err)
 	}
-	if *watch != "" {
-		cfg.WatchServices = strings.Split(*watch, ",")
-	}
-	cfg.Logger = log
-	if os.Getenv("GOGC") == "" {
-		// The agent's heap is small and steady; collecting a little earlier
-		// keeps its resident memory under its 15 MB budget.
-		debug.SetGCPercent(50)
-	}
+	cfg.Logger, cfg.ServiceManaged = log, underServiceManager
 	agent, err := daemon.New(cfg)
 	if err != nil {
-		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
-		return exitError
+		return fail(fs, exitError, err)
 	}
-	err = agent.Run(ctx)
-	var cfgErr *daemon.ConfigError
-	var restart *daemon.RestartError
-	switch {
+	switch err := agent.Run(ctx); {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, link.ErrRevoked):
 		return exitRevoked
-	case errors.As(err, &cfgErr):
-		fmt.Fprintf(stderr, "tierline-agent run: %v\n", err)
-		return exitUsage
-	case errors.As(err, &restart):
-		if underServiceManager || runtime.GOOS == "windows" {
-			log.Info("exiting so the service manager starts the installed version", "status", exitRestart, "reason", restart.Reason)
-			return exitRestart
-		}
-		// In the foreground on Unix: replace this process with the
-		// installed binary.
-		log.Info("restarting in place", "reason", restart.Reason, "exe", restart.Executable)
-		err := execSelf(restart.Executable, os.Args, os.Environ())
-		fmt.Fprintf(stderr, "tierline-agent run: restart into %s failed: %v; start the agent again\n", restart.Executable, err)
-		return exitOK
+	case errors.As(err, new(*daemon.RestartError)):
+		return exitRestart
+	case errors.As(err, new(*daemon.ConfigError)):
+		return fail(fs, exitUsage, err)
+	default:
+		log.Error("agent stopped", "err", err)
+		return exitError
 	}
-	log.Error("agent stopped", "err", err)
-	return exitError
+}
+
+// runUpdateProbe: see daemon.Probe.
+func runUpdateProbe(ctx context.Context, args []string) int {
+	fs := newFlags("update-probe", "[--state DIR] [--timeout 60s]",
+		"Load the identity in the state directory, connect to the hub once and exit 0 when the\n"+
+			"hub welcomes this device. The running agent calls this on a new release before\n"+
+			"installing it.")
+	state := fs.String("state", defaultStateDir(), "state directory written by `tierline-agent enroll`")
+	timeout := 60 * time.Second
+	fs.Var(cmdline.Duration{D: &timeout}, "timeout", "give up after this long")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	switch err := daemon.Probe(ctx, *state, timeout); {
+	case err == nil:
+		fmt.Fprintf(stdout, "%s%s\n", update.ProbeOK, version.Version)
+		return exitOK
+	case errors.Is(err, link.ErrRevoked):
+		return fail(fs, exitRevoked, err)
+	default:
+		return fail(fs, exitError, err)
+	}
 }
