@@ -147,6 +147,11 @@ func (o *API) runChecks(ctx context.Context, names ...string) []diag.CheckResult
 	return rs
 }
 
+// check is r for who, as the socket carries it.
+func (o *API) check(r diag.CheckResult, who localipc.Caller) localipc.Check {
+	return localipc.NewCheck(r, o.fixesFor(r, who))
+}
+
 func bad(s diag.Status) bool { return s == diag.StatusFailing || s == diag.StatusWarning }
 
 // fixesFor are the catalog fixes that address check name (its own
@@ -193,8 +198,7 @@ func (o *API) Register(s *localipc.Server) {
 		who := caller(ctx)
 		out := localipc.Diagnosis{Checks: []localipc.Check{}}
 		for _, r := range o.runChecks(ctx) {
-			out.Checks = append(out.Checks, localipc.Check{Name: r.Name, Status: string(r.Status), Summary: r.Summary,
-				Evidence: r.Evidence, Fixes: o.fixesFor(r, who)})
+			out.Checks = append(out.Checks, o.check(r, who))
 		}
 		return out, nil
 	})
@@ -294,14 +298,13 @@ func decodeBody(body json.RawMessage, v any) error {
 func (o *API) status(ctx context.Context, who localipc.Caller) localipc.Status {
 	st := o.link.State()
 	out := localipc.Status{Connected: st.Connected, LastSync: st.LastAcked, Hub: o.hub, Queued: st.SpoolDepth,
-		Failing: []localipc.FailingCheck{}, Hostname: o.hostname, User: who.User, Version: version.Version}
+		Failing: []localipc.Check{}, Hostname: o.hostname, User: who.User, Version: version.Version}
 	if !st.Connected {
 		out.LastError = st.LastError
 	}
 	for _, r := range o.current(ctx) {
 		if bad(r.Status) {
-			out.Failing = append(out.Failing, localipc.FailingCheck{Name: r.Name, Status: string(r.Status), Summary: r.Summary,
-				Fixes: o.fixesFor(r, who)})
+			out.Failing = append(out.Failing, o.check(r, who))
 		}
 	}
 	out.MessagesWaiting = o.desk.WaitingFor(who)
@@ -395,22 +398,19 @@ func (o *API) failingNames(ctx context.Context) []string {
 	return out
 }
 
-// maxKBText is the longest search text the hub takes (wire.KBQuery).
-const maxKBText = 1024
-
 func (o *API) searchKB(ctx context.Context, call localipc.KBCall) (localipc.KBAnswer, error) {
 	// Get help sends the whole problem as the user wrote it; the hub
-	// searches on its first maxKBText bytes.
-	text := strings.TrimSpace(localipc.Cut(strings.TrimSpace(call.Text), maxKBText))
+	// searches on its first wire.MaxKBText bytes.
+	text := strings.TrimSpace(localipc.Cut(strings.TrimSpace(call.Text), wire.MaxKBText))
 	checks := call.Checks
 	if len(checks) == 0 {
 		checks = o.failingNames(ctx)
 	}
-	if len(checks) > 50 {
-		checks = checks[:50]
+	if len(checks) > diag.MaxSearchChecks {
+		checks = checks[:diag.MaxSearchChecks]
 	}
 	qctx, cancel := context.WithTimeout(ctx, o.kbWait)
-	res, err := o.link.SearchKB(qctx, wire.KBQuery{Text: text, Checks: checks, Limit: 10})
+	res, err := o.link.SearchKB(qctx, wire.KBQuery{Text: text, Checks: checks, Limit: wire.KBLimit})
 	cancel()
 	if err == nil {
 		o.kb.Remember(res.Articles)
@@ -422,7 +422,7 @@ func (o *API) searchKB(ctx context.Context, call localipc.KBCall) (localipc.KBAn
 	if !errors.Is(err, link.ErrOffline) {
 		o.log.Info("knowledge-base search: answering from the saved copy", "err", err)
 	}
-	return localipc.KBAnswer{Articles: o.kb.Search(text, checks, 10), Cached: true}, nil
+	return localipc.KBAnswer{Articles: o.kb.Search(text, checks, wire.KBLimit), Cached: true}, nil
 }
 
 func (o *API) session(ctx context.Context, call localipc.SessionCall) (localipc.SessionAnswer, error) {

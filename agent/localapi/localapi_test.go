@@ -237,7 +237,7 @@ func TestConsentThroughTray(t *testing.T) {
 // the user should act on first: a message or consent request, then a
 // problem on this machine, then offline, then all well.
 func TestTrayIconPriority(t *testing.T) {
-	failing := []localipc.FailingCheck{{Name: "dns-resolution", Status: "failing"}}
+	failing := []localipc.Check{{Name: "dns-resolution", Status: "failing"}}
 	for _, c := range []struct {
 		name string
 		st   localipc.Status

@@ -69,8 +69,9 @@ type Status struct {
 	// Hub is the hub's address (host:port).
 	Hub string `json:"hub"`
 	// Queued is the number of messages waiting in the spool.
-	Queued  int            `json:"queued"`
-	Failing []FailingCheck `json:"failing"`
+	Queued int `json:"queued"`
+	// Failing are the health checks failing or warning now.
+	Failing []Check `json:"failing"`
 	// MessagesWaiting counts technicians' messages on the caller's
 	// tickets that arrived after the caller last listed its tickets, plus
 	// resolved tickets waiting for the survey.
@@ -86,27 +87,29 @@ type Status struct {
 	Version   string `json:"version,omitempty"`
 }
 
-// FailingCheck is a health check that is failing or warning, in plain words.
-type FailingCheck struct {
-	Name    string `json:"name"`
-	Status  string `json:"status"`
-	Summary string `json:"summary"`
-	// Fixes are catalog fix ids that address it.
-	Fixes []string `json:"fixes"`
-}
-
 // Diagnosis answers OpDiagnose.
 type Diagnosis struct {
 	Checks []Check `json:"checks"`
 }
 
-// Check is one health check's result.
+// Check is one health check's result as the socket carries it: the one
+// shape the tray and the Get help page read, made by NewCheck.
 type Check struct {
 	Name     string          `json:"name"`
 	Status   string          `json:"status"` // ok, warning, failing, unknown
 	Summary  string          `json:"summary"`
 	Evidence []diag.Evidence `json:"evidence,omitempty"`
-	Fixes    []string        `json:"fixes"`
+	// Fixes are catalog fix ids that address it, as the caller may run
+	// them here.
+	Fixes []string `json:"fixes"`
+}
+
+// NewCheck is r as the socket carries it, with the fixes that address it.
+func NewCheck(r diag.CheckResult, fixes []string) Check {
+	if fixes == nil {
+		fixes = []string{}
+	}
+	return Check{Name: r.Name, Status: string(r.Status), Summary: r.Summary, Evidence: r.Evidence, Fixes: fixes}
 }
 
 // FixList answers OpFixes.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/agent/localipc"
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -40,7 +41,7 @@ func (ss *session) addArticles(ids []string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	for _, id := range ids {
-		if len(ss.articles) >= 64 {
+		if len(ss.articles) >= wire.MaxSelfHelpArticles {
 			return
 		}
 		if id != "" && !slices.Contains(ss.articles, id) {
@@ -193,8 +194,8 @@ func (s *Server) apiKB(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("the text is longer than %d characters", wire.MaxHelpText))
 		return
 	}
-	if len(in.Checks) > 50 {
-		in.Checks = in.Checks[:50]
+	if len(in.Checks) > diag.MaxSearchChecks {
+		in.Checks = in.Checks[:diag.MaxSearchChecks]
 	}
 	ss := sessionFrom(r)
 	if in.Category != "" {

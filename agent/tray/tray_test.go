@@ -39,7 +39,7 @@ func startFakeAgent(t *testing.T) *fakeAgent {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	f := &fakeAgent{socket: filepath.Join(dir, localipc.SocketName),
-		status: localipc.Status{Connected: true, Hub: "127.0.0.1:1", Icon: localipc.IconConnected, Failing: []localipc.FailingCheck{}}}
+		status: localipc.Status{Connected: true, Hub: "127.0.0.1:1", Icon: localipc.IconConnected, Failing: []localipc.Check{}}}
 	srv, err := localipc.Listen(f.socket, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -193,7 +193,7 @@ func TestTrayIcon(t *testing.T) {
 		}
 	}
 	f.agent.set(func(a *fakeAgent) {
-		a.status = localipc.Status{Icon: localipc.IconProblem, Connected: true, Failing: []localipc.FailingCheck{
+		a.status = localipc.Status{Icon: localipc.IconProblem, Connected: true, Failing: []localipc.Check{
 			{Name: "dns-resolution", Status: "failing", Summary: "Names do not resolve"}}}
 	})
 	f.refresh()

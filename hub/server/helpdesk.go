@@ -10,6 +10,7 @@ import (
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -100,7 +101,7 @@ func (d *helpDesk) HelpSession(ctx context.Context, deviceID string, h wire.Help
 }
 
 // kbLimit is how many articles a device's search returns.
-const kbLimit = 10
+const kbLimit = wire.KBLimit
 
 // SearchKB searches published articles for a device's Get help page:
 // those linked to the device's failing checks first, then by the text.
@@ -110,8 +111,8 @@ func (d *helpDesk) SearchKB(ctx context.Context, deviceID string, q wire.KBQuery
 		limit = kbLimit
 	}
 	checks := q.Checks
-	if len(checks) > 50 {
-		checks = checks[:50]
+	if len(checks) > diag.MaxSearchChecks {
+		checks = checks[:diag.MaxSearchChecks]
 	}
 	hits, err := d.st.SearchArticles(ctx, store.ArticleQuery{Text: q.Text, Checks: checks,
 		States: []string{store.ArticlePublished}, Limit: limit})
