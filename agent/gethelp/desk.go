@@ -53,6 +53,9 @@ type Config struct {
 	// Dir is the state directory: tickets.json and help-requests.json
 	// are kept there.
 	Dir string
+	// Clock is the device's clock (default time.Now). Ticket times are
+	// the hub's: this clock corrected by the offset the link measures.
+	Clock func() time.Time
 }
 
 // Desk is the running agent's side of Get help: it answers the local
@@ -65,6 +68,7 @@ type Desk struct {
 	checks Checker
 	hist   History
 	log    *slog.Logger
+	clock  func() time.Time
 	// sampled is closed once the telemetry loop has added its first
 	// sample to hist (nil when no loop feeds it).
 	sampled chan struct{}
@@ -116,7 +120,10 @@ func NewDesk(cfg Config) *Desk {
 		log = slog.New(slog.DiscardHandler)
 	}
 	cachePath := filepath.Join(cfg.Dir, TicketsFile)
-	d := &Desk{link: cfg.Link, checks: cfg.Checks, hist: cfg.History, log: log, waiting: map[string]chan wire.HelpReceipt{},
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	d := &Desk{link: cfg.Link, checks: cfg.Checks, hist: cfg.History, log: log, clock: cfg.Clock, waiting: map[string]chan wire.HelpReceipt{},
 		tickets: map[string]*MyTicket{}, cachePath: cachePath, requesters: map[string]string{}, claimed: map[string]uint64{},
 		listed: map[string]time.Time{}}
 	if b, err := os.ReadFile(cachePath); err == nil {
@@ -132,6 +139,22 @@ func NewDesk(cfg Config) *Desk {
 		}
 	}
 	return d
+}
+
+// hubNow is the time now by the hub's clock, as well as the agent knows
+// it: the device's clock corrected by the offset the link measured at its
+// last handshake (the device's clock alone before the first). Ticket
+// times on the device are the hub's, so that a device clock running ahead
+// or behind neither hides the hub's updates nor puts the user's replies
+// out of order.
+func (d *Desk) hubNow() time.Time {
+	now := d.clock()
+	if d.link != nil {
+		if st := d.link.State(); st.HubOffsetKnown {
+			now = now.Add(st.HubOffset)
+		}
+	}
+	return now.UTC()
 }
 
 func (d *Desk) requestersPath() string {
@@ -197,6 +220,16 @@ func (d *Desk) saveLocked() {
 	}
 }
 
+// addNoteLocked adds n to t's messages in time order (the hub's clock),
+// keeping the newest MaxNotes; d.mu is held.
+func (d *Desk) addNoteLocked(t *MyTicket, n TicketNote) {
+	t.Messages = append(t.Messages, n)
+	slices.SortStableFunc(t.Messages, func(a, b TicketNote) int { return a.Time.Compare(b.Time) })
+	if len(t.Messages) > MaxNotes {
+		t.Messages = t.Messages[len(t.Messages)-MaxNotes:]
+	}
+}
+
 func (d *Desk) ticketLocked(id string) *MyTicket {
 	t := d.tickets[id]
 	if t == nil {
@@ -218,7 +251,15 @@ func (d *Desk) Receipt(r wire.HelpReceipt) {
 	d.mu.Lock()
 	ch := d.waiting[r.RequestID]
 	t := d.ticketLocked(r.TicketID)
-	t.Number, t.Tier, t.Updated = r.Number, r.Tier, time.Now().UTC()
+	// The ticket's time is the hub's: its own when the receipt has it.
+	updated := r.Updated
+	if updated.IsZero() {
+		updated = d.hubNow()
+	}
+	t.Number, t.Tier = r.Number, r.Tier
+	if updated.After(t.Updated) {
+		t.Updated = updated
+	}
 	if t.State == "" {
 		t.State = "new"
 	}
@@ -275,11 +316,7 @@ func (d *Desk) Update(u wire.TicketUpdate) {
 		t.AskSurvey, changed = true, true
 	}
 	if u.Message != "" && !hasNote(t.Messages, u) {
-		t.Messages = append(t.Messages, TicketNote{From: u.From, Text: u.Message, Time: u.Time})
-		slices.SortStableFunc(t.Messages, func(a, b TicketNote) int { return a.Time.Compare(b.Time) })
-		if len(t.Messages) > MaxNotes {
-			t.Messages = t.Messages[len(t.Messages)-MaxNotes:]
-		}
+		d.addNoteLocked(t, TicketNote{From: u.From, Text: u.Message, Time: u.Time})
 		changed = true
 	}
 	if changed {
@@ -309,7 +346,7 @@ func (d *Desk) Tickets(who localipc.Caller, peek bool) []MyTicket {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !peek {
-		d.listed[who.User] = time.Now()
+		d.listed[who.User] = d.hubNow()
 	}
 	out := make([]MyTicket, 0, len(d.tickets))
 	for _, t := range d.tickets {
@@ -340,7 +377,7 @@ func (d *Desk) Reply(ctx context.Context, who localipc.Caller, r wire.UserReply)
 	}
 	d.mu.Lock()
 	t := d.ticketLocked(r.TicketID)
-	t.Messages = append(t.Messages, TicketNote{From: "you", Text: r.Text, Time: time.Now().UTC()})
+	d.addNoteLocked(t, TicketNote{From: "you", Text: r.Text, Time: d.hubNow()})
 	d.saveLocked()
 	d.mu.Unlock()
 	return nil

@@ -55,7 +55,8 @@ func (d *helpDesk) FileHelp(ctx context.Context, deviceID, hostname string, req 
 		next += " within " + tickets.ShortDuration(limit)
 	}
 	next += "; their replies appear here."
-	return wire.HelpReceipt{RequestID: req.RequestID, TicketID: t.ID, Number: t.Number, Tier: t.Tier, Next: next}, nil
+	return wire.HelpReceipt{RequestID: req.RequestID, TicketID: t.ID, Number: t.Number, Tier: t.Tier, Next: next,
+		Updated: t.UpdatedAt}, nil
 }
 
 // ownTicket returns the device's ticket, or a refusal when it is another

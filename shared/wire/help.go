@@ -124,6 +124,13 @@ type HelpReceipt struct {
 	Tier      int    `json:"tier"`
 	// Next says, for the user, what happens now.
 	Next string `json:"next,omitempty"`
+	// Updated is when the ticket last changed, by the hub's clock: the
+	// time the agent's copy of the ticket starts from, so the ticket's
+	// updates (stamped by the same clock) are not taken for older ones
+	// when the device's clock runs ahead (added 2026-12; hubs before that
+	// send none, and the agent uses its own clock corrected by the hub
+	// offset it measures).
+	Updated time.Time `json:"updated,omitzero"`
 }
 
 func (HelpReceipt) Type() Type { return TypeHelpReceipt }
