@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -167,4 +168,44 @@ func Enroll(ctx context.Context, opts EnrollOptions) (*Identity, error) {
 	}
 	return &Identity{DeviceID: er.DeviceID, HubURL: tok.HubURL, CAFingerprint: tok.CAFingerprint,
 		EnrolledAt: time.Now().UTC(), Key: priv, CA: ca}, nil
+}
+
+// AlreadyEnrolledError: the state directory holds an identity and
+// EnrollInto was not told to replace it.
+type AlreadyEnrolledError struct {
+	Dir string
+	// Old is the identity there, nil when it cannot be read (Err says why).
+	Old *Identity
+	Err error
+}
+
+func (e *AlreadyEnrolledError) Error() string {
+	if e.Old != nil {
+		return fmt.Sprintf("%s is already enrolled as device %s with hub %s; use --force to replace that identity", e.Dir, e.Old.DeviceID, e.Old.HubURL)
+	}
+	return fmt.Sprintf("%s already holds an identity (%v); use --force to replace it", e.Dir, e.Err)
+}
+
+// EnrollInto enrolls this device and saves its identity in dir. An
+// identity already there is an *AlreadyEnrolledError unless force is set;
+// with force it is replaced and the old device's spool cleared, since a
+// new device starts a new sequence.
+func EnrollInto(ctx context.Context, dir string, opts EnrollOptions, force bool) (*Identity, error) {
+	if Exists(dir) && !force {
+		old, err := Load(dir)
+		return nil, &AlreadyEnrolledError{Dir: dir, Old: old, Err: err}
+	}
+	id, err := Enroll(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	if force {
+		if err := os.RemoveAll(filepath.Join(dir, SpoolDir)); err != nil {
+			return nil, fmt.Errorf("clear old spool: %w", err)
+		}
+	}
+	if err := Save(dir, id); err != nil {
+		return nil, fmt.Errorf("save identity: %w", err)
+	}
+	return id, nil
 }

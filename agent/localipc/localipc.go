@@ -46,9 +46,12 @@ const (
 	MaxConnsPerCaller = 8
 )
 
+// Op names an operation (ops.go).
+type Op string
+
 // Request is one call.
 type Request struct {
-	Op   string          `json:"op"`
+	Op   Op              `json:"op"`
 	Body json.RawMessage `json:"body,omitempty"`
 }
 
@@ -138,7 +141,7 @@ type Server struct {
 	path string
 	ln   net.Listener
 	log  *slog.Logger
-	ops  map[string]route
+	ops  map[Op]route
 	wg   sync.WaitGroup
 	// identify says who is on the other end of c.
 	identify func(c net.Conn) (Caller, error)
@@ -159,7 +162,7 @@ func Listen(path string, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	s := &Server{path: path, log: log, ops: map[string]route{},
+	s := &Server{path: path, log: log, ops: map[Op]route{},
 		maxConns: MaxConns, maxPerCaller: MaxConnsPerCaller, perCaller: map[string]int{}}
 	if err := s.listen(); err != nil {
 		return nil, err
@@ -172,11 +175,11 @@ func (s *Server) Path() string { return s.path }
 
 // Handle registers an operation for the agent's own user (root or SYSTEM)
 // only; anyone else is answered "forbidden". Call before Serve.
-func (s *Server) Handle(op string, h Handler) { s.ops[op] = route{h: h} }
+func (s *Server) Handle(op Op, h Handler) { s.ops[op] = route{h: h} }
 
 // HandleUser registers an operation every local user may call. The
 // handler must scope what it does to CallerFrom(ctx). Call before Serve.
-func (s *Server) HandleUser(op string, h Handler) { s.ops[op] = route{h: h, anyUser: true} }
+func (s *Server) HandleUser(op Op, h Handler) { s.ops[op] = route{h: h, anyUser: true} }
 
 // Serve accepts connections until ctx ends, then removes the socket.
 func (s *Server) Serve(ctx context.Context) {
@@ -303,7 +306,7 @@ func (s *Server) serveConn(ctx context.Context, c net.Conn) {
 	}
 	rt, ok := s.ops[req.Op]
 	if !ok {
-		writeResponse(c, Response{Error: fmt.Sprintf("unknown operation %q (see agent/localipc/ops.go for the operations)", clip(req.Op)),
+		writeResponse(c, Response{Error: fmt.Sprintf("unknown operation %q (see agent/localipc/ops.go for the operations)", clip(string(req.Op))),
 			Code: CodeUnknownOp})
 		return
 	}
@@ -377,70 +380,19 @@ func writeResponse(w io.Writer, r Response) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-// ErrNotRunning: nothing listens on the socket.
-var ErrNotRunning = errors.New("the agent is not running (no local socket)")
-
-// Call sends one request to the agent at path and decodes the answer's
-// body into out.
-func Call(ctx context.Context, path, op string, body, out any) error {
-	c, err := dial(ctx, path)
-	if err != nil {
-		return fmt.Errorf("%w: %v", ErrNotRunning, err)
-	}
-	defer c.Close()
-	if dl, ok := ctx.Deadline(); ok {
-		_ = c.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = c.SetDeadline(time.Now()) })
-	defer stop()
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, _ := json.Marshal(Request{Op: op, Body: raw})
-	if len(req) > MaxMessage {
-		return errTooLarge
-	}
-	if _, err := c.Write(append(req, '\n')); err != nil {
-		// A busy agent answers and closes without reading the request:
-		// its answer is still there to read.
-		if line, rerr := readLine(c); rerr == nil {
-			var resp Response
-			if json.Unmarshal(line, &resp) == nil && resp.Error != "" {
-				return &RemoteError{Code: resp.Code, Message: resp.Error}
-			}
-		}
-		return fmt.Errorf("send to the agent: %w", err)
-	}
-	line, err := readLine(c)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("read the agent's answer: %w", err)
-	}
-	var resp Response
-	if err := json.Unmarshal(line, &resp); err != nil {
-		return fmt.Errorf("the agent's answer is not JSON: %w", err)
-	}
-	if resp.Error != "" {
-		return &RemoteError{Code: resp.Code, Message: resp.Error}
-	}
-	if out != nil && len(resp.Body) > 0 {
-		return json.Unmarshal(resp.Body, out)
-	}
-	return nil
-}
-
 // RemoteError is a refusal from the agent.
 type RemoteError struct{ Code, Message string }
 
 func (e *RemoteError) Error() string { return e.Message }
 
-// IsForbidden reports whether err is the agent's "forbidden" refusal.
-func IsForbidden(err error) bool {
+// ErrorCode is the code of the agent's refusal in err (one of the Code
+// constants), "" when err is not a refusal.
+func ErrorCode(err error) string {
 	var re *RemoteError
-	return errors.As(err, &re) && re.Code == CodeForbidden
+	if errors.As(err, &re) {
+		return re.Code
+	}
+	return ""
 }
 
 // Cut returns s cut to at most n bytes without splitting a UTF-8

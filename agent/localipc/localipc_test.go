@@ -68,14 +68,14 @@ func TestCallAndRefusals(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var out struct{ Text string }
-	if err := Call(ctx, path, "echo", map[string]string{"text": "<b>hi</b>"}, &out); err != nil || out.Text != "<b>hi</b>" {
+	if err := call(ctx, path, "echo", map[string]string{"text": "<b>hi</b>"}, &out); err != nil || out.Text != "<b>hi</b>" {
 		t.Fatalf("echo: %q %v", out.Text, err)
 	}
 	var re *RemoteError
-	if err := Call(ctx, path, "echo", map[string]string{}, &out); !errors.As(err, &re) || re.Code != CodeFailed || !strings.Contains(re.Message, "required") {
+	if err := call(ctx, path, "echo", map[string]string{}, &out); !errors.As(err, &re) || re.Code != CodeFailed || !strings.Contains(re.Message, "required") {
 		t.Errorf("handler refusal: %v", err)
 	}
-	if err := Call(ctx, path, "run-anything", nil, nil); !errors.As(err, &re) || re.Code != CodeUnknownOp {
+	if err := call(ctx, path, "run-anything", nil, nil); !errors.As(err, &re) || re.Code != CodeUnknownOp {
 		t.Errorf("unknown op: %v", err)
 	}
 	if r := raw(t, path, []byte("not json\n")); r.Code != CodeBadRequest {
@@ -93,7 +93,7 @@ func TestCallAndRefusals(t *testing.T) {
 	if r := raw(t, path, []byte(`{"op":"echo","body":{"text":1}}`+"\n")); r.Code != CodeFailed || r.Error == "" {
 		t.Errorf("wrong body type: %+v", r)
 	}
-	if err := Call(ctx, filepath.Join(t.TempDir(), "none.sock"), "echo", nil, nil); !errors.Is(err, ErrNotRunning) {
+	if err := call(ctx, filepath.Join(t.TempDir(), "none.sock"), "echo", nil, nil); !errors.Is(err, ErrNotRunning) {
 		t.Errorf("no agent: %v", err)
 	}
 }
@@ -210,7 +210,7 @@ func TestConnectionCaps(t *testing.T) {
 	hold := func(user string, uid int) {
 		t.Helper()
 		callers <- Caller{UID: uid, User: user}
-		go func() { results <- Call(cctx, path, "hold", nil, nil) }()
+		go func() { results <- call(cctx, path, "hold", nil, nil) }()
 		select {
 		case got := <-entered:
 			if got != user {
@@ -226,7 +226,7 @@ func TestConnectionCaps(t *testing.T) {
 		if who != nil {
 			callers <- *who
 		}
-		err := Call(cctx, path, "hold", nil, nil)
+		err := call(cctx, path, "hold", nil, nil)
 		var re *RemoteError
 		if !errors.As(err, &re) || re.Code != CodeBusy || !strings.Contains(re.Message, want) {
 			t.Fatalf("call over the cap: %v, want busy %q", err, want)
@@ -267,7 +267,7 @@ func TestConnectionCaps(t *testing.T) {
 	}()
 	for _, who := range []Caller{{UID: 1001, User: "alice"}, {UID: 1004, User: "dave"}} {
 		callers <- who
-		if err := Call(cctx, path, "hold", nil, nil); err != nil {
+		if err := call(cctx, path, "hold", nil, nil); err != nil {
 			t.Fatalf("%s after the others finished: %v", who.User, err)
 		}
 	}

@@ -10,47 +10,47 @@ import (
 // Operations of the agent's local socket, with the Go types of their
 // request and answer bodies. The tray, the local Get help page and the
 // agent's own subcommands are clients; the running agent
-// (agent/cmd/tierline-agent) serves them.
+// (agent/daemon) serves them with the handlers of agent/localapi.
 //
 // Who may call what: the agent's own user (root, or SYSTEM and
 // Administrators on Windows) may call every operation. Any other local
 // user may call the operations marked "user" below, and only for itself:
 // it sees and answers only the tickets it filed, runs only Tier 0 fixes,
 // and cannot change the device's policy. Everything else answers with code
-// "forbidden".
+// "forbidden". Client has a method for each.
 const (
 	// OpStatus (user): no body → Status.
-	OpStatus = "status"
+	OpStatus Op = "status"
 	// OpDiagnose (user): no body → Diagnosis. Runs the health checks now.
-	OpDiagnose = "diagnose"
+	OpDiagnose Op = "diagnose"
 	// OpFixes (user): no body → FixList. A user caller sees Tier 0 fixes only.
-	OpFixes = "fixes"
+	OpFixes Op = "fixes"
 	// OpRun (user): RunCall → wire.RunResult. Synchronous: waits for the
 	// fix to finish (at most its catalog timeout, plus any run of the hub's
 	// in progress). Above Tier 0 a user caller gets "forbidden".
-	OpRun = "run"
+	OpRun Op = "run"
 	// OpKB (user): KBCall → KBAnswer. Asks the hub (about 3 s); offline
 	// it answers from STATE/kb-cache.json with Cached set.
-	OpKB = "kb"
+	OpKB Op = "kb"
 	// OpSession (user): SessionCall → SessionAnswer. Records a Get help
 	// session for the hub's deflection figures.
-	OpSession = "session"
+	OpSession Op = "session"
 	// OpConsentPending (user): no body → []ConsentItem.
-	OpConsentPending = "consent_pending"
+	OpConsentPending Op = "consent_pending"
 	// OpConsentAnswer (user): ConsentAnswerCall → OK.
-	OpConsentAnswer = "consent_answer"
+	OpConsentAnswer Op = "consent_answer"
 	// OpHelp (user): HelpCall → HelpAnswer. A user caller's ticket is
 	// filed in its own name, whatever HelpCall.User says.
-	OpHelp = "help"
+	OpHelp Op = "help"
 	// OpTickets (user): no body or TicketsCall → []MyTicket (a user
 	// caller: its own). Listing marks technicians' messages as seen
 	// unless Peek is set.
-	OpTickets = "tickets"
+	OpTickets Op = "tickets"
 	// OpReply (user): wire.UserReply → Queued (a user caller: on its own
 	// tickets only).
-	OpReply = "reply"
+	OpReply Op = "reply"
 	// OpSurvey (user): wire.SurveyAnswer → Queued (same rule).
-	OpSurvey = "survey"
+	OpSurvey Op = "survey"
 )
 
 // Icon states of the tray, most important first when several apply.
@@ -69,8 +69,9 @@ type Status struct {
 	// Hub is the hub's address (host:port).
 	Hub string `json:"hub"`
 	// Queued is the number of messages waiting in the spool.
-	Queued  int            `json:"queued"`
-	Failing []FailingCheck `json:"failing"`
+	Queued int `json:"queued"`
+	// Failing are the health checks failing or warning now.
+	Failing []Check `json:"failing"`
 	// MessagesWaiting counts technicians' messages on the caller's
 	// tickets that arrived after the caller last listed its tickets, plus
 	// resolved tickets waiting for the survey.
@@ -86,27 +87,29 @@ type Status struct {
 	Version   string `json:"version,omitempty"`
 }
 
-// FailingCheck is a health check that is failing or warning, in plain words.
-type FailingCheck struct {
-	Name    string `json:"name"`
-	Status  string `json:"status"`
-	Summary string `json:"summary"`
-	// Fixes are catalog fix ids that address it.
-	Fixes []string `json:"fixes"`
-}
-
 // Diagnosis answers OpDiagnose.
 type Diagnosis struct {
 	Checks []Check `json:"checks"`
 }
 
-// Check is one health check's result.
+// Check is one health check's result as the socket carries it: the one
+// shape the tray and the Get help page read, made by NewCheck.
 type Check struct {
 	Name     string          `json:"name"`
 	Status   string          `json:"status"` // ok, warning, failing, unknown
 	Summary  string          `json:"summary"`
 	Evidence []diag.Evidence `json:"evidence,omitempty"`
-	Fixes    []string        `json:"fixes"`
+	// Fixes are catalog fix ids that address it, as the caller may run
+	// them here.
+	Fixes []string `json:"fixes"`
+}
+
+// NewCheck is r as the socket carries it, with the fixes that address it.
+func NewCheck(r diag.CheckResult, fixes []string) Check {
+	if fixes == nil {
+		fixes = []string{}
+	}
+	return Check{Name: r.Name, Status: string(r.Status), Summary: r.Summary, Evidence: r.Evidence, Fixes: fixes}
 }
 
 // FixList answers OpFixes.

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 			if body != "" {
 				in = json.RawMessage(body)
 			}
-			err := Call(ctx, path, name, in, &out)
+			err := call(ctx, path, Op(name), in, &out)
 			var re *RemoteError
 			switch {
 			case errors.As(err, &re):

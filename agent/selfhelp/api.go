@@ -14,24 +14,8 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/agent/localipc"
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
-)
-
-// Local socket operations the page uses (documented with their bodies in
-// agent/localipc/ops.go).
-const (
-	opStatus         = "status"
-	opDiagnose       = "diagnose"
-	opFixes          = "fixes"
-	opRun            = "run"
-	opKB             = "kb"
-	opSession        = "session"
-	opConsentPending = "consent_pending"
-	opConsentAnswer  = "consent_answer"
-	opHelp           = "help"
-	opTickets        = "tickets"
-	opReply          = "reply"
-	opSurvey         = "survey"
 )
 
 // session is one browser's Get help session: what it was shown and what
@@ -57,7 +41,7 @@ func (ss *session) addArticles(ids []string) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	for _, id := range ids {
-		if len(ss.articles) >= 64 {
+		if len(ss.articles) >= wire.MaxSelfHelpArticles {
 			return
 		}
 		if id != "" && !slices.Contains(ss.articles, id) {
@@ -71,44 +55,38 @@ func sessionFrom(r *http.Request) *session {
 	return ss
 }
 
-// call makes one local socket call with the default timeout.
-func (s *Server) call(ctx context.Context, op string, body, out any) error {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
-	defer cancel()
-	return localipc.Call(ctx, s.cfg.Socket, op, body, out)
+// callCtx bounds one local socket call with the default timeout.
+func (s *Server) callCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.CallTimeout)
 }
 
-// relay answers with the agent's answer to op, as it is.
-func (s *Server) relay(w http.ResponseWriter, r *http.Request, op string, body any) {
-	var out json.RawMessage
-	if err := s.call(r.Context(), op, body, &out); err != nil {
-		s.agentError(w, op, err)
+// writeAnswer writes the agent's answer, or what went wrong asking for it.
+func writeAnswer[T any](s *Server, w http.ResponseWriter, what string, out T, err error) {
+	if err != nil {
+		s.agentError(w, what, err)
 		return
-	}
-	if len(out) == 0 || string(out) == "null" {
-		out = json.RawMessage("null")
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
 // agentError turns a local socket failure into an answer for the page.
-func (s *Server) agentError(w http.ResponseWriter, op string, err error) {
-	var re *localipc.RemoteError
+func (s *Server) agentError(w http.ResponseWriter, what string, err error) {
+	code := localipc.ErrorCode(err)
 	switch {
 	case errors.Is(err, localipc.ErrNotRunning):
 		writeError(w, http.StatusServiceUnavailable, "the Tierline agent is not running on this computer; "+
 			"restart the computer or ask your IT department")
-	case errors.As(err, &re) && re.Code == "forbidden":
-		writeError(w, http.StatusForbidden, re.Message)
-	case errors.As(err, &re) && re.Code == "unknown_op":
-		writeError(w, http.StatusNotImplemented, "the Tierline agent on this computer is too old for this ("+op+
+	case code == localipc.CodeForbidden:
+		writeError(w, http.StatusForbidden, err.Error())
+	case code == localipc.CodeUnknownOp:
+		writeError(w, http.StatusNotImplemented, "the Tierline agent on this computer is too old for this ("+what+
 			"); it updates itself, try again later")
-	case errors.As(err, &re) && (re.Code == "bad_request" || re.Code == "too_large"):
-		writeError(w, http.StatusBadRequest, re.Message)
+	case code == localipc.CodeBadRequest || code == localipc.CodeTooLarge:
+		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusGatewayTimeout, "the Tierline agent did not answer in time; try again")
 	default:
-		s.log.Warn("local call failed", "op", op, "err", err)
+		s.log.Warn("local call failed", "op", what, "err", err)
 		writeError(w, http.StatusBadGateway, "the Tierline agent could not do this: "+err.Error())
 	}
 }
@@ -165,51 +143,44 @@ func (s *Server) apiSession(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// statusView is the part of the agent's status the server reads.
-type statusView struct {
-	Failing []struct {
-		Name string `json:"name"`
-	} `json:"failing"`
-}
-
 func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request) {
-	var out json.RawMessage
-	if err := s.call(r.Context(), opStatus, nil, &out); err != nil {
-		s.agentError(w, opStatus, err)
+	ctx, cancel := s.callCtx(r.Context())
+	defer cancel()
+	st, err := s.agent.Status(ctx)
+	if err != nil {
+		s.agentError(w, string(localipc.OpStatus), err)
 		return
 	}
 	ss := sessionFrom(r)
-	var st statusView
-	if json.Unmarshal(out, &st) == nil {
-		ss.mu.Lock()
-		if !ss.gotStatus {
-			ss.gotStatus = true
-			for _, f := range st.Failing {
-				ss.failing = append(ss.failing, f.Name)
-			}
+	ss.mu.Lock()
+	if !ss.gotStatus {
+		ss.gotStatus = true
+		for _, f := range st.Failing {
+			ss.failing = append(ss.failing, f.Name)
 		}
-		ss.mu.Unlock()
 	}
-	writeJSON(w, http.StatusOK, out)
+	ss.mu.Unlock()
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (s *Server) apiDiagnose(w http.ResponseWriter, r *http.Request) {
-	s.relay(w, r, opDiagnose, nil)
+	ctx, cancel := s.callCtx(r.Context())
+	defer cancel()
+	out, err := s.agent.Diagnose(ctx)
+	writeAnswer(s, w, string(localipc.OpDiagnose), out, err)
 }
 
 func (s *Server) apiFixes(w http.ResponseWriter, r *http.Request) {
-	s.relay(w, r, opFixes, nil)
+	ctx, cancel := s.callCtx(r.Context())
+	defer cancel()
+	out, err := s.agent.Fixes(ctx)
+	writeAnswer(s, w, string(localipc.OpFixes), out, err)
 }
 
 type kbCall struct {
 	Text     string   `json:"text"`
 	Checks   []string `json:"checks,omitempty"`
 	Category string   `json:"category,omitempty"`
-}
-
-type kbAnswer struct {
-	Articles []wire.KBArticle `json:"articles"`
-	Cached   bool             `json:"cached"`
 }
 
 // apiKB searches the published articles; the ones shown are remembered
@@ -223,8 +194,8 @@ func (s *Server) apiKB(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("the text is longer than %d characters", wire.MaxHelpText))
 		return
 	}
-	if len(in.Checks) > 50 {
-		in.Checks = in.Checks[:50]
+	if len(in.Checks) > diag.MaxSearchChecks {
+		in.Checks = in.Checks[:diag.MaxSearchChecks]
 	}
 	ss := sessionFrom(r)
 	if in.Category != "" {
@@ -236,9 +207,11 @@ func (s *Server) apiKB(w http.ResponseWriter, r *http.Request) {
 		ss.category = in.Category
 		ss.mu.Unlock()
 	}
-	var out kbAnswer
-	if err := s.call(r.Context(), opKB, map[string]any{"text": in.Text, "checks": in.Checks}, &out); err != nil {
-		s.agentError(w, opKB, err)
+	ctx, cancel := s.callCtx(r.Context())
+	defer cancel()
+	out, err := s.agent.KB(ctx, localipc.KBCall{Text: in.Text, Checks: in.Checks})
+	if err != nil {
+		s.agentError(w, string(localipc.OpKB), err)
 		return
 	}
 	if out.Articles == nil {
@@ -252,14 +225,9 @@ func (s *Server) apiKB(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-type runCall struct {
-	Fix    string            `json:"fix"`
-	Params map[string]string `json:"params,omitempty"`
-}
-
 // apiRun runs one fix through the agent and waits for its verified result.
 func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
-	var in runCall
+	var in localipc.RunCall
 	if !decode(w, r, &in) {
 		return
 	}
@@ -269,16 +237,11 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.RunTimeout)
 	defer cancel()
-	var out json.RawMessage
-	if err := localipc.Call(ctx, s.cfg.Socket, opRun, in, &out); err != nil {
-		s.agentError(w, opRun, err)
+	res, err := s.agent.Run(ctx, in)
+	if err != nil {
+		s.agentError(w, string(localipc.OpRun), err)
 		return
 	}
-	var res struct {
-		Outcome string `json:"outcome"`
-		Reason  string `json:"reason"`
-	}
-	_ = json.Unmarshal(out, &res)
 	ss := sessionFrom(r)
 	ss.mu.Lock()
 	if len(ss.runs) < wire.MaxSelfHelpRun {
@@ -286,7 +249,7 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 			Time: time.Now().UTC()})
 	}
 	ss.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, res)
 }
 
 type helpCall struct {
@@ -324,12 +287,11 @@ func (s *Server) apiHelp(w http.ResponseWriter, r *http.Request) {
 	// Offline, the agent saves the request at once; online it waits a
 	// little for the hub's ticket number.
 	wait := 10 * time.Second
-	var st struct {
-		Connected bool `json:"connected"`
-	}
-	if err := s.call(r.Context(), opStatus, nil, &st); err == nil && !st.Connected {
+	sctx, cancelStatus := s.callCtx(r.Context())
+	if st, err := s.agent.Status(sctx); err == nil && !st.Connected {
 		wait = time.Millisecond
 	}
+	cancelStatus()
 	ss := sessionFrom(r)
 	ss.mu.Lock()
 	if ss.requestID == "" {
@@ -338,22 +300,14 @@ func (s *Server) apiHelp(w http.ResponseWriter, r *http.Request) {
 	if in.Category != "" {
 		ss.category = in.Category
 	}
-	call := map[string]any{
-		"request_id": ss.requestID,
-		"text":       in.Text,
-		"category":   in.Category,
-		"tried":      wire.SelfHelp{Articles: append([]string(nil), ss.articles...), Runs: append([]wire.TriedFix(nil), ss.runs...)},
-		"wait":       wait,
-	}
-	if len(in.Screenshot) > 0 {
-		call["screenshot"] = in.Screenshot
-	}
+	call := localipc.HelpCall{RequestID: ss.requestID, Text: in.Text, Category: in.Category, Screenshot: in.Screenshot, Wait: wait,
+		Tried: wire.SelfHelp{Articles: append([]string(nil), ss.articles...), Runs: append([]wire.TriedFix(nil), ss.runs...)}}
 	ss.mu.Unlock()
 	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
 	defer cancel()
-	var out json.RawMessage
-	if err := localipc.Call(ctx, s.cfg.Socket, opHelp, call, &out); err != nil {
-		s.agentError(w, opHelp, err)
+	out, err := s.agent.Help(ctx, call)
+	if err != nil {
+		s.agentError(w, string(localipc.OpHelp), err)
 		return
 	}
 	ss.mu.Lock()
@@ -366,7 +320,10 @@ func (s *Server) apiHelp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) apiTickets(w http.ResponseWriter, r *http.Request) {
-	s.relay(w, r, opTickets, nil)
+	ctx, cancel := s.callCtx(r.Context())
+	defer cancel()
+	out, err := s.agent.Tickets(ctx, localipc.TicketsCall{})
+	writeAnswer(s, w, string(localipc.OpTickets), out, err)
 }
 
 func (s *Server) apiReply(w http.ResponseWriter, r *http.Request) {
@@ -386,15 +343,14 @@ func (s *Server) apiReply(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("the reply is longer than %d characters; shorten it", wire.MaxReplyText))
 		return
 	}
-	s.relay(w, r, opReply, map[string]any{"ticket_id": in.TicketID, "text": in.Text})
+	ctx, cancel := s.callCtx(r.Context())
+	defer cancel()
+	out, err := s.agent.Reply(ctx, wire.UserReply{TicketID: in.TicketID, Text: in.Text})
+	writeAnswer(s, w, string(localipc.OpReply), out, err)
 }
 
 func (s *Server) apiSurvey(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		TicketID string `json:"ticket_id"`
-		Score    int    `json:"score"`
-		Comment  string `json:"comment,omitempty"`
-	}
+	var in wire.SurveyAnswer
 	if !decode(w, r, &in) {
 		return
 	}
@@ -402,18 +358,21 @@ func (s *Server) apiSurvey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "choose a score from 1 to 5")
 		return
 	}
-	s.relay(w, r, opSurvey, in)
+	ctx, cancel := s.callCtx(r.Context())
+	defer cancel()
+	out, err := s.agent.Survey(ctx, in)
+	writeAnswer(s, w, string(localipc.OpSurvey), out, err)
 }
 
 func (s *Server) apiConsentPending(w http.ResponseWriter, r *http.Request) {
-	s.relay(w, r, opConsentPending, nil)
+	ctx, cancel := s.callCtx(r.Context())
+	defer cancel()
+	out, err := s.agent.ConsentPending(ctx)
+	writeAnswer(s, w, string(localipc.OpConsentPending), out, err)
 }
 
 func (s *Server) apiConsentAnswer(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		RunID string `json:"run_id"`
-		Allow bool   `json:"allow"`
-	}
+	var in localipc.ConsentAnswerCall
 	if !decode(w, r, &in) {
 		return
 	}
@@ -421,7 +380,10 @@ func (s *Server) apiConsentAnswer(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "say which request you answer (run_id)")
 		return
 	}
-	s.relay(w, r, opConsentAnswer, in)
+	ctx, cancel := s.callCtx(r.Context())
+	defer cancel()
+	out, err := s.agent.ConsentAnswer(ctx, in)
+	writeAnswer(s, w, string(localipc.OpConsentAnswer), out, err)
 }
 
 // apiLeave is the page saying goodbye: the session is recorded now.
@@ -444,19 +406,12 @@ func (s *Server) recordSession(ctx context.Context, ss *session) {
 	for _, r := range ss.runs {
 		fixes = append(fixes, r.Fix)
 	}
-	call := map[string]any{
-		"session_id": ss.id,
-		"started":    ss.started,
-		"category":   ss.category,
-		"ticket":     ss.ticket,
-		"fixes_run":  fixes,
-		"articles":   append([]string(nil), ss.articles...),
-		"failing":    append([]string(nil), ss.failing...),
-	}
+	call := localipc.SessionCall{SessionID: ss.id, Started: ss.started, Category: ss.category, Ticket: ss.ticket, FixesRun: fixes,
+		Articles: append([]string(nil), ss.articles...), Failing: append([]string(nil), ss.failing...)}
 	ss.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := localipc.Call(ctx, s.cfg.Socket, opSession, call, nil); err != nil {
+	if _, err := s.agent.Session(ctx, call); err != nil {
 		s.log.Info("could not record the Get help session", "session", ss.id, "err", err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/tierline/tierline/agent/localipc"
 )
 
 // FuzzDecode: whatever body arrives, the decoder either fills the route's
@@ -17,7 +19,7 @@ func FuzzDecode(f *testing.F) {
 	}
 	targets := []func() any{
 		func() any { return &kbCall{} },
-		func() any { return &runCall{} },
+		func() any { return &localipc.RunCall{} },
 		func() any { return &helpCall{} },
 	}
 	f.Fuzz(func(t *testing.T, body string) {

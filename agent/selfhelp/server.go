@@ -19,6 +19,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -27,6 +28,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tierline/tierline/agent/execx"
+	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -97,6 +100,7 @@ const MaxScreenshot = 640 << 10
 // Server is a running Get help page.
 type Server struct {
 	cfg    Config
+	agent  *localipc.Client
 	log    *slog.Logger
 	ln     net.Listener
 	srv    *http.Server
@@ -127,7 +131,7 @@ func Start(ctx context.Context, cfg Config) (*Server, error) {
 		ln.Close()
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, ln: ln, port: strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
+	s := &Server{cfg: cfg, agent: localipc.NewClient(cfg.Socket), log: cfg.Logger, ln: ln, port: strconv.Itoa(ln.Addr().(*net.TCPAddr).Port),
 		static: http.FileServerFS(sub), done: make(chan struct{}),
 		links: map[string]time.Time{}, sessions: map[string]*session{}}
 	s.srv = &http.Server{
@@ -374,4 +378,55 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write(b)
+}
+
+// OnDemand starts the page on first use: url starts it (once) and returns
+// its one-time link; stop closes it if it was started. The tray uses it.
+func OnDemand(ctx context.Context, cfg Config) (url func(context.Context) (string, error), stop func()) {
+	var mu sync.Mutex
+	var page *Server
+	url = func(context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if page == nil {
+			p, err := Start(ctx, cfg)
+			if err != nil {
+				return "", err
+			}
+			page = p
+		}
+		return page.URL(), nil
+	}
+	stop = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if page != nil {
+			page.Close()
+		}
+	}
+	return url, stop
+}
+
+// Open serves the page for the user at a terminal (`tierline-agent
+// gethelp`): it prints the one-time link to out, opens it in the user's
+// browser when browser is set (a failure is told to errOut; this runs in
+// the user's own session, never the service's), and serves until ctx
+// ends.
+func Open(ctx context.Context, cfg Config, out, errOut io.Writer, browser bool) error {
+	srv, err := Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	url := srv.URL()
+	fmt.Fprintf(out, "Get help is open at:\n%s\n", url)
+	if browser {
+		if err := execx.OpenURL(url); err != nil {
+			fmt.Fprintf(errOut, "tierline-agent gethelp: could not open a browser (%v); open the link above yourself\n", err)
+			fmt.Fprintln(out, "Open the link above in your browser.")
+		}
+	}
+	fmt.Fprintln(out, "Press Ctrl-C to stop.")
+	<-ctx.Done()
+	return nil
 }

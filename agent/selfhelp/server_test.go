@@ -41,14 +41,14 @@ func startAgent(t *testing.T) (string, *agent) {
 		t.Fatal(err)
 	}
 	a := &agent{}
-	srv.HandleUser(opStatus, func(ctx context.Context, _ json.RawMessage) (any, error) {
+	srv.HandleUser(localipc.OpStatus, func(ctx context.Context, _ json.RawMessage) (any, error) {
 		return map[string]any{"connected": false, "failing": []map[string]any{{"name": "disk-space", "status": "failing",
 			"summary": "The disk is almost full", "fixes": []string{"clear-temp"}}}, "icon": "problem"}, nil
 	})
-	srv.HandleUser(opKB, func(ctx context.Context, body json.RawMessage) (any, error) {
+	srv.HandleUser(localipc.OpKB, func(ctx context.Context, body json.RawMessage) (any, error) {
 		return map[string]any{"cached": true, "articles": []wire.KBArticle{{ID: "art-1", Title: "Disk full", Body: "Clear temp."}}}, nil
 	})
-	srv.HandleUser(opRun, func(ctx context.Context, body json.RawMessage) (any, error) {
+	srv.HandleUser(localipc.OpRun, func(ctx context.Context, body json.RawMessage) (any, error) {
 		var c struct{ Fix string }
 		_ = json.Unmarshal(body, &c)
 		if c.Fix == "reboot" {
@@ -59,7 +59,7 @@ func startAgent(t *testing.T) (string, *agent) {
 		a.mu.Unlock()
 		return map[string]any{"run_id": "r1", "fix": c.Fix, "outcome": "fixed"}, nil
 	})
-	srv.HandleUser(opHelp, func(ctx context.Context, body json.RawMessage) (any, error) {
+	srv.HandleUser(localipc.OpHelp, func(ctx context.Context, body json.RawMessage) (any, error) {
 		var m map[string]any
 		if err := json.Unmarshal(body, &m); err != nil {
 			return nil, err
@@ -69,7 +69,7 @@ func startAgent(t *testing.T) (string, *agent) {
 		a.mu.Unlock()
 		return map[string]any{"request_id": m["request_id"], "queued": true, "connected": false}, nil
 	})
-	srv.HandleUser(opSession, func(ctx context.Context, body json.RawMessage) (any, error) {
+	srv.HandleUser(localipc.OpSession, func(ctx context.Context, body json.RawMessage) (any, error) {
 		var m map[string]any
 		if err := json.Unmarshal(body, &m); err != nil {
 			return nil, err

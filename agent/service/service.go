@@ -109,6 +109,31 @@ func Install(c Config) error {
 	return nil
 }
 
+// InstallAndStart registers the service and starts it.
+func InstallAndStart(c Config) error {
+	if err := Install(c); err != nil {
+		return err
+	}
+	if err := Control(c, "start"); err != nil {
+		return fmt.Errorf("installed, but: %w", err)
+	}
+	return nil
+}
+
+// Remove uninstalls the service and, with purge, deletes its state
+// directory: the device's identity, key and spool.
+func Remove(c Config, purge bool) error {
+	if err := Uninstall(c); err != nil {
+		return err
+	}
+	if purge {
+		if err := os.RemoveAll(c.StateDir); err != nil {
+			return fmt.Errorf("service removed, but removing %s failed: %w", c.StateDir, err)
+		}
+	}
+	return nil
+}
+
 // Uninstall stops (when running) and removes the service.
 func Uninstall(c Config) error {
 	s, err := c.service()
@@ -155,10 +180,12 @@ func Status(c Config) (string, error) {
 }
 
 // Run runs fn under the service manager until it returns or the manager
-// stops the service; it returns fn's exit status. Windows needs this (the
-// SCM must hear from the program); elsewhere it handles SIGTERM the same way.
-func Run(c Config, fn func(ctx context.Context) int) int {
-	ctx, cancel := context.WithCancel(context.Background())
+// stops the service (or ctx ends); it returns fn's exit status. Windows
+// needs this (the SCM must hear from the program); elsewhere it handles
+// SIGTERM the same way.
+func Run(ctx context.Context, c Config, fn func(ctx context.Context) int) int {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	done := make(chan int, 1)
 	p := &program{
 		start: func() { go func() { done <- fn(ctx) }() },

@@ -139,10 +139,11 @@ func fixMenu(fixes []localipc.Fix) []fixItem {
 
 // app is the tray's behaviour, apart from drawing.
 type app struct {
-	cfg  Config
-	log  *slog.Logger
-	view view
-	note Notifier
+	cfg   Config
+	agent *localipc.Client
+	log   *slog.Logger
+	view  view
+	note  Notifier
 
 	mu        sync.Mutex
 	icon      string
@@ -155,18 +156,8 @@ type app struct {
 }
 
 func newApp(cfg Config, v view, note Notifier) *app {
-	return &app{cfg: cfg, log: cfg.Logger, view: v, note: note, consents: map[string]bool{},
+	return &app{cfg: cfg, agent: localipc.NewClient(cfg.Socket), log: cfg.Logger, view: v, note: note, consents: map[string]bool{},
 		seenNotes: map[string]bool{}, surveys: map[string]bool{}, first: true}
-}
-
-func (a *app) call(ctx context.Context, op string, body, out any) error {
-	timeout := callTimeout
-	if op == localipc.OpRun {
-		timeout = runCallTimeout
-	}
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	return localipc.Call(cctx, a.cfg.Socket, op, body, out)
 }
 
 func (a *app) notify(n Notification) {
@@ -196,8 +187,10 @@ func (a *app) loop(ctx context.Context) {
 // refresh asks the agent for its state and updates the icon, the menu and
 // the notifications.
 func (a *app) refresh(ctx context.Context) {
-	var st localipc.Status
-	if err := a.call(ctx, localipc.OpStatus, nil, &st); err != nil {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	st, err := a.agent.Status(cctx)
+	if err != nil {
 		a.setIcon(localipc.IconOffline)
 		msg := "Tierline: the agent service is not running"
 		if !errors.Is(err, localipc.ErrNotRunning) {
@@ -217,8 +210,9 @@ func (a *app) refresh(ctx context.Context) {
 	a.view.setTooltip("Tierline: " + summary(st))
 	a.view.setStatus(LabelStatus + ": " + connection(st))
 
-	var fl localipc.FixList
-	if err := a.call(ctx, localipc.OpFixes, nil, &fl); err == nil {
+	fctx, cancelFixes := context.WithTimeout(ctx, callTimeout)
+	defer cancelFixes()
+	if fl, err := a.agent.Fixes(fctx); err == nil {
 		a.view.setFixes(fixMenu(fl.Fixes))
 	}
 	a.consentPrompts(ctx)
@@ -272,8 +266,10 @@ func summary(st localipc.Status) string {
 // consentPrompts notifies once per fix waiting for consent, with Allow
 // and Decline.
 func (a *app) consentPrompts(ctx context.Context) {
-	var items []localipc.ConsentItem
-	if err := a.call(ctx, localipc.OpConsentPending, nil, &items); err != nil {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	items, err := a.agent.ConsentPending(cctx)
+	if err != nil {
 		return
 	}
 	for _, it := range items {
@@ -296,9 +292,9 @@ func (a *app) consentPrompts(ctx context.Context) {
 				if key != "allow" && key != "decline" {
 					return
 				}
-				err := a.call(context.Background(), localipc.OpConsentAnswer,
-					localipc.ConsentAnswerCall{RunID: runID, Allow: key == "allow"}, nil)
-				if err != nil {
+				cctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+				defer cancel()
+				if _, err := a.agent.ConsentAnswer(cctx, localipc.ConsentAnswerCall{RunID: runID, Allow: key == "allow"}); err != nil {
 					a.notify(Notification{Title: "Your answer did not reach the agent", Body: err.Error()})
 				}
 			},
@@ -308,8 +304,10 @@ func (a *app) consentPrompts(ctx context.Context) {
 
 // ticketNews notifies new technicians' messages and resolved tickets.
 func (a *app) ticketNews(ctx context.Context, st localipc.Status) {
-	var list []localipc.MyTicket
-	if err := a.call(ctx, localipc.OpTickets, localipc.TicketsCall{Peek: true}, &list); err != nil {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	list, err := a.agent.Tickets(cctx, localipc.TicketsCall{Peek: true})
+	if err != nil {
 		return
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].Number < list[j].Number })
@@ -375,8 +373,9 @@ func (a *app) openPage(fragment string) {
 // runFix runs a Tier 0 fix for the user and tells them how it went.
 func (a *app) runFix(f localipc.Fix) {
 	a.notify(Notification{Title: "Running: " + f.Title, Body: f.Description})
-	var res wire.RunResult
-	err := a.call(context.Background(), localipc.OpRun, localipc.RunCall{Fix: f.ID}, &res)
+	cctx, cancel := context.WithTimeout(context.Background(), runCallTimeout)
+	res, err := a.agent.Run(cctx, localipc.RunCall{Fix: f.ID})
+	cancel()
 	switch {
 	case err != nil:
 		a.notify(Notification{Title: f.Title + " did not run", Body: err.Error()})

@@ -45,7 +45,7 @@ func trayChild(dir string) int {
 	}
 	srv.HandleUser(localipc.OpStatus, func(ctx context.Context, _ json.RawMessage) (any, error) {
 		return localipc.Status{Connected: true, Hub: "127.0.0.1:1", Icon: localipc.IconMessage, PendingConsent: 1,
-			Failing: []localipc.FailingCheck{}}, nil
+			Failing: []localipc.Check{}}, nil
 	})
 	srv.HandleUser(localipc.OpFixes, func(ctx context.Context, _ json.RawMessage) (any, error) {
 		return localipc.FixList{Fixes: []localipc.Fix{

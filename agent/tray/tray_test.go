@@ -39,12 +39,12 @@ func startFakeAgent(t *testing.T) *fakeAgent {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	f := &fakeAgent{socket: filepath.Join(dir, localipc.SocketName),
-		status: localipc.Status{Connected: true, Hub: "127.0.0.1:1", Icon: localipc.IconConnected, Failing: []localipc.FailingCheck{}}}
+		status: localipc.Status{Connected: true, Hub: "127.0.0.1:1", Icon: localipc.IconConnected, Failing: []localipc.Check{}}}
 	srv, err := localipc.Listen(f.socket, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer := func(op string, get func() any) {
+	answer := func(op localipc.Op, get func() any) {
 		srv.HandleUser(op, func(context.Context, json.RawMessage) (any, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
@@ -193,7 +193,7 @@ func TestTrayIcon(t *testing.T) {
 		}
 	}
 	f.agent.set(func(a *fakeAgent) {
-		a.status = localipc.Status{Icon: localipc.IconProblem, Connected: true, Failing: []localipc.FailingCheck{
+		a.status = localipc.Status{Icon: localipc.IconProblem, Connected: true, Failing: []localipc.Check{
 			{Name: "dns-resolution", Status: "failing", Summary: "Names do not resolve"}}}
 	})
 	f.refresh()
@@ -208,7 +208,7 @@ func TestTrayIcon(t *testing.T) {
 	}
 
 	// The agent is gone.
-	f.app.cfg.Socket = filepath.Join(t.TempDir(), "gone.sock")
+	f.app.agent = localipc.NewClient(filepath.Join(t.TempDir(), "gone.sock"))
 	f.refresh()
 	if f.view.icon() != localipc.IconOffline || !strings.Contains(f.view.tip, "not running") ||
 		!strings.Contains(f.view.stat, "agent not running") {
@@ -388,7 +388,7 @@ func TestFixItMyself(t *testing.T) {
 	}
 
 	// The agent cannot be reached: the user is told the fix did not run.
-	f.app.cfg.Socket = filepath.Join(t.TempDir(), "gone.sock")
+	f.app.agent = localipc.NewClient(filepath.Join(t.TempDir(), "gone.sock"))
 	f.app.runFix(dns)
 	got = f.note.take()
 	if len(got) != 2 || got[1].Title != "Flush DNS cache did not run" {

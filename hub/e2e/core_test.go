@@ -334,8 +334,8 @@ func agentFailing(t *testing.T, a *agent, check string) bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	var st localipc.Status
-	if err := localipc.Call(ctx, filepath.Join(a.state, localipc.SocketName), "status", nil, &st); err != nil {
+	st, err := localipc.NewClient(filepath.Join(a.state, localipc.SocketName)).Status(ctx)
+	if err != nil {
 		return false
 	}
 	for _, f := range st.Failing {

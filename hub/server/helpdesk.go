@@ -10,6 +10,7 @@ import (
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -54,7 +55,8 @@ func (d *helpDesk) FileHelp(ctx context.Context, deviceID, hostname string, req 
 		next += " within " + tickets.ShortDuration(limit)
 	}
 	next += "; their replies appear here."
-	return wire.HelpReceipt{RequestID: req.RequestID, TicketID: t.ID, Number: t.Number, Tier: t.Tier, Next: next}, nil
+	return wire.HelpReceipt{RequestID: req.RequestID, TicketID: t.ID, Number: t.Number, Tier: t.Tier, Next: next,
+		Updated: t.UpdatedAt}, nil
 }
 
 // ownTicket returns the device's ticket, or a refusal when it is another
@@ -100,7 +102,7 @@ func (d *helpDesk) HelpSession(ctx context.Context, deviceID string, h wire.Help
 }
 
 // kbLimit is how many articles a device's search returns.
-const kbLimit = 10
+const kbLimit = wire.KBLimit
 
 // SearchKB searches published articles for a device's Get help page:
 // those linked to the device's failing checks first, then by the text.
@@ -110,8 +112,8 @@ func (d *helpDesk) SearchKB(ctx context.Context, deviceID string, q wire.KBQuery
 		limit = kbLimit
 	}
 	checks := q.Checks
-	if len(checks) > 50 {
-		checks = checks[:50]
+	if len(checks) > diag.MaxSearchChecks {
+		checks = checks[:diag.MaxSearchChecks]
 	}
 	hits, err := d.st.SearchArticles(ctx, store.ArticleQuery{Text: q.Text, Checks: checks,
 		States: []string{store.ArticlePublished}, Limit: limit})

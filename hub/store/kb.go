@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/tierline/tierline/shared/diag"
 )
 
 // Article states.
@@ -348,8 +350,8 @@ func (s *Store) SearchArticles(ctx context.Context, q ArticleQuery) ([]ArticleHi
 	if err != nil {
 		return nil, err
 	}
-	if len(checks) > 50 {
-		return nil, fmt.Errorf("%w: search with at most 50 checks, the failing ones", ErrArticleInvalid)
+	if len(checks) > diag.MaxSearchChecks {
+		return nil, fmt.Errorf("%w: search with at most %d checks, the failing ones", ErrArticleInvalid, diag.MaxSearchChecks)
 	}
 	if len(words) == 0 && len(checks) == 0 {
 		return []ArticleHit{}, nil

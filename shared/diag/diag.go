@@ -159,6 +159,10 @@ const (
 	StatusUnknown Status = "unknown"
 )
 
+// MaxSearchChecks is how many failing checks a knowledge-base search ranks
+// articles by, at most: the agent sends no more, the hub uses no more.
+const MaxSearchChecks = 50
+
 // CheckResult is the outcome of one health check.
 type CheckResult struct {
 	Name    string `json:"name"` // kebab-case, stable

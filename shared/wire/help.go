@@ -39,7 +39,13 @@ const (
 	MaxHelpText    = 8 << 10
 	MaxReplyText   = 8 << 10
 	MaxSelfHelpRun = 32
-	MaxScreenshot  = 2 << 20
+	// MaxSelfHelpArticles bounds the articles a help request or session
+	// says were shown.
+	MaxSelfHelpArticles = 64
+	MaxScreenshot       = 2 << 20
+	// KBLimit is how many articles a device's knowledge-base search
+	// returns.
+	KBLimit = 10
 )
 
 // SelfHelp is what the user tried before filing: articles shown and Tier 0
@@ -92,7 +98,7 @@ func (h HelpRequest) Validate() error {
 	if h.Category != "" && !validCategory(h.Category) {
 		return fmt.Errorf("category %q is not one of %v", truncate(h.Category, 32), HelpCategories)
 	}
-	if len(h.Tried.Runs) > MaxSelfHelpRun || len(h.Tried.Articles) > 64 {
+	if len(h.Tried.Runs) > MaxSelfHelpRun || len(h.Tried.Articles) > MaxSelfHelpArticles {
 		return errors.New("too many self-help entries")
 	}
 	if len(h.Screenshot) > MaxScreenshot {
@@ -118,6 +124,13 @@ type HelpReceipt struct {
 	Tier      int    `json:"tier"`
 	// Next says, for the user, what happens now.
 	Next string `json:"next,omitempty"`
+	// Updated is when the ticket last changed, by the hub's clock: the
+	// time the agent's copy of the ticket starts from, so the ticket's
+	// updates (stamped by the same clock) are not taken for older ones
+	// when the device's clock runs ahead (added 2026-12; hubs before that
+	// send none, and the agent uses its own clock corrected by the hub
+	// offset it measures).
+	Updated time.Time `json:"updated,omitzero"`
 }
 
 func (HelpReceipt) Type() Type { return TypeHelpReceipt }
@@ -225,11 +238,14 @@ func (h HelpSession) Validate() error {
 	if err := ValidateRunID(h.SessionID); err != nil {
 		return fmt.Errorf("session_id: %w", err)
 	}
-	if len(h.FixesRun) > 64 || len(h.Articles) > 64 || len(h.Failing) > 64 || len(h.Recovered) > 64 {
+	if len(h.FixesRun) > 64 || len(h.Articles) > MaxSelfHelpArticles || len(h.Failing) > 64 || len(h.Recovered) > 64 {
 		return errors.New("too many entries")
 	}
 	return nil
 }
+
+// MaxKBText is the longest search text of a KBQuery, in bytes.
+const MaxKBText = 1024
 
 // KBQuery searches the hub's published knowledge-base articles.
 type KBQuery struct {
@@ -245,7 +261,7 @@ func (q KBQuery) Validate() error {
 	if err := ValidateRunID(q.QueryID); err != nil {
 		return fmt.Errorf("query_id: %w", err)
 	}
-	if len(q.Text) > 1024 || len(q.Checks) > 64 || q.Limit < 0 || q.Limit > 50 {
+	if len(q.Text) > MaxKBText || len(q.Checks) > 64 || q.Limit < 0 || q.Limit > 50 {
 		return errors.New("query too large")
 	}
 	return nil

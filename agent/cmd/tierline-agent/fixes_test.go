@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/tierline/tierline/agent/fixes"
 )
 
 func TestFixesCommand(t *testing.T) {
@@ -17,7 +19,7 @@ func TestFixesCommand(t *testing.T) {
 	if code := dispatch(context.Background(), []string{"fixes", "--state", dir, "--json"}); code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var rep fixesReport
+	var rep fixes.Listing
 	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
 		t.Fatal(err)
 	}

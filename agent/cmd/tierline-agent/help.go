@@ -2,23 +2,31 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"os/user"
-	"path/filepath"
-	"runtime"
+	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/tierline/tierline/agent/cmdline"
+	"github.com/tierline/tierline/agent/execx"
+	"github.com/tierline/tierline/agent/gethelp"
 	"github.com/tierline/tierline/agent/localipc"
+	"github.com/tierline/tierline/agent/selfhelp"
+	"github.com/tierline/tierline/agent/tray"
+	"github.com/tierline/tierline/agent/version"
 	"github.com/tierline/tierline/shared/wire"
 )
 
 func init() {
 	register("help", `ask for help: file a ticket with this machine's diagnostics ("Get help" from a shell)`, runHelp)
+	register("kb", `search the help desk's published knowledge-base articles: kb "words"`, runKB)
+	register("tickets", "this computer's tickets: state, tier, technicians' messages (--json for JSON)", runTickets)
+	register("reply", `answer a technician on one of this computer's tickets: reply --ticket ID "text"`, runReply)
+	register("survey", "rate how a resolved ticket was handled: survey --ticket ID --score 1-5 [--comment C]", runSurvey)
+	register("gethelp", "open the local Get help page (self-help first, then a ticket) in your browser", runGetHelp)
+	register("tray", "the tray icon for the logged-in user: Get help, My tickets, Fix it myself, Status", runTray)
 }
 
 func runHelp(ctx context.Context, args []string) int {
@@ -29,88 +37,20 @@ func runHelp(ctx context.Context, args []string) int {
 			"waits in the agent's spool and is sent later. Categories: "+strings.Join(wire.HelpCategories, ", ")+".\n"+
 			"Repeating the command with the same --request-id never files a second ticket.")
 	agent := addAgentFlags(fs)
-	category := fs.String("category", "", "one of: "+strings.Join(wire.HelpCategories, ", "))
-	requestID := fs.String("request-id", "", "idempotency key (default: a new random id)")
-	wait := 10 * time.Second
-	fs.Var(durationFlag{&wait}, "wait", "how long to wait for the ticket number")
-	asJSON := fs.Bool("json", false, "print the answer as JSON")
+	call := localipc.HelpCall{Wait: 10 * time.Second}
+	fs.StringVar(&call.Category, "category", "", "one of: "+strings.Join(wire.HelpCategories, ", "))
+	fs.StringVar(&call.RequestID, "request-id", "", "idempotency key (default: a new random id)")
+	fs.Var(cmdline.Duration{D: &call.Wait}, "wait", "how long to wait for the ticket number")
 	noSuggest := fs.Bool("no-suggest", false, "file at once, without first showing matching knowledge-base articles")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	text := strings.TrimSpace(strings.Join(fs.Args(), " "))
-	if text == "" {
+	call.Text = strings.TrimSpace(strings.Join(fs.Args(), " "))
+	if call.Text == "" {
 		fmt.Fprintln(stderr, `tierline-agent help: say what is wrong, e.g. tierline-agent help "the printer on floor 2 jams"`)
 		return exitUsage
 	}
-	var tried []string
-	if !*noSuggest && !*asJSON {
-		tried = suggest(ctx, agent, text)
-	}
-	call := HelpCall{RequestID: *requestID, Text: text, Category: *category, Wait: wait, Tried: wire.SelfHelp{Articles: tried}}
-	if call.RequestID == "" {
-		call.RequestID = wire.NewID()
-	}
-	if u, err := user.Current(); err == nil {
-		call.User = u.Username
-	}
-	if err := (wire.HelpRequest{RequestID: call.RequestID, Text: text, Category: *category, User: call.User}).Validate(); err != nil {
-		fmt.Fprintf(stderr, "tierline-agent help: %v\n", err)
-		return exitUsage
-	}
-	var ans HelpAnswer
-	if code := callAgent(ctx, "help", agent, "help", call, &ans); code != exitOK {
-		return code
-	}
-	if *asJSON {
-		b, _ := json.MarshalIndent(ans, "", "  ")
-		fmt.Fprintln(stdout, string(b))
-		return exitOK
-	}
-	switch {
-	case ans.Number > 0:
-		fmt.Fprintf(stdout, "Ticket #%d filed with the Tier %d help desk.\n", ans.Number, ans.Tier)
-		if ans.Next != "" {
-			fmt.Fprintln(stdout, ans.Next)
-		}
-	case ans.Connected:
-		fmt.Fprintf(stdout, "Your request is on its way to the help desk (request %s); its ticket number will follow.\n", ans.RequestID)
-	default:
-		fmt.Fprintf(stdout, "The help desk cannot be reached right now. Your request is saved on this computer (request %s)\n"+
-			"and will be sent automatically as soon as the connection is back.\n", ans.RequestID)
-	}
-	return exitOK
-}
-
-// suggest prints the knowledge-base articles matching text, one line
-// each, and returns their ids (the self-help shown).
-func suggest(ctx context.Context, agent agentFlags, text string) []string {
-	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var ans localipc.KBAnswer
-	if err := localipc.Call(cctx, agent.path(), localipc.OpKB, localipc.KBCall{Text: text}, &ans); err != nil || len(ans.Articles) == 0 {
-		return nil
-	}
-	fmt.Fprintln(stdout, "These help desk articles may solve it (tierline-agent kb \"words\" shows them in full):")
-	var ids []string
-	for _, a := range ans.Articles {
-		fmt.Fprintf(stdout, "  - %s  (article %s)\n", oneLine(a.Title, 100), a.ID)
-		ids = append(ids, a.ID)
-	}
-	fmt.Fprintln(stdout, "Filing your request anyway; it says which articles you were shown.")
-	return ids
-}
-
-func oneLine(s string, max int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if r := []rune(s); len(r) > max {
-		s = string(r[:max]) + "…"
-	}
-	return s
-}
-
-func init() {
-	register("kb", `search the help desk's published knowledge-base articles: kb "words"`, runKB)
+	return agent.done(agent.shell().File(ctx, call, !*noSuggest))
 }
 
 func runKB(ctx context.Context, args []string) int {
@@ -119,140 +59,20 @@ func runKB(ctx context.Context, args []string) int {
 			"articles linked to this machine's failing health checks come first. When the hub cannot\n"+
 			"be reached, the agent answers from the articles it saw before, and says so.")
 	agent := addAgentFlags(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
 	full := fs.Bool("full", false, "print each article's whole text")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	text := strings.TrimSpace(strings.Join(fs.Args(), " "))
-	var ans localipc.KBAnswer
-	if code := callAgent(ctx, "kb", agent, localipc.OpKB, localipc.KBCall{Text: text}, &ans); code != exitOK {
-		return code
-	}
-	if *asJSON {
-		b, _ := json.MarshalIndent(ans, "", "  ")
-		fmt.Fprintln(stdout, string(b))
-		return exitOK
-	}
-	if ans.Cached {
-		fmt.Fprintln(stdout, "(The help desk cannot be reached; these are from the articles this computer saw before.)")
-	}
-	if len(ans.Articles) == 0 {
-		fmt.Fprintln(stdout, `No matching articles. Ask for help with: tierline-agent help "what is wrong"`)
-		return exitOK
-	}
-	for _, a := range ans.Articles {
-		fmt.Fprintf(stdout, "%s  (article %s)\n", oneLine(a.Title, 100), a.ID)
-		switch {
-		case *full:
-			for _, l := range strings.Split(strings.TrimSpace(a.Body), "\n") {
-				fmt.Fprintf(stdout, "    %s\n", l)
-			}
-		case a.Snippet != "":
-			fmt.Fprintf(stdout, "    %s\n", oneLine(a.Snippet, 160))
-		}
-		if len(a.Fixes) > 0 {
-			fmt.Fprintf(stdout, "    Fixes: %s\n", strings.Join(a.Fixes, ", "))
-		}
-	}
-	return exitOK
-}
-
-func init() {
-	register("tickets", "this computer's tickets: state, tier, technicians' messages (--json for JSON)", runTickets)
-	register("reply", `answer a technician on one of this computer's tickets: reply --ticket ID "text"`, runReply)
-	register("survey", "rate how a resolved ticket was handled: survey --ticket ID --score 1-5 [--comment C]", runSurvey)
-}
-
-// serviceSocket is where `run` listens without --socket.
-func serviceSocket(state string) string {
-	if runtime.GOOS == "windows" {
-		return localipc.DefaultSocket()
-	}
-	return filepath.Join(state, localipc.SocketName)
-}
-
-// agentFlags are the flags of a client of the local socket.
-type agentFlags struct {
-	fs     *flag.FlagSet
-	state  *string
-	socket *string
-}
-
-func addAgentFlags(fs *flag.FlagSet) agentFlags {
-	return agentFlags{fs: fs,
-		state: fs.String("state", defaultStateDir(), "the running agent's state directory (its socket is STATE/agent.sock)"),
-		socket: fs.String("socket", "", "the running agent's local socket (default: STATE/agent.sock when --state is given, else "+
-			localipc.DefaultSocket()+" when it exists, else STATE/agent.sock)"),
-	}
-}
-
-// path resolves the socket: --socket, else the state directory's when
-// --state was given, else the packaged service's, else the default state
-// directory's.
-func (a agentFlags) path() string {
-	if *a.socket != "" {
-		return *a.socket
-	}
-	stateSet := os.Getenv(envName("state")) != ""
-	a.fs.Visit(func(f *flag.Flag) { stateSet = stateSet || f.Name == "state" })
-	if runtime.GOOS == "windows" {
-		return localipc.DefaultSocket()
-	}
-	if !stateSet {
-		if _, err := os.Stat(localipc.DefaultSocket()); err == nil {
-			return localipc.DefaultSocket()
-		}
-	}
-	return filepath.Join(*a.state, localipc.SocketName)
-}
-
-// callAgent makes one local call and prints a refusal the way every
-// subcommand does.
-func callAgent(ctx context.Context, name string, agent agentFlags, op string, body, out any) int {
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	err := localipc.Call(cctx, agent.path(), op, body, out)
-	if errors.Is(err, localipc.ErrNotRunning) {
-		fmt.Fprintf(stderr, "tierline-agent %s: the Tierline agent is not running (no socket at %s); start it and try again\n", name, agent.path())
-		return exitError
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "tierline-agent %s: %v\n", name, err)
-		return exitError
-	}
-	return exitOK
+	return agent.done(agent.shell().Search(ctx, strings.TrimSpace(strings.Join(fs.Args(), " ")), *full))
 }
 
 func runTickets(ctx context.Context, args []string) int {
 	fs := newFlags("tickets", "[--state DIR] [--json]", "List this computer's tickets as the help desk last described them.")
 	agent := addAgentFlags(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	var list []MyTicket
-	if code := callAgent(ctx, "tickets", agent, "tickets", nil, &list); code != exitOK {
-		return code
-	}
-	if *asJSON {
-		b, _ := json.MarshalIndent(list, "", "  ")
-		fmt.Fprintln(stdout, string(b))
-		return exitOK
-	}
-	if len(list) == 0 {
-		fmt.Fprintln(stdout, `No tickets. Ask for help with: tierline-agent help "what is wrong"`)
-	}
-	for _, t := range list {
-		fmt.Fprintf(stdout, "#%d  %s  Tier %d  %s  (id %s)\n", t.Number, t.State, t.Tier, t.Title, t.ID)
-		for _, m := range t.Messages {
-			fmt.Fprintf(stdout, "    %s %s: %s\n", m.Time.Local().Format("2006-01-02 15:04"), m.From, m.Text)
-		}
-		if t.AskSurvey {
-			fmt.Fprintf(stdout, "    Resolved. How did we do? tierline-agent survey --ticket %s --score 1-5\n", t.ID)
-		}
-	}
-	return exitOK
+	return agent.done(agent.shell().Tickets(ctx))
 }
 
 func runReply(ctx context.Context, args []string) int {
@@ -262,40 +82,118 @@ func runReply(ctx context.Context, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	// The id makes the reply count once however often it is delivered.
-	r := wire.UserReply{TicketID: *ticket, Text: strings.TrimSpace(strings.Join(fs.Args(), " ")), ID: wire.NewID()}
-	if u, err := user.Current(); err == nil {
-		r.User = u.Username
-	}
-	if err := r.Validate(); err != nil {
-		fmt.Fprintf(stderr, "tierline-agent reply: %v\n", err)
-		return exitUsage
-	}
-	if code := callAgent(ctx, "reply", agent, "reply", r, nil); code != exitOK {
-		return code
-	}
-	fmt.Fprintln(stdout, "Reply saved; it reaches the help desk as soon as the hub can be reached.")
-	return exitOK
+	r := wire.UserReply{TicketID: *ticket, Text: strings.TrimSpace(strings.Join(fs.Args(), " "))}
+	return agent.done(agent.shell().Reply(ctx, r))
 }
 
 func runSurvey(ctx context.Context, args []string) int {
 	fs := newFlags("survey", "--ticket ID --score 1-5 [--comment C] [--state DIR]",
 		"Answer the one-question satisfaction survey of a resolved ticket: 1 very unhappy ... 5 very happy.")
 	agent := addAgentFlags(fs)
-	ticket := fs.String("ticket", "", "ticket id (see tierline-agent tickets)")
-	score := fs.Int("score", 0, "1 (very unhappy) to 5 (very happy)")
-	comment := fs.String("comment", "", "optional comment")
+	var a wire.SurveyAnswer
+	fs.StringVar(&a.TicketID, "ticket", "", "ticket id (see tierline-agent tickets)")
+	fs.IntVar(&a.Score, "score", 0, "1 (very unhappy) to 5 (very happy)")
+	fs.StringVar(&a.Comment, "comment", "", "optional comment")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	a := wire.SurveyAnswer{TicketID: *ticket, Score: *score, Comment: *comment}
-	if err := a.Validate(); err != nil {
-		fmt.Fprintf(stderr, "tierline-agent survey: %v\n", err)
-		return exitUsage
+	return agent.done(agent.shell().Survey(ctx, a))
+}
+
+// agentFlags are the flags of a client of the local socket.
+type agentFlags struct {
+	fs     *flag.FlagSet
+	state  *string
+	socket *string
+	json   *bool
+}
+
+func addAgentFlags(fs *flag.FlagSet) agentFlags {
+	a := agentFlags{fs: fs,
+		state: fs.String("state", defaultStateDir(), "the running agent's state directory (its socket is STATE/agent.sock)"),
+		socket: fs.String("socket", "", "the running agent's local socket (default: STATE/agent.sock when --state is given, else "+
+			localipc.DefaultSocket()+" when it exists, else STATE/agent.sock)"),
 	}
-	if code := callAgent(ctx, "survey", agent, "survey", a, nil); code != exitOK {
+	switch fs.Name() {
+	case "help":
+		a.json = fs.Bool("json", false, "print the answer as JSON")
+	case "kb", "tickets":
+		a.json = fs.Bool("json", false, "print JSON")
+	}
+	return a
+}
+
+// stateSet reports whether --state was given (or TIERLINE_STATE).
+func (a agentFlags) stateSet() bool { return cmdline.Given(a.fs, "state") }
+
+// path is the socket to call (localipc.Find).
+func (a agentFlags) path() string { return localipc.Find(*a.socket, *a.state, a.stateSet()) }
+
+func (a agentFlags) shell() gethelp.Shell {
+	return gethelp.Shell{Agent: localipc.NewClient(a.path()), Out: stdout, JSON: a.json != nil && *a.json}
+}
+
+// done is a subcommand's exit status after its call to the agent.
+func (a agentFlags) done(err error) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, new(*gethelp.InputError)):
+		return fail(a.fs, exitUsage, err)
+	case errors.Is(err, localipc.ErrNotRunning):
+		err = fmt.Errorf("the Tierline agent is not running (no socket at %s); start it and try again", a.path())
+	}
+	return fail(a.fs, exitError, err)
+}
+
+func runGetHelp(ctx context.Context, args []string) int {
+	fs := newFlags("gethelp", "[--state DIR | --socket PATH] [--no-browser]",
+		"Serve the Get help page on 127.0.0.1 (a random port) for you, the logged-in user, and open it\n"+
+			"in your browser: what this computer's health checks find, matching articles from your help\n"+
+			"desk, the fixes you may run yourself, and a ticket with all of it when that is not enough.\n"+
+			"The printed link works once; it serves until Ctrl-C.")
+	agent := addAgentFlags(fs)
+	noBrowser := fs.Bool("no-browser", false, "print the link only; do not open a browser")
+	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	fmt.Fprintln(stdout, "Thank you. Your answer reaches the help desk as soon as the hub can be reached.")
+	if agent.stateSet() && *agent.socket != "" {
+		fmt.Fprintln(stderr, "tierline-agent gethelp: give --state or --socket, not both")
+		return exitUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if err := selfhelp.Open(ctx, selfhelp.Config{Socket: agent.path(), Logger: log}, stdout, stderr, !*noBrowser); err != nil {
+		return fail(fs, exitError, err)
+	}
+	return exitOK
+}
+
+func runTray(ctx context.Context, args []string) int {
+	fs := newFlags("tray", "[--state DIR | --socket PATH] [--poll 5s]",
+		"Show the Tierline icon in your desktop's tray, for the logged-in user. It shows whether the\n"+
+			"help desk can be reached, a problem found on this computer, or a message waiting; its menu\n"+
+			"opens Get help and My tickets (the local page, on 127.0.0.1), runs the fixes you may run\n"+
+			"yourself, and shows the status. Installers start it at sign-in. It talks to the agent\n"+
+			"service over the local socket only, as you: it can do no more than you may.")
+	agent := addAgentFlags(fs)
+	poll := 5 * time.Second
+	fs.Var(cmdline.Duration{D: &poll}, "poll", "how often the tray asks the agent for its state")
+	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	log, err := cmdline.NewLogger(stderr, *logLevel, "text")
+	if err != nil {
+		return fail(fs, exitUsage, err)
+	}
+	socket := agent.path()
+	// The Get help page starts on first use and serves until the tray ends.
+	helpPage, stopPage := selfhelp.OnDemand(ctx, selfhelp.Config{Socket: socket, Logger: log})
+	defer stopPage()
+	err = tray.Run(ctx, tray.Config{Socket: socket, Poll: poll, HelpPage: helpPage,
+		OpenURL: execx.OpenURL, Version: version.Version, Logger: log})
+	if err != nil {
+		return fail(fs, exitError, err)
+	}
 	return exitOK
 }

@@ -1,4 +1,4 @@
-package main
+package gethelp
 
 import (
 	"context"
@@ -39,7 +39,7 @@ func TestHelpRequestOwnerIsKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := newHelpDesk(l, health.NewRunnerOf(time.Second), history.New(history.Config{}), log, filepath.Join(dir, "tickets.json"))
+	d := NewDesk(Config{Link: l, Checks: health.NewRunnerOf(time.Second), History: history.New(history.Config{}), Logger: log, Dir: dir})
 	ctx := context.Background()
 
 	_, err = d.file(ctx, HelpCall{RequestID: aliceID, Text: "my printer is mine now", User: "bob", Wait: time.Millisecond})
@@ -67,7 +67,7 @@ func TestHelpRequestOwnerIsKept(t *testing.T) {
 	}
 
 	// The hub's receipt gives the ticket to alice: bob cannot see it.
-	d.receipt(wire.HelpReceipt{RequestID: aliceID, TicketID: "t-1", Number: 7, Tier: 1})
+	d.Receipt(wire.HelpReceipt{RequestID: aliceID, TicketID: "t-1", Number: 7, Tier: 1})
 	if tk := d.tickets["t-1"]; tk == nil || tk.User != "alice" {
 		t.Fatalf("ticket owner: %+v", tk)
 	}
@@ -81,12 +81,12 @@ func TestHelpRequestOwnerIsKept(t *testing.T) {
 // empty the list to claim that user's id.
 func TestHelpRequestsFloodKeepsOthers(t *testing.T) {
 	dir := t.TempDir()
-	d := newHelpDesk(nil, nil, nil, slog.New(slog.DiscardHandler), filepath.Join(dir, "tickets.json"))
+	d := NewDesk(Config{Dir: dir})
 	aliceID := wire.NewID()
 	if err := d.claim(aliceID, "alice"); err != nil {
 		t.Fatal(err)
 	}
-	for range 3 * maxCachedTickets {
+	for range 3 * MaxTickets {
 		if err := d.claim(wire.NewID(), "bob"); err != nil {
 			t.Fatal(err)
 		}
@@ -102,9 +102,9 @@ func TestHelpRequestsFloodKeepsOthers(t *testing.T) {
 // its oldest.
 func TestHelpRequestsFullOfOthers(t *testing.T) {
 	dir := t.TempDir()
-	d := newHelpDesk(nil, nil, nil, slog.New(slog.DiscardHandler), filepath.Join(dir, "tickets.json"))
+	d := NewDesk(Config{Dir: dir})
 	var alice []string
-	for range maxCachedTickets - 2 {
+	for range MaxTickets - 2 {
 		id := wire.NewID()
 		alice = append(alice, id)
 		if err := d.claim(id, "alice"); err != nil {
@@ -146,8 +146,8 @@ func TestHelpRequestsFullOfOthers(t *testing.T) {
 // carries that sample and history, not an empty snapshot.
 func TestSnapshotWaitsForFirstSample(t *testing.T) {
 	hist := history.New(history.Config{})
-	d := newHelpDesk(nil, health.NewRunnerOf(time.Second), hist, slog.New(slog.DiscardHandler), filepath.Join(t.TempDir(), "tickets.json"))
-	sampled := d.expectSamples()
+	d := NewDesk(Config{Checks: health.NewRunnerOf(time.Second), History: hist, Dir: t.TempDir()})
+	sampled := d.ExpectSamples()
 	go func() {
 		time.Sleep(300 * time.Millisecond)
 		hist.Add(diag.Sample{Time: time.Now().UTC(), CPU: diag.CPU{TotalPct: 12}})
@@ -164,8 +164,9 @@ func TestSnapshotWaitsForFirstSample(t *testing.T) {
 // older update does not take the state back, and an answered survey is
 // not asked again until the ticket is reopened and resolved anew.
 func TestTicketUpdatesCaughtUp(t *testing.T) {
-	cache := filepath.Join(t.TempDir(), "tickets.json")
-	d := newHelpDesk(nil, nil, nil, slog.New(slog.DiscardHandler), cache)
+	dir := t.TempDir()
+	cache := filepath.Join(dir, TicketsFile)
+	d := NewDesk(Config{Dir: dir})
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	up := func(min int, state, from, msg string, survey bool) wire.TicketUpdate {
 		return wire.TicketUpdate{TicketID: "tk1", Number: 7, State: state, Tier: 1, Time: t0.Add(time.Duration(min) * time.Minute),
@@ -177,13 +178,13 @@ func TestTicketUpdatesCaughtUp(t *testing.T) {
 		return *d.tickets["tk1"]
 	}
 	// Live: a message at 10, the resolution at 20.
-	d.update(up(10, "open", "tess", "Try again now", false))
-	d.update(up(20, "resolved", "", "VPN renewed", true))
+	d.Update(up(10, "open", "tess", "Try again now", false))
+	d.Update(up(20, "resolved", "", "VPN renewed", true))
 	// The catch-up after a reconnect: an older message the agent missed,
 	// the two it has, the resolution and the state now.
 	for _, u := range []wire.TicketUpdate{up(5, "resolved", "tess", "Which network?", false), up(10, "resolved", "tess", "Try again now", false),
 		up(20, "resolved", "", "VPN renewed", true), up(20, "resolved", "", "", false)} {
-		d.update(u)
+		d.Update(u)
 	}
 	// The same catch-up again (the next reconnect) changes nothing and
 	// writes nothing.
@@ -191,7 +192,7 @@ func TestTicketUpdatesCaughtUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, u := range []wire.TicketUpdate{up(5, "resolved", "tess", "Which network?", false), up(20, "resolved", "", "VPN renewed", true), up(20, "resolved", "", "", false)} {
-		d.update(u)
+		d.Update(u)
 	}
 	if _, err := os.Stat(cache); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a catch-up with nothing new rewrote %s (%v)", cache, err)
@@ -205,7 +206,7 @@ func TestTicketUpdatesCaughtUp(t *testing.T) {
 		t.Fatalf("after the catch-up: %s, state %s, survey %v; want each message once in order, resolved, survey asked", got, tk.State, tk.AskSurvey)
 	}
 	// An older update does not take the state back.
-	d.update(up(15, "open", "", "", false))
+	d.Update(up(15, "open", "", "", false))
 	if tk = get(); tk.State != "resolved" {
 		t.Fatalf("an older update set the state to %s", tk.State)
 	}
@@ -213,13 +214,13 @@ func TestTicketUpdatesCaughtUp(t *testing.T) {
 	d.mu.Lock()
 	d.tickets["tk1"].AskSurvey, d.tickets["tk1"].Surveyed = false, true
 	d.mu.Unlock()
-	d.update(up(20, "resolved", "", "VPN renewed", true))
+	d.Update(up(20, "resolved", "", "VPN renewed", true))
 	if tk = get(); tk.AskSurvey {
 		t.Fatal("an answered survey was asked again")
 	}
 	// Reopened and resolved again: a new survey.
-	d.update(up(30, "open", "", "", false))
-	d.update(up(40, "resolved", "", "Replaced the router", true))
+	d.Update(up(30, "open", "", "", false))
+	d.Update(up(40, "resolved", "", "Replaced the router", true))
 	if tk = get(); !tk.AskSurvey || len(tk.Messages) != 4 {
 		t.Fatalf("after a second resolution: survey %v, %d messages; want the survey asked and the new resolution kept", tk.AskSurvey, len(tk.Messages))
 	}

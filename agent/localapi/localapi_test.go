@@ -1,4 +1,4 @@
-package main
+package localapi
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/tierline/tierline/agent/execx"
 	"github.com/tierline/tierline/agent/fixes"
+	"github.com/tierline/tierline/agent/gethelp"
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/agent/spool"
@@ -34,12 +35,11 @@ func TestMain(m *testing.M) {
 		defer cancel()
 		for _, line := range strings.Split(os.Getenv("TIERLINE_OPS"), "\n") {
 			op, body, _ := strings.Cut(line, " ")
-			var in any
+			var in json.RawMessage
 			if body != "" {
 				in = json.RawMessage(body)
 			}
-			var out json.RawMessage
-			err := localipc.Call(ctx, path, op, in, &out)
+			out, err := localipc.NewClient(path).Raw(ctx, localipc.Op(op), in)
 			var re *localipc.RemoteError
 			switch {
 			case errors.As(err, &re):
@@ -89,7 +89,9 @@ func (r *recorder) ran() string {
 }
 
 type opsFixture struct {
-	ops     *localOps
+	ops     *API
+	consent *gethelp.ConsentBroker
+	runner  *fixes.Runner
 	socket  string
 	exec    *recorder
 	results chan wire.RunResult
@@ -114,8 +116,8 @@ func newOpsFixture(t *testing.T) *opsFixture {
 		t.Fatal(err)
 	}
 	f := &opsFixture{socket: filepath.Join(dir, localipc.SocketName), exec: &recorder{}, results: make(chan wire.RunResult, 8)}
-	consent := newConsentBroker(20 * time.Second)
-	runner, err := fixes.New(fixes.Config{Journal: journal, Exec: f.exec, Consent: consent.ask,
+	consent := gethelp.NewConsentBroker(20 * time.Second)
+	runner, err := fixes.New(fixes.Config{Journal: journal, Exec: f.exec, Consent: consent.Ask,
 		Machine: func() fixes.Machine {
 			return fixes.Machine{GOOS: catalog.Linux, Has: func(p string) bool { return p == "nmcli" || p == "resolvectl" }}
 		},
@@ -125,33 +127,37 @@ func newOpsFixture(t *testing.T) *opsFixture {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	runner.Start(ctx)
-	desk := newHelpDesk(nil, nil, nil, log, filepath.Join(dir, "tickets.json"))
-	desk.tickets = map[string]*MyTicket{
+	tickets, _ := json.Marshal(map[string]*localipc.MyTicket{
 		"t-nobody": {ID: "t-nobody", Number: 1, State: "open", Tier: 1, User: "nobody",
-			Messages: []TicketNote{{From: "tech1", Text: "Try again now", Time: time.Now()}}},
+			Messages: []localipc.TicketNote{{From: "tech1", Text: "Try again now", Time: time.Now()}}},
 		"t-alice": {ID: "t-alice", Number: 2, State: "open", Tier: 1, User: "alice"},
+	})
+	if err := os.WriteFile(filepath.Join(dir, gethelp.TicketsFile), tickets, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	consent.owner = desk.owner
-	f.ops = &localOps{runner: runner, policy: fixes.DefaultPolicy(), desk: desk, consent: consent, log: log,
-		kb: openKBCache(filepath.Join(dir, "kb.json"), log)}
-	f.ops.setChecks([]diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusFailing, Summary: "Names do not resolve"}})
+	desk := gethelp.NewDesk(gethelp.Config{Logger: log, Dir: dir})
+	consent.SetOwner(desk.Owner)
+	f.consent, f.runner = consent, runner
+	f.ops = New(Config{Runner: runner, Policy: fixes.DefaultPolicy(), Desk: desk, Consent: consent, Logger: log,
+		KB: gethelp.OpenKBCache(filepath.Join(dir, "kb.json"), log)})
+	f.ops.SetChecks([]diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusFailing, Summary: "Names do not resolve"}})
 	srv, err := localipc.Listen(f.socket, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	desk.register(srv)
-	f.ops.register(srv)
+	f.ops.Register(srv)
 	done := make(chan struct{})
 	go func() { srv.Serve(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; runner.Stop() })
 	return f
 }
 
-func (f *opsFixture) call(t *testing.T, op string, body, out any) error {
+// client is a client of the fixture's socket, and a context for one call.
+func (f *opsFixture) client(t *testing.T) (context.Context, *localipc.Client) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	return localipc.Call(ctx, f.socket, op, body, out)
+	t.Cleanup(cancel)
+	return ctx, localipc.NewClient(f.socket)
 }
 
 // TestConsentThroughTray: a fix the hub asks for that needs the user's
@@ -162,7 +168,7 @@ func TestConsentThroughTray(t *testing.T) {
 	f := newOpsFixture(t)
 	request := func(runID string) {
 		// On no ticket: any local user's tray may answer.
-		f.ops.runner.Submit(wire.RunRequest{RunID: runID, Fix: catalog.ResetNetwork, Tier: 1, RequestedBy: "tech1"}, nil)
+		f.runner.Submit(wire.RunRequest{RunID: runID, Fix: catalog.ResetNetwork, Tier: 1, RequestedBy: "tech1"}, nil)
 	}
 	result := func() wire.RunResult {
 		select {
@@ -176,8 +182,9 @@ func TestConsentThroughTray(t *testing.T) {
 	pending := func(runID string) localipc.ConsentItem {
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			var items []localipc.ConsentItem
-			if err := f.call(t, localipc.OpConsentPending, nil, &items); err != nil {
+			ctx, c := f.client(t)
+			items, err := c.ConsentPending(ctx)
+			if err != nil {
 				t.Fatal(err)
 			}
 			for _, it := range items {
@@ -199,8 +206,8 @@ func TestConsentThroughTray(t *testing.T) {
 	}
 
 	// The tray polls; allowed, it runs.
-	var none []localipc.ConsentItem
-	if err := f.call(t, localipc.OpConsentPending, nil, &none); err != nil || len(none) != 0 {
+	none, err := localipc.NewClient(f.socket).ConsentPending(context.Background())
+	if err != nil || len(none) != 0 {
 		t.Fatalf("nothing pending: %v %v", none, err)
 	}
 	request("run-consent-allow")
@@ -208,7 +215,7 @@ func TestConsentThroughTray(t *testing.T) {
 	if it.Technician != "tech1" || it.Title != "Reset network" || it.Reason == "" || it.Expires.IsZero() {
 		t.Errorf("consent item %+v", it)
 	}
-	if err := f.call(t, localipc.OpConsentAnswer, localipc.ConsentAnswerCall{RunID: "run-consent-allow", Allow: true}, nil); err != nil {
+	if _, err := localipc.NewClient(f.socket).ConsentAnswer(context.Background(), localipc.ConsentAnswerCall{RunID: "run-consent-allow", Allow: true}); err != nil {
 		t.Fatal(err)
 	}
 	if r := result(); r.Outcome == wire.OutcomeRefused || !strings.Contains(f.exec.ran(), "nmcli networking off") {
@@ -218,7 +225,7 @@ func TestConsentThroughTray(t *testing.T) {
 	// Declined: refused, and the technician is told.
 	request("run-consent-decline")
 	pending("run-consent-decline")
-	if err := f.call(t, localipc.OpConsentAnswer, localipc.ConsentAnswerCall{RunID: "run-consent-decline", Allow: false}, nil); err != nil {
+	if _, err := localipc.NewClient(f.socket).ConsentAnswer(context.Background(), localipc.ConsentAnswerCall{RunID: "run-consent-decline", Allow: false}); err != nil {
 		t.Fatal(err)
 	}
 	if r := result(); r.Outcome != wire.OutcomeRefused || r.Code != wire.RefuseConsent || !strings.Contains(r.Reason, "the user declined") {
@@ -230,7 +237,7 @@ func TestConsentThroughTray(t *testing.T) {
 // the user should act on first: a message or consent request, then a
 // problem on this machine, then offline, then all well.
 func TestTrayIconPriority(t *testing.T) {
-	failing := []localipc.FailingCheck{{Name: "dns-resolution", Status: "failing"}}
+	failing := []localipc.Check{{Name: "dns-resolution", Status: "failing"}}
 	for _, c := range []struct {
 		name string
 		st   localipc.Status
@@ -280,7 +287,7 @@ func TestStatusIcon(t *testing.T) {
 		t.Errorf("nobody with a message: icon %q, %d waiting", st.Icon, st.MessagesWaiting)
 	}
 	// The check recovers: offline is all that is left.
-	f.ops.setChecks([]diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusOK, Summary: "Names resolve"}})
+	f.ops.SetChecks([]diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusOK, Summary: "Names resolve"}})
 	if st := f.ops.status(ctx, alice); st.Icon != localipc.IconOffline || len(st.Failing) != 0 {
 		t.Errorf("alice, all checks ok, offline: icon %q, failing %+v", st.Icon, st.Failing)
 	}
@@ -298,13 +305,14 @@ func TestKBSearchLongText(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.ops.link, f.ops.kbWait = l, time.Second
-	f.ops.kb.remember([]wire.KBArticle{{ID: "kb-1", Title: "Printer jams", Body: "Open the tray and remove the paper."}})
+	f.ops.kb.Remember([]wire.KBArticle{{ID: "kb-1", Title: "Printer jams", Body: "Open the tray and remove the paper."}})
 	text := "my printer jams é " + strings.Repeat("ü and it will not print ", 3<<10/24)
 	if len(text) < 3<<10-30 {
 		t.Fatalf("test text is only %d bytes", len(text))
 	}
-	var ans localipc.KBAnswer
-	if err := f.call(t, localipc.OpKB, localipc.KBCall{Text: text}, &ans); err != nil {
+	ctx, c := f.client(t)
+	ans, err := c.KB(ctx, localipc.KBCall{Text: text})
+	if err != nil {
 		t.Fatalf("kb with %d bytes of text: %v", len(text), err)
 	}
 	if len(ans.Articles) != 1 || ans.Articles[0].ID != "kb-1" {
@@ -331,40 +339,22 @@ func TestLocalRunActsForItsUser(t *testing.T) {
 	}
 }
 
-// TestKBCacheWritesOnChange: the same answer twice saves the cache once;
-// a changed article saves it again, and the saved copy has the change.
-func TestKBCacheWritesOnChange(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "kb-cache.json")
-	c := openKBCache(path, slog.New(slog.DiscardHandler))
-	a := wire.KBArticle{ID: "kb-1", Title: "Printer jams", Body: "Open the tray."}
-	c.remember([]wire.KBArticle{a})
-	c.remember([]wire.KBArticle{a})
-	if c.writes != 1 {
-		t.Fatalf("two identical answers wrote the cache %d times, want 1", c.writes)
-	}
-	a.Body = "Open the tray and remove the paper."
-	c.remember([]wire.KBArticle{a})
-	if c.writes != 2 {
-		t.Fatalf("a changed article wrote the cache %d times in all, want 2", c.writes)
-	}
-	again := openKBCache(path, slog.New(slog.DiscardHandler))
-	if got := again.search("printer", nil, 10); len(got) != 1 || got[0].Body != a.Body {
-		t.Fatalf("saved cache: %+v", got)
-	}
-}
-
 // TestHelpDeskBodiesAreStrict: the help desk's operations refuse a body
 // they do not understand (an unknown field, something after the JSON)
 // instead of reading half of it.
 func TestHelpDeskBodiesAreStrict(t *testing.T) {
 	f := newOpsFixture(t)
-	for _, c := range []struct{ op, body string }{
+	for _, c := range []struct {
+		op   localipc.Op
+		body string
+	}{
 		{localipc.OpReply, `{"ticket_id":"t-nobody","text":"hello","cc":"someone"}`},
 		{localipc.OpSurvey, `{"ticket_id":"t-nobody","score":5,"extra":true}`},
 		{localipc.OpHelp, `{"text":"printer jams","urgent":true}`},
 		{localipc.OpTickets, `{"peek":true,"all":true}`},
 	} {
-		err := f.call(t, c.op, json.RawMessage(c.body), nil)
+		ctx, cl := f.client(t)
+		_, err := cl.Raw(ctx, c.op, json.RawMessage(c.body))
 		var re *localipc.RemoteError
 		if !errors.As(err, &re) || re.Code != localipc.CodeBadRequest || !strings.Contains(re.Message, "the request body is not valid") {
 			t.Errorf("%s %s: %v, want bad_request", c.op, c.body, err)

@@ -1,11 +1,9 @@
-package main
+package daemon
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/tierline/tierline/agent/identity"
@@ -13,17 +11,7 @@ import (
 	"github.com/tierline/tierline/agent/version"
 )
 
-// exitRestart asks the service manager to start the agent again: a new
-// version is in place or the previous one was restored. systemd
-// (Restart=on-failure), launchd (KeepAlive) and the Windows service
-// recovery actions all restart on it.
-const exitRestart = 75
-
-// underServiceManager is set by service-run: restarts then exit with
-// exitRestart instead of re-executing in place.
-var underServiceManager bool
-
-// agentUpdates ties the updater to `run`.
+// agentUpdates ties the updater to Run.
 type agentUpdates struct {
 	u      *update.Updater
 	log    *slog.Logger
@@ -47,7 +35,7 @@ func envDuration(name string, def time.Duration, log *slog.Logger) time.Duration
 	return d
 }
 
-// startUpdates sets up signed updates for `run`: it handles an update left
+// startUpdates sets up signed updates for Run: it handles an update left
 // pending by the previous process and starts the periodic check. The
 // returned context ends when the agent must restart into another version.
 // TIERLINE_UPDATE_INTERVAL (default 1h, "off" disables checks) and
@@ -104,26 +92,23 @@ func (au *agentUpdates) restartRequested() bool {
 	}
 }
 
-// exitCode is run's exit status: exitRestart under a service manager when
-// the agent must restart into another version.
-func (au *agentUpdates) exitCode(code int) int {
-	if au.restartRequested() && code == exitOK && (underServiceManager || runtime.GOOS == "windows") {
-		au.log.Info("exiting so the service manager starts the installed version", "status", exitRestart, "reason", au.u.Reason())
-		return exitRestart
-	}
-	return code
-}
+// stop ends the periodic check.
+func (au *agentUpdates) stop() { au.cancel() }
 
-// reexec replaces this process with the installed binary, for `run` in the
-// foreground on Unix. Deferred first in run, it runs after run's own
-// cleanup; it returns only when there is nothing to do or exec failed.
-func (au *agentUpdates) reexec() {
-	au.cancel()
-	if !au.restartRequested() || underServiceManager || runtime.GOOS == "windows" {
-		return
+// restart is Run's answer after a clean stop when an update asks for a
+// restart: a *RestartError for the service manager, or (in the
+// foreground) this process replaced by the installed binary.
+func (au *agentUpdates) restart(serviceManaged bool) error {
+	if !au.restartRequested() {
+		return nil
 	}
-	exe := au.u.Executable()
-	au.log.Info("restarting in place", "reason", au.u.Reason(), "exe", exe)
+	exe, reason := au.u.Executable(), au.u.Reason()
+	if serviceManaged {
+		au.log.Info("exiting so the service manager starts the installed version", "status", 75, "reason", reason)
+		return &RestartError{Executable: exe, Reason: reason}
+	}
+	au.log.Info("restarting in place", "reason", reason, "exe", exe)
 	err := execSelf(exe, os.Args, os.Environ())
-	fmt.Fprintf(stderr, "tierline-agent run: restart into %s failed: %v; start the agent again\n", exe, err)
+	au.log.Error("restart into the installed version failed; start the agent again", "exe", exe, "err", err)
+	return nil
 }

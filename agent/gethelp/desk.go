@@ -1,4 +1,11 @@
-package main
+// Package gethelp is the running agent's side of Get help: it files the
+// user's help requests with a snapshot of the machine, keeps the device's
+// tickets as the hub last described them (STATE/tickets.json), keeps the
+// knowledge-base articles seen for offline use (STATE/kb-cache.json), and
+// asks the user's consent for technicians' fixes (ConsentBroker). The
+// page the user sees is agent/selfhelp and the icon agent/tray; both reach
+// this package through the local socket (agent/localapi).
+package gethelp
 
 import (
 	"context"
@@ -14,23 +21,54 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/agent/fsutil"
-	"github.com/tierline/tierline/agent/health"
-	"github.com/tierline/tierline/agent/history"
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
 
-// helpDesk is the running agent's side of Get help: it answers the local
+// Link is what the desk needs of the hub link (agent/link).
+type Link interface {
+	Send(ctx context.Context, body wire.Body) (uint64, error)
+	State() link.State
+}
+
+// Checker runs health checks (agent/health).
+type Checker interface {
+	Run(ctx context.Context, names ...string) []diag.CheckResult
+}
+
+// History is the telemetry history a snapshot takes from (agent/history).
+type History interface {
+	Latest() (diag.Sample, bool)
+	Snapshot(since time.Time) diag.History
+}
+
+// Config is what a Desk works with.
+type Config struct {
+	Link    Link
+	Checks  Checker
+	History History
+	Logger  *slog.Logger
+	// Dir is the state directory: tickets.json and help-requests.json
+	// are kept there.
+	Dir string
+	// Clock is the device's clock (default time.Now). Ticket times are
+	// the hub's: this clock corrected by the offset the link measures.
+	Clock func() time.Time
+}
+
+// Desk is the running agent's side of Get help: it answers the local
 // socket's "help" requests by taking a diagnostics snapshot, spooling a
 // help_request for the hub and, when the hub answers in time, telling the
-// caller the ticket number.
-type helpDesk struct {
-	link   *link.Link
-	checks *health.Runner
-	hist   *history.History
+// caller the ticket number. It keeps the device's tickets as the hub's
+// updates describe them.
+type Desk struct {
+	link   Link
+	checks Checker
+	hist   History
 	log    *slog.Logger
+	clock  func() time.Time
 	// sampled is closed once the telemetry loop has added its first
 	// sample to hist (nil when no loop feeds it).
 	sampled chan struct{}
@@ -56,7 +94,7 @@ type helpDesk struct {
 	listed map[string]time.Time
 }
 
-// The local socket's types of the help desk's operations.
+// The local socket's types of the desk's operations.
 type (
 	MyTicket   = localipc.MyTicket
 	TicketNote = localipc.TicketNote
@@ -64,10 +102,28 @@ type (
 	HelpAnswer = localipc.HelpAnswer
 )
 
-const maxCachedTickets, maxCachedNotes = 50, 20
+// MaxTickets bounds the tickets kept in tickets.json and the help requests
+// waiting for their receipt; MaxNotes bounds the messages kept per ticket.
+const MaxTickets, MaxNotes = 50, 20
 
-func newHelpDesk(l *link.Link, checks *health.Runner, hist *history.History, log *slog.Logger, cachePath string) *helpDesk {
-	d := &helpDesk{link: l, checks: checks, hist: hist, log: log, waiting: map[string]chan wire.HelpReceipt{},
+// TicketsFile and KBCacheFile are the desk's files in the state directory.
+const (
+	TicketsFile = "tickets.json"
+	KBCacheFile = "kb-cache.json"
+)
+
+// NewDesk makes the desk, reading the ticket list and the pending help
+// requests kept in cfg.Dir.
+func NewDesk(cfg Config) *Desk {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cachePath := filepath.Join(cfg.Dir, TicketsFile)
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	d := &Desk{link: cfg.Link, checks: cfg.Checks, hist: cfg.History, log: log, clock: cfg.Clock, waiting: map[string]chan wire.HelpReceipt{},
 		tickets: map[string]*MyTicket{}, cachePath: cachePath, requesters: map[string]string{}, claimed: map[string]uint64{},
 		listed: map[string]time.Time{}}
 	if b, err := os.ReadFile(cachePath); err == nil {
@@ -85,12 +141,28 @@ func newHelpDesk(l *link.Link, checks *health.Runner, hist *history.History, log
 	return d
 }
 
-func (d *helpDesk) requestersPath() string {
+// hubNow is the time now by the hub's clock, as well as the agent knows
+// it: the device's clock corrected by the offset the link measured at its
+// last handshake (the device's clock alone before the first). Ticket
+// times on the device are the hub's, so that a device clock running ahead
+// or behind neither hides the hub's updates nor puts the user's replies
+// out of order.
+func (d *Desk) hubNow() time.Time {
+	now := d.clock()
+	if d.link != nil {
+		if st := d.link.State(); st.HubOffsetKnown {
+			now = now.Add(st.HubOffset)
+		}
+	}
+	return now.UTC()
+}
+
+func (d *Desk) requestersPath() string {
 	return filepath.Join(filepath.Dir(d.cachePath), "help-requests.json")
 }
 
 // saveRequestersLocked writes the pending requests' owners; d.mu is held.
-func (d *helpDesk) saveRequestersLocked() {
+func (d *Desk) saveRequestersLocked() {
 	b, err := json.Marshal(d.requesters)
 	if err == nil {
 		err = fsutil.WriteAtomic(d.requestersPath(), b, 0o600)
@@ -105,9 +177,9 @@ func mine(t *MyTicket, who localipc.Caller) bool {
 	return who.Privileged || t.User != "" && t.User == who.User
 }
 
-// waitingFor counts technicians' messages the caller has not listed yet
+// WaitingFor counts technicians' messages the caller has not listed yet
 // and resolved tickets waiting for its survey answer.
-func (d *helpDesk) waitingFor(who localipc.Caller) int {
+func (d *Desk) WaitingFor(who localipc.Caller) int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	since := d.listed[who.User]
@@ -129,8 +201,8 @@ func (d *helpDesk) waitingFor(who localipc.Caller) int {
 }
 
 // saveLocked writes the ticket list; d.mu is held.
-func (d *helpDesk) saveLocked() {
-	if len(d.tickets) > maxCachedTickets {
+func (d *Desk) saveLocked() {
+	if len(d.tickets) > MaxTickets {
 		var oldest string
 		for id, t := range d.tickets {
 			if oldest == "" || t.Updated.Before(d.tickets[oldest].Updated) {
@@ -148,7 +220,17 @@ func (d *helpDesk) saveLocked() {
 	}
 }
 
-func (d *helpDesk) ticketLocked(id string) *MyTicket {
+// addNoteLocked adds n to t's messages in time order (the hub's clock),
+// keeping the newest MaxNotes; d.mu is held.
+func (d *Desk) addNoteLocked(t *MyTicket, n TicketNote) {
+	t.Messages = append(t.Messages, n)
+	slices.SortStableFunc(t.Messages, func(a, b TicketNote) int { return a.Time.Compare(b.Time) })
+	if len(t.Messages) > MaxNotes {
+		t.Messages = t.Messages[len(t.Messages)-MaxNotes:]
+	}
+}
+
+func (d *Desk) ticketLocked(id string) *MyTicket {
 	t := d.tickets[id]
 	if t == nil {
 		t = &MyTicket{ID: id}
@@ -157,18 +239,27 @@ func (d *helpDesk) ticketLocked(id string) *MyTicket {
 	return t
 }
 
-func (d *helpDesk) setInventory(inv diag.Inventory) {
+// SetInventory keeps the latest inventory for the snapshots of help requests.
+func (d *Desk) SetInventory(inv diag.Inventory) {
 	d.mu.Lock()
 	d.inventory = &inv
 	d.mu.Unlock()
 }
 
-// receipt is the link's OnHelpReceipt hook.
-func (d *helpDesk) receipt(r wire.HelpReceipt) {
+// Receipt is the link's OnHelpReceipt hook.
+func (d *Desk) Receipt(r wire.HelpReceipt) {
 	d.mu.Lock()
 	ch := d.waiting[r.RequestID]
 	t := d.ticketLocked(r.TicketID)
-	t.Number, t.Tier, t.Updated = r.Number, r.Tier, time.Now().UTC()
+	// The ticket's time is the hub's: its own when the receipt has it.
+	updated := r.Updated
+	if updated.IsZero() {
+		updated = d.hubNow()
+	}
+	t.Number, t.Tier = r.Number, r.Tier
+	if updated.After(t.Updated) {
+		t.Updated = updated
+	}
 	if t.State == "" {
 		t.State = "new"
 	}
@@ -204,12 +295,12 @@ func hasNote(notes []TicketNote, u wire.TicketUpdate) bool {
 	return false
 }
 
-// update is the link's OnTicketUpdate hook. The hub sends a connecting
+// Update is the link's OnTicketUpdate hook. The hub sends a connecting
 // agent its tickets' recent updates again (it may have missed them): an
 // older update adds what is new but does not take the state back, a
 // message already here is not added, and an update that changes nothing
 // is not written to disk.
-func (d *helpDesk) update(u wire.TicketUpdate) {
+func (d *Desk) Update(u wire.TicketUpdate) {
 	d.mu.Lock()
 	t := d.ticketLocked(u.TicketID)
 	changed := t.Number != u.Number || t.Title != u.Title
@@ -225,11 +316,7 @@ func (d *helpDesk) update(u wire.TicketUpdate) {
 		t.AskSurvey, changed = true, true
 	}
 	if u.Message != "" && !hasNote(t.Messages, u) {
-		t.Messages = append(t.Messages, TicketNote{From: u.From, Text: u.Message, Time: u.Time})
-		slices.SortStableFunc(t.Messages, func(a, b TicketNote) int { return a.Time.Compare(b.Time) })
-		if len(t.Messages) > maxCachedNotes {
-			t.Messages = t.Messages[len(t.Messages)-maxCachedNotes:]
-		}
+		d.addNoteLocked(t, TicketNote{From: u.From, Text: u.Message, Time: u.Time})
 		changed = true
 	}
 	if changed {
@@ -243,95 +330,81 @@ func (d *helpDesk) update(u wire.TicketUpdate) {
 	d.log.Info("ticket update", "ticket", u.Number, "state", u.State, "tier", u.Tier, "message", u.Message != "")
 }
 
-func (d *helpDesk) register(s *localipc.Server) {
-	s.HandleUser(localipc.OpHelp, func(ctx context.Context, body json.RawMessage) (any, error) {
-		var call HelpCall
-		if err := decodeBody(body, &call); err != nil {
-			return nil, err
-		}
-		// A user files in its own name; the administrator may file for
-		// whoever it says (the help command sends the shell's user).
-		if who := caller(ctx); !who.Privileged || call.User == "" {
-			call.User = who.User
-		}
-		return d.file(ctx, call)
-	})
-	s.HandleUser(localipc.OpTickets, func(ctx context.Context, body json.RawMessage) (any, error) {
-		var call localipc.TicketsCall
-		if len(body) > 0 && string(body) != "null" {
-			if err := decodeBody(body, &call); err != nil {
-				return nil, err
-			}
-		}
-		who := caller(ctx)
-		d.mu.Lock()
-		defer d.mu.Unlock()
-		if !call.Peek {
-			d.listed[who.User] = time.Now()
-		}
-		out := make([]MyTicket, 0, len(d.tickets))
-		for _, t := range d.tickets {
-			if mine(t, who) {
-				out = append(out, *t)
-			}
-		}
-		sort.Slice(out, func(i, j int) bool { return out[i].Number > out[j].Number })
-		return out, nil
-	})
-	s.HandleUser(localipc.OpReply, func(ctx context.Context, body json.RawMessage) (any, error) {
-		var r wire.UserReply
-		if err := decodeBody(body, &r); err != nil {
-			return nil, err
-		}
-		who := caller(ctx)
-		if !who.Privileged || r.User == "" {
-			r.User = who.User
-		}
-		if r.ID == "" {
-			r.ID = wire.NewID()
-		}
-		if err := r.Validate(); err != nil {
-			return nil, localipc.BadRequest("%v", err)
-		}
-		if err := d.allowed(r.TicketID, who); err != nil {
-			return nil, err
-		}
-		if _, err := d.link.Send(ctx, r); err != nil {
-			return nil, fmt.Errorf("could not save the reply: %w", err)
-		}
-		d.mu.Lock()
-		t := d.ticketLocked(r.TicketID)
-		t.Messages = append(t.Messages, TicketNote{From: "you", Text: r.Text, Time: time.Now().UTC()})
-		d.saveLocked()
-		d.mu.Unlock()
-		return map[string]bool{"queued": true}, nil
-	})
-	s.HandleUser(localipc.OpSurvey, func(ctx context.Context, body json.RawMessage) (any, error) {
-		var a wire.SurveyAnswer
-		if err := decodeBody(body, &a); err != nil {
-			return nil, err
-		}
-		if err := a.Validate(); err != nil {
-			return nil, localipc.BadRequest("%v", err)
-		}
-		if err := d.allowed(a.TicketID, caller(ctx)); err != nil {
-			return nil, err
-		}
-		if _, err := d.link.Send(ctx, a); err != nil {
-			return nil, fmt.Errorf("could not save the answer: %w", err)
-		}
-		d.mu.Lock()
-		t := d.ticketLocked(a.TicketID)
-		t.AskSurvey, t.Surveyed = false, true
-		d.saveLocked()
-		d.mu.Unlock()
-		return map[string]bool{"queued": true}, nil
-	})
+// File files a help request for who: a user files in its own name; the
+// administrator may file for whoever it says (the help command sends the
+// shell's user).
+func (d *Desk) File(ctx context.Context, who localipc.Caller, call HelpCall) (HelpAnswer, error) {
+	if !who.Privileged || call.User == "" {
+		call.User = who.User
+	}
+	return d.file(ctx, call)
 }
 
-// owner names the local user who filed ticket id, "" when it is not one
+// Tickets lists who's tickets, newest first. Unless peek is set, the
+// technicians' messages listed count as seen.
+func (d *Desk) Tickets(who localipc.Caller, peek bool) []MyTicket {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !peek {
+		d.listed[who.User] = d.hubNow()
+	}
+	out := make([]MyTicket, 0, len(d.tickets))
+	for _, t := range d.tickets {
+		if mine(t, who) {
+			out = append(out, *t)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Number > out[j].Number })
+	return out
+}
+
+// Reply queues who's message to the technicians on one of its tickets.
+func (d *Desk) Reply(ctx context.Context, who localipc.Caller, r wire.UserReply) error {
+	if !who.Privileged || r.User == "" {
+		r.User = who.User
+	}
+	if r.ID == "" {
+		r.ID = wire.NewID()
+	}
+	if err := r.Validate(); err != nil {
+		return localipc.BadRequest("%v", err)
+	}
+	if err := d.allowed(r.TicketID, who); err != nil {
+		return err
+	}
+	if _, err := d.link.Send(ctx, r); err != nil {
+		return fmt.Errorf("could not save the reply: %w", err)
+	}
+	d.mu.Lock()
+	t := d.ticketLocked(r.TicketID)
+	d.addNoteLocked(t, TicketNote{From: "you", Text: r.Text, Time: d.hubNow()})
+	d.saveLocked()
+	d.mu.Unlock()
+	return nil
+}
+
+// Survey queues who's answer to the survey of one of its tickets.
+func (d *Desk) Survey(ctx context.Context, who localipc.Caller, a wire.SurveyAnswer) error {
+	if err := a.Validate(); err != nil {
+		return localipc.BadRequest("%v", err)
+	}
+	if err := d.allowed(a.TicketID, who); err != nil {
+		return err
+	}
+	if _, err := d.link.Send(ctx, a); err != nil {
+		return fmt.Errorf("could not save the answer: %w", err)
+	}
+	d.mu.Lock()
+	t := d.ticketLocked(a.TicketID)
+	t.AskSurvey, t.Surveyed = false, true
+	d.saveLocked()
+	d.mu.Unlock()
+	return nil
+}
+
+// Owner names the local user who filed ticket id, "" when it is not one
 // of this computer's tickets or its filer is unknown.
-func (d *helpDesk) owner(id string) string {
+func (d *Desk) Owner(id string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if t := d.tickets[id]; t != nil {
@@ -342,7 +415,7 @@ func (d *helpDesk) owner(id string) string {
 
 // allowed refuses a ticket that is not this computer's, or not the
 // caller's.
-func (d *helpDesk) allowed(id string, who localipc.Caller) error {
+func (d *Desk) allowed(id string, who localipc.Caller) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	t := d.tickets[id]
@@ -360,7 +433,7 @@ func (d *helpDesk) allowed(id string, who localipc.Caller) error {
 // same request), but it never changes hands: an id pending for another
 // user is refused, or knowing it would make the caller the owner of that
 // user's ticket. Filing the same id again as the same user is fine.
-func (d *helpDesk) claim(id, user string) error {
+func (d *Desk) claim(id, user string) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if owner, ok := d.requesters[id]; ok && owner != user {
@@ -370,7 +443,7 @@ func (d *helpDesk) claim(id, user string) error {
 	// When the list is full, a user's new request pushes out the oldest
 	// of its own; it never pushes out another user's (which could then be
 	// claimed). A user with none to give up is refused.
-	if _, ok := d.requesters[id]; !ok && len(d.requesters) >= maxCachedTickets {
+	if _, ok := d.requesters[id]; !ok && len(d.requesters) >= MaxTickets {
 		oldest, found := "", false
 		for other, owner := range d.requesters {
 			if owner == user && (!found || d.claimed[other] < d.claimed[oldest]) {
@@ -393,7 +466,7 @@ func (d *helpDesk) claim(id, user string) error {
 	return nil
 }
 
-func (d *helpDesk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) {
+func (d *Desk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) {
 	req := wire.HelpRequest{RequestID: call.RequestID, Text: call.Text, Category: call.Category, User: call.User,
 		Tried: call.Tried, Screenshot: call.Screenshot, Filed: time.Now().UTC()}
 	if req.RequestID == "" {
@@ -442,7 +515,7 @@ func (d *helpDesk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) 
 // latestSample is the telemetry loop's latest sample. A request filed in
 // the agent's first moments, before the loop has taken one (it collects the
 // inventory first), waits up to wait for it rather than going without.
-func (d *helpDesk) latestSample(ctx context.Context, wait time.Duration) (diag.Sample, bool) {
+func (d *Desk) latestSample(ctx context.Context, wait time.Duration) (diag.Sample, bool) {
 	if s, ok := d.hist.Latest(); ok || d.sampled == nil {
 		return s, ok
 	}
@@ -456,9 +529,9 @@ func (d *helpDesk) latestSample(ctx context.Context, wait time.Duration) (diag.S
 	return d.hist.Latest()
 }
 
-// expectSamples tells the desk a telemetry loop feeds its history; the
+// ExpectSamples tells the desk a telemetry loop feeds its history; the
 // returned func is called after each sample is added.
-func (d *helpDesk) expectSamples() func() {
+func (d *Desk) ExpectSamples() func() {
 	d.sampled = make(chan struct{})
 	var once sync.Once
 	return func() { once.Do(func() { close(d.sampled) }) }
@@ -466,7 +539,7 @@ func (d *helpDesk) expectSamples() func() {
 
 // snapshot is the machine's state now: health checks run now, the latest
 // sample, the inventory and the recent history.
-func (d *helpDesk) snapshot(ctx context.Context) wire.Snapshot {
+func (d *Desk) snapshot(ctx context.Context) wire.Snapshot {
 	snap := wire.Snapshot{Taken: time.Now().UTC()}
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	snap.Checks = d.checks.Run(cctx)

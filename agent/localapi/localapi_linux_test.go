@@ -1,4 +1,4 @@
-package main
+package localapi
 
 import (
 	"context"
@@ -30,16 +30,16 @@ func TestLocalOpsAsAnotherUser(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A technician's fix on alice's ticket waits for alice's consent.
-	f.ops.consent.seen(localipc.Caller{User: "alice"})
+	f.consent.Seen(localipc.Caller{User: "alice"})
 	asked := make(chan error, 1)
 	askCtx, stopAsk := context.WithCancel(context.Background())
 	defer stopAsk()
 	go func() {
-		_, err := f.ops.consent.ask(askCtx, fixes.ConsentRequest{RunID: "run-alice", Fix: catalog.ResetNetwork, Title: "Reset network",
+		_, err := f.consent.Ask(askCtx, fixes.ConsentRequest{RunID: "run-alice", Fix: catalog.ResetNetwork, Title: "Reset network",
 			RequestedBy: "tech1", Ticket: "t-alice"})
 		asked <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); len(f.ops.consent.pending(localipc.Caller{Privileged: true})) == 0; {
+	for deadline := time.Now().Add(10 * time.Second); len(f.consent.Pending(localipc.Caller{Privileged: true})) == 0; {
 		if time.Now().After(deadline) {
 			t.Fatal("the consent question never waited")
 		}
@@ -111,7 +111,7 @@ func TestLocalOpsAsAnotherUser(t *testing.T) {
 		t.Fatalf("alice's consent question ended while another user answered it: %v", err)
 	default:
 	}
-	if got := f.ops.consent.pending(localipc.Caller{User: "alice"}); len(got) != 1 || got[0].RunID != "run-alice" {
+	if got := f.consent.Pending(localipc.Caller{User: "alice"}); len(got) != 1 || got[0].RunID != "run-alice" {
 		t.Fatalf("alice's pending questions: %+v", got)
 	}
 	stopAsk()
@@ -119,8 +119,9 @@ func TestLocalOpsAsAnotherUser(t *testing.T) {
 		t.Errorf("commands run: %q", ran)
 	}
 	// The agent's own user (root) may run a Tier 1 fix locally.
-	var res wire.RunResult
-	if err := f.call(t, localipc.OpRun, localipc.RunCall{Fix: catalog.ResetNetwork}, &res); err != nil || res.Outcome == wire.OutcomeRefused {
+	ctx, c := f.client(t)
+	res, err := c.Run(ctx, localipc.RunCall{Fix: catalog.ResetNetwork})
+	if err != nil || res.Outcome == wire.OutcomeRefused {
 		t.Errorf("root runs reset-network: %+v %v", res, err)
 	}
 }

@@ -1,0 +1,382 @@
+// Package daemon is the running agent: it connects to the enrolled hub,
+// sends telemetry, inventory and health checks, runs the fixes the hub
+// asks for, serves the local socket for the tray and the Get help page,
+// and takes signed updates. agent/cmd/tierline-agent parses the `run`
+// flags into a Config and calls New and Run.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/tierline/tierline/agent/collect"
+	"github.com/tierline/tierline/agent/fixes"
+	"github.com/tierline/tierline/agent/gethelp"
+	"github.com/tierline/tierline/agent/health"
+	"github.com/tierline/tierline/agent/history"
+	"github.com/tierline/tierline/agent/identity"
+	"github.com/tierline/tierline/agent/inventory"
+	"github.com/tierline/tierline/agent/link"
+	"github.com/tierline/tierline/agent/localapi"
+	"github.com/tierline/tierline/agent/localipc"
+	"github.com/tierline/tierline/agent/spool"
+	"github.com/tierline/tierline/agent/version"
+	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// Config is how the agent runs; the `run` flags fill it.
+type Config struct {
+	// State is the state directory written by enrollment.
+	State string
+	// Interval is the telemetry sample interval. Zero values take the
+	// defaults of DefaultConfig.
+	Interval time.Duration
+	// SpoolMaxBytes caps the spool (default spool.DefaultMaxBytes).
+	SpoolMaxBytes int64
+	// Backoff is the reconnect backoff (defaults: link's).
+	Backoff link.Backoff
+	// CheckEvery is how often the health checks run (default 1 min).
+	CheckEvery time.Duration
+	// InventoryEvery is how often the inventory is read again (default 1 h).
+	InventoryEvery time.Duration
+	// WatchServices are the services the service-stopped check watches.
+	WatchServices []string
+	// PolicyFile is the device fix policy (default STATE/policy.json).
+	PolicyFile string
+	// Socket is the local socket (default: SocketPath(State)).
+	Socket string
+	// ConsentWait bounds how long a fix waits for the user's consent
+	// (default 2 min).
+	ConsentWait time.Duration
+	// ServiceManaged: a service manager started the agent and starts it
+	// again when it exits; otherwise (in the foreground on Unix) a restart
+	// into another version replaces this process in place.
+	ServiceManaged bool
+	Logger         *slog.Logger
+}
+
+// DefaultConfig is the Config with every default filled in, for the flags
+// to show and change.
+func DefaultConfig() Config {
+	return Config{Interval: 10 * time.Second, SpoolMaxBytes: spool.DefaultMaxBytes,
+		Backoff:    link.Backoff{Base: link.DefaultBackoffBase, Max: link.DefaultBackoffMax},
+		CheckEvery: time.Minute, InventoryEvery: time.Hour, ConsentWait: 2 * time.Minute}
+}
+
+// SocketPath is where the agent listens without Config.Socket: the state
+// directory's socket, or the service's named pipe on Windows.
+func SocketPath(state string) string {
+	if runtime.GOOS == "windows" {
+		return localipc.DefaultSocket()
+	}
+	return filepath.Join(state, localipc.SocketName)
+}
+
+// ConfigError is a Config the agent cannot run with (a usage error).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// RevokedError: the hub revoked this device; the agent stops and must be
+// enrolled again.
+type RevokedError struct {
+	// State is the state directory to enroll again into.
+	State string
+}
+
+func (e *RevokedError) Error() string {
+	return "the hub revoked this device; enroll it again: tierline-agent enroll --force --token ... --state " + e.State
+}
+
+// Unwrap makes errors.Is(err, link.ErrRevoked) hold.
+func (e *RevokedError) Unwrap() error { return link.ErrRevoked }
+
+// RestartError: Run stopped because a signed update (or its rollback) put
+// another binary in place, which the service manager must now start
+// (exit status 75: systemd's Restart=on-failure, launchd's KeepAlive and
+// the Windows service recovery actions all restart on it).
+type RestartError struct {
+	// Executable is the binary to start.
+	Executable string
+	// Reason says why, for the log.
+	Reason string
+}
+
+func (e *RestartError) Error() string {
+	return fmt.Sprintf("restart into %s: %s", e.Executable, e.Reason)
+}
+
+// Agent is the running agent.
+type Agent struct {
+	cfg     Config
+	log     *slog.Logger
+	policy  fixes.Policy
+	id      *identity.Identity
+	journal *fixes.Journal
+	hubAddr string
+}
+
+// New checks cfg and loads what the agent cannot start without: the fix
+// policy, the identity and the fixes journal.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	def := DefaultConfig()
+	for _, d := range []struct{ v, def *time.Duration }{{&cfg.Interval, &def.Interval}, {&cfg.Backoff.Base, &def.Backoff.Base},
+		{&cfg.Backoff.Max, &def.Backoff.Max}, {&cfg.CheckEvery, &def.CheckEvery}, {&cfg.InventoryEvery, &def.InventoryEvery},
+		{&cfg.ConsentWait, &def.ConsentWait}} {
+		if *d.v <= 0 {
+			*d.v = *d.def
+		}
+	}
+	if cfg.SpoolMaxBytes <= 0 {
+		cfg.SpoolMaxBytes = def.SpoolMaxBytes
+	}
+	if cfg.PolicyFile == "" {
+		cfg.PolicyFile = filepath.Join(cfg.State, fixes.PolicyFile)
+	}
+	if cfg.Socket == "" {
+		cfg.Socket = SocketPath(cfg.State)
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger}
+	// A policy the agent cannot apply stops it before anything else.
+	var err error
+	if a.policy, err = fixes.LoadPolicy(cfg.PolicyFile); err != nil {
+		return nil, err
+	}
+	if a.id, err = identity.Load(cfg.State); err != nil {
+		return nil, err
+	}
+	if a.journal, err = fixes.OpenJournal(filepath.Join(cfg.State, fixes.JournalDir), fixes.JournalOptions{Logger: a.log.With("component", "fixes")}); err != nil {
+		return nil, err
+	}
+	if u, err := url.Parse(a.id.HubURL); err == nil {
+		a.hubAddr = u.Host
+	}
+	return a, nil
+}
+
+// Run runs the agent until ctx ends (nil), the hub revokes the device
+// (*RevokedError), the link fails for good, or an update needs the
+// service manager to restart it (*RestartError). In the foreground on
+// Unix an update restarts in place: Run does not return then.
+func (a *Agent) Run(ctx context.Context) error {
+	cfg, log := a.cfg, a.log
+	if os.Getenv("GOGC") == "" {
+		// The agent's heap is small and steady; collecting a little earlier
+		// keeps its resident memory under its 15 MB budget.
+		debug.SetGCPercent(50)
+	}
+	// Signed updates: ctx ends when the agent must restart into another version.
+	ctx, upd := startUpdates(ctx, cfg.State, a.id, log)
+	err := a.run(ctx, upd)
+	upd.stop()
+	if err != nil {
+		return err
+	}
+	// After everything run opened is closed.
+	return upd.restart(cfg.ServiceManaged || runtime.GOOS == "windows")
+}
+
+func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
+	cfg, log := a.cfg, a.log
+	sp, err := spool.Open(filepath.Join(cfg.State, identity.SpoolDir), spool.Options{MaxBytes: cfg.SpoolMaxBytes, Logger: log.With("component", "spool")})
+	if err != nil {
+		return err
+	}
+	defer sp.Close()
+	host := identity.LocalHostInfo(ctx)
+	// Check requests from the hub queue here; the main loop answers them.
+	checkRequests := make(chan wire.CheckRequest, 8)
+	// Fix requests go to the runner, which works through them one at a
+	// time on its own goroutine and spools each result like telemetry.
+	var l *link.Link
+	var checks *health.Runner
+	var desk *gethelp.Desk
+	hubOffset := func() (time.Duration, bool) {
+		st := l.State()
+		return st.HubOffset, st.HubOffsetKnown
+	}
+	consent := gethelp.NewConsentBroker(cfg.ConsentWait)
+	runner, err := fixes.New(fixes.Config{
+		Consent: consent.Ask,
+		Journal: a.journal, Policy: &a.policy, Logger: log.With("component", "fixes"),
+		Exec: &fixes.Local{Hostname: host.Hostname},
+		Verify: func(ctx context.Context, names ...string) []diag.CheckResult {
+			return checks.Run(ctx, names...)
+		},
+		HubOffset: hubOffset,
+		Deliver: func(res wire.RunResult) {
+			// Not the run's context: a result of a run stopped by shutdown
+			// must still reach the spool.
+			if _, err := l.Send(context.Background(), res); err != nil {
+				log.Error("spooling a fix result failed", "run", res.RunID, "err", err)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	l, err = link.New(link.Config{
+		URL: a.id.ConnectURL(), TLS: a.id.TLSConfig(),
+		DeviceID: a.id.DeviceID, Key: a.id.Key, AgentVersion: version.Version,
+		Hostname: host.Hostname, OS: host.OS, Arch: host.Arch, Platform: host.Platform,
+		Spool: sp, Logger: log.With("component", "link"),
+		Backoff:   cfg.Backoff,
+		OnConnect: upd.connected,
+		OnCheckRequest: func(req wire.CheckRequest) {
+			select {
+			case checkRequests <- req:
+			default:
+				log.Warn("dropping a check request from the hub: too many pending", "request", req.RequestID)
+			}
+		},
+		OnRunRequest:   runner.Submit,
+		Fixes:          fixes.Supported(runtime.GOOS, a.policy),
+		OnHelpReceipt:  func(r wire.HelpReceipt) { desk.Receipt(r) },
+		OnTicketUpdate: func(u wire.TicketUpdate) { desk.Update(u) },
+	})
+	if err != nil {
+		return err
+	}
+	hist := history.New(history.Config{Interval: cfg.Interval})
+	checks, err = health.NewRunner(health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices}, health.Env{
+		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
+	})
+	if err != nil {
+		return &ConfigError{Err: fmt.Errorf("health checks: %w", err)}
+	}
+	st := sp.Stats()
+	log.Info("agent starting", "version", version.Version, "device_id", a.id.DeviceID, "hub", a.id.HubURL,
+		"interval", cfg.Interval.String(), "spool_depth", st.Depth, "spool_last_seq", st.LastSeq,
+		"policy", a.policy.SourceName(), "fixes", len(fixes.Supported(runtime.GOOS, a.policy)))
+
+	linkCtx, stopLink := context.WithCancel(context.Background())
+	defer stopLink()
+	linkDone := make(chan error, 1)
+	go func() { linkDone <- l.Run(linkCtx) }()
+
+	// The local socket: the tray, the Get help page and `tierline-agent
+	// help` reach the running agent through it.
+	desk = gethelp.NewDesk(gethelp.Config{Link: l, Checks: checks, History: hist, Logger: log.With("component", "help"), Dir: cfg.State})
+	firstSample := desk.ExpectSamples() // before the socket opens: filing reads it
+	consent.SetOwner(desk.Owner)        // set before the runner starts, so no run asks without it
+	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Desk: desk, Consent: consent,
+		KB:  gethelp.OpenKBCache(filepath.Join(cfg.State, gethelp.KBCacheFile), log.With("component", "kb")),
+		Hub: a.hubAddr, Hostname: host.Hostname, Logger: log.With("component", "ipc")})
+	ipcCtx, stopIPC := context.WithCancel(context.Background())
+	defer stopIPC()
+	if ipc, err := localipc.Listen(cfg.Socket, log.With("component", "ipc")); err != nil {
+		// Telemetry and fixes do not need it; say what is missing.
+		log.Error("local socket unavailable: the tray and `tierline-agent help` cannot reach this agent", "err", err)
+	} else {
+		api.Register(ipc)
+		go ipc.Serve(ipcCtx)
+	}
+
+	runnerCtx, stopRunner := context.WithCancel(context.Background())
+	defer stopRunner()
+	runner.Start(runnerCtx)
+	defer runner.Stop()
+
+	col := collect.New()
+	var lastCheck, lastInventory time.Time
+	var inventoryHash string
+	sendInventory := func() {
+		inv, err := inventory.Collect(ctx)
+		if err != nil {
+			log.Warn("inventory incomplete", "err", err)
+		}
+		lastInventory = time.Now()
+		desk.SetInventory(inv)
+		if inv.Hash == "" || inv.Hash == inventoryHash {
+			return
+		}
+		if _, err := l.Send(ctx, wire.Inventory{Inventory: inv}); err != nil && ctx.Err() == nil {
+			log.Error("spooling inventory failed", "err", err)
+			return
+		}
+		inventoryHash = inv.Hash
+	}
+	sample := func() {
+		sctx, cancel := context.WithTimeout(ctx, cfg.Interval)
+		s, err := col.Sample(sctx)
+		cancel()
+		if err != nil {
+			log.Warn("telemetry sample incomplete", "err", err)
+		}
+		if s.Time.IsZero() {
+			return
+		}
+		hist.Add(s)
+		firstSample()
+		var results []diag.CheckResult
+		if time.Since(lastCheck) >= cfg.CheckEvery {
+			results = checks.Run(ctx)
+			lastCheck = time.Now()
+			api.SetChecks(results)
+		}
+		if _, err := l.Send(ctx, wire.Telemetry{Sample: s, Checks: results}); err != nil && ctx.Err() == nil {
+			log.Error("spooling telemetry failed", "err", err)
+		}
+		if time.Since(lastInventory) >= cfg.InventoryEvery {
+			sendInventory()
+		}
+	}
+	sendInventory()
+	sample()
+	tick := time.NewTicker(cfg.Interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			sample()
+		case req := <-checkRequests:
+			results := checks.Run(ctx, req.Names...)
+			if _, err := l.Send(ctx, wire.Health{Checks: results, RequestID: req.RequestID}); err != nil && ctx.Err() == nil {
+				log.Error("spooling requested health checks failed", "err", err)
+			}
+		case err := <-linkDone:
+			if errors.Is(err, link.ErrRevoked) {
+				log.Error("stopping: device revoked",
+					"hint", "tierline-agent enroll --force --token ... --state "+cfg.State)
+				return &RevokedError{State: cfg.State}
+			}
+			return fmt.Errorf("hub link stopped: %w", err)
+		case <-ctx.Done():
+			log.Info("shutting down")
+			tick.Stop()
+			// Give messages already on the wire a moment to be acknowledged,
+			// so they are not sent twice after a restart (harmless, but noisy).
+			for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+				if st := l.State(); !st.Connected || st.InFlight == 0 {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			// A fix in progress is stopped and its result spooled before
+			// the link goes.
+			runner.Stop()
+			stopLink() // closes the WebSocket with a normal closure
+			select {
+			case <-linkDone:
+			case <-time.After(10 * time.Second):
+				log.Warn("hub connection did not close in time")
+			}
+			st := sp.Stats()
+			log.Info("stopped", "spool_depth", st.Depth, "spool_last_seq", st.LastSeq)
+			return nil
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package fixes
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/tierline/tierline/shared/catalog"
+)
+
+// Listed is one catalog fix as it applies to this machine.
+type Listed struct {
+	catalog.Fix
+	// Available: the agent runs it here when asked by a tier of at least Tier.
+	Available bool `json:"available"`
+	// Why says which policy rule, OS limit or missing tool keeps it from
+	// running here.
+	Why string `json:"why,omitempty"`
+}
+
+// Listing is the fix catalog compiled into the agent as it applies to one
+// machine under its policy (`tierline-agent fixes`).
+type Listing struct {
+	OS                string   `json:"os"`
+	Policy            string   `json:"policy"`
+	MaxTier           int      `json:"max_tier"`
+	TechnicianConsent bool     `json:"technician_consent"`
+	AllowServices     []string `json:"allow_services"`
+	Fixes             []Listed `json:"fixes"`
+}
+
+// List says which fixes run on m under pol, and why the others do not.
+func List(pol Policy, m Machine) Listing {
+	rep := Listing{OS: m.GOOS, Policy: pol.SourceName(), MaxTier: pol.MaxTier, TechnicianConsent: pol.TechnicianConsent,
+		AllowServices: append(BuiltinServices(m.GOOS), pol.AllowServices...)}
+	for _, f := range catalog.All() {
+		l := Listed{Fix: f, Available: true}
+		switch {
+		case !f.Supports(m.GOOS):
+			l.Available, l.Why = false, "not available on "+m.GOOS
+		case !pol.Allows(f):
+			l.Available, l.Why = false, PolicyRefusal(pol, f)
+		default:
+			// Would it apply here? Plan it with sample parameters.
+			params, _ := f.Validate(sampleParams[f.ID])
+			if _, err := MakePlan(f, params, m); err != nil {
+				var na *NotApplicableError
+				if errors.As(err, &na) {
+					l.Available, l.Why = false, "not applicable here: "+na.Reason
+				}
+			}
+		}
+		rep.Fixes = append(rep.Fixes, l)
+	}
+	return rep
+}
+
+// SourceName is the policy's file, or "defaults".
+func (p Policy) SourceName() string {
+	if p.Source == "" {
+		return "defaults"
+	}
+	return p.Source
+}
+
+// Write prints the listing as a table, with why each fix that is not
+// available is not.
+func (rep Listing) Write(w io.Writer) {
+	fmt.Fprintf(w, "Fixes on this %s machine (policy: %s; technician consent %s)\n\n", rep.OS, rep.Policy,
+		map[bool]string{true: "accepted", false: "not accepted"}[rep.TechnicianConsent])
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "FIX\tTIER\tCONSENT\tDISRUPTIVE\tAVAILABLE\tTITLE")
+	var notes []string
+	for _, l := range rep.Fixes {
+		status := "available"
+		if !l.Available {
+			status = "no (see below)"
+			notes = append(notes, fmt.Sprintf("  %s: %s", l.ID, l.Why))
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", l.ID, l.Tier, yesNo(l.Consent), yesNo(l.Disruptive), status, l.Title)
+	}
+	tw.Flush()
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\nNot available here:\n%s\n", strings.Join(notes, "\n"))
+	}
+	fmt.Fprintf(w, "\nrestart-service allow-list: %s\n", strings.Join(rep.AllowServices, ", "))
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "-"
+}
+
+// sampleParams make a plan for the listing; only their presence matters.
+var sampleParams = map[string]map[string]string{
+	catalog.ClearCredentials: {"target": "example"},
+	catalog.RestartService:   {"service": "example"},
+	catalog.EndProcess:       {"name": "example"},
+}
