@@ -79,7 +79,7 @@ func (c *Console) Publish(n Notice) {
 func (c *Console) PublishTicket(t store.Ticket, events []store.TicketEvent) {
 	kind := ""
 	if len(events) > 0 {
-		kind = events[len(events)-1].Kind
+		kind = events[len(events)-1].Kind()
 	}
 	c.Publish(Notice{Kind: "ticket", ID: t.ID, Number: t.Number, Tier: t.Tier, State: t.State, Event: kind, Device: t.DeviceID})
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
@@ -124,10 +125,10 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		d.Chart = HistoryChart(pts)
 	}
 	for _, e := range evs {
-		if e.Kind == tickets.EvMessage {
-			d.Messages = append(d.Messages, messageItem{Time: e.Time, From: e.Str("from"), Actor: e.Actor, Text: e.Str("text")})
+		if m, ok := e.Data.(ticketevent.Message); ok {
+			d.Messages = append(d.Messages, messageItem{Time: e.Time, From: m.From, Actor: e.Actor, Text: m.Text})
 		}
-		d.Timeline = append(d.Timeline, timelineItem{Time: e.Time, Actor: e.Actor, Kind: e.Kind, Text: describeEvent(e)})
+		d.Timeline = append(d.Timeline, timelineItem{Time: e.Time, Actor: e.Actor, Kind: e.Kind(), Text: describeEvent(e)})
 	}
 	slices.Reverse(d.Timeline) // newest first
 	runs, err := st.ListRuns(ctx, store.RunFilter{Ticket: t.ID, Limit: ticketRuns})
@@ -251,89 +252,89 @@ func sortChecks(in []diag.CheckResult) []diag.CheckResult {
 
 // describeEvent says what a timeline event means in a sentence.
 func describeEvent(e store.TicketEvent) string {
-	switch e.Kind {
-	case tickets.EvFiled:
-		s := fmt.Sprintf("Filed into tier %d", e.Int("tier"))
-		if c := e.Str("category"); c != "" {
-			s += ", category " + c
+	switch d := e.Data.(type) {
+	case ticketevent.Filed:
+		s := fmt.Sprintf("Filed into tier %d", d.Tier)
+		if d.Category != "" {
+			s += ", category " + d.Category
 		}
-		if q := e.Str("rule"); q != "" {
-			s += " (routing rule " + q + ")"
+		if d.Rule != "" {
+			s += " (routing rule " + d.Rule + ")"
 		}
 		return s
-	case tickets.EvSelfHelp:
+	case ticketevent.SelfHelp:
 		return "The user tried self-help before filing"
-	case tickets.EvAssigned:
-		if to := e.Str("to"); to != "" {
-			return "Assigned to " + to
+	case ticketevent.Assigned:
+		if d.To != "" {
+			return "Assigned to " + d.To
 		}
 		return "Unassigned"
-	case tickets.EvCollaborator:
-		return e.Str("user") + " joined as collaborator"
-	case tickets.EvMessage:
-		if e.Str("from") == tickets.FromUser {
-			return "Message from the user: " + e.Str("text")
+	case ticketevent.Collaborator:
+		return d.User + " joined as collaborator"
+	case ticketevent.Message:
+		if d.From == ticketevent.FromUser {
+			return "Message from the user: " + d.Text
 		}
-		return "Message to the user: " + e.Str("text")
-	case tickets.EvWaiting:
-		s := "Waiting (" + e.Str("state") + ")"
-		if r := e.Str("reason"); r != "" {
-			s += ": " + r
+		return "Message to the user: " + d.Text
+	case ticketevent.Waiting:
+		s := "Waiting (" + d.State + ")"
+		if d.Reason != "" {
+			s += ": " + d.Reason
 		}
 		return s
-	case tickets.EvResumed:
+	case ticketevent.Resumed:
 		return "Resumed"
-	case tickets.EvEscalated:
-		s := fmt.Sprintf("Moved from tier %d to tier %d", e.Int("from"), e.Int("to"))
-		if e.Bool("auto") {
-			s = fmt.Sprintf("Escalated automatically from tier %d to tier %d", e.Int("from"), e.Int("to"))
+	case ticketevent.Escalated:
+		s := fmt.Sprintf("Moved from tier %d to tier %d", d.From, d.To)
+		if d.Auto {
+			s = fmt.Sprintf("Escalated automatically from tier %d to tier %d", d.From, d.To)
 		}
-		if r := e.Str("reason"); r != "" {
-			s += " (" + r + ")"
+		if d.Reason != "" {
+			s += " (" + d.Reason + ")"
 		}
-		if n := e.Str("note"); n != "" {
-			s += ": " + n
+		if d.Note != "" {
+			s += ": " + d.Note
 		}
 		return s
-	case tickets.EvSLAWarning:
-		return fmt.Sprintf("SLA warning: %d%% of the tier %d limit used", e.Int("pct"), e.Int("tier"))
-	case tickets.EvSLABreach:
-		return fmt.Sprintf("SLA breached in tier %d", e.Int("tier"))
-	case tickets.EvResponseBreach:
+	case ticketevent.SLAWarning:
+		return fmt.Sprintf("SLA warning: %d%% of the tier %d limit used", d.Pct, d.Tier)
+	case ticketevent.SLABreach:
+		return fmt.Sprintf("SLA breached in tier %d", d.Tier)
+	case ticketevent.ResponseBreach:
 		return "Nobody responded within the tier's response limit"
-	case tickets.EvRun:
-		return "Fix " + e.Str("fix") + ": " + cmp.Or(e.Str("outcome"), "requested")
-	case tickets.EvResolved:
-		return "Resolved: " + e.Str("resolution")
-	case tickets.EvReopened:
-		return "Reopened: " + e.Str("reason")
-	case tickets.EvClosed:
+	case ticketevent.Run:
+		return "Fix " + d.Fix + ": " + cmp.Or(d.Outcome, "requested")
+	case ticketevent.Resolved:
+		return "Resolved: " + d.Resolution
+	case ticketevent.Reopened:
+		return "Reopened: " + d.Reason
+	case ticketevent.Closed:
 		return "Closed"
-	case tickets.EvSurvey:
-		s := fmt.Sprintf("User rated the help %d/5", e.Int("score"))
-		if c := e.Str("comment"); c != "" {
-			s += ": " + c
+	case ticketevent.Survey:
+		s := fmt.Sprintf("User rated the help %d/5", d.Score)
+		if d.Comment != "" {
+			s += ": " + d.Comment
 		}
 		return s
-	case tickets.EvPriority:
-		return fmt.Sprintf("Priority set from impact %d, urgency %d", e.Int("impact"), e.Int("urgency"))
-	case tickets.EvProblem:
-		if p := e.Str("problem"); p != "" {
-			return "Linked to problem " + p
+	case ticketevent.Priority:
+		return fmt.Sprintf("Priority set from impact %d, urgency %d", d.Impact, d.Urgency)
+	case ticketevent.Problem:
+		if d.Problem != "" {
+			return "Linked to problem " + d.Problem
 		}
 		return "Unlinked from its problem"
-	case tickets.EvLink:
-		return "Linked to ticket " + e.Str("other") + " (" + e.Str("kind") + ")"
-	case tickets.EvVendorSent:
-		return "Forwarded to vendor " + cmp.Or(e.Str("name"), e.Str("vendor"))
-	case tickets.EvVendorRef:
-		return "Vendor reference " + e.Str("ref")
-	case tickets.EvVendorOverdue:
+	case ticketevent.Link:
+		return "Linked to ticket " + d.Other + " (" + d.LinkKind + ")"
+	case ticketevent.VendorSent:
+		return "Forwarded to vendor " + cmp.Or(d.Name, d.Vendor)
+	case ticketevent.VendorRef:
+		return "Vendor reference " + d.Ref
+	case ticketevent.VendorOverdue:
 		return "Vendor has not answered in time"
-	case tickets.EvKBDraft:
+	case ticketevent.KBDraft:
 		return "Knowledge base draft written"
 	}
-	return strings.ReplaceAll(e.Kind, "_", " ")
+	return strings.ReplaceAll(e.Kind(), "_", " ")
 }
 
 // Chart is a small line chart drawn as SVG by the server: Lines hold

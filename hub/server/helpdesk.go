@@ -9,6 +9,7 @@ import (
 
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -157,15 +158,15 @@ func (d *helpDesk) onEvent(t store.Ticket, events []store.TicketEvent) {
 // updateFor is what the ticket's user hears of event e, if anything.
 func updateFor(t store.Ticket, e store.TicketEvent) (wire.TicketUpdate, bool) {
 	u := wire.TicketUpdate{TicketID: t.ID, Number: t.Number, Title: t.Title, State: t.State, Tier: t.Tier, Time: e.Time}
-	switch e.Kind {
-	case tickets.EvMessage:
-		if e.Str("from") == "user" {
+	switch d := e.Data.(type) {
+	case ticketevent.Message:
+		if d.From == ticketevent.FromUser {
 			return u, false
 		}
-		u.From, u.Message = e.Actor, e.Str("text")
-	case tickets.EvResolved:
-		u.Message, u.AskSurvey = e.Str("resolution"), true
-	case tickets.EvEscalated, tickets.EvWaiting, tickets.EvResumed, tickets.EvReopened, tickets.EvClosed, tickets.EvAssigned:
+		u.From, u.Message = e.Actor, d.Text
+	case ticketevent.Resolved:
+		u.Message, u.AskSurvey = d.Resolution, true
+	case ticketevent.Escalated, ticketevent.Waiting, ticketevent.Resumed, ticketevent.Reopened, ticketevent.Closed, ticketevent.Assigned:
 	default:
 		return u, false
 	}
@@ -206,15 +207,15 @@ func (d *helpDesk) CatchUp(ctx context.Context, deviceID string) ([]wire.TicketU
 		var msgs []wire.TicketUpdate
 		var resolved *wire.TicketUpdate
 		for _, e := range evs {
-			switch e.Kind {
-			case tickets.EvMessage:
+			switch e.Data.(type) {
+			case ticketevent.Message:
 				if u, ok := updateFor(t, e); ok {
 					msgs = append(msgs, u)
 				}
-			case tickets.EvResolved:
+			case ticketevent.Resolved:
 				u, _ := updateFor(t, e)
 				resolved = &u
-			case tickets.EvReopened:
+			case ticketevent.Reopened:
 				resolved = nil
 			}
 		}

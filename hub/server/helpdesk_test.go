@@ -13,6 +13,7 @@ import (
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
@@ -58,8 +59,8 @@ func TestUserReplyAddedOncePerID(t *testing.T) {
 	}
 	got := map[string]int{}
 	for _, e := range evs {
-		if e.Kind == tickets.EvMessage {
-			text, _ := e.Data["text"].(string)
+		if m, ok := e.Data.(ticketevent.Message); ok {
+			text := m.Text
 			got[text]++
 			if e.Actor != "user:maria" {
 				t.Errorf("message %q by %q, want user:maria", text, e.Actor)

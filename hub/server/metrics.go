@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -191,11 +192,11 @@ func (m *supportMetrics) observeTicket(ctx context.Context, st timelines, t stor
 	stored := map[int64]bool{}
 	needTimeline := false
 	for _, e := range events {
-		m.events.WithLabelValues(e.Kind).Inc()
-		switch e.Kind {
-		case tickets.EvMessage:
-			needTimeline = needTimeline || e.Str("from") == tickets.FromTechnician
-		case tickets.EvRun, tickets.EvResolved, tickets.EvEscalated, tickets.EvSLABreach, tickets.EvResponseBreach, tickets.EvSurvey:
+		m.events.WithLabelValues(e.Kind()).Inc()
+		switch d := e.Data.(type) {
+		case ticketevent.Message:
+			needTimeline = needTimeline || d.From == ticketevent.FromTechnician
+		case ticketevent.Run, ticketevent.Resolved, ticketevent.Escalated, ticketevent.SLABreach, ticketevent.ResponseBreach, ticketevent.Survey:
 			needTimeline = true
 		}
 		if e.ID != 0 {

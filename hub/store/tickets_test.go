@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"sync"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -18,12 +20,11 @@ func newTicket(id, dev, req string, at time.Time) (store.Ticket, []store.TicketE
 	t := store.Ticket{ID: id, DeviceID: dev, RequestID: req, Requester: "maria", Title: "printer " + id, Body: "the printer on floor 2 is jammed",
 		Category: "printing", Signature: "dns-resolution,printer-queue",
 		Snapshot: &wire.Snapshot{Taken: at, Checks: []diag.CheckResult{{Name: "printer-queue", Status: diag.StatusFailing}}},
-		Tried:    &wire.SelfHelp{Articles: []string{"kb-1"}},
 		TicketState: store.TicketState{State: store.TicketNew, Tier: 1, Impact: 3, Urgency: 3, Priority: 3, TierEnteredAt: at,
 			ClockSince: &at, ClockRunning: true, Events: 1}}
 	next := at.Add(time.Minute)
 	t.NextCheckAt = &next
-	return t, []store.TicketEvent{{Time: at, Actor: "device:" + dev, Kind: "filed", Data: map[string]any{"tier": 1}}}
+	return t, []store.TicketEvent{{Time: at, Actor: "device:" + dev, Data: ticketevent.Filed{Tier: 1}}}
 }
 
 func mustCreateTicket(t *testing.T, s *store.Store, id, dev, req string, at time.Time, edit ...func(*store.Ticket)) store.Ticket {
@@ -66,7 +67,7 @@ func TestTicketCreateIdempotentAndNumbered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if full.Snapshot == nil || len(full.Snapshot.Checks) != 1 || full.Tried == nil || full.Tried.Articles[0] != "kb-1" || !full.HasScreenshot {
+		if full.Snapshot == nil || len(full.Snapshot.Checks) != 1 || full.Tried == nil || !full.HasScreenshot {
 			t.Fatalf("snapshot, self-help or screenshot lost: %+v", full)
 		}
 		if full.State != store.TicketNew || full.Tier != 1 || full.ClockSince == nil || !full.ClockSince.Equal(t0) || !full.CreatedAt.Equal(t0) {
@@ -79,7 +80,7 @@ func TestTicketCreateIdempotentAndNumbered(t *testing.T) {
 		wantErr(t, "screenshot of t2", func() error { _, err := s.TicketScreenshot(ctx, "t2"); return err }(), store.ErrNotFound)
 		wantErr(t, "unknown ticket", func() error { _, err := s.GetTicket(ctx, "nope"); return err }(), store.ErrNotFound)
 		evs, err = s.TicketEvents(ctx, "t1")
-		if err != nil || len(evs) != 1 || evs[0].Kind != "filed" || evs[0].Int("tier") != 1 || evs[0].ID == 0 {
+		if err != nil || len(evs) != 1 || evs[0].Data != (ticketevent.Filed{Tier: 1}) || evs[0].ID == 0 {
 			t.Fatalf("events of t1: %+v %v", evs, err)
 		}
 	})
@@ -133,18 +134,18 @@ func TestTicketUpdateAtomic(t *testing.T) {
 		boom := errors.New("boom")
 		_, _, err := s.UpdateTicket(ctx, "t1", func(tk *store.Ticket) ([]store.TicketEvent, error) {
 			tk.State = store.TicketResolved
-			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Kind: "resolved"}}, boom
+			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Data: ticketevent.Resolved{}}}, boom
 		})
 		wantErr(t, "failing update", err, boom)
 		// A failure while appending (link to an unknown ticket) also rolls
 		// back the state change made by fn.
 		_, _, err = s.UpdateTicket(ctx, "t1", func(tk *store.Ticket) ([]store.TicketEvent, error) {
 			tk.State = store.TicketResolved
-			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Kind: store.EventLink, Data: map[string]any{"other": "nope", "kind": store.LinkRelated}}}, nil
+			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Data: ticketevent.Link{Other: "nope", LinkKind: store.LinkRelated}}}, nil
 		})
 		wantErr(t, "link to an unknown ticket", err, store.ErrNotFound)
 		_, _, err = s.UpdateTicket(ctx, "t1", func(tk *store.Ticket) ([]store.TicketEvent, error) {
-			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Kind: store.EventLink, Data: map[string]any{"other": "t1", "kind": store.LinkRelated}}}, nil
+			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Data: ticketevent.Link{Other: "t1", LinkKind: store.LinkRelated}}}, nil
 		})
 		wantErr(t, "link to itself", err, store.ErrSelfLink)
 		tk, _ := s.GetTicket(ctx, "t1")
@@ -172,9 +173,9 @@ func TestTicketUpdateAtomic(t *testing.T) {
 			tk.FirstResponseAt = &at
 			tk.ClockUsed = 2 * time.Minute
 			return []store.TicketEvent{
-				{Time: at, Actor: "ana", Kind: "assigned", Data: map[string]any{"to": "ana"}},
-				{Time: at, Actor: "bob", Kind: store.EventCollaborator, Data: map[string]any{"user": "bob"}},
-				{Time: at, Actor: "ana", Kind: store.EventLink, Data: map[string]any{"other": "t2", "kind": store.LinkDuplicate}},
+				{Time: at, Actor: "ana", Data: ticketevent.Assigned{To: "ana"}},
+				{Time: at, Actor: "bob", Data: ticketevent.Collaborator{User: "bob"}},
+				{Time: at, Actor: "ana", Data: ticketevent.Link{Other: "t2", LinkKind: store.LinkDuplicate}},
 			}, nil
 		})
 		if err != nil || len(evs) != 3 || evs[0].ID == 0 || evs[2].ID <= evs[0].ID || !got.UpdatedAt.Equal(at) {
@@ -197,7 +198,7 @@ func TestTicketUpdateAtomic(t *testing.T) {
 			t.Errorf("links of t2: %+v", links)
 		}
 		all, err := s.TicketEvents(ctx, "t1")
-		if err != nil || len(all) != 4 || all[3].Str("other") != "t2" {
+		if err != nil || len(all) != 4 || all[3].Data.(ticketevent.Link).Other != "t2" {
 			t.Fatalf("timeline %+v %v", all, err)
 		}
 	})
@@ -214,7 +215,7 @@ func TestTicketFiltersAndDue(t *testing.T) {
 			t.Helper()
 			if _, _, err := s.UpdateTicket(ctx, id, func(tk *store.Ticket) ([]store.TicketEvent, error) {
 				fn(tk)
-				return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "x", Kind: "test"}}, nil
+				return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "x", Data: ticketevent.Unknown{Name: "test"}}}, nil
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -322,4 +323,78 @@ func ticketIDs(ts []store.Ticket) string {
 		ids[i] = t.ID
 	}
 	return runIDList(ids)
+}
+
+// What the user tried before filing is stored once, as the self_help
+// event; the ticket's Tried is read from it. Tickets filed before keep it
+// in the tried column as well, and read it from there.
+func TestTicketSelfHelpStoredOnce(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		ran := t0.Add(-time.Minute).UTC()
+		tried := wire.SelfHelp{Articles: []string{"kb-1"}, Runs: []wire.TriedFix{{Fix: "flush-dns", Outcome: "not_fixed", Reason: "still slow", Time: ran}}}
+		tk, evs := newTicket("t1", "d1", "r1", t0)
+		tk.Tried = &tried // not stored: the event is the record
+		evs = append(evs, store.TicketEvent{Time: t0, Actor: "device:d1", Data: ticketevent.NewSelfHelp(tried)})
+		if _, _, err := s.CreateTicket(ctx, tk, evs, nil); err != nil {
+			t.Fatal(err)
+		}
+		full, err := s.GetTicket(ctx, "t1")
+		if err != nil || full.Tried == nil || fmt.Sprint(*full.Tried) != fmt.Sprint(tried) {
+			t.Fatalf("tried read from the event: %+v %v; want %+v", full.Tried, err, tried)
+		}
+		var column sql.NullString
+		if err := s.DB().QueryRow(`SELECT tried FROM tickets WHERE id = 't1'`).Scan(&column); err != nil || column.Valid {
+			t.Errorf("tried column %+v %v: want NULL", column, err)
+		}
+
+		// A ticket filed before: the column and the event in the old
+		// format (runs without a time).
+		mustCreateTicket(t, s, "t2", "d1", "r2", t0)
+		old := `{"articles":["kb-9"],"runs":[{"fix":"flush-dns","outcome":"fixed","time":"2026-03-02T08:59:00Z"}]}`
+		if _, err := s.DB().Exec(`UPDATE tickets SET tried = '` + old + `' WHERE id = 't2'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DB().Exec(fmt.Sprintf(`INSERT INTO ticket_events (ticket_id, time, actor, kind, data) VALUES ('t2', %d, 'device:d1', 'self_help', '%s')`,
+			t0.UnixNano(), `{"articles":["kb-9"],"runs":[{"fix":"flush-dns","outcome":"fixed","reason":""}]}`)); err != nil {
+			t.Fatal(err)
+		}
+		full, err = s.GetTicket(ctx, "t2")
+		if err != nil || full.Tried == nil || len(full.Tried.Runs) != 1 || full.Tried.Runs[0].Time.Format(time.RFC3339) != "2026-03-02T08:59:00Z" || full.Tried.Articles[0] != "kb-9" {
+			t.Fatalf("old ticket's tried: %+v %v", full.Tried, err)
+		}
+
+		// A device's ticket where nothing was tried says so.
+		mustCreateTicket(t, s, "t3", "d1", "r3", t0)
+		if full, err := s.GetTicket(ctx, "t3"); err != nil || full.Tried == nil || len(full.Tried.Runs)+len(full.Tried.Articles) != 0 {
+			t.Errorf("nothing tried: %+v %v", full.Tried, err)
+		}
+	})
+}
+
+// A row of a kind this hub does not know, or with data its kind cannot
+// read, loads as ticketevent.Unknown with its data as stored; the rest of
+// the timeline loads with it.
+func TestTicketEventUnknownKindLoads(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		mustCreateTicket(t, s, "t1", "d1", "r1", t0)
+		for i, row := range [][2]string{{"teleported", `{"to":"mars"}`}, {"filed", `{"tier":"one"}`}} {
+			if _, err := s.DB().Exec(fmt.Sprintf(`INSERT INTO ticket_events (ticket_id, time, actor, kind, data) VALUES ('t1', %d, 'x', '%s', '%s')`,
+				t0.Add(time.Duration(i+1)*time.Second).UnixNano(), row[0], row[1])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		evs, err := s.TicketEvents(ctx, "t1")
+		if err != nil || len(evs) != 3 {
+			t.Fatalf("timeline %+v %v", evs, err)
+		}
+		if evs[0].Data != (ticketevent.Filed{Tier: 1}) {
+			t.Errorf("first event %#v", evs[0].Data)
+		}
+		for i, want := range []string{`{"to":"mars"}`, `{"tier":"one"}`} {
+			u, ok := evs[i+1].Data.(ticketevent.Unknown)
+			if !ok || string(u.Raw) != want {
+				t.Errorf("event %d: %#v, want Unknown %s", i+1, evs[i+1].Data, want)
+			}
+		}
+	})
 }
