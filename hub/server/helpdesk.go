@@ -130,28 +130,14 @@ func (d *helpDesk) SearchKB(ctx context.Context, deviceID string, q wire.KBQuery
 	return out, nil
 }
 
-// onEvent tells the ticket's device about what its user should see: a
-// technician's message, a state or tier change, a resolution with the
-// satisfaction survey.
-func (d *helpDesk) onEvent(t store.Ticket, events []store.TicketEvent) {
+// observe counts a ticket change in the support metrics. It is a
+// subscriber of the ticket changes bus: the timeline read it may need
+// happens off the request path.
+func (d *helpDesk) observe(c tickets.Change) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	if err := d.metrics().observeTicket(ctx, d.st, t, events); err != nil {
-		d.log.Warn("ticket events not counted in the support metrics", "ticket", t.Number, "err", err)
-	}
-	cancel()
-	if t.DeviceID == "" || d.gw == nil {
-		return
-	}
-	for _, e := range events {
-		u, ok := updateFor(t, e)
-		if !ok {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := d.gw.Notify(ctx, t.DeviceID, u); err != nil && !errors.Is(err, gateway.ErrOffline) {
-			d.log.Info("ticket update not delivered to its device", "ticket", t.Number, "err", err)
-		}
-		cancel()
+	defer cancel()
+	if err := d.metrics().observeTicket(ctx, d.st, c.Ticket, c.Events); err != nil {
+		d.log.Warn("ticket events not counted in the support metrics", "ticket", c.Ticket.Number, "err", err)
 	}
 }
 

@@ -122,6 +122,13 @@ type supportMetrics struct {
 // sessionsRemembered bounds the help session ids kept to count each once.
 const sessionsRemembered = 4096
 
+// changesDropped counts ticket changes a subscriber of the changes bus
+// lost to its full queue ("device" counts updates a device's own queue
+// refused).
+var changesDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tierline_ticket_changes_dropped_total",
+	Help: "Ticket changes a subscriber (device-notifier, device, console, support-metrics) dropped because its queue was full."},
+	[]string{"subscriber"})
+
 // ticketEvents is the hub's support metrics, registered with its other
 // metrics at start; a help desk without its own uses it.
 var ticketEvents = newSupportMetrics()

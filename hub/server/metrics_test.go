@@ -80,7 +80,7 @@ func TestSupportMetrics(t *testing.T) {
 	d := &helpDesk{st: st, log: slog.New(slog.DiscardHandler), support: support}
 	policy := tickets.Policy{Limits: map[int]time.Duration{1: 15 * time.Minute, 2: 4 * time.Hour, 3: 48 * time.Hour},
 		Response: map[int]time.Duration{1: 10 * time.Minute}}
-	svc, err := tickets.New(tickets.Config{Store: st, Policy: policy, Logger: slog.New(slog.DiscardHandler), Now: clk.Now, OnEvent: d.onEvent})
+	svc, err := tickets.New(tickets.Config{Store: st, Policy: policy, Logger: slog.New(slog.DiscardHandler), Now: clk.Now, Changes: tickets.PublishFunc(d.observe)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/tierline/tierline/hub/api"
 	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/console"
+	"github.com/tierline/tierline/hub/eventbus"
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/pki"
 	"github.com/tierline/tierline/hub/store"
@@ -165,7 +166,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newFleetCollector(st), ticketEvents)
+	reg.MustRegister(newFleetCollector(st), ticketEvents, changesDropped)
 
 	// The help desk joins devices and tickets: help requests from agents
 	// become tickets, ticket changes go back to the device, fix runs that
@@ -181,15 +182,39 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	// The console hears about ticket changes and finished runs besides
-	// the help desk, to update open pages live.
+	// Ticket changes go out on a bus, off the request path and the SLA
+	// loop: to the devices (each on its own queue), the console's live
+	// pages and the support metrics. A subscriber whose queue is full
+	// loses the change (counted, logged): devices hear it again in their
+	// catch-up on reconnect, console pages are told to reload, metrics
+	// undercount.
+	changes := eventbus.New[tickets.Change]()
+	notifier := newDeviceNotifier(func(ctx context.Context, deviceID string, u wire.TicketUpdate) error {
+		return desk.gw.Notify(ctx, deviceID, u)
+	}, desk.log, func() { changesDropped.WithLabelValues("device").Inc() })
+	dropped := func(name string, also func()) func(tickets.Change) {
+		return func(c tickets.Change) {
+			changesDropped.WithLabelValues(name).Inc()
+			log.Warn("ticket change dropped: a subscriber's queue is full", "subscriber", name, "ticket", c.Ticket.Number)
+			if also != nil {
+				also()
+			}
+		}
+	}
+	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "device-notifier", Queue: 1024, Handle: notifier.handle,
+		Dropped: dropped("device-notifier", nil)})
+	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "console", Queue: 1024, Handle: con.PublishTicket,
+		Dropped: dropped("console", func() { con.Publish(console.Notice{Kind: "resync"}) })})
+	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "support-metrics", Queue: 1024, Handle: desk.observe,
+		Dropped: dropped("support-metrics", nil)})
+	// The console hears about finished runs besides the help desk, to
+	// update open pages live.
 	onRunFinished := func(r store.Run) { desk.onRunFinished(r); con.PublishRun(r) }
-	onTicketEvent := func(t store.Ticket, evs []store.TicketEvent) { desk.onEvent(t, evs); con.PublishTicket(t, evs) }
 	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, HelpDesk: desk, OnRunFinished: onRunFinished})
 	if err != nil {
 		return err
 	}
-	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log, OnEvent: onTicketEvent,
+	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log, Changes: changes,
 		Policy:  tickets.Policy{Limits: cfg.TierLimits, Response: cfg.ResponseLimits, Hours: cfg.BusinessHours},
 		Vendors: vendorSender, HubURL: cfg.URL, RetryBase: cfg.VendorRetry})
 	desk.gw, desk.svc = gw, ticketSvc
@@ -288,6 +313,13 @@ func Run(ctx context.Context, cfg Config) error {
 	_ = srv.Shutdown(shutdownCtx)
 	cancel()
 	wg.Wait()
+	// Nothing publishes ticket changes any more: send what is queued.
+	if err := changes.Close(shutdownCtx); err != nil {
+		log.Warn("ticket changes not all handled at shutdown", "err", err)
+	}
+	if err := notifier.close(shutdownCtx); err != nil {
+		log.Warn("ticket updates not all sent to devices at shutdown", "err", err)
+	}
 	log.Info("hub stopped")
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -67,6 +67,26 @@ func badState(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrState, fmt.Sprintf(format, a...))
 }
 
+// Change is one stored change to a ticket: the ticket as the events left
+// it, and the events, with their ids, in timeline order.
+type Change struct {
+	Ticket store.Ticket
+	Events []store.TicketEvent
+}
+
+// Publisher takes ticket changes once they are stored. Publish must not
+// block.
+type Publisher interface {
+	Publish(Change)
+}
+
+// PublishFunc is a Publisher that calls the function, on the caller's
+// goroutine (tests use it to see changes as they happen).
+type PublishFunc func(Change)
+
+// Publish calls f.
+func (f PublishFunc) Publish(c Change) { f(c) }
+
 // Config configures a Service.
 type Config struct {
 	Store  Store
@@ -74,9 +94,12 @@ type Config struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	NewID  func() string
-	// OnEvent is called after events are stored on a ticket, with the
-	// ticket as they left it (to notify its device, count metrics).
-	OnEvent func(t store.Ticket, events []store.TicketEvent)
+	// Changes hears of every change after it is stored: the ticket as
+	// its events left it, and the events (to notify its device, update
+	// console pages, count metrics). It must not block: the hub gives an
+	// eventbus.Bus, whose subscribers each work off their own queue, so
+	// nothing they do runs on a technician's request or the SLA loop.
+	Changes Publisher
 	// Vendors sends messages to Tier 4 vendors; without it tickets cannot
 	// be forwarded to vendors.
 	Vendors VendorSender
@@ -109,8 +132,8 @@ func (c *Config) CheckAndSetDefaults() error {
 	if c.NewID == nil {
 		c.NewID = wire.NewID
 	}
-	if c.OnEvent == nil {
-		c.OnEvent = func(store.Ticket, []store.TicketEvent) {}
+	if c.Changes == nil {
+		c.Changes = PublishFunc(func(Change) {})
 	}
 	if c.RetryBase <= 0 {
 		c.RetryBase = 30 * time.Second
@@ -206,7 +229,7 @@ func (s *Service) File(ctx context.Context, deviceID, hostname string, req wire.
 		return got, false, fmt.Errorf("file ticket: %w", err)
 	}
 	if created {
-		s.cfg.OnEvent(got, events)
+		s.cfg.Changes.Publish(Change{Ticket: got, Events: events})
 	}
 	return got, created, nil
 }
@@ -261,7 +284,7 @@ func (s *Service) update(ctx context.Context, id string, fn func(t *store.Ticket
 		return t, err
 	}
 	if len(events) > 0 {
-		s.cfg.OnEvent(t, events)
+		s.cfg.Changes.Publish(Change{Ticket: t, Events: events})
 	}
 	return t, nil
 }

@@ -34,7 +34,7 @@ type harness struct {
 	svc   *tickets.Service
 	clock *clock
 	mu    sync.Mutex
-	seen  []string // kinds passed to OnEvent
+	seen  []string // kinds published as changes
 }
 
 func newHarness(t *testing.T, st *store.Store, p tickets.Policy, opts ...func(*tickets.Config)) *harness {
@@ -50,13 +50,13 @@ func newHarness(t *testing.T, st *store.Store, p tickets.Policy, opts ...func(*t
 	var idMu sync.Mutex
 	cfg := tickets.Config{Store: st, Policy: p, Now: h.clock.Now,
 		NewID: func() string { idMu.Lock(); defer idMu.Unlock(); n++; return fmt.Sprintf("tk%03d", n) },
-		OnEvent: func(_ store.Ticket, evs []store.TicketEvent) {
+		Changes: tickets.PublishFunc(func(c tickets.Change) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
-			for _, e := range evs {
+			for _, e := range c.Events {
 				h.seen = append(h.seen, e.Kind())
 			}
-		}}
+		})}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -266,7 +266,7 @@ func TestFile(t *testing.T) {
 			t.Fatalf("timeline %+v", evs)
 		}
 		if fmt.Sprint(h.seen) != "[filed self_help]" {
-			t.Errorf("OnEvent saw %v", h.seen)
+			t.Errorf("changes published: %v", h.seen)
 		}
 		for _, bad := range []wire.HelpRequest{{RequestID: "r2"}, {Text: "no id"}, {RequestID: "r3", Text: "x", Category: "<script>"}} {
 			if _, _, err := h.svc.File(ctx, "dev1", "pc", bad); !errors.Is(err, tickets.ErrInvalid) {
