@@ -30,13 +30,6 @@ type timelineItem struct {
 	Text  string
 }
 
-type messageItem struct {
-	Time  time.Time
-	From  string // technician or user
-	Actor string
-	Text  string
-}
-
 type ticketData struct {
 	T         store.Ticket
 	Open      bool
@@ -50,7 +43,7 @@ type ticketData struct {
 	Inventory *diag.Inventory
 	Chart     Chart
 	Timeline  []timelineItem
-	Messages  []messageItem
+	Messages  []tickets.ViewMessage
 	Runs      []store.Run
 	Users     []store.User
 	Problems  []store.Problem
@@ -80,16 +73,13 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 	}
 	ctx := r.Context()
 	st := c.Store()
-	t, err := st.GetTicket(ctx, id)
+	now := c.cfg.Now()
+	v, err := tickets.BuildView(ctx, st, id, c.cfg.Policy(), now)
 	if err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}
-	evs, err := st.TicketEvents(ctx, id)
-	if err != nil {
-		c.Fail(w, r, req, err)
-		return
-	}
+	t := v.Ticket
 	d := ticketData{T: t, Open: t.State != store.TicketResolved && t.State != store.TicketClosed,
 		WaitReasons: tickets.WaitingReasons[store.TicketWaitingUser],
 		CanWait:     t.State == store.TicketNew || t.State == store.TicketOpen,
@@ -105,10 +95,9 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 			return
 		}
 	}
-	now := c.cfg.Now()
 	d.SLA = makeQueueRow(t, d.Device.Hostname, c.cfg.Policy(), now)
-	if sla := tickets.Status(&t, c.cfg.Policy(), now); sla.Limit > 0 {
-		d.SLAPct = sla.Pct
+	if v.SLA.Limit > 0 {
+		d.SLAPct = v.SLA.Pct
 	}
 	if s := t.Snapshot; s != nil {
 		d.Checks = sortChecks(s.Checks)
@@ -124,10 +113,8 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		}
 		d.Chart = HistoryChart(pts)
 	}
-	for _, e := range evs {
-		if m, ok := e.Data.(ticketevent.Message); ok {
-			d.Messages = append(d.Messages, messageItem{Time: e.Time, From: m.From, Actor: e.Actor, Text: m.Text})
-		}
+	d.Messages, d.Links = v.Messages(), v.Links
+	for _, e := range v.Timeline {
 		d.Timeline = append(d.Timeline, timelineItem{Time: e.Time, Actor: e.Actor, Kind: e.Kind(), Text: describeEvent(e)})
 	}
 	slices.Reverse(d.Timeline) // newest first
@@ -154,10 +141,6 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 			c.Fail(w, r, req, err)
 			return
 		}
-	}
-	if d.Links, err = st.TicketLinks(ctx, t.ID); err != nil {
-		c.Fail(w, r, req, err)
-		return
 	}
 	if req.Can(store.RoleTier3) && d.Open {
 		if d.Vendors, err = st.ListVendors(ctx, false); err != nil {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -130,7 +131,7 @@ var changesDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tier
 	[]string{"subscriber"})
 
 // ticketEvents is the hub's support metrics, registered with its other
-// metrics at start; a help desk without its own uses it.
+// metrics at start.
 var ticketEvents = newSupportMetrics()
 
 func newSupportMetrics() *supportMetrics {
@@ -189,6 +190,18 @@ func (m *supportMetrics) Collect(ch chan<- prometheus.Metric) {
 // timelines reads a ticket's timeline.
 type timelines interface {
 	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
+}
+
+// observeChange counts a ticket change. It is a subscriber of the ticket
+// changes bus: the timeline read it may need happens off the request path.
+func (m *supportMetrics) observeChange(st timelines, log *slog.Logger) func(tickets.Change) {
+	return func(c tickets.Change) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := m.observeTicket(ctx, st, c.Ticket, c.Events); err != nil {
+			log.Warn("ticket events not counted in the support metrics", "ticket", c.Ticket.Number, "err", err)
+		}
+	}
 }
 
 // observeTicket counts events just stored on a ticket. What a response or

@@ -168,17 +168,7 @@ func Run(ctx context.Context, cfg Config) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	reg.MustRegister(newFleetCollector(st), ticketEvents, changesDropped)
 
-	// The help desk joins devices and tickets: help requests from agents
-	// become tickets, ticket changes go back to the device, fix runs that
-	// name a ticket go on its timeline.
-	desk := &helpDesk{st: st, log: log.With("component", "helpdesk")}
 	vendorSender, err := vendors.New(vendors.Config{SMTP: cfg.SMTP, Logger: log})
-	if err != nil {
-		return err
-	}
-	var policy func() tickets.Policy // set once the ticket service exists
-	con, err := console.New(console.Config{Store: st, Logger: log, SessionIdle: cfg.SessionIdle,
-		Policy: func() tickets.Policy { return policy() }})
 	if err != nil {
 		return err
 	}
@@ -189,9 +179,29 @@ func Run(ctx context.Context, cfg Config) error {
 	// catch-up on reconnect, console pages are told to reload, metrics
 	// undercount.
 	changes := eventbus.New[tickets.Change]()
-	notifier := newDeviceNotifier(func(ctx context.Context, deviceID string, u wire.TicketUpdate) error {
-		return desk.gw.Notify(ctx, deviceID, u)
-	}, desk.log, func() { changesDropped.WithLabelValues("device").Inc() })
+	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log, Changes: changes,
+		Policy:  tickets.Policy{Limits: cfg.TierLimits, Response: cfg.ResponseLimits, Hours: cfg.BusinessHours},
+		Vendors: vendorSender, HubURL: cfg.URL, RetryBase: cfg.VendorRetry})
+	if err != nil {
+		return fmt.Errorf("tickets: %w", err)
+	}
+	// Devices join the tickets: help requests from agents become tickets,
+	// ticket changes go back to the device, fix runs that name a ticket go
+	// on its timeline.
+	devices := tickets.NewDevices(ticketSvc, st, log, ticketEvents.observeSession)
+	con, err := console.New(console.Config{Store: st, Logger: log, SessionIdle: cfg.SessionIdle, Policy: ticketSvc.Policy})
+	if err != nil {
+		return err
+	}
+	// The console hears about finished runs besides the tickets, to update
+	// open pages live.
+	onRunFinished := func(r store.Run) { devices.RunFinished(r); con.PublishRun(r) }
+	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, DeviceDesk: devices, OnRunFinished: onRunFinished})
+	if err != nil {
+		return err
+	}
+	notifier := tickets.NewDeviceNotifier(gw.Notify, log.With("component", "device-notifier"),
+		func() { changesDropped.WithLabelValues("device").Inc() })
 	dropped := func(name string, also func()) func(tickets.Change) {
 		return func(c tickets.Change) {
 			changesDropped.WithLabelValues(name).Inc()
@@ -201,27 +211,12 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}
 	}
-	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "device-notifier", Queue: 1024, Handle: notifier.handle,
+	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "device-notifier", Queue: 1024, Handle: notifier.Handle,
 		Dropped: dropped("device-notifier", nil)})
 	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "console", Queue: 1024, Handle: con.PublishTicket,
 		Dropped: dropped("console", func() { con.Publish(console.Notice{Kind: "resync"}) })})
-	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "support-metrics", Queue: 1024, Handle: desk.observe,
-		Dropped: dropped("support-metrics", nil)})
-	// The console hears about finished runs besides the help desk, to
-	// update open pages live.
-	onRunFinished := func(r store.Run) { desk.onRunFinished(r); con.PublishRun(r) }
-	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, HelpDesk: desk, OnRunFinished: onRunFinished})
-	if err != nil {
-		return err
-	}
-	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log, Changes: changes,
-		Policy:  tickets.Policy{Limits: cfg.TierLimits, Response: cfg.ResponseLimits, Hours: cfg.BusinessHours},
-		Vendors: vendorSender, HubURL: cfg.URL, RetryBase: cfg.VendorRetry})
-	desk.gw, desk.svc = gw, ticketSvc
-	if err != nil {
-		return fmt.Errorf("tickets: %w", err)
-	}
-	policy = ticketSvc.Policy
+	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "support-metrics", Queue: 1024,
+		Handle: ticketEvents.observeChange(st, log), Dropped: dropped("support-metrics", nil)})
 	fingerprint := authority.Fingerprint()
 	apiHandler, err := api.New(api.Config{
 		Store: st, Logger: log, OnRevoke: gw.Revoked, IsConnected: gw.IsConnected,
@@ -317,7 +312,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := changes.Close(shutdownCtx); err != nil {
 		log.Warn("ticket changes not all handled at shutdown", "err", err)
 	}
-	if err := notifier.close(shutdownCtx); err != nil {
+	if err := notifier.Close(shutdownCtx); err != nil {
 		log.Warn("ticket updates not all sent to devices at shutdown", "err", err)
 	}
 	log.Info("hub stopped")

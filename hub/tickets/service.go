@@ -33,6 +33,7 @@ type Store interface {
 	GetSetting(ctx context.Context, key string) (string, bool, error)
 	PutSetting(ctx context.Context, key, value string) error
 	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
+	TicketLinks(ctx context.Context, ticketID string) ([]store.TicketLink, error)
 	GetUserByName(ctx context.Context, name string) (store.User, error)
 	// WithJobLock runs fn unless another hub sharing the database runs
 	// the same job now (PostgreSQL advisory lock).

@@ -1,4 +1,4 @@
-package server
+package tickets_test
 
 import (
 	"context"
@@ -30,7 +30,7 @@ func TestUserReplyAddedOncePerID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &helpDesk{svc: svc, st: st, log: slog.New(slog.DiscardHandler)}
+	d := tickets.NewDevices(svc, st, slog.New(slog.DiscardHandler), nil)
 	rec, err := d.FileHelp(ctx, "dev1", "pc-17", wire.HelpRequest{RequestID: "req-1", Text: "VPN drops", User: "maria",
 		Snapshot: wire.Snapshot{Taken: time.Now(), Checks: []diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusFailing}}}})
 	if err != nil {
@@ -86,7 +86,7 @@ func testCatchUp(t *testing.T, st *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &helpDesk{svc: svc, st: st, log: slog.New(slog.DiscardHandler)}
+	d := tickets.NewDevices(svc, st, slog.New(slog.DiscardHandler), nil)
 	file := func(device, req, text string) string {
 		rec, err := d.FileHelp(ctx, device, "pc-17", wire.HelpRequest{RequestID: req, Text: text, User: "maria",
 			Snapshot: wire.Snapshot{Taken: time.Now(), Checks: []diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusOK}}}})
@@ -107,7 +107,7 @@ func testCatchUp(t *testing.T, st *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oldDesk := &helpDesk{svc: oldSvc, st: st, log: slog.New(slog.DiscardHandler)}
+	oldDesk := tickets.NewDevices(oldSvc, st, slog.New(slog.DiscardHandler), nil)
 	oldRec, err := oldDesk.FileHelp(ctx, "dev1", "pc-17", wire.HelpRequest{RequestID: "req-0", Text: "Old one", User: "maria",
 		Snapshot: wire.Snapshot{Taken: time.Now(), Checks: []diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusOK}}}})
 	if err != nil {

@@ -1,4 +1,4 @@
-package server
+package tickets
 
 import (
 	"context"
@@ -8,25 +8,24 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/gateway"
-	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/wire"
 )
 
 // deviceQueue is how many updates may wait for one device.
 const deviceQueue = 64
 
-// deviceNotifier tells devices about their tickets: what the user should
+// DeviceNotifier tells devices about their tickets: what the user should
 // see of each change (a technician's message, a state or tier change, a
-// resolution with the survey). It is a subscriber of the ticket changes
-// bus; each device has its own queue and goroutine, so a device that
-// stops reading its socket delays only its own updates.
+// resolution with the survey). Its Handle subscribes to the ticket
+// changes bus; each device has its own queue and goroutine, so a device
+// that stops reading its socket delays only its own updates.
 //
 // When a device's queue is full the update is dropped, counted and
 // logged: the database is the record, and the device hears it again in
 // the catch-up after it reconnects (a device that stops reading is cut off
-// by the gateway's write timeout and reconnects).
-type deviceNotifier struct {
-	notify  func(ctx context.Context, deviceID string, u wire.TicketUpdate) error
+// by the gateway's write timeout, and reconnects).
+type DeviceNotifier struct {
+	notify  func(ctx context.Context, deviceID string, body wire.Body) error
 	timeout time.Duration
 	log     *slog.Logger
 	dropped func()
@@ -37,28 +36,33 @@ type deviceNotifier struct {
 	wg     sync.WaitGroup
 }
 
-func newDeviceNotifier(notify func(ctx context.Context, deviceID string, u wire.TicketUpdate) error, log *slog.Logger, dropped func()) *deviceNotifier {
+// NewDeviceNotifier sends updates with notify (the gateway's Notify), each
+// given 10 s; dropped (may be nil) counts updates a full queue refused.
+func NewDeviceNotifier(notify func(ctx context.Context, deviceID string, body wire.Body) error, log *slog.Logger, dropped func()) *DeviceNotifier {
 	if dropped == nil {
 		dropped = func() {}
 	}
-	return &deviceNotifier{notify: notify, timeout: 10 * time.Second, log: log, dropped: dropped,
+	if log == nil {
+		log = slog.Default()
+	}
+	return &DeviceNotifier{notify: notify, timeout: 10 * time.Second, log: log, dropped: dropped,
 		queues: map[string]chan wire.TicketUpdate{}}
 }
 
-// handle queues the updates a ticket change brings its device. It never
+// Handle queues the updates a ticket change brings its device. It never
 // blocks.
-func (n *deviceNotifier) handle(c tickets.Change) {
+func (n *DeviceNotifier) Handle(c Change) {
 	if c.Ticket.DeviceID == "" {
 		return
 	}
 	for _, e := range c.Events {
-		if u, ok := updateFor(c.Ticket, e); ok {
+		if u, ok := DeviceUpdate(c.Ticket, e); ok {
 			n.enqueue(c.Ticket.DeviceID, c.Ticket.Number, u)
 		}
 	}
 }
 
-func (n *deviceNotifier) enqueue(deviceID string, number int64, u wire.TicketUpdate) {
+func (n *DeviceNotifier) enqueue(deviceID string, number int64, u wire.TicketUpdate) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
@@ -82,7 +86,7 @@ func (n *deviceNotifier) enqueue(deviceID string, number int64, u wire.TicketUpd
 
 // run sends a device's updates in order until its queue is empty, then
 // ends; the next update starts a new one.
-func (n *deviceNotifier) run(deviceID string, q chan wire.TicketUpdate) {
+func (n *DeviceNotifier) run(deviceID string, q chan wire.TicketUpdate) {
 	defer n.wg.Done()
 	for {
 		n.mu.Lock()
@@ -101,9 +105,9 @@ func (n *deviceNotifier) run(deviceID string, q chan wire.TicketUpdate) {
 	}
 }
 
-// close stops taking updates and waits, until ctx ends, for the queued
+// Close stops taking updates and waits, until ctx ends, for the queued
 // ones to be sent.
-func (n *deviceNotifier) close(ctx context.Context) error {
+func (n *DeviceNotifier) Close(ctx context.Context) error {
 	n.mu.Lock()
 	n.closed = true
 	n.mu.Unlock()

@@ -1,4 +1,4 @@
-package server
+package tickets
 
 import (
 	"context"
@@ -10,39 +10,56 @@ import (
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/ticketevent"
-	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/wire"
 )
 
-// helpDesk connects devices to tickets: it is the gateway's HelpDesk,
-// the tickets service's event hook (telling a device about its tickets)
-// and the gateway's fix-run hook (putting runs on their ticket's timeline).
-type helpDesk struct {
-	svc *tickets.Service
-	st  *store.Store
-	gw  *gateway.Gateway
+// DeviceStore is what Devices reads and writes besides the service.
+type DeviceStore interface {
+	ViewStore
+	ListTickets(ctx context.Context, f store.TicketFilter) ([]store.Ticket, error)
+	RecordHelpSession(ctx context.Context, h store.HelpSessionRecord) error
+	SearchArticles(ctx context.Context, q store.ArticleQuery) ([]store.ArticleHit, error)
+}
+
+// Devices is the tickets' side of the devices: the gateway's DeviceDesk.
+// Help requests from devices become tickets, users' replies and survey
+// answers go onto them, Get help sessions are recorded, devices search
+// the published articles, and a device that connects hears again what it
+// may have missed (CatchUp). Fix runs that name a ticket go on its
+// timeline (RunFinished). Ticket changes reach devices through
+// DeviceNotifier.
+type Devices struct {
+	svc *Service
+	st  DeviceStore
 	log *slog.Logger
-	// support counts support metrics; nil: the hub's (ticketEvents).
-	support *supportMetrics
+	// onSession hears each Get help session recorded.
+	onSession func(wire.HelpSession)
+	now       func() time.Time
 }
 
-func (d *helpDesk) metrics() *supportMetrics {
-	if d.support != nil {
-		return d.support
+var _ gateway.DeviceDesk = (*Devices)(nil)
+
+// NewDevices makes the devices' side of svc; onSession (may be nil) hears
+// each Get help session recorded (the hub counts them in its metrics).
+func NewDevices(svc *Service, st DeviceStore, log *slog.Logger, onSession func(wire.HelpSession)) *Devices {
+	if log == nil {
+		log = slog.Default()
 	}
-	return ticketEvents
+	if onSession == nil {
+		onSession = func(wire.HelpSession) {}
+	}
+	return &Devices{svc: svc, st: st, log: log.With("component", "devices"), onSession: onSession, now: time.Now}
 }
-
-var _ gateway.HelpDesk = (*helpDesk)(nil)
 
 func refused(err error) error {
-	if errors.Is(err, tickets.ErrInvalid) || errors.Is(err, tickets.ErrState) || errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, ErrInvalid) || errors.Is(err, ErrState) || errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w: %v", gateway.ErrRefused, err)
 	}
 	return err
 }
 
-func (d *helpDesk) FileHelp(ctx context.Context, deviceID, hostname string, req wire.HelpRequest) (wire.HelpReceipt, error) {
+// FileHelp files the ticket a device's user asked for.
+func (d *Devices) FileHelp(ctx context.Context, deviceID, hostname string, req wire.HelpRequest) (wire.HelpReceipt, error) {
 	t, created, err := d.svc.File(ctx, deviceID, hostname, req)
 	if err != nil {
 		return wire.HelpReceipt{}, refused(err)
@@ -52,7 +69,7 @@ func (d *helpDesk) FileHelp(ctx context.Context, deviceID, hostname string, req 
 	}
 	next := fmt.Sprintf("A Tier %d technician will pick it up", t.Tier)
 	if limit, ok := d.svc.Policy().Limits[t.Tier]; ok && limit > 0 {
-		next += " within " + tickets.ShortDuration(limit)
+		next += " within " + ShortDuration(limit)
 	}
 	next += "; their replies appear here."
 	return wire.HelpReceipt{RequestID: req.RequestID, TicketID: t.ID, Number: t.Number, Tier: t.Tier, Next: next}, nil
@@ -60,7 +77,7 @@ func (d *helpDesk) FileHelp(ctx context.Context, deviceID, hostname string, req 
 
 // ownTicket returns the device's ticket, or a refusal when it is another
 // device's or unknown.
-func (d *helpDesk) ownTicket(ctx context.Context, deviceID, ticketID string) (store.Ticket, error) {
+func (d *Devices) ownTicket(ctx context.Context, deviceID, ticketID string) (store.Ticket, error) {
 	t, err := d.st.GetTicket(ctx, ticketID)
 	if err != nil {
 		return t, refused(err)
@@ -71,7 +88,8 @@ func (d *helpDesk) ownTicket(ctx context.Context, deviceID, ticketID string) (st
 	return t, nil
 }
 
-func (d *helpDesk) UserReply(ctx context.Context, deviceID string, r wire.UserReply) error {
+// UserReply puts the user's reply on the device's ticket.
+func (d *Devices) UserReply(ctx context.Context, deviceID string, r wire.UserReply) error {
 	if _, err := d.ownTicket(ctx, deviceID, r.TicketID); err != nil {
 		return err
 	}
@@ -80,11 +98,12 @@ func (d *helpDesk) UserReply(ctx context.Context, deviceID string, r wire.UserRe
 		actor = "user:" + r.User
 	}
 	// A reply with an id is added once however often the link delivers it.
-	_, err := d.svc.MessageOnce(ctx, r.TicketID, actor, "user", r.Text, r.ID)
+	_, err := d.svc.MessageOnce(ctx, r.TicketID, actor, FromUser, r.Text, r.ID)
 	return refused(err)
 }
 
-func (d *helpDesk) SurveyAnswer(ctx context.Context, deviceID string, a wire.SurveyAnswer) error {
+// SurveyAnswer records the user's satisfaction with a resolved ticket.
+func (d *Devices) SurveyAnswer(ctx context.Context, deviceID string, a wire.SurveyAnswer) error {
 	if _, err := d.ownTicket(ctx, deviceID, a.TicketID); err != nil {
 		return err
 	}
@@ -92,11 +111,12 @@ func (d *helpDesk) SurveyAnswer(ctx context.Context, deviceID string, a wire.Sur
 	return refused(err)
 }
 
-func (d *helpDesk) HelpSession(ctx context.Context, deviceID string, h wire.HelpSession) error {
+// HelpSession records a Get help session.
+func (d *Devices) HelpSession(ctx context.Context, deviceID string, h wire.HelpSession) error {
 	if err := d.st.RecordHelpSession(ctx, store.HelpSessionRecord{DeviceID: deviceID, HelpSession: h}); err != nil {
 		return err
 	}
-	d.metrics().observeSession(h)
+	d.onSession(h)
 	return nil
 }
 
@@ -105,7 +125,7 @@ const kbLimit = 10
 
 // SearchKB searches published articles for a device's Get help page:
 // those linked to the device's failing checks first, then by the text.
-func (d *helpDesk) SearchKB(ctx context.Context, deviceID string, q wire.KBQuery) (wire.KBResults, error) {
+func (d *Devices) SearchKB(ctx context.Context, deviceID string, q wire.KBQuery) (wire.KBResults, error) {
 	limit := q.Limit
 	if limit <= 0 || limit > kbLimit {
 		limit = kbLimit
@@ -130,19 +150,8 @@ func (d *helpDesk) SearchKB(ctx context.Context, deviceID string, q wire.KBQuery
 	return out, nil
 }
 
-// observe counts a ticket change in the support metrics. It is a
-// subscriber of the ticket changes bus: the timeline read it may need
-// happens off the request path.
-func (d *helpDesk) observe(c tickets.Change) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := d.metrics().observeTicket(ctx, d.st, c.Ticket, c.Events); err != nil {
-		d.log.Warn("ticket events not counted in the support metrics", "ticket", c.Ticket.Number, "err", err)
-	}
-}
-
-// updateFor is what the ticket's user hears of event e, if anything.
-func updateFor(t store.Ticket, e store.TicketEvent) (wire.TicketUpdate, bool) {
+// DeviceUpdate is what the ticket's user hears of event e, if anything.
+func DeviceUpdate(t store.Ticket, e store.TicketEvent) (wire.TicketUpdate, bool) {
 	u := wire.TicketUpdate{TicketID: t.ID, Number: t.Number, Title: t.Title, State: t.State, Tier: t.Tier, Time: e.Time}
 	switch d := e.Data.(type) {
 	case ticketevent.Message:
@@ -169,55 +178,65 @@ const (
 )
 
 // CatchUp is what a device that has just connected hears again: on each of
-// its tickets that is not closed (nor resolved long ago), the technicians' newest messages and the
-// resolution (with the survey only while it is unanswered), then the
-// ticket's state now. An update sent while the device was offline, or
-// connected to another hub, is otherwise lost; the agent keeps each
-// message once, by its time and text.
-func (d *helpDesk) CatchUp(ctx context.Context, deviceID string) ([]wire.TicketUpdate, error) {
+// its tickets that is not closed (nor resolved long ago), the technicians'
+// newest messages and the resolution (with the survey only while it is
+// unanswered), then the ticket's state now. An update sent while the
+// device was offline, or connected to another hub, is otherwise lost; the
+// agent keeps each message once, by its time and text.
+func (d *Devices) CatchUp(ctx context.Context, deviceID string) ([]wire.TicketUpdate, error) {
 	ts, err := d.st.ListTickets(ctx, store.TicketFilter{DeviceID: deviceID, NewestFirst: true, Limit: catchUpTickets,
 		States: []string{store.TicketNew, store.TicketOpen, store.TicketWaitingUser, store.TicketWaitingVendor, store.TicketResolved}})
 	if err != nil {
 		return nil, err
 	}
+	now := d.now()
 	var out []wire.TicketUpdate
 	for i := len(ts) - 1; i >= 0; i-- { // oldest first, as they happened
 		t := ts[i]
-		if t.State == store.TicketResolved && t.ResolvedAt != nil && time.Since(*t.ResolvedAt) > catchUpResolved {
+		if t.State == store.TicketResolved && t.ResolvedAt != nil && now.Sub(*t.ResolvedAt) > catchUpResolved {
 			continue
 		}
-		evs, err := d.st.TicketEvents(ctx, t.ID)
+		v, err := viewOf(ctx, d.st, t, d.svc.policy(), now)
 		if err != nil {
 			return nil, err
 		}
-		var msgs []wire.TicketUpdate
-		var resolved *wire.TicketUpdate
-		for _, e := range evs {
-			switch e.Data.(type) {
-			case ticketevent.Message:
-				if u, ok := updateFor(t, e); ok {
-					msgs = append(msgs, u)
-				}
-			case ticketevent.Resolved:
-				u, _ := updateFor(t, e)
-				resolved = &u
-			case ticketevent.Reopened:
-				resolved = nil
-			}
-		}
-		out = append(out, msgs[max(0, len(msgs)-catchUpMessages):]...)
-		if resolved != nil && t.State == store.TicketResolved {
-			resolved.AskSurvey = t.CSAT == nil
-			out = append(out, *resolved)
-		}
-		out = append(out, wire.TicketUpdate{TicketID: t.ID, Number: t.Number, Title: t.Title, State: t.State, Tier: t.Tier, Time: t.UpdatedAt})
+		out = append(out, v.DeviceCatchUp()...)
 	}
 	return out, nil
 }
 
-// onRunFinished puts a fix run that names a ticket on its timeline. It is
-// called from the gateway's ingest loop, so the ticket write happens off it.
-func (d *helpDesk) onRunFinished(r store.Run) {
+// DeviceCatchUp is what the ticket's device hears again when it
+// connects: the technicians' newest messages, the resolution (asking for
+// the survey while it is unanswered) and the ticket's state now.
+func (v View) DeviceCatchUp() []wire.TicketUpdate {
+	t := v.Ticket
+	var msgs []wire.TicketUpdate
+	var resolved *wire.TicketUpdate
+	for _, e := range v.Timeline {
+		switch e.Data.(type) {
+		case ticketevent.Message:
+			if u, ok := DeviceUpdate(t, e); ok {
+				msgs = append(msgs, u)
+			}
+		case ticketevent.Resolved:
+			u, _ := DeviceUpdate(t, e)
+			resolved = &u
+		case ticketevent.Reopened:
+			resolved = nil
+		}
+	}
+	out := msgs[max(0, len(msgs)-catchUpMessages):]
+	if resolved != nil && t.State == store.TicketResolved {
+		resolved.AskSurvey = t.CSAT == nil
+		out = append(out, *resolved)
+	}
+	return append(out, wire.TicketUpdate{TicketID: t.ID, Number: t.Number, Title: t.Title, State: t.State, Tier: t.Tier, Time: t.UpdatedAt})
+}
+
+// RunFinished puts a fix run that names a ticket on its timeline. The
+// gateway calls it from its ingest loop, so the ticket write happens off
+// it, in its own goroutine.
+func (d *Devices) RunFinished(r store.Run) {
 	if r.Ticket == "" || r.Fix == "" {
 		return
 	}
