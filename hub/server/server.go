@@ -217,6 +217,11 @@ func Run(ctx context.Context, cfg Config) error {
 		Dropped: dropped("console", func() { con.Publish(console.Notice{Kind: "resync"}) })})
 	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "support-metrics", Queue: 1024,
 		Handle: ticketEvents.observeChange(st, log), Dropped: dropped("support-metrics", nil)})
+	defer func() {
+		// On an early return; after a normal shutdown both are closed already.
+		_ = changes.Close(context.Background())
+		_ = notifier.Close(context.Background())
+	}()
 	fingerprint := authority.Fingerprint()
 	apiHandler, err := api.New(api.Config{
 		Store: st, Logger: log, OnRevoke: gw.Revoked, IsConnected: gw.IsConnected,
