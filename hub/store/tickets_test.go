@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -395,6 +396,71 @@ func TestTicketEventUnknownKindLoads(t *testing.T) {
 			if !ok || string(u.Raw) != want {
 				t.Errorf("event %d: %#v, want Unknown %s", i+1, evs[i+1].Data, want)
 			}
+		}
+	})
+}
+
+// Every kind of event is stored as its ticketevent encoding and reads
+// back as the same typed event, on both databases.
+func TestTicketEventKindsRoundTrip(t *testing.T) {
+	due := "2026-03-02T17:00:00Z"
+	events := []ticketevent.Data{
+		ticketevent.Filed{Tier: 1, Impact: 3, Urgency: 3, Category: "network", Hostname: "pc-17", User: "maria"},
+		ticketevent.NewSelfHelp(wire.SelfHelp{Articles: []string{"kb-1"}, Runs: []wire.TriedFix{{Fix: "flush-dns", Outcome: "fixed", Time: t0}}}),
+		ticketevent.Assigned{To: "ana"}, ticketevent.Collaborator{User: "bo"},
+		ticketevent.Message{From: "technician", Text: "Try <b>this</b> & that", MsgID: "m1"},
+		ticketevent.Waiting{State: "waiting_user", Reason: "user_info"}, ticketevent.Resumed{},
+		ticketevent.Escalated{From: 1, To: 2, Auto: true, Reason: "limit"}, ticketevent.SLAWarning{Tier: 2, Pct: 50, Limit: "4h0m0s"},
+		ticketevent.SLABreach{Tier: 2, Limit: "4h0m0s"}, ticketevent.ResponseBreach{Tier: 2, Limit: "1h0m0s"},
+		ticketevent.Run{Run: "r1", Fix: "flush-dns", Outcome: "fixed"}, ticketevent.Resolved{Resolution: "done"},
+		ticketevent.Reopened{}, ticketevent.Closed{}, ticketevent.Survey{Score: 5, Comment: "quick"},
+		ticketevent.Priority{Impact: 1, Urgency: 2}, ticketevent.Problem{Problem: ""}, ticketevent.Link{Other: "t2", LinkKind: store.LinkRelated},
+		ticketevent.VendorSent{Vendor: "v1", Name: "Acme", Channels: []string{"webhook"}, Due: due, Target: "8h0m0s"},
+		ticketevent.VendorRef{Ref: "A-1", Vendor: "v1"}, ticketevent.VendorOverdue{Vendor: "v1", Due: due, Reminder: "not sent"},
+		ticketevent.VendorDelivered{Delivery: "d1", DeliveryKind: "escalation", Channel: "webhook", Attempt: 1, Vendor: "v1", Name: "Acme"},
+		ticketevent.VendorFailed{Delivery: "d1", DeliveryKind: "escalation", Channel: "email", Attempt: 2, Vendor: "v1", Error: "503", RetryAt: due},
+		ticketevent.KBDraft{Article: "a1", Title: "VPN"},
+		ticketevent.Unknown{Name: "from_a_newer_hub", Raw: []byte(`{"x":[1,2]}`)},
+	}
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		mustCreateTicket(t, s, "t1", "d1", "r1", t0)
+		mustCreateTicket(t, s, "t2", "d1", "r2", t0)
+		var in []store.TicketEvent
+		for i, d := range events {
+			in = append(in, store.TicketEvent{Time: t0.Add(time.Duration(i+1) * time.Second), Actor: "ana", Data: d})
+		}
+		if _, _, err := s.UpdateTicket(ctx, "t1", func(*store.Ticket) ([]store.TicketEvent, error) { return in, nil }); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.TicketEvents(ctx, "t1")
+		if err != nil || len(got) != len(events)+1 {
+			t.Fatalf("timeline of %d events, %v; want %d", len(got), err, len(events)+1)
+		}
+		rows, err := s.DB().Query(`SELECT kind, data FROM ticket_events WHERE ticket_id = 't1' ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for i := 0; rows.Next(); i++ {
+			n++
+			var kind, data string
+			if err := rows.Scan(&kind, &data); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				continue // the filed event mustCreateTicket wrote
+			}
+			want, _ := ticketevent.Encode(events[i-1])
+			if kind != events[i-1].Kind() || data != string(want) {
+				t.Errorf("stored %s %s, want %s %s", kind, data, events[i-1].Kind(), want)
+			}
+			if !reflect.DeepEqual(got[i].Data, events[i-1]) {
+				t.Errorf("read back %#v, want %#v", got[i].Data, events[i-1])
+			}
+		}
+		if err := rows.Err(); err != nil || n != len(events)+1 {
+			t.Errorf("%d rows, %v; want %d", n, err, len(events)+1)
 		}
 	})
 }
