@@ -52,7 +52,7 @@ func TestProblems(t *testing.T) {
 	}
 	var detail ticketAnswer
 	json.Unmarshal(f.call(t, "GET", "/api/v1/tickets/"+t2.ID, tier3, "").Body.Bytes(), &detail)
-	if detail.Ticket.ProblemID != p.ID || detail.Timeline[len(detail.Timeline)-1].Kind != "problem" {
+	if detail.Ticket.ProblemID != p.ID || detail.Timeline[len(detail.Timeline)-1].Kind() != "problem" {
 		t.Errorf("ticket after linking: problem %q, timeline %+v", detail.Ticket.ProblemID, detail.Timeline)
 	}
 	// Root cause and workaround: a known error.

@@ -119,25 +119,14 @@ func (a *API) getTicket(w http.ResponseWriter, r *http.Request, who Caller) {
 	if !ok {
 		return
 	}
-	id := r.PathValue("id")
-	t, err := a.tickets.GetTicket(r.Context(), id)
+	v, err := svc.View(r.Context(), r.PathValue("id"), a.cfg.Now())
 	if err != nil {
 		a.ticketError(w, r, err)
 		return
 	}
-	timeline, err := a.tickets.TicketEvents(r.Context(), id)
-	if err != nil {
-		a.ticketError(w, r, err)
-		return
-	}
-	links, err := a.tickets.TicketLinks(r.Context(), id)
-	if err != nil {
-		a.ticketError(w, r, err)
-		return
-	}
-	out := map[string]any{"ticket": a.view(svc, t), "timeline": timeline, "links": links}
-	if t.DeviceID != "" {
-		out["telemetry"] = "/api/v1/devices/" + t.DeviceID + "/telemetry"
+	out := map[string]any{"ticket": ticketView{Ticket: v.Ticket, SLA: v.SLA}, "timeline": v.Timeline, "links": v.Links}
+	if v.Ticket.DeviceID != "" {
+		out["telemetry"] = "/api/v1/devices/" + v.Ticket.DeviceID + "/telemetry"
 	}
 	writeJSON(w, http.StatusOK, out)
 }

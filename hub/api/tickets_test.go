@@ -137,7 +137,7 @@ func TestTicketRoutes(t *testing.T) {
 	got = decode[ticketAnswer](t, rec.Body.Bytes())
 	var kinds []string
 	for _, e := range got.Timeline {
-		kinds = append(kinds, e.Kind)
+		kinds = append(kinds, e.Kind())
 	}
 	want := "filed assigned assigned collaborator message waiting resumed escalated escalated link resolved reopened resolved closed"
 	if strings.Join(kinds, " ") != want {
@@ -389,7 +389,7 @@ func TestTicketPriorityRoute(t *testing.T) {
 	got = decode[ticketAnswer](t, rec.Body.Bytes())
 	var kinds []string
 	for _, e := range got.Timeline {
-		kinds = append(kinds, e.Kind)
+		kinds = append(kinds, e.Kind())
 	}
 	if strings.Join(kinds, " ") != "filed priority" || got.Ticket.Priority != 2 {
 		t.Errorf("after priority: P%d, timeline %v", got.Ticket.Priority, kinds)

@@ -81,7 +81,7 @@ func newTestConsoleOn(t *testing.T, st *store.Store) *testConsole {
 		}
 		tc.users[r] = u
 	}
-	svc, err := tickets.New(tickets.Config{Store: st, OnEvent: c.PublishTicket})
+	svc, err := tickets.New(tickets.Config{Store: st, Changes: tickets.PublishFunc(c.PublishTicket)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/tickets"
 )
 
 // liveStore is what the live event stream calls on the store.
@@ -81,12 +82,12 @@ func (c *Console) Publish(n Notice) {
 	}
 }
 
-// PublishTicket publishes a ticket change; it fits the tickets service's
-// OnEvent hook.
-func (c *Console) PublishTicket(t store.Ticket, events []store.TicketEvent) {
-	kind := ""
-	if len(events) > 0 {
-		kind = events[len(events)-1].Kind
+// PublishTicket publishes a ticket change to the pages; the hub calls it
+// from its subscriber to the ticket changes bus.
+func (c *Console) PublishTicket(ch tickets.Change) {
+	t, kind := ch.Ticket, ""
+	if len(ch.Events) > 0 {
+		kind = ch.Events[len(ch.Events)-1].Kind()
 	}
 	c.Publish(Notice{Kind: "ticket", ID: t.ID, Number: t.Number, Tier: t.Tier, State: t.State, Event: kind, Device: t.DeviceID})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
@@ -45,13 +46,6 @@ type timelineItem struct {
 	Text  string
 }
 
-type messageItem struct {
-	Time  time.Time
-	From  string // technician or user
-	Actor string
-	Text  string
-}
-
 type ticketData struct {
 	T         store.Ticket
 	Open      bool
@@ -65,7 +59,7 @@ type ticketData struct {
 	Inventory *diag.Inventory
 	Chart     Chart
 	Timeline  []timelineItem
-	Messages  []messageItem
+	Messages  []tickets.ViewMessage
 	Runs      []store.Run
 	Users     []store.User
 	Problems  []store.Problem
@@ -95,16 +89,13 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 	}
 	ctx := r.Context()
 	st := c.tickets
-	t, err := st.GetTicket(ctx, id)
+	now := c.cfg.Now()
+	v, err := tickets.BuildView(ctx, st, id, c.cfg.Policy(), now)
 	if err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}
-	evs, err := st.TicketEvents(ctx, id)
-	if err != nil {
-		c.Fail(w, r, req, err)
-		return
-	}
+	t := v.Ticket
 	d := ticketData{T: t, Open: t.State != store.TicketResolved && t.State != store.TicketClosed,
 		WaitReasons: tickets.WaitingReasons[store.TicketWaitingUser],
 		CanWait:     t.State == store.TicketNew || t.State == store.TicketOpen,
@@ -120,10 +111,9 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 			return
 		}
 	}
-	now := c.cfg.Now()
 	d.SLA = makeQueueRow(t, d.Device.Hostname, c.cfg.Policy(), now)
-	if sla := tickets.Status(&t, c.cfg.Policy(), now); sla.Limit > 0 {
-		d.SLAPct = sla.Pct
+	if v.SLA.Limit > 0 {
+		d.SLAPct = v.SLA.Pct
 	}
 	if s := t.Snapshot; s != nil {
 		d.Checks = sortChecks(s.Checks)
@@ -139,11 +129,9 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		}
 		d.Chart = HistoryChart(pts)
 	}
-	for _, e := range evs {
-		if e.Kind == tickets.EvMessage {
-			d.Messages = append(d.Messages, messageItem{Time: e.Time, From: e.Str("from"), Actor: e.Actor, Text: e.Str("text")})
-		}
-		d.Timeline = append(d.Timeline, timelineItem{Time: e.Time, Actor: e.Actor, Kind: e.Kind, Text: describeEvent(e)})
+	d.Messages, d.Links = v.Messages(), v.Links
+	for _, e := range v.Timeline {
+		d.Timeline = append(d.Timeline, timelineItem{Time: e.Time, Actor: e.Actor, Kind: e.Kind(), Text: describeEvent(e)})
 	}
 	slices.Reverse(d.Timeline) // newest first
 	runs, err := st.ListRuns(ctx, store.RunFilter{Ticket: t.ID, Limit: ticketRuns})
@@ -169,10 +157,6 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 			c.Fail(w, r, req, err)
 			return
 		}
-	}
-	if d.Links, err = st.TicketLinks(ctx, t.ID); err != nil {
-		c.Fail(w, r, req, err)
-		return
 	}
 	if req.Can(store.RoleTier3) && d.Open {
 		if d.Vendors, err = st.ListVendors(ctx, false); err != nil {
@@ -267,89 +251,89 @@ func sortChecks(in []diag.CheckResult) []diag.CheckResult {
 
 // describeEvent says what a timeline event means in a sentence.
 func describeEvent(e store.TicketEvent) string {
-	switch e.Kind {
-	case tickets.EvFiled:
-		s := fmt.Sprintf("Filed into tier %d", e.Int("tier"))
-		if c := e.Str("category"); c != "" {
-			s += ", category " + c
+	switch d := e.Data.(type) {
+	case ticketevent.Filed:
+		s := fmt.Sprintf("Filed into tier %d", d.Tier)
+		if d.Category != "" {
+			s += ", category " + d.Category
 		}
-		if q := e.Str("rule"); q != "" {
-			s += " (routing rule " + q + ")"
+		if d.Rule != "" {
+			s += " (routing rule " + d.Rule + ")"
 		}
 		return s
-	case tickets.EvSelfHelp:
+	case ticketevent.SelfHelp:
 		return "The user tried self-help before filing"
-	case tickets.EvAssigned:
-		if to := e.Str("to"); to != "" {
-			return "Assigned to " + to
+	case ticketevent.Assigned:
+		if d.To != "" {
+			return "Assigned to " + d.To
 		}
 		return "Unassigned"
-	case tickets.EvCollaborator:
-		return e.Str("user") + " joined as collaborator"
-	case tickets.EvMessage:
-		if e.Str("from") == tickets.FromUser {
-			return "Message from the user: " + e.Str("text")
+	case ticketevent.Collaborator:
+		return d.User + " joined as collaborator"
+	case ticketevent.Message:
+		if d.From == ticketevent.FromUser {
+			return "Message from the user: " + d.Text
 		}
-		return "Message to the user: " + e.Str("text")
-	case tickets.EvWaiting:
-		s := "Waiting (" + e.Str("state") + ")"
-		if r := e.Str("reason"); r != "" {
-			s += ": " + r
+		return "Message to the user: " + d.Text
+	case ticketevent.Waiting:
+		s := "Waiting (" + d.State + ")"
+		if d.Reason != "" {
+			s += ": " + d.Reason
 		}
 		return s
-	case tickets.EvResumed:
+	case ticketevent.Resumed:
 		return "Resumed"
-	case tickets.EvEscalated:
-		s := fmt.Sprintf("Moved from tier %d to tier %d", e.Int("from"), e.Int("to"))
-		if e.Bool("auto") {
-			s = fmt.Sprintf("Escalated automatically from tier %d to tier %d", e.Int("from"), e.Int("to"))
+	case ticketevent.Escalated:
+		s := fmt.Sprintf("Moved from tier %d to tier %d", d.From, d.To)
+		if d.Auto {
+			s = fmt.Sprintf("Escalated automatically from tier %d to tier %d", d.From, d.To)
 		}
-		if r := e.Str("reason"); r != "" {
-			s += " (" + r + ")"
+		if d.Reason != "" {
+			s += " (" + d.Reason + ")"
 		}
-		if n := e.Str("note"); n != "" {
-			s += ": " + n
+		if d.Note != "" {
+			s += ": " + d.Note
 		}
 		return s
-	case tickets.EvSLAWarning:
-		return fmt.Sprintf("SLA warning: %d%% of the tier %d limit used", e.Int("pct"), e.Int("tier"))
-	case tickets.EvSLABreach:
-		return fmt.Sprintf("SLA breached in tier %d", e.Int("tier"))
-	case tickets.EvResponseBreach:
+	case ticketevent.SLAWarning:
+		return fmt.Sprintf("SLA warning: %d%% of the tier %d limit used", d.Pct, d.Tier)
+	case ticketevent.SLABreach:
+		return fmt.Sprintf("SLA breached in tier %d", d.Tier)
+	case ticketevent.ResponseBreach:
 		return "Nobody responded within the tier's response limit"
-	case tickets.EvRun:
-		return "Fix " + e.Str("fix") + ": " + cmp.Or(e.Str("outcome"), "requested")
-	case tickets.EvResolved:
-		return "Resolved: " + e.Str("resolution")
-	case tickets.EvReopened:
-		return "Reopened: " + e.Str("reason")
-	case tickets.EvClosed:
+	case ticketevent.Run:
+		return "Fix " + d.Fix + ": " + cmp.Or(d.Outcome, "requested")
+	case ticketevent.Resolved:
+		return "Resolved: " + d.Resolution
+	case ticketevent.Reopened:
+		return "Reopened: " + d.Reason
+	case ticketevent.Closed:
 		return "Closed"
-	case tickets.EvSurvey:
-		s := fmt.Sprintf("User rated the help %d/5", e.Int("score"))
-		if c := e.Str("comment"); c != "" {
-			s += ": " + c
+	case ticketevent.Survey:
+		s := fmt.Sprintf("User rated the help %d/5", d.Score)
+		if d.Comment != "" {
+			s += ": " + d.Comment
 		}
 		return s
-	case tickets.EvPriority:
-		return fmt.Sprintf("Priority set from impact %d, urgency %d", e.Int("impact"), e.Int("urgency"))
-	case tickets.EvProblem:
-		if p := e.Str("problem"); p != "" {
-			return "Linked to problem " + p
+	case ticketevent.Priority:
+		return fmt.Sprintf("Priority set from impact %d, urgency %d", d.Impact, d.Urgency)
+	case ticketevent.Problem:
+		if d.Problem != "" {
+			return "Linked to problem " + d.Problem
 		}
 		return "Unlinked from its problem"
-	case tickets.EvLink:
-		return "Linked to ticket " + e.Str("other") + " (" + e.Str("kind") + ")"
-	case tickets.EvVendorSent:
-		return "Forwarded to vendor " + cmp.Or(e.Str("name"), e.Str("vendor"))
-	case tickets.EvVendorRef:
-		return "Vendor reference " + e.Str("ref")
-	case tickets.EvVendorOverdue:
+	case ticketevent.Link:
+		return "Linked to ticket " + d.Other + " (" + d.LinkKind + ")"
+	case ticketevent.VendorSent:
+		return "Forwarded to vendor " + cmp.Or(d.Name, d.Vendor)
+	case ticketevent.VendorRef:
+		return "Vendor reference " + d.Ref
+	case ticketevent.VendorOverdue:
 		return "Vendor has not answered in time"
-	case tickets.EvKBDraft:
+	case ticketevent.KBDraft:
 		return "Knowledge base draft written"
 	}
-	return strings.ReplaceAll(e.Kind, "_", " ")
+	return strings.ReplaceAll(e.Kind(), "_", " ")
 }
 
 // Chart is a small line chart drawn as SVG by the server: Lines hold

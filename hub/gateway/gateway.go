@@ -61,9 +61,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// RunExpiryPoll is how often queued fix runs are checked for expiry.
 	RunExpiryPoll time.Duration
-	// HelpDesk takes help requests, replies, survey answers and help
+	// DeviceDesk takes help requests, replies, survey answers and help
 	// sessions from devices; nil refuses them.
-	HelpDesk HelpDesk
+	DeviceDesk DeviceDesk
 	// OnRunFinished, if set, is called after a fix run's result or expiry
 	// is stored (the run's Fix is empty for an expiry).
 	OnRunFinished func(store.Run)

@@ -9,12 +9,12 @@ import (
 	"github.com/tierline/tierline/shared/wire"
 )
 
-// HelpDesk takes the device's side of tickets: help requests become
+// DeviceDesk takes the device's side of tickets: help requests become
 // tickets, users' replies and survey answers go onto them, Get help
 // sessions are counted. The gateway calls it before acknowledging the
 // message, so it must be idempotent: a message can arrive twice (once
 // before a lost acknowledgement, once replayed from the agent's spool).
-type HelpDesk interface {
+type DeviceDesk interface {
 	FileHelp(ctx context.Context, deviceID, hostname string, req wire.HelpRequest) (wire.HelpReceipt, error)
 	UserReply(ctx context.Context, deviceID string, r wire.UserReply) error
 	SurveyAnswer(ctx context.Context, deviceID string, a wire.SurveyAnswer) error
@@ -33,7 +33,7 @@ const catchUpTimeout = 30 * time.Second
 
 // sendCatchUp sends a newly connected device its tickets' recent updates.
 func (c *agentConn) sendCatchUp(ctx context.Context) {
-	desk := c.g.cfg.HelpDesk
+	desk := c.g.cfg.DeviceDesk
 	if desk == nil {
 		return
 	}
@@ -62,7 +62,7 @@ const kbTimeout = 3 * time.Second
 // another is being answered is refused as busy, and the agent answers from
 // its cache.
 func (c *agentConn) handleKBQuery(ctx context.Context, env wire.Envelope) error {
-	desk := c.g.cfg.HelpDesk
+	desk := c.g.cfg.DeviceDesk
 	if desk == nil {
 		err := wire.Errorf(wire.CodeUnexpected, "this hub does not take %s messages", env.Type)
 		c.sendError(err.Code, err.Message, 0)
@@ -95,7 +95,7 @@ func (c *agentConn) handleKBQuery(ctx context.Context, env wire.Envelope) error 
 	return nil
 }
 
-// ErrRefused wraps a HelpDesk error that will never succeed (bad request,
+// ErrRefused wraps a DeviceDesk error that will never succeed (bad request,
 // a ticket that is not this device's): the message is refused and
 // acknowledged. Any other error leaves it unacknowledged, to be replayed.
 var ErrRefused = errors.New("refused")
@@ -104,7 +104,7 @@ var ErrRefused = errors.New("refused")
 // is committed before the message's sequence number is queued for
 // acknowledgement behind the device's earlier messages.
 func (c *agentConn) handleHelp(ctx context.Context, env wire.Envelope) error {
-	desk := c.g.cfg.HelpDesk
+	desk := c.g.cfg.DeviceDesk
 	if desk == nil {
 		return wire.Errorf(wire.CodeUnexpected, "this hub does not take %s messages", env.Type)
 	}
@@ -145,7 +145,7 @@ func (c *agentConn) handleHelp(ctx context.Context, env wire.Envelope) error {
 	}
 	if err != nil {
 		// Not acknowledged: the agent sends it again after reconnecting.
-		c.log.Error("help desk could not take a message; closing so the agent resends it", "type", env.Type, "err", err)
+		c.log.Error("tickets could not take a message; closing so the agent resends it", "type", env.Type, "err", err)
 		c.close(1011, "hub could not store the message")
 		return errTransient
 	}
@@ -154,4 +154,4 @@ func (c *agentConn) handleHelp(ctx context.Context, env wire.Envelope) error {
 	return nil
 }
 
-var errTransient = errors.New("transient help desk error")
+var errTransient = errors.New("transient ticket store error")

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -121,8 +123,15 @@ type supportMetrics struct {
 // sessionsRemembered bounds the help session ids kept to count each once.
 const sessionsRemembered = 4096
 
+// changesDropped counts ticket changes a subscriber of the changes bus
+// lost to its full queue ("device" counts updates a device's own queue
+// refused).
+var changesDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tierline_ticket_changes_dropped_total",
+	Help: "Ticket changes a subscriber (device-notifier, device, console, support-metrics) dropped because its queue was full."},
+	[]string{"subscriber"})
+
 // ticketEvents is the hub's support metrics, registered with its other
-// metrics at start; a help desk without its own uses it.
+// metrics at start.
 var ticketEvents = newSupportMetrics()
 
 func newSupportMetrics() *supportMetrics {
@@ -183,6 +192,18 @@ type timelines interface {
 	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
 }
 
+// observeChange counts a ticket change. It is a subscriber of the ticket
+// changes bus: the timeline read it may need happens off the request path.
+func (m *supportMetrics) observeChange(st timelines, log *slog.Logger) func(tickets.Change) {
+	return func(c tickets.Change) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := m.observeTicket(ctx, st, c.Ticket, c.Events); err != nil {
+			log.Warn("ticket events not counted in the support metrics", "ticket", c.Ticket.Number, "err", err)
+		}
+	}
+}
+
 // observeTicket counts events just stored on a ticket. What a response or
 // a resolution means depends on what came before it (the first one counts),
 // so for those the ticket's timeline is read and the stored events are
@@ -191,11 +212,11 @@ func (m *supportMetrics) observeTicket(ctx context.Context, st timelines, t stor
 	stored := map[int64]bool{}
 	needTimeline := false
 	for _, e := range events {
-		m.events.WithLabelValues(e.Kind).Inc()
-		switch e.Kind {
-		case tickets.EvMessage:
-			needTimeline = needTimeline || e.Str("from") == tickets.FromTechnician
-		case tickets.EvRun, tickets.EvResolved, tickets.EvEscalated, tickets.EvSLABreach, tickets.EvResponseBreach, tickets.EvSurvey:
+		m.events.WithLabelValues(e.Kind()).Inc()
+		switch d := e.Data.(type) {
+		case ticketevent.Message:
+			needTimeline = needTimeline || d.From == ticketevent.FromTechnician
+		case ticketevent.Run, ticketevent.Resolved, ticketevent.Escalated, ticketevent.SLABreach, ticketevent.ResponseBreach, ticketevent.Survey:
 			needTimeline = true
 		}
 		if e.ID != 0 {

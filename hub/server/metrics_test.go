@@ -77,14 +77,15 @@ func TestSupportMetrics(t *testing.T) {
 		}
 	}
 	support := newSupportMetrics()
-	d := &helpDesk{st: st, log: slog.New(slog.DiscardHandler), support: support}
+	log := slog.New(slog.DiscardHandler)
 	policy := tickets.Policy{Limits: map[int]time.Duration{1: 15 * time.Minute, 2: 4 * time.Hour, 3: 48 * time.Hour},
 		Response: map[int]time.Duration{1: 10 * time.Minute}}
-	svc, err := tickets.New(tickets.Config{Store: st, Policy: policy, Logger: slog.New(slog.DiscardHandler), Now: clk.Now, OnEvent: d.onEvent})
+	svc, err := tickets.New(tickets.Config{Store: st, Policy: policy, Logger: slog.New(slog.DiscardHandler), Now: clk.Now,
+		Changes: tickets.PublishFunc(support.observeChange(st, log))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.svc = svc
+	d := tickets.NewDevices(svc, st, log, support.observeSession)
 	fleet := newFleetCollector(st)
 	fleet.now = clk.Now
 	reg := prometheus.NewRegistry()

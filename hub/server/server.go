@@ -26,6 +26,7 @@ import (
 	"github.com/tierline/tierline/hub/api"
 	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/console"
+	"github.com/tierline/tierline/hub/eventbus"
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/pki"
 	"github.com/tierline/tierline/hub/store"
@@ -165,38 +166,62 @@ func Run(ctx context.Context, cfg Config) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newFleetCollector(st), ticketEvents)
+	reg.MustRegister(newFleetCollector(st), ticketEvents, changesDropped)
 
-	// The help desk joins devices and tickets: help requests from agents
-	// become tickets, ticket changes go back to the device, fix runs that
-	// name a ticket go on its timeline.
-	desk := &helpDesk{st: st, log: log.With("component", "helpdesk")}
 	vendorSender, err := vendors.New(vendors.Config{SMTP: cfg.SMTP, Logger: log})
 	if err != nil {
 		return err
 	}
-	var policy func() tickets.Policy // set once the ticket service exists
-	con, err := console.New(console.Config{Store: st, Logger: log, SessionIdle: cfg.SessionIdle,
-		Policy: func() tickets.Policy { return policy() }})
-	if err != nil {
-		return err
-	}
-	// The console hears about ticket changes and finished runs besides
-	// the help desk, to update open pages live.
-	onRunFinished := func(r store.Run) { desk.onRunFinished(r); con.PublishRun(r) }
-	onTicketEvent := func(t store.Ticket, evs []store.TicketEvent) { desk.onEvent(t, evs); con.PublishTicket(t, evs) }
-	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, HelpDesk: desk, OnRunFinished: onRunFinished})
-	if err != nil {
-		return err
-	}
-	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log, OnEvent: onTicketEvent,
+	// Ticket changes go out on a bus, off the request path and the SLA
+	// loop: to the devices (each on its own queue), the console's live
+	// pages and the support metrics. A subscriber whose queue is full
+	// loses the change (counted, logged): devices hear it again in their
+	// catch-up on reconnect, console pages are told to reload, metrics
+	// undercount.
+	changes := eventbus.New[tickets.Change]()
+	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log, Changes: changes,
 		Policy:  tickets.Policy{Limits: cfg.TierLimits, Response: cfg.ResponseLimits, Hours: cfg.BusinessHours},
 		Vendors: vendorSender, HubURL: cfg.URL, RetryBase: cfg.VendorRetry})
-	desk.gw, desk.svc = gw, ticketSvc
 	if err != nil {
 		return fmt.Errorf("tickets: %w", err)
 	}
-	policy = ticketSvc.Policy
+	// Devices join the tickets: help requests from agents become tickets,
+	// ticket changes go back to the device, fix runs that name a ticket go
+	// on its timeline.
+	devices := tickets.NewDevices(ticketSvc, st, log, ticketEvents.observeSession)
+	con, err := console.New(console.Config{Store: st, Logger: log, SessionIdle: cfg.SessionIdle, Policy: ticketSvc.Policy})
+	if err != nil {
+		return err
+	}
+	// The console hears about finished runs besides the tickets, to update
+	// open pages live.
+	onRunFinished := func(r store.Run) { devices.RunFinished(r); con.PublishRun(r) }
+	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, DeviceDesk: devices, OnRunFinished: onRunFinished})
+	if err != nil {
+		return err
+	}
+	notifier := tickets.NewDeviceNotifier(gw.Notify, log.With("component", "device-notifier"),
+		func() { changesDropped.WithLabelValues("device").Inc() })
+	dropped := func(name string, also func()) func(tickets.Change) {
+		return func(c tickets.Change) {
+			changesDropped.WithLabelValues(name).Inc()
+			log.Warn("ticket change dropped: a subscriber's queue is full", "subscriber", name, "ticket", c.Ticket.Number)
+			if also != nil {
+				also()
+			}
+		}
+	}
+	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "device-notifier", Queue: 1024, Handle: notifier.Handle,
+		Dropped: dropped("device-notifier", nil)})
+	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "console", Queue: 1024, Handle: con.PublishTicket,
+		Dropped: dropped("console", func() { con.Publish(console.Notice{Kind: "resync"}) })})
+	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "support-metrics", Queue: 1024,
+		Handle: ticketEvents.observeChange(st, log), Dropped: dropped("support-metrics", nil)})
+	defer func() {
+		// On an early return; after a normal shutdown both are closed already.
+		_ = changes.Close(context.Background())
+		_ = notifier.Close(context.Background())
+	}()
 	fingerprint := authority.Fingerprint()
 	apiHandler, err := api.New(api.Config{
 		Store: st, Logger: log, OnRevoke: gw.Revoked, IsConnected: gw.IsConnected,
@@ -288,6 +313,13 @@ func Run(ctx context.Context, cfg Config) error {
 	_ = srv.Shutdown(shutdownCtx)
 	cancel()
 	wg.Wait()
+	// Nothing publishes ticket changes any more: send what is queued.
+	if err := changes.Close(shutdownCtx); err != nil {
+		log.Warn("ticket changes not all handled at shutdown", "err", err)
+	}
+	if err := notifier.Close(shutdownCtx); err != nil {
+		log.Warn("ticket updates not all sent to devices at shutdown", "err", err)
+	}
 	log.Info("hub stopped")
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -57,7 +58,7 @@ func TestFleetHealth(t *testing.T) {
 				if edit != nil {
 					edit(tk)
 				}
-				return []store.TicketEvent{{Time: at, Actor: "system", Kind: kind, Data: map[string]any{"tier": 1}}}, nil
+				return []store.TicketEvent{{Time: at, Actor: "system", Data: ticketevent.Unknown{Name: kind, Raw: []byte(`{"tier":1}`)}}}, nil
 			}); err != nil {
 				t.Fatal(err)
 			}

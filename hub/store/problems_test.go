@@ -6,6 +6,7 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/hub/ticketevent"
 )
 
 func TestProblemsAndProposals(t *testing.T) {
@@ -35,7 +36,7 @@ func TestProblemsAndProposals(t *testing.T) {
 		for _, id := range []string{"t1", "t2"} {
 			if _, _, err := s.UpdateTicket(ctx, id, func(tk *store.Ticket) ([]store.TicketEvent, error) {
 				tk.ProblemID = "p1"
-				return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "eng", Kind: "problem", Data: map[string]any{"problem": "p1"}}}, nil
+				return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "eng", Data: ticketevent.Problem{Problem: "p1"}}}, nil
 			}); err != nil {
 				t.Fatal(err)
 			}

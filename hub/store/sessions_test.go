@@ -10,6 +10,7 @@ import (
 	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -123,7 +124,7 @@ func TestQueueTickets(t *testing.T) {
 			tk := store.Ticket{ID: fmt.Sprintf("t%d", num), Title: fmt.Sprintf("ticket %d", num), CreatedAt: t0, UpdatedAt: t0, Queue: queues[num]}
 			tk.State, tk.Tier, tk.Priority, tk.Impact, tk.Urgency = state, tier, 3, 3, 3
 			tk.TierEnteredAt, tk.ClockSince, tk.ClockUsed, tk.ClockRunning, tk.Assignee = since, &since, used, running, assignee
-			if _, _, err := s.CreateTicket(ctx, tk, []store.TicketEvent{{Time: t0, Actor: "test", Kind: "filed"}}, nil); err != nil {
+			if _, _, err := s.CreateTicket(ctx, tk, []store.TicketEvent{{Time: t0, Actor: "test", Data: ticketevent.Filed{}}}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}

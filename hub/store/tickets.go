@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -94,54 +95,74 @@ type Ticket struct {
 	TicketState
 }
 
-// TicketEvent is one entry of a ticket's timeline.
+// TicketEvent is one entry of a ticket's timeline. Data is one of the
+// ticketevent types; its type says the event's kind.
 type TicketEvent struct {
-	ID       int64          `json:"id"`
-	TicketID string         `json:"ticket_id"`
-	Time     time.Time      `json:"time"`
-	Actor    string         `json:"actor"`
-	Kind     string         `json:"kind"`
-	Data     map[string]any `json:"data,omitempty"`
+	ID       int64
+	TicketID string
+	Time     time.Time
+	Actor    string
+	Data     ticketevent.Data
 	// Deliveries are vendor messages this event asks for; they are queued
 	// in the same transaction as the event (an outbox), not part of it.
-	Deliveries []VendorDelivery `json:"-"`
+	Deliveries []VendorDelivery
 	// MessageID, on a message event, makes it idempotent: a second event
 	// with the same id on the ticket is refused with ErrDuplicate.
-	MessageID string `json:"-"`
+	MessageID string
+}
+
+// Kind is the event's stored kind ("" without data).
+func (e TicketEvent) Kind() string {
+	if e.Data == nil {
+		return ""
+	}
+	return e.Data.Kind()
+}
+
+// ticketEventJSON is how an event reads in the API: its data as stored,
+// left out when empty.
+type ticketEventJSON struct {
+	ID       int64           `json:"id"`
+	TicketID string          `json:"ticket_id"`
+	Time     time.Time       `json:"time"`
+	Actor    string          `json:"actor"`
+	Kind     string          `json:"kind"`
+	Data     json.RawMessage `json:"data,omitempty"`
+}
+
+// MarshalJSON writes the event with its kind and data.
+func (e TicketEvent) MarshalJSON() ([]byte, error) {
+	data, err := ticketevent.Encode(e.Data)
+	if err != nil {
+		return nil, err
+	}
+	if string(data) == "{}" {
+		data = nil
+	}
+	return json.Marshal(ticketEventJSON{ID: e.ID, TicketID: e.TicketID, Time: e.Time, Actor: e.Actor, Kind: e.Kind(), Data: data})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *TicketEvent) UnmarshalJSON(b []byte) error {
+	var j ticketEventJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*e = TicketEvent{ID: j.ID, TicketID: j.TicketID, Time: j.Time, Actor: j.Actor}
+	e.Data, _ = ticketevent.Decode(j.Kind, j.Data)
+	return nil
 }
 
 // ErrDuplicate: the message was already recorded on the ticket.
 var ErrDuplicate = errors.New("already recorded")
 
 // Event kinds the store itself projects into side tables, besides the
-// ticket's columns: collaborator (data "user") fills ticket_collaborators,
-// link (data "other", "kind") fills ticket_links.
+// ticket's columns: collaborator fills ticket_collaborators, link fills
+// ticket_links.
 const (
-	EventCollaborator = "collaborator"
-	EventLink         = "link"
+	EventCollaborator = ticketevent.KindCollaborator
+	EventLink         = ticketevent.KindLink
 )
-
-// Str returns a string field of the event's data.
-func (e TicketEvent) Str(k string) string { s, _ := e.Data[k].(string); return s }
-
-// Int returns a numeric field of the event's data.
-func (e TicketEvent) Int(k string) int {
-	switch v := e.Data[k].(type) {
-	case float64:
-		return int(v)
-	case int:
-		return v
-	case int64:
-		return int(v)
-	case json.Number:
-		n, _ := v.Int64()
-		return int(n)
-	}
-	return 0
-}
-
-// Bool returns a boolean field of the event's data.
-func (e TicketEvent) Bool(k string) bool { b, _ := e.Data[k].(bool); return b }
 
 // TicketFilter selects tickets. Zero values mean no filter.
 type TicketFilter struct {
@@ -261,13 +282,9 @@ func (s *Store) createTicket(ctx context.Context, t Ticket, events []TicketEvent
 			}
 			snap = string(b)
 		}
-		if t.Tried != nil {
-			b, err := json.Marshal(t.Tried)
-			if err != nil {
-				return fmt.Errorf("create ticket: self-help: %w", err)
-			}
-			tried = string(b)
-		}
+		// t.Tried is not stored here: the self_help event on the
+		// timeline is its one record (GetTicket reads it from there).
+		// The tried column holds it only for tickets filed before.
 		var shot any
 		if len(screenshot) > 0 {
 			shot = screenshot
@@ -295,17 +312,16 @@ func (s *Store) createTicket(ctx context.Context, t Ticket, events []TicketEvent
 func (s *Store) appendTicketEvents(ctx context.Context, tx *sql.Tx, id string, events []TicketEvent) error {
 	for i := range events {
 		e := &events[i]
-		data := "{}"
-		if len(e.Data) > 0 {
-			b, err := json.Marshal(e.Data)
-			if err != nil {
-				return fmt.Errorf("ticket %s event %s: %w", id, e.Kind, err)
-			}
-			data = string(b)
+		if e.Data == nil {
+			return fmt.Errorf("ticket %s: append an event without data", id)
+		}
+		b, err := ticketevent.Encode(e.Data)
+		if err != nil {
+			return fmt.Errorf("ticket %s event %s: %w", id, e.Kind(), err)
 		}
 		if err := tx.QueryRowContext(ctx, s.q(`INSERT INTO ticket_events (ticket_id, time, actor, kind, data) VALUES (?, ?, ?, ?, ?) RETURNING id`),
-			id, e.Time.UnixNano(), e.Actor, e.Kind, data).Scan(&e.ID); err != nil {
-			return fmt.Errorf("ticket %s: append %s: %w", id, e.Kind, err)
+			id, e.Time.UnixNano(), e.Actor, e.Kind(), string(b)).Scan(&e.ID); err != nil {
+			return fmt.Errorf("ticket %s: append %s: %w", id, e.Kind(), err)
 		}
 		e.TicketID = id
 		if e.MessageID != "" {
@@ -320,8 +336,8 @@ func (s *Store) appendTicketEvents(ctx context.Context, tx *sql.Tx, id string, e
 		if err := s.insertDeliveries(ctx, tx, *e); err != nil {
 			return err
 		}
-		if e.Kind == EventLink {
-			other, kind := e.Str("other"), e.Str("kind")
+		if l, ok := e.Data.(ticketevent.Link); ok {
+			other, kind := l.Other, l.LinkKind
 			if other == id {
 				return fmt.Errorf("link ticket %s: %w", id, ErrSelfLink)
 			}
@@ -438,8 +454,36 @@ func (s *Store) GetTicket(ctx context.Context, id string) (Ticket, error) {
 		if err := json.Unmarshal([]byte(tried.String), t.Tried); err != nil {
 			return t, fmt.Errorf("ticket %s: decode self-help: %w", id, err)
 		}
+		return t, nil
+	}
+	if t.Tried, err = s.selfHelp(ctx, t); err != nil {
+		return t, err
 	}
 	return t, nil
+}
+
+// selfHelp reads what the user tried before filing from the ticket's
+// self_help event. A ticket from a device always says what was tried,
+// even nothing.
+func (s *Store) selfHelp(ctx context.Context, t Ticket) (*wire.SelfHelp, error) {
+	var data string
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT data FROM ticket_events WHERE ticket_id = ? AND kind = ? ORDER BY id LIMIT 1`),
+		t.ID, ticketevent.KindSelfHelp).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		if t.DeviceID == "" {
+			return nil, nil
+		}
+		return &wire.SelfHelp{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticket %s: self-help: %w", t.ID, err)
+	}
+	d, err := ticketevent.Decode(ticketevent.KindSelfHelp, []byte(data))
+	if err != nil {
+		return nil, fmt.Errorf("ticket %s: %w", t.ID, err)
+	}
+	tried := d.(ticketevent.SelfHelp).Tried()
+	return &tried, nil
 }
 
 // TicketScreenshot returns the screenshot attached to a ticket.
@@ -562,16 +606,14 @@ func (s *Store) queryTicketEvents(ctx context.Context, query string, args ...any
 	for rows.Next() {
 		var e TicketEvent
 		var t int64
-		var data string
-		if err := rows.Scan(&e.ID, &e.TicketID, &t, &e.Actor, &e.Kind, &data); err != nil {
+		var kind, data string
+		if err := rows.Scan(&e.ID, &e.TicketID, &t, &e.Actor, &kind, &data); err != nil {
 			return nil, fmt.Errorf("ticket events: %w", err)
 		}
 		e.Time = fromNS(t)
-		if data != "" && data != "{}" {
-			if err := json.Unmarshal([]byte(data), &e.Data); err != nil {
-				return nil, fmt.Errorf("ticket event %d: %w", e.ID, err)
-			}
-		}
+		// Data a kind cannot read stays as stored (ticketevent.Unknown):
+		// one odd row must not hide a ticket's whole timeline.
+		e.Data, _ = ticketevent.Decode(kind, []byte(data))
 		out = append(out, e)
 	}
 	return out, rows.Err()

@@ -1,14 +1,17 @@
 package store_test
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -18,12 +21,11 @@ func newTicket(id, dev, req string, at time.Time) (store.Ticket, []store.TicketE
 	t := store.Ticket{ID: id, DeviceID: dev, RequestID: req, Requester: "maria", Title: "printer " + id, Body: "the printer on floor 2 is jammed",
 		Category: "printing", Signature: "dns-resolution,printer-queue",
 		Snapshot: &wire.Snapshot{Taken: at, Checks: []diag.CheckResult{{Name: "printer-queue", Status: diag.StatusFailing}}},
-		Tried:    &wire.SelfHelp{Articles: []string{"kb-1"}},
 		TicketState: store.TicketState{State: store.TicketNew, Tier: 1, Impact: 3, Urgency: 3, Priority: 3, TierEnteredAt: at,
 			ClockSince: &at, ClockRunning: true, Events: 1}}
 	next := at.Add(time.Minute)
 	t.NextCheckAt = &next
-	return t, []store.TicketEvent{{Time: at, Actor: "device:" + dev, Kind: "filed", Data: map[string]any{"tier": 1}}}
+	return t, []store.TicketEvent{{Time: at, Actor: "device:" + dev, Data: ticketevent.Filed{Tier: 1}}}
 }
 
 func mustCreateTicket(t *testing.T, s *store.Store, id, dev, req string, at time.Time, edit ...func(*store.Ticket)) store.Ticket {
@@ -66,7 +68,7 @@ func TestTicketCreateIdempotentAndNumbered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if full.Snapshot == nil || len(full.Snapshot.Checks) != 1 || full.Tried == nil || full.Tried.Articles[0] != "kb-1" || !full.HasScreenshot {
+		if full.Snapshot == nil || len(full.Snapshot.Checks) != 1 || full.Tried == nil || !full.HasScreenshot {
 			t.Fatalf("snapshot, self-help or screenshot lost: %+v", full)
 		}
 		if full.State != store.TicketNew || full.Tier != 1 || full.ClockSince == nil || !full.ClockSince.Equal(t0) || !full.CreatedAt.Equal(t0) {
@@ -79,7 +81,7 @@ func TestTicketCreateIdempotentAndNumbered(t *testing.T) {
 		wantErr(t, "screenshot of t2", func() error { _, err := s.TicketScreenshot(ctx, "t2"); return err }(), store.ErrNotFound)
 		wantErr(t, "unknown ticket", func() error { _, err := s.GetTicket(ctx, "nope"); return err }(), store.ErrNotFound)
 		evs, err = s.TicketEvents(ctx, "t1")
-		if err != nil || len(evs) != 1 || evs[0].Kind != "filed" || evs[0].Int("tier") != 1 || evs[0].ID == 0 {
+		if err != nil || len(evs) != 1 || evs[0].Data != (ticketevent.Filed{Tier: 1}) || evs[0].ID == 0 {
 			t.Fatalf("events of t1: %+v %v", evs, err)
 		}
 	})
@@ -133,18 +135,18 @@ func TestTicketUpdateAtomic(t *testing.T) {
 		boom := errors.New("boom")
 		_, _, err := s.UpdateTicket(ctx, "t1", func(tk *store.Ticket) ([]store.TicketEvent, error) {
 			tk.State = store.TicketResolved
-			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Kind: "resolved"}}, boom
+			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Data: ticketevent.Resolved{}}}, boom
 		})
 		wantErr(t, "failing update", err, boom)
 		// A failure while appending (link to an unknown ticket) also rolls
 		// back the state change made by fn.
 		_, _, err = s.UpdateTicket(ctx, "t1", func(tk *store.Ticket) ([]store.TicketEvent, error) {
 			tk.State = store.TicketResolved
-			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Kind: store.EventLink, Data: map[string]any{"other": "nope", "kind": store.LinkRelated}}}, nil
+			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Data: ticketevent.Link{Other: "nope", LinkKind: store.LinkRelated}}}, nil
 		})
 		wantErr(t, "link to an unknown ticket", err, store.ErrNotFound)
 		_, _, err = s.UpdateTicket(ctx, "t1", func(tk *store.Ticket) ([]store.TicketEvent, error) {
-			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Kind: store.EventLink, Data: map[string]any{"other": "t1", "kind": store.LinkRelated}}}, nil
+			return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "ana", Data: ticketevent.Link{Other: "t1", LinkKind: store.LinkRelated}}}, nil
 		})
 		wantErr(t, "link to itself", err, store.ErrSelfLink)
 		tk, _ := s.GetTicket(ctx, "t1")
@@ -172,9 +174,9 @@ func TestTicketUpdateAtomic(t *testing.T) {
 			tk.FirstResponseAt = &at
 			tk.ClockUsed = 2 * time.Minute
 			return []store.TicketEvent{
-				{Time: at, Actor: "ana", Kind: "assigned", Data: map[string]any{"to": "ana"}},
-				{Time: at, Actor: "bob", Kind: store.EventCollaborator, Data: map[string]any{"user": "bob"}},
-				{Time: at, Actor: "ana", Kind: store.EventLink, Data: map[string]any{"other": "t2", "kind": store.LinkDuplicate}},
+				{Time: at, Actor: "ana", Data: ticketevent.Assigned{To: "ana"}},
+				{Time: at, Actor: "bob", Data: ticketevent.Collaborator{User: "bob"}},
+				{Time: at, Actor: "ana", Data: ticketevent.Link{Other: "t2", LinkKind: store.LinkDuplicate}},
 			}, nil
 		})
 		if err != nil || len(evs) != 3 || evs[0].ID == 0 || evs[2].ID <= evs[0].ID || !got.UpdatedAt.Equal(at) {
@@ -197,7 +199,7 @@ func TestTicketUpdateAtomic(t *testing.T) {
 			t.Errorf("links of t2: %+v", links)
 		}
 		all, err := s.TicketEvents(ctx, "t1")
-		if err != nil || len(all) != 4 || all[3].Str("other") != "t2" {
+		if err != nil || len(all) != 4 || all[3].Data.(ticketevent.Link).Other != "t2" {
 			t.Fatalf("timeline %+v %v", all, err)
 		}
 	})
@@ -214,7 +216,7 @@ func TestTicketFiltersAndDue(t *testing.T) {
 			t.Helper()
 			if _, _, err := s.UpdateTicket(ctx, id, func(tk *store.Ticket) ([]store.TicketEvent, error) {
 				fn(tk)
-				return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "x", Kind: "test"}}, nil
+				return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "x", Data: ticketevent.Unknown{Name: "test"}}}, nil
 			}); err != nil {
 				t.Fatal(err)
 			}
@@ -322,4 +324,143 @@ func ticketIDs(ts []store.Ticket) string {
 		ids[i] = t.ID
 	}
 	return runIDList(ids)
+}
+
+// What the user tried before filing is stored once, as the self_help
+// event; the ticket's Tried is read from it. Tickets filed before keep it
+// in the tried column as well, and read it from there.
+func TestTicketSelfHelpStoredOnce(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		ran := t0.Add(-time.Minute).UTC()
+		tried := wire.SelfHelp{Articles: []string{"kb-1"}, Runs: []wire.TriedFix{{Fix: "flush-dns", Outcome: "not_fixed", Reason: "still slow", Time: ran}}}
+		tk, evs := newTicket("t1", "d1", "r1", t0)
+		tk.Tried = &tried // not stored: the event is the record
+		evs = append(evs, store.TicketEvent{Time: t0, Actor: "device:d1", Data: ticketevent.NewSelfHelp(tried)})
+		if _, _, err := s.CreateTicket(ctx, tk, evs, nil); err != nil {
+			t.Fatal(err)
+		}
+		full, err := s.GetTicket(ctx, "t1")
+		if err != nil || full.Tried == nil || fmt.Sprint(*full.Tried) != fmt.Sprint(tried) {
+			t.Fatalf("tried read from the event: %+v %v; want %+v", full.Tried, err, tried)
+		}
+		var column sql.NullString
+		if err := s.DB().QueryRow(`SELECT tried FROM tickets WHERE id = 't1'`).Scan(&column); err != nil || column.Valid {
+			t.Errorf("tried column %+v %v: want NULL", column, err)
+		}
+
+		// A ticket filed before: the column and the event in the old
+		// format (runs without a time).
+		mustCreateTicket(t, s, "t2", "d1", "r2", t0)
+		old := `{"articles":["kb-9"],"runs":[{"fix":"flush-dns","outcome":"fixed","time":"2026-03-02T08:59:00Z"}]}`
+		if _, err := s.DB().Exec(`UPDATE tickets SET tried = '` + old + `' WHERE id = 't2'`); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DB().Exec(fmt.Sprintf(`INSERT INTO ticket_events (ticket_id, time, actor, kind, data) VALUES ('t2', %d, 'device:d1', 'self_help', '%s')`,
+			t0.UnixNano(), `{"articles":["kb-9"],"runs":[{"fix":"flush-dns","outcome":"fixed","reason":""}]}`)); err != nil {
+			t.Fatal(err)
+		}
+		full, err = s.GetTicket(ctx, "t2")
+		if err != nil || full.Tried == nil || len(full.Tried.Runs) != 1 || full.Tried.Runs[0].Time.Format(time.RFC3339) != "2026-03-02T08:59:00Z" || full.Tried.Articles[0] != "kb-9" {
+			t.Fatalf("old ticket's tried: %+v %v", full.Tried, err)
+		}
+
+		// A device's ticket where nothing was tried says so.
+		mustCreateTicket(t, s, "t3", "d1", "r3", t0)
+		if full, err := s.GetTicket(ctx, "t3"); err != nil || full.Tried == nil || len(full.Tried.Runs)+len(full.Tried.Articles) != 0 {
+			t.Errorf("nothing tried: %+v %v", full.Tried, err)
+		}
+	})
+}
+
+// A row of a kind this hub does not know, or with data its kind cannot
+// read, loads as ticketevent.Unknown with its data as stored; the rest of
+// the timeline loads with it.
+func TestTicketEventUnknownKindLoads(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		mustCreateTicket(t, s, "t1", "d1", "r1", t0)
+		for i, row := range [][2]string{{"teleported", `{"to":"mars"}`}, {"filed", `{"tier":"one"}`}} {
+			if _, err := s.DB().Exec(fmt.Sprintf(`INSERT INTO ticket_events (ticket_id, time, actor, kind, data) VALUES ('t1', %d, 'x', '%s', '%s')`,
+				t0.Add(time.Duration(i+1)*time.Second).UnixNano(), row[0], row[1])); err != nil {
+				t.Fatal(err)
+			}
+		}
+		evs, err := s.TicketEvents(ctx, "t1")
+		if err != nil || len(evs) != 3 {
+			t.Fatalf("timeline %+v %v", evs, err)
+		}
+		if evs[0].Data != (ticketevent.Filed{Tier: 1}) {
+			t.Errorf("first event %#v", evs[0].Data)
+		}
+		for i, want := range []string{`{"to":"mars"}`, `{"tier":"one"}`} {
+			u, ok := evs[i+1].Data.(ticketevent.Unknown)
+			if !ok || string(u.Raw) != want {
+				t.Errorf("event %d: %#v, want Unknown %s", i+1, evs[i+1].Data, want)
+			}
+		}
+	})
+}
+
+// Every kind of event is stored as its ticketevent encoding and reads
+// back as the same typed event, on both databases.
+func TestTicketEventKindsRoundTrip(t *testing.T) {
+	due := "2026-03-02T17:00:00Z"
+	events := []ticketevent.Data{
+		ticketevent.Filed{Tier: 1, Impact: 3, Urgency: 3, Category: "network", Hostname: "pc-17", User: "maria"},
+		ticketevent.NewSelfHelp(wire.SelfHelp{Articles: []string{"kb-1"}, Runs: []wire.TriedFix{{Fix: "flush-dns", Outcome: "fixed", Time: t0}}}),
+		ticketevent.Assigned{To: "ana"}, ticketevent.Collaborator{User: "bo"},
+		ticketevent.Message{From: "technician", Text: "Try <b>this</b> & that", MsgID: "m1"},
+		ticketevent.Waiting{State: "waiting_user", Reason: "user_info"}, ticketevent.Resumed{},
+		ticketevent.Escalated{From: 1, To: 2, Auto: true, Reason: "limit"}, ticketevent.SLAWarning{Tier: 2, Pct: 50, Limit: "4h0m0s"},
+		ticketevent.SLABreach{Tier: 2, Limit: "4h0m0s"}, ticketevent.ResponseBreach{Tier: 2, Limit: "1h0m0s"},
+		ticketevent.Run{Run: "r1", Fix: "flush-dns", Outcome: "fixed"}, ticketevent.Resolved{Resolution: "done"},
+		ticketevent.Reopened{}, ticketevent.Closed{}, ticketevent.Survey{Score: 5, Comment: "quick"},
+		ticketevent.Priority{Impact: 1, Urgency: 2}, ticketevent.Problem{Problem: ""}, ticketevent.Link{Other: "t2", LinkKind: store.LinkRelated},
+		ticketevent.VendorSent{Vendor: "v1", Name: "Acme", Channels: []string{"webhook"}, Due: due, Target: "8h0m0s"},
+		ticketevent.VendorRef{Ref: "A-1", Vendor: "v1"}, ticketevent.VendorOverdue{Vendor: "v1", Due: due, Reminder: "not sent"},
+		ticketevent.VendorDelivered{Delivery: "d1", DeliveryKind: "escalation", Channel: "webhook", Attempt: 1, Vendor: "v1", Name: "Acme"},
+		ticketevent.VendorFailed{Delivery: "d1", DeliveryKind: "escalation", Channel: "email", Attempt: 2, Vendor: "v1", Error: "503", RetryAt: due},
+		ticketevent.KBDraft{Article: "a1", Title: "VPN"},
+		ticketevent.Unknown{Name: "from_a_newer_hub", Raw: []byte(`{"x":[1,2]}`)},
+	}
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		mustCreateTicket(t, s, "t1", "d1", "r1", t0)
+		mustCreateTicket(t, s, "t2", "d1", "r2", t0)
+		var in []store.TicketEvent
+		for i, d := range events {
+			in = append(in, store.TicketEvent{Time: t0.Add(time.Duration(i+1) * time.Second), Actor: "ana", Data: d})
+		}
+		if _, _, err := s.UpdateTicket(ctx, "t1", func(*store.Ticket) ([]store.TicketEvent, error) { return in, nil }); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.TicketEvents(ctx, "t1")
+		if err != nil || len(got) != len(events)+1 {
+			t.Fatalf("timeline of %d events, %v; want %d", len(got), err, len(events)+1)
+		}
+		rows, err := s.DB().Query(`SELECT kind, data FROM ticket_events WHERE ticket_id = 't1' ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		n := 0
+		for i := 0; rows.Next(); i++ {
+			n++
+			var kind, data string
+			if err := rows.Scan(&kind, &data); err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				continue // the filed event mustCreateTicket wrote
+			}
+			want, _ := ticketevent.Encode(events[i-1])
+			if kind != events[i-1].Kind() || data != string(want) {
+				t.Errorf("stored %s %s, want %s %s", kind, data, events[i-1].Kind(), want)
+			}
+			if !reflect.DeepEqual(got[i].Data, events[i-1]) {
+				t.Errorf("read back %#v, want %#v", got[i].Data, events[i-1])
+			}
+		}
+		if err := rows.Err(); err != nil || n != len(events)+1 {
+			t.Errorf("%d rows, %v; want %d", n, err, len(events)+1)
+		}
+	})
 }

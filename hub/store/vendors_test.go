@@ -10,6 +10,7 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/hub/ticketevent"
 )
 
 func TestVendors(t *testing.T) {
@@ -81,7 +82,7 @@ func TestVendorDeliveries(t *testing.T) {
 		}
 		send := func(kind string, ds ...store.VendorDelivery) error {
 			_, _, err := s.UpdateTicket(ctx, "t1", func(tk *store.Ticket) ([]store.TicketEvent, error) {
-				return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "eng", Kind: kind, Data: map[string]any{"vendor": "v1"}, Deliveries: ds}}, nil
+				return []store.TicketEvent{{Time: t0.Add(time.Minute), Actor: "eng", Data: ticketevent.Unknown{Name: kind, Raw: []byte(`{"vendor":"v1"}`)}, Deliveries: ds}}, nil
 			})
 			return err
 		}
@@ -127,7 +128,7 @@ func TestMessageIDs(t *testing.T) {
 		mustCreateTicket(t, s, "t2", "dev-a", "r2", t0)
 		msg := func(id, ticket string) error {
 			_, _, err := s.UpdateTicket(ctx, ticket, func(tk *store.Ticket) ([]store.TicketEvent, error) {
-				return []store.TicketEvent{{Time: t0, Actor: "user", Kind: "message", Data: map[string]any{"from": "user", "text": "hi"}, MessageID: id}}, nil
+				return []store.TicketEvent{{Time: t0, Actor: "user", Data: ticketevent.Message{From: "user", Text: "hi"}, MessageID: id}}, nil
 			})
 			return err
 		}

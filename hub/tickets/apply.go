@@ -6,50 +6,51 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 )
 
-// Event kinds of a ticket's timeline, and the data each carries.
+// Event kinds of a ticket's timeline. Each kind's data is a type of
+// package ticketevent (EvFiled: ticketevent.Filed, ...), which documents
+// its fields.
 const (
-	EvFiled         = "filed"                 // tier, impact, urgency, category, queue, rule
-	EvSelfHelp      = "self_help"             // articles, runs: what the user tried before filing
-	EvAssigned      = "assigned"              // to ("" unassigns)
-	EvCollaborator  = store.EventCollaborator // user
-	EvMessage       = "message"               // from (technician|user), text
-	EvWaiting       = "waiting"               // state (waiting_user|waiting_vendor), reason
-	EvResumed       = "resumed"               // (none)
-	EvEscalated     = "escalated"             // from, to, auto, reason, note
-	EvSLAWarning    = "sla_warning"           // tier, pct, limit
-	EvSLABreach     = "sla_breach"            // tier, limit
-	EvRun           = "run"                   // run, fix, outcome
-	EvResolved      = "resolved"              // resolution
-	EvReopened      = "reopened"              // reason
-	EvClosed        = "closed"                // (none)
-	EvSurvey        = "survey"                // score 1-5, comment
-	EvPriority      = "priority"              // impact, urgency
-	EvProblem       = "problem"               // problem ("" unlinks)
-	EvVendorSent    = "vendor_sent"           // vendor, name, channels, target, due (RFC 3339), note
-	EvVendorRef     = "vendor_ref"            // ref
-	EvVendorOverdue = "vendor_overdue"        // vendor, due, next (RFC 3339): one reminder per period
-	EvLink          = store.EventLink         // other, kind
+	EvFiled         = ticketevent.KindFiled
+	EvSelfHelp      = ticketevent.KindSelfHelp
+	EvAssigned      = ticketevent.KindAssigned
+	EvCollaborator  = ticketevent.KindCollaborator
+	EvMessage       = ticketevent.KindMessage
+	EvWaiting       = ticketevent.KindWaiting
+	EvResumed       = ticketevent.KindResumed
+	EvEscalated     = ticketevent.KindEscalated
+	EvSLAWarning    = ticketevent.KindSLAWarning
+	EvSLABreach     = ticketevent.KindSLABreach
+	EvRun           = ticketevent.KindRun
+	EvResolved      = ticketevent.KindResolved
+	EvReopened      = ticketevent.KindReopened
+	EvClosed        = ticketevent.KindClosed
+	EvSurvey        = ticketevent.KindSurvey
+	EvPriority      = ticketevent.KindPriority
+	EvProblem       = ticketevent.KindProblem
+	EvVendorSent    = ticketevent.KindVendorSent
+	EvVendorRef     = ticketevent.KindVendorRef
+	EvVendorOverdue = ticketevent.KindVendorOverdue
+	EvLink          = ticketevent.KindLink
 	// EvVendorDelivered and EvVendorFailed record each attempt to reach a
-	// vendor (delivery, kind, channel, attempt; failed: error, retry_at).
-	// They change no state: the timeline shows who was reached, or what
-	// failed and when it is tried again.
-	EvVendorDelivered = "vendor_delivered"
-	EvVendorFailed    = "vendor_delivery_failed"
-	// EvResponseBreach: nobody responded within the tier's response limit
-	// (tier, limit). It is recorded and counted; it does not escalate:
-	// the tier's resolution limit does that.
-	EvResponseBreach = "response_breach"
-	// EvKBDraft: a knowledge base draft was written from the ticket
-	// (article, title).
-	EvKBDraft = "kb_draft"
+	// vendor. They change no state: the timeline shows who was reached,
+	// or what failed and when it is tried again.
+	EvVendorDelivered = ticketevent.KindVendorDelivered
+	EvVendorFailed    = ticketevent.KindVendorFailed
+	// EvResponseBreach: nobody responded within the tier's response limit.
+	// It is recorded and counted; it does not escalate: the tier's
+	// resolution limit does that.
+	EvResponseBreach = ticketevent.KindResponseBreach
+	// EvKBDraft: a knowledge base draft was written from the ticket.
+	EvKBDraft = ticketevent.KindKBDraft
 )
 
 // Message senders.
 const (
-	FromTechnician = "technician"
-	FromUser       = "user"
+	FromTechnician = ticketevent.FromTechnician
+	FromUser       = ticketevent.FromUser
 )
 
 // ActorSLA is the actor of events the SLA clock makes.
@@ -68,7 +69,7 @@ func active(state string) bool {
 
 // Apply projects one event onto a ticket: its state, tier, assignee, SLA
 // clock and NextCheckAt. It is the only place where events become state;
-// it accepts any event (an unknown kind only counts) so a timeline always
+// it accepts any event (ticketevent.Unknown only counts) so a timeline always
 // replays.
 func Apply(t *store.Ticket, e store.TicketEvent, p Policy) {
 	at := e.Time
@@ -76,21 +77,21 @@ func Apply(t *store.Ticket, e store.TicketEvent, p Policy) {
 	if at.After(t.UpdatedAt) {
 		t.UpdatedAt = at
 	}
-	switch e.Kind {
-	case EvFiled:
+	switch d := e.Data.(type) {
+	case ticketevent.Filed:
 		if t.CreatedAt.IsZero() {
 			t.CreatedAt = at
 		}
 		t.State, t.WaitingReason = store.TicketNew, ""
-		t.Tier = e.Int("tier")
+		t.Tier = d.Tier
 		if t.Tier == 0 {
 			t.Tier = 1
 		}
-		t.Impact, t.Urgency = orDefault(e.Int("impact"), DefaultImpact), orDefault(e.Int("urgency"), DefaultUrgency)
+		t.Impact, t.Urgency = orDefault(d.Impact, DefaultImpact), orDefault(d.Urgency, DefaultUrgency)
 		t.Priority = Priority(t.Impact, t.Urgency)
 		resetClock(t, at)
-	case EvAssigned:
-		t.Assignee = e.Str("to")
+	case ticketevent.Assigned:
+		t.Assignee = d.To
 		if t.Assignee != "" {
 			tierResponded(t, at)
 		}
@@ -100,12 +101,12 @@ func Apply(t *store.Ticket, e store.TicketEvent, p Policy) {
 		case t.State == store.TicketOpen && t.Assignee == "":
 			t.State = store.TicketNew
 		}
-	case EvCollaborator:
-		if u := e.Str("user"); u != "" && !slices.Contains(t.Collaborators, u) {
+	case ticketevent.Collaborator:
+		if u := d.User; u != "" && !slices.Contains(t.Collaborators, u) {
 			t.Collaborators = append(t.Collaborators, u)
 		}
-	case EvMessage:
-		switch e.Str("from") {
+	case ticketevent.Message:
+		switch d.From {
 		case FromTechnician:
 			firstResponse(t, at)
 			tierResponded(t, at)
@@ -115,74 +116,74 @@ func Apply(t *store.Ticket, e store.TicketEvent, p Policy) {
 				resume(t, at, p)
 			}
 		}
-	case EvWaiting:
+	case ticketevent.Waiting:
 		if active(t.State) {
 			pause(t, at, p)
-			t.State, t.WaitingReason = e.Str("state"), e.Str("reason")
+			t.State, t.WaitingReason = d.State, d.Reason
 		}
-	case EvResumed:
+	case ticketevent.Resumed:
 		if t.State == store.TicketWaitingUser || t.State == store.TicketWaitingVendor {
 			resume(t, at, p)
 			t.VendorDue = nil
 		}
-	case EvEscalated:
-		t.Tier = e.Int("to")
+	case ticketevent.Escalated:
+		t.Tier = d.To
 		t.Escalations++
 		t.Assignee = ""
 		t.State, t.WaitingReason = store.TicketNew, ""
 		resetClock(t, at)
-	case EvSLAWarning:
-		t.WarnedPct = max(t.WarnedPct, e.Int("pct"))
-	case EvSLABreach:
+	case ticketevent.SLAWarning:
+		t.WarnedPct = max(t.WarnedPct, d.Pct)
+	case ticketevent.SLABreach:
 		t.Breaches++
 		t.WarnedPct = 100
-	case EvRun:
+	case ticketevent.Run:
 		firstResponse(t, at)
 		tierResponded(t, at)
-	case EvResolved:
+	case ticketevent.Resolved:
 		if t.ClockRunning {
 			pause(t, at, p)
 		}
 		t.State, t.WaitingReason = store.TicketResolved, ""
-		t.Resolution = e.Str("resolution")
+		t.Resolution = d.Resolution
 		t.ResolvedAt = &at
-	case EvReopened:
+	case ticketevent.Reopened:
 		t.ResolvedAt, t.Resolution, t.ClosedAt = nil, "", nil
 		t.State = store.TicketNew
 		if t.Assignee != "" {
 			t.State = store.TicketOpen
 		}
 		t.ClockRunning, t.ClockSince = true, &at
-	case EvClosed:
+	case ticketevent.Closed:
 		if t.ClockRunning {
 			pause(t, at, p)
 		}
 		t.State, t.WaitingReason = store.TicketClosed, ""
 		t.ClosedAt = &at
-	case EvSurvey:
-		score := clamp(e.Int("score"), 1, 5)
+	case ticketevent.Survey:
+		score := clamp(d.Score, 1, 5)
 		t.CSAT = &score
-	case EvPriority:
-		t.Impact, t.Urgency = clamp(e.Int("impact"), 1, 3), clamp(e.Int("urgency"), 1, 3)
+	case ticketevent.Priority:
+		t.Impact, t.Urgency = clamp(d.Impact, 1, 3), clamp(d.Urgency, 1, 3)
 		t.Priority = Priority(t.Impact, t.Urgency)
-	case EvProblem:
-		t.ProblemID = e.Str("problem")
-	case EvVendorSent:
-		t.VendorID, t.VendorRef = e.Str("vendor"), ""
-		t.VendorTarget, _ = time.ParseDuration(e.Str("target"))
-		t.VendorDue = parseTime(e.Str("due"))
+	case ticketevent.Problem:
+		t.ProblemID = d.Problem
+	case ticketevent.VendorSent:
+		t.VendorID, t.VendorRef = d.Vendor, ""
+		t.VendorTarget, _ = time.ParseDuration(d.Target)
+		t.VendorDue = parseTime(d.Due)
 		if active(t.State) {
 			pause(t, at, p)
 		}
 		t.State, t.WaitingReason = store.TicketWaitingVendor, "vendor_response"
-	case EvVendorRef:
-		t.VendorRef = e.Str("ref")
+	case ticketevent.VendorRef:
+		t.VendorRef = d.Ref
 		vendorAnswered(t, at)
-	case EvVendorOverdue:
+	case ticketevent.VendorOverdue:
 		// The reminder is on the timeline; the next period, if the
 		// vendor stays silent, ends at next.
-		t.VendorDue = parseTime(e.Str("next"))
-	case EvResponseBreach:
+		t.VendorDue = parseTime(d.Next)
+	case ticketevent.ResponseBreach:
 		t.ResponseBreached = true
 		t.ResponseBreaches++
 	}
@@ -329,9 +330,9 @@ func Triggers(t *store.Ticket, p Policy, now time.Time) []store.TicketEvent {
 	cp := *t
 	cp.Collaborators = slices.Clone(t.Collaborators)
 	var out []store.TicketEvent
-	emit := func(at time.Time, kind string, data map[string]any) {
+	emit := func(at time.Time, data ticketevent.Data) {
 		at = later(at, cp.UpdatedAt)
-		e := store.TicketEvent{TicketID: t.ID, Time: at, Actor: ActorSLA, Kind: kind, Data: data}
+		e := store.TicketEvent{TicketID: t.ID, Time: at, Actor: ActorSLA, Data: data}
 		Apply(&cp, e, p)
 		out = append(out, e)
 	}
@@ -340,7 +341,7 @@ func Triggers(t *store.Ticket, p Policy, now time.Time) []store.TicketEvent {
 		// the next threshold of the tier's limit.
 		if rdue, ok := responseDue(&cp, p); ok && !rdue.After(now) {
 			if tdue, ok := thresholdDue(&cp, p); !ok || !tdue.Before(rdue) {
-				emit(rdue, EvResponseBreach, map[string]any{"tier": cp.Tier, "limit": p.ResponseLimit(cp.Tier).String()})
+				emit(rdue, ticketevent.ResponseBreach{Tier: cp.Tier, Limit: p.ResponseLimit(cp.Tier).String()})
 				continue
 			}
 		}
@@ -360,28 +361,28 @@ func Triggers(t *store.Ticket, p Policy, now time.Time) []store.TicketEvent {
 			break
 		}
 		if pct < 100 {
-			emit(due, EvSLAWarning, map[string]any{"tier": cp.Tier, "pct": pct, "limit": limit.String()})
+			emit(due, ticketevent.SLAWarning{Tier: cp.Tier, Pct: pct, Limit: limit.String()})
 			continue
 		}
-		emit(due, EvSLABreach, map[string]any{"tier": cp.Tier, "limit": limit.String()})
+		emit(due, ticketevent.SLABreach{Tier: cp.Tier, Limit: limit.String()})
 		if cp.Tier < TopTier {
-			emit(due, EvEscalated, map[string]any{"from": cp.Tier, "to": cp.Tier + 1, "auto": true,
-				"reason": fmt.Sprintf("tier %d time limit of %s passed", cp.Tier, limit)})
+			emit(due, ticketevent.Escalated{From: cp.Tier, To: cp.Tier + 1, Auto: true,
+				Reason: fmt.Sprintf("tier %d time limit of %s passed", cp.Tier, limit)})
 		}
 	}
 	if cp.State == store.TicketWaitingVendor && cp.VendorDue != nil && !cp.VendorDue.After(now) {
 		// One reminder for the period that passed; periods missed while
 		// the hub was down are not each reminded, the next one is whole.
 		due := *cp.VendorDue
-		data := map[string]any{"vendor": cp.VendorID, "due": due.Format(time.RFC3339Nano)}
+		data := ticketevent.VendorOverdue{Vendor: cp.VendorID, Due: due.Format(time.RFC3339Nano)}
 		if cp.VendorTarget > 0 {
 			next := due.Add(cp.VendorTarget)
 			for !next.After(now) {
 				next = next.Add(cp.VendorTarget)
 			}
-			data["next"] = next.Format(time.RFC3339Nano)
+			data.Next = next.Format(time.RFC3339Nano)
 		}
-		emit(due, EvVendorOverdue, data)
+		emit(due, data)
 	}
 	return out
 }

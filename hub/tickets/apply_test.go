@@ -1,6 +1,7 @@
 package tickets_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 )
 
@@ -19,8 +21,25 @@ var (
 
 func at(d time.Duration) time.Time { return t0.Add(d) }
 
+// event makes an event from its data as the hub stores it (a JSON
+// object), so these cases also read the stored format.
 func event(d time.Duration, kind string, data map[string]any) store.TicketEvent {
-	return store.TicketEvent{TicketID: "t", Time: at(d), Actor: "ana", Kind: kind, Data: data}
+	return store.TicketEvent{TicketID: "t", Time: at(d), Actor: "ana", Data: typed(kind, data)}
+}
+
+func typed(kind string, data map[string]any) ticketevent.Data {
+	b, err := json.Marshal(data)
+	if err != nil {
+		panic(err)
+	}
+	if data == nil {
+		b = []byte("{}")
+	}
+	d, err := ticketevent.Decode(kind, b)
+	if err != nil {
+		panic(err)
+	}
+	return d
 }
 
 // build applies events to a fresh ticket.
@@ -40,14 +59,14 @@ func filed(tier int) store.TicketEvent {
 func describe(evs []store.TicketEvent) string {
 	var parts []string
 	for _, e := range evs {
-		s := fmt.Sprintf("%s@%s", e.Kind, e.Time.Sub(t0))
-		switch e.Kind {
-		case tickets.EvSLAWarning:
-			s += fmt.Sprintf("(%d%%)", e.Int("pct"))
-		case tickets.EvEscalated:
-			s += fmt.Sprintf("(%d->%d)", e.Int("from"), e.Int("to"))
-		case tickets.EvSLABreach:
-			s += fmt.Sprintf("(t%d)", e.Int("tier"))
+		s := fmt.Sprintf("%s@%s", e.Kind(), e.Time.Sub(t0))
+		switch d := e.Data.(type) {
+		case ticketevent.SLAWarning:
+			s += fmt.Sprintf("(%d%%)", d.Pct)
+		case ticketevent.Escalated:
+			s += fmt.Sprintf("(%d->%d)", d.From, d.To)
+		case ticketevent.SLABreach:
+			s += fmt.Sprintf("(t%d)", d.Tier)
 		}
 		parts = append(parts, s)
 	}
@@ -213,17 +232,17 @@ func TestTriggersBusinessHours(t *testing.T) {
 	p := tickets.Policy{Limits: tickets.DefaultLimits(), Hours: hours}
 	fri := time.Date(2026, 3, 6, 16, 55, 0, 0, time.UTC)
 	tk := store.Ticket{ID: "t"}
-	tickets.Apply(&tk, store.TicketEvent{Time: fri, Kind: tickets.EvFiled, Data: map[string]any{"tier": 1}}, p)
+	tickets.Apply(&tk, store.TicketEvent{Time: fri, Data: ticketevent.Filed{Tier: 1}}, p)
 	if got := tickets.Triggers(&tk, p, fri.Add(48*time.Hour)); len(got) != 0 {
 		t.Fatalf("over the weekend: %v", got)
 	}
-	if got := tickets.Triggers(&tk, p, time.Date(2026, 3, 9, 9, 3, 0, 0, time.UTC)); len(got) != 1 || got[0].Int("pct") != 50 ||
+	if got := tickets.Triggers(&tk, p, time.Date(2026, 3, 9, 9, 3, 0, 0, time.UTC)); len(got) != 1 || got[0].Data.(ticketevent.SLAWarning).Pct != 50 ||
 		!got[0].Time.Equal(time.Date(2026, 3, 9, 9, 2, 30, 0, time.UTC)) {
 		t.Fatalf("monday 09:03: %v", got)
 	}
 	mon := time.Date(2026, 3, 9, 9, 10, 0, 0, time.UTC)
 	got := tickets.Triggers(&tk, p, mon)
-	if len(got) != 4 || got[2].Kind != tickets.EvSLABreach || !got[2].Time.Equal(mon) {
+	if len(got) != 4 || got[2].Kind() != tickets.EvSLABreach || !got[2].Time.Equal(mon) {
 		t.Fatalf("monday 09:10: %v", got)
 	}
 }

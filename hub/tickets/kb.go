@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
@@ -34,7 +35,7 @@ func (s *Service) ResolveKB(ctx context.Context, id, actor, resolution string, k
 		return t, nil, fmt.Errorf("%w: ticket #%d is resolved, but %v; write the article with POST /api/v1/articles", ErrKBDraft, t.Number, err)
 	}
 	t, err = s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
-		return ev(now, actor, EvKBDraft, map[string]any{"article": art.ID, "title": art.Title}), nil
+		return ev(now, actor, ticketevent.KBDraft{Article: art.ID, Title: art.Title}), nil
 	})
 	return t, &art, err
 }
@@ -72,8 +73,8 @@ func (s *Service) draftArticle(ctx context.Context, t store.Ticket, actor string
 		}
 	}
 	for _, e := range events {
-		if e.Kind == EvRun {
-			addFix(e.Str("fix"), e.Str("outcome"))
+		if r, ok := e.Data.(ticketevent.Run); ok {
+			addFix(r.Fix, r.Outcome)
 		}
 	}
 	cause := ""

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 )
 
@@ -43,7 +44,7 @@ func TestResolveDraftsArticle(t *testing.T) {
 		}
 		evs, _ := st.TicketEvents(ctx, tk.ID)
 		last := evs[len(evs)-1]
-		if last.Kind != tickets.EvKBDraft || last.Str("article") != art.ID {
+		if last.Data != (ticketevent.KBDraft{Article: art.ID, Title: art.Title}) {
 			t.Fatalf("timeline ends with %+v", last)
 		}
 		stored, err := st.GetArticle(ctx, art.ID)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -148,13 +149,14 @@ func ComputeMetrics(events []store.TicketEvent, open []store.Ticket, now time.Ti
 		}
 		tl := events[i:j]
 		i = j
-		if tl[0].Kind != EvFiled {
+		f, ok := tl[0].Data.(ticketevent.Filed)
+		if !ok {
 			continue
 		}
 		obs := Observe(tl)
 		m.Tickets++
 		all.Entered++
-		filedTier := max(tl[0].Int("tier"), 1)
+		filedTier := max(f.Tier, 1)
 		tier(filedTier).Entered++
 		escalated, reopened, resolved, firstContact := false, false, false, false
 		breached := map[int]bool{}
@@ -291,48 +293,51 @@ type Observation struct {
 // so both agree on what counts. A timeline that does not start with its
 // filing has nothing to observe.
 func Observe(tl []store.TicketEvent) []Observation {
-	if len(tl) == 0 || tl[0].Kind != EvFiled {
+	if len(tl) == 0 {
+		return nil
+	}
+	f, ok := tl[0].Data.(ticketevent.Filed)
+	if !ok {
 		return nil
 	}
 	var out []Observation
 	filed := tl[0].Time
-	filedTier := max(tl[0].Int("tier"), 1)
+	filedTier := max(f.Tier, 1)
 	cur := filedTier
 	escalated, reopened, responded, resolved := false, false, false, false
 	resolvedTier := 0
 	for _, e := range tl {
 		o := Observation{Event: e, Tier: cur}
-		switch e.Kind {
-		case EvEscalated:
-			to := e.Int("to")
-			o.Kind, o.To, o.Up, o.Auto = ObsMoved, to, to > cur, e.Bool("auto")
+		switch d := e.Data.(type) {
+		case ticketevent.Escalated:
+			o.Kind, o.To, o.Up, o.Auto = ObsMoved, d.To, d.To > cur, d.Auto
 			escalated = escalated || o.Up
-			cur = to
-		case EvSLABreach:
+			cur = d.To
+		case ticketevent.SLABreach:
 			o.Kind = ObsSLABreach
-		case EvResponseBreach:
+		case ticketevent.ResponseBreach:
 			o.Kind = ObsResponseBreach
-		case EvRun, EvMessage:
-			if responded || (e.Kind == EvMessage && e.Str("from") != FromTechnician) {
+		case ticketevent.Run, ticketevent.Message:
+			if m, ok := d.(ticketevent.Message); responded || (ok && m.From != FromTechnician) {
 				continue
 			}
 			responded = true
 			o.Kind, o.Tier, o.Elapsed = ObsFirstResponse, filedTier, max(e.Time.Sub(filed), 0)
-		case EvResolved:
+		case ticketevent.Resolved:
 			if resolved {
 				continue
 			}
 			resolved, resolvedTier = true, cur
 			o.Kind, o.Elapsed = ObsResolved, max(e.Time.Sub(filed), 0)
 			o.FirstContact = !escalated && !reopened && cur == filedTier
-		case EvReopened:
+		case ticketevent.Reopened:
 			reopened = true
 			o.Kind = ObsReopened
-		case EvSurvey:
+		case ticketevent.Survey:
 			if resolvedTier != 0 {
 				o.Tier = resolvedTier
 			}
-			o.Kind, o.Score = ObsSurvey, e.Int("score")
+			o.Kind, o.Score = ObsSurvey, d.Score
 		default:
 			continue
 		}

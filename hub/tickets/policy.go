@@ -1,6 +1,15 @@
-// Package tickets is the hub's help desk core: tickets filed from devices,
+// Package tickets is the hub's ticket core: tickets filed from devices,
 // tiered queues, SLA clocks with warnings, breaches and automatic
-// escalation, and support metrics.
+// escalation, and support metrics. Devices (devices.go) is the devices'
+// side of it: help requests, replies, surveys, Get help sessions and
+// article searches from devices, and the catch-up a device hears when it
+// connects; DeviceNotifier (device_notify.go) tells devices about their
+// tickets. One View of a ticket (view.go) serves the API, the console and
+// the devices.
+//
+// In Tierline's names "help desk" means the people who answer users (as
+// the user sees them, and Tier 1 in the catalog); the hub's handling of
+// device requests is Devices, never a "help desk".
 //
 // A ticket's timeline (store.TicketEvent) is the source of truth. Apply is
 // the one function that turns an event into the ticket's state

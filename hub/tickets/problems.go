@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 )
 
 // LinkProblem links the ticket to a problem (known error) the caller has
@@ -18,6 +19,6 @@ func (s *Service) LinkProblem(ctx context.Context, id, actor, problemID string) 
 		if t.ProblemID == problemID {
 			return nil, nil
 		}
-		return ev(now, actor, EvProblem, map[string]any{"problem": problemID}), nil
+		return ev(now, actor, ticketevent.Problem{Problem: problemID}), nil
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -32,6 +33,7 @@ type Store interface {
 	GetSetting(ctx context.Context, key string) (string, bool, error)
 	PutSetting(ctx context.Context, key, value string) error
 	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
+	TicketLinks(ctx context.Context, ticketID string) ([]store.TicketLink, error)
 	GetUserByName(ctx context.Context, name string) (store.User, error)
 	// WithJobLock runs fn unless another hub sharing the database runs
 	// the same job now (PostgreSQL advisory lock).
@@ -66,6 +68,26 @@ func badState(format string, a ...any) error {
 	return fmt.Errorf("%w: %s", ErrState, fmt.Sprintf(format, a...))
 }
 
+// Change is one stored change to a ticket: the ticket as the events left
+// it, and the events, with their ids, in timeline order.
+type Change struct {
+	Ticket store.Ticket
+	Events []store.TicketEvent
+}
+
+// Publisher takes ticket changes once they are stored. Publish must not
+// block.
+type Publisher interface {
+	Publish(Change)
+}
+
+// PublishFunc is a Publisher that calls the function, on the caller's
+// goroutine (tests use it to see changes as they happen).
+type PublishFunc func(Change)
+
+// Publish calls f.
+func (f PublishFunc) Publish(c Change) { f(c) }
+
 // Config configures a Service.
 type Config struct {
 	Store  Store
@@ -73,9 +95,12 @@ type Config struct {
 	Logger *slog.Logger
 	Now    func() time.Time
 	NewID  func() string
-	// OnEvent is called after events are stored on a ticket, with the
-	// ticket as they left it (to notify its device, count metrics).
-	OnEvent func(t store.Ticket, events []store.TicketEvent)
+	// Changes hears of every change after it is stored: the ticket as
+	// its events left it, and the events (to notify its device, update
+	// console pages, count metrics). It must not block: the hub gives an
+	// eventbus.Bus, whose subscribers each work off their own queue, so
+	// nothing they do runs on a technician's request or the SLA loop.
+	Changes Publisher
 	// Vendors sends messages to Tier 4 vendors; without it tickets cannot
 	// be forwarded to vendors.
 	Vendors VendorSender
@@ -108,8 +133,8 @@ func (c *Config) CheckAndSetDefaults() error {
 	if c.NewID == nil {
 		c.NewID = wire.NewID
 	}
-	if c.OnEvent == nil {
-		c.OnEvent = func(store.Ticket, []store.TicketEvent) {}
+	if c.Changes == nil {
+		c.Changes = PublishFunc(func(Change) {})
 	}
 	if c.RetryBase <= 0 {
 		c.RetryBase = 30 * time.Second
@@ -184,28 +209,18 @@ func (s *Service) File(ctx context.Context, deviceID, hostname string, req wire.
 	}
 	t := store.Ticket{ID: s.cfg.NewID(), DeviceID: deviceID, RequestID: req.RequestID, Requester: req.User,
 		Title: title(hostname, req.Text), Body: req.Text, Category: req.Category, Queue: queue, Signature: sig,
-		Snapshot: &req.Snapshot, Tried: &req.Tried, CreatedAt: now}
-	filed := map[string]any{"tier": tier, "impact": DefaultImpact, "urgency": DefaultUrgency}
-	for k, v := range map[string]string{"category": req.Category, "queue": queue, "rule": rule, "hostname": hostname, "user": req.User} {
-		if v != "" {
-			filed[k] = v
-		}
-	}
+		Snapshot: &req.Snapshot, CreatedAt: now}
+	filed := ticketevent.Filed{Tier: tier, Impact: DefaultImpact, Urgency: DefaultUrgency, Category: req.Category,
+		Queue: queue, Rule: rule, Hostname: hostname, User: req.User}
 	if !req.Filed.IsZero() {
-		filed["filed_on_device"] = req.Filed.UTC().Format(time.RFC3339Nano)
+		filed.FiledOnDevice = req.Filed.UTC().Format(time.RFC3339Nano)
 	}
 	actor := "device:" + deviceID
-	events := []store.TicketEvent{{Time: now, Actor: actor, Kind: EvFiled, Data: filed}}
+	events := []store.TicketEvent{{Time: now, Actor: actor, Data: filed}}
 	if len(req.Tried.Articles) > 0 || len(req.Tried.Runs) > 0 {
-		runs := make([]any, 0, len(req.Tried.Runs))
-		for _, r := range req.Tried.Runs {
-			runs = append(runs, map[string]any{"fix": r.Fix, "outcome": r.Outcome, "reason": r.Reason})
-		}
-		arts := make([]any, 0, len(req.Tried.Articles))
-		for _, a := range req.Tried.Articles {
-			arts = append(arts, a)
-		}
-		events = append(events, store.TicketEvent{Time: now, Actor: actor, Kind: EvSelfHelp, Data: map[string]any{"articles": arts, "runs": runs}})
+		// The self_help event is the one record of what was tried;
+		// the store reads the ticket's Tried from it.
+		events = append(events, store.TicketEvent{Time: now, Actor: actor, Data: ticketevent.NewSelfHelp(req.Tried)})
 	}
 	for _, e := range events {
 		Apply(&t, e, s.policy())
@@ -215,7 +230,7 @@ func (s *Service) File(ctx context.Context, deviceID, hostname string, req wire.
 		return got, false, fmt.Errorf("file ticket: %w", err)
 	}
 	if created {
-		s.cfg.OnEvent(got, events)
+		s.cfg.Changes.Publish(Change{Ticket: got, Events: events})
 	}
 	return got, created, nil
 }
@@ -270,13 +285,13 @@ func (s *Service) update(ctx context.Context, id string, fn func(t *store.Ticket
 		return t, err
 	}
 	if len(events) > 0 {
-		s.cfg.OnEvent(t, events)
+		s.cfg.Changes.Publish(Change{Ticket: t, Events: events})
 	}
 	return t, nil
 }
 
-func ev(now time.Time, actor, kind string, data map[string]any) []store.TicketEvent {
-	return []store.TicketEvent{{Time: now, Actor: actor, Kind: kind, Data: data}}
+func ev(now time.Time, actor string, data ticketevent.Data) []store.TicketEvent {
+	return []store.TicketEvent{{Time: now, Actor: actor, Data: data}}
 }
 
 func notDone(t *store.Ticket, what string) error {
@@ -334,7 +349,7 @@ func (s *Service) Assign(ctx context.Context, id, actor, to string) (store.Ticke
 		if t.Assignee == to {
 			return nil, nil
 		}
-		return ev(now, actor, EvAssigned, map[string]any{"to": to}), nil
+		return ev(now, actor, ticketevent.Assigned{To: to}), nil
 	})
 }
 
@@ -353,7 +368,7 @@ func (s *Service) AddCollaborator(ctx context.Context, id, actor, user string) (
 		if slices.Contains(t.Collaborators, user) {
 			return nil, nil
 		}
-		return ev(now, actor, EvCollaborator, map[string]any{"user": user}), nil
+		return ev(now, actor, ticketevent.Collaborator{User: user}), nil
 	})
 }
 
@@ -373,7 +388,7 @@ func (s *Service) Escalate(ctx context.Context, id, actor string, tier int, note
 		if t.Tier == tier {
 			return nil, badState("ticket #%d is already in tier %d", t.Number, tier)
 		}
-		return ev(now, actor, EvEscalated, map[string]any{"from": t.Tier, "to": tier, "auto": false, "note": note}), nil
+		return ev(now, actor, ticketevent.Escalated{From: t.Tier, To: tier, Note: note}), nil
 	})
 }
 
@@ -402,11 +417,7 @@ func (s *Service) MessageOnce(ctx context.Context, id, actor, from, text, msgID 
 		if t.State == store.TicketClosed {
 			return nil, badState("ticket #%d is closed; file a new request", t.Number)
 		}
-		data := map[string]any{"from": from, "text": text}
-		if msgID != "" {
-			data["msg_id"] = msgID
-		}
-		events := ev(now, actor, EvMessage, data)
+		events := ev(now, actor, ticketevent.Message{From: from, Text: text, MsgID: msgID})
 		events[0].MessageID = msgID
 		return events, nil
 	})
@@ -430,7 +441,7 @@ func (s *Service) SetWaiting(ctx context.Context, id, actor, state, reason strin
 		if !active(t.State) {
 			return nil, badState("ticket #%d is %s; only a new or open ticket can wait", t.Number, t.State)
 		}
-		return ev(now, actor, EvWaiting, map[string]any{"state": state, "reason": reason}), nil
+		return ev(now, actor, ticketevent.Waiting{State: state, Reason: reason}), nil
 	})
 }
 
@@ -440,7 +451,7 @@ func (s *Service) Resume(ctx context.Context, id, actor string) (store.Ticket, e
 		if t.State != store.TicketWaitingUser && t.State != store.TicketWaitingVendor {
 			return nil, badState("ticket #%d is %s, not waiting", t.Number, t.State)
 		}
-		return ev(now, actor, EvResumed, nil), nil
+		return ev(now, actor, ticketevent.Resumed{}), nil
 	})
 }
 
@@ -448,11 +459,7 @@ func (s *Service) Resume(ctx context.Context, id, actor string) (store.Ticket, e
 // response.
 func (s *Service) RecordRun(ctx context.Context, id, actor, runID, fix, outcome string) (store.Ticket, error) {
 	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
-		data := map[string]any{"run": runID, "fix": fix}
-		if outcome != "" {
-			data["outcome"] = outcome
-		}
-		return ev(now, actor, EvRun, data), nil
+		return ev(now, actor, ticketevent.Run{Run: runID, Fix: fix, Outcome: outcome}), nil
 	})
 }
 
@@ -465,7 +472,7 @@ func (s *Service) Resolve(ctx context.Context, id, actor, resolution string) (st
 		if err := notDone(t, "resolve it"); err != nil {
 			return nil, err
 		}
-		return ev(now, actor, EvResolved, map[string]any{"resolution": resolution}), nil
+		return ev(now, actor, ticketevent.Resolved{Resolution: resolution}), nil
 	})
 }
 
@@ -478,11 +485,7 @@ func (s *Service) Reopen(ctx context.Context, id, actor, reason string) (store.T
 		if t.State != store.TicketResolved {
 			return nil, badState("ticket #%d is %s; only a resolved ticket can be reopened", t.Number, t.State)
 		}
-		var data map[string]any
-		if reason != "" {
-			data = map[string]any{"reason": reason}
-		}
-		return ev(now, actor, EvReopened, data), nil
+		return ev(now, actor, ticketevent.Reopened{Reason: reason}), nil
 	})
 }
 
@@ -492,7 +495,7 @@ func (s *Service) Close(ctx context.Context, id, actor string) (store.Ticket, er
 		if t.State != store.TicketResolved {
 			return nil, badState("ticket #%d is %s; resolve it before closing", t.Number, t.State)
 		}
-		return ev(now, actor, EvClosed, nil), nil
+		return ev(now, actor, ticketevent.Closed{}), nil
 	})
 }
 
@@ -512,11 +515,7 @@ func (s *Service) Survey(ctx context.Context, id, actor string, score int, comme
 		if t.CSAT != nil {
 			return nil, nil
 		}
-		data := map[string]any{"score": score}
-		if comment != "" {
-			data["comment"] = comment
-		}
-		return ev(now, actor, EvSurvey, data), nil
+		return ev(now, actor, ticketevent.Survey{Score: score, Comment: comment}), nil
 	})
 }
 
@@ -530,7 +529,7 @@ func (s *Service) SetPriority(ctx context.Context, id, actor string, impact, urg
 		if t.Impact == impact && t.Urgency == urgency {
 			return nil, nil
 		}
-		return ev(now, actor, EvPriority, map[string]any{"impact": impact, "urgency": urgency}), nil
+		return ev(now, actor, ticketevent.Priority{Impact: impact, Urgency: urgency}), nil
 	})
 }
 
@@ -546,7 +545,7 @@ func (s *Service) Link(ctx context.Context, id, actor, other, kind string) (stor
 		return store.Ticket{}, invalid("a ticket cannot be linked to itself")
 	}
 	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
-		return ev(now, actor, EvLink, map[string]any{"other": other, "kind": kind}), nil
+		return ev(now, actor, ticketevent.Link{Other: other, LinkKind: kind}), nil
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
@@ -33,7 +34,7 @@ type harness struct {
 	svc   *tickets.Service
 	clock *clock
 	mu    sync.Mutex
-	seen  []string // kinds passed to OnEvent
+	seen  []string // kinds published as changes
 }
 
 func newHarness(t *testing.T, st *store.Store, p tickets.Policy, opts ...func(*tickets.Config)) *harness {
@@ -49,13 +50,13 @@ func newHarness(t *testing.T, st *store.Store, p tickets.Policy, opts ...func(*t
 	var idMu sync.Mutex
 	cfg := tickets.Config{Store: st, Policy: p, Now: h.clock.Now,
 		NewID: func() string { idMu.Lock(); defer idMu.Unlock(); n++; return fmt.Sprintf("tk%03d", n) },
-		OnEvent: func(_ store.Ticket, evs []store.TicketEvent) {
+		Changes: tickets.PublishFunc(func(c tickets.Change) {
 			h.mu.Lock()
 			defer h.mu.Unlock()
-			for _, e := range evs {
-				h.seen = append(h.seen, e.Kind)
+			for _, e := range c.Events {
+				h.seen = append(h.seen, e.Kind())
 			}
-		}}
+		})}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -191,7 +192,7 @@ func TestReplayMatchesLiveClock(t *testing.T) {
 				evs, _ := st.TicketEvents(ctx, id)
 				for i := 1; i < len(evs); i++ {
 					if evs[i].Time.Before(evs[i-1].Time) {
-						t.Errorf("event %d (%s) at %s is before event %d (%s) at %s", i, evs[i].Kind, evs[i].Time, i-1, evs[i-1].Kind, evs[i-1].Time)
+						t.Errorf("event %d (%s) at %s is before event %d (%s) at %s", i, evs[i].Kind(), evs[i].Time, i-1, evs[i-1].Kind(), evs[i-1].Time)
 					}
 				}
 				if p.Hours == nil {
@@ -200,7 +201,7 @@ func TestReplayMatchesLiveClock(t *testing.T) {
 					// of working time after filing.
 					var breach *store.TicketEvent
 					for i := range evs {
-						if evs[i].Kind == tickets.EvSLABreach && evs[i].Int("tier") == 1 {
+						if b, ok := evs[i].Data.(ticketevent.SLABreach); ok && b.Tier == 1 {
 							breach = &evs[i]
 							break
 						}
@@ -215,13 +216,13 @@ func TestReplayMatchesLiveClock(t *testing.T) {
 					// five minutes after the escalation; neither escalates.
 					var resp []string
 					for _, e := range evs {
-						if e.Kind == tickets.EvResponseBreach {
-							resp = append(resp, fmt.Sprintf("tier %d at %s", e.Int("tier"), e.Time.Sub(t0)))
+						if b, ok := e.Data.(ticketevent.ResponseBreach); ok {
+							resp = append(resp, fmt.Sprintf("tier %d at %s", b.Tier, e.Time.Sub(t0)))
 						}
 					}
 					var back time.Time // the manual escalation back to tier 1
 					for _, e := range evs {
-						if e.Kind == tickets.EvEscalated && e.Int("to") == 1 {
+						if esc, ok := e.Data.(ticketevent.Escalated); ok && esc.To == 1 {
 							back = e.Time
 						}
 					}
@@ -261,11 +262,11 @@ func TestFile(t *testing.T) {
 			t.Fatalf("snapshot or self-help not frozen: %+v", full)
 		}
 		evs, _ := st.TicketEvents(ctx, tk.ID)
-		if len(evs) != 2 || evs[0].Kind != tickets.EvFiled || evs[1].Kind != tickets.EvSelfHelp || evs[0].Str("hostname") != "pc-17" {
+		if len(evs) != 2 || evs[0].Kind() != tickets.EvFiled || evs[1].Kind() != tickets.EvSelfHelp || evs[0].Data.(ticketevent.Filed).Hostname != "pc-17" {
 			t.Fatalf("timeline %+v", evs)
 		}
 		if fmt.Sprint(h.seen) != "[filed self_help]" {
-			t.Errorf("OnEvent saw %v", h.seen)
+			t.Errorf("changes published: %v", h.seen)
 		}
 		for _, bad := range []wire.HelpRequest{{RequestID: "r2"}, {Text: "no id"}, {RequestID: "r3", Text: "x", Category: "<script>"}} {
 			if _, _, err := h.svc.File(ctx, "dev1", "pc", bad); !errors.Is(err, tickets.ErrInvalid) {
@@ -562,7 +563,7 @@ func TestLinkParent(t *testing.T) {
 		t.Fatalf("child events: %v %v", evs, err)
 	}
 	last := evs[len(evs)-1]
-	if last.Kind != tickets.EvLink || last.Actor != "ana" || last.Data["other"] != parent.ID || last.Data["kind"] != store.LinkParent {
+	if last.Actor != "ana" || last.Data != (ticketevent.Link{Other: parent.ID, LinkKind: store.LinkParent}) {
 		t.Errorf("the child's last event %+v, want ana's link to parent %s", last, parent.ID)
 	}
 	// The parent's own timeline is unchanged: its links list shows the child.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/vendors"
 )
 
@@ -81,29 +82,19 @@ func (s *Service) SendToVendor(ctx context.Context, id, actor, vendorRef, note s
 		}
 		var events []store.TicketEvent
 		if t.Tier != 4 {
-			events = append(events, store.TicketEvent{Time: now, Actor: actor, Kind: EvEscalated,
-				Data: map[string]any{"from": t.Tier, "to": 4, "auto": false, "note": "forwarded to vendor " + v.Name, "vendor": v.ID}})
+			events = append(events, store.TicketEvent{Time: now, Actor: actor,
+				Data: ticketevent.Escalated{From: t.Tier, To: 4, Note: "forwarded to vendor " + v.Name, Vendor: v.ID}})
 			if t.Assignee != "" {
 				// The technician who forwarded it keeps it.
-				events = append(events, store.TicketEvent{Time: now, Actor: actor, Kind: EvAssigned, Data: map[string]any{"to": t.Assignee}})
+				events = append(events, store.TicketEvent{Time: now, Actor: actor, Data: ticketevent.Assigned{To: t.Assignee}})
 			}
 		}
-		chans := make([]any, 0, len(channels))
-		for _, c := range channels {
-			chans = append(chans, c)
-		}
-		data := map[string]any{"vendor": v.ID, "name": v.Name, "channels": chans}
+		data := ticketevent.VendorSent{Vendor: v.ID, Name: v.Name, Channels: append([]string{}, channels...), Note: note, Skipped: skipped}
 		if v.ResponseTarget > 0 {
-			data["target"] = v.ResponseTarget.String()
-			data["due"] = now.Add(v.ResponseTarget).Format(time.RFC3339Nano)
+			data.Target = v.ResponseTarget.String()
+			data.Due = now.Add(v.ResponseTarget).Format(time.RFC3339Nano)
 		}
-		if note != "" {
-			data["note"] = note
-		}
-		if skipped != "" {
-			data["skipped"] = skipped
-		}
-		sent := store.TicketEvent{Time: now, Actor: actor, Kind: EvVendorSent, Data: data,
+		sent := store.TicketEvent{Time: now, Actor: actor, Data: data,
 			Deliveries: s.deliveries(v, vendors.KindEscalation, note, channels)}
 		return append(events, sent), nil
 	})
@@ -122,7 +113,7 @@ func (s *Service) RecordVendorRef(ctx context.Context, id, actor, ref string) (s
 		if t.State == store.TicketClosed {
 			return nil, badState("ticket #%d is closed", t.Number)
 		}
-		return ev(now, actor, EvVendorRef, map[string]any{"ref": ref, "vendor": t.VendorID}), nil
+		return ev(now, actor, ticketevent.VendorRef{Ref: ref, Vendor: t.VendorID}), nil
 	})
 }
 
@@ -131,12 +122,14 @@ func (s *Service) RecordVendorRef(ctx context.Context, id, actor, ref string) (s
 func (s *Service) reminderDeliveries(ctx context.Context, events []store.TicketEvent) {
 	for i := range events {
 		e := &events[i]
-		if e.Kind != EvVendorOverdue || s.cfg.Vendors == nil {
+		od, ok := e.Data.(ticketevent.VendorOverdue)
+		if !ok || s.cfg.Vendors == nil {
 			continue
 		}
-		v, err := s.cfg.Store.GetVendor(ctx, e.Str("vendor"))
+		v, err := s.cfg.Store.GetVendor(ctx, od.Vendor)
 		if err != nil || v.DisabledAt != nil {
-			e.Data["reminder"] = "not sent: the vendor is disabled or gone"
+			od.Reminder = "not sent: the vendor is disabled or gone"
+			e.Data = od
 			continue
 		}
 		channels, _ := s.vendorChannels(v)
@@ -175,13 +168,10 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 
 func (s *Service) deliverOne(ctx context.Context, d store.VendorDelivery) {
 	attempt := d.Attempts + 1
-	base := map[string]any{"delivery": d.ID, "kind": d.Kind, "channel": d.Channel, "attempt": attempt, "vendor": d.VendorID}
-	record := func(kind string, extra map[string]any) {
-		for k, v := range extra {
-			base[k] = v
-		}
+	name := ""
+	record := func(data ticketevent.Data) {
 		if _, err := s.update(ctx, d.TicketID, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
-			return ev(now, ActorSLA, kind, base), nil
+			return ev(now, ActorSLA, data), nil
 		}); err != nil && !errors.Is(err, store.ErrNotFound) {
 			s.log.Error("record vendor delivery", "delivery", d.ID, "ticket", d.TicketID, "err", err)
 		}
@@ -189,7 +179,8 @@ func (s *Service) deliverOne(ctx context.Context, d store.VendorDelivery) {
 	v, err := s.cfg.Store.GetVendor(ctx, d.VendorID)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && v.DisabledAt != nil) {
 		if err := s.cfg.Store.FinishDelivery(ctx, d.ID, store.DeliveryAbandoned, "vendor disabled or deleted", nil, s.now()); err == nil {
-			record(EvVendorFailed, map[string]any{"error": "vendor " + d.VendorID + " is disabled or gone; the message is abandoned", "final": true})
+			record(ticketevent.VendorFailed{Delivery: d.ID, DeliveryKind: d.Kind, Channel: d.Channel, Attempt: attempt, Vendor: d.VendorID,
+				Error: "vendor " + d.VendorID + " is disabled or gone; the message is abandoned", Final: true})
 		}
 		return
 	}
@@ -197,7 +188,7 @@ func (s *Service) deliverOne(ctx context.Context, d store.VendorDelivery) {
 		s.log.Error("vendor delivery", "delivery", d.ID, "err", err)
 		return
 	}
-	base["name"] = v.Name
+	name = v.Name
 	p, err := s.payload(ctx, d, v)
 	if err == nil {
 		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -210,7 +201,7 @@ func (s *Service) deliverOne(ctx context.Context, d store.VendorDelivery) {
 			s.log.Error("vendor delivery", "delivery", d.ID, "err", ferr)
 			return
 		}
-		record(EvVendorDelivered, nil)
+		record(ticketevent.VendorDelivered{Delivery: d.ID, DeliveryKind: d.Kind, Channel: d.Channel, Attempt: attempt, Vendor: d.VendorID, Name: name})
 		return
 	}
 	if ctx.Err() != nil {
@@ -226,7 +217,8 @@ func (s *Service) deliverOne(ctx context.Context, d store.VendorDelivery) {
 		return
 	}
 	s.log.Warn("vendor delivery failed; will retry", "delivery", d.ID, "vendor", v.Name, "channel", d.Channel, "attempt", attempt, "retry_at", next, "err", err)
-	record(EvVendorFailed, map[string]any{"error": msg, "retry_at": next.Format(time.RFC3339Nano)})
+	record(ticketevent.VendorFailed{Delivery: d.ID, DeliveryKind: d.Kind, Channel: d.Channel, Attempt: attempt, Vendor: d.VendorID, Name: name,
+		Error: msg, RetryAt: next.Format(time.RFC3339Nano)})
 }
 
 // payload builds what the vendor receives, from the ticket as it is now.
@@ -261,11 +253,11 @@ func (s *Service) payload(ctx context.Context, d store.VendorDelivery, v store.V
 	}
 	p.Evidence.Timeline = []vendors.TimelineLine{}
 	for _, e := range events {
-		switch e.Kind {
-		case EvVendorDelivered, EvVendorFailed, EvSLAWarning:
+		switch e.Data.(type) {
+		case ticketevent.VendorDelivered, ticketevent.VendorFailed, ticketevent.SLAWarning:
 			continue
 		}
-		p.Evidence.Timeline = append(p.Evidence.Timeline, vendors.TimelineLine{Time: e.Time, Actor: e.Actor, Kind: e.Kind, Text: summarize(e)})
+		p.Evidence.Timeline = append(p.Evidence.Timeline, vendors.TimelineLine{Time: e.Time, Actor: e.Actor, Kind: e.Kind(), Text: summarize(e)})
 	}
 	return p, nil
 }
@@ -273,25 +265,25 @@ func (s *Service) payload(ctx context.Context, d store.VendorDelivery, v store.V
 // summarize is one event in a line of text.
 func summarize(e store.TicketEvent) string {
 	var s string
-	switch e.Kind {
-	case EvFiled:
-		s = fmt.Sprintf("filed in tier %d", e.Int("tier"))
-	case EvMessage:
-		s = e.Str("from") + ": " + e.Str("text")
-	case EvEscalated:
-		s = fmt.Sprintf("tier %d to %d: %s%s", e.Int("from"), e.Int("to"), e.Str("reason"), e.Str("note"))
-	case EvRun:
-		s = e.Str("fix") + " " + e.Str("outcome")
-	case EvResolved:
-		s = e.Str("resolution")
-	case EvWaiting:
-		s = e.Str("state") + " (" + e.Str("reason") + ")"
-	case EvVendorSent:
-		s = "to " + e.Str("name") + ": " + e.Str("note")
-	case EvVendorRef:
-		s = "vendor reference " + e.Str("ref")
-	case EvAssigned:
-		s = "to " + e.Str("to")
+	switch d := e.Data.(type) {
+	case ticketevent.Filed:
+		s = fmt.Sprintf("filed in tier %d", d.Tier)
+	case ticketevent.Message:
+		s = d.From + ": " + d.Text
+	case ticketevent.Escalated:
+		s = fmt.Sprintf("tier %d to %d: %s%s", d.From, d.To, d.Reason, d.Note)
+	case ticketevent.Run:
+		s = d.Fix + " " + d.Outcome
+	case ticketevent.Resolved:
+		s = d.Resolution
+	case ticketevent.Waiting:
+		s = d.State + " (" + d.Reason + ")"
+	case ticketevent.VendorSent:
+		s = "to " + d.Name + ": " + d.Note
+	case ticketevent.VendorRef:
+		s = "vendor reference " + d.Ref
+	case ticketevent.Assigned:
+		s = "to " + d.To
 	}
 	s = strings.TrimSpace(s)
 	if r := []rune(s); len(r) > 300 {

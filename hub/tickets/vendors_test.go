@@ -8,6 +8,7 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/hub/vendors"
 	"github.com/tierline/tierline/hub/vendors/vendortest"
@@ -77,7 +78,7 @@ func kindsOf(t *testing.T, st *store.Store, id string) []string {
 	}
 	var out []string
 	for _, e := range evs {
-		out = append(out, e.Kind)
+		out = append(out, e.Kind())
 	}
 	return out
 }
@@ -207,8 +208,9 @@ func TestVendorDeliveryRetries(t *testing.T) {
 		}
 		evs, _ := st.TicketEvents(ctx, tk.ID)
 		last := evs[len(evs)-1]
-		if last.Kind != tickets.EvVendorFailed || !strings.Contains(last.Str("error"), "503") || !strings.Contains(last.Str("error"), "maintenance") ||
-			last.Str("retry_at") != t0.Add(10*time.Second).Format(time.RFC3339Nano) || last.Str("name") != "Acme" {
+		failed, _ := last.Data.(ticketevent.VendorFailed)
+		if last.Kind() != tickets.EvVendorFailed || !strings.Contains(failed.Error, "503") || !strings.Contains(failed.Error, "maintenance") ||
+			failed.RetryAt != t0.Add(10*time.Second).Format(time.RFC3339Nano) || failed.Name != "Acme" {
 			t.Fatalf("failure on the timeline: %+v", last)
 		}
 		// Not before the backoff.

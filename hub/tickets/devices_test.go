@@ -1,4 +1,4 @@
-package server
+package tickets_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
@@ -29,7 +30,7 @@ func TestUserReplyAddedOncePerID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &helpDesk{svc: svc, st: st, log: slog.New(slog.DiscardHandler)}
+	d := tickets.NewDevices(svc, st, slog.New(slog.DiscardHandler), nil)
 	rec, err := d.FileHelp(ctx, "dev1", "pc-17", wire.HelpRequest{RequestID: "req-1", Text: "VPN drops", User: "maria",
 		Snapshot: wire.Snapshot{Taken: time.Now(), Checks: []diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusFailing}}}})
 	if err != nil {
@@ -58,8 +59,8 @@ func TestUserReplyAddedOncePerID(t *testing.T) {
 	}
 	got := map[string]int{}
 	for _, e := range evs {
-		if e.Kind == tickets.EvMessage {
-			text, _ := e.Data["text"].(string)
+		if m, ok := e.Data.(ticketevent.Message); ok {
+			text := m.Text
 			got[text]++
 			if e.Actor != "user:maria" {
 				t.Errorf("message %q by %q, want user:maria", text, e.Actor)
@@ -85,7 +86,7 @@ func testCatchUp(t *testing.T, st *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &helpDesk{svc: svc, st: st, log: slog.New(slog.DiscardHandler)}
+	d := tickets.NewDevices(svc, st, slog.New(slog.DiscardHandler), nil)
 	file := func(device, req, text string) string {
 		rec, err := d.FileHelp(ctx, device, "pc-17", wire.HelpRequest{RequestID: req, Text: text, User: "maria",
 			Snapshot: wire.Snapshot{Taken: time.Now(), Checks: []diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusOK}}}})
@@ -106,7 +107,7 @@ func testCatchUp(t *testing.T, st *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oldDesk := &helpDesk{svc: oldSvc, st: st, log: slog.New(slog.DiscardHandler)}
+	oldDesk := tickets.NewDevices(oldSvc, st, slog.New(slog.DiscardHandler), nil)
 	oldRec, err := oldDesk.FileHelp(ctx, "dev1", "pc-17", wire.HelpRequest{RequestID: "req-0", Text: "Old one", User: "maria",
 		Snapshot: wire.Snapshot{Taken: time.Now(), Checks: []diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusOK}}}})
 	if err != nil {
@@ -160,5 +161,30 @@ func testCatchUp(t *testing.T, st *store.Store) {
 	ups, _ = d.CatchUp(ctx, "dev1")
 	if last := ups[len(ups)-1]; last.State == "resolved" || slices.ContainsFunc(ups, func(u wire.TicketUpdate) bool { return u.Message == "VPN profile renewed." }) {
 		t.Errorf("after reopening, catch-up %+v; want no resolution and the ticket's state now", ups)
+	}
+}
+
+// A help receipt carries the ticket's time by the hub's clock, the clock
+// of the ticket's updates, so the agent's copy does not start from its
+// own clock (which may run ahead and hide the updates).
+func TestHelpReceiptCarriesHubTime(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	svc, err := tickets.New(tickets.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := tickets.NewDevices(svc, st, slog.New(slog.DiscardHandler), nil)
+	rec, err := d.FileHelp(ctx, "dev1", "pc-17", wire.HelpRequest{RequestID: "req-1", Text: "VPN drops", User: "maria",
+		Snapshot: wire.Snapshot{Taken: time.Now()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk, err := st.GetTicket(ctx, rec.TicketID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Updated.IsZero() || !rec.Updated.Equal(tk.UpdatedAt) {
+		t.Fatalf("receipt time %v, want the ticket's %v", rec.Updated, tk.UpdatedAt)
 	}
 }
