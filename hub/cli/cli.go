@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"sort"
@@ -25,6 +24,7 @@ import (
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/hub/vendors"
+	"github.com/tierline/tierline/shared/logging"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -219,7 +219,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 			return fmt.Errorf("--business-hours: %w", err)
 		}
 	}
-	log, err := newLogger(io.Stderr, *level, *format)
+	log, err := logging.New(io.Stderr, *level, *format)
 	if err != nil {
 		return err
 	}
@@ -237,21 +237,6 @@ func ParseTierLimits(s string) (map[int]time.Duration, error) {
 		return nil, fmt.Errorf("--tier-limits: %w", err)
 	}
 	return m, nil
-}
-
-func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: l}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: use text or json", format)
 }
 
 func tokenCreate(ctx context.Context, args []string, io IO) error {

@@ -16,6 +16,7 @@ import (
 	"github.com/tierline/tierline/agent/selfhelp"
 	"github.com/tierline/tierline/agent/tray"
 	"github.com/tierline/tierline/agent/version"
+	"github.com/tierline/tierline/shared/logging"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -182,7 +183,7 @@ func runTray(ctx context.Context, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	log, err := cmdline.NewLogger(stderr, *logLevel, "text")
+	log, err := logging.New(stderr, *logLevel, "text")
 	if err != nil {
 		return fail(fs, exitUsage, err)
 	}

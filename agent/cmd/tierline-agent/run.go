@@ -12,6 +12,7 @@ import (
 	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/agent/update"
 	"github.com/tierline/tierline/agent/version"
+	"github.com/tierline/tierline/shared/logging"
 )
 
 func init() {
@@ -49,7 +50,7 @@ func runRun(ctx context.Context, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	log, err := cmdline.NewLogger(stderr, *logLevel, *logFormat)
+	log, err := logging.New(stderr, *logLevel, *logFormat)
 	if err != nil {
 		return fail(fs, exitUsage, err)
 	}
