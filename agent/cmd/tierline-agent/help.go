@@ -187,11 +187,10 @@ func runTray(ctx context.Context, args []string) int {
 	if err != nil {
 		return fail(fs, exitUsage, err)
 	}
-	socket := agent.path()
 	// The Get help page starts on first use and serves until the tray ends.
-	helpPage, stopPage := selfhelp.OnDemand(ctx, selfhelp.Config{Socket: socket, Logger: log})
+	helpPage, stopPage := selfhelp.OnDemand(ctx, selfhelp.Config{Socket: agent.path(), Logger: log})
 	defer stopPage()
-	err = tray.Run(ctx, tray.Config{Socket: socket, Poll: poll, HelpPage: helpPage,
+	err = tray.Run(ctx, tray.Config{Socket: agent.path(), Poll: poll, HelpPage: helpPage,
 		OpenURL: execx.OpenURL, Version: version.Version, Logger: log})
 	if err != nil {
 		return fail(fs, exitError, err)
