@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -30,5 +33,28 @@ func TestAgentDependencies(t *testing.T) {
 				t.Errorf("GOOS=%s: tierline-agent depends on %s", goos, pkg)
 			}
 		}
+	}
+}
+
+// The main only declares subcommands and flags and wires packages; the
+// agent's logic lives in agent/... packages. Its size keeps that honest.
+func TestMainStaysWiring(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines += bytes.Count(b, []byte("\n"))
+	}
+	if lines >= 600 {
+		t.Errorf("package main has %d lines outside tests; move logic into a package under agent/ (limit 600)", lines)
 	}
 }

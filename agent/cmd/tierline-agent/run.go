@@ -74,7 +74,6 @@ func runRun(ctx context.Context, args []string) int {
 	}
 }
 
-// runUpdateProbe: see daemon.Probe.
 func runUpdateProbe(ctx context.Context, args []string) int {
 	fs := newFlags("update-probe", "[--state DIR] [--timeout 60s]",
 		"Load the identity in the state directory, connect to the hub once and exit 0 when the\n"+
