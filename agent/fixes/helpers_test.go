@@ -94,7 +94,7 @@ type verifier struct {
 	calls         int
 }
 
-func (v *verifier) verify(ctx context.Context, names ...string) []diag.CheckResult {
+func (v *verifier) verify(ctx context.Context, after time.Time, names ...string) []diag.CheckResult {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.calls++

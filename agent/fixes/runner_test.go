@@ -227,7 +227,7 @@ func TestQueueOverflowRefusesBusy(t *testing.T) {
 			results[res.RunID] = res
 			mu.Unlock()
 		}
-		c.Verify = func(ctx context.Context, names ...string) []diag.CheckResult {
+		c.Verify = func(ctx context.Context, after time.Time, names ...string) []diag.CheckResult {
 			<-release // hold the first run until the queue has overflowed
 			return nil
 		}
