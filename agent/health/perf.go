@@ -42,17 +42,22 @@ type runaway struct {
 }
 
 // pinnedOver returns the processes that used at least pct of one core in
-// every sample of the window ending at now, when the samples cover (nearly)
-// the whole window, busiest first.
+// every sample of the window ending at now, busiest first, when the
+// samples cover the window: history reaches back past its start, or the
+// samples span most of it.
 func pinnedOver(pts []history.ProcPoint, now time.Time, window time.Duration, pct float64) []runaway {
 	from := now.Add(-window)
 	var in []history.ProcPoint
+	older := false // history reaches back past the window
 	for _, p := range pts {
-		if !p.Time.Before(from) && !p.Time.After(now) {
+		switch {
+		case p.Time.Before(from):
+			older = true
+		case !p.Time.After(now):
 			in = append(in, p)
 		}
 	}
-	if len(in) < 2 || now.Sub(in[0].Time) < window*8/10 {
+	if len(in) < 2 || !older && now.Sub(in[0].Time) < window*8/10 {
 		return nil
 	}
 	type key struct {
