@@ -172,7 +172,8 @@ func TestOOMKillReally(t *testing.T) {
 		t.Fatalf("the hog was not killed: %v", err)
 	}
 	got := r.Run(context.Background(), "oom-kills")[0]
-	if got.Status != diag.StatusWarning || !strings.Contains(got.Summary, "awk was closed") ||
+	// Earlier runs of this test within the hour count too (failing at 3).
+	if (got.Status != diag.StatusWarning && got.Status != diag.StatusFailing) || !strings.Contains(got.Summary, "awk was closed") ||
 		!hasEv(got, "killed", "awk (pid "+strconv.Itoa(cmd.Process.Pid)+")") || !hasEv(got, "killed", "tierline-test-") {
 		t.Fatalf("after an OOM kill: %+v", got)
 	}
