@@ -62,6 +62,14 @@ type Config struct {
 	DiskWarnPct, DiskFailPct float64
 	// Inode usage: warning at InodeWarnPct (90), failing at InodeFailPct (98).
 	InodeWarnPct, InodeFailPct float64
+	// TempDirs and HomeRoots, when set, replace the OS's temporary folders
+	// and the folders holding users' homes, where a filling disk's largest
+	// consumers are looked for (tests use their own).
+	TempDirs, HomeRoots []string
+	// That walk stops after WalkMaxEntries entries (20000) or WalkMaxTime
+	// (300 ms), and is reused for 10 minutes.
+	WalkMaxEntries int
+	WalkMaxTime    time.Duration
 	// Memory in use: warning at MemWarnPct (90), failing at MemFailPct (97).
 	MemWarnPct, MemFailPct float64
 	// SwapWarnPct: swap in use that adds a warning (80).
@@ -124,6 +132,10 @@ func (c *Config) CheckAndSetDefaults() error {
 	setF(&c.DiskFailPct, 95)
 	setF(&c.InodeWarnPct, 90)
 	setF(&c.InodeFailPct, 98)
+	if c.WalkMaxEntries <= 0 {
+		c.WalkMaxEntries = 20000
+	}
+	setD(&c.WalkMaxTime, 300*time.Millisecond)
 	setF(&c.MemWarnPct, 90)
 	setF(&c.MemFailPct, 97)
 	setF(&c.SwapWarnPct, 80)
@@ -222,8 +234,9 @@ func Checks(cfg Config, env Env) []Check {
 	}
 	c := &cfg
 	ps := &perfState{}
+	cc := &consumerCache{}
 	return []Check{
-		Func("disk-almost-full", func(ctx context.Context) diag.CheckResult { return checkDisk(ctx, c) }),
+		Func("disk-almost-full", func(ctx context.Context) diag.CheckResult { return checkDisk(ctx, c, env, cc) }),
 		Func("memory-pressure", func(ctx context.Context) diag.CheckResult { return checkMemory(ctx, c) }),
 		sampledFunc("cpu-saturated", func(ctx context.Context) diag.CheckResult { return checkCPU(ctx, c, env) }),
 		Func("dns-resolution", func(ctx context.Context) diag.CheckResult { return checkDNS(ctx, c) }),
