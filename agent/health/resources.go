@@ -52,7 +52,9 @@ type fsVerdict struct {
 func (v fsVerdict) status() diag.Status { return worse(v.bytes, v.inodes) }
 
 // outOfInodes: inodes, not space, are what this filesystem lacks most.
-func (v fsVerdict) outOfInodes() bool { return v.inodes != v.bytes && worse(v.bytes, v.inodes) == v.inodes }
+func (v fsVerdict) outOfInodes() bool {
+	return v.inodes != v.bytes && worse(v.bytes, v.inodes) == v.inodes
+}
 
 func diskVerdicts(c *Config, fss []diag.Filesystem) []fsVerdict {
 	var out []fsVerdict
