@@ -1,7 +1,6 @@
 package health
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -201,26 +200,32 @@ func gradeMemStall(c *Config, some, full psi, top []diag.Process) diag.CheckResu
 	return ok("Programs are not waiting for memory.", e...)
 }
 
-// parseVMStat reads the named counters of /proc/vmstat.
+// parseVMStat reads the named counters of /proc/vmstat. It allocates
+// nothing per line: the file has a few hundred and is read every minute.
 func parseVMStat(b []byte, names ...string) (map[string]uint64, error) {
 	out := make(map[string]uint64, len(names))
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
+	for len(b) > 0 {
+		line := b
+		if i := bytes.IndexByte(b, '\n'); i >= 0 {
+			line, b = b[:i], b[i+1:]
+		} else {
+			b = nil
+		}
+		sp := bytes.IndexByte(line, ' ')
+		if sp < 0 {
 			continue
 		}
 		for _, n := range names {
-			if k == n {
-				x, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			if string(line[:sp]) == n {
+				x, err := strconv.ParseUint(string(bytes.TrimSpace(line[sp+1:])), 10, 64)
 				if err != nil {
-					return nil, fmt.Errorf("vmstat %s: %w", k, err)
+					return nil, fmt.Errorf("vmstat %s: %w", n, err)
 				}
-				out[k] = x
+				out[n] = x
 			}
 		}
 	}
-	return out, sc.Err()
+	return out, nil
 }
 
 // counterRate turns successive readings of kernel counters into rates.
