@@ -27,10 +27,11 @@ func TestEndProcessVerifiedOnAFreshSample(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	reaped := make(chan struct{})
+	go func() { cmd.Wait(); close(reaped) }() // reap it, as its parent would
+	t.Cleanup(func() { cmd.Process.Kill(); <-reaped })
 	// Its own core even on a loaded test machine, where the test may.
 	syscall.Setpriority(syscall.PRIO_PROCESS, cmd.Process.Pid, -20)
-	go cmd.Wait() // reap it, as its parent would
 	pid := strconv.Itoa(cmd.Process.Pid)
 
 	// Telemetry every 2 s (the agent's is 10 s): long enough that the
