@@ -439,6 +439,8 @@ type pidsLimit struct {
 	Current, Max uint64
 	// Refused is how many forks the limit refused (pids.events "max").
 	Refused uint64
+	// NPROC: Max is the user's RLIMIT_NPROC, not the cgroup's pids.max.
+	NPROC bool
 }
 
 // taskLimits is what process-limits judges.
@@ -477,6 +479,22 @@ func parsePidsEvents(b []byte) uint64 {
 	return 0
 }
 
+// parseMaxProcesses reads the soft "Max processes" (RLIMIT_NPROC) of a
+// /proc/<pid>/limits file; ok is false when it is unlimited or absent.
+func parseMaxProcesses(b []byte) (uint64, bool) {
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, found := strings.CutPrefix(line, "Max processes"); found {
+			f := strings.Fields(rest)
+			if len(f) == 0 || f[0] == "unlimited" {
+				return 0, false
+			}
+			n, err := strconv.ParseUint(f[0], 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
+
 // gradeLimits is the pure part of process-limits.
 func gradeLimits(c *Config, l taskLimits) diag.CheckResult {
 	pct := func(a, b uint64) float64 {
@@ -507,14 +525,18 @@ func gradeLimits(c *Config, l taskLimits) diag.CheckResult {
 	for _, g := range l.Cgroups {
 		p := pct(g.Current, g.Max)
 		s := grade(p, c.TasksWarnPct, c.TasksFailPct)
-		line := fmt.Sprintf("%d of pids.max %d (%.1f%%)", g.Current, g.Max, p)
+		limit, what, label := "pids.max", "the task limit of "+g.Cgroup, "cgroup "+g.Cgroup
+		if g.NPROC {
+			limit, what, label = "RLIMIT_NPROC", "the user's process limit (RLIMIT_NPROC, nproc) in "+g.Cgroup, "user processes "+g.Cgroup
+		}
+		line := fmt.Sprintf("%d of %s %d (%.1f%%)", g.Current, limit, g.Max, p)
 		if g.Refused > 0 {
 			line += fmt.Sprintf("; %d new processes refused since the limit was set", g.Refused)
 		}
 		if s != diag.StatusOK || g.Refused > 0 {
-			e = append(e, ev("cgroup "+g.Cgroup, "%s", line))
+			e = append(e, ev(label, "%s", line))
 		}
-		note(s, "the task limit of "+g.Cgroup)
+		note(s, what)
 	}
 	if l.CgroupNote != "" {
 		e = append(e, ev("cgroups", "%s", l.CgroupNote))

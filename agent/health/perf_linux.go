@@ -222,6 +222,11 @@ func readPidsLimits(c *Config) ([]pidsLimit, string) {
 				}
 			}
 		}
+		if depth == 2 && strings.HasPrefix(filepath.Base(dir), "user-") {
+			if l, ok := userNproc(c, dir, root); ok {
+				out = append(out, l)
+			}
+		}
 		if depth == 2 {
 			return
 		}
@@ -241,6 +246,38 @@ func readPidsLimits(c *Config) ([]pidsLimit, string) {
 		note = fmt.Sprintf("only the first %d cgroups were read", maxCgroupDirs)
 	}
 	return out, note
+}
+
+// userNproc reads a user's RLIMIT_NPROC, as a process in the user's
+// slice (user-UID.slice) has it, against the tasks in that slice: the
+// agent's view of the per-user process limit (the kernel counts every
+// process of the uid, which on a desktop are the slice's).
+func userNproc(c *Config, dir, root string) (pidsLimit, bool) {
+	cur, err := readUint(filepath.Join(dir, "pids.current"))
+	if err != nil {
+		return pidsLimit{}, false
+	}
+	procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil || len(procs) == 0 {
+		// v2 keeps processes in the leaves: the user's manager is one.
+		procs, err = os.ReadFile(filepath.Join(dir, "user@"+strings.TrimSuffix(strings.TrimPrefix(filepath.Base(dir), "user-"), ".slice")+".service", "init.scope", "cgroup.procs"))
+		if err != nil {
+			return pidsLimit{}, false
+		}
+	}
+	pid, _, _ := strings.Cut(strings.TrimSpace(string(procs)), "\n")
+	if pid == "" {
+		return pidsLimit{}, false
+	}
+	lb, err := os.ReadFile(c.path("/proc/" + pid + "/limits"))
+	if err != nil {
+		return pidsLimit{}, false
+	}
+	max, ok := parseMaxProcesses(lb)
+	if !ok {
+		return pidsLimit{}, false
+	}
+	return pidsLimit{Cgroup: strings.TrimPrefix(dir, root), Current: cur, Max: max, NPROC: true}, true
 }
 
 func readUint(path string) (uint64, error) {

@@ -38,6 +38,9 @@ func TestProcessLimitsOnRecordedTrees(t *testing.T) {
 		// deep.scope is below the two levels read, so not judged.
 		{"limits-v2", diag.StatusFailing, "task limit of /system.slice/build.service",
 			[2]string{"cgroup /system.slice/build.service", "512 of pids.max 512 (100.0%); 37 new processes refused"}},
+		// A user whose nproc limit (limits.conf) is 200 runs 198 processes.
+		{"limits-nproc", diag.StatusFailing, "the user's process limit (RLIMIT_NPROC, nproc) in /user.slice/user-1000.slice",
+			[2]string{"user processes /user.slice/user-1000.slice", "198 of RLIMIT_NPROC 200 (99.0%)"}},
 		// cgroup v1, pid_max nearly used by 32100 tasks.
 		{"limits-v1", diag.StatusFailing, "kernel.pid_max", [2]string{"process ids", "32100 tasks of kernel.pid_max 32768 (98.0%)"}},
 	}
