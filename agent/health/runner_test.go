@@ -92,8 +92,10 @@ func TestRunAfterWaitsForAFreshSample(t *testing.T) {
 	}
 	killed := time.Now()
 	go func() {
-		// The next sample, without the ended process, comes a little later.
+		// The next two samples, without the ended process, come a little
+		// later: the second is the first measured wholly after the kill.
 		time.Sleep(100 * time.Millisecond)
+		hist.Add(diag.Sample{Time: time.Now()})
 		hist.Add(diag.Sample{Time: time.Now()})
 	}()
 	got := r.RunAfter(context.Background(), killed, "process-cpu-runaway", "uptime-long")

@@ -142,6 +142,9 @@ type History struct {
 	acc    point
 	latest diag.Sample
 	has    bool
+	// prevTime is when the sample before the latest was taken: the
+	// latest's rates (CPU) were measured from then on.
+	prevTime time.Time
 	// waiters are WaitAfter calls to wake at the next Add (a sample
 	// allocates nothing unless someone waits).
 	waiters []chan struct{}
@@ -172,6 +175,9 @@ func (h *History) Bytes() int {
 func (h *History) Add(s diag.Sample) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.has {
+		h.prevTime = h.latest.Time
+	}
 	h.latest, h.has = s, true
 	h.addLocked(s.Time, s.Summarize())
 	top := &h.tops[(h.full.next-1+len(h.full.buf))%len(h.full.buf)]
@@ -188,13 +194,15 @@ func (h *History) Add(s diag.Sample) {
 	h.waiters = h.waiters[:0]
 }
 
-// WaitAfter waits until the latest sample was taken after t, or ctx ends.
-// A fix's verification uses it so the checks that judge telemetry see the
-// machine as it is after the fix, not the sample from before it.
+// WaitAfter waits until the latest sample was measured wholly after t (it
+// and the sample before it were taken at or after t: a sample's CPU rates
+// cover the time since the one before), or ctx ends. A fix's verification
+// uses it so the checks that judge telemetry see the machine as it is
+// after the fix, not as it was before or during it.
 func (h *History) WaitAfter(ctx context.Context, t time.Time) error {
 	for {
 		h.mu.Lock()
-		if h.has && h.latest.Time.After(t) {
+		if h.has && h.latest.Time.After(t) && !h.prevTime.Before(t) {
 			h.mu.Unlock()
 			return nil
 		}

@@ -153,21 +153,33 @@ func TestRecentProcsFollowTheRing(t *testing.T) {
 	}
 }
 
-func TestWaitAfterWaitsForANewerSample(t *testing.T) {
+func TestWaitAfterWaitsForASampleMeasuredAfter(t *testing.T) {
 	h := New(Config{})
 	h.Add(diag.Sample{Time: t0})
+	h.Add(diag.Sample{Time: t0.Add(10 * time.Second)})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := h.WaitAfter(ctx, t0); err == nil {
-		t.Fatal("WaitAfter returned without a newer sample")
+	if err := h.WaitAfter(ctx, t0.Add(time.Second)); err == nil {
+		t.Fatal("WaitAfter returned with a sample whose rates began before the time")
 	}
-	if err := h.WaitAfter(context.Background(), t0.Add(-time.Second)); err != nil {
-		t.Fatalf("a sample newer than the time is there already: %v", err)
+	if err := h.WaitAfter(context.Background(), t0); err != nil {
+		t.Fatalf("a sample measured from the time on is there already: %v", err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- h.WaitAfter(context.Background(), t0) }()
-	h.Add(diag.Sample{Time: t0}) // not newer: must not wake it for good
-	h.Add(diag.Sample{Time: t0.Add(time.Second)})
+	go func() { done <- h.WaitAfter(context.Background(), t0.Add(time.Second)) }()
+	h.Add(diag.Sample{Time: t0.Add(20 * time.Second)}) // measured from t0+10s: enough
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	done = make(chan error, 1)
+	go func() { done <- h.WaitAfter(context.Background(), t0.Add(25*time.Second)) }()
+	h.Add(diag.Sample{Time: t0.Add(30 * time.Second)}) // its rates began at t0+20s: not yet
+	select {
+	case err := <-done:
+		t.Fatalf("woke on a sample measured partly before: %v", err)
+	default:
+	}
+	h.Add(diag.Sample{Time: t0.Add(40 * time.Second)})
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
