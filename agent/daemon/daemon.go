@@ -213,8 +213,8 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		Consent: consent.Ask,
 		Journal: a.journal, Policy: &a.policy, Logger: log.With("component", "fixes"),
 		Exec: &fixes.Local{Hostname: host.Hostname},
-		Verify: func(ctx context.Context, names ...string) []diag.CheckResult {
-			return checks.Run(ctx, names...)
+		Verify: func(ctx context.Context, after time.Time, names ...string) []diag.CheckResult {
+			return checks.RunAfter(ctx, after, names...)
 		},
 		HubOffset: hubOffset,
 		Deliver: func(res wire.RunResult) {
@@ -251,8 +251,10 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		return err
 	}
 	hist := history.New(history.Config{Interval: cfg.Interval})
-	checks, err = health.NewRunner(health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices}, health.Env{
+	checks, err = health.NewRunner(health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices,
+		SampleWait: 3 * cfg.Interval}, health.Env{
 		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
+		RecentProcs: hist.RecentProcs, WaitSample: hist.WaitAfter,
 	})
 	if err != nil {
 		return &ConfigError{Err: fmt.Errorf("health checks: %w", err)}

@@ -94,7 +94,7 @@ func Run(ctx context.Context, cfg health.Config, gap time.Duration) (diag.Report
 		return diag.Report{}, err
 	}
 	hist.Add(s)
-	runner, err := health.NewRunner(cfg, health.Env{Latest: hist.Latest, Recent: hist.Recent})
+	runner, err := health.NewRunner(cfg, health.Env{Latest: hist.Latest, Recent: hist.Recent, RecentProcs: hist.RecentProcs})
 	if err != nil {
 		return diag.Report{}, err
 	}

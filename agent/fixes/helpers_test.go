@@ -92,12 +92,14 @@ type verifier struct {
 	mu            sync.Mutex
 	before, after diag.Status
 	calls         int
+	afters        []time.Time // the after argument of each call
 }
 
-func (v *verifier) verify(ctx context.Context, names ...string) []diag.CheckResult {
+func (v *verifier) verify(ctx context.Context, after time.Time, names ...string) []diag.CheckResult {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.calls++
+	v.afters = append(v.afters, after)
 	st := v.before
 	if v.calls%2 == 0 {
 		st = v.after

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,8 +37,10 @@ const DefaultQueueSize = 64
 // never finished because the agent stopped.
 const ReasonInterrupted = "interrupted: the agent stopped while this run was in progress; it was not run again"
 
-// VerifyFunc runs the named health checks (health.Runner.Run).
-type VerifyFunc func(ctx context.Context, names ...string) []diag.CheckResult
+// VerifyFunc runs the named health checks (health.Runner.RunAfter). With a
+// non-zero after, the checks must judge the machine as it is after that
+// time: a check that reads telemetry waits for a sample taken after it.
+type VerifyFunc func(ctx context.Context, after time.Time, names ...string) []diag.CheckResult
 
 // ConsentRequest is what the user is asked to agree to.
 type ConsentRequest struct {
@@ -456,10 +459,13 @@ func (r *Runner) consent(ctx context.Context, f catalog.Fix, req wire.RunRequest
 // execute runs the plan between the verification checks.
 func (r *Runner) execute(ctx context.Context, res wire.RunResult, f catalog.Fix, params map[string]string, plan Plan) wire.RunResult {
 	if len(f.Verify) > 0 && r.cfg.Verify != nil {
-		res.Before = r.cfg.Verify(ctx, f.Verify...)
+		res.Before = r.cfg.Verify(ctx, time.Time{}, f.Verify...)
 	}
 	out := &boundedOutput{max: wire.MaxRunOutput}
 	outcome, code, reason := r.runSteps(ctx, &res, f, plan, out)
+	// The verification after must not judge telemetry taken before the
+	// steps ended (a killed runaway still shows in the last sample).
+	stepsEnded := time.Now()
 	res.Output, res.OutputTruncated = out.String(), res.OutputTruncated || out.truncated
 	if outcome != "" {
 		res.Outcome, res.Code, res.Reason = outcome, code, reason
@@ -475,7 +481,7 @@ func (r *Runner) execute(ctx context.Context, res wire.RunResult, f catalog.Fix,
 			res.Outcome, res.Reason = wire.OutcomeFailed, "the agent stopped before the fix could be verified"
 			return res
 		}
-		res.After = r.cfg.Verify(ctx, f.Verify...)
+		res.After = r.cfg.Verify(ctx, stepsEnded, f.Verify...)
 		res.Outcome, res.Reason = Grade(res.Before, res.After)
 	}
 	if plan.Note != "" {
@@ -593,12 +599,21 @@ func Grade(before, after []diag.CheckResult) (string, string) {
 		return out
 	}
 	b, a := bad(before), bad(after)
+	var unjudged []string
+	for _, c := range after {
+		if c.Status == diag.StatusUnknown && slices.ContainsFunc(b, func(x diag.CheckResult) bool { return x.Name == c.Name }) {
+			unjudged = append(unjudged, fmt.Sprintf("%s (%s)", c.Name, c.Summary))
+		}
+	}
 	if len(a) > 0 {
 		var parts []string
 		for _, c := range a {
 			parts = append(parts, fmt.Sprintf("%s is %s (%s)", c.Name, c.Status, c.Summary))
 		}
 		return wire.OutcomeNotFixed, "The fix ran, but the problem remains: " + strings.Join(parts, "; ") + "."
+	}
+	if len(unjudged) > 0 {
+		return wire.OutcomeSucceeded, "The fix ran, but whether it helped is not known: " + strings.Join(unjudged, "; ") + "."
 	}
 	if len(b) > 0 {
 		var names []string

@@ -149,6 +149,9 @@ func TestOutcomes(t *testing.T) {
 		{"not fixed", diag.StatusWarning, diag.StatusWarning, 0, wire.OutcomeNotFixed},
 		{"nothing wrong", diag.StatusOK, diag.StatusOK, 0, wire.OutcomeSucceeded},
 		{"unknown checks", diag.StatusUnknown, diag.StatusUnknown, 0, wire.OutcomeSucceeded},
+		// A problem before that cannot be judged after (no fresh sample)
+		// is not called fixed.
+		{"unjudged after", diag.StatusFailing, diag.StatusUnknown, 0, wire.OutcomeSucceeded},
 		{"command failed", diag.StatusFailing, diag.StatusOK, 1, wire.OutcomeFailed},
 	} {
 		v := &verifier{before: tc.before, after: tc.after}
@@ -158,9 +161,18 @@ func TestOutcomes(t *testing.T) {
 			c.Sleep = func(_ context.Context, d time.Duration) error { settled = d; return nil }
 		})
 		rec.exit = func([]string) int { return tc.exit }
+		start := time.Now()
 		got := r.Do(context.Background(), req("o1", catalog.RenewDHCP, 0, map[string]string{"interface": "eth0"}), nil)
 		if got.Outcome != tc.want || got.Reason == "" {
 			t.Errorf("%s: %s %q", tc.name, got.Outcome, got.Reason)
+		}
+		if tc.name == "unjudged after" && !strings.Contains(got.Reason, "whether it helped is not known") {
+			t.Errorf("%s: reason %q", tc.name, got.Reason)
+		}
+		// The checks before judge the machine as it is; those after, the
+		// machine after the steps ended.
+		if tc.exit == 0 && (len(v.afters) != 2 || !v.afters[0].IsZero() || v.afters[1].Before(start)) {
+			t.Errorf("%s: verified after %v", tc.name, v.afters)
 		}
 		if len(got.Before) != 2 || tc.exit == 0 && (len(got.After) != 2 || settled != 3*time.Second) {
 			t.Errorf("%s: before %d after %d settle %s", tc.name, len(got.Before), len(got.After), settled)
@@ -227,7 +239,7 @@ func TestQueueOverflowRefusesBusy(t *testing.T) {
 			results[res.RunID] = res
 			mu.Unlock()
 		}
-		c.Verify = func(ctx context.Context, names ...string) []diag.CheckResult {
+		c.Verify = func(ctx context.Context, after time.Time, names ...string) []diag.CheckResult {
 			<-release // hold the first run until the queue has overflowed
 			return nil
 		}

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tierline/tierline/agent/history"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	DialTimeout time.Duration
 	// CheckTimeout bounds each check in Runner.Run. Default 10 s.
 	CheckTimeout time.Duration
+	// SampleWait bounds how long RunAfter waits for a fresh telemetry
+	// sample. Default 30 s (three sample intervals).
+	SampleWait time.Duration
 
 	// DiskPaths, when set, are the paths whose filesystems disk-almost-full
 	// looks at; default all real filesystems.
@@ -58,6 +62,14 @@ type Config struct {
 	DiskWarnPct, DiskFailPct float64
 	// Inode usage: warning at InodeWarnPct (90), failing at InodeFailPct (98).
 	InodeWarnPct, InodeFailPct float64
+	// TempDirs and HomeRoots, when set, replace the OS's temporary folders
+	// and the folders holding users' homes, where a filling disk's largest
+	// consumers are looked for (tests use their own).
+	TempDirs, HomeRoots []string
+	// That walk stops after WalkMaxEntries entries (20000) or WalkMaxTime
+	// (300 ms), and is reused for 10 minutes.
+	WalkMaxEntries int
+	WalkMaxTime    time.Duration
 	// Memory in use: warning at MemWarnPct (90), failing at MemFailPct (97).
 	MemWarnPct, MemFailPct float64
 	// SwapWarnPct: swap in use that adds a warning (80).
@@ -66,6 +78,22 @@ type Config struct {
 	// CPUFailFor (15 min) fails.
 	CPUBusyPct             float64
 	CPUWarnFor, CPUFailFor time.Duration
+	// CPUPinPct: one process at or above this share of one core (90) for
+	// CPUWarnFor / CPUFailFor is a runaway (process-cpu-runaway).
+	CPUPinPct float64
+	// Memory stalls (PSI, memory-stall): "full" over the last minute warns
+	// at MemStallWarnPct (5), fails at MemStallFailPct (20); "some" warns
+	// at MemStallSomeWarnPct (30).
+	MemStallWarnPct, MemStallFailPct, MemStallSomeWarnPct float64
+	// Pages swapped in per second: warning at SwapInWarn (256, 1 MiB/s),
+	// failing at SwapInFail (2560).
+	SwapInWarn, SwapInFail float64
+	// OOM kills: any within OOMWindow (1 h) warns, OOMFailCount (3) fail.
+	OOMWindow    time.Duration
+	OOMFailCount int
+	// Tasks against their limits (pid_max, threads-max, a cgroup's
+	// pids.max): warning at TasksWarnPct (85), failing at TasksFailPct (95).
+	TasksWarnPct, TasksFailPct float64
 	// Clock offset against the hub: warning at ClockWarn (1 min), failing at
 	// ClockFail (5 min, where Kerberos gives up).
 	ClockWarn, ClockFail time.Duration
@@ -99,16 +127,33 @@ func (c *Config) CheckAndSetDefaults() error {
 	}
 	setD(&c.DialTimeout, 3*time.Second)
 	setD(&c.CheckTimeout, 10*time.Second)
+	setD(&c.SampleWait, 30*time.Second)
 	setF(&c.DiskWarnPct, 85)
 	setF(&c.DiskFailPct, 95)
 	setF(&c.InodeWarnPct, 90)
 	setF(&c.InodeFailPct, 98)
+	if c.WalkMaxEntries <= 0 {
+		c.WalkMaxEntries = 20000
+	}
+	setD(&c.WalkMaxTime, 300*time.Millisecond)
 	setF(&c.MemWarnPct, 90)
 	setF(&c.MemFailPct, 97)
 	setF(&c.SwapWarnPct, 80)
 	setF(&c.CPUBusyPct, 90)
 	setD(&c.CPUWarnFor, 5*time.Minute)
 	setD(&c.CPUFailFor, 15*time.Minute)
+	setF(&c.CPUPinPct, 90)
+	setF(&c.MemStallWarnPct, 5)
+	setF(&c.MemStallFailPct, 20)
+	setF(&c.MemStallSomeWarnPct, 30)
+	setF(&c.SwapInWarn, 256)
+	setF(&c.SwapInFail, 2560)
+	setD(&c.OOMWindow, time.Hour)
+	if c.OOMFailCount <= 0 {
+		c.OOMFailCount = 3
+	}
+	setF(&c.TasksWarnPct, 85)
+	setF(&c.TasksFailPct, 95)
 	setD(&c.ClockWarn, time.Minute)
 	setD(&c.ClockFail, 5*time.Minute)
 	setF(&c.BatteryWarnPct, 60)
@@ -125,7 +170,8 @@ func (c *Config) CheckAndSetDefaults() error {
 		}
 	}
 	if c.DiskWarnPct > c.DiskFailPct || c.MemWarnPct > c.MemFailPct || c.ClockWarn > c.ClockFail ||
-		c.BatteryWarnPct < c.BatteryFailPct || c.CPUWarnFor > c.CPUFailFor || c.InodeWarnPct > c.InodeFailPct {
+		c.BatteryWarnPct < c.BatteryFailPct || c.CPUWarnFor > c.CPUFailFor || c.InodeWarnPct > c.InodeFailPct ||
+		c.MemStallWarnPct > c.MemStallFailPct || c.SwapInWarn > c.SwapInFail || c.TasksWarnPct > c.TasksFailPct {
 		return fmt.Errorf("health thresholds: warning must come before failing")
 	}
 	return nil
@@ -144,12 +190,31 @@ type Env struct {
 	Recent func(since time.Time) []diag.Point
 	// HubOffset returns the hub's clock minus ours, as last measured.
 	HubOffset func() (time.Duration, bool)
+	// RecentProcs returns each full-resolution history point's busiest
+	// processes since a time (history.History.RecentProcs).
+	RecentProcs func(since time.Time) []history.ProcPoint
+	// WaitSample waits until a telemetry sample newer than a time exists
+	// (history.History.WaitAfter); RunAfter uses it.
+	WaitSample func(ctx context.Context, after time.Time) error
 }
 
 // checkFunc adapts a function to Check.
 type checkFunc struct {
 	name string
 	run  func(ctx context.Context) diag.CheckResult
+	// sampled: the check judges telemetry samples, so it sees a change
+	// only once a sample taken after the change exists.
+	sampled bool
+}
+
+// sampledCheck is a Check that judges telemetry samples.
+type sampledCheck interface{ judgesSamples() bool }
+
+func (c checkFunc) judgesSamples() bool { return c.sampled }
+
+// sampledFunc makes a Check that judges telemetry samples (see RunAfter).
+func sampledFunc(name string, run func(ctx context.Context) diag.CheckResult) Check {
+	return checkFunc{name: name, run: run, sampled: true}
 }
 
 func (c checkFunc) Name() string                             { return c.name }
@@ -168,10 +233,12 @@ func Checks(cfg Config, env Env) []Check {
 		env.Now = time.Now
 	}
 	c := &cfg
+	ps := &perfState{}
+	cc := &consumerCache{}
 	return []Check{
-		Func("disk-almost-full", func(ctx context.Context) diag.CheckResult { return checkDisk(ctx, c) }),
+		Func("disk-almost-full", func(ctx context.Context) diag.CheckResult { return checkDisk(ctx, c, env, cc) }),
 		Func("memory-pressure", func(ctx context.Context) diag.CheckResult { return checkMemory(ctx, c) }),
-		Func("cpu-saturated", func(ctx context.Context) diag.CheckResult { return checkCPU(ctx, c, env) }),
+		sampledFunc("cpu-saturated", func(ctx context.Context) diag.CheckResult { return checkCPU(ctx, c, env) }),
 		Func("dns-resolution", func(ctx context.Context) diag.CheckResult { return checkDNS(ctx, c) }),
 		Func("default-route", func(ctx context.Context) diag.CheckResult { return checkRoute(ctx, c) }),
 		Func("hub-reachable", func(ctx context.Context) diag.CheckResult { return checkReachable(ctx, c) }),
@@ -180,6 +247,11 @@ func Checks(cfg Config, env Env) []Check {
 		Func("service-stopped", func(ctx context.Context) diag.CheckResult { return checkServices(ctx, c) }),
 		Func("battery-worn", func(ctx context.Context) diag.CheckResult { return checkBattery(ctx, c) }),
 		Func("uptime-long", func(ctx context.Context) diag.CheckResult { return checkUptime(ctx, c, env) }),
+		sampledFunc("process-cpu-runaway", func(ctx context.Context) diag.CheckResult { return checkRunaway(ctx, c, env) }),
+		Func("memory-stall", func(ctx context.Context) diag.CheckResult { return checkMemStall(ctx, c, env) }),
+		Func("oom-kills", func(ctx context.Context) diag.CheckResult { return checkOOM(ctx, c, env, ps) }),
+		Func("process-limits", func(ctx context.Context) diag.CheckResult { return checkLimits(ctx, c) }),
+		Func("swap-thrashing", func(ctx context.Context) diag.CheckResult { return checkSwap(ctx, c, env, ps) }),
 	}
 }
 
@@ -187,6 +259,7 @@ func Checks(cfg Config, env Env) []Check {
 type Runner struct {
 	cfg    Config
 	checks []Check
+	wait   func(ctx context.Context, after time.Time) error
 }
 
 // NewRunner returns a Runner of the built-in checks.
@@ -194,7 +267,7 @@ func NewRunner(cfg Config, env Env) (*Runner, error) {
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		return nil, err
 	}
-	return &Runner{cfg: cfg, checks: Checks(cfg, env)}, nil
+	return &Runner{cfg: cfg, checks: Checks(cfg, env), wait: env.WaitSample}, nil
 }
 
 // NewRunnerOf returns a Runner of the given checks.
@@ -209,6 +282,37 @@ func (r *Runner) Checks() []Check { return r.checks }
 // results in check order. A check that outlives the timeout is reported as
 // unknown; it is left to finish in the background.
 func (r *Runner) Run(ctx context.Context, names ...string) []diag.CheckResult {
+	return r.run(ctx, r.selected(names), nil)
+}
+
+// RunAfter is Run for verifying a change made at t (a fix): checks that
+// judge telemetry samples first wait, up to Config.SampleWait, for a
+// sample taken after t, so that they judge the machine as it is now and
+// not the sample from before the change. A check whose fresh sample does
+// not come in time reports unknown.
+func (r *Runner) RunAfter(ctx context.Context, t time.Time, names ...string) []diag.CheckResult {
+	sel := r.selected(names)
+	need := false
+	for _, c := range sel {
+		if sc, ok := c.(sampledCheck); ok && sc.judgesSamples() {
+			need = true
+		}
+	}
+	if !need || r.wait == nil {
+		return r.run(ctx, sel, nil)
+	}
+	wctx, cancel := context.WithTimeout(ctx, r.cfg.SampleWait)
+	err := r.wait(wctx, t)
+	cancel()
+	if err == nil {
+		return r.run(ctx, sel, nil)
+	}
+	stale := unknown("No new telemetry sample came after the change to judge it by.",
+		ev("waited", "%s for a sample taken after %s", r.cfg.SampleWait, t.UTC().Format(time.RFC3339)))
+	return r.run(ctx, sel, &stale)
+}
+
+func (r *Runner) selected(names []string) []Check {
 	want := map[string]bool{}
 	for _, n := range names {
 		want[n] = true
@@ -219,6 +323,12 @@ func (r *Runner) Run(ctx context.Context, names ...string) []diag.CheckResult {
 			sel = append(sel, c)
 		}
 	}
+	return sel
+}
+
+// run runs sel in parallel; with stale set, checks that judge samples
+// report it instead of running.
+func (r *Runner) run(ctx context.Context, sel []Check, stale *diag.CheckResult) []diag.CheckResult {
 	timeout := r.cfg.CheckTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
@@ -227,6 +337,13 @@ func (r *Runner) Run(ctx context.Context, names ...string) []diag.CheckResult {
 	var wg sync.WaitGroup
 	for i, c := range sel {
 		wg.Add(1)
+		if sc, ok := c.(sampledCheck); ok && sc.judgesSamples() && stale != nil {
+			res := *stale
+			res.Name, res.Time = c.Name(), time.Now().UTC()
+			out[i] = res
+			wg.Done()
+			continue
+		}
 		go func() {
 			defer wg.Done()
 			out[i] = runOne(ctx, c, timeout)

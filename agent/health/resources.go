@@ -15,7 +15,7 @@ import (
 	"github.com/tierline/tierline/shared/diag"
 )
 
-func checkDisk(ctx context.Context, c *Config) diag.CheckResult {
+func checkDisk(ctx context.Context, c *Config, env Env, cc *consumerCache) diag.CheckResult {
 	var fss []diag.Filesystem
 	if len(c.DiskPaths) > 0 {
 		for _, p := range c.DiskPaths {
@@ -27,42 +27,93 @@ func checkDisk(ctx context.Context, c *Config) diag.CheckResult {
 		}
 	} else {
 		var err error
-		if fss, err = collect.Filesystems(ctx); err != nil {
+		if fss, err = writableFilesystems(ctx); err != nil {
 			return unknown("Could not read disk usage.", ev("error", "%v", err))
 		}
 	}
-	return gradeDisks(c, fss)
+	res := gradeDisks(c, fss)
+	// Where a filesystem fills, name what fills it in the places users
+	// write to (a bounded walk, reused for a while).
+	for _, v := range diskVerdicts(c, fss) {
+		if v.status() != diag.StatusOK {
+			res.Evidence = append(res.Evidence, cc.consumers(c, v.fs.Mount, v.outOfInodes(), env.Now())...)
+		}
+	}
+	return res
 }
 
-// gradeDisks is the pure part of disk-almost-full.
+// fsVerdict grades one filesystem's bytes and inodes apart.
+type fsVerdict struct {
+	fs            diag.Filesystem
+	bytes, inodes diag.Status
+	inodePct      float64
+}
+
+func (v fsVerdict) status() diag.Status { return worse(v.bytes, v.inodes) }
+
+// outOfInodes: inodes, not space, are what this filesystem lacks most.
+func (v fsVerdict) outOfInodes() bool {
+	return v.inodes != v.bytes && worse(v.bytes, v.inodes) == v.inodes
+}
+
+func diskVerdicts(c *Config, fss []diag.Filesystem) []fsVerdict {
+	var out []fsVerdict
+	for _, fs := range fss {
+		v := fsVerdict{fs: fs, bytes: grade(fs.UsedPct, c.DiskWarnPct, c.DiskFailPct), inodes: diag.StatusOK}
+		if fs.InodesTotal > 0 {
+			v.inodePct = float64(fs.InodesTotal-fs.InodesFree) / float64(fs.InodesTotal) * 100
+			v.inodes = grade(v.inodePct, c.InodeWarnPct, c.InodeFailPct)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// gradeDisks is the pure part of disk-almost-full. Inodes (the count of
+// files a filesystem can hold) are judged apart from space: a filesystem
+// out of inodes refuses new files with space to spare, and says so.
 func gradeDisks(c *Config, fss []diag.Filesystem) diag.CheckResult {
 	if len(fss) == 0 {
 		return unknown("No disk filesystems to check.")
 	}
 	status := diag.StatusOK
 	var evidence []diag.Evidence
-	worst := ""
-	for _, fs := range fss {
-		st := grade(fs.UsedPct, c.DiskWarnPct, c.DiskFailPct)
+	var worst *fsVerdict
+	vs := diskVerdicts(c, fss)
+	for i, v := range vs {
+		fs := v.fs
 		line := fmt.Sprintf("%.1f%% used, %s free of %s", fs.UsedPct, diag.HumanBytes(fs.Free), diag.HumanBytes(fs.Total))
 		if fs.InodesTotal > 0 {
-			ipct := float64(fs.InodesTotal-fs.InodesFree) / float64(fs.InodesTotal) * 100
-			st = worse(st, grade(ipct, c.InodeWarnPct, c.InodeFailPct))
-			line += fmt.Sprintf("; inodes %.1f%% used", ipct)
+			line += fmt.Sprintf("; inodes %.1f%% used", v.inodePct)
+		}
+		if fs.FSType == "tmpfs" {
+			line += " (tmpfs: in memory, emptied at restart)"
 		}
 		evidence = append(evidence, ev(fs.Mount, "%s", line))
-		if st != diag.StatusOK && worse(status, st) == st && (worst == "" || st != status) {
-			worst = fs.Mount
+		if v.inodes != diag.StatusOK {
+			evidence = append(evidence, ev("inodes on "+fs.Mount, "%d of %d used (%.1f%%): each file or folder takes one; with none left no new file can be made, whatever space is free",
+				fs.InodesTotal-fs.InodesFree, fs.InodesTotal, v.inodePct))
+		}
+		st := v.status()
+		if st != diag.StatusOK && worse(status, st) == st && (worst == nil || st != status) {
+			worst = &vs[i]
 		}
 		status = worse(status, st)
 	}
-	switch status {
-	case diag.StatusFailing:
-		return result(status, catalog.ClearTemp, fmt.Sprintf("The disk holding %s is full or nearly full.", worst), evidence...)
-	case diag.StatusWarning:
-		return result(status, catalog.ClearTemp, fmt.Sprintf("The disk holding %s is filling up.", worst), evidence...)
+	if worst == nil {
+		return ok("Every disk has room to spare.", evidence...)
 	}
-	return ok("Every disk has room to spare.", evidence...)
+	m := worst.fs.Mount
+	if worst.outOfInodes() {
+		if status == diag.StatusFailing {
+			return result(status, catalog.ClearTemp, fmt.Sprintf("The disk holding %s cannot hold more files: it has run out of inodes (file entries), though space is left.", m), evidence...)
+		}
+		return result(status, catalog.ClearTemp, fmt.Sprintf("The disk holding %s is running out of inodes (file entries): too many small files.", m), evidence...)
+	}
+	if status == diag.StatusFailing {
+		return result(status, catalog.ClearTemp, fmt.Sprintf("The disk holding %s is full or nearly full.", m), evidence...)
+	}
+	return result(status, catalog.ClearTemp, fmt.Sprintf("The disk holding %s is filling up.", m), evidence...)
 }
 
 func checkMemory(ctx context.Context, c *Config) diag.CheckResult {

@@ -2,9 +2,11 @@ package health
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/tierline/tierline/agent/history"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
@@ -49,7 +51,9 @@ func TestBuiltinNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"disk-almost-full", "memory-pressure", "cpu-saturated", "dns-resolution", "default-route",
-		"hub-reachable", "clock-skew", "pending-reboot", "service-stopped", "battery-worn", "uptime-long"}
+		"hub-reachable", "clock-skew", "pending-reboot", "service-stopped", "battery-worn", "uptime-long",
+		"process-cpu-runaway", "memory-stall", "oom-kills", "process-limits", "swap-thrashing",
+	}
 	checks := r.Checks()
 	if len(checks) != len(want) {
 		t.Fatalf("%d checks, want %d", len(checks), len(want))
@@ -65,5 +69,43 @@ func TestBuiltinNames(t *testing.T) {
 		if c.Status != diag.StatusUnknown || len(c.Evidence) != 0 {
 			t.Errorf("%s without a hub: %+v", c.Name, c)
 		}
+	}
+}
+
+// TestRunAfterWaitsForAFreshSample: a check that judges samples, run to
+// verify a change, waits for a sample taken after the change; without
+// one in time it says unknown rather than judge the old sample.
+func TestRunAfterWaitsForAFreshSample(t *testing.T) {
+	hist := history.New(history.Config{Interval: time.Second})
+	start := time.Now().Add(-10 * time.Minute)
+	spin := []diag.Process{{PID: 4242, Name: "spin", CPUPct: 99}}
+	for i := 0; i <= 60; i++ {
+		hist.Add(diag.Sample{Time: start.Add(time.Duration(i) * 10 * time.Second), TopCPU: spin})
+	}
+	r, err := NewRunner(Config{SampleWait: 5 * time.Second}, Env{Latest: hist.Latest, Recent: hist.Recent,
+		RecentProcs: hist.RecentProcs, WaitSample: hist.WaitAfter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Run(context.Background(), "process-cpu-runaway")[0]; got.Status != diag.StatusWarning {
+		t.Fatalf("before: %+v", got)
+	}
+	killed := time.Now()
+	go func() {
+		// The next two samples, without the ended process, come a little
+		// later: the second is the first measured wholly after the kill.
+		time.Sleep(100 * time.Millisecond)
+		hist.Add(diag.Sample{Time: time.Now()})
+		hist.Add(diag.Sample{Time: time.Now()})
+	}()
+	got := r.RunAfter(context.Background(), killed, "process-cpu-runaway", "uptime-long")
+	if got[1].Status != diag.StatusOK || got[1].Name != "process-cpu-runaway" {
+		t.Fatalf("after a fresh sample: %+v", got[1])
+	}
+	// No sample comes: unknown, naming the wait.
+	r.cfg.SampleWait = 50 * time.Millisecond
+	got = r.RunAfter(context.Background(), time.Now(), "process-cpu-runaway")
+	if got[0].Status != diag.StatusUnknown || got[0].Name != "process-cpu-runaway" || !strings.Contains(got[0].Summary, "No new telemetry sample") {
+		t.Fatalf("no fresh sample: %+v", got[0])
 	}
 }

@@ -7,6 +7,7 @@
 package history
 
 import (
+	"context"
 	"sync"
 	"time"
 	"unsafe"
@@ -49,6 +50,23 @@ type point struct {
 	n        int32
 }
 
+// TopKept is how many of each sample's busiest processes the full ring keeps.
+const TopKept = 3
+
+// proc is the compact stored form of a busy process.
+type proc struct {
+	pid  int32
+	cpu  float32
+	name string
+}
+
+// ProcPoint is one sample's busiest processes (CPUPct is percent of one
+// core), busiest first.
+type ProcPoint struct {
+	Time time.Time
+	Top  []diag.Process
+}
+
 // ring is a fixed-capacity circular buffer of points.
 type ring struct {
 	buf   []point
@@ -64,6 +82,27 @@ func (r *ring) push(p point) {
 	if r.count < len(r.buf) {
 		r.count++
 	}
+}
+
+// procsSince returns the busiest processes (tops, indexed as the ring) of
+// the points at or after t, oldest first.
+func (r *ring) procsSince(t int64, tops [][TopKept]proc) []ProcPoint {
+	var out []ProcPoint
+	start := (r.next - r.count + len(r.buf)) % len(r.buf)
+	for i := 0; i < r.count; i++ {
+		j := (start + i) % len(r.buf)
+		if r.buf[j].unixNano < t {
+			continue
+		}
+		pp := ProcPoint{Time: time.Unix(0, r.buf[j].unixNano).UTC()}
+		for _, q := range tops[j] {
+			if q.pid != 0 {
+				pp.Top = append(pp.Top, diag.Process{PID: q.pid, Name: q.name, CPUPct: float64(q.cpu)})
+			}
+		}
+		out = append(out, pp)
+	}
+	return out
 }
 
 // since returns the points at or after t, oldest first.
@@ -91,14 +130,24 @@ func (p point) export(step bool) diag.Point {
 
 // History is a bounded, concurrency-safe record of recent samples.
 type History struct {
-	mu     sync.Mutex
-	cfg    Config
-	full   ring
+	mu   sync.Mutex
+	cfg  Config
+	full ring
+	// tops holds each full-ring point's busiest processes, at the same
+	// index, so a check can tell one process pinning a core for minutes
+	// apart from a machine that is busy overall.
+	tops   [][TopKept]proc
 	minute ring
 	// acc accumulates the step in progress: sums in acc.sum, maxima in acc.max.
 	acc    point
 	latest diag.Sample
 	has    bool
+	// prevTime is when the sample before the latest was taken: the
+	// latest's rates (CPU) were measured from then on.
+	prevTime time.Time
+	// waiters are WaitAfter calls to wake at the next Add (a sample
+	// allocates nothing unless someone waits).
+	waiters []chan struct{}
 }
 
 // New returns a History sized by cfg, with all its memory allocated.
@@ -109,7 +158,8 @@ func New(cfg Config) *History {
 	// the agent catches up after a pause.
 	nFull += nFull / 10
 	nCoarse := int(cfg.Coarse / cfg.Step)
-	return &History{cfg: cfg, full: newRing(nFull), minute: newRing(nCoarse)}
+	return &History{cfg: cfg, full: newRing(nFull), minute: newRing(nCoarse),
+		tops: make([][TopKept]proc, nFull)}
 }
 
 // Capacity reports how many full-resolution and per-step points fit.
@@ -117,7 +167,7 @@ func (h *History) Capacity() (full, coarse int) { return len(h.full.buf), len(h.
 
 // Bytes is the fixed memory the rings hold, for the docs and the budget test.
 func (h *History) Bytes() int {
-	return (len(h.full.buf) + len(h.minute.buf)) * int(unsafe.Sizeof(point{}))
+	return (len(h.full.buf)+len(h.minute.buf))*int(unsafe.Sizeof(point{})) + len(h.tops)*int(unsafe.Sizeof([TopKept]proc{}))
 }
 
 // Add records a sample: its Summary in the full ring, folded into the
@@ -125,8 +175,46 @@ func (h *History) Bytes() int {
 func (h *History) Add(s diag.Sample) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.has {
+		h.prevTime = h.latest.Time
+	}
 	h.latest, h.has = s, true
 	h.addLocked(s.Time, s.Summarize())
+	top := &h.tops[(h.full.next-1+len(h.full.buf))%len(h.full.buf)]
+	for i, p := range s.TopCPU {
+		if i == TopKept {
+			break
+		}
+		top[i] = proc{pid: p.PID, cpu: float32(p.CPUPct), name: p.Name}
+	}
+	for i, w := range h.waiters {
+		close(w)
+		h.waiters[i] = nil
+	}
+	h.waiters = h.waiters[:0]
+}
+
+// WaitAfter waits until the latest sample was measured wholly after t (it
+// and the sample before it were taken at or after t: a sample's CPU rates
+// cover the time since the one before), or ctx ends. A fix's verification
+// uses it so the checks that judge telemetry see the machine as it is
+// after the fix, not as it was before or during it.
+func (h *History) WaitAfter(ctx context.Context, t time.Time) error {
+	for {
+		h.mu.Lock()
+		if h.has && h.latest.Time.After(t) && !h.prevTime.Before(t) {
+			h.mu.Unlock()
+			return nil
+		}
+		added := make(chan struct{})
+		h.waiters = append(h.waiters, added)
+		h.mu.Unlock()
+		select {
+		case <-added:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // AddSummary records a summary taken at t (for replay and tests).
@@ -139,6 +227,7 @@ func (h *History) AddSummary(t time.Time, sum diag.Summary) {
 func (h *History) addLocked(t time.Time, sum diag.Summary) {
 	ns := t.UnixNano()
 	h.full.push(point{unixNano: ns, sum: sum, max: sum, n: 1})
+	h.tops[(h.full.next-1+len(h.full.buf))%len(h.full.buf)] = [TopKept]proc{}
 	stepStart := t.Truncate(h.cfg.Step).UnixNano()
 	if h.acc.n > 0 && stepStart != h.acc.unixNano {
 		h.minute.push(h.mean())
@@ -194,6 +283,14 @@ func (h *History) Recent(since time.Time) []diag.Point {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.full.since(since.UnixNano(), false)
+}
+
+// RecentProcs returns the busiest processes of each full-resolution point
+// taken at or after since, oldest first.
+func (h *History) RecentProcs(since time.Time) []ProcPoint {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.full.procsSince(since.UnixNano(), h.tops)
 }
 
 // Snapshot returns what the History holds from since on: the

@@ -1,6 +1,7 @@
 package history
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -118,5 +119,68 @@ func TestLatestAndConcurrency(t *testing.T) {
 	full, _ := h.Capacity()
 	if n := len(h.Recent(time.Time{})); n != full {
 		t.Errorf("%d points, want a full ring of %d", n, full)
+	}
+}
+
+func TestRecentProcsFollowTheRing(t *testing.T) {
+	h := New(Config{Interval: 10 * time.Second, Full: time.Minute, Coarse: time.Hour})
+	for i := 0; i < 10; i++ {
+		s := diag.Sample{Time: t0.Add(time.Duration(i) * 10 * time.Second)}
+		if i%2 == 0 {
+			s.TopCPU = []diag.Process{{PID: 100, Name: "spin", CPUPct: 99.5}, {PID: int32(200 + i), Name: "other", CPUPct: 3}}
+		}
+		h.Add(s)
+	}
+	h.AddSummary(t0.Add(100*time.Second), diag.Summary{})
+	pts := h.RecentProcs(time.Time{})
+	if len(pts) != 7 {
+		t.Fatalf("%d points, want 7", len(pts))
+	}
+	for i, p := range pts[:6] {
+		n := 4 + i
+		if want := t0.Add(time.Duration(n) * 10 * time.Second); !p.Time.Equal(want) {
+			t.Errorf("point %d time %v, want %v", i, p.Time, want)
+		}
+		if n%2 == 1 && len(p.Top) != 0 {
+			t.Errorf("point %d: a sample without processes kept %+v", i, p.Top)
+		}
+		if n%2 == 0 && (len(p.Top) != 2 || p.Top[0].PID != 100 || p.Top[0].CPUPct != 99.5 || p.Top[1].PID != int32(200+n)) {
+			t.Errorf("point %d top %+v", i, p.Top)
+		}
+	}
+	if last := pts[6]; len(last.Top) != 0 {
+		t.Errorf("a summary-only point reused an older slot's processes: %+v", last.Top)
+	}
+}
+
+func TestWaitAfterWaitsForASampleMeasuredAfter(t *testing.T) {
+	h := New(Config{})
+	h.Add(diag.Sample{Time: t0})
+	h.Add(diag.Sample{Time: t0.Add(10 * time.Second)})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := h.WaitAfter(ctx, t0.Add(time.Second)); err == nil {
+		t.Fatal("WaitAfter returned with a sample whose rates began before the time")
+	}
+	if err := h.WaitAfter(context.Background(), t0); err != nil {
+		t.Fatalf("a sample measured from the time on is there already: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- h.WaitAfter(context.Background(), t0.Add(time.Second)) }()
+	h.Add(diag.Sample{Time: t0.Add(20 * time.Second)}) // measured from t0+10s: enough
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	done = make(chan error, 1)
+	go func() { done <- h.WaitAfter(context.Background(), t0.Add(25*time.Second)) }()
+	h.Add(diag.Sample{Time: t0.Add(30 * time.Second)}) // its rates began at t0+20s: not yet
+	select {
+	case err := <-done:
+		t.Fatalf("woke on a sample measured partly before: %v", err)
+	default:
+	}
+	h.Add(diag.Sample{Time: t0.Add(40 * time.Second)})
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

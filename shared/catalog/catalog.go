@@ -215,7 +215,7 @@ var fixes = []Fix{
 			{Name: "name", Title: "Process name", Kind: KindString, Pattern: processNamePattern},
 			{Name: "pid", Title: "Process id", Kind: KindInt, Min: 2, Max: 1<<31 - 1},
 		},
-		Consent: true, Disruptive: true, Verify: []string{"cpu-saturated", "memory-pressure"},
+		Consent: true, Disruptive: true, Verify: []string{"cpu-saturated", "process-cpu-runaway", "memory-pressure"},
 	},
 	{
 		ID: CollectLogs, Title: "Collect a log bundle", Tier: TierInDepth, OSes: allOSes, TimeoutSec: 180,

@@ -18,6 +18,11 @@ var CheckNames = []string{
 	"service-stopped",
 	"battery-worn",
 	"uptime-long",
+	"process-cpu-runaway",
+	"memory-stall",
+	"oom-kills",
+	"process-limits",
+	"swap-thrashing",
 }
 
 // KnownCheck reports whether name is one of CheckNames.
