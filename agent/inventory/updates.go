@@ -358,8 +358,8 @@ func ParseWindowsUpdates(out string) (diag.UpdateStatus, error) {
 
 // ParseSoftwareUpdateList reads `softwareupdate -l` on macOS:
 //
-//	* Label: macOS Sonoma 14.2.1-23C71
-//		Title: macOS Sonoma 14.2.1, Version: 14.2.1, Size: 1234567KiB, Recommended: YES, Action: restart,
+//   - Label: macOS Sonoma 14.2.1-23C71
+//     Title: macOS Sonoma 14.2.1, Version: 14.2.1, Size: 1234567KiB, Recommended: YES, Action: restart,
 //
 // Apple ships security fixes in macOS updates and in Rapid Security
 // Responses and security data updates, not as separately rated items, so
