@@ -356,10 +356,9 @@ func ParseWindowsUpdates(out string) (diag.UpdateStatus, error) {
 	return st, nil
 }
 
-// ParseSoftwareUpdateList reads `softwareupdate -l` on macOS:
-//
-//   - Label: macOS Sonoma 14.2.1-23C71
-//     Title: macOS Sonoma 14.2.1, Version: 14.2.1, Size: 1234567KiB, Recommended: YES, Action: restart,
+// ParseSoftwareUpdateList reads `softwareupdate -l` on macOS: a "Label:"
+// line per update, then its "Title: T, Version: V, Size: S, Recommended:
+// YES, Action: restart," line, which is what this reads.
 //
 // Apple ships security fixes in macOS updates and in Rapid Security
 // Responses and security data updates, not as separately rated items, so
