@@ -77,6 +77,9 @@ type Config struct {
 	// WatchedServices are services that must be running (systemd unit or
 	// Windows service names).
 	WatchedServices []string
+	// SecurityUpdateMaxAge: how long security updates may wait before
+	// security-updates warns (14 days); twice as long fails.
+	SecurityUpdateMaxAge time.Duration
 }
 
 // CheckAndSetDefaults fills zero fields with defaults and validates.
@@ -114,6 +117,7 @@ func (c *Config) CheckAndSetDefaults() error {
 	setF(&c.BatteryWarnPct, 60)
 	setF(&c.BatteryFailPct, 40)
 	setD(&c.UptimeWarn, 30*24*time.Hour)
+	setD(&c.SecurityUpdateMaxAge, 14*24*time.Hour)
 	if c.HubAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HubAddr); err != nil {
 			return fmt.Errorf("hub address %q: %w", c.HubAddr, err)
@@ -144,6 +148,8 @@ type Env struct {
 	Recent func(since time.Time) []diag.Point
 	// HubOffset returns the hub's clock minus ours, as last measured.
 	HubOffset func() (time.Duration, bool)
+	// Updates returns the OS update status the last inventory read.
+	Updates func() (*diag.UpdateStatus, bool)
 }
 
 // checkFunc adapts a function to Check.
@@ -180,6 +186,7 @@ func Checks(cfg Config, env Env) []Check {
 		Func("service-stopped", func(ctx context.Context) diag.CheckResult { return checkServices(ctx, c) }),
 		Func("battery-worn", func(ctx context.Context) diag.CheckResult { return checkBattery(ctx, c) }),
 		Func("uptime-long", func(ctx context.Context) diag.CheckResult { return checkUptime(ctx, c, env) }),
+		Func("security-updates", func(ctx context.Context) diag.CheckResult { return checkUpdates(ctx, c, env) }),
 	}
 }
 
