@@ -32,7 +32,7 @@ func GradeUpdates(c *Config, st diag.UpdateStatus, now time.Time) diag.CheckResu
 		ev("pending", "%d update%s (%d security) from %s", st.Pending, plural(st.Pending), st.Security, st.Manager),
 	}
 	if !st.OldestSecurity.IsZero() && st.Security > 0 {
-		e = append(e, ev("oldest security update", "waiting since %s (%s)", st.OldestSecurity.UTC().Format(time.DateOnly), roundDays(now.Sub(st.OldestSecurity))))
+		e = append(e, ev("oldest security update", "waiting since %s (%s)", st.OldestSecurity.UTC().Format(time.DateOnly), waitedText(now.Sub(st.OldestSecurity))))
 	}
 	if st.LastSuccess.IsZero() {
 		e = append(e, ev("last updated", "not known"))
@@ -74,7 +74,20 @@ func GradeUpdates(c *Config, st diag.UpdateStatus, now time.Time) diag.CheckResu
 	case waited >= limit:
 		return result(diag.StatusWarning, "", fmt.Sprintf("Security updates have been waiting for %s; they should be installed soon.", roundDays(waited)), e...)
 	}
-	return ok(fmt.Sprintf("%d security update%s waiting, for %s so far.", st.Security, plural(st.Security), roundDays(waited)), e...)
+	return ok(fmt.Sprintf("%d security update%s waiting, for %s so far.", st.Security, plural(st.Security), waitedText(waited)), e...)
+}
+
+// waitedText says how long something waited: in days from two days on, in
+// hours from one hour.
+func waitedText(d time.Duration) string {
+	switch {
+	case d >= 48*time.Hour:
+		return roundDays(d)
+	case d >= 2*time.Hour:
+		return fmt.Sprintf("%d hours", int(d.Hours()))
+	default:
+		return "under two hours"
+	}
 }
 
 func plural(n int) string {
