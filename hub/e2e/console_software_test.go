@@ -27,7 +27,9 @@ func TestConsoleSoftware(t *testing.T) {
 	a := enroll(t, h.tokenCreate())
 	a.run()
 	eventually(t, "the agent's software inventory stored", 120*time.Second, func() bool {
-		var sw struct{ Software []struct{ Name, Source string } }
+		var sw struct {
+			Software []struct{ Name, Source string }
+		}
 		h.get("/api/v1/devices/"+a.id+"/software?q=bash", &sw)
 		for _, s := range sw.Software {
 			if s.Name == "bash" && s.Source == "dpkg" {
