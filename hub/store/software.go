@@ -256,11 +256,11 @@ func (s *Store) writeSoftware(ctx context.Context, tx *sql.Tx, deviceID string, 
 		}
 		if del == nil {
 			var err error
-			if del, err = tx.PrepareContext(ctx, s.q(`DELETE FROM device_software WHERE device_id = ? AND source = ? AND name = ? AND version = ?`)); err != nil {
+			if del, err = tx.PrepareContext(ctx, s.q(`DELETE FROM device_software WHERE name_key = ? AND device_id = ? AND source = ? AND name = ? AND version = ?`)); err != nil {
 				return fmt.Errorf("device %s: software: %w", deviceID, err)
 			}
 		}
-		if _, err := del.ExecContext(ctx, deviceID, k.source, k.name, k.version); err != nil {
+		if _, err := del.ExecContext(ctx, strings.ToLower(k.name), deviceID, k.source, k.name, k.version); err != nil {
 			return fmt.Errorf("device %s: delete software %s: %w", deviceID, k.name, err)
 		}
 	}
@@ -282,11 +282,11 @@ func (s *Store) writeSoftware(ctx context.Context, tx *sql.Tx, deviceID string, 
 			if upd == nil {
 				var err error
 				if upd, err = tx.PrepareContext(ctx, s.q(`UPDATE device_software SET publisher = ?, installed = ?
-					WHERE device_id = ? AND source = ? AND name = ? AND version = ?`)); err != nil {
+					WHERE name_key = ? AND device_id = ? AND source = ? AND name = ? AND version = ?`)); err != nil {
 					return fmt.Errorf("device %s: software: %w", deviceID, err)
 				}
 			}
-			if _, err := upd.ExecContext(ctx, sw.Publisher, ns(sw.Installed), deviceID, k.source, k.name, k.version); err != nil {
+			if _, err := upd.ExecContext(ctx, sw.Publisher, ns(sw.Installed), strings.ToLower(k.name), deviceID, k.source, k.name, k.version); err != nil {
 				return fmt.Errorf("device %s: update software %s: %w", deviceID, k.name, err)
 			}
 		}

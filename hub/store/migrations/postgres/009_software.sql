@@ -1,17 +1,19 @@
 -- Installed software per device, one row a package, rewritten from each
--- inventory by difference. name_key is the lower-cased name: the fleet
--- search ("which devices have X") reads it through its index.
+-- inventory by difference. name_key is the lower-cased name (C collation,
+-- so prefix ranges compare bytes). The fleet search ("which devices have
+-- X") reads the covering name index alone (an index-only scan); a device's
+-- own list goes through the primary key.
 CREATE TABLE device_software (
+	name_key  TEXT COLLATE "C" NOT NULL,
 	device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
 	source    TEXT NOT NULL DEFAULT '',
 	name      TEXT NOT NULL,
 	version   TEXT NOT NULL DEFAULT '',
-	name_key  TEXT COLLATE "C" NOT NULL,
 	publisher TEXT NOT NULL DEFAULT '',
 	installed BIGINT,
 	PRIMARY KEY (device_id, source, name, version)
 );
-CREATE INDEX device_software_name ON device_software (name_key, device_id);
+CREATE INDEX device_software_name ON device_software (name_key, device_id) INCLUDE (name, version, source, publisher, installed);
 
 -- Software changes (installed, removed, upgraded, downgraded) the hub saw
 -- between two inventories of a device: its software history.

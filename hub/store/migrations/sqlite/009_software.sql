@@ -1,17 +1,19 @@
 -- Installed software per device, one row a package, rewritten from each
--- inventory by difference. name_key is the lower-cased name: the fleet
--- search ("which devices have X") reads it through its index.
+-- inventory by difference. name_key is the lower-cased name. The table is
+-- clustered by it (WITHOUT ROWID, name first), so the fleet search ("which
+-- devices have X") reads one contiguous range instead of a row lookup per
+-- device; a device's own list goes through device_software_device.
 CREATE TABLE device_software (
+	name_key  TEXT NOT NULL,
 	device_id TEXT NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
 	source    TEXT NOT NULL DEFAULT '',
 	name      TEXT NOT NULL,
 	version   TEXT NOT NULL DEFAULT '',
-	name_key  TEXT NOT NULL,
 	publisher TEXT NOT NULL DEFAULT '',
 	installed BIGINT,
-	PRIMARY KEY (device_id, source, name, version)
-);
-CREATE INDEX device_software_name ON device_software (name_key, device_id);
+	PRIMARY KEY (name_key, device_id, source, name, version)
+) WITHOUT ROWID;
+CREATE INDEX device_software_device ON device_software (device_id);
 
 -- Software changes (installed, removed, upgraded, downgraded) the hub saw
 -- between two inventories of a device: its software history.
