@@ -167,3 +167,31 @@ func TestOSUpdatesStatus(t *testing.T) {
 		}
 	})
 }
+
+// A device whose last inventory was stored before the software table
+// existed is compared with that inventory: its next inventory records
+// what changed since, not everything as installed.
+func TestSoftwareChangesAfterUpgradeOfTheHub(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		enroll(t, s, "d1", "alpha")
+		mustIngest(t, s, inventoryItem("d1", 1, t0, dpkg("curl", "7.88.1-10"), dpkg("vim", "2:9.0.1378-2")))
+		// As the hub before the software table: the inventory JSON only.
+		if _, err := s.DB().ExecContext(ctx, "DELETE FROM device_software"); err != nil {
+			t.Fatal(err)
+		}
+		t1 := t0.Add(time.Hour)
+		mustIngest(t, s, inventoryItem("d1", 2, t1, dpkg("curl", "7.88.1-10+deb12u5"), dpkg("vim", "2:9.0.1378-2")))
+		ch, err := s.SoftwareChanges(ctx, "d1", time.Time{}, time.Time{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []store.SoftwareChange{{DeviceID: "d1", Time: t1, Change: store.SoftwareUpgraded, Name: "curl", Source: "dpkg",
+			FromVersion: "7.88.1-10", ToVersion: "7.88.1-10+deb12u5"}}
+		if diff := cmp.Diff(want, ch); diff != "" {
+			t.Errorf("changes (-want +got):\n%s", diff)
+		}
+		if got, _ := s.DeviceSoftware(ctx, "d1", ""); len(got) != 2 {
+			t.Errorf("rows after the second inventory: %v", got)
+		}
+	})
+}
