@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 
 	"github.com/tierline/tierline/agent/collect"
@@ -251,10 +252,15 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		return err
 	}
 	hist := history.New(history.Config{Interval: cfg.Interval})
+	// lastUpdates is the OS update status of the latest inventory, for the
+	// security-updates check (the package manager runs with the
+	// inventory, not per check).
+	var lastUpdates atomic.Pointer[diag.UpdateStatus]
 	checks, err = health.NewRunner(health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices,
 		SampleWait: 3 * cfg.Interval}, health.Env{
 		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
 		RecentProcs: hist.RecentProcs, WaitSample: hist.WaitAfter,
+		Updates: func() (*diag.UpdateStatus, bool) { u := lastUpdates.Load(); return u, u != nil },
 	})
 	if err != nil {
 		return &ConfigError{Err: fmt.Errorf("health checks: %w", err)}
@@ -301,6 +307,9 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 			log.Warn("inventory incomplete", "err", err)
 		}
 		lastInventory = time.Now()
+		if inv.Updates != nil {
+			lastUpdates.Store(inv.Updates)
+		}
 		desk.SetInventory(inv)
 		if inv.Hash == "" || inv.Hash == inventoryHash {
 			return

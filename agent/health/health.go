@@ -105,6 +105,9 @@ type Config struct {
 	// WatchedServices are services that must be running (systemd unit or
 	// Windows service names).
 	WatchedServices []string
+	// SecurityUpdateMaxAge: how long security updates may wait before
+	// security-updates warns (14 days); twice as long fails.
+	SecurityUpdateMaxAge time.Duration
 }
 
 // CheckAndSetDefaults fills zero fields with defaults and validates.
@@ -159,6 +162,7 @@ func (c *Config) CheckAndSetDefaults() error {
 	setF(&c.BatteryWarnPct, 60)
 	setF(&c.BatteryFailPct, 40)
 	setD(&c.UptimeWarn, 30*24*time.Hour)
+	setD(&c.SecurityUpdateMaxAge, 14*24*time.Hour)
 	if c.HubAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HubAddr); err != nil {
 			return fmt.Errorf("hub address %q: %w", c.HubAddr, err)
@@ -196,6 +200,8 @@ type Env struct {
 	// WaitSample waits until a telemetry sample newer than a time exists
 	// (history.History.WaitAfter); RunAfter uses it.
 	WaitSample func(ctx context.Context, after time.Time) error
+	// Updates returns the OS update status the last inventory read.
+	Updates func() (*diag.UpdateStatus, bool)
 }
 
 // checkFunc adapts a function to Check.
@@ -252,6 +258,7 @@ func Checks(cfg Config, env Env) []Check {
 		Func("oom-kills", func(ctx context.Context) diag.CheckResult { return checkOOM(ctx, c, env, ps) }),
 		Func("process-limits", func(ctx context.Context) diag.CheckResult { return checkLimits(ctx, c) }),
 		Func("swap-thrashing", func(ctx context.Context) diag.CheckResult { return checkSwap(ctx, c, env, ps) }),
+		Func("security-updates", func(ctx context.Context) diag.CheckResult { return checkUpdates(ctx, c, env) }),
 	}
 }
 

@@ -53,6 +53,7 @@ func TestBuiltinNames(t *testing.T) {
 	want := []string{"disk-almost-full", "memory-pressure", "cpu-saturated", "dns-resolution", "default-route",
 		"hub-reachable", "clock-skew", "pending-reboot", "service-stopped", "battery-worn", "uptime-long",
 		"process-cpu-runaway", "memory-stall", "oom-kills", "process-limits", "swap-thrashing",
+		"security-updates",
 	}
 	checks := r.Checks()
 	if len(checks) != len(want) {

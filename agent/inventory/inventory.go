@@ -90,6 +90,7 @@ func parts() []part {
 		{"wifi", fillWiFi},
 		{"software", fillSoftware},
 		{"services", fillServices},
+		{"updates", fillUpdates},
 	}
 }
 

@@ -29,6 +29,7 @@ func fillSoftware(ctx context.Context, cfg *Config, inv *diag.Inventory) error {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("parse dpkg status: %w", err))
 		}
+		setDpkgInstallTimes(cfg, sw)
 		inv.Software = append(inv.Software, sw...)
 	}
 	sw, err := rpmSoftware(ctx, cfg)

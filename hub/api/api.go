@@ -52,6 +52,7 @@ type Store interface {
 	vendorsStore  // vendors.go
 	usersStore    // users.go
 	updatesStore  // updates.go
+	softwareStore // software.go
 }
 
 // The hub's store keeps satisfying every area's interface.
@@ -125,6 +126,7 @@ type API struct {
 	vendors  vendorsStore  // vendors.go
 	users    usersStore    // users.go
 	updates  updatesStore  // updates.go
+	software softwareStore // software.go
 }
 
 // New builds the API.
@@ -144,7 +146,7 @@ func New(cfg Config) (*API, error) {
 	st := cfg.Store
 	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
-		problems: st, kb: st, vendors: st, users: st, updates: st}
+		problems: st, kb: st, vendors: st, users: st, updates: st, software: st}
 	// Handlers reach the store only through their area's field above.
 	cfg.Store = nil
 	a.cfg = cfg
@@ -194,7 +196,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes())...)
+	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes())...)
 }
 
 func (a *API) routes() {

@@ -98,8 +98,8 @@ func (a *API) fleetHealth(w http.ResponseWriter, r *http.Request, who Caller) {
 }
 
 // ParseDeviceSearch reads a device search from query parameters q, check,
-// status (failing, warning, ok, unknown), online (true/false), limit
-// (1-1000) and offset; the console uses it too.
+// status (failing, warning, ok, unknown), updates (security, pending),
+// online (true/false), limit (1-1000) and offset; the console uses it too.
 func ParseDeviceSearch(r *http.Request) (store.DeviceSearch, string) {
 	q := r.URL.Query()
 	f := store.DeviceSearch{Q: q.Get("q"), Check: q.Get("check"), Status: q.Get("status")}
@@ -116,6 +116,11 @@ func ParseDeviceSearch(r *http.Request) (store.DeviceSearch, string) {
 	}
 	if f.Status != "" && f.Check == "" {
 		return f, "status needs check: the status of which health check?"
+	}
+	switch f.Updates = q.Get("updates"); f.Updates {
+	case "", "security", "pending":
+	default:
+		return f, "updates must be security (pending security updates) or pending (any pending update)"
 	}
 	switch q.Get("online") {
 	case "":
@@ -145,7 +150,7 @@ func ParseDeviceSearch(r *http.Request) (store.DeviceSearch, string) {
 	return f, ""
 }
 
-// searchDevices answers GET /api/v1/fleet/devices?q=&check=&status=&online=&limit=&offset=.
+// searchDevices answers GET /api/v1/fleet/devices?q=&check=&status=&updates=&online=&limit=&offset=.
 func (a *API) searchDevices(w http.ResponseWriter, r *http.Request, who Caller) {
 	f, msg := ParseDeviceSearch(r)
 	if msg != "" {

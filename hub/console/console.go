@@ -141,14 +141,15 @@ func pages() []Page {
 // of what each area declares next to its code. The hub passes its
 // *store.Store.
 type Store interface {
-	sessionStore // session.go: login, logout, session checks
-	liveStore    // events.go: the live stream
-	queueStore   // queue.go
-	ticketStore  // ticket.go
-	deviceStore  // device.go
-	fleetStore   // fleet.go
-	kbStore      // kb.go
-	adminStore   // admin.go
+	sessionStore  // session.go: login, logout, session checks
+	liveStore     // events.go: the live stream
+	queueStore    // queue.go
+	ticketStore   // ticket.go
+	deviceStore   // device.go
+	fleetStore    // fleet.go
+	kbStore       // kb.go
+	adminStore    // admin.go
+	softwareStore // software.go
 	// AppendAudit is where the default Config.Audit writes.
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 }
@@ -234,14 +235,15 @@ type Console struct {
 
 	// The store, once per area, typed by what that area calls on it.
 	// A page uses its own area's field and no other.
-	sessions sessionStore // session.go
-	live     liveStore    // events.go
-	queue    queueStore   // queue.go
-	tickets  ticketStore  // ticket.go
-	devices  deviceStore  // device.go
-	fleet    fleetStore   // fleet.go
-	kb       kbStore      // kb.go
-	admin    adminStore   // admin.go
+	sessions sessionStore  // session.go
+	live     liveStore     // events.go
+	queue    queueStore    // queue.go
+	tickets  ticketStore   // ticket.go
+	devices  deviceStore   // device.go
+	fleet    fleetStore    // fleet.go
+	kb       kbStore       // kb.go
+	admin    adminStore    // admin.go
+	software softwareStore // software.go
 }
 
 // New builds the console and parses its templates.
@@ -251,7 +253,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
-		sessions: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st}
+		sessions: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg

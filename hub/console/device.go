@@ -23,6 +23,9 @@ type deviceStore interface {
 	CheckHistory(ctx context.Context, deviceID string, since time.Time, limit int) ([]store.CheckTransition, error)
 	ListTickets(ctx context.Context, f store.TicketFilter) ([]store.Ticket, error)
 	ListRuns(ctx context.Context, f store.RunFilter) ([]store.Run, error)
+	DeviceSoftware(ctx context.Context, deviceID, q string) ([]store.InstalledSoftware, error)
+	SoftwareChanges(ctx context.Context, deviceID string, since, until time.Time, limit int) ([]store.SoftwareChange, error)
+	DeviceOSUpdates(ctx context.Context, deviceID string) (store.OSUpdates, error)
 }
 
 func init() {
@@ -31,18 +34,19 @@ func init() {
 }
 
 type devicesData struct {
-	Q, Check, Status, Online string
-	Devices                  []store.Device
-	Offset                   int
-	PrevLink, NextLink       string
-	Error                    string
+	Q, Check, Status, Online, Updates string
+	Devices                           []store.Device
+	Offset                            int
+	PrevLink, NextLink                string
+	Error                             string
 }
 
-// devicesPage lists devices with search (?q=), online and health check
-// filters (the fleet page's drill-down links here with ?check=&status=).
+// devicesPage lists devices with search (?q=), online, pending OS updates
+// (?updates=security|pending) and health check filters (the fleet page's
+// drill-down links here with ?check=&status=).
 func devicesPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
 	q := r.URL.Query()
-	d := devicesData{Q: q.Get("q"), Check: q.Get("check"), Status: q.Get("status"), Online: q.Get("online")}
+	d := devicesData{Q: q.Get("q"), Check: q.Get("check"), Status: q.Get("status"), Online: q.Get("online"), Updates: q.Get("updates")}
 	f, msg := api.ParseDeviceSearch(r)
 	if msg != "" {
 		d.Error = msg
@@ -60,7 +64,7 @@ func devicesPage(c *Console, w http.ResponseWriter, r *http.Request, req *Reques
 	d.Devices, d.Offset = ds, f.Offset
 	link := func(off int) string {
 		v := url.Values{}
-		for _, k := range []string{"q", "check", "status", "online"} {
+		for _, k := range []string{"q", "check", "status", "online", "updates"} {
 			if q.Get(k) != "" {
 				v.Set(k, q.Get(k))
 			}
@@ -95,11 +99,15 @@ type deviceData struct {
 	Network LineChart
 	Tickets []store.Ticket
 	Runs    []store.Run
+	// Software is the installed software, its changes and the OS update
+	// status (device_software.go).
+	Software deviceSoftware
 }
 
 // devicePage shows one device: online state, health checks (failing
-// first), telemetry charts over a chosen range, inventory, tickets and
-// fix history.
+// first), telemetry charts over a chosen range, inventory, installed
+// software (searched with ?software=) and its changes, OS updates, tickets
+// and fix history.
 func devicePage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
 	id := r.PathValue("id")
 	if err := wire.ValidateDeviceID(id); err != nil {
@@ -167,6 +175,15 @@ func devicePage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		return
 	}
 	if d.Runs, err = c.devices.ListRuns(ctx, store.RunFilter{DeviceID: id, Limit: 20}); err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	swq, msg := softwareQuery(r)
+	if msg != "" {
+		c.Error(w, r, req, http.StatusBadRequest, msg)
+		return
+	}
+	if d.Software, err = loadDeviceSoftware(ctx, c.devices, id, swq, until); err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}

@@ -30,6 +30,7 @@ type ticketStore interface {
 	ListVendors(ctx context.Context, withDisabled bool) ([]store.Vendor, error)
 	GetVendor(ctx context.Context, idOrName string) (store.Vendor, error)
 	TicketDeliveries(ctx context.Context, ticketID string) ([]store.VendorDelivery, error)
+	SoftwareChanges(ctx context.Context, deviceID string, since, until time.Time, limit int) ([]store.SoftwareChange, error)
 }
 
 func init() {
@@ -79,7 +80,15 @@ type ticketData struct {
 	WaitReasons []string
 	CanWait     bool
 	Waiting     bool
+	// SoftwareChanges are the device's software changes in the 24 hours
+	// before the ticket was filed (SoftwareWindow), newest first.
+	SoftwareChanges []store.SoftwareChange
 }
+
+// SoftwareWindow is how long before a ticket was filed its device's
+// software changes are shown with it: something installed or upgraded the
+// day before is a common cause.
+const SoftwareWindow = 24 * time.Hour
 
 func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
 	id := r.PathValue("id")
@@ -107,6 +116,12 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		case err == nil:
 			d.Device, d.HasDevice = dev, true
 		case !isNotFound(err):
+			c.Fail(w, r, req, err)
+			return
+		}
+	}
+	if d.HasDevice {
+		if d.SoftwareChanges, err = st.SoftwareChanges(ctx, t.DeviceID, t.CreatedAt.Add(-SoftwareWindow), t.CreatedAt.Add(time.Second), 100); err != nil {
 			c.Fail(w, r, req, err)
 			return
 		}

@@ -355,8 +355,11 @@ type DeviceSearch struct {
 	// (Status empty: failing or warning).
 	Check, Status string
 	Online        *bool
-	Limit         int // 0: 100, at most 1000
-	Offset        int
+	// Updates keeps devices with pending OS updates: "security" those with
+	// pending security updates, "pending" those with any.
+	Updates string
+	Limit   int // 0: 100, at most 1000
+	Offset  int
 }
 
 // SearchDevices lists devices that are not revoked matching f, by hostname,
@@ -387,6 +390,12 @@ func (s *Store) SearchDevices(ctx context.Context, f DeviceSearch) ([]Device, bo
 			where = append(where, "EXISTS (SELECT 1 FROM check_state c WHERE c.device_id = d.id AND c.name = ? AND c.status IN (?, ?))")
 			args = append(args, f.Check, string(diag.StatusFailing), string(diag.StatusWarning))
 		}
+	}
+	switch f.Updates {
+	case "security":
+		where = append(where, "EXISTS (SELECT 1 FROM device_os_updates u WHERE u.device_id = d.id AND u.security > 0)")
+	case "pending":
+		where = append(where, "EXISTS (SELECT 1 FROM device_os_updates u WHERE u.device_id = d.id AND u.pending > 0)")
 	}
 	limit := f.Limit
 	if limit <= 0 {

@@ -117,6 +117,16 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 					res.Err = fmt.Errorf("device %s seq %d: encode inventory: %w", it.DeviceID, it.Seq, err)
 					continue
 				}
+				at := it.Inventory.Time
+				if at.IsZero() {
+					at = received
+				}
+				if err := s.applySoftware(ctx, tx, it.DeviceID, it.Inventory, at); err != nil {
+					return err
+				}
+				if err := s.applyOSUpdates(ctx, tx, it.DeviceID, it.Inventory.Updates, at); err != nil {
+					return err
+				}
 				dev.inventory = inv
 			case KindHealth:
 				tr, err := s.applyChecks(ctx, tx, it.DeviceID, it.Checks, received)

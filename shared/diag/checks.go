@@ -23,6 +23,7 @@ var CheckNames = []string{
 	"oom-kills",
 	"process-limits",
 	"swap-thrashing",
+	"security-updates",
 }
 
 // KnownCheck reports whether name is one of CheckNames.

@@ -191,6 +191,8 @@ type Inventory struct {
 	Network  NetworkConfig `json:"network"`
 	Software []Software    `json:"software,omitempty"`
 	Services []Service     `json:"services,omitempty"`
+	// Updates is the state of the OS's own updates, where it could be read.
+	Updates *UpdateStatus `json:"updates,omitempty"`
 	// Unavailable names parts that could not be collected, with the reason.
 	Unavailable map[string]string `json:"unavailable,omitempty"`
 	// Hash is a digest of the inventory's content (without Time), so the
@@ -337,6 +339,48 @@ type Software struct {
 	Version   string `json:"version,omitempty"`
 	Publisher string `json:"publisher,omitempty"`
 	Source    string `json:"source,omitempty"` // dpkg, rpm, registry, applications
+	// Installed is when the package was installed or last upgraded, where
+	// the package database says (zero: not known).
+	Installed time.Time `json:"installed,omitzero"`
+}
+
+// UpdateStatus is what the OS's package manager or update service reports
+// about pending updates. Reporting only: the agent installs nothing.
+type UpdateStatus struct {
+	// Manager is where the numbers come from: apt, dnf, windows-update,
+	// softwareupdate.
+	Manager string `json:"manager"`
+	// Pending is how many updates are waiting, Security how many of them
+	// fix security problems.
+	Pending  int `json:"pending"`
+	Security int `json:"security"`
+	// OldestPending and OldestSecurity are since when the oldest pending
+	// update (security update) has been waiting: its release or the first
+	// time the machine saw it (zero: not known).
+	OldestPending  time.Time `json:"oldest_pending,omitzero"`
+	OldestSecurity time.Time `json:"oldest_security,omitzero"`
+	// LastSuccess is when updates were last installed successfully.
+	LastSuccess time.Time `json:"last_success,omitzero"`
+	// LastCheck is when the list of available updates was last refreshed.
+	LastCheck time.Time `json:"last_check,omitzero"`
+	// Automatic is the automatic-update setting: "off", "download",
+	// "security" (security updates install themselves), "all", or "" when
+	// not known; AutomaticDetail says where it was read.
+	Automatic       string `json:"automatic,omitempty"`
+	AutomaticDetail string `json:"automatic_detail,omitempty"`
+	// Packages are the pending updates, at most MaxPendingUpdates of them,
+	// security ones first.
+	Packages []PendingUpdate `json:"packages,omitempty"`
+}
+
+// MaxPendingUpdates bounds UpdateStatus.Packages.
+const MaxPendingUpdates = 100
+
+// PendingUpdate is one update waiting to be installed.
+type PendingUpdate struct {
+	Name     string `json:"name"`
+	Version  string `json:"version,omitempty"` // the version offered
+	Security bool   `json:"security,omitempty"`
 }
 
 // Service is one system service and its state.
