@@ -30,6 +30,10 @@ type Machine struct {
 	Interfaces []string
 	// Self and Parent are the agent's pid and its parent's, never ended.
 	Self, Parent int
+	// Container names the container manager when the machine is a
+	// container (systemd's /run/systemd/container: "systemd-nspawn",
+	// "docker", ...), "" otherwise. A container's clock is its host's.
+	Container string
 }
 
 func (m Machine) has(p string) bool { return m.Has != nil && m.Has(p) }
@@ -43,6 +47,9 @@ var ifaceName = regexp.MustCompile(`\A[A-Za-z0-9][A-Za-z0-9._:-]{0,31}\z`)
 func LocalMachine() Machine {
 	m := Machine{GOOS: runtime.GOOS, Self: os.Getpid(), Parent: os.Getppid(),
 		Has: func(p string) bool { _, err := execx.Find(p); return err == nil }}
+	if b, err := os.ReadFile("/run/systemd/container"); err == nil && len(b) < 256 {
+		m.Container = strings.TrimSpace(string(b))
+	}
 	ifs, _ := net.Interfaces()
 	for _, i := range ifs {
 		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 || !ifaceName.MatchString(i.Name) {
@@ -328,6 +335,9 @@ var timesyncd = []string{"/usr/lib/systemd/systemd-timesyncd", "/lib/systemd/sys
 func planSyncClock(m Machine) (Plan, error) {
 	switch m.GOOS {
 	case catalog.Linux:
+		if m.Container != "" {
+			return Plan{}, notApplicable("this computer is a container (%s): its clock is its host's and can only be set on the host", m.Container)
+		}
 		if m.has("chronyc") {
 			return Plan{Steps: []Step{cmd("chronyc", "makestep")}}, nil
 		}

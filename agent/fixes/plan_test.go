@@ -25,6 +25,12 @@ func has(goos string, progs ...string) Machine {
 	return m
 }
 
+// inContainer is m as a container of systemd-nspawn's.
+func inContainer(m Machine) Machine {
+	m.Container = "systemd-nspawn"
+	return m
+}
+
 // argvs renders a plan's steps: argv joined by '|' between elements, and
 // "agent:NAME k=v" for actions, one string per step.
 func argvs(p Plan) []string {
@@ -89,6 +95,7 @@ func TestPlansPerOS(t *testing.T) {
 		{"clock linux chrony", catalog.SyncClock, nil, has("linux", all...), []string{"chronyc|makestep"}, "", ""},
 		{"clock linux timesyncd", catalog.SyncClock, nil, has("linux", "systemctl", "/lib/systemd/systemd-timesyncd"), []string{"systemctl|restart|systemd-timesyncd"}, "", ""},
 		{"clock linux none", catalog.SyncClock, nil, has("linux", "systemctl"), nil, "neither chrony", ""},
+		{"clock linux container", catalog.SyncClock, nil, inContainer(has("linux", all...)), nil, "this computer is a container (systemd-nspawn): its clock is its host's", ""},
 		{"clock windows", catalog.SyncClock, nil, has("windows"), []string{"w32tm|/resync|/force"}, "", ""},
 		{"clock darwin", catalog.SyncClock, nil, has("darwin"), []string{"launchctl|kickstart|-k|system/com.apple.timed"}, "", ""},
 		// restart-service
