@@ -34,6 +34,9 @@ type Machine struct {
 	// container (systemd's /run/systemd/container: "systemd-nspawn",
 	// "docker", ...), "" otherwise. A container's clock is its host's.
 	Container string
+	// Leases are the interfaces systemd-networkd holds a DHCP lease for
+	// (/run/systemd/netif/leases); nil when networkd is not running.
+	Leases []string
 }
 
 func (m Machine) has(p string) bool { return m.Has != nil && m.Has(p) }
@@ -50,6 +53,7 @@ func LocalMachine() Machine {
 	if b, err := os.ReadFile("/run/systemd/container"); err == nil && len(b) < 256 {
 		m.Container = strings.TrimSpace(string(b))
 	}
+	m.Leases = networkdLeases("/run/systemd/netif")
 	ifs, _ := net.Interfaces()
 	for _, i := range ifs {
 		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 || !ifaceName.MatchString(i.Name) {
@@ -234,6 +238,17 @@ func planRenewDHCP(iface string, m Machine) (Plan, error) {
 			return p, notApplicable("neither NetworkManager (nmcli) nor systemd-networkd (networkctl) is installed")
 		}
 		ifs, optional := targets(iface, m, "")
+		if tool[0] == "networkctl" && m.Leases != nil {
+			// networkctl renew does nothing, successfully, on an interface
+			// without a DHCP client.
+			ifs = slices.DeleteFunc(ifs, func(i string) bool { return !slices.Contains(m.Leases, i) })
+			if len(ifs) == 0 && iface != "" {
+				return p, notApplicable("%s does not get its address from DHCP on this computer (systemd-networkd holds no lease for it): there is no lease to renew", iface)
+			}
+			if len(ifs) == 0 {
+				return p, notApplicable("no network connection of this computer gets its address from DHCP (its addresses are set by hand): there is no lease to renew")
+			}
+		}
 		for _, i := range ifs {
 			p.Steps = append(p.Steps, Step{Argv: append(slices.Clone(tool), i), Optional: optional})
 		}
@@ -463,4 +478,25 @@ func planReboot(params map[string]string, m Machine) (Plan, error) {
 	}
 	return Plan{Steps: []Step{cmd(argv...)}, Deferred: true,
 		Note: fmt.Sprintf("The restart is scheduled in %d minutes; its effect shows in the checks after the restart.", mins)}, nil
+}
+
+// networkdLeases lists the interfaces systemd-networkd under dir
+// (/run/systemd/netif) holds a DHCP lease for, by their lease files (named
+// by interface index); nil when networkd is not running there.
+func networkdLeases(dir string) []string {
+	if _, err := os.Stat(dir + "/links"); err != nil {
+		return nil
+	}
+	out := []string{}
+	entries, _ := os.ReadDir(dir + "/leases")
+	for _, e := range entries {
+		idx, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if i, err := net.InterfaceByIndex(idx); err == nil && len(out) < maxInterfaces {
+			out = append(out, i.Name)
+		}
+	}
+	return out
 }

@@ -31,6 +31,13 @@ func inContainer(m Machine) Machine {
 	return m
 }
 
+// leases is m with systemd-networkd running and holding DHCP leases for
+// ifaces.
+func leases(m Machine, ifaces ...string) Machine {
+	m.Leases = append([]string{}, ifaces...)
+	return m
+}
+
 // argvs renders a plan's steps: argv joined by '|' between elements, and
 // "agent:NAME k=v" for actions, one string per step.
 func argvs(p Plan) []string {
@@ -64,6 +71,9 @@ func TestPlansPerOS(t *testing.T) {
 		{"dns darwin", catalog.FlushDNS, nil, has("darwin"), []string{"dscacheutil|-flushcache", "killall|-HUP|mDNSResponder"}, "", ""},
 		// renew-dhcp
 		{"dhcp linux nm iface", catalog.RenewDHCP, map[string]string{"interface": "wlan0"}, has("linux", all...), []string{"nmcli|device|reapply|wlan0"}, "", ""},
+		{"dhcp networkd leases", catalog.RenewDHCP, nil, leases(has("linux", "networkctl"), "eth0"), []string{"networkctl|renew|eth0"}, "", ""},
+		{"dhcp networkd no lease", catalog.RenewDHCP, nil, leases(has("linux", "networkctl")), nil, "no network connection of this computer gets its address from DHCP", ""},
+		{"dhcp networkd iface without lease", catalog.RenewDHCP, map[string]string{"interface": "en0"}, leases(has("linux", "networkctl"), "eth0"), nil, "en0 does not get its address from DHCP", ""},
 		{"dhcp linux nm all", catalog.RenewDHCP, nil, has("linux", all...), []string{"nmcli|device|reapply|lo0x", "nmcli|device|reapply|en0", "nmcli|device|reapply|eth0"}, "", ""},
 		{"dhcp linux networkd", catalog.RenewDHCP, map[string]string{"interface": "eth0"}, has("linux", "networkctl"), []string{"networkctl|renew|eth0"}, "", ""},
 		{"dhcp linux none", catalog.RenewDHCP, nil, has("linux"), nil, "neither NetworkManager", ""},
