@@ -7,6 +7,7 @@
 //	go run ./scripts/testmachine boot [NAME]    # boot it, joined to netns tl-NAME
 //	go run ./scripts/testmachine shell [NAME]   # a root shell in it
 //	go run ./scripts/testmachine exec NAME CMD… # run one command in it
+//	go run ./scripts/testmachine copy NAME SRC DST # copy a file into it
 //	go run ./scripts/testmachine stop [NAME]    # halt it, remove its network
 //
 // NAME defaults to "pc". The machine's state is kept in
@@ -71,6 +72,13 @@ func main() {
 		cmd := attach(name).Command(ctx, os.Args[3:]...)
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 		if err := cmd.Run(); err != nil {
+			fail(err)
+		}
+	case "copy":
+		if len(os.Args) != 5 {
+			usage()
+		}
+		if err := attach(name).CopyIn(os.Args[3], os.Args[4], 0o644); err != nil {
 			fail(err)
 		}
 	case "stop":
@@ -154,7 +162,7 @@ func attach(name string) *nspawn.Machine {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: testmachine build | boot [NAME] | shell [NAME] | exec NAME CMD... | stop [NAME]")
+	fmt.Fprintln(os.Stderr, "usage: testmachine build | boot [NAME] | shell [NAME] | exec NAME CMD... | copy NAME SRC DST | stop [NAME]")
 	os.Exit(2)
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tierline/tierline/scripts/testmachine/nspawn"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
@@ -160,23 +161,38 @@ func TestSyncClockInContainer(t *testing.T) {
 // TestNetworkFixesOnNetworkd: the machine's network is systemd-networkd
 // with a static address, as many servers and some desktops have.
 // renew-dhcp has no lease to renew and says so in plain words
-// (networkctl renew would exit 0 doing nothing); reset-network restarts
-// systemd-networkd and the route and the hub are verified after it.
+// (networkctl renew would exit 0 doing nothing). With the default route
+// gone, default-route fails at the hub with reset-network as its fix;
+// reset-network restarts systemd-networkd, which puts the route back, and
+// the route is verified after it.
 func TestNetworkFixesOnNetworkd(t *testing.T) {
 	p := newPC(t, pcOptions{Env: agentEnv()})
 	r := p.run(catalog.RenewDHCP, nil)
 	if r.Outcome != wire.OutcomeNotApplicable || !strings.Contains(r.Reason, "no network connection of this computer gets its address from DHCP") {
 		t.Fatalf("renew-dhcp on static addresses: %s %q; want not_applicable in plain words", r.Outcome, r.Reason)
 	}
-	p.waitCheck("hub-reachable", diag.StatusOK)
+	if r.Result != nil && len(r.Result.Steps) > 0 {
+		t.Fatalf("renew-dhcp ran steps where it does not apply: %+v", r.Result.Steps)
+	}
+
+	p.exec("ip", "route", "del", "default")
+	c := p.waitCheck("default-route", diag.StatusFailing)
+	if c.Summary == "" || len(c.Evidence) == 0 {
+		t.Fatalf("default-route without a route: %+v; want a summary and evidence", c)
+	}
+	// The check names renew-dhcp as its fix, which does not apply on static
+	// addresses (above); reset-network does.
+	t.Logf("default-route without a route: %+v", c)
+	reset, _ := catalog.Get(catalog.ResetNetwork)
+	if f := p.offered(catalog.ResetNetwork); !f.Allowed || f.Tier != reset.Tier {
+		t.Fatalf("reset-network for the device: %+v; want allowed at tier %d", f, reset.Tier)
+	}
 	r = p.run(catalog.ResetNetwork, nil)
-	if r.Outcome == wire.OutcomeFailed || r.Outcome == wire.OutcomeRefused || r.Outcome == wire.OutcomeNotApplicable {
-		t.Fatalf("reset-network: %s %q", r.Outcome, r.Reason)
+	if r.Outcome != wire.OutcomeFixed || status(r.Result.Before, "default-route") != diag.StatusFailing ||
+		status(r.Result.After, "default-route") != diag.StatusOK || status(r.Result.After, "hub-reachable") != diag.StatusOK {
+		t.Fatalf("reset-network: %s %q; want fixed: default-route failing before, ok after, hub reachable", r.Outcome, r.Reason)
 	}
-	if status(r.Result.After, "default-route") != diag.StatusOK || status(r.Result.After, "hub-reachable") != diag.StatusOK {
-		t.Fatalf("reset-network: after %+v; want default-route and hub-reachable ok", r.Result.After)
-	}
-	if out, _ := p.try("systemctl", "is-active", "systemd-networkd"); strings.TrimSpace(out) != "active" {
-		t.Fatalf("systemd-networkd after reset-network: %q", out)
+	if out, _ := p.try("ip", "route", "show", "default"); !strings.Contains(out, "via "+nspawn.HubIP) {
+		t.Fatalf("default route after reset-network: %q", out)
 	}
 }

@@ -289,8 +289,8 @@ type runView struct {
 			ExitCode int      `json:"exit_code"`
 			Output   string   `json:"output"`
 		} `json:"steps"`
-		Before      []diag.CheckResult `json:"before"`
-		After       []diag.CheckResult `json:"after"`
+		Before []diag.CheckResult `json:"before"`
+		After  []diag.CheckResult `json:"after"`
 	} `json:"result"`
 }
 
