@@ -34,12 +34,25 @@ type Machine struct {
 	// container (systemd's /run/systemd/container: "systemd-nspawn",
 	// "docker", ...), "" otherwise. A container's clock is its host's.
 	Container string
+	// SystemdNotRunning: systemctl may be installed but systemd is not the
+	// running init (no /run/systemd/system), so systemctl can do nothing.
+	SystemdNotRunning bool
 	// Leases are the interfaces systemd-networkd holds a DHCP lease for
 	// (/run/systemd/netif/leases); nil when networkd is not running.
 	Leases []string
 }
 
 func (m Machine) has(p string) bool { return m.Has != nil && m.Has(p) }
+
+// systemd reports whether systemctl can act here: installed, and systemd
+// running.
+func (m Machine) systemd() bool { return m.has("systemctl") && !m.SystemdNotRunning }
+
+// noSystemd is the plain reason a fix that needs systemd cannot run;
+// cannot is what cannot be done ("Printing cannot be restarted").
+func noSystemd(cannot string) error {
+	return notApplicable("%s on this computer: it does not run systemd, the service manager this needs", cannot)
+}
 
 // maxInterfaces bounds the per-interface steps of a plan.
 const maxInterfaces = 16
@@ -50,6 +63,10 @@ var ifaceName = regexp.MustCompile(`\A[A-Za-z0-9][A-Za-z0-9._:-]{0,31}\z`)
 func LocalMachine() Machine {
 	m := Machine{GOOS: runtime.GOOS, Self: os.Getpid(), Parent: os.Getppid(),
 		Has: func(p string) bool { _, err := execx.Find(p); return err == nil }}
+	if runtime.GOOS == catalog.Linux {
+		_, err := os.Stat("/run/systemd/system")
+		m.SystemdNotRunning = err != nil
+	}
 	if b, err := os.ReadFile("/run/systemd/container"); err == nil && len(b) < 256 {
 		m.Container = strings.TrimSpace(string(b))
 	}
@@ -271,6 +288,9 @@ func planResetNetwork(m Machine) (Plan, error) {
 		case m.has("nmcli"):
 			return Plan{Steps: []Step{cmd("nmcli", "networking", "off"), cmd("nmcli", "networking", "on")}}, nil
 		case m.has("networkctl") && m.has("systemctl"):
+			if !m.systemd() {
+				return Plan{}, noSystemd("The network cannot be reset")
+			}
 			return restartBuiltin(m, "systemd-networkd")
 		}
 		return Plan{}, notApplicable("neither NetworkManager (nmcli) nor systemd-networkd (networkctl) is installed")
@@ -326,6 +346,9 @@ func planPrintSpooler(m Machine) (Plan, error) {
 		if !m.has("cupsd") || !m.has("systemctl") {
 			return Plan{}, notApplicable("CUPS (cupsd) is not installed")
 		}
+		if !m.systemd() {
+			return Plan{}, noSystemd("Printing cannot be restarted")
+		}
 		return restartBuiltin(m, "cups", Step{Argv: []string{"cancel", "-a", "-x"}, Optional: true})
 	case catalog.Windows:
 		// The queue folder can only be emptied while the Spooler is stopped.
@@ -357,6 +380,9 @@ func planSyncClock(m Machine) (Plan, error) {
 			return Plan{Steps: []Step{cmd("chronyc", "makestep")}}, nil
 		}
 		if m.has("systemctl") && slices.ContainsFunc(timesyncd, m.has) {
+			if !m.systemd() {
+				return Plan{}, noSystemd("The clock cannot be synchronised")
+			}
 			return restartBuiltin(m, "systemd-timesyncd")
 		}
 		return Plan{}, notApplicable("neither chrony (chronyc) nor systemd-timesyncd is installed")
@@ -371,6 +397,9 @@ func planSyncClock(m Machine) (Plan, error) {
 func planRestartService(name string, m Machine) (Plan, error) {
 	if m.GOOS == catalog.Linux && !m.has("systemctl") {
 		return Plan{}, notApplicable("this machine does not use systemd (no systemctl)")
+	}
+	if m.GOOS == catalog.Linux && !m.systemd() {
+		return Plan{}, noSystemd("Services cannot be restarted")
 	}
 	cmds, err := svcmgr.Restart(m.GOOS, name)
 	if errors.Is(err, errors.ErrUnsupported) {

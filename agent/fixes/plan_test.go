@@ -25,6 +25,12 @@ func has(goos string, progs ...string) Machine {
 	return m
 }
 
+// noInit is m with systemctl installed but systemd not running.
+func noInit(m Machine) Machine {
+	m.SystemdNotRunning = true
+	return m
+}
+
 // inContainer is m as a container of systemd-nspawn's.
 func inContainer(m Machine) Machine {
 	m.Container = "systemd-nspawn"
@@ -105,6 +111,10 @@ func TestPlansPerOS(t *testing.T) {
 		{"clock linux chrony", catalog.SyncClock, nil, has("linux", all...), []string{"chronyc|makestep"}, "", ""},
 		{"clock linux timesyncd", catalog.SyncClock, nil, has("linux", "systemctl", "/lib/systemd/systemd-timesyncd"), []string{"systemctl|restart|systemd-timesyncd"}, "", ""},
 		{"clock linux none", catalog.SyncClock, nil, has("linux", "systemctl"), nil, "neither chrony", ""},
+		{"clock linux systemd not running", catalog.SyncClock, nil, noInit(has("linux", "systemctl", "/lib/systemd/systemd-timesyncd")), nil, "The clock cannot be synchronised on this computer: it does not run systemd", ""},
+		{"spooler linux systemd not running", catalog.RestartPrintSpooler, nil, noInit(has("linux", all...)), nil, "Printing cannot be restarted on this computer: it does not run systemd", ""},
+		{"reset linux networkd, systemd not running", catalog.ResetNetwork, nil, noInit(has("linux", "networkctl", "systemctl")), nil, "The network cannot be reset on this computer", ""},
+		{"service linux systemd not running", catalog.RestartService, map[string]string{"service": "cups"}, noInit(has("linux", all...)), nil, "Services cannot be restarted on this computer: it does not run systemd", ""},
 		{"clock linux container", catalog.SyncClock, nil, inContainer(has("linux", all...)), nil, "this computer is a container (systemd-nspawn): its clock is its host's", ""},
 		{"clock windows", catalog.SyncClock, nil, has("windows"), []string{"w32tm|/resync|/force"}, "", ""},
 		{"clock darwin", catalog.SyncClock, nil, has("darwin"), []string{"launchctl|kickstart|-k|system/com.apple.timed"}, "", ""},
