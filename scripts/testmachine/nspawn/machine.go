@@ -120,7 +120,8 @@ type Config struct {
 	// with loopback only.
 	Network *Network
 	// Detach starts systemd-nspawn in its own session, to outlive the
-	// caller (the testmachine command).
+	// caller (the testmachine command); its console goes to Log only if
+	// Log is a file.
 	Detach bool
 	// Log, if set, receives systemd-nspawn's output (the console).
 	Log io.Writer
@@ -156,6 +157,13 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 	m.cmd.Stdout, m.cmd.Stderr = out, out
 	if cfg.Detach {
 		m.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+		// A pipe to this process would break when it exits, and
+		// systemd-nspawn with it: a detached machine writes to a file.
+		if f, ok := cfg.Log.(*os.File); ok {
+			m.cmd.Stdout, m.cmd.Stderr = f, f
+		} else {
+			m.cmd.Stdout, m.cmd.Stderr = nil, nil
+		}
 	}
 	if err := m.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start systemd-nspawn: %w", err)
@@ -193,7 +201,9 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 // another process (the testmachine command), to Exec in or Stop.
 func Attach(name string, pid int) (*Machine, error) {
 	m := &Machine{Name: name, PID: pid, console: &syncBuffer{}}
-	if err := m.findLeader(context.Background()); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.findLeader(ctx); err != nil {
 		return nil, err
 	}
 	return m, nil

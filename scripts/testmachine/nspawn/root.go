@@ -24,7 +24,7 @@ import (
 // Recipe names the root's recipe: Suite, Packages and the setup in
 // configure. Change it whenever any of them changes; a cached root with
 // another recipe is rebuilt.
-const Recipe = "bookworm-1"
+const Recipe = "bookworm-2"
 
 // Suite is the Debian release of the machine.
 const Suite = "bookworm"
@@ -158,7 +158,9 @@ func configure(ctx context.Context, root string) error {
 		"etc/hostname": Hostname + "\n",
 		"etc/hosts":    "127.0.0.1 localhost\n127.0.1.1 " + Hostname + "\n",
 		"etc/systemd/network/20-tierline-test.network": fmt.Sprintf(
-			"# The test's veth (tlm-NAME), moved into the machine after boot.\n[Match]\nName=tlm*\n\n[Network]\nAddress=%s/%d\nGateway=%s\n",
+			"# The test's veth (tlm-NAME), moved into the machine after boot. IPv4 only,\n"+
+				"# so the link is configured (network-online.target) as soon as it is up.\n"+
+				"[Match]\nName=tlm*\n\n[Network]\nAddress=%s/%d\nGateway=%s\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n",
 			MachineIP, Prefix, HubIP),
 	}
 	for name, content := range files {
