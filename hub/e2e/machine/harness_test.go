@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,20 +59,23 @@ func setup(m *testing.M) int {
 		panic(err)
 	}
 	defer os.RemoveAll(dist)
-	// The packages the way `make installers` builds them, amd64 .deb only.
+	// The packages the way `make installers` builds them, this
+	// architecture's .deb only.
 	start := time.Now()
 	cmd := exec.Command("go", "run", "./scripts/installers", "--version", "0.0.0-machinetest", "--ldflags", "-s -w",
-		"--out", dist, "--skip", "rpm,msi,tar", "--arch", "amd64")
+		"--out", dist, "--skip", "rpm,msi,tar", "--arch", runtime.GOARCH)
 	cmd.Dir = repoRoot()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build the .deb: %v\n%s", err, out)
 		return 1
 	}
-	agentDeb = filepath.Join(dist, "tierline-agent_0.0.0~dev.0.0.0.machinetest_amd64.deb")
-	if m, _ := filepath.Glob(filepath.Join(dist, "tierline-agent_*_amd64.deb")); len(m) == 1 {
-		agentDeb = m[0]
+	debs, _ := filepath.Glob(filepath.Join(dist, "tierline-agent_*_"+runtime.GOARCH+".deb"))
+	if len(debs) != 1 {
+		fmt.Fprintf(os.Stderr, "build the .deb: want one tierline-agent .deb for %s in %s, found %v\n", runtime.GOARCH, dist, debs)
+		return 1
 	}
-	hubBin = filepath.Join(dist, "bin", "tierline-hub-linux-amd64")
+	agentDeb = debs[0]
+	hubBin = filepath.Join(dist, "bin", "tierline-hub-linux-"+runtime.GOARCH)
 	fmt.Fprintf(os.Stderr, "machine tests: packages built in %s\n", time.Since(start).Round(time.Millisecond))
 	code := m.Run()
 	fmt.Fprintf(os.Stderr, "machine tests: whole suite %s\n", time.Since(suite).Round(time.Millisecond))
