@@ -10,7 +10,7 @@ LDFLAGS = -s -w -X github.com/tierline/tierline/agent/version.Version=$(VERSION)
 RUN_DIR ?= .run
 CROSS := windows/amd64 darwin/arm64 linux/arm64
 
-.PHONY: help build run test lint vet bench cross fuzz clean installers release-key
+.PHONY: help build run test test-machine lint vet bench cross fuzz clean installers release-key
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -24,6 +24,11 @@ run: build ## start a hub on the embedded store with a local agent enrolled to i
 
 test: lint cross ## the whole test suite (what CI runs): lint, cross-compiles, go test -race
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# The real-machine tests are part of ./... above; they skip, saying why,
+# unless run as root with systemd-nspawn and debootstrap (docs/testmachine.md).
+test-machine: ## only the real-machine tests: the agent's .deb on a booted Debian (root; see docs/testmachine.md)
+	$(GO) test -count=1 -v -timeout 20m ./hub/e2e/machine/
 
 vet: ## go vet
 	$(GO) vet ./...

@@ -156,6 +156,9 @@ func New(cfg Config) (*Agent, error) {
 	if a.policy, err = fixes.LoadPolicy(cfg.PolicyFile); err != nil {
 		return nil, err
 	}
+	// The services the admin watches may be restarted unless the policy
+	// file says otherwise.
+	a.policy.Watched = cfg.WatchServices
 	if a.id, err = identity.Load(cfg.State); err != nil {
 		return nil, err
 	}

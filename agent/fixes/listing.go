@@ -34,7 +34,7 @@ type Listing struct {
 // List says which fixes run on m under pol, and why the others do not.
 func List(pol Policy, m Machine) Listing {
 	rep := Listing{OS: m.GOOS, Policy: pol.SourceName(), MaxTier: pol.MaxTier, TechnicianConsent: pol.TechnicianConsent,
-		AllowServices: append(BuiltinServices(m.GOOS), pol.AllowServices...)}
+		AllowServices: AllowedServices(m.GOOS, pol)}
 	for _, f := range catalog.All() {
 		l := Listed{Fix: f, Available: true}
 		switch {

@@ -30,9 +30,29 @@ type Machine struct {
 	Interfaces []string
 	// Self and Parent are the agent's pid and its parent's, never ended.
 	Self, Parent int
+	// Container names the container manager when the machine is a
+	// container (systemd's /run/systemd/container: "systemd-nspawn",
+	// "docker", ...), "" otherwise. A container's clock is its host's.
+	Container string
+	// SystemdNotRunning: systemctl may be installed but systemd is not the
+	// running init (no /run/systemd/system), so systemctl can do nothing.
+	SystemdNotRunning bool
+	// Leases are the interfaces systemd-networkd holds a DHCP lease for
+	// (/run/systemd/netif/leases); nil when networkd is not running.
+	Leases []string
 }
 
 func (m Machine) has(p string) bool { return m.Has != nil && m.Has(p) }
+
+// systemd reports whether systemctl can act here: installed, and systemd
+// running.
+func (m Machine) systemd() bool { return m.has("systemctl") && !m.SystemdNotRunning }
+
+// noSystemd is the plain reason a fix that needs systemd cannot run;
+// cannot is what cannot be done ("Printing cannot be restarted").
+func noSystemd(cannot string) error {
+	return notApplicable("%s on this computer: it does not run systemd, the service manager this needs", cannot)
+}
 
 // maxInterfaces bounds the per-interface steps of a plan.
 const maxInterfaces = 16
@@ -43,6 +63,14 @@ var ifaceName = regexp.MustCompile(`\A[A-Za-z0-9][A-Za-z0-9._:-]{0,31}\z`)
 func LocalMachine() Machine {
 	m := Machine{GOOS: runtime.GOOS, Self: os.Getpid(), Parent: os.Getppid(),
 		Has: func(p string) bool { _, err := execx.Find(p); return err == nil }}
+	if runtime.GOOS == catalog.Linux {
+		_, err := os.Stat("/run/systemd/system")
+		m.SystemdNotRunning = err != nil
+	}
+	if b, err := os.ReadFile("/run/systemd/container"); err == nil && len(b) < 256 {
+		m.Container = strings.TrimSpace(string(b))
+	}
+	m.Leases = networkdLeases("/run/systemd/netif")
 	ifs, _ := net.Interfaces()
 	for _, i := range ifs {
 		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 || !ifaceName.MatchString(i.Name) {
@@ -227,6 +255,17 @@ func planRenewDHCP(iface string, m Machine) (Plan, error) {
 			return p, notApplicable("neither NetworkManager (nmcli) nor systemd-networkd (networkctl) is installed")
 		}
 		ifs, optional := targets(iface, m, "")
+		if tool[0] == "networkctl" && m.Leases != nil {
+			// networkctl renew does nothing, successfully, on an interface
+			// without a DHCP client.
+			ifs = slices.DeleteFunc(ifs, func(i string) bool { return !slices.Contains(m.Leases, i) })
+			if len(ifs) == 0 && iface != "" {
+				return p, notApplicable("%s does not get its address from DHCP on this computer (systemd-networkd holds no lease for it): there is no lease to renew", iface)
+			}
+			if len(ifs) == 0 {
+				return p, notApplicable("no network connection of this computer gets its address from DHCP (its addresses are set by hand): there is no lease to renew")
+			}
+		}
 		for _, i := range ifs {
 			p.Steps = append(p.Steps, Step{Argv: append(slices.Clone(tool), i), Optional: optional})
 		}
@@ -249,6 +288,9 @@ func planResetNetwork(m Machine) (Plan, error) {
 		case m.has("nmcli"):
 			return Plan{Steps: []Step{cmd("nmcli", "networking", "off"), cmd("nmcli", "networking", "on")}}, nil
 		case m.has("networkctl") && m.has("systemctl"):
+			if !m.systemd() {
+				return Plan{}, noSystemd("The network cannot be reset")
+			}
 			return restartBuiltin(m, "systemd-networkd")
 		}
 		return Plan{}, notApplicable("neither NetworkManager (nmcli) nor systemd-networkd (networkctl) is installed")
@@ -304,6 +346,9 @@ func planPrintSpooler(m Machine) (Plan, error) {
 		if !m.has("cupsd") || !m.has("systemctl") {
 			return Plan{}, notApplicable("CUPS (cupsd) is not installed")
 		}
+		if !m.systemd() {
+			return Plan{}, noSystemd("Printing cannot be restarted")
+		}
 		return restartBuiltin(m, "cups", Step{Argv: []string{"cancel", "-a", "-x"}, Optional: true})
 	case catalog.Windows:
 		// The queue folder can only be emptied while the Spooler is stopped.
@@ -328,10 +373,16 @@ var timesyncd = []string{"/usr/lib/systemd/systemd-timesyncd", "/lib/systemd/sys
 func planSyncClock(m Machine) (Plan, error) {
 	switch m.GOOS {
 	case catalog.Linux:
+		if m.Container != "" {
+			return Plan{}, notApplicable("this computer is a container (%s): its clock is its host's and can only be set on the host", m.Container)
+		}
 		if m.has("chronyc") {
 			return Plan{Steps: []Step{cmd("chronyc", "makestep")}}, nil
 		}
 		if m.has("systemctl") && slices.ContainsFunc(timesyncd, m.has) {
+			if !m.systemd() {
+				return Plan{}, noSystemd("The clock cannot be synchronised")
+			}
 			return restartBuiltin(m, "systemd-timesyncd")
 		}
 		return Plan{}, notApplicable("neither chrony (chronyc) nor systemd-timesyncd is installed")
@@ -346,6 +397,9 @@ func planSyncClock(m Machine) (Plan, error) {
 func planRestartService(name string, m Machine) (Plan, error) {
 	if m.GOOS == catalog.Linux && !m.has("systemctl") {
 		return Plan{}, notApplicable("this machine does not use systemd (no systemctl)")
+	}
+	if m.GOOS == catalog.Linux && !m.systemd() {
+		return Plan{}, noSystemd("Services cannot be restarted")
 	}
 	cmds, err := svcmgr.Restart(m.GOOS, name)
 	if errors.Is(err, errors.ErrUnsupported) {
@@ -453,4 +507,25 @@ func planReboot(params map[string]string, m Machine) (Plan, error) {
 	}
 	return Plan{Steps: []Step{cmd(argv...)}, Deferred: true,
 		Note: fmt.Sprintf("The restart is scheduled in %d minutes; its effect shows in the checks after the restart.", mins)}, nil
+}
+
+// networkdLeases lists the interfaces systemd-networkd under dir
+// (/run/systemd/netif) holds a DHCP lease for, by their lease files (named
+// by interface index); nil when networkd is not running there.
+func networkdLeases(dir string) []string {
+	if _, err := os.Stat(dir + "/links"); err != nil {
+		return nil
+	}
+	out := []string{}
+	entries, _ := os.ReadDir(dir + "/leases")
+	for _, e := range entries {
+		idx, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if i, err := net.InterfaceByIndex(idx); err == nil && len(out) < maxInterfaces {
+			out = append(out, i.Name)
+		}
+	}
+	return out
 }

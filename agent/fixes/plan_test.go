@@ -25,6 +25,25 @@ func has(goos string, progs ...string) Machine {
 	return m
 }
 
+// noInit is m with systemctl installed but systemd not running.
+func noInit(m Machine) Machine {
+	m.SystemdNotRunning = true
+	return m
+}
+
+// inContainer is m as a container of systemd-nspawn's.
+func inContainer(m Machine) Machine {
+	m.Container = "systemd-nspawn"
+	return m
+}
+
+// leases is m with systemd-networkd running and holding DHCP leases for
+// ifaces.
+func leases(m Machine, ifaces ...string) Machine {
+	m.Leases = append([]string{}, ifaces...)
+	return m
+}
+
 // argvs renders a plan's steps: argv joined by '|' between elements, and
 // "agent:NAME k=v" for actions, one string per step.
 func argvs(p Plan) []string {
@@ -58,6 +77,9 @@ func TestPlansPerOS(t *testing.T) {
 		{"dns darwin", catalog.FlushDNS, nil, has("darwin"), []string{"dscacheutil|-flushcache", "killall|-HUP|mDNSResponder"}, "", ""},
 		// renew-dhcp
 		{"dhcp linux nm iface", catalog.RenewDHCP, map[string]string{"interface": "wlan0"}, has("linux", all...), []string{"nmcli|device|reapply|wlan0"}, "", ""},
+		{"dhcp networkd leases", catalog.RenewDHCP, nil, leases(has("linux", "networkctl"), "eth0"), []string{"networkctl|renew|eth0"}, "", ""},
+		{"dhcp networkd no lease", catalog.RenewDHCP, nil, leases(has("linux", "networkctl")), nil, "no network connection of this computer gets its address from DHCP", ""},
+		{"dhcp networkd iface without lease", catalog.RenewDHCP, map[string]string{"interface": "en0"}, leases(has("linux", "networkctl"), "eth0"), nil, "en0 does not get its address from DHCP", ""},
 		{"dhcp linux nm all", catalog.RenewDHCP, nil, has("linux", all...), []string{"nmcli|device|reapply|lo0x", "nmcli|device|reapply|en0", "nmcli|device|reapply|eth0"}, "", ""},
 		{"dhcp linux networkd", catalog.RenewDHCP, map[string]string{"interface": "eth0"}, has("linux", "networkctl"), []string{"networkctl|renew|eth0"}, "", ""},
 		{"dhcp linux none", catalog.RenewDHCP, nil, has("linux"), nil, "neither NetworkManager", ""},
@@ -89,6 +111,11 @@ func TestPlansPerOS(t *testing.T) {
 		{"clock linux chrony", catalog.SyncClock, nil, has("linux", all...), []string{"chronyc|makestep"}, "", ""},
 		{"clock linux timesyncd", catalog.SyncClock, nil, has("linux", "systemctl", "/lib/systemd/systemd-timesyncd"), []string{"systemctl|restart|systemd-timesyncd"}, "", ""},
 		{"clock linux none", catalog.SyncClock, nil, has("linux", "systemctl"), nil, "neither chrony", ""},
+		{"clock linux systemd not running", catalog.SyncClock, nil, noInit(has("linux", "systemctl", "/lib/systemd/systemd-timesyncd")), nil, "The clock cannot be synchronised on this computer: it does not run systemd", ""},
+		{"spooler linux systemd not running", catalog.RestartPrintSpooler, nil, noInit(has("linux", all...)), nil, "Printing cannot be restarted on this computer: it does not run systemd", ""},
+		{"reset linux networkd, systemd not running", catalog.ResetNetwork, nil, noInit(has("linux", "networkctl", "systemctl")), nil, "The network cannot be reset on this computer", ""},
+		{"service linux systemd not running", catalog.RestartService, map[string]string{"service": "cups"}, noInit(has("linux", all...)), nil, "Services cannot be restarted on this computer: it does not run systemd", ""},
+		{"clock linux container", catalog.SyncClock, nil, inContainer(has("linux", all...)), nil, "this computer is a container (systemd-nspawn): its clock is its host's", ""},
 		{"clock windows", catalog.SyncClock, nil, has("windows"), []string{"w32tm|/resync|/force"}, "", ""},
 		{"clock darwin", catalog.SyncClock, nil, has("darwin"), []string{"launchctl|kickstart|-k|system/com.apple.timed"}, "", ""},
 		// restart-service

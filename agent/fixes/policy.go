@@ -33,6 +33,13 @@ type Policy struct {
 	// TechnicianConsent: a technician's statement that the user agreed
 	// (RunRequest.ConsentObtained) is enough for fixes that need consent.
 	TechnicianConsent bool
+	// Watched are the services the admin watches (--watch-services). They
+	// may be restarted besides the built-in list unless ForbidWatched is
+	// set. The agent sets them from its flags; the policy file cannot.
+	Watched []string
+	// ForbidWatched (file: "restart_watched_services": false) keeps
+	// restart-service to the built-in list and allow_services.
+	ForbidWatched bool
 	// Source is the file the policy came from, "" for the defaults.
 	Source string
 }
@@ -48,6 +55,7 @@ type policyFile struct {
 	Disabled          []string `json:"disabled"`
 	AllowServices     []string `json:"allow_services"`
 	TechnicianConsent *bool    `json:"technician_consent"`
+	RestartWatched    *bool    `json:"restart_watched_services"`
 }
 
 // ParsePolicy decodes a policy file's content. Unknown fields, unknown fix
@@ -63,7 +71,7 @@ func ParsePolicy(data []byte, source string) (Policy, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return p, fmt.Errorf("not a valid policy: %w (fields: max_tier, disabled, allow_services, technician_consent)", err)
+		return p, fmt.Errorf("not a valid policy: %w (fields: max_tier, disabled, allow_services, technician_consent, restart_watched_services)", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return p, errors.New("trailing data after the policy object")
@@ -93,6 +101,9 @@ func ParsePolicy(data []byte, source string) (Policy, error) {
 	}
 	if f.TechnicianConsent != nil {
 		p.TechnicianConsent = *f.TechnicianConsent
+	}
+	if f.RestartWatched != nil {
+		p.ForbidWatched = !*f.RestartWatched
 	}
 	return p, nil
 }

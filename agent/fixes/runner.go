@@ -365,8 +365,8 @@ func (r *Runner) admit(ctx context.Context, req wire.RunRequest, decodeErr error
 	}
 	if f.ID == catalog.RestartService && !serviceAllowed(params["service"], m.GOOS, r.pol) {
 		return no(wire.OutcomeRefused, wire.RefusePolicy, fmt.Sprintf(
-			"service %s is not on this device's restart allow-list (the built-in list %v plus the policy's allow_services, from %s; rule \"allow_services\")",
-			params["service"], BuiltinServices(m.GOOS), r.pol.source()))
+			"service %s is not on this device's restart allow-list (the built-in list %v, the policy's allow_services and %s, from %s; rule \"allow_services\")",
+			params["service"], BuiltinServices(m.GOOS), watchedNote(r.pol), r.pol.source()))
 	}
 	if !req.Expires.IsZero() {
 		hubNow := now

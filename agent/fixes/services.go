@@ -1,6 +1,7 @@
 package fixes
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/tierline/tierline/agent/svcmgr"
@@ -19,9 +20,30 @@ var builtinServices = map[string][]string{
 // BuiltinServices returns the built-in restart-service allow-list for goos.
 func BuiltinServices(goos string) []string { return slices.Clone(builtinServices[goos]) }
 
+// AllowedServices returns the services restart-service may restart on
+// goos under p: the built-in list, the policy's allow_services and, unless
+// the policy forbids it, the services the admin watches.
+func AllowedServices(goos string, p Policy) []string {
+	out := append(BuiltinServices(goos), p.AllowServices...)
+	if !p.ForbidWatched {
+		out = append(out, p.Watched...)
+	}
+	return out
+}
+
 // serviceAllowed reports whether name may be restarted on goos under p,
 // comparing names as the OS's service manager does.
 func serviceAllowed(name, goos string, p Policy) bool {
-	return slices.ContainsFunc(append(BuiltinServices(goos), p.AllowServices...),
-		func(s string) bool { return svcmgr.SameName(goos, s, name) })
+	return slices.ContainsFunc(AllowedServices(goos, p), func(s string) bool { return svcmgr.SameName(goos, s, name) })
+}
+
+// watchedNote says how watched services figure in p's allow-list.
+func watchedNote(p Policy) string {
+	switch {
+	case p.ForbidWatched:
+		return "not the watched services (rule \"restart_watched_services\": false)"
+	case len(p.Watched) == 0:
+		return "the watched services (none)"
+	}
+	return fmt.Sprintf("the watched services %v", p.Watched)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // fakeAgent stands in for tierline-agent in the Linux packages: it records
@@ -233,5 +235,25 @@ func TestDebInstallInThrowawayRoot(t *testing.T) {
 	dpkg("-P", "tierline-agent")
 	if _, err := os.Stat(filepath.Join(root, "var/lib/tierline-agent")); !os.IsNotExist(err) {
 		t.Errorf("purge kept the state: %v", err)
+	}
+}
+
+// TestOnlyAmd64Deb: --skip and --arch build only what is asked for (the
+// test machine wants the amd64 .deb alone).
+func TestOnlyAmd64Deb(t *testing.T) {
+	dir := t.TempDir()
+	bins := filepath.Join(dir, "bin")
+	os.MkdirAll(bins, 0o755)
+	os.WriteFile(filepath.Join(bins, "tierline-agent-linux-amd64"), []byte(fakeAgent), 0o755)
+	os.WriteFile(filepath.Join(bins, "tierline-hub-linux-amd64"), []byte("#!/bin/sh\n"), 0o755)
+	out := filepath.Join(dir, "dist")
+	built, err := Build(Options{Version: "v1.4.2", Out: out, Repo: "../..", BinDir: bins,
+		Skip: map[string]bool{"rpm": true, "msi": true, "tar": true}, Arches: []string{"amd64"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(out, "tierline-agent_1.4.2_amd64.deb"), filepath.Join(out, "tierline-hub_1.4.2_amd64.deb")}
+	if d := cmp.Diff(want, built); d != "" {
+		t.Fatalf("built (-want +got):\n%s", d)
 	}
 }

@@ -54,6 +54,9 @@ type Options struct {
 	SignKey  string
 	// Skip lists formats not to build: deb, rpm, msi, tar.
 	Skip map[string]bool
+	// Arches are the Linux and macOS architectures to build (default
+	// amd64 and arm64).
+	Arches []string
 }
 
 func main() {
@@ -64,8 +67,17 @@ func main() {
 	flag.StringVar(&o.BinDir, "bin-dir", "", "use prebuilt binaries from this directory")
 	flag.StringVar(&o.SignCert, "sign-cert", os.Getenv("TIERLINE_SIGN_CERT"), "code-signing certificate chain (PEM) [TIERLINE_SIGN_CERT]")
 	flag.StringVar(&o.SignKey, "sign-key", os.Getenv("TIERLINE_SIGN_KEY"), "its private key (PEM) [TIERLINE_SIGN_KEY]")
+	skip := flag.String("skip", "", "comma-separated formats not to build: deb, rpm, msi, tar")
+	arches := flag.String("arch", "amd64,arm64", "comma-separated Linux and macOS architectures to build")
 	flag.Parse()
 	o.Repo = "."
+	o.Skip = map[string]bool{}
+	for _, f := range strings.Split(*skip, ",") {
+		if f != "" {
+			o.Skip[f] = true
+		}
+	}
+	o.Arches = strings.Split(*arches, ",")
 	outs, err := Build(o)
 	for _, p := range outs {
 		fmt.Println(p)
@@ -118,8 +130,15 @@ func Build(o Options) ([]string, error) {
 		}
 		return p, nil
 	}
+	arches := o.Arches
+	if len(arches) == 0 {
+		arches = []string{"amd64", "arm64"}
+	}
 	var outs []string
-	for _, arch := range []string{"amd64", "arm64"} {
+	for _, arch := range arches {
+		if o.Skip["deb"] && o.Skip["rpm"] {
+			break
+		}
 		agent, err := bin("tierline-agent", "linux", arch)
 		if err != nil {
 			return outs, err
@@ -153,7 +172,7 @@ func Build(o Options) ([]string, error) {
 		outs = append(outs, p)
 	}
 	if !o.Skip["tar"] {
-		for _, arch := range []string{"amd64", "arm64"} {
+		for _, arch := range arches {
 			b, err := bin("tierline-agent", "darwin", arch)
 			if err != nil {
 				return outs, err
