@@ -144,6 +144,8 @@ type Env struct {
 	Recent func(since time.Time) []diag.Point
 	// HubOffset returns the hub's clock minus ours, as last measured.
 	HubOffset func() (time.Duration, bool)
+	// Crashes is the record of application crashes (agent/crashes).
+	Crashes CrashRecord
 }
 
 // checkFunc adapts a function to Check.
@@ -180,6 +182,7 @@ func Checks(cfg Config, env Env) []Check {
 		Func("service-stopped", func(ctx context.Context) diag.CheckResult { return checkServices(ctx, c) }),
 		Func("battery-worn", func(ctx context.Context) diag.CheckResult { return checkBattery(ctx, c) }),
 		Func("uptime-long", func(ctx context.Context) diag.CheckResult { return checkUptime(ctx, c, env) }),
+		Func("app-crashing", func(ctx context.Context) diag.CheckResult { return checkCrashes(ctx, env) }),
 	}
 }
 

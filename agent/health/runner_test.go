@@ -49,7 +49,9 @@ func TestBuiltinNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"disk-almost-full", "memory-pressure", "cpu-saturated", "dns-resolution", "default-route",
-		"hub-reachable", "clock-skew", "pending-reboot", "service-stopped", "battery-worn", "uptime-long"}
+		"hub-reachable", "clock-skew", "pending-reboot", "service-stopped", "battery-worn", "uptime-long",
+		"app-crashing",
+	}
 	checks := r.Checks()
 	if len(checks) != len(want) {
 		t.Fatalf("%d checks, want %d", len(checks), len(want))

@@ -18,6 +18,7 @@ var CheckNames = []string{
 	"service-stopped",
 	"battery-worn",
 	"uptime-long",
+	"app-crashing",
 }
 
 // KnownCheck reports whether name is one of CheckNames.

@@ -1,0 +1,256 @@
+// Package crashes notices application crashes and hangs from the operating
+// system's own records and remembers the last ones per application: on
+// Linux systemd-coredump's journal entries (when it is the core handler)
+// and the kernel's own "segfault at" / "traps:" lines in /dev/kmsg, on
+// Windows the Application log's Windows Error Reporting events 1000
+// (crash) and 1002 (hang), on macOS the headers of DiagnosticReports.
+//
+// Every source keeps a cursor and reads only what is new, in bounded
+// amounts: no full log scans. Reading is apart from parsing; the parsers
+// are pure and tested on recorded fixtures.
+package crashes
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tierline/tierline/shared/diag"
+)
+
+// Kinds of Event.
+const (
+	KindCrash = "crash"
+	KindHang  = "hang"
+)
+
+// Event is one crash or hang of an application.
+type Event struct {
+	App     string
+	Version string
+	Time    time.Time
+	Kind    string // KindCrash or KindHang
+	// Reason is the signal or exception code, where the record has one.
+	Reason string
+	PID    int
+	Source string
+}
+
+// Source reads the crashes recorded since its last call (the first call:
+// those of about the last day it can find cheaply).
+type Source interface {
+	Name() string
+	Read(ctx context.Context) ([]Event, error)
+}
+
+// ErrNoSource: the machine keeps no record this source reads.
+var ErrNoSource = errors.New("no crash record on this machine")
+
+// Limits of what a Tracker keeps.
+const (
+	// Window is how far back counts go.
+	Window = 24 * time.Hour
+	// MaxPerApp is how many events are kept per application, newest
+	// first; counts above it are capped (MaxPerApp means "at least").
+	MaxPerApp = 50
+	// MaxApps is how many applications are kept, the most recent ones.
+	MaxApps = 100
+	// MaxText bounds an application name, version or reason.
+	MaxText = 120
+)
+
+// Config of a Tracker.
+type Config struct {
+	Sources []Source
+	// Every is how often Recent asks the sources again (default 1 min):
+	// checks and snapshots in between use what was read.
+	Every time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Tracker keeps the recent crashes per application from its sources.
+type Tracker struct {
+	cfg Config
+
+	mu      sync.Mutex
+	last    time.Time
+	apps    map[string][]Event // newest last
+	errs    map[string]string  // the last error per source
+	sources []string
+}
+
+// NewTracker returns a Tracker reading cfg.Sources.
+func NewTracker(cfg Config) *Tracker {
+	if cfg.Every <= 0 {
+		cfg.Every = time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	t := &Tracker{cfg: cfg, apps: map[string][]Event{}, errs: map[string]string{}}
+	for _, s := range cfg.Sources {
+		t.sources = append(t.sources, s.Name())
+	}
+	return t
+}
+
+// Refresh asks the sources for new events, at most once per Config.Every
+// unless force is set.
+func (t *Tracker) Refresh(ctx context.Context, force bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.cfg.Now()
+	if !force && !t.last.IsZero() && now.Sub(t.last) < t.cfg.Every {
+		return
+	}
+	t.last = now
+	for _, s := range t.cfg.Sources {
+		evs, err := s.Read(ctx)
+		if err != nil && !errors.Is(err, ErrNoSource) {
+			t.errs[s.Name()] = err.Error()
+		} else {
+			delete(t.errs, s.Name())
+		}
+		t.addLocked(evs, now)
+	}
+}
+
+// Add records events (sources call it through Refresh; tests directly).
+func (t *Tracker) Add(evs ...Event) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.addLocked(evs, t.cfg.Now())
+}
+
+func (t *Tracker) addLocked(evs []Event, now time.Time) {
+	for _, e := range evs {
+		e.App, e.Version, e.Reason = clean(e.App), clean(e.Version), clean(e.Reason)
+		if e.App == "" || e.Time.Before(now.Add(-Window)) {
+			continue
+		}
+		key := strings.ToLower(e.App)
+		list := t.apps[key]
+		if slices.ContainsFunc(list, func(o Event) bool { return o.Time.Equal(e.Time) && o.PID == e.PID && o.Kind == e.Kind }) {
+			continue // the same event from a second source or a re-read
+		}
+		list = append(list, e)
+		sort.SliceStable(list, func(i, j int) bool { return list[i].Time.Before(list[j].Time) })
+		if len(list) > MaxPerApp {
+			list = list[len(list)-MaxPerApp:]
+		}
+		t.apps[key] = list
+	}
+	t.pruneLocked(now)
+}
+
+func (t *Tracker) pruneLocked(now time.Time) {
+	for k, list := range t.apps {
+		list = slices.DeleteFunc(list, func(e Event) bool { return e.Time.Before(now.Add(-Window)) })
+		if len(list) == 0 {
+			delete(t.apps, k)
+			continue
+		}
+		t.apps[k] = list
+	}
+	if len(t.apps) <= MaxApps {
+		return
+	}
+	keys := make([]string, 0, len(t.apps))
+	for k := range t.apps {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return lastOf(t.apps[keys[i]]).After(lastOf(t.apps[keys[j]])) })
+	for _, k := range keys[MaxApps:] {
+		delete(t.apps, k)
+	}
+}
+
+func lastOf(list []Event) time.Time { return list[len(list)-1].Time }
+
+// Recent refreshes (rate-limited) and returns the applications that
+// crashed or hung in the last 24 hours, most events first.
+func (t *Tracker) Recent(ctx context.Context) []diag.AppCrashes {
+	t.Refresh(ctx, false)
+	return t.Summary()
+}
+
+// Summary is what the tracker holds now, without asking the sources.
+func (t *Tracker) Summary() []diag.AppCrashes {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.cfg.Now()
+	t.pruneLocked(now)
+	y, m, d := now.Date()
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, now.Location())
+	var out []diag.AppCrashes
+	for _, list := range t.apps {
+		newest := list[len(list)-1]
+		a := diag.AppCrashes{App: newest.App, Last: newest.Time.UTC(), LastKind: newest.Kind, Source: newest.Source}
+		for _, e := range list {
+			if e.Kind == KindHang {
+				a.Hangs++
+			} else {
+				a.Crashes++
+				if e.Reason != "" {
+					a.Reason = e.Reason
+				}
+			}
+			if e.Version != "" {
+				a.Version = e.Version
+			}
+			if !e.Time.Before(midnight) {
+				a.Today++
+			}
+		}
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Events() != out[j].Events() {
+			return out[i].Events() > out[j].Events()
+		}
+		return out[i].Last.After(out[j].Last)
+	})
+	return out
+}
+
+// Sources names the tracker's sources; Errors the last error of each
+// source that failed.
+func (t *Tracker) Sources() []string { return t.sources }
+
+// Errors returns the last error of each source that failed, by name.
+func (t *Tracker) Errors() map[string]string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make(map[string]string, len(t.errs))
+	for k, v := range t.errs {
+		out[k] = v
+	}
+	return out
+}
+
+// clean makes device-supplied text safe to keep: valid UTF-8, no control
+// characters, at most MaxText bytes.
+func clean(s string) string {
+	s = strings.ToValidUTF8(s, "")
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+	s = strings.TrimSpace(s)
+	if len(s) > MaxText {
+		cut := MaxText
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut]
+	}
+	return s
+}
