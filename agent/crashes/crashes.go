@@ -13,6 +13,7 @@ package crashes
 import (
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -232,6 +233,19 @@ func (t *Tracker) Errors() map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// Close closes the sources that hold something open (the kernel log).
+func (t *Tracker) Close() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var errs []error
+	for _, s := range t.cfg.Sources {
+		if c, ok := s.(io.Closer); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // clean makes device-supplied text safe to keep: valid UTF-8, no control

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/agent/collect"
+	"github.com/tierline/tierline/agent/crashes"
 	"github.com/tierline/tierline/agent/fixes"
 	"github.com/tierline/tierline/agent/gethelp"
 	"github.com/tierline/tierline/agent/health"
@@ -251,8 +252,10 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		return err
 	}
 	hist := history.New(history.Config{Interval: cfg.Interval})
+	crashRecord := crashes.NewTracker(crashes.Config{Sources: crashes.DefaultSources("/")})
+	defer crashRecord.Close()
 	checks, err = health.NewRunner(health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices}, health.Env{
-		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
+		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset, Crashes: crashRecord,
 	})
 	if err != nil {
 		return &ConfigError{Err: fmt.Errorf("health checks: %w", err)}
@@ -269,10 +272,10 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 
 	// The local socket: the tray, the Get help page and `tierline-agent
 	// help` reach the running agent through it.
-	desk = gethelp.NewDesk(gethelp.Config{Link: l, Checks: checks, History: hist, Logger: log.With("component", "help"), Dir: cfg.State})
+	desk = gethelp.NewDesk(gethelp.Config{Link: l, Checks: checks, History: hist, Crashes: crashRecord, Logger: log.With("component", "help"), Dir: cfg.State})
 	firstSample := desk.ExpectSamples() // before the socket opens: filing reads it
 	consent.SetOwner(desk.Owner)        // set before the runner starts, so no run asks without it
-	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Desk: desk, Consent: consent,
+	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Desk: desk, Consent: consent, Crashes: crashRecord,
 		KB:  gethelp.OpenKBCache(filepath.Join(cfg.State, gethelp.KBCacheFile), log.With("component", "kb")),
 		Hub: a.hubAddr, Hostname: host.Hostname, Logger: log.With("component", "ipc")})
 	ipcCtx, stopIPC := context.WithCancel(context.Background())

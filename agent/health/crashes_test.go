@@ -40,7 +40,7 @@ func TestGradeCrashes(t *testing.T) {
 		{"none", nil, diag.StatusOK, "No application crashed in the last 24 hours.", nil},
 		{"once", []diag.AppCrashes{app("gedit", 1, 0)}, diag.StatusOK, "No application crashed repeatedly in the last 24 hours.",
 			[]string{"gedit", "1 crash in 24 h (1 today); last 2026-12-05 10:41 UTC crash, SIGSEGV"}},
-		{"outlook recorded", outlook, diag.StatusWarning, "OUTLOOK.EXE crashed or stopped responding 4 times today.",
+		{"outlook recorded", outlook, diag.StatusWarning, "Outlook crashed or stopped responding 4 times today.",
 			[]string{"OUTLOOK.EXE", "3 crashes, 1 hang in 24 h (4 today)", "0xc0000005; version 16.0.17029.20108; from wer", "EXCEL.EXE"}},
 		{"failing", []diag.AppCrashes{app("soffice.bin", 6, 0), app("evince", 3, 0), app("calc", 4, 0)}, diag.StatusFailing,
 			"soffice.bin crashed 6 times today. 2 other applications crash repeatedly too.", []string{"soffice.bin", "6 crashes"}},

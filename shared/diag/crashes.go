@@ -2,6 +2,7 @@ package diag
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,18 @@ type AppCrashes struct {
 // Events is crashes plus hangs over the last 24 hours.
 func (a AppCrashes) Events() int { return a.Crashes + a.Hangs }
 
+// DisplayName is App as people say it: Windows' "OUTLOOK.EXE" is "Outlook".
+func (a AppCrashes) DisplayName() string {
+	name := a.App
+	if len(name) > 4 && strings.EqualFold(name[len(name)-4:], ".exe") {
+		name = name[:len(name)-4]
+	}
+	if name != "" && name == strings.ToUpper(name) && strings.ToLower(name) != name {
+		name = name[:1] + strings.ToLower(name[1:])
+	}
+	return name
+}
+
 // Sentence says it for the end user: "Outlook crashed 4 times today".
 func (a AppCrashes) Sentence() string {
 	times := func(n int) string {
@@ -47,7 +60,7 @@ func (a AppCrashes) Sentence() string {
 		what = "crashed or stopped responding"
 	}
 	if a.Today == a.Events() {
-		return fmt.Sprintf("%s %s %s today", a.App, what, times(a.Today))
+		return fmt.Sprintf("%s %s %s today", a.DisplayName(), what, times(a.Today))
 	}
-	return fmt.Sprintf("%s %s %s in the last 24 hours", a.App, what, times(a.Events()))
+	return fmt.Sprintf("%s %s %s in the last 24 hours", a.DisplayName(), what, times(a.Events()))
 }
