@@ -68,7 +68,7 @@ const (
 // Config of a Tracker.
 type Config struct {
 	Sources []Source
-	// Every is how often Recent asks the sources again (default 1 min):
+	// Every is how often Recent asks the sources again (default 10 s):
 	// checks and snapshots in between use what was read.
 	Every time.Duration
 	// Now is the clock (default time.Now).
@@ -83,18 +83,19 @@ type Tracker struct {
 	last    time.Time
 	apps    map[string][]Event // newest last
 	errs    map[string]string  // the last error per source
+	absent  map[string]bool    // sources whose record this machine does not keep
 	sources []string
 }
 
 // NewTracker returns a Tracker reading cfg.Sources.
 func NewTracker(cfg Config) *Tracker {
 	if cfg.Every <= 0 {
-		cfg.Every = time.Minute
+		cfg.Every = 10 * time.Second
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	t := &Tracker{cfg: cfg, apps: map[string][]Event{}, errs: map[string]string{}}
+	t := &Tracker{cfg: cfg, apps: map[string][]Event{}, errs: map[string]string{}, absent: map[string]bool{}}
 	for _, s := range cfg.Sources {
 		t.sources = append(t.sources, s.Name())
 	}
@@ -113,6 +114,7 @@ func (t *Tracker) Refresh(ctx context.Context, force bool) {
 	t.last = now
 	for _, s := range t.cfg.Sources {
 		evs, err := s.Read(ctx)
+		t.absent[s.Name()] = errors.Is(err, ErrNoSource)
 		if err != nil && !errors.Is(err, ErrNoSource) {
 			t.errs[s.Name()] = err.Error()
 		} else {
@@ -135,12 +137,11 @@ func (t *Tracker) addLocked(evs []Event, now time.Time) {
 		if e.App == "" || e.Time.Before(now.Add(-Window)) {
 			continue
 		}
-		key := strings.ToLower(e.App)
-		list := t.apps[key]
-		if slices.ContainsFunc(list, func(o Event) bool { return o.Time.Equal(e.Time) && o.PID == e.PID && o.Kind == e.Kind }) {
-			continue // the same event from a second source or a re-read
+		if t.seenLocked(e) {
+			continue // the same event from a re-read or a second source
 		}
-		list = append(list, e)
+		key := strings.ToLower(e.App)
+		list := append(t.apps[key], e)
 		sort.SliceStable(list, func(i, j int) bool { return list[i].Time.Before(list[j].Time) })
 		if len(list) > MaxPerApp {
 			list = list[len(list)-MaxPerApp:]
@@ -148,6 +149,40 @@ func (t *Tracker) addLocked(evs []Event, now time.Time) {
 		t.apps[key] = list
 	}
 	t.pruneLocked(now)
+}
+
+// sameEventSlack is how far apart two sources' times of one crash may
+// be: the kernel log's times are boot-relative, the journal's wall-clock.
+const sameEventSlack = 10 * time.Second
+
+// seenLocked reports whether e is already recorded. The kernel log and
+// systemd-coredump both record a fault, under names that may differ (the
+// kernel's 15-byte task name, the executable's name): the same pid and
+// kind within sameEventSlack is one event. The kernel log's copy gives way
+// to the other source's, which knows more (the version, the full name).
+func (t *Tracker) seenLocked(e Event) bool {
+	for key, list := range t.apps {
+		for i, o := range list {
+			same := o.Kind == e.Kind && o.PID == e.PID
+			if e.PID == 0 || o.Source == e.Source {
+				same = same && o.Time.Equal(e.Time)
+			} else {
+				same = same && o.Time.Sub(e.Time).Abs() <= sameEventSlack
+			}
+			if !same {
+				continue
+			}
+			if o.Source == "kernel-log" && e.Source != "kernel-log" {
+				t.apps[key] = slices.Delete(list, i, i+1)
+				if len(t.apps[key]) == 0 {
+					delete(t.apps, key)
+				}
+				return false
+			}
+			return true
+		}
+	}
+	return false
 }
 
 func (t *Tracker) pruneLocked(now time.Time) {
@@ -220,9 +255,19 @@ func (t *Tracker) Summary() []diag.AppCrashes {
 	return out
 }
 
-// Sources names the tracker's sources; Errors the last error of each
-// source that failed.
-func (t *Tracker) Sources() []string { return t.sources }
+// Sources names the tracker's sources whose records this machine keeps
+// (all of them before the first Refresh).
+func (t *Tracker) Sources() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []string
+	for _, name := range t.sources {
+		if !t.absent[name] {
+			out = append(out, name)
+		}
+	}
+	return out
+}
 
 // Errors returns the last error of each source that failed, by name.
 func (t *Tracker) Errors() map[string]string {

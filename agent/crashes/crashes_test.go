@@ -59,7 +59,7 @@ func TestTrackerCountsPerApp(t *testing.T) {
 	if d := cmp.Diff(want, got); d != "" {
 		t.Fatalf("summary (-want +got):\n%s", d)
 	}
-	if s := got[0].Sentence(); s != "outlook.exe crashed or stopped responding 4 times in the last 24 hours" {
+	if s := got[0].Sentence(); s != "outlook crashed or stopped responding 4 times in the last 24 hours" {
 		t.Fatalf("sentence: %q", s)
 	}
 	if s := got[1].Sentence(); s != "calc[31m crashed once today" {
@@ -108,5 +108,28 @@ func TestTrackerKeepsSourceErrors(t *testing.T) {
 	tr2.Refresh(context.Background(), true)
 	if e := tr2.Errors(); len(e) != 0 {
 		t.Fatalf("an absent record is not an error: %v", e)
+	}
+	if s := tr2.Sources(); len(s) != 0 {
+		t.Fatalf("an absent record is listed as read: %v", s)
+	}
+	if s := tr.Sources(); len(s) != 1 || s[0] != "fake" {
+		t.Fatalf("a failing record is one that is read: %v", s)
+	}
+}
+
+// TestTrackerOneEventFromTwoRecords: a fault that both the kernel log and
+// systemd-coredump recorded counts once, under the coredump's fuller name
+// and version.
+func TestTrackerOneEventFromTwoRecords(t *testing.T) {
+	now := time.Date(2026, 12, 5, 15, 0, 0, 0, time.UTC)
+	tr := NewTracker(Config{Now: func() time.Time { return now }})
+	at := now.Add(-time.Hour)
+	tr.Add(Event{App: "gnome-calculat", PID: 5001, Time: at.Add(40 * time.Millisecond), Kind: KindCrash, Reason: "SIGSEGV", Source: "kernel-log"})
+	tr.Add(Event{App: "gnome-calculator", Version: "43.0-1", PID: 5001, Time: at, Kind: KindCrash, Reason: "SIGSEGV", Source: "coredump"})
+	tr.Add(Event{App: "gnome-calculat", PID: 5001, Time: at.Add(40 * time.Millisecond), Kind: KindCrash, Reason: "SIGSEGV", Source: "kernel-log"}) // re-read
+	tr.Add(Event{App: "gnome-calculator", PID: 5002, Time: at.Add(time.Minute), Kind: KindCrash, Reason: "SIGABRT", Source: "coredump"})
+	got := tr.Summary()
+	if len(got) != 1 || got[0].App != "gnome-calculator" || got[0].Crashes != 2 || got[0].Version != "43.0-1" {
+		t.Fatalf("summary: %+v", got)
 	}
 }

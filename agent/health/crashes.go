@@ -32,16 +32,19 @@ type CrashRecord interface {
 }
 
 func checkCrashes(ctx context.Context, env Env) diag.CheckResult {
-	if env.Crashes == nil || len(env.Crashes.Sources()) == 0 {
+	if env.Crashes == nil {
 		return unknown("Application crashes are not read on this machine.")
 	}
 	apps := env.Crashes.Recent(ctx)
-	errs := env.Crashes.Errors()
-	if len(apps) == 0 && len(errs) == len(env.Crashes.Sources()) {
+	sources, errs := env.Crashes.Sources(), env.Crashes.Errors()
+	if len(sources) == 0 {
+		return unknown("This machine keeps no record of application crashes the agent can read.")
+	}
+	if len(apps) == 0 && len(errs) == len(sources) {
 		return unknown("The records of application crashes could not be read.", errEvidence(errs)...)
 	}
 	res := gradeCrashes(apps, CrashWarnCount, CrashFailCount)
-	res.Evidence = append(res.Evidence, ev("read", "%s", strings.Join(env.Crashes.Sources(), ", ")))
+	res.Evidence = append(res.Evidence, ev("read", "%s", strings.Join(sources, ", ")))
 	res.Evidence = append(res.Evidence, errEvidence(errs)...)
 	return res
 }

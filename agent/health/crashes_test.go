@@ -94,6 +94,9 @@ func TestCheckCrashesSources(t *testing.T) {
 	if r := checkCrashes(ctx, Env{}); r.Status != diag.StatusUnknown {
 		t.Fatalf("no record: %s", r.Status)
 	}
+	if r := checkCrashes(ctx, Env{Crashes: fakeCrashRecord{}}); r.Status != diag.StatusUnknown || !strings.Contains(r.Summary, "no record") {
+		t.Fatalf("no readable record: %+v", r)
+	}
 	broken := fakeCrashRecord{sources: []string{"wer"}, errs: map[string]string{"wer": "wevtutil timed out after 10s and was killed"}}
 	if r := checkCrashes(ctx, Env{Crashes: broken}); r.Status != diag.StatusUnknown || !strings.Contains(evidenceText(r), "wer unreadable: wevtutil timed out") {
 		t.Fatalf("unreadable record: %+v", r)
