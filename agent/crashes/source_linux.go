@@ -34,13 +34,15 @@ const MaxKmsgRecords = 20000
 type KmsgSource struct {
 	path, uptime string
 	mu           sync.Mutex
-	f            *os.File
+	fd           int // -1 while closed; a raw descriptor, so it stays non-blocking
 	seq          uint64
 }
 
 // NewKmsgSource reads the kernel log at path; uptime is /proc/uptime,
 // from which the records' boot-relative times become wall-clock times.
-func NewKmsgSource(path, uptime string) *KmsgSource { return &KmsgSource{path: path, uptime: uptime} }
+func NewKmsgSource(path, uptime string) *KmsgSource {
+	return &KmsgSource{path: path, uptime: uptime, fd: -1}
+}
 
 // Name is "kernel-log".
 func (k *KmsgSource) Name() string { return "kernel-log" }
@@ -49,7 +51,7 @@ func (k *KmsgSource) Name() string { return "kernel-log" }
 func (k *KmsgSource) Read(ctx context.Context) ([]Event, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.f == nil {
+	if k.fd < 0 {
 		fd, err := syscall.Open(k.path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 		if err != nil {
 			if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) {
@@ -57,19 +59,19 @@ func (k *KmsgSource) Read(ctx context.Context) ([]Event, error) {
 			}
 			return nil, fmt.Errorf("open %s: %w", k.path, err)
 		}
-		k.f = os.NewFile(uintptr(fd), k.path)
+		k.fd = fd
 	}
 	boot, err := bootTime(k.uptime)
 	if err != nil {
 		return nil, err
 	}
 	var evs []Event
-	buf := make([]byte, 8192) // a record is at most about 8 KiB (one read returns one record)
+	buf := make([]byte, 8192) // one read returns one record, at most about 8 KiB
 	for range MaxKmsgRecords {
 		if ctx.Err() != nil {
 			break
 		}
-		n, err := syscall.Read(int(k.f.Fd()), buf)
+		n, err := syscall.Read(k.fd, buf)
 		if err != nil {
 			if errors.Is(err, syscall.EPIPE) {
 				continue // records were overwritten before we read them: go on with the next
@@ -98,11 +100,11 @@ func (k *KmsgSource) Read(ctx context.Context) ([]Event, error) {
 func (k *KmsgSource) Close() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if k.f == nil {
+	if k.fd < 0 {
 		return nil
 	}
-	err := k.f.Close()
-	k.f = nil
+	err := syscall.Close(k.fd)
+	k.fd = -1
 	return err
 }
 

@@ -17,7 +17,7 @@ func DefaultSources(root string) []Source { return []Source{NewWERSource()} }
 // wevtutil stopped after WERTimeout; it runs at most once per WEREvery.
 const (
 	MaxWEREvents = 100
-	WERTimeout   = 10 * time.Second
+	WERTimeout   = 8 * time.Second
 	WEREvery     = 5 * time.Minute
 )
 
