@@ -20,10 +20,13 @@ func TestDiagnoseSaysWhatCrashed(t *testing.T) {
 	f := newOpsFixture(t)
 	f.ops.checks = health.NewRunnerOf(time.Second)
 	last := time.Now().UTC().Add(-time.Hour)
-	many := crashList{{App: "OUTLOOK.EXE", Version: "16.0", Crashes: 4, Today: 4, Last: last, LastKind: "crash", Reason: "0xc0000005"}}
+	// Most events first, as the record lists them; the page gets the
+	// most recent first.
+	var many crashList
 	for range localipc.MaxDiagnosisCrashes + 3 {
-		many = append(many, diag.AppCrashes{App: "other", Crashes: 1, Today: 1, Last: last})
+		many = append(many, diag.AppCrashes{App: "other", Crashes: 5, Today: 5, Last: last.Add(-time.Hour)})
 	}
+	many = append(many, diag.AppCrashes{App: "OUTLOOK.EXE", Version: "16.0", Crashes: 4, Today: 4, Last: last, LastKind: "crash", Reason: "0xc0000005"})
 	f.ops.crashes = many
 	ctx, c := f.client(t)
 	d, err := c.Diagnose(ctx)

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -209,7 +210,11 @@ func (o *API) Register(s *localipc.Server) {
 			out.Checks = append(out.Checks, o.check(r, who))
 		}
 		if o.crashes != nil {
-			for i, a := range o.crashes.Recent(ctx) {
+			// The user is asked about what troubles them now: the most
+			// recent first.
+			apps := o.crashes.Recent(ctx)
+			sort.SliceStable(apps, func(i, j int) bool { return apps[i].Last.After(apps[j].Last) })
+			for i, a := range apps {
 				if i == localipc.MaxDiagnosisCrashes {
 					break
 				}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,10 +78,10 @@ type crashCheckDevice struct {
 	} `json:"health"`
 }
 
-// TestCrashesReachGetHelpAndTicket: a real program crashes three times on
-// the agent's machine; the agent reads it from the kernel's log, its
-// app-crashing check warns naming the program, the Get help page says
-// "<program> crashed 3 times today" when the user picks "An application",
+// TestCrashesReachGetHelpAndTicket: a real program crashes twice on the
+// agent's machine; the agent reads it from the kernel's log, its
+// app-crashing check names the program, the Get help page says
+// "<program> crashed 2 times today" when the user picks "An application",
 // and the ticket filed there carries the crashes in its snapshot.
 func TestCrashesReachGetHelpAndTicket(t *testing.T) {
 	needSelfHelpChromium(t)
@@ -88,58 +89,66 @@ func TestCrashesReachGetHelpAndTicket(t *testing.T) {
 	h := startHub(t)
 	a := enroll(t, h.tokenCreate())
 	a.run("--check-interval", "1s")
-	eventually(t, "the agent online", 60*time.Second, func() bool {
-		var d device
+	eventually(t, "the agent online, reading the kernel log for app-crashing", 60*time.Second, func() bool {
+		var d crashCheckDevice
 		h.get("/api/v1/devices/"+a.id, &d)
-		return d.Online && d.check("app-crashing") != ""
+		for _, c := range d.Health {
+			for _, e := range c.Evidence {
+				if c.Name == "app-crashing" && e.Label == "read" && strings.Contains(e.Value, "kernel-log") {
+					return true
+				}
+			}
+		}
+		return false
 	})
 
-	name := fmt.Sprintf("tlcre%d", os.Getpid()%100000) // a task name is at most 15 bytes
+	// Twice: once less than app-crashing warns at, since every agent on
+	// this machine (other tests' too) reads the same kernel log for a day.
+	name := fmt.Sprintf("tlce%08x", rand.Uint32()) // a task name is at most 15 bytes
 	bin := buildE2ECrasher(t, name)
-	for range 3 {
+	for range 2 {
 		err := exec.Command(bin).Run()
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGSEGV {
 			t.Fatalf("the crasher did not die of SIGSEGV: %v", err)
 		}
 	}
-	var evidence string
-	eventually(t, "app-crashing on the hub naming the program", 90*time.Second, func() bool {
-		var d crashCheckDevice
-		h.get("/api/v1/devices/"+a.id, &d)
-		for _, c := range d.Health {
-			if c.Name != "app-crashing" || c.Status == "ok" {
-				continue
-			}
-			for _, e := range c.Evidence {
-				if e.Label == name {
-					evidence = e.Value
-					return strings.HasPrefix(e.Value, "3 crashes in 24 h")
-				}
-			}
-		}
-		return false
-	})
-	if !strings.Contains(evidence, "SIGSEGV") || !strings.Contains(evidence, "kernel-log") {
-		t.Errorf("evidence for %s: %q; want the signal and the record", name, evidence)
-	}
-
 	_, link := startGetHelp(t, a.state)
 	ctx := selfHelpBrowser(t)
 	if err := uiDo(ctx, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("problem"))); err != nil {
 		t.Fatalf("open the page: %v", err)
 	}
-	pageWait(t, ctx, "the diagnosis", `document.getElementById("diagnosis").children.length > 0 || document.getElementById("diag-busy").textContent.indexOf("No problems") === 0`)
-	if err := uiDo(ctx, chromedp.SendKeys(chromedp.ID("problem"), "My program keeps closing"),
-		chromedp.Click(chromedp.ID("cat-application"))); err != nil {
-		t.Fatal(err)
+	// The agent reads the kernel log at most every 10 s; the page asks it
+	// when it opens. Open it again until the crashes are there.
+	sel := `#crashes [data-app=` + jsQuote(name) + `]`
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		pageWait(t, ctx, "the diagnosis", `document.getElementById("diagnosis").children.length > 0 || document.getElementById("diag-busy").textContent.indexOf("No problems") === 0`)
+		if err := uiDo(ctx, chromedp.Click(chromedp.ID("cat-application"))); err != nil {
+			t.Fatal(err)
+		}
+		shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector(`+jsQuote(sel)+`) !== null`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if shown {
+			if err := uiDo(ctx, chromedp.SendKeys(chromedp.ID("problem"), "My program keeps closing")); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page never named %s; it says:\n%s", name, pageText(t, ctx, "#app-crashes"))
+		}
+		if err := uiDo(ctx, chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("problem"))); err != nil {
+			t.Fatalf("reload the page: %v", err)
+		}
 	}
-	pageWait(t, ctx, "the crashed program named", `document.querySelector('#crashes [data-app=`+jsQuote(name)+`]') !== null`)
-	said := pageText(t, ctx, `#crashes [data-app=`+jsQuote(name)+`]`)
-	if !regexp.MustCompile(`^` + name + ` crashed 3 times (today|in the last 24 hours)\.$`).MatchString(said) {
+	said := pageText(t, ctx, sel)
+	if !regexp.MustCompile(`^` + name + ` crashed 2 times (today|in the last 24 hours)\.$`).MatchString(said) {
 		t.Errorf("the page says %q", said)
 	}
-	if s := pageText(t, ctx, "#tried"); !strings.Contains(s, name+" crashed 3 times") {
+	if s := pageText(t, ctx, "#tried"); !strings.Contains(s, name+" crashed 2 times") {
 		t.Errorf("step 3 shows %q; want the crashes", s)
 	}
 	selfHelpShot(t, ctx, selfHelpShotDir(t), "crashes")
@@ -174,10 +183,10 @@ func TestCrashesReachGetHelpAndTicket(t *testing.T) {
 	found := false
 	for _, c := range tk.Ticket.Snapshot.Crashes {
 		if c.App == name {
-			found = c.Crashes == 3 && c.Reason == "SIGSEGV" && c.Source == "kernel-log"
+			found = c.Crashes == 2 && c.Reason == "SIGSEGV" && c.Source == "kernel-log"
 		}
 	}
 	if !found || tk.Ticket.Category != "application" {
-		t.Errorf("ticket snapshot crashes %+v (category %q); want %s with 3 SIGSEGV crashes", tk.Ticket.Snapshot.Crashes, tk.Ticket.Category, name)
+		t.Errorf("ticket snapshot crashes %+v (category %q); want %s with 2 SIGSEGV crashes", tk.Ticket.Snapshot.Crashes, tk.Ticket.Category, name)
 	}
 }
