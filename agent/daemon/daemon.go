@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/agent/collect"
+	"github.com/tierline/tierline/agent/crashes"
 	"github.com/tierline/tierline/agent/fixes"
 	"github.com/tierline/tierline/agent/gethelp"
 	"github.com/tierline/tierline/agent/health"
@@ -255,6 +256,8 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		return err
 	}
 	hist := history.New(history.Config{Interval: cfg.Interval})
+	crashRecord := crashes.NewTracker(crashes.Config{Sources: crashes.DefaultSources("/")})
+	defer crashRecord.Close()
 	// lastUpdates is the OS update status of the latest inventory, for the
 	// security-updates check (the package manager runs with the
 	// inventory, not per check).
@@ -262,7 +265,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	checks, err = health.NewRunner(health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices,
 		SampleWait: 3 * cfg.Interval}, health.Env{
 		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
-		RecentProcs: hist.RecentProcs, WaitSample: hist.WaitAfter,
+		RecentProcs: hist.RecentProcs, WaitSample: hist.WaitAfter, Crashes: crashRecord,
 		Updates: func() (*diag.UpdateStatus, bool) { u := lastUpdates.Load(); return u, u != nil },
 	})
 	if err != nil {
@@ -280,10 +283,10 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 
 	// The local socket: the tray, the Get help page and `tierline-agent
 	// help` reach the running agent through it.
-	desk = gethelp.NewDesk(gethelp.Config{Link: l, Checks: checks, History: hist, Logger: log.With("component", "help"), Dir: cfg.State})
+	desk = gethelp.NewDesk(gethelp.Config{Link: l, Checks: checks, History: hist, Crashes: crashRecord, Logger: log.With("component", "help"), Dir: cfg.State})
 	firstSample := desk.ExpectSamples() // before the socket opens: filing reads it
 	consent.SetOwner(desk.Owner)        // set before the runner starts, so no run asks without it
-	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Desk: desk, Consent: consent,
+	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Desk: desk, Consent: consent, Crashes: crashRecord,
 		KB:  gethelp.OpenKBCache(filepath.Join(cfg.State, gethelp.KBCacheFile), log.With("component", "kb")),
 		Hub: a.hubAddr, Hostname: host.Hostname, Logger: log.With("component", "ipc")})
 	ipcCtx, stopIPC := context.WithCancel(context.Background())

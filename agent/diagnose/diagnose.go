@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/agent/collect"
+	"github.com/tierline/tierline/agent/crashes"
 	"github.com/tierline/tierline/agent/health"
 	"github.com/tierline/tierline/agent/history"
 	"github.com/tierline/tierline/agent/inventory"
@@ -94,7 +95,13 @@ func Run(ctx context.Context, cfg health.Config, gap time.Duration) (diag.Report
 		return diag.Report{}, err
 	}
 	hist.Add(s)
-	runner, err := health.NewRunner(cfg, health.Env{Latest: hist.Latest, Recent: hist.Recent, RecentProcs: hist.RecentProcs})
+	root := cfg.Root
+	if root == "" {
+		root = "/"
+	}
+	crashRecord := crashes.NewTracker(crashes.Config{Sources: crashes.DefaultSources(root)})
+	defer crashRecord.Close()
+	runner, err := health.NewRunner(cfg, health.Env{Latest: hist.Latest, Recent: hist.Recent, RecentProcs: hist.RecentProcs, Crashes: crashRecord})
 	if err != nil {
 		return diag.Report{}, err
 	}

@@ -44,11 +44,18 @@ type History interface {
 	Snapshot(since time.Time) diag.History
 }
 
+// CrashRecord is the agent's record of application crashes (agent/crashes).
+type CrashRecord interface {
+	Recent(ctx context.Context) []diag.AppCrashes
+}
+
 // Config is what a Desk works with.
 type Config struct {
 	Link    Link
 	Checks  Checker
 	History History
+	// Crashes, when set, adds the recent application crashes to snapshots.
+	Crashes CrashRecord
 	Logger  *slog.Logger
 	// Dir is the state directory: tickets.json and help-requests.json
 	// are kept there.
@@ -64,11 +71,12 @@ type Config struct {
 // caller the ticket number. It keeps the device's tickets as the hub's
 // updates describe them.
 type Desk struct {
-	link   Link
-	checks Checker
-	hist   History
-	log    *slog.Logger
-	clock  func() time.Time
+	link    Link
+	checks  Checker
+	hist    History
+	crashes CrashRecord
+	log     *slog.Logger
+	clock   func() time.Time
 	// sampled is closed once the telemetry loop has added its first
 	// sample to hist (nil when no loop feeds it).
 	sampled chan struct{}
@@ -123,7 +131,7 @@ func NewDesk(cfg Config) *Desk {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	d := &Desk{link: cfg.Link, checks: cfg.Checks, hist: cfg.History, log: log, clock: cfg.Clock, waiting: map[string]chan wire.HelpReceipt{},
+	d := &Desk{link: cfg.Link, checks: cfg.Checks, hist: cfg.History, crashes: cfg.Crashes, log: log, clock: cfg.Clock, waiting: map[string]chan wire.HelpReceipt{},
 		tickets: map[string]*MyTicket{}, cachePath: cachePath, requesters: map[string]string{}, claimed: map[string]uint64{},
 		listed: map[string]time.Time{}}
 	if b, err := os.ReadFile(cachePath); err == nil {
@@ -562,5 +570,11 @@ func (d *Desk) snapshot(ctx context.Context) wire.Snapshot {
 	}
 	d.mu.Unlock()
 	snap.History = d.hist.Snapshot(time.Now().Add(-24 * time.Hour))
+	if d.crashes != nil {
+		snap.Crashes = d.crashes.Recent(ctx)
+		if len(snap.Crashes) > wire.MaxSnapshotCrashes {
+			snap.Crashes = snap.Crashes[:wire.MaxSnapshotCrashes]
+		}
+	}
 	return snap
 }

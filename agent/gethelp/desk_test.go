@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -223,5 +224,24 @@ func TestTicketUpdatesCaughtUp(t *testing.T) {
 	d.Update(up(40, "resolved", "", "Replaced the router", true))
 	if tk = get(); !tk.AskSurvey || len(tk.Messages) != 4 {
 		t.Fatalf("after a second resolution: survey %v, %d messages; want the survey asked and the new resolution kept", tk.AskSurvey, len(tk.Messages))
+	}
+}
+
+type crashList []diag.AppCrashes
+
+func (c crashList) Recent(context.Context) []diag.AppCrashes { return c }
+
+// TestSnapshotCarriesCrashes: a ticket's snapshot lists the applications
+// that crashed before it was filed, bounded for the wire.
+func TestSnapshotCarriesCrashes(t *testing.T) {
+	var many crashList
+	for i := range wire.MaxSnapshotCrashes + 5 {
+		many = append(many, diag.AppCrashes{App: fmt.Sprintf("app%d", i), Crashes: 1, Today: 1, Last: time.Now().UTC()})
+	}
+	many[0] = diag.AppCrashes{App: "OUTLOOK.EXE", Crashes: 4, Today: 4, Reason: "0xc0000005"}
+	d := NewDesk(Config{Checks: health.NewRunnerOf(time.Second), History: history.New(history.Config{}), Crashes: many, Dir: t.TempDir()})
+	snap := d.snapshot(context.Background())
+	if len(snap.Crashes) != wire.MaxSnapshotCrashes || snap.Crashes[0].App != "OUTLOOK.EXE" || snap.Crashes[0].Crashes != 4 {
+		t.Fatalf("snapshot crashes: %+v", snap.Crashes)
 	}
 }

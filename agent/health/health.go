@@ -202,6 +202,8 @@ type Env struct {
 	WaitSample func(ctx context.Context, after time.Time) error
 	// Updates returns the OS update status the last inventory read.
 	Updates func() (*diag.UpdateStatus, bool)
+	// Crashes is the record of application crashes (agent/crashes).
+	Crashes CrashRecord
 }
 
 // checkFunc adapts a function to Check.
@@ -259,6 +261,7 @@ func Checks(cfg Config, env Env) []Check {
 		Func("process-limits", func(ctx context.Context) diag.CheckResult { return checkLimits(ctx, c) }),
 		Func("swap-thrashing", func(ctx context.Context) diag.CheckResult { return checkSwap(ctx, c, env, ps) }),
 		Func("security-updates", func(ctx context.Context) diag.CheckResult { return checkUpdates(ctx, c, env) }),
+		Func("app-crashing", func(ctx context.Context) diag.CheckResult { return checkCrashes(ctx, env) }),
 	}
 }
 

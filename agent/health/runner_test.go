@@ -54,6 +54,7 @@ func TestBuiltinNames(t *testing.T) {
 		"hub-reachable", "clock-skew", "pending-reboot", "service-stopped", "battery-worn", "uptime-long",
 		"process-cpu-runaway", "memory-stall", "oom-kills", "process-limits", "swap-thrashing",
 		"security-updates",
+		"app-crashing",
 	}
 	checks := r.Checks()
 	if len(checks) != len(want) {

@@ -29,7 +29,7 @@ func checkUpdates(_ context.Context, c *Config, env Env) diag.CheckResult {
 // fix: installing updates is left to the OS's own tools and to IT.
 func GradeUpdates(c *Config, st diag.UpdateStatus, now time.Time) diag.CheckResult {
 	e := []diag.Evidence{
-		ev("pending", "%d update%s (%d security) from %s", st.Pending, plural(st.Pending), st.Security, st.Manager),
+		ev("pending", "%s (%d security) from %s", plural(st.Pending, "update", "updates"), st.Security, st.Manager),
 	}
 	if !st.OldestSecurity.IsZero() && st.Security > 0 {
 		e = append(e, ev("oldest security update", "waiting since %s (%s)", st.OldestSecurity.UTC().Format(time.DateOnly), waitedText(now.Sub(st.OldestSecurity))))
@@ -65,7 +65,7 @@ func GradeUpdates(c *Config, st diag.UpdateStatus, now time.Time) diag.CheckResu
 		return ok("No security updates are waiting.", e...)
 	}
 	if st.OldestSecurity.IsZero() {
-		return ok(fmt.Sprintf("%d security update%s waiting; for how long is not known.", st.Security, plural(st.Security)), e...)
+		return ok(fmt.Sprintf("%s waiting; for how long is not known.", plural(st.Security, "security update", "security updates")), e...)
 	}
 	waited := now.Sub(st.OldestSecurity)
 	switch {
@@ -74,7 +74,7 @@ func GradeUpdates(c *Config, st diag.UpdateStatus, now time.Time) diag.CheckResu
 	case waited >= limit:
 		return result(diag.StatusWarning, "", fmt.Sprintf("Security updates have been waiting for %s; they should be installed soon.", roundDays(waited)), e...)
 	}
-	return ok(fmt.Sprintf("%d security update%s waiting, for %s so far.", st.Security, plural(st.Security), waitedText(waited)), e...)
+	return ok(fmt.Sprintf("%s waiting, for %s so far.", plural(st.Security, "security update", "security updates"), waitedText(waited)), e...)
 }
 
 // waitedText says how long something waited: in days from two days on, in
@@ -88,11 +88,4 @@ func waitedText(d time.Duration) string {
 	default:
 		return "under two hours"
 	}
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }

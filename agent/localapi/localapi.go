@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"runtime"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,11 @@ type Checker interface {
 	Run(ctx context.Context, names ...string) []diag.CheckResult
 }
 
+// CrashRecord is the agent's record of application crashes (agent/crashes).
+type CrashRecord interface {
+	Recent(ctx context.Context) []diag.AppCrashes
+}
+
 // Runner runs fixes (agent/fixes).
 type Runner interface {
 	Do(ctx context.Context, req wire.RunRequest, decodeErr error) wire.RunResult
@@ -55,6 +61,8 @@ type Config struct {
 	Desk    *gethelp.Desk
 	KB      *gethelp.KBCache
 	Consent *gethelp.ConsentBroker
+	// Crashes, when set, lists recent application crashes in diagnose.
+	Crashes CrashRecord
 	// Hub is the hub's address (host:port) and Hostname this machine's,
 	// for the status.
 	Hub, Hostname string
@@ -72,6 +80,7 @@ type API struct {
 	desk     *gethelp.Desk
 	kb       *gethelp.KBCache
 	consent  *gethelp.ConsentBroker
+	crashes  CrashRecord
 	hub      string
 	hostname string
 	log      *slog.Logger
@@ -91,7 +100,7 @@ func New(cfg Config) *API {
 		cfg.KBWait = 3 * time.Second
 	}
 	return &API{link: cfg.Link, checks: cfg.Checks, runner: cfg.Runner, policy: cfg.Policy, desk: cfg.Desk, kb: cfg.KB,
-		consent: cfg.Consent, hub: cfg.Hub, hostname: cfg.Hostname, log: cfg.Logger, kbWait: cfg.KBWait}
+		consent: cfg.Consent, crashes: cfg.Crashes, hub: cfg.Hub, hostname: cfg.Hostname, log: cfg.Logger, kbWait: cfg.KBWait}
 }
 
 // SetChecks records the latest full health check results.
@@ -196,9 +205,21 @@ func (o *API) Register(s *localipc.Server) {
 	})
 	s.HandleUser(localipc.OpDiagnose, func(ctx context.Context, _ json.RawMessage) (any, error) {
 		who := caller(ctx)
-		out := localipc.Diagnosis{Checks: []localipc.Check{}}
+		out := localipc.Diagnosis{Checks: []localipc.Check{}, Crashes: []localipc.Crash{}}
 		for _, r := range o.runChecks(ctx) {
 			out.Checks = append(out.Checks, o.check(r, who))
+		}
+		if o.crashes != nil {
+			// The user is asked about what troubles them now: the most
+			// recent first.
+			apps := o.crashes.Recent(ctx)
+			sort.SliceStable(apps, func(i, j int) bool { return apps[i].Last.After(apps[j].Last) })
+			for i, a := range apps {
+				if i == localipc.MaxDiagnosisCrashes {
+					break
+				}
+				out.Crashes = append(out.Crashes, localipc.NewCrash(a))
+			}
 		}
 		return out, nil
 	})

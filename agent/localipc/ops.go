@@ -90,6 +90,29 @@ type Status struct {
 // Diagnosis answers OpDiagnose.
 type Diagnosis struct {
 	Checks []Check `json:"checks"`
+	// Crashes are the applications that crashed or hung in the last 24
+	// hours, most events first (agents before 2026-12-06 send none).
+	Crashes []Crash `json:"crashes"`
+}
+
+// MaxDiagnosisCrashes bounds Diagnosis.Crashes.
+const MaxDiagnosisCrashes = 10
+
+// Crash is an application that crashed or hung recently, as the Get help
+// page tells the user about it.
+type Crash struct {
+	App     string    `json:"app"`
+	Crashes int       `json:"crashes"`
+	Hangs   int       `json:"hangs,omitempty"`
+	Today   int       `json:"today"`
+	Last    time.Time `json:"last"`
+	// Says is the plain sentence: "Outlook crashed 4 times today".
+	Says string `json:"says"`
+}
+
+// NewCrash is a as the socket carries it.
+func NewCrash(a diag.AppCrashes) Crash {
+	return Crash{App: a.DisplayName(), Crashes: a.Crashes, Hangs: a.Hangs, Today: a.Today, Last: a.Last, Says: a.Sentence()}
 }
 
 // Check is one health check's result as the socket carries it: the one

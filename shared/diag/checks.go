@@ -24,6 +24,7 @@ var CheckNames = []string{
 	"process-limits",
 	"swap-thrashing",
 	"security-updates",
+	"app-crashing",
 }
 
 // KnownCheck reports whether name is one of CheckNames.

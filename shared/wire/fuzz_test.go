@@ -14,6 +14,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"run_request","id":"a","time":"2026-11-23T00:00:00Z","body":{"run_id":"r1","fix":"flush-dns","tier":1,"params":{"a":"b"}}}`))
 	f.Add([]byte(`{"v":1,"type":"run_result","id":"a","seq":3,"time":"2026-11-23T00:00:00Z","body":{"run_id":"r1","outcome":"fixed","before":[{"name":"dns-resolution","status":"failing"}]}}`))
 	f.Add([]byte(`{"v":1,"type":"help_request","id":"a","seq":4,"time":"2026-11-23T00:00:00Z","body":{"request_id":"q1","text":"no wifi","category":"cannot-connect","tried":{"runs":[{"fix":"flush-dns","outcome":"not_fixed"}]},"snapshot":{"taken":"2026-11-23T00:00:00Z","history":{}}}}`))
+	f.Add([]byte(`{"v":1,"type":"help_request","id":"b","seq":5,"time":"2026-12-06T00:00:00Z","body":{"request_id":"q2","text":"outlook keeps closing","category":"application","tried":{},"snapshot":{"taken":"2026-12-06T00:00:00Z","history":{},"crashes":[{"app":"OUTLOOK.EXE","version":"16.0","crashes":4,"today":4,"last":"2026-12-05T23:00:00Z","last_kind":"crash","reason":"0xc0000005","source":"wer"}]}}}`))
 	f.Add([]byte(`{"v":1,"type":"survey_answer","id":"a","seq":5,"time":"2026-11-23T00:00:00Z","body":{"ticket_id":"t1","score":5}}`))
 	f.Add([]byte(`{"v":1,"type":"ticket_update","id":"a","time":"2026-11-23T00:00:00Z","body":{"ticket_id":"t1","state":"resolved","ask_survey":true}}`))
 	f.Add([]byte(`{"v":1,"type":"kb_query","id":"a","time":"2026-11-23T00:00:00Z","body":{"query_id":"k1","text":"printer"}}`))

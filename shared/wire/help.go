@@ -43,6 +43,10 @@ const (
 	// says were shown.
 	MaxSelfHelpArticles = 64
 	MaxScreenshot       = 2 << 20
+	// MaxSnapshotCrashes bounds the applications a snapshot's Crashes
+	// lists; MaxCrashText each one's name, version and reason.
+	MaxSnapshotCrashes = 20
+	MaxCrashText       = 255
 	// KBLimit is how many articles a device's knowledge-base search
 	// returns.
 	KBLimit = 10
@@ -70,6 +74,11 @@ type Snapshot struct {
 	Checks    []diag.CheckResult `json:"checks,omitempty"`
 	Inventory *diag.Inventory    `json:"inventory,omitempty"`
 	History   diag.History       `json:"history"`
+	// Crashes are the applications that crashed or hung in the 24 hours
+	// before filing, most events first, at most MaxSnapshotCrashes (added
+	// 2026-12-06 without a version bump: an added optional field; hubs
+	// before it ignore it, agents before it send none).
+	Crashes []diag.AppCrashes `json:"crashes,omitempty"`
 }
 
 // HelpRequest files a ticket from the device. RequestID makes filing
@@ -103,6 +112,15 @@ func (h HelpRequest) Validate() error {
 	}
 	if len(h.Screenshot) > MaxScreenshot {
 		return fmt.Errorf("screenshot is larger than %d bytes", MaxScreenshot)
+	}
+	if len(h.Snapshot.Crashes) > MaxSnapshotCrashes {
+		return fmt.Errorf("snapshot lists more than %d crashed applications", MaxSnapshotCrashes)
+	}
+	for _, c := range h.Snapshot.Crashes {
+		if err := checkLens(map[string]string{"crash app": c.App, "crash version": c.Version, "crash reason": c.Reason,
+			"crash kind": c.LastKind, "crash source": c.Source}, MaxCrashText); err != nil {
+			return err
+		}
 	}
 	return checkLens(map[string]string{"user": h.User}, 255)
 }

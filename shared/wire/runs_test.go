@@ -3,6 +3,8 @@ package wire
 import (
 	"strings"
 	"testing"
+
+	"github.com/tierline/tierline/shared/diag"
 )
 
 func TestRunAndHelpValidation(t *testing.T) {
@@ -22,6 +24,9 @@ func TestRunAndHelpValidation(t *testing.T) {
 		{"help ok", HelpRequest{RequestID: "q1", Text: "printer jammed", Category: "printing"}, ""},
 		{"help empty text", HelpRequest{RequestID: "q1"}, "text"},
 		{"help bad category", HelpRequest{RequestID: "q1", Text: "x", Category: "<script>"}, "category"},
+		{"help with crashes", HelpRequest{RequestID: "q1", Text: "x", Snapshot: Snapshot{Crashes: []diag.AppCrashes{{App: "OUTLOOK.EXE", Crashes: 4}}}}, ""},
+		{"help too many crashes", HelpRequest{RequestID: "q1", Text: "x", Snapshot: Snapshot{Crashes: make([]diag.AppCrashes, MaxSnapshotCrashes+1)}}, "crashed applications"},
+		{"help long crash name", HelpRequest{RequestID: "q1", Text: "x", Snapshot: Snapshot{Crashes: []diag.AppCrashes{{App: strings.Repeat("x", MaxCrashText+1)}}}}, "crash app"},
 		{"survey score", SurveyAnswer{TicketID: "t", Score: 6}, "score"},
 		{"reply empty", UserReply{TicketID: "t"}, "text"},
 		{"session id", HelpSession{SessionID: ""}, "session_id"},

@@ -7,6 +7,7 @@
   var csrf = "";
   var maxShot = 640 * 1024;
   var failing = [];      // names of failing checks
+  var crashes = [];      // applications that crashed lately, from the diagnosis
   var articlesShown = {}; // id -> title
   var articlesOpen = {}; // id -> true while the user has it open
   var lastArticles = ""; // the article list drawn, to skip drawing it again
@@ -135,6 +136,8 @@
       });
       $("diag-busy").textContent = bad.length ? "" : "No problems found on this computer (" + checks.length + " checks passed).";
       $("diag-busy").hidden = bad.length > 0;
+      crashes = (d && d.crashes) || [];
+      renderCrashes();
       renderTried();
       return loadFixes();
     }).catch(function (e) { $("diag-busy").textContent = e.message; });
@@ -275,6 +278,23 @@
     }).then(function () { btn.disabled = false; });
   }
 
+  // The applications that crashed or stopped responding lately, when the
+  // user says the problem is about an application.
+  function renderCrashes() {
+    var box = $("app-crashes");
+    box.hidden = category() !== "application";
+    if (box.hidden) { return; }
+    var list = $("crashes");
+    clear(list);
+    crashes.forEach(function (c) {
+      var li = el("li", "crash", c.says + ".");
+      li.setAttribute("data-app", c.app);
+      list.appendChild(li);
+    });
+    $("crashes-note").textContent = crashes.length ? "" : "No application crashed on this computer in the last 24 hours.";
+    $("crashes-note").hidden = crashes.length > 0;
+  }
+
   // --- step 3: ticket ---------------------------------------------------
   function renderTried() {
     var ul = $("tried");
@@ -284,6 +304,9 @@
     var c = category();
     if (c) { ul.appendChild(el("li", "", "About: " + (labels[c] || c))); }
     if (failing.length) { ul.appendChild(el("li", "", "Problems found on this computer: " + failing.join(", "))); }
+    if (c === "application" && crashes.length) {
+      ul.appendChild(el("li", "", "Crashes on this computer: " + crashes.map(function (x) { return x.says; }).join("; ")));
+    }
     var ids = Object.keys(articlesShown);
     if (ids.length) {
       ul.appendChild(el("li", "", "Articles you were shown: " + ids.map(function (i) { return articlesShown[i]; }).join("; ")));
@@ -514,7 +537,7 @@
         r.name = "category";
         r.value = c;
         r.id = "cat-" + c;
-        r.addEventListener("change", function () { renderTried(); searchKB(); });
+        r.addEventListener("change", function () { renderCrashes(); renderTried(); searchKB(); });
         lab.appendChild(r);
         lab.appendChild(document.createTextNode(labels[c] || c));
         cats.appendChild(lab);
