@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tierline/tierline/hub/ticketevent"
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -703,8 +705,9 @@ func (s *Store) RecordHelpSession(ctx context.Context, h HelpSessionRecord) erro
 // HelpSessionCounts counts help sessions that ended in [from, to): all,
 // those that ended with a ticket, and those deflected: no ticket, and the
 // device's health checks confirm it (every check failing at the start had
-// recovered by the end). A session without a ticket and with nothing
-// failing is not counted as deflected: nothing confirms the problem went.
+// recovered by the end, leaving out diag.LastingChecks, which no session
+// can turn ok). A session without a ticket and with nothing failing is not
+// counted as deflected: nothing confirms the problem went.
 func (s *Store) HelpSessionCounts(ctx context.Context, from, to time.Time) (total, ticket, deflected int, err error) {
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT ticket, failing, recovered FROM help_sessions WHERE ended >= ? AND ended < ?`), from.UnixNano(), to.UnixNano())
 	if err != nil {
@@ -731,7 +734,11 @@ func (s *Store) HelpSessionCounts(ctx context.Context, from, to time.Time) (tota
 // Deflected reports whether a Get help session that ended without a
 // ticket deflected the problem: checks were failing when it started and
 // every one of them recovered, as the device's health checks confirm.
+// Lasting checks (diag.LastingChecks: a day of crashes, pending updates)
+// are left out: a machine where an application keeps crashing can still
+// have its full disk fixed in a session.
 func Deflected(failing, recovered []string) bool {
+	failing = slices.DeleteFunc(slices.Clone(failing), func(c string) bool { return slices.Contains(diag.LastingChecks, c) })
 	return len(failing) > 0 && allIn(failing, recovered)
 }
 

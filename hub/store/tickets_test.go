@@ -309,11 +309,13 @@ func TestHelpSessionCounts(t *testing.T) {
 		rec("d1", "s3", in, false, []string{"dns-resolution", "disk-space"}, []string{"disk-space"})                   // partly recovered: not confirmed
 		rec("d1", "s4", in, false, nil, nil)                                                                           // nothing failing: not confirmed
 		rec("d2", "s2", in, false, []string{"printer-queue"}, []string{"printer-queue"})                               // same id, other device: deflected
+		rec("d3", "s6", in, false, []string{"disk-space", "app-crashing"}, []string{"disk-space"})                     // a lasting check cannot recover in a session: deflected
+		rec("d3", "s7", in, false, []string{"app-crashing", "oom-kills"}, []string{"app-crashing", "oom-kills"})       // only lasting checks: not confirmed
 		rec("d1", "s2", in, true, nil, nil)                                                                            // replay: ignored
 		rec("d1", "s5", t0.Add(48*time.Hour), false, []string{"x"}, []string{"x"})                                     // outside the period
 		total, ticket, deflected, err := s.HelpSessionCounts(ctx, t0, t0.Add(24*time.Hour))
-		if err != nil || total != 5 || ticket != 1 || deflected != 2 {
-			t.Fatalf("total %d ticket %d deflected %d (%v), want 5 1 2", total, ticket, deflected, err)
+		if err != nil || total != 7 || ticket != 1 || deflected != 3 {
+			t.Fatalf("total %d ticket %d deflected %d (%v), want 7 1 3", total, ticket, deflected, err)
 		}
 	})
 }

@@ -349,7 +349,7 @@ func Observe(tl []store.TicketEvent) []Observation {
 // Help session outcomes.
 const (
 	SessionTicket    = "ticket"    // ended with a ticket filed
-	SessionDeflected = "deflected" // no ticket, and every check failing at the start recovered
+	SessionDeflected = "deflected" // no ticket, and every check failing at the start recovered (store.Deflected)
 	SessionNoTicket  = "no_ticket" // no ticket, and nothing confirms the problem went
 )
 

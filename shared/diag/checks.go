@@ -27,5 +27,11 @@ var CheckNames = []string{
 	"app-crashing",
 }
 
+// LastingChecks are the checks whose verdict covers a long window (a day
+// of application crashes, an hour of out-of-memory kills, days of pending
+// updates or of uptime) or the hardware: nothing done in one Get help
+// session can turn them ok, so a session's outcome is judged without them.
+var LastingChecks = []string{"app-crashing", "oom-kills", "security-updates", "battery-worn", "uptime-long"}
+
 // KnownCheck reports whether name is one of CheckNames.
 func KnownCheck(name string) bool { return slices.Contains(CheckNames, name) }
