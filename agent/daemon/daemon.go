@@ -50,6 +50,12 @@ type Config struct {
 	InventoryEvery time.Duration
 	// WatchServices are the services the service-stopped check watches.
 	WatchServices []string
+	// DNSNames are names dns-resolution asks every resolver for besides
+	// the hub's: the company's and public ones the admin lists.
+	DNSNames []string
+	// ResolvConf, when set, is the resolver configuration dns-resolution
+	// reads instead of /etc/resolv.conf.
+	ResolvConf string
 	// PolicyFile is the device fix policy (default STATE/policy.json).
 	PolicyFile string
 	// Socket is the local socket (default: SocketPath(State)).
@@ -251,7 +257,8 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		return err
 	}
 	hist := history.New(history.Config{Interval: cfg.Interval})
-	checks, err = health.NewRunner(health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices}, health.Env{
+	checks, err = health.NewRunner(health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices,
+		DNSNames: cfg.DNSNames, ResolvConf: cfg.ResolvConf}, health.Env{
 		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
 	})
 	if err != nil {
