@@ -174,6 +174,7 @@ func Checks(cfg Config, env Env) []Check {
 		Func("cpu-saturated", func(ctx context.Context) diag.CheckResult { return checkCPU(ctx, c, env) }),
 		Func("dns-resolution", func(ctx context.Context) diag.CheckResult { return checkDNS(ctx, c) }),
 		Func("default-route", func(ctx context.Context) diag.CheckResult { return checkRoute(ctx, c) }),
+		Func("network-interface", func(ctx context.Context) diag.CheckResult { return checkLinks(ctx, c) }),
 		Func("hub-reachable", func(ctx context.Context) diag.CheckResult { return checkReachable(ctx, c) }),
 		Func("clock-skew", func(ctx context.Context) diag.CheckResult { return checkClock(ctx, c, env) }),
 		Func("pending-reboot", func(ctx context.Context) diag.CheckResult { return checkReboot(ctx, c) }),

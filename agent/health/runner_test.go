@@ -51,6 +51,7 @@ func TestBuiltinNames(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"disk-almost-full", "memory-pressure", "cpu-saturated", "dns-resolution", "default-route",
+		"network-interface",
 		"hub-reachable", "clock-skew", "pending-reboot", "service-stopped", "battery-worn", "uptime-long"}
 	checks := r.Checks()
 	if len(checks) != len(want) {

@@ -12,6 +12,7 @@ var CheckNames = []string{
 	"cpu-saturated",
 	"dns-resolution",
 	"default-route",
+	"network-interface",
 	"hub-reachable",
 	"clock-skew",
 	"pending-reboot",
