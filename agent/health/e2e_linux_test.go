@@ -192,12 +192,3 @@ func TestDiskAlmostFullBreaks(t *testing.T) {
 		t.Errorf("evidence: %+v", got.Evidence)
 	}
 }
-
-func hasEvidence(r diag.CheckResult, label, valuePart string) bool {
-	for _, e := range r.Evidence {
-		if e.Label == label && strings.Contains(e.Value, valuePart) {
-			return true
-		}
-	}
-	return false
-}

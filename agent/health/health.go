@@ -168,6 +168,7 @@ func Checks(cfg Config, env Env) []Check {
 		env.Now = time.Now
 	}
 	c := &cfg
+	pr := &printReader{read: readPrinting(c)}
 	return []Check{
 		Func("disk-almost-full", func(ctx context.Context) diag.CheckResult { return checkDisk(ctx, c) }),
 		Func("memory-pressure", func(ctx context.Context) diag.CheckResult { return checkMemory(ctx, c) }),
@@ -179,6 +180,8 @@ func Checks(cfg Config, env Env) []Check {
 		Func("clock-skew", func(ctx context.Context) diag.CheckResult { return checkClock(ctx, c, env) }),
 		Func("pending-reboot", func(ctx context.Context) diag.CheckResult { return checkReboot(ctx, c) }),
 		Func("service-stopped", func(ctx context.Context) diag.CheckResult { return checkServices(ctx, c) }),
+		Func("printer-stopped", func(ctx context.Context) diag.CheckResult { return checkPrinters(ctx, pr) }),
+		Func("print-jobs-stuck", func(ctx context.Context) diag.CheckResult { return checkPrintJobs(ctx, pr, env.Now()) }),
 		Func("battery-worn", func(ctx context.Context) diag.CheckResult { return checkBattery(ctx, c) }),
 		Func("uptime-long", func(ctx context.Context) diag.CheckResult { return checkUptime(ctx, c, env) }),
 	}

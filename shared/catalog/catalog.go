@@ -188,7 +188,9 @@ var fixes = []Fix{
 		Description: "Cancels stuck print jobs and restarts the print service: `cancel -a -x` and `systemctl restart cups` on Linux, " +
 			"the Spooler service with its queue folder emptied on Windows, `cancel -a -` and cupsd kickstarted on macOS.",
 		UserText: "Clear stuck print jobs and restart printing. Documents waiting to print are removed.",
-		Consent:  true, Disruptive: true,
+		Consent:  true, Disruptive: true, SettleSec: 2,
+		// Verified by the queue draining and the spooler answering again.
+		Verify: []string{"print-jobs-stuck", "printer-stopped"},
 	},
 	{
 		ID: SyncClock, Title: "Synchronise the clock", Tier: TierHelpDesk, OSes: allOSes, TimeoutSec: 60, SettleSec: 2,

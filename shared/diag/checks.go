@@ -17,6 +17,8 @@ var CheckNames = []string{
 	"clock-skew",
 	"pending-reboot",
 	"service-stopped",
+	"printer-stopped",
+	"print-jobs-stuck",
 	"battery-worn",
 	"uptime-long",
 }
