@@ -144,6 +144,8 @@ type Env struct {
 	Recent func(since time.Time) []diag.Point
 	// HubOffset returns the hub's clock minus ours, as last measured.
 	HubOffset func() (time.Duration, bool)
+	// Getenv reads the agent's environment. Default os.Getenv.
+	Getenv func(string) string
 }
 
 // checkFunc adapts a function to Check.
@@ -177,6 +179,7 @@ func Checks(cfg Config, env Env) []Check {
 		Func("default-route", func(ctx context.Context) diag.CheckResult { return checkRoute(ctx, c) }),
 		Func("network-interface", func(ctx context.Context) diag.CheckResult { return checkLinks(ctx, c) }),
 		Func("hub-reachable", func(ctx context.Context) diag.CheckResult { return checkReachable(ctx, c) }),
+		Func("proxy-unreachable", func(ctx context.Context) diag.CheckResult { return checkProxies(ctx, c, env) }),
 		Func("clock-skew", func(ctx context.Context) diag.CheckResult { return checkClock(ctx, c, env) }),
 		Func("pending-reboot", func(ctx context.Context) diag.CheckResult { return checkReboot(ctx, c) }),
 		Func("service-stopped", func(ctx context.Context) diag.CheckResult { return checkServices(ctx, c) }),

@@ -52,7 +52,9 @@ func TestBuiltinNames(t *testing.T) {
 	}
 	want := []string{"disk-almost-full", "memory-pressure", "cpu-saturated", "dns-resolution", "default-route",
 		"network-interface",
-		"hub-reachable", "clock-skew", "pending-reboot", "service-stopped",
+		"hub-reachable",
+		"proxy-unreachable",
+		"clock-skew", "pending-reboot", "service-stopped",
 		"printer-stopped", "print-jobs-stuck",
 		"battery-worn", "uptime-long"}
 	checks := r.Checks()

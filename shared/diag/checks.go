@@ -14,6 +14,7 @@ var CheckNames = []string{
 	"default-route",
 	"network-interface",
 	"hub-reachable",
+	"proxy-unreachable",
 	"clock-skew",
 	"pending-reboot",
 	"service-stopped",
