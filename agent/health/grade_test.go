@@ -164,7 +164,7 @@ func TestGradeSmall(t *testing.T) {
 			t.Errorf("clock %s: %+v", tt.off, got)
 		}
 	}
-	if got := checkClock(context.Background(), c, Env{}); got.Status != diag.StatusUnknown {
+	if got := checkClock(context.Background(), c, Env{}, nil); got.Status != diag.StatusUnknown {
 		t.Errorf("clock without hub: %+v", got)
 	}
 	got := gradeServices([]svcmgr.Status{{Name: "cups", State: "active", Running: true}, {Name: "sshd", State: "failed"}})
@@ -184,13 +184,4 @@ func TestConfigValidation(t *testing.T) {
 			t.Errorf("%+v accepted", c)
 		}
 	}
-}
-
-func hasEvidence(r diag.CheckResult, label, valuePart string) bool {
-	for _, e := range r.Evidence {
-		if e.Label == label && strings.Contains(e.Value, valuePart) {
-			return true
-		}
-	}
-	return false
 }

@@ -171,6 +171,7 @@ func Checks(cfg Config, env Env) []Check {
 	}
 	c := &cfg
 	pr := &printReader{read: readPrinting(c)}
+	sr := &syncReader{read: readTimeSync}
 	return []Check{
 		Func("disk-almost-full", func(ctx context.Context) diag.CheckResult { return checkDisk(ctx, c) }),
 		Func("memory-pressure", func(ctx context.Context) diag.CheckResult { return checkMemory(ctx, c) }),
@@ -180,7 +181,8 @@ func Checks(cfg Config, env Env) []Check {
 		Func("network-interface", func(ctx context.Context) diag.CheckResult { return checkLinks(ctx, c) }),
 		Func("hub-reachable", func(ctx context.Context) diag.CheckResult { return checkReachable(ctx, c) }),
 		Func("proxy-unreachable", func(ctx context.Context) diag.CheckResult { return checkProxies(ctx, c, env) }),
-		Func("clock-skew", func(ctx context.Context) diag.CheckResult { return checkClock(ctx, c, env) }),
+		Func("clock-skew", func(ctx context.Context) diag.CheckResult { return checkClock(ctx, c, env, sr) }),
+		Func("time-sync", func(ctx context.Context) diag.CheckResult { return checkTimeSync(ctx, sr) }),
 		Func("pending-reboot", func(ctx context.Context) diag.CheckResult { return checkReboot(ctx, c) }),
 		Func("service-stopped", func(ctx context.Context) diag.CheckResult { return checkServices(ctx, c) }),
 		Func("printer-stopped", func(ctx context.Context) diag.CheckResult { return checkPrinters(ctx, pr) }),

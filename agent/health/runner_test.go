@@ -54,7 +54,8 @@ func TestBuiltinNames(t *testing.T) {
 		"network-interface",
 		"hub-reachable",
 		"proxy-unreachable",
-		"clock-skew", "pending-reboot", "service-stopped",
+		"clock-skew",
+		"time-sync", "pending-reboot", "service-stopped",
 		"printer-stopped", "print-jobs-stuck",
 		"battery-worn", "uptime-long"}
 	checks := r.Checks()

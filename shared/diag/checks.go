@@ -16,6 +16,7 @@ var CheckNames = []string{
 	"hub-reachable",
 	"proxy-unreachable",
 	"clock-skew",
+	"time-sync",
 	"pending-reboot",
 	"service-stopped",
 	"printer-stopped",
