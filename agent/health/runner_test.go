@@ -52,6 +52,7 @@ func TestBuiltinNames(t *testing.T) {
 	}
 	want := []string{"disk-almost-full", "memory-pressure", "cpu-saturated", "dns-resolution", "default-route",
 		"network-interface",
+		"wifi-signal",
 		"hub-reachable",
 		"proxy-unreachable",
 		"clock-skew",

@@ -13,6 +13,7 @@ var CheckNames = []string{
 	"dns-resolution",
 	"default-route",
 	"network-interface",
+	"wifi-signal",
 	"hub-reachable",
 	"proxy-unreachable",
 	"clock-skew",
