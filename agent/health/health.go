@@ -180,6 +180,7 @@ func Checks(cfg Config, env Env) []Check {
 		Func("default-route", func(ctx context.Context) diag.CheckResult { return checkRoute(ctx, c) }),
 		Func("network-interface", func(ctx context.Context) diag.CheckResult { return checkLinks(ctx, c) }),
 		Func("wifi-signal", func(ctx context.Context) diag.CheckResult { return checkWiFi(ctx, c) }),
+		Func("dhcp-lease", func(ctx context.Context) diag.CheckResult { return checkDHCP(ctx, c, env.Now()) }),
 		Func("hub-reachable", func(ctx context.Context) diag.CheckResult { return checkReachable(ctx, c) }),
 		Func("proxy-unreachable", func(ctx context.Context) diag.CheckResult { return checkProxies(ctx, c, env) }),
 		Func("clock-skew", func(ctx context.Context) diag.CheckResult { return checkClock(ctx, c, env, sr) }),

@@ -53,6 +53,7 @@ func TestBuiltinNames(t *testing.T) {
 	want := []string{"disk-almost-full", "memory-pressure", "cpu-saturated", "dns-resolution", "default-route",
 		"network-interface",
 		"wifi-signal",
+		"dhcp-lease",
 		"hub-reachable",
 		"proxy-unreachable",
 		"clock-skew",

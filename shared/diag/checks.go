@@ -14,6 +14,7 @@ var CheckNames = []string{
 	"default-route",
 	"network-interface",
 	"wifi-signal",
+	"dhcp-lease",
 	"hub-reachable",
 	"proxy-unreachable",
 	"clock-skew",
