@@ -108,10 +108,10 @@ func gradePrinters(st printState) diag.CheckResult {
 		evidence = append(evidence, ev(p.Name, "ready"))
 	}
 	if len(stopped) > 0 {
-		// Restarting CUPS leaves a disabled queue disabled (it takes
-		// cupsenable, a fix of its own); the Windows spooler's offline and
+		// Restarting CUPS leaves a disabled queue disabled: it takes
+		// cupsenable (resume-printer). The Windows spooler's offline and
 		// error states often clear with a restart.
-		fix := ""
+		fix := catalog.ResumePrinter
 		if st.Source == winSpooler {
 			fix = catalog.RestartPrintSpooler
 		}
@@ -184,7 +184,19 @@ func gradePrintJobs(st printState, now time.Time) diag.CheckResult {
 		}
 	}
 	if len(stuck) > 0 {
-		return result(diag.StatusFailing, catalog.RestartPrintSpooler,
+		// Jobs behind a stopped CUPS printer print once it is resumed;
+		// behind a working one they are cancelled. Windows restarts its
+		// spooler with the queue emptied.
+		fix := catalog.CancelPrintJobs
+		for _, p := range st.Printer {
+			if p.Stopped && slices.Contains(stuck, p.Name) {
+				fix = catalog.ResumePrinter
+			}
+		}
+		if st.Source == winSpooler {
+			fix = catalog.RestartPrintSpooler
+		}
+		return result(diag.StatusFailing, fix,
 			fmt.Sprintf("Print jobs are stuck in %s: documents are not printing.", strings.Join(stuck, ", ")), evidence...)
 	}
 	return ok("Print jobs are moving.", evidence...)

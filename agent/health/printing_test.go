@@ -36,16 +36,16 @@ func TestGradePrinting(t *testing.T) {
 		printersSays, jobsSays string
 		evidence               map[string]string
 	}{
-		{"lpstat-stuck.txt", diag.StatusFailing, diag.StatusFailing, "", catalog.RestartPrintSpooler,
+		{"lpstat-stuck.txt", diag.StatusFailing, diag.StatusFailing, catalog.ResumePrinter, catalog.ResumePrinter,
 			"The printer lab is paused", "Print jobs are stuck in hp, lab",
 			map[string]string{"lab": "stopped: Paused", "hp": "2 job(s) waiting, oldest hp-41 queued 1h45m0s ago by alice"}},
 		{"lpstat-idle.txt", diag.StatusOK, diag.StatusOK, "", "", "Every printer is ready.", "No print jobs are waiting.",
 			map[string]string{"pdf": "ready"}},
 		// A job queued two minutes ago is not stuck yet.
-		{"lpstat-disabled-en_US.txt", diag.StatusFailing, diag.StatusOK, "", "",
+		{"lpstat-disabled-en_US.txt", diag.StatusFailing, diag.StatusOK, catalog.ResumePrinter, "",
 			"The printer office is paused", "Print jobs are moving.",
 			map[string]string{"office": "stopped: Out of paper"}},
-		{"lpstat-reason-unknown.txt", diag.StatusFailing, diag.StatusOK, "", "", "office", "No print jobs",
+		{"lpstat-reason-unknown.txt", diag.StatusFailing, diag.StatusOK, catalog.ResumePrinter, "", "office", "No print jobs",
 			map[string]string{"office": "stopped: no reason given"}},
 		{"windows-offline.txt", diag.StatusFailing, diag.StatusFailing, catalog.RestartPrintSpooler, catalog.RestartPrintSpooler,
 			"HP LaserJet 4th floor is paused or stopped", "stuck in HP LaserJet 4th floor",
@@ -68,6 +68,12 @@ func TestGradePrinting(t *testing.T) {
 				}
 			}
 		})
+	}
+	// Stuck behind a printer that works: the jobs are cancelled.
+	moving := printState{Source: "lpstat", Printer: []printer{{Name: "office"}},
+		Jobs: []printJob{{ID: "office-3", Printer: "office", Queued: now.Add(-time.Hour)}}}
+	if got := gradePrintJobs(moving, now); got.Status != diag.StatusFailing || got.Fix != catalog.CancelPrintJobs {
+		t.Errorf("stuck on a working printer: %+v", got)
 	}
 	if got := gradePrinters(printState{None: true}); got.Status != diag.StatusOK {
 		t.Errorf("no printers: %+v", got)

@@ -48,6 +48,8 @@ const (
 	EndProcess          = "end-process"
 	CollectLogs         = "collect-logs"
 	ScheduleReboot      = "schedule-reboot"
+	ResumePrinter       = "resume-printer"
+	CancelPrintJobs     = "cancel-print-jobs"
 )
 
 // Kind is a parameter's type.
@@ -130,6 +132,9 @@ func (f Fix) Param(name string) (Param, bool) {
 }
 
 // ServiceName matches service, unit and launchd label names.
+// printerNamePattern matches a CUPS queue name.
+const printerNamePattern = `[A-Za-z0-9][A-Za-z0-9._@-]{0,127}`
+
 const serviceNamePattern = `[A-Za-z0-9][A-Za-z0-9@._:-]{0,127}`
 
 // targetPattern matches a credential target: host names, URLs' host:port,
@@ -191,6 +196,22 @@ var fixes = []Fix{
 		Consent:  true, Disruptive: true, SettleSec: 2,
 		// Verified by the queue draining and the spooler answering again.
 		Verify: []string{"print-jobs-stuck", "printer-stopped"},
+	},
+	{
+		ID: ResumePrinter, Title: "Resume a paused printer", Tier: TierSelfHelp, OSes: []string{Linux, Darwin}, TimeoutSec: 60, SettleSec: 2,
+		Description: "Enables a printer CUPS has stopped and lets its queue accept jobs again: `cupsenable` and `cupsaccept` for the " +
+			"named printer, or for every stopped printer `lpstat -p` lists. Waiting jobs are kept and print.",
+		UserText: "Start a paused printer again. Documents waiting for it will print.",
+		Params: []Param{{Name: "printer", Title: "Printer", Kind: KindString, Pattern: printerNamePattern,
+			Help: "queue name; empty resumes every stopped printer"}},
+		Verify: []string{"printer-stopped"},
+	},
+	{
+		ID: CancelPrintJobs, Title: "Cancel stuck print jobs", Tier: TierSelfHelp, OSes: []string{Linux, Darwin}, TimeoutSec: 60, SettleSec: 2,
+		Description: "Cancels every job waiting in CUPS (`cancel -a`), leaving the printers and the print service as they are.",
+		UserText:    "Remove the documents stuck waiting to print. They will not print; send them again afterwards.",
+		Consent:     true,
+		Verify:      []string{"print-jobs-stuck"},
 	},
 	{
 		ID: SyncClock, Title: "Synchronise the clock", Tier: TierHelpDesk, OSes: allOSes, TimeoutSec: 60, SettleSec: 2,
