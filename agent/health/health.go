@@ -172,15 +172,16 @@ func Checks(cfg Config, env Env) []Check {
 	c := &cfg
 	pr := &printReader{read: readPrinting(c)}
 	sr := &syncReader{read: readTimeSync}
+	lr := &linkReader{root: c.Root}
 	return []Check{
 		Func("disk-almost-full", func(ctx context.Context) diag.CheckResult { return checkDisk(ctx, c) }),
 		Func("memory-pressure", func(ctx context.Context) diag.CheckResult { return checkMemory(ctx, c) }),
 		Func("cpu-saturated", func(ctx context.Context) diag.CheckResult { return checkCPU(ctx, c, env) }),
 		Func("dns-resolution", func(ctx context.Context) diag.CheckResult { return checkDNS(ctx, c) }),
 		Func("default-route", func(ctx context.Context) diag.CheckResult { return checkRoute(ctx, c) }),
-		Func("network-interface", func(ctx context.Context) diag.CheckResult { return checkLinks(ctx, c) }),
-		Func("wifi-signal", func(ctx context.Context) diag.CheckResult { return checkWiFi(ctx, c) }),
-		Func("dhcp-lease", func(ctx context.Context) diag.CheckResult { return checkDHCP(ctx, c, env.Now()) }),
+		Func("network-interface", func(ctx context.Context) diag.CheckResult { return checkLinks(ctx, lr) }),
+		Func("wifi-signal", func(ctx context.Context) diag.CheckResult { return checkWiFi(ctx, c, lr) }),
+		Func("dhcp-lease", func(ctx context.Context) diag.CheckResult { return checkDHCP(ctx, c, lr, env.Now()) }),
 		Func("hub-reachable", func(ctx context.Context) diag.CheckResult { return checkReachable(ctx, c) }),
 		Func("proxy-unreachable", func(ctx context.Context) diag.CheckResult { return checkProxies(ctx, c, env) }),
 		Func("clock-skew", func(ctx context.Context) diag.CheckResult { return checkClock(ctx, c, env, sr) }),

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/tierline/tierline/agent/netstate"
 	"github.com/tierline/tierline/shared/catalog"
@@ -29,8 +31,28 @@ func linkMatters(l netstate.Link) bool {
 	return true
 }
 
-func checkLinks(_ context.Context, c *Config) diag.CheckResult {
-	links, err := netstate.ReadLinks(c.Root)
+// linkReader reads the interfaces once for the checks of a run that need
+// them (network-interface, wifi-signal, dhcp-lease).
+type linkReader struct {
+	mu    sync.Mutex
+	at    time.Time
+	links []netstate.Link
+	err   error
+	root  string
+}
+
+func (r *linkReader) get() ([]netstate.Link, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if time.Since(r.at) >= 5*time.Second {
+		r.links, r.err = netstate.ReadLinks(r.root)
+		r.at = time.Now()
+	}
+	return r.links, r.err
+}
+
+func checkLinks(_ context.Context, lr *linkReader) diag.CheckResult {
+	links, err := lr.get()
 	if err != nil {
 		if errors.Is(err, errors.ErrUnsupported) {
 			return unknown("The network-interface check is not implemented here.")

@@ -24,8 +24,11 @@ type Link struct {
 	Physical bool
 }
 
-// iffUp is IFF_UP in /sys/class/net/IFACE/flags.
-const iffUp = 0x1
+// Interface flags in /sys/class/net/IFACE/flags.
+const (
+	iffUp       = 0x1 // IFF_UP: switched on
+	iffLoopback = 0x8 // IFF_LOOPBACK
+)
 
 // ReadLinks lists the interfaces other than loopback: on Linux from
 // /sys/class/net under root (no command, no netlink), elsewhere from the
@@ -66,8 +69,8 @@ func readSysLinks(root string) ([]Link, error) {
 			return strings.TrimSpace(string(b))
 		}
 		flags := read("flags")
-		if flags == "" || read("type") == "772" { // not an interface (bonding_masters), or ARPHRD_LOOPBACK
-			continue
+		if f, err := strconv.ParseUint(strings.TrimPrefix(flags, "0x"), 16, 32); err != nil || f&iffLoopback != 0 {
+			continue // not an interface (bonding_masters), or loopback
 		}
 		out = append(out, ParseSysLink(name, flags, read("carrier"), read("operstate"),
 			exists(filepath.Join(p, "wireless")) || exists(filepath.Join(p, "phy80211")),
