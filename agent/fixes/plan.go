@@ -151,6 +151,8 @@ func MakePlan(f catalog.Fix, params map[string]string, m Machine) (Plan, error) 
 		return Plan{Steps: []Step{{Action: &Action{Name: ActClearTemp, Args: pick(params, "min_age_hours")}}}}, nil
 	case catalog.RestartPrintSpooler:
 		return planPrintSpooler(m)
+	case catalog.RestartResolver:
+		return planRestartResolver(m)
 	case catalog.ResumePrinter:
 		return planResumePrinter(params["printer"], m)
 	case catalog.CancelPrintJobs:
@@ -325,6 +327,17 @@ func planPrintSpooler(m Machine) (Plan, error) {
 		return restartBuiltin(m, "org.cups.cupsd", Step{Argv: []string{"cancel", "-a", "-"}, Optional: true})
 	}
 	return Plan{}, notApplicable("restart-print-spooler is not available on %s", m.GOOS)
+}
+
+func planRestartResolver(m Machine) (Plan, error) {
+	switch {
+	case !m.has("systemctl"):
+	case m.has("resolvectl"):
+		return restartBuiltin(m, "systemd-resolved")
+	case m.has("dnsmasq"):
+		return restartBuiltin(m, "dnsmasq")
+	}
+	return Plan{}, notApplicable("no local DNS service (systemd-resolved, dnsmasq) runs under systemd here")
 }
 
 func planResumePrinter(name string, m Machine) (Plan, error) {

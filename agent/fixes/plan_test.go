@@ -84,6 +84,11 @@ func TestPlansPerOS(t *testing.T) {
 		{"print linux", catalog.RestartPrintSpooler, nil, has("linux", all...), []string{"cancel|-a|-x", "systemctl|restart|cups"}, "", ""},
 		{"print linux no cups", catalog.RestartPrintSpooler, nil, has("linux", "systemctl"), nil, "CUPS", ""},
 		{"print windows", catalog.RestartPrintSpooler, nil, has("windows"), []string{"net|stop|Spooler", "agent:clear-print-queue", "net|start|Spooler"}, "", ""},
+		// restart-resolver
+		{"resolver resolved", catalog.RestartResolver, nil, has("linux", "systemctl", "resolvectl", "dnsmasq"), []string{"systemctl|restart|systemd-resolved"}, "", ""},
+		{"resolver dnsmasq", catalog.RestartResolver, nil, has("linux", "systemctl", "dnsmasq"), []string{"systemctl|restart|dnsmasq"}, "", ""},
+		{"resolver none", catalog.RestartResolver, nil, has("linux", "systemctl"), nil, "no local DNS service", ""},
+		{"resolver no systemd", catalog.RestartResolver, nil, has("linux", "resolvectl"), nil, "no local DNS service", ""},
 		// resume-printer, cancel-print-jobs
 		{"resume one", catalog.ResumePrinter, map[string]string{"printer": "office"}, has("linux", "cupsenable", "cupsaccept"), []string{"cupsenable|office", "cupsaccept|office"}, "", ""},
 		{"resume all", catalog.ResumePrinter, nil, has("darwin", "cupsenable", "cupsaccept"), []string{"agent:resume-printers"}, "", ""},

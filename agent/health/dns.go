@@ -350,10 +350,10 @@ func gradeDNS(v dnsView) diag.CheckResult {
 	case len(states[serverDead]) == len(v.Servers):
 		switch {
 		case allLocal && upAnswer:
-			return fail(catalog.FlushDNS, fmt.Sprintf("%s is not answering, although the DNS servers behind it do: names cannot be looked up.",
+			return fail(catalog.RestartResolver, fmt.Sprintf("%s is not answering, although the DNS servers behind it do: names cannot be looked up.",
 				upper(v.Servers[0].name())))
 		case allLocal:
-			return fail(catalog.FlushDNS, fmt.Sprintf("%s is not answering: names cannot be looked up.", upper(v.Servers[0].name())))
+			return fail(catalog.RestartResolver, fmt.Sprintf("%s is not answering: names cannot be looked up.", upper(v.Servers[0].name())))
 		}
 		return fail(catalog.RenewDHCP, "No DNS server answers: names cannot be looked up.")
 	case len(resolved) == 0 && len(missing) == 0 && len(states[serverBroken])+len(states[serverDead]) == len(v.Servers):

@@ -157,7 +157,7 @@ func TestDNSResolversReal(t *testing.T) {
 		// Nothing listens on the stub address: systemd-resolved is down.
 		root := dnsRoot(t, "nameserver "+stub+"\noptions edns0\n", "nameserver "+up1+"\n", "127.0.0.1 localhost\n10.9.8.7 hub.corp.test hub\n")
 		got := run(root, hub, names)
-		if got.Status != diag.StatusFailing || got.Fix != catalog.FlushDNS ||
+		if got.Status != diag.StatusFailing || got.Fix != catalog.RestartResolver ||
 			!strings.Contains(got.Summary, "systemd-resolved") || !strings.Contains(got.Summary, "not answering") {
 			t.Fatalf("%+v", got)
 		}

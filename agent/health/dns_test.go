@@ -48,7 +48,7 @@ func TestGradeDNS(t *testing.T) {
 			dnsServer{"192.0.2.54", []dnsReply{servfail, servfail, servfail}}),
 			diag.StatusWarning, catalog.RenewDHCP, "(192.0.2.54) does not answer properly"},
 		{"dead local dnsmasq", view(dnsServer{"127.0.0.1", []dnsReply{{Err: errors.New("connection refused")}, dead, dead}}),
-			diag.StatusFailing, catalog.FlushDNS, "This computer's DNS service (127.0.0.1) is not answering"},
+			diag.StatusFailing, catalog.RestartResolver, "This computer's DNS service (127.0.0.1) is not answering"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -50,6 +50,7 @@ const (
 	ScheduleReboot      = "schedule-reboot"
 	ResumePrinter       = "resume-printer"
 	CancelPrintJobs     = "cancel-print-jobs"
+	RestartResolver     = "restart-resolver"
 )
 
 // Kind is a parameter's type.
@@ -196,6 +197,13 @@ var fixes = []Fix{
 		Consent:  true, Disruptive: true, SettleSec: 2,
 		// Verified by the queue draining and the spooler answering again.
 		Verify: []string{"print-jobs-stuck", "printer-stopped"},
+	},
+	{
+		ID: RestartResolver, Title: "Restart the local DNS service", Tier: TierSelfHelp, OSes: []string{Linux}, TimeoutSec: 60, SettleSec: 2,
+		Description: "Restarts the DNS resolver that runs on this computer and answers its look-ups: `systemctl restart " +
+			"systemd-resolved` (the 127.0.0.53 stub), else `systemctl restart dnsmasq`.",
+		UserText: "Restart this computer's name look-up service when web addresses stop working.",
+		Verify:   []string{"dns-resolution"},
 	},
 	{
 		ID: ResumePrinter, Title: "Resume a paused printer", Tier: TierSelfHelp, OSes: []string{Linux, Darwin}, TimeoutSec: 60, SettleSec: 2,
