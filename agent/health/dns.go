@@ -24,8 +24,8 @@ import (
 )
 
 // dns-resolution asks every DNS server the machine is configured with
-// directly (resolv.conf, and on a systemd-resolved machine the servers
-// behind its 127.0.0.53 stub too), so a dead resolver is seen even when
+// directly (resolv.conf; on a systemd-resolved machine whose 127.0.0.53
+// stub fails, the servers behind it too), so a dead resolver is seen even when
 // the hub's name is in /etc/hosts and even with no hub at all. It asks for
 // the hub's name and the names the admin lists; with none, it asks for the
 // root zone's name servers, which any working resolver answers. Packets go
@@ -194,9 +194,25 @@ func checkDNS(ctx context.Context, c *Config) diag.CheckResult {
 		}
 	}
 	ask(v.Servers)
-	ask(v.Upstreams)
 	wg.Wait()
+	// The servers behind the stub are asked only when the stub fails, to
+	// tell a dead stub from a dead upstream.
+	if len(v.Upstreams) > 0 && !anyServerWorks(v.Servers) {
+		ask(v.Upstreams)
+		wg.Wait()
+	} else {
+		v.Upstreams = nil
+	}
 	return gradeDNS(v)
+}
+
+func anyServerWorks(ss []dnsServer) bool {
+	for _, s := range ss {
+		if st := s.state(); st == serverOK || st == serverPartial {
+			return true
+		}
+	}
+	return false
 }
 
 // askAddress asks for q; a name with no IPv4 address is asked again for
