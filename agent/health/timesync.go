@@ -144,9 +144,15 @@ func syncEvidence(s *syncState) []diag.Evidence {
 // parseTimedatectl parses `timedatectl show` (NTP=, NTPSynchronized=).
 func parseTimedatectl(out string) syncState {
 	st := syncState{Source: "timedatectl"}
+	cannot := false
 	for _, line := range strings.Split(out, "\n") {
 		k, v, _ := strings.Cut(strings.TrimSpace(line), "=")
 		switch k {
+		case "CanNTP":
+			if v == "no" {
+				cannot = true
+				st.Details = append(st.Details, ev("time service", "none that timedatectl can manage (CanNTP=no)"))
+			}
 		case "NTP":
 			st.ServiceOff = v == "no"
 			st.Details = append(st.Details, ev("automatic time (NTP)", "%s", v))
@@ -154,6 +160,11 @@ func parseTimedatectl(out string) syncState {
 			st.Known, st.Synced = true, v == "yes"
 			st.Details = append(st.Details, ev("synchronised", "%s", v))
 		}
+	}
+	if cannot {
+		// No time service systemd can manage here (a container, or none
+		// installed): not this check's to judge.
+		st.Known, st.ServiceOff = false, false
 	}
 	return st
 }

@@ -61,5 +61,9 @@ func explainUnsynced(ctx context.Context, st syncState) syncState {
 			return why
 		}
 	}
+	// No time service answered (a container, whose clock is the host's,
+	// or a machine without systemd): the kernel's flag alone does not
+	// say whether anything here should be keeping time.
+	st.Known = false
 	return st
 }

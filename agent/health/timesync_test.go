@@ -20,6 +20,7 @@ func TestTimeSyncFixtures(t *testing.T) {
 		offset  time.Duration // the OS's own offset, when it reports one
 	}{
 		{"timedatectl-ntp-off.txt", parseTimedatectl, diag.StatusWarning, catalog.SyncClock, "switched off", 0},
+		{"timedatectl-container.txt", parseTimedatectl, diag.StatusUnknown, "", "does not say", 0},
 		{"timedatectl-waiting.txt", parseTimedatectl, diag.StatusWarning, catalog.SyncClock, "not being kept in sync", 0},
 		{"chronyc-synced.txt", parseChronyc, diag.StatusOK, "", "keeps the clock in sync", 12345 * time.Nanosecond},
 		{"chronyc-unsynced.txt", parseChronyc, diag.StatusWarning, catalog.SyncClock, "not being kept in sync", 0},

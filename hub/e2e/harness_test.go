@@ -29,10 +29,13 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binDir = dir
-	// The agents' DNS check asks only a loopback resolver: tests send
-	// nothing off the machine.
+	// The agents' DNS check asks only a loopback resolver (a working one,
+	// where the tests may listen on port 53): tests send nothing off the
+	// machine.
 	resolv := filepath.Join(dir, "resolv.conf")
-	if err := os.WriteFile(resolv, []byte("nameserver 127.0.0.1\n"), 0o644); err != nil {
+	ns, stopDNS := startLoopbackDNS()
+	defer stopDNS()
+	if err := os.WriteFile(resolv, []byte("nameserver "+ns+"\n"), 0o644); err != nil {
 		panic(err)
 	}
 	os.Setenv("TIERLINE_RESOLV_CONF", resolv)
@@ -48,6 +51,7 @@ func TestMain(m *testing.M) {
 		}
 	}
 	code := m.Run()
+	stopDNS()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
