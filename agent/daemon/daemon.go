@@ -52,6 +52,12 @@ type Config struct {
 	InventoryEvery time.Duration
 	// WatchServices are the services the service-stopped check watches.
 	WatchServices []string
+	// DNSNames are names dns-resolution asks every resolver for besides
+	// the hub's: the company's and public ones the admin lists.
+	DNSNames []string
+	// ResolvConf, when set, is the resolver configuration dns-resolution
+	// reads instead of /etc/resolv.conf.
+	ResolvConf string
 	// PolicyFile is the device fix policy (default STATE/policy.json).
 	PolicyFile string
 	// Socket is the local socket (default: SocketPath(State)).
@@ -263,7 +269,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	// inventory, not per check).
 	var lastUpdates atomic.Pointer[diag.UpdateStatus]
 	checks, err = health.NewRunner(health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices,
-		SampleWait: 3 * cfg.Interval}, health.Env{
+		SampleWait: 3 * cfg.Interval, DNSNames: cfg.DNSNames, ResolvConf: cfg.ResolvConf}, health.Env{
 		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
 		RecentProcs: hist.RecentProcs, WaitSample: hist.WaitAfter, Crashes: crashRecord,
 		Updates: func() (*diag.UpdateStatus, bool) { u := lastUpdates.Load(); return u, u != nil },

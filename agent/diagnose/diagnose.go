@@ -32,9 +32,11 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	asJSON := fs.Bool("json", false, "print one JSON document {inventory, sample, checks}")
 	hub := fs.String("hub", os.Getenv("TIERLINE_HUB"), "hub host:port for the DNS and reachability checks (env TIERLINE_HUB)")
 	watch := fs.String("watch", os.Getenv("TIERLINE_WATCH_SERVICES"), "comma-separated services that must be running (env TIERLINE_WATCH_SERVICES)")
+	dnsNames := fs.String("dns-names", os.Getenv("TIERLINE_DNS_NAMES"), "comma-separated names the DNS check asks every resolver for (env TIERLINE_DNS_NAMES)")
+	resolvConf := fs.String("resolv-conf", os.Getenv("TIERLINE_RESOLV_CONF"), "resolver configuration the DNS check reads (default /etc/resolv.conf; env TIERLINE_RESOLV_CONF)")
 	gap := fs.Duration("gap", time.Second, "time between the two samples that give rates")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: tierline-agent diagnose [--json] [--hub HOST:PORT] [--watch svc1,svc2]")
+		fmt.Fprintln(stderr, "usage: tierline-agent diagnose [--json] [--hub HOST:PORT] [--watch svc1,svc2] [--dns-names a,b]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -43,14 +45,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
-	cfg := health.Config{HubAddr: *hub}
-	if *watch != "" {
-		for _, s := range strings.Split(*watch, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				cfg.WatchedServices = append(cfg.WatchedServices, s)
-			}
-		}
-	}
+	cfg := health.Config{HubAddr: *hub, WatchedServices: splitList(*watch), DNSNames: splitList(*dnsNames), ResolvConf: *resolvConf}
 	rep, err := Run(ctx, cfg, *gap)
 	if err != nil {
 		fmt.Fprintf(stderr, "diagnose: %v\n", err)
@@ -239,4 +234,15 @@ func orNone(s string) string {
 		return "none"
 	}
 	return s
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

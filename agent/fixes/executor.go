@@ -64,6 +64,8 @@ func (l *Local) Do(ctx context.Context, a Action) ActionResult {
 		return l.collectLogs(ctx, l, a.Args)
 	case ActClearPrintQueue:
 		return l.clearPrintQueue(ctx)
+	case ActResumePrinters:
+		return resumePrinters(ctx, l)
 	}
 	return ActionResult{Err: fmt.Errorf("no built-in action %q", a.Name)}
 }

@@ -113,6 +113,7 @@ const (
 	ActEndProcess      = "end-process"
 	ActCollectLogs     = "collect-logs"
 	ActClearPrintQueue = "clear-print-queue"
+	ActResumePrinters  = "resume-printers"
 )
 
 // Argv is how an action appears in RunResult.Steps: a name that is not a
@@ -178,6 +179,12 @@ func MakePlan(f catalog.Fix, params map[string]string, m Machine) (Plan, error) 
 		return Plan{Steps: []Step{{Action: &Action{Name: ActClearTemp, Args: pick(params, "min_age_hours")}}}}, nil
 	case catalog.RestartPrintSpooler:
 		return planPrintSpooler(m)
+	case catalog.RestartResolver:
+		return planRestartResolver(m)
+	case catalog.ResumePrinter:
+		return planResumePrinter(params["printer"], m)
+	case catalog.CancelPrintJobs:
+		return planCancelPrintJobs(m)
 	case catalog.SyncClock:
 		return planSyncClock(m)
 	case catalog.RestartService:
@@ -365,6 +372,34 @@ func planPrintSpooler(m Machine) (Plan, error) {
 		return restartBuiltin(m, "org.cups.cupsd", Step{Argv: []string{"cancel", "-a", "-"}, Optional: true})
 	}
 	return Plan{}, notApplicable("restart-print-spooler is not available on %s", m.GOOS)
+}
+
+func planRestartResolver(m Machine) (Plan, error) {
+	switch {
+	case !m.has("systemctl"):
+	case m.has("resolvectl"):
+		return restartBuiltin(m, "systemd-resolved")
+	case m.has("dnsmasq"):
+		return restartBuiltin(m, "dnsmasq")
+	}
+	return Plan{}, notApplicable("no local DNS service (systemd-resolved, dnsmasq) runs under systemd here")
+}
+
+func planResumePrinter(name string, m Machine) (Plan, error) {
+	if !m.has("cupsenable") || !m.has("cupsaccept") {
+		return Plan{}, notApplicable("CUPS (cupsenable, cupsaccept) is not installed")
+	}
+	if name == "" {
+		return Plan{Steps: []Step{{Action: &Action{Name: ActResumePrinters}}}}, nil
+	}
+	return Plan{Steps: []Step{cmd("cupsenable", name), cmd("cupsaccept", name)}}, nil
+}
+
+func planCancelPrintJobs(m Machine) (Plan, error) {
+	if !m.has("cancel") || !m.has("lpstat") {
+		return Plan{}, notApplicable("CUPS (cancel) is not installed")
+	}
+	return Plan{Steps: []Step{cmd("cancel", "-a")}}, nil
 }
 
 // timesyncd is where distributions install systemd-timesyncd.

@@ -106,6 +106,18 @@ func TestPlansPerOS(t *testing.T) {
 		{"print linux", catalog.RestartPrintSpooler, nil, has("linux", all...), []string{"cancel|-a|-x", "systemctl|restart|cups"}, "", ""},
 		{"print linux no cups", catalog.RestartPrintSpooler, nil, has("linux", "systemctl"), nil, "CUPS", ""},
 		{"print windows", catalog.RestartPrintSpooler, nil, has("windows"), []string{"net|stop|Spooler", "agent:clear-print-queue", "net|start|Spooler"}, "", ""},
+		// restart-resolver
+		{"resolver resolved", catalog.RestartResolver, nil, has("linux", "systemctl", "resolvectl", "dnsmasq"), []string{"systemctl|restart|systemd-resolved"}, "", ""},
+		{"resolver dnsmasq", catalog.RestartResolver, nil, has("linux", "systemctl", "dnsmasq"), []string{"systemctl|restart|dnsmasq"}, "", ""},
+		{"resolver none", catalog.RestartResolver, nil, has("linux", "systemctl"), nil, "no local DNS service", ""},
+		{"resolver no systemd", catalog.RestartResolver, nil, has("linux", "resolvectl"), nil, "no local DNS service", ""},
+		// resume-printer, cancel-print-jobs
+		{"resume one", catalog.ResumePrinter, map[string]string{"printer": "office"}, has("linux", "cupsenable", "cupsaccept"), []string{"cupsenable|office", "cupsaccept|office"}, "", ""},
+		{"resume all", catalog.ResumePrinter, nil, has("darwin", "cupsenable", "cupsaccept"), []string{"agent:resume-printers"}, "", ""},
+		{"resume no cups", catalog.ResumePrinter, nil, has("linux", "systemctl"), nil, "CUPS", ""},
+		{"resume windows", catalog.ResumePrinter, nil, has("windows"), nil, "not available on windows", ""},
+		{"cancel jobs", catalog.CancelPrintJobs, nil, has("linux", "cancel", "lpstat"), []string{"cancel|-a"}, "", ""},
+		{"cancel jobs no cups", catalog.CancelPrintJobs, nil, has("linux"), nil, "CUPS", ""},
 		{"print darwin", catalog.RestartPrintSpooler, nil, has("darwin"), []string{"cancel|-a|-", "launchctl|kickstart|-k|system/org.cups.cupsd"}, "", ""},
 		// sync-clock
 		{"clock linux chrony", catalog.SyncClock, nil, has("linux", all...), []string{"chronyc|makestep"}, "", ""},

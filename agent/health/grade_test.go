@@ -164,7 +164,7 @@ func TestGradeSmall(t *testing.T) {
 			t.Errorf("clock %s: %+v", tt.off, got)
 		}
 	}
-	if got := checkClock(context.Background(), c, Env{}); got.Status != diag.StatusUnknown {
+	if got := checkClock(context.Background(), c, Env{}, nil); got.Status != diag.StatusUnknown {
 		t.Errorf("clock without hub: %+v", got)
 	}
 	got := gradeServices([]svcmgr.Status{{Name: "cups", State: "active", Running: true}, {Name: "sshd", State: "failed"}})

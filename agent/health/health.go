@@ -204,6 +204,8 @@ type Env struct {
 	Updates func() (*diag.UpdateStatus, bool)
 	// Crashes is the record of application crashes (agent/crashes).
 	Crashes CrashRecord
+	// Getenv reads the agent's environment. Default os.Getenv.
+	Getenv func(string) string
 }
 
 // checkFunc adapts a function to Check.
@@ -243,16 +245,26 @@ func Checks(cfg Config, env Env) []Check {
 	c := &cfg
 	ps := &perfState{}
 	cc := &consumerCache{}
+	pr := &printReader{read: readPrinting(c)}
+	sr := &syncReader{read: readTimeSync}
+	lr := &linkReader{root: c.Root}
 	return []Check{
 		Func("disk-almost-full", func(ctx context.Context) diag.CheckResult { return checkDisk(ctx, c, env, cc) }),
 		Func("memory-pressure", func(ctx context.Context) diag.CheckResult { return checkMemory(ctx, c) }),
 		sampledFunc("cpu-saturated", func(ctx context.Context) diag.CheckResult { return checkCPU(ctx, c, env) }),
 		Func("dns-resolution", func(ctx context.Context) diag.CheckResult { return checkDNS(ctx, c) }),
 		Func("default-route", func(ctx context.Context) diag.CheckResult { return checkRoute(ctx, c) }),
+		Func("network-interface", func(ctx context.Context) diag.CheckResult { return checkLinks(ctx, lr) }),
+		Func("wifi-signal", func(ctx context.Context) diag.CheckResult { return checkWiFi(ctx, c, lr) }),
+		Func("dhcp-lease", func(ctx context.Context) diag.CheckResult { return checkDHCP(ctx, c, lr, env.Now()) }),
 		Func("hub-reachable", func(ctx context.Context) diag.CheckResult { return checkReachable(ctx, c) }),
-		Func("clock-skew", func(ctx context.Context) diag.CheckResult { return checkClock(ctx, c, env) }),
+		Func("proxy-unreachable", func(ctx context.Context) diag.CheckResult { return checkProxies(ctx, c, env) }),
+		Func("clock-skew", func(ctx context.Context) diag.CheckResult { return checkClock(ctx, c, env, sr) }),
+		Func("time-sync", func(ctx context.Context) diag.CheckResult { return checkTimeSync(ctx, sr) }),
 		Func("pending-reboot", func(ctx context.Context) diag.CheckResult { return checkReboot(ctx, c) }),
 		Func("service-stopped", func(ctx context.Context) diag.CheckResult { return checkServices(ctx, c) }),
+		Func("printer-stopped", func(ctx context.Context) diag.CheckResult { return checkPrinters(ctx, pr) }),
+		Func("print-jobs-stuck", func(ctx context.Context) diag.CheckResult { return checkPrintJobs(ctx, pr, env.Now()) }),
 		Func("battery-worn", func(ctx context.Context) diag.CheckResult { return checkBattery(ctx, c) }),
 		Func("uptime-long", func(ctx context.Context) diag.CheckResult { return checkUptime(ctx, c, env) }),
 		sampledFunc("process-cpu-runaway", func(ctx context.Context) diag.CheckResult { return checkRunaway(ctx, c, env) }),

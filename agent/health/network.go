@@ -4,112 +4,16 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/netip"
-	"os"
 	"runtime"
-	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tierline/tierline/agent/netstate"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
-
-func checkDNS(ctx context.Context, c *Config) diag.CheckResult {
-	var names []string
-	if c.HubAddr != "" {
-		host, _, _ := net.SplitHostPort(c.HubAddr)
-		if _, err := netip.ParseAddr(host); err != nil {
-			names = append(names, host)
-		}
-	}
-	names = append(names, c.DNSNames...)
-	if len(names) == 0 {
-		if c.HubAddr != "" {
-			return unknown("The hub is addressed by IP; there is no name to resolve.", ev("hub", "%s", c.HubAddr))
-		}
-		return unknown("No hub configured; there is no name to resolve.")
-	}
-	resolver := net.DefaultResolver
-	rcPath := c.path("/etc/resolv.conf")
-	if c.ResolvConf != "" {
-		rcPath = c.ResolvConf
-	}
-	var evidence []diag.Evidence
-	b, err := os.ReadFile(rcPath)
-	if err == nil {
-		rc := netstate.ParseResolvConf(b)
-		if len(rc.Nameservers) == 0 {
-			evidence = append(evidence, ev("name servers", "none in %s", rcPath))
-		} else {
-			evidence = append(evidence, ev("name servers", "%s (%s)", strings.Join(rc.Nameservers, ", "), rcPath))
-		}
-		if c.ResolvConf != "" {
-			if len(rc.Nameservers) == 0 {
-				return result(diag.StatusFailing, catalog.RenewDHCP, "No DNS server is configured.", evidence...)
-			}
-			resolver = fileResolver(rc.Nameservers, c.DNSPort)
-		}
-	} else if c.ResolvConf != "" {
-		return unknown("Could not read the resolver configuration.", ev("error", "%v", err))
-	}
-	failed := 0
-	for _, name := range names {
-		lctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
-		start := time.Now()
-		addrs, err := resolver.LookupHost(lctx, name)
-		cancel()
-		took := time.Since(start).Round(time.Millisecond)
-		if err != nil {
-			failed++
-			evidence = append(evidence, ev(name, "failed after %s: %s", took, dnsError(err)))
-			continue
-		}
-		evidence = append(evidence, ev(name, "%s in %s", strings.Join(addrs, ", "), took))
-	}
-	switch {
-	case failed == len(names):
-		return result(diag.StatusFailing, catalog.FlushDNS, "Names do not resolve: DNS is not working.", evidence...)
-	case failed > 0:
-		return result(diag.StatusWarning, catalog.FlushDNS, "Some names do not resolve.", evidence...)
-	}
-	return ok("DNS resolves the hub's name.", evidence...)
-}
-
-func dnsError(err error) string {
-	var de *net.DNSError
-	if errors.As(err, &de) {
-		switch {
-		case de.IsNotFound:
-			return "no such name"
-		case de.IsTimeout:
-			return "timed out"
-		}
-		return de.Err
-	}
-	return err.Error()
-}
-
-// fileResolver is a Go resolver that queries the given servers instead of
-// those of the system configuration.
-func fileResolver(servers []string, port int) *net.Resolver {
-	var d net.Dialer
-	return &net.Resolver{
-		PreferGo: true,
-		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var errs []error
-			for _, s := range servers {
-				conn, err := d.DialContext(ctx, network, net.JoinHostPort(s, strconv.Itoa(port)))
-				if err == nil {
-					return conn, nil
-				}
-				errs = append(errs, err)
-			}
-			return nil, errors.Join(errs...)
-		},
-	}
-}
 
 func checkRoute(_ context.Context, c *Config) diag.CheckResult {
 	t, err := netstate.ReadRouteTable(c.Root)
@@ -148,6 +52,14 @@ func gradeRoute(t netstate.Table) diag.CheckResult {
 	return ok("There is a default gateway.", append(evidence, ev("gateway neighbour", "no entry (not contacted recently)"))...)
 }
 
+// dialResult is one TCP connect of hub-reachable.
+type dialResult struct {
+	Target string
+	Hub    bool
+	Err    error
+	Took   time.Duration
+}
+
 func checkReachable(ctx context.Context, c *Config) diag.CheckResult {
 	var targets []string
 	if c.HubAddr != "" {
@@ -157,34 +69,89 @@ func checkReachable(ctx context.Context, c *Config) diag.CheckResult {
 	if len(targets) == 0 {
 		return unknown("No hub configured; nothing to reach.")
 	}
-	var evidence []diag.Evidence
-	failed := 0
-	hubFailed := false
+	rs := make([]dialResult, len(targets))
+	var wg sync.WaitGroup
 	var d net.Dialer
 	for i, t := range targets {
-		dctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
-		start := time.Now()
-		conn, err := d.DialContext(dctx, "tcp", t)
-		cancel()
-		took := time.Since(start).Round(time.Millisecond)
-		if err != nil {
-			failed++
-			if i == 0 && c.HubAddr != "" {
-				hubFailed = true
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			dctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
+			defer cancel()
+			start := time.Now()
+			conn, err := d.DialContext(dctx, "tcp", t)
+			rs[i] = dialResult{Target: t, Hub: i == 0 && c.HubAddr != "", Err: err, Took: time.Since(start)}
+			if err == nil {
+				conn.Close()
 			}
-			evidence = append(evidence, ev(t, "not reachable after %s: %v", took, unwrapOp(err)))
+		}()
+	}
+	wg.Wait()
+	// The route is only asked about when the hub does not answer, to tell
+	// whose fault that is.
+	var route *diag.CheckResult
+	if rs[0].Hub && rs[0].Err != nil {
+		r := checkRoute(ctx, c)
+		route = &r
+	}
+	return gradeReach(rs, route)
+}
+
+// gradeReach is the pure part of hub-reachable. route is the default-route
+// result, given when the hub did not answer. A hub that refuses the
+// connection, or that alone does not answer while the route and other
+// targets are fine, is the help desk's fault, not this computer's network.
+func gradeReach(rs []dialResult, route *diag.CheckResult) diag.CheckResult {
+	var evidence []diag.Evidence
+	failed, othersOK := 0, 0
+	var hub *dialResult
+	for i, r := range rs {
+		took := r.Took.Round(time.Millisecond)
+		if r.Hub {
+			hub = &rs[i]
+		}
+		if r.Err != nil {
+			failed++
+			evidence = append(evidence, ev(r.Target, "not reachable after %s: %v", took, unwrapOp(r.Err)))
 			continue
 		}
-		conn.Close()
-		evidence = append(evidence, ev(t, "connected in %s", took))
+		if !r.Hub {
+			othersOK++
+		}
+		evidence = append(evidence, ev(r.Target, "connected in %s", took))
+	}
+	if hub != nil && hub.Err != nil {
+		if route != nil {
+			evidence = append(evidence, ev("default route", "%s: %s", route.Status, route.Summary))
+		}
+		var de *net.DNSError
+		switch {
+		case errors.As(hub.Err, &de):
+			return result(diag.StatusFailing, catalog.FlushDNS, "The help desk's server name cannot be looked up, so it cannot be reached.", evidence...)
+		case refused(hub.Err):
+			return result(diag.StatusFailing, "", "The help desk's server is not answering: its computer refused the connection. "+
+				"The problem is at the help desk's end, not on this computer's network.", evidence...)
+		case route != nil && route.Status == diag.StatusFailing:
+			return result(diag.StatusFailing, catalog.ResetNetwork, "This computer's network has no way out, so the help desk's server cannot be reached.", evidence...)
+		case othersOK > 0:
+			return result(diag.StatusFailing, "", "The help desk's server does not answer while other places do: "+
+				"the problem is at the server or on the way to it, not on this computer.", evidence...)
+		}
+		return result(diag.StatusFailing, catalog.ResetNetwork, "The help desk's server cannot be reached.", evidence...)
 	}
 	switch {
-	case hubFailed || failed == len(targets):
-		return result(diag.StatusFailing, catalog.ResetNetwork, "The hub cannot be reached.", evidence...)
+	case failed == len(rs):
+		return result(diag.StatusFailing, catalog.ResetNetwork, "The configured targets cannot be reached.", evidence...)
 	case failed > 0:
 		return result(diag.StatusWarning, catalog.ResetNetwork, "Some configured targets cannot be reached.", evidence...)
 	}
 	return ok("The hub is reachable.", evidence...)
+}
+
+// refused reports whether a connect was refused: the far end is up and
+// answered, with nothing listening on the port.
+func refused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "refused")
 }
 
 func unwrapOp(err error) error {

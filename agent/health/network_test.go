@@ -1,7 +1,11 @@
 package health
 
 import (
+	"errors"
+	"net"
 	"net/netip"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -90,6 +94,40 @@ func TestGradeRoute(t *testing.T) {
 			}
 			if diff := cmp.Diff(tt.wantEvidence, values); diff != "" {
 				t.Errorf("evidence (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestGradeReach(t *testing.T) {
+	refusedErr := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	timeout := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("i/o timeout")}
+	noName := &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "hub.corp.example", IsNotFound: true}}
+	routeOK := &diag.CheckResult{Status: diag.StatusOK, Summary: "There is a default gateway."}
+	noRoute := &diag.CheckResult{Status: diag.StatusFailing, Summary: "There is no default route."}
+	hub := func(err error) dialResult { return dialResult{Target: "hub.corp.example:8443", Hub: true, Err: err} }
+	other := func(err error) dialResult { return dialResult{Target: "intranet.corp.example:443", Err: err} }
+	tests := []struct {
+		name    string
+		rs      []dialResult
+		route   *diag.CheckResult
+		status  diag.Status
+		fix     string
+		summary string
+	}{
+		{"all reachable", []dialResult{hub(nil), other(nil)}, nil, diag.StatusOK, "", "The hub is reachable."},
+		{"hub refuses", []dialResult{hub(refusedErr)}, routeOK, diag.StatusFailing, "", "not on this computer's network"},
+		{"hub silent, others fine", []dialResult{hub(timeout), other(nil)}, routeOK, diag.StatusFailing, "", "not on this computer"},
+		{"no route", []dialResult{hub(timeout), other(timeout)}, noRoute, diag.StatusFailing, catalog.ResetNetwork, "no way out"},
+		{"hub silent, nothing else to compare", []dialResult{hub(timeout)}, routeOK, diag.StatusFailing, catalog.ResetNetwork, "cannot be reached"},
+		{"hub name unknown", []dialResult{hub(noName)}, routeOK, diag.StatusFailing, catalog.FlushDNS, "cannot be looked up"},
+		{"only a target down", []dialResult{hub(nil), other(timeout)}, nil, diag.StatusWarning, catalog.ResetNetwork, "Some configured targets"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := gradeReach(tt.rs, tt.route)
+			if got.Status != tt.status || got.Fix != tt.fix || !strings.Contains(got.Summary, tt.summary) {
+				t.Errorf("got %s %q %q, want %s %q ~%q", got.Status, got.Fix, got.Summary, tt.status, tt.fix, tt.summary)
 			}
 		})
 	}

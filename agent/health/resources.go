@@ -283,17 +283,6 @@ func roundDays(d time.Duration) string {
 	return d.Round(time.Minute).String()
 }
 
-func checkClock(_ context.Context, c *Config, env Env) diag.CheckResult {
-	if env.HubOffset == nil {
-		return unknown("No hub time to compare with yet.")
-	}
-	off, known := env.HubOffset()
-	if !known {
-		return unknown("No hub time to compare with yet.")
-	}
-	return gradeClock(c, off)
-}
-
 func gradeClock(c *Config, off time.Duration) diag.CheckResult {
 	abs := time.Duration(math.Abs(float64(off)))
 	dir := "behind"

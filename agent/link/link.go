@@ -114,10 +114,14 @@ type State struct {
 	Connects      uint64 // sessions established
 	Failures      uint64 // dial or handshake failures and lost sessions
 	LastError     string
-	// HubOffset is the hub's clock minus ours, measured at the last
-	// handshake (HubOffsetKnown false before the first).
+	// HubOffset is the hub's clock minus ours (HubOffsetKnown false before
+	// the first measurement), measured at each handshake and again at each
+	// ack while connected, from the time the hub stamps on its frames, so
+	// drift and a clock fix show without a reconnect. HubOffsetAt is when
+	// it was last measured.
 	HubOffset      time.Duration
 	HubOffsetKnown bool
+	HubOffsetAt    time.Time
 }
 
 // Link is a connection to the hub. Create with New, then call Run once.
@@ -337,6 +341,19 @@ func (l *Link) pump() {
 	}
 }
 
+// noteHubClock measures the hub's clock offset again from a frame the hub
+// stamped at hubTime and that arrived at at. The estimate is low by the
+// frame's one-way delay, milliseconds on a working network: well inside
+// the clock checks' thresholds of a minute and more.
+func (l *Link) noteHubClock(hubTime, at time.Time) {
+	if hubTime.IsZero() {
+		return
+	}
+	l.mu.Lock()
+	l.st.HubOffset, l.st.HubOffsetKnown, l.st.HubOffsetAt = hubTime.Sub(at), true, at
+	l.mu.Unlock()
+}
+
 func (l *Link) handleAck(seq uint64) {
 	if err := l.cfg.Spool.Ack(seq); err != nil {
 		l.log.Warn("removing acknowledged messages from the spool failed", "seq", seq, "err", err)
@@ -489,7 +506,7 @@ func (l *Link) handshake(ctx context.Context) (*websocket.Conn, wire.Welcome, er
 		rtt := time.Since(sentAt)
 		offset := w.HubTime.Sub(sentAt.Add(rtt / 2))
 		l.mu.Lock()
-		l.st.HubOffset, l.st.HubOffsetKnown = offset, true
+		l.st.HubOffset, l.st.HubOffsetKnown, l.st.HubOffsetAt = offset, true, time.Now()
 		l.mu.Unlock()
 	}
 	if w.DeviceID != l.cfg.DeviceID {
@@ -625,11 +642,13 @@ func (l *Link) readLoop(conn *websocket.Conn) error {
 		}
 		switch env.Type {
 		case wire.TypeAck:
+			at := time.Now()
 			a, err := wire.DecodeBody[wire.Ack](env)
 			if err != nil {
 				l.log.Warn("ignoring bad ack from hub", "err", err)
 				continue
 			}
+			l.noteHubClock(env.Time, at)
 			l.handleAck(a.Seq)
 		case wire.TypeError:
 			e, err := wire.DecodeBody[wire.Error](env)

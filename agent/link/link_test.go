@@ -50,6 +50,8 @@ type fakeHub struct {
 	helloSeen  []wire.Hello
 	authFails  int
 	changed    chan struct{}
+	// skew is added to the hub's clock on every frame it stamps.
+	skew time.Duration
 	// afterWelcome, if set, writes frames of its own after the welcome.
 	afterWelcome func(ctx context.Context, c *websocket.Conn)
 }
@@ -79,7 +81,10 @@ func (h *fakeHub) url() string {
 }
 
 func (h *fakeHub) send(ctx context.Context, c *websocket.Conn, b wire.Body) {
-	f, _ := wire.Encode(wire.NewID(), 0, time.Now(), b)
+	h.mu.Lock()
+	now := time.Now().Add(h.skew)
+	h.mu.Unlock()
+	f, _ := wire.Encode(wire.NewID(), 0, now, b)
 	c.Write(ctx, websocket.MessageText, f)
 }
 
@@ -568,5 +573,35 @@ func TestRunRequestsReachTheHookAndHelloListsFixes(t *testing.T) {
 	defer h.mu.Unlock()
 	if fmt.Sprint(h.helloSeen[0].Fixes) != "[flush-dns clear-temp]" {
 		t.Fatalf("hello fixes %v", h.helloSeen[0].Fixes)
+	}
+}
+
+// TestHubOffsetFollowsAcks moves the hub's clock while the agent stays
+// connected and sees the measured offset follow it without a reconnect.
+func TestHubOffsetFollowsAcks(t *testing.T) {
+	pub, priv := newKey(t)
+	h := newFakeHub(t, pub)
+	sp, err := spool.Open(t.TempDir(), spool.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startAgent(t, h, priv, sp, nil)
+	if _, err := a.link.Send(context.Background(), telemetry()); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, a.link, func(s State) bool { return s.AckedSeq == 1 && s.HubOffsetKnown })
+	if off := a.link.State().HubOffset; off > time.Second || off < -time.Second {
+		t.Fatalf("offset %s with clocks in step", off)
+	}
+	h.mu.Lock()
+	h.skew = 3 * time.Minute
+	h.mu.Unlock()
+	if _, err := a.link.Send(context.Background(), telemetry()); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, a.link, func(s State) bool { return s.AckedSeq == 2 })
+	st := a.link.State()
+	if st.Connects != 1 || st.HubOffset < 3*time.Minute-time.Second || st.HubOffset > 3*time.Minute+time.Second {
+		t.Fatalf("after the hub's clock moved 3 min: offset %s, connects %d", st.HubOffset, st.Connects)
 	}
 }

@@ -29,6 +29,16 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binDir = dir
+	// The agents' DNS check asks only a loopback resolver (a working one,
+	// where the tests may listen on port 53): tests send nothing off the
+	// machine.
+	resolv := filepath.Join(dir, "resolv.conf")
+	ns, stopDNS := startLoopbackDNS()
+	defer stopDNS()
+	if err := os.WriteFile(resolv, []byte("nameserver "+ns+"\n"), 0o644); err != nil {
+		panic(err)
+	}
+	os.Setenv("TIERLINE_RESOLV_CONF", resolv)
 	for _, p := range []struct{ out, pkg string }{
 		{"tierline-hub", "github.com/tierline/tierline/hub/cmd/tierline-hub"},
 		{"tierline-agent", "github.com/tierline/tierline/agent/cmd/tierline-agent"},
@@ -41,6 +51,7 @@ func TestMain(m *testing.M) {
 		}
 	}
 	code := m.Run()
+	stopDNS()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

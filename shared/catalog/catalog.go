@@ -48,6 +48,9 @@ const (
 	EndProcess          = "end-process"
 	CollectLogs         = "collect-logs"
 	ScheduleReboot      = "schedule-reboot"
+	ResumePrinter       = "resume-printer"
+	CancelPrintJobs     = "cancel-print-jobs"
+	RestartResolver     = "restart-resolver"
 )
 
 // Kind is a parameter's type.
@@ -130,6 +133,9 @@ func (f Fix) Param(name string) (Param, bool) {
 }
 
 // ServiceName matches service, unit and launchd label names.
+// printerNamePattern matches a CUPS queue name.
+const printerNamePattern = `[A-Za-z0-9][A-Za-z0-9._@-]{0,127}`
+
 const serviceNamePattern = `[A-Za-z0-9][A-Za-z0-9@._:-]{0,127}`
 
 // targetPattern matches a credential target: host names, URLs' host:port,
@@ -188,7 +194,32 @@ var fixes = []Fix{
 		Description: "Cancels stuck print jobs and restarts the print service: `cancel -a -x` and `systemctl restart cups` on Linux, " +
 			"the Spooler service with its queue folder emptied on Windows, `cancel -a -` and cupsd kickstarted on macOS.",
 		UserText: "Clear stuck print jobs and restart printing. Documents waiting to print are removed.",
-		Consent:  true, Disruptive: true,
+		Consent:  true, Disruptive: true, SettleSec: 2,
+		// Verified by the queue draining and the spooler answering again.
+		Verify: []string{"print-jobs-stuck", "printer-stopped"},
+	},
+	{
+		ID: RestartResolver, Title: "Restart the local DNS service", Tier: TierSelfHelp, OSes: []string{Linux}, TimeoutSec: 60, SettleSec: 2,
+		Description: "Restarts the DNS resolver that runs on this computer and answers its look-ups: `systemctl restart " +
+			"systemd-resolved` (the 127.0.0.53 stub), else `systemctl restart dnsmasq`.",
+		UserText: "Restart this computer's name look-up service when web addresses stop working.",
+		Verify:   []string{"dns-resolution"},
+	},
+	{
+		ID: ResumePrinter, Title: "Resume a paused printer", Tier: TierSelfHelp, OSes: []string{Linux, Darwin}, TimeoutSec: 60, SettleSec: 2,
+		Description: "Enables a printer CUPS has stopped and lets its queue accept jobs again: `cupsenable` and `cupsaccept` for the " +
+			"named printer, or for every stopped printer `lpstat -p` lists. Waiting jobs are kept and print.",
+		UserText: "Start a paused printer again. Documents waiting for it will print.",
+		Params: []Param{{Name: "printer", Title: "Printer", Kind: KindString, Pattern: printerNamePattern,
+			Help: "queue name; empty resumes every stopped printer"}},
+		Verify: []string{"printer-stopped"},
+	},
+	{
+		ID: CancelPrintJobs, Title: "Cancel stuck print jobs", Tier: TierSelfHelp, OSes: []string{Linux, Darwin}, TimeoutSec: 60, SettleSec: 2,
+		Description: "Cancels every job waiting in CUPS (`cancel -a`), leaving the printers and the print service as they are.",
+		UserText:    "Remove the documents stuck waiting to print. They will not print; send them again afterwards.",
+		Consent:     true,
+		Verify:      []string{"print-jobs-stuck"},
 	},
 	{
 		ID: SyncClock, Title: "Synchronise the clock", Tier: TierHelpDesk, OSes: allOSes, TimeoutSec: 60, SettleSec: 2,

@@ -66,10 +66,14 @@ const (
 
 // Envelope is the frame around every message.
 type Envelope struct {
-	V    int             `json:"v"`
-	Type Type            `json:"type"`
-	ID   string          `json:"id"`
-	Seq  uint64          `json:"seq,omitempty"`
+	V    int    `json:"v"`
+	Type Type   `json:"type"`
+	ID   string `json:"id"`
+	Seq  uint64 `json:"seq,omitempty"`
+	// Time is the sender's clock when it encoded the frame. Since
+	// 2026-12-06 the agent measures the hub's clock offset from the Time of
+	// each ack while connected (before, only from Welcome.HubTime at
+	// connect); the field was always sent, so the version is unchanged.
 	Time time.Time       `json:"time"`
 	Body json.RawMessage `json:"body,omitempty"`
 }

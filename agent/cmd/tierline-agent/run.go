@@ -41,6 +41,8 @@ func runRun(ctx context.Context, args []string) int {
 	fs.Var(cmdline.Duration{D: &cfg.CheckEvery}, "check-interval", "how often health checks run (results travel with telemetry)")
 	fs.Var(cmdline.Duration{D: &cfg.InventoryEvery}, "inventory-interval", "how often the inventory is re-read (sent only when it changed)")
 	fs.Var(cmdline.List{L: &cfg.WatchServices}, "watch-services", "comma-separated services the service-stopped check watches")
+	fs.Var(cmdline.List{L: &cfg.DNSNames}, "dns-names", "comma-separated names (company and public) the dns-resolution check asks every resolver for, besides the hub's")
+	fs.StringVar(&cfg.ResolvConf, "resolv-conf", "", "resolver configuration the dns-resolution check reads (default /etc/resolv.conf)")
 	fs.StringVar(&cfg.PolicyFile, "policy", "", "device fix policy file (JSON; default STATE/policy.json; absent means the defaults)")
 	fs.StringVar(&cfg.Socket, "socket", "", "local socket for the tray, the Get help page and the help command (default STATE/agent.sock; "+
 		"the packaged service uses "+localipc.DefaultSocket()+")")

@@ -1,0 +1,118 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tierline/tierline/agent/netstate"
+	"github.com/tierline/tierline/shared/catalog"
+	"github.com/tierline/tierline/shared/diag"
+)
+
+// softwareLinks are name prefixes of interfaces that software makes and
+// leaves down or unplugged as a matter of course (container bridges and
+// veths, the kernel's idle tunnel devices); their state says nothing about
+// this computer's network.
+var softwareLinks = []string{"docker", "br-", "virbr", "veth", "lxcbr", "lxdbr", "cni", "flannel", "cali", "vxlan",
+	"kube", "vnet", "dummy", "sit", "tunl", "ip6tnl", "ip6gre", "ip_vti", "ip6_vti", "gre", "gretap", "erspan", "nlmon", "ifb"}
+
+func linkMatters(l netstate.Link) bool {
+	if l.Physical {
+		return true
+	}
+	for _, p := range softwareLinks {
+		if strings.HasPrefix(l.Name, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// linkReader reads the interfaces once for the checks of a run that need
+// them (network-interface, wifi-signal, dhcp-lease).
+type linkReader struct {
+	mu    sync.Mutex
+	at    time.Time
+	links []netstate.Link
+	err   error
+	root  string
+}
+
+func (r *linkReader) get() ([]netstate.Link, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if time.Since(r.at) >= 5*time.Second {
+		r.links, r.err = netstate.ReadLinks(r.root)
+		r.at = time.Now()
+	}
+	return r.links, r.err
+}
+
+func checkLinks(_ context.Context, lr *linkReader) diag.CheckResult {
+	links, err := lr.get()
+	if err != nil {
+		if errors.Is(err, errors.ErrUnsupported) {
+			return unknown("The network-interface check is not implemented here.")
+		}
+		return unknown("Could not read the network interfaces.", ev("error", "%v", err))
+	}
+	return gradeLinks(links)
+}
+
+// describeLink says what state a link is in, for evidence.
+func describeLink(l netstate.Link) string {
+	kind := "wired or virtual"
+	switch {
+	case l.Wireless:
+		kind = "Wi-Fi"
+	case !l.Physical:
+		kind = "virtual"
+	}
+	state := ""
+	if l.OperState != "" {
+		state = " (" + l.OperState + ")"
+	}
+	switch {
+	case !l.AdminUp:
+		return kind + ": switched off, administratively down" + state
+	case l.Carrier:
+		return kind + ": switched on, link up" + state
+	case l.Wireless:
+		return kind + ": switched on, not connected to a network" + state
+	}
+	return kind + ": switched on, no link: no cable or nothing at its other end" + state
+}
+
+// gradeLinks is the pure part of network-interface.
+func gradeLinks(all []netstate.Link) diag.CheckResult {
+	var evidence []diag.Evidence
+	var usable, off, noLink []string
+	for _, l := range all {
+		if !linkMatters(l) {
+			continue
+		}
+		evidence = append(evidence, ev(l.Name, "%s", describeLink(l)))
+		switch {
+		case !l.AdminUp:
+			off = append(off, l.Name)
+		case l.Carrier:
+			usable = append(usable, l.Name)
+		default:
+			noLink = append(noLink, l.Name)
+		}
+	}
+	switch {
+	case len(evidence) == 0:
+		return result(diag.StatusFailing, "", "This computer has no network adapter besides its internal loopback.")
+	case len(usable) > 0:
+		return ok("Connected through "+strings.Join(usable, ", ")+".", evidence...)
+	case len(off) > 0:
+		return result(diag.StatusFailing, catalog.ResetNetwork,
+			"The network adapter "+strings.Join(off, ", ")+" is switched off, so this computer has no network.", evidence...)
+	}
+	return result(diag.StatusFailing, "", "No network adapter has a link: plug in the network cable or join a Wi-Fi network ("+
+		strings.Join(noLink, ", ")+").", evidence...)
+}

@@ -1,0 +1,9 @@
+//go:build !windows && !darwin
+
+package health
+
+import "context"
+
+func proxySettings(_ context.Context, c *Config, getenv func(string) string) ([]proxySetting, error) {
+	return unixProxySettings(c, getenv), nil
+}

@@ -1,0 +1,69 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tierline/tierline/agent/execx"
+)
+
+// whyCache keeps the reason the clock is out of sync for whyTTL, so a
+// machine that stays unsynchronised does not start a program every minute.
+var whyCache struct {
+	sync.Mutex
+	at time.Time
+	st syncState
+}
+
+const whyTTL = 15 * time.Minute
+
+// readTimeSync asks the kernel (adjtimex, read-only) and, only when the
+// clock is not in sync, timedatectl or chronyc for the reason (at most
+// every whyTTL).
+func readTimeSync(ctx context.Context) (syncState, error) {
+	var tx unix.Timex
+	if _, err := unix.Adjtimex(&tx); err != nil {
+		return syncState{}, fmt.Errorf("adjtimex: %w", err)
+	}
+	st := kernelSync(tx.Status, tx.Maxerror)
+	if st.Synced {
+		return st, nil
+	}
+	whyCache.Lock()
+	defer whyCache.Unlock()
+	if !whyCache.at.IsZero() && time.Since(whyCache.at) < whyTTL {
+		return whyCache.st, nil
+	}
+	why := explainUnsynced(ctx, st)
+	whyCache.at, whyCache.st = time.Now(), why
+	return why, nil
+}
+
+func explainUnsynced(ctx context.Context, st syncState) syncState {
+	if out, err := execx.Output(ctx, 5*time.Second, 16<<10, "timedatectl", "show"); err == nil {
+		if why := parseTimedatectl(out); why.Known {
+			why.Details = append(st.Details, why.Details...)
+			why.Synced = false
+			return why
+		}
+	} else if !errors.Is(err, execx.ErrNotFound) {
+		st.Details = append(st.Details, ev("timedatectl", "%v", err))
+	}
+	if out, err := execx.Output(ctx, 5*time.Second, 16<<10, "chronyc", "tracking"); err == nil {
+		if why := parseChronyc(out); why.Known {
+			why.Details = append(st.Details, why.Details...)
+			why.Synced = false
+			return why
+		}
+	}
+	// No time service answered (a container, whose clock is the host's,
+	// or a machine without systemd): the kernel's flag alone does not
+	// say whether anything here should be keeping time.
+	st.Known = false
+	return st
+}

@@ -1,0 +1,98 @@
+package netstate
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Link is one network interface as the kernel sees it: whether it is
+// switched on (administratively up), whether it has a link (carrier: a
+// cable plugged in, a Wi-Fi network joined), and what kind it is.
+type Link struct {
+	Name      string
+	AdminUp   bool
+	Carrier   bool
+	OperState string // Linux's operstate (up, down, dormant, lowerlayerdown, unknown); empty elsewhere
+	Wireless  bool
+	// Physical: backed by a device (not a bridge, veth, tunnel or other
+	// software interface).
+	Physical bool
+}
+
+// Interface flags in /sys/class/net/IFACE/flags.
+const (
+	iffUp       = 0x1 // IFF_UP: switched on
+	iffLoopback = 0x8 // IFF_LOOPBACK
+)
+
+// ReadLinks lists the interfaces other than loopback: on Linux from
+// /sys/class/net under root (no command, no netlink), elsewhere from the
+// interface flags Go reads (FlagUp, FlagRunning), without kinds.
+func ReadLinks(root string) ([]Link, error) {
+	if runtime.GOOS == "linux" {
+		return readSysLinks(root)
+	}
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	var out []Link
+	for _, i := range ifs {
+		if i.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		out = append(out, Link{Name: i.Name, AdminUp: i.Flags&net.FlagUp != 0, Carrier: i.Flags&net.FlagRunning != 0, Physical: true})
+	}
+	return out, nil
+}
+
+func readSysLinks(root string) ([]Link, error) {
+	dir := filepath.Join(root, "/sys/class/net")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []Link
+	for _, e := range ents {
+		name := e.Name()
+		p := filepath.Join(dir, name)
+		read := func(f string) string {
+			b, err := os.ReadFile(filepath.Join(p, f))
+			if err != nil {
+				return ""
+			}
+			return strings.TrimSpace(string(b))
+		}
+		flags := read("flags")
+		if f, err := strconv.ParseUint(strings.TrimPrefix(flags, "0x"), 16, 32); err != nil || f&iffLoopback != 0 {
+			continue // not an interface (bonding_masters), or loopback
+		}
+		out = append(out, ParseSysLink(name, flags, read("carrier"), read("operstate"),
+			exists(filepath.Join(p, "wireless")) || exists(filepath.Join(p, "phy80211")),
+			exists(filepath.Join(p, "device"))))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// ParseSysLink makes a Link from the sysfs attributes of one interface:
+// flags ("0x1003"), carrier ("1", "0", or empty when the interface is down
+// and the kernel refuses to say) and operstate.
+func ParseSysLink(name, flags, carrier, operstate string, wireless, physical bool) Link {
+	l := Link{Name: name, OperState: operstate, Wireless: wireless, Physical: physical}
+	if f, err := strconv.ParseUint(strings.TrimPrefix(flags, "0x"), 16, 32); err == nil {
+		l.AdminUp = f&iffUp != 0
+	}
+	l.Carrier = l.AdminUp && (carrier == "1" || carrier == "" && operstate == "up")
+	return l
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
