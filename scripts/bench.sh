@@ -79,7 +79,9 @@ fleet_pid=
 # prometheus-node-exporter scraped every 10 s, and zabbix_agent2 idle.
 atoken=$(./bin/tierline-hub token create --data "$work/hub" 2>/dev/null)
 ./bin/tierline-agent enroll --token "$atoken" --state "$work/agent" >/dev/null
-./bin/tierline-agent run --state "$work/agent" --interval 10s 2>"$work/agent.log" &
+# Its DNS check asks a resolver on loopback only (nothing leaves this machine).
+echo "nameserver 127.0.0.1" >"$work/resolv.conf"
+./bin/tierline-agent run --state "$work/agent" --interval 10s --resolv-conf "$work/resolv.conf" 2>"$work/agent.log" &
 agent_pid=$!
 ne_pid= zb_pid=
 if command -v prometheus-node-exporter >/dev/null; then

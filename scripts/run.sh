@@ -28,7 +28,10 @@ if [ ! -f "$state/identity.json" ]; then
   token=$(./bin/tierline-hub token create --data "$data" --note "make run local agent" 2>/dev/null)
   ./bin/tierline-agent enroll --token "$token" --state "$state" >/dev/null
 fi
-./bin/tierline-agent run --state "$state" 2>"$dir/agent.log" &
+# The DNS check asks only a resolver on this machine (127.0.0.1), so make run
+# sends nothing past loopback; a real install asks the configured resolvers.
+echo "nameserver 127.0.0.1" >"$dir/resolv.conf"
+./bin/tierline-agent run --state "$state" --resolv-conf "$dir/resolv.conf" 2>"$dir/agent.log" &
 agent_pid=$!
 
 if [ ! -f "$dir/api-token" ]; then
