@@ -20,8 +20,7 @@ func init() {
 	register("update-probe", "check that this binary can load the identity and reach the hub (used before an update)", runUpdateProbe)
 }
 
-// exitRestart asks the service manager to start the agent again
-// (daemon.RestartError).
+// exitRestart asks the service manager to start the agent again (daemon.RestartError).
 const exitRestart = 75
 
 // underServiceManager is set by service-run.
@@ -44,8 +43,7 @@ func runRun(ctx context.Context, args []string) int {
 	fs.Var(cmdline.List{L: &cfg.DNSNames}, "dns-names", "comma-separated names (company and public) the dns-resolution check asks every resolver for, besides the hub's")
 	fs.StringVar(&cfg.ResolvConf, "resolv-conf", "", "resolver configuration the dns-resolution check reads (default /etc/resolv.conf)")
 	fs.StringVar(&cfg.PolicyFile, "policy", "", "device fix policy file (JSON; default STATE/policy.json; absent means the defaults)")
-	fs.StringVar(&cfg.Socket, "socket", "", "local socket for the tray, the Get help page and the help command (default STATE/agent.sock; "+
-		"the packaged service uses "+localipc.DefaultSocket()+")")
+	fs.StringVar(&cfg.Socket, "socket", "", "local socket for the tray, the Get help page and the help command (default STATE/agent.sock; the packaged service uses "+localipc.DefaultSocket()+")")
 	fs.Var(cmdline.Duration{D: &cfg.ConsentWait}, "consent-wait", "how long a fix that needs the user's consent waits for the answer from the tray")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json")
