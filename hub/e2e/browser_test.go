@@ -62,13 +62,27 @@ type consoleBrowser struct {
 	dialogs []string
 }
 
+// chromiumOptions starts Debian's chromium headless and keeps it on
+// loopback: it resolves no name but 127.0.0.1 and localhost, and its
+// background services (component updates, autofill, sync, pings) stay off,
+// so a browser test sends nothing off the machine.
+func chromiumOptions(path string) []chromedp.ExecAllocatorOption {
+	return append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(path), chromedp.NoSandbox,
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1"),
+		chromedp.Flag("disable-features", "site-per-process,Translate,BlinkGenPropertyTrees,AutofillServerCommunication,OptimizationHints,MediaRouter,CertificateTransparencyComponentUpdater"),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-domain-reliability", true),
+		chromedp.Flag("no-pings", true),
+		chromedp.Flag("dns-prefetch-disable", true))
+}
+
 func newConsoleBrowser(t *testing.T) *consoleBrowser {
 	t.Helper()
 	if _, err := os.Stat(consoleChromium); err != nil {
 		t.Skipf("chromium is not installed at %s (apt-get install chromium); the console browser tests need it", consoleChromium)
 	}
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(consoleChromium), chromedp.NoSandbox, chromedp.IgnoreCertErrors, chromedp.WindowSize(1280, 900),
+	opts := append(chromiumOptions(consoleChromium), chromedp.IgnoreCertErrors, chromedp.WindowSize(1280, 900),
 		chromedp.UserDataDir(t.TempDir()))
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)

@@ -35,8 +35,7 @@ func needSelfHelpChromium(t *testing.T) {
 // browserCtx starts a headless chromium for the test.
 func selfHelpBrowser(t *testing.T) context.Context {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(selfHelpChromium), chromedp.NoSandbox,
-		chromedp.WindowSize(1100, 1000), chromedp.Flag("disable-gpu", true))
+	opts := append(chromiumOptions(selfHelpChromium), chromedp.WindowSize(1100, 1000), chromedp.Flag("disable-gpu", true))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); cancelAlloc() })
