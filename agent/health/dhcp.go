@@ -204,11 +204,11 @@ func readKVLease(f string) (dhcpLease, bool) {
 	return l, ok
 }
 
-func checkDHCP(_ context.Context, c *Config, lr *linkReader, now time.Time) diag.CheckResult {
+func checkDHCP(ctx context.Context, c *Config, lr *linkReader, now time.Time) diag.CheckResult {
 	if runtime.GOOS != "linux" {
 		return unknown("The DHCP lease check reads Linux's DHCP clients' lease files.")
 	}
-	links, err := lr.get()
+	links, err := lr.get(ctx)
 	if err != nil {
 		return unknown("Could not read the network interfaces.", ev("error", "%v", err))
 	}

@@ -38,14 +38,14 @@ func TestDHCPReadsLeaseFiles(t *testing.T) {
 	}
 	c := defaults(t)
 	c.Root = root
-	got := checkDHCP(context.Background(), c, &linkReader{root: c.Root}, now)
+	got := checkDHCP(context.Background(), c, newLinkReader(c.Root), now)
 	if got.Status != diag.StatusFailing || got.Fix != catalog.RenewDHCP || !hasEvidence(got, "enp1s0", "192.168.1.50 from 192.168.1.1, ran out 1h0m0s ago (/run/systemd/netif/leases/2)") {
 		t.Fatalf("%+v", got)
 	}
 	if err := os.Chtimes(lease, now, now); err != nil {
 		t.Fatal(err)
 	}
-	if got := checkDHCP(context.Background(), c, &linkReader{root: c.Root}, now); got.Status != diag.StatusOK || !hasEvidence(got, "enp1s0", "valid for 1h0m0s more") {
+	if got := checkDHCP(context.Background(), c, newLinkReader(c.Root), now); got.Status != diag.StatusOK || !hasEvidence(got, "enp1s0", "valid for 1h0m0s more") {
 		t.Fatalf("fresh lease: %+v", got)
 	}
 }

@@ -247,7 +247,7 @@ func Checks(cfg Config, env Env) []Check {
 	cc := &consumerCache{}
 	pr := &printReader{read: readPrinting(c)}
 	sr := &syncReader{read: readTimeSync}
-	lr := &linkReader{root: c.Root}
+	lr := newLinkReader(c.Root)
 	return []Check{
 		Func("disk-almost-full", func(ctx context.Context) diag.CheckResult { return checkDisk(ctx, c, env, cc) }),
 		Func("memory-pressure", func(ctx context.Context) diag.CheckResult { return checkMemory(ctx, c) }),

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/tierline/tierline/agent/netstate"
 	"github.com/tierline/tierline/shared/catalog"
@@ -31,28 +29,8 @@ func linkMatters(l netstate.Link) bool {
 	return true
 }
 
-// linkReader reads the interfaces once for the checks of a run that need
-// them (network-interface, wifi-signal, dhcp-lease).
-type linkReader struct {
-	mu    sync.Mutex
-	at    time.Time
-	links []netstate.Link
-	err   error
-	root  string
-}
-
-func (r *linkReader) get() ([]netstate.Link, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if time.Since(r.at) >= 5*time.Second {
-		r.links, r.err = netstate.ReadLinks(r.root)
-		r.at = time.Now()
-	}
-	return r.links, r.err
-}
-
-func checkLinks(_ context.Context, lr *linkReader) diag.CheckResult {
-	links, err := lr.get()
+func checkLinks(ctx context.Context, lr *linkReader) diag.CheckResult {
+	links, err := lr.get(ctx)
 	if err != nil {
 		if errors.Is(err, errors.ErrUnsupported) {
 			return unknown("The network-interface check is not implemented here.")

@@ -33,7 +33,7 @@ func TestLinksFixtures(t *testing.T) {
 		t.Run(tt.dir, func(t *testing.T) {
 			c := defaults(t)
 			c.Root = "testdata/links/" + tt.dir
-			got := checkLinks(context.Background(), &linkReader{root: c.Root})
+			got := checkLinks(context.Background(), newLinkReader(c.Root))
 			if got.Status != tt.status || got.Fix != tt.fix || !strings.Contains(got.Summary, tt.summary) {
 				t.Errorf("got %s %q %q, want %s %q ~%q", got.Status, got.Fix, got.Summary, tt.status, tt.fix, tt.summary)
 			}
@@ -88,16 +88,16 @@ func linkDownInNetns(t *testing.T) {
 	ip("link", "set", "veth-far", "up")
 	ip("link", "set", "eth7", "up")
 	c := defaults(t)
-	if got := checkLinks(context.Background(), &linkReader{root: c.Root}); got.Status != diag.StatusOK || !hasEvidence(got, "eth7", "link up") || len(got.Evidence) != 1 {
+	if got := checkLinks(context.Background(), newLinkReader(c.Root)); got.Status != diag.StatusOK || !hasEvidence(got, "eth7", "link up") || len(got.Evidence) != 1 {
 		t.Fatalf("eth7 up: %+v", got)
 	}
 	ip("link", "set", "veth-far", "down")
-	if got := checkLinks(context.Background(), &linkReader{root: c.Root}); got.Status != diag.StatusFailing || got.Fix != "" || !hasEvidence(got, "eth7", "no link") {
+	if got := checkLinks(context.Background(), newLinkReader(c.Root)); got.Status != diag.StatusFailing || got.Fix != "" || !hasEvidence(got, "eth7", "no link") {
 		t.Fatalf("eth7's far end down: %+v", got)
 	}
 	ip("link", "set", "veth-far", "up")
 	ip("link", "set", "eth7", "down")
-	got := checkLinks(context.Background(), &linkReader{root: c.Root})
+	got := checkLinks(context.Background(), newLinkReader(c.Root))
 	if got.Status != diag.StatusFailing || got.Fix != catalog.ResetNetwork || !hasEvidence(got, "eth7", "switched off") ||
 		!strings.Contains(got.Summary, "eth7 is switched off") {
 		t.Fatalf("eth7 down: %+v", got)

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tierline/tierline/shared/catalog"
@@ -48,26 +47,6 @@ type printState struct {
 	Source  string
 	Printer []printer
 	Jobs    []printJob
-}
-
-// printReader reads the spooler once for both printing checks of a run.
-type printReader struct {
-	mu   sync.Mutex
-	at   time.Time
-	st   printState
-	err  error
-	read func(ctx context.Context) (printState, error)
-}
-
-func (r *printReader) get(ctx context.Context) (printState, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if time.Since(r.at) < 5*time.Second {
-		return r.st, r.err
-	}
-	r.st, r.err = r.read(ctx)
-	r.at = time.Now()
-	return r.st, r.err
 }
 
 // winSpooler is the Source of the Windows reader's state.

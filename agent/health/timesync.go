@@ -7,7 +7,6 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tierline/tierline/shared/catalog"
@@ -33,26 +32,6 @@ type syncState struct {
 	OffsetKnown bool
 	// ServiceOff: the time service is switched off (timedatectl NTP=no).
 	ServiceOff bool
-}
-
-// syncReader reads the sync state once for both checks of a run.
-type syncReader struct {
-	mu   sync.Mutex
-	at   time.Time
-	st   syncState
-	err  error
-	read func(ctx context.Context) (syncState, error)
-}
-
-func (r *syncReader) get(ctx context.Context) (syncState, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if time.Since(r.at) < 5*time.Second {
-		return r.st, r.err
-	}
-	r.st, r.err = r.read(ctx)
-	r.at = time.Now()
-	return r.st, r.err
 }
 
 func checkTimeSync(ctx context.Context, sr *syncReader) diag.CheckResult {

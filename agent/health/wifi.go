@@ -22,11 +22,11 @@ const (
 	wifiPoor = -80
 )
 
-func checkWiFi(_ context.Context, c *Config, lr *linkReader) diag.CheckResult {
+func checkWiFi(ctx context.Context, c *Config, lr *linkReader) diag.CheckResult {
 	if runtime.GOOS != "linux" {
 		return unknown("The Wi-Fi check reads Linux's wireless state; the inventory shows Wi-Fi on this system.")
 	}
-	links, err := lr.get()
+	links, err := lr.get(ctx)
 	if err != nil {
 		return unknown("Could not read the network interfaces.", ev("error", "%v", err))
 	}

@@ -28,7 +28,7 @@ func TestWiFiFixtureRoot(t *testing.T) {
 	}
 	c := defaults(t)
 	c.Root = root
-	got := checkWiFi(context.Background(), c, &linkReader{root: c.Root})
+	got := checkWiFi(context.Background(), c, newLinkReader(c.Root))
 	if got.Status != diag.StatusOK || !hasEvidence(got, "signal", "-56 dBm on wlp2s0") {
 		t.Errorf("%+v", got)
 	}
