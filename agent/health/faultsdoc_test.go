@@ -1,0 +1,63 @@
+package health
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tierline/tierline/shared/diag"
+)
+
+// TestFaultsDocIsTrue keeps docs/faults.md true: every check the agent
+// has has a row there, and every test a row names as its proof exists.
+func TestFaultsDocIsTrue(t *testing.T) {
+	top, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		t.Skipf("go list: %v", err)
+	}
+	root := strings.TrimSpace(string(top))
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "faults.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range diag.CheckNames {
+		if !strings.Contains(string(doc), "| "+name+" |") && !strings.Contains(string(doc), "`"+name+"`") &&
+			!strings.Contains(string(doc), "| "+name+":") {
+			t.Errorf("check %s has no row in docs/faults.md", name)
+		}
+	}
+	// Test functions anywhere in the repository.
+	have := map[string]bool{}
+	decl := regexp.MustCompile(`(?m)^func (Test\w+)\(`)
+	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if !strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, m := range decl.FindAllSubmatch(b, -1) {
+			have[string(m[1])] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := regexp.MustCompile(`\bTest[A-Z]\w*`)
+	for _, n := range named.FindAllString(string(doc), -1) {
+		if !have[n] {
+			t.Errorf("docs/faults.md names %s, which no test declares", n)
+		}
+	}
+}
