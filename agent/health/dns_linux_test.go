@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/tierline/tierline/agent/netstate/dnstest"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
@@ -34,44 +35,19 @@ func serveZone(t *testing.T, addr string, z zone) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var p dnsmessage.Parser
-			h, err := p.Start(buf[:n])
-			if err != nil {
-				continue
-			}
-			q, err := p.Question()
-			if err != nil {
-				continue
-			}
-			resp := dnsmessage.Message{Header: dnsmessage.Header{ID: h.ID, Response: true, RecursionAvailable: true}, Questions: []dnsmessage.Question{q}}
-			name := q.Name.String()
-			a, known := z.addrs[name]
-			switch {
-			case z.servfail, z.failPublic && name != "." && !strings.HasSuffix(name, ".corp.test."):
-				resp.Header.RCode = dnsmessage.RCodeServerFailure
-			case name == ".":
-			case !known:
-				resp.Header.RCode = dnsmessage.RCodeNameError
-			case q.Type == dnsmessage.TypeA:
-				resp.Answers = []dnsmessage.Resource{{
-					Header: dnsmessage.ResourceHeader{Name: q.Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: 60},
-					Body:   &dnsmessage.AResource{A: a},
-				}}
-			}
-			out, err := resp.Pack()
-			if err != nil {
-				continue
-			}
-			pc.WriteTo(out, from)
+	go dnstest.Serve(pc, func(q dnsmessage.Question) (dnsmessage.RCode, *[4]byte) {
+		name := q.Name.String()
+		a, known := z.addrs[name]
+		switch {
+		case z.servfail, z.failPublic && name != "." && !strings.HasSuffix(name, ".corp.test."):
+			return dnsmessage.RCodeServerFailure, nil
+		case name == ".":
+			return dnsmessage.RCodeSuccess, nil
+		case !known:
+			return dnsmessage.RCodeNameError, nil
 		}
-	}()
+		return dnsmessage.RCodeSuccess, &a
+	})
 }
 
 // freeUDPPort is a port free on every 127.0.0.x address the tests use.

@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/net/dns/dnsmessage"
 
+	"github.com/tierline/tierline/agent/netstate/dnstest"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
@@ -26,39 +27,12 @@ func serveDNS(t *testing.T) (port int) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close() })
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, addr, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var p dnsmessage.Parser
-			h, err := p.Start(buf[:n])
-			if err != nil {
-				continue
-			}
-			q, err := p.Question()
-			if err != nil {
-				continue
-			}
-			resp := dnsmessage.Message{Header: dnsmessage.Header{ID: h.ID, Response: true, Authoritative: true}, Questions: []dnsmessage.Question{q}}
-			switch {
-			case q.Name.String() != "hub.tierline.test.":
-				resp.Header.RCode = dnsmessage.RCodeNameError
-			case q.Type == dnsmessage.TypeA:
-				resp.Answers = []dnsmessage.Resource{{
-					Header: dnsmessage.ResourceHeader{Name: q.Name, Type: dnsmessage.TypeA, Class: dnsmessage.ClassINET, TTL: 60},
-					Body:   &dnsmessage.AResource{A: [4]byte{127, 0, 0, 1}},
-				}}
-			}
-			out, err := resp.Pack()
-			if err != nil {
-				continue
-			}
-			pc.WriteTo(out, addr)
+	go dnstest.Serve(pc, func(q dnsmessage.Question) (dnsmessage.RCode, *[4]byte) {
+		if q.Name.String() != "hub.tierline.test." {
+			return dnsmessage.RCodeNameError, nil
 		}
-	}()
+		return dnsmessage.RCodeSuccess, &[4]byte{127, 0, 0, 1}
+	})
 	return pc.LocalAddr().(*net.UDPAddr).Port
 }
 

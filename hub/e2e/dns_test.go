@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"net"
 
+	"github.com/tierline/tierline/agent/netstate/dnstest"
 	"golang.org/x/net/dns/dnsmessage"
 )
 
@@ -20,28 +21,6 @@ func startLoopbackDNS() (addr string, stop func()) {
 	if err != nil {
 		return "127.0.0.1", func() {}
 	}
-	go func() {
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			var p dnsmessage.Parser
-			h, err := p.Start(buf[:n])
-			if err != nil {
-				continue
-			}
-			q, err := p.Question()
-			if err != nil {
-				continue
-			}
-			resp := dnsmessage.Message{Header: dnsmessage.Header{ID: h.ID, Response: true, RecursionAvailable: true},
-				Questions: []dnsmessage.Question{q}}
-			if out, err := resp.Pack(); err == nil {
-				pc.WriteTo(out, from)
-			}
-		}
-	}()
+	go dnstest.Serve(pc, func(dnsmessage.Question) (dnsmessage.RCode, *[4]byte) { return dnsmessage.RCodeSuccess, nil })
 	return ip, func() { pc.Close() }
 }
