@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -15,52 +14,9 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/agent/crashes"
+	"github.com/tierline/tierline/agent/crashes/crashtest"
 	"github.com/tierline/tierline/shared/diag"
 )
-
-// crasherSource faults for real: it puts SIGSEGV back to the default
-// action (the Go runtime handles it otherwise) and writes through a nil
-// pointer, so the kernel kills it and, as it does for any unhandled
-// fault, logs "segfault at" in its own log.
-const crasherSource = `package main
-
-import (
-	"syscall"
-	"unsafe"
-)
-
-func main() {
-	var act [8]uint64 // struct sigaction, all zero: SIG_DFL, no flags, empty mask
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(syscall.SIGSEGV), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0); e != 0 {
-		panic(e)
-	}
-	var p *int
-	*p = 1
-}
-`
-
-func buildCrasher(t *testing.T, name string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(crasherSource), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module crasher\n\ngo 1.22\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, name)
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go toolchain to build the crasher: %v", err)
-	}
-	cmd := exec.Command(goBin, "build", "-o", bin, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the crasher: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // TestRealCrashFromKernelLog crashes a real program and sees app-crashing
 // name it, read from the kernel's log (/dev/kmsg), the record every Linux
@@ -85,7 +41,7 @@ func TestRealCrashFromKernelLog(t *testing.T) {
 	}
 
 	name := fmt.Sprintf("tlcr%08x", rand.Uint32()) // a task name is at most 15 bytes
-	bin := buildCrasher(t, name)
+	bin := crashtest.Build(t, name)
 	check := Func("app-crashing", func(ctx context.Context) diag.CheckResult { return checkCrashes(ctx, Env{Crashes: tr}) })
 	started := time.Now()
 	var got diag.AppCrashes

@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -14,27 +13,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/tierline/tierline/agent/crashes/crashtest"
 )
-
-// e2eCrasherSource faults for real: SIGSEGV back to the default action
-// (the Go runtime handles it otherwise), then a write through a nil
-// pointer, so the kernel kills it and logs "segfault at".
-const e2eCrasherSource = `package main
-
-import (
-	"syscall"
-	"unsafe"
-)
-
-func main() {
-	var act [8]uint64 // struct sigaction, all zero: SIG_DFL
-	if _, _, e := syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(syscall.SIGSEGV), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0); e != 0 {
-		panic(e)
-	}
-	var p *int
-	*p = 1
-}
-`
 
 // crashReadyAgent skips unless this machine's kernel logs faults where
 // the agent can read them (root, exception-trace on).
@@ -46,25 +26,6 @@ func crashReadyAgent(t *testing.T) {
 	if b, err := os.ReadFile("/proc/sys/debug/exception-trace"); err == nil && strings.TrimSpace(string(b)) == "0" {
 		t.Skip("the kernel does not log unhandled faults here (debug.exception-trace = 0)")
 	}
-}
-
-func buildE2ECrasher(t *testing.T, name string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte(e2eCrasherSource), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module crasher\n\ngo 1.22\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(dir, name)
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the crasher: %v\n%s", err, out)
-	}
-	return bin
 }
 
 type crashCheckDevice struct {
@@ -105,7 +66,7 @@ func TestCrashesReachGetHelpAndTicket(t *testing.T) {
 	// Twice: once less than app-crashing warns at, since every agent on
 	// this machine (other tests' too) reads the same kernel log for a day.
 	name := fmt.Sprintf("tlce%08x", rand.Uint32()) // a task name is at most 15 bytes
-	bin := buildE2ECrasher(t, name)
+	bin := crashtest.Build(t, name)
 	for range 2 {
 		err := exec.Command(bin).Run()
 		var ee *exec.ExitError
