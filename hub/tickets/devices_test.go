@@ -26,11 +26,7 @@ import (
 func TestUserReplyAddedOncePerID(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
-	svc, err := tickets.New(tickets.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := tickets.NewDevices(svc, st, slog.New(slog.DiscardHandler), nil)
+	_, d := newDevices(t, st)
 	rec, err := d.FileHelp(ctx, "dev1", "pc-17", wire.HelpRequest{RequestID: "req-1", Text: "VPN drops", User: "maria",
 		Snapshot: wire.Snapshot{Taken: time.Now(), Checks: []diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusFailing}}}})
 	if err != nil {
@@ -82,11 +78,7 @@ func TestCatchUpOnConnect(t *testing.T) {
 
 func testCatchUp(t *testing.T, st *store.Store) {
 	ctx := context.Background()
-	svc, err := tickets.New(tickets.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := tickets.NewDevices(svc, st, slog.New(slog.DiscardHandler), nil)
+	svc, d := newDevices(t, st)
 	file := func(device, req, text string) string {
 		rec, err := d.FileHelp(ctx, device, "pc-17", wire.HelpRequest{RequestID: req, Text: text, User: "maria",
 			Snapshot: wire.Snapshot{Taken: time.Now(), Checks: []diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusOK}}}})
@@ -170,11 +162,7 @@ func testCatchUp(t *testing.T, st *store.Store) {
 func TestHelpReceiptCarriesHubTime(t *testing.T) {
 	ctx := context.Background()
 	st := storetest.Open(t)
-	svc, err := tickets.New(tickets.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := tickets.NewDevices(svc, st, slog.New(slog.DiscardHandler), nil)
+	_, d := newDevices(t, st)
 	rec, err := d.FileHelp(ctx, "dev1", "pc-17", wire.HelpRequest{RequestID: "req-1", Text: "VPN drops", User: "maria",
 		Snapshot: wire.Snapshot{Taken: time.Now()}})
 	if err != nil {
@@ -187,4 +175,14 @@ func TestHelpReceiptCarriesHubTime(t *testing.T) {
 	if rec.Updated.IsZero() || !rec.Updated.Equal(tk.UpdatedAt) {
 		t.Fatalf("receipt time %v, want the ticket's %v", rec.Updated, tk.UpdatedAt)
 	}
+}
+
+// newDevices makes a tickets service on st and its device side.
+func newDevices(t *testing.T, st *store.Store) (*tickets.Service, *tickets.Devices) {
+	t.Helper()
+	svc, err := tickets.New(tickets.Config{Store: st, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, tickets.NewDevices(svc, st, slog.New(slog.DiscardHandler), nil)
 }
