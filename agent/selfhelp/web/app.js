@@ -153,7 +153,9 @@
       $("kb-note").textContent = "Describe the problem above to see articles from your help desk.";
       return;
     }
-    $("kb-note").textContent = "Looking for articles…";
+    // Articles already listed stay put while a new search runs: a note
+    // appearing above them would move the article under the user's pointer.
+    if (!$("articles").firstChild) { $("kb-note").textContent = "Looking for articles…"; }
     api("POST", "/api/kb", { text: text, checks: failing, category: category() }).then(function (a) {
       if (seq !== kbSeq) { return; }
       var list = $("articles");
