@@ -55,9 +55,55 @@ func TestFaultsDocIsTrue(t *testing.T) {
 		t.Fatal(err)
 	}
 	named := regexp.MustCompile(`\bTest[A-Z]\w*`)
+	inDoc := map[string]bool{}
 	for _, n := range named.FindAllString(string(doc), -1) {
+		inDoc[n] = true
 		if !have[n] {
 			t.Errorf("docs/faults.md names %s, which no test declares", n)
 		}
 	}
+	// The other way round: every real-fault test has its row. Those are
+	// every test on the booted machine and the checks' tests that inject a
+	// fault on this one (named …Real… by convention).
+	for _, n := range realFaultTests(t, root) {
+		if !inDoc[n] {
+			t.Errorf("%s injects a real fault but docs/faults.md has no row naming it", n)
+		}
+	}
+}
+
+// notFaultTests are tests named like real-fault tests that prove something
+// else.
+var notFaultTests = map[string]bool{
+	"TestCatalogVerifiesWithRealChecks": true, // the catalog's verify lists name real checks
+	"TestMain":                          true,
+}
+
+func realFaultTests(t *testing.T, root string) []string {
+	t.Helper()
+	decl := regexp.MustCompile(`(?m)^func (Test\w+)\(`)
+	var out []string
+	for _, dir := range []string{"hub/e2e/machine", "agent/health"} {
+		files, err := filepath.Glob(filepath.Join(root, dir, "*_test.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range decl.FindAllSubmatch(b, -1) {
+				n := string(m[1])
+				if notFaultTests[n] || (dir == "agent/health" && !strings.Contains(n, "Real")) {
+					continue
+				}
+				out = append(out, n)
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("found no real-fault tests: has hub/e2e/machine moved?")
+	}
+	return out
 }
