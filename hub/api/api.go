@@ -78,6 +78,9 @@ type Config struct {
 	// RequestChecks asks a connected device to run health checks now and
 	// returns the request id; ErrOffline when it is not connected.
 	RequestChecks func(ctx context.Context, deviceID string, names []string) (string, error)
+	// Diagnose runs a connected device's checks now and returns them, for
+	// a ticket a technician files for its user (the gateway).
+	Diagnose tickets.Diagnoser
 	// EnrollToken renders a new enrollment token for a secret.
 	EnrollToken func(secret string) (string, error)
 	// DispatchRun sends a stored run to its device if it is connected and

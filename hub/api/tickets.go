@@ -66,7 +66,16 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	q := r.URL.Query()
-	f := store.TicketFilter{DeviceID: q.Get("device"), Assignee: q.Get("assignee"), Q: q.Get("q"), Queue: q.Get("queue"), Signature: q.Get("signature")}
+	f := store.TicketFilter{DeviceID: q.Get("device"), Assignee: q.Get("assignee"), Q: q.Get("q"), Queue: q.Get("queue"), Signature: q.Get("signature"),
+		Channel: q.Get("channel"), Type: q.Get("type")}
+	if f.Channel != "" && !slices.Contains(store.IntakeChannels, f.Channel) {
+		writeError(w, http.StatusBadRequest, "bad_request", "channel must be one of "+strings.Join(store.IntakeChannels, ", "))
+		return
+	}
+	if f.Type != "" && !slices.Contains(store.TicketTypes, f.Type) {
+		writeError(w, http.StatusBadRequest, "bad_request", "type must be one of "+strings.Join(store.TicketTypes, ", "))
+		return
+	}
 	if v := q.Get("tier"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 4 {
@@ -112,6 +121,53 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request, who Caller) {
 		out = append(out, a.view(svc, t))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"tickets": out})
+}
+
+// openReq is the body of POST /api/v1/tickets: a ticket a technician
+// files for someone who called, walked in, chatted or wrote.
+type openReq struct {
+	Device    string `json:"device"`    // the requester's device id, if enrolled
+	Requester string `json:"requester"` // who asked
+	Text      string `json:"text"`
+	Category  string `json:"category"`
+	Type      string `json:"type"`    // incident (default) or request
+	Channel   string `json:"channel"` // phone (default), walk-in, chat, email, web
+	Impact    int    `json:"impact"`  // 1 (high) to 3 (low); default 3
+	Urgency   int    `json:"urgency"` // 1 (high) to 3 (low); default 2
+	// RequestID makes the request safe to retry: the same id files one
+	// ticket.
+	RequestID string `json:"request_id"`
+}
+
+// openTicket files a ticket for a person, with or without a device. For a
+// device that is online its checks run on the spot (the request waits for
+// them, up to tickets.DiagnoseTimeout); the answer says whether the ticket
+// carries a snapshot and why not.
+func (a *API) openTicket(w http.ResponseWriter, r *http.Request, who Caller) {
+	svc, ok := a.ticketService(w)
+	if !ok {
+		return
+	}
+	var req openReq
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	in := tickets.Intake{DeviceID: req.Device, Requester: req.Requester, Text: req.Text, Category: req.Category,
+		Type: req.Type, Channel: req.Channel, Impact: req.Impact, Urgency: req.Urgency, RequestID: req.RequestID}
+	t, created, err := svc.Open(r.Context(), who.Name, in, a.cfg.Diagnose)
+	if err != nil {
+		if errors.Is(err, tickets.ErrInvalid) {
+			a.audit(r, who, "ticket.open", "", "refused", map[string]any{"reason": err.Error()})
+		}
+		a.ticketError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		a.audit(r, who, "ticket.open", t.ID, "ok", map[string]any{"number": t.Number, "channel": t.Channel, "type": t.Type, "device": t.DeviceID})
+	}
+	writeJSON(w, status, map[string]any{"ticket": a.view(svc, t), "created": created})
 }
 
 func (a *API) getTicket(w http.ResponseWriter, r *http.Request, who Caller) {
@@ -209,6 +265,7 @@ type empty struct{}
 func (a *API) ticketRoutes() []Route {
 	return []Route{
 		{"GET /api/v1/tickets", store.RoleTier1, a.listTickets},
+		{"POST /api/v1/tickets", store.RoleTier1, a.openTicket},
 		{"GET /api/v1/tickets/{id}", store.RoleTier1, a.getTicket},
 		{"POST /api/v1/tickets/{id}/assign", store.RoleTier1, ticketAction(a, "assign", func(svc *tickets.Service, r *http.Request, who Caller, id string, req assignReq) (store.Ticket, error) {
 			to := who.Name

@@ -178,6 +178,16 @@ func TestTicketRoutesBadInput(t *testing.T) {
 		{"GET", "/api/v1/tickets?limit=-1", "", 400},
 		{"GET", "/api/v1/tickets?q=" + strings.Repeat("a", 300), "", 400},
 		{"GET", "/api/v1/tickets/nope", "", 404},
+		{"GET", "/api/v1/tickets?channel=fax", "", 400},
+		{"GET", "/api/v1/tickets?type=problem", "", 400},
+		{"POST", "/api/v1/tickets", `{"requester":"maria"}`, 400},
+		{"POST", "/api/v1/tickets", `{"text":"printer jams"}`, 400},
+		{"POST", "/api/v1/tickets", `{"requester":"maria","text":"x","channel":"agent"}`, 400},
+		{"POST", "/api/v1/tickets", `{"requester":"maria","text":"x","type":"problem"}`, 400},
+		{"POST", "/api/v1/tickets", `{"requester":"maria","text":"x","impact":"high"}`, 400},
+		{"POST", "/api/v1/tickets", `{"requester":"maria","text":"x","device":"nope"}`, 400},
+		{"POST", "/api/v1/tickets", `{"requester":"maria","text":"x","colour":"red"}`, 400},
+		{"POST", "/api/v1/tickets", `[1,2]`, 400},
 		{"POST", "/api/v1/tickets/nope/assign", `{}`, 404},
 		{"POST", base + "/assign", `{"to":"a\nb"}`, 400},
 		{"POST", base + "/assign", `not json`, 400},
@@ -425,5 +435,37 @@ func TestTicketLinkByNumber(t *testing.T) {
 		if rec.Code != code {
 			t.Errorf("link %s: %d %s, want %d", body, rec.Code, rec.Body.String(), code)
 		}
+	}
+}
+
+// A technician files a ticket for a caller without a device: 201 with the
+// ticket, 200 with the same ticket when the client retries with its
+// request id; the list finds it by channel.
+func TestOpenTicketRoute(t *testing.T) {
+	f := setupTickets(t)
+	tier1 := f.tokens[store.RoleTier1]
+	body := `{"requester":"Maria Lopez","text":"Laptop will not boot","channel":"walk-in","type":"incident","urgency":1,"request_id":"desk-1"}`
+	var got struct {
+		Ticket  store.Ticket `json:"ticket"`
+		Created bool         `json:"created"`
+	}
+	rec := f.call(t, "POST", "/api/v1/tickets", tier1, body)
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); rec.Code != http.StatusCreated || err != nil || !got.Created {
+		t.Fatalf("open: %d %s", rec.Code, rec.Body.String())
+	}
+	if got.Ticket.Channel != "walk-in" || got.Ticket.Requester != "Maria Lopez" || got.Ticket.Urgency != 1 || got.Ticket.Number == 0 {
+		t.Errorf("opened ticket: %+v", got.Ticket)
+	}
+	first := got.Ticket.ID
+	rec = f.call(t, "POST", "/api/v1/tickets", tier1, body)
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); rec.Code != http.StatusOK || err != nil || got.Created || got.Ticket.ID != first {
+		t.Errorf("retried open: %d %s; want 200 and ticket %s", rec.Code, rec.Body.String(), first)
+	}
+	var l struct {
+		Tickets []store.Ticket `json:"tickets"`
+	}
+	rec = f.call(t, "GET", "/api/v1/tickets?channel=walk-in", tier1, "")
+	if err := json.Unmarshal(rec.Body.Bytes(), &l); err != nil || len(l.Tickets) != 1 || l.Tickets[0].ID != first {
+		t.Errorf("tickets by channel: %d %s", rec.Code, rec.Body.String())
 	}
 }

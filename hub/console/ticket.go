@@ -264,16 +264,32 @@ func sortChecks(in []diag.CheckResult) []diag.CheckResult {
 	return out
 }
 
+// channelWords name an intake channel in a sentence ("from a phone call").
+var channelWords = map[string]string{store.IntakePhone: "phone call", store.IntakeWalkIn: "walk-in visit",
+	store.IntakeChat: "chat", store.IntakeEmail: "email", store.IntakeWeb: "web form"}
+
 // describeEvent says what a timeline event means in a sentence.
 func describeEvent(e store.TicketEvent) string {
 	switch d := e.Data.(type) {
 	case ticketevent.Filed:
 		s := fmt.Sprintf("Filed into tier %d", d.Tier)
+		if d.Type == store.TypeRequest {
+			s = fmt.Sprintf("Service request filed into tier %d", d.Tier)
+		}
+		if d.Channel != "" && d.Channel != store.IntakeAgent {
+			s += " from a " + channelWords[d.Channel]
+			if d.User != "" {
+				s += " with " + d.User
+			}
+		}
 		if d.Category != "" {
 			s += ", category " + d.Category
 		}
 		if d.Rule != "" {
 			s += " (routing rule " + d.Rule + ")"
+		}
+		if d.NoSnapshot != "" {
+			s += "; no diagnostics: " + d.NoSnapshot
 		}
 		return s
 	case ticketevent.SelfHelp:

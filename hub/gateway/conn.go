@@ -262,6 +262,7 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		return err
 	}
 	item := store.IngestItem{DeviceID: c.deviceID, Seq: env.Seq, Received: c.g.cfg.Now()}
+	answers := ""
 	switch env.Type {
 	case wire.TypeTelemetry:
 		var b wire.Telemetry
@@ -277,6 +278,7 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		var b wire.Health
 		if b, err = wire.DecodeBody[wire.Health](env); err == nil {
 			item.Kind, item.Checks = store.KindHealth, b.Checks
+			answers = b.RequestID
 		}
 	case wire.TypeRunResult:
 		var b wire.RunResult
@@ -316,7 +318,7 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		c.sendError(err.Code, err.Message, 0)
 		return err
 	}
-	c.g.enqueue(ctx, pending{item: item, conn: c, typ: string(env.Type)})
+	c.g.enqueue(ctx, pending{item: item, conn: c, typ: string(env.Type), answers: answers})
 	return nil
 }
 

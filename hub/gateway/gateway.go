@@ -115,6 +115,7 @@ type Gateway struct {
 	conns map[string]*agentConn
 
 	waiters runWaiters
+	checks  checkWaiters
 }
 
 // New returns a Gateway; call Run to start its background work.

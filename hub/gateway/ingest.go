@@ -11,6 +11,8 @@ type pending struct {
 	item store.IngestItem
 	conn *agentConn
 	typ  string
+	// answers is the CheckRequest id a Health message answers, if any.
+	answers string
 }
 
 func (g *Gateway) enqueue(ctx context.Context, p pending) {
@@ -76,6 +78,9 @@ func (g *Gateway) ingestLoop(ctx context.Context) {
 			}
 			if r := results[i].RunDone; r != nil {
 				g.runFinished(*r)
+			}
+			if p.answers != "" && results[i].Err == nil {
+				g.checks.answer(p.answers, p.item.Checks)
 			}
 		}
 	}

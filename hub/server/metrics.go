@@ -110,6 +110,7 @@ type supportMetrics struct {
 	breaches      *prometheus.CounterVec
 	sessions      *prometheus.CounterVec
 	csat          *prometheus.CounterVec
+	filed         *prometheus.CounterVec
 
 	// seen remembers recent help session ids: an agent that did not get
 	// the acknowledgement sends a session again, and the store keeps it
@@ -159,6 +160,9 @@ func newSupportMetrics() *supportMetrics {
 			[]string{"outcome"}),
 		csat: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tierline_csat_responses_total",
 			Help: "Satisfaction survey answers, by score (1-5)."}, []string{"score"}),
+		filed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tierline_tickets_filed_total",
+			Help: "Tickets filed, by channel (agent: a device's help request; phone, walk-in, chat, email, web: filed by a technician) and type (incident, request)."},
+			[]string{"channel", "type"}),
 		seen:     map[string]bool{},
 		seenRing: make([]string, sessionsRemembered),
 	}
@@ -172,7 +176,7 @@ func newSupportMetrics() *supportMetrics {
 }
 
 func (m *supportMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.events, m.firstResponse, m.resolve, m.resolved, m.escalations, m.breaches, m.sessions, m.csat}
+	return []prometheus.Collector{m.events, m.firstResponse, m.resolve, m.resolved, m.escalations, m.breaches, m.sessions, m.csat, m.filed}
 }
 
 func (m *supportMetrics) Describe(ch chan<- *prometheus.Desc) {
@@ -214,6 +218,8 @@ func (m *supportMetrics) observeTicket(ctx context.Context, st timelines, t stor
 	for _, e := range events {
 		m.events.WithLabelValues(e.Kind()).Inc()
 		switch d := e.Data.(type) {
+		case ticketevent.Filed:
+			m.filed.WithLabelValues(tickets.FiledAs(d)).Inc()
 		case ticketevent.Message:
 			needTimeline = needTimeline || d.From == ticketevent.FromTechnician
 		case ticketevent.Run, ticketevent.Resolved, ticketevent.Escalated, ticketevent.SLABreach, ticketevent.ResponseBreach, ticketevent.Survey:

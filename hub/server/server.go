@@ -235,6 +235,7 @@ func Run(ctx context.Context, cfg Config) error {
 		EnrollToken: func(secret string) (string, error) {
 			return wire.EnrollToken{HubURL: cfg.URL, CAFingerprint: fingerprint, Secret: secret}.Encode(), nil
 		},
+		Diagnose:    gw,
 		DispatchRun: gw.DispatchRun,
 		WaitRun:     gw.WaitRun,
 		Tickets:     ticketSvc,

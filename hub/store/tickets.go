@@ -86,6 +86,12 @@ type Ticket struct {
 	Body      string `json:"body,omitempty"`
 	Category  string `json:"category,omitempty"`
 	Queue     string `json:"queue,omitempty"`
+	// Channel is how the ticket came in: agent (a device's help request),
+	// phone, walk-in, chat, email or web.
+	Channel string `json:"channel"`
+	// Type is incident (something is broken) or request (something is
+	// wanted).
+	Type string `json:"type"`
 	// Signature is the sorted list of checks failing at filing, comma
 	// separated: tickets sharing it likely share a cause.
 	Signature     string         `json:"signature,omitempty"`
@@ -96,6 +102,28 @@ type Ticket struct {
 	UpdatedAt     time.Time      `json:"updated_at"`
 	TicketState
 }
+
+// How tickets come in (a ticket's Channel), and their types. A device's
+// help request is an incident on the agent channel; technicians file the
+// others.
+const (
+	IntakeAgent  = "agent"
+	IntakePhone  = "phone"
+	IntakeWalkIn = "walk-in"
+	IntakeChat   = "chat"
+	IntakeEmail  = "email"
+	IntakeWeb    = "web"
+
+	TypeIncident = "incident"
+	TypeRequest  = "request"
+)
+
+// IntakeChannels and TicketTypes list the values in the order forms show
+// them.
+var (
+	IntakeChannels = []string{IntakePhone, IntakeWalkIn, IntakeChat, IntakeEmail, IntakeWeb, IntakeAgent}
+	TicketTypes    = []string{TypeIncident, TypeRequest}
+)
 
 // TicketEvent is one entry of a ticket's timeline. Data is one of the
 // ticketevent types; its type says the event's kind.
@@ -175,6 +203,8 @@ type TicketFilter struct {
 	Queue     string
 	Signature string
 	ProblemID string
+	Channel   string
+	Type      string
 	// Q matches words in the title and body; a number also matches the
 	// ticket number.
 	Q      string
@@ -184,7 +214,7 @@ type TicketFilter struct {
 	NewestFirst bool
 }
 
-const ticketCols = `id, number, device_id, request_id, requester, title, body, category, queue, signature,
+const ticketCols = `id, number, device_id, request_id, requester, title, body, category, queue, channel, ticket_type, signature,
 	screenshot IS NOT NULL, created_at, updated_at, state, waiting_reason, tier, impact, urgency, priority, assignee, collaborators, problem_id,
 	vendor_id, vendor_ref, vendor_due, resolution, csat, first_response_at, resolved_at, closed_at, tier_entered_at,
 	clock_used_ns, clock_since, clock_running, warned_pct, escalations, breaches, next_check_at, events,
@@ -197,7 +227,7 @@ func scanTicket(sc rowScanner, extra ...any) (Ticket, error) {
 	var vendorTarget int64
 	var csat sql.NullInt64
 	var collab string
-	dest := []any{&t.ID, &t.Number, &t.DeviceID, &t.RequestID, &t.Requester, &t.Title, &t.Body, &t.Category, &t.Queue, &t.Signature,
+	dest := []any{&t.ID, &t.Number, &t.DeviceID, &t.RequestID, &t.Requester, &t.Title, &t.Body, &t.Category, &t.Queue, &t.Channel, &t.Type, &t.Signature,
 		&t.HasScreenshot, &created, &updated, &t.State, &t.WaitingReason, &t.Tier, &t.Impact, &t.Urgency, &t.Priority, &t.Assignee, &collab, &t.ProblemID,
 		&t.VendorID, &t.VendorRef, &vendorDue, &t.Resolution, &csat, &firstResp, &resolved, &closed, &entered,
 		&used, &since, &t.ClockRunning, &t.WarnedPct, &t.Escalations, &t.Breaches, &next, &t.Events,
@@ -273,6 +303,12 @@ func (s *Store) createTicket(ctx context.Context, t Ticket, events []TicketEvent
 				return fmt.Errorf("create ticket: %w", err)
 			}
 		}
+		if t.Channel == "" {
+			t.Channel = IntakeAgent
+		}
+		if t.Type == "" {
+			t.Type = TypeIncident
+		}
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(number), 0) + 1 FROM tickets`).Scan(&t.Number); err != nil {
 			return fmt.Errorf("create ticket: number: %w", err)
 		}
@@ -292,10 +328,10 @@ func (s *Store) createTicket(ctx context.Context, t Ticket, events []TicketEvent
 			shot = screenshot
 			t.HasScreenshot = true
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tickets (id, number, device_id, request_id, requester, title, body, category, queue,
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tickets (id, number, device_id, request_id, requester, title, body, category, queue, channel, ticket_type,
 			signature, snapshot, tried, screenshot, created_at, updated_at, state, tier, impact, urgency, priority, tier_entered_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			t.ID, t.Number, t.DeviceID, t.RequestID, t.Requester, t.Title, t.Body, t.Category, t.Queue, t.Signature, snap, tried, shot,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			t.ID, t.Number, t.DeviceID, t.RequestID, t.Requester, t.Title, t.Body, t.Category, t.Queue, t.Channel, t.Type, t.Signature, snap, tried, shot,
 			t.CreatedAt.UnixNano(), t.UpdatedAt.UnixNano(), t.State, t.Tier, t.Impact, t.Urgency, t.Priority, t.TierEnteredAt.UnixNano()); err != nil {
 			return fmt.Errorf("create ticket %s: %w", t.ID, err)
 		}
@@ -513,7 +549,8 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, erro
 			args = append(args, st)
 		}
 	}
-	for _, c := range []struct{ col, v string }{{"device_id", f.DeviceID}, {"assignee", f.Assignee}, {"queue", f.Queue}, {"signature", f.Signature}, {"problem_id", f.ProblemID}} {
+	for _, c := range []struct{ col, v string }{{"device_id", f.DeviceID}, {"assignee", f.Assignee}, {"queue", f.Queue}, {"signature", f.Signature}, {"problem_id", f.ProblemID},
+		{"channel", f.Channel}, {"ticket_type", f.Type}} {
 		if c.v != "" {
 			where = append(where, c.col+" = ?")
 			args = append(args, c.v)

@@ -63,15 +63,23 @@ const (
 // and, from a device, who asked and where it was routed.
 type Filed struct {
 	Category string `json:"category,omitempty"`
+	// Channel is how the ticket came in (store.IntakeChannels); empty on
+	// tickets filed before channels existed, which all came from devices.
+	Channel string `json:"channel,omitempty"`
 	// FiledOnDevice is when the user asked (RFC 3339), which may be
 	// before the hub heard of it when the device was offline.
 	FiledOnDevice string `json:"filed_on_device,omitempty"`
 	Hostname      string `json:"hostname,omitempty"`
 	Impact        int    `json:"impact"`
-	Queue         string `json:"queue,omitempty"`
+	// NoSnapshot says why a ticket filed for a device carries no
+	// diagnostics: the device was offline or did not answer in time.
+	NoSnapshot string `json:"no_snapshot,omitempty"`
+	Queue      string `json:"queue,omitempty"`
 	// Rule is the routing rule that chose the tier and queue.
-	Rule    string `json:"rule,omitempty"`
-	Tier    int    `json:"tier"`
+	Rule string `json:"rule,omitempty"`
+	Tier int    `json:"tier"`
+	// Type is incident or request (store.TicketTypes); empty before types.
+	Type    string `json:"type,omitempty"`
 	Urgency int    `json:"urgency"`
 	User    string `json:"user,omitempty"`
 }

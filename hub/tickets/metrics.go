@@ -1,6 +1,7 @@
 package tickets
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -14,11 +15,15 @@ import (
 // Metrics are the support metrics of a period, computed from the timelines
 // of the tickets filed in it.
 type Metrics struct {
-	From    time.Time     `json:"from"`
-	To      time.Time     `json:"to"`
-	Tickets int           `json:"tickets"`
-	Overall TierMetrics   `json:"overall"`
-	Tiers   []TierMetrics `json:"tiers"`
+	From    time.Time `json:"from"`
+	To      time.Time `json:"to"`
+	Tickets int       `json:"tickets"`
+	// Channels and Types count the tickets filed in the period by how
+	// they came in (agent, phone, ...) and by type (incident, request).
+	Channels map[string]int `json:"channels"`
+	Types    map[string]int `json:"types"`
+	Overall  TierMetrics    `json:"overall"`
+	Tiers    []TierMetrics  `json:"tiers"`
 	// FirstContactResolution is the share of resolved tickets resolved in
 	// the tier they were filed in, without escalation or reopening.
 	FirstContactResolution float64         `json:"first_contact_resolution"`
@@ -132,7 +137,7 @@ func (s *Service) Metrics(ctx context.Context, from, to time.Time) (Metrics, err
 // ComputeMetrics computes metrics from timelines (grouped by ticket, each
 // in order) and the tickets open now.
 func ComputeMetrics(events []store.TicketEvent, open []store.Ticket, now time.Time) Metrics {
-	var m Metrics
+	m := Metrics{Channels: map[string]int{}, Types: map[string]int{}}
 	tiers := map[int]*TierMetrics{}
 	tier := func(n int) *TierMetrics {
 		if tiers[n] == nil {
@@ -155,6 +160,9 @@ func ComputeMetrics(events []store.TicketEvent, open []store.Ticket, now time.Ti
 		}
 		obs := Observe(tl)
 		m.Tickets++
+		ch, typ := FiledAs(f)
+		m.Channels[ch]++
+		m.Types[typ]++
 		all.Entered++
 		filedTier := max(f.Tier, 1)
 		tier(filedTier).Entered++
@@ -366,4 +374,10 @@ func SessionOutcome(h wire.HelpSession) string {
 	default:
 		return SessionNoTicket
 	}
+}
+
+// FiledAs is the channel and type a filed event gives its ticket; events
+// from before channels and types are a device's incidents.
+func FiledAs(f ticketevent.Filed) (channel, typ string) {
+	return cmp.Or(f.Channel, store.IntakeAgent), cmp.Or(f.Type, store.TypeIncident)
 }

@@ -197,19 +197,10 @@ func (s *Service) File(ctx context.Context, deviceID, hostname string, req wire.
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return store.Ticket{}, false, fmt.Errorf("file ticket: %w", err)
 	}
-	rules, err := s.RoutingRules(ctx)
-	if err != nil {
-		// A broken setting must not lose the user's request: file to
-		// Tier 1 and say so in the log.
-		s.log.Error("routing rules unreadable; filing to tier 1", "err", err)
-	}
-	tier, queue, rule := 1, "", ""
-	if r, ok := Route(rules, req.Category, sig, group); ok {
-		tier, queue, rule = r.Tier, r.Queue, r.Name
-	}
+	tier, queue, rule := s.route(ctx, req.Category, sig, group)
 	t := store.Ticket{ID: s.cfg.NewID(), DeviceID: deviceID, RequestID: req.RequestID, Requester: req.User,
-		Title: title(hostname, req.Text), Body: req.Text, Category: req.Category, Queue: queue, Signature: sig,
-		Snapshot: &req.Snapshot, CreatedAt: now}
+		Title: title(hostname, req.Text), Body: req.Text, Category: req.Category, Queue: queue,
+		Channel: store.IntakeAgent, Type: store.TypeIncident, Signature: sig, Snapshot: &req.Snapshot, CreatedAt: now}
 	filed := ticketevent.Filed{Tier: tier, Impact: DefaultImpact, Urgency: DefaultUrgency, Category: req.Category,
 		Queue: queue, Rule: rule, Hostname: hostname, User: req.User}
 	if !req.Filed.IsZero() {
@@ -222,10 +213,32 @@ func (s *Service) File(ctx context.Context, deviceID, hostname string, req wire.
 		// the store reads the ticket's Tried from it.
 		events = append(events, store.TicketEvent{Time: now, Actor: actor, Data: ticketevent.NewSelfHelp(req.Tried)})
 	}
+	return s.create(ctx, t, events, req.Screenshot)
+}
+
+// route is the tier and queue the routing rules give a new ticket, and the
+// rule's name; Tier 1 when none matches.
+func (s *Service) route(ctx context.Context, category, signature, group string) (tier int, queue, rule string) {
+	rules, err := s.RoutingRules(ctx)
+	if err != nil {
+		// A broken setting must not lose the request: file to Tier 1
+		// and say so in the log.
+		s.log.Error("routing rules unreadable; filing to tier 1", "err", err)
+	}
+	if r, ok := Route(rules, category, signature, group); ok {
+		return r.Tier, r.Queue, r.Name
+	}
+	return 1, "", ""
+}
+
+// create stores a new ticket with its first events, applied to it, and
+// publishes the change. A ticket whose request id was seen before is
+// returned as stored, with false.
+func (s *Service) create(ctx context.Context, t store.Ticket, events []store.TicketEvent, screenshot []byte) (store.Ticket, bool, error) {
 	for _, e := range events {
 		Apply(&t, e, s.policy())
 	}
-	got, created, err := s.cfg.Store.CreateTicket(ctx, t, events, req.Screenshot)
+	got, created, err := s.cfg.Store.CreateTicket(ctx, t, events, screenshot)
 	if err != nil {
 		return got, false, fmt.Errorf("file ticket: %w", err)
 	}
