@@ -52,6 +52,11 @@ type ticketData struct {
 	Open      bool
 	Device    store.Device
 	HasDevice bool
+	// Channel says how a ticket a technician filed came in ("phone call");
+	// "" for a device's own help request. NoSnapshot says why a ticket
+	// filed for a device has no diagnostics.
+	Channel    string
+	NoSnapshot string
 	SLA       queueRow // countdown attributes
 	SLAPct    int
 	Checks    []diag.CheckResult // failing first
@@ -147,7 +152,11 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 	d.Messages, d.Links = v.Messages(), v.Links
 	for _, e := range v.Timeline {
 		d.Timeline = append(d.Timeline, timelineItem{Time: e.Time, Actor: e.Actor, Kind: e.Kind(), Text: describeEvent(e)})
+		if f, ok := e.Data.(ticketevent.Filed); ok {
+			d.NoSnapshot = f.NoSnapshot
+		}
 	}
+	d.Channel = channelWords[t.Channel]
 	slices.Reverse(d.Timeline) // newest first
 	runs, err := st.ListRuns(ctx, store.RunFilter{Ticket: t.ID, Limit: ticketRuns})
 	if err != nil {
