@@ -68,6 +68,51 @@ func TestUserReplyAddedOncePerID(t *testing.T) {
 	}
 }
 
+// A user who writes on a resolved ticket says it is not over: the ticket
+// reopens in its tier with the reply on its timeline, once however often
+// the reply is delivered. A technician's note after resolving does not
+// reopen it.
+func TestUserReplyReopensResolvedTicket(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	svc, d := newDevices(t, st)
+	rec, err := d.FileHelp(ctx, "dev1", "pc-17", wire.HelpRequest{RequestID: "req-1", Text: "VPN drops", User: "maria",
+		Snapshot: wire.Snapshot{Taken: time.Now()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Resolve(ctx, rec.TicketID, "ana", "VPN profile renewed"); err != nil {
+		t.Fatal(err)
+	}
+	if tk, err := svc.Message(ctx, rec.TicketID, "ana", tickets.FromTechnician, "Tell us if it comes back."); err != nil || tk.State != store.TicketResolved {
+		t.Fatalf("technician's note after resolving: %v, state %s; want it still resolved", err, tk.State)
+	}
+	reply := wire.UserReply{TicketID: rec.TicketID, Text: "It dropped again this morning", User: "maria", ID: wire.NewID()}
+	for range 2 {
+		if err := d.UserReply(ctx, "dev1", reply); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tk, err := st.GetTicket(ctx, rec.TicketID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tk.State != store.TicketNew || tk.ResolvedAt != nil || tk.Resolution != "" {
+		t.Errorf("after the user's reply the ticket is %s (resolved at %v), want new again (nobody assigned)", tk.State, tk.ResolvedAt)
+	}
+	evs, err := st.TicketEvents(ctx, rec.TicketID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, e := range evs {
+		kinds = append(kinds, e.Kind())
+	}
+	if want := "filed,resolved,message,reopened,message"; strings.Join(kinds, ",") != want {
+		t.Errorf("timeline %s, want %s", strings.Join(kinds, ","), want)
+	}
+}
+
 // A device that was offline while a technician wrote and resolved hears it
 // all when it connects: the messages, the resolution with the survey while
 // it is unanswered, and the state now; the user's own words and closed or

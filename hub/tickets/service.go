@@ -405,9 +405,12 @@ func (s *Service) Escalate(ctx context.Context, id, actor string, tier int, note
 	})
 }
 
+// UserRepliedReason is why a resolved ticket reopens when its user writes.
+const UserRepliedReason = "the user replied after it was resolved"
+
 // Message adds a message to the ticket's conversation with its user. A
 // technician's first message is the first response; the user's answer
-// resumes a ticket waiting on the user.
+// resumes a ticket waiting on the user and reopens a resolved one.
 func (s *Service) Message(ctx context.Context, id, actor, from, text string) (store.Ticket, error) {
 	return s.MessageOnce(ctx, id, actor, from, text, "")
 }
@@ -432,6 +435,11 @@ func (s *Service) MessageOnce(ctx context.Context, id, actor, from, text, msgID 
 		}
 		events := ev(now, actor, ticketevent.Message{From: from, Text: text, MsgID: msgID})
 		events[0].MessageID = msgID
+		if from == FromUser && t.State == store.TicketResolved {
+			// The user says it is not over: the ticket is back in its
+			// tier's queue, the reply on its timeline.
+			events = append(ev(now, actor, ticketevent.Reopened{Reason: UserRepliedReason}), events...)
+		}
 		return events, nil
 	})
 	if errors.Is(err, store.ErrDuplicate) {
