@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/tierline/tierline/shared/diag"
 )
 
 // funcs are the helpers every template may use; "ago", which reads the
@@ -55,10 +57,27 @@ var funcs = template.FuncMap{
 		}
 		return fmt.Sprintf("%.0f%%", f)
 	},
-	"join":  strings.Join,
-	"upper": strings.ToUpper,
-	"add":   func(a, b int) int { return a + b },
-	"sub":   func(a, b int) int { return a - b },
+	// span is a length of time given in seconds, as people say it:
+	// "18m", "3h 5m", "12d".
+	"span": func(sec any) string {
+		var v float64
+		switch x := sec.(type) {
+		case int:
+			v = float64(x)
+		case int64:
+			v = float64(x)
+		case uint64:
+			v = float64(x)
+		case float64:
+			v = x
+		}
+		return span(time.Duration(v * float64(time.Second)))
+	},
+	"verifyRows": verifyRows,
+	"join":       strings.Join,
+	"upper":      strings.ToUpper,
+	"add":        func(a, b int) int { return a + b },
+	"sub":        func(a, b int) int { return a - b },
 }
 
 // agoFunc is the template's {{ago .T}}: how long before the console's
@@ -85,23 +104,52 @@ func asTime(v any) (time.Time, bool) {
 }
 
 func ago(d time.Duration) string {
-	future := d < 0
-	if future {
-		d = -d
+	if d < 0 {
+		return "in " + span(-d)
 	}
-	var s string
+	return span(d) + " ago"
+}
+
+// span says how long d is, rounded down to what matters: "42s", "18m",
+// "3h 5m", "12d".
+func span(d time.Duration) string {
 	switch {
 	case d < time.Minute:
-		s = fmt.Sprintf("%ds", int(d/time.Second))
+		return fmt.Sprintf("%ds", int(d/time.Second))
 	case d < time.Hour:
-		s = fmt.Sprintf("%dm", int(d/time.Minute))
+		return fmt.Sprintf("%dm", int(d/time.Minute))
 	case d < 48*time.Hour:
-		s = fmt.Sprintf("%dh %dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	default:
-		s = fmt.Sprintf("%dd", int(d/(24*time.Hour)))
+		return fmt.Sprintf("%dh %dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
 	}
-	if future {
-		return "in " + s
-	}
-	return s + " ago"
+	return fmt.Sprintf("%dd", int(d/(24*time.Hour)))
 }
+
+// verifyRow is one check of a fix's verification: its status before the
+// fix ran and after.
+type verifyRow struct{ Name, Before, After string }
+
+// verifyRows pairs a run's checks before and after by name, in the order
+// they were checked; a check not run on one side says so ("not checked":
+// the fix failed before the checks ran again, say), never an empty cell.
+func verifyRows(before, after []diag.CheckResult) []verifyRow {
+	var rows []verifyRow
+	at := map[string]int{}
+	row := func(name string) *verifyRow {
+		i, ok := at[name]
+		if !ok {
+			i = len(rows)
+			at[name] = i
+			rows = append(rows, verifyRow{Name: name, Before: notChecked, After: notChecked})
+		}
+		return &rows[i]
+	}
+	for _, c := range before {
+		row(c.Name).Before = string(c.Status)
+	}
+	for _, c := range after {
+		row(c.Name).After = string(c.Status)
+	}
+	return rows
+}
+
+const notChecked = "not checked"

@@ -151,7 +151,7 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 	}
 	d.Messages, d.Links = v.Messages(), v.Links
 	for _, e := range v.Timeline {
-		d.Timeline = append(d.Timeline, timelineItem{Time: e.Time, Actor: e.Actor, Kind: e.Kind(), Text: describeEvent(e)})
+		d.Timeline = append(d.Timeline, timelineItem{Time: e.Time, Actor: actorName(e.Actor, d.Device), Kind: e.Kind(), Text: describeEvent(e)})
 		if f, ok := e.Data.(ticketevent.Filed); ok {
 			d.NoSnapshot = f.NoSnapshot
 		}
@@ -271,6 +271,24 @@ func sortChecks(in []diag.CheckResult) []diag.CheckResult {
 		return cmp.Or(cmp.Compare(ra, rb), cmp.Compare(a.Name, b.Name))
 	})
 	return out
+}
+
+// actorName says who did something on a ticket in words: the computer's
+// name rather than "device:<id>", "maria (user)" rather than "user:maria",
+// "SLA clock" for the hub's timers; technicians by their names.
+func actorName(actor string, dev store.Device) string {
+	switch {
+	case actor == tickets.ActorSLA:
+		return "SLA clock"
+	case strings.HasPrefix(actor, "device:"):
+		if id := strings.TrimPrefix(actor, "device:"); id == dev.ID && dev.Hostname != "" {
+			return dev.Hostname + " (the computer)"
+		}
+		return "the computer"
+	case strings.HasPrefix(actor, "user:"):
+		return strings.TrimPrefix(actor, "user:") + " (user)"
+	}
+	return actor
 }
 
 // channelWords name an intake channel in a sentence ("from a phone call").
