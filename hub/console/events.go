@@ -85,6 +85,7 @@ func (c *Console) Publish(n Notice) {
 // PublishTicket publishes a ticket change to the pages; the hub calls it
 // from its subscriber to the ticket changes bus.
 func (c *Console) PublishTicket(ch tickets.Change) {
+	c.counts.invalidate(ch)
 	t, kind := ch.Ticket, ""
 	if len(ch.Events) > 0 {
 		kind = ch.Events[len(ch.Events)-1].Kind()

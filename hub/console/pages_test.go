@@ -632,3 +632,45 @@ func TestQueueFilters(t *testing.T) {
 		}
 	}
 }
+
+// TestQueueCountsFollowMoves: the tab counts the queue's live JSON gives
+// follow a ticket that is escalated, resolved and reopened at once (within
+// the counts' reuse time), so a tab never says 2 over one row.
+func TestQueueCountsFollowMoves(t *testing.T) {
+	tc := newTestConsole(t)
+	cl := tc.login(t, store.RoleTier1)
+	counts := func() map[string]int {
+		t.Helper()
+		_, body := tc.get(t, cl, "/queue?format=json&tier=1")
+		var d struct {
+			Counts map[string]int `json:"counts"`
+		}
+		if err := json.Unmarshal([]byte(body), &d); err != nil {
+			t.Fatalf("queue JSON: %v\n%s", err, body)
+		}
+		return d.Counts
+	}
+	a := tc.fileTicket(t, "pc-1", "printer jammed")
+	tc.fileTicket(t, "pc-2", "vpn drops")
+	if c := counts(); c["1"] != 2 || c["2"] != 0 {
+		t.Fatalf("counts after filing two: %v", c)
+	}
+	steps := []struct {
+		what string
+		do   func() error
+		t1   int
+		t2   int
+	}{
+		{"escalated", func() error { _, err := tc.svc.Escalate(t.Context(), a.ID, "ana", 2, "needs tier 2"); return err }, 1, 1},
+		{"resolved", func() error { _, err := tc.svc.Resolve(t.Context(), a.ID, "ana", "Cleared the queue"); return err }, 1, 0},
+		{"reopened", func() error { _, err := tc.svc.Reopen(t.Context(), a.ID, "ana", "came back"); return err }, 1, 1},
+	}
+	for _, s := range steps {
+		if err := s.do(); err != nil {
+			t.Fatalf("%s: %v", s.what, err)
+		}
+		if c := counts(); c["1"] != s.t1 || c["2"] != s.t2 {
+			t.Errorf("counts right after the ticket was %s: %v, want tier 1 %d, tier 2 %d", s.what, c, s.t1, s.t2)
+		}
+	}
+}

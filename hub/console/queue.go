@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 )
 
@@ -285,13 +286,32 @@ func (c *Console) queueNames(ctx context.Context, cur string) ([]string, error) 
 
 // countsTTL is how long the queue's tab counts are reused: counting the
 // open tickets reads every one of them, which with tens of thousands open
-// costs more than the rest of the page.
+// costs more than the rest of the page. A change that moves a ticket
+// between queues (filed, escalated, resolved, reopened, closed) makes them
+// count again at once, so a tab never shows a number its rows contradict.
 const countsTTL = 3 * time.Second
 
 type countsCache struct {
 	mu     sync.Mutex
 	at     time.Time
 	counts map[int]int
+}
+
+// movesQueues are the ticket events that change the tab counts.
+var movesQueues = map[string]bool{ticketevent.KindFiled: true, ticketevent.KindEscalated: true,
+	ticketevent.KindResolved: true, ticketevent.KindReopened: true, ticketevent.KindClosed: true}
+
+// invalidate makes the next queue page count again if ch moved a ticket
+// between queues.
+func (cc *countsCache) invalidate(ch tickets.Change) {
+	for _, e := range ch.Events {
+		if movesQueues[e.Kind()] {
+			cc.mu.Lock()
+			cc.counts = nil
+			cc.mu.Unlock()
+			return
+		}
+	}
 }
 
 func (c *Console) queueCounts(ctx context.Context) (map[int]int, error) {
