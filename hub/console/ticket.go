@@ -57,19 +57,19 @@ type ticketData struct {
 	// filed for a device has no diagnostics.
 	Channel    string
 	NoSnapshot string
-	SLA       queueRow // countdown attributes
-	SLAPct    int
-	Checks    []diag.CheckResult // failing first
-	Failing   int
-	Sample    *diag.Sample
-	Inventory *diag.Inventory
-	Chart     Chart
-	Timeline  []timelineItem
-	Messages  []tickets.ViewMessage
-	Runs      []store.Run
-	Users     []store.User
-	Problems  []store.Problem
-	Links     []store.TicketLink
+	SLA        queueRow // countdown attributes
+	SLAPct     int
+	Checks     []diag.CheckResult // failing first
+	Failing    int
+	Sample     *diag.Sample
+	Inventory  *diag.Inventory
+	Chart      Chart
+	Timeline   []timelineItem
+	Messages   []tickets.ViewMessage
+	Runs       []store.Run
+	Users      []store.User
+	Problems   []store.Problem
+	Links      []store.TicketLink
 	// Tiers are the tiers the ticket can be moved to (1 to TopTier, not
 	// its own); NextTier is pre-selected: the next one up, or at the top
 	// the one below.
