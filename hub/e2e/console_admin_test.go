@@ -68,6 +68,11 @@ func TestConsoleAdmin(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#token-form button[type=submit]`)))
 	b.waitJS("the new token", `document.getElementById("new-token").textContent.length > 20`)
 	token := strings.TrimSpace(b.text("#new-token"))
+	// Listed at once, without a reload, while the secret stays on screen.
+	b.waitText("#token-rows", "e2e laptop")
+	if s := b.text("#new-token"); strings.TrimSpace(s) != token {
+		t.Errorf("the token's secret left the screen when the list was refreshed: %q", s)
+	}
 	b.shot("admin")
 
 	// A real agent enrolls with it and reports.

@@ -2,7 +2,8 @@
 // data-api sends its fields as JSON with data-method (default POST):
 // inputs with data-number as numbers, checkboxes as true/false. With
 // data-secret it shows that field of the answer once, with a copy button,
-// instead of reloading; an API error shows in the form's .error. A button
+// instead of reloading, and refreshes the table body named by data-rows;
+// an API error shows in the form's .error. A button
 // with data-api posts data-body (or nothing) after data-confirm. Settings
 // load from the API and say so when this hub does not have them.
 (function () {
@@ -16,6 +17,21 @@
   function showError(root, msg) {
     var e = root.querySelector(".error");
     if (e) { e.textContent = msg; e.hidden = false; } else { T.toast(msg, true); }
+  }
+
+  // refreshRows replaces the table body with id with the one the page
+  // has now, so a token just created is listed while its secret stays on
+  // screen. The page is the console's own, escaped by its templates.
+  function refreshRows(id) {
+    var tbody = id && document.getElementById(id);
+    if (!tbody) { return; }
+    fetch(window.location.pathname, { credentials: "same-origin" }).then(function (res) {
+      if (!res.ok) { throw new Error("HTTP " + res.status); }
+      return res.text();
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html").getElementById(id);
+      if (fresh) { tbody.replaceChildren.apply(tbody, Array.prototype.slice.call(fresh.childNodes).map(function (n) { return document.importNode(n, true); })); }
+    }).catch(function () { T.toast("Created; reload the page to see it in the list.", true); });
   }
 
   document.addEventListener("submit", function (ev) {
@@ -39,7 +55,7 @@
         var box = f.querySelector(".secret");
         box.querySelector(".secret-value").textContent = field(res, secretField) || "";
         box.hidden = false;
-        T.toast("Created. Reload the page to see it in the list.");
+        refreshRows(f.getAttribute("data-rows"));
         return;
       }
       if (f.getAttribute("data-done")) {
