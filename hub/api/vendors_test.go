@@ -197,11 +197,11 @@ func TestSLASettingsRoutes(t *testing.T) {
 		t.Fatalf("tier3 reads SLA settings: %d", rec.Code)
 	}
 	rec := f.call(t, "GET", "/api/v1/settings/sla", admin, "")
-	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"tier_limits": "1=15m0s,2=4h0m0s,3=48h0m0s"`) {
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"tier_limits": "1=15 min,2=4 h,3=2 d"`) {
 		t.Fatalf("get: %d %s", rec.Code, rec.Body.String())
 	}
 	rec = f.call(t, "PUT", "/api/v1/settings/sla", admin, `{"tier_limits":"1=5m,2=1h","response_limits":"1=1m"}`)
-	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"response_limits": "1=1m0s"`) {
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"response_limits": "1=1 min"`) {
 		t.Fatalf("put: %d %s", rec.Code, rec.Body.String())
 	}
 	// Live: a new ticket's clock uses the new limit.

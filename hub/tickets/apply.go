@@ -268,14 +268,14 @@ var thresholds = []int{50, 75, 100}
 
 // dueAt returns when the running clock reaches pct of the tier's limit.
 func dueAt(t *store.Ticket, p Policy, pct int) time.Time {
-	left := p.Limit(t.Tier)*time.Duration(pct)/100 - t.ClockUsed
+	left := p.Limit(t.Tier, t.Priority)*time.Duration(pct)/100 - t.ClockUsed
 	return p.Add(*t.ClockSince, left)
 }
 
 // thresholdDue is when the running clock reaches the next threshold of
 // the tier's limit.
 func thresholdDue(t *store.Ticket, p Policy) (time.Time, bool) {
-	if !t.ClockRunning || t.ClockSince == nil || p.Limit(t.Tier) <= 0 {
+	if !t.ClockRunning || t.ClockSince == nil || p.Limit(t.Tier, t.Priority) <= 0 {
 		return time.Time{}, false
 	}
 	for _, pct := range thresholds {
@@ -289,7 +289,7 @@ func thresholdDue(t *store.Ticket, p Policy) (time.Time, bool) {
 // responseDue is when the running clock reaches the tier's response
 // limit, if nobody has responded in the tier and it has not passed yet.
 func responseDue(t *store.Ticket, p Policy) (time.Time, bool) {
-	limit := p.ResponseLimit(t.Tier)
+	limit := p.ResponseLimit(t.Tier, t.Priority)
 	if limit <= 0 || t.TierRespondedAt != nil || t.ResponseBreached || !t.ClockRunning || t.ClockSince == nil {
 		return time.Time{}, false
 	}
@@ -300,7 +300,7 @@ func responseDue(t *store.Ticket, p Policy) (time.Time, bool) {
 // threshold of its running clock, or its vendor due date.
 func nextCheck(t *store.Ticket, p Policy) *time.Time {
 	var next *time.Time
-	if t.ClockRunning && t.ClockSince != nil && p.Limit(t.Tier) > 0 {
+	if t.ClockRunning && t.ClockSince != nil && p.Limit(t.Tier, t.Priority) > 0 {
 		for _, pct := range thresholds {
 			if pct > t.WarnedPct {
 				at := dueAt(t, p, pct)
@@ -341,11 +341,11 @@ func Triggers(t *store.Ticket, p Policy, now time.Time) []store.TicketEvent {
 		// the next threshold of the tier's limit.
 		if rdue, ok := responseDue(&cp, p); ok && !rdue.After(now) {
 			if tdue, ok := thresholdDue(&cp, p); !ok || !tdue.Before(rdue) {
-				emit(rdue, ticketevent.ResponseBreach{Tier: cp.Tier, Limit: p.ResponseLimit(cp.Tier).String()})
+				emit(rdue, ticketevent.ResponseBreach{Tier: cp.Tier, Limit: p.ResponseLimit(cp.Tier, cp.Priority).String()})
 				continue
 			}
 		}
-		limit := p.Limit(cp.Tier)
+		limit := p.Limit(cp.Tier, cp.Priority)
 		if !cp.ClockRunning || cp.ClockSince == nil || limit <= 0 || cp.WarnedPct >= 100 {
 			break
 		}
@@ -409,7 +409,7 @@ type SLA struct {
 
 // Status reports a ticket's SLA clock at now.
 func Status(t *store.Ticket, p Policy, now time.Time) SLA {
-	s := SLA{Tier: t.Tier, Limit: p.Limit(t.Tier), Used: ClockUsed(t, p, now), Running: t.ClockRunning}
+	s := SLA{Tier: t.Tier, Limit: p.Limit(t.Tier, t.Priority), Used: ClockUsed(t, p, now), Running: t.ClockRunning}
 	if s.Limit > 0 {
 		s.Pct = int(s.Used * 100 / s.Limit)
 		if t.ClockRunning && t.ClockSince != nil {

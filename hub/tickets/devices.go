@@ -69,7 +69,7 @@ func (d *Devices) FileHelp(ctx context.Context, deviceID, hostname string, req w
 		d.log.Info("ticket filed from a device", "ticket", t.Number, "device", deviceID, "tier", t.Tier)
 	}
 	next := fmt.Sprintf("A Tier %d technician will pick it up", t.Tier)
-	if limit, ok := d.svc.Policy().Limits[t.Tier]; ok && limit > 0 {
+	if limit := d.svc.Policy().Limit(t.Tier, t.Priority); limit > 0 {
 		next += " within " + ShortDuration(limit)
 	}
 	next += "; their replies appear here."

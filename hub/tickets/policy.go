@@ -19,8 +19,10 @@
 package tickets
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,17 +51,34 @@ type Policy struct {
 	// assignment or a fix run). Passing it records a response_breach; it
 	// does not escalate. A tier without one has no response clock.
 	Response map[int]time.Duration
+	// LimitsByPriority and ResponseByPriority override Limits and
+	// Response for the tickets of one priority in a tier: a P1 gets a
+	// shorter clock than a P4.
+	LimitsByPriority   map[TierPriority]time.Duration
+	ResponseByPriority map[TierPriority]time.Duration
 	// Hours, when set, makes clocks count business time only.
 	Hours *BusinessHours
 }
 
-// Limit returns the time limit of a tier, 0 when it has none.
-func (p Policy) Limit(tier int) time.Duration {
+// TierPriority names the tickets of one priority (1 highest to 5) in one
+// tier.
+type TierPriority struct{ Tier, Priority int }
+
+// Limit returns the time limit of a ticket of that priority in the tier, 0
+// when it has none.
+func (p Policy) Limit(tier, priority int) time.Duration {
+	if d, ok := p.LimitsByPriority[TierPriority{tier, priority}]; ok {
+		return d
+	}
 	return p.Limits[tier]
 }
 
-// ResponseLimit returns the response limit of a tier, 0 when it has none.
-func (p Policy) ResponseLimit(tier int) time.Duration {
+// ResponseLimit returns the response limit of a ticket of that priority in
+// the tier, 0 when it has none.
+func (p Policy) ResponseLimit(tier, priority int) time.Duration {
+	if d, ok := p.ResponseByPriority[TierPriority{tier, priority}]; ok {
+		return d
+	}
 	return p.Response[tier]
 }
 
@@ -75,6 +94,16 @@ func (p Policy) Validate() error {
 			}
 		}
 	}
+	for what, m := range map[string]map[TierPriority]time.Duration{"tier limits": p.LimitsByPriority, "response limits": p.ResponseByPriority} {
+		for k, d := range m {
+			if k.Tier < 0 || k.Tier > 4 || k.Priority < 1 || k.Priority > 5 {
+				return fmt.Errorf("%s: %d/P%d: tier must be 0-4 and priority P1-P5", what, k.Tier, k.Priority)
+			}
+			if d <= 0 {
+				return fmt.Errorf("%s: %d/P%d limit %s must be positive", what, k.Tier, k.Priority, d)
+			}
+		}
+	}
 	if p.Hours != nil {
 		return p.Hours.Validate()
 	}
@@ -84,42 +113,133 @@ func (p Policy) Validate() error {
 // ParseLimits parses per-tier limits written "1=15m,2=4h,3=2d": any Go
 // duration, or whole days with d. An empty string is no limits.
 func ParseLimits(s string) (map[int]time.Duration, error) {
-	out := map[int]time.Duration{}
+	out, byPriority, err := ParseLimitsByPriority(s)
+	if err == nil && len(byPriority) > 0 {
+		err = errors.New("limits by priority (TIER/PN=DURATION) are set in the SLA settings, not here")
+	}
+	return out, err
+}
+
+// ParseLimitsByPriority parses limits per tier and, where a priority needs
+// its own, per tier and priority: "1=15m,2=4h,1/P1=5m,2/P1=1h" (P1 is the
+// highest priority, P5 the lowest).
+func ParseLimitsByPriority(s string) (map[int]time.Duration, map[TierPriority]time.Duration, error) {
+	out, byPriority := map[int]time.Duration{}, map[TierPriority]time.Duration{}
 	for _, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)
 		if part == "" {
 			continue
 		}
 		k, v, ok := strings.Cut(part, "=")
-		tier, err := strconv.Atoi(strings.TrimSpace(k))
+		tierText, prioText, hasPrio := strings.Cut(strings.TrimSpace(k), "/")
+		tier, err := strconv.Atoi(tierText)
 		if !ok || err != nil || tier < 0 || tier > 4 {
-			return nil, fmt.Errorf("%q should be TIER=DURATION with TIER 0-4, e.g. 1=15m", part)
+			return nil, nil, fmt.Errorf("%q should be TIER=DURATION or TIER/PN=DURATION with TIER 0-4, e.g. 1=15m or 1/P1=5m", part)
 		}
-		d, err := parseDays(strings.TrimSpace(v))
+		prio := 0
+		if hasPrio {
+			n, err := strconv.Atoi(strings.TrimPrefix(strings.ToUpper(prioText), "P"))
+			if err != nil || n < 1 || n > 5 || !strings.HasPrefix(strings.ToUpper(prioText), "P") {
+				return nil, nil, fmt.Errorf("%q: the priority is P1 (highest) to P5, e.g. 1/P1=5m", part)
+			}
+			prio = n
+		}
+		d, err := ParseSpan(v)
 		if err != nil || d <= 0 {
-			return nil, fmt.Errorf("%q: duration must be positive, such as 90s, 15m, 4h or 2d", part)
+			return nil, nil, fmt.Errorf("%q: duration must be positive, such as 90 s, 15 min, 4 h or 2 d", part)
+		}
+		if prio > 0 {
+			key := TierPriority{tier, prio}
+			if _, dup := byPriority[key]; dup {
+				return nil, nil, fmt.Errorf("%q: tier %d P%d is given twice", part, tier, prio)
+			}
+			byPriority[key] = d
+			continue
 		}
 		if _, dup := out[tier]; dup {
-			return nil, fmt.Errorf("%q: tier %d is given twice", part, tier)
+			return nil, nil, fmt.Errorf("%q: tier %d is given twice", part, tier)
 		}
 		out[tier] = d
 	}
-	return out, nil
+	return out, byPriority, nil
 }
 
-func parseDays(s string) (time.Duration, error) {
+// ParseSpan reads a length of time as people and flags write it: "15 min",
+// "4 hours", "2 days", "1 h 30 min", "90s", or a Go duration ("1h30m",
+// with d for whole days: "2d").
+func ParseSpan(s string) (time.Duration, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
 	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil {
-			return 0, err
+		if days, err := strconv.Atoi(n); err == nil {
+			return time.Duration(days) * 24 * time.Hour, nil
 		}
-		return time.Duration(days) * 24 * time.Hour, nil
 	}
-	return time.ParseDuration(s)
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	if s == "" {
+		return 0, errors.New("no length of time given: write one such as 15 min, 4 h or 2 days")
+	}
+	// Words: numbers each followed by a unit, spaces optional between.
+	var total time.Duration
+	rest := s
+	for rest != "" {
+		i := 0
+		for i < len(rest) && (rest[i] >= '0' && rest[i] <= '9' || rest[i] == '.') {
+			i++
+		}
+		n, err := strconv.ParseFloat(rest[:i], 64)
+		if i == 0 || err != nil {
+			return 0, fmt.Errorf("%q: write a number and a unit, such as 15 min, 4 h or 2 days", s)
+		}
+		rest = strings.TrimLeft(rest[i:], " ")
+		j := 0
+		for j < len(rest) && rest[j] >= 'a' && rest[j] <= 'z' {
+			j++
+		}
+		unit, ok := spanUnits[rest[:j]]
+		if !ok {
+			return 0, fmt.Errorf("%q: unit %q is not one of s, min, h, d (or seconds, minutes, hours, days)", s, rest[:j])
+		}
+		total += time.Duration(n * float64(unit))
+		rest = strings.TrimLeft(strings.TrimPrefix(rest[j:], ","), " ")
+	}
+	return total, nil
 }
 
-// FormatLimits writes limits as ParseLimits reads them, by tier.
-func FormatLimits(m map[int]time.Duration) string {
+var spanUnits = map[string]time.Duration{
+	"s": time.Second, "sec": time.Second, "secs": time.Second, "second": time.Second, "seconds": time.Second,
+	"m": time.Minute, "min": time.Minute, "mins": time.Minute, "minute": time.Minute, "minutes": time.Minute,
+	"h": time.Hour, "hr": time.Hour, "hrs": time.Hour, "hour": time.Hour, "hours": time.Hour,
+	"d": 24 * time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour,
+	"w": 7 * 24 * time.Hour, "week": 7 * 24 * time.Hour, "weeks": 7 * 24 * time.Hour,
+}
+
+// HumanSpan writes d as ParseSpan reads it and people say it: "15 min",
+// "4 h", "2 d", "1 h 30 min", "90 s" becomes "1 min 30 s".
+func HumanSpan(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	var parts []string
+	for _, u := range []struct {
+		name string
+		d    time.Duration
+	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"min", time.Minute}, {"s", time.Second}} {
+		if n := d / u.d; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, u.name))
+			d -= n * u.d
+		}
+	}
+	if len(parts) == 0 {
+		return d.String()
+	}
+	return strings.Join(parts, " ")
+}
+
+// FormatLimits writes limits as ParseLimitsByPriority reads them, by tier
+// and then by priority.
+func FormatLimits(m map[int]time.Duration, byPriority ...map[TierPriority]time.Duration) string {
 	tiers := make([]int, 0, len(m))
 	for t := range m {
 		tiers = append(tiers, t)
@@ -127,7 +247,15 @@ func FormatLimits(m map[int]time.Duration) string {
 	slices.Sort(tiers)
 	parts := make([]string, 0, len(tiers))
 	for _, t := range tiers {
-		parts = append(parts, fmt.Sprintf("%d=%s", t, m[t]))
+		parts = append(parts, fmt.Sprintf("%d=%s", t, HumanSpan(m[t])))
+	}
+	for _, bp := range byPriority {
+		keys := slices.SortedFunc(maps.Keys(bp), func(a, b TierPriority) int {
+			return cmp.Or(cmp.Compare(a.Tier, b.Tier), cmp.Compare(a.Priority, b.Priority))
+		})
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%d/P%d=%s", k.Tier, k.Priority, HumanSpan(bp[k])))
+		}
 	}
 	return strings.Join(parts, ",")
 }

@@ -139,3 +139,32 @@ func TestShortDuration(t *testing.T) {
 		}
 	}
 }
+
+// Lengths of time read as people write them and written back the same way.
+func TestSpans(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"15 min": 15 * time.Minute, "15m": 15 * time.Minute, "4 hours": 4 * time.Hour, "2 days": 48 * time.Hour,
+		"2d": 48 * time.Hour, "1 h 30 min": 90 * time.Minute, "1h30m": 90 * time.Minute, "90s": 90 * time.Second,
+		"1.5 h": 90 * time.Minute, " 3 Days ": 72 * time.Hour, "1 w": 7 * 24 * time.Hour, "1 h, 5 min": 65 * time.Minute,
+	} {
+		if got, err := tickets.ParseSpan(in); err != nil || got != want {
+			t.Errorf("ParseSpan(%q) = %s, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "soon", "15", "min", "15 fortnights", "1 h 30"} {
+		if d, err := tickets.ParseSpan(bad); err == nil {
+			t.Errorf("ParseSpan(%q) = %s, want an error", bad, d)
+		}
+	}
+	for d, want := range map[time.Duration]string{15 * time.Minute: "15 min", 48 * time.Hour: "2 d", 90 * time.Minute: "1 h 30 min",
+		90 * time.Second: "1 min 30 s", 26 * time.Hour: "1 d 2 h", 0: ""} {
+		if got := tickets.HumanSpan(d); got != want {
+			t.Errorf("HumanSpan(%s) = %q, want %q", d, got, want)
+		}
+		if d > 0 {
+			if back, err := tickets.ParseSpan(want); err != nil || back != d {
+				t.Errorf("ParseSpan(HumanSpan(%s)) = %s, %v", d, back, err)
+			}
+		}
+	}
+}

@@ -16,8 +16,11 @@ const SLASettingKey = "tickets.sla"
 // SLASettings are the SLA limits an admin sets at run time. A nil field
 // leaves the hub's configured default (its serve flags) in force.
 type SLASettings struct {
-	TierLimits     *string `json:"tier_limits"`     // "1=15m,2=4h,3=2d"
-	ResponseLimits *string `json:"response_limits"` // "1=5m,2=1h"; "" for none
+	// TierLimits and ResponseLimits are per tier, and per tier and
+	// priority where a priority needs its own: "1=15m,2=4h,3=2d,1/P1=5m";
+	// "" for none.
+	TierLimits     *string `json:"tier_limits"`
+	ResponseLimits *string `json:"response_limits"`
 	// BusinessHours is written as --business-hours takes it
 	// ("mon-fri 09:00-17:00 Europe/Berlin"); "" counts all hours (24/7).
 	BusinessHours *string `json:"business_hours"`
@@ -33,6 +36,9 @@ type SLAView struct {
 	ResponseLimits string `json:"response_limits"`
 	// BusinessHours is "" when clocks count all hours.
 	BusinessHours string `json:"business_hours"`
+	// Limits are the same limits one row a tier (Priority 0) or a tier
+	// and priority, for forms.
+	Limits []SLALimit `json:"limits"`
 	// Source says for each part whether it is the hub's default (flags)
 	// or the admin's setting.
 	TierLimitsSource     string `json:"tier_limits_source"`
@@ -40,22 +46,57 @@ type SLAView struct {
 	BusinessHoursSource  string `json:"business_hours_source"`
 }
 
+// SLALimit is one row of the SLA limits: a tier's (Priority 0) or those of
+// one priority in it; "" where it has none.
+type SLALimit struct {
+	Tier     int    `json:"tier"`
+	Priority int    `json:"priority,omitempty"`
+	Resolve  string `json:"resolve"`
+	Respond  string `json:"respond"`
+}
+
+// limitRows lists a policy's limits for forms: every tier 1-4, then the
+// priorities that have their own, by tier and priority.
+func limitRows(p Policy) []SLALimit {
+	var rows []SLALimit
+	for tier := 1; tier <= 4; tier++ {
+		rows = append(rows, SLALimit{Tier: tier, Resolve: HumanSpan(p.Limits[tier]), Respond: HumanSpan(p.Response[tier])})
+	}
+	keys := slices.Collect(maps.Keys(p.LimitsByPriority))
+	for k := range p.ResponseByPriority {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b TierPriority) int {
+		if a.Tier != b.Tier {
+			return a.Tier - b.Tier
+		}
+		return a.Priority - b.Priority
+	})
+	for _, k := range keys {
+		rows = append(rows, SLALimit{Tier: k.Tier, Priority: k.Priority,
+			Resolve: HumanSpan(p.LimitsByPriority[k]), Respond: HumanSpan(p.ResponseByPriority[k])})
+	}
+	return rows
+}
+
 // apply returns base with the settings over it.
 func (st SLASettings) apply(base Policy) (Policy, error) {
 	p := base
 	if st.TierLimits != nil {
-		m, err := ParseLimits(*st.TierLimits)
+		m, bp, err := ParseLimitsByPriority(*st.TierLimits)
 		if err != nil {
 			return p, invalid("tier_limits: %v", err)
 		}
-		p.Limits = m
+		p.Limits, p.LimitsByPriority = m, bp
 	}
 	if st.ResponseLimits != nil {
-		m, err := ParseLimits(*st.ResponseLimits)
+		m, bp, err := ParseLimitsByPriority(*st.ResponseLimits)
 		if err != nil {
 			return p, invalid("response_limits: %v", err)
 		}
-		p.Response = m
+		p.Response, p.ResponseByPriority = m, bp
 	}
 	if st.BusinessHours != nil {
 		h, err := parseHoursSetting(*st.BusinessHours)
@@ -73,8 +114,8 @@ func (st SLASettings) apply(base Policy) (Policy, error) {
 // SLA reports the policy in force.
 func (s *Service) SLA() SLAView {
 	p := s.policy()
-	v := SLAView{TierLimits: FormatLimits(p.Limits), ResponseLimits: FormatLimits(p.Response),
-		BusinessHours:    FormatBusinessHours(p.Hours),
+	v := SLAView{TierLimits: FormatLimits(p.Limits, p.LimitsByPriority), ResponseLimits: FormatLimits(p.Response, p.ResponseByPriority),
+		BusinessHours: FormatBusinessHours(p.Hours), Limits: limitRows(p),
 		TierLimitsSource: "default", ResponseLimitsSource: "default", BusinessHoursSource: "default"}
 	if raw := s.slaSetting.Load(); raw != nil {
 		var st SLASettings
@@ -155,6 +196,7 @@ func (s *Service) ReloadSLA(ctx context.Context) (bool, error) {
 	old := s.policy()
 	s.pol.Store(&p)
 	return !maps.Equal(old.Limits, p.Limits) || !maps.Equal(old.Response, p.Response) ||
+		!maps.Equal(old.LimitsByPriority, p.LimitsByPriority) || !maps.Equal(old.ResponseByPriority, p.ResponseByPriority) ||
 		FormatBusinessHours(old.Hours) != FormatBusinessHours(p.Hours), nil
 }
 

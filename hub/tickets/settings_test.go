@@ -21,12 +21,12 @@ func TestSLASettingsApplyLive(t *testing.T) {
 		h := newHarness(t, st, base)
 		other := newHarness(t, st, base) // a second hub on the same database
 		tk, _, _ := h.svc.File(ctx, "dev1", "pc-17", helpRequest("req-1", "slow"))
-		if v := h.svc.SLA(); v.TierLimits != "1=15m0s,2=4h0m0s" || v.ResponseLimits != "" || v.TierLimitsSource != "default" {
+		if v := h.svc.SLA(); v.TierLimits != "1=15 min,2=4 h" || v.ResponseLimits != "" || v.TierLimitsSource != "default" {
 			t.Fatalf("before: %+v", v)
 		}
 		tl, rl := "1=2m,2=1h", "1=30s"
 		v, err := h.svc.SetSLA(ctx, tickets.SLASettings{TierLimits: &tl, ResponseLimits: &rl})
-		if err != nil || v.TierLimits != "1=2m0s,2=1h0m0s" || v.ResponseLimits != "1=30s" || v.TierLimitsSource != "setting" {
+		if err != nil || v.TierLimits != "1=2 min,2=1 h" || v.ResponseLimits != "1=30 s" || v.TierLimitsSource != "setting" {
 			t.Fatalf("set: %+v %v", v, err)
 		}
 		// In force at once: the ticket is checked at the new 50% mark.
@@ -45,23 +45,70 @@ func TestSLASettingsApplyLive(t *testing.T) {
 			t.Fatalf("metrics: %+v %v", m, err)
 		}
 		// The other hub picks the setting up on its next round.
-		if changed, err := other.svc.ReloadSLA(ctx); err != nil || !changed || other.svc.Policy().Limit(1) != 2*time.Minute {
+		if changed, err := other.svc.ReloadSLA(ctx); err != nil || !changed || other.svc.Policy().Limit(1, 3) != 2*time.Minute {
 			t.Fatalf("reload: %v %v %v", changed, err, other.svc.Policy().Limits)
 		}
 		if changed, _ := other.svc.ReloadSLA(ctx); changed {
 			t.Fatal("reload without a change reported one")
 		}
 		// Null goes back to the default.
-		if v, err = h.svc.SetSLA(ctx, tickets.SLASettings{ResponseLimits: &rl}); err != nil || v.TierLimits != "1=15m0s,2=4h0m0s" || v.TierLimitsSource != "default" {
+		if v, err = h.svc.SetSLA(ctx, tickets.SLASettings{ResponseLimits: &rl}); err != nil || v.TierLimits != "1=15 min,2=4 h" || v.TierLimitsSource != "default" {
 			t.Fatalf("reset: %+v %v", v, err)
 		}
-		for _, bad := range []string{"1=0s", "9=1m", "1=soon", "1=1m,1=2m"} {
+		for _, bad := range []string{"1=0s", "9=1m", "1=soon", "1=1m,1=2m", "1/P0=1m", "1/P6=1m", "1/1=1m", "1/P1=1m,1/p1=2m", "1/P1=-1m"} {
 			if _, err := h.svc.SetSLA(ctx, tickets.SLASettings{TierLimits: &bad}); !errors.Is(err, tickets.ErrInvalid) {
 				t.Errorf("%q: %v", bad, err)
 			}
 		}
-		if h.svc.Policy().Limit(1) != 15*time.Minute {
+		if h.svc.Policy().Limit(1, 3) != 15*time.Minute {
 			t.Errorf("a refused setting changed the policy: %v", h.svc.Policy().Limits)
+		}
+	})
+}
+
+// TestSLAByPriority: an admin gives P1 tickets a shorter Tier 1 clock than
+// the tier's: a P1 ticket breaches and escalates on it, a P4 ticket filed
+// at the same time stays on the tier's; raising a ticket to P1 puts it on
+// the shorter clock. The setting reads back in human durations.
+func TestSLAByPriority(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, st *store.Store) {
+		h := newHarness(t, st, tickets.Policy{Limits: map[int]time.Duration{1: time.Hour, 2: 4 * time.Hour}})
+		tl := "1=1h,2=4h,1/P1=10m,2/P1=1h"
+		v, err := h.svc.SetSLA(ctx, tickets.SLASettings{TierLimits: &tl})
+		if err != nil || v.TierLimits != "1=1 h,2=4 h,1/P1=10 min,2/P1=1 h" {
+			t.Fatalf("set: %+v %v", v, err)
+		}
+		urgent, _, err := h.svc.Open(ctx, "ana", tickets.Intake{Requester: "ceo", Text: "No email at all", Impact: 1, Urgency: 1}, nil)
+		if err != nil || urgent.Priority != 1 {
+			t.Fatalf("P1 ticket: %v, priority %d", err, urgent.Priority)
+		}
+		calm, _, _ := h.svc.Open(ctx, "ana", tickets.Intake{Requester: "bo", Text: "New mouse please", Type: store.TypeRequest}, nil)
+		raised, _, _ := h.svc.Open(ctx, "ana", tickets.Intake{Requester: "cy", Text: "VPN slow"}, nil)
+		if calm.Priority != 4 {
+			t.Fatalf("default priority P%d, want P4", calm.Priority)
+		}
+		h.clock.Set(t0.Add(5 * time.Minute))
+		if _, err := h.svc.SetPriority(ctx, raised.ID, "ana", 1, 1); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Set(t0.Add(11 * time.Minute))
+		if _, err := h.svc.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			id   string
+			tier int
+		}{{urgent.ID, 2}, {calm.ID, 1}, {raised.ID, 2}} {
+			got, _ := st.GetTicket(ctx, c.id)
+			if got.Tier != c.tier {
+				t.Errorf("ticket %q (P%d) after 11 min: tier %d, want %d", got.Title, got.Priority, got.Tier, c.tier)
+			}
+		}
+		if d := h.svc.Policy().Limit(2, 1); d != time.Hour {
+			t.Errorf("tier 2 P1 limit %s, want 1h", d)
+		}
+		if d := h.svc.Policy().Limit(2, 4); d != 4*time.Hour {
+			t.Errorf("tier 2 P4 limit %s, want the tier's 4h", d)
 		}
 	})
 }
