@@ -9,6 +9,8 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/wire"
 )
 
 // adminStore is what the admin pages read from the store.
@@ -63,12 +65,18 @@ type adminData struct {
 	// DeviceQ filters the device list (?dq=); MoreDevices says it is cut.
 	DeviceQ     string
 	MoreDevices bool
+	// Weekdays and Checks fill the settings forms: business-hours days as
+	// the SLA setting writes them, the checks a routing rule may name.
+	Weekdays   []string
+	Checks     []string
+	Categories []string
 }
 
 func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
 	ctx := r.Context()
 	now := c.Now()
-	d := adminData{Roles: store.Roles, Me: req.User.ID}
+	d := adminData{Roles: store.Roles, Me: req.User.ID, Weekdays: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"},
+		Checks: diag.CheckNames, Categories: wire.HelpCategories}
 	toks, err := c.admin.ListTokens(ctx)
 	if err != nil {
 		c.Fail(w, r, req, err)
@@ -128,7 +136,7 @@ func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 		d.Vendors = append(d.Vendors, adminVendor{ID: v.ID, Name: v.Name, Email: v.Email, WebhookURL: v.WebhookURL, ContractRef: v.ContractRef,
 			HasSecret: v.HasSecret, Disabled: v.DisabledAt != nil, Target: tickets.ShortDuration(v.ResponseTarget)})
 	}
-	c.Render(w, r, req, http.StatusOK, "admin.html", View{Title: "Admin", Scripts: []string{"admin.js"}, Data: d})
+	c.Render(w, r, req, http.StatusOK, "admin.html", View{Title: "Admin", Scripts: []string{"admin.js", "settings.js"}, Data: d})
 }
 
 // AuditPageSize is how many audit events one page shows.

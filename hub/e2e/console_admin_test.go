@@ -284,19 +284,56 @@ func TestConsoleAdmin(t *testing.T) {
 	b.shot("kb")
 	b.noXSS("after publishing")
 
-	// SLA settings, edited on the admin page, are in force.
-	b.open(h, "/admin#settings", "#sla-settings textarea")
-	b.waitText("#sla-settings .settings-status", "Edit as JSON")
-	b.do("set the SLA",
-		chromedp.SetValue(chromedp.CSS(`#sla-settings textarea`), `{"tier_limits": "1=20m,2=4h,3=2d"}`),
-		chromedp.Click(chromedp.CSS(`#sla-settings button`)))
+	// SLA settings, edited on the admin page's form in words, are in force;
+	// a limit written wrong is refused with the hub's words and changes
+	// nothing.
+	b.open(h, "/admin#settings", "#sla-limits tr[data-tier='1'] input[name=resolve]")
+	b.waitText("#sla-settings .settings-status", "In force now")
+	b.do("set Tier 1 to 20 minutes and P1 tickets in it to 5 minutes",
+		chromedp.SetValue(chromedp.CSS(`#sla-limits tr[data-tier='1'] input[name=resolve]`), "20 min"),
+		chromedp.Click(chromedp.CSS(`#sla-add-priority`)),
+		chromedp.SetValue(chromedp.CSS(`#sla-limits tr[data-priority] input[name=resolve]`), "5 min"),
+		chromedp.Click(chromedp.CSS(`#sla-settings button[type=submit]`)))
+	type slaView struct {
+		TierLimits string `json:"tier_limits"`
+	}
 	eventually(t, "the SLA setting stored", 30*time.Second, func() bool {
-		var sla struct {
-			TierLimits string `json:"tier_limits"`
-		}
+		var sla slaView
 		h.get("/api/v1/settings/sla", &sla)
-		return strings.HasPrefix(sla.TierLimits, "1=20m")
+		return sla.TierLimits == "1=20 min,2=4 h,3=2 d,1/P1=5 min"
 	})
+	b.waitJS("the form showing what is in force", `document.querySelector("#sla-limits tr[data-priority] input[name=resolve]").value === "5 min"`)
+	b.do("write a limit the hub cannot read",
+		chromedp.SetValue(chromedp.CSS(`#sla-limits tr[data-tier='2'] input[name=resolve]`), "soon"),
+		chromedp.Click(chromedp.CSS(`#sla-settings button[type=submit]`)))
+	b.waitText("#sla-settings .error", "write a number and a unit")
+	var sla slaView
+	if h.get("/api/v1/settings/sla", &sla); sla.TierLimits != "1=20 min,2=4 h,3=2 d,1/P1=5 min" {
+		t.Errorf("a refused form changed the SLA: %q", sla.TierLimits)
+	}
+
+	// Routing rules, added as a row of fields.
+	b.open(h, "/admin#settings", "#routing-add")
+	b.waitText("#routing-settings .settings-status", "in force")
+	b.do("add a rule sending printing tickets to the printers queue",
+		chromedp.Click(chromedp.CSS(`#routing-add`)),
+		chromedp.SetValue(chromedp.CSS(`#routing-rules tr:last-child input[name=name]`), "printers"),
+		chromedp.SetValue(chromedp.CSS(`#routing-rules tr:last-child input[name=category]`), "printing"),
+		chromedp.SetValue(chromedp.CSS(`#routing-rules tr:last-child input[name=queue]`), "printers"),
+		chromedp.Click(chromedp.CSS(`#routing-settings button[type=submit]`)))
+	eventually(t, "the routing rule stored", 30*time.Second, func() bool {
+		var r struct {
+			Rules []struct{ Name, Category, Queue string } `json:"rules"`
+		}
+		h.get("/api/v1/settings/ticket-routing", &r)
+		for _, x := range r.Rules {
+			if x.Name == "printers" && x.Category == "printing" && x.Queue == "printers" {
+				return true
+			}
+		}
+		return false
+	})
+	b.shot("admin-settings")
 
 	b.open(h, "/admin/audit?action=article.", "#audit-rows")
 	b.waitText("#audit-rows", "article.state")
@@ -308,7 +345,7 @@ func TestConsoleAdmin(t *testing.T) {
 		{"/admin/audit?action=vendor.", "#audit-rows", "admin-audit"}, {"/queue?tier=1", "#queue", "queue-named"}} {
 		b.open(h, p[0], p[1])
 		if p[0] == "/admin" {
-			b.waitText("#routing-settings .settings-status", "Edit as JSON")
+			b.waitText("#routing-settings .settings-status", "in force")
 		}
 		b.fitsWidth(p[0])
 		b.shot(p[2] + "-phone")

@@ -145,7 +145,10 @@ func ParseLimitsByPriority(s string) (map[int]time.Duration, map[TierPriority]ti
 			prio = n
 		}
 		d, err := ParseSpan(v)
-		if err != nil || d <= 0 {
+		if err != nil {
+			return nil, nil, fmt.Errorf("tier %s: %v", strings.TrimSpace(k), err)
+		}
+		if d <= 0 {
 			return nil, nil, fmt.Errorf("%q: duration must be positive, such as 90 s, 15 min, 4 h or 2 d", part)
 		}
 		if prio > 0 {
