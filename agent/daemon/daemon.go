@@ -58,6 +58,9 @@ type Config struct {
 	// ResolvConf, when set, is the resolver configuration dns-resolution
 	// reads instead of /etc/resolv.conf.
 	ResolvConf string
+	// PrintStuckAfter is how long a print job may wait before
+	// print-jobs-stuck calls it stuck (default 10 min).
+	PrintStuckAfter time.Duration
 	// PolicyFile is the device fix policy (default STATE/policy.json).
 	PolicyFile string
 	// Socket is the local socket (default: SocketPath(State)).
@@ -269,7 +272,8 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	// inventory, not per check).
 	var lastUpdates atomic.Pointer[diag.UpdateStatus]
 	checks, err = health.NewRunner(health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices,
-		SampleWait: 3 * cfg.Interval, DNSNames: cfg.DNSNames, ResolvConf: cfg.ResolvConf}, health.Env{
+		SampleWait: 3 * cfg.Interval, DNSNames: cfg.DNSNames, ResolvConf: cfg.ResolvConf,
+		PrintJobStuckAfter: cfg.PrintStuckAfter}, health.Env{
 		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
 		RecentProcs: hist.RecentProcs, WaitSample: hist.WaitAfter, Crashes: crashRecord,
 		Updates: func() (*diag.UpdateStatus, bool) { u := lastUpdates.Load(); return u, u != nil },

@@ -26,6 +26,9 @@ type printer struct {
 	Name    string
 	Stopped bool   // CUPS: disabled (paused); Windows: paused, offline or in error
 	Reason  string // what the spooler says about it
+	// Printing is the job CUPS is printing on it now ("office-3"), "" when
+	// it is idle or stopped.
+	Printing string
 }
 
 // printJob is one job waiting in a queue.
@@ -52,9 +55,6 @@ type printState struct {
 // winSpooler is the Source of the Windows reader's state.
 const winSpooler = "Windows spooler"
 
-// stuckAfter is how long a job may wait before it counts as stuck.
-const stuckAfter = 10 * time.Minute
-
 func checkPrinters(ctx context.Context, pr *printReader) diag.CheckResult {
 	st, err := pr.get(ctx)
 	if err != nil {
@@ -63,10 +63,14 @@ func checkPrinters(ctx context.Context, pr *printReader) diag.CheckResult {
 	return gradePrinters(st)
 }
 
+// noPrinting is what both printing checks say on a computer without
+// printers.
+const noPrinting = "No printers are set up."
+
 // gradePrinters is the pure part of printer-stopped.
 func gradePrinters(st printState) diag.CheckResult {
 	if st.None {
-		return ok("No printers are set up.")
+		return ok(noPrinting)
 	}
 	if st.Down != "" {
 		return result(diag.StatusFailing, catalog.RestartPrintSpooler, "The printing service is not running: nothing can print.",
@@ -84,7 +88,14 @@ func gradePrinters(st printState) diag.CheckResult {
 			evidence = append(evidence, ev(p.Name, "stopped: %s", reason))
 			continue
 		}
-		evidence = append(evidence, ev(p.Name, "ready"))
+		switch {
+		case p.Printing != "" && p.Reason != "":
+			evidence = append(evidence, ev(p.Name, "printing %s; the spooler says: %s", p.Printing, p.Reason))
+		case p.Printing != "":
+			evidence = append(evidence, ev(p.Name, "printing %s", p.Printing))
+		default:
+			evidence = append(evidence, ev(p.Name, "ready"))
+		}
 	}
 	if len(stopped) > 0 {
 		// Restarting CUPS leaves a disabled queue disabled: it takes
@@ -100,20 +111,32 @@ func gradePrinters(st printState) diag.CheckResult {
 	return ok("Every printer is ready.", evidence...)
 }
 
-func checkPrintJobs(ctx context.Context, pr *printReader, now time.Time) diag.CheckResult {
+func checkPrintJobs(ctx context.Context, c *Config, pr *printReader, now time.Time) diag.CheckResult {
 	st, err := pr.get(ctx)
 	if err != nil {
 		return unknown("Could not ask the print spooler.", ev("error", "%v", err))
 	}
-	return gradePrintJobs(st, now)
+	after := c.PrintJobStuckAfter
+	if after <= 0 {
+		after = defaultPrintJobStuckAfter
+	}
+	return gradePrintJobs(st, now, after)
 }
 
+// defaultPrintJobStuckAfter is Config.PrintJobStuckAfter's default.
+const defaultPrintJobStuckAfter = 10 * time.Minute
+
 // gradePrintJobs is the pure part of print-jobs-stuck: per queue, how many
-// jobs wait and how long the oldest has.
-func gradePrintJobs(st printState, now time.Time) diag.CheckResult {
-	if st.None || st.Down != "" {
-		// A spooler that is down is printer-stopped's to report.
-		return ok("No print jobs can be seen waiting.")
+// jobs wait and how long the oldest has. A job waiting stuckAfter or longer
+// is stuck.
+func gradePrintJobs(st printState, now time.Time, stuckAfter time.Duration) diag.CheckResult {
+	if st.None {
+		return ok(noPrinting)
+	}
+	if st.Down != "" {
+		// A spooler that is down is printer-stopped's to report (with the
+		// fix); its jobs cannot be seen.
+		return unknown("The print jobs cannot be seen: the printing service does not answer.", ev(st.Source, "%s", st.Down))
 	}
 	type queue struct {
 		n, stuck int
@@ -149,7 +172,7 @@ func gradePrintJobs(st printState, now time.Time) diag.CheckResult {
 		q := qs[name]
 		v := fmt.Sprintf("%d job(s) waiting", q.n)
 		if !q.oldest.Queued.IsZero() {
-			v += fmt.Sprintf(", oldest %s queued %s ago", q.oldest.ID, now.Sub(q.oldest.Queued).Round(time.Minute))
+			v += fmt.Sprintf(", oldest %s queued %s ago", q.oldest.ID, agoText(now.Sub(q.oldest.Queued)))
 			if q.oldest.User != "" {
 				v += " by " + q.oldest.User
 			}
@@ -175,14 +198,31 @@ func gradePrintJobs(st printState, now time.Time) diag.CheckResult {
 		if st.Source == winSpooler {
 			fix = catalog.RestartPrintSpooler
 		}
+		evidence = append(evidence, ev("threshold", "a job waiting %s or longer is stuck", agoText(stuckAfter)))
 		return result(diag.StatusFailing, fix,
 			fmt.Sprintf("Print jobs are stuck in %s: documents are not printing.", strings.Join(stuck, ", ")), evidence...)
 	}
 	return ok("Print jobs are moving.", evidence...)
 }
 
+// agoText says how long ago in the words evidence uses: seconds under a
+// minute, minutes under two hours, then hours and days.
+func agoText(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0 s"
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
 // lpstatPrinter matches the first line of a printer in `lpstat -p`.
-var lpstatPrinter = regexp.MustCompile(`^printer (\S+) (?:is idle|now printing \S+|disabled since [^-]*-|is (\w+))`)
+var lpstatPrinter = regexp.MustCompile(`^printer (\S+) (?:is idle|now printing (\S+?)\.?(?:\s|$)|disabled since [^-]*-|is (\w+))`)
 
 // lpstatJob matches one job of `lpstat -o`: "queue-ID user size date".
 var lpstatJob = regexp.MustCompile(`^(\S+)-(\d+)\s+(\S+)\s+(\d+)\s+(.+)$`)
@@ -200,7 +240,7 @@ func parseLpstat(out string, loc *time.Location) printState {
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
 		if m := lpstatPrinter.FindStringSubmatch(line); m != nil {
-			st.Printer = append(st.Printer, printer{Name: m[1], Stopped: strings.Contains(line, " disabled since ")})
+			st.Printer = append(st.Printer, printer{Name: m[1], Printing: m[2], Stopped: strings.Contains(line, " disabled since ")})
 			cur = &st.Printer[len(st.Printer)-1]
 			continue
 		}

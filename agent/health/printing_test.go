@@ -1,6 +1,7 @@
 package health
 
 import (
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func TestGradePrinting(t *testing.T) {
 	}{
 		{"lpstat-stuck.txt", diag.StatusFailing, diag.StatusFailing, catalog.ResumePrinter, catalog.ResumePrinter,
 			"The printer lab is paused", "Print jobs are stuck in hp, lab",
-			map[string]string{"lab": "stopped: Paused", "hp": "2 job(s) waiting, oldest hp-41 queued 1h45m0s ago by alice"}},
+			map[string]string{"lab": "stopped: Paused", "hp": "2 job(s) waiting, oldest hp-41 queued 104 min ago by alice"}},
 		{"lpstat-idle.txt", diag.StatusOK, diag.StatusOK, "", "", "Every printer is ready.", "No print jobs are waiting.",
 			map[string]string{"pdf": "ready"}},
 		// A job queued two minutes ago is not stuck yet.
@@ -55,7 +56,7 @@ func TestGradePrinting(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
 			st := printFixture(t, tt.fixture)
-			p, j := gradePrinters(st), gradePrintJobs(st, now)
+			p, j := gradePrinters(st), gradePrintJobs(st, now, 10*time.Minute)
 			if p.Status != tt.printers || p.Fix != tt.printersFix || !strings.Contains(p.Summary, tt.printersSays) {
 				t.Errorf("printer-stopped: %s %q %q", p.Status, p.Fix, p.Summary)
 			}
@@ -72,14 +73,81 @@ func TestGradePrinting(t *testing.T) {
 	// Stuck behind a printer that works: the jobs are cancelled.
 	moving := printState{Source: "lpstat", Printer: []printer{{Name: "office"}},
 		Jobs: []printJob{{ID: "office-3", Printer: "office", Queued: now.Add(-time.Hour)}}}
-	if got := gradePrintJobs(moving, now); got.Status != diag.StatusFailing || got.Fix != catalog.CancelPrintJobs {
+	if got := gradePrintJobs(moving, now, 10*time.Minute); got.Status != diag.StatusFailing || got.Fix != catalog.CancelPrintJobs {
 		t.Errorf("stuck on a working printer: %+v", got)
 	}
-	if got := gradePrinters(printState{None: true}); got.Status != diag.StatusOK {
-		t.Errorf("no printers: %+v", got)
+	for _, got := range []diag.CheckResult{gradePrinters(printState{None: true}), gradePrintJobs(printState{None: true}, now, time.Minute)} {
+		if got.Status != diag.StatusOK || got.Fix != "" || got.Summary != "No printers are set up." {
+			t.Errorf("no printers: %+v", got)
+		}
 	}
 	down := printState{Source: "lpstat", Down: "lpstat: Scheduler is not running."}
 	if got := gradePrinters(down); got.Status != diag.StatusFailing || got.Fix != catalog.RestartPrintSpooler || !strings.Contains(got.Summary, "not running") {
 		t.Errorf("spooler down: %+v", got)
+	}
+	// Its jobs cannot be seen: not "no jobs waiting".
+	if got := gradePrintJobs(down, now, time.Minute); got.Status != diag.StatusUnknown || !strings.Contains(got.Summary, "cannot be seen") {
+		t.Errorf("jobs with the spooler down: %+v", got)
+	}
+}
+
+// TestPrintJobStuckAfter: the threshold is the Config's; the evidence
+// says how old the oldest job is, to the second under a minute, and the
+// threshold.
+func TestPrintJobStuckAfter(t *testing.T) {
+	now := time.Date(2026, 12, 6, 4, 0, 0, 0, time.UTC)
+	st := printState{Source: "lpstat", Printer: []printer{{Name: "office", Printing: "office-1", Reason: "The printer may not exist or is unavailable at this time."}},
+		Jobs: []printJob{{ID: "office-1", Printer: "office", User: "alice", Queued: now.Add(-40 * time.Second)},
+			{ID: "office-2", Printer: "office", User: "bob", Queued: now.Add(-10 * time.Second)}}}
+	if got := gradePrintJobs(st, now, time.Minute); got.Status != diag.StatusOK {
+		t.Errorf("40 s old, stuck after a minute: %+v", got)
+	}
+	got := gradePrintJobs(st, now, 30*time.Second)
+	if got.Status != diag.StatusFailing || got.Fix != catalog.CancelPrintJobs ||
+		!hasEvidence(got, "office", "2 job(s) waiting, oldest office-1 queued 40 s ago by alice") ||
+		!hasEvidence(got, "threshold", "30 s or longer") {
+		t.Errorf("40 s old, stuck after 30 s: %+v", got)
+	}
+	p := gradePrinters(st)
+	if p.Status != diag.StatusOK || !hasEvidence(p, "office", "printing office-1; the spooler says: The printer may not exist") {
+		t.Errorf("printer-stopped of a printer that cannot be reached: %+v", p)
+	}
+	c := Config{PrintJobStuckAfter: -time.Second}
+	if err := c.CheckAndSetDefaults(); err == nil {
+		t.Error("a negative PrintJobStuckAfter was accepted")
+	}
+	c = Config{}
+	if err := c.CheckAndSetDefaults(); err != nil || c.PrintJobStuckAfter != 10*time.Minute {
+		t.Errorf("default PrintJobStuckAfter: %s %v", c.PrintJobStuckAfter, err)
+	}
+	for d, want := range map[time.Duration]string{5 * time.Second: "5 s", 90 * time.Second: "1 min", 105 * time.Minute: "105 min",
+		3*time.Hour + 5*time.Minute: "3 h 5 min", 72 * time.Hour: "3 days"} {
+		if got := agoText(d); got != want {
+			t.Errorf("agoText(%s) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestSharedReadPerRun: the checks of one run share one read of the
+// spooler; the next run reads again, however soon (the checks after a fix
+// run seconds after the ones before it and must see the fix's effect).
+func TestSharedReadPerRun(t *testing.T) {
+	reads := 0
+	pr := &printReader{read: func(context.Context) (printState, error) {
+		reads++
+		return printState{Source: "lpstat", Printer: []printer{{Name: "office", Stopped: reads == 1, Reason: "Paused"}}}, nil
+	}}
+	r := NewRunnerOf(time.Second,
+		Func("printer-stopped", func(ctx context.Context) diag.CheckResult { return checkPrinters(ctx, pr) }),
+		Func("print-jobs-stuck", func(ctx context.Context) diag.CheckResult {
+			return checkPrintJobs(ctx, &Config{}, pr, time.Now())
+		}))
+	before := r.Run(t.Context())
+	if reads != 1 || before[0].Status != diag.StatusFailing {
+		t.Fatalf("first run: %d reads, %+v", reads, before)
+	}
+	after := r.Run(t.Context())
+	if reads != 2 || after[0].Status != diag.StatusOK {
+		t.Fatalf("second run right after: %d reads, %+v; want a fresh read showing the printer resumed", reads, after)
 	}
 }

@@ -191,11 +191,12 @@ var fixes = []Fix{
 	},
 	{
 		ID: RestartPrintSpooler, Title: "Restart printing", Tier: TierSelfHelp, OSes: allOSes, TimeoutSec: 120,
-		Description: "Cancels stuck print jobs and restarts the print service: `cancel -a -x` and `systemctl restart cups` on Linux, " +
+		Description: "Restarts the print service and cancels every job: `systemctl restart cups` then `cancel -a -x` on Linux (a hung cupsd is ended by the restart), " +
 			"the Spooler service with its queue folder emptied on Windows, `cancel -a -` and cupsd kickstarted on macOS.",
 		UserText: "Clear stuck print jobs and restart printing. Documents waiting to print are removed.",
 		Consent:  true, Disruptive: true, SettleSec: 2,
-		// Verified by the queue draining and the spooler answering again.
+		// Verified by the queue draining (print-jobs-stuck) and the spooler
+		// answering again (printer-stopped).
 		Verify: []string{"print-jobs-stuck", "printer-stopped"},
 	},
 	{

@@ -42,6 +42,7 @@ func runRun(ctx context.Context, args []string) int {
 	fs.Var(cmdline.List{L: &cfg.WatchServices}, "watch-services", "comma-separated services the service-stopped check watches")
 	fs.Var(cmdline.List{L: &cfg.DNSNames}, "dns-names", "comma-separated names (company and public) the dns-resolution check asks every resolver for, besides the hub's")
 	fs.StringVar(&cfg.ResolvConf, "resolv-conf", "", "resolver configuration the dns-resolution check reads (default /etc/resolv.conf)")
+	fs.Var(cmdline.Duration{D: &cfg.PrintStuckAfter}, "print-stuck-after", "how long a print job may wait before the print-jobs-stuck check calls it stuck (default 10m)")
 	fs.StringVar(&cfg.PolicyFile, "policy", "", "device fix policy file (JSON; default STATE/policy.json; absent means the defaults)")
 	fs.StringVar(&cfg.Socket, "socket", "", "local socket for the tray, the Get help page and the help command (default STATE/agent.sock; the packaged service uses "+localipc.DefaultSocket()+")")
 	fs.Var(cmdline.Duration{D: &cfg.ConsentWait}, "consent-wait", "how long a fix that needs the user's consent waits for the answer from the tray")
