@@ -73,12 +73,14 @@ func gradePrinters(st printState) diag.CheckResult {
 		return ok(noPrinting)
 	}
 	if st.Down != "" {
-		return result(diag.StatusFailing, catalog.RestartPrintSpooler, "The printing service is not running: nothing can print.",
+		return result(diag.StatusFailing, catalog.RestartPrintSpooler, "The printing service is not running or not answering: nothing can print.",
 			ev(st.Source, "%s", st.Down))
 	}
 	var evidence []diag.Evidence
 	var stopped []string
+	busy := false // printing, or the spooler has a message about it
 	for _, p := range st.Printer {
+		busy = busy || p.Printing != "" || p.Reason != ""
 		if p.Stopped {
 			stopped = append(stopped, p.Name)
 			reason := p.Reason
@@ -107,6 +109,9 @@ func gradePrinters(st printState) diag.CheckResult {
 		}
 		return result(diag.StatusFailing, fix,
 			fmt.Sprintf("The printer %s is paused or stopped: nothing prints on it.", strings.Join(stopped, ", ")), evidence...)
+	}
+	if busy {
+		return ok("No printer is paused or stopped.", evidence...)
 	}
 	return ok("Every printer is ready.", evidence...)
 }

@@ -109,7 +109,8 @@ func TestPrintJobStuckAfter(t *testing.T) {
 		t.Errorf("40 s old, stuck after 30 s: %+v", got)
 	}
 	p := gradePrinters(st)
-	if p.Status != diag.StatusOK || !hasEvidence(p, "office", "printing office-1; the spooler says: The printer may not exist") {
+	if p.Status != diag.StatusOK || p.Summary != "No printer is paused or stopped." ||
+		!hasEvidence(p, "office", "printing office-1; the spooler says: The printer may not exist") {
 		t.Errorf("printer-stopped of a printer that cannot be reached: %+v", p)
 	}
 	c := Config{PrintJobStuckAfter: -time.Second}

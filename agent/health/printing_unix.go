@@ -20,10 +20,11 @@ import (
 const lpstatTimeout = 5 * time.Second
 
 // readPrinting asks CUPS, but only when printers are set up: in
-// printers.conf, in the printcap cupsd writes as soon as a queue is added
-// (printers.conf follows up to 30 s later), or on a print server named in
-// client.conf. A machine without printers costs no program run, and an
-// idle on-demand cupsd is not woken.
+// printers.conf or the printcap (cupsd writes both up to 30 s after a
+// change, its DirtyCleanInterval), with a document in its spool (written
+// as the job arrives), or on a print server named in client.conf. A
+// machine without printers costs no program run, and an idle on-demand
+// cupsd is not woken.
 func readPrinting(c *Config) func(ctx context.Context) (printState, error) {
 	return func(ctx context.Context) (printState, error) {
 		set, err := printersSetUp(c)
@@ -74,8 +75,33 @@ func printersSetUp(c *Config) (bool, error) {
 			return true, nil
 		}
 	}
+	if spooled(c.path("/var/spool/cups")) {
+		return true, nil
+	}
 	b, _ = readBounded(c.path("/etc/cups/client.conf"), 64<<10)
 	return hasLine(b, func(l string) bool { return strings.HasPrefix(strings.ToLower(l), "servername ") }), nil
+}
+
+// spooled reports whether CUPS's spool holds a document (d00001-001: job
+// 1's first file).
+func spooled(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	for {
+		// A bounded look: a spool is small, and one document is enough.
+		names, err := f.Readdirnames(256)
+		for _, n := range names {
+			if len(n) > 1 && n[0] == 'd' && n[1] >= '0' && n[1] <= '9' {
+				return true
+			}
+		}
+		if err != nil || len(names) == 0 {
+			return false
+		}
+	}
 }
 
 // hasLine reports whether a non-empty line of b (trimmed) satisfies ok.

@@ -8,9 +8,10 @@ import (
 	"testing"
 )
 
-// TestPrintersSetUp: CUPS is asked when a queue is in printers.conf, in
-// the printcap cupsd writes at once (printers.conf follows up to 30 s
-// later), or a print server is named in client.conf; not otherwise.
+// TestPrintersSetUp: CUPS is asked when a queue is in printers.conf or the
+// printcap, a document is in its spool (the files cupsd writes up to 30 s
+// after a change lag behind), or a print server is named in client.conf;
+// not otherwise.
 func TestPrintersSetUp(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -20,7 +21,9 @@ func TestPrintersSetUp(t *testing.T) {
 		{"nothing", nil, false},
 		{"printers.conf without a printer", map[string]string{"etc/cups/printers.conf": "# Printer configuration file\n"}, false},
 		{"printers.conf", map[string]string{"etc/cups/printers.conf": "<Printer office>\nState Idle\n</Printer>\n"}, true},
-		{"printcap only (a queue just added)", map[string]string{"run/cups/printcap": "# This file was automatically generated\noffice|office:rm=pc:rp=office:\n"}, true},
+		{"a document spooled (a queue just added)", map[string]string{"var/spool/cups/d00001-001": "%!PS\n", "var/spool/cups/tmp/.keep": ""}, true},
+		{"an empty spool", map[string]string{"var/spool/cups/tmp/.keep": ""}, false},
+		{"printcap only", map[string]string{"run/cups/printcap": "# This file was automatically generated\noffice|office:rm=pc:rp=office:\n"}, true},
 		{"printcap with comments only", map[string]string{"run/cups/printcap": "# This file was automatically generated\n"}, false},
 		{"print server", map[string]string{"etc/cups/client.conf": "# the office's server\nServerName print.corp.example\n"}, true},
 		{"client.conf without a server", map[string]string{"etc/cups/client.conf": "# ServerName print.corp.example\n"}, false},
