@@ -191,10 +191,10 @@ func TestPlansPerOS(t *testing.T) {
 	}
 }
 
-// TestPrintingFixesWithoutCUPS: on a Debian machine with systemd and
+// TestPrintingPlansWithoutCUPS: on a Debian machine with systemd and
 // without CUPS, none of the printing fixes applies, each says so in plain
 // words and nothing runs.
-func TestPrintingFixesWithoutCUPS(t *testing.T) {
+func TestPrintingPlansWithoutCUPS(t *testing.T) {
 	m := has("linux", "systemctl", "networkctl", "resolvectl")
 	for _, id := range []string{catalog.RestartPrintSpooler, catalog.ResumePrinter, catalog.CancelPrintJobs} {
 		f, _ := catalog.Get(id)
