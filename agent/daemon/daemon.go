@@ -8,6 +8,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tierline/tierline/agent/cmdline"
 	"github.com/tierline/tierline/agent/collect"
 	"github.com/tierline/tierline/agent/crashes"
 	"github.com/tierline/tierline/agent/fixes"
@@ -75,12 +77,20 @@ type Config struct {
 	Logger         *slog.Logger
 }
 
+// AddCheckFlags registers the `run` flags of the health checks' settings.
+func (c *Config) AddCheckFlags(fs *flag.FlagSet) {
+	fs.Var(cmdline.List{L: &c.WatchServices}, "watch-services", "comma-separated services the service-stopped check watches")
+	fs.Var(cmdline.List{L: &c.DNSNames}, "dns-names", "comma-separated names (company and public) the dns-resolution check asks every resolver for, besides the hub's")
+	fs.StringVar(&c.ResolvConf, "resolv-conf", "", "resolver configuration the dns-resolution check reads (default /etc/resolv.conf)")
+	fs.Var(cmdline.Duration{D: &c.PrintStuckAfter}, "print-stuck-after", "how long a print job may wait before the print-jobs-stuck check calls it stuck")
+}
+
 // DefaultConfig is the Config with every default filled in, for the flags
 // to show and change.
 func DefaultConfig() Config {
 	return Config{Interval: 10 * time.Second, SpoolMaxBytes: spool.DefaultMaxBytes,
 		Backoff:    link.Backoff{Base: link.DefaultBackoffBase, Max: link.DefaultBackoffMax},
-		CheckEvery: time.Minute, InventoryEvery: time.Hour, ConsentWait: 2 * time.Minute}
+		CheckEvery: time.Minute, InventoryEvery: time.Hour, ConsentWait: 2 * time.Minute, PrintStuckAfter: 10 * time.Minute}
 }
 
 // SocketPath is where the agent listens without Config.Socket: the state
