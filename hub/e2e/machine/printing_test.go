@@ -3,6 +3,7 @@
 package machine
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -341,6 +342,24 @@ func TestPrintingFixesWithoutCUPS(t *testing.T) {
 		}
 		if r.Result != nil && len(r.Result.Steps) > 0 {
 			t.Errorf("%s ran steps without CUPS: %+v", fix, r.Result.Steps)
+		}
+	}
+	// The agent's own list (`tierline-agent fixes`, what the tray and the
+	// Get help page go by) does not offer them, and says why.
+	var listing struct {
+		Fixes []struct {
+			ID        string `json:"id"`
+			Available bool   `json:"available"`
+			Why       string `json:"why"`
+		} `json:"fixes"`
+	}
+	if err := json.Unmarshal([]byte(p.exec("tierline-agent", "fixes", "--json", "--state", "/var/lib/tierline-agent")), &listing); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range listing.Fixes {
+		if (f.ID == catalog.RestartPrintSpooler || f.ID == catalog.ResumePrinter || f.ID == catalog.CancelPrintJobs) &&
+			(f.Available || !strings.Contains(f.Why, "it has no print service")) {
+			t.Errorf("tierline-agent fixes lists %s without CUPS as %+v", f.ID, f)
 		}
 	}
 	for _, c := range p.device().Health {
