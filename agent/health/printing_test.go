@@ -48,6 +48,12 @@ func TestGradePrinting(t *testing.T) {
 			map[string]string{"office": "stopped: Out of paper"}},
 		{"lpstat-reason-unknown.txt", diag.StatusFailing, diag.StatusOK, catalog.ResumePrinter, "", "office", "No print jobs",
 			map[string]string{"office": "stopped: no reason given"}},
+		// Recorded on the test machine (CUPS 2.4): front-desk paused and
+		// rejecting, lab rejecting, office printing to a printer that is off.
+		{"lpstat-rejecting.txt", diag.StatusFailing, diag.StatusOK, catalog.ResumePrinter, "",
+			"The printer front-desk is paused or stopped: nothing prints on it. The printer lab refuses new documents: nothing can be sent to it.", "Print jobs are moving.",
+			map[string]string{"front-desk": "stopped: Rejecting Jobs", "lab": "not accepting documents: Moving to the 3rd floor",
+				"office": "printing office-1; the spooler says: The printer may not exist"}},
 		{"windows-offline.txt", diag.StatusFailing, diag.StatusFailing, catalog.RestartPrintSpooler, catalog.RestartPrintSpooler,
 			"HP LaserJet 4th floor is paused or stopped", "stuck in HP LaserJet 4th floor",
 			map[string]string{"Microsoft Print to PDF": "ready", "HP LaserJet 4th floor": "job status: error"}},

@@ -15,7 +15,7 @@ import (
 	"github.com/tierline/tierline/agent/execx"
 )
 
-// lpstatTimeout bounds one `lpstat -p -o`; a scheduler that has not
+// lpstatTimeout bounds one `lpstat -p -o -a`; a scheduler that has not
 // answered by then is hung.
 const lpstatTimeout = 5 * time.Second
 
@@ -34,7 +34,7 @@ func readPrinting(c *Config) func(ctx context.Context) (printState, error) {
 		if !set {
 			return printState{None: true}, nil
 		}
-		out, err := execx.Output(ctx, lpstatTimeout, 256<<10, "lpstat", "-p", "-o")
+		out, err := execx.Output(ctx, lpstatTimeout, 256<<10, "lpstat", "-p", "-o", "-a")
 		if err != nil {
 			if errors.Is(err, execx.ErrNotFound) {
 				// Queues left behind by a CUPS that is gone.

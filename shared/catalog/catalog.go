@@ -209,7 +209,7 @@ var fixes = []Fix{
 	{
 		ID: ResumePrinter, Title: "Resume a paused printer", Tier: TierSelfHelp, OSes: []string{Linux, Darwin}, TimeoutSec: 60, SettleSec: 2,
 		Description: "Enables a printer CUPS has stopped and lets its queue accept jobs again: `cupsenable` and `cupsaccept` for the " +
-			"named printer, or for every stopped printer `lpstat -p` lists. Waiting jobs are kept and print.",
+			"named printer, or for every printer `lpstat -p -a` lists as stopped or refusing documents. Waiting jobs are kept and print.",
 		UserText: "Start a paused printer again. Documents waiting for it will print.",
 		Params: []Param{{Name: "printer", Title: "Printer", Kind: KindString, Pattern: printerNamePattern,
 			Help: "queue name; empty resumes every stopped printer"}},

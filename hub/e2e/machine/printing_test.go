@@ -182,7 +182,8 @@ func check(results []diag.CheckResult, name string) diag.CheckResult {
 // -r), a document waiting for it. printer-stopped fails with the
 // spooler's reason; resume-printer, a Tier 0 fix, runs through the hub,
 // is verified (printer-stopped failing before, ok after), and the waiting
-// document reaches the printer.
+// document reaches the printer. Then the same queue refusing new
+// documents (cupsreject -r), found and fixed the same way.
 func TestPrinterPausedResumed(t *testing.T) {
 	p := newPC(t, pcOptions{Env: agentEnv()})
 	sink := listenPrinter(t, p.net, workingPrinter)
@@ -220,6 +221,28 @@ func TestPrinterPausedResumed(t *testing.T) {
 	if out := p.exec("lpstat", "-p", "lab"); !strings.Contains(out, "enabled") {
 		t.Fatalf("lab after resume-printer: %q", out)
 	}
+
+	// The queue refuses new documents (cupsreject), which `lpstat -p`
+	// alone does not show: lp fails for the user, printer-stopped says
+	// so, and resume-printer opens it again.
+	p.exec("cupsreject", "-r", "Moving to the 3rd floor", "lab")
+	if out, err := p.try("runuser", "-u", "alice", "--", "lp", "-d", "lab", "/etc/os-release"); err == nil {
+		t.Fatalf("lp to a queue that refuses documents succeeded: %q", out)
+	}
+	c = p.waitCheck("printer-stopped", diag.StatusFailing)
+	if c.Fix != catalog.ResumePrinter || c.Summary != "The printer lab refuses new documents: nothing can be sent to it." ||
+		!hasEvidence(c, "lab", "not accepting documents: Moving to the 3rd floor") {
+		t.Fatalf("printer-stopped with lab refusing documents: %+v", c)
+	}
+	r = p.run(catalog.ResumePrinter, nil)
+	if r.Outcome != wire.OutcomeFixed || status(r.Result.Before, "printer-stopped") != diag.StatusFailing ||
+		status(r.Result.After, "printer-stopped") != diag.StatusOK || !strings.Contains(p.runOutput(r.ID), "resumed lab") {
+		t.Fatalf("resume-printer on a queue refusing documents: %s %q; want fixed", r.Outcome, r.Reason)
+	}
+	p.print("alice", "lab", "minutes", "Minutes, page 1")
+	eventually(t, "a new document at the printer", 60*time.Second, func() bool {
+		return strings.Contains(sink.received(), "Minutes, page 1")
+	})
 }
 
 // TestPrintJobsStuckCancelled: documents sent to a printer that is
