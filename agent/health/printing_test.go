@@ -158,3 +158,33 @@ func TestSharedReadPerRun(t *testing.T) {
 		t.Fatalf("second run right after: %d reads, %+v; want a fresh read showing the printer resumed", reads, after)
 	}
 }
+
+// FuzzParseLpstat: any lpstat output parses and grades without a panic,
+// and what it finds is consistent (jobs name their queue, a rejecting
+// printer is one lpstat -p listed).
+func FuzzParseLpstat(f *testing.F) {
+	for _, name := range []string{"lpstat-stuck.txt", "lpstat-idle.txt", "lpstat-disabled-en_US.txt", "lpstat-reason-unknown.txt", "lpstat-rejecting.txt"} {
+		b, err := os.ReadFile("testdata/printing/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Add("x not accepting requests since -\n\t\nprinter x is idle.\nx-1 a 1 b\n")
+	now := time.Date(2026, 12, 6, 4, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, out string) {
+		st := parseLpstat(out, time.UTC)
+		for _, j := range st.Jobs {
+			if j.Printer == "" || !strings.HasPrefix(j.ID, j.Printer+"-") {
+				t.Errorf("job %+v", j)
+			}
+		}
+		for _, p := range st.Printer {
+			if p.Name == "" {
+				t.Errorf("printer without a name: %+v", p)
+			}
+		}
+		gradePrinters(st)
+		gradePrintJobs(st, now, time.Minute)
+	})
+}
