@@ -8,6 +8,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tierline/tierline/agent/cmdline"
 	"github.com/tierline/tierline/agent/collect"
 	"github.com/tierline/tierline/agent/crashes"
 	"github.com/tierline/tierline/agent/fixes"
@@ -58,6 +60,9 @@ type Config struct {
 	// ResolvConf, when set, is the resolver configuration dns-resolution
 	// reads instead of /etc/resolv.conf.
 	ResolvConf string
+	// PrintStuckAfter is how long a print job may wait before
+	// print-jobs-stuck calls it stuck (default 10 min).
+	PrintStuckAfter time.Duration
 	// PolicyFile is the device fix policy (default STATE/policy.json).
 	PolicyFile string
 	// Socket is the local socket (default: SocketPath(State)).
@@ -72,12 +77,20 @@ type Config struct {
 	Logger         *slog.Logger
 }
 
+// AddCheckFlags registers the `run` flags of the health checks' settings.
+func (c *Config) AddCheckFlags(fs *flag.FlagSet) {
+	fs.Var(cmdline.List{L: &c.WatchServices}, "watch-services", "comma-separated services the service-stopped check watches")
+	fs.Var(cmdline.List{L: &c.DNSNames}, "dns-names", "comma-separated names (company and public) the dns-resolution check asks every resolver for, besides the hub's")
+	fs.StringVar(&c.ResolvConf, "resolv-conf", "", "resolver configuration the dns-resolution check reads (default /etc/resolv.conf)")
+	fs.Var(cmdline.Duration{D: &c.PrintStuckAfter}, "print-stuck-after", "how long a print job may wait before the print-jobs-stuck check calls it stuck")
+}
+
 // DefaultConfig is the Config with every default filled in, for the flags
 // to show and change.
 func DefaultConfig() Config {
 	return Config{Interval: 10 * time.Second, SpoolMaxBytes: spool.DefaultMaxBytes,
 		Backoff:    link.Backoff{Base: link.DefaultBackoffBase, Max: link.DefaultBackoffMax},
-		CheckEvery: time.Minute, InventoryEvery: time.Hour, ConsentWait: 2 * time.Minute}
+		CheckEvery: time.Minute, InventoryEvery: time.Hour, ConsentWait: 2 * time.Minute, PrintStuckAfter: 10 * time.Minute}
 }
 
 // SocketPath is where the agent listens without Config.Socket: the state
@@ -269,7 +282,8 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	// inventory, not per check).
 	var lastUpdates atomic.Pointer[diag.UpdateStatus]
 	checks, err = health.NewRunner(health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices,
-		SampleWait: 3 * cfg.Interval, DNSNames: cfg.DNSNames, ResolvConf: cfg.ResolvConf}, health.Env{
+		SampleWait: 3 * cfg.Interval, DNSNames: cfg.DNSNames, ResolvConf: cfg.ResolvConf,
+		PrintJobStuckAfter: cfg.PrintStuckAfter}, health.Env{
 		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
 		RecentProcs: hist.RecentProcs, WaitSample: hist.WaitAfter, Crashes: crashRecord,
 		Updates: func() (*diag.UpdateStatus, bool) { u := lastUpdates.Load(); return u, u != nil },

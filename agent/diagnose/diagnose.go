@@ -34,6 +34,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	watch := fs.String("watch", os.Getenv("TIERLINE_WATCH_SERVICES"), "comma-separated services that must be running (env TIERLINE_WATCH_SERVICES)")
 	dnsNames := fs.String("dns-names", os.Getenv("TIERLINE_DNS_NAMES"), "comma-separated names the DNS check asks every resolver for (env TIERLINE_DNS_NAMES)")
 	resolvConf := fs.String("resolv-conf", os.Getenv("TIERLINE_RESOLV_CONF"), "resolver configuration the DNS check reads (default /etc/resolv.conf; env TIERLINE_RESOLV_CONF)")
+	printStuck := fs.String("print-stuck-after", os.Getenv("TIERLINE_PRINT_STUCK_AFTER"), "how long a print job may wait before it counts as stuck (default 10m; env TIERLINE_PRINT_STUCK_AFTER)")
 	gap := fs.Duration("gap", time.Second, "time between the two samples that give rates")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tierline-agent diagnose [--json] [--hub HOST:PORT] [--watch svc1,svc2] [--dns-names a,b]")
@@ -46,6 +47,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg := health.Config{HubAddr: *hub, WatchedServices: splitList(*watch), DNSNames: splitList(*dnsNames), ResolvConf: *resolvConf}
+	if *printStuck != "" {
+		d, err := time.ParseDuration(*printStuck)
+		if err != nil || d <= 0 {
+			fmt.Fprintf(stderr, "diagnose: --print-stuck-after %q: want a positive duration such as 10m\n", *printStuck)
+			return 2
+		}
+		cfg.PrintJobStuckAfter = d
+	}
 	rep, err := Run(ctx, cfg, *gap)
 	if err != nil {
 		fmt.Fprintf(stderr, "diagnose: %v\n", err)

@@ -102,3 +102,14 @@ func TestUsage(t *testing.T) {
 		t.Errorf("unknown flag: exit %d, want 2", code)
 	}
 }
+
+// TestPrintStuckAfterFlag: a bad --print-stuck-after is a usage error that
+// names the flag.
+func TestPrintStuckAfterFlag(t *testing.T) {
+	for _, v := range []string{"soon", "-5m", "0s"} {
+		var out, errOut bytes.Buffer
+		if code := Main(context.Background(), []string{"--print-stuck-after", v}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "--print-stuck-after") {
+			t.Errorf("--print-stuck-after %s: exit %d %q; want 2 naming the flag", v, code, errOut.String())
+		}
+	}
+}

@@ -28,6 +28,17 @@ const (
 // ErrNotFound: the program is not installed in any system directory.
 var ErrNotFound = errors.New("program not found in the system directories")
 
+// TimeoutError: the program did not finish in time (its timeout or the
+// caller's deadline) and was killed.
+type TimeoutError struct {
+	Program string
+	After   time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("%s timed out after %s and was killed", e.Program, e.After)
+}
+
 // Cmd is one command to run.
 type Cmd struct {
 	// Argv is the program and its arguments. Argv[0] is a bare name looked
@@ -159,7 +170,7 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
-		res.Err = fmt.Errorf("%s timed out after %s and was killed", c.Argv[0], timeout)
+		res.Err = &TimeoutError{Program: c.Argv[0], After: timeout}
 	case err != nil && res.ExitCode > 0:
 		res.Err = fmt.Errorf("%s exited with status %d", c.Argv[0], res.ExitCode)
 	case err != nil:

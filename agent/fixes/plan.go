@@ -351,12 +351,18 @@ func planPrintSpooler(m Machine) (Plan, error) {
 	switch m.GOOS {
 	case catalog.Linux:
 		if !m.has("cupsd") || !m.has("systemctl") {
-			return Plan{}, notApplicable("CUPS (cupsd) is not installed")
+			return Plan{}, notApplicable("%s", noCUPS("Printing cannot be restarted on this computer", "of its own"))
 		}
 		if !m.systemd() {
 			return Plan{}, noSystemd("Printing cannot be restarted")
 		}
-		return restartBuiltin(m, "cups", Step{Argv: []string{"cancel", "-a", "-x"}, Optional: true})
+		// The restart comes first: a hung cupsd answers no cancel, and
+		// systemd ends it whatever its state. The jobs are cancelled on the
+		// new cupsd, which would otherwise take them up again; the checks
+		// after the fix see the queue drained.
+		p, err := restartBuiltin(m, "cups")
+		p.Steps = append(p.Steps, Step{Argv: []string{"cancel", "-a", "-x"}, Optional: true})
+		return p, err
 	case catalog.Windows:
 		// The queue folder can only be emptied while the Spooler is stopped.
 		stop, err := svcmgr.Stop(m.GOOS, "Spooler")
@@ -387,7 +393,7 @@ func planRestartResolver(m Machine) (Plan, error) {
 
 func planResumePrinter(name string, m Machine) (Plan, error) {
 	if !m.has("cupsenable") || !m.has("cupsaccept") {
-		return Plan{}, notApplicable("CUPS (cupsenable, cupsaccept) is not installed")
+		return Plan{}, notApplicable("%s", noCUPS("There is no printer to resume on this computer", ""))
 	}
 	if name == "" {
 		return Plan{Steps: []Step{{Action: &Action{Name: ActResumePrinters}}}}, nil
@@ -397,9 +403,19 @@ func planResumePrinter(name string, m Machine) (Plan, error) {
 
 func planCancelPrintJobs(m Machine) (Plan, error) {
 	if !m.has("cancel") || !m.has("lpstat") {
-		return Plan{}, notApplicable("CUPS (cancel) is not installed")
+		return Plan{}, notApplicable("%s", noCUPS("There are no print jobs to cancel on this computer", ""))
 	}
 	return Plan{Steps: []Step{cmd("cancel", "-a")}}, nil
+}
+
+// noCUPS is the plain reason a printing fix does not apply on a computer
+// without CUPS; what is what cannot be done, own qualifies "print service"
+// where a print server elsewhere may still serve the computer.
+func noCUPS(what, own string) string {
+	if own != "" {
+		own = " " + own
+	}
+	return fmt.Sprintf("%s: it has no print service%s (CUPS is not installed)", what, own)
 }
 
 // timesyncd is where distributions install systemd-timesyncd.

@@ -103,8 +103,9 @@ func TestPlansPerOS(t *testing.T) {
 		{"temp linux", catalog.ClearTemp, nil, has("linux"), []string{"agent:clear-temp|min_age_hours=24"}, "", ""},
 		{"temp windows", catalog.ClearTemp, map[string]string{"min_age_hours": "72"}, has("windows"), []string{"agent:clear-temp|min_age_hours=72"}, "", ""},
 		// restart-print-spooler
-		{"print linux", catalog.RestartPrintSpooler, nil, has("linux", all...), []string{"cancel|-a|-x", "systemctl|restart|cups"}, "", ""},
-		{"print linux no cups", catalog.RestartPrintSpooler, nil, has("linux", "systemctl"), nil, "CUPS", ""},
+		{"print linux", catalog.RestartPrintSpooler, nil, has("linux", all...), []string{"systemctl|restart|cups", "cancel|-a|-x"}, "", ""},
+		{"print linux no cups", catalog.RestartPrintSpooler, nil, has("linux", "systemctl"), nil, "Printing cannot be restarted on this computer: it has no print service of its own (CUPS is not installed)", ""},
+		{"print linux client only", catalog.RestartPrintSpooler, nil, has("linux", "systemctl", "cancel", "lpstat"), nil, "no print service of its own", ""},
 		{"print windows", catalog.RestartPrintSpooler, nil, has("windows"), []string{"net|stop|Spooler", "agent:clear-print-queue", "net|start|Spooler"}, "", ""},
 		// restart-resolver
 		{"resolver resolved", catalog.RestartResolver, nil, has("linux", "systemctl", "resolvectl", "dnsmasq"), []string{"systemctl|restart|systemd-resolved"}, "", ""},
@@ -114,10 +115,10 @@ func TestPlansPerOS(t *testing.T) {
 		// resume-printer, cancel-print-jobs
 		{"resume one", catalog.ResumePrinter, map[string]string{"printer": "office"}, has("linux", "cupsenable", "cupsaccept"), []string{"cupsenable|office", "cupsaccept|office"}, "", ""},
 		{"resume all", catalog.ResumePrinter, nil, has("darwin", "cupsenable", "cupsaccept"), []string{"agent:resume-printers"}, "", ""},
-		{"resume no cups", catalog.ResumePrinter, nil, has("linux", "systemctl"), nil, "CUPS", ""},
+		{"resume no cups", catalog.ResumePrinter, nil, has("linux", "systemctl"), nil, "There is no printer to resume on this computer: it has no print service (CUPS is not installed)", ""},
 		{"resume windows", catalog.ResumePrinter, nil, has("windows"), nil, "not available on windows", ""},
 		{"cancel jobs", catalog.CancelPrintJobs, nil, has("linux", "cancel", "lpstat"), []string{"cancel|-a"}, "", ""},
-		{"cancel jobs no cups", catalog.CancelPrintJobs, nil, has("linux"), nil, "CUPS", ""},
+		{"cancel jobs no cups", catalog.CancelPrintJobs, nil, has("linux"), nil, "There are no print jobs to cancel on this computer: it has no print service (CUPS is not installed)", ""},
 		{"print darwin", catalog.RestartPrintSpooler, nil, has("darwin"), []string{"cancel|-a|-", "launchctl|kickstart|-k|system/org.cups.cupsd"}, "", ""},
 		// sync-clock
 		{"clock linux chrony", catalog.SyncClock, nil, has("linux", all...), []string{"chronyc|makestep"}, "", ""},
@@ -187,6 +188,26 @@ func TestPlansPerOS(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPrintingPlansWithoutCUPS: on a Debian machine with systemd and
+// without CUPS, none of the printing fixes applies, each says so in plain
+// words and nothing runs.
+func TestPrintingPlansWithoutCUPS(t *testing.T) {
+	m := has("linux", "systemctl", "networkctl", "resolvectl")
+	for _, id := range []string{catalog.RestartPrintSpooler, catalog.ResumePrinter, catalog.CancelPrintJobs} {
+		f, _ := catalog.Get(id)
+		params, _ := f.Validate(nil)
+		p, err := MakePlan(f, params, m)
+		var na *NotApplicableError
+		if !errors.As(err, &na) || len(p.Steps) != 0 {
+			t.Errorf("%s without CUPS: %+v %v; want not applicable, no steps", id, p, err)
+			continue
+		}
+		if !strings.Contains(na.Reason, "on this computer: it has no print service") || strings.Contains(na.Reason, "status") {
+			t.Errorf("%s without CUPS: %q; want plain words", id, na.Reason)
+		}
 	}
 }
 

@@ -32,12 +32,16 @@ func TestResumePrinters(t *testing.T) {
 		"\tWaiting for printer to become available.\n" +
 		"printer lab disabled since Sun Dec  6 02:00:00 2026 -\n\tPaused\n" +
 		"printer office is idle.  enabled since Sun Dec  6 03:10:00 2026\n" +
-		"printer 4th-floor disabled since Sun Dec  6 01:00:00 2026 -\n\treason unknown\n"}
+		"printer 4th-floor disabled since Sun Dec  6 01:00:00 2026 -\n\treason unknown\n" +
+		"printer front is idle.  enabled since Sun Dec  6 03:10:00 2026\n\tMoving to the 3rd floor\n" +
+		"hp accepting requests since Sun Dec  6 03:55:12 2026\n" +
+		"lab not accepting requests since Sun Dec  6 02:00:00 2026 -\n\tRejecting Jobs\n" +
+		"front not accepting requests since Sun Dec  6 03:10:00 2026 -\n\tMoving to the 3rd floor\n"}
 	got := resumePrinters(context.Background(), ex)
-	if got.Err != nil || got.NotApplicable != "" || got.Output != "resumed lab\nresumed 4th-floor" {
+	if got.Err != nil || got.NotApplicable != "" || got.Output != "resumed lab\nresumed 4th-floor\nresumed front" {
 		t.Fatalf("%+v", got)
 	}
-	want := []string{"cupsenable lab", "cupsaccept lab", "cupsenable 4th-floor", "cupsaccept 4th-floor"}
+	want := []string{"cupsenable lab", "cupsaccept lab", "cupsenable 4th-floor", "cupsaccept 4th-floor", "cupsenable front", "cupsaccept front"}
 	if diff := cmp.Diff(want, ex.calls); diff != "" {
 		t.Errorf("commands (-want +got):\n%s", diff)
 	}

@@ -199,7 +199,7 @@ func TestStepExitCodes(t *testing.T) {
 		return 0
 	}
 	got = r.Do(context.Background(), wire.RunRequest{RunID: "x2", Fix: catalog.RestartPrintSpooler, ConsentObtained: true}, nil)
-	if got.Outcome != wire.OutcomeSucceeded || len(got.Steps) != 2 || got.Steps[0].ExitCode != 1 {
+	if got.Outcome != wire.OutcomeSucceeded || len(got.Steps) != 2 || got.Steps[1].Argv[0] != "cancel" || got.Steps[1].ExitCode != 1 {
 		t.Fatalf("%+v", got)
 	}
 }

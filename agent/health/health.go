@@ -108,6 +108,9 @@ type Config struct {
 	// SecurityUpdateMaxAge: how long security updates may wait before
 	// security-updates warns (14 days); twice as long fails.
 	SecurityUpdateMaxAge time.Duration
+	// PrintJobStuckAfter: a print job waiting this long is stuck
+	// (print-jobs-stuck; 10 min).
+	PrintJobStuckAfter time.Duration
 }
 
 // CheckAndSetDefaults fills zero fields with defaults and validates.
@@ -163,6 +166,10 @@ func (c *Config) CheckAndSetDefaults() error {
 	setF(&c.BatteryFailPct, 40)
 	setD(&c.UptimeWarn, 30*24*time.Hour)
 	setD(&c.SecurityUpdateMaxAge, 14*24*time.Hour)
+	setD(&c.PrintJobStuckAfter, defaultPrintJobStuckAfter)
+	if c.PrintJobStuckAfter < 0 {
+		return fmt.Errorf("print jobs stuck after %s: must be positive", c.PrintJobStuckAfter)
+	}
 	if c.HubAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HubAddr); err != nil {
 			return fmt.Errorf("hub address %q: %w", c.HubAddr, err)
@@ -264,7 +271,7 @@ func Checks(cfg Config, env Env) []Check {
 		Func("pending-reboot", func(ctx context.Context) diag.CheckResult { return checkReboot(ctx, c) }),
 		Func("service-stopped", func(ctx context.Context) diag.CheckResult { return checkServices(ctx, c) }),
 		Func("printer-stopped", func(ctx context.Context) diag.CheckResult { return checkPrinters(ctx, pr) }),
-		Func("print-jobs-stuck", func(ctx context.Context) diag.CheckResult { return checkPrintJobs(ctx, pr, env.Now()) }),
+		Func("print-jobs-stuck", func(ctx context.Context) diag.CheckResult { return checkPrintJobs(ctx, c, pr, env.Now()) }),
 		Func("battery-worn", func(ctx context.Context) diag.CheckResult { return checkBattery(ctx, c) }),
 		Func("uptime-long", func(ctx context.Context) diag.CheckResult { return checkUptime(ctx, c, env) }),
 		sampledFunc("process-cpu-runaway", func(ctx context.Context) diag.CheckResult { return checkRunaway(ctx, c, env) }),
@@ -356,6 +363,7 @@ func (r *Runner) run(ctx context.Context, sel []Check, stale *diag.CheckResult) 
 		timeout = 10 * time.Second
 	}
 	out := make([]diag.CheckResult, len(sel))
+	ctx = withRun(ctx)
 	var wg sync.WaitGroup
 	for i, c := range sel {
 		wg.Add(1)

@@ -2,6 +2,7 @@ package health
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,7 +16,7 @@ import (
 	"github.com/tierline/tierline/shared/diag"
 )
 
-// The printing checks read the spooler's own view: CUPS's `lpstat -p -o`
+// The printing checks read the spooler's own view: CUPS's `lpstat -p -o -a`
 // on Linux and macOS (run only when CUPS has printers configured), the
 // Windows spooler through Get-Printer and Get-PrintJob. The reading is
 // per OS (printing_unix.go, printing_windows.go); the parsing and grading
@@ -26,6 +27,13 @@ type printer struct {
 	Name    string
 	Stopped bool   // CUPS: disabled (paused); Windows: paused, offline or in error
 	Reason  string // what the spooler says about it
+	// Printing is the job CUPS is printing on it now ("office-3"), "" when
+	// it is idle or stopped.
+	Printing string
+	// Rejecting: CUPS refuses new documents for it (cupsreject), which
+	// lpstat -p does not show; RejectReason is what it says about it.
+	Rejecting    bool
+	RejectReason string
 }
 
 // printJob is one job waiting in a queue.
@@ -52,9 +60,6 @@ type printState struct {
 // winSpooler is the Source of the Windows reader's state.
 const winSpooler = "Windows spooler"
 
-// stuckAfter is how long a job may wait before it counts as stuck.
-const stuckAfter = 10 * time.Minute
-
 func checkPrinters(ctx context.Context, pr *printReader) diag.CheckResult {
 	st, err := pr.get(ctx)
 	if err != nil {
@@ -63,18 +68,30 @@ func checkPrinters(ctx context.Context, pr *printReader) diag.CheckResult {
 	return gradePrinters(st)
 }
 
+// noPrinting is what both printing checks say on a computer without
+// printers.
+const noPrinting = "No printers are set up."
+
 // gradePrinters is the pure part of printer-stopped.
 func gradePrinters(st printState) diag.CheckResult {
 	if st.None {
-		return ok("No printers are set up.")
+		return ok(noPrinting)
 	}
 	if st.Down != "" {
-		return result(diag.StatusFailing, catalog.RestartPrintSpooler, "The printing service is not running: nothing can print.",
+		return result(diag.StatusFailing, catalog.RestartPrintSpooler, "The printing service is not running or not answering: nothing can print.",
 			ev(st.Source, "%s", st.Down))
 	}
 	var evidence []diag.Evidence
-	var stopped []string
+	var stopped, rejecting []string
+	busy := false // printing, or the spooler has a message about it
 	for _, p := range st.Printer {
+		busy = busy || p.Printing != "" || p.Reason != ""
+		if p.Rejecting && !p.Stopped {
+			rejecting = append(rejecting, p.Name)
+			reason := cmp.Or(p.RejectReason, "no reason given")
+			evidence = append(evidence, ev(p.Name, "not accepting documents: %s", reason))
+			continue
+		}
 		if p.Stopped {
 			stopped = append(stopped, p.Name)
 			reason := p.Reason
@@ -84,36 +101,64 @@ func gradePrinters(st printState) diag.CheckResult {
 			evidence = append(evidence, ev(p.Name, "stopped: %s", reason))
 			continue
 		}
-		evidence = append(evidence, ev(p.Name, "ready"))
+		switch {
+		case p.Printing != "" && p.Reason != "":
+			evidence = append(evidence, ev(p.Name, "printing %s; the spooler says: %s", p.Printing, p.Reason))
+		case p.Printing != "":
+			evidence = append(evidence, ev(p.Name, "printing %s", p.Printing))
+		default:
+			evidence = append(evidence, ev(p.Name, "ready"))
+		}
 	}
+	var says []string
 	if len(stopped) > 0 {
-		// Restarting CUPS leaves a disabled queue disabled: it takes
-		// cupsenable (resume-printer). The Windows spooler's offline and
-		// error states often clear with a restart.
+		says = append(says, fmt.Sprintf("The printer %s is paused or stopped: nothing prints on it.", strings.Join(stopped, ", ")))
+	}
+	if len(rejecting) > 0 {
+		says = append(says, fmt.Sprintf("The printer %s refuses new documents: nothing can be sent to it.", strings.Join(rejecting, ", ")))
+	}
+	if len(says) > 0 {
+		// Restarting CUPS leaves a disabled or rejecting queue so: it
+		// takes cupsenable and cupsaccept (resume-printer). The Windows
+		// spooler's offline and error states often clear with a restart.
 		fix := catalog.ResumePrinter
 		if st.Source == winSpooler {
 			fix = catalog.RestartPrintSpooler
 		}
-		return result(diag.StatusFailing, fix,
-			fmt.Sprintf("The printer %s is paused or stopped: nothing prints on it.", strings.Join(stopped, ", ")), evidence...)
+		return result(diag.StatusFailing, fix, strings.Join(says, " "), evidence...)
+	}
+	if busy {
+		return ok("No printer is paused or stopped.", evidence...)
 	}
 	return ok("Every printer is ready.", evidence...)
 }
 
-func checkPrintJobs(ctx context.Context, pr *printReader, now time.Time) diag.CheckResult {
+func checkPrintJobs(ctx context.Context, c *Config, pr *printReader, now time.Time) diag.CheckResult {
 	st, err := pr.get(ctx)
 	if err != nil {
 		return unknown("Could not ask the print spooler.", ev("error", "%v", err))
 	}
-	return gradePrintJobs(st, now)
+	after := c.PrintJobStuckAfter
+	if after <= 0 {
+		after = defaultPrintJobStuckAfter
+	}
+	return gradePrintJobs(st, now, after)
 }
 
+// defaultPrintJobStuckAfter is Config.PrintJobStuckAfter's default.
+const defaultPrintJobStuckAfter = 10 * time.Minute
+
 // gradePrintJobs is the pure part of print-jobs-stuck: per queue, how many
-// jobs wait and how long the oldest has.
-func gradePrintJobs(st printState, now time.Time) diag.CheckResult {
-	if st.None || st.Down != "" {
-		// A spooler that is down is printer-stopped's to report.
-		return ok("No print jobs can be seen waiting.")
+// jobs wait and how long the oldest has. A job waiting stuckAfter or longer
+// is stuck.
+func gradePrintJobs(st printState, now time.Time, stuckAfter time.Duration) diag.CheckResult {
+	if st.None {
+		return ok(noPrinting)
+	}
+	if st.Down != "" {
+		// A spooler that is down is printer-stopped's to report (with the
+		// fix); its jobs cannot be seen.
+		return unknown("The print jobs cannot be seen: the printing service does not answer.", ev(st.Source, "%s", st.Down))
 	}
 	type queue struct {
 		n, stuck int
@@ -149,7 +194,7 @@ func gradePrintJobs(st printState, now time.Time) diag.CheckResult {
 		q := qs[name]
 		v := fmt.Sprintf("%d job(s) waiting", q.n)
 		if !q.oldest.Queued.IsZero() {
-			v += fmt.Sprintf(", oldest %s queued %s ago", q.oldest.ID, now.Sub(q.oldest.Queued).Round(time.Minute))
+			v += fmt.Sprintf(", oldest %s queued %s ago", q.oldest.ID, agoText(now.Sub(q.oldest.Queued)))
 			if q.oldest.User != "" {
 				v += " by " + q.oldest.User
 			}
@@ -175,14 +220,36 @@ func gradePrintJobs(st printState, now time.Time) diag.CheckResult {
 		if st.Source == winSpooler {
 			fix = catalog.RestartPrintSpooler
 		}
+		evidence = append(evidence, ev("threshold", "a job waiting %s or longer is stuck", agoText(stuckAfter)))
 		return result(diag.StatusFailing, fix,
 			fmt.Sprintf("Print jobs are stuck in %s: documents are not printing.", strings.Join(stuck, ", ")), evidence...)
 	}
 	return ok("Print jobs are moving.", evidence...)
 }
 
+// agoText says how long ago in the words evidence uses: seconds under a
+// minute, minutes under two hours, then hours and days.
+func agoText(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0 s"
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < 2*time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h %d min", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
 // lpstatPrinter matches the first line of a printer in `lpstat -p`.
-var lpstatPrinter = regexp.MustCompile(`^printer (\S+) (?:is idle|now printing \S+|disabled since [^-]*-|is (\w+))`)
+var lpstatPrinter = regexp.MustCompile(`^printer (\S+) (?:is idle|now printing (\S+?)\.?(?:\s|$)|disabled since [^-]*-|is (\w+))`)
+
+// lpstatAccept matches a queue of `lpstat -a`: "office accepting requests
+// since DATE", or "office not accepting requests since DATE -" with the
+// reason on the next line, indented.
+var lpstatAccept = regexp.MustCompile(`^(\S+) (not )?accepting requests since `)
 
 // lpstatJob matches one job of `lpstat -o`: "queue-ID user size date".
 var lpstatJob = regexp.MustCompile(`^(\S+)-(\d+)\s+(\S+)\s+(\d+)\s+(.+)$`)
@@ -191,27 +258,37 @@ var lpstatJob = regexp.MustCompile(`^(\S+)-(\d+)\s+(\S+)\s+(\d+)\s+(.+)$`)
 // and en_US's).
 var lpstatTimes = []string{"Mon Jan _2 15:04:05 2006", "Mon Jan 2 15:04:05 2006", "Mon 02 Jan 2006 03:04:05 PM MST", "Mon 02 Jan 2006 15:04:05 MST"}
 
-// parseLpstat parses `lpstat -p -o` output (LANG=C). Job times are read
-// in loc.
+// parseLpstat parses `lpstat -p -o -a` output (LANG=C). Job times are
+// read in loc.
 func parseLpstat(out string, loc *time.Location) printState {
 	st := printState{Source: "lpstat"}
 	sc := bufio.NewScanner(strings.NewReader(out))
-	var cur *printer
+	// The indented line that follows a printer (or a queue that is not
+	// accepting) is its message; cur, or rejected, is whose.
+	var cur, rejected *printer
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), "\r")
 		if m := lpstatPrinter.FindStringSubmatch(line); m != nil {
-			st.Printer = append(st.Printer, printer{Name: m[1], Stopped: strings.Contains(line, " disabled since ")})
-			cur = &st.Printer[len(st.Printer)-1]
+			st.Printer = append(st.Printer, printer{Name: m[1], Printing: m[2], Stopped: strings.Contains(line, " disabled since ")})
+			cur, rejected = &st.Printer[len(st.Printer)-1], nil
 			continue
 		}
 		if strings.HasPrefix(line, "\t") || strings.HasPrefix(line, "  ") {
-			// The printer's state message follows it, indented.
-			if cur != nil && cur.Reason == "" {
+			switch {
+			case cur != nil && cur.Reason == "":
 				cur.Reason = strings.TrimSpace(line)
+			case rejected != nil && rejected.RejectReason == "":
+				rejected.RejectReason = strings.TrimSpace(line)
 			}
 			continue
 		}
-		cur = nil
+		cur, rejected = nil, nil
+		if m := lpstatAccept.FindStringSubmatch(line); m != nil {
+			if i := slices.IndexFunc(st.Printer, func(p printer) bool { return p.Name == m[1] }); i >= 0 && m[2] != "" {
+				st.Printer[i].Rejecting, rejected = true, &st.Printer[i]
+			}
+			continue
+		}
 		if m := lpstatJob.FindStringSubmatch(line); m != nil {
 			j := printJob{Printer: m[1], ID: m[1] + "-" + m[2], User: m[3]}
 			date := strings.Join(strings.Fields(m[5]), " ")
@@ -231,6 +308,9 @@ func parseLpstat(out string, loc *time.Location) printState {
 	for i := range st.Printer {
 		if st.Printer[i].Reason == "reason unknown" {
 			st.Printer[i].Reason = ""
+		}
+		if st.Printer[i].RejectReason == "reason unknown" {
+			st.Printer[i].RejectReason = ""
 		}
 	}
 	return st

@@ -50,6 +50,9 @@ type CrashRecord interface {
 // Runner runs fixes (agent/fixes).
 type Runner interface {
 	Do(ctx context.Context, req wire.RunRequest, decodeErr error) wire.RunResult
+	// NotApplicable says why a fix does not apply to this machine, "" when
+	// it does.
+	NotApplicable(f catalog.Fix) string
 }
 
 // Config is what the operations work with.
@@ -371,6 +374,12 @@ func (o *API) fixList(ctx context.Context, who localipc.Caller) localipc.FixList
 			x.Applicable, x.Reason = false, "not available on "+runtime.GOOS
 		case !o.policy.Allows(f):
 			x.Applicable, x.Reason = false, fixes.PolicyRefusal(o.policy, f)
+		default:
+			// Not offered where it would only say it does not apply (the
+			// printing fixes without CUPS).
+			if why := o.runner.NotApplicable(f); why != "" {
+				x.Applicable, x.Reason = false, why
+			}
 		}
 		for _, p := range f.Params {
 			x.Params = append(x.Params, localipc.FixParam{Name: p.Name, Title: p.Title, Default: p.Default, Help: p.Help})

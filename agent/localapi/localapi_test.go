@@ -371,3 +371,37 @@ func TestHelpDeskBodiesAreStrict(t *testing.T) {
 		t.Errorf("a body with a trailing newline: %v", err)
 	}
 }
+
+// TestFixListLeavesOutWhatDoesNotApply: on a machine without CUPS (the
+// fixture's has NetworkManager and systemd-resolved only), the printing
+// fixes are listed as not applicable, with the plain reason a run would
+// give, so the Get help page and the tray do not offer them; flush-dns is
+// offered.
+func TestFixListLeavesOutWhatDoesNotApply(t *testing.T) {
+	f := newOpsFixture(t)
+	ctx, c := f.client(t)
+	list, err := c.Fixes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		catalog.RestartPrintSpooler: "Printing cannot be restarted on this computer: it has no print service of its own (CUPS is not installed)",
+		catalog.ResumePrinter:       "There is no printer to resume on this computer: it has no print service (CUPS is not installed)",
+		catalog.CancelPrintJobs:     "There are no print jobs to cancel on this computer: it has no print service (CUPS is not installed)",
+		catalog.FlushDNS:            "",
+	}
+	seen := 0
+	for _, x := range list.Fixes {
+		reason, ok := want[x.ID]
+		if !ok {
+			continue
+		}
+		seen++
+		if x.Applicable != (reason == "") || x.Reason != reason {
+			t.Errorf("%s: applicable %v, reason %q; want %q", x.ID, x.Applicable, x.Reason, reason)
+		}
+	}
+	if seen != len(want) {
+		t.Errorf("the list has %d of %v: %+v", seen, want, list.Fixes)
+	}
+}

@@ -151,8 +151,8 @@ type Fix struct {
 	// running it from the tray has given it by asking.
 	Consent    bool `json:"consent"`
 	Disruptive bool `json:"disruptive,omitempty"`
-	// Applicable: it can run here now (OS, device policy). Reason says
-	// why not.
+	// Applicable: it can run here now (OS, device policy, and what the
+	// machine has: no printing fixes without CUPS). Reason says why not.
 	Applicable bool   `json:"applicable"`
 	Reason     string `json:"reason,omitempty"`
 	// Params the fix takes; all have defaults for Tier 0 fixes.

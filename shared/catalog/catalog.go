@@ -191,11 +191,12 @@ var fixes = []Fix{
 	},
 	{
 		ID: RestartPrintSpooler, Title: "Restart printing", Tier: TierSelfHelp, OSes: allOSes, TimeoutSec: 120,
-		Description: "Cancels stuck print jobs and restarts the print service: `cancel -a -x` and `systemctl restart cups` on Linux, " +
+		Description: "Restarts the print service and cancels every job: `systemctl restart cups` then `cancel -a -x` on Linux (a hung cupsd is ended by the restart), " +
 			"the Spooler service with its queue folder emptied on Windows, `cancel -a -` and cupsd kickstarted on macOS.",
 		UserText: "Clear stuck print jobs and restart printing. Documents waiting to print are removed.",
 		Consent:  true, Disruptive: true, SettleSec: 2,
-		// Verified by the queue draining and the spooler answering again.
+		// Verified by the queue draining (print-jobs-stuck) and the spooler
+		// answering again (printer-stopped).
 		Verify: []string{"print-jobs-stuck", "printer-stopped"},
 	},
 	{
@@ -208,7 +209,7 @@ var fixes = []Fix{
 	{
 		ID: ResumePrinter, Title: "Resume a paused printer", Tier: TierSelfHelp, OSes: []string{Linux, Darwin}, TimeoutSec: 60, SettleSec: 2,
 		Description: "Enables a printer CUPS has stopped and lets its queue accept jobs again: `cupsenable` and `cupsaccept` for the " +
-			"named printer, or for every stopped printer `lpstat -p` lists. Waiting jobs are kept and print.",
+			"named printer, or for every printer `lpstat -p -a` lists as stopped or refusing documents. Waiting jobs are kept and print.",
 		UserText: "Start a paused printer again. Documents waiting for it will print.",
 		Params: []Param{{Name: "printer", Title: "Printer", Kind: KindString, Pattern: printerNamePattern,
 			Help: "queue name; empty resumes every stopped printer"}},
