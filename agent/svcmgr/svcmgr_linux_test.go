@@ -55,7 +55,7 @@ func TestSystemctlFallback(t *testing.T) {
 	if err != nil || len(got) != 3 || !got[0].Running || got[1].State != "failed" {
 		t.Errorf("states %+v, %v", got, err)
 	}
-	if want := []string{"systemctl show --property=Id,LoadState,ActiveState -- ssh.service cups.service nosuch.service"}; !cmp.Equal(want, *ran) {
+	if want := []string{"systemctl show --property=" + ShowProperties + " -- ssh.service cups.service nosuch.service"}; !cmp.Equal(want, *ran) {
 		t.Errorf("ran %q", *ran)
 	}
 	fakeRun(t, func([]string) (string, error) { return noSystemd, errNoSystemd })
