@@ -3,9 +3,11 @@ package svcmgr
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/godbus/dbus/v5"
@@ -22,16 +24,18 @@ var connectBus = dbus.ConnectSystemBus
 // output.
 var output = execx.Output
 
-// Query asks systemd over the system D-Bus first (no exec): LoadUnit,
-// then each unit's LoadState, ActiveState, SubState and NRestarts, and,
-// for a unit that is not running or has been restarted, how its main
-// process last ended (ExecMainCode, ExecMainStatus, Result), its MainPID
-// and when it entered its state. When the bus is not reachable it falls
+// Query asks systemd over the system D-Bus first (no exec), on a
+// connection it keeps: LoadUnit, then each unit's ActiveState and
+// NRestarts, and, only for a unit that is not running or has been
+// restarted, its LoadState, SubState, how its main process last ended
+// (ExecMainCode, ExecMainStatus, Result), its MainPID and when it entered
+// its state: a healthy unit costs three calls, as the check runs every
+// minute. When the bus is not reachable it falls
 // back to one `systemctl show` for all units (systemd's private socket);
 // when that fails too, the states are unknown and Query returns the
 // error. A name without a suffix means its .service unit.
 func Query(ctx context.Context, names []string) ([]Status, error) {
-	conn, err := connectBus(dbus.WithContext(ctx))
+	conn, err := queryBus.get()
 	if err != nil {
 		st, serr := systemctlStates(ctx, names)
 		if serr != nil {
@@ -39,13 +43,59 @@ func Query(ctx context.Context, names []string) ([]Status, error) {
 		}
 		return st, nil
 	}
-	defer conn.Close()
 	mgr := conn.Object("org.freedesktop.systemd1", "/org/freedesktop/systemd1")
 	out := make([]Status, 0, len(names))
 	for _, name := range names {
 		out = append(out, busStatus(ctx, conn, mgr, name))
 	}
 	return out, nil
+}
+
+// keptBus is a system bus connection kept between calls: service-stopped
+// queries every minute, and connecting (authenticating, Hello) costs as
+// much CPU as the queries themselves.
+type keptBus struct {
+	mu   sync.Mutex
+	conn *dbus.Conn
+}
+
+var queryBus keptBus
+
+// get returns the kept connection, connecting again when it is closed
+// (dbus restarted). Connecting gives up after 10 s.
+func (b *keptBus) get() (*dbus.Conn, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.conn != nil && b.conn.Connected() {
+		return b.conn, nil
+	}
+	b.conn = nil
+	// The connection lives as long as its context: one that is never
+	// cancelled once connected.
+	ctx, cancel := context.WithCancel(context.Background())
+	t := time.AfterFunc(10*time.Second, cancel)
+	conn, err := connectBus(dbus.WithContext(ctx))
+	if !t.Stop() || err != nil {
+		cancel()
+		if err == nil {
+			conn.Close()
+			err = errors.New("connecting to the system bus took more than 10 s")
+		}
+		return nil, err
+	}
+	b.conn = conn
+	return conn, nil
+}
+
+// reset closes the kept connection; tests call it when they replace
+// connectBus.
+func (b *keptBus) reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.conn != nil {
+		b.conn.Close()
+		b.conn = nil
+	}
 }
 
 // busStatus reads one unit's Status over the bus.
@@ -60,15 +110,10 @@ func busStatus(ctx context.Context, conn *dbus.Conn, mgr dbus.BusObject, name st
 	}
 	const unit, service = "org.freedesktop.systemd1.Unit", "org.freedesktop.systemd1.Service"
 	var load, active, sub string
-	_ = get(unit, "LoadState", &load)
 	if err := get(unit, "ActiveState", &active); err != nil {
 		return Status{Name: name, State: "unknown: " + err.Error()}
 	}
-	if load == "not-found" {
-		return Status{Name: name, State: "not installed"}
-	}
-	_ = get(unit, "SubState", &sub)
-	st := Status{Name: name, State: active, Sub: sub, Running: active == "active" || active == "reloading", Restarting: sub == "auto-restart"}
+	st := Status{Name: name, State: active, Running: active == "active" || active == "reloading"}
 	var restarts uint32
 	if get(service, "NRestarts", &restarts) == nil {
 		st.Restarts, st.RestartsKnown = int(restarts), true
@@ -76,6 +121,12 @@ func busStatus(ctx context.Context, conn *dbus.Conn, mgr dbus.BusObject, name st
 	if st.Running && restarts == 0 {
 		// Healthy: nothing more to show, and this runs every minute.
 		return st
+	}
+	if _ = get(unit, "LoadState", &load); load == "not-found" {
+		return Status{Name: name, State: "not installed"}
+	}
+	if get(unit, "SubState", &sub) == nil {
+		st.Sub, st.Restarting = sub, sub == "auto-restart"
 	}
 	var pid uint32
 	var code, status int32

@@ -32,7 +32,8 @@ func fakeRun(t *testing.T, f func(argv []string) (string, error)) *[]string {
 func noBus(t *testing.T) {
 	t.Helper()
 	old := connectBus
-	t.Cleanup(func() { connectBus = old })
+	queryBus.reset()
+	t.Cleanup(func() { connectBus = old; queryBus.reset() })
 	connectBus = func(...dbus.ConnOption) (*dbus.Conn, error) { return nil, errors.New("no system bus") }
 }
 
