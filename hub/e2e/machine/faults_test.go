@@ -39,8 +39,9 @@ WantedBy=multi-user.target
 `
 
 // TestCrashLoopingWatchedService: a watched service that exits 1 and is
-// restarted by systemd. The technician sees service-stopped failing with
-// the service's state as evidence and restart-service offered; the
+// restarted by systemd. The technician sees service-stopped failing,
+// naming a crash loop, with the service's state, exit status, restart
+// count and last log line as evidence, and restart-service offered; the
 // agent allows it because the admin watches the service; restarting it
 // before the cause is fixed is verified as not fixed, after as fixed.
 func TestCrashLoopingWatchedService(t *testing.T) {
@@ -58,6 +59,14 @@ func TestCrashLoopingWatchedService(t *testing.T) {
 	}
 	if !hasEvidence(c, "crashy", "") {
 		t.Fatalf("service-stopped evidence %+v does not name crashy", c.Evidence)
+	}
+	// What the technician sees of the crash loop: named as one, how the
+	// service exited, systemd's restart count, and the service's own last
+	// words from the journal.
+	if !strings.Contains(c.Summary, "crash-looping") || !hasEvidence(c, "crashy", "auto-restart") ||
+		!hasEvidence(c, "crashy exit", "status=1") || !hasEvidence(c, "crashy restarts", "") ||
+		!hasEvidence(c, "crashy log", "crashy: /etc/crashy.conf is missing") {
+		t.Fatalf("service-stopped: %q with evidence %+v; want a crash loop with status=1, the restart count and the unit's log line", c.Summary, c.Evidence)
 	}
 	restart, _ := catalog.Get(catalog.RestartService)
 	if f := p.offered(catalog.RestartService); !f.Allowed || f.Tier != restart.Tier {
