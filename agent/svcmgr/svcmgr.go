@@ -3,8 +3,10 @@
 // the bus is not there), launchd on macOS (launchctl and the job plists),
 // the Service Control Manager on Windows.
 //
-// Query reads the state of named services (the service-stopped health
-// check), List reads every service with its state (the inventory), and
+// Query reads the state of named services with how each last exited, its
+// restart count and since when it is in its state, and LastLog a service's
+// last log lines (the service-stopped health check); List reads every
+// service with its state (the inventory); and
 // Restart, RestartBuiltin, Stop and Start say which commands act on a
 // service (the fixes, which run them through agent/execx like every other
 // step). The parsers of systemctl's and launchctl's output are pure and

@@ -56,7 +56,11 @@ func TestServiceEvidence(t *testing.T) {
 			p.exec("systemctl", "start", "sturdy.service")
 		},
 	})
-	p.waitCheck("service-stopped", diag.StatusOK)
+	// The agent has seen sturdy running (loopy is not started yet).
+	eventually(t, "service-stopped at the hub with sturdy active", 90*time.Second, func() bool {
+		c, ok := p.device().check("service-stopped")
+		return ok && hasEvidence(c, "sturdy", "active") && hasEvidence(c, "loopy", "inactive")
+	})
 
 	p.exec("systemctl", "kill", "--signal=SIGKILL", "sturdy.service")
 	p.exec("systemctl", "start", "--no-block", "loopy.service")
