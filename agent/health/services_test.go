@@ -131,6 +131,24 @@ func TestGradeServices(t *testing.T) {
 		status: diag.StatusOK, summary: []string{"Every watched service is running."},
 		evidence: map[string][]string{"cups": {"active (running), pid 37"}, "cups.socket": {"active (running)"}},
 	}, {
+		// launchd (launchctl print): a KeepAlive job exiting 78, its runs
+		// up by 3 since the last check.
+		name: "launchd job relaunched", prev: map[string]int{"com.corp.vpn-helper": 10},
+		states: []svcmgr.Status{{Name: "com.corp.vpn-helper", State: "not running", Restarts: 13, RestartsKnown: true,
+			Exit: &svcmgr.Exit{Code: 78, Text: "EX_CONFIG"}}},
+		status: diag.StatusFailing, fix: catalog.RestartService,
+		summary:  []string{"crash-looping (it keeps stopping and being restarted): com.corp.vpn-helper (restarted 13 times)."},
+		evidence: map[string][]string{"com.corp.vpn-helper exit": {"status=78 (EX_CONFIG)"}, "com.corp.vpn-helper restarts": {"13 (3 since the last check)"}},
+	}, {
+		// Windows (QueryServiceStatusEx): stopped with an exit code, no
+		// restart count, no time.
+		name: "Windows service stopped", states: []svcmgr.Status{{Name: "Spooler", State: "stopped",
+			Exit: &svcmgr.Exit{Code: 1067, Text: "The process terminated unexpectedly."}}},
+		status: diag.StatusFailing, fix: catalog.RestartService,
+		summary:  []string{"Watched service not running: Spooler (failed)."},
+		evidence: map[string][]string{"Spooler exit": {"status=1067 (The process terminated unexpectedly.)"}},
+		absent:   []string{"Spooler restarts", "Spooler since"},
+	}, {
 		// What Query gives where the manager says only the state (an
 		// old fixture, Windows without an exit code).
 		name: "states only", states: []svcmgr.Status{{Name: "ssh", State: "active", Running: true},

@@ -128,7 +128,7 @@ func launchdServices(root string, jobs map[string]LaunchdJob) []diag.Service {
 // ParseLaunchctlPrint parses `launchctl print system/LABEL` for the
 // service name: its top-level "key = value" lines (one tab deep; nested
 // blocks such as environment and coalitions are skipped): state, pid,
-// runs, "last exit code" ("1", "78: EX_CONFIG", "(never exited)") and
+// runs (Restarts is runs after the first), "last exit code" ("1", "78: EX_CONFIG", "(never exited)") and
 // "last terminating signal" ("Killed: 9"), which launchd prints instead
 // of the exit code when a signal ended the job.
 func ParseLaunchctlPrint(out, name string) Status {
@@ -158,12 +158,15 @@ func ParseLaunchctlPrint(out, name string) Status {
 	if !ok {
 		return Status{Name: name, State: "unknown: no state in launchctl's answer"}
 	}
-	st := Status{Name: name, State: state, Running: state == "running"}
+	// "spawn scheduled": the job ended and launchd will start it again
+	// (KeepAlive, after its throttle interval).
+	st := Status{Name: name, State: state, Running: state == "running", Restarting: state == "spawn scheduled"}
 	if pid, err := strconv.Atoi(top["pid"]); err == nil && pid > 0 && st.Running {
 		st.PID = pid
 	}
 	if runs, err := strconv.Atoi(top["runs"]); err == nil && runs >= 0 {
-		st.Restarts, st.RestartsKnown = runs, true
+		// runs counts the first start too.
+		st.Restarts, st.RestartsKnown = max(runs-1, 0), true
 	}
 	if sig := top["last terminating signal"]; sig != "" {
 		// "Segmentation fault: 11": strsignal's words, then the number.

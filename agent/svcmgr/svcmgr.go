@@ -34,7 +34,8 @@ type Status struct {
 	// sub-state (running, auto-restart, failed, dead, ...).
 	Sub string
 	// Restarting: the service ended and the manager is waiting to start
-	// it again on its own (systemd's auto-restart).
+	// it again on its own (systemd's auto-restart, launchd's "spawn
+	// scheduled").
 	Restarting bool
 	// PID is the main process while the service runs, 0 otherwise.
 	PID int
@@ -42,8 +43,9 @@ type Status struct {
 	// manager does not say (it never ended, or the manager keeps no record).
 	Exit *Exit
 	// Restarts is how many times the manager started the service again
-	// on its own (systemd's NRestarts) or at all (launchd's runs), when
-	// RestartsKnown; Windows keeps no such count.
+	// on its own (systemd's NRestarts) or at all after its first start
+	// (launchd's runs less one), when RestartsKnown; Windows keeps no
+	// such count.
 	Restarts      int
 	RestartsKnown bool
 	// Since is when the service entered its state (systemd's

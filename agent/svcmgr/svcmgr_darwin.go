@@ -14,7 +14,7 @@ import (
 // Query asks launchd about each label with `launchctl print
 // system/LABEL` (the system domain, as the agent runs as root): its state,
 // pid, runs and last exit. A label launchd does not know (launchctl exits
-// 113) is not loaded.
+// 113) is not loaded; one launchctl cannot read is unknown, and says why.
 func Query(ctx context.Context, names []string) ([]Status, error) {
 	out := make([]Status, 0, len(names))
 	for _, n := range names {
@@ -23,7 +23,7 @@ func Query(ctx context.Context, names []string) ([]Status, error) {
 		case err != nil && res.ExitCode == 113:
 			out = append(out, Status{Name: n, State: "not loaded"})
 		case err != nil:
-			return nil, fmt.Errorf("launchctl print system/%s: %w", n, err)
+			out = append(out, Status{Name: n, State: "unknown: launchctl print: " + err.Error()})
 		default:
 			out = append(out, ParseLaunchctlPrint(res.Output, n))
 		}

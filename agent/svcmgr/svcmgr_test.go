@@ -122,12 +122,14 @@ func TestParseLaunchctlPrint(t *testing.T) {
 		ParseLaunchctlPrint(read(t, "launchctl-print-running"), "com.openssh.sshd"),
 		ParseLaunchctlPrint(read(t, "launchctl-print-killed"), "com.crowdstrike.falcond"),
 		ParseLaunchctlPrint("Could not find service \"x\" in domain for port\n", "x"),
+		ParseLaunchctlPrint("system/y = {\n\tstate = spawn scheduled\n\truns = 1\n\tlast exit code = 1\n}\n", "y"),
 	}
 	want := []Status{
-		{Name: "com.corp.vpn-helper", State: "not running", Restarts: 14, RestartsKnown: true, Exit: &Exit{Code: 78, Text: "EX_CONFIG"}},
-		{Name: "com.openssh.sshd", State: "running", Running: true, PID: 16090, Restarts: 2, RestartsKnown: true, Exit: &Exit{Signal: 15, Text: "Terminated"}},
-		{Name: "com.crowdstrike.falcond", State: "not running", Restarts: 3, RestartsKnown: true, Exit: &Exit{Signal: 11, Text: "Segmentation fault"}},
+		{Name: "com.corp.vpn-helper", State: "not running", Restarts: 13, RestartsKnown: true, Exit: &Exit{Code: 78, Text: "EX_CONFIG"}},
+		{Name: "com.openssh.sshd", State: "running", Running: true, PID: 16090, Restarts: 1, RestartsKnown: true, Exit: &Exit{Signal: 15, Text: "Terminated"}},
+		{Name: "com.crowdstrike.falcond", State: "not running", Restarts: 2, RestartsKnown: true, Exit: &Exit{Signal: 11, Text: "Segmentation fault"}},
 		{Name: "x", State: "unknown: no state in launchctl's answer"},
+		{Name: "y", State: "spawn scheduled", Restarting: true, RestartsKnown: true, Exit: &Exit{Code: 1}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
