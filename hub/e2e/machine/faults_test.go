@@ -5,6 +5,7 @@ package machine
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tierline/tierline/scripts/testmachine/nspawn"
 	"github.com/tierline/tierline/shared/catalog"
@@ -62,9 +63,13 @@ func TestCrashLoopingWatchedService(t *testing.T) {
 	}
 	// What the technician sees of the crash loop: named as one, how the
 	// service exited, systemd's restart count, and the service's own last
-	// words from the journal.
-	if !strings.Contains(c.Summary, "crash-looping") || !hasEvidence(c, "crashy", "auto-restart") ||
-		!hasEvidence(c, "crashy exit", "status=1") || !hasEvidence(c, "crashy restarts", "") ||
+	// words from the journal. (A check run in the instant the shell runs
+	// sees it starting: wait for one run while systemd waits to restart it.)
+	eventually(t, "service-stopped naming crashy's crash loop", 90*time.Second, func() bool {
+		c, _ = p.device().check("service-stopped")
+		return strings.Contains(c.Summary, "crash-looping") && hasEvidence(c, "crashy", "auto-restart")
+	})
+	if !hasEvidence(c, "crashy exit", "status=1") || !hasEvidence(c, "crashy restarts", "") ||
 		!hasEvidence(c, "crashy log", "crashy: /etc/crashy.conf is missing") {
 		t.Fatalf("service-stopped: %q with evidence %+v; want a crash loop with status=1, the restart count and the unit's log line", c.Summary, c.Evidence)
 	}
