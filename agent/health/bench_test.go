@@ -4,11 +4,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tierline/tierline/agent/collect"
 	"github.com/tierline/tierline/agent/history"
+	"github.com/tierline/tierline/agent/svcmgr"
 )
 
 // BenchmarkChecks measures one run of every built-in check as the agent
@@ -41,5 +43,43 @@ func BenchmarkChecks(b *testing.B) {
 	}
 	if end, ok2 := cpuTime(); ok && ok2 {
 		b.ReportMetric(float64((end-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// BenchmarkServiceCheck measures one run of service-stopped as the agent
+// runs it each minute, watching services of this machine's service
+// manager: TIERLINE_BENCH_WATCH (comma-separated), default
+// systemd-journald, dbus and cups (all running on the test machine). It
+// skips where the service manager does not answer (no systemd here).
+// cpu-ns/op is this process's CPU time per run, child-cpu-ns/op that of
+// the programs it ran (systemctl, journalctl); the service manager's own
+// time answering is in neither.
+func BenchmarkServiceCheck(b *testing.B) {
+	ctx := context.Background()
+	watch := []string{"systemd-journald", "dbus", "cups"}
+	if w := os.Getenv("TIERLINE_BENCH_WATCH"); w != "" {
+		watch = strings.Split(w, ",")
+	}
+	if _, err := svcmgr.Query(ctx, watch); err != nil {
+		b.Skipf("no service manager answers here: %v", err)
+	}
+	r, err := NewRunner(Config{WatchedServices: watch}, Env{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if res := r.Run(ctx, "service-stopped"); len(res) == 1 {
+		b.Logf("%s: %s %v", res[0].Status, res[0].Summary, res[0].Evidence)
+	}
+	b.ReportAllocs()
+	start, ok := cpuTime()
+	cstart, cok := childCPUTime()
+	for b.Loop() {
+		r.Run(ctx, "service-stopped")
+	}
+	if end, ok2 := cpuTime(); ok && ok2 {
+		b.ReportMetric(float64((end-start).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+	if end, ok2 := childCPUTime(); cok && ok2 {
+		b.ReportMetric(float64((end-cstart).Nanoseconds())/float64(b.N), "child-cpu-ns/op")
 	}
 }

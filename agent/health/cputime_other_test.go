@@ -4,4 +4,5 @@ package health
 
 import "time"
 
-func cpuTime() (time.Duration, bool) { return 0, false }
+func cpuTime() (time.Duration, bool)      { return 0, false }
+func childCPUTime() (time.Duration, bool) { return 0, false }

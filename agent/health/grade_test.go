@@ -167,7 +167,7 @@ func TestGradeSmall(t *testing.T) {
 	if got := checkClock(context.Background(), c, Env{}, nil); got.Status != diag.StatusUnknown {
 		t.Errorf("clock without hub: %+v", got)
 	}
-	got := gradeServices([]svcmgr.Status{{Name: "cups", State: "active", Running: true}, {Name: "sshd", State: "failed"}})
+	got := gradeServices([]svcmgr.Status{{Name: "cups", State: "active", Running: true}, {Name: "sshd", State: "failed"}}, nil, nil, time.Now())
 	if got.Status != diag.StatusFailing || got.Fix != catalog.RestartService || !strings.Contains(got.Summary, "sshd") {
 		t.Errorf("services: %+v", got)
 	}

@@ -255,6 +255,7 @@ func Checks(cfg Config, env Env) []Check {
 	pr := &printReader{read: readPrinting(c)}
 	sr := &syncReader{read: readTimeSync}
 	lr := newLinkReader(c.Root)
+	sw := newServiceWatch()
 	return []Check{
 		Func("disk-almost-full", func(ctx context.Context) diag.CheckResult { return checkDisk(ctx, c, env, cc) }),
 		Func("memory-pressure", func(ctx context.Context) diag.CheckResult { return checkMemory(ctx, c) }),
@@ -269,7 +270,7 @@ func Checks(cfg Config, env Env) []Check {
 		Func("clock-skew", func(ctx context.Context) diag.CheckResult { return checkClock(ctx, c, env, sr) }),
 		Func("time-sync", func(ctx context.Context) diag.CheckResult { return checkTimeSync(ctx, sr) }),
 		Func("pending-reboot", func(ctx context.Context) diag.CheckResult { return checkReboot(ctx, c) }),
-		Func("service-stopped", func(ctx context.Context) diag.CheckResult { return checkServices(ctx, c) }),
+		Func("service-stopped", func(ctx context.Context) diag.CheckResult { return checkServices(ctx, c, sw, env.Now()) }),
 		Func("printer-stopped", func(ctx context.Context) diag.CheckResult { return checkPrinters(ctx, pr) }),
 		Func("print-jobs-stuck", func(ctx context.Context) diag.CheckResult { return checkPrintJobs(ctx, c, pr, env.Now()) }),
 		Func("battery-worn", func(ctx context.Context) diag.CheckResult { return checkBattery(ctx, c) }),

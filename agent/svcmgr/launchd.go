@@ -61,21 +61,6 @@ func ParseLaunchctlList(out string) map[string]LaunchdJob {
 	return jobs
 }
 
-// launchdStates looks labels up in `launchctl list`'s jobs. A label that
-// is not loaded counts as stopped.
-func launchdStates(jobs map[string]LaunchdJob, names []string) []Status {
-	out := make([]Status, 0, len(names))
-	for _, n := range names {
-		j, ok := jobs[n]
-		if !ok {
-			out = append(out, Status{Name: n, State: "not loaded"})
-			continue
-		}
-		out = append(out, Status{Name: n, State: j.State(), Running: j.PID > 0})
-	}
-	return out
-}
-
 // launchdPlist is what List reads from a launchd job's plist.
 type launchdPlist struct {
 	Label    string `plist:"Label"`
@@ -138,4 +123,62 @@ func launchdServices(root string, jobs map[string]LaunchdJob) []diag.Service {
 		}
 	}
 	return out
+}
+
+// ParseLaunchctlPrint parses `launchctl print system/LABEL` for the
+// service name: its top-level "key = value" lines (one tab deep; nested
+// blocks such as environment and coalitions are skipped): state, pid,
+// runs (Restarts is runs after the first), "last exit code" ("1", "78: EX_CONFIG", "(never exited)") and
+// "last terminating signal" ("Killed: 9"), which launchd prints instead
+// of the exit code when a signal ended the job.
+func ParseLaunchctlPrint(out, name string) Status {
+	top := map[string]string{}
+	depth := 0
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimRight(line, "\r")
+		trimmed := strings.TrimSpace(line)
+		if strings.HasSuffix(trimmed, "{") {
+			depth++
+			continue
+		}
+		if trimmed == "}" {
+			depth--
+			continue
+		}
+		if depth != 1 {
+			continue
+		}
+		if k, v, ok := strings.Cut(trimmed, " = "); ok {
+			if _, seen := top[k]; !seen {
+				top[k] = strings.TrimSpace(v)
+			}
+		}
+	}
+	state, ok := top["state"]
+	if !ok {
+		return Status{Name: name, State: "unknown: no state in launchctl's answer"}
+	}
+	// "spawn scheduled": the job ended and launchd will start it again
+	// (KeepAlive, after its throttle interval).
+	st := Status{Name: name, State: state, Running: state == "running", Restarting: state == "spawn scheduled"}
+	if pid, err := strconv.Atoi(top["pid"]); err == nil && pid > 0 && st.Running {
+		st.PID = pid
+	}
+	if runs, err := strconv.Atoi(top["runs"]); err == nil && runs >= 0 {
+		// runs counts the first start too.
+		st.Restarts, st.RestartsKnown = max(runs-1, 0), true
+	}
+	if sig := top["last terminating signal"]; sig != "" {
+		// "Segmentation fault: 11": strsignal's words, then the number.
+		text, num, _ := strings.Cut(sig, ": ")
+		if n, err := strconv.Atoi(strings.TrimSpace(num)); err == nil && n > 0 {
+			st.Exit = &Exit{Signal: n, Text: text}
+		}
+	} else if code := top["last exit code"]; code != "" && code != "(never exited)" {
+		num, text, _ := strings.Cut(code, ": ")
+		if n, err := strconv.Atoi(strings.TrimSpace(num)); err == nil {
+			st.Exit = &Exit{Code: n, Text: text}
+		}
+	}
+	return st
 }

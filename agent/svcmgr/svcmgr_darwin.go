@@ -3,6 +3,7 @@ package svcmgr
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,15 +11,30 @@ import (
 	"github.com/tierline/tierline/shared/diag"
 )
 
-// Query asks launchd for its loaded jobs once (`launchctl list`, the
-// system domain, as the agent runs as root) and looks the labels up in
-// it. A label that is not loaded counts as stopped.
+// Query asks launchd about each label with `launchctl print
+// system/LABEL` (the system domain, as the agent runs as root): its state,
+// pid, runs and last exit. A label launchd does not know (launchctl exits
+// 113) is not loaded; one launchctl cannot read is unknown, and says why.
 func Query(ctx context.Context, names []string) ([]Status, error) {
-	out, err := execx.Output(ctx, 10*time.Second, 1<<20, "launchctl", "list")
-	if err != nil {
-		return nil, fmt.Errorf("launchctl list: %w", err)
+	out := make([]Status, 0, len(names))
+	for _, n := range names {
+		res, err := execx.Run(ctx, execx.Cmd{Argv: []string{"launchctl", "print", "system/" + n}, Timeout: 10 * time.Second, MaxOutput: 256 << 10})
+		switch {
+		case err != nil && res.ExitCode == 113:
+			out = append(out, Status{Name: n, State: "not loaded"})
+		case err != nil:
+			out = append(out, Status{Name: n, State: "unknown: launchctl print: " + err.Error()})
+		default:
+			out = append(out, ParseLaunchctlPrint(res.Output, n))
+		}
 	}
-	return launchdStates(ParseLaunchctlList(out), names), nil
+	return out, nil
+}
+
+// LastLog is not read on macOS: `log show` for one service costs seconds
+// of CPU, too much for a check that runs every minute.
+func LastLog(_ context.Context, name string) ([]string, error) {
+	return nil, fmt.Errorf("log of %s: %w", name, errors.ErrUnsupported)
 }
 
 // List lists launchd jobs from their plists under o.Root and their state

@@ -32,7 +32,8 @@ func fakeRun(t *testing.T, f func(argv []string) (string, error)) *[]string {
 func noBus(t *testing.T) {
 	t.Helper()
 	old := connectBus
-	t.Cleanup(func() { connectBus = old })
+	queryBus.reset()
+	t.Cleanup(func() { connectBus = old; queryBus.reset() })
 	connectBus = func(...dbus.ConnOption) (*dbus.Conn, error) { return nil, errors.New("no system bus") }
 }
 
@@ -55,7 +56,7 @@ func TestSystemctlFallback(t *testing.T) {
 	if err != nil || len(got) != 3 || !got[0].Running || got[1].State != "failed" {
 		t.Errorf("states %+v, %v", got, err)
 	}
-	if want := []string{"systemctl show --property=Id,LoadState,ActiveState -- ssh.service cups.service nosuch.service"}; !cmp.Equal(want, *ran) {
+	if want := []string{"systemctl show --property=" + ShowProperties + " -- ssh.service cups.service nosuch.service"}; !cmp.Equal(want, *ran) {
 		t.Errorf("ran %q", *ran)
 	}
 	fakeRun(t, func([]string) (string, error) { return noSystemd, errNoSystemd })

@@ -2,7 +2,9 @@ package svcmgr
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc/mgr"
@@ -31,16 +33,44 @@ func Query(_ context.Context, names []string) ([]Status, error) {
 			out = append(out, Status{Name: name, State: "not installed"})
 			continue
 		}
-		var st windows.SERVICE_STATUS
-		err = windows.QueryServiceStatus(h, &st)
+		var st windows.SERVICE_STATUS_PROCESS
+		var need uint32
+		err = windows.QueryServiceStatusEx(h, windows.SC_STATUS_PROCESS_INFO, (*byte)(unsafe.Pointer(&st)), uint32(unsafe.Sizeof(st)), &need)
 		windows.CloseServiceHandle(h)
 		if err != nil {
 			out = append(out, Status{Name: name, State: "unknown: " + err.Error()})
 			continue
 		}
-		out = append(out, Status{Name: name, State: queryState(st.CurrentState), Running: st.CurrentState == windows.SERVICE_RUNNING})
+		out = append(out, scmStatus(name, st))
 	}
 	return out, nil
+}
+
+// scmStatus is the Status the SCM's answer gives (what `sc queryex`
+// prints): state, process id, and the exit code of a stopped service,
+// the service's own code when Win32ExitCode says it set one. The SCM
+// keeps no restart count.
+func scmStatus(name string, st windows.SERVICE_STATUS_PROCESS) Status {
+	s := Status{Name: name, State: queryState(st.CurrentState), Running: st.CurrentState == windows.SERVICE_RUNNING}
+	if s.Running {
+		s.PID = int(st.ProcessId)
+	}
+	if st.CurrentState == windows.SERVICE_STOPPED && st.Win32ExitCode != 0 {
+		code := st.Win32ExitCode
+		if windows.Errno(code) == windows.ERROR_SERVICE_SPECIFIC_ERROR {
+			code = st.ServiceSpecificExitCode
+			s.Exit = &Exit{Code: int(code), Text: "the service's own code"}
+		} else {
+			s.Exit = &Exit{Code: int(code), Text: windows.Errno(code).Error()}
+		}
+	}
+	return s
+}
+
+// LastLog is not read on Windows yet: the service's events are in the
+// Application and System event logs, not in one place per service.
+func LastLog(_ context.Context, name string) ([]string, error) {
+	return nil, fmt.Errorf("log of %s: %w", name, errors.ErrUnsupported)
 }
 
 // queryState is Query's word for an SCM state.

@@ -3,7 +3,9 @@ package svcmgr
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // UnitName is the systemd unit a watched or allow-listed name means: the
@@ -16,11 +18,16 @@ func UnitName(name string) string {
 	return name
 }
 
-// ParseSystemctlShow parses `systemctl show --property=Id,LoadState,ActiveState
+// ShowProperties are the properties Query asks `systemctl show` for, all
+// services in one call.
+const ShowProperties = "Id,LoadState,ActiveState,SubState,Result,MainPID,ExecMainCode,ExecMainStatus,NRestarts,StateChangeTimestamp"
+
+// ParseSystemctlShow parses `systemctl show --property=ShowProperties
 // UNIT...`: one block of KEY=VALUE lines per unit, blocks separated by a
 // blank line, in the order asked. names are the names as asked, matched
-// to blocks by position.
-func ParseSystemctlShow(out string, names []string) []Status {
+// to blocks by position. Timestamps are read in loc (systemctl prints
+// them in the machine's zone, "Sun 2026-12-06 06:21:36 UTC").
+func ParseSystemctlShow(out string, names []string, loc *time.Location) []Status {
 	var blocks []map[string]string
 	cur := map[string]string{}
 	for _, line := range strings.Split(out+"\n\n", "\n") {
@@ -40,19 +47,60 @@ func ParseSystemctlShow(out string, names []string) []Status {
 	for i, n := range names {
 		st := Status{Name: n, State: "unknown: not in systemctl's answer"}
 		if i < len(blocks) {
-			b := blocks[i]
-			as := b["ActiveState"]
-			st = Status{Name: n, State: as, Running: as == "active" || as == "reloading"}
-			if b["LoadState"] == "not-found" {
-				st = Status{Name: n, State: "not installed"}
-			}
-			if as == "" {
-				st.State = "unknown"
-			}
+			st = unitStatus(n, blocks[i], loc)
 		}
 		out2 = append(out2, st)
 	}
 	return out2
+}
+
+// unitStatus is the Status of one unit from its properties as systemctl
+// prints them.
+func unitStatus(name string, p map[string]string, loc *time.Location) Status {
+	num := func(k string) (int, bool) {
+		v, err := strconv.Atoi(p[k])
+		return v, err == nil
+	}
+	as := p["ActiveState"]
+	st := Status{Name: name, State: as, Sub: p["SubState"], Running: as == "active" || as == "reloading"}
+	switch {
+	case p["LoadState"] == "not-found":
+		return Status{Name: name, State: "not installed"}
+	case as == "":
+		st.State = "unknown"
+		return st
+	}
+	st.Restarting = st.Sub == "auto-restart"
+	if pid, ok := num("MainPID"); ok && pid > 0 && st.Running {
+		st.PID = pid
+	}
+	if n, ok := num("NRestarts"); ok && n >= 0 {
+		st.Restarts, st.RestartsKnown = n, true
+	}
+	code, _ := num("ExecMainCode")
+	status, _ := num("ExecMainStatus")
+	st.Exit = mainExit(code, status, p["Result"])
+	if v := p["StateChangeTimestamp"]; v != "" && loc != nil {
+		if t, err := time.ParseInLocation("Mon 2006-01-02 15:04:05 MST", v, loc); err == nil {
+			st.Since = t
+		}
+	}
+	return st
+}
+
+// mainExit reads systemd's ExecMainCode (a waitid si_code: 1 exited, 2
+// killed, 3 dumped core; 0 has not ended) and ExecMainStatus (the exit
+// status or the signal); nil when the main process has not ended.
+func mainExit(code, status int, result string) *Exit {
+	switch code {
+	case 1:
+		return &Exit{Code: status, Result: result}
+	case 2:
+		return &Exit{Signal: status, Result: result}
+	case 3:
+		return &Exit{Signal: status, Core: true, Result: result}
+	}
+	return nil
 }
 
 // ParseSystemctlListUnits parses `systemctl list-units --type=service

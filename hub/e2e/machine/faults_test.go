@@ -5,6 +5,7 @@ package machine
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tierline/tierline/scripts/testmachine/nspawn"
 	"github.com/tierline/tierline/shared/catalog"
@@ -39,8 +40,9 @@ WantedBy=multi-user.target
 `
 
 // TestCrashLoopingWatchedService: a watched service that exits 1 and is
-// restarted by systemd. The technician sees service-stopped failing with
-// the service's state as evidence and restart-service offered; the
+// restarted by systemd. The technician sees service-stopped failing,
+// naming a crash loop, with the service's state, exit status, restart
+// count and last log line as evidence, and restart-service offered; the
 // agent allows it because the admin watches the service; restarting it
 // before the cause is fixed is verified as not fixed, after as fixed.
 func TestCrashLoopingWatchedService(t *testing.T) {
@@ -58,6 +60,18 @@ func TestCrashLoopingWatchedService(t *testing.T) {
 	}
 	if !hasEvidence(c, "crashy", "") {
 		t.Fatalf("service-stopped evidence %+v does not name crashy", c.Evidence)
+	}
+	// What the technician sees of the crash loop: named as one, how the
+	// service exited, systemd's restart count, and the service's own last
+	// words from the journal. (A check run in the instant the shell runs
+	// sees it starting: wait for one run while systemd waits to restart it.)
+	eventually(t, "service-stopped naming crashy's crash loop", 90*time.Second, func() bool {
+		c, _ = p.device().check("service-stopped")
+		return strings.Contains(c.Summary, "crash-looping") && hasEvidence(c, "crashy", "auto-restart")
+	})
+	if !hasEvidence(c, "crashy exit", "status=1") || !hasEvidence(c, "crashy restarts", "") ||
+		!hasEvidence(c, "crashy log", "crashy: /etc/crashy.conf is missing") {
+		t.Fatalf("service-stopped: %q with evidence %+v; want a crash loop with status=1, the restart count and the unit's log line", c.Summary, c.Evidence)
 	}
 	restart, _ := catalog.Get(catalog.RestartService)
 	if f := p.offered(catalog.RestartService); !f.Allowed || f.Tier != restart.Tier {
