@@ -87,8 +87,8 @@ func TestWalkConsumersBoundedAndClassified(t *testing.T) {
 	}
 	ev := consumerEvidence("/", w, false)
 	if r := (diag.CheckResult{Evidence: ev}); !hasEv(r, "large on /", "Downloads: 3.0 MiB in 1 files; the user's own files") ||
-		!hasEv(r, "large on /", ".cache: 2.0 MiB in 1 files; a user's cache: no catalog fix") ||
-		!hasEv(r, "large on /", "Trash: 1.0 MiB in 1 files; a user's trash: no catalog fix") ||
+		!hasEv(r, "large on /", ".cache: 2.0 MiB in 1 files; a user's cache: clear-user-caches user=") ||
+		!hasEv(r, "large on /", "Trash: 1.0 MiB in 1 files; a user's trash: empty-trash user=") ||
 		!hasEv(r, "large on /", "build-1234: 512.0 KiB in 1 files; temporary files: clear-temp") {
 		t.Errorf("evidence %+v", ev)
 	}

@@ -36,7 +36,7 @@ func checkDisk(ctx context.Context, c *Config, env Env, cc *consumerCache) diag.
 	// write to (a bounded walk, reused for a while).
 	for _, v := range diskVerdicts(c, fss) {
 		if v.status() != diag.StatusOK {
-			res.Evidence = append(res.Evidence, cc.consumers(c, v.fs.Mount, v.outOfInodes(), env.Now())...)
+			res.Evidence = append(res.Evidence, cc.consumers(c, v.fs, v.outOfInodes(), env.Now())...)
 		}
 	}
 	return res

@@ -1,0 +1,10 @@
+//go:build !linux && !darwin && !windows
+
+package fixes
+
+import "errors"
+
+func consoleUser() (homeUser, error) {
+	return homeUser{}, errors.ErrUnsupported
+}
+
