@@ -7,4 +7,3 @@ import "errors"
 func consoleUser() (homeUser, error) {
 	return homeUser{}, errors.ErrUnsupported
 }
-

@@ -224,12 +224,20 @@ func (l *Local) emptyUserFolders(ctx context.Context, action string, args map[st
 	case st.Removed == 0 && st.Dirs == 0 && st.SkippedInUse == 0 && st.Failed == 0:
 		res.Summary = fmt.Sprintf("%s's %s was already empty.", u.Name, what)
 	default:
-		res.Summary = fmt.Sprintf("Emptied %s's %s: %d files deleted, %s freed.", u.Name, what, st.Removed, diag.HumanBytes(uint64(st.BytesFreed)))
+		res.Summary = fmt.Sprintf("Emptied %s's %s: %s deleted, %s freed.", u.Name, what, files(st.Removed), diag.HumanBytes(uint64(st.BytesFreed)))
 		if st.SkippedInUse > 0 {
-			res.Summary += fmt.Sprintf(" %d files in use by a running program were kept.", st.SkippedInUse)
+			res.Summary += fmt.Sprintf(" Kept %s in use by a running program.", files(st.SkippedInUse))
 		}
 	}
 	return res
+}
+
+// files is "1 file" or "N files".
+func files(n int) string {
+	if n == 1 {
+		return "1 file"
+	}
+	return strconv.Itoa(n) + " files"
 }
 
 // purgeRoot is a folder to empty: base (an administrator's path, from the

@@ -42,12 +42,25 @@ func (l *Local) vacuumJournals(ctx context.Context, x Executor, args map[string]
 	}
 	var out strings.Builder
 	before := dirsAllocated(jdirs)
-	// --rotate first archives the live journal files, so the vacuum can
-	// bound everything but the fresh ones journald starts.
-	argv := []string{"journalctl", "--rotate", "--vacuum-size=" + strconv.Itoa(mib) + "M", "--vacuum-time=" + strconv.Itoa(days) + "d"}
-	fmt.Fprintf(&out, "$ %s\n", strings.Join(argv, " "))
-	xr, jerr := x.Run(ctx, execx.Cmd{Argv: argv, Timeout: 2 * time.Minute, MaxOutput: 32 << 10, KeepTail: true})
-	out.WriteString(xr.Output)
+	// The rotation first archives the live journal files, so the vacuum
+	// can bound everything but the fresh ones journald starts. Two
+	// commands: systemd 252's journalctl, given both, vacuums before the
+	// rotation has finished and so deletes nothing.
+	var jerr error
+	for _, argv := range [][]string{
+		{"journalctl", "--rotate"},
+		{"journalctl", "--vacuum-size=" + strconv.Itoa(mib) + "M", "--vacuum-time=" + strconv.Itoa(days) + "d"},
+	} {
+		fmt.Fprintf(&out, "$ %s\n", strings.Join(argv, " "))
+		xr, err := x.Run(ctx, execx.Cmd{Argv: argv, Timeout: 2 * time.Minute, MaxOutput: 32 << 10, KeepTail: true})
+		out.WriteString(xr.Output)
+		if err != nil {
+			fmt.Fprintf(&out, "(%v)\n", err)
+			if jerr == nil {
+				jerr = fmt.Errorf("%s: %w", strings.Join(argv[:2], " "), err)
+			}
+		}
+	}
 	after := dirsAllocated(jdirs)
 	var journalFreed int64
 	if after < before {
@@ -64,14 +77,14 @@ func (l *Local) vacuumJournals(ctx context.Context, x Executor, args map[string]
 		st.Removed, days, logDir, diag.HumanBytes(uint64(st.BytesFreed)), st.SkippedInUse, st.Failed)
 	freed := journalFreed + st.BytesFreed
 	res := ActionResult{Output: out.String(), BytesFreed: freed,
-		Summary: fmt.Sprintf("Trimmed the system logs: the journal went from %s to %s and %d old log files were deleted; %s freed in all.",
-			diag.HumanBytes(before), diag.HumanBytes(after), st.Removed, diag.HumanBytes(uint64(freed)))}
+		Summary: fmt.Sprintf("Trimmed the system logs: the journal went from %s to %s, and %s of old logs deleted; %s freed in all.",
+			diag.HumanBytes(before), diag.HumanBytes(after), files(st.Removed), diag.HumanBytes(uint64(freed)))}
 	switch {
 	case ctx.Err() != nil:
 		res.Err = fmt.Errorf("stopped part way: %w", ctx.Err())
 	case jerr != nil:
-		res.Err = fmt.Errorf("journalctl: %w", jerr)
-		res.Summary = fmt.Sprintf("The journal could not be trimmed; %d old log files were deleted, freeing %s.", st.Removed, diag.HumanBytes(uint64(st.BytesFreed)))
+		res.Err = jerr
+		res.Summary = fmt.Sprintf("The journal could not be trimmed; %s of old logs deleted, freeing %s.", files(st.Removed), diag.HumanBytes(uint64(st.BytesFreed)))
 	}
 	return res
 }

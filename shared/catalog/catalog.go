@@ -307,7 +307,7 @@ var fixes = []Fix{
 	},
 	{
 		ID: VacuumJournals, Title: "Trim the system logs", Tier: TierHelpDesk, OSes: []string{Linux}, TimeoutSec: 300,
-		Description: "Shrinks the systemd journal to a bound: `journalctl --rotate --vacuum-size=MAXM --vacuum-time=DAYSd` " +
+		Description: "Shrinks the systemd journal to a bound: `journalctl --rotate`, then `journalctl --vacuum-size=MAXM --vacuum-time=DAYSd` " +
 			"(the live journal is archived first, then archives beyond the bound are deleted, oldest first), then deletes rotated " +
 			"logs in /var/log (`*.1`, `*.gz`, `*-20261201`, ...) older than DAYS days. Live logs are never touched. " +
 			"Not applicable without systemd's journal.",

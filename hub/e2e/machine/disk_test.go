@@ -31,7 +31,7 @@ func (p *pc) journalBytes() int64 {
 }
 
 // TestVacuumJournalsOnSystemd: the journal of a real systemd machine is
-// filled (a service logging 60 MiB with rate limiting off) and an old
+// filled (a service logging 22 MiB of text with rate limiting off) and an old
 // rotated log sits in /var/log beside its live log. vacuum-journals,
 // asked through the hub's API with a 16 MiB bound, shrinks the journal
 // below what it was and near the bound, deletes the rotated log and
@@ -44,9 +44,13 @@ func TestVacuumJournalsOnSystemd(t *testing.T) {
 		t.Fatalf("vacuum-journals for the device: %+v; want allowed at tier %d", f, vacuum.Tier)
 	}
 
-	// 60 MiB of base64 lines through journald, unthrottled.
-	p.exec("systemd-run", "--wait", "--quiet", "--unit=tierline-test-filler", "-p", "LogRateLimitIntervalSec=0",
-		"sh", "-c", "head -c 47185920 /dev/urandom | base64 -w 200")
+	// 16 MiB of random bytes as 85,000 lines of base64 through journald.
+	// Its rate limit is switched off for the machine (the per-unit
+	// LogRateLimitIntervalSec= needs cgroup xattrs the container lacks).
+	p.write("/etc/systemd/journald.conf.d/tierline-test.conf", "[Journal]\nRateLimitIntervalSec=0\nRateLimitBurst=0\n", 0o644)
+	p.exec("systemctl", "restart", "systemd-journald")
+	p.exec("systemd-run", "--wait", "--quiet", "--unit=tierline-test-filler",
+		"sh", "-c", "head -c 16777216 /dev/urandom | base64 -w 200")
 	var filled int64
 	eventually(t, "the journal holding the filler's output (over 40 MiB)", 2*time.Minute, func() bool {
 		filled = p.journalBytes()
