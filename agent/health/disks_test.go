@@ -106,3 +106,42 @@ func TestWalkConsumersBoundedAndClassified(t *testing.T) {
 		t.Errorf("partial evidence: %+v", r.Evidence)
 	}
 }
+
+// TestConsumersRewalkedWhenUseMoves: a filesystem's last walk is reused
+// while its use stays put, and walked again once its use has moved by
+// more than 1% of its size (a fix freed space, or something filled it),
+// so the checks after a disk fix do not show what the fix deleted.
+func TestConsumersRewalkedWhenUseMoves(t *testing.T) {
+	root := t.TempDir()
+	home := filepath.Join(root, "home", "bob")
+	write := func(rel string, size int) {
+		p := filepath.Join(home, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(strings.Repeat("x", size)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(".local/share/Trash/files/movie.mkv", 64<<10)
+	c := defaults(t)
+	c.TempDirs, c.HomeRoots = []string{}, []string{filepath.Join(root, "home")}
+	var cc consumerCache
+	fs := diag.Filesystem{Mount: root, Total: 100 << 20, Used: 99 << 20}
+	now := time.Now()
+	trash := func(ev []diag.Evidence) bool {
+		return hasEv(diag.CheckResult{Evidence: ev}, "large on "+root, "Trash: 64.0 KiB in 1 files; a user's trash: empty-trash user=")
+	}
+	if ev := cc.consumers(c, fs, false, now); !trash(ev) {
+		t.Fatalf("first walk: %+v", ev)
+	}
+	// The trash is emptied; the use has not moved yet (another filler):
+	// the last walk stands.
+	os.RemoveAll(filepath.Join(home, ".local"))
+	if ev := cc.consumers(c, fs, false, now.Add(time.Minute)); !trash(ev) {
+		t.Fatalf("use unchanged: the walk was not reused: %+v", ev)
+	}
+	// The use fell by 2% of the disk: walked again, the trash is gone.
+	fs.Used -= 2 << 20
+	if ev := cc.consumers(c, fs, false, now.Add(2*time.Minute)); trash(ev) {
+		t.Fatalf("use moved: the old walk was reused: %+v", ev)
+	}
+}
