@@ -84,7 +84,8 @@ func fillFile(t *testing.T, path string, size int64, uid int) int64 {
 // mount namespace, with the user added to the account database by a bind
 // mount over /etc/passwd) fills up with trash and cache files. The real
 // disk-almost-full check fails and names empty-trash and
-// clear-user-caches, for that user, against the trash and the cache.
+// clear-user-caches, for that user, against the trash and the cache, and
+// offers clear-user-caches, the fix for the largest.
 // clear-user-caches, asked by the user through the Runner with the real
 // executor, deletes the cache (not a file some process holds open, not a
 // filesystem mounted inside it, not what symlinks in it point to), says
@@ -149,8 +150,9 @@ func TestDiskFixesOnAFullHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	disk := checks.Run(context.Background(), "disk-almost-full")[0]
-	if disk.Status != diag.StatusFailing {
-		t.Fatalf("disk-almost-full on the full home: %+v", disk)
+	// The cache is the largest consumer, so its fix is the one offered.
+	if disk.Status != diag.StatusFailing || disk.Fix != catalog.ClearUserCaches {
+		t.Fatalf("disk-almost-full on the full home: %+v; want failing with clear-user-caches", disk)
 	}
 	if !hasEvidence(disk, "large on /home", "/home/tltest/.local/share/Trash: 3.0 MiB in 2 files; a user's trash: empty-trash user=tltest empties it") ||
 		!hasEvidence(disk, "large on /home", "/home/tltest/.cache: ") ||

@@ -316,6 +316,7 @@ type cachedWalk struct {
 	used    uint64
 	byFiles bool
 	ev      []diag.Evidence
+	fix     string
 }
 
 // consumersTTL is how long a walk's result is reused.
@@ -327,8 +328,9 @@ const consumersTTL = 10 * time.Minute
 const consumersRewalk = 0.01
 
 // consumers returns the evidence of the largest consumers on filesystem
-// f, walking at most once per consumersTTL while its use stays put.
-func (cc *consumerCache) consumers(c *Config, f diag.Filesystem, byFiles bool, now time.Time) []diag.Evidence {
+// f, walking at most once per consumersTTL while its use stays put, and
+// the fix for the largest when it is a user's trash or caches.
+func (cc *consumerCache) consumers(c *Config, f diag.Filesystem, byFiles bool, now time.Time) ([]diag.Evidence, string) {
 	mount := f.Mount
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
@@ -337,7 +339,7 @@ func (cc *consumerCache) consumers(c *Config, f diag.Filesystem, byFiles bool, n
 		return d > consumersRewalk*float64(f.Total) || -d > consumersRewalk*float64(f.Total)
 	}
 	if w, ok := cc.byFS[mount]; ok && w.byFiles == byFiles && now.Sub(w.at) < consumersTTL && !moved(w) {
-		return w.ev
+		return w.ev, w.fix
 	}
 	var dev uint64
 	haveDev := false
@@ -353,13 +355,17 @@ func (cc *consumerCache) consumers(c *Config, f diag.Filesystem, byFiles bool, n
 		}
 	}
 	var ev []diag.Evidence
+	fix := ""
 	if len(on) > 0 {
 		w := walkConsumers(on, dev, haveDev, walkBudget{Entries: c.WalkMaxEntries, Time: c.WalkMaxTime}, byFiles, time.Now)
 		ev = consumerEvidence(mount, w, byFiles)
+		if len(w.Consumers) > 0 && !byFiles {
+			fix = map[string]string{"trash": catalog.EmptyTrash, "cache": catalog.ClearUserCaches}[w.Consumers[0].Kind]
+		}
 	}
 	if cc.byFS == nil {
 		cc.byFS = map[string]cachedWalk{}
 	}
-	cc.byFS[mount] = cachedWalk{at: now, used: f.Used, byFiles: byFiles, ev: ev}
-	return ev
+	cc.byFS[mount] = cachedWalk{at: now, used: f.Used, byFiles: byFiles, ev: ev, fix: fix}
+	return ev, fix
 }

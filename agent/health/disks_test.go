@@ -130,18 +130,18 @@ func TestConsumersRewalkedWhenUseMoves(t *testing.T) {
 	trash := func(ev []diag.Evidence) bool {
 		return hasEv(diag.CheckResult{Evidence: ev}, "large on "+root, "Trash: 64.0 KiB in 1 files; a user's trash: empty-trash user=")
 	}
-	if ev := cc.consumers(c, fs, false, now); !trash(ev) {
-		t.Fatalf("first walk: %+v", ev)
+	if ev, fix := cc.consumers(c, fs, false, now); !trash(ev) || fix != catalog.EmptyTrash {
+		t.Fatalf("first walk: %+v, fix %q", ev, fix)
 	}
 	// The trash is emptied; the use has not moved yet (another filler):
 	// the last walk stands.
 	os.RemoveAll(filepath.Join(home, ".local"))
-	if ev := cc.consumers(c, fs, false, now.Add(time.Minute)); !trash(ev) {
+	if ev, _ := cc.consumers(c, fs, false, now.Add(time.Minute)); !trash(ev) {
 		t.Fatalf("use unchanged: the walk was not reused: %+v", ev)
 	}
 	// The use fell by 2% of the disk: walked again, the trash is gone.
 	fs.Used -= 2 << 20
-	if ev := cc.consumers(c, fs, false, now.Add(2*time.Minute)); trash(ev) {
+	if ev, _ := cc.consumers(c, fs, false, now.Add(2*time.Minute)); trash(ev) {
 		t.Fatalf("use moved: the old walk was reused: %+v", ev)
 	}
 }
