@@ -55,12 +55,16 @@ func purgeFolder(ctx context.Context, base string, rel []string, inUse map[fileK
 			return nil
 		}
 		switch t := d.Type(); {
+		case t&fs.ModeIrregular != 0:
+			// A junction or mount point (checked before IsDir, which a
+			// junction may also report): not ours to follow or remove.
+			st.OtherFS++
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
 		case d.IsDir():
 			dirs = append(dirs, p)
-			return nil
-		case t&fs.ModeIrregular != 0:
-			// A junction or mount point: not ours to follow or remove.
-			st.OtherFS++
 			return nil
 		}
 		info, ierr := d.Info()
