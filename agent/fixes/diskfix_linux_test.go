@@ -264,7 +264,8 @@ func TestUserFoldersRefuseSymlinks(t *testing.T) {
 	os.Symlink(victim, filepath.Join(home, ".cache"))
 	res := do(ActClearUserCaches)
 	survives("~/.cache a symlink")
-	if !strings.Contains(res.Output, ".cache is a symbolic link or not a folder; left alone") || !strings.Contains(res.Output, "removed 0 files") {
+	if !strings.Contains(res.Output, ".cache is a symbolic link or not a folder; left alone") || !strings.Contains(res.Output, "removed 0 files") ||
+		!strings.Contains(res.NotApplicable, "u's caches folder ("+filepath.Join(home, ".cache")+") is a link to another place") {
 		t.Errorf("~/.cache a symlink: %+v", res)
 	}
 
@@ -276,8 +277,20 @@ func TestUserFoldersRefuseSymlinks(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(victim, "share", "Trash", "files", "x")); err != nil {
 		t.Fatalf("the trash behind a symlinked ~/.local was emptied: %+v", res)
 	}
-	if !strings.Contains(res.Output, ".local is a symbolic link or not a folder; left alone") {
+	if !strings.Contains(res.Output, ".local is a symbolic link or not a folder; left alone") || res.NotApplicable == "" {
 		t.Errorf("~/.local a symlink: %+v", res)
+	}
+
+	// A folder the agent cannot open is a failure, not an empty trash.
+	if os.Geteuid() != 0 {
+		os.Remove(filepath.Join(home, ".local"))
+		os.MkdirAll(filepath.Join(home, ".local", "share", "Trash"), 0o700)
+		os.Chmod(filepath.Join(home, ".local", "share"), 0)
+		res = do(ActEmptyTrash)
+		os.Chmod(filepath.Join(home, ".local", "share"), 0o700)
+		if res.Err == nil || !strings.Contains(res.Err.Error(), "u's trash could not be opened") || res.Summary != "" {
+			t.Errorf("an unreadable trash: %+v", res)
+		}
 	}
 
 	// A real ~/.cache with links inside: the links go, their targets stay.

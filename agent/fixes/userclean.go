@@ -192,6 +192,8 @@ func (l *Local) emptyUserFolders(ctx context.Context, action string, args map[st
 	fmt.Fprintf(&out, "%s: %s (%s), home %s\n", what, u.Name, u.How, u.Home)
 	freeBefore, haveFree := freeSpace(u.Home)
 	found := 0
+	var linked []string
+	var failed []error
 	for _, r := range roots {
 		if ctx.Err() != nil {
 			break
@@ -201,7 +203,11 @@ func (l *Local) emptyUserFolders(ctx context.Context, action string, args map[st
 		st.add(s)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, errLinkRefused):
+			linked = append(linked, r.String())
+			fmt.Fprintf(&out, "%s: %v\n", r, err)
 		case err != nil:
+			failed = append(failed, err)
 			fmt.Fprintf(&out, "%s: %v\n", r, err)
 		case n > 0:
 			fmt.Fprintf(&out, "%s: removed %d files and %d folders, freeing %s\n", r, s.Removed, s.Dirs, diag.HumanBytes(uint64(s.BytesFreed)))
@@ -219,6 +225,11 @@ func (l *Local) emptyUserFolders(ctx context.Context, action string, args map[st
 		return res
 	}
 	switch {
+	case found == 0 && len(failed) > 0:
+		res.Err = fmt.Errorf("%s's %s could not be opened: %w", u.Name, what, errors.Join(failed...))
+	case found == 0 && len(linked) > 0:
+		res.NotApplicable = fmt.Sprintf("%s's %s folder (%s) is a link to another place, and the agent never follows links "+
+			"(it could lead outside the user's folders), so nothing was deleted", u.Name, what, strings.Join(linked, ", "))
 	case found == 0:
 		res.Summary = fmt.Sprintf("%s's %s was already empty (there is no %s folder).", u.Name, what, what)
 	case st.Removed == 0 && st.Dirs == 0 && st.SkippedInUse == 0 && st.Failed == 0:
