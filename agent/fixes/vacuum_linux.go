@@ -77,16 +77,27 @@ func (l *Local) vacuumJournals(ctx context.Context, x Executor, args map[string]
 		st.Removed, days, logDir, diag.HumanBytes(uint64(st.BytesFreed)), st.SkippedInUse, st.Failed)
 	freed := journalFreed + st.BytesFreed
 	res := ActionResult{Output: out.String(), BytesFreed: freed,
-		Summary: fmt.Sprintf("Trimmed the system logs: the journal went from %s to %s, and %s of old logs deleted; %s freed in all.",
-			diag.HumanBytes(before), diag.HumanBytes(after), files(st.Removed), diag.HumanBytes(uint64(freed)))}
+		Summary: fmt.Sprintf("Trimmed the system logs, freeing %s: the journal went from %s to %s, and %s.",
+			diag.HumanBytes(uint64(freed)), diag.HumanBytes(before), diag.HumanBytes(after), oldLogs(st.Removed))}
 	switch {
 	case ctx.Err() != nil:
 		res.Err = fmt.Errorf("stopped part way: %w", ctx.Err())
 	case jerr != nil:
 		res.Err = jerr
-		res.Summary = fmt.Sprintf("The journal could not be trimmed; %s of old logs deleted, freeing %s.", files(st.Removed), diag.HumanBytes(uint64(st.BytesFreed)))
+		res.Summary = fmt.Sprintf("The journal could not be trimmed; %s, freeing %s.", oldLogs(st.Removed), diag.HumanBytes(uint64(st.BytesFreed)))
 	}
 	return res
+}
+
+// oldLogs says how many old log files were deleted.
+func oldLogs(n int) string {
+	switch n {
+	case 0:
+		return "no old log file was due for deletion"
+	case 1:
+		return "1 old log file was deleted"
+	}
+	return fmt.Sprintf("%d old log files were deleted", n)
 }
 
 // dirsAllocated is the disk space the files under dirs take.
