@@ -40,6 +40,11 @@ type tempWalk struct {
 	inUse  map[fileKey]bool
 	owner  int
 	st     *TempStats
+	// keepFile, when set, keeps the files whose name it accepts whatever
+	// their age (vacuum-journals removes only rotated logs); skipDir keeps
+	// out of the directories (by path) it accepts.
+	keepFile func(name string) bool
+	skipDir  func(path string) bool
 }
 
 // dir cleans the directory open as fd (named name, for errors) and closes
@@ -77,7 +82,7 @@ func (w *tempWalk) entry(fd int, parent, n string, depth int) {
 	}
 	switch s.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
-		if depth+1 >= maxTempDepth {
+		if depth+1 >= maxTempDepth || w.skipDir != nil && w.skipDir(parent+"/"+n) {
 			return
 		}
 		// O_NOFOLLOW: if n is a symlink by now, this fails (ELOOP) and
@@ -89,7 +94,7 @@ func (w *tempWalk) entry(fd int, parent, n string, depth int) {
 		_ = w.dir(sub, parent+"/"+n, depth+1)
 	case unix.S_IFREG:
 		sec, nsec := s.Mtim.Unix()
-		if !time.Unix(sec, nsec).Before(w.cutoff) {
+		if !time.Unix(sec, nsec).Before(w.cutoff) || w.keepFile != nil && w.keepFile(n) {
 			return
 		}
 		if w.owner >= 0 && int(s.Uid) != w.owner {

@@ -30,6 +30,11 @@ type ActionResult struct {
 	NotApplicable string
 	// Refused: the action found it must not act (a system-critical process).
 	Refused *RefusalError
+	// BytesFreed is the disk space the action freed (the disk fixes).
+	BytesFreed int64
+	// Summary is what the action did in plain words for the user (how
+	// much space it freed); the runner adds it to the result's reason.
+	Summary string
 }
 
 // Local is the real executor.
@@ -43,6 +48,16 @@ type Local struct {
 	// KillGrace is how long end-process waits after SIGTERM before SIGKILL
 	// (default 5 s).
 	KillGrace time.Duration
+	// LogDir is where vacuum-journals looks for rotated logs (default
+	// /var/log); JournalDirs are the journal's folders it measures
+	// (default /var/log/journal and /run/log/journal).
+	LogDir      string
+	JournalDirs []string
+	// LookupUser and ConsoleUser, when set, replace the account database
+	// and the OS's idea of who is at the screen for empty-trash and
+	// clear-user-caches (tests).
+	LookupUser  func(name string, uid int) (homeUser, error)
+	ConsoleUser func() (homeUser, error)
 	// Hostname names the log bundle.
 	Hostname string
 	Now      func() time.Time
@@ -66,6 +81,10 @@ func (l *Local) Do(ctx context.Context, a Action) ActionResult {
 		return l.clearPrintQueue(ctx)
 	case ActResumePrinters:
 		return resumePrinters(ctx, l)
+	case ActEmptyTrash, ActClearUserCaches:
+		return l.emptyUserFolders(ctx, a.Name, a.Args)
+	case ActVacuumJournals:
+		return l.vacuumJournals(ctx, l, a.Args)
 	}
 	return ActionResult{Err: fmt.Errorf("no built-in action %q", a.Name)}
 }

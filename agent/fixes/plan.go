@@ -114,6 +114,9 @@ const (
 	ActCollectLogs     = "collect-logs"
 	ActClearPrintQueue = "clear-print-queue"
 	ActResumePrinters  = "resume-printers"
+	ActEmptyTrash      = "empty-trash"
+	ActClearUserCaches = "clear-user-caches"
+	ActVacuumJournals  = "vacuum-journals"
 )
 
 // Argv is how an action appears in RunResult.Steps: a name that is not a
@@ -195,6 +198,12 @@ func MakePlan(f catalog.Fix, params map[string]string, m Machine) (Plan, error) 
 		return Plan{Steps: []Step{{Action: &Action{Name: ActCollectLogs, Args: pick(params, "hours", "max_mib")}}}}, nil
 	case catalog.ScheduleReboot:
 		return planReboot(params, m)
+	case catalog.EmptyTrash:
+		return Plan{Steps: []Step{{Action: &Action{Name: ActEmptyTrash, Args: pick(params, "user")}}}}, nil
+	case catalog.ClearUserCaches:
+		return Plan{Steps: []Step{{Action: &Action{Name: ActClearUserCaches, Args: pick(params, "user")}}}}, nil
+	case catalog.VacuumJournals:
+		return planVacuumJournals(params, m)
 	}
 	return Plan{}, &RefusalError{Code: wire.RefuseUnknownFix, Reason: "this agent has no procedure for " + f.ID}
 }

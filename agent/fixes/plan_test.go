@@ -155,6 +155,21 @@ func TestPlansPerOS(t *testing.T) {
 		{"reboot windows", catalog.ScheduleReboot, map[string]string{"delay_minutes": "10", "message": "bye"}, has("windows"), []string{"shutdown|/r|/t|600|/c|bye"}, "", ""},
 		{"reboot option-like message", catalog.ScheduleReboot, map[string]string{"message": "--halt"}, has("linux"), nil, "", wire.RefuseBadParams},
 		{"reboot switch-like message", catalog.ScheduleReboot, map[string]string{"message": "/s"}, has("windows"), nil, "", wire.RefuseBadParams},
+		// empty-trash, clear-user-caches: built-in on every OS; the user
+		// is passed on when named
+		{"trash linux", catalog.EmptyTrash, nil, has("linux"), []string{"agent:empty-trash"}, "", ""},
+		{"trash windows user", catalog.EmptyTrash, map[string]string{"user": "Jane Doe"}, has("windows"), []string{"agent:empty-trash|user=Jane Doe"}, "", ""},
+		{"trash darwin", catalog.EmptyTrash, map[string]string{"user": "bob"}, has("darwin"), []string{"agent:empty-trash|user=bob"}, "", ""},
+		{"caches linux", catalog.ClearUserCaches, map[string]string{"user": "bob"}, has("linux"), []string{"agent:clear-user-caches|user=bob"}, "", ""},
+		{"caches windows", catalog.ClearUserCaches, nil, has("windows"), []string{"agent:clear-user-caches"}, "", ""},
+		{"caches darwin", catalog.ClearUserCaches, nil, has("darwin"), []string{"agent:clear-user-caches"}, "", ""},
+		// vacuum-journals: Linux with systemd's journal only
+		{"vacuum linux", catalog.VacuumJournals, nil, has("linux", "journalctl", "systemctl"), []string{"agent:vacuum-journals|days=14|max_mib=200"}, "", ""},
+		{"vacuum linux bound", catalog.VacuumJournals, map[string]string{"max_mib": "64", "days": "3"}, has("linux", "journalctl"), []string{"agent:vacuum-journals|days=3|max_mib=64"}, "", ""},
+		{"vacuum no journald", catalog.VacuumJournals, nil, has("linux", "systemctl"), nil, "systemd's journal (journalctl) is not installed", ""},
+		{"vacuum systemd not running", catalog.VacuumJournals, nil, noInit(has("linux", "journalctl", "systemctl")), nil, "The system logs cannot be trimmed on this computer: it does not run systemd", ""},
+		{"vacuum windows", catalog.VacuumJournals, nil, has("windows"), nil, "not available on windows", ""},
+		{"vacuum darwin", catalog.VacuumJournals, nil, has("darwin", "journalctl"), nil, "not available on darwin", ""},
 		// OS outside the catalog entry
 		{"unknown os", catalog.FlushDNS, nil, has("plan9"), nil, "not available on plan9", ""},
 	}

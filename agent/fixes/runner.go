@@ -477,12 +477,21 @@ func (r *Runner) consent(ctx context.Context, f catalog.Fix, req wire.RunRequest
 }
 
 // execute runs the plan between the verification checks.
-func (r *Runner) execute(ctx context.Context, res wire.RunResult, f catalog.Fix, params map[string]string, plan Plan) wire.RunResult {
+func (r *Runner) execute(ctx context.Context, req wire.RunResult, f catalog.Fix, params map[string]string, plan Plan) (res wire.RunResult) {
+	res = req
 	if len(f.Verify) > 0 && r.cfg.Verify != nil {
 		res.Before = r.cfg.Verify(ctx, time.Time{}, f.Verify...)
 	}
 	out := &boundedOutput{max: wire.MaxRunOutput}
-	outcome, code, reason := r.runSteps(ctx, &res, f, plan, out)
+	var said []string
+	outcome, code, reason := r.runSteps(ctx, &res, f, plan, out, &said)
+	// What the steps did, in plain words (the space a disk fix freed),
+	// follows the outcome's reason.
+	defer func() {
+		if len(said) > 0 {
+			res.Reason = strings.TrimSpace(res.Reason + " " + strings.Join(said, " "))
+		}
+	}()
 	// The verification after must not judge telemetry taken before the
 	// steps ended (a killed runaway still shows in the last sample).
 	stepsEnded := time.Now()
@@ -512,7 +521,7 @@ func (r *Runner) execute(ctx context.Context, res wire.RunResult, f catalog.Fix,
 
 // runSteps executes the plan. It returns a non-empty outcome when the run
 // ended other than by every step succeeding.
-func (r *Runner) runSteps(ctx context.Context, res *wire.RunResult, f catalog.Fix, plan Plan, out *boundedOutput) (outcome, code, reason string) {
+func (r *Runner) runSteps(ctx context.Context, res *wire.RunResult, f catalog.Fix, plan Plan, out *boundedOutput, said *[]string) (outcome, code, reason string) {
 	tctx, cancel := context.WithTimeout(ctx, f.Timeout())
 	defer cancel()
 	deadline, _ := tctx.Deadline()
@@ -538,6 +547,9 @@ func (r *Runner) runSteps(ctx context.Context, res *wire.RunResult, f catalog.Fi
 			step.DurationMS = time.Since(start).Milliseconds()
 			if ar.Bundle != nil {
 				res.Bundle, res.BundleName = ar.Bundle, ar.BundleName
+			}
+			if ar.Summary != "" {
+				*said = append(*said, ar.Summary)
 			}
 			switch {
 			case ar.Refused != nil:

@@ -15,6 +15,7 @@ import (
 	"github.com/shirou/gopsutil/v4/disk"
 
 	"github.com/tierline/tierline/agent/collect"
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
 
@@ -78,6 +79,9 @@ type place struct {
 	Temp bool
 	// Home: a user's home folder; its children are the consumers.
 	Home bool
+	// User owns the home (its account name), for the fix that empties
+	// its trash or caches; "" when not known.
+	User string
 }
 
 // userPlaces lists the user-writable places on this OS: the temporary
@@ -114,12 +118,13 @@ func userPlaces(c *Config) []place {
 		}
 		for _, e := range ents {
 			if e.IsDir() {
-				out = append(out, place{Path: filepath.Join(r, e.Name()), Home: true})
+				h := filepath.Join(r, e.Name())
+				out = append(out, place{Path: h, Home: true, User: homeOwner(h)})
 			}
 		}
 	}
 	if runtime.GOOS == "linux" && c.HomeRoots == nil {
-		out = append(out, place{Path: "/root", Home: true})
+		out = append(out, place{Path: "/root", Home: true, User: homeOwner("/root")})
 	}
 	return out
 }
@@ -131,6 +136,7 @@ type consumer struct {
 	Bytes uint64
 	Files int
 	Kind  string // "temp", "trash", "cache" or "" (anything else)
+	User  string // the home's owner, for trash and caches
 }
 
 // walkBudget bounds one walk for consumers.
@@ -216,7 +222,7 @@ walk:
 			k := key{it.p.Path, b}
 			cs := sums[k]
 			if cs == nil {
-				cs = &consumer{Path: filepath.Join(it.p.Path, b), Kind: consumerKind(it.p, b)}
+				cs = &consumer{Path: filepath.Join(it.p.Path, b), Kind: consumerKind(it.p, b), User: it.p.User}
 				sums[k] = cs
 			}
 			fi, err := e.Info()
@@ -268,9 +274,9 @@ func consumerEvidence(mount string, w walkResult, byFiles bool) []diag.Evidence 
 		case "temp":
 			what = "temporary files: clear-temp removes those older than a day"
 		case "cache":
-			what = "a user's cache: no catalog fix empties caches yet"
+			what = "a user's cache: " + userFix(catalog.ClearUserCaches, cs.User) + " deletes it"
 		case "trash":
-			what = "a user's trash: no catalog fix empties the trash yet"
+			what = "a user's trash: " + userFix(catalog.EmptyTrash, cs.User) + " empties it"
 		default:
 			what = "the user's own files: ask before deleting"
 		}
@@ -290,6 +296,14 @@ func consumerEvidence(mount string, w walkResult, byFiles bool) []diag.Evidence 
 	return append(out, ev("searched "+mount, "%s", note))
 }
 
+// userFix names a per-user fix with the user it is for.
+func userFix(fix, user string) string {
+	if user == "" {
+		return fix + " (for the user at the screen, or user=NAME)"
+	}
+	return fix + " user=" + user
+}
+
 // consumerCache keeps each filesystem's last walk for a while, so a disk
 // that stays full is not walked every minute.
 type consumerCache struct {
@@ -299,20 +313,33 @@ type consumerCache struct {
 
 type cachedWalk struct {
 	at      time.Time
+	used    uint64
 	byFiles bool
 	ev      []diag.Evidence
+	fix     string
 }
 
 // consumersTTL is how long a walk's result is reused.
 const consumersTTL = 10 * time.Minute
 
-// consumers returns the evidence of the largest consumers on the
-// filesystem mounted at mount, walking at most once per consumersTTL.
-func (cc *consumerCache) consumers(c *Config, mount string, byFiles bool, now time.Time) []diag.Evidence {
+// consumersRewalk is how much a filesystem's use may change (as a share
+// of its size) before its last walk no longer describes it: after a fix
+// freed space, or as something fills it, the evidence is walked again.
+const consumersRewalk = 0.01
+
+// consumers returns the evidence of the largest consumers on filesystem
+// f, walking at most once per consumersTTL while its use stays put, and
+// the fix for the largest when it is a user's trash or caches.
+func (cc *consumerCache) consumers(c *Config, f diag.Filesystem, byFiles bool, now time.Time) ([]diag.Evidence, string) {
+	mount := f.Mount
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
-	if w, ok := cc.byFS[mount]; ok && w.byFiles == byFiles && now.Sub(w.at) < consumersTTL {
-		return w.ev
+	moved := func(w cachedWalk) bool {
+		d := float64(f.Used) - float64(w.used)
+		return d > consumersRewalk*float64(f.Total) || -d > consumersRewalk*float64(f.Total)
+	}
+	if w, ok := cc.byFS[mount]; ok && w.byFiles == byFiles && now.Sub(w.at) < consumersTTL && !moved(w) {
+		return w.ev, w.fix
 	}
 	var dev uint64
 	haveDev := false
@@ -328,13 +355,17 @@ func (cc *consumerCache) consumers(c *Config, mount string, byFiles bool, now ti
 		}
 	}
 	var ev []diag.Evidence
+	fix := ""
 	if len(on) > 0 {
 		w := walkConsumers(on, dev, haveDev, walkBudget{Entries: c.WalkMaxEntries, Time: c.WalkMaxTime}, byFiles, time.Now)
 		ev = consumerEvidence(mount, w, byFiles)
+		if len(w.Consumers) > 0 && !byFiles {
+			fix = map[string]string{"trash": catalog.EmptyTrash, "cache": catalog.ClearUserCaches}[w.Consumers[0].Kind]
+		}
 	}
 	if cc.byFS == nil {
 		cc.byFS = map[string]cachedWalk{}
 	}
-	cc.byFS[mount] = cachedWalk{at: now, byFiles: byFiles, ev: ev}
-	return ev
+	cc.byFS[mount] = cachedWalk{at: now, used: f.Used, byFiles: byFiles, ev: ev, fix: fix}
+	return ev, fix
 }

@@ -87,8 +87,8 @@ func TestWalkConsumersBoundedAndClassified(t *testing.T) {
 	}
 	ev := consumerEvidence("/", w, false)
 	if r := (diag.CheckResult{Evidence: ev}); !hasEv(r, "large on /", "Downloads: 3.0 MiB in 1 files; the user's own files") ||
-		!hasEv(r, "large on /", ".cache: 2.0 MiB in 1 files; a user's cache: no catalog fix") ||
-		!hasEv(r, "large on /", "Trash: 1.0 MiB in 1 files; a user's trash: no catalog fix") ||
+		!hasEv(r, "large on /", ".cache: 2.0 MiB in 1 files; a user's cache: clear-user-caches user=") ||
+		!hasEv(r, "large on /", "Trash: 1.0 MiB in 1 files; a user's trash: empty-trash user=") ||
 		!hasEv(r, "large on /", "build-1234: 512.0 KiB in 1 files; temporary files: clear-temp") {
 		t.Errorf("evidence %+v", ev)
 	}
@@ -104,5 +104,44 @@ func TestWalkConsumersBoundedAndClassified(t *testing.T) {
 	}
 	if r := (diag.CheckResult{Evidence: consumerEvidence("/", w, false)}); !hasEv(r, "searched /", "50 entries") || !hasEv(r, "searched /", "stopped at its budget") {
 		t.Errorf("partial evidence: %+v", r.Evidence)
+	}
+}
+
+// TestConsumersRewalkedWhenUseMoves: a filesystem's last walk is reused
+// while its use stays put, and walked again once its use has moved by
+// more than 1% of its size (a fix freed space, or something filled it),
+// so the checks after a disk fix do not show what the fix deleted.
+func TestConsumersRewalkedWhenUseMoves(t *testing.T) {
+	root := t.TempDir()
+	home := filepath.Join(root, "home", "bob")
+	write := func(rel string, size int) {
+		p := filepath.Join(home, rel)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, []byte(strings.Repeat("x", size)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(".local/share/Trash/files/movie.mkv", 64<<10)
+	c := defaults(t)
+	c.TempDirs, c.HomeRoots = []string{}, []string{filepath.Join(root, "home")}
+	var cc consumerCache
+	fs := diag.Filesystem{Mount: root, Total: 100 << 20, Used: 99 << 20}
+	now := time.Now()
+	trash := func(ev []diag.Evidence) bool {
+		return hasEv(diag.CheckResult{Evidence: ev}, "large on "+root, "Trash: 64.0 KiB in 1 files; a user's trash: empty-trash user=")
+	}
+	if ev, fix := cc.consumers(c, fs, false, now); !trash(ev) || fix != catalog.EmptyTrash {
+		t.Fatalf("first walk: %+v, fix %q", ev, fix)
+	}
+	// The trash is emptied; the use has not moved yet (another filler):
+	// the last walk stands.
+	os.RemoveAll(filepath.Join(home, ".local"))
+	if ev, _ := cc.consumers(c, fs, false, now.Add(time.Minute)); !trash(ev) {
+		t.Fatalf("use unchanged: the walk was not reused: %+v", ev)
+	}
+	// The use fell by 2% of the disk: walked again, the trash is gone.
+	fs.Used -= 2 << 20
+	if ev, _ := cc.consumers(c, fs, false, now.Add(2*time.Minute)); trash(ev) {
+		t.Fatalf("use moved: the old walk was reused: %+v", ev)
 	}
 }

@@ -4,8 +4,28 @@ package health
 
 import (
 	"io/fs"
+	"os"
+	"os/user"
+	"strconv"
 	"syscall"
 )
+
+// homeOwner is the account name of the owner of the home folder h.
+func homeOwner(h string) string {
+	fi, err := os.Lstat(h)
+	if err != nil {
+		return ""
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return ""
+	}
+	u, err := user.LookupId(strconv.FormatUint(uint64(st.Uid), 10))
+	if err != nil {
+		return ""
+	}
+	return u.Username
+}
 
 // deviceOf returns the device a file is on.
 func deviceOf(fi fs.FileInfo) (uint64, bool) {

@@ -1,6 +1,13 @@
 package health
 
-import "io/fs"
+import (
+	"io/fs"
+	"path/filepath"
+)
+
+// homeOwner is the profile folder's name, which Windows makes from the
+// account name.
+func homeOwner(h string) string { return filepath.Base(h) }
 
 // deviceOf: Windows gives no device number through os.Stat; the places
 // walked are those on the full volume by their drive letter instead.

@@ -67,7 +67,8 @@ type Config struct {
 	// consumers are looked for (tests use their own).
 	TempDirs, HomeRoots []string
 	// That walk stops after WalkMaxEntries entries (20000) or WalkMaxTime
-	// (300 ms), and is reused for 10 minutes.
+	// (300 ms), and is reused for 10 minutes while the filesystem's use
+	// moves less than 1% of its size.
 	WalkMaxEntries int
 	WalkMaxTime    time.Duration
 	// Memory in use: warning at MemWarnPct (90), failing at MemFailPct (97).

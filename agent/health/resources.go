@@ -34,9 +34,18 @@ func checkDisk(ctx context.Context, c *Config, env Env, cc *consumerCache) diag.
 	res := gradeDisks(c, fss)
 	// Where a filesystem fills, name what fills it in the places users
 	// write to (a bounded walk, reused for a while).
-	for _, v := range diskVerdicts(c, fss) {
-		if v.status() != diag.StatusOK {
-			res.Evidence = append(res.Evidence, cc.consumers(c, v.fs.Mount, v.outOfInodes(), env.Now())...)
+	vs := diskVerdicts(c, fss)
+	worst := worstVerdict(vs)
+	for i, v := range vs {
+		if v.status() == diag.StatusOK {
+			continue
+		}
+		ev, fix := cc.consumers(c, v.fs, v.outOfInodes(), env.Now())
+		res.Evidence = append(res.Evidence, ev...)
+		// The fix offered is the one for what fills the disk the check
+		// names: a user's trash or caches when they are the largest there.
+		if worst == &vs[i] && fix != "" {
+			res.Fix = fix
 		}
 	}
 	return res
@@ -69,6 +78,21 @@ func diskVerdicts(c *Config, fss []diag.Filesystem) []fsVerdict {
 	return out
 }
 
+// worstVerdict is the filesystem disk-almost-full names: the first of
+// the worst status, nil when every one is ok.
+func worstVerdict(vs []fsVerdict) *fsVerdict {
+	status := diag.StatusOK
+	var worst *fsVerdict
+	for i, v := range vs {
+		st := v.status()
+		if st != diag.StatusOK && worse(status, st) == st && (worst == nil || st != status) {
+			worst = &vs[i]
+		}
+		status = worse(status, st)
+	}
+	return worst
+}
+
 // gradeDisks is the pure part of disk-almost-full. Inodes (the count of
 // files a filesystem can hold) are judged apart from space: a filesystem
 // out of inodes refuses new files with space to spare, and says so.
@@ -78,9 +102,8 @@ func gradeDisks(c *Config, fss []diag.Filesystem) diag.CheckResult {
 	}
 	status := diag.StatusOK
 	var evidence []diag.Evidence
-	var worst *fsVerdict
 	vs := diskVerdicts(c, fss)
-	for i, v := range vs {
+	for _, v := range vs {
 		fs := v.fs
 		line := fmt.Sprintf("%.1f%% used, %s free of %s", fs.UsedPct, diag.HumanBytes(fs.Free), diag.HumanBytes(fs.Total))
 		if fs.InodesTotal > 0 {
@@ -94,12 +117,9 @@ func gradeDisks(c *Config, fss []diag.Filesystem) diag.CheckResult {
 			evidence = append(evidence, ev("inodes on "+fs.Mount, "%d of %d used (%.1f%%): each file or folder takes one; with none left no new file can be made, whatever space is free",
 				fs.InodesTotal-fs.InodesFree, fs.InodesTotal, v.inodePct))
 		}
-		st := v.status()
-		if st != diag.StatusOK && worse(status, st) == st && (worst == nil || st != status) {
-			worst = &vs[i]
-		}
-		status = worse(status, st)
+		status = worse(status, v.status())
 	}
+	worst := worstVerdict(vs)
 	if worst == nil {
 		return ok("Every disk has room to spare.", evidence...)
 	}

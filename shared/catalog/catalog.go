@@ -51,6 +51,9 @@ const (
 	ResumePrinter       = "resume-printer"
 	CancelPrintJobs     = "cancel-print-jobs"
 	RestartResolver     = "restart-resolver"
+	EmptyTrash          = "empty-trash"
+	ClearUserCaches     = "clear-user-caches"
+	VacuumJournals      = "vacuum-journals"
 )
 
 // Kind is a parameter's type.
@@ -142,6 +145,16 @@ const serviceNamePattern = `[A-Za-z0-9][A-Za-z0-9@._:-]{0,127}`
 // Windows "Domain:target=..." style names. No spaces, quotes or shell
 // metacharacters (not that a shell is ever involved).
 const targetPattern = `[A-Za-z0-9][A-Za-z0-9._:@/=+-]{0,199}`
+
+// userNamePattern matches a local account name: no path separators, no
+// leading dot or dash (so never "." or ".."), spaces only inside (Windows
+// names may have them).
+const userNamePattern = `[A-Za-z0-9_][A-Za-z0-9_.@ -]{0,63}`
+
+// userParam names whose files a per-user fix acts on.
+var userParam = Param{Name: "user", Title: "User", Kind: KindString, Pattern: userNamePattern,
+	Help: "account name; empty means the user who asked (from the tray or the Get help page) or, when a technician asks, " +
+		"the user signed in at the computer's screen"}
 
 // processNamePattern matches an executable's base name.
 const processNamePattern = `[A-Za-z0-9][A-Za-z0-9 ._+-]{0,127}`
@@ -270,6 +283,41 @@ var fixes = []Fix{
 				Default: "Your IT team will restart this computer to finish a repair. Please save your work."},
 		},
 		Consent: true, Disruptive: true, Verify: []string{"pending-reboot", "uptime-long"},
+	},
+	{
+		ID: EmptyTrash, Title: "Empty the trash", Tier: TierSelfHelp, OSes: allOSes, TimeoutSec: 300,
+		Description: "Deletes everything in one user's trash: ~/.local/share/Trash (its files, info and expunged folders) on Linux, " +
+			"~/.Trash on macOS, the user's $Recycle.Bin\\SID folder on every drive on Windows. Done in the agent, without running a " +
+			"command; nothing outside the trash is touched (symlinks are removed, never followed; other filesystems mounted inside are " +
+			"left alone). Whose: the user who asked, else the named user, else the user at the screen.",
+		UserText: "Permanently delete the files in your trash (Recycle Bin) to free disk space. They cannot be restored afterwards.",
+		Params:   []Param{userParam},
+		Consent:  true,
+		Verify:   []string{"disk-almost-full"},
+	},
+	{
+		ID: ClearUserCaches, Title: "Clear a user's caches", Tier: TierSelfHelp, OSes: allOSes, TimeoutSec: 300,
+		Description: "Deletes one user's cache folders, which programs rebuild as needed: ~/.cache on Linux, ~/Library/Caches on macOS, " +
+			"%LOCALAPPDATA%\\Temp and the Chrome, Edge and Firefox cache folders on Windows. Done in the agent; nothing outside " +
+			"those folders is touched, symlinks are never followed, other filesystems are left alone, files in use are skipped. " +
+			"Whose: as empty-trash.",
+		UserText: "Delete the cached copies programs keep to speed themselves up, to free disk space. Programs and web pages may " +
+			"open a little slower the first time afterwards; no documents are deleted.",
+		Params: []Param{userParam},
+		Verify: []string{"disk-almost-full"},
+	},
+	{
+		ID: VacuumJournals, Title: "Trim the system logs", Tier: TierHelpDesk, OSes: []string{Linux}, TimeoutSec: 300,
+		Description: "Shrinks the systemd journal to a bound: `journalctl --rotate`, then `journalctl --vacuum-size=MAXM --vacuum-time=DAYSd` " +
+			"(the live journal is archived first, then archives beyond the bound are deleted, oldest first), then deletes rotated " +
+			"logs in /var/log (`*.1`, `*.gz`, `*-20261201`, ...) older than DAYS days. Live logs are never touched. " +
+			"Not applicable without systemd's journal.",
+		UserText: "Delete old system log files to free disk space. Recent logs are kept.",
+		Params: []Param{
+			{Name: "max_mib", Title: "Journal size to keep (MiB)", Kind: KindInt, Default: "200", Min: 16, Max: 1 << 20},
+			{Name: "days", Title: "Days of logs to keep", Kind: KindInt, Default: "14", Min: 1, Max: 3650},
+		},
+		Verify: []string{"disk-almost-full"},
 	},
 }
 

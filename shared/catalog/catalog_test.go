@@ -38,6 +38,8 @@ func TestValidate(t *testing.T) {
 	svc, _ := Get(RestartService)
 	end, _ := Get(EndProcess)
 	reboot, _ := Get(ScheduleReboot)
+	trash, _ := Get(EmptyTrash)
+	vacuum, _ := Get(VacuumJournals)
 	for _, tt := range []struct {
 		fix    Fix
 		params map[string]string
@@ -58,6 +60,17 @@ func TestValidate(t *testing.T) {
 		{end, map[string]string{"name": "Google Chrome"}, ""},
 		{reboot, map[string]string{"message": strings.Repeat("m", 201)}, "at most 200"},
 		{reboot, map[string]string{"delay_minutes": "5"}, ""},
+		{trash, map[string]string{}, ""},
+		{trash, map[string]string{"user": "bob"}, ""},
+		{trash, map[string]string{"user": "Jane Doe"}, ""},
+		{trash, map[string]string{"user": ".."}, "does not match"},
+		{trash, map[string]string{"user": "../root"}, "does not match"},
+		{trash, map[string]string{"user": "bob/../../etc"}, "does not match"},
+		{trash, map[string]string{"user": `CORP\bob`}, "does not match"},
+		{trash, map[string]string{"user": "-rf"}, "does not match"},
+		{vacuum, map[string]string{}, ""},
+		{vacuum, map[string]string{"max_mib": "8"}, "outside"},
+		{vacuum, map[string]string{"days": "0"}, "outside"},
 	} {
 		got, err := tt.fix.Validate(tt.params)
 		switch {
