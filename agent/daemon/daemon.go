@@ -325,14 +325,13 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	defer runner.Stop()
 
 	col := collect.New()
-	var lastCheck, lastInventory time.Time
+	var lastCheck time.Time
 	var inventoryHash string
 	sendInventory := func() {
 		inv, err := inventory.Collect(ctx)
 		if err != nil {
 			log.Warn("inventory incomplete", "err", err)
 		}
-		lastInventory = time.Now()
 		if inv.Updates != nil {
 			lastUpdates.Store(inv.Updates)
 		}
@@ -367,11 +366,21 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		if _, err := l.Send(ctx, wire.Telemetry{Sample: s, Checks: results}); err != nil && ctx.Err() == nil {
 			log.Error("spooling telemetry failed", "err", err)
 		}
-		if time.Since(lastInventory) >= cfg.InventoryEvery {
-			sendInventory()
-		}
 	}
-	sendInventory()
+	// The inventory runs the package manager, which takes seconds: it is
+	// read on its own, so the first sample and checks reach the hub at
+	// once and telemetry never pauses for it. The security-updates check
+	// says unknown until the first inventory is in.
+	go func() {
+		for {
+			sendInventory()
+			select {
+			case <-time.After(cfg.InventoryEvery):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 	sample()
 	tick := time.NewTicker(cfg.Interval)
 	defer tick.Stop()
