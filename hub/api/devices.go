@@ -22,7 +22,11 @@ type devicesStore interface {
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, who Caller) {
-	writeJSON(w, http.StatusOK, map[string]any{"id": who.UserID, "name": who.Name, "role": who.Role})
+	out := map[string]any{"id": who.UserID, "name": who.Name, "role": who.Role}
+	if u, err := a.users.GetUser(r.Context(), who.UserID); err == nil {
+		out["available"] = u.Available
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) listDevices(w http.ResponseWriter, r *http.Request, who Caller) {

@@ -316,7 +316,45 @@ func (a *API) ticketRoutes() []Route {
 		{"GET /api/v1/metrics/support", store.RoleTier1, a.supportMetrics},
 		{"GET /api/v1/settings/ticket-routing", store.RoleTier1, a.getRouting},
 		{"PUT /api/v1/settings/ticket-routing", store.RoleAdmin, a.putRouting},
+		{"GET /api/v1/settings/assignment", store.RoleTier1, a.getAssignment},
+		{"PUT /api/v1/settings/assignment", store.RoleAdmin, a.putAssignment},
 	}
+}
+
+// getAssignment answers each tier's automatic assignment mode:
+// {"tiers": {"1": "round_robin", "2": "fewest_open"}}.
+func (a *API) getAssignment(w http.ResponseWriter, r *http.Request, who Caller) {
+	svc, ok := a.ticketService(w)
+	if !ok {
+		return
+	}
+	as, err := svc.Assignment(r.Context())
+	if err != nil {
+		a.ticketError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, as)
+}
+
+// putAssignment sets the modes; a tier left out or "" is not assigned
+// automatically.
+func (a *API) putAssignment(w http.ResponseWriter, r *http.Request, who Caller) {
+	svc, ok := a.ticketService(w)
+	if !ok {
+		return
+	}
+	var req tickets.Assignment
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	as, err := svc.SetAssignment(r.Context(), req)
+	if err != nil {
+		a.audit(r, who, "tickets.assignment", "assignment", "refused", map[string]any{"reason": err.Error()})
+		a.ticketError(w, r, err)
+		return
+	}
+	a.audit(r, who, "tickets.assignment", "assignment", "ok", map[string]any{"tiers": as.Tiers})
+	writeJSON(w, http.StatusOK, as)
 }
 
 // linkTarget is the id of the ticket a link request names: "other" (an

@@ -469,3 +469,33 @@ func TestOpenTicketRoute(t *testing.T) {
 		t.Errorf("tickets by channel: %d %s", rec.Code, rec.Body.String())
 	}
 }
+
+// Assignment modes are set by admins and read back; bad modes get a 400;
+// a technician says they are available and GET /api/v1/me says so.
+func TestAssignmentRoutes(t *testing.T) {
+	f := setupTickets(t)
+	admin, tier1 := f.tokens[store.RoleAdmin], f.tokens[store.RoleTier1]
+	rec := f.call(t, "PUT", "/api/v1/settings/assignment", admin, `{"tiers":{"1":"round_robin","2":""}}`)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"1": "round_robin"`) || strings.Contains(rec.Body.String(), `"2"`) {
+		t.Fatalf("put: %d %s", rec.Code, rec.Body.String())
+	}
+	if rec := f.call(t, "GET", "/api/v1/settings/assignment", tier1, ""); !strings.Contains(rec.Body.String(), `"round_robin"`) {
+		t.Errorf("get: %d %s", rec.Code, rec.Body.String())
+	}
+	for _, bad := range []string{`{"tiers":{"1":"random"}}`, `{"tiers":{"4":"round_robin"}}`, `{"tiers":{"one":"round_robin"}}`, `{"tiers":[1]}`, `{"modes":{}}`} {
+		if rec := f.call(t, "PUT", "/api/v1/settings/assignment", admin, bad); rec.Code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s", bad, rec.Code, rec.Body.String())
+		}
+	}
+	for _, bad := range []string{`{}`, `{"available":"yes"}`, `{"available":true,"x":1}`} {
+		if rec := f.call(t, "PUT", "/api/v1/me/availability", tier1, bad); rec.Code != http.StatusBadRequest {
+			t.Errorf("availability %s: %d %s", bad, rec.Code, rec.Body.String())
+		}
+	}
+	if rec := f.call(t, "PUT", "/api/v1/me/availability", tier1, `{"available":true}`); rec.Code != http.StatusOK {
+		t.Fatalf("availability: %d %s", rec.Code, rec.Body.String())
+	}
+	if rec := f.call(t, "GET", "/api/v1/me", tier1, ""); !strings.Contains(rec.Body.String(), `"available": true`) {
+		t.Errorf("me: %s", rec.Body.String())
+	}
+}

@@ -24,6 +24,7 @@ type usersStore interface {
 	GetUserByName(ctx context.Context, name string) (store.User, error)
 	CreateAPIToken(ctx context.Context, t store.APIToken, hash []byte) error
 	RevokeAPIToken(ctx context.Context, id string, at time.Time) error
+	SetUserAvailable(ctx context.Context, id string, available bool) error
 }
 
 // User and API token administration: admins only. Passwords and token
@@ -39,7 +40,29 @@ func (a *API) userRoutes() []Route {
 		{"GET /api/v1/apitokens", store.RoleAdmin, a.listAPITokens},
 		{"POST /api/v1/apitokens", store.RoleAdmin, a.createAPIToken},
 		{"POST /api/v1/apitokens/{id}/revoke", store.RoleAdmin, a.revokeAPIToken},
+		{"PUT /api/v1/me/availability", store.RoleTier1, a.setAvailability},
 	}
+}
+
+// setAvailability says whether new tickets of the caller's tier may be
+// assigned to them automatically: {"available": true}.
+func (a *API) setAvailability(w http.ResponseWriter, r *http.Request, who Caller) {
+	var req struct {
+		Available *bool `json:"available"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Available == nil {
+		writeError(w, http.StatusBadRequest, "bad_request", `send {"available": true} or {"available": false}`)
+		return
+	}
+	if err := a.users.SetUserAvailable(r.Context(), who.UserID, *req.Available); err != nil {
+		a.internal(w, "set availability", err)
+		return
+	}
+	a.audit(r, who, "user.availability", who.UserID, "ok", map[string]any{"available": *req.Available})
+	writeJSON(w, http.StatusOK, map[string]any{"id": who.UserID, "name": who.Name, "available": *req.Available})
 }
 
 // ValidUserName reports whether s is a user name the hub accepts: 1-64

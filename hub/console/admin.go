@@ -70,13 +70,15 @@ type adminData struct {
 	Weekdays   []string
 	Checks     []string
 	Categories []string
+	// AssignTiers are the tiers tickets may be assigned automatically in.
+	AssignTiers []int
 }
 
 func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
 	ctx := r.Context()
 	now := c.Now()
 	d := adminData{Roles: store.Roles, Me: req.User.ID, Weekdays: []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"},
-		Checks: diag.CheckNames, Categories: wire.HelpCategories}
+		Checks: diag.CheckNames, Categories: wire.HelpCategories, AssignTiers: []int{1, 2, 3}}
 	toks, err := c.admin.ListTokens(ctx)
 	if err != nil {
 		c.Fail(w, r, req, err)

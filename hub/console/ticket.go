@@ -280,6 +280,8 @@ func actorName(actor string, dev store.Device) string {
 	switch {
 	case actor == tickets.ActorSLA:
 		return "SLA clock"
+	case actor == tickets.ActorAutoAssign:
+		return "automatic assignment (auto-assign)"
 	case strings.HasPrefix(actor, "device:"):
 		if id := strings.TrimPrefix(actor, "device:"); id == dev.ID && dev.Hostname != "" {
 			return dev.Hostname + " (the computer)"

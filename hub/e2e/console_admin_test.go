@@ -333,6 +333,16 @@ func TestConsoleAdmin(t *testing.T) {
 		}
 		return false
 	})
+	// Automatic assignment: Tier 2 by fewest open tickets.
+	b.waitText("#assignment-settings .settings-status", "Off in every tier")
+	b.do("assign Tier 2 by fewest open tickets",
+		chromedp.SetValue(chromedp.CSS(`#assignment-settings select[name=tier2]`), "fewest_open"),
+		chromedp.Click(chromedp.CSS(`#assignment-settings button[type=submit]`)))
+	b.waitText("#assignment-settings .settings-status", "tier 2: fewest open")
+	var as struct{ Tiers map[string]string }
+	if h.get("/api/v1/settings/assignment", &as); as.Tiers["2"] != "fewest_open" || len(as.Tiers) != 1 {
+		t.Errorf("assignment stored: %v", as.Tiers)
+	}
 	b.shot("admin-settings")
 
 	b.open(h, "/admin/audit?action=article.", "#audit-rows")

@@ -28,9 +28,16 @@ func TestConsoleNewTicket(t *testing.T) {
 		return h.get("/api/v1/devices/"+a.id, &d) == http.StatusOK && d.Online && len(d.Health) > 0
 	})
 
+	// Tier 1 assigns round robin; sam says he is available in the header.
+	if code := h.do("PUT", "/api/v1/settings/assignment", h.token, strings.NewReader(`{"tiers":{"1":"round_robin"}}`), nil); code != http.StatusOK {
+		t.Fatalf("set assignment: %d", code)
+	}
 	b := newConsoleBrowser(t)
 	b.login(h, "sam", pw)
 	b.open(h, "/devices/"+a.id, "#device-new-ticket")
+	b.waitText("#availability", "Away")
+	b.do("say available", chromedp.Click(chromedp.CSS(`#availability`)))
+	b.waitText("#availability", "Available")
 	b.do("open the intake form from the device",
 		chromedp.Click(chromedp.CSS(`#device-new-ticket`)),
 		chromedp.WaitVisible(chromedp.CSS(`#new-ticket textarea[name=text]`)))
@@ -44,6 +51,17 @@ func TestConsoleNewTicket(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`#new-ticket select[name=urgency]`), "1"),
 		chromedp.Click(chromedp.CSS(`#new-ticket-file`)))
 	b.waitJS("the new ticket's page", `document.getElementById("snapshot-checks") !== null`)
+	id := b.eval(`document.getElementById("ticket").getAttribute("data-id")`)
+	eventually(t, "the new ticket assigned to sam, the available Tier 1 technician", 30*time.Second, func() bool {
+		var d ticketDetail
+		h.get("/api/v1/tickets/"+id, &d)
+		return d.Ticket.Assignee == "sam"
+	})
+	b.open(h, "/tickets/"+id, "#ticket-assignee")
+	b.waitText("#ticket-assignee", "sam")
+	if s := b.text("#timeline"); !strings.Contains(s, "auto-assign") || !strings.Contains(s, "Assigned to sam") {
+		t.Errorf("the timeline does not say who assigned it: %q", s)
+	}
 	b.waitText("#ticket-title", "maria: Outlook asks for my password again and again")
 	b.waitText("#ticket-channel", "phone call")
 	if s := b.text("#snapshot-checks"); !strings.Contains(s, "disk-almost-full") {

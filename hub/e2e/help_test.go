@@ -17,6 +17,7 @@ type ticketJSON struct {
 	Tier     int    `json:"tier"`
 	State    string `json:"state"`
 	Category string `json:"category"`
+	Assignee string `json:"assignee"`
 	CSAT     *int   `json:"csat"`
 	Snapshot *struct {
 		Checks []struct{ Name, Status string } `json:"checks"`

@@ -128,7 +128,7 @@ const sessionsRemembered = 4096
 // lost to its full queue ("device" counts updates a device's own queue
 // refused).
 var changesDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tierline_ticket_changes_dropped_total",
-	Help: "Ticket changes a subscriber (device-notifier, device, console, support-metrics) dropped because its queue was full."},
+	Help: "Ticket changes a subscriber (device-notifier, console, support-metrics, assigner) dropped because its queue was full."},
 	[]string{"subscriber"})
 
 // ticketEvents is the hub's support metrics, registered with its other

@@ -217,6 +217,10 @@ func Run(ctx context.Context, cfg Config) error {
 		Dropped: dropped("console", func() { con.Publish(console.Notice{Kind: "resync"}) })})
 	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "support-metrics", Queue: 1024,
 		Handle: ticketEvents.observeChange(st, log), Dropped: dropped("support-metrics", nil)})
+	// A ticket whose change was dropped here stays unassigned, in its queue.
+	assigner := tickets.NewAssigner(ticketSvc, st, log.With("component", "assigner"))
+	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "assigner", Queue: 1024, Handle: assigner.Handle,
+		Dropped: dropped("assigner", nil)})
 	defer func() {
 		// On an early return; after a normal shutdown both are closed already.
 		_ = changes.Close(context.Background())

@@ -53,10 +53,10 @@ func (s *Store) LookupSession(ctx context.Context, hash []byte, now time.Time, i
 	var created, seen, expires, ucreated int64
 	var udisabled sql.NullInt64
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT s.id_hash, s.user_id, s.csrf, s.created_at, s.last_seen, s.expires_at,
-		u.id, u.name, u.role, u.password_hash, u.created_at, u.disabled_at
+		u.id, u.name, u.role, u.password_hash, u.created_at, u.disabled_at, u.available
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`), hash).
 		Scan(&se.IDHash, &se.UserID, &se.CSRF, &created, &seen, &expires,
-			&u.ID, &u.Name, &role, &u.PasswordHash, &ucreated, &udisabled)
+			&u.ID, &u.Name, &role, &u.PasswordHash, &ucreated, &udisabled, &u.Available)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, User{}, fmt.Errorf("look up session: %w", ErrNotFound)
 	}

@@ -206,6 +206,10 @@ type User struct {
 	PasswordHash string     `json:"-"` // argon2id, PHC string format
 	CreatedAt    time.Time  `json:"created_at"`
 	DisabledAt   *time.Time `json:"disabled_at,omitempty"`
+	// Available: new tickets of the user's tier may be assigned to them
+	// automatically; LastAssignedAt is when one last was.
+	Available      bool       `json:"available"`
+	LastAssignedAt *time.Time `json:"last_assigned_at,omitempty"`
 }
 
 // APIToken is a bearer token for the API; stored only as a SHA-256 hash.

@@ -8,20 +8,63 @@ import (
 	"time"
 )
 
-const userCols = `id, name, role, password_hash, created_at, disabled_at`
+const userCols = `id, name, role, password_hash, created_at, disabled_at, available, last_assigned_at`
 
 func scanUser(sc rowScanner) (User, error) {
 	var u User
 	var role string
 	var created int64
-	var disabled sql.NullInt64
-	if err := sc.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &created, &disabled); err != nil {
+	var disabled, assigned sql.NullInt64
+	if err := sc.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &created, &disabled, &u.Available, &assigned); err != nil {
 		return User{}, err
 	}
 	u.Role = Role(role)
 	u.CreatedAt = fromNS(created)
 	u.DisabledAt = nullTimePtr(disabled)
+	u.LastAssignedAt = nullTimePtr(assigned)
 	return u, nil
+}
+
+// SetUserAvailable says whether tickets may be assigned to the user
+// automatically. ErrNotFound for an unknown id.
+func (s *Store) SetUserAvailable(ctx context.Context, id string, available bool) error {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE users SET available = ? WHERE id = ?`), available, id)
+	if err != nil {
+		return fmt.Errorf("set availability of %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("set availability of %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// MarkAssigned records when a ticket was last given to the user
+// automatically (round robin's order).
+func (s *Store) MarkAssigned(ctx context.Context, name string, at time.Time) error {
+	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE users SET last_assigned_at = ? WHERE name = ?`), at.UnixNano(), name); err != nil {
+		return fmt.Errorf("mark %s assigned: %w", name, err)
+	}
+	return nil
+}
+
+// OpenTicketsByAssignee counts each technician's tickets not yet resolved.
+func (s *Store) OpenTicketsByAssignee(ctx context.Context) (map[string]int, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT assignee, COUNT(*) FROM tickets
+		WHERE assignee <> '' AND state IN ('new', 'open', 'waiting_user', 'waiting_vendor') GROUP BY assignee`)
+	if err != nil {
+		return nil, fmt.Errorf("open tickets by assignee: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var name string
+		var n int
+		if err := rows.Scan(&name, &n); err != nil {
+			return nil, fmt.Errorf("open tickets by assignee: %w", err)
+		}
+		out[name] = n
+	}
+	return out, rows.Err()
 }
 
 // CreateUser stores a console user. ErrExists when the name or id is taken.
@@ -32,8 +75,8 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = time.Now()
 	}
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?)`),
-		u.ID, u.Name, string(u.Role), u.PasswordHash, u.CreatedAt.UnixNano(), nsPtr(u.DisabledAt))
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		u.ID, u.Name, string(u.Role), u.PasswordHash, u.CreatedAt.UnixNano(), nsPtr(u.DisabledAt), u.Available, nsPtr(u.LastAssignedAt))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("create user %s: %w", u.Name, ErrExists)
 	}

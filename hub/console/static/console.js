@@ -125,6 +125,23 @@
   setInterval(tickSLA, 1000);
   document.addEventListener("DOMContentLoaded", tickSLA);
 
+  // The availability switch in the header: when on, new tickets of the
+  // technician's tier may be assigned to them automatically.
+  document.addEventListener("DOMContentLoaded", function () {
+    var b = document.getElementById("availability");
+    if (!b) { return; }
+    b.addEventListener("click", function () {
+      var want = b.getAttribute("data-available") !== "true";
+      b.disabled = true;
+      api("PUT", "/api/v1/me/availability", { available: want }).then(function (res) {
+        b.setAttribute("data-available", String(res.available));
+        b.setAttribute("aria-pressed", String(res.available));
+        b.textContent = res.available ? "Available" : "Away";
+        toast(res.available ? "Available: new tickets of your tier may be assigned to you." : "Away: no tickets are assigned to you automatically.");
+      }).catch(function (e) { toast(e.message, true); }).then(function () { b.disabled = false; });
+    });
+  });
+
   // Forms with data-confirm ask before submitting.
   document.addEventListener("submit", function (ev) {
     var f = ev.target;

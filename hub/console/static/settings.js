@@ -199,7 +199,24 @@
     });
   }
 
+  // --- automatic assignment ------------------------------------------
+  function assignmentForm(form) {
+    var selects = form.querySelectorAll("select");
+    setup(form, function (res) {
+      var on = Object.keys(res.tiers || {}).sort().map(function (k) { return "tier " + k + ": " + res.tiers[k].replace("_", " "); });
+      return on.length ? "In force: " + on.join(", ") + "." : "Off in every tier.";
+    }, function (res) {
+      selects.forEach(function (s) { s.value = (res.tiers || {})[s.name.replace("tier", "")] || ""; });
+    }, function () {
+      var tiers = {};
+      selects.forEach(function (s) { if (s.value) { tiers[s.name.replace("tier", "")] = s.value; } });
+      return { tiers: tiers };
+    }, "/api/v1/settings/assignment");
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var assignment = document.getElementById("assignment-settings");
+    if (assignment) { assignmentForm(assignment); }
     var sla = document.getElementById("sla-settings");
     if (sla) { slaForm(sla); }
     var routing = document.getElementById("routing-settings");
