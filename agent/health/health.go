@@ -313,6 +313,7 @@ func (r *Runner) Run(ctx context.Context, names ...string) []diag.CheckResult {
 // not the sample from before the change. A check whose fresh sample does
 // not come in time reports unknown.
 func (r *Runner) RunAfter(ctx context.Context, t time.Time, names ...string) []diag.CheckResult {
+	ctx = context.WithValue(ctx, changedAtKey{}, t)
 	sel := r.selected(names)
 	need := false
 	for _, c := range sel {

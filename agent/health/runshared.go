@@ -10,7 +10,9 @@ import (
 
 // sharedRead reads one thing for the several checks of a run that need it
 // (the spooler's queues, the interfaces, the clock's sync state): a read
-// within 5 s of the last one returns that one's result.
+// within 5 s of the last one returns that one's result, unless the run
+// verifies a change made after that read (RunAfter): a fix's checks after
+// must not see the state from before it.
 type sharedRead[T any] struct {
 	read func(ctx context.Context) (T, error)
 
@@ -23,12 +25,17 @@ type sharedRead[T any] struct {
 func (r *sharedRead[T]) get(ctx context.Context) (T, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.at.IsZero() || time.Since(r.at) >= 5*time.Second {
+	after, verifying := ctx.Value(changedAtKey{}).(time.Time)
+	if r.at.IsZero() || time.Since(r.at) >= 5*time.Second || verifying && !r.at.After(after) {
 		r.v, r.err = r.read(ctx)
 		r.at = time.Now()
 	}
 	return r.v, r.err
 }
+
+// changedAtKey carries, in a RunAfter's context, when the change being
+// verified was made.
+type changedAtKey struct{}
 
 type (
 	printReader = sharedRead[printState]
