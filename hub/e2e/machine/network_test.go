@@ -434,3 +434,30 @@ func (s *syncOut) String() string {
 	defer s.mu.Unlock()
 	return s.buf.String()
 }
+
+// TestTimeSyncInContainer: the machine is a container, whose clock is
+// its host's; systemd-nspawn refuses adjtimex (even to read) and
+// systemd-timesyncd skips itself. time-sync says the clock is the host's
+// in plain words and offers no fix (sync-clock does not apply:
+// TestSyncClockInContainer); clock-skew judges the offset to the hub.
+func TestTimeSyncInContainer(t *testing.T) {
+	p := newPC(t, pcOptions{Env: agentEnv()})
+	var ts, cs diag.CheckResult
+	eventually(t, "time-sync and clock-skew at the hub", 90*time.Second, func() bool {
+		var ok1, ok2 bool
+		d := p.device()
+		ts, ok1 = d.check("time-sync")
+		cs, ok2 = d.check("clock-skew")
+		return ok1 && ok2
+	})
+	t.Logf("time-sync: %+v", ts)
+	t.Logf("clock-skew: %+v", cs)
+	if ts.Status != diag.StatusUnknown || ts.Fix != "" ||
+		ts.Summary != "This computer is a container (systemd-nspawn): its clock is its host's, and only the host can say whether it is kept in sync." ||
+		!hasEvidence(ts, "adjtimex", "operation not permitted") {
+		t.Fatalf("time-sync in the container: %+v", ts)
+	}
+	if cs.Status != diag.StatusOK || !hasEvidence(cs, "offset", "the hub") {
+		t.Fatalf("clock-skew in the container (same clock as the hub's): %+v", cs)
+	}
+}
