@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/agent/execx"
+	"github.com/tierline/tierline/agent/netstate"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -83,7 +84,8 @@ func (r *recorder) snapshot() []call {
 
 // machine is a Linux machine with every tool installed.
 func machine(goos string) Machine {
-	return Machine{GOOS: goos, Has: func(string) bool { return true }, Interfaces: []string{"eth0", "en0", "wlan0"}, Self: 4242, Parent: 4241}
+	return Machine{GOOS: goos, Has: func(string) bool { return true }, Interfaces: []string{"eth0", "en0", "wlan0"}, Self: 4242, Parent: 4241,
+		Links: []netstate.Link{{Name: "eth0", AdminUp: true, Carrier: true, Physical: true}, {Name: "wlan0", Wireless: true, Physical: true}}}
 }
 
 // verifier returns canned check results: before[name] on the first call

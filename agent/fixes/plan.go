@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/tierline/tierline/agent/execx"
+	"github.com/tierline/tierline/agent/netstate"
 	"github.com/tierline/tierline/agent/svcmgr"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/wire"
@@ -40,6 +41,10 @@ type Machine struct {
 	// Leases are the interfaces systemd-networkd holds a DHCP lease for
 	// (/run/systemd/netif/leases); nil when networkd is not running.
 	Leases []string
+	// Links are the machine's network interfaces other than loopback,
+	// switched on or off (on Windows from netsh, which also lists the
+	// adapters that are disabled).
+	Links []netstate.Link
 }
 
 func (m Machine) has(p string) bool { return m.Has != nil && m.Has(p) }
@@ -71,6 +76,7 @@ func LocalMachine() Machine {
 		m.Container = strings.TrimSpace(string(b))
 	}
 	m.Leases = networkdLeases("/run/systemd/netif")
+	m.Links = localLinks()
 	ifs, _ := net.Interfaces()
 	for _, i := range ifs {
 		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 || !ifaceName.MatchString(i.Name) {
@@ -204,6 +210,8 @@ func MakePlan(f catalog.Fix, params map[string]string, m Machine) (Plan, error) 
 		return Plan{Steps: []Step{{Action: &Action{Name: ActClearUserCaches, Args: pick(params, "user")}}}}, nil
 	case catalog.VacuumJournals:
 		return planVacuumJournals(params, m)
+	case catalog.EnableInterface:
+		return planEnableInterface(params["interface"], m)
 	}
 	return Plan{}, &RefusalError{Code: wire.RefuseUnknownFix, Reason: "this agent has no procedure for " + f.ID}
 }
@@ -588,4 +596,75 @@ func networkdLeases(dir string) []string {
 		}
 	}
 	return out
+}
+
+// planEnableInterface switches on the named adapter, or every one of the
+// machine's own adapters that is off. The name must be one of m.Links:
+// the pattern alone would let any interface-like word through.
+func planEnableInterface(name string, m Machine) (Plan, error) {
+	var names []string
+	if name != "" {
+		var l *netstate.Link
+		for i := range m.Links {
+			if m.Links[i].Name == name || m.GOOS == catalog.Windows && strings.EqualFold(m.Links[i].Name, name) {
+				l = &m.Links[i]
+				break
+			}
+		}
+		switch {
+		case l == nil:
+			return Plan{}, notApplicable("this computer has no network adapter named %s (its adapters: %s)", name, linkNames(m.Links))
+		case !l.Own():
+			return Plan{}, notApplicable("%s is an interface that software made for itself (a container, virtual machine or tunnel), "+
+				"not one of this computer's own network adapters: the program that made it switches it on", l.Name)
+		case l.AdminUp && !l.Carrier:
+			return Plan{}, notApplicable("%s is already switched on; it has no link: plug in the network cable or join a Wi-Fi network", l.Name)
+		case l.AdminUp:
+			return Plan{}, notApplicable("%s is already switched on and connected", l.Name)
+		}
+		names = []string{l.Name}
+	} else {
+		for _, l := range m.Links {
+			if !l.AdminUp && l.Own() && len(names) < maxInterfaces {
+				names = append(names, l.Name)
+			}
+		}
+		if len(names) == 0 {
+			return Plan{}, notApplicable("no network adapter of this computer is switched off")
+		}
+	}
+	var p Plan
+	for _, n := range names {
+		switch m.GOOS {
+		case catalog.Linux:
+			switch {
+			case m.has("ip"):
+				p.Steps = append(p.Steps, cmd("ip", "link", "set", "dev", n, "up"))
+			case m.has("networkctl"):
+				p.Steps = append(p.Steps, cmd("networkctl", "up", n))
+			default:
+				return Plan{}, notApplicable("neither ip (iproute2) nor networkctl (systemd-networkd) is installed")
+			}
+		case catalog.Windows:
+			// netsh takes its arguments as name=value; the name was checked
+			// against the adapters netsh itself listed.
+			p.Steps = append(p.Steps, cmd("netsh", "interface", "set", "interface", "name="+n, "admin=enabled"))
+		case catalog.Darwin:
+			p.Steps = append(p.Steps, cmd("ifconfig", n, "up"))
+		default:
+			return Plan{}, notApplicable("enable-interface is not available on %s", m.GOOS)
+		}
+	}
+	return p, nil
+}
+
+func linkNames(ls []netstate.Link) string {
+	if len(ls) == 0 {
+		return "none"
+	}
+	var out []string
+	for _, l := range ls {
+		out = append(out, l.Name)
+	}
+	return strings.Join(out, ", ")
 }

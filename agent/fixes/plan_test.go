@@ -2,11 +2,13 @@ package fixes
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/tierline/tierline/agent/netstate"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -41,6 +43,37 @@ func inContainer(m Machine) Machine {
 // ifaces.
 func leases(m Machine, ifaces ...string) Machine {
 	m.Leases = append([]string{}, ifaces...)
+	return m
+}
+
+// links is m with wired, Wi-Fi and software links, eth1, wlan0 and the
+// software ones switched off.
+func links(m Machine) Machine {
+	m.Links = []netstate.Link{
+		{Name: "eth0", AdminUp: true, Carrier: true, Physical: true},
+		{Name: "eth1", Physical: true},
+		{Name: "wlan0", Physical: true, Wireless: true},
+		{Name: "docker0"},
+		{Name: "veth1a2b"},
+	}
+	return m
+}
+
+// netshLinks is m with the adapters of testdata/netsh-interfaces.txt,
+// written in the layout `netsh interface show interface` prints (CRLF
+// line ends, names with spaces).
+func netshLinks(m Machine) Machine {
+	b, err := os.ReadFile("testdata/netsh-interfaces.txt")
+	if err != nil {
+		panic(err)
+	}
+	m.Links = netstate.ParseNetshInterfaces(string(b))
+	return m
+}
+
+// darwinLinks is m with links as Go reads them on macOS: en1 down.
+func darwinLinks(m Machine) Machine {
+	m.Links = []netstate.Link{{Name: "en0", AdminUp: true, Carrier: true, Physical: true}, {Name: "en1", Physical: true}}
 	return m
 }
 
@@ -170,6 +203,19 @@ func TestPlansPerOS(t *testing.T) {
 		{"vacuum systemd not running", catalog.VacuumJournals, nil, noInit(has("linux", "journalctl", "systemctl")), nil, "The system logs cannot be trimmed on this computer: it does not run systemd", ""},
 		{"vacuum windows", catalog.VacuumJournals, nil, has("windows"), nil, "not available on windows", ""},
 		{"vacuum darwin", catalog.VacuumJournals, nil, has("darwin", "journalctl"), nil, "not available on darwin", ""},
+		// enable-interface: the name is checked against the machine's links
+		{"enable linux named", catalog.EnableInterface, map[string]string{"interface": "eth1"}, links(has("linux", "ip", "networkctl")), []string{"ip|link|set|dev|eth1|up"}, "", ""},
+		{"enable linux all off", catalog.EnableInterface, nil, links(has("linux", "ip")), []string{"ip|link|set|dev|eth1|up", "ip|link|set|dev|wlan0|up"}, "", ""},
+		{"enable linux networkctl", catalog.EnableInterface, map[string]string{"interface": "wlan0"}, links(has("linux", "networkctl")), []string{"networkctl|up|wlan0"}, "", ""},
+		{"enable linux no tool", catalog.EnableInterface, nil, links(has("linux")), nil, "neither ip (iproute2) nor networkctl", ""},
+		{"enable unknown name", catalog.EnableInterface, map[string]string{"interface": "eth9"}, links(has("linux", "ip")), nil, "this computer has no network adapter named eth9 (its adapters: eth0, eth1, wlan0, docker0, veth1a2b)", ""},
+		{"enable software link", catalog.EnableInterface, map[string]string{"interface": "docker0"}, links(has("linux", "ip")), nil, "docker0 is an interface that software made for itself", ""},
+		{"enable already on", catalog.EnableInterface, map[string]string{"interface": "eth0"}, links(has("linux", "ip")), nil, "eth0 is already switched on and connected", ""},
+		{"enable nothing off", catalog.EnableInterface, nil, has("linux", "ip"), nil, "no network adapter of this computer is switched off", ""},
+		{"enable windows", catalog.EnableInterface, map[string]string{"interface": "wi-fi"}, netshLinks(has("windows")), []string{"netsh|interface|set|interface|name=Wi-Fi|admin=enabled"}, "", ""},
+		{"enable windows all off", catalog.EnableInterface, nil, netshLinks(has("windows")), []string{"netsh|interface|set|interface|name=Ethernet 2|admin=enabled", "netsh|interface|set|interface|name=Wi-Fi|admin=enabled"}, "", ""},
+		{"enable windows connected", catalog.EnableInterface, map[string]string{"interface": "Ethernet"}, netshLinks(has("windows")), nil, "Ethernet is already switched on and connected", ""},
+		{"enable darwin", catalog.EnableInterface, map[string]string{"interface": "en1"}, darwinLinks(has("darwin")), []string{"ifconfig|en1|up"}, "", ""},
 		// OS outside the catalog entry
 		{"unknown os", catalog.FlushDNS, nil, has("plan9"), nil, "not available on plan9", ""},
 	}

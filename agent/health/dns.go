@@ -195,9 +195,12 @@ func checkDNS(ctx context.Context, c *Config) diag.CheckResult {
 	}
 	ask(v.Servers)
 	wg.Wait()
-	// The servers behind the stub are asked only when the stub fails, to
-	// tell a dead stub from a dead upstream.
-	if len(v.Upstreams) > 0 && !anyServerWorks(v.Servers) {
+	// The servers behind the stub are asked when the stub fails, to tell a
+	// dead stub from a dead upstream, and when the only question is the
+	// root zone: systemd-resolved answers that one itself while every
+	// server it forwards to fails (Debian 12's systemd 252, seen in
+	// hub/e2e/machine's TestDNSUpstreamServfail).
+	if len(v.Upstreams) > 0 && (!anyServerWorks(v.Servers) || rootProbe(v.Questions)) {
 		ask(v.Upstreams)
 		wg.Wait()
 	} else {
@@ -205,6 +208,10 @@ func checkDNS(ctx context.Context, c *Config) diag.CheckResult {
 	}
 	return gradeDNS(v)
 }
+
+// rootProbe reports whether the only question is the root zone's (no
+// names to ask).
+func rootProbe(qs []dnsQuestion) bool { return len(qs) == 1 && qs[0].Name == "." }
 
 func anyServerWorks(ss []dnsServer) bool {
 	for _, s := range ss {
@@ -383,6 +390,15 @@ func gradeDNS(v dnsView) diag.CheckResult {
 				upper(v.Servers[0].name())))
 		}
 		return fail("", "The DNS server answers but cannot look names up: the fault is at the DNS server or beyond it, not on this computer.")
+	case allLocal && len(v.Upstreams) > 0 && rootProbe(v.Questions) && !upAnswer:
+		// The stub answered the root zone itself; the servers behind it
+		// fail, so every real name fails.
+		if upDead {
+			return fail(catalog.RenewDHCP, fmt.Sprintf("%s is running, but the DNS servers it forwards to do not answer: names cannot be looked up.",
+				upper(v.Servers[0].name())))
+		}
+		return fail("", fmt.Sprintf("%s is running, but gets no answers from the DNS servers behind it: names cannot be looked up.",
+			upper(v.Servers[0].name())))
 	case len(company)+len(companyMissing) > 0 && len(public) == 0 && len(resolved) > 0 && !anyCompany(v.Questions, resolved):
 		return fail(catalog.RenewDHCP, "Public names resolve but company names do not ("+strings.Join(append(company, companyMissing...), ", ")+
 			"): this computer is not using the company's DNS server (is the VPN connected?).")
@@ -403,7 +419,7 @@ func gradeDNS(v dnsView) diag.CheckResult {
 			bad = append(bad, s.Addr)
 		}
 		return warn(catalog.RenewDHCP, "Names resolve, but a DNS server ("+strings.Join(bad, ", ")+") does not answer properly, so look-ups can be slow.")
-	case len(v.Questions) == 1 && v.Questions[0].Name == ".":
+	case rootProbe(v.Questions):
 		return ok("The DNS servers answer.", evidence...)
 	}
 	return ok("DNS works: every name resolves.", evidence...)

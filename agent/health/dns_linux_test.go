@@ -152,6 +152,22 @@ func TestDNSResolversReal(t *testing.T) {
 		}
 	})
 
+	t.Run("no names: stub answers the root zone itself, upstream SERVFAIL", func(t *testing.T) {
+		// The stub answers the root zone (and fails other names), as
+		// systemd-resolved does while the server behind it fails.
+		serveZone(t, addr(stub), zone{failPublic: true})
+		root := dnsRoot(t, "nameserver "+stub+"\n", "nameserver "+up2+"\n", "")
+		got := run(root, "", nil)
+		if got.Status != diag.StatusFailing || got.Fix != "" || !strings.Contains(got.Summary, "is running, but gets no answers from the DNS servers behind it") ||
+			!hasEvidence(got, "server "+stub, "root zone: answered") || !hasEvidence(got, "upstream "+up2, "SERVFAIL") {
+			t.Errorf("%+v", got)
+		}
+		got = run(dnsRoot(t, "nameserver "+stub+"\n", "nameserver "+up1+"\n", ""), "", nil)
+		if got.Status != diag.StatusOK || !hasEvidence(got, "upstream "+up1, "root zone: answered") {
+			t.Errorf("upstream working: %+v", got)
+		}
+	})
+
 	t.Run("company names resolve, public names fail", func(t *testing.T) {
 		const corp = "127.0.0.56"
 		serveZone(t, net.JoinHostPort(corp, strconv.Itoa(port)), zone{addrs: corpZone.addrs, failPublic: true})

@@ -10,24 +10,7 @@ import (
 	"github.com/tierline/tierline/shared/diag"
 )
 
-// softwareLinks are name prefixes of interfaces that software makes and
-// leaves down or unplugged as a matter of course (container bridges and
-// veths, the kernel's idle tunnel devices); their state says nothing about
-// this computer's network.
-var softwareLinks = []string{"docker", "br-", "virbr", "veth", "lxcbr", "lxdbr", "cni", "flannel", "cali", "vxlan",
-	"kube", "vnet", "dummy", "sit", "tunl", "ip6tnl", "ip6gre", "ip_vti", "ip6_vti", "gre", "gretap", "erspan", "nlmon", "ifb"}
-
-func linkMatters(l netstate.Link) bool {
-	if l.Physical {
-		return true
-	}
-	for _, p := range softwareLinks {
-		if strings.HasPrefix(l.Name, p) {
-			return false
-		}
-	}
-	return true
-}
+func linkMatters(l netstate.Link) bool { return l.Own() }
 
 func checkLinks(ctx context.Context, lr *linkReader) diag.CheckResult {
 	links, err := lr.get(ctx)
@@ -88,7 +71,7 @@ func gradeLinks(all []netstate.Link) diag.CheckResult {
 	case len(usable) > 0:
 		return ok("Connected through "+strings.Join(usable, ", ")+".", evidence...)
 	case len(off) > 0:
-		return result(diag.StatusFailing, catalog.ResetNetwork,
+		return result(diag.StatusFailing, catalog.EnableInterface,
 			"The network adapter "+strings.Join(off, ", ")+" is switched off, so this computer has no network.", evidence...)
 	}
 	return result(diag.StatusFailing, "", "No network adapter has a link: plug in the network cable or join a Wi-Fi network ("+

@@ -23,7 +23,7 @@ func TestLinksFixtures(t *testing.T) {
 	}{
 		{"laptop-wifi", diag.StatusOK, "", "Connected through wlp2s0.",
 			map[string]string{"enp0s31f6": "no link: no cable", "wlp2s0": "Wi-Fi: switched on, link up (up)"}},
-		{"switched-off", diag.StatusFailing, catalog.ResetNetwork, "The network adapter eth0 is switched off",
+		{"switched-off", diag.StatusFailing, catalog.EnableInterface, "The network adapter eth0 is switched off",
 			map[string]string{"eth0": "switched off, administratively down (down)"}},
 		{"unplugged", diag.StatusFailing, "", "plug in the network cable or join a Wi-Fi network (eth0, wlan0)",
 			map[string]string{"wlan0": "Wi-Fi: switched on, not connected to a network (dormant)"}},
@@ -98,7 +98,7 @@ func linkDownInNetns(t *testing.T) {
 	ip("link", "set", "veth-far", "up")
 	ip("link", "set", "eth7", "down")
 	got := checkLinks(context.Background(), newLinkReader(c.Root))
-	if got.Status != diag.StatusFailing || got.Fix != catalog.ResetNetwork || !hasEvidence(got, "eth7", "switched off") ||
+	if got.Status != diag.StatusFailing || got.Fix != catalog.EnableInterface || !hasEvidence(got, "eth7", "switched off") ||
 		!strings.Contains(got.Summary, "eth7 is switched off") {
 		t.Fatalf("eth7 down: %+v", got)
 	}

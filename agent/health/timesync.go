@@ -32,6 +32,10 @@ type syncState struct {
 	OffsetKnown bool
 	// ServiceOff: the time service is switched off (timedatectl NTP=no).
 	ServiceOff bool
+	// Container names the container manager (/run/systemd/container)
+	// when this computer is a container: its clock and the kernel's sync
+	// state are its host's, and a time service inside it does nothing.
+	Container string
 }
 
 func checkTimeSync(ctx context.Context, sr *syncReader) diag.CheckResult {
@@ -49,6 +53,10 @@ func checkTimeSync(ctx context.Context, sr *syncReader) diag.CheckResult {
 func gradeTimeSync(st syncState) diag.CheckResult {
 	evidence := append([]diag.Evidence{ev("source", "%s", st.Source)}, st.Details...)
 	switch {
+	case st.Container != "" && !st.Known:
+		return unknown("This computer is a container ("+st.Container+"): its clock is its host's, and only the host can say whether it is kept in sync.", evidence...)
+	case st.Container != "" && !st.Synced:
+		return result(diag.StatusWarning, "", "This computer is a container ("+st.Container+"): its clock is its host's, and the host does not keep it in sync with a time server.", evidence...)
 	case !st.Known:
 		return unknown("The system does not say whether its clock is in sync.", evidence...)
 	case st.ServiceOff:

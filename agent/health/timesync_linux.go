@@ -4,13 +4,26 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/tierline/tierline/agent/execx"
+	"github.com/tierline/tierline/shared/diag"
 )
+
+// containerManager is the container manager named in path
+// (/run/systemd/container: "systemd-nspawn", "docker", ...), "" when this
+// computer is not a container.
+func containerManager(path string) string {
+	b, err := readBounded(path, 256)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
 
 // whyCache keeps the reason the clock is out of sync for whyTTL, so a
 // machine that stays unsynchronised does not start a program every minute.
@@ -26,12 +39,21 @@ const whyTTL = 15 * time.Minute
 // clock is not in sync, timedatectl or chronyc for the reason (at most
 // every whyTTL).
 func readTimeSync(ctx context.Context) (syncState, error) {
+	container := containerManager("/run/systemd/container")
 	var tx unix.Timex
 	if _, err := unix.Adjtimex(&tx); err != nil {
+		if container != "" {
+			// systemd-nspawn's seccomp filter refuses adjtimex even to read.
+			return syncState{Source: "adjtimex", Container: container,
+				Details: []diag.Evidence{ev("adjtimex", "%v: a container may not read its host's clock state", err)}}, nil
+		}
 		return syncState{}, fmt.Errorf("adjtimex: %w", err)
 	}
 	st := kernelSync(tx.Status, tx.Maxerror)
-	if st.Synced {
+	st.Container = container
+	if st.Synced || container != "" {
+		// A container's kernel state is its host's; its own time
+		// service (timesyncd skips itself there) has nothing to say.
 		return st, nil
 	}
 	whyCache.Lock()

@@ -77,3 +77,23 @@ func TestClockSkewUsesBoth(t *testing.T) {
 		t.Errorf("kernel unsynced: %+v", got)
 	}
 }
+
+// TestTimeSyncInAContainer: a container's clock is its host's. The check
+// says so, and offers no sync-clock (which cannot run there), whether the
+// container may read the kernel's state (docker) or not (systemd-nspawn's
+// seccomp filter refuses adjtimex; seen in hub/e2e/machine
+// TestTimeSyncInContainer).
+func TestTimeSyncInAContainer(t *testing.T) {
+	got := gradeTimeSync(syncState{Source: "adjtimex", Container: "systemd-nspawn"})
+	if got.Status != diag.StatusUnknown || got.Fix != "" || !strings.Contains(got.Summary, "This computer is a container (systemd-nspawn): its clock is its host's") {
+		t.Errorf("adjtimex refused: %+v", got)
+	}
+	got = gradeTimeSync(syncState{Source: "adjtimex", Known: true, Container: "docker"})
+	if got.Status != diag.StatusWarning || got.Fix != "" || !strings.Contains(got.Summary, "the host does not keep it in sync") {
+		t.Errorf("host unsynchronised: %+v", got)
+	}
+	got = gradeTimeSync(syncState{Source: "adjtimex", Known: true, Synced: true, Container: "docker"})
+	if got.Status != diag.StatusOK {
+		t.Errorf("host synchronised: %+v", got)
+	}
+}

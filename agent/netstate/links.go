@@ -96,3 +96,85 @@ func exists(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
 }
+
+// softwareLinks are name prefixes of interfaces that software makes and
+// leaves down or unplugged as a matter of course (container bridges and
+// veths, the kernel's idle tunnel devices); their state says nothing about
+// this computer's network, and the program that made them switches them on.
+var softwareLinks = []string{"docker", "br-", "virbr", "veth", "lxcbr", "lxdbr", "cni", "flannel", "cali", "vxlan",
+	"kube", "vnet", "dummy", "sit", "tunl", "ip6tnl", "ip6gre", "ip_vti", "ip6_vti", "gre", "gretap", "erspan", "nlmon", "ifb"}
+
+// Own reports whether l is one of this computer's own network links (a
+// wired or Wi-Fi adapter, or the one interface a virtual machine or
+// container is given), not an interface software made for itself.
+func (l Link) Own() bool {
+	if l.Physical {
+		return true
+	}
+	for _, p := range softwareLinks {
+		if strings.HasPrefix(l.Name, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// netsh's words for an adapter's admin state and connection state, in
+// the display languages the agent knows (English, German, French,
+// Spanish). A line in any other words is skipped, not guessed at.
+var (
+	netshEnabled   = []string{"Enabled", "Aktiviert", "Activé", "Habilitado"}
+	netshDisabled  = []string{"Disabled", "Deaktiviert", "Désactivé", "Deshabilitado"}
+	netshConnected = []string{"Connected", "Verbunden", "Connecté", "Conectado"}
+)
+
+// ParseNetshInterfaces parses `netsh interface show interface`: a header,
+// a line of dashes, then "Admin State  State  Type  Interface Name" rows
+// whose last column (the name) may hold spaces. Unlike the interface list
+// Windows gives programs, it includes the adapters that are disabled.
+func ParseNetshInterfaces(out string) []Link {
+	var links []Link
+	rows := false
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimRight(line, "\r ")
+		if strings.HasPrefix(line, "---") {
+			rows = true
+			continue
+		}
+		f := strings.Fields(line)
+		if !rows || len(f) < 4 {
+			continue
+		}
+		var up bool
+		switch {
+		case contains(netshEnabled, f[0]):
+			up = true
+		case contains(netshDisabled, f[0]):
+		default:
+			continue
+		}
+		// The name is the rest of the line after the third column, spaces
+		// and all.
+		rest := line
+		for i := 0; i < 3; i++ {
+			rest = strings.TrimLeft(rest, " \t")
+			rest = rest[strings.IndexAny(rest+" ", " \t"):]
+		}
+		name := strings.TrimSpace(rest)
+		if name == "" || strings.EqualFold(f[2], "Loopback") {
+			continue
+		}
+		links = append(links, Link{Name: name, AdminUp: up, Carrier: up && contains(netshConnected, f[1]), Physical: true,
+			Wireless: strings.Contains(strings.ToLower(name), "wi-fi") || strings.Contains(strings.ToLower(name), "wlan")})
+	}
+	return links
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}

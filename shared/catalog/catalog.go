@@ -54,6 +54,7 @@ const (
 	EmptyTrash          = "empty-trash"
 	ClearUserCaches     = "clear-user-caches"
 	VacuumJournals      = "vacuum-journals"
+	EnableInterface     = "enable-interface"
 )
 
 // Kind is a parameter's type.
@@ -158,6 +159,12 @@ var userParam = Param{Name: "user", Title: "User", Kind: KindString, Pattern: us
 
 // processNamePattern matches an executable's base name.
 const processNamePattern = `[A-Za-z0-9][A-Za-z0-9 ._+-]{0,127}`
+
+// interfaceNamePattern matches a network interface's name: Linux's and
+// macOS's (eth0, wlp2s0, en0) and Windows's ("Ethernet 2", "Wi-Fi",
+// "vEthernet (Default Switch)"). The agent also checks it is one of the
+// machine's interfaces.
+const interfaceNamePattern = `[A-Za-z0-9][A-Za-z0-9 ._:()#*+-]{0,63}`
 
 var fixes = []Fix{
 	{
@@ -318,6 +325,17 @@ var fixes = []Fix{
 			{Name: "days", Title: "Days of logs to keep", Kind: KindInt, Default: "14", Min: 1, Max: 3650},
 		},
 		Verify: []string{"disk-almost-full"},
+	},
+	{
+		ID: EnableInterface, Title: "Switch a network adapter back on", Tier: TierSelfHelp, OSes: allOSes, TimeoutSec: 60, SettleSec: 3,
+		Description: "Switches on a wired or Wi-Fi adapter of this computer that is switched off (administratively down): " +
+			"`ip link set dev IF up` (or `networkctl up IF`) on Linux, `netsh interface set interface name=IF admin=enabled` " +
+			"on Windows, `ifconfig IF up` on macOS. The name must be one of the computer's own adapters; empty switches on " +
+			"every one that is off. Interfaces that software makes for itself (container bridges, veths, tunnels) are left alone.",
+		UserText: "Switch your network connection back on when it has been turned off.",
+		Params: []Param{{Name: "interface", Title: "Network adapter", Kind: KindString, Pattern: interfaceNamePattern, MaxLen: 64,
+			Help: "the adapter's name (eth0, wlan0, Wi-Fi); empty switches on every adapter of this computer that is off"}},
+		Verify: []string{"network-interface", "default-route"},
 	},
 }
 
