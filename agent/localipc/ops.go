@@ -159,6 +159,9 @@ type Fix struct {
 	Params []FixParam `json:"params,omitempty"`
 	// Addresses names the failing checks it addresses now.
 	Addresses []string `json:"addresses,omitempty"`
+	// Worst is the worst status of those checks: "failing" or "warning"
+	// ("" when it addresses none).
+	Worst string `json:"worst,omitempty"`
 }
 
 // FixParam is one parameter of a fix.
