@@ -305,8 +305,12 @@ type Product struct {
 type NetworkConfig struct {
 	Interfaces     []InterfaceConfig `json:"interfaces,omitempty"`
 	DefaultGateway string            `json:"default_gateway,omitempty"`
-	DNSServers     []string          `json:"dns_servers,omitempty"`
-	WiFi           *WiFi             `json:"wifi,omitempty"`
+	// DefaultInterface is the interface of the default route.
+	DefaultInterface string   `json:"default_interface,omitempty"`
+	DNSServers       []string `json:"dns_servers,omitempty"`
+	// SearchDomains are the resolver's search domains (resolv.conf).
+	SearchDomains []string `json:"search_domains,omitempty"`
+	WiFi          *WiFi    `json:"wifi,omitempty"`
 }
 
 // InterfaceConfig is one interface's addresses.
@@ -315,7 +319,12 @@ type InterfaceConfig struct {
 	MAC       string   `json:"mac,omitempty"`
 	Addresses []string `json:"addresses,omitempty"` // CIDR
 	Up        bool     `json:"up"`
-	MTU       int      `json:"mtu,omitempty"`
+	// Carrier: the interface has a link (a cable plugged in, a Wi-Fi
+	// network joined); nil where it was not read.
+	Carrier *bool `json:"carrier,omitempty"`
+	// Wireless: a Wi-Fi interface (read on Linux only).
+	Wireless bool `json:"wireless,omitempty"`
+	MTU      int  `json:"mtu,omitempty"`
 	// Gateway is the default gateway through this interface, if any.
 	Gateway string `json:"gateway,omitempty"`
 }
