@@ -91,6 +91,7 @@ func parts() []part {
 		{"software", fillSoftware},
 		{"services", fillServices},
 		{"updates", fillUpdates},
+		{"fixes", fillFixes},
 	}
 }
 

@@ -193,6 +193,10 @@ type Inventory struct {
 	Services []Service     `json:"services,omitempty"`
 	// Updates is the state of the OS's own updates, where it could be read.
 	Updates *UpdateStatus `json:"updates,omitempty"`
+	// FixesNotApplicable names the catalog fixes that would only come back
+	// not_applicable on this machine, with the plain reason (CUPS not
+	// installed, systemd not running): the console does not offer them.
+	FixesNotApplicable map[string]string `json:"fixes_not_applicable,omitempty"`
 	// Unavailable names parts that could not be collected, with the reason.
 	Unavailable map[string]string `json:"unavailable,omitempty"`
 	// Hash is a digest of the inventory's content (without Time), so the
