@@ -47,6 +47,12 @@ func TestFixListSaysWhatAppliesHere(t *testing.T) {
 	if x := got[catalog.ResumePrinter]; x.Worst != "warning" {
 		t.Errorf("resume-printer addresses %v, worst %q; want warning", x.Addresses, x.Worst)
 	}
+	if x := got[catalog.ResumePrinter]; !x.Suggested {
+		t.Error("resume-printer is not marked as the fix printer-stopped names")
+	}
+	if x := got[catalog.RestartPrintSpooler]; x.Suggested || len(x.Addresses) != 2 {
+		t.Errorf("restart-print-spooler addresses %v, suggested %v; want both printing checks, suggested by neither", x.Addresses, x.Suggested)
+	}
 	if x := got[catalog.CancelPrintJobs]; x.Worst != "failing" {
 		t.Errorf("cancel-print-jobs addresses %v, worst %q; want failing", x.Addresses, x.Worst)
 	}

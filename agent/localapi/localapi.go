@@ -366,12 +366,16 @@ func trayIcon(st localipc.Status) string {
 func (o *API) fixList(ctx context.Context, who localipc.Caller) localipc.FixList {
 	failing := map[string][]string{} // fix -> failing checks it addresses
 	worst := map[string]string{}     // fix -> the worst status of those
+	suggested := map[string]bool{}   // fix -> one of those names it as its fix
 	for _, r := range o.current(ctx) {
 		if bad(r.Status) {
 			for _, id := range o.fixesFor(r, who) {
 				failing[id] = append(failing[id], r.Name)
 				if worst[id] != string(diag.StatusFailing) {
 					worst[id] = string(r.Status)
+				}
+				if id == r.Fix {
+					suggested[id] = true
 				}
 			}
 		}
@@ -383,7 +387,8 @@ func (o *API) fixList(ctx context.Context, who localipc.Caller) localipc.FixList
 			continue
 		}
 		x := localipc.Fix{ID: f.ID, Title: f.Title, Description: f.UserText, Tier: f.Tier, Consent: f.Consent,
-			Disruptive: f.Disruptive, Applicable: true, Addresses: failing[f.ID], Worst: worst[f.ID]}
+			Disruptive: f.Disruptive, Applicable: true, Addresses: failing[f.ID], Worst: worst[f.ID],
+			Suggested: suggested[f.ID]}
 		switch {
 		case !f.Supports(runtime.GOOS):
 			x.Applicable, x.Reason = false, "not available on "+runtime.GOOS

@@ -162,6 +162,9 @@ type Fix struct {
 	// Worst is the worst status of those checks: "failing" or "warning"
 	// ("" when it addresses none).
 	Worst string `json:"worst,omitempty"`
+	// Suggested: one of those checks names it as its fix (the others
+	// only verify it).
+	Suggested bool `json:"suggested,omitempty"`
 }
 
 // FixParam is one parameter of a fix.

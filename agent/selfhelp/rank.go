@@ -39,8 +39,9 @@ type RankedFix struct {
 // RankFixes orders the fixes a user may run from Get help: first those
 // that address a check failing now, then those that address a warning,
 // then those belonging to the category the user chose, then the rest.
-// Within each group a fix of the chosen category comes first, then one
-// that addresses more checks, then the category's own order, then the
+// Within each group a fix a check names as its own comes first (over one
+// that only verifies it), then a fix of the chosen category, then one that
+// addresses more checks, then the category's own order, then the
 // catalog's. Fixes above Tier 0 and fixes that do not apply here (the
 // agent says why in Reason) are left out: the page never offers a fix
 // that would only come back not_applicable.
@@ -81,6 +82,9 @@ func RankFixes(fixes []localipc.Fix, category string) []RankedFix {
 		a, b := out[i], out[j]
 		if ga, gb := group[a.For], group[b.For]; ga != gb {
 			return ga < gb
+		}
+		if a.Suggested != b.Suggested {
+			return a.Suggested
 		}
 		if ca, cb := slices.Contains(mine, a.ID), slices.Contains(mine, b.ID); ca != cb {
 			return ca

@@ -52,6 +52,12 @@ func TestRankFixes(t *testing.T) {
 	failingDNS = with(failingDNS, catalog.RestartResolver, func(f *localipc.Fix) { f.Addresses, f.Worst = []string{"dns-resolution"}, ForFailing })
 	warnDisk := with(all, catalog.ClearTemp, func(f *localipc.Fix) { f.Addresses, f.Worst = []string{"disk-almost-full"}, ForWarning })
 	both := with(failingDNS, catalog.ClearTemp, func(f *localipc.Fix) { f.Addresses, f.Worst = []string{"disk-almost-full"}, ForWarning })
+	// A paused printer: printer-stopped names resume-printer; restart-
+	// print-spooler only verifies it.
+	paused := with(all, catalog.ResumePrinter, func(f *localipc.Fix) {
+		f.Addresses, f.Worst, f.Suggested = []string{"printer-stopped"}, ForFailing, true
+	})
+	paused = with(paused, catalog.RestartPrintSpooler, func(f *localipc.Fix) { f.Addresses, f.Worst = []string{"printer-stopped"}, ForFailing })
 	noSpooler := with(all, catalog.RestartPrintSpooler, func(f *localipc.Fix) {
 		f.Applicable, f.Reason = false, "Printing cannot be restarted on this computer: it does not run systemd"
 	})
@@ -82,6 +88,9 @@ func TestRankFixes(t *testing.T) {
 			map[string]string{"clear-temp": ForWarning}},
 		{"a warning alone comes first", warnDisk, "cannot-connect",
 			[]string{"clear-temp", "flush-dns", "renew-dhcp", "restart-resolver", "restart-print-spooler", "resume-printer", "cancel-print-jobs"}, nil},
+		{"the fix a failing check names comes before one it only verifies", paused, "cannot-connect",
+			[]string{"resume-printer", "restart-print-spooler", "flush-dns", "renew-dhcp", "restart-resolver", "clear-temp", "cancel-print-jobs"},
+			map[string]string{"resume-printer": ForFailing, "restart-print-spooler": ForFailing, "flush-dns": ForCategory}},
 		{"what does not apply here is left out", noSpooler, "printing",
 			[]string{"resume-printer", "cancel-print-jobs", "flush-dns", "renew-dhcp", "clear-temp", "restart-resolver"}, nil},
 	} {
