@@ -68,6 +68,19 @@ func NotApplicableHere(f catalog.Fix, m Machine) string {
 	return ""
 }
 
+// NotApplicable maps each catalog fix for m's OS that does not apply to m
+// to the reason (NotApplicableHere), for the inventory: the console then
+// does not offer them.
+func NotApplicable(m Machine) map[string]string {
+	out := map[string]string{}
+	for _, f := range catalog.For(m.GOOS) {
+		if why := NotApplicableHere(f, m); why != "" {
+			out[f.ID] = why
+		}
+	}
+	return out
+}
+
 // SourceName is the policy's file, or "defaults".
 func (p Policy) SourceName() string {
 	if p.Source == "" {

@@ -2,34 +2,29 @@ package inventory
 
 import (
 	"context"
-	"runtime"
 
-	"github.com/tierline/tierline/agent/fixes"
-	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
 
-// fillFixes names the catalog fixes for this OS that would only come back
-// not_applicable here (the tool they need is missing, systemd is not
-// running, ...), with the reason, so the console does not offer them. It
-// plans each fix and runs nothing. The policy is not asked: the hello
-// already leaves out what the device's policy disables.
+// fillFixes names the catalog fixes that would only come back
+// not_applicable on this machine (the tool they need is missing, systemd
+// is not running, ...), with the reason, so the console does not offer
+// them. The agent passes Config.FixesNotApplicable (agent/fixes plans each
+// fix and runs nothing); the inventory does not import the fixes, which
+// import the health checks in their tests.
 func fillFixes(_ context.Context, cfg *Config, inv *diag.Inventory) error {
-	if cfg.Root != "/" {
-		return noData("fixes are planned on the live machine only")
+	if cfg.FixesNotApplicable == nil {
+		return noData("not asked for")
 	}
-	m := fixes.LocalMachine()
-	for _, f := range catalog.For(runtime.GOOS) {
-		if why := fixes.NotApplicableHere(f, m); why != "" {
-			if inv.FixesNotApplicable == nil {
-				inv.FixesNotApplicable = map[string]string{}
-			}
-			if len(why) > wire.MaxFixReason {
-				why = why[:wire.MaxFixReason]
-			}
-			inv.FixesNotApplicable[f.ID] = why
+	for id, why := range cfg.FixesNotApplicable() {
+		if inv.FixesNotApplicable == nil {
+			inv.FixesNotApplicable = map[string]string{}
 		}
+		if len(why) > wire.MaxFixReason {
+			why = why[:wire.MaxFixReason]
+		}
+		inv.FixesNotApplicable[id] = why
 	}
 	return nil
 }
