@@ -7,6 +7,8 @@
   var csrf = "";
   var maxShot = 640 * 1024;
   var failing = [];      // names of failing checks
+  var diagnosed = {};    // names of the failing and warning checks the diagnosis shows
+  var lastMissing = "";  // checks the fixes named that the diagnosis did not show, last time
   var crashes = [];      // applications that crashed lately, from the diagnosis
   var articlesShown = {}; // id -> title
   var articlesOpen = {}; // id -> true while the user has it open
@@ -125,9 +127,11 @@
       var list = $("diagnosis");
       clear(list);
       failing = [];
+      diagnosed = {};
       var checks = (d && d.checks) || [];
       var bad = checks.filter(function (c) { return c.status === "failing" || c.status === "warning"; });
       bad.forEach(function (c) {
+        diagnosed[c.name] = true;
         if (c.status === "failing") { failing.push(c.name); }
         var li = el("li", "check");
         li.setAttribute("data-check", c.name);
@@ -205,6 +209,16 @@
       clear(list);
       var usable = (f && f.fixes) || [];
       usable.forEach(function (x) { fixTitles[x.id] = x.title; });
+      // The fixes come from the agent's latest checks; a problem they name
+      // that the diagnosis above does not show yet means the machine
+      // changed since: check again (once per change), so the list of
+      // problems and the fixes for them agree.
+      var missing = [];
+      usable.forEach(function (x) {
+        (x.addresses || []).forEach(function (n) { if (!diagnosed[n] && missing.indexOf(n) < 0) { missing.push(n); } });
+      });
+      var key = missing.sort().join(",");
+      if (key && key !== lastMissing) { lastMissing = key; setTimeout(loadDiagnosis, 0); }
       $("fixes-note").textContent = usable.length ? "" : "There are no fixes you can run yourself on this computer.";
       usable.forEach(function (x) {
         var li = el("li", "fix");

@@ -197,6 +197,8 @@ func TestGetHelpOrdersFixes(t *testing.T) {
 			t.Fatalf("with a printer paused (lpstat: %q), Get help under Cannot connect lists %v; want resume-printer first, for the problem found", st, list())
 		}
 	}
+	// The problem shows in the diagnosis too, not only beside its fix.
+	wait("the paused printer in the diagnosis", `document.querySelector('#diagnosis [data-check="printer-stopped"]') !== null`)
 	// restart-print-spooler, which the check does not name but which
 	// verifies it, follows; then the category's fixes.
 	check("cannot-connect", []string{"flush-dns", "restart-resolver"})
