@@ -328,7 +328,8 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	var lastCheck time.Time
 	var inventoryHash string
 	sendInventory := func() {
-		inv, err := inventory.Collect(ctx)
+		inv, err := inventory.CollectWithConfig(ctx, inventory.Config{
+			FixesNotApplicable: func() map[string]string { return fixes.NotApplicable(fixes.LocalMachine()) }})
 		if err != nil {
 			log.Warn("inventory incomplete", "err", err)
 		}

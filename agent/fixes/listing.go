@@ -43,18 +43,42 @@ func List(pol Policy, m Machine) Listing {
 		case !pol.Allows(f):
 			l.Available, l.Why = false, PolicyRefusal(pol, f)
 		default:
-			// Would it apply here? Plan it with sample parameters.
-			params, _ := f.Validate(sampleParams[f.ID])
-			if _, err := MakePlan(f, params, m); err != nil {
-				var na *NotApplicableError
-				if errors.As(err, &na) {
-					l.Available, l.Why = false, "not applicable here: "+na.Reason
-				}
+			if why := NotApplicableHere(f, m); why != "" {
+				l.Available, l.Why = false, "not applicable here: "+why
 			}
 		}
 		rep.Fixes = append(rep.Fixes, l)
 	}
 	return rep
+}
+
+// NotApplicableHere says in plain words why f does not apply to m (the
+// tool it needs is missing, systemd is not running, there is no DHCP
+// lease, ...), or "" when it does. It plans f with sample parameters and
+// runs nothing; a fix that takes a target (a service, a process) may
+// still not apply to the one asked for.
+func NotApplicableHere(f catalog.Fix, m Machine) string {
+	params, _ := f.Validate(sampleParams[f.ID])
+	if _, err := MakePlan(f, params, m); err != nil {
+		var na *NotApplicableError
+		if errors.As(err, &na) {
+			return na.Reason
+		}
+	}
+	return ""
+}
+
+// NotApplicable maps each catalog fix for m's OS that does not apply to m
+// to the reason (NotApplicableHere), for the inventory: the console then
+// does not offer them.
+func NotApplicable(m Machine) map[string]string {
+	out := map[string]string{}
+	for _, f := range catalog.For(m.GOOS) {
+		if why := NotApplicableHere(f, m); why != "" {
+			out[f.ID] = why
+		}
+	}
+	return out
 }
 
 // SourceName is the policy's file, or "defaults".

@@ -156,26 +156,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 // Policy returns the policy the Runner applies.
 func (r *Runner) Policy() Policy { return r.pol }
 
-// NotApplicable says why f, with its default parameters, does not apply
-// to this machine (restart-print-spooler where CUPS is not installed), in
-// the words a run would give; "" when it applies, or when that depends on
-// parameters it must be given.
-func (r *Runner) NotApplicable(f catalog.Fix) string {
-	params, err := f.Validate(nil)
-	if err != nil {
-		return ""
-	}
-	m := r.cfg.Machine()
-	if !f.Supports(m.GOOS) {
-		return fmt.Sprintf("%s is not available on %s", f.ID, m.GOOS)
-	}
-	var na *NotApplicableError
-	if _, err := MakePlan(f, params, m); errors.As(err, &na) {
-		return na.Reason
-	}
-	return ""
-}
-
 // Start reports runs the agent left unfinished last time, then processes
 // submitted requests on its own goroutine until ctx ends or Stop.
 func (r *Runner) Start(ctx context.Context) {

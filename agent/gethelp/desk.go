@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/agent/fsutil"
+	"github.com/tierline/tierline/agent/inventory"
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/shared/diag"
@@ -63,6 +64,9 @@ type Config struct {
 	// Clock is the device's clock (default time.Now). Ticket times are
 	// the hub's: this clock corrected by the offset the link measures.
 	Clock func() time.Time
+	// Network reads the machine's network for a snapshot (default
+	// inventory.Network on the live machine).
+	Network func(ctx context.Context) diag.NetworkPicture
 }
 
 // Desk is the running agent's side of Get help: it answers the local
@@ -77,6 +81,7 @@ type Desk struct {
 	crashes CrashRecord
 	log     *slog.Logger
 	clock   func() time.Time
+	network func(ctx context.Context) diag.NetworkPicture
 	// sampled is closed once the telemetry loop has added its first
 	// sample to hist (nil when no loop feeds it).
 	sampled chan struct{}
@@ -131,7 +136,11 @@ func NewDesk(cfg Config) *Desk {
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
 	}
-	d := &Desk{link: cfg.Link, checks: cfg.Checks, hist: cfg.History, crashes: cfg.Crashes, log: log, clock: cfg.Clock, waiting: map[string]chan wire.HelpReceipt{},
+	if cfg.Network == nil {
+		cfg.Network = func(ctx context.Context) diag.NetworkPicture { return inventory.Network(ctx, inventory.Config{}) }
+	}
+	d := &Desk{link: cfg.Link, checks: cfg.Checks, hist: cfg.History, crashes: cfg.Crashes, log: log, clock: cfg.Clock,
+		network: cfg.Network, waiting: map[string]chan wire.HelpReceipt{},
 		tickets: map[string]*MyTicket{}, cachePath: cachePath, requesters: map[string]string{}, claimed: map[string]uint64{},
 		listed: map[string]time.Time{}}
 	if b, err := os.ReadFile(cachePath); err == nil {
@@ -549,9 +558,19 @@ func (d *Desk) ExpectSamples() func() {
 // sample, the inventory and the recent history.
 func (d *Desk) snapshot(ctx context.Context) wire.Snapshot {
 	snap := wire.Snapshot{Taken: time.Now().UTC()}
+	// The network is read beside the checks: neither waits on the other.
+	netDone := make(chan diag.NetworkPicture, 1)
+	go func() {
+		nctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		netDone <- d.network(nctx)
+	}()
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	snap.Checks = d.checks.Run(cctx)
 	cancel()
+	n := <-netDone
+	n.Clip()
+	snap.Network = &n
 	if s, ok := d.latestSample(ctx, 15*time.Second); ok {
 		snap.Sample = &s
 	}

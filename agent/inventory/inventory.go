@@ -49,6 +49,10 @@ type Config struct {
 	PartTimeout time.Duration
 	// Disabled names parts to skip ("software", "gpu", ...).
 	Disabled []string
+	// FixesNotApplicable, when set, says which catalog fixes do not apply
+	// to this machine and why (fixes.NotApplicable); the inventory's
+	// "fixes" part reports it.
+	FixesNotApplicable func() map[string]string
 
 	// fakeCommands lets tests run the command-based readers against a
 	// fixture root, with output and find replaced. Commands otherwise run only
@@ -91,6 +95,7 @@ func parts() []part {
 		{"software", fillSoftware},
 		{"services", fillServices},
 		{"updates", fillUpdates},
+		{"fixes", fillFixes},
 	}
 }
 

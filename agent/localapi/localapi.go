@@ -50,9 +50,6 @@ type CrashRecord interface {
 // Runner runs fixes (agent/fixes).
 type Runner interface {
 	Do(ctx context.Context, req wire.RunRequest, decodeErr error) wire.RunResult
-	// NotApplicable says why a fix does not apply to this machine, "" when
-	// it does.
-	NotApplicable(f catalog.Fix) string
 }
 
 // Config is what the operations work with.
@@ -72,6 +69,10 @@ type Config struct {
 	Logger        *slog.Logger
 	// KBWait bounds one question to the hub (default 3 s).
 	KBWait time.Duration
+	// Machine describes this machine for telling which fixes apply here
+	// (default fixes.LocalMachine, read at each listing: a tool installed
+	// or a lease taken since shows at once).
+	Machine func() fixes.Machine
 }
 
 // API serves the local socket's operations.
@@ -88,6 +89,7 @@ type API struct {
 	hostname string
 	log      *slog.Logger
 	kbWait   time.Duration
+	machine  func() fixes.Machine
 
 	mu     sync.Mutex
 	latest []diag.CheckResult // the last health check results
@@ -102,8 +104,12 @@ func New(cfg Config) *API {
 	if cfg.KBWait <= 0 {
 		cfg.KBWait = 3 * time.Second
 	}
+	if cfg.Machine == nil {
+		cfg.Machine = fixes.LocalMachine
+	}
 	return &API{link: cfg.Link, checks: cfg.Checks, runner: cfg.Runner, policy: cfg.Policy, desk: cfg.Desk, kb: cfg.KB,
-		consent: cfg.Consent, crashes: cfg.Crashes, hub: cfg.Hub, hostname: cfg.Hostname, log: cfg.Logger, kbWait: cfg.KBWait}
+		consent: cfg.Consent, crashes: cfg.Crashes, hub: cfg.Hub, hostname: cfg.Hostname, log: cfg.Logger, kbWait: cfg.KBWait,
+		machine: cfg.Machine}
 }
 
 // SetChecks records the latest full health check results.
@@ -353,31 +359,43 @@ func trayIcon(st localipc.Status) string {
 	return localipc.IconConnected
 }
 
+// fixList lists the fixes who may run, with whether each applies here now:
+// one that would only come back not_applicable (CUPS not installed,
+// systemd not running, no DHCP lease) is marked so, with the reason, and
+// Get help and the tray never offer it.
 func (o *API) fixList(ctx context.Context, who localipc.Caller) localipc.FixList {
 	failing := map[string][]string{} // fix -> failing checks it addresses
+	worst := map[string]string{}     // fix -> the worst status of those
+	suggested := map[string]bool{}   // fix -> one of those names it as its fix
 	for _, r := range o.current(ctx) {
 		if bad(r.Status) {
 			for _, id := range o.fixesFor(r, who) {
 				failing[id] = append(failing[id], r.Name)
+				if worst[id] != string(diag.StatusFailing) {
+					worst[id] = string(r.Status)
+				}
+				if id == r.Fix {
+					suggested[id] = true
+				}
 			}
 		}
 	}
+	m := o.machine()
 	out := localipc.FixList{Fixes: []localipc.Fix{}}
 	for _, f := range catalog.All() {
 		if !who.Privileged && f.Tier > catalog.TierSelfHelp {
 			continue
 		}
 		x := localipc.Fix{ID: f.ID, Title: f.Title, Description: f.UserText, Tier: f.Tier, Consent: f.Consent,
-			Disruptive: f.Disruptive, Applicable: true, Addresses: failing[f.ID]}
+			Disruptive: f.Disruptive, Applicable: true, Addresses: failing[f.ID], Worst: worst[f.ID],
+			Suggested: suggested[f.ID]}
 		switch {
 		case !f.Supports(runtime.GOOS):
 			x.Applicable, x.Reason = false, "not available on "+runtime.GOOS
 		case !o.policy.Allows(f):
 			x.Applicable, x.Reason = false, fixes.PolicyRefusal(o.policy, f)
 		default:
-			// Not offered where it would only say it does not apply (the
-			// printing fixes without CUPS).
-			if why := o.runner.NotApplicable(f); why != "" {
+			if why := fixes.NotApplicableHere(f, m); why != "" {
 				x.Applicable, x.Reason = false, why
 			}
 		}

@@ -388,7 +388,7 @@ func TestFixListLeavesOutWhatDoesNotApply(t *testing.T) {
 		catalog.RestartPrintSpooler: "Printing cannot be restarted on this computer: it has no print service of its own (CUPS is not installed)",
 		catalog.ResumePrinter:       "There is no printer to resume on this computer: it has no print service (CUPS is not installed)",
 		catalog.CancelPrintJobs:     "There are no print jobs to cancel on this computer: it has no print service (CUPS is not installed)",
-		catalog.FlushDNS:            "",
+		catalog.ClearTemp:           "",
 	}
 	seen := 0
 	for _, x := range list.Fixes {

@@ -159,6 +159,12 @@ type Fix struct {
 	Params []FixParam `json:"params,omitempty"`
 	// Addresses names the failing checks it addresses now.
 	Addresses []string `json:"addresses,omitempty"`
+	// Worst is the worst status of those checks: "failing" or "warning"
+	// ("" when it addresses none).
+	Worst string `json:"worst,omitempty"`
+	// Suggested: one of those checks names it as its fix (the others
+	// only verify it).
+	Suggested bool `json:"suggested,omitempty"`
 }
 
 // FixParam is one parameter of a fix.

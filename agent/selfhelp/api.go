@@ -170,11 +170,30 @@ func (s *Server) apiDiagnose(w http.ResponseWriter, r *http.Request) {
 	writeAnswer(s, w, string(localipc.OpDiagnose), out, err)
 }
 
+// fixesAnswer is what GET /api/fixes answers: the fixes the user can run
+// here, in the order to try them (RankFixes).
+type fixesAnswer struct {
+	Category string      `json:"category,omitempty"`
+	Fixes    []RankedFix `json:"fixes"`
+}
+
+// apiFixes lists the fixes the user can run, ordered by what the
+// diagnosis found and the category the user chose (?category=); the page
+// asks again when either changes.
 func (s *Server) apiFixes(w http.ResponseWriter, r *http.Request) {
+	cat := r.URL.Query().Get("category")
+	if cat != "" && !validCategory(cat) {
+		writeError(w, http.StatusBadRequest, "unknown category "+clip(cat)+"; use one of "+strings.Join(wire.HelpCategories, ", "))
+		return
+	}
 	ctx, cancel := s.callCtx(r.Context())
 	defer cancel()
 	out, err := s.agent.Fixes(ctx)
-	writeAnswer(s, w, string(localipc.OpFixes), out, err)
+	if err != nil {
+		s.agentError(w, string(localipc.OpFixes), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, fixesAnswer{Category: cat, Fixes: RankFixes(out.Fixes, cat)})
 }
 
 type kbCall struct {

@@ -62,6 +62,11 @@ type CatalogFix struct {
 	Allowed bool `json:"allowed"`
 	// Why it is not allowed, in a sentence.
 	Refusal string `json:"refusal,omitempty"`
+	// NotApplicable (with ?device=) is why the fix does not apply to the
+	// device, as its latest inventory says (CUPS not installed, systemd not
+	// running): a run would only come back not_applicable, so the console
+	// does not offer it. The API still takes the run; the agent decides.
+	NotApplicable string `json:"not_applicable,omitempty"`
 }
 
 func (a *API) getCatalog(w http.ResponseWriter, r *http.Request, who Caller) {
@@ -91,6 +96,9 @@ func (a *API) getCatalog(w http.ResponseWriter, r *http.Request, who Caller) {
 			}
 			if reason := deviceRefuses(*dev, f); reason != "" {
 				cf.Allowed, cf.Refusal = false, reason
+			}
+			if dev.Inventory != nil {
+				cf.NotApplicable = dev.Inventory.FixesNotApplicable[f.ID]
 			}
 		}
 		if reason := roleRefuses(who.Role, f); reason != "" {

@@ -193,6 +193,10 @@ type Inventory struct {
 	Services []Service     `json:"services,omitempty"`
 	// Updates is the state of the OS's own updates, where it could be read.
 	Updates *UpdateStatus `json:"updates,omitempty"`
+	// FixesNotApplicable names the catalog fixes that would only come back
+	// not_applicable on this machine, with the plain reason (CUPS not
+	// installed, systemd not running): the console does not offer them.
+	FixesNotApplicable map[string]string `json:"fixes_not_applicable,omitempty"`
 	// Unavailable names parts that could not be collected, with the reason.
 	Unavailable map[string]string `json:"unavailable,omitempty"`
 	// Hash is a digest of the inventory's content (without Time), so the
@@ -305,8 +309,12 @@ type Product struct {
 type NetworkConfig struct {
 	Interfaces     []InterfaceConfig `json:"interfaces,omitempty"`
 	DefaultGateway string            `json:"default_gateway,omitempty"`
-	DNSServers     []string          `json:"dns_servers,omitempty"`
-	WiFi           *WiFi             `json:"wifi,omitempty"`
+	// DefaultInterface is the interface of the default route.
+	DefaultInterface string   `json:"default_interface,omitempty"`
+	DNSServers       []string `json:"dns_servers,omitempty"`
+	// SearchDomains are the resolver's search domains (resolv.conf).
+	SearchDomains []string `json:"search_domains,omitempty"`
+	WiFi          *WiFi    `json:"wifi,omitempty"`
 }
 
 // InterfaceConfig is one interface's addresses.
@@ -315,7 +323,12 @@ type InterfaceConfig struct {
 	MAC       string   `json:"mac,omitempty"`
 	Addresses []string `json:"addresses,omitempty"` // CIDR
 	Up        bool     `json:"up"`
-	MTU       int      `json:"mtu,omitempty"`
+	// Carrier: the interface has a link (a cable plugged in, a Wi-Fi
+	// network joined); nil where it was not read.
+	Carrier *bool `json:"carrier,omitempty"`
+	// Wireless: a Wi-Fi interface (read on Linux only).
+	Wireless bool `json:"wireless,omitempty"`
+	MTU      int  `json:"mtu,omitempty"`
 	// Gateway is the default gateway through this interface, if any.
 	Gateway string `json:"gateway,omitempty"`
 }

@@ -79,6 +79,10 @@ type Snapshot struct {
 	// 2026-12-06 without a version bump: an added optional field; hubs
 	// before it ignore it, agents before it send none).
 	Crashes []diag.AppCrashes `json:"crashes,omitempty"`
+	// Network is the machine's network when help was requested:
+	// interfaces, addresses, route, DNS servers, Wi-Fi (added 2026-12-06
+	// without a version bump, as Crashes).
+	Network *diag.NetworkPicture `json:"network,omitempty"`
 }
 
 // HelpRequest files a ticket from the device. RequestID makes filing
@@ -119,6 +123,11 @@ func (h HelpRequest) Validate() error {
 	for _, c := range h.Snapshot.Crashes {
 		if err := checkLens(map[string]string{"crash app": c.App, "crash version": c.Version, "crash reason": c.Reason,
 			"crash kind": c.LastKind, "crash source": c.Source}, MaxCrashText); err != nil {
+			return err
+		}
+	}
+	if n := h.Snapshot.Network; n != nil {
+		if err := n.Validate(); err != nil {
 			return err
 		}
 	}

@@ -118,7 +118,21 @@ type Inventory struct {
 
 func (Inventory) Type() Type { return TypeInventory }
 
-func (Inventory) Validate() error { return nil }
+// MaxFixReason bounds a reason the inventory gives for a fix that does not
+// apply.
+const MaxFixReason = 500
+
+func (i Inventory) Validate() error {
+	if len(i.Inventory.FixesNotApplicable) > 128 {
+		return errors.New("inventory: more than 128 fixes not applicable")
+	}
+	for id, why := range i.Inventory.FixesNotApplicable {
+		if !validCheckName(id) || len(why) > MaxFixReason {
+			return fmt.Errorf("inventory: fix %q: not a fix id, or a reason longer than %d bytes", truncate(id, 64), MaxFixReason)
+		}
+	}
+	return nil
+}
 
 // Health carries the results of a run of health checks.
 type Health struct {

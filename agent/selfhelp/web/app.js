@@ -7,6 +7,8 @@
   var csrf = "";
   var maxShot = 640 * 1024;
   var failing = [];      // names of failing checks
+  var diagnosed = {};    // names of the failing and warning checks the diagnosis shows
+  var lastMissing = "";  // checks the fixes named that the diagnosis did not show, last time
   var crashes = [];      // applications that crashed lately, from the diagnosis
   var articlesShown = {}; // id -> title
   var articlesOpen = {}; // id -> true while the user has it open
@@ -18,12 +20,14 @@
   var shot = null;       // Uint8Array of the PNG to send
   var shotURL = "";
   var filed = false;
-  var kbTimer = 0, kbSeq = 0, ticketsSeq = 0;
+  var kbTimer = 0, kbSeq = 0, ticketsSeq = 0, fixesSeq = 0;
 
   var labels = {
     "cannot-connect": "Cannot connect", "sign-in": "Password or sign-in", "slow": "Slow",
     "printing": "Printing", "application": "An application", "other": "Other"
   };
+  // What the fixes of a category are for, after "for".
+  var categoryFor = { "cannot-connect": "connection problems", "printing": "printing problems", "slow": "a slow computer" };
   var outcomes = {
     fixed: "Fixed: the check that was failing now passes.",
     succeeded: "Done.",
@@ -123,9 +127,11 @@
       var list = $("diagnosis");
       clear(list);
       failing = [];
+      diagnosed = {};
       var checks = (d && d.checks) || [];
       var bad = checks.filter(function (c) { return c.status === "failing" || c.status === "warning"; });
       bad.forEach(function (c) {
+        diagnosed[c.name] = true;
         if (c.status === "failing") { failing.push(c.name); }
         var li = el("li", "check");
         li.setAttribute("data-check", c.name);
@@ -191,21 +197,40 @@
   }
 
   // --- step 2: fixes ----------------------------------------------------
+  // The agent's page server orders the fixes (agent/selfhelp/rank.go):
+  // those for a problem found first, then those for the chosen category.
+  // Only fixes that apply to this computer come back.
   function loadFixes() {
-    return api("GET", "/api/fixes").then(function (f) {
+    var seq = ++fixesSeq;
+    var c = category();
+    return api("GET", "/api/fixes" + (c ? "?category=" + encodeURIComponent(c) : "")).then(function (f) {
+      if (seq !== fixesSeq) { return; }
       var list = $("fixes");
       clear(list);
-      var fixes = ((f && f.fixes) || []).filter(function (x) { return x.tier === 0; });
-      fixes.forEach(function (x) { fixTitles[x.id] = x.title; });
-      var usable = fixes.filter(function (x) { return x.applicable; });
-      usable.sort(function (a, b) { return (b.addresses || []).length - (a.addresses || []).length; });
+      var usable = (f && f.fixes) || [];
+      usable.forEach(function (x) { fixTitles[x.id] = x.title; });
+      // The fixes come from the agent's latest checks; a problem they name
+      // that the diagnosis above does not show yet means the machine
+      // changed since: check again (once per change), so the list of
+      // problems and the fixes for them agree.
+      var missing = [];
+      usable.forEach(function (x) {
+        (x.addresses || []).forEach(function (n) { if (!diagnosed[n] && missing.indexOf(n) < 0) { missing.push(n); } });
+      });
+      var key = missing.sort().join(",");
+      if (key && key !== lastMissing) { lastMissing = key; setTimeout(loadDiagnosis, 0); }
       $("fixes-note").textContent = usable.length ? "" : "There are no fixes you can run yourself on this computer.";
       usable.forEach(function (x) {
         var li = el("li", "fix");
         li.setAttribute("data-fix", x.id);
+        li.setAttribute("data-rank", String(x.rank));
+        if (x["for"]) { li.setAttribute("data-for", x["for"]); }
         li.appendChild(el("strong", "", x.title));
         if (x.addresses && x.addresses.length) {
-          li.appendChild(el("span", "status-failing", " · for the problem found: " + x.addresses.join(", ")));
+          li.appendChild(el("span", x.worst === "warning" ? "status-warning" : "status-failing",
+            " · for the problem found: " + x.addresses.join(", ")));
+        } else if (x["for"] === "category" && categoryFor[c]) {
+          li.appendChild(el("span", "muted", " · for " + categoryFor[c]));
         }
         li.appendChild(el("p", "muted", x.description));
         var btn = el("button", "run", "Run " + x.title);
@@ -539,7 +564,7 @@
         r.name = "category";
         r.value = c;
         r.id = "cat-" + c;
-        r.addEventListener("change", function () { renderCrashes(); renderTried(); searchKB(); });
+        r.addEventListener("change", function () { renderCrashes(); renderTried(); searchKB(); loadFixes(); });
         lab.appendChild(r);
         lab.appendChild(document.createTextNode(labels[c] || c));
         cats.appendChild(lab);

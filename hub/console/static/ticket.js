@@ -131,11 +131,22 @@
       var sel = document.getElementById("fix-select");
       sel.replaceChildren(T.el("option", { value: "", text: "choose a fix" }));
       var refused = 0;
+      var na = document.getElementById("fix-not-applicable");
+      na.replaceChildren();
       (res.fixes || []).forEach(function (f) {
         if (!f.allowed) { refused++; return; }
+        // A fix the device's inventory says does not apply is shown, not
+        // offered: a run would only come back not_applicable.
+        if (f.not_applicable) {
+          sel.appendChild(T.el("option", { value: f.id, disabled: true, text: f.title + " (" + f.id + ") — does not apply here" }));
+          var li = T.el("li", { "data-fix": f.id }, T.el("strong", { text: f.title }), ": " + f.not_applicable);
+          na.appendChild(li);
+          return;
+        }
         fixes[f.id] = f;
         sel.appendChild(T.el("option", { value: f.id, text: f.title + " (" + f.id + ", tier " + f.tier + ")" }));
       });
+      document.getElementById("fix-na-box").hidden = !na.firstChild;
       document.getElementById("fix-refused").textContent = refused ?
         refused + " more fix(es) for this device need a higher tier or are disabled on the device." : "";
       pickFix();
