@@ -3,7 +3,8 @@
 # side (enrolled to one local hub, telemetry every 10 s) for AGENTMEM_WAIT
 # (120 s), then prints each one's RSS from /proc/PID/smaps_rollup split into
 # its own binary's pages, shared libraries, heap and other anonymous memory,
-# and the RSS ratio to the first binary. Running them in one window makes the
+# the RSS ratio to the first binary, and the CPU each used per 10 s over the
+# window after its first 30 s. Running them in one window makes the
 # ratios hold on a noisy machine. Everything runs on loopback.
 #   ./scripts/agentmem.sh bin/tierline-agent /tmp/old-agent ...
 #   AGENTMEM_HUB (bin/tierline-hub)  AGENTMEM_WAIT (120)  AGENTMEM_PORT (18644)
@@ -39,8 +40,13 @@ for bin in "$@"; do
   agents+=($!)
 done
 echo "agentmem: ${#agents[@]} agents running; measuring after ${wait_s} s (in $work)" >&2
-sleep "$wait_s"
-printf '| binary | file size | RSS | its own binary (text, rodata, data) | shared libraries | heap arena | other anonymous (runtime, stacks) | RSS ratio |\n|---|---|---|---|---|---|---|---|\n'
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+sleep 30
+declare -A c0
+for pid in "${agents[@]}"; do c0[$pid]=$(cpu_ticks "$pid"); done
+sleep $((wait_s > 30 ? wait_s - 30 : 1))
+hz=$(getconf CLK_TCK)
+printf '| binary | file size | RSS | its own binary (text, rodata, data) | shared libraries | heap arena | other anonymous (runtime, stacks) | RSS ratio | CPU per 10 s |\n|---|---|---|---|---|---|---|---|---|\n'
 first=
 i=0
 for bin in "$@"; do
@@ -56,6 +62,8 @@ for bin in "$@"; do
   rss=$(awk '/^Rss:/{print $2}' "/proc/$pid/smaps_rollup")
   [ -n "$first" ] || first=$rss
   size=$(stat -c %s "$bin")
+  cpu=$(( $(cpu_ticks "$pid") - ${c0[$pid]} ))
   awk -v bin="$bin" -v size="$size" -v rss="$rss" -v own="$own" -v libs="$libs" -v heap="$heap" -v anon="$anon" -v first="$first" \
-    'BEGIN { printf "| %s | %.1f MB | %.1f MB | %.1f MB | %.1f MB | %.1f MB | %.1f MB | %.2f |\n", bin, size / 1048576, rss / 1024, own / 1024, libs / 1024, heap / 1024, anon / 1024, rss / first }' 
+    -v cpu="$cpu" -v hz="$hz" -v window=$((wait_s > 30 ? wait_s - 30 : 1)) \
+    'BEGIN { printf "| %s | %.1f MB | %.1f MB | %.1f MB | %.1f MB | %.1f MB | %.1f MB | %.2f | %.1f ms |\n", bin, size / 1048576, rss / 1024, own / 1024, libs / 1024, heap / 1024, anon / 1024, rss / first, 1000 * cpu / hz / window * 10 }' 
 done
