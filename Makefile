@@ -9,15 +9,20 @@ RELEASE_PUBKEY ?= $(shell cat $(RELEASE_KEY).pub 2>/dev/null)
 LDFLAGS = -s -w -X github.com/tierline/tierline/agent/version.Version=$(VERSION) -X github.com/tierline/tierline/hub/cli.Version=$(VERSION) -X github.com/tierline/tierline/agent/update.ReleasePublicKey=$(RELEASE_PUBKEY)
 RUN_DIR ?= .run
 CROSS := windows/amd64 darwin/arm64 linux/arm64
+# The agent service is built as the packages ship it: without cgo (no libc in
+# the process) and without net/http's HTTP/2 (it speaks HTTP/1.1 to the hub).
+# Both keep its resident memory down (docs/benchmarks.md, "where the memory goes").
+AGENT_TAGS := nethttpomithttp2
 
 .PHONY: help build run test test-machine lint vet bench cross fuzz clean installers release-key
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-build: release-key ## build bin/tierline-hub and bin/tierline-agent
+build: release-key ## build bin/tierline-hub, bin/tierline-agent and bin/tierline-tray (the tray and Get help page)
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tierline-hub ./hub/cmd/tierline-hub
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tierline-agent ./agent/cmd/tierline-agent
+	CGO_ENABLED=0 $(GO) build -trimpath -tags $(AGENT_TAGS) -ldflags '$(LDFLAGS)' -o bin/tierline-agent ./agent/cmd/tierline-agent
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/tierline-tray ./agent/cmd/tierline-tray
 
 run: build ## start a hub on the embedded store with a local agent enrolled to it
 	./scripts/run.sh $(RUN_DIR)
@@ -44,11 +49,12 @@ lint: vet ## go vet, gofmt, staticcheck, and the rule that os/exec lives only in
 	@bad=$$(grep -rln '"os/exec"' --include='*.go' agent hub shared | grep -v '^agent/execx/' | grep -v '_test.go$$' || true); \
 	  if [ -n "$$bad" ]; then echo "os/exec outside agent/execx: $$bad"; exit 1; fi
 
-cross: ## cross-compile both programs for windows/amd64, darwin/arm64, linux/arm64
+cross: ## cross-compile the hub, the agent and the tray for windows/amd64, darwin/arm64, linux/arm64
 	@for p in $(CROSS); do \
 	  echo "cross $$p"; \
 	  GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -trimpath -o /dev/null ./hub/cmd/tierline-hub || exit 1; \
-	  GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -trimpath -o /dev/null ./agent/cmd/tierline-agent || exit 1; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -trimpath -tags $(AGENT_TAGS) -o /dev/null ./agent/cmd/tierline-agent || exit 1; \
+	  GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 $(GO) build -trimpath -o /dev/null ./agent/cmd/tierline-tray || exit 1; \
 	done
 
 bench: build ## run benchmarks and the fleet simulator; writes docs/benchmarks.md

@@ -105,6 +105,10 @@ for _ in $(seq 1 12); do
 done
 a1=$(cpu_ticks "$agent_pid")
 agent_rss_mb=$(echo "scale=1; $(rss_kb "$agent_pid") / 1024" | bc)
+# Where it goes (docs/benchmarks.md, "where the memory goes"): pages of the
+# agent's own binary, and anonymous memory (heap, stacks, runtime).
+agent_bin_mb=$(awk -v exe="$(readlink "/proc/$agent_pid/exe")" '/^[0-9a-f]+-[0-9a-f]+ /{p=$6} /^Rss:/{if (p == exe) s += $2} END{printf "%.1f", s / 1024}' "/proc/$agent_pid/smaps")
+agent_anon_mb=$(awk '/^Anonymous:/{printf "%.1f", $2 / 1024}' "/proc/$agent_pid/smaps_rollup")
 agent_ms_per_sample=$(echo "scale=2; 1000 * ($a1 - $a0) / $hz / 12" | bc)
 ne_rss_mb=n/a ne_ms=n/a zb_rss_mb=n/a zb_ms=n/a
 if [ -n "$ne_pid" ]; then
@@ -126,9 +130,9 @@ kill "$hub_pid"; wait "$hub_pid" 2>/dev/null || true
 echo "bench: Go benchmarks"
 go test -run '^$' -bench . -benchmem -count 1 $(grep -rl '^func Benchmark' --include='*_test.go' . | xargs -n1 dirname | sort -u | sed 's|^\.|github.com/tierline/tierline|') >"$work/gobench.txt" 2>&1 || true
 
-python3 - "$work" "$N" "$INTERVAL" "$DURATION" "$connect_s" "$hub_cpu_pct" "$hub_rss_mb" "$reconnect_s" "$agent_rss_mb" "$agent_ms_per_sample" "$ne_rss_mb" "$ne_ms" "$zb_rss_mb" "$zb_ms" >"$work/report.md" <<'PY'
+python3 - "$work" "$N" "$INTERVAL" "$DURATION" "$connect_s" "$hub_cpu_pct" "$hub_rss_mb" "$reconnect_s" "$agent_rss_mb" "$agent_ms_per_sample" "$ne_rss_mb" "$ne_ms" "$zb_rss_mb" "$zb_ms" "$agent_bin_mb" "$agent_anon_mb" >"$work/report.md" <<'PY'
 import json, sys, datetime, platform, os
-work, n, interval, duration, connect, cpu, rss, reconnect, arss, ams, nerss, nems, zbrss, zbms = sys.argv[1:]
+work, n, interval, duration, connect, cpu, rss, reconnect, arss, ams, nerss, nems, zbrss, zbms, abin, aanon = sys.argv[1:]
 n = int(n)
 rep = json.load(open(os.path.join(work, "fleet.json")))
 per1k_cpu = float(cpu) / (n / 1000)
@@ -167,6 +171,7 @@ print("```\n")
 print("## Agent\n")
 print("| measure | value | target |\n|---|---|---|")
 print(f"| RSS, telemetry every 10 s, 2 minutes in | {float(arss):.1f} MB | < 15 MB |")
+print(f"| of which pages of its own binary / anonymous (heap, stacks, runtime) | {abin} MB / {aanon} MB | |")
 print(f"| CPU per 10 s interval (sample, health checks every minute, spool, send) | {float(ams):.2f} ms | < 5 ms per sample |")
 def ratio(a, b):
     try:

@@ -13,8 +13,9 @@ import (
 	"sort"
 )
 
-// Prog is the program named in usage texts and errors.
-const Prog = "tierline-agent"
+// Prog is the program named in usage texts and errors; tierline-tray
+// sets its own name.
+var Prog = "tierline-agent"
 
 // Exit statuses of a subcommand.
 const (

@@ -362,3 +362,36 @@ func TestNoReleaseKey(t *testing.T) {
 		t.Fatalf("Enabled = %v, %v", ok, why)
 	}
 }
+
+// TestUpdateLeavesTray shows what a self-update does to tierline-tray, the
+// tray program installed beside the agent: nothing. A release replaces the
+// service's binary only; the tray keeps its version until the package is
+// upgraded, and the local socket's operations are what the two agree on
+// (docs/install.md, "Updates").
+func TestUpdateLeavesTray(t *testing.T) {
+	r := newRig(t)
+	tray := filepath.Join(filepath.Dir(r.exe), "tierline-tray")
+	if err := os.WriteFile(tray, []byte("tray 1.0.0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	u := r.updater(t, "1.0.0")
+	r.publish(t, "1.1.0", []byte("new binary"), nil)
+	if err := u.Check(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !restarted(u) || r.exeContent(t) != "new binary" {
+		t.Fatalf("not applied: restart %v, exe %q", restarted(u), r.exeContent(t))
+	}
+	if b, err := os.ReadFile(tray); err != nil || string(b) != "tray 1.0.0" {
+		t.Fatalf("tierline-tray after the update: %q, %v", b, err)
+	}
+	entries, err := os.ReadDir(filepath.Dir(r.exe))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "tierline-tray") && e.Name() != "tierline-tray" {
+			t.Errorf("the update left %s beside the tray", e.Name())
+		}
+	}
+}

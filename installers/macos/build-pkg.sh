@@ -7,7 +7,7 @@ version="$1"; identity="${2:-}"
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(mktemp -d)"; scripts="$(mktemp -d)"
 install -d "$root/usr/local/bin" "$root/Library/LaunchDaemons" "$root/Library/LaunchAgents"
-install -m 0755 "$here/tierline-agent" "$root/usr/local/bin/"
+install -m 0755 "$here/tierline-agent" "$here/tierline-tray" "$root/usr/local/bin/"
 install -m 0644 "$here/com.tierline.agent.plist" "$root/Library/LaunchDaemons/"
 install -m 0644 "$here/com.tierline.tray.plist" "$root/Library/LaunchAgents/"
 cat > "$scripts/postinstall" <<'POST'

@@ -6,6 +6,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 state="/Library/Application Support/Tierline/agent"
 install -d -m 0755 /usr/local/bin /Library/Logs/Tierline
 install -m 0755 "$here/tierline-agent" /usr/local/bin/tierline-agent
+install -m 0755 "$here/tierline-tray" /usr/local/bin/tierline-tray
 install -d -m 0700 "$state"
 token="${1:-${TIERLINE_ENROLL_TOKEN:-}}"
 if [ -z "$token" ] && [ -r /etc/tierline/enroll.token ]; then token="$(tr -d ' \r\n' < /etc/tierline/enroll.token)"; fi

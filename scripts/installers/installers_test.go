@@ -21,6 +21,9 @@ if [ "$1" = enroll ]; then
 fi
 `
 
+// fakeTray stands in for tierline-tray.
+const fakeTray = "#!/bin/sh\necho tray stand-in\n"
+
 var (
 	buildOnce sync.Once
 	built     []string
@@ -54,14 +57,18 @@ func packages(t *testing.T) []string {
 		for _, arch := range []string{"amd64", "arm64"} {
 			os.WriteFile(filepath.Join(bins, "tierline-agent-linux-"+arch), []byte(fakeAgent), 0o755)
 			os.WriteFile(filepath.Join(bins, "tierline-hub-linux-"+arch), []byte("#!/bin/sh\n"), 0o755)
+			os.WriteFile(filepath.Join(bins, "tierline-tray-linux-"+arch), []byte(fakeTray), 0o755)
 			os.WriteFile(filepath.Join(bins, "tierline-agent-darwin-"+arch), []byte("mach-o stand-in"), 0o755)
+			os.WriteFile(filepath.Join(bins, "tierline-tray-darwin-"+arch), []byte("mach-o tray stand-in"), 0o755)
 		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(bins, "tierline-agent-windows-amd64.exe"), "./testdata/tiny")
-		cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = err
-			built = []string{string(out)}
-			return
+		for _, name := range []string{"tierline-agent", "tierline-tray"} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(bins, name+"-windows-amd64.exe"), "./testdata/tiny")
+			cmd.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = err
+				built = []string{string(out)}
+				return
+			}
 		}
 		built, buildErr = Build(Options{Version: "v1.4.2", Out: outDir, Repo: "../..", BinDir: bins})
 	})
@@ -125,7 +132,7 @@ func TestDebPackages(t *testing.T) {
 	wantAll(t, "agent deb info", run(t, "dpkg-deb", "--info", agent),
 		"Package: tierline-agent", "Version: 1.4.2", "Architecture: amd64", "postinst", "prerm", "postrm")
 	wantAll(t, "agent deb contents", run(t, "dpkg-deb", "--contents", agent),
-		"./usr/bin/tierline-agent", "./usr/lib/systemd/system/tierline-agent.service", "./etc/xdg/autostart/tierline-tray.desktop")
+		"./usr/bin/tierline-agent", "./usr/bin/tierline-tray", "./usr/lib/systemd/system/tierline-agent.service", "./etc/xdg/autostart/tierline-tray.desktop")
 	wantAll(t, "arm64 agent deb", run(t, "dpkg-deb", "--info", find(t, "tierline-agent_1.4.2_arm64.deb")), "Architecture: arm64")
 	hub := find(t, "tierline-hub_1.4.2_amd64.deb")
 	wantAll(t, "hub deb contents", run(t, "dpkg-deb", "--contents", hub),
@@ -141,7 +148,8 @@ func TestRPMPackages(t *testing.T) {
 	for _, arch := range []string{"x86_64", "aarch64"} {
 		p := find(t, "tierline-agent-1.4.2-1."+arch+".rpm")
 		wantAll(t, "rpm -qip", run(t, "rpm", "-qip", p), "Name        : tierline-agent", "Version     : 1.4.2", "Architecture: "+arch)
-		wantAll(t, "rpm -qlp", run(t, "rpm", "-qlp", p), "/usr/bin/tierline-agent", "/usr/lib/systemd/system/tierline-agent.service")
+		wantAll(t, "rpm -qlp", run(t, "rpm", "-qlp", p), "/usr/bin/tierline-agent", "/usr/bin/tierline-tray",
+			"/usr/lib/systemd/system/tierline-agent.service", "/etc/xdg/autostart/tierline-tray.desktop")
 		wantAll(t, "rpm scripts", run(t, "rpm", "-qp", "--scripts", p), "postinstall scriptlet", "identity.json")
 	}
 	wantAll(t, "hub rpm", run(t, "rpm", "-qlp", find(t, "tierline-hub-1.4.2-1.x86_64.rpm")), "/usr/bin/tierline-hub", "/etc/tierline/hub.env")
@@ -153,32 +161,53 @@ func TestMSI(t *testing.T) {
 	wantAll(t, "msiinfo tables", run(t, "msiinfo", "tables", msi), "ServiceInstall", "ServiceControl", "Property", "Registry", "Upgrade")
 	wantAll(t, "Property table", run(t, "msiinfo", "export", msi, "Property"), "TOKEN", "ProductVersion\t1.4.2", "UpgradeCode")
 	wantAll(t, "ServiceInstall table", run(t, "msiinfo", "export", msi, "ServiceInstall"), "tierline-agent", "service-run", "[TOKEN]")
-	wantAll(t, "Registry table", run(t, "msiinfo", "export", msi, "Registry"), "CurrentVersion\\Run", "tray")
+	// At sign-in Windows starts the tray program itself, from the install folder.
+	wantAll(t, "Registry table", run(t, "msiinfo", "export", msi, "Registry"), "CurrentVersion\\Run", "TierlineTray", `"[INSTALLDIR]tierline-tray.exe"`)
+	wantAll(t, "File table", run(t, "msiinfo", "export", msi, "File"), "tierline-agent.exe", "tierline-tray.exe")
 	cert := filepath.Join(outDir, "keys", "codesign-dev.pem")
 	wantAll(t, "MSI signature", run(t, "osslsigncode", "verify", "-CAfile", cert, "-in", msi), "Signature verification: ok")
-	// The exe inside the MSI is signed too.
+	// The exes inside the MSI are signed too.
 	dir := t.TempDir()
 	cmd := exec.Command("msiextract", "-C", dir, msi)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("msiextract: %v\n%s", err, out)
 	}
-	var exe string
-	filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error {
-		if strings.HasSuffix(p, "tierline-agent.exe") {
-			exe = p
+	for _, name := range []string{"tierline-agent.exe", "tierline-tray.exe"} {
+		var exe string
+		filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error {
+			if filepath.Base(p) == name {
+				exe = p
+			}
+			return nil
+		})
+		if exe == "" {
+			t.Fatalf("no %s in the MSI", name)
 		}
-		return nil
-	})
-	if exe == "" {
-		t.Fatal("no tierline-agent.exe in the MSI")
+		wantAll(t, name+" signature", run(t, "osslsigncode", "verify", "-CAfile", cert, "-in", exe), "Signature verification: ok")
 	}
-	wantAll(t, "exe signature", run(t, "osslsigncode", "verify", "-CAfile", cert, "-in", exe), "Signature verification: ok")
 }
 
 func TestMacTarball(t *testing.T) {
 	p := find(t, "tierline-agent-1.4.2-darwin-arm64.tar.gz")
-	wantAll(t, "tar.gz", run(t, "tar", "-tzf", p), "tierline-agent/tierline-agent", "tierline-agent/com.tierline.agent.plist",
+	wantAll(t, "tar.gz", run(t, "tar", "-tzf", p), "tierline-agent/tierline-agent", "tierline-agent/tierline-tray", "tierline-agent/com.tierline.agent.plist",
 		"tierline-agent/install.sh", "tierline-agent/build-pkg.sh", "tierline-agent/com.tierline.tray.plist")
+	// The LaunchAgent starts the tray program in each user's session, and
+	// both install paths put it where the LaunchAgent looks.
+	dir := t.TempDir()
+	run(t, "tar", "-xzf", p, "-C", dir)
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, "tierline-agent", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	wantAll(t, "tray LaunchAgent", read("com.tierline.tray.plist"), "<string>/usr/local/bin/tierline-tray</string>", "<string>Aqua</string>")
+	wantAll(t, "install.sh", read("install.sh"), `"$here/tierline-tray" /usr/local/bin/tierline-tray`)
+	wantAll(t, "build-pkg.sh", read("build-pkg.sh"), `"$here/tierline-tray" "$root/usr/local/bin/"`)
+	if got := read("tierline-tray"); got != "mach-o tray stand-in" {
+		t.Errorf("tierline-tray in the tar.gz is %q", got)
+	}
 }
 
 // TestDebInstallInThrowawayRoot installs the agent .deb with dpkg into a
@@ -199,11 +228,15 @@ func TestDebInstallInThrowawayRoot(t *testing.T) {
 	}
 	out := dpkg("-i", deb)
 	wantAll(t, "install output", out, "enrolling with the token from /etc/tierline/enroll.token")
-	for _, f := range []string{"usr/bin/tierline-agent", "usr/lib/systemd/system/tierline-agent.service", "etc/xdg/autostart/tierline-tray.desktop"} {
+	for _, f := range []string{"usr/bin/tierline-agent", "usr/bin/tierline-tray", "usr/lib/systemd/system/tierline-agent.service", "etc/xdg/autostart/tierline-tray.desktop"} {
 		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 			t.Errorf("installed file: %v", err)
 		}
 	}
+	// Each user's session starts the tray program at sign-in, and it runs.
+	desktop, _ := os.ReadFile(filepath.Join(root, "etc/xdg/autostart/tierline-tray.desktop"))
+	wantAll(t, "tray autostart entry", string(desktop), "\nExec=/usr/bin/tierline-tray\n", "\nTryExec=/usr/bin/tierline-tray\n", "\nType=Application\n")
+	wantAll(t, "installed tray", run(t, filepath.Join(root, "usr/bin/tierline-tray")), "tray stand-in")
 	unit, _ := os.ReadFile(filepath.Join(root, "usr/lib/systemd/system/tierline-agent.service"))
 	wantAll(t, "agent unit", string(unit), "ExecStart=/usr/bin/tierline-agent run --state /var/lib/tierline-agent", "Restart=on-failure")
 	log, _ := os.ReadFile(filepath.Join(root, "var/log/fake-agent.log"))
@@ -229,12 +262,19 @@ func TestDebInstallInThrowawayRoot(t *testing.T) {
 	if _, err := os.Stat(identity); err != nil {
 		t.Fatalf("remove deleted the state: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "usr/bin/tierline-agent")); !os.IsNotExist(err) {
-		t.Error("remove left the binary")
+	// The autostart entry is a conffile: it stays until purge, and its
+	// TryExec makes sessions skip it while the tray is not installed.
+	for _, f := range []string{"usr/bin/tierline-agent", "usr/bin/tierline-tray"} {
+		if _, err := os.Stat(filepath.Join(root, f)); !os.IsNotExist(err) {
+			t.Errorf("remove left %s", f)
+		}
 	}
 	dpkg("-P", "tierline-agent")
 	if _, err := os.Stat(filepath.Join(root, "var/lib/tierline-agent")); !os.IsNotExist(err) {
 		t.Errorf("purge kept the state: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/xdg/autostart/tierline-tray.desktop")); !os.IsNotExist(err) {
+		t.Errorf("purge kept the tray's autostart entry: %v", err)
 	}
 }
 
@@ -245,6 +285,7 @@ func TestOnlyAmd64Deb(t *testing.T) {
 	bins := filepath.Join(dir, "bin")
 	os.MkdirAll(bins, 0o755)
 	os.WriteFile(filepath.Join(bins, "tierline-agent-linux-amd64"), []byte(fakeAgent), 0o755)
+	os.WriteFile(filepath.Join(bins, "tierline-tray-linux-amd64"), []byte(fakeTray), 0o755)
 	os.WriteFile(filepath.Join(bins, "tierline-hub-linux-amd64"), []byte("#!/bin/sh\n"), 0o755)
 	out := filepath.Join(dir, "dist")
 	built, err := Build(Options{Version: "v1.4.2", Out: out, Repo: "../..", BinDir: bins,
@@ -255,5 +296,24 @@ func TestOnlyAmd64Deb(t *testing.T) {
 	want := []string{filepath.Join(out, "tierline-agent_1.4.2_amd64.deb"), filepath.Join(out, "tierline-hub_1.4.2_amd64.deb")}
 	if d := cmp.Diff(want, built); d != "" {
 		t.Fatalf("built (-want +got):\n%s", d)
+	}
+}
+
+// TestBuildFlags: the agent service is built without HTTP/2 (smaller
+// binary, smaller resident memory), the Windows tray as a GUI program.
+func TestBuildFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name, goos string
+		want       []string
+	}{
+		{"tierline-agent", "linux", []string{"-tags", "nethttpomithttp2", "-ldflags", "-s -w"}},
+		{"tierline-agent", "windows", []string{"-tags", "nethttpomithttp2", "-ldflags", "-s -w"}},
+		{"tierline-tray", "windows", []string{"-ldflags", "-s -w -H=windowsgui"}},
+		{"tierline-tray", "linux", []string{"-ldflags", "-s -w"}},
+		{"tierline-hub", "linux", []string{"-ldflags", "-s -w"}},
+	} {
+		if d := cmp.Diff(tc.want, buildFlags(tc.name, tc.goos, "-s -w")); d != "" {
+			t.Errorf("%s for %s (-want +got):\n%s", tc.name, tc.goos, d)
+		}
 	}
 }

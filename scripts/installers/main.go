@@ -4,9 +4,12 @@
 //   - tierline-agent and tierline-hub .deb and .rpm for amd64 and arm64
 //     (github.com/goreleaser/nfpm/v2 as a library)
 //   - tierline-agent-VERSION-x64.msi (wixl, from installers/windows), with
-//     the Windows binary and the MSI signed by osslsigncode
-//   - tierline-agent-VERSION-darwin-ARCH.tar.gz (binary, launchd plists,
+//     the Windows binaries and the MSI signed by osslsigncode
+//   - tierline-agent-VERSION-darwin-ARCH.tar.gz (binaries, launchd plists,
 //     install.sh and build-pkg.sh for making a .pkg on a Mac)
+//
+// Every agent package holds two programs: the tierline-agent service and
+// tierline-tray, the tray and Get help page started in each user's session.
 //
 // Code signing uses --sign-cert/--sign-key (PEM; TIERLINE_SIGN_CERT and
 // TIERLINE_SIGN_KEY); without them a development certificate is made in
@@ -119,7 +122,8 @@ func Build(o Options) ([]string, error) {
 			return p, err
 		}
 		p := filepath.Join(o.Out, "bin", file)
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", o.LDFlags, "-o", p, "./"+filepath.Join(name[len("tierline-"):], "cmd", name))
+		cmd := exec.Command("go", append(append([]string{"build", "-trimpath"}, buildFlags(name, goos, o.LDFlags)...),
+			"-o", p, "./"+filepath.Join(product(name), "cmd", name))...)
 		cmd.Dir = o.Repo
 		cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH="+arch, "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -130,6 +134,14 @@ func Build(o Options) ([]string, error) {
 		}
 		return p, nil
 	}
+	// The agent packages' two programs.
+	agentBins := func(goos, arch string) (agent, tray string, err error) {
+		if agent, err = bin("tierline-agent", goos, arch); err != nil {
+			return "", "", err
+		}
+		tray, err = bin("tierline-tray", goos, arch)
+		return agent, tray, err
+	}
 	arches := o.Arches
 	if len(arches) == 0 {
 		arches = []string{"amd64", "arm64"}
@@ -139,7 +151,7 @@ func Build(o Options) ([]string, error) {
 		if o.Skip["deb"] && o.Skip["rpm"] {
 			break
 		}
-		agent, err := bin("tierline-agent", "linux", arch)
+		agent, tray, err := agentBins("linux", arch)
 		if err != nil {
 			return outs, err
 		}
@@ -151,7 +163,7 @@ func Build(o Options) ([]string, error) {
 			if o.Skip[format] {
 				continue
 			}
-			for _, info := range []*nfpm.Info{agentInfo(o.Repo, agent, arch, pkgVersion), hubInfo(o.Repo, hub, arch, pkgVersion)} {
+			for _, info := range []*nfpm.Info{agentInfo(o.Repo, agent, tray, arch, pkgVersion), hubInfo(o.Repo, hub, arch, pkgVersion)} {
 				p, err := nfpmPackage(info, format, o.Out)
 				if err != nil {
 					return outs, err
@@ -161,11 +173,11 @@ func Build(o Options) ([]string, error) {
 		}
 	}
 	if !o.Skip["msi"] {
-		exe, err := bin("tierline-agent", "windows", "amd64")
+		exe, trayExe, err := agentBins("windows", "amd64")
 		if err != nil {
 			return outs, err
 		}
-		p, err := buildMSI(o, exe, pkgVersion, msiVersion)
+		p, err := buildMSI(o, exe, trayExe, pkgVersion, msiVersion)
 		if err != nil {
 			return outs, err
 		}
@@ -173,12 +185,12 @@ func Build(o Options) ([]string, error) {
 	}
 	if !o.Skip["tar"] {
 		for _, arch := range arches {
-			b, err := bin("tierline-agent", "darwin", arch)
+			b, tray, err := agentBins("darwin", arch)
 			if err != nil {
 				return outs, err
 			}
 			p := filepath.Join(o.Out, fmt.Sprintf("tierline-agent-%s-darwin-%s.tar.gz", pkgVersion, arch))
-			if err := macTarball(p, b, filepath.Join(o.Repo, "installers", "macos")); err != nil {
+			if err := macTarball(p, b, tray, filepath.Join(o.Repo, "installers", "macos")); err != nil {
 				return outs, err
 			}
 			outs = append(outs, p)
@@ -187,11 +199,37 @@ func Build(o Options) ([]string, error) {
 	return outs, nil
 }
 
+// product is the top-level folder of a program: agent or hub.
+func product(name string) string {
+	if name == "tierline-hub" {
+		return "hub"
+	}
+	return "agent"
+}
+
+// buildFlags are go build's flags for a program. The agent service leaves
+// out net/http's HTTP/2 (it speaks HTTP/1.1 to the hub: the WebSocket and
+// update downloads), which keeps its binary, and so its resident memory,
+// smaller (docs/benchmarks.md). The Windows tray is a GUI program, so
+// signing in opens no console window for it.
+func buildFlags(name, goos, ldflags string) []string {
+	switch {
+	case name == "tierline-agent":
+		return []string{"-tags", AgentTags, "-ldflags", ldflags}
+	case name == "tierline-tray" && goos == "windows":
+		return []string{"-ldflags", strings.TrimSpace(ldflags + " -H=windowsgui")}
+	}
+	return []string{"-ldflags", ldflags}
+}
+
+// AgentTags are the build tags of the agent service (also in the Makefile).
+const AgentTags = "nethttpomithttp2"
+
 func content(src, dst string, mode os.FileMode, typ string) *files.Content {
 	return &files.Content{Source: src, Destination: dst, Type: typ, FileInfo: &files.ContentFileInfo{Mode: mode}}
 }
 
-func agentInfo(repo, binary, arch, version string) *nfpm.Info {
+func agentInfo(repo, binary, tray, arch, version string) *nfpm.Info {
 	in := func(p string) string { return filepath.Join(repo, "installers", p) }
 	return &nfpm.Info{
 		Name: "tierline-agent", Arch: arch, Platform: "linux", Version: version, VersionSchema: "none",
@@ -201,6 +239,7 @@ func agentInfo(repo, binary, arch, version string) *nfpm.Info {
 		Overridables: nfpm.Overridables{
 			Contents: files.Contents{
 				content(binary, "/usr/bin/tierline-agent", 0o755, ""),
+				content(tray, "/usr/bin/tierline-tray", 0o755, ""),
 				content(in("systemd/tierline-agent.service"), "/usr/lib/systemd/system/tierline-agent.service", 0o644, ""),
 				content(in("linux/tierline-tray.desktop"), "/etc/xdg/autostart/tierline-tray.desktop", 0o644, files.TypeConfig),
 				{Destination: "/etc/tierline", Type: files.TypeDir, FileInfo: &files.ContentFileInfo{Mode: 0o755}},
@@ -309,7 +348,7 @@ func Sign(cert, key, path, description string) error {
 	return os.Rename(tmp, path)
 }
 
-func buildMSI(o Options, exe, pkgVersion, msiVersion string) (string, error) {
+func buildMSI(o Options, exe, trayExe, pkgVersion, msiVersion string) (string, error) {
 	cert, key, err := signingKey(o)
 	if err != nil {
 		return "", err
@@ -326,11 +365,18 @@ func buildMSI(o Options, exe, pkgVersion, msiVersion string) (string, error) {
 	if err := Sign(cert, key, signed, "Tierline agent"); err != nil {
 		return "", err
 	}
+	signedTray := filepath.Join(work, "tierline-tray.exe")
+	if err := copyFile(trayExe, signedTray); err != nil {
+		return "", err
+	}
+	if err := Sign(cert, key, signedTray, "Tierline tray"); err != nil {
+		return "", err
+	}
 	src, err := os.ReadFile(filepath.Join(o.Repo, "installers", "windows", "tierline-agent.wxs"))
 	if err != nil {
 		return "", err
 	}
-	wxs := strings.NewReplacer("@VERSION@", msiVersion, "@AGENT_EXE@", "tierline-agent.exe").Replace(string(src))
+	wxs := strings.NewReplacer("@VERSION@", msiVersion, "@AGENT_EXE@", "tierline-agent.exe", "@TRAY_EXE@", "tierline-tray.exe").Replace(string(src))
 	wxsPath := filepath.Join(work, "tierline-agent.wxs")
 	if err := os.WriteFile(wxsPath, []byte(wxs), 0o644); err != nil {
 		return "", err
@@ -364,8 +410,8 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
-// macTarball packs the darwin binary with the launchd plists and scripts.
-func macTarball(path, binary, macDir string) error {
+// macTarball packs the darwin binaries with the launchd plists and scripts.
+func macTarball(path, binary, tray, macDir string) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -385,6 +431,7 @@ func macTarball(path, binary, macDir string) error {
 	}
 	err = errors.Join(
 		add(binary, "tierline-agent", 0o755),
+		add(tray, "tierline-tray", 0o755),
 		add(filepath.Join(macDir, "com.tierline.agent.plist"), "com.tierline.agent.plist", 0o644),
 		add(filepath.Join(macDir, "com.tierline.tray.plist"), "com.tierline.tray.plist", 0o644),
 		add(filepath.Join(macDir, "install.sh"), "install.sh", 0o755),

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -13,10 +12,6 @@ import (
 	"github.com/tierline/tierline/agent/execx"
 	"github.com/tierline/tierline/agent/gethelp"
 	"github.com/tierline/tierline/agent/localipc"
-	"github.com/tierline/tierline/agent/selfhelp"
-	"github.com/tierline/tierline/agent/tray"
-	"github.com/tierline/tierline/agent/version"
-	"github.com/tierline/tierline/shared/logging"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -26,8 +21,8 @@ func init() {
 	register("tickets", "this computer's tickets: state, tier, technicians' messages (--json for JSON)", runTickets)
 	register("reply", `answer a technician on one of this computer's tickets: reply --ticket ID "text"`, runReply)
 	register("survey", "rate how a resolved ticket was handled: survey --ticket ID --score 1-5 [--comment C]", runSurvey)
-	register("gethelp", "open the local Get help page (self-help first, then a ticket) in your browser", runGetHelp)
-	register("tray", "the tray icon for the logged-in user: Get help, My tickets, Fix it myself, Status", runTray)
+	register("gethelp", "open the local Get help page (self-help first, then a ticket) in your browser", runInTray("gethelp"))
+	register("tray", "the tray icon for the logged-in user: Get help, My tickets, Fix it myself, Status", runInTray("tray"))
 }
 
 func runHelp(ctx context.Context, args []string) int {
@@ -147,53 +142,27 @@ func (a agentFlags) done(err error) int {
 	return fail(a.fs, exitError, err)
 }
 
-func runGetHelp(ctx context.Context, args []string) int {
-	fs := newFlags("gethelp", "[--state DIR | --socket PATH] [--no-browser]",
-		"Serve the Get help page on 127.0.0.1 (a random port) for you, the logged-in user, and open it\n"+
-			"in your browser: what this computer's health checks find, matching articles from your help\n"+
-			"desk, the fixes you may run yourself, and a ticket with all of it when that is not enough.\n"+
-			"The printed link works once; it serves until Ctrl-C.")
-	agent := addAgentFlags(fs)
-	noBrowser := fs.Bool("no-browser", false, "print the link only; do not open a browser")
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
-	}
-	if agent.stateSet() && *agent.socket != "" {
-		fmt.Fprintln(stderr, "tierline-agent gethelp: give --state or --socket, not both")
-		return exitUsage
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := selfhelp.Open(ctx, selfhelp.Config{Socket: agent.path(), Logger: log}, stdout, stderr, !*noBrowser); err != nil {
-		return fail(fs, exitError, err)
-	}
-	return exitOK
-}
+// trayProgram is the user's session program, installed beside the agent:
+// the tray and the Get help page. They live apart so that the service
+// never links their GUI, D-Bus and web server code (docs/benchmarks.md).
+const trayProgram = "tierline-tray"
 
-func runTray(ctx context.Context, args []string) int {
-	fs := newFlags("tray", "[--state DIR | --socket PATH] [--poll 5s]",
-		"Show the Tierline icon in your desktop's tray, for the logged-in user. It shows whether the\n"+
-			"help desk can be reached, a problem found on this computer, or a message waiting; its menu\n"+
-			"opens Get help and My tickets (the local page, on 127.0.0.1), runs the fixes you may run\n"+
-			"yourself, and shows the status. Installers start it at sign-in. It talks to the agent\n"+
-			"service over the local socket only, as you: it can do no more than you may.")
-	agent := addAgentFlags(fs)
-	poll := 5 * time.Second
-	fs.Var(cmdline.Duration{D: &poll}, "poll", "how often the tray asks the agent for its state")
-	logLevel := fs.String("log-level", "warn", "log level: debug, info, warn, error")
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
+// runInTray makes subcommand sub run tierline-tray's own sub, with the
+// same arguments and environment, in place of this process.
+func runInTray(sub string) cmdline.RunFunc {
+	return func(_ context.Context, args []string) int {
+		path, err := execx.Companion(trayProgram)
+		if errors.Is(err, execx.ErrNoCompanion) {
+			fmt.Fprintf(stderr, "tierline-agent %s: the tray and the Get help page are the program %s, which is not installed beside this agent (%s); install it from the same package or release\n", sub, trayProgram, path)
+			return exitError
+		}
+		if err == nil {
+			var code int
+			if code, err = execx.Become(path, append([]string{sub}, args...)); err == nil {
+				return code
+			}
+		}
+		fmt.Fprintf(stderr, "tierline-agent %s: %v\n", sub, err)
+		return exitError
 	}
-	log, err := logging.New(stderr, *logLevel, "text")
-	if err != nil {
-		return fail(fs, exitUsage, err)
-	}
-	// The Get help page starts on first use and serves until the tray ends.
-	helpPage, stopPage := selfhelp.OnDemand(ctx, selfhelp.Config{Socket: agent.path(), Logger: log})
-	defer stopPage()
-	err = tray.Run(ctx, tray.Config{Socket: agent.path(), Poll: poll, HelpPage: helpPage,
-		OpenURL: execx.OpenURL, Version: version.Version, Logger: log})
-	if err != nil {
-		return fail(fs, exitError, err)
-	}
-	return exitOK
 }

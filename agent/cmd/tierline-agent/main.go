@@ -62,11 +62,6 @@ func main() {
 }
 
 func dispatch(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] != "tray" {
-		// fyne.io/systray pins the main goroutine to the main thread at
-		// init, which only the tray's event loop needs.
-		runtime.UnlockOSThread()
-	}
 	return commands.Dispatch(ctx, args, stdout, stderr)
 }
 
