@@ -116,6 +116,10 @@ func (a *API) listTickets(w http.ResponseWriter, r *http.Request, who Caller) {
 		a.ticketError(w, r, err)
 		return
 	}
+	if q.Get("format") == "csv" {
+		writeCSV(w, "tickets.csv", func(out io.Writer) error { return tickets.WriteTicketsCSV(out, list) })
+		return
+	}
 	out := make([]ticketView, 0, len(list))
 	for _, t := range list {
 		out = append(out, a.view(svc, t))
@@ -474,7 +478,19 @@ func (a *API) supportMetrics(w http.ResponseWriter, r *http.Request, who Caller)
 		a.ticketError(w, r, err)
 		return
 	}
+	if r.URL.Query().Get("format") == "csv" {
+		writeCSV(w, "support-metrics.csv", func(out io.Writer) error { return tickets.WriteMetricsCSV(out, m) })
+		return
+	}
 	writeJSON(w, http.StatusOK, m)
+}
+
+// writeCSV answers a CSV download named name.
+func writeCSV(w http.ResponseWriter, name string, write func(io.Writer) error) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_ = write(w)
 }
 
 func (a *API) getRouting(w http.ResponseWriter, r *http.Request, who Caller) {

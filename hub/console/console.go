@@ -176,6 +176,9 @@ type Config struct {
 	// TelemetryEvery is how often watched devices are checked for new
 	// telemetry to push to pages (default 5s).
 	TelemetryEvery time.Duration
+	// Metrics computes the support metrics of a period (the ticket
+	// service's); without it the reports page says it is not available.
+	Metrics func(ctx context.Context, from, to time.Time) (tickets.Metrics, error)
 }
 
 // CheckAndSetDefaults validates c and fills defaults.
@@ -483,14 +486,14 @@ func (c *Console) parseTemplates() error {
 	if err != nil {
 		return err
 	}
-	base, err := template.New("base").Funcs(funcs).Funcs(template.FuncMap{"ago": c.agoFunc}).ParseFS(templateFS, "templates/layout.html")
+	base, err := template.New("base").Funcs(funcs).Funcs(template.FuncMap{"ago": c.agoFunc}).ParseFS(templateFS, "templates/layout.html", "templates/charts.html")
 	if err != nil {
 		return fmt.Errorf("console: parse layout: %w", err)
 	}
 	c.tmpl = map[string]*template.Template{}
 	for _, n := range names {
 		name := path.Base(n)
-		if name == "layout.html" {
+		if name == "layout.html" || name == "charts.html" {
 			continue
 		}
 		t, err := template.Must(base.Clone()).ParseFS(templateFS, n)

@@ -86,6 +86,7 @@ func newTestConsoleOn(t *testing.T, st *store.Store) *testConsole {
 		t.Fatal(err)
 	}
 	tc.svc = svc
+	c.cfg.Metrics = svc.Metrics
 	a, err := api.New(api.Config{Store: st, Now: clock.Now, Session: c.APISession, Tickets: svc})
 	if err != nil {
 		t.Fatal(err)

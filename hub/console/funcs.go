@@ -74,6 +74,8 @@ var funcs = template.FuncMap{
 		return span(time.Duration(v * float64(time.Second)))
 	},
 	"verifyRows": verifyRows,
+	"mul100":     func(f float64) float64 { return 100 * f },
+	"secs":       secondsSpan,
 	"join":       strings.Join,
 	"upper":      strings.ToUpper,
 	"add":        func(a, b int) int { return a + b },
@@ -153,3 +155,12 @@ func verifyRows(before, after []diag.CheckResult) []verifyRow {
 }
 
 const notChecked = "not checked"
+
+// secondsSpan says a duration given in seconds (a median) as a length of
+// time; "—" for none.
+func secondsSpan(s float64) string {
+	if s <= 0 {
+		return "—"
+	}
+	return span(time.Duration(s * float64(time.Second)))
+}

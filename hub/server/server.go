@@ -189,7 +189,8 @@ func Run(ctx context.Context, cfg Config) error {
 	// ticket changes go back to the device, fix runs that name a ticket go
 	// on its timeline.
 	devices := tickets.NewDevices(ticketSvc, st, log, ticketEvents.observeSession)
-	con, err := console.New(console.Config{Store: st, Logger: log, SessionIdle: cfg.SessionIdle, Policy: ticketSvc.Policy})
+	con, err := console.New(console.Config{Store: st, Logger: log, SessionIdle: cfg.SessionIdle, Policy: ticketSvc.Policy,
+		Metrics: ticketSvc.Metrics})
 	if err != nil {
 		return err
 	}
