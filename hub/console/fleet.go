@@ -48,28 +48,17 @@ type fleetData struct {
 // link to the devices where it fails), top problems, open tickets by
 // tier, SLA breaches per day and fix success rates, over ?days=7|30|90.
 func fleetPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
-	days := 30
-	if s := r.URL.Query().Get("days"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || (n != 7 && n != 30 && n != 90) {
-			c.Error(w, r, req, http.StatusBadRequest, "days must be 7, 30 or 90.")
-			return
-		}
-		days = n
+	days, from, to, ok := c.periodDays(w, r, req)
+	if !ok {
+		return
 	}
-	now := c.Now().UTC()
-	// Whole UTC days, today included.
-	to := now.Truncate(24 * time.Hour).Add(24 * time.Hour)
-	from := to.Add(-time.Duration(days) * 24 * time.Hour)
 	h, err := c.fleet.FleetHealth(r.Context(), from, to, 10)
 	if err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}
 	d := fleetData{Health: h, Days: days}
-	for _, n := range []int{7, 30, 90} {
-		d.DayLinks = append(d.DayLinks, rangeLink{Name: strconv.Itoa(n) + " days", Link: "/fleet?days=" + strconv.Itoa(n), Active: n == days})
-	}
+	d.DayLinks = dayLinks("/fleet", days)
 	if h.Devices.Total > 0 {
 		d.OnlinePct = 100 * float64(h.Devices.Online) / float64(h.Devices.Total)
 	}
@@ -156,4 +145,29 @@ func fleetPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 		d.BreachTicks = append(d.BreachTicks, Tick{Pos: bottom - (bottom-top0)*v/top, Label: strconv.FormatFloat(v, 'f', -1, 64)})
 	}
 	c.Render(w, r, req, http.StatusOK, "fleet.html", View{Title: "Fleet health", Data: d})
+}
+
+// periodDays reads a page's ?days=7|30|90 (default 30): whole UTC days,
+// today included. On a bad value it renders the error and returns false.
+func (c *Console) periodDays(w http.ResponseWriter, r *http.Request, req *Request) (days int, from, to time.Time, ok bool) {
+	days = 30
+	if s := r.URL.Query().Get("days"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || (n != 7 && n != 30 && n != 90) {
+			c.Error(w, r, req, http.StatusBadRequest, "days must be 7, 30 or 90.")
+			return 0, from, to, false
+		}
+		days = n
+	}
+	to = c.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	return days, to.Add(-time.Duration(days) * 24 * time.Hour), to, true
+}
+
+// dayLinks are the 7/30/90-day tabs of a page at path.
+func dayLinks(path string, days int) []rangeLink {
+	var out []rangeLink
+	for _, n := range []int{7, 30, 90} {
+		out = append(out, rangeLink{Name: strconv.Itoa(n) + " days", Link: path + "?days=" + strconv.Itoa(n), Active: n == days})
+	}
+	return out
 }

@@ -29,17 +29,7 @@ var funcs = template.FuncMap{
 		return tt.UTC().Format(time.RFC3339Nano)
 	},
 	"bytes": func(n any) string {
-		var v float64
-		switch x := n.(type) {
-		case int:
-			v = float64(x)
-		case int64:
-			v = float64(x)
-		case uint64:
-			v = float64(x)
-		case float64:
-			v = x
-		}
+		v := number(n)
 		units := []string{"B", "KB", "MB", "GB", "TB", "PB"}
 		i := 0
 		for v >= 1024 && i < len(units)-1 {
@@ -59,20 +49,7 @@ var funcs = template.FuncMap{
 	},
 	// span is a length of time given in seconds, as people say it:
 	// "18m", "3h 5m", "12d".
-	"span": func(sec any) string {
-		var v float64
-		switch x := sec.(type) {
-		case int:
-			v = float64(x)
-		case int64:
-			v = float64(x)
-		case uint64:
-			v = float64(x)
-		case float64:
-			v = x
-		}
-		return span(time.Duration(v * float64(time.Second)))
-	},
+	"span":       func(sec any) string { return span(time.Duration(number(sec) * float64(time.Second))) },
 	"verifyRows": verifyRows,
 	"mul100":     func(f float64) float64 { return 100 * f },
 	"secs":       secondsSpan,
@@ -163,4 +140,19 @@ func secondsSpan(s float64) string {
 		return "—"
 	}
 	return span(time.Duration(s * float64(time.Second)))
+}
+
+// number is a template's integer or float as a float64 (0 for others).
+func number(n any) float64 {
+	switch x := n.(type) {
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	case uint64:
+		return float64(x)
+	case float64:
+		return x
+	}
+	return 0
 }

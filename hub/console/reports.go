@@ -45,27 +45,16 @@ func reportsPage(c *Console, w http.ResponseWriter, r *http.Request, req *Reques
 		c.Error(w, r, req, http.StatusServiceUnavailable, "Reports are not available on this hub.")
 		return
 	}
-	days := 30
-	if s := r.URL.Query().Get("days"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || (n != 7 && n != 30 && n != 90) {
-			c.Error(w, r, req, http.StatusBadRequest, "days must be 7, 30 or 90.")
-			return
-		}
-		days = n
+	days, from, to, ok := c.periodDays(w, r, req)
+	if !ok {
+		return
 	}
-	now := c.Now().UTC()
-	to := now.Truncate(24 * time.Hour).Add(24 * time.Hour)
-	from := to.Add(-time.Duration(days) * 24 * time.Hour)
 	m, err := c.cfg.Metrics(r.Context(), from, to)
 	if err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}
-	d := reportsData{M: m, Days: days, Tiers: m.Tiers}
-	for _, n := range []int{7, 30, 90} {
-		d.DayLinks = append(d.DayLinks, rangeLink{Name: strconv.Itoa(n) + " days", Link: "/reports?days=" + strconv.Itoa(n), Active: n == days})
-	}
+	d := reportsData{M: m, Days: days, Tiers: m.Tiers, DayLinks: dayLinks("/reports", days)}
 	period := url.Values{"from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}, "format": {"csv"}}.Encode()
 	d.MetricsCSV = "/api/v1/metrics/support?" + period
 	d.TicketsCSV = "/api/v1/tickets?format=csv&limit=1000"

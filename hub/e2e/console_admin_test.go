@@ -352,7 +352,8 @@ func TestConsoleAdmin(t *testing.T) {
 	// Phone width: nothing scrolls sideways.
 	b.do("phone width", chromedp.EmulateViewport(phoneWidth, 844, chromedp.EmulateMobile))
 	for _, p := range [][3]string{{"/fleet", "#fix-rates", "fleet"}, {"/kb", "#kb-results", "kb"}, {"/admin", "#vendor-rows", "admin"},
-		{"/admin/audit?action=vendor.", "#audit-rows", "admin-audit"}, {"/queue?tier=1", "#queue", "queue-named"}} {
+		{"/admin/audit?action=vendor.", "#audit-rows", "admin-audit"}, {"/queue?tier=1", "#queue", "queue-named"},
+		{"/reports", "#report-tiles", "reports"}} {
 		b.open(h, p[0], p[1])
 		if p[0] == "/admin" {
 			b.waitText("#routing-settings .settings-status", "in force")

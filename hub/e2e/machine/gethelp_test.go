@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +18,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/sys/unix"
+	"github.com/tierline/tierline/scripts/testmachine/nspawn"
 )
 
 const getHelpChromium = "/usr/bin/chromium"
@@ -250,29 +249,10 @@ func ghRelay(ln net.Listener, nsPath, addr string) {
 }
 
 // ghDialIn connects to addr from inside the network namespace at nsPath.
-func ghDialIn(nsPath, addr string) (net.Conn, error) {
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// The thread is never unlocked: it ends with this goroutine, so
-		// nothing else runs in the machine's namespace.
-		runtime.LockOSThread()
-		f, err := os.Open(nsPath)
-		if err != nil {
-			ch <- result{nil, err}
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- result{nil, fmt.Errorf("setns %s: %w", nsPath, err)}
-			return
-		}
-		c, err := net.DialTimeout("tcp4", addr, 10*time.Second)
-		ch <- result{c, err}
-	}()
-	r := <-ch
-	return r.c, r.err
+func ghDialIn(nsPath, addr string) (c net.Conn, err error) {
+	err = nspawn.InNetns(nsPath, func() error {
+		c, err = net.DialTimeout("tcp4", addr, 10*time.Second)
+		return err
+	})
+	return c, err
 }

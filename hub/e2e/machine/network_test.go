@@ -11,9 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"os"
 	"regexp"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,7 +19,6 @@ import (
 	"time"
 
 	"golang.org/x/net/dns/dnsmessage"
-	"golang.org/x/sys/unix"
 
 	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/agent/netstate/dnstest"
@@ -83,7 +80,7 @@ func startDNS(t *testing.T, n *nspawn.Network) *dnsServer {
 	s := &dnsServer{}
 	var pc net.PacketConn
 	var ln net.Listener
-	err := inNetns("/var/run/netns/"+n.NS, func() error {
+	err := nspawn.InNetns("/var/run/netns/"+n.NS, func() error {
 		var err error
 		if pc, err = net.ListenPacket("udp4", nspawn.HubIP+":53"); err != nil {
 			return err
@@ -98,28 +95,6 @@ func startDNS(t *testing.T, n *nspawn.Network) *dnsServer {
 	go dnstest.ServeTCP(ln, s.answer)
 	t.Cleanup(func() { pc.Close(); ln.Close() })
 	return s
-}
-
-// inNetns runs f on a thread in the network namespace at path. The thread
-// is never unlocked: it ends with its goroutine, so nothing else runs in
-// that namespace; sockets f opens stay in it.
-func inNetns(path string, f func() error) error {
-	ch := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		ns, err := os.Open(path)
-		if err != nil {
-			ch <- err
-			return
-		}
-		defer ns.Close()
-		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- fmt.Errorf("setns %s: %w", path, err)
-			return
-		}
-		ch <- f()
-	}()
-	return <-ch
 }
 
 // dnsPC boots a machine whose resolver forwards to the test's DNS server.
@@ -366,7 +341,7 @@ func openGetHelp(t *testing.T, p *pc, user string) *getHelpPage {
 	pg := &getHelpPage{t: t, base: link[:strings.Index(link, "/open")], client: &http.Client{Jar: jar, Timeout: 3 * time.Minute,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			var c net.Conn
-			err := inNetns(netns, func() error {
+			err := nspawn.InNetns(netns, func() error {
 				var d net.Dialer
 				var err error
 				c, err = d.DialContext(ctx, network, addr)

@@ -8,14 +8,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/tierline/tierline/scripts/testmachine/nspawn"
 	"github.com/tierline/tierline/shared/catalog"
@@ -47,7 +43,7 @@ type printerSink struct {
 // listenPrinter starts a printerSink on addr in the test's namespace.
 func listenPrinter(t *testing.T, n *nspawn.Network, addr string) *printerSink {
 	t.Helper()
-	ln, err := listenIn(n, addr)
+	ln, err := n.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,35 +71,6 @@ func (s *printerSink) received() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.data.String()
-}
-
-// listenIn listens on addr inside the test's namespace (a socket keeps the
-// namespace it was made in).
-func listenIn(n *nspawn.Network, addr string) (net.Listener, error) {
-	type result struct {
-		ln  net.Listener
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// Never unlocked: the thread ends with this goroutine, so nothing
-		// else runs in the namespace.
-		runtime.LockOSThread()
-		f, err := os.Open("/var/run/netns/" + n.NS)
-		if err != nil {
-			ch <- result{nil, err}
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- result{nil, fmt.Errorf("setns %s: %w", n.NS, err)}
-			return
-		}
-		ln, err := net.Listen("tcp", addr)
-		ch <- result{ln, err}
-	}()
-	r := <-ch
-	return r.ln, r.err
 }
 
 // addPrinter adds a raw CUPS queue printing to a socket printer at addr,

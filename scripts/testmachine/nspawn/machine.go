@@ -81,32 +81,49 @@ func (n *Network) Command(ctx context.Context, name string, args ...string) *exe
 
 // DialContext connects from inside the test's namespace, for an
 // http.Transport that talks to a hub listening there.
-func (n *Network) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	type result struct {
-		c   net.Conn
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// The thread is never unlocked: it ends with this goroutine, so
-		// nothing else ever runs in the test's namespace.
-		runtime.LockOSThread()
-		f, err := os.Open("/var/run/netns/" + n.NS)
-		if err != nil {
-			ch <- result{nil, err}
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- result{nil, fmt.Errorf("setns %s: %w", n.NS, err)}
-			return
-		}
+func (n *Network) DialContext(ctx context.Context, network, addr string) (c net.Conn, err error) {
+	err = InNetns(n.Path(), func() error {
 		var d net.Dialer
-		c, err := d.DialContext(ctx, network, addr)
-		ch <- result{c, err}
+		c, err = d.DialContext(ctx, network, addr)
+		return err
+	})
+	return c, err
+}
+
+// Listen listens on addr inside the test's namespace (a socket keeps the
+// namespace it was made in).
+func (n *Network) Listen(network, addr string) (ln net.Listener, err error) {
+	err = InNetns(n.Path(), func() error {
+		ln, err = net.Listen(network, addr)
+		return err
+	})
+	return ln, err
+}
+
+// Path is the namespace's file, for InNetns.
+func (n *Network) Path() string { return "/var/run/netns/" + n.NS }
+
+// InNetns runs f on a thread in the network namespace at path (a file in
+// /var/run/netns, or /proc/PID/ns/net). The thread is never unlocked: it
+// ends with its goroutine, so nothing else ever runs in that namespace;
+// sockets f opens stay in it.
+func InNetns(path string, f func() error) error {
+	ch := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		ns, err := os.Open(path)
+		if err != nil {
+			ch <- err
+			return
+		}
+		defer ns.Close()
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			ch <- fmt.Errorf("setns %s: %w", path, err)
+			return
+		}
+		ch <- f()
 	}()
-	r := <-ch
-	return r.c, r.err
+	return <-ch
 }
 
 // Config says which machine to boot.
