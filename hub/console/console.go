@@ -176,6 +176,8 @@ type Config struct {
 	// TelemetryEvery is how often watched devices are checked for new
 	// telemetry to push to pages (default 5s).
 	TelemetryEvery time.Duration
+	// Mail, if set, tells the admin page how email intake is set up.
+	Mail func() MailStatus
 }
 
 // CheckAndSetDefaults validates c and fills defaults.

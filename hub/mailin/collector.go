@@ -541,3 +541,12 @@ func attachmentID(key string, i int) string {
 	sum := sha256.Sum256([]byte(key + "/" + strconv.Itoa(i)))
 	return hex.EncodeToString(sum[:16])
 }
+
+// Config returns the collector's configuration as checked, with defaults
+// filled and without the password.
+func (c *Collector) Config() Config {
+	cfg := c.cfg
+	cfg.Password = ""
+	cfg.TLS = nil
+	return cfg
+}

@@ -60,6 +60,9 @@ type respReader struct {
 	// maxLiteral bounds one literal's size (a whole mail, when fetched).
 	maxLiteral int64
 	n          int // bytes of the current response outside literals
+	// err is sticky: once the reader failed, every later read fails too,
+	// so no loop can spin on a byte it was refused.
+	err error
 }
 
 func newRespReader(r io.Reader, maxLiteral int64) *respReader {
@@ -67,18 +70,28 @@ func newRespReader(r io.Reader, maxLiteral int64) *respReader {
 }
 
 func (p *respReader) readByte() (byte, error) {
+	if p.err != nil {
+		return 0, p.err
+	}
 	p.n++
 	if p.n > maxLineBytes {
-		return 0, protoErr("response longer than %d bytes", maxLineBytes)
+		p.err = protoErr("response longer than %d bytes", maxLineBytes)
+		return 0, p.err
 	}
 	b, err := p.r.ReadByte()
 	if errors.Is(err, io.EOF) {
-		return 0, io.ErrUnexpectedEOF
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		p.err = err
 	}
 	return b, err
 }
 
 func (p *respReader) peek() (byte, error) {
+	if p.err != nil {
+		return 0, p.err
+	}
 	b, err := p.r.Peek(1)
 	if err != nil {
 		if errors.Is(err, io.EOF) {

@@ -24,7 +24,7 @@ import (
 // Limits bound what one mail may bring in.
 type Limits struct {
 	// MaxAttachments is how many files of one mail are kept; later ones
-	// are listed as dropped (default 10).
+	// are listed as dropped (default 10; negative: none are kept).
 	MaxAttachments int
 	// MaxAttachmentBytes is the largest file kept; a larger one is listed
 	// as dropped (default 10 MiB).
@@ -38,7 +38,7 @@ type Limits struct {
 }
 
 func (l *Limits) setDefaults() {
-	if l.MaxAttachments <= 0 {
+	if l.MaxAttachments == 0 {
 		l.MaxAttachments = 10
 	}
 	if l.MaxAttachmentBytes <= 0 {
@@ -363,6 +363,8 @@ func (w *walker) file(f File) {
 	switch {
 	case f.Size > w.lim.MaxAttachmentBytes:
 		f.Reason = fmt.Sprintf("larger than %s", byteSize(w.lim.MaxAttachmentBytes))
+	case w.lim.MaxAttachments < 0:
+		f.Reason = "this hub keeps no attachments"
 	case len(w.m.Files) >= w.lim.MaxAttachments:
 		f.Reason = fmt.Sprintf("more than %d attachments", w.lim.MaxAttachments)
 	}
