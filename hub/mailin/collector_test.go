@@ -394,8 +394,11 @@ func TestMailAttachmentsAndBadMail(t *testing.T) {
 }
 
 func TestTechnicianReplyGoesOutBySMTP(t *testing.T) {
+	storetest.Backends(t, testReplyBySMTP)
+}
+
+func testReplyBySMTP(t *testing.T, st *store.Store) {
 	dc := startDovecot(t)
-	st := storetest.Open(t)
 	r := newRig(t, st, dc, mailin.TLSImplicit, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
