@@ -411,11 +411,11 @@ func (c *Collector) Take(ctx context.Context, raw []byte) (Outcome, error) {
 	}
 	atts := make([]store.Attachment, 0, len(files)+len(m.Dropped))
 	for i, f := range files {
-		atts = append(atts, store.Attachment{ID: attachmentID(m.Key, i), MailID: m.Key, Name: f.Name, ContentType: f.ContentType,
+		atts = append(atts, store.Attachment{ID: attachmentID(m.Key, i), MailID: m.Key, Position: i, Name: f.Name, ContentType: f.ContentType,
 			Size: f.Size, Data: f.Data, CreatedAt: now})
 	}
 	for i, f := range m.Dropped {
-		atts = append(atts, store.Attachment{ID: attachmentID(m.Key, len(files)+i), MailID: m.Key, Name: f.Name, ContentType: f.ContentType,
+		atts = append(atts, store.Attachment{ID: attachmentID(m.Key, len(files)+i), MailID: m.Key, Position: len(files) + i, Name: f.Name, ContentType: f.ContentType,
 			Size: f.Size, Dropped: f.Reason, CreatedAt: now})
 	}
 	if err := c.cfg.Store.AddAttachments(ctx, out.Ticket.ID, atts); err != nil {

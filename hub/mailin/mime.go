@@ -60,8 +60,8 @@ type Mail struct {
 	// MessageID is the Message-ID without angle brackets; "" if the mail
 	// has none.
 	MessageID string
-	// Key identifies the mail in at most 64 bytes: its Message-ID, or a
-	// hash of it (or of the whole mail, without one).
+	// Key identifies the mail in at most 64 bytes: a hash of the sender
+	// and the Message-ID (of the whole mail, without one).
 	Key      string
 	From     string // the sender's address, lower-cased domain
 	FromName string
@@ -127,12 +127,12 @@ func Parse(raw []byte, lim Limits) (*Mail, error) {
 	m.MessageID = firstID(h.Get("Message-Id"))
 	m.InReplyTo = msgIDs(h.Get("In-Reply-To"))
 	m.References = msgIDs(h.Get("References"))
-	switch {
-	case m.MessageID != "" && len(m.MessageID) <= 64:
-		m.Key = m.MessageID
-	case m.MessageID != "":
-		m.Key = hashKey([]byte(m.MessageID))
-	default:
+	// The key binds the Message-ID to the sender: another sender reusing
+	// someone's Message-ID (they are visible in every reply's References)
+	// gets a key of their own and cannot land on that person's ticket.
+	if m.MessageID != "" {
+		m.Key = hashKey([]byte(strings.ToLower(m.From) + "\x00" + m.MessageID))
+	} else {
 		m.Key = hashKey(raw)
 	}
 	m.Auto = autoReason(h)
@@ -153,7 +153,7 @@ func Parse(raw []byte, lim Limits) (*Mail, error) {
 
 func hashKey(b []byte) string {
 	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])[:56]
+	return "mail:" + hex.EncodeToString(sum[:])[:56]
 }
 
 // headerEnd is the offset of the blank line ending the header section, or

@@ -117,12 +117,18 @@ func TestParse(t *testing.T) {
 	if m.From != "Juergen@example.test" || m.FromName != "Jürgen" || m.Subject != "Drücker kaputt" || m.Text != "Der Drücker druckt nicht." {
 		t.Fatalf("%+v", m)
 	}
-	if m.Key != "abc@example.test" || len(m.References) != 2 || m.References[1] != "r2@x" || m.Auto != "" {
+	if !strings.HasPrefix(m.Key, "mail:") || len(m.Key) > 64 || len(m.References) != 2 || m.References[1] != "r2@x" || m.Auto != "" {
 		t.Fatalf("%+v", m)
 	}
-	long := strings.Replace(sampleMail, "abc@example.test", strings.Repeat("x", 80)+"@example.test", 1)
-	if m, _ := Parse([]byte(long), Limits{}); !strings.HasPrefix(m.Key, "sha256:") || len(m.Key) > 64 {
-		t.Fatalf("key of a long Message-ID: %q", m.Key)
+	// The same Message-ID from another sender is another mail.
+	other := strings.Replace(sampleMail, "Juergen@Example.TEST", "mallory@example.test", 1)
+	if m2, _ := Parse([]byte(other), Limits{}); m2.Key == m.Key {
+		t.Fatalf("two senders' mails with one Message-ID share the key %q", m.Key)
+	}
+	// A resent copy (other Received lines, same sender and id) is the same mail.
+	again := "Received: from relay2\r\n" + sampleMail
+	if m3, _ := Parse([]byte(again), Limits{}); m3.Key != m.Key {
+		t.Fatalf("a resent copy has key %q, want %q", m3.Key, m.Key)
 	}
 }
 

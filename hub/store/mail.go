@@ -15,7 +15,8 @@ import (
 type Attachment struct {
 	ID          string    `json:"id"`
 	TicketID    string    `json:"ticket_id"`
-	MailID      string    `json:"mail_id"` // the mail's Message-ID (or its hash)
+	MailID      string    `json:"mail_id"` // the mail's key (hub/mailin)
+	Position    int       `json:"position"` // its place among the mail's files
 	Name        string    `json:"name"`
 	ContentType string    `json:"content_type"`
 	Size        int64     `json:"size"`
@@ -24,12 +25,12 @@ type Attachment struct {
 	Data        []byte    `json:"-"` // TicketAttachment only
 }
 
-const attachmentCols = `id, ticket_id, mail_id, name, content_type, size, dropped, created_at`
+const attachmentCols = `id, ticket_id, mail_id, position, name, content_type, size, dropped, created_at`
 
 func scanAttachment(sc rowScanner, data *[]byte) (Attachment, error) {
 	var a Attachment
 	var created int64
-	dest := []any{&a.ID, &a.TicketID, &a.MailID, &a.Name, &a.ContentType, &a.Size, &a.Dropped, &created}
+	dest := []any{&a.ID, &a.TicketID, &a.MailID, &a.Position, &a.Name, &a.ContentType, &a.Size, &a.Dropped, &created}
 	if data != nil {
 		dest = append(dest, data)
 	}
@@ -58,8 +59,8 @@ func (s *Store) AddAttachments(ctx context.Context, ticketID string, atts []Atta
 					data = []byte{}
 				}
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO ticket_attachments (id, ticket_id, mail_id, name, content_type, size, data, dropped, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`), a.ID, ticketID, a.MailID, a.Name, a.ContentType, a.Size, data,
+			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO ticket_attachments (id, ticket_id, mail_id, position, name, content_type, size, data, dropped, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`), a.ID, ticketID, a.MailID, a.Position, a.Name, a.ContentType, a.Size, data,
 				a.Dropped, a.CreatedAt.UnixNano()); err != nil {
 				if isForeignKeyViolation(err) {
 					return fmt.Errorf("ticket %s: %w", ticketID, ErrNotFound)
@@ -74,7 +75,7 @@ func (s *Store) AddAttachments(ctx context.Context, ticketID string, atts []Atta
 // TicketAttachments lists a ticket's attachments, without their data,
 // oldest first.
 func (s *Store) TicketAttachments(ctx context.Context, ticketID string) ([]Attachment, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+attachmentCols+` FROM ticket_attachments WHERE ticket_id = ? ORDER BY created_at, id`), ticketID)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+attachmentCols+` FROM ticket_attachments WHERE ticket_id = ? ORDER BY created_at, mail_id, position`), ticketID)
 	if err != nil {
 		return nil, fmt.Errorf("ticket attachments: %w", err)
 	}

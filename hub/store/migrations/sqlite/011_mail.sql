@@ -12,6 +12,7 @@ CREATE TABLE ticket_attachments (
 	id           TEXT PRIMARY KEY,
 	ticket_id    TEXT NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
 	mail_id      TEXT NOT NULL,
+	position     INTEGER NOT NULL DEFAULT 0,
 	name         TEXT NOT NULL,
 	content_type TEXT NOT NULL,
 	size         BIGINT NOT NULL,
