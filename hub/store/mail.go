@@ -15,7 +15,7 @@ import (
 type Attachment struct {
 	ID          string    `json:"id"`
 	TicketID    string    `json:"ticket_id"`
-	MailID      string    `json:"mail_id"` // the mail's key (hub/mailin)
+	MailID      string    `json:"mail_id"`  // the mail's key (hub/mailin)
 	Position    int       `json:"position"` // its place among the mail's files
 	Name        string    `json:"name"`
 	ContentType string    `json:"content_type"`
