@@ -28,7 +28,7 @@ func TestAdminPageShowsEmailIntake(t *testing.T) {
 		t.Fatalf("admin page: %d", res.StatusCode)
 	}
 	for _, want := range []string{"helpdesk@example.test", "imap.example.test:993 (imaps)", "INBOX", "smtp.example.test:587",
-		"up to 10 per mail, 10 MiB each", "3 filed, 0 replies, 1 ignored, 0 refused", "log in as helpdesk: server answered NO &lt;b&gt;denied&lt;/b&gt;",
+		"up to 10 per mail, 10 MiB each", "3 filed as new tickets, 0 added to tickets, 1 ignored, 0 refused", "log in as helpdesk: server answered NO &lt;b&gt;denied&lt;/b&gt;",
 		"0 waiting, 0 sent"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("admin page lacks %q", want)

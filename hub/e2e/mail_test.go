@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 import (
@@ -171,6 +173,25 @@ func TestEmailIntake(t *testing.T) {
 	if len(box.Messages()) != 1 {
 		t.Fatalf("%d mails sent, want the one answer", len(box.Messages()))
 	}
+
+	// The admin page shows the setup and what the collector did, and no
+	// password.
+	const adminPW = "mail admin console pw"
+	must(t, adminPW+"\n", "tierline-hub", "user", "add", "--data", h.data, "--name", "boss", "--role", "admin")
+	b := newConsoleBrowser(t)
+	b.login(h, "boss", adminPW)
+	b.open(h, "/admin", "#email")
+	b.waitText("#mail-config", "1 added to tickets")
+	card := b.text("#email")
+	for _, want := range []string{"helpdesk@support.test", dc.Addr + " (imaps)", dc.User, "INBOX", "1s", smtpAddr, "0 waiting, 1 sent"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("the admin page's email card lacks %q:\n%s", want, card)
+		}
+	}
+	if strings.Contains(b.eval(`document.documentElement.outerHTML`), dc.Password) {
+		t.Fatal("the admin page holds the IMAP password")
+	}
+	b.shot("admin-email-intake")
 }
 
 // TestEmailIntakeConfigErrors: a hub with a half email setup refuses to

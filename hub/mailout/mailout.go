@@ -85,7 +85,7 @@ type Config struct {
 	// the mailbox hub/mailin reads.
 	From string
 	// Every is how often the outbox looks for due replies besides being
-	// woken (default 30s).
+	// woken (default 30s, or RetryBase if that is shorter).
 	Every time.Duration
 	// RetryBase and RetryMax bound the backoff between attempts (default
 	// 30s doubling up to 30m); a reply is tried until the server takes it
@@ -165,7 +165,9 @@ func (o *Outbox) Handle(c tickets.Change) {
 // Config.Every. With several hubs on one database one of them sends at a
 // time.
 func (o *Outbox) Run(ctx context.Context) {
-	t := time.NewTicker(o.cfg.Every)
+	// Looking at least as often as the first retry wait keeps a reply that
+	// failed once from waiting a whole round more than its backoff.
+	t := time.NewTicker(min(o.cfg.Every, o.cfg.RetryBase))
 	defer t.Stop()
 	for {
 		if _, err := o.cfg.Store.WithJobLock(ctx, "mail-outbox", func(ctx context.Context) error {
