@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/tierline/tierline/hub/mailin/mailtest"
 	"github.com/tierline/tierline/hub/vendors/vendortest"
 )
@@ -192,6 +194,10 @@ func TestEmailIntake(t *testing.T) {
 		t.Fatal("the admin page holds the IMAP password")
 	}
 	b.shot("admin-email-intake")
+	// At phone width the card fits without scrolling sideways.
+	b.do("phone width", chromedp.EmulateViewport(phoneWidth, 844, chromedp.EmulateMobile))
+	b.open(h, "/admin#email", "#email")
+	b.fitsWidth("/admin with email intake")
 }
 
 // TestEmailIntakeConfigErrors: a hub with a half email setup refuses to
