@@ -463,9 +463,9 @@ func (c *Collector) thread(ctx context.Context, m *Mail) (store.Ticket, bool, er
 	return t, mine(t), nil
 }
 
-// maxTicketText is how much of a mail's text goes on the ticket; the
-// tickets service takes 16 KiB.
-const maxTicketText = 15 << 10
+// maxTicketText is how much text a ticket or message takes (the tickets
+// service's limit is 16 KiB); a mail's notes on dropped files come first.
+const maxTicketText = 16<<10 - 64
 
 // body is the ticket text of a mail and the files to keep: a text longer
 // than the ticket takes is cut, and kept whole as mail.txt; dropped files
@@ -480,17 +480,25 @@ func (c *Collector) body(m *Mail, now time.Time) (string, []File) {
 		}
 	}
 	var notes []string
-	if len(text) > maxTicketText {
-		cut := maxTicketText
+	for i, f := range m.Dropped {
+		if i == 10 {
+			notes = append(notes, fmt.Sprintf("%d more attachments were not kept.", len(m.Dropped)-i))
+			break
+		}
+		notes = append(notes, fmt.Sprintf("Attachment %s (%s) was not kept: %s.", truncate(f.Name, 80), byteSize(f.Size), f.Reason))
+	}
+	room := maxTicketText - 200 // the note on a cut text
+	for _, n := range notes {
+		room -= len(n) + 2
+	}
+	if len(text) > room {
+		cut := room
 		for cut > 0 && !utf8.RuneStart(text[cut]) {
 			cut--
 		}
 		files = append(append([]File(nil), files...), File{Name: "mail.txt", ContentType: "text/plain; charset=utf-8", Size: int64(len(m.Text)), Data: []byte(m.Text)})
 		text = text[:cut]
-		notes = append(notes, "The mail is longer; its whole text is attached as mail.txt.")
-	}
-	for _, f := range m.Dropped {
-		notes = append(notes, fmt.Sprintf("Attachment %s (%s) was not kept: %s.", f.Name, byteSize(f.Size), f.Reason))
+		notes = append([]string{"The mail is longer; its whole text is attached as mail.txt."}, notes...)
 	}
 	if len(notes) > 0 {
 		text += "\n\n[" + strings.Join(notes, "\n ") + "]"

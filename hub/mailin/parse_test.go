@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -165,4 +167,22 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestBodyFitsATicket(t *testing.T) {
+	c := &Collector{}
+	m := &Mail{Text: strings.Repeat("ä", 20<<10)}
+	for i := range 50 {
+		m.Dropped = append(m.Dropped, File{Name: strings.Repeat("n", 200) + strconv.Itoa(i), Size: 1 << 30, Reason: "larger than 10 MiB"})
+	}
+	text, files := c.body(m, time.Time{})
+	if len(text) > 16<<10 || !utf8.ValidString(text) {
+		t.Fatalf("ticket text of %d bytes (valid UTF-8: %v), over the 16 KiB a ticket takes", len(text), utf8.ValidString(text))
+	}
+	if len(files) != 1 || files[0].Name != "mail.txt" || string(files[0].Data) != m.Text {
+		t.Fatalf("the whole text is not kept as mail.txt: %+v", files)
+	}
+	if !strings.Contains(text, "40 more attachments were not kept.") || !strings.Contains(text, "whole text is attached as mail.txt") {
+		t.Fatalf("the notes are missing: ...%s", text[len(text)-300:])
+	}
 }
