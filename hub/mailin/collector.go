@@ -204,10 +204,8 @@ func (c *Collector) Run(ctx context.Context) {
 	t := time.NewTicker(c.cfg.Every)
 	defer t.Stop()
 	for {
-		var res Result
 		_, err := c.cfg.Store.WithJobLock(ctx, "mail-collector", func(ctx context.Context) error {
-			var err error
-			res, err = c.Poll(ctx)
+			_, err := c.Poll(ctx)
 			return err
 		})
 		if err != nil && ctx.Err() == nil {
@@ -218,7 +216,6 @@ func (c *Collector) Run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		_ = res
 	}
 }
 
@@ -364,7 +361,7 @@ func (c *Collector) Take(ctx context.Context, raw []byte) (Outcome, error) {
 		return out, nil
 	}
 	now := c.cfg.Now()
-	text, files := c.body(m, now)
+	text, files := c.body(m)
 	t, ok, err := c.thread(ctx, m)
 	if err != nil {
 		return out, err
@@ -470,7 +467,7 @@ const maxTicketText = 16<<10 - 64
 // body is the ticket text of a mail and the files to keep: a text longer
 // than the ticket takes is cut, and kept whole as mail.txt; dropped files
 // are listed at the end of the text so the technician sees them.
-func (c *Collector) body(m *Mail, now time.Time) (string, []File) {
+func (c *Collector) body(m *Mail) (string, []File) {
 	text := m.Text
 	files := m.Files
 	if strings.TrimSpace(text) == "" {

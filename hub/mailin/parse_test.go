@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 	"unicode/utf8"
 )
 
@@ -175,7 +174,7 @@ func TestBodyFitsATicket(t *testing.T) {
 	for i := range 50 {
 		m.Dropped = append(m.Dropped, File{Name: strings.Repeat("n", 200) + strconv.Itoa(i), Size: 1 << 30, Reason: "larger than 10 MiB"})
 	}
-	text, files := c.body(m, time.Time{})
+	text, files := c.body(m)
 	if len(text) > 16<<10 || !utf8.ValidString(text) {
 		t.Fatalf("ticket text of %d bytes (valid UTF-8: %v), over the 16 KiB a ticket takes", len(text), utf8.ValidString(text))
 	}
