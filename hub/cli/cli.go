@@ -183,6 +183,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	sessionIdle := fs.Duration("session-idle", 30*time.Minute, "end a console session after this long without a request [TIERLINE_SESSION_IDLE]")
 	rawRet := fs.Duration("raw-retention", 24*time.Hour, "keep raw telemetry this long [TIERLINE_RAW_RETENTION]")
 	rollRet := fs.Duration("rollup-retention", 30*24*time.Hour, "keep telemetry rollups this long [TIERLINE_ROLLUP_RETENTION]")
+	mf := addMailFlags(fs)
 	level := fs.String("log-level", "info", "debug, info, warn or error [TIERLINE_LOG_LEVEL]")
 	format := fs.String("log-format", "text", "text or json [TIERLINE_LOG_FORMAT]")
 	if err := parse(fs, args, 0); err != nil {
@@ -213,6 +214,10 @@ func serve(ctx context.Context, args []string, io IO) error {
 	if (*smtpUser == "") != (smtpCfg.Password == "") {
 		return errors.New("--smtp-user and --smtp-password-file go together")
 	}
+	mailCfg, err := mf.config(*smtpAddr)
+	if err != nil {
+		return err
+	}
 	var bh *tickets.BusinessHours
 	if *hours != "" {
 		if bh, err = tickets.ParseBusinessHours(*hours); err != nil {
@@ -226,7 +231,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	return server.Run(ctx, server.Config{
 		DataDir: *sf.data, DB: *sf.db, Listen: *listen, URL: *urlFlag, TLSCert: *cert, TLSKey: *key,
 		TierLimits: limits, ResponseLimits: resp, SMTP: smtpCfg, VendorRetry: *vendorRetry, BusinessHours: bh, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
-		SessionIdle: *sessionIdle,
+		SessionIdle: *sessionIdle, Mail: mailCfg,
 	})
 }
 

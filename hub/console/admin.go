@@ -21,6 +21,20 @@ type adminStore interface {
 	ListAPITokens(ctx context.Context, userID string) ([]store.APIToken, error)
 	ListVendors(ctx context.Context, withDisabled bool) ([]store.Vendor, error)
 	ListAudit(ctx context.Context, f store.AuditFilter) ([]store.AuditEvent, error)
+	MailOutboxCounts(ctx context.Context) (pending, failing, sent int, err error)
+}
+
+// MailStatus is the email intake as the admin page shows it: its settings
+// without secrets, and what it did since the hub started.
+type MailStatus struct {
+	Enabled                                 bool
+	Address, IMAP, TLS, User, Mailbox, SMTP string
+	Poll, MaxFileSize, SenderLimit          string
+	MaxFiles                                int
+	LastPoll                                time.Time
+	LastError                               string
+	Filed, Replies, Ignored, Refused        int
+	Pending, Failing, Sent                  int
 }
 
 // Admin pages: enrollment tokens, devices, users and roles, API tokens,
@@ -72,6 +86,7 @@ type adminData struct {
 	Categories []string
 	// AssignTiers are the tiers tickets may be assigned automatically in.
 	AssignTiers []int
+	Mail        MailStatus
 }
 
 func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
@@ -137,6 +152,15 @@ func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 	for _, v := range vs {
 		d.Vendors = append(d.Vendors, adminVendor{ID: v.ID, Name: v.Name, Email: v.Email, WebhookURL: v.WebhookURL, ContractRef: v.ContractRef,
 			HasSecret: v.HasSecret, Disabled: v.DisabledAt != nil, Target: tickets.ShortDuration(v.ResponseTarget)})
+	}
+	if c.cfg.Mail != nil {
+		d.Mail = c.cfg.Mail()
+		if d.Mail.Enabled {
+			if d.Mail.Pending, d.Mail.Failing, d.Mail.Sent, err = c.admin.MailOutboxCounts(ctx); err != nil {
+				c.Fail(w, r, req, err)
+				return
+			}
+		}
 	}
 	c.Render(w, r, req, http.StatusOK, "admin.html", View{Title: "Admin", Scripts: []string{"admin.js", "settings.js"}, Data: d})
 }

@@ -179,6 +179,8 @@ type Config struct {
 	// Metrics computes the support metrics of a period (the ticket
 	// service's); without it the reports page says it is not available.
 	Metrics func(ctx context.Context, from, to time.Time) (tickets.Metrics, error)
+	// Mail, if set, tells the admin page how email intake is set up.
+	Mail func() MailStatus
 }
 
 // CheckAndSetDefaults validates c and fills defaults.

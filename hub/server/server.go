@@ -28,6 +28,7 @@ import (
 	"github.com/tierline/tierline/hub/console"
 	"github.com/tierline/tierline/hub/eventbus"
 	"github.com/tierline/tierline/hub/gateway"
+	"github.com/tierline/tierline/hub/mailin"
 	"github.com/tierline/tierline/hub/pki"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
@@ -54,6 +55,10 @@ type Config struct {
 	ResponseLimits map[int]time.Duration
 	// SMTP is the mail server for vendor email; empty Addr: no email.
 	SMTP vendors.SMTPConfig
+	// Mail is the email intake: the IMAP mailbox that becomes tickets
+	// (hub/mailin) and the support address replies come from (hub/mailout,
+	// through SMTP). Empty Addr: no email intake.
+	Mail mailin.Config
 	// VendorRetry is the first wait before a failed vendor delivery is
 	// tried again (default 30s, doubling up to 30m).
 	VendorRetry time.Duration
@@ -181,16 +186,20 @@ func Run(ctx context.Context, cfg Config) error {
 	changes := eventbus.New[tickets.Change]()
 	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log, Changes: changes,
 		Policy:  tickets.Policy{Limits: cfg.TierLimits, Response: cfg.ResponseLimits, Hours: cfg.BusinessHours},
-		Vendors: vendorSender, HubURL: cfg.URL, RetryBase: cfg.VendorRetry})
+		Vendors: vendorSender, HubURL: cfg.URL, RetryBase: cfg.VendorRetry, ReplyByMail: cfg.Mail.Addr != ""})
 	if err != nil {
 		return fmt.Errorf("tickets: %w", err)
+	}
+	mail, err := startMail(cfg, st, ticketSvc, vendorSender, log)
+	if err != nil {
+		return err
 	}
 	// Devices join the tickets: help requests from agents become tickets,
 	// ticket changes go back to the device, fix runs that name a ticket go
 	// on its timeline.
 	devices := tickets.NewDevices(ticketSvc, st, log, ticketEvents.observeSession)
 	con, err := console.New(console.Config{Store: st, Logger: log, SessionIdle: cfg.SessionIdle, Policy: ticketSvc.Policy,
-		Metrics: ticketSvc.Metrics})
+		Metrics: ticketSvc.Metrics, Mail: mail.status})
 	if err != nil {
 		return err
 	}
@@ -222,6 +231,12 @@ func Run(ctx context.Context, cfg Config) error {
 	assigner := tickets.NewAssigner(ticketSvc, st, log.With("component", "assigner"))
 	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "assigner", Queue: 1024, Handle: assigner.Handle,
 		Dropped: dropped("assigner", nil)})
+	if mail.outbox != nil {
+		// A dropped change only delays a reply to the outbox's next
+		// round: the reply is queued in the store with its message.
+		changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "mail-outbox", Queue: 1024, Handle: mail.outbox.Handle,
+			Dropped: dropped("mail-outbox", nil)})
+	}
 	defer func() {
 		// On an early return; after a normal shutdown both are closed already.
 		_ = changes.Close(context.Background())
@@ -292,6 +307,11 @@ func Run(ctx context.Context, cfg Config) error {
 	defer cancel()
 	var wg sync.WaitGroup
 	wg.Add(4)
+	if mail.collector != nil {
+		wg.Add(2)
+		go func() { defer wg.Done(); mail.collector.Run(ctx) }()
+		go func() { defer wg.Done(); mail.outbox.Run(ctx) }()
+	}
 	go func() { defer wg.Done(); con.Run(ctx) }()
 	go func() { defer wg.Done(); _ = gw.Run(ctx) }()
 	go func() { defer wg.Done(); retentionLoop(ctx, st, cfg, log) }()

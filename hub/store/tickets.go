@@ -136,6 +136,9 @@ type TicketEvent struct {
 	// Deliveries are vendor messages this event asks for; they are queued
 	// in the same transaction as the event (an outbox), not part of it.
 	Deliveries []VendorDelivery
+	// Mails are replies by email this event asks for (a technician's
+	// message on an email ticket), queued in the same transaction.
+	Mails []MailOut
 	// MessageID, on a message event, makes it idempotent: a second event
 	// with the same id on the ticket is refused with ErrDuplicate.
 	MessageID string
@@ -372,6 +375,9 @@ func (s *Store) appendTicketEvents(ctx context.Context, tx *sql.Tx, id string, e
 			}
 		}
 		if err := s.insertDeliveries(ctx, tx, *e); err != nil {
+			return err
+		}
+		if err := s.insertMails(ctx, tx, *e); err != nil {
 			return err
 		}
 		if l, ok := e.Data.(ticketevent.Link); ok {

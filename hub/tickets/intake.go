@@ -24,9 +24,12 @@ type Intake struct {
 	DeviceID  string
 	Requester string // who asked: a name, an email address
 	Text      string // the problem or the request, in the requester's words
-	Category  string // one of wire.HelpCategories, or ""
-	Type      string // store.TypeIncident (default) or store.TypeRequest
-	Channel   string // one of store.IntakeChannels except agent; default phone
+	// Title, if set, is the ticket's title (an email's subject); without
+	// it the title is the requester and the first line of Text.
+	Title    string
+	Category string // one of wire.HelpCategories, or ""
+	Type     string // store.TypeIncident (default) or store.TypeRequest
+	Channel  string // one of store.IntakeChannels except agent; default phone
 	// Impact and Urgency, 1 (high) to 3 (low); 0 takes the defaults of a
 	// user's request.
 	Impact, Urgency int
@@ -49,6 +52,11 @@ const DiagnoseTimeout = 20 * time.Second
 func (in *Intake) Validate() error {
 	if err := checkText("text", in.Text, true); err != nil {
 		return err
+	}
+	if in.Title != "" {
+		if err := checkName("title", in.Title); err != nil {
+			return err
+		}
 	}
 	if in.Requester == "" && in.DeviceID == "" {
 		return invalid("name the requester (who asked), the device, or both")
@@ -130,8 +138,12 @@ func (s *Service) Open(ctx context.Context, actor string, in Intake, diagnose Di
 	if who == "" {
 		who = dev.Hostname
 	}
+	ttl := title(who, in.Text)
+	if in.Title != "" {
+		ttl = in.Title
+	}
 	t := store.Ticket{ID: s.cfg.NewID(), DeviceID: in.DeviceID, RequestID: in.RequestID, Requester: in.Requester,
-		Title: title(who, in.Text), Body: in.Text, Category: in.Category, Queue: queue, Channel: in.Channel, Type: in.Type,
+		Title: ttl, Body: in.Text, Category: in.Category, Queue: queue, Channel: in.Channel, Type: in.Type,
 		Signature: sig, Snapshot: snap, CreatedAt: now}
 	filed := ticketevent.Filed{Tier: tier, Impact: in.Impact, Urgency: in.Urgency, Category: in.Category, Queue: queue,
 		Rule: rule, Hostname: dev.Hostname, User: in.Requester, Channel: in.Channel, Type: in.Type, NoSnapshot: noSnapshot}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/mail"
 	"slices"
 	"sort"
 	"strings"
@@ -110,6 +111,10 @@ type Config struct {
 	// vendor (default 30 s doubling up to 30 min); attempts never stop
 	// while the vendor is enabled.
 	RetryBase, RetryMax time.Duration
+	// ReplyByMail queues a technician's message on an email ticket as a
+	// reply to its requester (hub/mailout sends it), in the same
+	// transaction as the message. Off, such messages stay in the console.
+	ReplyByMail bool
 }
 
 // CheckAndSetDefaults validates c and fills defaults.
@@ -435,6 +440,9 @@ func (s *Service) MessageOnce(ctx context.Context, id, actor, from, text, msgID 
 		}
 		events := ev(now, actor, ticketevent.Message{From: from, Text: text, MsgID: msgID})
 		events[0].MessageID = msgID
+		if to := s.mailTo(t, from); to != "" {
+			events[0].Mails = []store.MailOut{{ID: s.cfg.NewID(), To: to}}
+		}
 		if from == FromUser && t.State == store.TicketResolved {
 			// The user says it is not over: the ticket is back in its
 			// tier's queue, the reply on its timeline.
@@ -446,6 +454,19 @@ func (s *Service) MessageOnce(ctx context.Context, id, actor, from, text, msgID 
 		return s.cfg.Store.GetTicket(ctx, id)
 	}
 	return t, err
+}
+
+// mailTo is the address a technician's message on t goes to by email,
+// or "" when it does not go out by email.
+func (s *Service) mailTo(t *store.Ticket, from string) string {
+	if !s.cfg.ReplyByMail || from != FromTechnician || t.Channel != store.IntakeEmail {
+		return ""
+	}
+	a, err := mail.ParseAddress(t.Requester)
+	if err != nil {
+		return ""
+	}
+	return a.Address
 }
 
 // SetWaiting pauses the ticket's clock while it waits on its user or a

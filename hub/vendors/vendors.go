@@ -364,6 +364,17 @@ func (s *Sender) email(ctx context.Context, v store.Vendor, p Payload, body []by
 	nl := strings.NewReplacer("\r\n", "\n", "\r", "\n").Replace(text(p, body))
 	msg.WriteString(strings.ReplaceAll(nl, "\n", "\r\n"))
 
+	return s.SendMail(ctx, from.Address, to.Address, msg.Bytes())
+}
+
+// SendMail hands one message, headers and body with CRLF line ends, to
+// the hub's mail server for one recipient: over STARTTLS when the server
+// offers it, logged in when a user is configured. The email replies of
+// hub/mailout go out through it too.
+func (s *Sender) SendMail(ctx context.Context, from, to string, msg []byte) error {
+	if !s.EmailEnabled() {
+		return ErrNoSMTP
+	}
 	c, err := s.dialSMTP(ctx)
 	if err != nil {
 		return err
@@ -380,8 +391,8 @@ func (s *Sender) email(ctx context.Context, v store.Vendor, p Payload, body []by
 			return fmt.Errorf("smtp %s: log in as %s: %w", s.cfg.SMTP.Addr, s.cfg.SMTP.User, err)
 		}
 	}
-	if err := c.SendMail(from.Address, []string{to.Address}, &msg); err != nil {
-		return fmt.Errorf("smtp %s: send to %s: %w", s.cfg.SMTP.Addr, to.Address, err)
+	if err := c.SendMail(from, []string{to}, bytes.NewReader(msg)); err != nil {
+		return fmt.Errorf("smtp %s: send to %s: %w", s.cfg.SMTP.Addr, to, err)
 	}
 	_ = c.Quit()
 	return nil

@@ -36,6 +36,9 @@ type Message struct {
 type MailOptions struct {
 	TLS            *tls.Config
 	User, Password string
+	// Addr is where to listen (default 127.0.0.1 on a free port): a test
+	// of a mail server that comes back gives the address it was down on.
+	Addr string
 }
 
 // Mailbox is a running SMTP server.
@@ -56,7 +59,11 @@ func StartSMTP(t testing.TB, opt MailOptions) *Mailbox {
 	srv.Domain = "localhost"
 	srv.TLSConfig = opt.TLS
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr := opt.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
