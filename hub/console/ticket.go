@@ -31,6 +31,7 @@ type ticketStore interface {
 	GetVendor(ctx context.Context, idOrName string) (store.Vendor, error)
 	TicketDeliveries(ctx context.Context, ticketID string) ([]store.VendorDelivery, error)
 	SoftwareChanges(ctx context.Context, deviceID string, since, until time.Time, limit int) ([]store.SoftwareChange, error)
+	TicketAttachments(ctx context.Context, ticketID string) ([]store.Attachment, error)
 }
 
 func init() {
@@ -57,19 +58,22 @@ type ticketData struct {
 	// filed for a device has no diagnostics.
 	Channel    string
 	NoSnapshot string
-	SLA        queueRow // countdown attributes
-	SLAPct     int
-	Checks     []diag.CheckResult // failing first
-	Failing    int
-	Sample     *diag.Sample
-	Inventory  *diag.Inventory
-	Chart      Chart
-	Timeline   []timelineItem
-	Messages   []tickets.ViewMessage
-	Runs       []store.Run
-	Users      []store.User
-	Problems   []store.Problem
-	Links      []store.TicketLink
+	// Attachments are the files an email ticket's mails brought, kept or
+	// dropped with the reason.
+	Attachments []store.Attachment
+	SLA         queueRow // countdown attributes
+	SLAPct      int
+	Checks      []diag.CheckResult // failing first
+	Failing     int
+	Sample      *diag.Sample
+	Inventory   *diag.Inventory
+	Chart       Chart
+	Timeline    []timelineItem
+	Messages    []tickets.ViewMessage
+	Runs        []store.Run
+	Users       []store.User
+	Problems    []store.Problem
+	Links       []store.TicketLink
 	// Tiers are the tiers the ticket can be moved to (1 to TopTier, not
 	// its own); NextTier is pre-selected: the next one up, or at the top
 	// the one below.
@@ -121,6 +125,12 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		case err == nil:
 			d.Device, d.HasDevice = dev, true
 		case !isNotFound(err):
+			c.Fail(w, r, req, err)
+			return
+		}
+	}
+	if t.Channel == store.IntakeEmail {
+		if d.Attachments, err = st.TicketAttachments(ctx, t.ID); err != nil {
 			c.Fail(w, r, req, err)
 			return
 		}
