@@ -556,6 +556,10 @@ func (d *Desk) ExpectSamples() func() {
 
 // snapshot is the machine's state now: health checks run now, the latest
 // sample, the inventory and the recent history.
+// snapshotListMax is how many packages and services a snapshot lists; the
+// device's full inventory is on the hub.
+const snapshotListMax = 300
+
 func (d *Desk) snapshot(ctx context.Context) wire.Snapshot {
 	snap := wire.Snapshot{Taken: time.Now().UTC()}
 	// The network is read beside the checks: neither waits on the other.
@@ -579,11 +583,11 @@ func (d *Desk) snapshot(ctx context.Context) wire.Snapshot {
 		// The device's full inventory is on the hub; the snapshot keeps
 		// the frame small.
 		inv := *d.inventory
-		if len(inv.Software) > 300 {
-			inv.Software = inv.Software[:300]
+		if len(inv.Software) > snapshotListMax {
+			inv.Software, inv.SoftwareTotal = inv.Software[:snapshotListMax], len(inv.Software)
 		}
-		if len(inv.Services) > 300 {
-			inv.Services = inv.Services[:300]
+		if len(inv.Services) > snapshotListMax {
+			inv.Services, inv.ServicesTotal = inv.Services[:snapshotListMax], len(inv.Services)
 		}
 		snap.Inventory = &inv
 	}

@@ -191,6 +191,11 @@ type Inventory struct {
 	Network  NetworkConfig `json:"network"`
 	Software []Software    `json:"software,omitempty"`
 	Services []Service     `json:"services,omitempty"`
+	// SoftwareTotal and ServicesTotal, set where Software or Services were
+	// cut (a help request's snapshot keeps the first few hundred), say how
+	// many the machine has.
+	SoftwareTotal int `json:"software_total,omitempty"`
+	ServicesTotal int `json:"services_total,omitempty"`
 	// Updates is the state of the OS's own updates, where it could be read.
 	Updates *UpdateStatus `json:"updates,omitempty"`
 	// FixesNotApplicable names the catalog fixes that would only come back
