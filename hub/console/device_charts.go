@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Charts are drawn on the server as plain SVG elements in the templates
@@ -167,7 +168,13 @@ func newBarChart(title string, labels, hrefs, values, tips []string, a, b []floa
 	if mx == 0 {
 		mx = 1
 	}
-	plot := float64(c.Width - c.Label - 90)
+	// The value is written after the longest bar: leave it room (about
+	// 7.5 px a character at the value's 13 px), so it is never cut off.
+	longest := 0
+	for _, v := range values {
+		longest = max(longest, utf8.RuneCountInString(v))
+	}
+	plot := float64(c.Width-c.Label) - max(60, 7.5*float64(longest)+16)
 	for i, l := range labels {
 		c.Bars = append(c.Bars, Bar{Label: l, Href: hrefs[i], Value: values[i], Tip: tips[i], Y: 4 + i*row,
 			AW: plot * a[i] / mx, BW: plot * b[i] / mx, AClass: aClass, BClass: bClass})
@@ -175,18 +182,8 @@ func newBarChart(title string, labels, hrefs, values, tips []string, a, b []floa
 	return c
 }
 
-// Add and Sub on floats for the templates.
-func fadd(a, b any) float64 { return toF(a) + toF(b) }
-
-func toF(v any) float64 {
-	switch x := v.(type) {
-	case int:
-		return float64(x)
-	case float64:
-		return x
-	}
-	return 0
-}
+// fadd adds numbers of any kind, for the templates.
+func fadd(a, b any) float64 { return number(a) + number(b) }
 
 func init() {
 	funcs["fadd"] = fadd

@@ -50,3 +50,17 @@ func TestWords(t *testing.T) {
 		}
 	}
 }
+
+// A bar chart leaves room after its longest bar for that bar's value, so
+// "1 failing, 0 warning" is not cut off at the chart's edge (on phones it
+// was).
+func TestBarChartValuesFit(t *testing.T) {
+	c := newBarChart("Failing health checks", []string{"oom-kills", "disk-almost-full"}, []string{"", ""},
+		[]string{"1 failing, 0 warning", "12 failing, 103 warning"}, []string{"", ""}, []float64{1, 12}, []float64{0, 103}, "b-fail", "b-warn")
+	for _, b := range c.Bars {
+		end := float64(c.Label) + b.AW + b.BW + 6 + 7.5*float64(len(b.Value))
+		if end > float64(c.Width) {
+			t.Errorf("%s: the value %q ends at %.0f px, past the chart's %d", b.Label, b.Value, end, c.Width)
+		}
+	}
+}
