@@ -237,7 +237,7 @@ func (b *consoleBrowser) login(h *hub, name, password string) {
 
 func (b *consoleBrowser) logout() {
 	b.t.Helper()
-	b.do("log out", chromedp.Click(chromedp.CSS(`.who button`)), chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)))
+	b.do("log out", chromedp.Click(chromedp.CSS(`.who form button`)), chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)))
 }
 
 // open loads path and waits until sel is visible.

@@ -28,7 +28,7 @@ func TestVendorEscalation(t *testing.T) {
 	var sla struct {
 		ResponseLimits string `json:"response_limits"`
 	}
-	if code := h.get("/api/v1/settings/sla", &sla); code != 200 || sla.ResponseLimits != "1=1h0m0s,3=2h0m0s" {
+	if code := h.get("/api/v1/settings/sla", &sla); code != 200 || sla.ResponseLimits != "1=1 h,3=2 h" {
 		t.Fatalf("SLA settings: %d %+v", code, sla)
 	}
 	must(t, "tier three password\n", "tierline-hub", "user", "add", "--data", h.data, "--name", "eng", "--role", "tier3")
