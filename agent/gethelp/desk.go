@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -383,6 +385,7 @@ func (d *Desk) Reply(ctx context.Context, who localipc.Caller, r wire.UserReply)
 	if r.ID == "" {
 		r.ID = wire.NewID()
 	}
+	r.TicketID = d.ticketID(r.TicketID)
 	if err := r.Validate(); err != nil {
 		return localipc.BadRequest("%v", err)
 	}
@@ -402,11 +405,24 @@ func (d *Desk) Reply(ctx context.Context, who localipc.Caller, r wire.UserReply)
 
 // Survey queues who's answer to the survey of one of its tickets.
 func (d *Desk) Survey(ctx context.Context, who localipc.Caller, a wire.SurveyAnswer) error {
+	a.TicketID = d.ticketID(a.TicketID)
 	if err := a.Validate(); err != nil {
 		return localipc.BadRequest("%v", err)
 	}
 	if err := d.allowed(a.TicketID, who); err != nil {
 		return err
+	}
+	// The hub takes an answer only for a resolved ticket: say so here,
+	// rather than thank the user for an answer the hub will refuse.
+	d.mu.Lock()
+	mt := d.tickets[a.TicketID]
+	state, number, surveyed := mt.State, mt.Number, mt.Surveyed
+	d.mu.Unlock()
+	switch {
+	case state != stateResolved:
+		return localipc.BadRequest("ticket #%d is %s: the survey comes when it is resolved", number, strings.ReplaceAll(state, "_", " "))
+	case surveyed:
+		return localipc.BadRequest("you already answered the survey of ticket #%d; thank you", number)
 	}
 	if _, err := d.link.Send(ctx, a); err != nil {
 		return fmt.Errorf("could not save the answer: %w", err)
@@ -428,6 +444,24 @@ func (d *Desk) Owner(id string) string {
 		return t.User
 	}
 	return ""
+}
+
+// ticketID is the id of the ticket ref names: its id, or the number users
+// are shown ("2" or "#2") of one of this computer's tickets; ref as it is
+// otherwise.
+func (d *Desk) ticketID(ref string) string {
+	n, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(ref), "#"), 10, 64)
+	if err != nil || n <= 0 {
+		return ref
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for id, t := range d.tickets {
+		if t.Number == n {
+			return id
+		}
+	}
+	return ref
 }
 
 // allowed refuses a ticket that is not this computer's, or not the

@@ -171,7 +171,7 @@ func (sh Shell) Tickets(ctx context.Context) error {
 			fmt.Fprintf(sh.Out, "    %s %s: %s\n", m.Time.Local().Format("2006-01-02 15:04"), m.From, m.Text)
 		}
 		if t.AskSurvey {
-			fmt.Fprintf(sh.Out, "    Resolved. How did we do? tierline-agent survey --ticket %s --score 1-5\n", t.ID)
+			fmt.Fprintf(sh.Out, "    Resolved. How did we do? tierline-agent survey --ticket %d --score 1-5\n", t.Number)
 		}
 	}
 	return nil

@@ -132,6 +132,17 @@ func TestGetHelpToResolution(t *testing.T) {
 	if code := h.do("POST", "/api/v1/tickets/"+ans.TicketID+"/messages", t2, strings.NewReader(`{"text":"I cleared the stuck job; please try again."}`), nil); code != 200 {
 		t.Fatalf("technician message: %d", code)
 	}
+	// A survey before the resolution is refused on the spot, in words,
+	// not thanked for and dropped by the hub later.
+	num := fmt.Sprintf("#%d", ans.Number)
+	eventually(t, "the agent told of the message", 60*time.Second, func() bool {
+		out, _, _ := run(t, "", "tierline-agent", "tickets", "--state", a.state)
+		return strings.Contains(out, "please try again")
+	})
+	if out, errOut, code := run(t, "", "tierline-agent", "survey", "--state", a.state, "--ticket", num, "--score", "5"); code == 0 ||
+		strings.Contains(out, "Thank you") || !strings.Contains(errOut, "the survey comes when it is resolved") {
+		t.Errorf("survey before the resolution: exit %d, %q %q; want it refused, saying when it comes", code, out, errOut)
+	}
 	// Resolving drafts a knowledge base article from the ticket.
 	var resolved struct {
 		Article struct {
@@ -155,7 +166,8 @@ func TestGetHelpToResolution(t *testing.T) {
 		out, _, _ := run(t, "", "tierline-agent", "tickets", "--state", a.state)
 		return strings.Contains(out, "please try again") && strings.Contains(out, "How did we do?")
 	})
-	must(t, "", "tierline-agent", "survey", "--state", a.state, "--ticket", ans.TicketID, "--score", "5")
+	// The user names the ticket by the number they are shown.
+	must(t, "", "tierline-agent", "survey", "--state", a.state, "--ticket", num, "--score", "5")
 	eventually(t, "the survey answer on the ticket", 60*time.Second, func() bool {
 		h.do("GET", "/api/v1/tickets/"+ans.TicketID, t2, nil, &d)
 		return d.Ticket.CSAT != nil && *d.Ticket.CSAT == 5
