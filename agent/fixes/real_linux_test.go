@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -244,4 +245,32 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// The consent prompt names the program end-process would end, with its
+// pid and user, and the service restart-service would restart.
+func TestConsentTargetNamesTheProgram(t *testing.T) {
+	cmd := startSleep(t)
+	pid := strconv.Itoa(cmd.Process.Pid)
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		fix    string
+		params map[string]string
+		want   string
+	}{
+		{catalog.EndProcess, map[string]string{"pid": pid}, "the program tierline-test-sleeper (process " + pid + ", run by " + u.Username + ")"},
+		{catalog.EndProcess, map[string]string{"pid": "999999999"}, "process 999999999 (it is no longer running)"},
+		{catalog.EndProcess, map[string]string{"name": "chrome"}, "every program named chrome"},
+		{catalog.RestartService, map[string]string{"service": "cups"}, "the service cups"},
+		{catalog.EmptyTrash, map[string]string{"user": "bob"}, "bob's trash"},
+		{catalog.ClearUserCaches, nil, "the caches of the user at the screen"},
+		{catalog.FlushDNS, nil, ""},
+	} {
+		if got := ConsentTarget(context.Background(), c.fix, c.params); got != c.want {
+			t.Errorf("%s %v: %q, want %q", c.fix, c.params, got, c.want)
+		}
+	}
 }

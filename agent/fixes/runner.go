@@ -44,10 +44,13 @@ type VerifyFunc func(ctx context.Context, after time.Time, names ...string) []di
 
 // ConsentRequest is what the user is asked to agree to.
 type ConsentRequest struct {
-	RunID       string
-	Fix         string
-	Title       string
-	UserText    string
+	RunID    string
+	Fix      string
+	Title    string
+	UserText string
+	// Target is what exactly the fix acts on (ConsentTarget): the user
+	// is told which program ends, which service restarts.
+	Target      string
 	RequestedBy string
 	Ticket      string
 	Disruptive  bool
@@ -446,7 +449,7 @@ func (r *Runner) consent(ctx context.Context, f catalog.Fix, req wire.RunRequest
 			"ask the user and send the request again with consent obtained", f.ID)
 	}
 	ok, err := r.cfg.Consent(ctx, ConsentRequest{RunID: req.RunID, Fix: f.ID, Title: f.Title, UserText: f.UserText,
-		RequestedBy: req.RequestedBy, Ticket: req.Ticket, Disruptive: f.Disruptive})
+		Target: ConsentTarget(ctx, f.ID, req.Params), RequestedBy: req.RequestedBy, Ticket: req.Ticket, Disruptive: f.Disruptive})
 	switch {
 	case err != nil:
 		return fmt.Sprintf("%s needs the user's consent and the user could not be asked: %v", f.ID, err)

@@ -88,7 +88,7 @@ func (b *ConsentBroker) Ask(ctx context.Context, req fixes.ConsentRequest) (bool
 		who = "a technician"
 	}
 	w := &consentWait{answer: make(chan bool, 1), owner: owner, item: localipc.ConsentItem{RunID: req.RunID, Fix: req.Fix, Title: req.Title,
-		Technician: who, Reason: req.UserText, Ticket: req.Ticket, Disruptive: req.Disruptive, Expires: b.now().Add(b.wait).UTC()}}
+		Technician: who, Reason: req.UserText, Target: req.Target, Ticket: req.Ticket, Disruptive: req.Disruptive, Expires: b.now().Add(b.wait).UTC()}}
 	b.waiting[req.RunID] = w
 	b.mu.Unlock()
 	defer func() {

@@ -222,8 +222,11 @@ type ConsentItem struct {
 	Title string `json:"title"`
 	// Technician is who asked for it.
 	Technician string `json:"technician"`
-	// Reason is what the fix does, in the catalog's end-user words.
+	// Reason is what the fix does, in the catalog's end-user words;
+	// Target what exactly it acts on ("the program firefox (process
+	// 4242, run by alice)"), "" where Reason says it all.
 	Reason     string    `json:"reason"`
+	Target     string    `json:"target,omitempty"`
 	Ticket     string    `json:"ticket,omitempty"`
 	Disruptive bool      `json:"disruptive,omitempty"`
 	Expires    time.Time `json:"expires"`

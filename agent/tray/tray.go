@@ -283,7 +283,7 @@ func (a *app) consentPrompts(ctx context.Context) {
 		runID := it.RunID
 		a.notify(Notification{
 			Title: fmt.Sprintf("%s asks to run: %s", it.Technician, it.Title),
-			Body:  fmt.Sprintf("%s Allow it before %s?", it.Reason, it.Expires.Local().Format("15:04")),
+			Body:  consentBody(it),
 			Actions: []Action{
 				{Key: "allow", Label: "Allow"},
 				{Key: "decline", Label: "Decline"},
@@ -432,4 +432,14 @@ func clip(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
+}
+
+// consentBody tells the user what a fix will do and to what, and until
+// when they may allow it.
+func consentBody(it localipc.ConsentItem) string {
+	on := ""
+	if it.Target != "" {
+		on = " It acts on " + it.Target + "."
+	}
+	return fmt.Sprintf("%s%s Allow it before %s?", it.Reason, on, it.Expires.Local().Format("15:04"))
 }

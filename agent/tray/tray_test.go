@@ -293,8 +293,9 @@ func TestConsentNotification(t *testing.T) {
 		a.consents = []localipc.ConsentItem{
 			{RunID: "run-1", Fix: "reset-network", Title: "Reset network", Technician: "Sam",
 				Reason: "Restart this computer's network connections.", Expires: time.Now().Add(5 * time.Minute)},
-			{RunID: "run-2", Fix: "clear-credentials", Title: "Clear cached credentials", Technician: "Sam",
-				Reason: "Forget saved passwords for the mail server.", Expires: time.Now().Add(5 * time.Minute)},
+			{RunID: "run-2", Fix: "end-process", Title: "End a process", Technician: "Sam",
+				Reason: "Close a program that has stopped responding.", Target: "the program firefox (process 4242, run by alice)",
+				Expires: time.Now().Add(5 * time.Minute)},
 		}
 		a.status.PendingConsent, a.status.Icon = 2, localipc.IconMessage
 	})
@@ -305,6 +306,10 @@ func TestConsentNotification(t *testing.T) {
 	}
 	if got[0].Title != "Sam asks to run: Reset network" || !strings.HasPrefix(got[0].Body, "Restart this computer's network connections. Allow it before") {
 		t.Errorf("consent notification %q / %q", got[0].Title, got[0].Body)
+	}
+	// Which program ends is said, not only that one will.
+	if !strings.HasPrefix(got[1].Body, "Close a program that has stopped responding. It acts on the program firefox (process 4242, run by alice). Allow it before") {
+		t.Errorf("end-process consent says %q; want the program it ends", got[1].Body)
 	}
 	for _, n := range got {
 		if !slices.Equal(n.Actions, []Action{{Key: "allow", Label: "Allow"}, {Key: "decline", Label: "Decline"}}) || n.OnAction == nil {

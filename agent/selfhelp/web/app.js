@@ -521,6 +521,7 @@
         li.appendChild(el("strong", "", c.title || c.fix));
         li.appendChild(el("p", "", (c.technician || "A technician") + " asks to run this fix" +
           (c.disruptive ? " (it interrupts what you are doing)" : "") + ". " + (c.reason || "")));
+        if (c.target) { li.appendChild(el("p", "consent-target", "It acts on " + c.target + ".")); }
         var row = el("div", "row");
         [["Allow", true], ["Decline", false]].forEach(function (o) {
           var b = el("button", o[1] ? "primary" : "", o[0]);
