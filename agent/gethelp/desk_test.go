@@ -245,3 +245,20 @@ func TestSnapshotCarriesCrashes(t *testing.T) {
 		t.Fatalf("snapshot crashes: %+v", snap.Crashes)
 	}
 }
+
+// Articles read in a terminal show their words, not Markdown's marks.
+func TestPlainMarkdown(t *testing.T) {
+	for in, want := range map[string]string{
+		"- Run **Clear temporary files** below.":             "- Run Clear temporary files below.",
+		"*Still full?* Ask the help desk.":                   "Still full? Ask the help desk.",
+		"Use `ipconfig /flushdns` or __restart__ it.":        "Use ipconfig /flushdns or restart it.",
+		"## When the disk is full":                           "When the disk is full",
+		"See [the guide](https://kb.example/disk) for more.": "See the guide (https://kb.example/disk) for more.",
+		"file_name_with_underscores and 2*3*4 stay":          "file_name_with_underscores and 2*3*4 stay",
+		"- a list item":                                      "- a list item",
+	} {
+		if got := PlainMarkdown(in); got != want {
+			t.Errorf("PlainMarkdown(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/user"
+	"regexp"
 	"strings"
 	"time"
 
@@ -138,10 +139,10 @@ func (sh Shell) Search(ctx context.Context, text string, full bool) error {
 		switch {
 		case full:
 			for _, l := range strings.Split(strings.TrimSpace(a.Body), "\n") {
-				fmt.Fprintf(sh.Out, "    %s\n", l)
+				fmt.Fprintf(sh.Out, "    %s\n", PlainMarkdown(l))
 			}
 		case a.Snippet != "":
-			fmt.Fprintf(sh.Out, "    %s\n", oneLine(a.Snippet, 160))
+			fmt.Fprintf(sh.Out, "    %s\n", oneLine(PlainMarkdown(a.Snippet), 160))
 		}
 		if len(a.Fixes) > 0 {
 			fmt.Fprintf(sh.Out, "    Fixes: %s\n", strings.Join(a.Fixes, ", "))
@@ -205,4 +206,23 @@ func (sh Shell) Survey(ctx context.Context, a wire.SurveyAnswer) error {
 	}
 	fmt.Fprintln(sh.Out, "Thank you. Your answer reaches the help desk as soon as the hub can be reached.")
 	return nil
+}
+
+var (
+	mdLink     = regexp.MustCompile(`\[([^\]]*)\]\(([^)]*)\)`)
+	mdStrong   = regexp.MustCompile(`(\*\*|__)(.+?)(\*\*|__)`)
+	mdEmphasis = regexp.MustCompile(`(^|[^\w*])[*_]([^*_\s](?:[^*_]*[^*_\s])?)[*_]`)
+	mdCode     = regexp.MustCompile("`([^`]+)`")
+	mdHeading  = regexp.MustCompile(`^(\s*)#{1,6}\s+`)
+)
+
+// PlainMarkdown writes a line of an article's Markdown as a terminal shows
+// it: emphasis and code marks dropped, a link as its text and address, a
+// heading without its hashes.
+func PlainMarkdown(line string) string {
+	line = mdHeading.ReplaceAllString(line, "$1")
+	line = mdLink.ReplaceAllString(line, "$1 ($2)")
+	line = mdStrong.ReplaceAllString(line, "$2")
+	line = mdEmphasis.ReplaceAllString(line, "$1$2")
+	return mdCode.ReplaceAllString(line, "$1")
 }

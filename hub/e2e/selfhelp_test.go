@@ -321,7 +321,7 @@ func TestSelfHelpPage(t *testing.T) {
 	h := startHub(t)
 	a := fullDiskAgent(t, h.tokenCreate())
 	artID := publishArticle(t, h, `{"title":"Free up space when the disk is full",
-		"body":"# When the disk is full\n\nFiles cannot be saved when the disk is full.\n\n- Run **Clear temporary files** below.\n- Empty the recycle bin.\n\nStill full? Ask the help desk.",
+		"body":"# When the disk is full\n\nFiles cannot be saved when the disk is full.\n\n- Run **Clear temporary files** below.\n- Empty the recycle bin.\n\n*Still full?* Ask the help desk.",
 		"checks":["disk-almost-full"],"fixes":["clear-temp"]}`)
 	eventually(t, "the agent online with its disk-almost-full check failing", 60*time.Second, func() bool {
 		var d device
@@ -361,9 +361,13 @@ func TestSelfHelpPage(t *testing.T) {
 		t.Fatal(err)
 	}
 	pageWait(t, ctx, "the article's text", `document.getElementById("articles").innerText.indexOf("Files cannot be saved when the disk is full") >= 0`)
-	if s := pageText(t, ctx, "#articles"); strings.Contains(s, "**") {
+	if s := pageText(t, ctx, "#articles"); strings.Contains(s, "**") || strings.Contains(s, "*Still") {
 		t.Errorf("the opened article shows %q", s)
 	}
+	// Emphasis is shown as such, not as marks.
+	pageWait(t, ctx, "bold and italic in the article",
+		`document.querySelector("#articles strong") !== null && document.querySelector("#articles strong").textContent === "Clear temporary files" && `+
+			`document.querySelector("#articles em") !== null && document.querySelector("#articles em").textContent === "Still full?"`)
 	pageWait(t, ctx, "the clear-temp fix offered", `document.querySelector('#fixes [data-fix="clear-temp"] button.run') !== null`)
 	selfHelpShot(t, ctx, shots, "2-suggestions")
 
@@ -502,6 +506,8 @@ func TestSelfHelpPage(t *testing.T) {
 		h.get("/api/v1/tickets/"+tid, &d)
 		return d.Ticket.CSAT != nil && *d.Ticket.CSAT == 5
 	})
+	// The thanks stay when the list is drawn again.
+	pageWaitClicking(t, ctx, "the thanks after the survey, after a redraw", "tab-tickets", `document.querySelector('#tickets .survey-done') !== null && document.querySelector('#tickets .survey') === null`)
 
 	// A technician asks to run a fix that needs the user's consent: the
 	// page asks, the user declines, and the run is refused.
@@ -511,8 +517,9 @@ func TestSelfHelpPage(t *testing.T) {
 		t.Fatalf("request a fix needing consent: %d %+v", code, run)
 	}
 	pageWaitClicking(t, ctx, "the consent request", "tab-help", `document.querySelector('#consent-list li') !== null`)
-	if s := pageText(t, ctx, "#consent"); !strings.Contains(s, "End a process") || !strings.Contains(s, "asks to run this fix") {
-		t.Errorf("the consent request shows %q", s)
+	if s := pageText(t, ctx, "#consent"); !strings.Contains(s, "End a process") || !strings.Contains(s, "asks to run this fix") ||
+		!strings.Contains(s, fmt.Sprintf("(process %d, run by ", victim.Process.Pid)) {
+		t.Errorf("the consent request shows %q; want it to name the process it would end", s)
 	}
 	selfHelpShot(t, ctx, shots, "8-consent")
 	if err := uiDo(ctx, chromedp.Click(chromedp.CSS(`#consent-list button:not(.primary)`))); err != nil {

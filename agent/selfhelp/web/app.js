@@ -80,8 +80,28 @@
 
   // Knowledge-base Markdown is shown as text: headings, list items and
   // paragraphs, nothing else.
-  function plain(s) {
-    return s.replace(/\[([^\]]*)\]\(([^)]*)\)/g, "$1 ($2)").replace(/(\*\*|__|`)/g, "");
+  // inline builds a line's text with its emphasis as elements: **bold**,
+  // *italic*, `code`; a link is written as its text and address. Only text
+  // nodes and these tags are made, never HTML from the article.
+  function inline(s) {
+    var frag = document.createDocumentFragment();
+    var re = /(\*\*|__)(.+?)\1|(?<![\w*])(\*|_)([^*_\s](?:[^*_]*[^*_\s])?)\3(?![\w*])|`([^`]+)`|\[([^\]]*)\]\(([^)]*)\)/g;
+    var last = 0, m;
+    while ((m = re.exec(s)) !== null) {
+      if (m.index > last) { frag.appendChild(document.createTextNode(s.slice(last, m.index))); }
+      if (m[2] !== undefined) { frag.appendChild(el("strong", "", m[2])); }
+      else if (m[4] !== undefined) { frag.appendChild(el("em", "", m[4])); }
+      else if (m[5] !== undefined) { frag.appendChild(el("code", "", m[5])); }
+      else { frag.appendChild(document.createTextNode(m[6] + " (" + m[7] + ")")); }
+      last = re.lastIndex;
+    }
+    if (last < s.length) { frag.appendChild(document.createTextNode(s.slice(last))); }
+    return frag;
+  }
+  function block(tag, s) {
+    var e = el(tag);
+    e.appendChild(inline(s));
+    return e;
   }
   function renderMarkdown(parent, md) {
     var blocks = String(md || "").replace(/\r/g, "").split(/\n\s*\n/);
@@ -90,13 +110,13 @@
       if (!lines.length) { return; }
       if (lines.every(function (l) { return /^\s*([-*]|\d+\.)\s+/.test(l); })) {
         var ul = el(/^\s*\d/.test(lines[0]) ? "ol" : "ul");
-        lines.forEach(function (l) { ul.appendChild(el("li", "", plain(l.replace(/^\s*([-*]|\d+\.)\s+/, "")))); });
+        lines.forEach(function (l) { ul.appendChild(block("li", l.replace(/^\s*([-*]|\d+\.)\s+/, ""))); });
         parent.appendChild(ul);
         return;
       }
       var h = /^(#{1,6})\s+(.*)$/.exec(lines[0]);
-      if (h && lines.length === 1) { parent.appendChild(el("h4", "", plain(h[2]))); return; }
-      parent.appendChild(el("p", "", plain(lines.join(" "))));
+      if (h && lines.length === 1) { parent.appendChild(block("h4", h[2])); return; }
+      parent.appendChild(block("p", lines.join(" ")));
     });
   }
 
@@ -485,6 +505,12 @@
       li.appendChild(row);
     }
     if (t.ask_survey) { li.appendChild(survey(t)); }
+    // The thanks stay: the list is drawn again after an answer.
+    else if (t.surveyed) {
+      var thanks = el("p", "muted survey-done", "Thank you: your answer to the survey reached the help desk (or will, once it can be reached).");
+      thanks.setAttribute("role", "status");
+      li.appendChild(thanks);
+    }
     return li;
   }
 
