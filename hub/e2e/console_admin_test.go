@@ -225,7 +225,7 @@ func TestConsoleAdmin(t *testing.T) {
 		t.Errorf("device page health checks: %q (API: %+v)", checks, dev.Health)
 	}
 	// The latest sample follows the device without a reload.
-	b.waitText("#device-latest", "Latest sample at ")
+	b.waitJS("the latest sample, in UTC as the rest of the page", `/Latest sample at \d\d:\d\d:\d\d UTC: CPU/.test(document.getElementById("device-latest").textContent)`)
 	b.waitText("#device-tickets", "printer on floor 2")
 	b.waitText("#fix-history", "end-process")
 	b.waitJS("a drawn CPU line", `(function(){var p=document.querySelector("#charts polyline.s-cpu");return !!p && p.getAttribute("points").split(" ").length >= 1 && p.getAttribute("points") !== ""})()`)

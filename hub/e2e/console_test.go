@@ -277,7 +277,7 @@ func TestConsole(t *testing.T) {
 	b.shot("ticket")
 
 	// Live telemetry of the device arrives without a reload.
-	b.waitJS("the live telemetry block updated", `/^at /.test(document.getElementById("live-when").textContent)`)
+	b.waitJS("the live telemetry block updated, in UTC as the rest of the page", `/^at \d\d:\d\d:\d\d UTC$/.test(document.getElementById("live-when").textContent)`)
 
 	// Priority: impact 1 and urgency 1 make it P1.
 	b.do("set the priority",

@@ -13,7 +13,7 @@
       if (n.kind !== "telemetry" || n.device !== device) { return; }
       var s = n.telemetry || {};
       var at = n.time ? new Date(n.time) : new Date();
-      latest.textContent = "Latest sample at " + at.toLocaleTimeString() + ": CPU " + pct(s.cpu_pct) + ", memory " + pct(s.mem_pct) +
+      latest.textContent = "Latest sample at " + T.utcTime(at) + ": CPU " + pct(s.cpu_pct) + ", memory " + pct(s.mem_pct) +
         ", fullest disk " + pct(s.disk_pct) + ", load " + (typeof s.load1 === "number" ? s.load1.toFixed(2) : "?") + ".";
       var badge = document.getElementById("device-online");
       if (badge && n.state) {

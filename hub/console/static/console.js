@@ -150,5 +150,9 @@
     }
   });
 
-  window.tierline = { api: api, events: events, toast: toast, el: el, fmtDuration: fmtDuration, tickSLA: tickSLA, csrf: csrf };
+  // utcTime writes a time as the server-rendered pages do (UTC), so one
+  // page never mixes the browser's zone with UTC.
+  function utcTime(d) { return d.toISOString().slice(11, 19) + " UTC"; }
+
+  window.tierline = { api: api, events: events, toast: toast, el: el, fmtDuration: fmtDuration, tickSLA: tickSLA, csrf: csrf, utcTime: utcTime };
 })();

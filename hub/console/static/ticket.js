@@ -252,7 +252,7 @@
       document.getElementById("live-mem").textContent = pct(s.mem_pct);
       document.getElementById("live-disk").textContent = pct(s.disk_pct);
       document.getElementById("live-load").textContent = typeof s.load1 === "number" ? s.load1.toFixed(2) : "—";
-      document.getElementById("live-when").textContent = "at " + new Date(n.time).toLocaleTimeString();
+      document.getElementById("live-when").textContent = "at " + T.utcTime(new Date(n.time));
       var on = document.getElementById("device-online");
       if (on && n.state) { on.textContent = n.state; on.className = "badge " + (n.state === "online" ? "pass" : "warn"); }
     }
