@@ -276,6 +276,9 @@ func (d *Desk) Receipt(r wire.HelpReceipt) {
 		updated = d.hubNow()
 	}
 	t.Number, t.Tier = r.Number, r.Tier
+	if t.Title == "" {
+		t.Title = r.Title
+	}
 	if updated.After(t.Updated) {
 		t.Updated = updated
 	}

@@ -88,6 +88,11 @@ func TestGetHelpToResolution(t *testing.T) {
 	if ans.Number == 0 || ans.Tier != 1 || ans.TicketID == "" {
 		t.Fatalf("help answer %+v: want a ticket number in Tier 1", ans)
 	}
+	// My tickets names it at once, before anyone acts on it.
+	if out := must(t, "", "tierline-agent", "tickets", "--state", a.state); !strings.Contains(out, fmt.Sprintf("#%d  new  Tier 1  ", ans.Number)) ||
+		!strings.Contains(out, "The printer on floor 2 <b>jams</b> every time") {
+		t.Errorf("tierline-agent tickets right after filing:\n%s\nwant the ticket with its title", out)
+	}
 	// Listed by device: with a 3 s Tier 1 limit it may already have left
 	// the Tier 1 queue (the answer above says it was filed there).
 	var list struct{ Tickets []ticketJSON }

@@ -73,7 +73,7 @@ func (d *Devices) FileHelp(ctx context.Context, deviceID, hostname string, req w
 		next += " within " + ShortDuration(limit)
 	}
 	next += "; their replies appear here."
-	return wire.HelpReceipt{RequestID: req.RequestID, TicketID: t.ID, Number: t.Number, Tier: t.Tier, Next: next,
+	return wire.HelpReceipt{RequestID: req.RequestID, TicketID: t.ID, Number: t.Number, Tier: t.Tier, Next: next, Title: t.Title,
 		Updated: t.UpdatedAt}, nil
 }
 

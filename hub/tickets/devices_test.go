@@ -220,6 +220,10 @@ func TestHelpReceiptCarriesHubTime(t *testing.T) {
 	if rec.Updated.IsZero() || !rec.Updated.Equal(tk.UpdatedAt) {
 		t.Fatalf("receipt time %v, want the ticket's %v", rec.Updated, tk.UpdatedAt)
 	}
+	// And its title, so My tickets names it before anyone acts on it.
+	if rec.Title != "pc-17: VPN drops" {
+		t.Errorf("receipt title %q", rec.Title)
+	}
 }
 
 // newDevices makes a tickets service on st and its device side.

@@ -158,6 +158,9 @@ type HelpReceipt struct {
 	// send none, and the agent uses its own clock corrected by the hub
 	// offset it measures).
 	Updated time.Time `json:"updated,omitzero"`
+	// Title is the ticket's title, so My tickets names it before anyone
+	// acts on it (added 2026-12; hubs before that send none).
+	Title string `json:"title,omitempty"`
 }
 
 func (HelpReceipt) Type() Type { return TypeHelpReceipt }
