@@ -255,7 +255,7 @@ func TestPlainMarkdown(t *testing.T) {
 		"## When the disk is full":                           "When the disk is full",
 		"See [the guide](https://kb.example/disk) for more.": "See the guide (https://kb.example/disk) for more.",
 		"file_name_with_underscores and 2*3*4 stay":          "file_name_with_underscores and 2*3*4 stay",
-		"- a list item":                                      "- a list item",
+		"- a list item": "- a list item",
 	} {
 		if got := PlainMarkdown(in); got != want {
 			t.Errorf("PlainMarkdown(%q) = %q, want %q", in, got, want)
