@@ -266,18 +266,26 @@ func (s *Store) MailOutboxCounts(ctx context.Context) (pending, failing, sent in
 // pending schedules the next attempt at next with the error that made
 // this one fail.
 func (s *Store) FinishMail(ctx context.Context, id, state, lastError string, next *time.Time, now time.Time) error {
+	return s.finishAttempt(ctx, "mail_outbox", "reply mail", MailPending, id, state, lastError, next, now)
+}
+
+// finishAttempt records an outbox attempt's outcome in table (an outbox
+// with state, attempts, last_error, next_attempt_at and done_at columns):
+// a state other than pending ends the row; pending schedules the next
+// attempt. ErrNotFound when the row is not pending.
+func (s *Store) finishAttempt(ctx context.Context, table, what, pending, id, state, lastError string, next *time.Time, now time.Time) error {
 	var done any
-	if state != MailPending {
+	if state != pending {
 		done = now.UnixNano()
 		next = nil
 	}
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE mail_outbox SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, done_at = ?
-		WHERE id = ? AND state = ?`), state, lastError, nsPtr(next), done, id, MailPending)
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE `+table+` SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, done_at = ?
+		WHERE id = ? AND state = ?`), state, lastError, nsPtr(next), done, id, pending)
 	if err != nil {
-		return fmt.Errorf("reply mail %s: %w", id, err)
+		return fmt.Errorf("%s %s: %w", what, id, err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("pending reply mail %s: %w", id, ErrNotFound)
+		return fmt.Errorf("pending %s %s: %w", what, id, ErrNotFound)
 	}
 	return nil
 }

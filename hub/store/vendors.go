@@ -240,20 +240,7 @@ func (s *Store) TicketDeliveries(ctx context.Context, ticketID string) ([]Vendor
 // abandoned ends the delivery; pending schedules the next attempt at next
 // with the error that made this one fail.
 func (s *Store) FinishDelivery(ctx context.Context, id, state, lastError string, next *time.Time, now time.Time) error {
-	var done any
-	if state != DeliveryPending {
-		done = now.UnixNano()
-		next = nil
-	}
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE vendor_deliveries SET state = ?, attempts = attempts + 1, last_error = ?, next_attempt_at = ?, done_at = ?
-		WHERE id = ? AND state = ?`), state, lastError, nsPtr(next), done, id, DeliveryPending)
-	if err != nil {
-		return fmt.Errorf("vendor delivery %s: %w", id, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("pending vendor delivery %s: %w", id, ErrNotFound)
-	}
-	return nil
+	return s.finishAttempt(ctx, "vendor_deliveries", "vendor delivery", DeliveryPending, id, state, lastError, next, now)
 }
 
 // WithJobLock runs fn only if no other hub sharing the database is running
