@@ -5,6 +5,7 @@ package nspawn
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -363,19 +364,27 @@ func (m *Machine) Stop() error {
 		return nil
 	}
 	_ = syscall.Kill(m.PID, syscall.SIGTERM)
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(HaltWait)
 	for !m.stopped() {
 		if time.Now().After(deadline) {
 			_ = syscall.Kill(m.PID, syscall.SIGKILL)
 			if m.done != nil {
 				<-m.done
 			}
-			return fmt.Errorf("machine %s did not halt within 30s; killed", m.Name)
+			return fmt.Errorf("machine %s did not halt within %s: %w", m.Name, HaltWait, ErrKilled)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	return nil
 }
+
+// HaltWait is how long Stop waits for the machine to halt before it kills
+// it (a loaded host can take a while to stop every unit).
+const HaltWait = 60 * time.Second
+
+// ErrKilled is Stop's error when the machine had to be killed: it is gone
+// all the same (its writes were on a tmpfs overlay), so a test may go on.
+var ErrKilled = errors.New("killed")
 
 type syncBuffer struct {
 	mu sync.Mutex
