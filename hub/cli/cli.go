@@ -178,6 +178,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	smtpFrom := fs.String("smtp-from", "", "sender address of vendor email [TIERLINE_SMTP_FROM]")
 	smtpUser := fs.String("smtp-user", "", "mail server user name, if it needs a login [TIERLINE_SMTP_USER]")
 	smtpPassFile := fs.String("smtp-password-file", "", "file holding the mail server password [TIERLINE_SMTP_PASSWORD_FILE]")
+	deflection := fs.Duration("deflection-window", 72*time.Hour, "how long a device must not come back (another Get help session or a ticket) after a session fixed its problem for the session to count as deflected [TIERLINE_DEFLECTION_WINDOW]")
 	vendorRetry := fs.Duration("vendor-retry", 30*time.Second, "first wait before a failed vendor delivery is tried again; doubles up to 30m [TIERLINE_VENDOR_RETRY]")
 	hours := fs.String("business-hours", "", "count SLA time only in these hours, e.g. \"mon-fri 09:00-17:00 Europe/Berlin\" (default: all hours) [TIERLINE_BUSINESS_HOURS]")
 	sessionIdle := fs.Duration("session-idle", 30*time.Minute, "end a console session after this long without a request [TIERLINE_SESSION_IDLE]")
@@ -231,7 +232,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	return server.Run(ctx, server.Config{
 		DataDir: *sf.data, DB: *sf.db, Listen: *listen, URL: *urlFlag, TLSCert: *cert, TLSKey: *key,
 		TierLimits: limits, ResponseLimits: resp, SMTP: smtpCfg, VendorRetry: *vendorRetry, BusinessHours: bh, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
-		SessionIdle: *sessionIdle, Mail: mailCfg,
+		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection,
 	})
 }
 

@@ -70,7 +70,8 @@ func reportsPage(c *Console, w http.ResponseWriter, r *http.Request, req *Reques
 		{"r-resolve", secondsSpan(o.TimeToResolve.Median), "median time to resolve", ""},
 		{"r-escalation", share(o.EscalationRate), "escalated", warnIf(o.EscalationRate > 0.3)},
 		{"r-breach", share(o.BreachRate), "breached the SLA", badIf(o.BreachRate > 0)},
-		{"r-deflection", share(m.SelfHelp.DeflectionRate), fmt.Sprintf("of %d Get help sessions fixed without a ticket", m.SelfHelp.Sessions), ""},
+		{"r-deflection", share(m.SelfHelp.DeflectionRate), fmt.Sprintf("of %d Get help sessions fixed it for good (%d pending, %d came back within %s)",
+			m.SelfHelp.Sessions, m.SelfHelp.Pending, m.SelfHelp.CameBack, m.SelfHelp.Window), ""},
 		{"r-csat", csat, fmt.Sprintf("satisfaction (%d answers)", o.CSAT.Answers), ""},
 		{"r-backlog", strconv.Itoa(o.Backlog.Open), "open now", ""},
 	}

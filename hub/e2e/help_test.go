@@ -216,7 +216,7 @@ func TestGetHelpToResolution(t *testing.T) {
 		`tierline_ticket_first_response_seconds_count{tier="1"} 1`,
 		`tierline_ticket_resolve_seconds_count{tier="2"} 1`,
 		`tierline_csat_responses_total{score="5"} 1`, `tierline_csat_responses_total{score="1"} 0`,
-		`tierline_ticket_backlog_oldest_seconds{tier="1"} 0`, `tierline_help_sessions_total{outcome="deflected"} `}
+		`tierline_ticket_backlog_oldest_seconds{tier="1"} 0`, `tierline_help_sessions_total{outcome="recovered"} `}
 	var missing []string
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		resp, err := h.client.Get(h.url() + "/metrics")

@@ -156,7 +156,7 @@ func newSupportMetrics() *supportMetrics {
 			Help: "SLA limits passed, by tier and clock: response (nobody responded in time) or resolution (the tier's time limit)."},
 			[]string{"tier", "clock"}),
 		sessions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tierline_help_sessions_total",
-			Help: "Get help sessions reported by devices, by outcome: ticket, deflected (no ticket and every failing check recovered) or no_ticket."},
+			Help: "Get help sessions reported by devices, by outcome at their end: ticket, recovered (no ticket and every failing check recovered; the support metrics count it deflected once the device has not come back within the deflection window) or no_ticket."},
 			[]string{"outcome"}),
 		csat: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tierline_csat_responses_total",
 			Help: "Satisfaction survey answers, by score (1-5)."}, []string{"score"}),
@@ -166,7 +166,7 @@ func newSupportMetrics() *supportMetrics {
 		seen:     map[string]bool{},
 		seenRing: make([]string, sessionsRemembered),
 	}
-	for _, o := range []string{tickets.SessionTicket, tickets.SessionDeflected, tickets.SessionNoTicket} {
+	for _, o := range []string{tickets.SessionTicket, tickets.SessionRecovered, tickets.SessionNoTicket} {
 		m.sessions.WithLabelValues(o)
 	}
 	for s := 1; s <= 5; s++ {

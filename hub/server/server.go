@@ -51,6 +51,10 @@ type Config struct {
 	BusinessHours *tickets.BusinessHours
 	// SLAEvery is how often the SLA loop looks for due tickets (default 2s).
 	SLAEvery time.Duration
+	// DeflectionWindow is how long a device must not come back after a Get
+	// help session that fixed its problem for it to count as deflected
+	// (default 72 h).
+	DeflectionWindow time.Duration
 	// ResponseLimits are the per-tier response limits (none by default).
 	ResponseLimits map[int]time.Duration
 	// SMTP is the mail server for vendor email; empty Addr: no email.
@@ -186,7 +190,8 @@ func Run(ctx context.Context, cfg Config) error {
 	changes := eventbus.New[tickets.Change]()
 	ticketSvc, err := tickets.New(tickets.Config{Store: st, Logger: log, Changes: changes,
 		Policy:  tickets.Policy{Limits: cfg.TierLimits, Response: cfg.ResponseLimits, Hours: cfg.BusinessHours},
-		Vendors: vendorSender, HubURL: cfg.URL, RetryBase: cfg.VendorRetry, ReplyByMail: cfg.Mail.Addr != ""})
+		Vendors: vendorSender, HubURL: cfg.URL, RetryBase: cfg.VendorRetry, ReplyByMail: cfg.Mail.Addr != "",
+		DeflectionWindow: cfg.DeflectionWindow})
 	if err != nil {
 		return fmt.Errorf("tickets: %w", err)
 	}

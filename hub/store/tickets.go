@@ -745,33 +745,54 @@ func (s *Store) RecordHelpSession(ctx context.Context, h HelpSessionRecord) erro
 	return nil
 }
 
-// HelpSessionCounts counts help sessions that ended in [from, to): all,
-// those that ended with a ticket, and those deflected: no ticket, and the
-// device's health checks confirm it (every check failing at the start had
-// recovered by the end, leaving out diag.LastingChecks, which no session
-// can turn ok). A session without a ticket and with nothing failing is not
-// counted as deflected: nothing confirms the problem went.
-func (s *Store) HelpSessionCounts(ctx context.Context, from, to time.Time) (total, ticket, deflected int, err error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT ticket, failing, recovered FROM help_sessions WHERE ended >= ? AND ended < ?`), from.UnixNano(), to.UnixNano())
+// SessionCounts count the Get help sessions of a period by how they
+// ended. Recovered sessions ended without a ticket and with every failing
+// check recovered (Deflected says it for one session); of those, CameBack
+// ones were followed within the window by another session or a ticket from
+// the same device, Pending ones are still inside their window, and the
+// rest are Deflected: the user got what they needed and did not return.
+type SessionCounts struct {
+	Total, Ticket, Recovered, Deflected, Pending, CameBack int
+}
+
+// HelpSessionCounts counts the Get help sessions that ended in [from,
+// to), judging deflection over window after each session as of now. A
+// zero window takes every recovered session as deflected at once.
+func (s *Store) HelpSessionCounts(ctx context.Context, from, to time.Time, window time.Duration, now time.Time) (SessionCounts, error) {
+	var c SessionCounts
+	w := int64(window)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT s.ticket, s.failing, s.recovered, s.ended,
+		EXISTS (SELECT 1 FROM help_sessions o WHERE o.device_id = s.device_id AND o.started > s.ended AND o.started <= s.ended + ?)
+		OR EXISTS (SELECT 1 FROM tickets t WHERE t.device_id = s.device_id AND t.created_at > s.ended AND t.created_at <= s.ended + ?)
+		FROM help_sessions s WHERE s.ended >= ? AND s.ended < ?`), w, w, from.UnixNano(), to.UnixNano())
 	if err != nil {
-		return 0, 0, 0, fmt.Errorf("help sessions: %w", err)
+		return c, fmt.Errorf("help sessions: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var tk bool
+		var tk, back bool
 		var failing, recovered string
-		if err := rows.Scan(&tk, &failing, &recovered); err != nil {
-			return 0, 0, 0, fmt.Errorf("help sessions: %w", err)
+		var ended int64
+		if err := rows.Scan(&tk, &failing, &recovered, &ended, &back); err != nil {
+			return c, fmt.Errorf("help sessions: %w", err)
 		}
-		total++
+		c.Total++
 		switch {
 		case tk:
-			ticket++
+			c.Ticket++
 		case failing != "" && Deflected(strings.Split(failing, ","), strings.Split(recovered, ",")):
-			deflected++
+			c.Recovered++
+			switch {
+			case back:
+				c.CameBack++
+			case now.Before(fromNS(ended).Add(window)):
+				c.Pending++
+			default:
+				c.Deflected++
+			}
 		}
 	}
-	return total, ticket, deflected, rows.Err()
+	return c, rows.Err()
 }
 
 // Deflected reports whether a Get help session that ended without a

@@ -313,9 +313,47 @@ func TestHelpSessionCounts(t *testing.T) {
 		rec("d3", "s7", in, false, []string{"app-crashing", "oom-kills"}, []string{"app-crashing", "oom-kills"})       // only lasting checks: not confirmed
 		rec("d1", "s2", in, true, nil, nil)                                                                            // replay: ignored
 		rec("d1", "s5", t0.Add(48*time.Hour), false, []string{"x"}, []string{"x"})                                     // outside the period
-		total, ticket, deflected, err := s.HelpSessionCounts(ctx, t0, t0.Add(24*time.Hour))
-		if err != nil || total != 7 || ticket != 1 || deflected != 3 {
-			t.Fatalf("total %d ticket %d deflected %d (%v), want 7 1 3", total, ticket, deflected, err)
+		// No window: every recovered session counts as deflected at once.
+		c, err := s.HelpSessionCounts(ctx, t0, t0.Add(24*time.Hour), 0, t0.Add(24*time.Hour))
+		if err != nil || c.Total != 7 || c.Ticket != 1 || c.Recovered != 3 || c.Deflected != 3 {
+			t.Fatalf("%+v (%v), want 7 sessions, 1 ticket, 3 recovered and deflected", c, err)
+		}
+	})
+}
+
+// A recovered session counts as deflected only once its window has passed
+// without its device coming back about it: another Get help session or a
+// ticket from the same device within the window takes it back; another
+// device coming back does not; until the window closes it is pending.
+func TestHelpSessionDeflectionWindow(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		rec := func(dev, id string, started, ended time.Time, ticket bool, failing, recovered []string) {
+			t.Helper()
+			if err := s.RecordHelpSession(ctx, store.HelpSessionRecord{DeviceID: dev, HelpSession: wire.HelpSession{SessionID: id,
+				Started: started, Ended: ended, Ticket: ticket, Failing: failing, Recovered: recovered}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fixed := []string{"disk-almost-full"}
+		at := t0.Add(time.Hour)
+		rec("a", "a1", at.Add(-time.Minute), at, false, fixed, fixed)                               // came back: a2 a day later
+		rec("a", "a2", at.Add(24*time.Hour), at.Add(24*time.Hour+time.Minute), true, fixed, nil)    // (its own period: outside)
+		rec("b", "b1", at.Add(-time.Minute), at, false, fixed, fixed)                               // came back: a ticket 2 days later
+		rec("c", "c1", at.Add(-time.Minute), at, false, fixed, fixed)                               // deflected: c2 came after the window
+		rec("c", "c2", at.Add(100*time.Hour), at.Add(100*time.Hour+time.Minute), false, nil, nil)   // (outside)
+		rec("d", "d1", at.Add(-time.Minute), at, false, fixed, fixed)                               // deflected: only another device came back
+		rec("e", "e1", at.Add(20*time.Hour-time.Minute), at.Add(20*time.Hour), false, fixed, fixed) // pending: window still open
+		tk, evs := newTicket("tb", "b", "rb", at.Add(48*time.Hour))
+		if _, _, err := s.CreateTicket(ctx, tk, evs, nil); err != nil {
+			t.Fatal(err)
+		}
+		now := at.Add(73 * time.Hour)
+		c, err := s.HelpSessionCounts(ctx, t0, t0.Add(24*time.Hour), 72*time.Hour, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (store.SessionCounts{Total: 5, Recovered: 5, CameBack: 2, Deflected: 2, Pending: 1}); c != want {
+			t.Errorf("counts %+v, want %+v", c, want)
 		}
 	})
 }

@@ -62,6 +62,8 @@ func WriteMetricsCSV(w io.Writer, m Metrics) error {
 	}
 	_ = cw.Write([]string{from, to, "self_help", "sessions", strconv.Itoa(m.SelfHelp.Sessions)})
 	_ = cw.Write([]string{from, to, "self_help", "deflected", strconv.Itoa(m.SelfHelp.Deflected)})
+	_ = cw.Write([]string{from, to, "self_help", "pending", strconv.Itoa(m.SelfHelp.Pending)})
+	_ = cw.Write([]string{from, to, "self_help", "came_back", strconv.Itoa(m.SelfHelp.CameBack)})
 	_ = cw.Write([]string{from, to, "first_contact_resolution", num(m.FirstContactResolution), ""})
 	cw.Flush()
 	return cw.Error()

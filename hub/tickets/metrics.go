@@ -100,11 +100,22 @@ type CSAT struct {
 // SelfHelpMetrics count Get help sessions: deflected are those that ended
 // without a ticket and with the device's failing checks recovered.
 type SelfHelpMetrics struct {
-	Sessions       int     `json:"sessions"`
-	Tickets        int     `json:"tickets"`
+	Sessions int `json:"sessions"`
+	Tickets  int `json:"tickets"`
+	// Deflected sessions fixed the problem and their device did not come
+	// back about it (another session or a ticket) within Window; Pending
+	// ones fixed it and their window is still open; CameBack ones fixed
+	// it and the device came back.
 	Deflected      int     `json:"deflected"`
+	Pending        int     `json:"pending"`
+	CameBack       int     `json:"came_back"`
 	DeflectionRate float64 `json:"deflection_rate"`
+	Window         string  `json:"window"`
 }
+
+// DefaultDeflectionWindow is how long a fixed problem must stay away for
+// its Get help session to count as deflected.
+const DefaultDeflectionWindow = 72 * time.Hour
 
 // BacklogStates are the states of tickets waiting for resolution: the
 // backlog.
@@ -124,13 +135,14 @@ func (s *Service) Metrics(ctx context.Context, from, to time.Time) (Metrics, err
 	if err != nil {
 		return Metrics{}, fmt.Errorf("support metrics: backlog: %w", err)
 	}
-	total, withTicket, deflected, err := s.cfg.Store.HelpSessionCounts(ctx, from, to)
+	sc, err := s.cfg.Store.HelpSessionCounts(ctx, from, to, s.cfg.DeflectionWindow, s.now())
 	if err != nil {
 		return Metrics{}, fmt.Errorf("support metrics: %w", err)
 	}
 	m := ComputeMetrics(events, open, s.now())
 	m.From, m.To = from, to
-	m.SelfHelp = SelfHelpMetrics{Sessions: total, Tickets: withTicket, Deflected: deflected, DeflectionRate: rate(deflected, total)}
+	m.SelfHelp = SelfHelpMetrics{Sessions: sc.Total, Tickets: sc.Ticket, Deflected: sc.Deflected, Pending: sc.Pending,
+		CameBack: sc.CameBack, DeflectionRate: rate(sc.Deflected, sc.Total), Window: HumanSpan(s.cfg.DeflectionWindow)}
 	return m, nil
 }
 
@@ -357,20 +369,21 @@ func Observe(tl []store.TicketEvent) []Observation {
 // Help session outcomes.
 const (
 	SessionTicket    = "ticket"    // ended with a ticket filed
-	SessionDeflected = "deflected" // no ticket, and every check failing at the start recovered (store.Deflected)
+	SessionRecovered = "recovered" // no ticket, and every check failing at the start recovered (store.Deflected)
 	SessionNoTicket  = "no_ticket" // no ticket, and nothing confirms the problem went
 )
 
 // SessionOutcome is how a Get help session ended, as the store's
-// HelpSessionCounts counts it for the support metrics: deflected needs the
+// HelpSessionCounts counts it for the support metrics: recovered needs the
 // device's health checks to confirm it, so a session with nothing failing
-// is not deflected.
+// has not recovered anything. Whether a recovered session deflected the
+// problem is known only when its window has passed (SelfHelpMetrics).
 func SessionOutcome(h wire.HelpSession) string {
 	switch {
 	case h.Ticket:
 		return SessionTicket
 	case store.Deflected(h.Failing, h.Recovered):
-		return SessionDeflected
+		return SessionRecovered
 	default:
 		return SessionNoTicket
 	}

@@ -29,7 +29,7 @@ type Store interface {
 	DueTickets(ctx context.Context, now time.Time, limit int) ([]string, error)
 	SetTicketNextCheck(ctx context.Context, id string, at *time.Time) error
 	TicketEventsOf(ctx context.Context, from, to time.Time) ([]store.TicketEvent, error)
-	HelpSessionCounts(ctx context.Context, from, to time.Time) (total, ticket, deflected int, err error)
+	HelpSessionCounts(ctx context.Context, from, to time.Time, window time.Duration, now time.Time) (store.SessionCounts, error)
 	GetDevice(ctx context.Context, id string) (store.Device, error)
 	GetSetting(ctx context.Context, key string) (string, bool, error)
 	PutSetting(ctx context.Context, key, value string) error
@@ -107,6 +107,10 @@ type Config struct {
 	Vendors VendorSender
 	// HubURL is put in vendor messages so a vendor can name the hub.
 	HubURL string
+	// DeflectionWindow is how long after a Get help session that fixed
+	// the problem its device must not come back (a new session or a
+	// ticket) for the session to count as deflected (default 72 h).
+	DeflectionWindow time.Duration
 	// RetryBase and RetryMax bound the backoff between attempts to reach a
 	// vendor (default 30 s doubling up to 30 min); attempts never stop
 	// while the vendor is enabled.
@@ -140,6 +144,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	}
 	if c.Changes == nil {
 		c.Changes = PublishFunc(func(Change) {})
+	}
+	if c.DeflectionWindow <= 0 {
+		c.DeflectionWindow = DefaultDeflectionWindow
 	}
 	if c.RetryBase <= 0 {
 		c.RetryBase = 30 * time.Second

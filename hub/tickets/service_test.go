@@ -494,7 +494,8 @@ func TestMetrics(t *testing.T) {
 	// C: still open in tier 1, filed 10 minutes before now.
 	file("c")
 	step(10 * time.Minute)
-	st.RecordHelpSession(ctx, store.HelpSessionRecord{DeviceID: "dev1", HelpSession: wire.HelpSession{SessionID: "s1", Started: t0, Ended: t0.Add(time.Minute), Failing: []string{"x"}, Recovered: []string{"x"}}})
+	// s1 fixed its problem on a device that does not come back (dev9).
+	st.RecordHelpSession(ctx, store.HelpSessionRecord{DeviceID: "dev9", HelpSession: wire.HelpSession{SessionID: "s1", Started: t0, Ended: t0.Add(time.Minute), Failing: []string{"x"}, Recovered: []string{"x"}}})
 	st.RecordHelpSession(ctx, store.HelpSessionRecord{DeviceID: "dev1", HelpSession: wire.HelpSession{SessionID: "s2", Started: t0, Ended: t0.Add(time.Minute), Ticket: true}})
 
 	m, err := h.svc.Metrics(ctx, t0, t0.Add(24*time.Hour))
@@ -524,8 +525,13 @@ func TestMetrics(t *testing.T) {
 	if t1.Backlog.Open != 1 || t1.Backlog.MaxAge != 600 || m.Overall.Backlog.Open != 1 {
 		t.Errorf("backlog %+v", t1.Backlog)
 	}
-	if m.SelfHelp.Sessions != 2 || m.SelfHelp.Deflected != 1 || m.SelfHelp.DeflectionRate != 0.5 {
+	// s1's window is still open: pending, not yet deflected.
+	if m.SelfHelp.Sessions != 2 || m.SelfHelp.Pending != 1 || m.SelfHelp.Deflected != 0 {
 		t.Errorf("self-help %+v", m.SelfHelp)
+	}
+	h.clock.Set(t0.Add(tickets.DefaultDeflectionWindow + time.Hour))
+	if m, err = h.svc.Metrics(ctx, t0, t0.Add(24*time.Hour)); err != nil || m.SelfHelp.Deflected != 1 || m.SelfHelp.Pending != 0 || m.SelfHelp.DeflectionRate != 0.5 {
+		t.Errorf("self-help after the window: %+v %v", m.SelfHelp, err)
 	}
 	if _, err := h.svc.Metrics(ctx, t0, t0); !errors.Is(err, tickets.ErrInvalid) {
 		t.Errorf("empty period: %v", err)
