@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,42 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tierline/tierline/agent/execx/nstest"
 	"github.com/tierline/tierline/agent/health"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
-
-// inMountNamespace runs the test again in a private mount namespace of
-// its own (unshare), so what it mounts is never seen by this machine. It
-// returns true in the parent, which has nothing more to do.
-func inMountNamespace(t *testing.T) bool {
-	t.Helper()
-	if os.Getenv("TIERLINE_TEST_IN_MOUNTNS") != "" {
-		return false
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
-	unshare, err := exec.LookPath("unshare")
-	if err != nil {
-		t.Skip("no unshare here")
-	}
-	cmd := exec.Command(unshare, "--mount", "--propagation", "private", os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), "TIERLINE_TEST_IN_MOUNTNS=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil && strings.Contains(string(out), "unshare failed") {
-		t.Skipf("cannot make a mount namespace here: %s", out)
-	}
-	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
-		t.Fatalf("in a mount namespace: %v\n%s", err, out)
-	}
-	if strings.Contains(string(out), "--- SKIP") {
-		t.Skipf("skipped inside: %s", out)
-	}
-	t.Logf("in a mount namespace:\n%s", out)
-	return true
-}
 
 // fillFile writes x bytes to path until size bytes are written or the
 // filesystem is full (size < 0); it returns what it wrote.
@@ -93,7 +62,7 @@ func fillFile(t *testing.T, path string, size int64, uid int) int64 {
 // before, ok after. The cache fills the disk again; empty-trash, asked by
 // a technician naming the user, empties the trash the same way.
 func TestDiskFixesOnAFullHome(t *testing.T) {
-	if inMountNamespace(t) {
+	if !nstest.Reexec(t, "--mount", "--propagation", "private") {
 		return
 	}
 	const uid = 4242

@@ -2,13 +2,13 @@ package fixes
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tierline/tierline/agent/execx/nstest"
 	"github.com/tierline/tierline/agent/netstate"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
@@ -20,23 +20,9 @@ import (
 // machine's real links and run by the real executor, switch it back on.
 // It needs root; the test re-runs itself under unshare with its own /sys.
 func TestEnableInterfaceReal(t *testing.T) {
-	if os.Getenv("TIERLINE_TEST_NETNS") == "1" {
+	if nstest.Reexec(t, "--net", "--mount", "--propagation", "private") {
 		enableInterfaceInNetns(t)
-		return
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace")
-	}
-	if _, err := exec.LookPath("unshare"); err != nil {
-		t.Skip("no unshare")
-	}
-	cmd := exec.Command("unshare", "--net", "--mount", "--propagation", "private", "--", os.Args[0], "-test.run=^TestEnableInterfaceReal$", "-test.v")
-	cmd.Env = append(os.Environ(), "TIERLINE_TEST_NETNS=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		t.Fatalf("in a network namespace: %v\n%s", err, out)
-	}
-	t.Logf("in a network namespace:\n%s", out)
 }
 
 func enableInterfaceInNetns(t *testing.T) {

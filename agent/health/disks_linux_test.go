@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/tierline/tierline/agent/execx/nstest"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
@@ -22,25 +22,9 @@ import (
 // machine's default filesystem list: /tmp full with its largest consumer
 // and clear-temp, /var/tmp out of inodes named as inodes.
 func TestTmpfsTmpReallyFull(t *testing.T) {
-	if os.Getenv("TIERLINE_TEST_IN_MOUNTNS") == "" {
-		unshare, err := exec.LookPath("unshare")
-		if err != nil {
-			t.Skip("no unshare here")
-		}
-		// A new pid namespace too, with its own /proc: the test is its pid 1,
-		// whose mount table the agent reads, as on a real machine.
-		cmd := exec.Command(unshare, "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc", os.Args[0], "-test.run=^TestTmpfsTmpReallyFull$", "-test.v")
-		cmd.Env = append(os.Environ(), "TIERLINE_TEST_IN_MOUNTNS=1")
-		out, err := cmd.CombinedOutput()
-		if err != nil && strings.Contains(string(out), "unshare failed") {
-			t.Skipf("cannot make a mount namespace here: %s", out)
-		}
-		if err != nil || !strings.Contains(string(out), "--- PASS: TestTmpfsTmpReallyFull") {
-			t.Fatalf("in a mount namespace: %v\n%s", err, out)
-		}
-		if strings.Contains(string(out), "--- SKIP") {
-			t.Skipf("skipped inside: %s", out)
-		}
+	// A new pid namespace too, with its own /proc: the test is its pid 1,
+	// whose mount table the agent reads, as on a real machine.
+	if !nstest.Reexec(t, "--mount", "--propagation", "private", "--pid", "--fork", "--mount-proc") {
 		return
 	}
 	mount := func(dir, opts string) {

@@ -2,12 +2,12 @@ package health
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/tierline/tierline/agent/execx/nstest"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 )
@@ -55,21 +55,8 @@ func TestLinksFixtures(t *testing.T) {
 // its own and sees network-interface say so (not merely "no route"). It
 // needs root; the test re-runs itself under unshare with its own /sys.
 func TestLinkDownReal(t *testing.T) {
-	if os.Getenv("TIERLINE_TEST_NETNS") == "1" {
+	if nstest.Reexec(t, "--net", "--mount", "--propagation", "private") {
 		linkDownInNetns(t)
-		return
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to make a network namespace")
-	}
-	if _, err := exec.LookPath("unshare"); err != nil {
-		t.Skip("no unshare")
-	}
-	cmd := exec.Command("unshare", "--net", "--mount", "--propagation", "private", "--", os.Args[0], "-test.run=^TestLinkDownReal$", "-test.v")
-	cmd.Env = append(os.Environ(), "TIERLINE_TEST_NETNS=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS") {
-		t.Fatalf("in a network namespace: %v\n%s", err, out)
 	}
 }
 
