@@ -198,6 +198,9 @@ func serve(ctx context.Context, args []string, io IO) error {
 	if err != nil {
 		return fmt.Errorf("--response-limits: %w", err)
 	}
+	if *deflection <= 0 {
+		return fmt.Errorf("--deflection-window %s: give a positive time, such as 72h", *deflection)
+	}
 	smtpCfg := vendors.SMTPConfig{Addr: *smtpAddr, From: *smtpFrom, User: *smtpUser}
 	if *smtpAddr == "" && (*smtpFrom != "" || *smtpUser != "" || *smtpPassFile != "") {
 		return errors.New("--smtp-from, --smtp-user and --smtp-password-file need --smtp-addr host:port")

@@ -612,6 +612,17 @@ func TestSelfHelpDeflection(t *testing.T) {
 	})
 }
 
+// A deflection window that is no time at all is refused at start, saying
+// what to give.
+func TestServeRefusesBadDeflectionWindow(t *testing.T) {
+	for _, w := range []string{"0s", "-1h", "soon"} {
+		_, stderr, code := run(t, "", "tierline-hub", "serve", "--data", t.TempDir(), "--listen", freePort(t), "--deflection-window", w)
+		if code == 0 || !strings.Contains(stderr, "deflection-window") {
+			t.Errorf("serve --deflection-window %s: exit %d, stderr %q; want an error naming the flag", w, code, stderr)
+		}
+	}
+}
+
 func hasString(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
