@@ -32,6 +32,7 @@ import (
 	"github.com/tierline/tierline/hub/mailout"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/wire"
 )
 
 // Keywords the collector sets besides \Seen.
@@ -482,7 +483,7 @@ func (c *Collector) body(m *Mail) (string, []File) {
 			notes = append(notes, fmt.Sprintf("%d more attachments were not kept.", len(m.Dropped)-i))
 			break
 		}
-		notes = append(notes, fmt.Sprintf("Attachment %s (%s) was not kept: %s.", truncate(f.Name, 80), byteSize(f.Size), f.Reason))
+		notes = append(notes, fmt.Sprintf("Attachment %s (%s) was not kept: %s.", wire.Clip(f.Name, 80), byteSize(f.Size), f.Reason))
 	}
 	room := maxTicketText - 200 // the note on a cut text
 	for _, n := range notes {

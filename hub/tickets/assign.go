@@ -12,6 +12,7 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/ticketevent"
+	"github.com/tierline/tierline/shared/wire"
 )
 
 // How a tier's new tickets are assigned automatically (AssignmentSetting).
@@ -41,10 +42,10 @@ func (a Assignment) validate() error {
 	for k, m := range a.Tiers {
 		tier, err := strconv.Atoi(k)
 		if err != nil || tier < 1 || tier > 3 {
-			return invalid("tier %q: automatic assignment is for tiers 1 to 3 (tier 4 is vendors)", truncate(k, 8))
+			return invalid("tier %q: automatic assignment is for tiers 1 to 3 (tier 4 is vendors)", wire.Clip(k, 8))
 		}
 		if m != AssignOff && m != AssignRoundRobin && m != AssignFewestOpen {
-			return invalid("tier %d: mode %q is not one of %q, %q or \"\" (off)", tier, truncate(m, 32), AssignRoundRobin, AssignFewestOpen)
+			return invalid("tier %d: mode %q is not one of %q, %q or \"\" (off)", tier, wire.Clip(m, 32), AssignRoundRobin, AssignFewestOpen)
 		}
 	}
 	return nil

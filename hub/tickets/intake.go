@@ -70,16 +70,16 @@ func (in *Intake) Validate() error {
 		in.Channel = store.IntakePhone
 	}
 	if in.Channel == store.IntakeAgent || !slices.Contains(store.IntakeChannels, in.Channel) {
-		return invalid("channel %q: use one of phone, walk-in, chat, email, web", truncate(in.Channel, 32))
+		return invalid("channel %q: use one of phone, walk-in, chat, email, web", wire.Clip(in.Channel, 32))
 	}
 	if in.Type == "" {
 		in.Type = store.TypeIncident
 	}
 	if !slices.Contains(store.TicketTypes, in.Type) {
-		return invalid("type %q: use %s", truncate(in.Type, 32), strings.Join(store.TicketTypes, " or "))
+		return invalid("type %q: use %s", wire.Clip(in.Type, 32), strings.Join(store.TicketTypes, " or "))
 	}
 	if in.Category != "" && !slices.Contains(wire.HelpCategories, in.Category) {
-		return invalid("category %q: use one of %s", truncate(in.Category, 32), strings.Join(wire.HelpCategories, ", "))
+		return invalid("category %q: use one of %s", wire.Clip(in.Category, 32), strings.Join(wire.HelpCategories, ", "))
 	}
 	if in.Impact == 0 {
 		in.Impact = DefaultImpact
@@ -94,13 +94,6 @@ func (in *Intake) Validate() error {
 		return invalid("request_id must be at most 64 bytes")
 	}
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // Open files a ticket a technician (actor) takes by phone, at the desk, in
@@ -121,7 +114,7 @@ func (s *Service) Open(ctx context.Context, actor string, in Intake, diagnose Di
 	if in.DeviceID != "" {
 		d, err := s.cfg.Store.GetDevice(ctx, in.DeviceID)
 		if errors.Is(err, store.ErrNotFound) {
-			return store.Ticket{}, false, invalid("no device %q is enrolled: leave device out for a person without one", truncate(in.DeviceID, 64))
+			return store.Ticket{}, false, invalid("no device %q is enrolled: leave device out for a person without one", wire.Clip(in.DeviceID, 64))
 		}
 		if err != nil {
 			return store.Ticket{}, false, fmt.Errorf("file ticket: %w", err)

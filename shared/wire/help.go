@@ -109,7 +109,7 @@ func (h HelpRequest) Validate() error {
 		return fmt.Errorf("text must be 1 to %d bytes", MaxHelpText)
 	}
 	if h.Category != "" && !validCategory(h.Category) {
-		return fmt.Errorf("category %q is not one of %v", truncate(h.Category, 32), HelpCategories)
+		return fmt.Errorf("category %q is not one of %v", Clip(h.Category, 32), HelpCategories)
 	}
 	if len(h.Tried.Runs) > MaxSelfHelpRun || len(h.Tried.Articles) > MaxSelfHelpArticles {
 		return errors.New("too many self-help entries")

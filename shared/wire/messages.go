@@ -72,7 +72,7 @@ func (h Hello) Validate() error {
 	}
 	for _, f := range h.Fixes {
 		if !validCheckName(f) {
-			return fmt.Errorf("fix id %q is not kebab-case", truncate(f, 64))
+			return fmt.Errorf("fix id %q is not kebab-case", Clip(f, 64))
 		}
 	}
 	return checkLens(map[string]string{
@@ -128,7 +128,7 @@ func (i Inventory) Validate() error {
 	}
 	for id, why := range i.Inventory.FixesNotApplicable {
 		if !validCheckName(id) || len(why) > MaxFixReason {
-			return fmt.Errorf("inventory: fix %q: not a fix id, or a reason longer than %d bytes", truncate(id, 64), MaxFixReason)
+			return fmt.Errorf("inventory: fix %q: not a fix id, or a reason longer than %d bytes", Clip(id, 64), MaxFixReason)
 		}
 	}
 	return nil
@@ -176,7 +176,7 @@ func (r CheckRequest) Validate() error {
 	}
 	for _, n := range r.Names {
 		if !validCheckName(n) {
-			return fmt.Errorf("check name %q is not kebab-case", truncate(n, 64))
+			return fmt.Errorf("check name %q is not kebab-case", Clip(n, 64))
 		}
 	}
 	return nil

@@ -85,7 +85,7 @@ func (r RunRequest) Validate() error {
 		return err
 	}
 	if !validCheckName(r.Fix) {
-		return fmt.Errorf("fix id %q is not kebab-case", truncate(r.Fix, 64))
+		return fmt.Errorf("fix id %q is not kebab-case", Clip(r.Fix, 64))
 	}
 	if r.Tier < 0 || r.Tier > 4 {
 		return fmt.Errorf("tier %d is outside 0..4", r.Tier)
@@ -95,10 +95,10 @@ func (r RunRequest) Validate() error {
 	}
 	for k, v := range r.Params {
 		if k == "" || len(k) > maxParamKey {
-			return fmt.Errorf("parameter name %q must be 1 to %d bytes", truncate(k, 64), maxParamKey)
+			return fmt.Errorf("parameter name %q must be 1 to %d bytes", Clip(k, 64), maxParamKey)
 		}
 		if len(v) > maxParamValue {
-			return fmt.Errorf("parameter %q is longer than %d bytes", truncate(k, 64), maxParamValue)
+			return fmt.Errorf("parameter %q is longer than %d bytes", Clip(k, 64), maxParamValue)
 		}
 	}
 	return checkLens(map[string]string{"requested_by": r.RequestedBy, "ticket": r.Ticket}, 255)
@@ -152,7 +152,7 @@ func (r RunResult) Validate() error {
 		valid = valid || r.Outcome == o
 	}
 	if !valid {
-		return fmt.Errorf("outcome %q is not one of %v", truncate(r.Outcome, 32), Outcomes)
+		return fmt.Errorf("outcome %q is not one of %v", Clip(r.Outcome, 32), Outcomes)
 	}
 	if len(r.Output) > MaxRunOutput+1024 {
 		return fmt.Errorf("output is %d bytes; at most %d", len(r.Output), MaxRunOutput)

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -181,7 +182,7 @@ func Decode(frame []byte) (Envelope, error) {
 		return env, Errorf(CodeUnsupportedVersion, "protocol version %d is not supported; this side speaks version %d", env.V, Version)
 	}
 	if !Known(env.Type) {
-		return env, Errorf(CodeUnknownType, "unknown message type %q", truncate(string(env.Type), 64))
+		return env, Errorf(CodeUnknownType, "unknown message type %q", Clip(string(env.Type), 64))
 	}
 	if len(env.ID) > 64 {
 		return env, Errorf(CodeBadFrame, "message id is longer than 64 bytes")
@@ -211,7 +212,7 @@ func DecodeBody[T Body](env Envelope) (T, error) {
 func DecodeAny(env Envelope) (Body, error) {
 	f, ok := bodyTypes[env.Type]
 	if !ok {
-		return nil, Errorf(CodeUnknownType, "unknown message type %q", truncate(string(env.Type), 64))
+		return nil, Errorf(CodeUnknownType, "unknown message type %q", Clip(string(env.Type), 64))
 	}
 	body := f()
 	if len(env.Body) == 0 {
@@ -226,9 +227,11 @@ func DecodeAny(env Envelope) (Body, error) {
 	return body, nil
 }
 
-func truncate(s string, n int) string {
+// Clip shortens s to at most n bytes (never inside a character) and marks
+// the cut with "…", for quoting untrusted text in errors and logs.
+func Clip(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
