@@ -141,15 +141,16 @@ func pages() []Page {
 // of what each area declares next to its code. The hub passes its
 // *store.Store.
 type Store interface {
-	sessionStore  // session.go: login, logout, session checks
-	liveStore     // events.go: the live stream
-	queueStore    // queue.go
-	ticketStore   // ticket.go
-	deviceStore   // device.go
-	fleetStore    // fleet.go
-	kbStore       // kb.go
-	adminStore    // admin.go
-	softwareStore // software.go
+	sessionStore      // session.go: login, logout, session checks
+	secondFactorStore // secondfactor.go: codes at login, the account page
+	liveStore         // events.go: the live stream
+	queueStore        // queue.go
+	ticketStore       // ticket.go
+	deviceStore       // device.go
+	fleetStore        // fleet.go
+	kbStore           // kb.go
+	adminStore        // admin.go
+	softwareStore     // software.go
 	// AppendAudit is where the default Config.Audit writes.
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 }
@@ -240,15 +241,16 @@ type Console struct {
 
 	// The store, once per area, typed by what that area calls on it.
 	// A page uses its own area's field and no other.
-	sessions sessionStore  // session.go
-	live     liveStore     // events.go
-	queue    queueStore    // queue.go
-	tickets  ticketStore   // ticket.go
-	devices  deviceStore   // device.go
-	fleet    fleetStore    // fleet.go
-	kb       kbStore       // kb.go
-	admin    adminStore    // admin.go
-	software softwareStore // software.go
+	sessions sessionStore      // session.go
+	factors  secondFactorStore // secondfactor.go
+	live     liveStore         // events.go
+	queue    queueStore        // queue.go
+	tickets  ticketStore       // ticket.go
+	devices  deviceStore       // device.go
+	fleet    fleetStore        // fleet.go
+	kb       kbStore           // kb.go
+	admin    adminStore        // admin.go
+	software softwareStore     // software.go
 }
 
 // New builds the console and parses its templates.
@@ -258,7 +260,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
-		sessions: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st}
+		sessions: st, factors: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg
@@ -295,6 +297,7 @@ func (c *Console) Register(mux Mux) {
 	mux.Handle("POST /login", c.secure(c.sameOrigin(http.HandlerFunc(c.login))))
 	mux.Handle("GET /logout", c.secure(c.page(Page{Role: store.RoleTier1, Handle: logoutPage})))
 	mux.Handle("POST /logout", c.secure(c.sameOrigin(http.HandlerFunc(c.logout))))
+	c.registerSecondFactor(mux)
 	mux.Handle("GET /events", c.secure(http.HandlerFunc(c.events)))
 	mux.Handle("GET /static/", c.secureStatic(c.static))
 	for _, p := range c.pages {

@@ -232,9 +232,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
 	ctx := r.Context()
-	fail := func(status int, msg string) {
-		c.Render(w, r, nil, status, "login.html", View{Title: "Log in", Data: loginData{Name: name, Next: next, Message: msg}})
-	}
+	fail := func(status int, msg string) { c.loginFailed(w, r, name, next, status, msg) }
 	if name == "" || password == "" {
 		fail(http.StatusBadRequest, "Enter your name and password.")
 		return
@@ -284,7 +282,27 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, "Wrong name or password.")
 		return
 	}
-	if err := c.sessions.ClearLoginFailures(ctx, name); err != nil {
+	c.passwordAccepted(w, r, u, next, now)
+}
+
+// loginFailed shows the login page again with what went wrong.
+func (c *Console) loginFailed(w http.ResponseWriter, r *http.Request, name, next string, status int, msg string) {
+	c.Render(w, r, nil, status, "login.html", View{Title: "Log in", Data: loginData{Name: name, Next: next, Message: msg}})
+}
+
+// startSession ends a login that passed every step: a new session, and
+// the browser sent where it was going.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, u store.User, next string, now time.Time) {
+	if c.openSession(w, r, u, now) {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	}
+}
+
+// openSession clears the name's failed logins, starts a session and sets
+// its cookie; false (the error page written) when it could not.
+func (c *Console) openSession(w http.ResponseWriter, r *http.Request, u store.User, now time.Time) bool {
+	ctx := r.Context()
+	if err := c.sessions.ClearLoginFailures(ctx, u.Name); err != nil {
 		c.log.Error("clear login failures", "err", err)
 	}
 	// A new id on every login: a session id planted before login is useless.
@@ -295,12 +313,12 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	se := store.Session{IDHash: auth.HashSecret(id), UserID: u.ID, CSRF: auth.Secret(32), CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(c.cfg.SessionMax)}
 	if err := c.sessions.CreateSession(ctx, se); err != nil {
 		c.log.Error("create session", "err", err)
-		fail(http.StatusInternalServerError, "The hub could not start your session; try again.")
-		return
+		c.loginFailed(w, r, u.Name, "", http.StatusInternalServerError, "The hub could not start your session; try again.")
+		return false
 	}
 	c.cfg.Audit(store.AuditEvent{Time: now, Actor: u.Name, Action: "user.login", Target: u.Name, Outcome: "ok", Remote: r.RemoteAddr})
 	setSessionCookie(w, id, c.cfg.SessionMax)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	return true
 }
 
 func (c *Console) locked(w http.ResponseWriter, r *http.Request, name, next string, until, now time.Time) {
