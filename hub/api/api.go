@@ -40,20 +40,21 @@ import (
 // the per-area interfaces (see the package doc). The hub passes its
 // *store.Store.
 type Store interface {
-	callerStore      // api.go
-	auditStore       // audit.go
-	devicesStore     // devices.go
-	tokensStore      // tokens.go
-	fleetStore       // fleet.go
-	runsStore        // runs.go
-	ticketsStore     // tickets.go
-	problemsStore    // problems.go
-	kbStore          // kb.go
-	vendorsStore     // vendors.go
-	usersStore       // users.go
-	updatesStore     // updates.go
-	softwareStore    // software.go
-	attachmentsStore // attachments.go
+	callerStore       // api.go
+	auditStore        // audit.go
+	devicesStore      // devices.go
+	tokensStore       // tokens.go
+	fleetStore        // fleet.go
+	runsStore         // runs.go
+	ticketsStore      // tickets.go
+	problemsStore     // problems.go
+	kbStore           // kb.go
+	vendorsStore      // vendors.go
+	usersStore        // users.go
+	updatesStore      // updates.go
+	softwareStore     // software.go
+	attachmentsStore  // attachments.go
+	secondFactorStore // secondfactor.go
 }
 
 // The hub's store keeps satisfying every area's interface.
@@ -118,20 +119,21 @@ type API struct {
 
 	// The store, once per area, typed by what that area calls on it.
 	// A handler uses its own area's field and no other.
-	callers     callerStore      // api.go
-	auditLog    auditStore       // audit.go
-	devices     devicesStore     // devices.go
-	tokens      tokensStore      // tokens.go
-	fleet       fleetStore       // fleet.go
-	runs        runsStore        // runs.go
-	tickets     ticketsStore     // tickets.go
-	problems    problemsStore    // problems.go
-	kb          kbStore          // kb.go
-	vendors     vendorsStore     // vendors.go
-	users       usersStore       // users.go
-	updates     updatesStore     // updates.go
-	software    softwareStore    // software.go
-	attachments attachmentsStore // attachments.go
+	callers     callerStore       // api.go
+	auditLog    auditStore        // audit.go
+	devices     devicesStore      // devices.go
+	tokens      tokensStore       // tokens.go
+	fleet       fleetStore        // fleet.go
+	runs        runsStore         // runs.go
+	tickets     ticketsStore      // tickets.go
+	problems    problemsStore     // problems.go
+	kb          kbStore           // kb.go
+	vendors     vendorsStore      // vendors.go
+	users       usersStore        // users.go
+	updates     updatesStore      // updates.go
+	software    softwareStore     // software.go
+	attachments attachmentsStore  // attachments.go
+	factors     secondFactorStore // secondfactor.go
 }
 
 // New builds the API.
@@ -151,7 +153,7 @@ func New(cfg Config) (*API, error) {
 	st := cfg.Store
 	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
-		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st}
+		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, factors: st}
 	// Handlers reach the store only through their area's field above.
 	cfg.Store = nil
 	a.cfg = cfg
@@ -201,7 +203,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes())...)
+	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.secondFactorRoutes())...)
 }
 
 func (a *API) routes() {

@@ -50,6 +50,7 @@ func commands() []command {
 		{"token revoke", "revoke an enrollment token: token revoke [flags] ID", tokenRevoke},
 		{"user add", "add a console user (password on stdin)", userAdd},
 		{"user list", "list console users", userList},
+		{"user reset-2fa", "remove a user's second factor (a lost authenticator): user reset-2fa --name N", userReset2FA},
 		{"apitoken create", "print a new API bearer token for a user", apitokenCreate},
 		{"apitoken revoke", "revoke an API token: apitoken revoke [flags] ID", apitokenRevoke},
 		{"device list", "list enrolled devices", deviceList},

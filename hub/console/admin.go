@@ -87,6 +87,10 @@ type adminData struct {
 	// AssignTiers are the tiers tickets may be assigned automatically in.
 	AssignTiers []int
 	Mail        MailStatus
+	// SecondFactor: the users (by id) who log in with one; SecondFactorRoles
+	// the roles that must.
+	SecondFactor      map[string]bool
+	SecondFactorRoles map[store.Role]bool
 }
 
 func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
@@ -120,6 +124,14 @@ func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 		return
 	}
 	if d.Users, err = c.admin.ListUsers(ctx); err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	if d.SecondFactor, err = c.factors.SecondFactorUsers(ctx); err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	if d.SecondFactorRoles, err = c.factors.SecondFactorRoles(ctx); err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}

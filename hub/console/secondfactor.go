@@ -35,6 +35,7 @@ type secondFactorStore interface {
 	GetLoginChallenge(ctx context.Context, hash []byte, now time.Time) (store.LoginChallenge, store.User, error)
 	DeleteLoginChallenge(ctx context.Context, hash []byte) error
 	SecondFactorRoles(ctx context.Context) (map[store.Role]bool, error)
+	SecondFactorUsers(ctx context.Context) (map[string]bool, error)
 }
 
 // ChallengeCookie holds a login between its password and its second
