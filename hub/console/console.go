@@ -90,6 +90,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tierline/tierline/hub/sso"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
 )
@@ -143,6 +144,7 @@ func pages() []Page {
 type Store interface {
 	sessionStore      // session.go: login, logout, session checks
 	secondFactorStore // secondfactor.go: codes at login, the account page
+	ssoStore          // sso.go: single sign-on
 	liveStore         // events.go: the live stream
 	queueStore        // queue.go
 	ticketStore       // ticket.go
@@ -182,6 +184,11 @@ type Config struct {
 	Metrics func(ctx context.Context, from, to time.Time) (tickets.Metrics, error)
 	// Mail, if set, tells the admin page how email intake is set up.
 	Mail func() MailStatus
+	// SSO, if set, offers single sign-on on the login page.
+	SSO *sso.Provider
+	// PasswordLoginOff refuses password logins to everyone but BreakGlass.
+	PasswordLoginOff bool
+	BreakGlass       string
 }
 
 // CheckAndSetDefaults validates c and fills defaults.
@@ -243,6 +250,7 @@ type Console struct {
 	// A page uses its own area's field and no other.
 	sessions sessionStore      // session.go
 	factors  secondFactorStore // secondfactor.go
+	ids      ssoStore          // sso.go
 	live     liveStore         // events.go
 	queue    queueStore        // queue.go
 	tickets  ticketStore       // ticket.go
@@ -260,7 +268,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
-		sessions: st, factors: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st}
+		sessions: st, factors: st, ids: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg
@@ -298,6 +306,7 @@ func (c *Console) Register(mux Mux) {
 	mux.Handle("GET /logout", c.secure(c.page(Page{Role: store.RoleTier1, Handle: logoutPage})))
 	mux.Handle("POST /logout", c.secure(c.sameOrigin(http.HandlerFunc(c.logout))))
 	c.registerSecondFactor(mux)
+	c.registerSSO(mux)
 	mux.Handle("GET /events", c.secure(http.HandlerFunc(c.events)))
 	mux.Handle("GET /static/", c.secureStatic(c.static))
 	for _, p := range c.pages {

@@ -131,8 +131,7 @@ func (c *Console) challenge(w http.ResponseWriter, r *http.Request) (store.Login
 		}
 	}
 	clearChallengeCookie(w)
-	c.Render(w, r, nil, http.StatusUnauthorized, "login.html", View{Title: "Log in", Data: loginData{
-		Message: "Your login ran out of time before the code was entered (5 minutes). Log in again."}})
+	c.loginFailed(w, r, "", "", http.StatusUnauthorized, "Your login ran out of time before the code was entered (5 minutes). Log in again.")
 	return store.LoginChallenge{}, store.User{}, false
 }
 

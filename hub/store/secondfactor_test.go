@@ -103,3 +103,46 @@ func TestSecondFactor(t *testing.T) {
 		}
 	})
 }
+
+func TestSSOIdentities(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		t0 := time.Now().UTC().Truncate(time.Millisecond)
+		u := store.User{ID: wire.NewID(), Name: "alice", Role: store.RoleTier1}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		const iss = "https://idp.example.test"
+		if _, err := s.UserByIdentity(ctx, iss, "sub-alice"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("before linking: %v", err)
+		}
+		if err := s.LinkIdentity(ctx, iss, "sub-alice", u.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.UserByIdentity(ctx, iss, "sub-alice"); err != nil || got.Name != "alice" {
+			t.Fatalf("after linking: %+v %v", got, err)
+		}
+		if err := s.LinkIdentity(ctx, iss, "sub-other", u.ID); !errors.Is(err, store.ErrExists) {
+			t.Errorf("a second subject for alice: %v, want ErrExists", err)
+		}
+		if err := s.LinkIdentity(ctx, iss, "sub-alice", "nobody"); !errors.Is(err, store.ErrExists) {
+			t.Errorf("a subject tied twice: %v, want ErrExists", err)
+		}
+		l := store.SSOLogin{StateHash: auth.HashSecret("state"), Nonce: "n", Verifier: "v", Next: "/queue", ExpiresAt: t0.Add(10 * time.Minute)}
+		if err := s.CreateSSOLogin(ctx, l, t0); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.TakeSSOLogin(ctx, l.StateHash, t0.Add(time.Minute))
+		if err != nil || got.Nonce != "n" || got.Verifier != "v" || got.Next != "/queue" {
+			t.Fatalf("take: %+v %v", got, err)
+		}
+		if _, err := s.TakeSSOLogin(ctx, l.StateHash, t0.Add(time.Minute)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a state taken twice: %v", err)
+		}
+		late := store.SSOLogin{StateHash: auth.HashSecret("late"), Nonce: "n", Verifier: "v", Next: "/", ExpiresAt: t0.Add(time.Minute)}
+		_ = s.CreateSSOLogin(ctx, late, t0)
+		if _, err := s.TakeSSOLogin(ctx, late.StateHash, t0.Add(2*time.Minute)); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("an expired state: %v", err)
+		}
+	})
+}

@@ -1,4 +1,4 @@
--- A second factor for console logins: a TOTP secret per user (confirmed
+-- Technician identity. A second factor for console logins: a TOTP secret per user (confirmed
 -- once the user has typed a code from it), the last time step accepted so
 -- a code is never taken twice, and one-time recovery codes stored as
 -- SHA-256 of random 80-bit codes.
@@ -11,7 +11,7 @@ CREATE TABLE user_totp (
 
 CREATE TABLE user_recovery_codes (
 	user_id   TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-	code_hash BLOB NOT NULL,
+	code_hash BYTEA NOT NULL,
 	used_at   BIGINT,
 	PRIMARY KEY (user_id, code_hash)
 );
@@ -21,10 +21,30 @@ CREATE TABLE user_recovery_codes (
 -- user has a second factor to type) or "enroll" (their role requires one and
 -- they have none yet).
 CREATE TABLE login_challenges (
-	id_hash    BLOB PRIMARY KEY,
+	id_hash    BYTEA PRIMARY KEY,
 	user_id    TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
 	purpose    TEXT NOT NULL,
 	next       TEXT NOT NULL,
 	expires_at BIGINT NOT NULL
 );
 CREATE INDEX login_challenges_expires ON login_challenges (expires_at);
+
+-- Single sign-on: the provider's (issuer, subject) of a user, fixed at
+-- their first login; a user made for sign-on has no password.
+CREATE TABLE user_identities (
+	issuer  TEXT NOT NULL,
+	subject TEXT NOT NULL,
+	user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+	PRIMARY KEY (issuer, subject)
+);
+CREATE INDEX user_identities_user ON user_identities (user_id);
+
+-- A sign-on login between leaving for the provider and its callback: the
+-- SHA-256 of its state, its nonce and PKCE verifier; taken once.
+CREATE TABLE sso_logins (
+	state_hash BYTEA PRIMARY KEY,
+	nonce      TEXT NOT NULL,
+	verifier   TEXT NOT NULL,
+	next       TEXT NOT NULL,
+	expires_at BIGINT NOT NULL
+);
