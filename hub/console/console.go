@@ -420,7 +420,11 @@ type NavItem struct {
 
 // View is what a page handler passes to Render.
 type View struct {
-	Title   string
+	Title string
+	// Refresh, if set, sends the browser on to this path of the console
+	// at once (a page, not a redirect, so the browser counts the next
+	// request as the console's own and sends its SameSite=Strict cookie).
+	Refresh string
 	Scripts []string // extra scripts from static/, e.g. "queue.js"
 	Data    any
 }

@@ -122,7 +122,10 @@ func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	c.cfg.Audit(store.AuditEvent{Time: now, Actor: u.Name, Action: "user.sso", Target: u.Name, Outcome: "ok",
 		Detail: map[string]any{"issuer": id.Issuer, "subject": id.Subject, "role": u.Role}, Remote: r.RemoteAddr})
-	http.Redirect(w, r, l.Next, http.StatusSeeOther)
+	// The callback is a navigation the provider started, so a redirect
+	// from it would arrive without the new SameSite=Strict cookie: a page
+	// moves on by itself instead.
+	c.Render(w, r, nil, http.StatusOK, "signed_in.html", View{Title: "Signed in", Refresh: l.Next, Data: l.Next})
 }
 
 // ssoUser finds or makes the user behind a checked identity and gives it
