@@ -91,6 +91,16 @@ type adminData struct {
 	// the roles that must.
 	SecondFactor      map[string]bool
 	SecondFactorRoles map[store.Role]bool
+	SSO               ssoStatus
+}
+
+// ssoStatus is how single sign-on is set up, for the admin page.
+type ssoStatus struct {
+	Issuer      string
+	Roles       []struct{ Group, Role string }
+	CreateUsers bool
+	PasswordOff bool
+	BreakGlass  string
 }
 
 func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
@@ -134,6 +144,12 @@ func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 	if d.SecondFactorRoles, err = c.factors.SecondFactorRoles(ctx); err != nil {
 		c.Fail(w, r, req, err)
 		return
+	}
+	if p := c.cfg.SSO; p != nil {
+		d.SSO = ssoStatus{Issuer: p.Issuer(), CreateUsers: p.CreatesUsers(), PasswordOff: c.cfg.PasswordLoginOff, BreakGlass: c.cfg.BreakGlass}
+		for _, g := range p.SortedGroups() {
+			d.SSO.Roles = append(d.SSO.Roles, struct{ Group, Role string }{g, string(p.RoleMap()[g])})
+		}
 	}
 	byID := map[string]store.User{}
 	for _, u := range d.Users {

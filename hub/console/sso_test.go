@@ -28,7 +28,7 @@ func newSSOConsole(t *testing.T, createUsers bool) ssoFixture {
 	srv := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + srv.Listener.Addr().String()
 	idp, err := ssotest.New(ssotest.Config{Issuer: issuer,
-		Clients: []ssotest.Client{{ID: "tierline", Secret: "client secret", RedirectURI: tc.srv.URL + "/login/sso/callback"}},
+		Clients: []ssotest.Client{{ID: "tierline", Secret: "s3cret-value-xyz", RedirectURI: tc.srv.URL + "/login/sso/callback"}},
 		Users: []ssotest.User{
 			{Name: "alice", Password: "alice pw", Email: "alice@example.test", Groups: []string{"staff", "helpdesk"}},
 			{Name: "tier1-user", Password: "pw", Groups: []string{"helpdesk"}},
@@ -39,7 +39,7 @@ func newSSOConsole(t *testing.T, createUsers bool) ssoFixture {
 	srv.Config.Handler = idp.Handler()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	p, err := sso.New(sso.Config{Issuer: issuer, ClientID: "tierline", ClientSecret: "client secret",
+	p, err := sso.New(sso.Config{Issuer: issuer, ClientID: "tierline", ClientSecret: "s3cret-value-xyz",
 		RedirectURL: tc.srv.URL + "/login/sso/callback", CreateUsers: createUsers,
 		RoleMap: map[string]store.Role{"helpdesk": store.RoleTier1, "helpdesk-admins": store.RoleAdmin}})
 	if err != nil {
@@ -195,4 +195,18 @@ func TestPasswordLoginOff(t *testing.T) {
 		t.Fatalf("password login of tier1: %d", res.StatusCode)
 	}
 	f.login(t, store.RoleAdmin)
+}
+
+// The admin page says how sign-on is set up, never the secret.
+func TestSSOOnAdminPage(t *testing.T) {
+	f := newSSOConsole(t, false)
+	_, page := f.get(t, f.login(t, store.RoleAdmin), "/admin")
+	for _, want := range []string{`id="sso-config"`, "helpdesk-admins", "added by an admin first"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("admin page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "s3cret-value-xyz") {
+		t.Error("the admin page shows the client secret")
+	}
 }

@@ -102,7 +102,9 @@ func TestConsoleSSO(t *testing.T) {
 		chromedp.Submit(chromedp.CSS(`#password-login input[name=password]`)),
 		chromedp.WaitVisible(chromedp.CSS(`.who`)))
 
-	var audit struct{ Events []struct{ Action, Outcome string } }
+	var audit struct {
+		Events []struct{ Action, Outcome string }
+	}
 	h.get("/api/v1/audit?limit=200", &audit)
 	seen := map[string]int{}
 	for _, e := range audit.Events {
