@@ -25,6 +25,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -64,6 +65,7 @@ var _ Store = (*store.Store)(nil)
 // an API token.
 type callerStore interface {
 	LookupAPIToken(ctx context.Context, hash []byte, now time.Time) (store.APIToken, store.User, error)
+	NoteAPITokenAddress(ctx context.Context, id, addr string) (bool, error)
 }
 
 // Config configures the API.
@@ -268,7 +270,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "send an API token as `Authorization: Bearer <token>` (create one with `tierline-hub apitoken create --user NAME`)")
 		return Caller{}, false
 	}
-	_, u, err := a.callers.LookupAPIToken(r.Context(), auth.HashSecret(strings.TrimSpace(tok)), a.cfg.Now())
+	t, u, err := a.callers.LookupAPIToken(r.Context(), auth.HashSecret(strings.TrimSpace(tok)), a.cfg.Now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "API token is not valid")
@@ -281,7 +283,34 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 		writeError(w, http.StatusInternalServerError, "internal", "could not check the API token")
 		return Caller{}, false
 	}
-	return Caller{UserID: u.ID, Name: u.Name, Role: u.Role}, true
+	who := Caller{UserID: u.ID, Name: u.Name, Role: u.Role}
+	a.noteTokenAddress(r, who, t)
+	if t.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		a.audit(r, who, "api.deny", r.URL.Path, "denied", map[string]any{"reason": "read-only token", "token": t.ID})
+		writeError(w, http.StatusForbidden, "read_only_token", "API token "+t.ID+" is read-only: it may only read (GET); create a read-write token to change things")
+		return Caller{}, false
+	}
+	return who, true
+}
+
+// noteTokenAddress audits a token's use from an address it was not last
+// used from (its first use too), so a stolen token used elsewhere shows.
+func (a *API) noteTokenAddress(r *http.Request, who Caller, t store.APIToken) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if host == t.LastAddress {
+		return
+	}
+	changed, err := a.callers.NoteAPITokenAddress(r.Context(), t.ID, host)
+	if err != nil {
+		a.log.Error("note API token address", "err", err)
+		return
+	}
+	if changed {
+		a.audit(r, who, "apitoken.use", t.ID, "new_address", map[string]any{"from": t.LastAddress, "to": host})
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -65,5 +66,40 @@ func TestSecondFactorRoutes(t *testing.T) {
 	ev, _ := f.store.ListAudit(ctx, store.AuditFilter{ActionPrefix: "user.second_factor.reset"})
 	if len(ev) != 1 || ev[0].Target != "lost-phone" {
 		t.Errorf("audit of the reset: %+v", ev)
+	}
+}
+
+// A read-only token reads and is refused every change; a token used from
+// a new address is audited.
+func TestReadOnlyAPIToken(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	admin := f.tokens[store.RoleAdmin]
+	rec := f.call(t, "POST", "/api/v1/apitokens", admin, `{"user":"u-admin","read_only":true,"note":"dashboard"}`)
+	if rec.Code != http.StatusCreated || !strings.Contains(rec.Body.String(), `"read_only": true`) {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body.String())
+	}
+	var created struct{ Secret string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &created); err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.call(t, "GET", "/api/v1/users", created.Secret, ""); rec.Code != http.StatusOK {
+		t.Errorf("read with a read-only token: %d", rec.Code)
+	}
+	rec = f.call(t, "POST", "/api/v1/users", created.Secret, `{"name":"x","role":"tier1","password":"long enough pw"}`)
+	if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "read-only") {
+		t.Errorf("change with a read-only token: %d %s", rec.Code, rec.Body.String())
+	}
+	if _, err := f.store.GetUserByName(ctx, "x"); err == nil {
+		t.Error("the read-only token created a user")
+	}
+	ev, _ := f.store.ListAudit(ctx, store.AuditFilter{ActionPrefix: "apitoken.use"})
+	if len(ev) == 0 || ev[len(ev)-1].Outcome != "new_address" {
+		t.Errorf("first use not audited: %+v", ev)
+	}
+	n := len(ev)
+	f.call(t, "GET", "/api/v1/users", created.Secret, "")
+	if ev, _ := f.store.ListAudit(ctx, store.AuditFilter{ActionPrefix: "apitoken.use"}); len(ev) != n {
+		t.Errorf("a use from the same address audited again: %d events, want %d", len(ev), n)
 	}
 }

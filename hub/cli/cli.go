@@ -418,6 +418,7 @@ func apitokenCreate(ctx context.Context, args []string, io IO) error {
 	user := fs.String("user", "", "user the token acts as")
 	expires := fs.Duration("expires", 90*24*time.Hour, "how long the token is valid")
 	note := fs.String("note", "", "what the token is for")
+	readOnly := fs.Bool("read-only", false, "a token that may only read (GET); every change is refused")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -441,11 +442,12 @@ func apitokenCreate(ctx context.Context, args []string, io IO) error {
 	}
 	now := time.Now()
 	t, secret := api.NewAPIToken(u.ID, *note, now, *expires)
+	t.ReadOnly = *readOnly
 	if err := st.CreateAPIToken(ctx, t, auth.HashSecret(secret)); err != nil {
 		return err
 	}
 	_ = st.AppendAudit(ctx, store.AuditEvent{Time: now, Actor: "cli", Action: "apitoken.create", Target: t.ID, Outcome: "ok",
-		Detail: map[string]any{"user": u.Name}})
+		Detail: map[string]any{"user": u.Name, "read_only": t.ReadOnly}})
 	fmt.Fprintln(io.Stdout, secret)
 	fmt.Fprintf(io.Stderr, "API token %s for %s (%s), expires %s\n", t.ID, u.Name, u.Role, t.ExpiresAt.Format(time.RFC3339))
 	return nil

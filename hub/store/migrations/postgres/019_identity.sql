@@ -48,3 +48,8 @@ CREATE TABLE sso_logins (
 	next       TEXT NOT NULL,
 	expires_at BIGINT NOT NULL
 );
+
+-- API tokens: read-only ones may only read (GET); the address a token was
+-- last used from, so a use from a new one is audited.
+ALTER TABLE api_tokens ADD COLUMN read_only BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE api_tokens ADD COLUMN last_address TEXT NOT NULL DEFAULT '';
