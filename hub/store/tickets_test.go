@@ -519,12 +519,12 @@ func TestHelpSessionDeflectionSameUser(t *testing.T) {
 		}
 		fixed := []string{"disk-almost-full"}
 		at := t0.Add(time.Hour)
-		rec("laptop", "alice", "a1", at, fixed, fixed)                 // came back: alice's session on her desktop
+		rec("laptop", "alice", "a1", at, fixed, fixed)                // came back: alice's session on her desktop
 		rec("desktop", "alice", "a2", at.Add(30*time.Hour), nil, nil) // (outside the period)
-		rec("laptop2", "bob", "b1", at, fixed, fixed)                  // came back: bob's ticket from another computer
-		rec("laptop3", "carol", "c1", at, fixed, fixed)                // deflected: dave came back, not carol
-		rec("pc4", "dave", "d2", at.Add(30*time.Hour), nil, nil)       // (outside)
-		rec("pc5", "", "e1", at, fixed, fixed)                         // no user named: its device alone decides
+		rec("laptop2", "bob", "b1", at, fixed, fixed)                 // came back: bob's ticket from another computer
+		rec("laptop3", "carol", "c1", at, fixed, fixed)               // deflected: dave came back, not carol
+		rec("pc4", "dave", "d2", at.Add(30*time.Hour), nil, nil)      // (outside)
+		rec("pc5", "", "e1", at, fixed, fixed)                        // no user named: its device alone decides
 		tk, evs := newTicket("tb", "desk-bob", "rb", at.Add(40*time.Hour))
 		tk.Requester = "bob"
 		if _, _, err := s.CreateTicket(ctx, tk, evs, nil); err != nil {
