@@ -187,6 +187,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	rollRet := fs.Duration("rollup-retention", 30*24*time.Hour, "keep telemetry rollups this long [TIERLINE_ROLLUP_RETENTION]")
 	mf := addMailFlags(fs)
 	ssof := addSSOFlags(fs)
+	pprofListen := fs.String("pprof-listen", "", "serve Go's profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off) [TIERLINE_PPROF_LISTEN]")
 	level := fs.String("log-level", "info", "debug, info, warn or error [TIERLINE_LOG_LEVEL]")
 	format := fs.String("log-format", "text", "text or json [TIERLINE_LOG_FORMAT]")
 	if err := parse(fs, args, 0); err != nil {
@@ -241,7 +242,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	return server.Run(ctx, server.Config{
 		DataDir: *sf.data, DB: *sf.db, Listen: *listen, URL: *urlFlag, TLSCert: *cert, TLSKey: *key,
 		TierLimits: limits, ResponseLimits: resp, SMTP: smtpCfg, VendorRetry: *vendorRetry, BusinessHours: bh, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
-		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection, SSO: ssoCfg,
+		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection, SSO: ssoCfg, PprofListen: *pprofListen,
 	})
 }
 

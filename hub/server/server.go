@@ -65,6 +65,10 @@ type Config struct {
 	Mail mailin.Config
 	// SSO is single sign-on and whether passwords may still log in.
 	SSO SSOConfig
+	// PprofListen, if set, serves Go's profiles on this loopback address
+	// (off by default); PprofReady is told its address.
+	PprofListen string
+	PprofReady  func(net.Addr)
 	// VendorRetry is the first wait before a failed vendor delivery is
 	// tried again (default 30s, doubling up to 30m).
 	VendorRetry time.Duration
@@ -107,6 +111,9 @@ func (c *Config) CheckAndSetDefaults() error {
 		return fmt.Errorf("--url %q must be an https:// URL agents can reach", c.URL)
 	}
 	if err := c.SSO.check(c.URL); err != nil {
+		return err
+	}
+	if err := checkPprofListen(c.PprofListen); err != nil {
 		return err
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
@@ -316,6 +323,8 @@ func Run(ctx context.Context, cfg Config) error {
 			Certificates: []tls.Certificate{authority.Certificate},
 		},
 	}
+	countHandshakes(srv.TLSConfig, reg)
+	useTicketKeys(ctx, st, srv.TLSConfig, log)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -330,6 +339,17 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { defer wg.Done(); _ = gw.Run(ctx) }()
 	go func() { defer wg.Done(); retentionLoop(ctx, st, cfg, log) }()
 	go func() { defer wg.Done(); ticketSvc.Loop(ctx, cfg.SLAEvery) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); keepTicketKeys(ctx, st, srv.TLSConfig, log) }()
+	if cfg.PprofListen != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := servePprof(ctx, cfg.PprofListen, log, cfg.PprofReady); err != nil {
+				log.Error("profiles", "err", err)
+			}
+		}()
+	}
 
 	fmt.Fprintf(cfg.Out, "Tierline hub listening on %s\n", ln.Addr())
 	fmt.Fprintf(cfg.Out, "  console/API URL: %s/\n", cfg.URL)
