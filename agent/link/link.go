@@ -578,8 +578,12 @@ func (l *Link) session(ctx context.Context) (time.Duration, error) {
 		l.detach(conn)
 		conn.Close(websocket.StatusNormalClosure, "agent shutting down")
 	})
+	// The ping is what notices a half-open connection (the hub or the path
+	// gone without a FIN or RST: writes still succeed into the socket and
+	// nothing comes back), within PingInterval plus PingTimeout.
 	var pinger *time.Timer
 	var pingMu sync.Mutex
+	var pingErr error // why the ping ended the session
 	stopped := false
 	var ping func()
 	ping = func() {
@@ -587,7 +591,16 @@ func (l *Link) session(ctx context.Context) (time.Duration, error) {
 		err := conn.Ping(pctx)
 		cancel()
 		if err != nil {
-			l.log.Warn("hub did not answer ping; reconnecting", "err", err)
+			l.log.Warn("hub did not answer ping; reconnecting", "timeout", l.cfg.PingTimeout.String(), "err", err)
+			err = fmt.Errorf("the hub did not answer a ping within %s; the connection was dropped as dead: %w", l.cfg.PingTimeout, err)
+			pingMu.Lock()
+			pingErr = err
+			pingMu.Unlock()
+			// Said at once (the tray shows it), not when the reader ends.
+			l.mu.Lock()
+			l.st.LastError = err.Error()
+			l.mu.Unlock()
+			l.detach(conn)
 			conn.CloseNow()
 			return
 		}
@@ -607,6 +620,10 @@ func (l *Link) session(ctx context.Context) (time.Duration, error) {
 	pingMu.Lock()
 	stopped = true
 	pinger.Stop()
+	if pingErr != nil {
+		// The reader's error is only "use of closed network connection".
+		err = pingErr
+	}
 	pingMu.Unlock()
 	l.detach(conn)
 	if !stopClose() {
