@@ -591,16 +591,20 @@ func (l *Link) session(ctx context.Context) (time.Duration, error) {
 		err := conn.Ping(pctx)
 		cancel()
 		if err != nil {
-			l.log.Warn("hub did not answer ping; reconnecting", "timeout", l.cfg.PingTimeout.String(), "err", err)
-			err = fmt.Errorf("the hub did not answer a ping within %s; the connection was dropped as dead: %w", l.cfg.PingTimeout, err)
-			pingMu.Lock()
-			pingErr = err
-			pingMu.Unlock()
-			// Said at once (the tray shows it), not when the reader ends.
-			l.mu.Lock()
-			l.st.LastError = err.Error()
-			l.mu.Unlock()
-			l.detach(conn)
+			if errors.Is(err, context.DeadlineExceeded) {
+				l.log.Warn("hub did not answer ping; reconnecting", "timeout", l.cfg.PingTimeout.String(), "err", err)
+				err = fmt.Errorf("the hub did not answer a ping within %s; the connection was dropped as dead: %w", l.cfg.PingTimeout, err)
+				pingMu.Lock()
+				pingErr = err
+				pingMu.Unlock()
+				// Said at once (the tray shows it), not when the reader ends.
+				l.mu.Lock()
+				l.st.LastError = err.Error()
+				l.mu.Unlock()
+				l.detach(conn)
+			}
+			// Otherwise the connection is closing already and the reader
+			// says why.
 			conn.CloseNow()
 			return
 		}
