@@ -90,10 +90,12 @@ func progress(t *testing.T, h *hub, id string, more uint64, what string) {
 }
 
 // sessions counts the sessions the agent has established (its log).
-func sessions(a *agent) int { return strings.Count(a.proc.output(), "connected to hub") }
+func sessions(a *agent) int { return strings.Count(a.proc.output(), `msg="connected to hub"`) }
 
 // sessionsLost counts the established sessions the agent lost.
-func sessionsLost(a *agent) int { return strings.Count(a.proc.output(), "hub connection lost") }
+func sessionsLost(a *agent) int {
+	return strings.Count(a.proc.output(), `msg="hub connection lost; reconnecting"`)
+}
 
 // reconnects waits until the agent has established n more sessions.
 func reconnects(t *testing.T, a *agent, n int, what string) {
@@ -106,7 +108,7 @@ func reconnects(t *testing.T, a *agent, n int, what string) {
 // have failed.
 func failedDials(t *testing.T, a *agent, n int, what string) {
 	t.Helper()
-	count := func() int { return strings.Count(a.proc.output(), "cannot connect to hub") }
+	count := func() int { return strings.Count(a.proc.output(), `msg="cannot connect to hub; retrying"`) }
 	from := count()
 	eventually(t, fmt.Sprintf("%d failed dials %s", n, what), 90*time.Second, func() bool { return count() >= from+n })
 }
@@ -199,6 +201,7 @@ func TestLinkHalfOpenNoticed(t *testing.T) {
 		return ok && st.Connected
 	})
 
+	silentAt := time.Now()
 	lp.add("silent_up", "timeout", "upstream", `{"timeout":0}`)
 	lp.add("silent_down", "timeout", "downstream", `{"timeout":0}`)
 	// Without the ping, nothing would end the session: the agent's writes
@@ -211,7 +214,8 @@ func TestLinkHalfOpenNoticed(t *testing.T) {
 		st, ok = agentStatus(a)
 		return ok && !st.Connected
 	})
-	if !strings.Contains(st.LastError, "did not answer") {
+	t.Logf("the agent noticed the silent connection after about %s (ping every 1s, 1s timeout; status polled every 50 ms)", time.Since(silentAt).Round(100*time.Millisecond))
+	if !strings.Contains(st.LastError, "the hub did not answer a ping within 1s") {
 		t.Errorf("the agent's status says %q; want why it dropped the connection (the hub did not answer its ping)", st.LastError)
 	}
 	if out := a.proc.output(); !strings.Contains(out, "hub did not answer ping") {
