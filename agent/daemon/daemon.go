@@ -48,10 +48,11 @@ type Config struct {
 	SpoolMaxBytes int64
 	// Backoff is the reconnect backoff (defaults: link's).
 	Backoff link.Backoff
-	// PingInterval and PingTimeout: the agent pings the hub this often and
-	// drops a connection whose pong does not come within the timeout, so a
-	// half-open connection (the hub or the path gone without a FIN or RST)
-	// is noticed (defaults: link's, 30 s and 15 s).
+	// PingInterval and PingTimeout: a half-open connection (the hub or the
+	// path gone without a FIN or RST) is noticed within PingInterval: the
+	// agent pings once the hub has been quiet for PingInterval-PingTimeout
+	// and drops the connection when no pong comes within PingTimeout
+	// (defaults: link's, 30 s and 10 s).
 	PingInterval, PingTimeout time.Duration
 	// CheckEvery is how often the health checks run (default 1 min).
 	CheckEvery time.Duration

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -34,7 +35,7 @@ const (
 const (
 	DefaultWindow           = 256
 	DefaultPingInterval     = 30 * time.Second
-	DefaultPingTimeout      = 15 * time.Second
+	DefaultPingTimeout      = 10 * time.Second
 	DefaultHandshakeTimeout = 20 * time.Second
 	DefaultWriteTimeout     = 30 * time.Second
 	DefaultStableAfter      = 30 * time.Second
@@ -72,8 +73,13 @@ type Config struct {
 	Backoff Backoff
 
 	Window           int           // max unacknowledged messages in flight (default 256)
-	PingInterval     time.Duration // default 30 s
-	PingTimeout      time.Duration // default 15 s
+	// PingInterval bounds how long a dead connection goes unnoticed: when
+	// nothing has come from the hub for PingInterval-PingTimeout the agent
+	// pings, and drops the connection if no pong comes within PingTimeout
+	// (less than PingInterval; half of it when set otherwise). Acks keep a
+	// busy connection from being pinged at all.
+	PingInterval time.Duration // default 30 s
+	PingTimeout  time.Duration // default 10 s
 	HandshakeTimeout time.Duration // dial + challenge + welcome (default 20 s)
 	WriteTimeout     time.Duration // one frame write (default 30 s)
 	StableAfter      time.Duration // a connection up this long resets the backoff (default 30 s)
@@ -156,6 +162,9 @@ func New(cfg Config) (*Link, error) {
 	setDefault(&cfg.Window, DefaultWindow)
 	setDefault(&cfg.PingInterval, DefaultPingInterval)
 	setDefault(&cfg.PingTimeout, DefaultPingTimeout)
+	if cfg.PingTimeout >= cfg.PingInterval {
+		cfg.PingTimeout = cfg.PingInterval / 2
+	}
 	setDefault(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&cfg.StableAfter, DefaultStableAfter)
@@ -580,13 +589,30 @@ func (l *Link) session(ctx context.Context) (time.Duration, error) {
 	})
 	// The ping is what notices a half-open connection (the hub or the path
 	// gone without a FIN or RST: writes still succeed into the socket and
-	// nothing comes back), within PingInterval plus PingTimeout.
+	// nothing comes back), within PingInterval: once the hub has been quiet
+	// for PingInterval-PingTimeout, a ping, and PingTimeout for its pong.
+	// Any frame from the hub (an ack) shows the connection alive, so a
+	// connection that carries telemetry is not pinged.
+	quiet := l.cfg.PingInterval - l.cfg.PingTimeout
+	var heard atomic.Int64 // when the last frame (or pong) came from the hub, unix ns
+	heard.Store(start.UnixNano())
 	var pinger *time.Timer
 	var pingMu sync.Mutex
 	var pingErr error // why the ping ended the session
 	stopped := false
 	var ping func()
+	again := func(d time.Duration) {
+		pingMu.Lock()
+		if !stopped {
+			pinger = time.AfterFunc(d, ping)
+		}
+		pingMu.Unlock()
+	}
 	ping = func() {
+		if since := time.Since(time.Unix(0, heard.Load())); since < quiet {
+			again(quiet - since)
+			return
+		}
 		pctx, cancel := context.WithTimeout(context.Background(), l.cfg.PingTimeout)
 		err := conn.Ping(pctx)
 		cancel()
@@ -608,18 +634,13 @@ func (l *Link) session(ctx context.Context) (time.Duration, error) {
 			conn.CloseNow()
 			return
 		}
-		pingMu.Lock()
-		if !stopped {
-			pinger = time.AfterFunc(l.cfg.PingInterval, ping)
-		}
-		pingMu.Unlock()
+		heard.Store(time.Now().UnixNano())
+		again(quiet)
 	}
-	pingMu.Lock()
-	pinger = time.AfterFunc(l.cfg.PingInterval, ping)
-	pingMu.Unlock()
+	again(quiet)
 
 	l.pump()
-	err = l.readLoop(conn)
+	err = l.readLoop(conn, &heard)
 
 	pingMu.Lock()
 	stopped = true
@@ -647,14 +668,16 @@ func (l *Link) detach(conn *websocket.Conn) {
 	l.mu.Unlock()
 }
 
-// readLoop handles hub frames until the connection ends.
-func (l *Link) readLoop(conn *websocket.Conn) error {
+// readLoop handles hub frames until the connection ends, noting in heard
+// when each arrived.
+func (l *Link) readLoop(conn *websocket.Conn, heard *atomic.Int64) error {
 	bad := 0
 	for {
 		_, data, err := conn.Read(context.Background())
 		if err != nil {
 			return closeErr(err)
 		}
+		heard.Store(time.Now().UnixNano())
 		env, err := wire.Decode(data)
 		if err != nil {
 			bad++

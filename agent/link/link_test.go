@@ -624,7 +624,7 @@ func TestSilentHubDroppedByPing(t *testing.T) {
 		}
 	}
 	sp := spool.NewMem(0, nil)
-	a := startAgent(t, h, priv, sp, func(c *Config) { c.PingInterval, c.PingTimeout = 20*time.Millisecond, 100*time.Millisecond })
+	a := startAgent(t, h, priv, sp, func(c *Config) { c.PingInterval, c.PingTimeout = 150*time.Millisecond, 100*time.Millisecond })
 	waitState(t, a.link, func(s State) bool {
 		return s.Connects >= 1 && !s.Connected && strings.Contains(s.LastError, "the hub did not answer a ping within 100ms")
 	})
