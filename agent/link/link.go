@@ -72,14 +72,9 @@ type Config struct {
 	Logger  *slog.Logger
 	Backoff Backoff
 
-	Window int // max unacknowledged messages in flight (default 256)
-	// PingInterval bounds how long a dead connection goes unnoticed: when
-	// nothing has come from the hub for PingInterval-PingTimeout the agent
-	// pings, and drops the connection if no pong comes within PingTimeout
-	// (less than PingInterval; half of it when set otherwise). Acks keep a
-	// busy connection from being pinged at all.
-	PingInterval     time.Duration // default 30 s
-	PingTimeout      time.Duration // default 10 s
+	Window           int           // max unacknowledged messages in flight (default 256)
+	PingInterval     time.Duration // a silent (half-open) connection is dropped within it (default 30 s; see session)
+	PingTimeout      time.Duration // wait for a pong (default 10 s; less than PingInterval, half of it when not)
 	HandshakeTimeout time.Duration // dial + challenge + welcome (default 20 s)
 	WriteTimeout     time.Duration // one frame write (default 30 s)
 	StableAfter      time.Duration // a connection up this long resets the backoff (default 30 s)
