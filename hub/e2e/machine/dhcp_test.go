@@ -128,13 +128,23 @@ func TestRenewDHCPOnNetworkd(t *testing.T) {
 		startDNS(t, p.net) // the DNS server DHCP names, for dns-resolution, which renew-dhcp verifies
 		dhcp = startDHCP(t, p.net)
 		p.write("/etc/systemd/network/10-tierline-dhcp.network", dhcpNetwork, 0o644)
+		// reload configures the interface again with the file that now
+		// matches it (a second `networkctl reconfigure` raced with it,
+		// running the DHCP client twice).
 		p.exec("networkctl", "reload")
-		p.exec("networkctl", "reconfigure", p.net.MachineIf)
-		eventually(t, "the machine's DHCP lease and its default route", 60*time.Second, func() bool {
+		var route string
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 			acks, _ := dhcp.counts()
-			out, _ := p.try("ip", "-4", "route", "show", "default")
-			return acks > 0 && strings.Contains(out, "via "+nspawn.HubIP) && strings.Contains(out, "proto dhcp")
-		})
+			route, _ = p.try("ip", "-4", "route", "show", "default")
+			if acks > 0 && strings.Contains(route, "via "+nspawn.HubIP) && strings.Contains(route, "proto dhcp") {
+				break
+			}
+			if time.Now().After(deadline) {
+				addr, _ := p.try("ip", "-4", "addr")
+				journal, _ := p.try("journalctl", "--no-pager", "-u", "systemd-networkd", "-n", "40")
+				t.Fatalf("no DHCP lease with its default route after 60 s (%d acks): default route %q\naddresses:\n%s\nnetworkd:\n%s", acks, route, addr, journal)
+			}
+		}
 		t.Logf("the machine's network by DHCP:\n%s", p.exec("networkctl", "status", "--no-pager", p.net.MachineIf))
 	}})
 
