@@ -48,6 +48,12 @@ type Config struct {
 	SpoolMaxBytes int64
 	// Backoff is the reconnect backoff (defaults: link's).
 	Backoff link.Backoff
+	// PingInterval and PingTimeout: a half-open connection (the hub or the
+	// path gone without a FIN or RST) is noticed within PingInterval: the
+	// agent pings once the hub has been quiet for PingInterval-PingTimeout
+	// and drops the connection when no pong comes within PingTimeout
+	// (defaults: link's, 30 s and 10 s).
+	PingInterval, PingTimeout time.Duration
 	// CheckEvery is how often the health checks run (default 1 min).
 	CheckEvery time.Duration
 	// InventoryEvery is how often the inventory is read again (default 1 h).
@@ -89,7 +95,8 @@ func (c *Config) AddCheckFlags(fs *flag.FlagSet) {
 // to show and change.
 func DefaultConfig() Config {
 	return Config{Interval: 10 * time.Second, SpoolMaxBytes: spool.DefaultMaxBytes,
-		Backoff:    link.Backoff{Base: link.DefaultBackoffBase, Max: link.DefaultBackoffMax},
+		Backoff:      link.Backoff{Base: link.DefaultBackoffBase, Max: link.DefaultBackoffMax},
+		PingInterval: link.DefaultPingInterval, PingTimeout: link.DefaultPingTimeout,
 		CheckEvery: time.Minute, InventoryEvery: time.Hour, ConsentWait: 2 * time.Minute, PrintStuckAfter: 10 * time.Minute}
 }
 
@@ -156,7 +163,7 @@ func New(cfg Config) (*Agent, error) {
 	def := DefaultConfig()
 	for _, d := range []struct{ v, def *time.Duration }{{&cfg.Interval, &def.Interval}, {&cfg.Backoff.Base, &def.Backoff.Base},
 		{&cfg.Backoff.Max, &def.Backoff.Max}, {&cfg.CheckEvery, &def.CheckEvery}, {&cfg.InventoryEvery, &def.InventoryEvery},
-		{&cfg.ConsentWait, &def.ConsentWait}} {
+		{&cfg.ConsentWait, &def.ConsentWait}, {&cfg.PingInterval, &def.PingInterval}, {&cfg.PingTimeout, &def.PingTimeout}} {
 		if *d.v <= 0 {
 			*d.v = *d.def
 		}
@@ -265,7 +272,8 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		DeviceID: a.id.DeviceID, Key: a.id.Key, AgentVersion: version.Version,
 		Hostname: host.Hostname, OS: host.OS, Arch: host.Arch, Platform: host.Platform,
 		Spool: sp, Logger: log.With("component", "link"),
-		Backoff:   cfg.Backoff,
+		Backoff:      cfg.Backoff,
+		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout,
 		OnConnect: upd.connected,
 		OnCheckRequest: func(req wire.CheckRequest) {
 			select {

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -34,7 +35,7 @@ const (
 const (
 	DefaultWindow           = 256
 	DefaultPingInterval     = 30 * time.Second
-	DefaultPingTimeout      = 15 * time.Second
+	DefaultPingTimeout      = 10 * time.Second
 	DefaultHandshakeTimeout = 20 * time.Second
 	DefaultWriteTimeout     = 30 * time.Second
 	DefaultStableAfter      = 30 * time.Second
@@ -72,8 +73,8 @@ type Config struct {
 	Backoff Backoff
 
 	Window           int           // max unacknowledged messages in flight (default 256)
-	PingInterval     time.Duration // default 30 s
-	PingTimeout      time.Duration // default 15 s
+	PingInterval     time.Duration // a silent (half-open) connection is dropped within it (default 30 s; see session)
+	PingTimeout      time.Duration // wait for a pong (default 10 s; less than PingInterval, half of it when not)
 	HandshakeTimeout time.Duration // dial + challenge + welcome (default 20 s)
 	WriteTimeout     time.Duration // one frame write (default 30 s)
 	StableAfter      time.Duration // a connection up this long resets the backoff (default 30 s)
@@ -156,6 +157,9 @@ func New(cfg Config) (*Link, error) {
 	setDefault(&cfg.Window, DefaultWindow)
 	setDefault(&cfg.PingInterval, DefaultPingInterval)
 	setDefault(&cfg.PingTimeout, DefaultPingTimeout)
+	if cfg.PingTimeout >= cfg.PingInterval {
+		cfg.PingTimeout = cfg.PingInterval / 2
+	}
 	setDefault(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&cfg.StableAfter, DefaultStableAfter)
@@ -586,35 +590,68 @@ func (l *Link) session(ctx context.Context) (time.Duration, error) {
 		l.detach(conn)
 		conn.Close(websocket.StatusNormalClosure, "agent shutting down")
 	})
+	// The ping is what notices a half-open connection (the hub or the path
+	// gone without a FIN or RST: writes still succeed into the socket and
+	// nothing comes back), within PingInterval: once the hub has been quiet
+	// for PingInterval-PingTimeout, a ping, and PingTimeout for its pong.
+	// Any frame from the hub (an ack) shows the connection alive, so a
+	// connection that carries telemetry is not pinged.
+	quiet := l.cfg.PingInterval - l.cfg.PingTimeout
+	var heard atomic.Int64 // when the last frame (or pong) came from the hub, unix ns
+	heard.Store(start.UnixNano())
 	var pinger *time.Timer
 	var pingMu sync.Mutex
+	var pingErr error // why the ping ended the session
 	stopped := false
 	var ping func()
+	again := func(d time.Duration) {
+		pingMu.Lock()
+		if !stopped {
+			pinger = time.AfterFunc(d, ping)
+		}
+		pingMu.Unlock()
+	}
 	ping = func() {
+		if since := time.Since(time.Unix(0, heard.Load())); since < quiet {
+			again(quiet - since)
+			return
+		}
 		pctx, cancel := context.WithTimeout(context.Background(), l.cfg.PingTimeout)
 		err := conn.Ping(pctx)
 		cancel()
 		if err != nil {
-			l.log.Warn("hub did not answer ping; reconnecting", "err", err)
+			if errors.Is(err, context.DeadlineExceeded) {
+				l.log.Warn("hub did not answer ping; reconnecting", "timeout", l.cfg.PingTimeout.String(), "err", err)
+				err = fmt.Errorf("the hub did not answer a ping within %s; the connection was dropped as dead: %w", l.cfg.PingTimeout, err)
+				pingMu.Lock()
+				pingErr = err
+				pingMu.Unlock()
+				// Said at once (the tray shows it), not when the reader ends.
+				l.mu.Lock()
+				l.st.LastError = err.Error()
+				l.mu.Unlock()
+				l.detach(conn)
+			}
+			// Otherwise the connection is closing already and the reader
+			// says why.
 			conn.CloseNow()
 			return
 		}
-		pingMu.Lock()
-		if !stopped {
-			pinger = time.AfterFunc(l.cfg.PingInterval, ping)
-		}
-		pingMu.Unlock()
+		heard.Store(time.Now().UnixNano())
+		again(quiet)
 	}
-	pingMu.Lock()
-	pinger = time.AfterFunc(l.cfg.PingInterval, ping)
-	pingMu.Unlock()
+	again(quiet)
 
 	l.pump()
-	err = l.readLoop(conn)
+	err = l.readLoop(conn, &heard)
 
 	pingMu.Lock()
 	stopped = true
 	pinger.Stop()
+	if pingErr != nil {
+		// The reader's error is only "use of closed network connection".
+		err = pingErr
+	}
 	pingMu.Unlock()
 	l.detach(conn)
 	if !stopClose() {
@@ -634,14 +671,16 @@ func (l *Link) detach(conn *websocket.Conn) {
 	l.mu.Unlock()
 }
 
-// readLoop handles hub frames until the connection ends.
-func (l *Link) readLoop(conn *websocket.Conn) error {
+// readLoop handles hub frames until the connection ends, noting in heard
+// when each arrived.
+func (l *Link) readLoop(conn *websocket.Conn, heard *atomic.Int64) error {
 	bad := 0
 	for {
 		_, data, err := conn.Read(context.Background())
 		if err != nil {
 			return closeErr(err)
 		}
+		heard.Store(time.Now().UnixNano())
 		env, err := wire.Decode(data)
 		if err != nil {
 			bad++

@@ -37,6 +37,8 @@ func runRun(ctx context.Context, args []string) int {
 	fs.Var(cmdline.Bytes{N: &cfg.SpoolMaxBytes}, "spool-max-bytes", "spool size cap; above it the oldest telemetry is dropped")
 	fs.Var(cmdline.Duration{D: &cfg.Backoff.Base}, "backoff-base", "reconnect backoff base (delay is random in [0, min(max, base*2^attempt)))")
 	fs.Var(cmdline.Duration{D: &cfg.Backoff.Max}, "backoff-max", "reconnect backoff cap")
+	fs.Var(cmdline.Duration{D: &cfg.PingInterval}, "ping-interval", "a connection to the hub that goes silent (half-open) is noticed and dropped within this: the agent pings when the hub has been quiet for this less --ping-timeout")
+	fs.Var(cmdline.Duration{D: &cfg.PingTimeout}, "ping-timeout", "how long the agent waits for the hub's pong before it drops the connection and dials again (shorter than --ping-interval; half of it when not)")
 	fs.Var(cmdline.Duration{D: &cfg.CheckEvery}, "check-interval", "how often health checks run (results travel with telemetry)")
 	fs.Var(cmdline.Duration{D: &cfg.InventoryEvery}, "inventory-interval", "how often the inventory is re-read (sent only when it changed)")
 	cfg.AddCheckFlags(fs)
