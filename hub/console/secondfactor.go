@@ -187,19 +187,29 @@ func (c *Console) codeFailed(w http.ResponseWriter, r *http.Request, u store.Use
 	render("That code is not right, or was used already. Type the code your app shows now.")
 }
 
-func (c *Console) loginCode(w http.ResponseWriter, r *http.Request) {
+// codeStep starts a login's code step: its challenge, the name's turn
+// (done gives it back) and its lockout. false: the request is answered.
+func (c *Console) codeStep(w http.ResponseWriter, r *http.Request) (ch store.LoginChallenge, u store.User, now time.Time, done func(), ok bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	ch, u, ok := c.challenge(w, r)
-	if !ok {
+	if ch, u, ok = c.challenge(w, r); !ok {
 		return
 	}
 	mu := c.logins.lockName(u.Name)
 	mu.Lock()
-	defer mu.Unlock()
-	now := c.cfg.Now()
+	now = c.cfg.Now()
 	if !c.gateCode(w, r, u, ch.Next, now) {
+		mu.Unlock()
+		return ch, u, now, nil, false
+	}
+	return ch, u, now, mu.Unlock, true
+}
+
+func (c *Console) loginCode(w http.ResponseWriter, r *http.Request) {
+	ch, u, now, done, ok := c.codeStep(w, r)
+	if !ok {
 		return
 	}
+	defer done()
 	method, err := c.checkSecondFactor(r.Context(), u, r.PostFormValue("code"), now)
 	if err != nil {
 		c.log.Error("check second factor", "err", err)
@@ -400,18 +410,11 @@ type codesData struct {
 }
 
 func (c *Console) loginEnroll(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	ch, u, ok := c.challenge(w, r)
+	ch, u, now, done, ok := c.codeStep(w, r)
 	if !ok {
 		return
 	}
-	mu := c.logins.lockName(u.Name)
-	mu.Lock()
-	defer mu.Unlock()
-	now := c.cfg.Now()
-	if !c.gateCode(w, r, u, ch.Next, now) {
-		return
-	}
+	defer done()
 	codes, ok, err := c.confirmTOTP(r.Context(), u, r.PostFormValue("code"), now)
 	if err != nil {
 		c.log.Error("confirm second factor", "err", err)
