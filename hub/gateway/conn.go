@@ -38,6 +38,10 @@ type agentConn struct {
 	hostname string
 	// kbBusy: a kb_query is being answered (help.go).
 	kbBusy atomic.Bool
+	// lastSeq is the highest sequence number seen from the device: its
+	// stored last at the welcome, then each accepted frame's. Only the
+	// read loop uses it.
+	lastSeq uint64
 }
 
 func (c *agentConn) close(code websocket.StatusCode, reason string) {
@@ -220,6 +224,7 @@ func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.L
 	}
 	c.deviceID = d.ID
 	c.hostname = hello.Hostname
+	c.lastSeq = d.LastSeq
 	c.log = log.With("device", d.ID)
 	if err := c.write(ctx, wire.Welcome{DeviceID: d.ID, HubTime: g.cfg.Now().UTC(), LastSeq: d.LastSeq}); err != nil {
 		return nil, store.DeviceHello{}, wire.Errorf("write_failed", "send welcome: %v", err)
@@ -259,6 +264,10 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 	env, err := wire.Decode(frame)
 	if err != nil {
 		c.sendError(wire.CodeOf(err), errMessage(err), env.Seq)
+		return err
+	}
+	if err := c.checkSeq(env.Seq); err != nil {
+		c.sendError(err.Code, err.Message, env.Seq)
 		return err
 	}
 	item := store.IngestItem{DeviceID: c.deviceID, Seq: env.Seq, Received: c.g.cfg.Now()}
@@ -319,6 +328,22 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		return err
 	}
 	c.g.enqueue(ctx, pending{item: item, conn: c, typ: string(env.Type), answers: answers})
+	return nil
+}
+
+// checkSeq refuses a sequence number more than wire.MaxSeqJump above the
+// device's last: an agent numbers its messages 1, 2, 3, ..., and one
+// number near the top would make the hub take every later message as a
+// duplicate. The refused message is not stored (nor acknowledged).
+func (c *agentConn) checkSeq(seq uint64) *wire.ProtocolError {
+	if seq <= c.lastSeq {
+		return nil
+	}
+	if seq-c.lastSeq > wire.MaxSeqJump {
+		return wire.Errorf(wire.CodeBadSeq, "sequence number %d is %d above this device's last (%d); the hub accepts at most %d above it, "+
+			"so the message was not stored", seq, seq-c.lastSeq, c.lastSeq, wire.MaxSeqJump)
+	}
+	c.lastSeq = seq
 	return nil
 }
 
