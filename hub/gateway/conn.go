@@ -266,9 +266,17 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		c.sendError(wire.CodeOf(err), errMessage(err), env.Seq)
 		return err
 	}
-	if err := c.checkSeq(env.Seq); err != nil {
-		c.sendError(err.Code, err.Message, env.Seq)
-		return err
+	fresh, serr := c.checkSeq(env.Seq)
+	if serr != nil {
+		c.sendError(serr.Code, serr.Message, env.Seq)
+		return serr
+	}
+	// A message sent again (after a lost ack) was paid for the first time.
+	if fresh || env.Seq == 0 {
+		if perr, at := c.overBudget(env.Type); perr != nil {
+			c.refuseOverBudget(ctx, env, perr, at)
+			return nil
+		}
 	}
 	item := store.IngestItem{DeviceID: c.deviceID, Seq: env.Seq, Received: c.g.cfg.Now()}
 	answers := ""
@@ -335,16 +343,17 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 // device's last: an agent numbers its messages 1, 2, 3, ..., and one
 // number near the top would make the hub take every later message as a
 // duplicate. The refused message is not stored (nor acknowledged).
-func (c *agentConn) checkSeq(seq uint64) *wire.ProtocolError {
+// fresh is true for a sequenced message above every one seen before.
+func (c *agentConn) checkSeq(seq uint64) (fresh bool, _ *wire.ProtocolError) {
 	if seq <= c.lastSeq {
-		return nil
+		return false, nil
 	}
 	if seq-c.lastSeq > wire.MaxSeqJump {
-		return wire.Errorf(wire.CodeBadSeq, "sequence number %d is %d above this device's last (%d); the hub accepts at most %d above it, "+
+		return false, wire.Errorf(wire.CodeBadSeq, "sequence number %d is %d above this device's last (%d); the hub accepts at most %d above it, "+
 			"so the message was not stored", seq, seq-c.lastSeq, c.lastSeq, wire.MaxSeqJump)
 	}
 	c.lastSeq = seq
-	return nil
+	return true, nil
 }
 
 // errMessage is the peer-safe text of a protocol error.

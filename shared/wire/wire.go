@@ -117,6 +117,11 @@ const (
 	// CodeBadSeq: a sequence number above MaxSeq, or more than MaxSeqJump
 	// above the device's last one. The message is not stored.
 	CodeBadSeq = "bad_seq"
+	// CodeRateLimited: the device sent more messages of this type than
+	// its budget on the hub allows; this one was refused (and is
+	// acknowledged, so it is not sent again). The message says when the
+	// next is accepted.
+	CodeRateLimited = "rate_limited"
 )
 
 // ProtocolError is a protocol violation with a stable code and a message
