@@ -121,7 +121,11 @@ func (k *Keyed) Allow(key string, now time.Time) (bool, time.Time) {
 	used := k.drained(k.b[key], now)
 	if used+1 > float64(k.lim.N) {
 		wait := time.Duration((used + 1 - float64(k.lim.N)) * float64(k.lim.Per) / float64(k.lim.N))
-		return false, now.Add(wait).Truncate(time.Second).Add(time.Second)
+		at := now.Add(wait)
+		if t := at.Truncate(time.Second); !t.Equal(at) {
+			at = t.Add(time.Second) // a whole second, never early
+		}
+		return false, at
 	}
 	k.b[key] = bucket{used: used + 1, at: now}
 	if len(k.b) >= k.nextSweep {
