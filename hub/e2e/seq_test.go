@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"io"
 	"math"
 	"net/http"
 	"strings"
@@ -68,31 +67,5 @@ func (d *rawDevice) nextError(t *testing.T) wire.Error {
 			t.Fatal(err)
 		}
 		return e
-	}
-}
-
-// waitMetrics waits until the hub's /metrics has every line start wanted.
-func waitMetrics(t *testing.T, h *hub, wants ...string) {
-	t.Helper()
-	var missing []string
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		resp, err := h.client.Get(h.url() + "/metrics")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		missing = missing[:0]
-		for _, want := range wants {
-			if !strings.Contains(string(body), want) {
-				missing = append(missing, want)
-			}
-		}
-		if len(missing) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/metrics after 30 s has no\n%s", strings.Join(missing, "\n"))
-		}
 	}
 }
