@@ -20,5 +20,5 @@ type Limits struct {
 func (c *Config) AddLimitFlags(fs *flag.FlagSet) {
 	fs.Var(&c.Limits.Help, "help-limit", "help requests one local user may file, COUNT/DURATION (a burst of COUNT, then one every DURATION/COUNT), or off; the user is told when they can ask again")
 	fs.Var(&c.Limits.HelpDevice, "help-device-limit", "help requests this computer may file in all, COUNT/DURATION or off (keep it below the hub's --device-budgets help_request)")
-	fs.Var(&c.Limits.Fix, "fix-limit", "fixes one local user (not the administrator) may run from the tray, the Get help page or `tierline-agent fix`, COUNT/DURATION or off")
+	fs.Var(&c.Limits.Fix, "fix-limit", "fixes one local user (not the administrator) may run from the tray or the Get help page, COUNT/DURATION or off")
 }
