@@ -82,7 +82,7 @@ func (l *Limit) Set(s string) error {
 
 type bucket struct {
 	used float64 // events spent, draining at N per Per
-	at   time.Time
+	at   int64   // when used was last set, Unix nanoseconds
 }
 
 // Keyed holds one bucket per key. It is safe for concurrent use.
@@ -104,7 +104,7 @@ func (k *Keyed) Limit() Limit { return k.lim }
 
 // drained is b's use at now.
 func (k *Keyed) drained(b bucket, now time.Time) float64 {
-	if el := now.Sub(b.at); el > 0 {
+	if el := time.Duration(now.UnixNano() - b.at); el > 0 {
 		b.used -= el.Seconds() * float64(k.lim.N) / k.lim.Per.Seconds()
 	}
 	return max(b.used, 0)
@@ -127,7 +127,7 @@ func (k *Keyed) Allow(key string, now time.Time) (bool, time.Time) {
 		}
 		return false, at
 	}
-	k.b[key] = bucket{used: used + 1, at: now}
+	k.b[key] = bucket{used: used + 1, at: now.UnixNano()}
 	if len(k.b) >= k.nextSweep {
 		k.sweepLocked(now)
 	}
@@ -143,7 +143,7 @@ func (k *Keyed) Refund(key string, now time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if b, ok := k.b[key]; ok {
-		k.b[key] = bucket{used: max(k.drained(b, now)-1, 0), at: now}
+		k.b[key] = bucket{used: max(k.drained(b, now)-1, 0), at: now.UnixNano()}
 	}
 }
 
