@@ -225,13 +225,13 @@ func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.L
 	c.deviceID = d.ID
 	c.hostname = hello.Hostname
 	c.lastSeq = d.LastSeq
+	c.log = log.With("device", d.ID)
 	if d.LastSeq > wire.MaxSeq-wire.MaxSeqJump {
 		// Stored before the hub refused such numbers: the agent will not
 		// follow it (it would have too few numbers left) and stays away.
 		c.log.Error("the device's last stored sequence number is at the top of the range; its agent will refuse to connect: "+
 			"revoke the device and enroll it again", "last_seq", d.LastSeq)
 	}
-	c.log = log.With("device", d.ID)
 	if err := c.write(ctx, wire.Welcome{DeviceID: d.ID, HubTime: g.cfg.Now().UTC(), LastSeq: d.LastSeq}); err != nil {
 		return nil, store.DeviceHello{}, wire.Errorf("write_failed", "send welcome: %v", err)
 	}
