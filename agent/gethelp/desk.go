@@ -592,7 +592,9 @@ func (d *Desk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) {
 	select {
 	case r := <-ch:
 		if r.Refused != "" {
-			return HelpAnswer{}, localipc.Limited("%s You can ask again %s.", r.Refused, AskAgain(r.RetryAt, d.hubNow()))
+			// RetryAt is by the hub's clock; the user reads this one's.
+			now := d.clock()
+			return HelpAnswer{}, localipc.Limited("%s You can ask again %s.", r.Refused, AskAgain(now.Add(r.RetryAt.Sub(d.hubNow())), now))
 		}
 		ans.TicketID, ans.Number, ans.Tier, ans.Next, ans.Joined = r.TicketID, r.Number, r.Tier, r.Next, r.Joined
 	case <-time.After(wait):
