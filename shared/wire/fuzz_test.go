@@ -24,6 +24,9 @@ func FuzzDecode(f *testing.F) {
 	// last_seq would make the agent wrap.
 	f.Add([]byte(`{"v":1,"type":"telemetry","id":"e","seq":18446744073709551615,"time":"2026-12-06T00:00:00Z","body":{"sample":{"time":"2026-12-06T00:00:00Z"}}}`))
 	f.Add([]byte(`{"v":1,"type":"welcome","id":"w","time":"2026-12-06T00:00:00Z","body":{"device_id":"00000000000000000000000000000000","hub_time":"2026-12-06T00:00:00Z","last_seq":18446744073709551615}}`))
+	// A refused help request, and a joined one.
+	f.Add([]byte(`{"v":1,"type":"help_receipt","id":"r","time":"2026-12-06T00:00:00Z","body":{"request_id":"q9","ticket_id":"","number":0,"tier":0,"refused":"over the budget","retry_at":"2026-12-06T01:00:00Z"}}`))
+	f.Add([]byte(`{"v":1,"type":"help_receipt","id":"r","time":"2026-12-06T00:00:00Z","body":{"request_id":"q9","ticket_id":"t1","number":4,"tier":1,"joined":true}}`))
 	f.Add([]byte(`{"v":2,"type":"x"}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, frame []byte) {
