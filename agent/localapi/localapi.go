@@ -494,6 +494,9 @@ func (o *API) searchKB(ctx context.Context, call localipc.KBCall) (localipc.KBAn
 func (o *API) session(ctx context.Context, call localipc.SessionCall) (localipc.SessionAnswer, error) {
 	h := wire.HelpSession{SessionID: call.SessionID, Started: call.Started, Ended: time.Now().UTC(), Category: call.Category,
 		Ticket: call.Ticket, FixesRun: call.FixesRun, Articles: call.Articles, Failing: call.Failing}
+	if c, ok := localipc.CallerFrom(ctx); ok && !c.Privileged {
+		h.User = c.User
+	}
 	if h.SessionID == "" {
 		h.SessionID = wire.NewID()
 	}

@@ -51,6 +51,7 @@ func commands() []command {
 		{"token revoke", "revoke an enrollment token: token revoke [flags] ID", tokenRevoke},
 		{"user add", "add a console user (password on stdin)", userAdd},
 		{"user list", "list console users", userList},
+		{"user reset-2fa", "remove a user's second factor (a lost authenticator): user reset-2fa --name N", userReset2FA},
 		{"apitoken create", "print a new API bearer token for a user", apitokenCreate},
 		{"apitoken revoke", "revoke an API token: apitoken revoke [flags] ID", apitokenRevoke},
 		{"device list", "list enrolled devices", deviceList},
@@ -187,6 +188,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	rawRet := fs.Duration("raw-retention", 24*time.Hour, "keep raw telemetry this long [TIERLINE_RAW_RETENTION]")
 	rollRet := fs.Duration("rollup-retention", 30*24*time.Hour, "keep telemetry rollups this long [TIERLINE_ROLLUP_RETENTION]")
 	mf := addMailFlags(fs)
+	ssof := addSSOFlags(fs)
 	level := fs.String("log-level", "info", "debug, info, warn or error [TIERLINE_LOG_LEVEL]")
 	format := fs.String("log-format", "text", "text or json [TIERLINE_LOG_FORMAT]")
 	if err := parse(fs, args, 0); err != nil {
@@ -228,6 +230,10 @@ func serve(ctx context.Context, args []string, io IO) error {
 	if err != nil {
 		return err
 	}
+	ssoCfg, err := ssof.config()
+	if err != nil {
+		return err
+	}
 	var bh *tickets.BusinessHours
 	if *hours != "" {
 		if bh, err = tickets.ParseBusinessHours(*hours); err != nil {
@@ -241,7 +247,8 @@ func serve(ctx context.Context, args []string, io IO) error {
 	return server.Run(ctx, server.Config{
 		DataDir: *sf.data, DB: *sf.db, Listen: *listen, URL: *urlFlag, TLSCert: *cert, TLSKey: *key,
 		TierLimits: limits, ResponseLimits: resp, SMTP: smtpCfg, VendorRetry: *vendorRetry, BusinessHours: bh, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
-		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection, DeviceBudgets: deviceBudgets,
+		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection, SSO: ssoCfg,
+		DeviceBudgets: deviceBudgets,
 	})
 }
 
@@ -354,6 +361,7 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 	sf := addStoreFlags(fs)
 	name := fs.String("name", "", "user name")
 	role := fs.String("role", "", "tier1, tier2, tier3 or admin")
+	forSSO := fs.Bool("sso", false, "a user who logs in only by single sign-on: no password; their first sign-on with this name ties it to them")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -363,13 +371,15 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 	if !store.Role(*role).Valid() {
 		return fmt.Errorf("--role %q: use tier1, tier2, tier3 or admin", *role)
 	}
-	line, err := bufio.NewReader(io.Stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return errors.New("give the password on standard input, e.g. `echo 'long secret' | tierline-hub user add ...`")
-	}
-	hash, err := auth.HashPassword(strings.TrimRight(line, "\r\n"))
-	if err != nil {
-		return err
+	var hash string
+	if !*forSSO {
+		line, err := bufio.NewReader(io.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("give the password on standard input, e.g. `echo 'long secret' | tierline-hub user add ...`, or --sso for a user of single sign-on")
+		}
+		if hash, err = auth.HashPassword(strings.TrimRight(line, "\r\n")); err != nil {
+			return err
+		}
 	}
 	st, err := sf.open(ctx)
 	if err != nil {
@@ -384,7 +394,7 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 		return err
 	}
 	_ = st.AppendAudit(ctx, store.AuditEvent{Time: time.Now(), Actor: "cli", Action: "user.create", Target: u.Name, Outcome: "ok",
-		Detail: map[string]any{"role": u.Role}})
+		Detail: map[string]any{"role": u.Role, "sso": *forSSO}})
 	fmt.Fprintf(io.Stdout, "user %s added with role %s\n", u.Name, u.Role)
 	return nil
 }
@@ -415,6 +425,7 @@ func apitokenCreate(ctx context.Context, args []string, io IO) error {
 	user := fs.String("user", "", "user the token acts as")
 	expires := fs.Duration("expires", 90*24*time.Hour, "how long the token is valid")
 	note := fs.String("note", "", "what the token is for")
+	readOnly := fs.Bool("read-only", false, "a token that may only read (GET); every change is refused")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -438,11 +449,12 @@ func apitokenCreate(ctx context.Context, args []string, io IO) error {
 	}
 	now := time.Now()
 	t, secret := api.NewAPIToken(u.ID, *note, now, *expires)
+	t.ReadOnly = *readOnly
 	if err := st.CreateAPIToken(ctx, t, auth.HashSecret(secret)); err != nil {
 		return err
 	}
 	_ = st.AppendAudit(ctx, store.AuditEvent{Time: now, Actor: "cli", Action: "apitoken.create", Target: t.ID, Outcome: "ok",
-		Detail: map[string]any{"user": u.Name}})
+		Detail: map[string]any{"user": u.Name, "read_only": t.ReadOnly}})
 	fmt.Fprintln(io.Stdout, secret)
 	fmt.Fprintf(io.Stderr, "API token %s for %s (%s), expires %s\n", t.ID, u.Name, u.Role, t.ExpiresAt.Format(time.RFC3339))
 	return nil

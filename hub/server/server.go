@@ -67,6 +67,8 @@ type Config struct {
 	// (hub/mailin) and the support address replies come from (hub/mailout,
 	// through SMTP). Empty Addr: no email intake.
 	Mail mailin.Config
+	// SSO is single sign-on and whether passwords may still log in.
+	SSO SSOConfig
 	// VendorRetry is the first wait before a failed vendor delivery is
 	// tried again (default 30s, doubling up to 30m).
 	VendorRetry time.Duration
@@ -107,6 +109,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	u, err := url.Parse(c.URL)
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("--url %q must be an https:// URL agents can reach", c.URL)
+	}
+	if err := c.SSO.check(c.URL); err != nil {
+		return err
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
@@ -207,8 +212,12 @@ func Run(ctx context.Context, cfg Config) error {
 	// ticket changes go back to the device, fix runs that name a ticket go
 	// on its timeline.
 	devices := tickets.NewDevices(ticketSvc, st, log, ticketEvents.observeSession)
+	ssoProvider, err := cfg.SSO.provider()
+	if err != nil {
+		return err
+	}
 	con, err := console.New(console.Config{Store: st, Logger: log, SessionIdle: cfg.SessionIdle, Policy: ticketSvc.Policy,
-		Metrics: ticketSvc.Metrics, Mail: mail.status})
+		Metrics: ticketSvc.Metrics, Mail: mail.status, SSO: ssoProvider, PasswordLoginOff: cfg.SSO.PasswordLoginOff, BreakGlass: cfg.SSO.BreakGlass})
 	if err != nil {
 		return err
 	}

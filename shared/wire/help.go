@@ -272,6 +272,9 @@ type HelpSession struct {
 	Articles  []string  `json:"articles,omitempty"`
 	Failing   []string  `json:"failing,omitempty"`
 	Recovered []string  `json:"recovered,omitempty"`
+	// User is the logged-in user who opened Get help: deflection counts
+	// them coming back from another computer too.
+	User string `json:"user,omitempty"`
 }
 
 func (HelpSession) Type() Type { return TypeHelpSession }
@@ -283,7 +286,7 @@ func (h HelpSession) Validate() error {
 	if len(h.FixesRun) > 64 || len(h.Articles) > MaxSelfHelpArticles || len(h.Failing) > 64 || len(h.Recovered) > 64 {
 		return errors.New("too many entries")
 	}
-	return nil
+	return checkLens(map[string]string{"user": h.User}, 255)
 }
 
 // MaxKBText is the longest search text of a KBQuery, in bytes.
