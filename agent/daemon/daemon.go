@@ -81,6 +81,9 @@ type Config struct {
 	// into another version replaces this process in place.
 	ServiceManaged bool
 	Logger         *slog.Logger
+	// Limits bound the local socket's callers (DefaultConfig: the
+	// defaults; zero: none).
+	Limits Limits
 }
 
 // AddCheckFlags registers the `run` flags of the health checks' settings.
@@ -97,7 +100,8 @@ func DefaultConfig() Config {
 	return Config{Interval: 10 * time.Second, SpoolMaxBytes: spool.DefaultMaxBytes,
 		Backoff:      link.Backoff{Base: link.DefaultBackoffBase, Max: link.DefaultBackoffMax},
 		PingInterval: link.DefaultPingInterval, PingTimeout: link.DefaultPingTimeout,
-		CheckEvery: time.Minute, InventoryEvery: time.Hour, ConsentWait: 2 * time.Minute, PrintStuckAfter: 10 * time.Minute}
+		CheckEvery: time.Minute, InventoryEvery: time.Hour, ConsentWait: 2 * time.Minute, PrintStuckAfter: 10 * time.Minute,
+		Limits: Limits{Help: gethelp.DefaultHelpPerUser, HelpDevice: gethelp.DefaultHelpPerDevice, Fix: localapi.DefaultFixPerUser}}
 }
 
 // SocketPath is where the agent listens without Config.Socket: the state
@@ -319,12 +323,13 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 
 	// The local socket: the tray, the Get help page and `tierline-agent
 	// help` reach the running agent through it.
-	desk = gethelp.NewDesk(gethelp.Config{Link: l, Checks: checks, History: hist, Crashes: crashRecord, Logger: log.With("component", "help"), Dir: cfg.State})
+	desk = gethelp.NewDesk(gethelp.Config{Link: l, Checks: checks, History: hist, Crashes: crashRecord, Logger: log.With("component", "help"), Dir: cfg.State,
+		Limits: gethelp.Limits{PerUser: cfg.Limits.Help, PerDevice: cfg.Limits.HelpDevice}})
 	firstSample := desk.ExpectSamples() // before the socket opens: filing reads it
 	consent.SetOwner(desk.Owner)        // set before the runner starts, so no run asks without it
 	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Desk: desk, Consent: consent, Crashes: crashRecord,
 		KB:  gethelp.OpenKBCache(filepath.Join(cfg.State, gethelp.KBCacheFile), log.With("component", "kb")),
-		Hub: a.hubAddr, Hostname: host.Hostname, Logger: log.With("component", "ipc")})
+		Hub: a.hubAddr, Hostname: host.Hostname, Logger: log.With("component", "ipc"), FixLimit: cfg.Limits.Fix})
 	ipcCtx, stopIPC := context.WithCancel(context.Background())
 	defer stopIPC()
 	if ipc, err := localipc.Listen(cfg.Socket, log.With("component", "ipc")); err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/ratelimit"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -69,6 +70,8 @@ type Config struct {
 	// Network reads the machine's network for a snapshot (default
 	// inventory.Network on the live machine).
 	Network func(ctx context.Context) diag.NetworkPicture
+	// Limits bound how often help requests are filed (zero: none).
+	Limits Limits
 }
 
 // Desk is the running agent's side of Get help: it answers the local
@@ -107,6 +110,8 @@ type Desk struct {
 	// listed is when each user last listed their tickets: technicians'
 	// messages after it are "waiting".
 	listed map[string]time.Time
+
+	perUser, perDevice *ratelimit.Keyed
 }
 
 // The local socket's types of the desk's operations.
@@ -144,7 +149,7 @@ func NewDesk(cfg Config) *Desk {
 	d := &Desk{link: cfg.Link, checks: cfg.Checks, hist: cfg.History, crashes: cfg.Crashes, log: log, clock: cfg.Clock,
 		network: cfg.Network, waiting: map[string]chan wire.HelpReceipt{},
 		tickets: map[string]*MyTicket{}, cachePath: cachePath, requesters: map[string]string{}, claimed: map[string]uint64{},
-		listed: map[string]time.Time{}}
+		listed: map[string]time.Time{}, perUser: ratelimit.NewKeyed(cfg.Limits.PerUser), perDevice: ratelimit.NewKeyed(cfg.Limits.PerDevice)}
 	if b, err := os.ReadFile(cachePath); err == nil {
 		if err := json.Unmarshal(b, &d.tickets); err != nil || d.tickets == nil {
 			log.Warn("ignoring an unreadable ticket list; it is rebuilt from the hub's updates", "file", cachePath, "err", err)
@@ -267,6 +272,10 @@ func (d *Desk) SetInventory(inv diag.Inventory) {
 
 // Receipt is the link's OnHelpReceipt hook.
 func (d *Desk) Receipt(r wire.HelpReceipt) {
+	if r.Refused != "" {
+		d.refused(r)
+		return
+	}
 	d.mu.Lock()
 	ch := d.waiting[r.RequestID]
 	t := d.ticketLocked(r.TicketID)
@@ -302,6 +311,26 @@ func (d *Desk) Receipt(r wire.HelpReceipt) {
 		}
 	}
 	d.log.Info("help request filed on the hub", "request", r.RequestID, "ticket", r.Number)
+}
+
+// refused handles the hub's refusal of a help request: no ticket; the
+// user waiting for it is told.
+func (d *Desk) refused(r wire.HelpReceipt) {
+	d.mu.Lock()
+	ch := d.waiting[r.RequestID]
+	if _, ok := d.requesters[r.RequestID]; ok {
+		delete(d.requesters, r.RequestID)
+		delete(d.claimed, r.RequestID)
+		d.saveRequestersLocked()
+	}
+	d.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- r:
+		default:
+		}
+	}
+	d.log.Warn("the hub refused a help request", "request", r.RequestID, "reason", r.Refused, "retry_at", r.RetryAt)
 }
 
 // stateResolved is the hub's ticket state for a resolved ticket.
@@ -530,6 +559,9 @@ func (d *Desk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) {
 	if err := req.Validate(); err != nil {
 		return HelpAnswer{}, localipc.BadRequest("%v", err)
 	}
+	if err := d.admit(req.User, req.RequestID, d.clock()); err != nil {
+		return HelpAnswer{}, err
+	}
 	if err := d.claim(req.RequestID, req.User); err != nil {
 		return HelpAnswer{}, err
 	}
@@ -559,7 +591,12 @@ func (d *Desk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) {
 	}
 	select {
 	case r := <-ch:
-		ans.TicketID, ans.Number, ans.Tier, ans.Next = r.TicketID, r.Number, r.Tier, r.Next
+		if r.Refused != "" {
+			// RetryAt is by the hub's clock; the user reads this one's.
+			now := d.clock()
+			return HelpAnswer{}, localipc.Limited("%s You can ask again %s.", r.Refused, AskAgain(now.Add(r.RetryAt.Sub(d.hubNow())), now))
+		}
+		ans.TicketID, ans.Number, ans.Tier, ans.Next, ans.Joined = r.TicketID, r.Number, r.Tier, r.Next, r.Joined
 	case <-time.After(wait):
 	case <-ctx.Done():
 	}

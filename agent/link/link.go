@@ -563,7 +563,15 @@ func (l *Link) session(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	if w.LastSeq > 0 {
-		if err := l.cfg.Spool.Advance(w.LastSeq); err != nil {
+		if err := l.cfg.Spool.Advance(w.LastSeq); errors.Is(err, spool.ErrSeqTooHigh) {
+			// Taking it would leave the device too few sequence numbers
+			// (and a hub with a record like this one drops what follows
+			// as duplicates): stay off this hub, keep everything spooled.
+			conn.Close(websocket.StatusPolicyViolation, "last_seq refused")
+			return 0, fmt.Errorf("the hub says it has this device's messages up to number %d, too close to the highest "+
+				"sequence number; not connecting, and keeping every message spooled (the hub's record of this device is "+
+				"damaged or the hub is not to be trusted; enroll the device again): %w", w.LastSeq, err)
+		} else if err != nil {
 			l.log.Warn("recording the hub's last sequence number failed", "err", err)
 		}
 		if err := l.cfg.Spool.Ack(w.LastSeq); err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/tierline/tierline/agent/version"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/ratelimit"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -73,7 +74,14 @@ type Config struct {
 	// (default fixes.LocalMachine, read at each listing: a tool installed
 	// or a lease taken since shows at once).
 	Machine func() fixes.Machine
+	// FixLimit bounds the fixes one unprivileged local user runs (agent
+	// run --fix-limit; zero: no limit). The administrator is not limited.
+	FixLimit ratelimit.Limit
 }
+
+// DefaultFixPerUser is the default FixLimit: plenty for a person trying
+// the Tier 0 fixes, nothing like a loop of thousands.
+var DefaultFixPerUser = ratelimit.Limit{N: 30, Per: time.Hour}
 
 // API serves the local socket's operations.
 type API struct {
@@ -90,6 +98,7 @@ type API struct {
 	log      *slog.Logger
 	kbWait   time.Duration
 	machine  func() fixes.Machine
+	fixRuns  *ratelimit.Keyed
 
 	mu     sync.Mutex
 	latest []diag.CheckResult // the last health check results
@@ -109,7 +118,7 @@ func New(cfg Config) *API {
 	}
 	return &API{link: cfg.Link, checks: cfg.Checks, runner: cfg.Runner, policy: cfg.Policy, desk: cfg.Desk, kb: cfg.KB,
 		consent: cfg.Consent, crashes: cfg.Crashes, hub: cfg.Hub, hostname: cfg.Hostname, log: cfg.Logger, kbWait: cfg.KBWait,
-		machine: cfg.Machine}
+		machine: cfg.Machine, fixRuns: ratelimit.NewKeyed(cfg.FixLimit)}
 }
 
 // SetChecks records the latest full health check results.
@@ -422,6 +431,15 @@ func (o *API) run(ctx context.Context, who localipc.Caller, call localipc.RunCal
 		if f.Tier > catalog.TierSelfHelp {
 			return wire.RunResult{}, localipc.Forbidden("%s (%s) is a Tier %d fix: only the help desk can run it. "+
 				"Use Get help to ask them; you can run the Tier 0 fixes yourself.", f.ID, f.Title, f.Tier)
+		}
+	}
+	if !who.Privileged {
+		now := time.Now()
+		if ok, at := o.fixRuns.Allow(who.User, now); !ok {
+			o.log.Warn("local fix run refused: the user is over its limit", "user", who.User, "uid", who.UID, "fix", f.ID,
+				"limit", o.fixRuns.Limit().String())
+			return wire.RunResult{}, localipc.Limited("You have run fixes yourself as often as one person may on this computer (%s). "+
+				"You can run one again %s; if the problem remains, use Get help.", o.fixRuns.Limit().Describe(), gethelp.AskAgain(at, now))
 		}
 	}
 	req := wire.RunRequest{RunID: wire.NewID(), Fix: f.ID, Params: call.Params, Tier: tier,

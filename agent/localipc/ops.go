@@ -279,6 +279,9 @@ type HelpAnswer struct {
 	Number    int64  `json:"number,omitempty"`
 	Tier      int    `json:"tier,omitempty"`
 	Next      string `json:"next,omitempty"`
+	// Joined: the request repeated the same words of one this user
+	// filed moments ago; the hub added it to that ticket (Number).
+	Joined bool `json:"joined,omitempty"`
 }
 
 // MyTicket is one of the device's tickets as the user sees it.

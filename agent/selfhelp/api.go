@@ -78,6 +78,9 @@ func (s *Server) agentError(w http.ResponseWriter, what string, err error) {
 			"restart the computer or ask your IT department")
 	case code == localipc.CodeForbidden:
 		writeError(w, http.StatusForbidden, err.Error())
+	case code == localipc.CodeLimited:
+		// The agent's words say when the user can ask again.
+		writeError(w, http.StatusTooManyRequests, err.Error())
 	case code == localipc.CodeUnknownOp:
 		writeError(w, http.StatusNotImplemented, "the Tierline agent on this computer is too old for this ("+what+
 			"); it updates itself, try again later")

@@ -64,6 +64,10 @@ func startAgent(t *testing.T) (string, *agent) {
 		if err := json.Unmarshal(body, &m); err != nil {
 			return nil, err
 		}
+		if m["text"] == "ask again" { // the agent's limit, as agent/gethelp words it
+			return nil, localipc.Limited("You have already asked for help as often as one person may from this computer (4 an hour). " +
+				"You can ask again at 10:42 (in 12 minutes).")
+		}
 		a.mu.Lock()
 		a.help = append(a.help, m)
 		a.mu.Unlock()

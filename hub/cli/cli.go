@@ -19,6 +19,7 @@ import (
 
 	"github.com/tierline/tierline/hub/api"
 	"github.com/tierline/tierline/hub/auth"
+	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/pki"
 	"github.com/tierline/tierline/hub/server"
 	"github.com/tierline/tierline/hub/store"
@@ -180,6 +181,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	smtpUser := fs.String("smtp-user", "", "mail server user name, if it needs a login [TIERLINE_SMTP_USER]")
 	smtpPassFile := fs.String("smtp-password-file", "", "file holding the mail server password [TIERLINE_SMTP_PASSWORD_FILE]")
 	deflection := fs.Duration("deflection-window", 72*time.Hour, "how long a device must not come back (another Get help session or a ticket) after a session fixed its problem for the session to count as deflected [TIERLINE_DEFLECTION_WINDOW]")
+	budgets := fs.String("device-budgets", "", "per-device budgets of agent messages, TYPE=COUNT/DURATION,... (a burst of COUNT, then one every DURATION/COUNT; off for none), changing the defaults "+gateway.DescribeBudgets()+"; a device over one is refused, counted in tierline_agent_budget_refusals_total and logged [TIERLINE_DEVICE_BUDGETS]")
 	vendorRetry := fs.Duration("vendor-retry", 30*time.Second, "first wait before a failed vendor delivery is tried again; doubles up to 30m [TIERLINE_VENDOR_RETRY]")
 	hours := fs.String("business-hours", "", "count SLA time only in these hours, e.g. \"mon-fri 09:00-17:00 Europe/Berlin\" (default: all hours) [TIERLINE_BUSINESS_HOURS]")
 	sessionIdle := fs.Duration("session-idle", 30*time.Minute, "end a console session after this long without a request [TIERLINE_SESSION_IDLE]")
@@ -200,6 +202,10 @@ func serve(ctx context.Context, args []string, io IO) error {
 	resp, err := tickets.ParseLimits(*respLimits)
 	if err != nil {
 		return fmt.Errorf("--response-limits: %w", err)
+	}
+	deviceBudgets, err := gateway.ParseBudgets(*budgets)
+	if err != nil {
+		return fmt.Errorf("--device-budgets: %w", err)
 	}
 	if *deflection <= 0 {
 		return fmt.Errorf("--deflection-window %s: give a positive time, such as 72h", *deflection)
@@ -243,6 +249,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 		DataDir: *sf.data, DB: *sf.db, Listen: *listen, URL: *urlFlag, TLSCert: *cert, TLSKey: *key,
 		TierLimits: limits, ResponseLimits: resp, SMTP: smtpCfg, VendorRetry: *vendorRetry, BusinessHours: bh, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
 		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection, SSO: ssoCfg, PprofListen: *pprofListen,
+		DeviceBudgets: deviceBudgets,
 	})
 }
 

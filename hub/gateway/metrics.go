@@ -12,6 +12,10 @@ type metrics struct {
 	commit      prometheus.Histogram
 	runs        *prometheus.CounterVec
 	runSeconds  prometheus.Histogram
+
+	// budgetRefusals counts messages refused because their device was over
+	// its budget for the type (budget.go).
+	budgetRefusals *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,6 +30,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tierline_ingest_messages_total", Help: "Sequenced agent messages by type and outcome (stored, duplicate, rejected)."}, []string{"type", "outcome"}),
 		frameErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "tierline_agent_frame_errors_total", Help: "Refused agent frames by error code."}, []string{"code"}),
+		budgetRefusals: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tierline_agent_budget_refusals_total", Help: "Agent messages refused because their device was over its budget for the type (--device-budgets)."}, []string{"type"}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "tierline_ingest_batch_size", Help: "Messages per ingest transaction.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 11)}),
@@ -39,7 +45,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 16)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.connected, m.handshakes, m.enrollments, m.messages, m.frameErrors, m.batchSize, m.commit, m.runs, m.runSeconds)
+		reg.MustRegister(m.connected, m.handshakes, m.enrollments, m.messages, m.frameErrors, m.budgetRefusals, m.batchSize, m.commit, m.runs, m.runSeconds)
+	}
+	for t := range DefaultBudgets {
+		m.budgetRefusals.WithLabelValues(string(t)) // exported at 0 from the start
 	}
 	return m
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/hub/updates"
 	"github.com/tierline/tierline/hub/vendors"
+	"github.com/tierline/tierline/shared/ratelimit"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -55,6 +56,9 @@ type Config struct {
 	// help session that fixed its problem for it to count as deflected
 	// (default 72 h).
 	DeflectionWindow time.Duration
+	// DeviceBudgets are the per-device budgets of agent message types
+	// (nil: gateway.DefaultBudgets).
+	DeviceBudgets map[wire.Type]ratelimit.Limit
 	// ResponseLimits are the per-tier response limits (none by default).
 	ResponseLimits map[int]time.Duration
 	// SMTP is the mail server for vendor email; empty Addr: no email.
@@ -227,7 +231,8 @@ func Run(ctx context.Context, cfg Config) error {
 	// The console hears about finished runs besides the tickets, to update
 	// open pages live.
 	onRunFinished := func(r store.Run) { devices.RunFinished(r); con.PublishRun(r) }
-	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, DeviceDesk: devices, OnRunFinished: onRunFinished})
+	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, DeviceDesk: devices, OnRunFinished: onRunFinished,
+		Budgets: cfg.DeviceBudgets})
 	if err != nil {
 		return err
 	}

@@ -161,13 +161,25 @@ type HelpReceipt struct {
 	// Title is the ticket's title, so My tickets names it before anyone
 	// acts on it (added 2026-12; hubs before that send none).
 	Title string `json:"title,omitempty"`
+	// Refused, when set, says for the user why the hub filed no ticket
+	// (the device is over its budget of help requests), and RetryAt when
+	// it takes the next; TicketID is then empty (added 2026-12-06).
+	Refused string    `json:"refused,omitempty"`
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	// Joined: the request repeated one the same user filed moments ago
+	// with the same words, and was added to that ticket as a message
+	// instead of opening another (added 2026-12-06).
+	Joined bool `json:"joined,omitempty"`
 }
 
 func (HelpReceipt) Type() Type { return TypeHelpReceipt }
 
 func (h HelpReceipt) Validate() error {
-	if h.RequestID == "" || h.TicketID == "" {
-		return errors.New("help receipt needs request_id and ticket_id")
+	if h.RequestID == "" || h.TicketID == "" && h.Refused == "" {
+		return errors.New("help receipt needs request_id and ticket_id (or refused)")
+	}
+	if len(h.Refused) > 1024 {
+		return errors.New("help receipt's refusal is longer than 1024 bytes")
 	}
 	return nil
 }

@@ -42,6 +42,7 @@ func runRun(ctx context.Context, args []string) int {
 	fs.Var(cmdline.Duration{D: &cfg.CheckEvery}, "check-interval", "how often health checks run (results travel with telemetry)")
 	fs.Var(cmdline.Duration{D: &cfg.InventoryEvery}, "inventory-interval", "how often the inventory is re-read (sent only when it changed)")
 	cfg.AddCheckFlags(fs)
+	cfg.AddLimitFlags(fs)
 	fs.StringVar(&cfg.PolicyFile, "policy", "", "device fix policy file (JSON; default STATE/policy.json; absent means the defaults)")
 	fs.StringVar(&cfg.Socket, "socket", "", "local socket for the tray, the Get help page and the help command (default STATE/agent.sock; the packaged service uses "+localipc.DefaultSocket()+")")
 	fs.Var(cmdline.Duration{D: &cfg.ConsentWait}, "consent-wait", "how long a fix that needs the user's consent waits for the answer from the tray")

@@ -421,7 +421,11 @@
       filed = true;
       clear(out);
       out.className = "result good";
-      if (a.number > 0) {
+      if (a.joined && a.number > 0) {
+        out.setAttribute("data-state", "joined");
+        out.appendChild(el("p", "ticket-number", "Added to your ticket #" + a.number + " with the Tier " + a.tier + " help desk."));
+        out.appendChild(el("p", "", a.next || "You asked the same a moment ago; a technician will look at it."));
+      } else if (a.number > 0) {
         out.setAttribute("data-state", "filed");
         out.appendChild(el("p", "ticket-number", "Ticket #" + a.number + " is with the Tier " + a.tier + " help desk."));
         out.appendChild(el("p", "", a.next || "A technician will look at it; their messages appear under My tickets."));
