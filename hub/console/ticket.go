@@ -427,6 +427,12 @@ func describeEvent(e store.TicketEvent) string {
 		return "Vendor has not answered in time"
 	case ticketevent.KBDraft:
 		return "Knowledge base draft written"
+	case ticketevent.RequestForm:
+		s := fmt.Sprintf("Request form %q with %d answers", d.Name, len(d.Answers))
+		if d.Problem != "" {
+			s += ": " + d.Problem
+		}
+		return s
 	}
 	return strings.ReplaceAll(e.Kind(), "_", " ")
 }
