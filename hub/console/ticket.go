@@ -428,7 +428,7 @@ func describeEvent(e store.TicketEvent) string {
 	case ticketevent.KBDraft:
 		return "Knowledge base draft written"
 	case ticketevent.RequestForm:
-		s := fmt.Sprintf("Request form %q with %d answers", d.Name, len(d.Answers))
+		s := fmt.Sprintf("Request form “%s” with %d answers", d.Name, len(d.Answers))
 		if d.Problem != "" {
 			s += ": " + d.Problem
 		}

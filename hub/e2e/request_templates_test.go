@@ -168,4 +168,33 @@ func TestRequestTemplateEndToEnd(t *testing.T) {
 	}
 	b.noXSS("the request's ticket page")
 	b.shot("request-ticket")
+
+	// Someone calls for a monitor: the technician files it from the same
+	// template in New ticket; a wrong answer is refused with the reason.
+	b.open(h, "/tickets/new", "#new-ticket-template")
+	b.eval(`(function(){ var s = document.getElementById("new-ticket-template"); s.value = s.options[1].value; s.dispatchEvent(new Event("change")); return ""; })()`)
+	b.waitJS("the template's fields", `!!document.getElementById("tf-size")`)
+	if s := b.text("#template-fields"); !strings.Contains(s, "Size (required)") || !strings.Contains(s, "A second screen for your desk") {
+		t.Errorf("the New ticket form shows the template as %q", s)
+	}
+	b.do("fill in the call, the reason too short",
+		chromedp.SendKeys(chromedp.CSS(`#new-ticket input[name=requester]`), "Maria Lopez"),
+		chromedp.SetValue(chromedp.ID("tf-size"), "24 inch"),
+		chromedp.SendKeys(chromedp.ID("tf-what-for"), "cad"),
+		chromedp.Click(chromedp.ID("new-ticket-file")))
+	// The browser holds the form back (the field's minlength); the hub
+	// would refuse it too (TestRequestTemplatesAPI).
+	b.waitJS("the reason marked too short", `document.getElementById("tf-what-for").validity.tooShort`)
+	if n := len(tickets.Tickets); h.get("/api/v1/tickets?type=request", &tickets) != http.StatusOK || len(tickets.Tickets) != n {
+		t.Errorf("a form with a too short answer filed a ticket")
+	}
+	b.do("a longer reason",
+		chromedp.SendKeys(chromedp.ID("tf-what-for"), " drawings"),
+		chromedp.Click(chromedp.ID("new-ticket-file")))
+	b.waitText("#request-name", "A new monitor")
+	if s := b.text("#request-answers"); !strings.Contains(s, "24 inch") || !strings.Contains(s, "cad drawings") {
+		t.Errorf("the phoned-in request's answers show %q", s)
+	}
+	b.waitText("#ticket-tier", "Tier 2")
+	b.waitText("#ticket-title", "Maria Lopez: A new monitor")
 }
