@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
@@ -98,7 +99,7 @@ func (a *API) templateWriteError(w http.ResponseWriter, r *http.Request, who Cal
 		writeError(w, http.StatusConflict, "conflict", "another request template has this name; choose another")
 	case errors.Is(err, store.ErrTooMany):
 		a.audit(r, who, action, target, "refused", map[string]any{"reason": "too many templates"})
-		writeError(w, http.StatusConflict, "conflict", "the hub keeps at most 100 request templates; delete one first")
+		writeError(w, http.StatusConflict, "conflict", "the hub keeps at most "+strconv.Itoa(wire.MaxTemplates)+" request templates; delete one first")
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no request template "+target)
 	default:
