@@ -53,7 +53,11 @@ func TestConsoleProblemsAndTicketLinks(t *testing.T) {
 	b.waitText("#problem-workaround", "Use the secondary resolver")
 	b.waitText("#problem-state", "known_error")
 	b.shot("problem")
+	b.do("phone width", chromedp.EmulateViewport(phoneWidth, 844, chromedp.EmulateMobile))
+	b.fitsWidth("a problem's page")
 	b.open(h, "/problems", "#problems")
+	b.fitsWidth("/problems")
+	b.do("desktop width", chromedp.EmulateViewport(1280, 900))
 	if s := b.text("#problems"); !strings.Contains(s, "Branch router drops DNS") || !strings.Contains(s, "known_error") {
 		t.Errorf("the Problems page lists %q", s)
 	}

@@ -66,6 +66,9 @@ func TestRequestTemplateEndToEnd(t *testing.T) {
 		t.Errorf("the template list shows %q", s)
 	}
 	b.shot("request-templates-admin")
+	b.do("phone width", chromedp.EmulateViewport(phoneWidth, 844, chromedp.EmulateMobile))
+	b.fitsWidth("/admin/templates")
+	b.do("desktop width", chromedp.EmulateViewport(1280, 900))
 	var list struct {
 		Templates []struct {
 			ID     string `json:"id"`
@@ -121,6 +124,13 @@ func TestRequestTemplateEndToEnd(t *testing.T) {
 		t.Errorf("markup in an answer ran on the Get help page")
 	}
 	selfHelpShot(t, ctx, selfHelpShotDir(t), "20-request-filed")
+	// The request form fits a phone.
+	if err := uiDo(ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	if overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`)); err != nil || overflow {
+		t.Errorf("the request form scrolls sideways at 390 px (%v)", err)
+	}
 
 	// On the hub: a Tier 2 request with the answers as given.
 	var tickets struct{ Tickets []ticketJSON }
