@@ -323,12 +323,13 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 
 	// The local socket: the tray, the Get help page and `tierline-agent
 	// help` reach the running agent through it.
+	tpls := gethelp.OpenTemplateCache(filepath.Join(cfg.State, gethelp.TemplatesFile), log.With("component", "templates"))
 	desk = gethelp.NewDesk(gethelp.Config{Link: l, Checks: checks, History: hist, Crashes: crashRecord, Logger: log.With("component", "help"), Dir: cfg.State,
-		Limits: gethelp.Limits{PerUser: cfg.Limits.Help, PerDevice: cfg.Limits.HelpDevice}})
+		Limits: gethelp.Limits{PerUser: cfg.Limits.Help, PerDevice: cfg.Limits.HelpDevice}, Templates: tpls})
 	firstSample := desk.ExpectSamples() // before the socket opens: filing reads it
 	consent.SetOwner(desk.Owner)        // set before the runner starts, so no run asks without it
 	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Desk: desk, Consent: consent, Crashes: crashRecord,
-		KB:  gethelp.OpenKBCache(filepath.Join(cfg.State, gethelp.KBCacheFile), log.With("component", "kb")),
+		KB: gethelp.OpenKBCache(filepath.Join(cfg.State, gethelp.KBCacheFile), log.With("component", "kb")), Templates: tpls,
 		Hub: a.hubAddr, Hostname: host.Hostname, Logger: log.With("component", "ipc"), FixLimit: cfg.Limits.Fix})
 	ipcCtx, stopIPC := context.WithCancel(context.Background())
 	defer stopIPC()

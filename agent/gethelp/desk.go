@@ -72,6 +72,9 @@ type Config struct {
 	Network func(ctx context.Context) diag.NetworkPicture
 	// Limits bound how often help requests are filed (zero: none).
 	Limits Limits
+	// Templates are the hub's service request templates; a help request
+	// naming one is checked against it before it is spooled.
+	Templates *TemplateCache
 }
 
 // Desk is the running agent's side of Get help: it answers the local
@@ -87,6 +90,7 @@ type Desk struct {
 	log     *slog.Logger
 	clock   func() time.Time
 	network func(ctx context.Context) diag.NetworkPicture
+	tpls    *TemplateCache
 	// sampled is closed once the telemetry loop has added its first
 	// sample to hist (nil when no loop feeds it).
 	sampled chan struct{}
@@ -147,7 +151,7 @@ func NewDesk(cfg Config) *Desk {
 		cfg.Network = func(ctx context.Context) diag.NetworkPicture { return inventory.Network(ctx, inventory.Config{}) }
 	}
 	d := &Desk{link: cfg.Link, checks: cfg.Checks, hist: cfg.History, crashes: cfg.Crashes, log: log, clock: cfg.Clock,
-		network: cfg.Network, waiting: map[string]chan wire.HelpReceipt{},
+		network: cfg.Network, tpls: cfg.Templates, waiting: map[string]chan wire.HelpReceipt{},
 		tickets: map[string]*MyTicket{}, cachePath: cachePath, requesters: map[string]string{}, claimed: map[string]uint64{},
 		listed: map[string]time.Time{}, perUser: ratelimit.NewKeyed(cfg.Limits.PerUser), perDevice: ratelimit.NewKeyed(cfg.Limits.PerDevice)}
 	if b, err := os.ReadFile(cachePath); err == nil {
@@ -551,9 +555,12 @@ func (d *Desk) claim(id, user string) error {
 
 func (d *Desk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) {
 	req := wire.HelpRequest{RequestID: call.RequestID, Text: call.Text, Category: call.Category, User: call.User,
-		Tried: call.Tried, Screenshot: call.Screenshot, Filed: time.Now().UTC()}
+		Tried: call.Tried, Screenshot: call.Screenshot, Filed: time.Now().UTC(), Template: call.Template, Answers: call.Answers}
 	if req.RequestID == "" {
 		req.RequestID = wire.NewID()
+	}
+	if err := d.checkRequest(&req); err != nil {
+		return HelpAnswer{}, err
 	}
 	// Validate before the snapshot, so a bad request is refused at once.
 	if err := req.Validate(); err != nil {
@@ -601,6 +608,35 @@ func (d *Desk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) {
 	case <-ctx.Done():
 	}
 	return ans, nil
+}
+
+// checkRequest checks a service request's answers against the template
+// as the agent last heard it from the hub (the hub checks them again),
+// and fills the words and category the template gives when the user gave
+// none.
+func (d *Desk) checkRequest(req *wire.HelpRequest) error {
+	if req.Template == "" {
+		return nil
+	}
+	var tpl wire.RequestTemplate
+	ok := false
+	if d.tpls != nil {
+		tpl, ok = d.tpls.Get(req.Template)
+	}
+	if !ok {
+		return localipc.BadRequest("the request form %q is not known on this computer (any more); open Get help again to see the current ones",
+			localipc.Clip(req.Template, 64))
+	}
+	if _, err := tpl.CheckAnswers(req.Answers); err != nil {
+		return localipc.BadRequest("%v", err)
+	}
+	if strings.TrimSpace(req.Text) == "" {
+		req.Text = tpl.Name
+	}
+	if req.Category == "" {
+		req.Category = tpl.Category
+	}
+	return nil
 }
 
 // latestSample is the telemetry loop's latest sample. A request filed in

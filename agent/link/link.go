@@ -138,8 +138,9 @@ type Link struct {
 	pumping   bool
 	pumpAgain bool
 	st        State
-	// kbWait holds the callers of SearchKB waiting for their answer.
-	kbWait map[string]chan wire.KBResults
+	// asking holds the callers of ask (SearchKB, RequestTemplates)
+	// waiting for their answer, by query id.
+	asking map[string]chan wire.Body
 }
 
 // New checks cfg and returns a Link.
@@ -236,41 +237,83 @@ func (l *Link) SearchKB(ctx context.Context, q wire.KBQuery) (wire.KBResults, er
 	if q.QueryID == "" {
 		q.QueryID = wire.NewID()
 	}
-	if err := q.Validate(); err != nil {
-		return wire.KBResults{}, err
-	}
-	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), q)
+	ans, err := l.ask(ctx, q.QueryID, q, "knowledge-base search")
 	if err != nil {
 		return wire.KBResults{}, err
 	}
-	ch := make(chan wire.KBResults, 1)
+	r, ok := ans.(wire.KBResults)
+	if !ok {
+		return wire.KBResults{}, fmt.Errorf("the hub answered the knowledge-base search with %s", ans.Type())
+	}
+	return r, nil
+}
+
+// RequestTemplates asks the hub for its service request templates, as
+// SearchKB asks for articles.
+func (l *Link) RequestTemplates(ctx context.Context) ([]wire.RequestTemplate, error) {
+	q := wire.TemplatesQuery{QueryID: wire.NewID()}
+	ans, err := l.ask(ctx, q.QueryID, q, "request template listing")
+	if err != nil {
+		return nil, err
+	}
+	r, ok := ans.(wire.TemplateList)
+	if !ok {
+		return nil, fmt.Errorf("the hub answered the request template listing with %s", ans.Type())
+	}
+	return r.Templates, nil
+}
+
+// ask sends question q (not spooled) and waits until ctx ends for the
+// hub's answer carrying query id.
+func (l *Link) ask(ctx context.Context, id string, q wire.Body, what string) (wire.Body, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), q)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan wire.Body, 1)
 	l.mu.Lock()
 	conn := l.conn
 	if conn == nil {
 		l.mu.Unlock()
-		return wire.KBResults{}, ErrOffline
+		return nil, ErrOffline
 	}
-	if l.kbWait == nil {
-		l.kbWait = map[string]chan wire.KBResults{}
+	if l.asking == nil {
+		l.asking = map[string]chan wire.Body{}
 	}
-	l.kbWait[q.QueryID] = ch
+	l.asking[id] = ch
 	l.mu.Unlock()
 	defer func() {
 		l.mu.Lock()
-		delete(l.kbWait, q.QueryID)
+		delete(l.asking, id)
 		l.mu.Unlock()
 	}()
 	wctx, cancel := context.WithTimeout(ctx, l.cfg.WriteTimeout)
 	err = conn.Write(wctx, websocket.MessageText, frame)
 	cancel()
 	if err != nil {
-		return wire.KBResults{}, fmt.Errorf("ask the hub: %w", err)
+		return nil, fmt.Errorf("ask the hub: %w", err)
 	}
 	select {
 	case r := <-ch:
 		return r, nil
 	case <-ctx.Done():
-		return wire.KBResults{}, fmt.Errorf("the hub did not answer the knowledge-base search in time: %w", ctx.Err())
+		return nil, fmt.Errorf("the hub did not answer the %s in time: %w", what, ctx.Err())
+	}
+}
+
+// answered hands the hub's answer to the caller of ask waiting for it.
+func (l *Link) answered(id string, body wire.Body) {
+	l.mu.Lock()
+	ch := l.asking[id]
+	l.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- body:
+		default:
+		}
 	}
 }
 
@@ -758,15 +801,14 @@ func (l *Link) readLoop(conn *websocket.Conn, heard *atomic.Int64) error {
 				l.log.Warn("ignoring malformed knowledge-base results", "err", err)
 				continue
 			}
-			l.mu.Lock()
-			ch := l.kbWait[r.QueryID]
-			l.mu.Unlock()
-			if ch != nil {
-				select {
-				case ch <- r:
-				default:
-				}
+			l.answered(r.QueryID, r)
+		case wire.TypeTemplateList:
+			r, err := wire.DecodeBody[wire.TemplateList](env)
+			if err != nil {
+				l.log.Warn("ignoring a malformed request template list", "err", err)
+				continue
 			}
+			l.answered(r.QueryID, r)
 		default:
 			l.log.Debug("ignoring unexpected message from hub", "type", env.Type)
 		}

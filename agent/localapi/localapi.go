@@ -36,6 +36,7 @@ type Link interface {
 	Send(ctx context.Context, body wire.Body) (uint64, error)
 	State() link.State
 	SearchKB(ctx context.Context, q wire.KBQuery) (wire.KBResults, error)
+	RequestTemplates(ctx context.Context) ([]wire.RequestTemplate, error)
 }
 
 // Checker runs health checks (agent/health).
@@ -55,13 +56,16 @@ type Runner interface {
 
 // Config is what the operations work with.
 type Config struct {
-	Link    Link
-	Checks  Checker
-	Runner  Runner
-	Policy  fixes.Policy
-	Desk    *gethelp.Desk
-	KB      *gethelp.KBCache
-	Consent *gethelp.ConsentBroker
+	Link   Link
+	Checks Checker
+	Runner Runner
+	Policy fixes.Policy
+	Desk   *gethelp.Desk
+	KB     *gethelp.KBCache
+	// Templates keeps the hub's service request templates (the desk
+	// checks requests against the same cache).
+	Templates *gethelp.TemplateCache
+	Consent   *gethelp.ConsentBroker
 	// Crashes, when set, lists recent application crashes in diagnose.
 	Crashes CrashRecord
 	// Hub is the hub's address (host:port) and Hostname this machine's,
@@ -91,6 +95,7 @@ type API struct {
 	policy   fixes.Policy
 	desk     *gethelp.Desk
 	kb       *gethelp.KBCache
+	tpls     *gethelp.TemplateCache
 	consent  *gethelp.ConsentBroker
 	crashes  CrashRecord
 	hub      string
@@ -117,7 +122,7 @@ func New(cfg Config) *API {
 		cfg.Machine = fixes.LocalMachine
 	}
 	return &API{link: cfg.Link, checks: cfg.Checks, runner: cfg.Runner, policy: cfg.Policy, desk: cfg.Desk, kb: cfg.KB,
-		consent: cfg.Consent, crashes: cfg.Crashes, hub: cfg.Hub, hostname: cfg.Hostname, log: cfg.Logger, kbWait: cfg.KBWait,
+		tpls: cfg.Templates, consent: cfg.Consent, crashes: cfg.Crashes, hub: cfg.Hub, hostname: cfg.Hostname, log: cfg.Logger, kbWait: cfg.KBWait,
 		machine: cfg.Machine, fixRuns: ratelimit.NewKeyed(cfg.FixLimit)}
 }
 
@@ -257,6 +262,9 @@ func (o *API) Register(s *localipc.Server) {
 			return nil, err
 		}
 		return o.searchKB(ctx, call)
+	})
+	s.HandleUser(localipc.OpTemplates, func(ctx context.Context, _ json.RawMessage) (any, error) {
+		return o.templates(ctx), nil
 	})
 	s.HandleUser(localipc.OpSession, func(ctx context.Context, body json.RawMessage) (any, error) {
 		var call localipc.SessionCall
@@ -489,6 +497,26 @@ func (o *API) searchKB(ctx context.Context, call localipc.KBCall) (localipc.KBAn
 		o.log.Info("knowledge-base search: answering from the saved copy", "err", err)
 	}
 	return localipc.KBAnswer{Articles: o.kb.Search(text, checks, wire.KBLimit), Cached: true}, nil
+}
+
+// templates asks the hub for its service request templates and keeps
+// them; offline, or when the hub does not answer in time, the list it gave
+// last.
+func (o *API) templates(ctx context.Context) localipc.TemplatesAnswer {
+	if o.tpls == nil {
+		return localipc.TemplatesAnswer{Templates: []wire.RequestTemplate{}, Cached: true}
+	}
+	qctx, cancel := context.WithTimeout(ctx, o.kbWait)
+	list, err := o.link.RequestTemplates(qctx)
+	cancel()
+	if err == nil {
+		o.tpls.Remember(list)
+		return localipc.TemplatesAnswer{Templates: o.tpls.List()}
+	}
+	if !errors.Is(err, link.ErrOffline) {
+		o.log.Info("request templates: answering from the saved copy", "err", err)
+	}
+	return localipc.TemplatesAnswer{Templates: o.tpls.List(), Cached: true}
 }
 
 func (o *API) session(ctx context.Context, call localipc.SessionCall) (localipc.SessionAnswer, error) {

@@ -28,6 +28,9 @@ func (l *sentLink) State() link.State { return link.State{} }
 func (l *sentLink) SearchKB(context.Context, wire.KBQuery) (wire.KBResults, error) {
 	return wire.KBResults{}, link.ErrOffline
 }
+func (l *sentLink) RequestTemplates(context.Context) ([]wire.RequestTemplate, error) {
+	return nil, link.ErrOffline
+}
 
 type fixedChecks []diag.CheckResult
 

@@ -56,6 +56,7 @@ type Store interface {
 	softwareStore     // software.go
 	attachmentsStore  // attachments.go
 	secondFactorStore // secondfactor.go
+	templatesStore    // templates.go
 }
 
 // The hub's store keeps satisfying every area's interface.
@@ -136,6 +137,7 @@ type API struct {
 	software    softwareStore     // software.go
 	attachments attachmentsStore  // attachments.go
 	factors     secondFactorStore // secondfactor.go
+	templates   templatesStore    // templates.go
 }
 
 // New builds the API.
@@ -155,7 +157,8 @@ func New(cfg Config) (*API, error) {
 	st := cfg.Store
 	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
-		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, factors: st}
+		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, factors: st,
+		templates: st}
 	// Handlers reach the store only through their area's field above.
 	cfg.Store = nil
 	a.cfg = cfg
@@ -205,7 +208,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.secondFactorRoutes())...)
+	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.secondFactorRoutes(), a.templateRoutes())...)
 }
 
 func (a *API) routes() {

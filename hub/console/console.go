@@ -153,6 +153,8 @@ type Store interface {
 	kbStore           // kb.go
 	adminStore        // admin.go
 	softwareStore     // software.go
+	requestsStore     // request_templates.go
+	problemsStore     // problems.go
 	// AppendAudit is where the default Config.Audit writes.
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 }
@@ -259,6 +261,8 @@ type Console struct {
 	kb       kbStore           // kb.go
 	admin    adminStore        // admin.go
 	software softwareStore     // software.go
+	requests requestsStore     // request_templates.go
+	problems problemsStore     // problems.go
 }
 
 // New builds the console and parses its templates.
@@ -268,7 +272,8 @@ func New(cfg Config) (*Console, error) {
 	}
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
-		sessions: st, factors: st, ids: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st}
+		sessions: st, factors: st, ids: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st,
+		requests: st, problems: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/tierline/tierline/shared/diag"
 )
@@ -14,6 +15,8 @@ import (
 // console's clock, is added per console (Console.agoFunc). None of them
 // returns template.HTML: what they make is escaped like any other text.
 var funcs = template.FuncMap{
+	"kindWords": fieldKindWords,
+	"sentence":  sentence,
 	"when": func(t any) string {
 		tt, ok := asTime(t)
 		if !ok {
@@ -155,4 +158,20 @@ func number(n any) float64 {
 		return x
 	}
 	return 0
+}
+
+// sentence ends s as a sentence with one full stop: none is added when s
+// already ends with one, or with "!", "?" or "…" (before any closing
+// quote or bracket), so a resolution note "Rebooted." reads "Rebooted."
+// and not "Rebooted..".
+func sentence(s string) string {
+	s = strings.TrimRightFunc(s, unicode.IsSpace)
+	if s == "" {
+		return s
+	}
+	end := strings.TrimRight(s, "\"')]»”’")
+	if strings.HasSuffix(end, ".") || strings.HasSuffix(end, "!") || strings.HasSuffix(end, "?") || strings.HasSuffix(end, "…") {
+		return s
+	}
+	return s + "."
 }

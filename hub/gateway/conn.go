@@ -36,7 +36,7 @@ type agentConn struct {
 	runMu sync.Mutex
 	// hostname as the agent said in its hello.
 	hostname string
-	// kbBusy: a kb_query is being answered (help.go).
+	// kbBusy: a kb_query or templates_query is being answered (help.go).
 	kbBusy atomic.Bool
 	// lastSeq is the highest sequence number seen from the device: its
 	// stored last at the welcome, then each accepted frame's. Only the
@@ -318,6 +318,8 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		}
 	case wire.TypeKBQuery:
 		return c.handleKBQuery(ctx, env)
+	case wire.TypeTemplatesQuery:
+		return c.handleTemplatesQuery(ctx, env)
 	case wire.TypeError:
 		if b, derr := wire.DecodeBody[wire.Error](env); derr == nil {
 			c.log.Info("agent reported an error", "code", b.Code, "message", b.Message)

@@ -94,12 +94,15 @@ type Ticket struct {
 	Type string `json:"type"`
 	// Signature is the sorted list of checks failing at filing, comma
 	// separated: tickets sharing it likely share a cause.
-	Signature     string         `json:"signature,omitempty"`
-	Snapshot      *wire.Snapshot `json:"snapshot,omitempty"` // GetTicket only
-	Tried         *wire.SelfHelp `json:"tried,omitempty"`    // GetTicket only
-	HasScreenshot bool           `json:"has_screenshot,omitempty"`
-	CreatedAt     time.Time      `json:"created_at"`
-	UpdatedAt     time.Time      `json:"updated_at"`
+	Signature string         `json:"signature,omitempty"`
+	Snapshot  *wire.Snapshot `json:"snapshot,omitempty"` // GetTicket only
+	Tried     *wire.SelfHelp `json:"tried,omitempty"`    // GetTicket only
+	// Request is a service request's form: its template and answers
+	// (GetTicket only; nil for a ticket not filed from a template).
+	Request       *ticketevent.RequestForm `json:"request,omitempty"`
+	HasScreenshot bool                     `json:"has_screenshot,omitempty"`
+	CreatedAt     time.Time                `json:"created_at"`
+	UpdatedAt     time.Time                `json:"updated_at"`
 	TicketState
 }
 
@@ -503,7 +506,30 @@ func (s *Store) GetTicket(ctx context.Context, id string) (Ticket, error) {
 	if t.Tried, err = s.selfHelp(ctx, t); err != nil {
 		return t, err
 	}
+	if t.Request, err = s.requestForm(ctx, t.ID); err != nil {
+		return t, err
+	}
 	return t, nil
+}
+
+// requestForm reads a service request's form from the ticket's
+// request_form event; nil when it has none.
+func (s *Store) requestForm(ctx context.Context, id string) (*ticketevent.RequestForm, error) {
+	var data string
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT data FROM ticket_events WHERE ticket_id = ? AND kind = ? ORDER BY id LIMIT 1`),
+		id, ticketevent.KindRequestForm).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticket %s: request form: %w", id, err)
+	}
+	d, err := ticketevent.Decode(ticketevent.KindRequestForm, []byte(data))
+	if err != nil {
+		return nil, fmt.Errorf("ticket %s: %w", id, err)
+	}
+	f := d.(ticketevent.RequestForm)
+	return &f, nil
 }
 
 // selfHelp reads what the user tried before filing from the ticket's

@@ -208,6 +208,16 @@ func (d *Devices) SearchKB(ctx context.Context, deviceID string, q wire.KBQuery)
 	return out, nil
 }
 
+// RequestTemplates lists the service request templates for a device's
+// Get help page.
+func (d *Devices) RequestTemplates(ctx context.Context, deviceID string) ([]wire.RequestTemplate, error) {
+	list, err := d.svc.TemplatesForDevices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("request templates for device %s: %w", deviceID, err)
+	}
+	return list, nil
+}
+
 // DeviceUpdate is what the ticket's user hears of event e, if anything.
 func DeviceUpdate(t store.Ticket, e store.TicketEvent) (wire.TicketUpdate, bool) {
 	u := wire.TicketUpdate{TicketID: t.ID, Number: t.Number, Title: t.Title, State: t.State, Tier: t.Tier, Time: e.Time}

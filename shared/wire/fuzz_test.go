@@ -27,6 +27,9 @@ func FuzzDecode(f *testing.F) {
 	// A refused help request, and a joined one.
 	f.Add([]byte(`{"v":1,"type":"help_receipt","id":"r","time":"2026-12-06T00:00:00Z","body":{"request_id":"q9","ticket_id":"","number":0,"tier":0,"refused":"over the budget","retry_at":"2026-12-06T01:00:00Z"}}`))
 	f.Add([]byte(`{"v":1,"type":"help_receipt","id":"r","time":"2026-12-06T00:00:00Z","body":{"request_id":"q9","ticket_id":"t1","number":4,"tier":1,"joined":true}}`))
+	f.Add([]byte(`{"v":1,"type":"templates_query","id":"a","time":"2026-12-06T00:00:00Z","body":{"query_id":"t1"}}`))
+	f.Add([]byte(`{"v":1,"type":"template_list","id":"a","time":"2026-12-06T00:00:00Z","body":{"query_id":"t1","templates":[{"id":"m1","name":"New monitor","tier":1,"priority":4,"fields":[{"key":"size","label":"Size","kind":"choice","required":true,"choices":["24 inch","27 inch"]},{"key":"why","label":"Why","kind":"text","max_len":200},{"key":"urgent","label":"Urgent?","kind":"yesno"}]}]}}`))
+	f.Add([]byte(`{"v":1,"type":"help_request","id":"e","seq":8,"time":"2026-12-06T00:00:00Z","body":{"request_id":"q4","text":"New monitor","template":"m1","answers":{"size":"27 inch","urgent":"no"},"tried":{},"snapshot":{"taken":"2026-12-06T00:00:00Z","history":{}}}}`))
 	f.Add([]byte(`{"v":2,"type":"x"}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, frame []byte) {

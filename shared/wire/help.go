@@ -97,6 +97,12 @@ type HelpRequest struct {
 	// Screenshot is a PNG the user chose to attach, if any.
 	Screenshot []byte    `json:"screenshot,omitempty"`
 	Filed      time.Time `json:"filed"`
+	// Template is the request template the user filed with, and Answers
+	// the user's answers to its fields by key (added 2026-12-06 without a
+	// version bump: optional fields; hubs before them file the words as
+	// an incident, agents before them send none).
+	Template string            `json:"template,omitempty"`
+	Answers  map[string]string `json:"answers,omitempty"`
 }
 
 func (HelpRequest) Type() Type { return TypeHelpRequest }
@@ -130,6 +136,17 @@ func (h HelpRequest) Validate() error {
 		if err := n.Validate(); err != nil {
 			return err
 		}
+	}
+	if h.Template != "" {
+		if err := ValidateRunID(h.Template); err != nil {
+			return fmt.Errorf("template: %w", err)
+		}
+	}
+	if len(h.Answers) > 0 && h.Template == "" {
+		return errors.New("answers without a template")
+	}
+	if err := ValidateAnswers(h.Answers); err != nil {
+		return err
 	}
 	return checkLens(map[string]string{"user": h.User}, 255)
 }
