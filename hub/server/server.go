@@ -34,6 +34,7 @@ import (
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/hub/updates"
 	"github.com/tierline/tierline/hub/vendors"
+	"github.com/tierline/tierline/shared/instancelock"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -128,6 +129,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	return nil
 }
 
+// LockFile in the data directory is held by the hub serving it.
+const LockFile = "hub.lock"
+
 // DBPath is the embedded database's file in a data directory.
 func DBPath(dataDir string) string { return filepath.Join(dataDir, "tierline.db") }
 
@@ -152,6 +156,16 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log := cfg.Logger
 	raiseFileLimit(log)
+	// One hub per data directory: a second one would reset the first one's
+	// device presence (MarkAllOffline below) and share its database.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	lock, err := instancelock.Acquire(cfg.DataDir, LockFile, "tierline-hub")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	st, err := OpenStore(ctx, cfg.DataDir, cfg.DB)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
