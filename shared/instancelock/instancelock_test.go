@@ -112,6 +112,3 @@ func TestMissingDirectory(t *testing.T) {
 		t.Fatalf("Acquire in a missing directory: %v", err)
 	}
 }
-
-
-
