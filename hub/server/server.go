@@ -79,6 +79,10 @@ type Config struct {
 	// Out receives the lines a person starting the hub needs to see (URL,
 	// first admin's credentials).
 	Out io.Writer
+	// ReadyMinFree is the free space in the data directory below which
+	// a hub on the embedded store answers /readyz with 503 (default
+	// DefaultReadyMinFree).
+	ReadyMinFree uint64
 	// Ready, if set, is called once the listener accepts connections.
 	Ready func(addr net.Addr)
 }
@@ -119,6 +123,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	}
 	if c.RetentionEvery <= 0 {
 		c.RetentionEvery = 10 * time.Minute
+	}
+	if c.ReadyMinFree == 0 {
+		c.ReadyMinFree = DefaultReadyMinFree
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -303,6 +310,13 @@ func Run(ctx context.Context, cfg Config) error {
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "agents_connected": gw.Connected()})
 	})
+	// Liveness above (the process answers, the database is reachable);
+	// readiness here (the store commits): docs/operations.md.
+	ready := &readiness{store: st, minFree: cfg.ReadyMinFree}
+	if cfg.DB == "" {
+		ready.dataDir = cfg.DataDir
+	}
+	mux.Handle("GET /readyz", ready)
 	// The web console: /, /login, /logout, /queue, /tickets/{id}, /events,
 	// /static/ and its other pages; ServeMux panics here if one collides.
 	con.Register(mux)
