@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -48,7 +47,7 @@ func commands() []command {
 		{"token create", "print a new enrollment token", tokenCreate},
 		{"token list", "list enrollment tokens", tokenList},
 		{"token revoke", "revoke an enrollment token: token revoke [flags] ID", tokenRevoke},
-		{"user add", "add a console user (password on stdin)", userAdd},
+		{"user add", "add a console user (password asked in a terminal, else read from stdin)", userAdd},
 		{"user list", "list console users", userList},
 		{"apitoken create", "print a new API bearer token for a user", apitokenCreate},
 		{"apitoken revoke", "revoke an API token: apitoken revoke [flags] ID", apitokenRevoke},
@@ -149,12 +148,13 @@ type storeFlags struct{ data, db *string }
 func addStoreFlags(fs *flag.FlagSet) storeFlags {
 	return storeFlags{
 		data: fs.String("data", "", "hub data directory (CA, certificates, embedded database) [TIERLINE_DATA]"),
-		db:   fs.String("db", "", "PostgreSQL URL instead of the embedded database [TIERLINE_DB]"),
+		db:   fs.String("db", "", "PostgreSQL URL (postgres://...) instead of the embedded SQLite database in --data [TIERLINE_DB]"),
 	}
 }
 
+// open opens the store of an existing hub; it creates nothing.
 func (s storeFlags) open(ctx context.Context) (*store.Store, error) {
-	return server.OpenStore(ctx, *s.data, *s.db)
+	return server.OpenExistingStore(ctx, *s.data, *s.db)
 }
 
 // parseAndOpen parses an admin verb's flags and opens the store they name.
@@ -358,19 +358,20 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 	if !store.Role(*role).Valid() {
 		return fmt.Errorf("--role %q: use tier1, tier2, tier3 or admin", *role)
 	}
-	line, err := bufio.NewReader(io.Stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return errors.New("give the password on standard input, e.g. `echo 'long secret' | tierline-hub user add ...`")
-	}
-	hash, err := auth.HashPassword(strings.TrimRight(line, "\r\n"))
-	if err != nil {
-		return err
-	}
+	// The store first: a wrong --data is said before a password is asked.
 	st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	password, err := readPassword(io, *name)
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return err
+	}
 	u := store.User{ID: wire.NewID(), Name: *name, Role: store.Role(*role), PasswordHash: hash, CreatedAt: time.Now()}
 	if err := st.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrExists) {

@@ -109,6 +109,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("--url %q must be an https:// URL agents can reach", c.URL)
 	}
+	if err := CheckDB(c.DB); err != nil {
+		return err
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
@@ -142,8 +145,12 @@ const LockFile = "hub.lock"
 // DBPath is the embedded database's file in a data directory.
 func DBPath(dataDir string) string { return filepath.Join(dataDir, "tierline.db") }
 
-// OpenStore opens the store a hub with this data directory and --db uses.
+// OpenStore opens the store a hub with this data directory and --db uses,
+// creating the embedded database on the first start.
 func OpenStore(ctx context.Context, dataDir, db string) (*store.Store, error) {
+	if err := CheckDB(db); err != nil {
+		return nil, err
+	}
 	if db == "" {
 		if dataDir == "" {
 			return nil, errors.New("--data (or --db) is required")
@@ -154,6 +161,47 @@ func OpenStore(ctx context.Context, dataDir, db string) (*store.Store, error) {
 		db = DBPath(dataDir)
 	}
 	return store.Open(ctx, db)
+}
+
+// OpenExistingStore opens the store of a hub that has started before, for
+// the admin verbs: a --data that holds no hub's database is refused and
+// nothing is created in it.
+func OpenExistingStore(ctx context.Context, dataDir, db string) (*store.Store, error) {
+	if err := CheckDB(db); err != nil {
+		return nil, err
+	}
+	if db == "" {
+		if dataDir == "" {
+			return nil, errors.New("--data (or --db) is required")
+		}
+		if _, err := os.Stat(DBPath(dataDir)); err != nil {
+			return nil, fmt.Errorf("--data %s is not a hub's data directory (it has no %s): give the directory `tierline-hub serve --data` uses, or start the hub once with it", dataDir, filepath.Base(DBPath(dataDir)))
+		}
+	}
+	return OpenStore(ctx, dataDir, db)
+}
+
+// CheckDB checks a --db value: empty (the embedded SQLite database in
+// --data) or a PostgreSQL URL.
+func CheckDB(db string) error {
+	if db == "" {
+		return nil
+	}
+	u, err := url.Parse(db)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return fmt.Errorf("--db %q: give a PostgreSQL URL (postgres://user@host:5432/tierline?sslmode=verify-full), or leave --db out for the embedded SQLite database in --data", wire.Clip(redactURL(db), 80))
+	}
+	return nil
+}
+
+// redactURL hides a password in what an error quotes back.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return u.Redacted()
+		}
+	}
+	return s
 }
 
 // Run serves until ctx ends.
@@ -445,7 +493,21 @@ func ensureFirstAdmin(ctx context.Context, st *store.Store, dataDir string) (str
 		return "", fmt.Errorf("create first admin: %w", err)
 	}
 	line := "name admin, password " + password
-	if err := os.WriteFile(path, []byte(line+"\n"), 0o600); err != nil {
+	// A file left by another database (the data directory served SQLite,
+	// now --db points elsewhere) keeps its credentials: they may still be
+	// the only record of that database's admin.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return line + " (not saved: " + path + " holds another database's first admin; note this password now and change it after logging in)", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = f.WriteString(line + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return line + " (saved in " + path + "; change it after logging in)", nil
