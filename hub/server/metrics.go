@@ -56,6 +56,21 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(ticketsDesc, err)
 		return
 	}
+	// Every tier and state, 0 when empty: a queue that empties must read
+	// 0, not vanish.
+	if counts == nil {
+		counts = map[int]map[string]int{}
+	}
+	for tier := 1; tier <= tickets.TopTier; tier++ {
+		if counts[tier] == nil {
+			counts[tier] = map[string]int{}
+		}
+		for _, state := range store.TicketStates {
+			if _, ok := counts[tier][state]; !ok {
+				counts[tier][state] = 0
+			}
+		}
+	}
 	for tier, states := range counts {
 		for state, n := range states {
 			ch <- prometheus.MustNewConstMetric(ticketsDesc, prometheus.GaugeValue, float64(n), strconv.Itoa(tier), state)
@@ -166,8 +181,34 @@ func newSupportMetrics() *supportMetrics {
 		seen:     map[string]bool{},
 		seenRing: make([]string, sessionsRemembered),
 	}
+	// Series for the label values known from the start, at zero, so that
+	// dashboards and alerts see them before the first event.
 	for _, o := range []string{tickets.SessionTicket, tickets.SessionRecovered, tickets.SessionNoTicket} {
 		m.sessions.WithLabelValues(o)
+	}
+	for _, k := range ticketevent.Kinds() {
+		m.events.WithLabelValues(k)
+	}
+	for t := 1; t <= tickets.TopTier; t++ {
+		tier := strconv.Itoa(t)
+		m.firstResponse.WithLabelValues(tier)
+		m.resolve.WithLabelValues(tier)
+		for _, fc := range []string{"true", "false"} {
+			m.resolved.WithLabelValues(tier, fc)
+		}
+		if t < tickets.TopTier {
+			for _, reason := range []string{"sla", "manual"} {
+				m.escalations.WithLabelValues(tier, reason)
+			}
+		}
+		for _, clock := range []string{"response", "resolution"} {
+			m.breaches.WithLabelValues(tier, clock)
+		}
+	}
+	for _, ch := range store.IntakeChannels {
+		for _, typ := range store.TicketTypes {
+			m.filed.WithLabelValues(ch, typ)
+		}
 	}
 	for s := 1; s <= 5; s++ {
 		m.csat.WithLabelValues(strconv.Itoa(s))

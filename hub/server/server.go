@@ -295,6 +295,9 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}
 	}
+	for _, name := range []string{"device-notifier", "console", "support-metrics", "assigner", "mail-outbox", "device"} {
+		changesDropped.WithLabelValues(name) // at zero from the start
+	}
 	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "device-notifier", Queue: 1024, Handle: notifier.Handle,
 		Dropped: dropped("device-notifier", nil)})
 	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "console", Queue: 1024, Handle: con.PublishTicket,
