@@ -187,6 +187,21 @@ func TestMSI(t *testing.T) {
 	}
 }
 
+// The Windows exes releases and updates take from dist/bin are signed like
+// the ones inside the MSI.
+func TestWindowsExesInDistSigned(t *testing.T) {
+	need(t, "osslsigncode")
+	packages(t)
+	cert := filepath.Join(outDir, "keys", "codesign-dev.pem")
+	for _, name := range []string{"tierline-agent-windows-amd64.exe", "tierline-tray-windows-amd64.exe"} {
+		exe := filepath.Join(outDir, "bin", name)
+		if _, err := os.Stat(exe); err != nil {
+			t.Fatalf("no %s in dist/bin for releases: %v", name, err)
+		}
+		wantAll(t, name+" signature", run(t, "osslsigncode", "verify", "-CAfile", cert, "-in", exe), "Signature verification: ok")
+	}
+}
+
 func TestMacTarball(t *testing.T) {
 	p := find(t, "tierline-agent-1.4.2-darwin-arm64.tar.gz")
 	wantAll(t, "tar.gz", run(t, "tar", "-tzf", p), "tierline-agent/tierline-agent", "tierline-agent/tierline-tray", "tierline-agent/com.tierline.agent.plist",
