@@ -6,8 +6,9 @@
 //   - tierline-agent-VERSION-x64.msi (wixl, from installers/windows), with
 //     the Windows binaries and the MSI signed by osslsigncode; the signed
 //     binaries stay in OUT/bin, where releases and updates take them
-//   - tierline-agent-VERSION-darwin-ARCH.tar.gz (binaries, launchd plists,
-//     install.sh and build-pkg.sh for making a .pkg on a Mac)
+//   - tierline-agent-VERSION-darwin-ARCH.tar.gz (binaries, the agent's
+//     launchd plist, install.sh and build-pkg.sh for making a .pkg on a
+//     Mac; no tray LaunchAgent: see macTarball)
 //
 // Every agent package holds two programs: the tierline-agent service and
 // tierline-tray, the tray and Get help page started in each user's session.
@@ -440,6 +441,11 @@ func copyFile(src, dst string) error {
 }
 
 // macTarball packs the darwin binaries with the launchd plists and scripts.
+// The tray's LaunchAgent is left out: these binaries are built without cgo,
+// and without cgo the macOS tray has no icon to show (it says so and
+// exits), so starting it at every sign-in would only fail. tierline-tray
+// ships for the Get help page, which works in every build; installers/macos
+// says how to add a cgo tray and its LaunchAgent on a Mac.
 func macTarball(path, binary, tray, macDir string) error {
 	f, err := os.Create(path)
 	if err != nil {
@@ -462,7 +468,6 @@ func macTarball(path, binary, tray, macDir string) error {
 		add(binary, "tierline-agent", 0o755),
 		add(tray, "tierline-tray", 0o755),
 		add(filepath.Join(macDir, "com.tierline.agent.plist"), "com.tierline.agent.plist", 0o644),
-		add(filepath.Join(macDir, "com.tierline.tray.plist"), "com.tierline.tray.plist", 0o644),
 		add(filepath.Join(macDir, "install.sh"), "install.sh", 0o755),
 		add(filepath.Join(macDir, "build-pkg.sh"), "build-pkg.sh", 0o755),
 	)
