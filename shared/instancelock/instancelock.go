@@ -85,7 +85,8 @@ func Acquire(dir, name, program string) (*Lock, error) {
 	}
 	host, _ := os.Hostname()
 	b, _ := json.Marshal(Owner{Program: program, PID: os.Getpid(), Started: time.Now().UTC().Truncate(time.Second), Host: host})
-	if err := f.Truncate(0); err == nil {
+	err = f.Truncate(0)
+	if err == nil {
 		_, err = f.WriteAt(append(b, '\n'), 0)
 	}
 	if err != nil {
