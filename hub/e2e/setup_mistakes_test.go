@@ -3,6 +3,8 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"database/sql"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	_ "github.com/jackc/pgx/v5/stdlib" // driver "pgx": the test makes a database
 )
 
 // runIn runs a binary in dir and returns stdout, stderr and the exit code.
@@ -187,4 +190,55 @@ func (h *hub) login(name, password string) int {
 	}
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// A data directory that served SQLite, started on a fresh PostgreSQL
+// database, keeps its initial-admin.txt (the only record of the SQLite
+// database's admin) and prints the new admin's password instead.
+func TestFirstStartOnPostgresKeepsInitialAdminFile(t *testing.T) {
+	server := os.Getenv("TIERLINE_TEST_POSTGRES")
+	if server == "" {
+		t.Skip("TIERLINE_TEST_POSTGRES is not set")
+	}
+	h := startHub(t)
+	h.proc.stop()
+	path := filepath.Join(h.data, "initial-admin.txt")
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := freshPostgres(t, server)
+	p := start(t, "tierline-hub", "serve", "--data", h.data, "--db", db, "--listen", freePort(t))
+	eventually(t, "the hub on PostgreSQL listening", 60*time.Second, func() bool { return strings.Contains(p.output(), "listening on") })
+	if !strings.Contains(p.output(), "first admin:     name admin, password ") || !strings.Contains(p.output(), "not saved: "+path+" holds another database's first admin") {
+		t.Fatalf("the first start on PostgreSQL does not say where the new admin's password is:\n%s", p.output())
+	}
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, before) {
+		t.Fatalf("initial-admin.txt was overwritten: %q, was %q", now, before)
+	}
+}
+
+// freshPostgres creates a database on the server and returns its URL; it
+// is dropped when the test ends.
+func freshPostgres(t *testing.T, server string) string {
+	t.Helper()
+	admin, err := sql.Open("pgx", server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("tl_e2e_%d", time.Now().UnixNano())
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		admin.Close()
+		t.Skipf("cannot create a PostgreSQL database: %v", err)
+	}
+	t.Cleanup(func() {
+		admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		admin.Close()
+	})
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
