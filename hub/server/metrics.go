@@ -13,6 +13,7 @@ import (
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -33,7 +34,12 @@ func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.devices
 	ch <- ticketsDesc
 	ch <- backlogOldestDesc
+	ch <- checksDesc
 }
+
+var checksDesc = prometheus.NewDesc("tierline_health_checks",
+	"Devices (not revoked) where a health check is failing or warning, by check and status; every known check from the start.",
+	[]string{"check", "status"}, nil)
 
 var ticketsDesc = prometheus.NewDesc("tierline_tickets", "Tickets by tier and state.", []string{"tier", "state"}, nil)
 
@@ -77,6 +83,29 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	c.collectBacklog(ctx, ch, counts)
+	c.collectChecks(ctx, ch)
+}
+
+// collectChecks reports, per health check, the devices where it fails or
+// warns: every check the agents know at 0 when none, and the ones admins
+// declared when they fail somewhere.
+func (c *fleetCollector) collectChecks(ctx context.Context, ch chan<- prometheus.Metric) {
+	failing, err := c.st.FailingChecks(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(checksDesc, err)
+		return
+	}
+	counts := map[string]store.FailingCheck{}
+	for _, name := range diag.CheckNames {
+		counts[name] = store.FailingCheck{Name: name}
+	}
+	for _, f := range failing {
+		counts[f.Name] = f
+	}
+	for name, f := range counts {
+		ch <- prometheus.MustNewConstMetric(checksDesc, prometheus.GaugeValue, float64(f.Failing), name, "failing")
+		ch <- prometheus.MustNewConstMetric(checksDesc, prometheus.GaugeValue, float64(f.Warning), name, "warning")
+	}
 }
 
 // collectBacklog reports the age of each tier's oldest waiting ticket. The
