@@ -184,7 +184,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	sessionIdle := fs.Duration("session-idle", 30*time.Minute, "end a console session after this long without a request [TIERLINE_SESSION_IDLE]")
 	rawRet := fs.Duration("raw-retention", 24*time.Hour, "keep raw telemetry this long [TIERLINE_RAW_RETENTION]")
 	rollRet := fs.Duration("rollup-retention", 30*24*time.Hour, "keep telemetry rollups this long [TIERLINE_ROLLUP_RETENTION]")
-	readyMinFree := fs.Uint64("ready-min-free-mib", server.DefaultReadyMinFree>>20, "with the embedded store, /readyz answers 503 when the data directory's disk has less than this many MiB free [TIERLINE_READY_MIN_FREE_MIB]")
+	readyMinFree := fs.Uint64("ready-min-free-mib", server.DefaultReadyMinFree>>20, "with the embedded store, /readyz answers 503 when the data directory's disk has less than this many MiB free (0: only when it is full) [TIERLINE_READY_MIN_FREE_MIB]")
 	mf := addMailFlags(fs)
 	level := fs.String("log-level", "info", "debug, info, warn or error [TIERLINE_LOG_LEVEL]")
 	format := fs.String("log-format", "text", "text or json [TIERLINE_LOG_FORMAT]")
