@@ -34,6 +34,7 @@ import (
 	"github.com/tierline/tierline/agent/spool"
 	"github.com/tierline/tierline/agent/version"
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/instancelock"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -156,7 +157,11 @@ type Agent struct {
 	id      *identity.Identity
 	journal *fixes.Journal
 	hubAddr string
+	lock    *instancelock.Lock
 }
+
+// LockFile in the state directory is held by the agent running on it.
+const LockFile = "agent.lock"
 
 // New checks cfg and loads what the agent cannot start without: the fix
 // policy, the identity and the fixes journal.
@@ -187,13 +192,19 @@ func New(cfg Config) (*Agent, error) {
 	if a.policy, err = fixes.LoadPolicy(cfg.PolicyFile); err != nil {
 		return nil, err
 	}
-	// The services the admin watches may be restarted unless the policy
-	// file says otherwise.
-	a.policy.Watched = cfg.WatchServices
 	if a.id, err = identity.Load(cfg.State); err != nil {
 		return nil, err
 	}
+	// One agent per state directory: two would take turns on the hub
+	// connection and share the fixes journal and the spool.
+	if a.lock, err = instancelock.Acquire(cfg.State, LockFile, "tierline-agent"); err != nil {
+		return nil, err
+	}
+	// The services the admin watches may be restarted unless the policy
+	// file says otherwise.
+	a.policy.Watched = cfg.WatchServices
 	if a.journal, err = fixes.OpenJournal(filepath.Join(cfg.State, fixes.JournalDir), fixes.JournalOptions{Logger: a.log.With("component", "fixes")}); err != nil {
+		a.lock.Release()
 		return nil, err
 	}
 	if u, err := url.Parse(a.id.HubURL); err == nil {
@@ -225,6 +236,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	ctx, upd := startUpdates(ctx, cfg.State, a.id, log)
 	err := a.run(ctx, upd)
 	upd.stop()
+	// Before a restart in place starts the next agent on this directory.
+	a.lock.Release()
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -49,7 +48,7 @@ func commands() []command {
 		{"token create", "print a new enrollment token", tokenCreate},
 		{"token list", "list enrollment tokens", tokenList},
 		{"token revoke", "revoke an enrollment token: token revoke [flags] ID", tokenRevoke},
-		{"user add", "add a console user (password on stdin)", userAdd},
+		{"user add", "add a console user (password asked in a terminal, else read from stdin)", userAdd},
 		{"user list", "list console users", userList},
 		{"user reset-2fa", "remove a user's second factor (a lost authenticator): user reset-2fa --name N", userReset2FA},
 		{"apitoken create", "print a new API bearer token for a user", apitokenCreate},
@@ -151,12 +150,13 @@ type storeFlags struct{ data, db *string }
 func addStoreFlags(fs *flag.FlagSet) storeFlags {
 	return storeFlags{
 		data: fs.String("data", "", "hub data directory (CA, certificates, embedded database) [TIERLINE_DATA]"),
-		db:   fs.String("db", "", "PostgreSQL URL instead of the embedded database [TIERLINE_DB]"),
+		db:   fs.String("db", "", "PostgreSQL URL (postgres://...) instead of the embedded SQLite database in --data [TIERLINE_DB]"),
 	}
 }
 
+// open opens the store of an existing hub; it creates nothing.
 func (s storeFlags) open(ctx context.Context) (*store.Store, error) {
-	return server.OpenStore(ctx, *s.data, *s.db)
+	return server.OpenExistingStore(ctx, *s.data, *s.db)
 }
 
 // parseAndOpen parses an admin verb's flags and opens the store they name.
@@ -187,6 +187,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	sessionIdle := fs.Duration("session-idle", 30*time.Minute, "end a console session after this long without a request [TIERLINE_SESSION_IDLE]")
 	rawRet := fs.Duration("raw-retention", 24*time.Hour, "keep raw telemetry this long [TIERLINE_RAW_RETENTION]")
 	rollRet := fs.Duration("rollup-retention", 30*24*time.Hour, "keep telemetry rollups this long [TIERLINE_ROLLUP_RETENTION]")
+	readyMinFree := fs.Uint64("ready-min-free-mib", server.DefaultReadyMinFree>>20, "with the embedded store, /readyz answers 503 when the data directory's disk has less than this many MiB free (0: only when it is full) [TIERLINE_READY_MIN_FREE_MIB]")
 	mf := addMailFlags(fs)
 	ssof := addSSOFlags(fs)
 	pprofListen := fs.String("pprof-listen", "", "serve Go's profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off) [TIERLINE_PPROF_LISTEN]")
@@ -249,7 +250,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 		DataDir: *sf.data, DB: *sf.db, Listen: *listen, URL: *urlFlag, TLSCert: *cert, TLSKey: *key,
 		TierLimits: limits, ResponseLimits: resp, SMTP: smtpCfg, VendorRetry: *vendorRetry, BusinessHours: bh, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
 		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection, SSO: ssoCfg, PprofListen: *pprofListen,
-		DeviceBudgets: deviceBudgets,
+		DeviceBudgets: deviceBudgets, ReadyMinFree: max(*readyMinFree<<20, 1),
 	})
 }
 
@@ -372,21 +373,22 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 	if !store.Role(*role).Valid() {
 		return fmt.Errorf("--role %q: use tier1, tier2, tier3 or admin", *role)
 	}
-	var hash string
-	if !*forSSO {
-		line, err := bufio.NewReader(io.Stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return errors.New("give the password on standard input, e.g. `echo 'long secret' | tierline-hub user add ...`, or --sso for a user of single sign-on")
-		}
-		if hash, err = auth.HashPassword(strings.TrimRight(line, "\r\n")); err != nil {
-			return err
-		}
-	}
+	// The store first: a wrong --data is said before a password is asked.
 	st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	var hash string
+	if !*forSSO {
+		password, err := readPassword(io, *name)
+		if err != nil {
+			return err
+		}
+		if hash, err = auth.HashPassword(password); err != nil {
+			return err
+		}
+	}
 	u := store.User{ID: wire.NewID(), Name: *name, Role: store.Role(*role), PasswordHash: hash, CreatedAt: time.Now()}
 	if err := st.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrExists) {

@@ -1,6 +1,12 @@
 package gateway
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/catalog"
+	"github.com/tierline/tierline/shared/wire"
+)
 
 type metrics struct {
 	connected   prometheus.Gauge
@@ -44,6 +50,22 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "tierline_fix_run_seconds", Help: "Time from a fix run's request to its stored result.",
 			Buckets: prometheus.ExponentialBuckets(0.005, 2, 16)}),
 	}
+	// Series for the label values known from the start, at zero, so that
+	// dashboards and alerts see them before the first event.
+	m.handshakes.WithLabelValues("ok")
+	m.enrollments.WithLabelValues("ok")
+	for _, typ := range []wire.Type{wire.TypeTelemetry, wire.TypeInventory, wire.TypeHealth, wire.TypeRunResult} {
+		for _, outcome := range []string{"stored", "duplicate", "rejected", "error"} {
+			m.messages.WithLabelValues(string(typ), outcome)
+		}
+	}
+	for _, f := range catalog.All() {
+		for _, outcome := range []string{wire.OutcomeFixed, wire.OutcomeNotFixed, wire.OutcomeSucceeded, wire.OutcomeFailed,
+			wire.OutcomeNotApplicable, wire.OutcomeRefused} {
+			m.runs.WithLabelValues(f.ID, outcome)
+		}
+	}
+	m.runs.WithLabelValues("", store.RunExpired)
 	if reg != nil {
 		reg.MustRegister(m.connected, m.handshakes, m.enrollments, m.messages, m.frameErrors, m.budgetRefusals, m.batchSize, m.commit, m.runs, m.runSeconds)
 	}
