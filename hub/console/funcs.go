@@ -1,9 +1,11 @@
 package console
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -15,8 +17,9 @@ import (
 // console's clock, is added per console (Console.agoFunc). None of them
 // returns template.HTML: what they make is escaped like any other text.
 var funcs = template.FuncMap{
-	"kindWords": fieldKindWords,
-	"sentence":  sentence,
+	"detailValue": detailValue,
+	"kindWords":   fieldKindWords,
+	"sentence":    sentence,
 	"when": func(t any) string {
 		tt, ok := asTime(t)
 		if !ok {
@@ -174,4 +177,27 @@ func sentence(s string) string {
 		return s
 	}
 	return s + "."
+}
+
+// detailValue writes an audit detail's value as a person reads it: text as
+// it is, whole numbers without a fraction, lists and objects as compact
+// JSON (never Go's map[...] syntax).
+func detailValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case int, int64, uint64:
+		return fmt.Sprint(x)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }
