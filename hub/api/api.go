@@ -54,6 +54,7 @@ type Store interface {
 	updatesStore     // updates.go
 	softwareStore    // software.go
 	attachmentsStore // attachments.go
+	recipesStore     // recipes.go
 }
 
 // The hub's store keeps satisfying every area's interface.
@@ -132,6 +133,7 @@ type API struct {
 	updates     updatesStore     // updates.go
 	software    softwareStore    // software.go
 	attachments attachmentsStore // attachments.go
+	recipes     recipesStore     // recipes.go
 }
 
 // New builds the API.
@@ -151,7 +153,7 @@ func New(cfg Config) (*API, error) {
 	st := cfg.Store
 	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
-		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st}
+		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, recipes: st}
 	// Handlers reach the store only through their area's field above.
 	cfg.Store = nil
 	a.cfg = cfg
@@ -193,6 +195,9 @@ func (a *API) routeTable() []Route {
 		// Fix runs: the route admits tier1 and up; each fix's own tier is
 		// checked against the caller's role in the handler.
 		{"GET /api/v1/catalog", store.RoleTier1, a.getCatalog},
+		{"GET /api/v1/recipes", store.RoleTier1, a.listRecipes},
+		{"POST /api/v1/recipes", store.RoleAdmin, a.publishRecipe},
+		{"DELETE /api/v1/recipes/{id}", store.RoleAdmin, a.deleteRecipe},
 		{"POST /api/v1/devices/{id}/runs", store.RoleTier1, a.createRun},
 		{"GET /api/v1/devices/{id}/runs", store.RoleTier1, a.listRuns},
 		{"GET /api/v1/runs", store.RoleTier1, a.listRuns},

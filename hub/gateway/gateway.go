@@ -67,6 +67,9 @@ type Config struct {
 	// OnRunFinished, if set, is called after a fix run's result or expiry
 	// is stored (the run's Fix is empty for an expiry).
 	OnRunFinished func(store.Run)
+	// Recipes, if set, hands devices their group's signed recipes and
+	// keeps their reports (recipes.go).
+	Recipes RecipeStore
 }
 
 // CheckAndSetDefaults validates c and fills defaults.
@@ -139,7 +142,8 @@ func New(cfg Config) (*Gateway, error) {
 // until ctx ends, then closes every agent connection.
 func (g *Gateway) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
+	go func() { defer wg.Done(); g.recipeLoop(ctx) }()
 	go func() { defer wg.Done(); g.ingestLoop(ctx) }()
 	go func() { defer wg.Done(); g.expiryLoop(ctx) }()
 	go func() { defer wg.Done(); g.presenceLoop(ctx) }()

@@ -211,7 +211,8 @@ func Run(ctx context.Context, cfg Config) error {
 	// The console hears about finished runs besides the tickets, to update
 	// open pages live.
 	onRunFinished := func(r store.Run) { devices.RunFinished(r); con.PublishRun(r) }
-	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, DeviceDesk: devices, OnRunFinished: onRunFinished})
+	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, DeviceDesk: devices, OnRunFinished: onRunFinished,
+		Recipes: st})
 	if err != nil {
 		return err
 	}
