@@ -31,6 +31,7 @@ import (
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/localapi"
 	"github.com/tierline/tierline/agent/localipc"
+	"github.com/tierline/tierline/agent/recipes"
 	"github.com/tierline/tierline/agent/spool"
 	"github.com/tierline/tierline/agent/version"
 	"github.com/tierline/tierline/shared/diag"
@@ -144,6 +145,7 @@ type Agent struct {
 	policy  fixes.Policy
 	id      *identity.Identity
 	journal *fixes.Journal
+	recipes *recipes.Store
 	hubAddr string
 }
 
@@ -183,6 +185,9 @@ func New(cfg Config) (*Agent, error) {
 		return nil, err
 	}
 	if a.journal, err = fixes.OpenJournal(filepath.Join(cfg.State, fixes.JournalDir), fixes.JournalOptions{Logger: a.log.With("component", "fixes")}); err != nil {
+		return nil, err
+	}
+	if a.recipes, err = recipes.Open(cfg.State, a.log.With("component", "recipes")); err != nil {
 		return nil, err
 	}
 	if u, err := url.Parse(a.id.HubURL); err == nil {
@@ -231,6 +236,9 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	host := identity.LocalHostInfo(ctx)
 	// Check requests from the hub queue here; the main loop answers them.
 	checkRequests := make(chan wire.CheckRequest, 8)
+	// Signed recipes from the hub are checked off the link's read loop,
+	// in order, and what was accepted and refused is reported back.
+	recipeMsgs := make(chan wire.Recipes, 4)
 	// Fix requests go to the runner, which works through them one at a
 	// time on its own goroutine and spools each result like telemetry.
 	var l *link.Link
@@ -243,7 +251,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	consent := gethelp.NewConsentBroker(cfg.ConsentWait)
 	runner, err := fixes.New(fixes.Config{
 		Consent: consent.Ask,
-		Journal: a.journal, Policy: &a.policy, Logger: log.With("component", "fixes"),
+		Journal: a.journal, Policy: &a.policy, Logger: log.With("component", "fixes"), Recipes: a.recipes,
 		Exec: &fixes.Local{Hostname: host.Hostname},
 		Verify: func(ctx context.Context, after time.Time, names ...string) []diag.CheckResult {
 			return checks.RunAfter(ctx, after, names...)
@@ -278,6 +286,13 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		Fixes:          fixes.Supported(runtime.GOOS, a.policy),
 		OnHelpReceipt:  func(r wire.HelpReceipt) { desk.Receipt(r) },
 		OnTicketUpdate: func(u wire.TicketUpdate) { desk.Update(u) },
+		OnRecipes: func(rs wire.Recipes) {
+			select {
+			case recipeMsgs <- rs:
+			default:
+				log.Warn("dropping a recipes message: the one before is still being checked; the hub sends them again at the next connection")
+			}
+		},
 	})
 	if err != nil {
 		return err
@@ -314,7 +329,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	desk = gethelp.NewDesk(gethelp.Config{Link: l, Checks: checks, History: hist, Crashes: crashRecord, Logger: log.With("component", "help"), Dir: cfg.State})
 	firstSample := desk.ExpectSamples() // before the socket opens: filing reads it
 	consent.SetOwner(desk.Owner)        // set before the runner starts, so no run asks without it
-	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Desk: desk, Consent: consent, Crashes: crashRecord,
+	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Recipes: a.recipes, Desk: desk, Consent: consent, Crashes: crashRecord,
 		KB:  gethelp.OpenKBCache(filepath.Join(cfg.State, gethelp.KBCacheFile), log.With("component", "kb")),
 		Hub: a.hubAddr, Hostname: host.Hostname, Logger: log.With("component", "ipc")})
 	ipcCtx, stopIPC := context.WithCancel(context.Background())
@@ -326,6 +341,21 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		api.Register(ipc)
 		go ipc.Serve(ipcCtx)
 	}
+
+	go func() {
+		for {
+			select {
+			case rs := <-recipeMsgs:
+				st := a.recipes.Apply(rs)
+				log.Info("recipes from the hub checked", "accepted", len(st.Accepted), "refused", len(st.Refused), "key", st.Key)
+				if err := l.SendNow(ctx, st); err != nil && ctx.Err() == nil {
+					log.Warn("reporting the recipe status failed; it goes again at the next connection", "err", err)
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 
 	runnerCtx, stopRunner := context.WithCancel(context.Background())
 	defer stopRunner()
