@@ -22,24 +22,6 @@ type recipesStore interface {
 	ListDevices(ctx context.Context, opt store.ListDevicesOptions) ([]store.Device, error)
 }
 
-// RecipeView is a published recipe as GET /api/v1/recipes shows it.
-type RecipeView struct {
-	store.Recipe
-	Document *recipe.Recipe `json:"document,omitempty"`
-	// Accepted counts the devices whose agent accepted this version;
-	// Failing lists those that refused it, with the agent's reason.
-	Accepted int             `json:"accepted"`
-	Failing  []RecipeRefusal `json:"failing"`
-	Error    string          `json:"error,omitempty"`
-}
-
-// RecipeRefusal is one device's refusal of a recipe.
-type RecipeRefusal struct {
-	Device   string `json:"device"`
-	Hostname string `json:"hostname,omitempty"`
-	Reason   string `json:"reason"`
-}
-
 // PublishRecipeRequest is the body of POST /api/v1/recipes.
 type PublishRecipeRequest struct {
 	// Doc is the signed document `tierline-hub recipe sign` (or `recipe
@@ -92,27 +74,7 @@ func (a *API) listRecipes(w http.ResponseWriter, r *http.Request, who Caller) {
 			}
 		}
 	}
-	out := []RecipeView{}
-	for _, sr := range rs {
-		v := RecipeView{Recipe: sr, Failing: []RecipeRefusal{}}
-		if p, err := recipes.Parsed(sr); err != nil {
-			v.Error = err.Error()
-		} else {
-			v.Document = &p
-		}
-		for id, st := range sts {
-			s, ok := recipes.Status(st, true)
-			if !ok {
-				continue
-			}
-			if recipes.Accepted(s, sr.ID, sr.Version) {
-				v.Accepted++
-			} else if why := recipes.Refusal(s, sr.ID); why != "" {
-				v.Failing = append(v.Failing, RecipeRefusal{Device: id, Hostname: hosts[id], Reason: why})
-			}
-		}
-		out = append(out, v)
-	}
+	out := recipes.Views(rs, sts, hosts)
 	writeJSON(w, http.StatusOK, map[string]any{"recipes": out})
 }
 
@@ -172,7 +134,7 @@ func (a *API) recipeRefuses(ctx context.Context, d store.Device, p prepared, val
 	case !ok:
 		return fmt.Sprintf("the agent on %s has not reported its recipes yet (it does when it connects)", d.Hostname)
 	case !recipes.Accepted(s, p.fix.ID, p.stored.Version):
-		if why := recipes.Refusal(s, p.fix.ID); why != "" {
+		if why := recipes.RefusalOf(s, p.fix.ID); why != "" {
 			return fmt.Sprintf("the agent on %s refused recipe %s: %s", d.Hostname, p.fix.ID, why)
 		}
 		return fmt.Sprintf("the agent on %s has not accepted version %d of recipe %s yet", d.Hostname, p.stored.Version, p.fix.ID)

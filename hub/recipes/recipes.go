@@ -133,8 +133,8 @@ func Accepted(s wire.RecipeStatus, id string, version int64) bool {
 	return slices.ContainsFunc(s.Accepted, func(r wire.RecipeRef) bool { return r.ID == id && r.Version == version })
 }
 
-// Refusal is the agent's reason for refusing id, or "".
-func Refusal(s wire.RecipeStatus, id string) string {
+// RefusalOf is the agent's reason for refusing id, or "".
+func RefusalOf(s wire.RecipeStatus, id string) string {
 	for _, r := range s.Refused {
 		if r.ID == id {
 			return r.Reason
@@ -181,3 +181,54 @@ type RefusedError struct{ Err error }
 
 func (e *RefusedError) Error() string { return e.Err.Error() }
 func (e *RefusedError) Unwrap() error { return e.Err }
+
+// View is a published recipe with what the devices made of it: how many
+// agents accepted this version, and which refused it and why.
+type View struct {
+	store.Recipe
+	Document *recipe.Recipe `json:"document,omitempty"`
+	Accepted int            `json:"accepted"`
+	Failing  []Refusal      `json:"failing"`
+	// Error: the stored document no longer parses (it is not sent).
+	Error string `json:"error,omitempty"`
+}
+
+// Refusal is one device's refusal of a recipe.
+type Refusal struct {
+	Device   string `json:"device"`
+	Hostname string `json:"hostname,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+// Views joins the published recipes with the devices' reports; hosts
+// names the devices.
+func Views(rs []store.Recipe, sts map[string]store.RecipeStatus, hosts map[string]string) []View {
+	ids := make([]string, 0, len(sts))
+	for id := range sts {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	out := []View{}
+	for _, sr := range rs {
+		v := View{Recipe: sr, Failing: []Refusal{}}
+		if p, err := Parsed(sr); err != nil {
+			v.Error = err.Error()
+		} else {
+			v.Document = &p
+		}
+		for _, id := range ids {
+			s, ok := Status(sts[id], true)
+			switch {
+			case !ok:
+			case Accepted(s, sr.ID, sr.Version):
+				v.Accepted++
+			default:
+				if why := RefusalOf(s, sr.ID); why != "" {
+					v.Failing = append(v.Failing, Refusal{Device: id, Hostname: hosts[id], Reason: why})
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
