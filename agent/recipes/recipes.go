@@ -314,6 +314,9 @@ func (s *Store) Refused() []wire.RecipeRef {
 	return slices.Clone(s.refused)
 }
 
+// NoKey is what PinAtEnrollment says when no key is pinned.
+const NoKey = "none (this agent runs no recipes until one is pinned)"
+
 // ParseKeyArg reads a public key given on the command line: the key's
 // base64 text itself, or the path of a file holding it.
 func ParseKeyArg(arg string) (ed25519.PublicKey, error) {
@@ -327,7 +330,7 @@ func ParseKeyArg(arg string) (ed25519.PublicKey, error) {
 // (--recipe-key, the administrator's word) or else the token's. A key
 // already pinned in dir is kept: the hub's token cannot replace it, and a
 // different key from the token is refused with what to do instead. It
-// returns the key id pinned, or "" when none is.
+// returns the key id pinned, or NoKey.
 func PinAtEnrollment(dir, flagKey, tokenKey string, now time.Time) (string, error) {
 	_, cur, pinned, err := ReadPin(dir)
 	if err != nil {
@@ -353,7 +356,7 @@ func PinAtEnrollment(dir, flagKey, tokenKey string, now time.Time) (string, erro
 		if pinned {
 			return orgdoc.KeyID(cur), nil
 		}
-		return "", nil
+		return NoKey, nil
 	}
 	if pinned {
 		if cur.Equal(want) {

@@ -161,7 +161,7 @@ func TestRecipesHostileHub(t *testing.T) {
 	orgID := orgdoc.KeyID(orgPub)
 
 	a := enroll(t, h.tokenCreate("--recipe-key", filepath.Join(org, orgdoc.PublicKeyFile)))
-	if out := must(t, "", "tierline-agent", "recipe-key", "--state", a.state); !strings.Contains(out, orgID) || !strings.Contains(out, "enrollment") {
+	if out := must(t, "", "tierline-agent", "recipes", "--state", a.state, "key"); !strings.Contains(out, orgID) || !strings.Contains(out, "enrollment") {
 		t.Fatalf("pinned key after enrollment: %s", out)
 	}
 
@@ -239,7 +239,7 @@ func TestRecipesHostileHub(t *testing.T) {
 	if !strings.Contains(out, "refused key-change") || !strings.Contains(out, "key change refused") || !strings.Contains(out, "restore-resolver-config") {
 		t.Errorf("tierline-agent recipes:\n%s", out)
 	}
-	if out := must(t, "", "tierline-agent", "recipe-key", "--state", a.state); !strings.Contains(out, orgID) {
+	if out := must(t, "", "tierline-agent", "recipes", "--state", a.state, "key"); !strings.Contains(out, orgID) {
 		t.Fatalf("the forged key change moved the pinned key: %s", out)
 	}
 

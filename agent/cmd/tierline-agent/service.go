@@ -150,9 +150,7 @@ func runEnroll(ctx context.Context, args []string) int {
 	if err != nil {
 		return fail(fs, exitUsage, err)
 	}
-	// A recipe key the device cannot pin refuses the enrollment before
-	// the hub is contacted.
-	if err := recipes.CheckEnrollmentKey(*state, *recipeKey, tok.RecipeKey); err != nil {
+	if err := recipes.CheckEnrollmentKey(*state, *recipeKey, tok.RecipeKey); err != nil { // before the hub is contacted
 		return fail(fs, exitUsage, err)
 	}
 	id, err := identity.EnrollInto(ctx, *state, identity.EnrollOptions{Token: tok, Host: identity.LocalHostInfo(ctx), Timeout: timeout}, *force)
@@ -163,10 +161,7 @@ func runEnroll(ctx context.Context, args []string) int {
 	if err != nil {
 		return fail(fs, exitError, err)
 	}
-	fmt.Fprintf(stdout, "enrolled as device %s with hub %s\nstate: %s\nstart the agent with: tierline-agent run --state %s\n",
-		id.DeviceID, id.HubURL, *state, *state)
-	if keyID != "" {
-		fmt.Fprintf(stdout, "recipe signing key pinned: %s\n", keyID)
-	}
+	fmt.Fprintf(stdout, "enrolled as device %s with hub %s\nstate: %s\nrecipe signing key pinned: %s\nstart the agent with: tierline-agent run --state %s\n",
+		id.DeviceID, id.HubURL, *state, keyID, *state)
 	return exitOK
 }
