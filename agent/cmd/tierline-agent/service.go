@@ -110,14 +110,14 @@ func runStatus(ctx context.Context, args []string) int {
 // start in system32) and logs to a file.
 func runServiceRun(ctx context.Context, args []string) int {
 	underServiceManager = true
-	state, token, args := service.RunArgs(args, defaultStateDir())
+	state, token, recipeKey, args := service.RunArgs(args, defaultStateDir())
 	cfg := serviceConfig(state)
 	if f := service.Prepare(cfg); f != nil {
 		stderr = f
 		defer f.Close()
 	}
 	if token != "" && !identity.Exists(state) {
-		if code := runEnroll(ctx, []string{"--token", token, "--state", state}); code != exitOK {
+		if code := runEnroll(ctx, []string{"--token", token, "--state", state, "--recipe-key", recipeKey}); code != exitOK {
 			fmt.Fprintf(stderr, "tierline-agent service-run: enrollment with the configured token failed; fix the token and restart the service\n")
 		}
 	}
