@@ -1,10 +1,13 @@
 package recipe_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -336,4 +339,29 @@ func templateFor(r recipe.Recipe, st recipe.Step, goos string) recipe.Step {
 		}
 	}
 	return recipe.Step{}
+}
+
+// TestDocExamplesAreValid: every recipe in docs/recipes.md passes the
+// checks `tierline-hub recipe sign` makes.
+func TestDocExamplesAreValid(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/recipes.md")
+	if err != nil {
+		t.Skip("docs/recipes.md not found:", err)
+	}
+	blocks := regexp.MustCompile("(?s)```json\n(\\{\\s*\"id\".*?)```").FindAllSubmatch(doc, -1)
+	if len(blocks) < 4 {
+		t.Fatalf("found %d recipe examples in docs/recipes.md, want 4", len(blocks))
+	}
+	for _, b := range blocks {
+		var r recipe.Recipe
+		dec := json.NewDecoder(bytes.NewReader(b[1]))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&r); err != nil {
+			t.Errorf("example does not decode: %v\n%s", err, b[1])
+			continue
+		}
+		if err := r.Validate(); err != nil {
+			t.Errorf("example %s: %v", r.ID, err)
+		}
+	}
 }
