@@ -40,6 +40,8 @@ type agentConn struct {
 	kbBusy atomic.Bool
 	// group is the device's group when it connected (recipes.go).
 	group string
+	// recipeStatusAt is when the last recipe status was stored (unix ns).
+	recipeStatusAt atomic.Int64
 }
 
 func (c *agentConn) close(code websocket.StatusCode, reason string) {

@@ -208,3 +208,23 @@ func (s *Store) RecipeStatuses(ctx context.Context, ids ...string) (map[string]R
 	}
 	return out, rows.Err()
 }
+
+// DeviceGroupsByID maps every device to its group ("" when it has none),
+// for passing published recipes on to connected devices in one read.
+func (s *Store) DeviceGroupsByID(ctx context.Context) (map[string]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, grp FROM devices`)
+	if err != nil {
+		return nil, fmt.Errorf("device groups: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id string
+		var grp sql.NullString
+		if err := rows.Scan(&id, &grp); err != nil {
+			return nil, fmt.Errorf("device groups: %w", err)
+		}
+		out[id] = grp.String
+	}
+	return out, rows.Err()
+}

@@ -65,6 +65,13 @@ func TestRecipes(t *testing.T) {
 		if all, _ := s.RecipeStatuses(ctx); len(all) != 2 {
 			t.Fatalf("all statuses: %d", len(all))
 		}
+		d := enroll(t, s, "0123456789abcdef0123456789abcdef", "laptop")
+		if err := s.SetDeviceGroup(ctx, d.ID, "sales"); err != nil {
+			t.Fatal(err)
+		}
+		if gs, err := s.DeviceGroupsByID(ctx); err != nil || gs[d.ID] != "sales" {
+			t.Fatalf("DeviceGroupsByID = %v, %v", gs, err)
+		}
 		if err := s.DeleteRecipe(ctx, "restart-vpn"); err != nil {
 			t.Fatal(err)
 		}
