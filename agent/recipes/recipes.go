@@ -112,6 +112,9 @@ type Store struct {
 	seen    map[string]int64
 	active  map[string]entry
 	refused []wire.RecipeRef
+	// saved is what RecipesFile holds, so an unchanged set (the usual
+	// case at each reconnection) is not written again.
+	saved []byte
 }
 
 // Open loads the recipes kept in dir, verifying each again against the
@@ -129,6 +132,7 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		return nil, err
 	}
 	var sv saved
+	s.saved = raw
 	if err := json.Unmarshal(raw, &sv); err != nil {
 		// The recipes come again from the hub; the versions seen are lost,
 		// which the log says.
@@ -271,7 +275,14 @@ func (s *Store) save() error {
 	if err != nil {
 		return err
 	}
-	return fsutil.WriteAtomic(filepath.Join(s.dir, RecipesFile), raw, 0o600)
+	if bytes.Equal(raw, s.saved) {
+		return nil
+	}
+	if err := fsutil.WriteAtomic(filepath.Join(s.dir, RecipesFile), raw, 0o600); err != nil {
+		return err
+	}
+	s.saved = raw
+	return nil
 }
 
 // Get returns an accepted recipe, verified once more against the key
