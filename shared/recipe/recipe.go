@@ -13,6 +13,7 @@
 package recipe
 
 import (
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"slices"
@@ -311,7 +312,7 @@ func clip(s string) string {
 }
 
 // Sign signs r (after checking it) with the organisation's key.
-func Sign(priv []byte, r Recipe) (orgdoc.Signed, error) {
+func Sign(priv ed25519.PrivateKey, r Recipe) (orgdoc.Signed, error) {
 	if err := r.Validate(); err != nil {
 		return orgdoc.Signed{}, err
 	}
@@ -319,7 +320,7 @@ func Sign(priv []byte, r Recipe) (orgdoc.Signed, error) {
 }
 
 // Open verifies a signed recipe against pub and returns it checked.
-func Open(s orgdoc.Signed, pub []byte) (Recipe, error) {
+func Open(s orgdoc.Signed, pub ed25519.PublicKey) (Recipe, error) {
 	if err := s.Verify(pub); err != nil {
 		return Recipe{}, err
 	}
