@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -20,6 +21,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"survey_answer","id":"a","seq":5,"time":"2026-11-23T00:00:00Z","body":{"ticket_id":"t1","score":5}}`))
 	f.Add([]byte(`{"v":1,"type":"ticket_update","id":"a","time":"2026-11-23T00:00:00Z","body":{"ticket_id":"t1","state":"resolved","ask_survey":true}}`))
 	f.Add([]byte(`{"v":1,"type":"kb_query","id":"a","time":"2026-11-23T00:00:00Z","body":{"query_id":"k1","text":"printer"}}`))
+	f.Add([]byte(`{"v":1,"type":"recipes","id":"a","time":"2026-12-06T00:00:00Z","body":{"docs":[{"kind":"recipe","body":{"id":"x","version":1},"key":"0123456789abcdef","sig":"AAAA"}],"key_changes":[{"kind":"key-change","body":{"new":"AAAA","serial":1},"key":"0123456789abcdef","sig":"AAAA"}]}}`))
+	f.Add([]byte(`{"v":1,"type":"recipe_status","id":"a","time":"2026-12-06T00:00:00Z","body":{"key":"0123456789abcdef","accepted":[{"id":"x","version":2}],"refused":[{"id":"y","version":1,"reason":"older"}]}}`))
 	f.Add([]byte(`{"v":2,"type":"x"}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, frame []byte) {
@@ -52,6 +55,8 @@ func FuzzParseEnrollToken(f *testing.F) {
 	f.Add("tl1.eyJ1IjoiaHR0cHM6Ly8xMjcuMC4wLjE6ODQ0MyIsImYiOiIwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMCIsInMiOiJzZWNyZXQtc2VjcmV0LXNlY3JldCJ9")
 	f.Add("tl1.")
 	f.Add("")
+	f.Add(EnrollToken{HubURL: "https://127.0.0.1:8443", CAFingerprint: strings.Repeat("0", 64), Secret: "secret-secret-secret",
+		RecipeKey: "cmVjaXBlLWtleS1mb3ItdGhlLXRlc3QtMzItYnl0ZXM="}.Encode())
 	f.Fuzz(func(t *testing.T, s string) {
 		tok, err := ParseEnrollToken(s)
 		if err != nil {
