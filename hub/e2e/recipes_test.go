@@ -378,6 +378,31 @@ func TestRecipesHostileHub(t *testing.T) {
 	if r := h.waitRun(h.token, "hostile-replayed"); r.Outcome != "refused" || r.Code != "unknown_fix" {
 		t.Errorf("a run of the replayed version: %s %s %s", r.Outcome, r.Code, r.Reason)
 	}
+
+	// The organisation rotates its key the one way the hub can carry: a
+	// change signed by the old key. The device moves to the new key and
+	// takes the recipe the new key signed.
+	org2 := filepath.Join(keys, "org2")
+	must(t, "", "tierline-hub", "recipe", "keygen", "--out", org2)
+	org2Pub, _ := orgdoc.ReadPublicKey(filepath.Join(org2, orgdoc.PublicKeyFile))
+	must(t, "", "tierline-hub", "recipe", "rotate", "--key", orgKey, "--new-key", filepath.Join(org2, orgdoc.PublicKeyFile),
+		"--serial", "2", "--out", filepath.Join(work, "change.json"))
+	h.cli("recipe", "add", filepath.Join(work, "change.json"))
+	rotated := signRecipe(t, work, filepath.Join(org2, orgdoc.PrivateKeyFile), "rotated", probeRecipe(1, "rotated"))
+	if code, msg := h.publishRecipe(rotated, "*"); code != http.StatusCreated {
+		t.Fatalf("publish the recipe signed by the new key: %d %s", code, msg)
+	}
+	eventually(t, "the device taking the recipe the new key signed", 30*time.Second, func() bool {
+		h.get("/api/v1/recipes", &list)
+		n, _ := list.find("rotated")
+		return n == 1
+	})
+	if out := must(t, "", "tierline-agent", "recipes", "--state", a.state, "key"); !strings.Contains(out, orgdoc.KeyID(org2Pub)) || !strings.Contains(out, "key-change") {
+		t.Errorf("pinned key after the rotation: %s", out)
+	}
+	if _, why := list.find("restore-resolver-config"); !strings.Contains(why, "not by the key pinned on this device ("+orgdoc.KeyID(org2Pub)+")") {
+		t.Errorf("a recipe of the retired key after the rotation: %q", why)
+	}
 	ta.stop()
 
 	// What ran: the restore's cp once, the probe for "hello" and for the
