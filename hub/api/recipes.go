@@ -66,15 +66,11 @@ func (a *API) listRecipes(w http.ResponseWriter, r *http.Request, who Caller) {
 		a.internal(w, "recipe statuses", err)
 		return
 	}
-	hosts := map[string]string{}
-	if len(sts) > 0 {
-		if ds, err := a.recipes.ListDevices(r.Context(), store.ListDevicesOptions{}); err == nil {
-			for _, d := range ds {
-				hosts[d.ID] = d.Hostname
-			}
-		}
+	out, err := recipes.Views(r.Context(), rs, sts, a.recipes)
+	if err != nil {
+		a.internal(w, "list devices", err)
+		return
 	}
-	out := recipes.Views(rs, sts, hosts)
 	writeJSON(w, http.StatusOK, map[string]any{"recipes": out})
 }
 

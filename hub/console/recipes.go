@@ -34,16 +34,10 @@ func recipesPage(c *Console, w http.ResponseWriter, r *http.Request, req *Reques
 		c.Fail(w, r, req, err)
 		return
 	}
-	hosts := map[string]string{}
-	if len(sts) > 0 {
-		ds, err := c.recipes.ListDevices(ctx, store.ListDevicesOptions{})
-		if err != nil {
-			c.Fail(w, r, req, err)
-			return
-		}
-		for _, d := range ds {
-			hosts[d.ID] = d.Hostname
-		}
+	views, err := recipes.Views(ctx, rs, sts, c.recipes)
+	if err != nil {
+		c.Fail(w, r, req, err)
+		return
 	}
-	c.Render(w, r, req, http.StatusOK, "recipes.html", View{Title: "Recipes", Data: recipes.Views(rs, sts, hosts)})
+	c.Render(w, r, req, http.StatusOK, "recipes.html", View{Title: "Recipes", Data: views})
 }

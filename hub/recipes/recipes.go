@@ -200,9 +200,39 @@ type Refusal struct {
 	Reason   string `json:"reason"`
 }
 
-// Views joins the published recipes with the devices' reports; hosts
-// names the devices.
-func Views(rs []store.Recipe, sts map[string]store.RecipeStatus, hosts map[string]string) []View {
+// DeviceLister names devices for Views.
+type DeviceLister interface {
+	ListDevices(ctx context.Context, opt store.ListDevicesOptions) ([]store.Device, error)
+}
+
+// Views joins the published recipes with the devices' reports. Devices
+// are looked up by name only when some refused a recipe.
+func Views(ctx context.Context, rs []store.Recipe, sts map[string]store.RecipeStatus, devs DeviceLister) ([]View, error) {
+	out := views(rs, sts)
+	failing := false
+	for _, v := range out {
+		failing = failing || len(v.Failing) > 0
+	}
+	if !failing {
+		return out, nil
+	}
+	ds, err := devs.ListDevices(ctx, store.ListDevicesOptions{})
+	if err != nil {
+		return nil, err
+	}
+	hosts := map[string]string{}
+	for _, d := range ds {
+		hosts[d.ID] = d.Hostname
+	}
+	for _, v := range out {
+		for i := range v.Failing {
+			v.Failing[i].Hostname = hosts[v.Failing[i].Device]
+		}
+	}
+	return out, nil
+}
+
+func views(rs []store.Recipe, sts map[string]store.RecipeStatus) []View {
 	ids := make([]string, 0, len(sts))
 	for id := range sts {
 		ids = append(ids, id)
@@ -224,7 +254,7 @@ func Views(rs []store.Recipe, sts map[string]store.RecipeStatus, hosts map[strin
 				v.Accepted++
 			default:
 				if why := RefusalOf(s, sr.ID); why != "" {
-					v.Failing = append(v.Failing, Refusal{Device: id, Hostname: hosts[id], Reason: why})
+					v.Failing = append(v.Failing, Refusal{Device: id, Reason: why})
 				}
 			}
 		}
