@@ -31,6 +31,7 @@ import (
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/localapi"
 	"github.com/tierline/tierline/agent/localipc"
+	"github.com/tierline/tierline/agent/recipes"
 	"github.com/tierline/tierline/agent/spool"
 	"github.com/tierline/tierline/agent/version"
 	"github.com/tierline/tierline/shared/diag"
@@ -156,6 +157,7 @@ type Agent struct {
 	policy  fixes.Policy
 	id      *identity.Identity
 	journal *fixes.Journal
+	recipes *recipes.Store
 	hubAddr string
 	lock    *instancelock.Lock
 }
@@ -207,6 +209,9 @@ func New(cfg Config) (*Agent, error) {
 		a.lock.Release()
 		return nil, err
 	}
+	if a.recipes, err = recipes.Open(cfg.State, a.log.With("component", "recipes")); err != nil {
+		return nil, err
+	}
 	if u, err := url.Parse(a.id.HubURL); err == nil {
 		a.hubAddr = u.Host
 	}
@@ -255,6 +260,9 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	host := identity.LocalHostInfo(ctx)
 	// Check requests from the hub queue here; the main loop answers them.
 	checkRequests := make(chan wire.CheckRequest, 8)
+	// Signed recipes from the hub are checked off the link's read loop,
+	// in order, and what was accepted and refused is reported back.
+	recipeMsgs := make(chan wire.Recipes, 4)
 	// Fix requests go to the runner, which works through them one at a
 	// time on its own goroutine and spools each result like telemetry.
 	var l *link.Link
@@ -267,7 +275,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	consent := gethelp.NewConsentBroker(cfg.ConsentWait)
 	runner, err := fixes.New(fixes.Config{
 		Consent: consent.Ask,
-		Journal: a.journal, Policy: &a.policy, Logger: log.With("component", "fixes"),
+		Journal: a.journal, Policy: &a.policy, Logger: log.With("component", "fixes"), Recipes: a.recipes,
 		Exec: &fixes.Local{Hostname: host.Hostname},
 		Verify: func(ctx context.Context, after time.Time, names ...string) []diag.CheckResult {
 			return checks.RunAfter(ctx, after, names...)
@@ -303,6 +311,13 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		Fixes:          fixes.Supported(runtime.GOOS, a.policy),
 		OnHelpReceipt:  func(r wire.HelpReceipt) { desk.Receipt(r) },
 		OnTicketUpdate: func(u wire.TicketUpdate) { desk.Update(u) },
+		OnRecipes: func(rs wire.Recipes) {
+			select {
+			case recipeMsgs <- rs:
+			default:
+				log.Warn("dropping a recipes message: the one before is still being checked; the hub sends them again at the next connection")
+			}
+		},
 	})
 	if err != nil {
 		return err
@@ -341,7 +356,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		Limits: gethelp.Limits{PerUser: cfg.Limits.Help, PerDevice: cfg.Limits.HelpDevice}, Templates: tpls})
 	firstSample := desk.ExpectSamples() // before the socket opens: filing reads it
 	consent.SetOwner(desk.Owner)        // set before the runner starts, so no run asks without it
-	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Desk: desk, Consent: consent, Crashes: crashRecord,
+	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Recipes: a.recipes, Desk: desk, Consent: consent, Crashes: crashRecord,
 		KB: gethelp.OpenKBCache(filepath.Join(cfg.State, gethelp.KBCacheFile), log.With("component", "kb")), Templates: tpls,
 		Hub: a.hubAddr, Hostname: host.Hostname, Logger: log.With("component", "ipc"), FixLimit: cfg.Limits.Fix})
 	ipcCtx, stopIPC := context.WithCancel(context.Background())
@@ -353,6 +368,21 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		api.Register(ipc)
 		go ipc.Serve(ipcCtx)
 	}
+
+	go func() {
+		for {
+			select {
+			case rs := <-recipeMsgs:
+				st := a.recipes.Apply(rs)
+				log.Info("recipes from the hub checked", "accepted", len(st.Accepted), "refused", len(st.Refused), "key", st.Key)
+				if err := l.SendNow(ctx, st); err != nil && ctx.Err() == nil {
+					log.Warn("reporting the recipe status failed; it goes again at the next connection", "err", err)
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
 
 	runnerCtx, stopRunner := context.WithCancel(context.Background())
 	defer stopRunner()

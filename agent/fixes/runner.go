@@ -74,6 +74,9 @@ type Config struct {
 	Verify VerifyFunc
 	// Consent asks the user; nil means nobody can be asked.
 	Consent ConsentFunc
+	// Recipes are the organisation's signed recipes, run like catalog
+	// fixes; nil means none.
+	Recipes RecipeSource
 	// Deliver receives each result of a Submit-ted request (and of runs
 	// found interrupted at Start), in order. It is called from the
 	// Runner's goroutine, or from Submit's caller for a busy refusal.
@@ -344,10 +347,11 @@ func (r *Runner) admit(ctx context.Context, req wire.RunRequest, decodeErr error
 		res.Outcome, res.Code, res.Reason = outcome, code, reason
 		return catalog.Fix{}, nil, Plan{}, &res
 	}
-	f, ok := catalog.Get(req.Fix)
+	f, rcp, ok := Lookup(req.Fix, r.cfg.Recipes)
 	if !ok {
 		return no(wire.OutcomeRefused, wire.RefuseUnknownFix,
-			fmt.Sprintf("%q is not in this agent's fix catalog; the agent runs only catalog fixes", fixName(req.Fix)))
+			fmt.Sprintf("%q is not in this agent's fix catalog nor a recipe signed by the organisation's pinned key; "+
+				"the agent runs only those", fixName(req.Fix)))
 	}
 	if decodeErr != nil {
 		return no(wire.OutcomeRefused, wire.RefuseBadParams, "the request is malformed: "+decodeErr.Error())
@@ -388,7 +392,12 @@ func (r *Runner) admit(ctx context.Context, req wire.RunRequest, decodeErr error
 					req.Expires.UTC().Format(time.RFC3339), hubNow.UTC().Format(time.RFC3339)))
 		}
 	}
-	plan, err := MakePlan(f, params, m)
+	var plan Plan
+	if rcp != nil {
+		plan, err = RecipePlan(*rcp, req.Params, m)
+	} else {
+		plan, err = MakePlan(f, params, m)
+	}
 	var na *NotApplicableError
 	var rf *RefusalError
 	switch {

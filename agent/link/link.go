@@ -100,6 +100,10 @@ type Config struct {
 	// called on the read loop and must not block.
 	OnHelpReceipt  func(wire.HelpReceipt)
 	OnTicketUpdate func(wire.TicketUpdate)
+	// OnRecipes, if set, receives the organisation's signed recipes for
+	// this device (unverified: the receiver checks them against the pinned
+	// key). Called on the read loop; it must not block.
+	OnRecipes func(wire.Recipes)
 }
 
 // State is a snapshot of the link for status displays.
@@ -315,6 +319,25 @@ func (l *Link) answered(id string, body wire.Body) {
 		default:
 		}
 	}
+}
+
+// SendNow sends an unsequenced message on the current connection: a
+// report whose latest copy replaces the one before (the recipe status).
+// Offline it fails with ErrOffline; nothing is spooled.
+func (l *Link) SendNow(ctx context.Context, body wire.Body) error {
+	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), body)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	conn := l.conn
+	l.mu.Unlock()
+	if conn == nil {
+		return ErrOffline
+	}
+	wctx, cancel := context.WithTimeout(ctx, l.cfg.WriteTimeout)
+	defer cancel()
+	return conn.Write(wctx, websocket.MessageText, frame)
 }
 
 // pump writes spooled entries beyond l.sent while the window has room. Only
@@ -794,6 +817,15 @@ func (l *Link) readLoop(conn *websocket.Conn, heard *atomic.Int64) error {
 			}
 			if l.cfg.OnTicketUpdate != nil {
 				l.cfg.OnTicketUpdate(u)
+			}
+		case wire.TypeRecipes:
+			rs, err := wire.DecodeBody[wire.Recipes](env)
+			if err != nil {
+				l.log.Warn("ignoring a malformed recipes message", "err", err)
+				continue
+			}
+			if l.cfg.OnRecipes != nil {
+				l.cfg.OnRecipes(rs)
 			}
 		case wire.TypeKBResults:
 			r, err := wire.DecodeBody[wire.KBResults](env)

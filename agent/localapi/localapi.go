@@ -81,6 +81,9 @@ type Config struct {
 	// FixLimit bounds the fixes one unprivileged local user runs (agent
 	// run --fix-limit; zero: no limit). The administrator is not limited.
 	FixLimit ratelimit.Limit
+	// Recipes are the organisation's signed recipes the agent accepted:
+	// listed and run like catalog fixes (nil: none).
+	Recipes fixes.RecipeSource
 }
 
 // DefaultFixPerUser is the default FixLimit: plenty for a person trying
@@ -104,6 +107,7 @@ type API struct {
 	kbWait   time.Duration
 	machine  func() fixes.Machine
 	fixRuns  *ratelimit.Keyed
+	recipes  fixes.RecipeSource
 
 	mu     sync.Mutex
 	latest []diag.CheckResult // the last health check results
@@ -123,7 +127,7 @@ func New(cfg Config) *API {
 	}
 	return &API{link: cfg.Link, checks: cfg.Checks, runner: cfg.Runner, policy: cfg.Policy, desk: cfg.Desk, kb: cfg.KB,
 		tpls: cfg.Templates, consent: cfg.Consent, crashes: cfg.Crashes, hub: cfg.Hub, hostname: cfg.Hostname, log: cfg.Logger, kbWait: cfg.KBWait,
-		machine: cfg.Machine, fixRuns: ratelimit.NewKeyed(cfg.FixLimit)}
+		machine: cfg.Machine, fixRuns: ratelimit.NewKeyed(cfg.FixLimit), recipes: cfg.Recipes}
 }
 
 // SetChecks records the latest full health check results.
@@ -192,7 +196,7 @@ func bad(s diag.Status) bool { return s == diag.StatusFailing || s == diag.Statu
 func (o *API) fixesFor(r diag.CheckResult, who localipc.Caller) []string {
 	out := []string{}
 	add := func(id string) {
-		f, ok := catalog.Get(id)
+		f, _, ok := fixes.Lookup(id, o.recipes)
 		if !ok || slices.Contains(out, id) || !f.Supports(runtime.GOOS) || !o.policy.Allows(f) {
 			return
 		}
@@ -204,7 +208,7 @@ func (o *API) fixesFor(r diag.CheckResult, who localipc.Caller) []string {
 	if r.Fix != "" {
 		add(r.Fix)
 	}
-	for _, f := range catalog.All() {
+	for _, f := range fixes.AllFixes(o.recipes) {
 		if slices.Contains(f.Verify, r.Name) {
 			add(f.ID)
 		}
@@ -399,7 +403,7 @@ func (o *API) fixList(ctx context.Context, who localipc.Caller) localipc.FixList
 	}
 	m := o.machine()
 	out := localipc.FixList{Fixes: []localipc.Fix{}}
-	for _, f := range catalog.All() {
+	for _, f := range fixes.AllFixes(o.recipes) {
 		if !who.Privileged && f.Tier > catalog.TierSelfHelp {
 			continue
 		}
@@ -429,9 +433,9 @@ func (o *API) fixList(ctx context.Context, who localipc.Caller) localipc.FixList
 // the self-help tried when the user files a ticket; the hub never asked
 // for them, so no run_result is sent.
 func (o *API) run(ctx context.Context, who localipc.Caller, call localipc.RunCall) (wire.RunResult, error) {
-	f, ok := catalog.Get(call.Fix)
+	f, _, ok := fixes.Lookup(call.Fix, o.recipes)
 	if !ok {
-		return wire.RunResult{}, localipc.BadRequest("%q is not a fix of this agent's catalog (see the fixes operation)", localipc.Clip(call.Fix, 64))
+		return wire.RunResult{}, localipc.BadRequest("%q is not a fix of this agent's catalog nor a signed recipe it accepted (see the fixes operation)", localipc.Clip(call.Fix, 64))
 	}
 	tier := catalog.TierExpert
 	if !who.Privileged {

@@ -99,8 +99,9 @@ type opsFixture struct {
 
 // newOpsFixture serves the local operations on a real socket with a real
 // fixes runner (journal on disk, consent through the broker) whose
-// commands are recorded instead of run.
-func newOpsFixture(t *testing.T) *opsFixture {
+// commands are recorded instead of run; rs, when given, are the signed
+// recipes the agent accepted.
+func newOpsFixture(t *testing.T, rs ...fixes.RecipeSource) *opsFixture {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "ops") // short: socket paths are limited
 	if err != nil {
@@ -117,7 +118,11 @@ func newOpsFixture(t *testing.T) *opsFixture {
 	}
 	f := &opsFixture{socket: filepath.Join(dir, localipc.SocketName), exec: &recorder{}, results: make(chan wire.RunResult, 8)}
 	consent := gethelp.NewConsentBroker(20 * time.Second)
-	runner, err := fixes.New(fixes.Config{Journal: journal, Exec: f.exec, Consent: consent.Ask,
+	var recipes fixes.RecipeSource
+	if len(rs) > 0 {
+		recipes = rs[0]
+	}
+	runner, err := fixes.New(fixes.Config{Journal: journal, Exec: f.exec, Consent: consent.Ask, Recipes: recipes,
 		Machine: func() fixes.Machine {
 			return fixes.Machine{GOOS: catalog.Linux, Has: func(p string) bool { return p == "nmcli" || p == "resolvectl" }}
 		},
@@ -138,7 +143,7 @@ func newOpsFixture(t *testing.T) *opsFixture {
 	desk := gethelp.NewDesk(gethelp.Config{Logger: log, Dir: dir})
 	consent.SetOwner(desk.Owner)
 	f.consent, f.runner = consent, runner
-	f.ops = New(Config{Runner: runner, Policy: fixes.DefaultPolicy(), Desk: desk, Consent: consent, Logger: log,
+	f.ops = New(Config{Runner: runner, Policy: fixes.DefaultPolicy(), Desk: desk, Consent: consent, Logger: log, Recipes: recipes,
 		KB: gethelp.OpenKBCache(filepath.Join(dir, "kb.json"), log)})
 	f.ops.SetChecks([]diag.CheckResult{{Name: "dns-resolution", Status: diag.StatusFailing, Summary: "Names do not resolve"}})
 	srv, err := localipc.Listen(f.socket, log)

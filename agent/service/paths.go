@@ -60,14 +60,22 @@ func Prepare(c Config) io.WriteCloser {
 // RunArgs splits the arguments the installed service starts `service-run`
 // with: the state directory they name (default state), the enrollment
 // token of --enroll-token (the MSI's TOKEN property, which enrolls a device
-// not enrolled yet; default $TIERLINE_ENROLL_TOKEN), and the arguments for
-// `run`, which does not take the token.
-func RunArgs(args []string, state string) (string, string, []string) {
+// not enrolled yet; default $TIERLINE_ENROLL_TOKEN), the organisation's
+// recipe key of --enroll-recipe-key (the MSI's RECIPE_KEY property, pinned
+// at that enrollment; default $TIERLINE_RECIPE_KEY), and the arguments
+// for `run`, which takes neither.
+func RunArgs(args []string, state string) (string, string, string, []string) {
 	token := strings.TrimSpace(os.Getenv("TIERLINE_ENROLL_TOKEN"))
+	recipeKey := strings.TrimSpace(os.Getenv("TIERLINE_RECIPE_KEY"))
 	var run []string
 	for i := 0; i < len(args); i++ {
 		if args[i] == "--enroll-token" && i+1 < len(args) {
 			token = strings.TrimSpace(args[i+1])
+			i++
+			continue
+		}
+		if args[i] == "--enroll-recipe-key" && i+1 < len(args) {
+			recipeKey = strings.TrimSpace(args[i+1])
 			i++
 			continue
 		}
@@ -76,5 +84,5 @@ func RunArgs(args []string, state string) (string, string, []string) {
 		}
 		run = append(run, args[i])
 	}
-	return state, token, run
+	return state, token, recipeKey, run
 }

@@ -57,6 +57,7 @@ type Store interface {
 	attachmentsStore  // attachments.go
 	secondFactorStore // secondfactor.go
 	templatesStore    // templates.go
+	recipesStore      // recipes.go
 }
 
 // The hub's store keeps satisfying every area's interface.
@@ -138,6 +139,7 @@ type API struct {
 	attachments attachmentsStore  // attachments.go
 	factors     secondFactorStore // secondfactor.go
 	templates   templatesStore    // templates.go
+	recipes     recipesStore      // recipes.go
 }
 
 // New builds the API.
@@ -158,7 +160,7 @@ func New(cfg Config) (*API, error) {
 	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
 		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, factors: st,
-		templates: st}
+		templates: st, recipes: st}
 	// Handlers reach the store only through their area's field above.
 	cfg.Store = nil
 	a.cfg = cfg
@@ -200,6 +202,9 @@ func (a *API) routeTable() []Route {
 		// Fix runs: the route admits tier1 and up; each fix's own tier is
 		// checked against the caller's role in the handler.
 		{"GET /api/v1/catalog", store.RoleTier1, a.getCatalog},
+		{"GET /api/v1/recipes", store.RoleTier1, a.listRecipes},
+		{"POST /api/v1/recipes", store.RoleAdmin, a.publishRecipe},
+		{"DELETE /api/v1/recipes/{id}", store.RoleAdmin, a.deleteRecipe},
 		{"POST /api/v1/devices/{id}/runs", store.RoleTier1, a.createRun},
 		{"GET /api/v1/devices/{id}/runs", store.RoleTier1, a.listRuns},
 		{"GET /api/v1/runs", store.RoleTier1, a.listRuns},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/catalog"
+	"github.com/tierline/tierline/shared/recipe"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -67,6 +68,8 @@ type CatalogFix struct {
 	// running): a run would only come back not_applicable, so the console
 	// does not offer it. The API still takes the run; the agent decides.
 	NotApplicable string `json:"not_applicable,omitempty"`
+	// Recipe is set for the organisation's signed recipes (recipes.go).
+	Recipe *RecipeInfo `json:"recipe,omitempty"`
 }
 
 func (a *API) getCatalog(w http.ResponseWriter, r *http.Request, who Caller) {
@@ -106,6 +109,12 @@ func (a *API) getCatalog(w http.ResponseWriter, r *http.Request, who Caller) {
 		}
 		out = append(out, cf)
 	}
+	rcs, err := a.recipeCatalog(r.Context(), who, dev)
+	if err != nil {
+		a.internal(w, "list recipes", err)
+		return
+	}
+	out = append(out, rcs...)
 	writeJSON(w, http.StatusOK, map[string]any{"fixes": out, "your_tier": RoleTier(who.Role)})
 }
 
@@ -151,6 +160,9 @@ type prepared struct {
 	fix     catalog.Fix
 	params  map[string]string
 	expires time.Duration
+	// recipe and stored are set for an organisation recipe.
+	recipe *recipe.Recipe
+	stored *store.Recipe
 }
 
 // prepareRun checks what does not depend on the device: the fix exists,
@@ -158,9 +170,19 @@ type prepared struct {
 // It writes the error response itself.
 func (a *API) prepareRun(w http.ResponseWriter, r *http.Request, who Caller, req RunRequest) (prepared, bool) {
 	f, ok := catalog.Get(req.Fix)
+	var rcp *recipe.Recipe
+	var stored *store.Recipe
 	if !ok {
-		writeError(w, http.StatusBadRequest, "unknown_fix", fmt.Sprintf("%q is not in the fix catalog; GET /api/v1/catalog lists the fixes", clip(req.Fix)))
-		return prepared{}, false
+		sr, p, found, err := a.lookupRecipe(r.Context(), req.Fix)
+		if err != nil {
+			a.internal(w, "look up recipe", err)
+			return prepared{}, false
+		}
+		if !found {
+			writeError(w, http.StatusBadRequest, "unknown_fix", fmt.Sprintf("%q is not in the fix catalog nor a published recipe; GET /api/v1/catalog lists the fixes", clip(req.Fix)))
+			return prepared{}, false
+		}
+		f, rcp, stored = p.Fix(), &p, &sr
 	}
 	if reason := roleRefuses(who.Role, f); reason != "" {
 		a.audit(r, who, "run.deny", r.URL.Path, "denied", map[string]any{"fix": f.ID, "reason": reason})
@@ -205,7 +227,7 @@ func (a *API) prepareRun(w http.ResponseWriter, r *http.Request, who Caller, req
 		}
 		expires = d
 	}
-	return prepared{fix: f, params: params, expires: expires}, true
+	return prepared{fix: f, params: params, expires: expires, recipe: rcp, stored: stored}, true
 }
 
 // paramString turns a JSON string, number or boolean into the text the
@@ -254,7 +276,7 @@ func (a *API) createRun(w http.ResponseWriter, r *http.Request, who Caller) {
 	if !ok {
 		return
 	}
-	if reason := deviceRefuses(d, p.fix); reason != "" {
+	if reason := a.runRefuses(r.Context(), d, p); reason != "" {
 		status, code := http.StatusUnprocessableEntity, "not_applicable"
 		if d.RevokedAt != nil {
 			status, code = http.StatusConflict, "revoked"
@@ -504,7 +526,7 @@ func (a *API) createBatch(w http.ResponseWriter, r *http.Request, who Caller) {
 	var runs []store.Run
 	skipped := []map[string]string{}
 	for _, d := range devices {
-		if reason := deviceRefuses(d, p.fix); reason != "" {
+		if reason := a.runRefuses(r.Context(), d, p); reason != "" {
 			skipped = append(skipped, map[string]string{"device": d.ID, "hostname": d.Hostname, "reason": reason})
 			continue
 		}

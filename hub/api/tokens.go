@@ -9,6 +9,7 @@ import (
 
 	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/orgdoc"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -63,6 +64,10 @@ type CreateTokenRequest struct {
 	Expires string `json:"expires"` // Go duration, default 24h
 	Uses    int    `json:"uses"`    // default 1
 	Note    string `json:"note"`
+	// RecipeKey, when set, is the organisation's recipe public key
+	// (base64, recipe keygen's .pub) that agents enrolling with the token
+	// pin (docs/recipes.md).
+	RecipeKey string `json:"recipe_key,omitempty"`
 }
 
 func (a *API) createToken(w http.ResponseWriter, r *http.Request, who Caller) {
@@ -83,6 +88,20 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, who Caller) {
 	if err != nil {
 		a.internal(w, "render token", err)
 		return
+	}
+	if req.RecipeKey != "" {
+		pub, err := orgdoc.ParsePublicKey(req.RecipeKey)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", "recipe_key: "+err.Error())
+			return
+		}
+		tok, err := wire.ParseEnrollToken(enc)
+		if err != nil {
+			a.internal(w, "render token", err)
+			return
+		}
+		tok.RecipeKey = orgdoc.EncodePublicKey(pub)
+		enc = tok.Encode()
 	}
 	if err := a.tokens.CreateToken(r.Context(), t, auth.HashSecret(secret)); err != nil {
 		a.internal(w, "create token", err)

@@ -25,6 +25,7 @@ import (
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/hub/vendors"
 	"github.com/tierline/tierline/shared/logging"
+	"github.com/tierline/tierline/shared/orgdoc"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -64,6 +65,11 @@ func commands() []command {
 		{"vendor add", "add a Tier 4 vendor (webhook secret on stdin with --secret-stdin)", vendorAdd},
 		{"vendor list", "list Tier 4 vendors", vendorList},
 		{"vendor disable", "disable a vendor: vendor disable [flags] ID|NAME", vendorDisable},
+		{"recipe keygen", "make the organisation's recipe signing key offline: recipe keygen --out DIR", recipeKeygen},
+		{"recipe sign", "sign a recipe with that key: recipe sign --key K FILE", recipeSign},
+		{"recipe rotate", "sign a change to a new key with the old one: recipe rotate --key OLD --new-key NEW.pub --serial N", recipeRotate},
+		{"recipe add", "publish a signed recipe (or key change) to device groups: recipe add --groups G1,G2 FILE", recipeAdd},
+		{"recipe list", "list published recipes", recipeList},
 		{"version", "print the version", func(_ context.Context, _ []string, io IO) error { fmt.Fprintln(io.Stdout, Version); return nil }},
 	}
 }
@@ -270,6 +276,7 @@ func tokenCreate(ctx context.Context, args []string, io IO) error {
 	uses := fs.Int("uses", 1, "how many devices may enroll with it")
 	note := fs.String("note", "", "what the token is for")
 	urlFlag := fs.String("url", "", "hub URL to put in the token (default: the URL the hub serves) [TIERLINE_URL]")
+	recipeKey := fs.String("recipe-key", "", "the organisation's recipe public key file (recipe keygen's .pub) for agents to pin at enrollment [TIERLINE_RECIPE_KEY]")
 	st, err := sf.parseAndOpen(ctx, fs, args, 0)
 	if err != nil {
 		return err
@@ -294,7 +301,15 @@ func tokenCreate(ctx context.Context, args []string, io IO) error {
 	if err != nil {
 		return err
 	}
-	enc := wire.EnrollToken{HubURL: hubURL, CAFingerprint: pki.Fingerprint(ca), Secret: secret}.Encode()
+	tok := wire.EnrollToken{HubURL: hubURL, CAFingerprint: pki.Fingerprint(ca), Secret: secret}
+	if *recipeKey != "" {
+		pub, err := orgdoc.ReadPublicKey(*recipeKey)
+		if err != nil {
+			return err
+		}
+		tok.RecipeKey = orgdoc.EncodePublicKey(pub)
+	}
+	enc := tok.Encode()
 	if _, err := wire.ParseEnrollToken(enc); err != nil {
 		return fmt.Errorf("token would not be accepted by agents: %w", err)
 	}

@@ -155,6 +155,7 @@ type Store interface {
 	softwareStore     // software.go
 	requestsStore     // request_templates.go
 	problemsStore     // problems.go
+	recipeStore       // recipes.go
 	// AppendAudit is where the default Config.Audit writes.
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 }
@@ -263,6 +264,7 @@ type Console struct {
 	software softwareStore     // software.go
 	requests requestsStore     // request_templates.go
 	problems problemsStore     // problems.go
+	recipes  recipeStore       // recipes.go
 }
 
 // New builds the console and parses its templates.
@@ -273,7 +275,7 @@ func New(cfg Config) (*Console, error) {
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
 		sessions: st, factors: st, ids: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st,
-		requests: st, problems: st}
+		requests: st, problems: st, recipes: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg

@@ -84,7 +84,11 @@ func (p *proc) output() string {
 func start(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
 	p := &proc{t: t, name: name, done: make(chan struct{})}
-	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
+	path := name
+	if !filepath.IsAbs(name) { // a program of the system's (strace), else one the tests built
+		path = filepath.Join(binDir, name)
+	}
+	p.cmd = exec.Command(path, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p, p
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)

@@ -42,6 +42,10 @@ type agentConn struct {
 	// stored last at the welcome, then each accepted frame's. Only the
 	// read loop uses it.
 	lastSeq uint64
+	// group is the device's group when it connected (recipes.go).
+	group string
+	// recipeStatusAt is when the last recipe status was stored (unix ns).
+	recipeStatusAt atomic.Int64
 }
 
 func (c *agentConn) close(code websocket.StatusCode, reason string) {
@@ -169,6 +173,7 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	go c.writeLoop(ctx)
 	go g.sendPending(ctx, c)
 	go c.sendCatchUp(ctx)
+	go g.sendRecipes(ctx, c)
 	go func() {
 		select {
 		case <-c.done:
@@ -225,6 +230,7 @@ func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.L
 	c.deviceID = d.ID
 	c.hostname = hello.Hostname
 	c.lastSeq = d.LastSeq
+	c.group = d.Group
 	c.log = log.With("device", d.ID)
 	if d.LastSeq > wire.MaxSeq-wire.MaxSeqJump {
 		// Stored before the hub refused such numbers: the agent will not
@@ -320,6 +326,8 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		return c.handleKBQuery(ctx, env)
 	case wire.TypeTemplatesQuery:
 		return c.handleTemplatesQuery(ctx, env)
+	case wire.TypeRecipeStatus:
+		return c.handleRecipeStatus(ctx, env)
 	case wire.TypeError:
 		if b, derr := wire.DecodeBody[wire.Error](env); derr == nil {
 			c.log.Info("agent reported an error", "code", b.Code, "message", b.Message)

@@ -71,6 +71,9 @@ type Config struct {
 	// Budgets are the per-device budgets of message types (nil:
 	// DefaultBudgets; a type without one, or off, is not limited).
 	Budgets map[wire.Type]ratelimit.Limit
+	// Recipes, if set, hands devices their group's signed recipes and
+	// keeps their reports (recipes.go).
+	Recipes RecipeStore
 }
 
 // CheckAndSetDefaults validates c and fills defaults.
@@ -148,7 +151,8 @@ func New(cfg Config) (*Gateway, error) {
 // until ctx ends, then closes every agent connection.
 func (g *Gateway) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(4)
+	wg.Add(5)
+	go func() { defer wg.Done(); g.recipeLoop(ctx) }()
 	go func() { defer wg.Done(); g.ingestLoop(ctx) }()
 	go func() { defer wg.Done(); g.expiryLoop(ctx) }()
 	go func() { defer wg.Done(); g.presenceLoop(ctx) }()

@@ -301,7 +301,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// open pages live.
 	onRunFinished := func(r store.Run) { devices.RunFinished(r); con.PublishRun(r) }
 	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, DeviceDesk: devices, OnRunFinished: onRunFinished,
-		Budgets: cfg.DeviceBudgets})
+		Budgets: cfg.DeviceBudgets, Recipes: st})
 	if err != nil {
 		return err
 	}

@@ -159,8 +159,8 @@ func TestMSI(t *testing.T) {
 	need(t, "msiinfo", "osslsigncode")
 	msi := find(t, "tierline-agent-1.4.2-x64.msi")
 	wantAll(t, "msiinfo tables", run(t, "msiinfo", "tables", msi), "ServiceInstall", "ServiceControl", "Property", "Registry", "Upgrade")
-	wantAll(t, "Property table", run(t, "msiinfo", "export", msi, "Property"), "TOKEN", "ProductVersion\t1.4.2", "UpgradeCode")
-	wantAll(t, "ServiceInstall table", run(t, "msiinfo", "export", msi, "ServiceInstall"), "tierline-agent", "service-run", "[TOKEN]")
+	wantAll(t, "Property table", run(t, "msiinfo", "export", msi, "Property"), "TOKEN", "RECIPE_KEY", "ProductVersion\t1.4.2", "UpgradeCode")
+	wantAll(t, "ServiceInstall table", run(t, "msiinfo", "export", msi, "ServiceInstall"), "tierline-agent", "service-run", "[TOKEN]", "--enroll-recipe-key", "[RECIPE_KEY]")
 	// At sign-in Windows starts the tray program itself, from the install folder.
 	wantAll(t, "Registry table", run(t, "msiinfo", "export", msi, "Registry"), "CurrentVersion\\Run", "TierlineTray", `"[INSTALLDIR]tierline-tray.exe"`)
 	wantAll(t, "File table", run(t, "msiinfo", "export", msi, "File"), "tierline-agent.exe", "tierline-tray.exe")
@@ -257,6 +257,8 @@ func TestDebInstallInThrowawayRoot(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(root, "var/lib/dpkg/status"), nil, 0o644)
 	os.WriteFile(filepath.Join(root, "etc/tierline/enroll.token"), []byte("tl1.test-token\n"), 0o600)
+	const recipeKey = "cmVjaXBlLWtleS1mb3ItdGhlLXRlc3QtMzItYnl0ZXM="
+	os.WriteFile(filepath.Join(root, "etc/tierline/recipe-key.pub"), []byte(recipeKey+"\n"), 0o644)
 	dpkg := func(args ...string) string {
 		return run(t, "dpkg", append([]string{"--root=" + root, "--force-script-chrootless", "--force-not-root", "--log=/dev/null"}, args...)...)
 	}
@@ -274,7 +276,7 @@ func TestDebInstallInThrowawayRoot(t *testing.T) {
 	unit, _ := os.ReadFile(filepath.Join(root, "usr/lib/systemd/system/tierline-agent.service"))
 	wantAll(t, "agent unit", string(unit), "ExecStart=/usr/bin/tierline-agent run --state /var/lib/tierline-agent", "Restart=on-failure")
 	log, _ := os.ReadFile(filepath.Join(root, "var/log/fake-agent.log"))
-	wantAll(t, "agent calls", string(log), "enroll --token tl1.test-token --state "+root+"/var/lib/tierline-agent")
+	wantAll(t, "agent calls", string(log), "enroll --token tl1.test-token --state "+root+"/var/lib/tierline-agent --recipe-key "+recipeKey)
 	identity := filepath.Join(root, "var/lib/tierline-agent/identity.json")
 	if _, err := os.Stat(identity); err != nil {
 		t.Fatalf("not enrolled: %v", err)

@@ -461,7 +461,16 @@ func (p Param) check(v string) error {
 	}
 	switch p.Kind {
 	case KindString:
-		if p.re != nil && !p.re.MatchString(v) {
+		re := p.re
+		if re == nil && p.Pattern != "" {
+			// A parameter declared outside this file (a signed recipe's):
+			// CheckDecl has vouched for the pattern.
+			var err error
+			if re, err = compilePattern(p.Pattern); err != nil {
+				return err
+			}
+		}
+		if re != nil && !re.MatchString(v) {
 			return fmt.Errorf("%q does not match %s", clip(v), p.Pattern)
 		}
 	case KindInt:
@@ -493,4 +502,68 @@ func clip(s string) string {
 		return s
 	}
 	return s[:64] + "…"
+}
+
+// compilePattern anchors a parameter pattern to the whole value.
+func compilePattern(pattern string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(`\A(?:` + pattern + `)\z`)
+	if err != nil {
+		return nil, fmt.Errorf("pattern %q does not compile: %v", clip(pattern), err)
+	}
+	return re, nil
+}
+
+// CheckDecl checks a parameter declared outside the compiled catalog (a
+// signed recipe's) the way the catalog's own are: a name of lowercase
+// letters, digits and '_', a known kind, a pattern that compiles, a range
+// with Min <= Max, a non-empty enum, lengths within MaxParamLen, and a
+// default that passes the parameter's own rules.
+func (p Param) CheckDecl() error {
+	if p.Name == "" || len(p.Name) > 64 {
+		return fmt.Errorf("parameter name must be 1 to 64 characters")
+	}
+	for _, r := range p.Name {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
+			return fmt.Errorf("parameter name %q: only a-z, 0-9 and _", clip(p.Name))
+		}
+	}
+	if len(p.Title) > 200 || len(p.Help) > 1000 {
+		return fmt.Errorf("parameter %s: title or help too long (200 and 1000 bytes)", p.Name)
+	}
+	if p.MaxLen < 0 || p.MaxLen > MaxParamLen {
+		return fmt.Errorf("parameter %s: max_len %d is outside 0..%d", p.Name, p.MaxLen, MaxParamLen)
+	}
+	switch p.Kind {
+	case KindString:
+		if p.Pattern == "" {
+			return fmt.Errorf("parameter %s: a string parameter needs a pattern", p.Name)
+		}
+		if len(p.Pattern) > 512 {
+			return fmt.Errorf("parameter %s: pattern longer than 512 bytes", p.Name)
+		}
+		if _, err := compilePattern(p.Pattern); err != nil {
+			return fmt.Errorf("parameter %s: %v", p.Name, err)
+		}
+	case KindInt:
+		if p.Min > p.Max {
+			return fmt.Errorf("parameter %s: min %d is above max %d", p.Name, p.Min, p.Max)
+		}
+	case KindEnum:
+		if len(p.Enum) == 0 || len(p.Enum) > 64 {
+			return fmt.Errorf("parameter %s: an enum needs 1 to 64 values", p.Name)
+		}
+		for _, v := range p.Enum {
+			if v == "" || len(v) > MaxParamLen {
+				return fmt.Errorf("parameter %s: enum values must be 1 to %d bytes", p.Name, MaxParamLen)
+			}
+		}
+	default:
+		return fmt.Errorf("parameter %s: unknown kind %q (string, int or enum)", p.Name, clip(string(p.Kind)))
+	}
+	if p.Default != "" {
+		if err := p.check(p.Default); err != nil {
+			return fmt.Errorf("parameter %s: default: %v", p.Name, err)
+		}
+	}
+	return nil
 }

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tierline/tierline/shared/orgdoc"
 )
 
 // TokenPrefix starts every enrollment token.
@@ -23,6 +25,9 @@ type EnrollToken struct {
 	// CAFingerprint is the lowercase hex SHA-256 of the hub CA certificate (DER).
 	CAFingerprint string `json:"f"`
 	Secret        string `json:"s"`
+	// RecipeKey, when set, is the organisation's recipe signing public key
+	// (base64) that the agent pins at enrollment (docs/recipes.md).
+	RecipeKey string `json:"r,omitempty"`
 }
 
 // Encode renders the token as a single copy-pasteable string.
@@ -59,6 +64,11 @@ func ParseEnrollToken(s string) (EnrollToken, error) {
 	}
 	if len(t.Secret) < 16 || len(t.Secret) > 128 {
 		return EnrollToken{}, errors.New("enrollment token has no valid secret")
+	}
+	if t.RecipeKey != "" {
+		if _, err := orgdoc.ParsePublicKey(t.RecipeKey); err != nil {
+			return EnrollToken{}, fmt.Errorf("enrollment token's recipe key: %w", err)
+		}
 	}
 	return t, nil
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -30,6 +31,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"templates_query","id":"a","time":"2026-12-06T00:00:00Z","body":{"query_id":"t1"}}`))
 	f.Add([]byte(`{"v":1,"type":"template_list","id":"a","time":"2026-12-06T00:00:00Z","body":{"query_id":"t1","templates":[{"id":"m1","name":"New monitor","tier":1,"priority":4,"fields":[{"key":"size","label":"Size","kind":"choice","required":true,"choices":["24 inch","27 inch"]},{"key":"why","label":"Why","kind":"text","max_len":200},{"key":"urgent","label":"Urgent?","kind":"yesno"}]}]}}`))
 	f.Add([]byte(`{"v":1,"type":"help_request","id":"e","seq":8,"time":"2026-12-06T00:00:00Z","body":{"request_id":"q4","text":"New monitor","template":"m1","answers":{"size":"27 inch","urgent":"no"},"tried":{},"snapshot":{"taken":"2026-12-06T00:00:00Z","history":{}}}}`))
+	f.Add([]byte(`{"v":1,"type":"recipes","id":"a","time":"2026-12-06T00:00:00Z","body":{"docs":[{"kind":"recipe","body":{"id":"x","version":1},"key":"0123456789abcdef","sig":"AAAA"}],"key_changes":[{"kind":"key-change","body":{"new":"AAAA","serial":1},"key":"0123456789abcdef","sig":"AAAA"}]}}`))
+	f.Add([]byte(`{"v":1,"type":"recipe_status","id":"a","time":"2026-12-06T00:00:00Z","body":{"key":"0123456789abcdef","accepted":[{"id":"x","version":2}],"refused":[{"id":"y","version":1,"reason":"older"}]}}`))
 	f.Add([]byte(`{"v":2,"type":"x"}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, frame []byte) {
@@ -68,6 +71,8 @@ func FuzzParseEnrollToken(f *testing.F) {
 	f.Add("tl1.eyJ1IjoiaHR0cHM6Ly8xMjcuMC4wLjE6ODQ0MyIsImYiOiIwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMCIsInMiOiJzZWNyZXQtc2VjcmV0LXNlY3JldCJ9")
 	f.Add("tl1.")
 	f.Add("")
+	f.Add(EnrollToken{HubURL: "https://127.0.0.1:8443", CAFingerprint: strings.Repeat("0", 64), Secret: "secret-secret-secret",
+		RecipeKey: "cmVjaXBlLWtleS1mb3ItdGhlLXRlc3QtMzItYnl0ZXM="}.Encode())
 	f.Fuzz(func(t *testing.T, s string) {
 		tok, err := ParseEnrollToken(s)
 		if err != nil {

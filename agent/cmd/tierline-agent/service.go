@@ -9,6 +9,7 @@ import (
 	"github.com/tierline/tierline/agent/daemon"
 	"github.com/tierline/tierline/agent/identity"
 	"github.com/tierline/tierline/agent/localipc"
+	"github.com/tierline/tierline/agent/recipes"
 	"github.com/tierline/tierline/agent/service"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -109,14 +110,14 @@ func runStatus(ctx context.Context, args []string) int {
 // start in system32) and logs to a file.
 func runServiceRun(ctx context.Context, args []string) int {
 	underServiceManager = true
-	state, token, args := service.RunArgs(args, defaultStateDir())
+	state, token, recipeKey, args := service.RunArgs(args, defaultStateDir())
 	cfg := serviceConfig(state)
 	if f := service.Prepare(cfg); f != nil {
 		stderr = f
 		defer f.Close()
 	}
 	if token != "" && !identity.Exists(state) {
-		if code := runEnroll(ctx, []string{"--token", token, "--state", state}); code != exitOK {
+		if code := runEnroll(ctx, []string{"--token", token, "--state", state, "--recipe-key", recipeKey}); code != exitOK {
 			fmt.Fprintf(stderr, "tierline-agent service-run: enrollment with the configured token failed; fix the token and restart the service\n")
 		}
 	}
@@ -135,6 +136,7 @@ func runEnroll(ctx context.Context, args []string) int {
 	token := fs.String("token", "", "enrollment token (tl1....)")
 	state := fs.String("state", defaultStateDir(), "state directory")
 	force := fs.Bool("force", false, "enroll again even if the state directory already holds an identity (replaces it and clears the spool)")
+	recipeKey := fs.String("recipe-key", "", "the organisation's recipe public key to pin (the base64 key or its file); default: the token's, if any")
 	timeout := 30 * time.Second
 	fs.Var(cmdline.Duration{D: &timeout}, "timeout", "time limit for contacting the hub")
 	if code, ok := parseFlags(fs, args); !ok {
@@ -148,11 +150,18 @@ func runEnroll(ctx context.Context, args []string) int {
 	if err != nil {
 		return fail(fs, exitUsage, err)
 	}
+	if err := recipes.CheckEnrollmentKey(*state, *recipeKey, tok.RecipeKey); err != nil { // before the hub is contacted
+		return fail(fs, exitUsage, err)
+	}
 	id, err := identity.EnrollInto(ctx, *state, identity.EnrollOptions{Token: tok, Host: identity.LocalHostInfo(ctx), Timeout: timeout}, *force)
 	if err != nil {
 		return fail(fs, exitError, err)
 	}
-	fmt.Fprintf(stdout, "enrolled as device %s with hub %s\nstate: %s\nstart the agent with: tierline-agent run --state %s\n",
-		id.DeviceID, id.HubURL, *state, *state)
+	keyID, err := recipes.PinAtEnrollment(*state, *recipeKey, tok.RecipeKey, time.Now())
+	if err != nil {
+		return fail(fs, exitError, err)
+	}
+	fmt.Fprintf(stdout, "enrolled as device %s with hub %s\nstate: %s\nrecipe signing key pinned: %s\nstart the agent with: tierline-agent run --state %s\n",
+		id.DeviceID, id.HubURL, *state, keyID, *state)
 	return exitOK
 }

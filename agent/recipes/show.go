@@ -1,0 +1,79 @@
+package recipes
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tierline/tierline/shared/orgdoc"
+)
+
+// ShowPin writes which organisation key dir pins (`tierline-agent
+// recipe-key`).
+func ShowPin(w io.Writer, dir string) error {
+	pin, pub, ok, err := ReadPin(dir)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		fmt.Fprintln(w, "no recipe signing key is pinned: this agent accepts no recipes")
+		return nil
+	}
+	fmt.Fprintf(w, "recipe signing key %s (%s)\npinned by %s at %s; key changes applied: %d\n", orgdoc.KeyID(pub), pin.Key,
+		pin.SetBy, pin.SetAt.Local().Format(time.DateTime), pin.Serial)
+	return nil
+}
+
+// SetPin pins the key arg names, for the machine's administrator
+// (`tierline-agent recipe-key set`).
+func SetPin(w io.Writer, dir, arg string) error {
+	pub, err := ParseKeyArg(arg)
+	if err != nil {
+		return err
+	}
+	if err := PinKey(dir, pub, "local", time.Now()); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "recipe signing key %s pinned; recipes signed by another key are refused from now on\n", orgdoc.KeyID(pub))
+	return nil
+}
+
+// Write lists the accepted recipes and the last refusals
+// (`tierline-agent recipes`).
+func (s *Store) Write(w io.Writer, asJSON bool) {
+	list, refused := s.List(), s.Refused()
+	if asJSON {
+		b, _ := json.MarshalIndent(map[string]any{"recipes": list, "refused": refused}, "", "  ")
+		fmt.Fprintln(w, string(b))
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "RECIPE\tVERSION\tTIER\tOSES\tTITLE")
+	for _, r := range list {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%v\t%s\n", r.ID, r.Version, r.Tier, r.OSes, r.Title)
+	}
+	tw.Flush()
+	for _, r := range refused {
+		fmt.Fprintf(w, "refused %s (version %d): %s\n", r.ID, r.Version, r.Reason)
+	}
+}
+
+// Command is `tierline-agent recipes [key [set KEY|FILE]]`.
+func Command(w io.Writer, dir string, args []string, asJSON bool) error {
+	switch {
+	case len(args) == 0:
+		s, err := Open(dir, nil)
+		if err != nil {
+			return err
+		}
+		s.Write(w, asJSON)
+		return nil
+	case len(args) == 1 && args[0] == "key":
+		return ShowPin(w, dir)
+	case len(args) == 3 && args[0] == "key" && args[1] == "set":
+		return SetPin(w, dir, args[2])
+	}
+	return fmt.Errorf("usage: tierline-agent recipes [--state DIR] [--json] [key [set KEY|FILE]]")
+}
