@@ -274,11 +274,11 @@ func (s *Store) notifyDeliveries(ctx context.Context, where string, args ...any)
 	return out, rows.Err()
 }
 
-// NotifySentSince counts the deliveries sent to a user over channel at or
-// after since (the per-user rate limit).
+// NotifySentSince counts the deliveries sent to a user over channel after
+// since (the per-user rate limit).
 func (s *Store) NotifySentSince(ctx context.Context, userID, channel string, since time.Time) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM notify_outbox WHERE user_id = ? AND channel = ? AND state = ? AND done_at >= ?`),
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM notify_outbox WHERE user_id = ? AND channel = ? AND state = ? AND done_at > ?`),
 		userID, channel, NotifySent, since.UnixNano()).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("notifications sent to %s: %w", userID, err)

@@ -269,10 +269,6 @@ func Check(v store.Vendor) error {
 		return errors.New("name is required: one line of at most 100 bytes")
 	case len(v.ContractRef) > 200 || strings.ContainsAny(v.ContractRef, "\x00\n\r"):
 		return errors.New("contract_ref must be one line of at most 200 bytes")
-	case len(v.WebhookSecret) > 512:
-		return errors.New("webhook_secret must be at most 512 bytes")
-	case v.WebhookSecret != "" && len(v.WebhookSecret) < 16:
-		return errors.New("webhook_secret must be at least 16 bytes; make one with `openssl rand -hex 32`")
 	case v.Email == "" && v.WebhookURL == "":
 		return errors.New("give the vendor an email, a webhook_url or both, so tickets can reach it")
 	case v.ResponseTarget != 0 && (v.ResponseTarget < time.Second || v.ResponseTarget > 365*24*time.Hour):
@@ -284,13 +280,26 @@ func Check(v store.Vendor) error {
 			return errors.New("email must be a plain address such as support@vendor.example")
 		}
 	}
-	if v.WebhookURL != "" {
-		u, err := url.Parse(v.WebhookURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(v.WebhookURL) > 2048 {
+	return CheckWebhook(v.WebhookURL, v.WebhookSecret)
+}
+
+// CheckWebhook reports what is wrong with a webhook URL and secret (either
+// may be empty), or nil; vendors and technicians' notification webhooks
+// (hub/notify) are held to it. Fields are named as the API names them.
+func CheckWebhook(webhookURL, secret string) error {
+	switch {
+	case len(secret) > 512:
+		return errors.New("webhook_secret must be at most 512 bytes")
+	case secret != "" && len(secret) < 16:
+		return errors.New("webhook_secret must be at least 16 bytes; make one with `openssl rand -hex 32`")
+	}
+	if webhookURL != "" {
+		u, err := url.Parse(webhookURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(webhookURL) > 2048 {
 			return errors.New("webhook_url must be an http(s) URL without credentials, such as https://vendor.example/hooks/tierline")
 		}
 		if ip := net.ParseIP(u.Hostname()); ip != nil && !Reachable(ip) {
-			return errors.New("webhook_url may not name a link-local, multicast or unspecified address (such as a cloud metadata service); use the vendor's own host")
+			return errors.New("webhook_url may not name a link-local, multicast or unspecified address (such as a cloud metadata service); use the receiver's own host")
 		}
 	}
 	return nil
