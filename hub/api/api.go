@@ -54,6 +54,7 @@ type Store interface {
 	updatesStore     // updates.go
 	softwareStore    // software.go
 	attachmentsStore // attachments.go
+	notifyStore      // notifications.go
 }
 
 // The hub's store keeps satisfying every area's interface.
@@ -132,6 +133,7 @@ type API struct {
 	updates     updatesStore     // updates.go
 	software    softwareStore    // software.go
 	attachments attachmentsStore // attachments.go
+	notifyPrefs notifyStore      // notifications.go
 }
 
 // New builds the API.
@@ -151,7 +153,7 @@ func New(cfg Config) (*API, error) {
 	st := cfg.Store
 	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
-		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st}
+		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, notifyPrefs: st}
 	// Handlers reach the store only through their area's field above.
 	cfg.Store = nil
 	a.cfg = cfg
@@ -201,7 +203,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes())...)
+	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.notificationRoutes())...)
 }
 
 func (a *API) routes() {
