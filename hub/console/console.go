@@ -150,6 +150,7 @@ type Store interface {
 	kbStore       // kb.go
 	adminStore    // admin.go
 	softwareStore // software.go
+	inboxStore    // notifications.go
 	// AppendAudit is where the default Config.Audit writes.
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 }
@@ -249,6 +250,7 @@ type Console struct {
 	kb       kbStore       // kb.go
 	admin    adminStore    // admin.go
 	software softwareStore // software.go
+	inbox    inboxStore    // notifications.go
 }
 
 // New builds the console and parses its templates.
@@ -258,7 +260,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
-		sessions: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st}
+		sessions: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st, inbox: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg
@@ -421,6 +423,9 @@ type Layout struct {
 	Nav  []NavItem
 	Now  time.Time
 	req  *Request
+
+	// Unread is the user's unread notifications, on the bell.
+	Unread int
 }
 
 // Can reports whether the user has role or a higher one.
@@ -456,6 +461,11 @@ func (c *Console) Render(w http.ResponseWriter, r *http.Request, req *Request, s
 	l := Layout{View: v, Now: c.cfg.Now(), req: req, Nav: c.nav(r, req)}
 	if req != nil {
 		l.User, l.CSRF = req.User, req.Session.CSRF
+		if n, err := c.inbox.UnreadNotifications(r.Context(), req.User.ID); err == nil {
+			l.Unread = n
+		} else {
+			c.log.Warn("count unread notifications for the bell", "user", req.User.Name, "err", err)
+		}
 	}
 	var buf strings.Builder
 	if err := t.ExecuteTemplate(&buf, "layout", l); err != nil {
