@@ -509,3 +509,14 @@ func FuzzPrefs(f *testing.F) {
 		}
 	})
 }
+
+func TestParseLimit(t *testing.T) {
+	if n, w, err := notify.ParseLimit("30/1h"); err != nil || n != 30 || w != time.Hour {
+		t.Fatalf("30/1h: %d %s %v", n, w, err)
+	}
+	for _, bad := range []string{"", "30", "0/1h", "x/1h", "30/", "30/0s", "30/1000h", "-1/1h"} {
+		if _, _, err := notify.ParseLimit(bad); err == nil || !strings.Contains(err.Error(), "such as") {
+			t.Errorf("%q: %v, want an error that shows how", bad, err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/mail"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -321,6 +322,20 @@ func SavePrefs(ctx context.Context, st PrefsStore, userID string, p Prefs, now t
 		secret = ""
 	}
 	return st.PutNotifyPrefs(ctx, store.NotifyPrefs{UserID: userID, Prefs: encodePrefs(p), WebhookSecret: secret, UpdatedAt: now}, clear)
+}
+
+// ParseLimit reads a rate limit as "30/1h": how many in how long.
+func ParseLimit(s string) (int, time.Duration, error) {
+	n, d, ok := strings.Cut(strings.TrimSpace(s), "/")
+	count, err := strconv.Atoi(n)
+	if !ok || err != nil || count < 1 || count > 100000 {
+		return 0, 0, fmt.Errorf("%q: write how many in how long, such as 30/1h", clip(s))
+	}
+	window, err := time.ParseDuration(d)
+	if err != nil || window < time.Second || window > 7*24*time.Hour {
+		return 0, 0, fmt.Errorf("%q: the time after the slash must be from 1s to 168h, such as 1h or 10m", clip(s))
+	}
+	return count, window, nil
 }
 
 // ErrInvalid marks choices that fail Validate.
