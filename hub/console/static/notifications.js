@@ -75,7 +75,7 @@
       if (f.elements.clear_webhook_secret && f.elements.clear_webhook_secret.checked) { p.clear_webhook_secret = true; }
       f.querySelectorAll("#notify-events tr[data-event]").forEach(function (tr) {
         var r = {};
-        ["bell", "email", "webhook", "always"].forEach(function (k) { r[k] = tr.querySelector("input[name=" + k + "]").checked; });
+        ["bell", "email", "webhook", "always"].forEach(function (k) { r[k] = tr.querySelector("input[name=rule-" + k + "]").checked; });
         if (r.email || r.webhook || r.always) { r.bell = true; }
         if (r.bell) { p.events[tr.getAttribute("data-event")] = r; }
       });
