@@ -38,7 +38,7 @@ type Store interface {
 	GetUser(ctx context.Context, id string) (store.User, error)
 	ListNotifyPrefs(ctx context.Context) (map[string]store.NotifyPrefs, error)
 	GetNotifyPrefs(ctx context.Context, userID string) (store.NotifyPrefs, error)
-	AddNotification(ctx context.Context, n store.Notification, deliveries []store.NotifyDelivery) (bool, error)
+	AddNotifications(ctx context.Context, ns []store.NewNotification) ([]bool, error)
 	GetNotification(ctx context.Context, id string) (store.Notification, error)
 	UnreadNotifications(ctx context.Context, userID string) (int, error)
 	DueNotifyDeliveries(ctx context.Context, now time.Time, limit int) ([]store.NotifyDelivery, error)
@@ -218,13 +218,10 @@ func (n *Notifier) HandleChange(ctx context.Context, c tickets.Change) error {
 			}
 		}
 		nt, who := ticketNotice(c.Ticket, e, rs)
-		for _, r := range who {
-			if r.user.Name == e.Actor {
-				continue // nobody is told of what they did themselves
-			}
-			if err := n.add(ctx, r, nt); err != nil {
-				return err
-			}
+		// Nobody is told of what they did themselves.
+		who = slices.DeleteFunc(who, func(r recipient) bool { return r.user.Name == e.Actor })
+		if err := n.add(ctx, who, nt); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -336,47 +333,57 @@ func short(s string) string {
 	return s
 }
 
-// add stores one notification for r as r's rule for its event says, with
-// its email and webhook deliveries (held until quiet hours end), and rings
-// the bell.
-func (n *Notifier) add(ctx context.Context, r recipient, nt notice) error {
-	rule := r.prefs.Rule(nt.event)
-	if !rule.Bell {
-		return nil
-	}
+// add stores one notification for each of rs that has the bell on for
+// its event, as their rules say, with their email and webhook deliveries
+// (held until quiet hours end), in one transaction, and rings the bells.
+func (n *Notifier) add(ctx context.Context, rs []recipient, nt notice) error {
 	now := n.cfg.Now()
-	rec := store.Notification{ID: n.cfg.NewID(), UserID: r.user.ID, DedupeKey: nt.key, Event: nt.event, TicketID: nt.ticketID,
-		DeviceID: nt.deviceID, Title: nt.title, Body: nt.body, Link: nt.link, CreatedAt: now}
-	var next *time.Time
-	if q := r.prefs.QuietHours; q != nil && !rule.Always {
-		if end, quiet := q.End(now); quiet {
-			next = &end
+	var batch []store.NewNotification
+	var to []store.User
+	for _, r := range rs {
+		rule := r.prefs.Rule(nt.event)
+		if !rule.Bell {
+			continue
 		}
+		rec := store.Notification{ID: n.cfg.NewID(), UserID: r.user.ID, DedupeKey: nt.key, Event: nt.event, TicketID: nt.ticketID,
+			DeviceID: nt.deviceID, Title: nt.title, Body: nt.body, Link: nt.link, CreatedAt: now}
+		var next *time.Time
+		if q := r.prefs.QuietHours; q != nil && !rule.Always {
+			if end, quiet := q.End(now); quiet {
+				next = &end
+			}
+		}
+		var ds []store.NotifyDelivery
+		if rule.Email && r.prefs.Email != "" {
+			ds = append(ds, store.NotifyDelivery{ID: rec.ID + "-email", Channel: store.NotifyEmail, NextAttemptAt: next})
+		}
+		if rule.Webhook && r.prefs.WebhookURL != "" {
+			ds = append(ds, store.NotifyDelivery{ID: rec.ID + "-webhook", Channel: store.NotifyWebhook, NextAttemptAt: next})
+		}
+		batch = append(batch, store.NewNotification{Notification: rec, Deliveries: ds})
+		to = append(to, r.user)
 	}
-	var ds []store.NotifyDelivery
-	if rule.Email && r.prefs.Email != "" {
-		ds = append(ds, store.NotifyDelivery{ID: rec.ID + "-email", Channel: store.NotifyEmail, NextAttemptAt: next})
-	}
-	if rule.Webhook && r.prefs.WebhookURL != "" {
-		ds = append(ds, store.NotifyDelivery{ID: rec.ID + "-webhook", Channel: store.NotifyWebhook, NextAttemptAt: next})
-	}
-	added, err := n.cfg.Store.AddNotification(ctx, rec, ds)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil // the user is gone
-	}
-	if err != nil || !added {
+	added, err := n.cfg.Store.AddNotifications(ctx, batch)
+	if err != nil {
 		return err
 	}
-	n.stats.created.Add(1)
-	if len(ds) > 0 {
-		n.Wake()
-	}
-	if n.cfg.Notified != nil {
-		unread, err := n.cfg.Store.UnreadNotifications(ctx, r.user.ID)
-		if err != nil {
-			n.cfg.Logger.Warn("count unread notifications", "user", r.user.Name, "err", err)
+	wake := false
+	for i, ok := range added {
+		if !ok {
+			continue
 		}
-		n.cfg.Notified(r.user, rec, unread)
+		n.stats.created.Add(1)
+		wake = wake || len(batch[i].Deliveries) > 0
+		if n.cfg.Notified != nil {
+			unread, err := n.cfg.Store.UnreadNotifications(ctx, to[i].ID)
+			if err != nil {
+				n.cfg.Logger.Warn("count unread notifications", "user", to[i].Name, "err", err)
+			}
+			n.cfg.Notified(to[i], batch[i].Notification, unread)
+		}
+	}
+	if wake {
+		n.Wake()
 	}
 	return nil
 }
@@ -419,12 +426,14 @@ func (n *Notifier) ScanOffline(ctx context.Context) error {
 		}
 		nt := notice{event: EvDeviceOffline, key: "device:" + d.ID + ":" + strconv.FormatInt(seen.UnixNano(), 10), deviceID: d.ID,
 			link: "/devices/" + d.ID, title: fmt.Sprintf("%s (group %s) is offline since %s UTC", d.Hostname, d.Group, seen.UTC().Format("2006-01-02 15:04"))}
+		var who []recipient
 		for _, r := range rs {
 			if slices.Contains(r.prefs.WatchGroups, d.Group) {
-				if err := n.add(ctx, r, nt); err != nil {
-					return err
-				}
+				who = append(who, r)
 			}
+		}
+		if err := n.add(ctx, who, nt); err != nil {
+			return err
 		}
 	}
 	// The next scan starts just after this one's end: a device that went

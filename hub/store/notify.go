@@ -142,44 +142,78 @@ func scanNotifyDelivery(sc rowScanner) (NotifyDelivery, error) {
 	return d, nil
 }
 
+// NewNotification is a notification to store with its deliveries.
+type NewNotification struct {
+	Notification
+	Deliveries []NotifyDelivery
+}
+
 // AddNotification stores a notification with its deliveries in one
 // transaction. It reports false, storing nothing, when the user was
 // notified of n.DedupeKey before.
 func (s *Store) AddNotification(ctx context.Context, n Notification, deliveries []NotifyDelivery) (bool, error) {
-	if n.ID == "" || n.UserID == "" || n.DedupeKey == "" || n.Event == "" {
-		return false, errors.New("add notification: id, user, dedupe key and event are required")
+	added, err := s.AddNotifications(ctx, []NewNotification{{Notification: n, Deliveries: deliveries}})
+	if err != nil {
+		return false, err
 	}
-	added := false
+	return added[0], nil
+}
+
+// AddNotifications stores notifications with their deliveries in one
+// transaction (one thing told to many users costs one commit) and reports
+// for each whether it was added: false when its user was notified of its
+// DedupeKey before, or the user is gone. Nothing is stored on an error.
+func (s *Store) AddNotifications(ctx context.Context, ns []NewNotification) ([]bool, error) {
+	added := make([]bool, len(ns))
+	if len(ns) == 0 {
+		return added, nil
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.q(`INSERT INTO notifications (`+notificationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (user_id, dedupe_key) DO NOTHING`), n.ID, n.UserID, n.DedupeKey, n.Event, n.TicketID, n.DeviceID,
-			n.Title, n.Body, n.Link, n.CreatedAt.UnixNano(), nsPtr(n.ReadAt))
-		if err != nil && isForeignKeyViolation(err) {
-			return fmt.Errorf("notify user %s: %w", n.UserID, ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("notify user %s: %w", n.UserID, err)
-		}
-		if k, _ := res.RowsAffected(); k == 0 {
-			return nil
-		}
-		added = true
-		for _, d := range deliveries {
-			if d.ID == "" || (d.Channel != NotifyEmail && d.Channel != NotifyWebhook) {
-				return fmt.Errorf("notify user %s: a delivery needs an id and the channel email or webhook", n.UserID)
+		for i, nn := range ns {
+			n := nn.Notification
+			if n.ID == "" || n.UserID == "" || n.DedupeKey == "" || n.Event == "" {
+				return errors.New("add notification: id, user, dedupe key and event are required")
 			}
-			next := n.CreatedAt
-			if d.NextAttemptAt != nil {
-				next = *d.NextAttemptAt
+			// The user's row is checked here rather than left to the
+			// foreign key, whose failure would end the whole transaction
+			// on PostgreSQL.
+			var users int
+			if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM users WHERE id = ?`), n.UserID).Scan(&users); err != nil {
+				return fmt.Errorf("notify user %s: %w", n.UserID, err)
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO notify_outbox (id, notification_id, user_id, channel, state, created_at, next_attempt_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`), d.ID, n.ID, n.UserID, d.Channel, NotifyPending, n.CreatedAt.UnixNano(), next.UnixNano()); err != nil {
-				return fmt.Errorf("notify user %s: queue %s: %w", n.UserID, d.Channel, err)
+			if users == 0 {
+				continue
+			}
+			res, err := tx.ExecContext(ctx, s.q(`INSERT INTO notifications (`+notificationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (user_id, dedupe_key) DO NOTHING`), n.ID, n.UserID, n.DedupeKey, n.Event, n.TicketID, n.DeviceID,
+				n.Title, n.Body, n.Link, n.CreatedAt.UnixNano(), nsPtr(n.ReadAt))
+			if err != nil {
+				return fmt.Errorf("notify user %s: %w", n.UserID, err)
+			}
+			if k, _ := res.RowsAffected(); k == 0 {
+				continue
+			}
+			added[i] = true
+			for _, d := range nn.Deliveries {
+				if d.ID == "" || (d.Channel != NotifyEmail && d.Channel != NotifyWebhook) {
+					return fmt.Errorf("notify user %s: a delivery needs an id and the channel email or webhook", n.UserID)
+				}
+				next := n.CreatedAt
+				if d.NextAttemptAt != nil {
+					next = *d.NextAttemptAt
+				}
+				if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO notify_outbox (id, notification_id, user_id, channel, state, created_at, next_attempt_at)
+					VALUES (?, ?, ?, ?, ?, ?, ?)`), d.ID, n.ID, n.UserID, d.Channel, NotifyPending, n.CreatedAt.UnixNano(), next.UnixNano()); err != nil {
+					return fmt.Errorf("notify user %s: queue %s: %w", n.UserID, d.Channel, err)
+				}
 			}
 		}
 		return nil
 	})
-	return added, err
+	if err != nil {
+		return make([]bool, len(ns)), err
+	}
+	return added, nil
 }
 
 // GetNotification returns one notification. ErrNotFound if none.

@@ -77,6 +77,21 @@ func TestNotifications(t *testing.T) {
 		if _, err = s.AddNotification(ctx, store.Notification{ID: "n3", UserID: "u1", DedupeKey: "k3", Event: "sla_breach", Title: "breach", CreatedAt: t0.Add(time.Minute)}, nil); err != nil {
 			t.Fatal(err)
 		}
+		farOff := t0.Add(48 * time.Hour)
+		// One batch: a user who is gone is passed over, a key seen before
+		// adds nothing, the rest are stored.
+		got, err := s.AddNotifications(ctx, []store.NewNotification{
+			{Notification: store.Notification{ID: "b1", UserID: "gone", DedupeKey: "kb", Event: "assigned", Title: "x", CreatedAt: t0}},
+			{Notification: store.Notification{ID: "b2", UserID: "u2", DedupeKey: "kb", Event: "assigned", Title: "x", CreatedAt: t0},
+				Deliveries: []store.NotifyDelivery{{ID: "b2-email", Channel: store.NotifyEmail, NextAttemptAt: &farOff}}},
+			{Notification: store.Notification{ID: "b3", UserID: "u2", DedupeKey: n1.DedupeKey, Event: "assigned", Title: "x", CreatedAt: t0}},
+		})
+		if err != nil || len(got) != 3 || got[0] || !got[1] || got[2] {
+			t.Fatalf("batch: %v %v", got, err)
+		}
+		if ds, _ := s.NotificationDeliveries(ctx, "b2"); len(ds) != 1 {
+			t.Fatalf("batch deliveries: %+v", ds)
+		}
 		list, err := s.Notifications(ctx, "u1", false, 10)
 		if err != nil || len(list) != 2 || list[0].ID != "n3" || list[1].ID != "n1" || list[1].Link != "/tickets/t1" {
 			t.Fatalf("list: %+v %v", list, err)
@@ -91,7 +106,7 @@ func TestNotifications(t *testing.T) {
 		if list, _ = s.Notifications(ctx, "u1", true, 10); len(list) != 1 || list[0].ID != "n3" {
 			t.Fatalf("unread list: %+v", list)
 		}
-		if n, _ := s.UnreadNotifications(ctx, "u2"); n != 1 {
+		if n, _ := s.UnreadNotifications(ctx, "u2"); n != 2 {
 			t.Fatalf("the other user's notification was marked read")
 		}
 		if n, err := s.MarkNotificationsRead(ctx, "u1", nil, t0.Add(time.Hour)); err != nil || n != 1 {
@@ -112,7 +127,7 @@ func TestNotifications(t *testing.T) {
 		if err := s.FinishNotifyDelivery(ctx, "n1-email", store.NotifyPending, "connection refused", &next, t0.Add(time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if p, f, err := s.NotifyOutboxCounts(ctx); err != nil || p != 2 || f != 1 {
+		if p, f, err := s.NotifyOutboxCounts(ctx); err != nil || p != 3 || f != 1 {
 			t.Fatalf("counts pending %d failing %d %v", p, f, err)
 		}
 		if err := s.FinishNotifyDelivery(ctx, "n1-email", store.NotifySent, "", nil, next); err != nil {
