@@ -53,6 +53,13 @@ func TestNotifyBell(t *testing.T) {
 	if v := b.eval(`document.querySelector("#notify-form input[name=webhook_secret]").value`); v != "" {
 		t.Fatalf("the page shows the webhook secret back: %q", v)
 	}
+	b.shot("notification-settings")
+	b.do("phone-width settings", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#notify-form`)))
+	if w := b.eval(`String(document.documentElement.scrollWidth)`); w != "390" {
+		t.Errorf("the settings page is %s px wide at a 390 px phone width", w)
+	}
+	b.shot("notification-settings-phone")
+	b.do("desktop again", chromedp.EmulateViewport(1280, 900), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#notify-form`)))
 
 	b.open(h, "/queue", "#queue-rows")
 	if got := b.eval(`document.getElementById("bell-count").hidden ? "hidden" : document.getElementById("bell-count").textContent`); got != "hidden" {
@@ -99,6 +106,7 @@ func TestNotifyBell(t *testing.T) {
 	b.do("open the bell", chromedp.Click(chromedp.CSS(`#bell`)), chromedp.WaitVisible(chromedp.CSS(`#notify-list li.unread`)))
 	b.waitText("#notify-list li.unread .notify-title", "Outlook <b>crashes</b>")
 	b.noXSS("notifications list")
+	b.shot("notifications")
 	b.do("mark it read", chromedp.Click(chromedp.CSS(`#notify-list li.unread .notify-read`)))
 	b.waitJS("the bell at zero", `(function(){var c=document.getElementById("bell-count");return !!c && c.hidden && !document.querySelector("#notify-list li.unread")})()`)
 
