@@ -122,9 +122,22 @@ func (n *Notifier) sendOne(ctx context.Context, d store.NotifyDelivery) bool {
 	case d.Channel == store.NotifyWebhook && prefs.WebhookURL == "":
 		finish(store.NotifyAbandoned, "the user removed their webhook", nil)
 		return false
+	case d.Channel == store.NotifyEmail && !prefs.Rule(nt.Event).Email, d.Channel == store.NotifyWebhook && !prefs.Rule(nt.Event).Webhook:
+		finish(store.NotifyAbandoned, "the user turned "+d.Channel+" off for "+nt.Event, nil)
+		return false
 	case d.Channel == store.NotifyEmail && n.cfg.From == "":
 		retry(vendors.ErrNoSMTP)
 		return false
+	}
+	// Quiet hours as the user has them now: a retry, or a delivery made
+	// before the user set them, waits as a new one would.
+	if q := prefs.QuietHours; q != nil && !prefs.Rule(nt.Event).Always {
+		if end, quiet := q.End(now); quiet {
+			if err := n.cfg.Store.DeferNotifyDelivery(ctx, d.ID, end, "quiet hours "+q.Words()); err != nil && ctx.Err() == nil {
+				log.Error("hold notification delivery for quiet hours", "err", err)
+			}
+			return false
+		}
 	}
 	// At most Limit per user and channel in any Window: more wait.
 	sentRecently, err := n.cfg.Store.NotifySentSince(ctx, d.UserID, d.Channel, now.Add(-n.cfg.Window))

@@ -330,6 +330,25 @@ func TestQuietHours(t *testing.T) {
 			!strings.Contains(m[1].Data, "/tickets/"+tk.ID) {
 			t.Fatalf("after quiet hours: %+v", m)
 		}
+
+		// Quiet hours count when sending too: a mail made at 21:59 that
+		// had not gone out by 22:00 waits for the morning.
+		r.clock.Set(time.Date(2026, 3, 3, 20, 59, 0, 0, time.UTC))
+		r.file(t, "r2", "Scanner jammed")
+		r.clock.Set(time.Date(2026, 3, 3, 21, 0, 0, 0, time.UTC))
+		if n := r.pass(t); n != 0 {
+			t.Fatalf("%d sent at 22:00 Berlin", n)
+		}
+		ds, _ := st.DueNotifyDeliveries(ctx, time.Date(2026, 3, 4, 6, 0, 0, 0, time.UTC), 10)
+		if len(ds) != 1 || !strings.Contains(ds[0].LastError, "quiet hours from 22:00 to 07:00 (Europe/Berlin)") {
+			t.Fatalf("held for quiet hours: %+v", ds)
+		}
+		// A channel turned off meanwhile ends what waits for it.
+		r.prefs(t, "ana", notify.Prefs{Email: "ana@support.test", WatchTiers: []int{1}, Events: map[string]notify.Rule{notify.EvTicketNew: on("bell")}})
+		r.clock.Set(time.Date(2026, 3, 4, 6, 0, 0, 0, time.UTC))
+		if n := r.pass(t); n != 0 || len(mailsTo(r.mail, "ana@support.test")) != 2 {
+			t.Fatalf("sent %d after the user turned email off", n)
+		}
 	})
 }
 
