@@ -15,7 +15,6 @@ type inboxStore interface {
 	UnreadNotifications(ctx context.Context, userID string) (int, error)
 	Notifications(ctx context.Context, userID string, unreadOnly bool, limit int) ([]store.Notification, error)
 	GetNotifyPrefs(ctx context.Context, userID string) (store.NotifyPrefs, error)
-	PutNotifyPrefs(ctx context.Context, p store.NotifyPrefs, clearSecret bool) error
 }
 
 // The bell's list and each user's notification choices. Both are the

@@ -291,15 +291,20 @@ func DecodePrefs(raw []byte) (Prefs, error) {
 // EncodePrefs is what the store keeps: the choices without the secret.
 func EncodePrefs(p Prefs) string { return encodePrefs(p) }
 
+// PrefsReader reads users' choices.
+type PrefsReader interface {
+	GetNotifyPrefs(ctx context.Context, userID string) (store.NotifyPrefs, error)
+}
+
 // PrefsStore keeps users' choices.
 type PrefsStore interface {
-	GetNotifyPrefs(ctx context.Context, userID string) (store.NotifyPrefs, error)
+	PrefsReader
 	PutNotifyPrefs(ctx context.Context, p store.NotifyPrefs, clearSecret bool) error
 }
 
 // LoadPrefs returns a user's choices (the defaults if they never saved
 // any), without the webhook secret.
-func LoadPrefs(ctx context.Context, st PrefsStore, userID string) (Prefs, error) {
+func LoadPrefs(ctx context.Context, st PrefsReader, userID string) (Prefs, error) {
 	sp, err := st.GetNotifyPrefs(ctx, userID)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return Prefs{}, err
