@@ -97,6 +97,10 @@ type Config struct {
 	// ErrNoSession when the request carries none, a *SessionError to refuse
 	// it (expired session, missing CSRF token, another origin).
 	Session func(r *http.Request) (Caller, error)
+	// NotificationsRead, if set, hears a user's unread count after they
+	// marked notifications read (the console updates their other pages'
+	// bells).
+	NotificationsRead func(user string, unread int)
 }
 
 // ErrNoSession is what Config.Session returns for a request without a

@@ -152,5 +152,8 @@ func (a *API) readNotifications(w http.ResponseWriter, r *http.Request, who Call
 		a.internal(w, "count notifications", err)
 		return
 	}
+	if a.cfg.NotificationsRead != nil && n > 0 {
+		a.cfg.NotificationsRead(who.Name, unread)
+	}
 	writeJSON(w, http.StatusOK, map[string]int{"marked": n, "unread": unread})
 }

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tierline/tierline/hub/api"
 	"github.com/tierline/tierline/hub/store"
 )
 
@@ -135,5 +137,31 @@ func TestNotificationInboxAPI(t *testing.T) {
 	rec = f.call(t, "POST", "/api/v1/me/notifications/read", tok, `{"all":true}`)
 	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"unread": 0`) {
 		t.Fatalf("mark all read: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// TestNotificationsReadTellsTheConsole: marking notifications read hands
+// the user's new unread count to the console (its other pages' bells).
+func TestNotificationsReadTellsTheConsole(t *testing.T) {
+	f := setup(t)
+	var heard []string
+	a, err := api.New(api.Config{Store: f.store, NotificationsRead: func(user string, unread int) {
+		heard = append(heard, user+":"+strconv.Itoa(unread))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.api = a
+	me := userID(t, f, "u-tier1")
+	for _, id := range []string{"n1", "n2"} {
+		if _, err := f.store.AddNotification(context.Background(), store.Notification{ID: id, UserID: me, DedupeKey: id, Event: "assigned", Title: id, CreatedAt: time.Now()}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.call(t, "POST", "/api/v1/me/notifications/read", f.tokens[store.RoleTier1], `{"ids":["n1"]}`)
+	f.call(t, "POST", "/api/v1/me/notifications/read", f.tokens[store.RoleTier1], `{"ids":["n1"]}`) // nothing new
+	f.call(t, "POST", "/api/v1/me/notifications/read", f.tokens[store.RoleTier1], `{"all":true}`)
+	if strings.Join(heard, ",") != "u-tier1:1,u-tier1:0" {
+		t.Fatalf("console heard %q", heard)
 	}
 }

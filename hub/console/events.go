@@ -110,6 +110,13 @@ func (c *Console) PublishNotification(u store.User, n store.Notification, unread
 	c.Publish(Notice{Kind: "notification", User: u.Name, ID: n.ID, Event: n.Event, Unread: unread, Title: n.Title, Link: n.Link})
 }
 
+// PublishUnread sets the bell on the user's open pages to unread, after
+// they read notifications on one of them; it fits the API's
+// Config.NotificationsRead.
+func (c *Console) PublishUnread(user string, unread int) {
+	c.Publish(Notice{Kind: "notification", User: user, Unread: unread})
+}
+
 // PublishRun publishes a finished fix run; it fits the gateway's
 // OnRunFinished hook.
 func (c *Console) PublishRun(r store.Run) {

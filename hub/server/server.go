@@ -276,6 +276,8 @@ func Run(ctx context.Context, cfg Config) error {
 		WaitRun:     gw.WaitRun,
 		Tickets:     ticketSvc,
 		Session:     con.APISession,
+		// Reading notifications on one page clears the bell on the others.
+		NotificationsRead: con.PublishUnread,
 	})
 	if err != nil {
 		return err
