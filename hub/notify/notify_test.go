@@ -88,7 +88,7 @@ func newRig(t *testing.T, st *store.Store, opts ...func(*notify.Config)) *rig {
 	if r.n, err = notify.New(cfg); err != nil {
 		t.Fatal(err)
 	}
-	r.svc, err = tickets.New(tickets.Config{Store: st, Now: r.clock.Now, Policy: tickets.Policy{Limits: map[int]time.Duration{1: 20 * time.Minute, 2: 4 * time.Hour}},
+	r.svc, err = tickets.New(tickets.Config{Store: st, Now: r.clock.Now, Vendors: sender, Policy: tickets.Policy{Limits: map[int]time.Duration{1: 20 * time.Minute, 2: 4 * time.Hour}},
 		Changes: tickets.PublishFunc(func(c tickets.Change) {
 			if err := r.n.HandleChange(ctx, c); err != nil {
 				t.Errorf("notify: %v", err)
@@ -444,6 +444,61 @@ func TestDeviceOffline(t *testing.T) {
 		got := r.inbox(t, "ana")
 		if len(got) != 1 || got[0].DeviceID != "d1" || got[0].Link != "/devices/d1" || !strings.Contains(got[0].Title, "host-d1 (group lab) is offline since 2026-03-02 10:01 UTC") {
 			t.Fatalf("offline notifications: %+v", got)
+		}
+	})
+}
+
+// TestVendorOverdueAndTeams: the technician who has a ticket hears when
+// its vendor did not answer in time, here in a Teams channel.
+func TestVendorOverdueAndTeams(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, st *store.Store) {
+		r := newRig(t, st)
+		r.prefs(t, "ana", notify.Prefs{WebhookURL: r.slack.URL + "/teams", WebhookFormat: notify.FormatTeams,
+			Events: map[string]notify.Rule{notify.EvVendorOverdue: on("webhook")}})
+		vendorHook := vendortest.StartWebhook(t, secret, r.clock.Now, time.Minute)
+		if err := st.CreateVendor(ctx, store.Vendor{ID: "v1", Name: "Acme", WebhookURL: vendorHook.URL + "/acme", WebhookSecret: secret,
+			ResponseTarget: time.Hour, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		tk := r.file(t, "r1", "Plotter firmware")
+		if _, err := r.svc.Assign(ctx, tk.ID, "ana", "ana"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.svc.SendToVendor(ctx, tk.ID, "ana", "Acme", "please look"); err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Add(time.Hour + time.Second)
+		if _, err := r.svc.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := r.inbox(t, "ana")
+		if len(got) != 1 || got[0].Event != notify.EvVendorOverdue || !strings.Contains(got[0].Title, "The vendor has not answered in time on #1") {
+			t.Fatalf("ana's bell: %+v", got)
+		}
+		if n := r.pass(t); n != 1 {
+			t.Fatalf("sent %d", n)
+		}
+		reqs := r.slack.Requests()
+		var msg struct {
+			Type        string `json:"type"`
+			Attachments []struct {
+				ContentType string `json:"contentType"`
+				Content     struct {
+					Type string `json:"type"`
+					Body []struct {
+						Text string `json:"text"`
+					} `json:"body"`
+					Actions []struct {
+						Type, URL string
+					} `json:"actions"`
+				} `json:"content"`
+			} `json:"attachments"`
+		}
+		if len(reqs) != 1 || reqs[0].Path != "/teams" || json.Unmarshal(reqs[0].Body, &msg) != nil || msg.Type != "message" || len(msg.Attachments) != 1 ||
+			msg.Attachments[0].ContentType != "application/vnd.microsoft.card.adaptive" || msg.Attachments[0].Content.Type != "AdaptiveCard" ||
+			!strings.Contains(msg.Attachments[0].Content.Body[0].Text, "The vendor has not answered in time on #1 pc-7: Plotter firmware") ||
+			msg.Attachments[0].Content.Actions[0].URL != "https://hub.test:8443/tickets/"+tk.ID {
+			t.Fatalf("Teams message: %s", reqs[0].Body)
 		}
 	})
 }
