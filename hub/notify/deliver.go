@@ -49,7 +49,9 @@ func (n *Notifier) Run(ctx context.Context) {
 // were sent.
 func (n *Notifier) Pass(ctx context.Context) (int, error) {
 	sent := 0
-	for {
+	// Each attempt moves its delivery out of the due set; the bound only
+	// stops a store that cannot record outcomes from looping here.
+	for range 100 {
 		due, err := n.cfg.Store.DueNotifyDeliveries(ctx, n.cfg.Now(), 50)
 		if err != nil {
 			return sent, err
@@ -63,6 +65,7 @@ func (n *Notifier) Pass(ctx context.Context) (int, error) {
 			return sent, ctx.Err()
 		}
 	}
+	return sent, nil
 }
 
 func (n *Notifier) backoff(attempts int) time.Duration {
