@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"mime"
 	"net/mail"
+	"net/url"
 	"strings"
 	"time"
 
@@ -177,6 +178,16 @@ func (n *Notifier) sendOne(ctx context.Context, d store.NotifyDelivery) bool {
 				secret = prefs.WebhookSecret
 			}
 			err = n.cfg.Sender.PostJSON(sctx, prefs.WebhookURL, secret, webhookEvent, d.ID, body)
+		}
+		// A Slack or Teams webhook's URL is its credential: errors (kept
+		// on the delivery, logged) name the host only.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			host := ""
+			if u, perr := url.Parse(prefs.WebhookURL); perr == nil {
+				host = u.Host
+			}
+			err = fmt.Errorf("webhook %s %s: %w", strings.ToUpper(ue.Op), host, ue.Err)
 		}
 		var st *vendors.StatusError
 		if errors.As(err, &st) && st.Code >= 400 && st.Code < 500 && st.Code != 408 && st.Code != 429 {

@@ -385,14 +385,34 @@ func TestDeliveryRetriesAndLimit(t *testing.T) {
 		if got := r.inbox(t, "ana"); len(got) != 3 {
 			t.Fatalf("the bell lost held-back notifications: %d", len(got))
 		}
+		// A webhook that cannot be reached: the error names its host, not
+		// its URL (a Slack or Teams URL is the channel's credential).
+		r.prefs(t, "cy", notify.Prefs{WebhookURL: "http://127.0.0.1:1/services/T0/B0/secret-token", WebhookFormat: notify.FormatSlack,
+			WatchTiers: []int{1}, Events: map[string]notify.Rule{notify.EvTicketNew: on("webhook")}})
 		r.clock.Add(time.Hour)
 		if n := r.pass(t); n != 1 || len(r.hook.Payloads()) != 3 {
 			t.Fatalf("after the window: sent %d, received %d", n, len(r.hook.Payloads()))
 		}
+		r.file(t, "r3b", "three and a half")
+		r.pass(t)
+		ds, _ = st.DueNotifyDeliveries(ctx, r.clock.Now().Add(time.Hour), 10)
+		var cys []store.NotifyDelivery
+		for _, d := range ds {
+			if d.UserID == r.users["cy"].ID {
+				cys = append(cys, d)
+			}
+		}
+		if len(cys) != 1 || cys[0].Attempts != 1 || strings.Contains(cys[0].LastError, "secret-token") || !strings.Contains(cys[0].LastError, "webhook POST 127.0.0.1:1") {
+			t.Fatalf("cy's failing webhook: %+v", cys)
+		}
+		r.prefs(t, "cy", notify.Prefs{})
+		r.clock.Add(10 * time.Second)
+		r.pass(t)
 		// A user who removes their webhook: what waits is dropped.
 		r.file(t, "r4", "four")
+		before := len(r.hook.Payloads())
 		r.prefs(t, "ana", notify.Prefs{WatchTiers: []int{1}, Events: map[string]notify.Rule{notify.EvTicketNew: on("bell")}})
-		if n := r.pass(t); n != 0 || len(r.hook.Payloads()) != 3 {
+		if n := r.pass(t); n != 0 || len(r.hook.Payloads()) != before {
 			t.Fatalf("sent to a removed webhook")
 		}
 		if ds, _ = st.DueNotifyDeliveries(ctx, r.clock.Now().Add(24*time.Hour), 10); len(ds) != 0 {
