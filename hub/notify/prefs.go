@@ -14,6 +14,7 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/vendors"
+	"github.com/tierline/tierline/shared/wire"
 )
 
 // Events a technician can be notified of.
@@ -190,12 +191,7 @@ func eventNames() []string {
 	return out
 }
 
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
-}
+func clip(s string) string { return wire.Clip(s, 40) }
 
 // QuietHours is a daily span, in the user's time zone, when email and
 // webhooks wait (the bell still rings). From after To spans midnight.
