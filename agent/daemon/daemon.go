@@ -34,6 +34,7 @@ import (
 	"github.com/tierline/tierline/agent/spool"
 	"github.com/tierline/tierline/agent/version"
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/instancelock"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -48,6 +49,12 @@ type Config struct {
 	SpoolMaxBytes int64
 	// Backoff is the reconnect backoff (defaults: link's).
 	Backoff link.Backoff
+	// PingInterval and PingTimeout: a half-open connection (the hub or the
+	// path gone without a FIN or RST) is noticed within PingInterval: the
+	// agent pings once the hub has been quiet for PingInterval-PingTimeout
+	// and drops the connection when no pong comes within PingTimeout
+	// (defaults: link's, 30 s and 10 s).
+	PingInterval, PingTimeout time.Duration
 	// CheckEvery is how often the health checks run (default 1 min).
 	CheckEvery time.Duration
 	// InventoryEvery is how often the inventory is read again (default 1 h).
@@ -75,6 +82,9 @@ type Config struct {
 	// into another version replaces this process in place.
 	ServiceManaged bool
 	Logger         *slog.Logger
+	// Limits bound the local socket's callers (DefaultConfig: the
+	// defaults; zero: none).
+	Limits Limits
 }
 
 // AddCheckFlags registers the `run` flags of the health checks' settings.
@@ -89,8 +99,10 @@ func (c *Config) AddCheckFlags(fs *flag.FlagSet) {
 // to show and change.
 func DefaultConfig() Config {
 	return Config{Interval: 10 * time.Second, SpoolMaxBytes: spool.DefaultMaxBytes,
-		Backoff:    link.Backoff{Base: link.DefaultBackoffBase, Max: link.DefaultBackoffMax},
-		CheckEvery: time.Minute, InventoryEvery: time.Hour, ConsentWait: 2 * time.Minute, PrintStuckAfter: 10 * time.Minute}
+		Backoff:      link.Backoff{Base: link.DefaultBackoffBase, Max: link.DefaultBackoffMax},
+		PingInterval: link.DefaultPingInterval, PingTimeout: link.DefaultPingTimeout,
+		CheckEvery: time.Minute, InventoryEvery: time.Hour, ConsentWait: 2 * time.Minute, PrintStuckAfter: 10 * time.Minute,
+		Limits: Limits{Help: gethelp.DefaultHelpPerUser, HelpDevice: gethelp.DefaultHelpPerDevice, Fix: localapi.DefaultFixPerUser}}
 }
 
 // SocketPath is where the agent listens without Config.Socket: the state
@@ -145,7 +157,11 @@ type Agent struct {
 	id      *identity.Identity
 	journal *fixes.Journal
 	hubAddr string
+	lock    *instancelock.Lock
 }
+
+// LockFile in the state directory is held by the agent running on it.
+const LockFile = "agent.lock"
 
 // New checks cfg and loads what the agent cannot start without: the fix
 // policy, the identity and the fixes journal.
@@ -156,7 +172,7 @@ func New(cfg Config) (*Agent, error) {
 	def := DefaultConfig()
 	for _, d := range []struct{ v, def *time.Duration }{{&cfg.Interval, &def.Interval}, {&cfg.Backoff.Base, &def.Backoff.Base},
 		{&cfg.Backoff.Max, &def.Backoff.Max}, {&cfg.CheckEvery, &def.CheckEvery}, {&cfg.InventoryEvery, &def.InventoryEvery},
-		{&cfg.ConsentWait, &def.ConsentWait}} {
+		{&cfg.ConsentWait, &def.ConsentWait}, {&cfg.PingInterval, &def.PingInterval}, {&cfg.PingTimeout, &def.PingTimeout}} {
 		if *d.v <= 0 {
 			*d.v = *d.def
 		}
@@ -176,13 +192,19 @@ func New(cfg Config) (*Agent, error) {
 	if a.policy, err = fixes.LoadPolicy(cfg.PolicyFile); err != nil {
 		return nil, err
 	}
-	// The services the admin watches may be restarted unless the policy
-	// file says otherwise.
-	a.policy.Watched = cfg.WatchServices
 	if a.id, err = identity.Load(cfg.State); err != nil {
 		return nil, err
 	}
+	// One agent per state directory: two would take turns on the hub
+	// connection and share the fixes journal and the spool.
+	if a.lock, err = instancelock.Acquire(cfg.State, LockFile, "tierline-agent"); err != nil {
+		return nil, err
+	}
+	// The services the admin watches may be restarted unless the policy
+	// file says otherwise.
+	a.policy.Watched = cfg.WatchServices
 	if a.journal, err = fixes.OpenJournal(filepath.Join(cfg.State, fixes.JournalDir), fixes.JournalOptions{Logger: a.log.With("component", "fixes")}); err != nil {
+		a.lock.Release()
 		return nil, err
 	}
 	if u, err := url.Parse(a.id.HubURL); err == nil {
@@ -214,6 +236,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	ctx, upd := startUpdates(ctx, cfg.State, a.id, log)
 	err := a.run(ctx, upd)
 	upd.stop()
+	// Before a restart in place starts the next agent on this directory.
+	a.lock.Release()
 	if err != nil {
 		return err
 	}
@@ -265,7 +289,8 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		DeviceID: a.id.DeviceID, Key: a.id.Key, AgentVersion: version.Version,
 		Hostname: host.Hostname, OS: host.OS, Arch: host.Arch, Platform: host.Platform,
 		Spool: sp, Logger: log.With("component", "link"),
-		Backoff:   cfg.Backoff,
+		Backoff:      cfg.Backoff,
+		PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout,
 		OnConnect: upd.connected,
 		OnCheckRequest: func(req wire.CheckRequest) {
 			select {
@@ -311,12 +336,14 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 
 	// The local socket: the tray, the Get help page and `tierline-agent
 	// help` reach the running agent through it.
-	desk = gethelp.NewDesk(gethelp.Config{Link: l, Checks: checks, History: hist, Crashes: crashRecord, Logger: log.With("component", "help"), Dir: cfg.State})
+	tpls := gethelp.OpenTemplateCache(filepath.Join(cfg.State, gethelp.TemplatesFile), log.With("component", "templates"))
+	desk = gethelp.NewDesk(gethelp.Config{Link: l, Checks: checks, History: hist, Crashes: crashRecord, Logger: log.With("component", "help"), Dir: cfg.State,
+		Limits: gethelp.Limits{PerUser: cfg.Limits.Help, PerDevice: cfg.Limits.HelpDevice}, Templates: tpls})
 	firstSample := desk.ExpectSamples() // before the socket opens: filing reads it
 	consent.SetOwner(desk.Owner)        // set before the runner starts, so no run asks without it
 	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Desk: desk, Consent: consent, Crashes: crashRecord,
-		KB:  gethelp.OpenKBCache(filepath.Join(cfg.State, gethelp.KBCacheFile), log.With("component", "kb")),
-		Hub: a.hubAddr, Hostname: host.Hostname, Logger: log.With("component", "ipc")})
+		KB: gethelp.OpenKBCache(filepath.Join(cfg.State, gethelp.KBCacheFile), log.With("component", "kb")), Templates: tpls,
+		Hub: a.hubAddr, Hostname: host.Hostname, Logger: log.With("component", "ipc"), FixLimit: cfg.Limits.Fix})
 	ipcCtx, stopIPC := context.WithCancel(context.Background())
 	defer stopIPC()
 	if ipc, err := localipc.Listen(cfg.Socket, log.With("component", "ipc")); err != nil {

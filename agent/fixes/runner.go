@@ -182,11 +182,14 @@ func (r *Runner) loop(ctx context.Context) {
 	defer close(r.done)
 	for _, rec := range r.cfg.Journal.Unfinished() {
 		res := r.interrupted(rec)
-		if err := r.cfg.Journal.Finish(res); err != nil {
+		if err := r.cfg.Journal.Finish(res, rec.Origin()); err != nil {
 			r.log.Warn("recording an interrupted run failed", "run", rec.RunID, "err", err)
 		}
 		r.log.Warn("a fix run was interrupted when the agent stopped; reporting it as failed", "run", rec.RunID, "fix", rec.Fix)
-		r.cfg.Deliver(res)
+		if rec.Origin() == FromHub {
+			// Local runs stay local: the hub never asked for them.
+			r.cfg.Deliver(res)
+		}
 	}
 	for {
 		select {
@@ -266,6 +269,7 @@ func RunIDFrom(ctx context.Context) string {
 
 func (r *Runner) do(ctx context.Context, req wire.RunRequest, decodeErr error) wire.RunResult {
 	ctx = context.WithValue(ctx, runIDKey{}, req.RunID)
+	from := origin(ctx)
 	now := r.cfg.Now()
 	res := wire.RunResult{RunID: req.RunID, Fix: fixName(req.Fix), Started: now}
 	if err := wire.ValidateRunID(req.RunID); err != nil {
@@ -277,7 +281,7 @@ func (r *Runner) do(ctx context.Context, req wire.RunRequest, decodeErr error) w
 	if err != nil && found {
 		res.Outcome, res.Replayed = wire.OutcomeFailed, true
 		res.Reason = "the journal entry of this run is damaged, so whether it ran is unknown; it was not run again: " + err.Error()
-		r.finish(res)
+		r.finish(res, from)
 		return res
 	}
 	if err != nil {
@@ -293,7 +297,7 @@ func (r *Runner) do(ctx context.Context, req wire.RunRequest, decodeErr error) w
 			return out
 		}
 		out := r.interrupted(rec)
-		r.finish(out)
+		r.finish(out, rec.Origin())
 		out.Replayed = true
 		return out
 	}
@@ -305,28 +309,28 @@ func (r *Runner) do(ctx context.Context, req wire.RunRequest, decodeErr error) w
 		if refusal.Fix == "" {
 			refusal.Fix = res.Fix
 		}
-		r.finish(*refusal)
+		r.finish(*refusal, from)
 		return *refusal
 	}
 	res.Fix = f.ID
 
 	// 3. Durably started: from here on a redelivery is answered, not run.
-	if err := r.cfg.Journal.Start(req.RunID, f.ID, now); err != nil {
+	if err := r.cfg.Journal.Start(req.RunID, f.ID, now, from); err != nil {
 		res.Outcome = wire.OutcomeFailed
 		res.Reason = fmt.Sprintf("could not record the run in the journal, so it was not started (nothing ran): %v; "+
 			"check that the agent's state directory is writable and has free space", err)
 		return res
 	}
 	res = r.execute(ctx, res, f, params, plan)
-	r.finish(res)
+	r.finish(res, from)
 	return res
 }
 
-func (r *Runner) finish(res wire.RunResult) {
+func (r *Runner) finish(res wire.RunResult, from Origin) {
 	if res.Finished.IsZero() {
 		res.Finished = r.cfg.Now()
 	}
-	if err := r.cfg.Journal.Finish(res); err != nil {
+	if err := r.cfg.Journal.Finish(res, from); err != nil {
 		r.log.Error("recording a fix run's result in the journal failed; a redelivery of it will be reported as interrupted",
 			"run", res.RunID, "err", err)
 	}
@@ -407,9 +411,18 @@ type requesterConsentKey struct{}
 
 // WithRequesterConsent marks runs done with ctx (Do) as asked for by the
 // user at the device, from the tray or the Get help page: asking is
-// consenting, so the user is not prompted again.
+// consenting, so the user is not prompted again. Such runs are local: the
+// journal keeps them in its local bucket (FromLocal).
 func WithRequesterConsent(ctx context.Context) context.Context {
 	return context.WithValue(ctx, requesterConsentKey{}, true)
+}
+
+// origin is who asked for the run done with ctx.
+func origin(ctx context.Context) Origin {
+	if local, _ := ctx.Value(requesterConsentKey{}).(bool); local {
+		return FromLocal
+	}
+	return FromHub
 }
 
 type requesterKey struct{}

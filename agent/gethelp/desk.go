@@ -27,6 +27,7 @@ import (
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/ratelimit"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -69,6 +70,11 @@ type Config struct {
 	// Network reads the machine's network for a snapshot (default
 	// inventory.Network on the live machine).
 	Network func(ctx context.Context) diag.NetworkPicture
+	// Limits bound how often help requests are filed (zero: none).
+	Limits Limits
+	// Templates are the hub's service request templates; a help request
+	// naming one is checked against it before it is spooled.
+	Templates *TemplateCache
 }
 
 // Desk is the running agent's side of Get help: it answers the local
@@ -84,6 +90,7 @@ type Desk struct {
 	log     *slog.Logger
 	clock   func() time.Time
 	network func(ctx context.Context) diag.NetworkPicture
+	tpls    *TemplateCache
 	// sampled is closed once the telemetry loop has added its first
 	// sample to hist (nil when no loop feeds it).
 	sampled chan struct{}
@@ -107,6 +114,8 @@ type Desk struct {
 	// listed is when each user last listed their tickets: technicians'
 	// messages after it are "waiting".
 	listed map[string]time.Time
+
+	perUser, perDevice *ratelimit.Keyed
 }
 
 // The local socket's types of the desk's operations.
@@ -142,9 +151,9 @@ func NewDesk(cfg Config) *Desk {
 		cfg.Network = func(ctx context.Context) diag.NetworkPicture { return inventory.Network(ctx, inventory.Config{}) }
 	}
 	d := &Desk{link: cfg.Link, checks: cfg.Checks, hist: cfg.History, crashes: cfg.Crashes, log: log, clock: cfg.Clock,
-		network: cfg.Network, waiting: map[string]chan wire.HelpReceipt{},
+		network: cfg.Network, tpls: cfg.Templates, waiting: map[string]chan wire.HelpReceipt{},
 		tickets: map[string]*MyTicket{}, cachePath: cachePath, requesters: map[string]string{}, claimed: map[string]uint64{},
-		listed: map[string]time.Time{}}
+		listed: map[string]time.Time{}, perUser: ratelimit.NewKeyed(cfg.Limits.PerUser), perDevice: ratelimit.NewKeyed(cfg.Limits.PerDevice)}
 	if b, err := os.ReadFile(cachePath); err == nil {
 		if err := json.Unmarshal(b, &d.tickets); err != nil || d.tickets == nil {
 			log.Warn("ignoring an unreadable ticket list; it is rebuilt from the hub's updates", "file", cachePath, "err", err)
@@ -267,6 +276,10 @@ func (d *Desk) SetInventory(inv diag.Inventory) {
 
 // Receipt is the link's OnHelpReceipt hook.
 func (d *Desk) Receipt(r wire.HelpReceipt) {
+	if r.Refused != "" {
+		d.refused(r)
+		return
+	}
 	d.mu.Lock()
 	ch := d.waiting[r.RequestID]
 	t := d.ticketLocked(r.TicketID)
@@ -302,6 +315,26 @@ func (d *Desk) Receipt(r wire.HelpReceipt) {
 		}
 	}
 	d.log.Info("help request filed on the hub", "request", r.RequestID, "ticket", r.Number)
+}
+
+// refused handles the hub's refusal of a help request: no ticket; the
+// user waiting for it is told.
+func (d *Desk) refused(r wire.HelpReceipt) {
+	d.mu.Lock()
+	ch := d.waiting[r.RequestID]
+	if _, ok := d.requesters[r.RequestID]; ok {
+		delete(d.requesters, r.RequestID)
+		delete(d.claimed, r.RequestID)
+		d.saveRequestersLocked()
+	}
+	d.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- r:
+		default:
+		}
+	}
+	d.log.Warn("the hub refused a help request", "request", r.RequestID, "reason", r.Refused, "retry_at", r.RetryAt)
 }
 
 // stateResolved is the hub's ticket state for a resolved ticket.
@@ -522,13 +555,19 @@ func (d *Desk) claim(id, user string) error {
 
 func (d *Desk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) {
 	req := wire.HelpRequest{RequestID: call.RequestID, Text: call.Text, Category: call.Category, User: call.User,
-		Tried: call.Tried, Screenshot: call.Screenshot, Filed: time.Now().UTC()}
+		Tried: call.Tried, Screenshot: call.Screenshot, Filed: time.Now().UTC(), Template: call.Template, Answers: call.Answers}
 	if req.RequestID == "" {
 		req.RequestID = wire.NewID()
+	}
+	if err := d.checkRequest(&req); err != nil {
+		return HelpAnswer{}, err
 	}
 	// Validate before the snapshot, so a bad request is refused at once.
 	if err := req.Validate(); err != nil {
 		return HelpAnswer{}, localipc.BadRequest("%v", err)
+	}
+	if err := d.admit(req.User, req.RequestID, d.clock()); err != nil {
+		return HelpAnswer{}, err
 	}
 	if err := d.claim(req.RequestID, req.User); err != nil {
 		return HelpAnswer{}, err
@@ -559,11 +598,45 @@ func (d *Desk) file(ctx context.Context, call HelpCall) (HelpAnswer, error) {
 	}
 	select {
 	case r := <-ch:
-		ans.TicketID, ans.Number, ans.Tier, ans.Next = r.TicketID, r.Number, r.Tier, r.Next
+		if r.Refused != "" {
+			// RetryAt is by the hub's clock; the user reads this one's.
+			now := d.clock()
+			return HelpAnswer{}, localipc.Limited("%s You can ask again %s.", r.Refused, AskAgain(now.Add(r.RetryAt.Sub(d.hubNow())), now))
+		}
+		ans.TicketID, ans.Number, ans.Tier, ans.Next, ans.Joined = r.TicketID, r.Number, r.Tier, r.Next, r.Joined
 	case <-time.After(wait):
 	case <-ctx.Done():
 	}
 	return ans, nil
+}
+
+// checkRequest checks a service request's answers against the template
+// as the agent last heard it from the hub (the hub checks them again),
+// and fills the words and category the template gives when the user gave
+// none.
+func (d *Desk) checkRequest(req *wire.HelpRequest) error {
+	if req.Template == "" {
+		return nil
+	}
+	var tpl wire.RequestTemplate
+	ok := false
+	if d.tpls != nil {
+		tpl, ok = d.tpls.Get(req.Template)
+	}
+	if !ok {
+		return localipc.BadRequest("the request form %q is not known on this computer (any more); open Get help again to see the current ones",
+			localipc.Clip(req.Template, 64))
+	}
+	if _, err := tpl.CheckAnswers(req.Answers); err != nil {
+		return localipc.BadRequest("%v", err)
+	}
+	if strings.TrimSpace(req.Text) == "" {
+		req.Text = tpl.Name
+	}
+	if req.Category == "" {
+		req.Category = tpl.Category
+	}
+	return nil
 }
 
 // latestSample is the telemetry loop's latest sample. A request filed in

@@ -73,6 +73,11 @@ func (sh Shell) File(ctx context.Context, call localipc.HelpCall, suggest bool) 
 		return nil
 	}
 	switch {
+	case ans.Joined:
+		fmt.Fprintf(sh.Out, "Added to your ticket #%d with the Tier %d help desk (you asked the same a moment ago).\n", ans.Number, ans.Tier)
+		if ans.Next != "" {
+			fmt.Fprintln(sh.Out, ans.Next)
+		}
 	case ans.Number > 0:
 		fmt.Fprintf(sh.Out, "Ticket #%d filed with the Tier %d help desk.\n", ans.Number, ans.Tier)
 		if ans.Next != "" {

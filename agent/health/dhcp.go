@@ -184,10 +184,20 @@ func readLeases(root string, ifaceByIndex func(int) string) []dhcpLease {
 	var out []dhcpLease
 	for _, i := range order {
 		l := newest[i]
-		l.File = strings.TrimPrefix(l.File, filepath.Clean(root))
+		l.File = pathOnMachine(root, l.File)
 		out = append(out, l)
 	}
 	return out
+}
+
+// pathOnMachine is file, read under root, as the machine names it:
+// "/run/systemd/netif/leases/2" whether root is "/" (the agent) or a
+// fixture tree.
+func pathOnMachine(root, file string) string {
+	if r := filepath.Clean(root); r != "/" && r != "." {
+		file = strings.TrimPrefix(file, r)
+	}
+	return "/" + strings.TrimLeft(file, "/")
 }
 
 func readKVLease(f string) (dhcpLease, bool) {

@@ -64,3 +64,19 @@ func TestDHCPLeases(t *testing.T) {
 		})
 	}
 }
+
+// TestLeasePathOnMachine: the lease file in the evidence is the path on
+// the machine, with its leading slash, whatever root the check reads
+// under (with "/" it was shown as "run/systemd/netif/leases/5").
+func TestLeasePathOnMachine(t *testing.T) {
+	for _, c := range []struct{ root, file, want string }{
+		{"/", "/run/systemd/netif/leases/5", "/run/systemd/netif/leases/5"},
+		{"", "/var/lib/dhcp/dhclient.leases", "/var/lib/dhcp/dhclient.leases"},
+		{"/tmp/fx", "/tmp/fx/run/systemd/netif/leases/2", "/run/systemd/netif/leases/2"},
+		{"/tmp/fx/", "/tmp/fx/var/lib/NetworkManager/internal-x-eth0.lease", "/var/lib/NetworkManager/internal-x-eth0.lease"},
+	} {
+		if got := pathOnMachine(c.root, c.file); got != c.want {
+			t.Errorf("pathOnMachine(%q, %q) = %q, want %q", c.root, c.file, got, c.want)
+		}
+	}
+}

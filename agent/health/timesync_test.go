@@ -97,3 +97,25 @@ func TestTimeSyncInAContainer(t *testing.T) {
 		t.Errorf("host synchronised: %+v", got)
 	}
 }
+
+// TestTimedatectlInAContainerWithTimesyncd: `timedatectl show` recorded
+// on the test machine (TestTimesyncdAsksNTPInContainer) while its
+// systemd-timesyncd, let run in the container, had its NTP server's
+// answer: timedated reads the kernel's flag, which a container may not,
+// and says not synchronised. Read as it stands that would blame the
+// computer for its host's clock, which is why a container's time-sync
+// never asks timedatectl and stays unknown.
+func TestTimedatectlInAContainerWithTimesyncd(t *testing.T) {
+	b, err := os.ReadFile("testdata/timesync/timedatectl-container-timesyncd.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := parseTimedatectl(string(b))
+	if !st.Known || st.Synced || st.ServiceOff {
+		t.Fatalf("parse: %+v; want known, not synchronised, the service on", st)
+	}
+	got := gradeTimeSync(syncState{Source: "adjtimex", Container: "systemd-nspawn"})
+	if got.Status != diag.StatusUnknown || got.Fix != "" {
+		t.Fatalf("container: %+v; want unknown, no fix", got)
+	}
+}

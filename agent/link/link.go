@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -34,7 +35,7 @@ const (
 const (
 	DefaultWindow           = 256
 	DefaultPingInterval     = 30 * time.Second
-	DefaultPingTimeout      = 15 * time.Second
+	DefaultPingTimeout      = 10 * time.Second
 	DefaultHandshakeTimeout = 20 * time.Second
 	DefaultWriteTimeout     = 30 * time.Second
 	DefaultStableAfter      = 30 * time.Second
@@ -72,8 +73,8 @@ type Config struct {
 	Backoff Backoff
 
 	Window           int           // max unacknowledged messages in flight (default 256)
-	PingInterval     time.Duration // default 30 s
-	PingTimeout      time.Duration // default 15 s
+	PingInterval     time.Duration // a silent (half-open) connection is dropped within it (default 30 s; see session)
+	PingTimeout      time.Duration // wait for a pong (default 10 s; less than PingInterval, half of it when not)
 	HandshakeTimeout time.Duration // dial + challenge + welcome (default 20 s)
 	WriteTimeout     time.Duration // one frame write (default 30 s)
 	StableAfter      time.Duration // a connection up this long resets the backoff (default 30 s)
@@ -137,8 +138,9 @@ type Link struct {
 	pumping   bool
 	pumpAgain bool
 	st        State
-	// kbWait holds the callers of SearchKB waiting for their answer.
-	kbWait map[string]chan wire.KBResults
+	// asking holds the callers of ask (SearchKB, RequestTemplates)
+	// waiting for their answer, by query id.
+	asking map[string]chan wire.Body
 }
 
 // New checks cfg and returns a Link.
@@ -156,6 +158,9 @@ func New(cfg Config) (*Link, error) {
 	setDefault(&cfg.Window, DefaultWindow)
 	setDefault(&cfg.PingInterval, DefaultPingInterval)
 	setDefault(&cfg.PingTimeout, DefaultPingTimeout)
+	if cfg.PingTimeout >= cfg.PingInterval {
+		cfg.PingTimeout = cfg.PingInterval / 2
+	}
 	setDefault(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&cfg.StableAfter, DefaultStableAfter)
@@ -165,9 +170,17 @@ func New(cfg Config) (*Link, error) {
 		if dial == nil {
 			dial = (&net.Dialer{Timeout: cfg.HandshakeTimeout, KeepAlive: 30 * time.Second}).DialContext
 		}
+		tlsConfig := cfg.TLS
+		if tlsConfig != nil && tlsConfig.ClientSessionCache == nil {
+			// Resume the TLS session on reconnects (the hub keeps its
+			// ticket keys across restarts and replicas): about half the
+			// work of a full handshake for both sides.
+			tlsConfig = tlsConfig.Clone()
+			tlsConfig.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+		}
 		l.client = &http.Client{Transport: &http.Transport{
 			DialContext:         dial,
-			TLSClientConfig:     cfg.TLS,
+			TLSClientConfig:     tlsConfig,
 			TLSHandshakeTimeout: cfg.HandshakeTimeout,
 			Proxy:               http.ProxyFromEnvironment,
 		}}
@@ -224,41 +237,83 @@ func (l *Link) SearchKB(ctx context.Context, q wire.KBQuery) (wire.KBResults, er
 	if q.QueryID == "" {
 		q.QueryID = wire.NewID()
 	}
-	if err := q.Validate(); err != nil {
-		return wire.KBResults{}, err
-	}
-	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), q)
+	ans, err := l.ask(ctx, q.QueryID, q, "knowledge-base search")
 	if err != nil {
 		return wire.KBResults{}, err
 	}
-	ch := make(chan wire.KBResults, 1)
+	r, ok := ans.(wire.KBResults)
+	if !ok {
+		return wire.KBResults{}, fmt.Errorf("the hub answered the knowledge-base search with %s", ans.Type())
+	}
+	return r, nil
+}
+
+// RequestTemplates asks the hub for its service request templates, as
+// SearchKB asks for articles.
+func (l *Link) RequestTemplates(ctx context.Context) ([]wire.RequestTemplate, error) {
+	q := wire.TemplatesQuery{QueryID: wire.NewID()}
+	ans, err := l.ask(ctx, q.QueryID, q, "request template listing")
+	if err != nil {
+		return nil, err
+	}
+	r, ok := ans.(wire.TemplateList)
+	if !ok {
+		return nil, fmt.Errorf("the hub answered the request template listing with %s", ans.Type())
+	}
+	return r.Templates, nil
+}
+
+// ask sends question q (not spooled) and waits until ctx ends for the
+// hub's answer carrying query id.
+func (l *Link) ask(ctx context.Context, id string, q wire.Body, what string) (wire.Body, error) {
+	if err := q.Validate(); err != nil {
+		return nil, err
+	}
+	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), q)
+	if err != nil {
+		return nil, err
+	}
+	ch := make(chan wire.Body, 1)
 	l.mu.Lock()
 	conn := l.conn
 	if conn == nil {
 		l.mu.Unlock()
-		return wire.KBResults{}, ErrOffline
+		return nil, ErrOffline
 	}
-	if l.kbWait == nil {
-		l.kbWait = map[string]chan wire.KBResults{}
+	if l.asking == nil {
+		l.asking = map[string]chan wire.Body{}
 	}
-	l.kbWait[q.QueryID] = ch
+	l.asking[id] = ch
 	l.mu.Unlock()
 	defer func() {
 		l.mu.Lock()
-		delete(l.kbWait, q.QueryID)
+		delete(l.asking, id)
 		l.mu.Unlock()
 	}()
 	wctx, cancel := context.WithTimeout(ctx, l.cfg.WriteTimeout)
 	err = conn.Write(wctx, websocket.MessageText, frame)
 	cancel()
 	if err != nil {
-		return wire.KBResults{}, fmt.Errorf("ask the hub: %w", err)
+		return nil, fmt.Errorf("ask the hub: %w", err)
 	}
 	select {
 	case r := <-ch:
 		return r, nil
 	case <-ctx.Done():
-		return wire.KBResults{}, fmt.Errorf("the hub did not answer the knowledge-base search in time: %w", ctx.Err())
+		return nil, fmt.Errorf("the hub did not answer the %s in time: %w", what, ctx.Err())
+	}
+}
+
+// answered hands the hub's answer to the caller of ask waiting for it.
+func (l *Link) answered(id string, body wire.Body) {
+	l.mu.Lock()
+	ch := l.asking[id]
+	l.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- body:
+		default:
+		}
 	}
 }
 
@@ -551,7 +606,15 @@ func (l *Link) session(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	if w.LastSeq > 0 {
-		if err := l.cfg.Spool.Advance(w.LastSeq); err != nil {
+		if err := l.cfg.Spool.Advance(w.LastSeq); errors.Is(err, spool.ErrSeqTooHigh) {
+			// Taking it would leave the device too few sequence numbers
+			// (and a hub with a record like this one drops what follows
+			// as duplicates): stay off this hub, keep everything spooled.
+			conn.Close(websocket.StatusPolicyViolation, "last_seq refused")
+			return 0, fmt.Errorf("the hub says it has this device's messages up to number %d, too close to the highest "+
+				"sequence number; not connecting, and keeping every message spooled (the hub's record of this device is "+
+				"damaged or the hub is not to be trusted; enroll the device again): %w", w.LastSeq, err)
+		} else if err != nil {
 			l.log.Warn("recording the hub's last sequence number failed", "err", err)
 		}
 		if err := l.cfg.Spool.Ack(w.LastSeq); err != nil {
@@ -578,35 +641,68 @@ func (l *Link) session(ctx context.Context) (time.Duration, error) {
 		l.detach(conn)
 		conn.Close(websocket.StatusNormalClosure, "agent shutting down")
 	})
+	// The ping is what notices a half-open connection (the hub or the path
+	// gone without a FIN or RST: writes still succeed into the socket and
+	// nothing comes back), within PingInterval: once the hub has been quiet
+	// for PingInterval-PingTimeout, a ping, and PingTimeout for its pong.
+	// Any frame from the hub (an ack) shows the connection alive, so a
+	// connection that carries telemetry is not pinged.
+	quiet := l.cfg.PingInterval - l.cfg.PingTimeout
+	var heard atomic.Int64 // when the last frame (or pong) came from the hub, unix ns
+	heard.Store(start.UnixNano())
 	var pinger *time.Timer
 	var pingMu sync.Mutex
+	var pingErr error // why the ping ended the session
 	stopped := false
 	var ping func()
+	again := func(d time.Duration) {
+		pingMu.Lock()
+		if !stopped {
+			pinger = time.AfterFunc(d, ping)
+		}
+		pingMu.Unlock()
+	}
 	ping = func() {
+		if since := time.Since(time.Unix(0, heard.Load())); since < quiet {
+			again(quiet - since)
+			return
+		}
 		pctx, cancel := context.WithTimeout(context.Background(), l.cfg.PingTimeout)
 		err := conn.Ping(pctx)
 		cancel()
 		if err != nil {
-			l.log.Warn("hub did not answer ping; reconnecting", "err", err)
+			if errors.Is(err, context.DeadlineExceeded) {
+				l.log.Warn("hub did not answer ping; reconnecting", "timeout", l.cfg.PingTimeout.String(), "err", err)
+				err = fmt.Errorf("the hub did not answer a ping within %s; the connection was dropped as dead: %w", l.cfg.PingTimeout, err)
+				pingMu.Lock()
+				pingErr = err
+				pingMu.Unlock()
+				// Said at once (the tray shows it), not when the reader ends.
+				l.mu.Lock()
+				l.st.LastError = err.Error()
+				l.mu.Unlock()
+				l.detach(conn)
+			}
+			// Otherwise the connection is closing already and the reader
+			// says why.
 			conn.CloseNow()
 			return
 		}
-		pingMu.Lock()
-		if !stopped {
-			pinger = time.AfterFunc(l.cfg.PingInterval, ping)
-		}
-		pingMu.Unlock()
+		heard.Store(time.Now().UnixNano())
+		again(quiet)
 	}
-	pingMu.Lock()
-	pinger = time.AfterFunc(l.cfg.PingInterval, ping)
-	pingMu.Unlock()
+	again(quiet)
 
 	l.pump()
-	err = l.readLoop(conn)
+	err = l.readLoop(conn, &heard)
 
 	pingMu.Lock()
 	stopped = true
 	pinger.Stop()
+	if pingErr != nil {
+		// The reader's error is only "use of closed network connection".
+		err = pingErr
+	}
 	pingMu.Unlock()
 	l.detach(conn)
 	if !stopClose() {
@@ -626,14 +722,16 @@ func (l *Link) detach(conn *websocket.Conn) {
 	l.mu.Unlock()
 }
 
-// readLoop handles hub frames until the connection ends.
-func (l *Link) readLoop(conn *websocket.Conn) error {
+// readLoop handles hub frames until the connection ends, noting in heard
+// when each arrived.
+func (l *Link) readLoop(conn *websocket.Conn, heard *atomic.Int64) error {
 	bad := 0
 	for {
 		_, data, err := conn.Read(context.Background())
 		if err != nil {
 			return closeErr(err)
 		}
+		heard.Store(time.Now().UnixNano())
 		env, err := wire.Decode(data)
 		if err != nil {
 			bad++
@@ -703,15 +801,14 @@ func (l *Link) readLoop(conn *websocket.Conn) error {
 				l.log.Warn("ignoring malformed knowledge-base results", "err", err)
 				continue
 			}
-			l.mu.Lock()
-			ch := l.kbWait[r.QueryID]
-			l.mu.Unlock()
-			if ch != nil {
-				select {
-				case ch <- r:
-				default:
-				}
+			l.answered(r.QueryID, r)
+		case wire.TypeTemplateList:
+			r, err := wire.DecodeBody[wire.TemplateList](env)
+			if err != nil {
+				l.log.Warn("ignoring a malformed request template list", "err", err)
+				continue
 			}
+			l.answered(r.QueryID, r)
 		default:
 			l.log.Debug("ignoring unexpected message from hub", "type", env.Type)
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -604,4 +605,32 @@ func TestHubOffsetFollowsAcks(t *testing.T) {
 	if st.Connects != 1 || st.HubOffset < 3*time.Minute-time.Second || st.HubOffset > 3*time.Minute+time.Second {
 		t.Fatalf("after the hub's clock moved 3 min: offset %s, connects %d", st.HubOffset, st.Connects)
 	}
+}
+
+// TestSilentHubDroppedByPing: after the welcome the hub reads nothing, so
+// no pong comes back, as on a half-open connection. The ping drops the
+// session, the state says offline and why (it said "use of closed
+// network connection"), and the agent connects again.
+func TestSilentHubDroppedByPing(t *testing.T) {
+	pub, priv := newKey(t)
+	h := newFakeHub(t, pub)
+	var silent atomic.Bool
+	silent.Store(true)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) }) // before the server closes: it waits for its handlers
+	h.afterWelcome = func(ctx context.Context, c *websocket.Conn) {
+		if silent.Load() {
+			<-release
+		}
+	}
+	sp := spool.NewMem(0, nil)
+	a := startAgent(t, h, priv, sp, func(c *Config) { c.PingInterval, c.PingTimeout = 150*time.Millisecond, 100*time.Millisecond })
+	waitState(t, a.link, func(s State) bool {
+		return s.Connects >= 1 && !s.Connected && strings.Contains(s.LastError, "the hub did not answer a ping within 100ms")
+	})
+	silent.Store(false)
+	if _, err := a.link.Send(context.Background(), telemetry()); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, a.link, func(s State) bool { return s.Connected && s.AckedSeq == 1 })
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/tierline/tierline/agent/version"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/ratelimit"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -35,6 +36,7 @@ type Link interface {
 	Send(ctx context.Context, body wire.Body) (uint64, error)
 	State() link.State
 	SearchKB(ctx context.Context, q wire.KBQuery) (wire.KBResults, error)
+	RequestTemplates(ctx context.Context) ([]wire.RequestTemplate, error)
 }
 
 // Checker runs health checks (agent/health).
@@ -54,13 +56,16 @@ type Runner interface {
 
 // Config is what the operations work with.
 type Config struct {
-	Link    Link
-	Checks  Checker
-	Runner  Runner
-	Policy  fixes.Policy
-	Desk    *gethelp.Desk
-	KB      *gethelp.KBCache
-	Consent *gethelp.ConsentBroker
+	Link   Link
+	Checks Checker
+	Runner Runner
+	Policy fixes.Policy
+	Desk   *gethelp.Desk
+	KB     *gethelp.KBCache
+	// Templates keeps the hub's service request templates (the desk
+	// checks requests against the same cache).
+	Templates *gethelp.TemplateCache
+	Consent   *gethelp.ConsentBroker
 	// Crashes, when set, lists recent application crashes in diagnose.
 	Crashes CrashRecord
 	// Hub is the hub's address (host:port) and Hostname this machine's,
@@ -73,7 +78,14 @@ type Config struct {
 	// (default fixes.LocalMachine, read at each listing: a tool installed
 	// or a lease taken since shows at once).
 	Machine func() fixes.Machine
+	// FixLimit bounds the fixes one unprivileged local user runs (agent
+	// run --fix-limit; zero: no limit). The administrator is not limited.
+	FixLimit ratelimit.Limit
 }
+
+// DefaultFixPerUser is the default FixLimit: plenty for a person trying
+// the Tier 0 fixes, nothing like a loop of thousands.
+var DefaultFixPerUser = ratelimit.Limit{N: 30, Per: time.Hour}
 
 // API serves the local socket's operations.
 type API struct {
@@ -83,6 +95,7 @@ type API struct {
 	policy   fixes.Policy
 	desk     *gethelp.Desk
 	kb       *gethelp.KBCache
+	tpls     *gethelp.TemplateCache
 	consent  *gethelp.ConsentBroker
 	crashes  CrashRecord
 	hub      string
@@ -90,6 +103,7 @@ type API struct {
 	log      *slog.Logger
 	kbWait   time.Duration
 	machine  func() fixes.Machine
+	fixRuns  *ratelimit.Keyed
 
 	mu     sync.Mutex
 	latest []diag.CheckResult // the last health check results
@@ -108,8 +122,8 @@ func New(cfg Config) *API {
 		cfg.Machine = fixes.LocalMachine
 	}
 	return &API{link: cfg.Link, checks: cfg.Checks, runner: cfg.Runner, policy: cfg.Policy, desk: cfg.Desk, kb: cfg.KB,
-		consent: cfg.Consent, crashes: cfg.Crashes, hub: cfg.Hub, hostname: cfg.Hostname, log: cfg.Logger, kbWait: cfg.KBWait,
-		machine: cfg.Machine}
+		tpls: cfg.Templates, consent: cfg.Consent, crashes: cfg.Crashes, hub: cfg.Hub, hostname: cfg.Hostname, log: cfg.Logger, kbWait: cfg.KBWait,
+		machine: cfg.Machine, fixRuns: ratelimit.NewKeyed(cfg.FixLimit)}
 }
 
 // SetChecks records the latest full health check results.
@@ -248,6 +262,9 @@ func (o *API) Register(s *localipc.Server) {
 			return nil, err
 		}
 		return o.searchKB(ctx, call)
+	})
+	s.HandleUser(localipc.OpTemplates, func(ctx context.Context, _ json.RawMessage) (any, error) {
+		return o.templates(ctx), nil
 	})
 	s.HandleUser(localipc.OpSession, func(ctx context.Context, body json.RawMessage) (any, error) {
 		var call localipc.SessionCall
@@ -424,6 +441,15 @@ func (o *API) run(ctx context.Context, who localipc.Caller, call localipc.RunCal
 				"Use Get help to ask them; you can run the Tier 0 fixes yourself.", f.ID, f.Title, f.Tier)
 		}
 	}
+	if !who.Privileged {
+		now := time.Now()
+		if ok, at := o.fixRuns.Allow(who.User, now); !ok {
+			o.log.Warn("local fix run refused: the user is over its limit", "user", who.User, "uid", who.UID, "fix", f.ID,
+				"limit", o.fixRuns.Limit().String())
+			return wire.RunResult{}, localipc.Limited("You have run fixes yourself as often as one person may on this computer (%s). "+
+				"You can run one again %s; if the problem remains, use Get help.", o.fixRuns.Limit().Describe(), gethelp.AskAgain(at, now))
+		}
+	}
 	req := wire.RunRequest{RunID: wire.NewID(), Fix: f.ID, Params: call.Params, Tier: tier,
 		RequestedBy: "local user " + who.User}
 	rctx := fixes.WithRequesterConsent(ctx)
@@ -473,9 +499,32 @@ func (o *API) searchKB(ctx context.Context, call localipc.KBCall) (localipc.KBAn
 	return localipc.KBAnswer{Articles: o.kb.Search(text, checks, wire.KBLimit), Cached: true}, nil
 }
 
+// templates asks the hub for its service request templates and keeps
+// them; offline, or when the hub does not answer in time, the list it gave
+// last.
+func (o *API) templates(ctx context.Context) localipc.TemplatesAnswer {
+	if o.tpls == nil {
+		return localipc.TemplatesAnswer{Templates: []wire.RequestTemplate{}, Cached: true}
+	}
+	qctx, cancel := context.WithTimeout(ctx, o.kbWait)
+	list, err := o.link.RequestTemplates(qctx)
+	cancel()
+	if err == nil {
+		o.tpls.Remember(list)
+		return localipc.TemplatesAnswer{Templates: o.tpls.List()}
+	}
+	if !errors.Is(err, link.ErrOffline) {
+		o.log.Info("request templates: answering from the saved copy", "err", err)
+	}
+	return localipc.TemplatesAnswer{Templates: o.tpls.List(), Cached: true}
+}
+
 func (o *API) session(ctx context.Context, call localipc.SessionCall) (localipc.SessionAnswer, error) {
 	h := wire.HelpSession{SessionID: call.SessionID, Started: call.Started, Ended: time.Now().UTC(), Category: call.Category,
 		Ticket: call.Ticket, FixesRun: call.FixesRun, Articles: call.Articles, Failing: call.Failing}
+	if c, ok := localipc.CallerFrom(ctx); ok && !c.Privileged {
+		h.User = c.User
+	}
 	if h.SessionID == "" {
 		h.SessionID = wire.NewID()
 	}

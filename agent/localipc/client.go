@@ -130,6 +130,12 @@ func (c *Client) ConsentAnswer(ctx context.Context, in ConsentAnswerCall) (OK, e
 	return out, call(ctx, c.path, OpConsentAnswer, in, &out)
 }
 
+// Templates is OpTemplates.
+func (c *Client) Templates(ctx context.Context) (TemplatesAnswer, error) {
+	var out TemplatesAnswer
+	return out, call(ctx, c.path, OpTemplates, nil, &out)
+}
+
 // Help is OpHelp.
 func (c *Client) Help(ctx context.Context, in HelpCall) (HelpAnswer, error) {
 	var out HelpAnswer

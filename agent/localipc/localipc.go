@@ -77,6 +77,10 @@ const (
 	// CodeBusy: too many connections at once, from this user or in all;
 	// try again in a moment.
 	CodeBusy = "busy"
+	// CodeLimited: the caller (or this computer) asked for this more
+	// often than the agent's limits allow; the message says when it can
+	// ask again.
+	CodeLimited = "limited"
 )
 
 // Caller is who is on the other end of a connection, as the operating
@@ -124,6 +128,11 @@ func (e *Error) Error() string { return e.Message }
 // Forbidden is the error for a caller asking for more than it may.
 func Forbidden(format string, args ...any) error {
 	return &Error{Code: CodeForbidden, Message: fmt.Sprintf(format, args...)}
+}
+
+// Limited is the error for a caller over one of the agent's limits.
+func Limited(format string, args ...any) error {
+	return &Error{Code: CodeLimited, Message: fmt.Sprintf(format, args...)}
 }
 
 // BadRequest is the error for a request whose body is wrong.

@@ -51,6 +51,10 @@ const (
 	OpReply Op = "reply"
 	// OpSurvey (user): wire.SurveyAnswer → Queued (same rule).
 	OpSurvey Op = "survey"
+	// OpTemplates (user): no body → TemplatesAnswer. The hub's service
+	// request templates; asks the hub (about 3 s), offline it answers
+	// from STATE/request-templates.json with Cached set.
+	OpTemplates Op = "templates"
 )
 
 // Icon states of the tray, most important first when several apply.
@@ -197,6 +201,13 @@ type KBAnswer struct {
 	Cached bool `json:"cached"`
 }
 
+// TemplatesAnswer answers OpTemplates.
+type TemplatesAnswer struct {
+	Templates []wire.RequestTemplate `json:"templates"`
+	// Cached: the hub could not be asked; this is the list it gave last.
+	Cached bool `json:"cached"`
+}
+
 // SessionCall records a Get help session.
 type SessionCall struct {
 	SessionID string    `json:"session_id"`
@@ -267,6 +278,11 @@ type HelpCall struct {
 	// Wait is how long to wait for the hub's ticket number (nanoseconds
 	// in JSON; at most 30 s).
 	Wait time.Duration `json:"wait,omitempty"`
+	// Template files a service request from that request template (an id
+	// from OpTemplates), with Answers to its fields by key; Text may then
+	// be empty.
+	Template string            `json:"template,omitempty"`
+	Answers  map[string]string `json:"answers,omitempty"`
 }
 
 // HelpAnswer is what the caller of "help" is told.
@@ -279,6 +295,9 @@ type HelpAnswer struct {
 	Number    int64  `json:"number,omitempty"`
 	Tier      int    `json:"tier,omitempty"`
 	Next      string `json:"next,omitempty"`
+	// Joined: the request repeated the same words of one this user
+	// filed moments ago; the hub added it to that ticket (Number).
+	Joined bool `json:"joined,omitempty"`
 }
 
 // MyTicket is one of the device's tickets as the user sees it.

@@ -78,6 +78,9 @@ func (s *Server) agentError(w http.ResponseWriter, what string, err error) {
 			"restart the computer or ask your IT department")
 	case code == localipc.CodeForbidden:
 		writeError(w, http.StatusForbidden, err.Error())
+	case code == localipc.CodeLimited:
+		// The agent's words say when the user can ask again.
+		writeError(w, http.StatusTooManyRequests, err.Error())
 	case code == localipc.CodeUnknownOp:
 		writeError(w, http.StatusNotImplemented, "the Tierline agent on this computer is too old for this ("+what+
 			"); it updates itself, try again later")
@@ -275,6 +278,21 @@ type helpCall struct {
 	Text       string `json:"text"`
 	Category   string `json:"category,omitempty"`
 	Screenshot []byte `json:"screenshot,omitempty"`
+	// Template and Answers make it a service request (GET /api/templates);
+	// Text is then an optional note.
+	Template string            `json:"template,omitempty"`
+	Answers  map[string]string `json:"answers,omitempty"`
+}
+
+// apiTemplates lists the service request templates the user can file.
+func (s *Server) apiTemplates(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.callCtx(r.Context())
+	defer cancel()
+	out, err := s.agent.Templates(ctx)
+	if err == nil && out.Templates == nil {
+		out.Templates = []wire.RequestTemplate{}
+	}
+	writeAnswer(s, w, string(localipc.OpTemplates), out, err)
 }
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
@@ -287,8 +305,14 @@ func (s *Server) apiHelp(w http.ResponseWriter, r *http.Request) {
 	}
 	in.Text = strings.TrimSpace(in.Text)
 	switch {
-	case in.Text == "":
+	case in.Text == "" && in.Template == "":
 		writeError(w, http.StatusBadRequest, "say in a few words what is wrong")
+		return
+	case len(in.Answers) > 0 && in.Template == "":
+		writeError(w, http.StatusBadRequest, "answers need the request form they belong to (template)")
+		return
+	case wire.ValidateAnswers(in.Answers) != nil:
+		writeError(w, http.StatusBadRequest, "the answers are not valid: "+wire.ValidateAnswers(in.Answers).Error())
 		return
 	case len(in.Text) > wire.MaxHelpText:
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("the text is longer than %d characters; shorten it", wire.MaxHelpText))
@@ -320,6 +344,7 @@ func (s *Server) apiHelp(w http.ResponseWriter, r *http.Request) {
 		ss.category = in.Category
 	}
 	call := localipc.HelpCall{RequestID: ss.requestID, Text: in.Text, Category: in.Category, Screenshot: in.Screenshot, Wait: wait,
+		Template: in.Template, Answers: in.Answers,
 		Tried: wire.SelfHelp{Articles: append([]string(nil), ss.articles...), Runs: append([]wire.TriedFix(nil), ss.runs...)}}
 	ss.mu.Unlock()
 	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)

@@ -64,10 +64,18 @@ func startAgent(t *testing.T) (string, *agent) {
 		if err := json.Unmarshal(body, &m); err != nil {
 			return nil, err
 		}
+		if m["text"] == "ask again" { // the agent's limit, as agent/gethelp words it
+			return nil, localipc.Limited("You have already asked for help as often as one person may from this computer (4 an hour). " +
+				"You can ask again at 10:42 (in 12 minutes).")
+		}
 		a.mu.Lock()
 		a.help = append(a.help, m)
 		a.mu.Unlock()
 		return map[string]any{"request_id": m["request_id"], "queued": true, "connected": false}, nil
+	})
+	srv.HandleUser(localipc.OpTemplates, func(ctx context.Context, _ json.RawMessage) (any, error) {
+		return localipc.TemplatesAnswer{Cached: true, Templates: []wire.RequestTemplate{{ID: "tpl-1", Name: "A new monitor", Tier: 2, Priority: 4,
+			Fields: []wire.TemplateField{{Key: "size", Label: "Size", Kind: wire.FieldChoice, Required: true, Choices: []string{"24 inch"}}}}}}, nil
 	})
 	srv.HandleUser(localipc.OpSession, func(ctx context.Context, body json.RawMessage) (any, error) {
 		var m map[string]any

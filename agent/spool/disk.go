@@ -264,7 +264,10 @@ func (d *Disk) Append(t wire.Type, build BuildFunc) (Entry, error) {
 	if d.closed {
 		return Entry{}, errClosed
 	}
-	seq := d.meta.LastSeq + 1
+	seq, err := nextSeq(d.meta.LastSeq)
+	if err != nil {
+		return Entry{}, err
+	}
 	frame, err := build(seq)
 	if err != nil {
 		return Entry{}, err
@@ -388,6 +391,9 @@ func (d *Disk) Ack(seq uint64) error {
 
 // Advance implements Spool.
 func (d *Disk) Advance(seq uint64) error {
+	if err := checkAdvance(seq); err != nil {
+		return err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if seq <= d.meta.LastSeq {

@@ -40,7 +40,10 @@ func (m *Mem) Append(t wire.Type, build BuildFunc) (Entry, error) {
 	if m.closed {
 		return Entry{}, errClosed
 	}
-	seq := m.lastSeq + 1
+	seq, err := nextSeq(m.lastSeq)
+	if err != nil {
+		return Entry{}, err
+	}
 	frame, err := build(seq)
 	if err != nil {
 		return Entry{}, err
@@ -110,6 +113,9 @@ func (m *Mem) Ack(seq uint64) error {
 
 // Advance implements Spool.
 func (m *Mem) Advance(seq uint64) error {
+	if err := checkAdvance(seq); err != nil {
+		return err
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if seq > m.lastSeq {

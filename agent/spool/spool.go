@@ -10,6 +10,9 @@
 package spool
 
 import (
+	"errors"
+	"fmt"
+
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -38,6 +41,7 @@ type Spool interface {
 	Ack(seq uint64) error
 	// Advance makes sure the next assigned seq is greater than seq (used
 	// when the hub reports a LastSeq above ours, e.g. after a state restore).
+	// It refuses (ErrSeqTooHigh) a seq above MaxAdvance.
 	Advance(seq uint64) error
 	// Stats reports the spool's current state.
 	Stats() Stats
@@ -57,3 +61,33 @@ type Stats struct {
 // Droppable reports whether entries of type t may be dropped when the spool
 // is over its cap: only telemetry is.
 func Droppable(t wire.Type) bool { return t == wire.TypeTelemetry }
+
+// MaxAdvance is the highest seq Advance accepts: near the top of the
+// sequence numbers (wire.MaxSeq), only a damaged or hostile hub would say
+// the device got there, and following it would leave too few numbers to
+// go on with.
+const MaxAdvance = wire.MaxSeq - wire.MaxSeqJump
+
+// ErrSeqExhausted: every sequence number up to wire.MaxSeq has been
+// assigned. The spool never wraps to 0 (the hub would drop every later
+// message as a duplicate); the device must be enrolled again.
+var ErrSeqExhausted = fmt.Errorf("spool: the device has used every sequence number up to %d; enroll it again", wire.MaxSeq)
+
+// ErrSeqTooHigh: Advance was asked to go above MaxAdvance.
+var ErrSeqTooHigh = errors.New("spool: sequence number too close to the highest")
+
+// nextSeq is the seq after last, refusing to wrap.
+func nextSeq(last uint64) (uint64, error) {
+	if last >= wire.MaxSeq {
+		return 0, ErrSeqExhausted
+	}
+	return last + 1, nil
+}
+
+// checkAdvance refuses a seq Advance must not take.
+func checkAdvance(seq uint64) error {
+	if seq > MaxAdvance {
+		return fmt.Errorf("%w: %d is above %d (the highest, %d, less %d kept free); refusing to advance", ErrSeqTooHigh, seq, MaxAdvance, wire.MaxSeq, wire.MaxSeqJump)
+	}
+	return nil
+}

@@ -29,6 +29,8 @@ type fakeAgent struct {
 	result   wire.RunResult
 	answers  []localipc.ConsentAnswerCall
 	runs     []localipc.RunCall
+	// runErr, if set, is the agent's answer to a run (a refusal).
+	runErr error
 }
 
 func startFakeAgent(t *testing.T) *fakeAgent {
@@ -73,6 +75,9 @@ func startFakeAgent(t *testing.T) *fakeAgent {
 		f.mu.Lock()
 		defer f.mu.Unlock()
 		f.runs = append(f.runs, r)
+		if f.runErr != nil {
+			return nil, f.runErr
+		}
 		return f.result, nil
 	})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -25,6 +25,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -40,21 +41,23 @@ import (
 // the per-area interfaces (see the package doc). The hub passes its
 // *store.Store.
 type Store interface {
-	callerStore      // api.go
-	auditStore       // audit.go
-	devicesStore     // devices.go
-	tokensStore      // tokens.go
-	fleetStore       // fleet.go
-	runsStore        // runs.go
-	ticketsStore     // tickets.go
-	problemsStore    // problems.go
-	kbStore          // kb.go
-	vendorsStore     // vendors.go
-	usersStore       // users.go
-	updatesStore     // updates.go
-	softwareStore    // software.go
-	attachmentsStore // attachments.go
-	notifyStore      // notifications.go
+	callerStore       // api.go
+	auditStore        // audit.go
+	devicesStore      // devices.go
+	tokensStore       // tokens.go
+	fleetStore        // fleet.go
+	runsStore         // runs.go
+	ticketsStore      // tickets.go
+	problemsStore     // problems.go
+	kbStore           // kb.go
+	vendorsStore      // vendors.go
+	usersStore        // users.go
+	updatesStore      // updates.go
+	softwareStore     // software.go
+	attachmentsStore  // attachments.go
+	secondFactorStore // secondfactor.go
+	templatesStore    // templates.go
+	notifyStore       // notifications.go
 }
 
 // The hub's store keeps satisfying every area's interface.
@@ -64,6 +67,7 @@ var _ Store = (*store.Store)(nil)
 // an API token.
 type callerStore interface {
 	LookupAPIToken(ctx context.Context, hash []byte, now time.Time) (store.APIToken, store.User, error)
+	NoteAPITokenAddress(ctx context.Context, id, addr string) (bool, error)
 }
 
 // Config configures the API.
@@ -123,21 +127,23 @@ type API struct {
 
 	// The store, once per area, typed by what that area calls on it.
 	// A handler uses its own area's field and no other.
-	callers     callerStore      // api.go
-	auditLog    auditStore       // audit.go
-	devices     devicesStore     // devices.go
-	tokens      tokensStore      // tokens.go
-	fleet       fleetStore       // fleet.go
-	runs        runsStore        // runs.go
-	tickets     ticketsStore     // tickets.go
-	problems    problemsStore    // problems.go
-	kb          kbStore          // kb.go
-	vendors     vendorsStore     // vendors.go
-	users       usersStore       // users.go
-	updates     updatesStore     // updates.go
-	software    softwareStore    // software.go
-	attachments attachmentsStore // attachments.go
-	notifyPrefs notifyStore      // notifications.go
+	callers     callerStore       // api.go
+	auditLog    auditStore        // audit.go
+	devices     devicesStore      // devices.go
+	tokens      tokensStore       // tokens.go
+	fleet       fleetStore        // fleet.go
+	runs        runsStore         // runs.go
+	tickets     ticketsStore      // tickets.go
+	problems    problemsStore     // problems.go
+	kb          kbStore           // kb.go
+	vendors     vendorsStore      // vendors.go
+	users       usersStore        // users.go
+	updates     updatesStore      // updates.go
+	software    softwareStore     // software.go
+	attachments attachmentsStore  // attachments.go
+	factors     secondFactorStore // secondfactor.go
+	templates   templatesStore    // templates.go
+	notifyPrefs notifyStore       // notifications.go
 }
 
 // New builds the API.
@@ -157,7 +163,8 @@ func New(cfg Config) (*API, error) {
 	st := cfg.Store
 	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
-		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, notifyPrefs: st}
+		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, factors: st,
+		templates: st, notifyPrefs: st}
 	// Handlers reach the store only through their area's field above.
 	cfg.Store = nil
 	a.cfg = cfg
@@ -207,7 +214,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.notificationRoutes())...)
+	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.secondFactorRoutes(), a.templateRoutes(), a.notificationRoutes())...)
 }
 
 func (a *API) routes() {
@@ -272,7 +279,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "send an API token as `Authorization: Bearer <token>` (create one with `tierline-hub apitoken create --user NAME`)")
 		return Caller{}, false
 	}
-	_, u, err := a.callers.LookupAPIToken(r.Context(), auth.HashSecret(strings.TrimSpace(tok)), a.cfg.Now())
+	t, u, err := a.callers.LookupAPIToken(r.Context(), auth.HashSecret(strings.TrimSpace(tok)), a.cfg.Now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "API token is not valid")
@@ -285,7 +292,34 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 		writeError(w, http.StatusInternalServerError, "internal", "could not check the API token")
 		return Caller{}, false
 	}
-	return Caller{UserID: u.ID, Name: u.Name, Role: u.Role}, true
+	who := Caller{UserID: u.ID, Name: u.Name, Role: u.Role}
+	a.noteTokenAddress(r, who, t)
+	if t.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		a.audit(r, who, "api.deny", r.URL.Path, "denied", map[string]any{"reason": "read-only token", "token": t.ID})
+		writeError(w, http.StatusForbidden, "read_only_token", "API token "+t.ID+" is read-only: it may only read (GET); create a read-write token to change things")
+		return Caller{}, false
+	}
+	return who, true
+}
+
+// noteTokenAddress audits a token's use from an address it was not last
+// used from (its first use too), so a stolen token used elsewhere shows.
+func (a *API) noteTokenAddress(r *http.Request, who Caller, t store.APIToken) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if host == t.LastAddress {
+		return
+	}
+	changed, err := a.callers.NoteAPITokenAddress(r.Context(), t.ID, host)
+	if err != nil {
+		a.log.Error("note API token address", "err", err)
+		return
+	}
+	if changed {
+		a.audit(r, who, "apitoken.use", t.ID, "new_address", map[string]any{"from": t.LastAddress, "to": host})
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -28,7 +28,12 @@ type fixture struct {
 
 func setup(t *testing.T) fixture {
 	t.Helper()
-	st := storetest.Open(t)
+	return setupOn(t, storetest.Open(t))
+}
+
+// setupOn is setup on a store of the caller's (storetest.Backends).
+func setupOn(t *testing.T, st *store.Store) fixture {
+	t.Helper()
 	ctx := context.Background()
 	now := time.Now()
 	f := fixture{tokens: map[store.Role]string{}, store: st}

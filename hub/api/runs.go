@@ -33,7 +33,7 @@ type runsStore interface {
 // Limits of run requests.
 const (
 	DefaultRunExpiry = time.Hour
-	MaxRunExpiry     = 7 * 24 * time.Hour
+	MaxRunExpiry     = wire.MaxRunExpiry
 	minRunExpiry     = 10 * time.Second
 	maxRunWait       = 30 * time.Second
 	// MaxBatchDevices bounds one batch run for roles below admin.

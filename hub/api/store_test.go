@@ -18,8 +18,12 @@ import (
 // lostStore is a callerStore whose database has gone away. The other tests
 // run on the real SQLite store; this one needs a store that fails on
 // demand, and because authentication needs only callerStore, the fake is
-// one method.
+// two methods.
 type lostStore struct{}
+
+func (lostStore) NoteAPITokenAddress(context.Context, string, string) (bool, error) {
+	return false, errors.New("sql: database is closed")
+}
 
 func (lostStore) LookupAPIToken(context.Context, []byte, time.Time) (store.APIToken, store.User, error) {
 	return store.APIToken{}, store.User{}, errors.New("sql: database is closed")

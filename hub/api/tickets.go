@@ -141,6 +141,10 @@ type openReq struct {
 	// RequestID makes the request safe to retry: the same id files one
 	// ticket.
 	RequestID string `json:"request_id"`
+	// Template files a service request from a request template, with
+	// Answers to its fields by key; text may then be left out.
+	Template string            `json:"template"`
+	Answers  map[string]string `json:"answers"`
 }
 
 // openTicket files a ticket for a person, with or without a device. For a
@@ -157,7 +161,8 @@ func (a *API) openTicket(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	in := tickets.Intake{DeviceID: req.Device, Requester: req.Requester, Text: req.Text, Category: req.Category,
-		Type: req.Type, Channel: req.Channel, Impact: req.Impact, Urgency: req.Urgency, RequestID: req.RequestID}
+		Type: req.Type, Channel: req.Channel, Impact: req.Impact, Urgency: req.Urgency, RequestID: req.RequestID,
+		Template: req.Template, Answers: req.Answers}
 	t, created, err := svc.Open(r.Context(), who.Name, in, a.cfg.Diagnose)
 	if err != nil {
 		if errors.Is(err, tickets.ErrInvalid) {
@@ -169,7 +174,8 @@ func (a *API) openTicket(w http.ResponseWriter, r *http.Request, who Caller) {
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
-		a.audit(r, who, "ticket.open", t.ID, "ok", map[string]any{"number": t.Number, "channel": t.Channel, "type": t.Type, "device": t.DeviceID})
+		a.audit(r, who, "ticket.open", t.ID, "ok", map[string]any{"number": t.Number, "channel": t.Channel, "type": t.Type, "device": t.DeviceID,
+			"template": req.Template})
 	}
 	writeJSON(w, status, map[string]any{"ticket": a.view(svc, t), "created": created})
 }

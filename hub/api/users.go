@@ -275,6 +275,8 @@ type CreateAPITokenRequest struct {
 	User    string `json:"user"`    // user name
 	Expires string `json:"expires"` // Go duration, default 2160h (90 days)
 	Note    string `json:"note"`
+	// ReadOnly tokens may only read: every POST, PUT or DELETE is refused.
+	ReadOnly bool `json:"read_only"`
 }
 
 func (a *API) createAPIToken(w http.ResponseWriter, r *http.Request, who Caller) {
@@ -312,11 +314,12 @@ func (a *API) createAPIToken(w http.ResponseWriter, r *http.Request, who Caller)
 		return
 	}
 	t, secret := NewAPIToken(u.ID, req.Note, a.cfg.Now(), d)
+	t.ReadOnly = req.ReadOnly
 	if err := a.users.CreateAPIToken(r.Context(), t, auth.HashSecret(secret)); err != nil {
 		a.internal(w, "create API token", err)
 		return
 	}
-	a.audit(r, who, "apitoken.create", t.ID, "ok", map[string]any{"user": u.Name, "expires_at": t.ExpiresAt})
+	a.audit(r, who, "apitoken.create", t.ID, "ok", map[string]any{"user": u.Name, "expires_at": t.ExpiresAt, "read_only": t.ReadOnly})
 	writeJSON(w, http.StatusCreated, map[string]any{"token": APITokenInfo{APIToken: t, User: u.Name, Role: u.Role}, "secret": secret})
 }
 

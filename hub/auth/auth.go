@@ -62,10 +62,16 @@ func CheckPassword(hash, password string) bool {
 // Secret returns n random bytes as unpadded base64url text.
 func Secret(n int) string {
 	b := make([]byte, n)
+	randRead(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// randRead fills b from crypto/rand, which does not fail on the systems
+// the hub runs on; if it ever did, no secret may be made.
+func randRead(b []byte) {
 	if _, err := rand.Read(b); err != nil {
 		panic("auth: crypto/rand failed: " + err.Error())
 	}
-	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // HashSecret is how high-entropy secrets (enrollment and API tokens) are

@@ -3,7 +3,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/tierline/tierline/hub/api"
 	"github.com/tierline/tierline/hub/auth"
+	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/notify"
 	"github.com/tierline/tierline/hub/pki"
 	"github.com/tierline/tierline/hub/server"
@@ -49,8 +49,9 @@ func commands() []command {
 		{"token create", "print a new enrollment token", tokenCreate},
 		{"token list", "list enrollment tokens", tokenList},
 		{"token revoke", "revoke an enrollment token: token revoke [flags] ID", tokenRevoke},
-		{"user add", "add a console user (password on stdin)", userAdd},
+		{"user add", "add a console user (password asked in a terminal, else read from stdin)", userAdd},
 		{"user list", "list console users", userList},
+		{"user reset-2fa", "remove a user's second factor (a lost authenticator): user reset-2fa --name N", userReset2FA},
 		{"apitoken create", "print a new API bearer token for a user", apitokenCreate},
 		{"apitoken revoke", "revoke an API token: apitoken revoke [flags] ID", apitokenRevoke},
 		{"device list", "list enrolled devices", deviceList},
@@ -150,12 +151,13 @@ type storeFlags struct{ data, db *string }
 func addStoreFlags(fs *flag.FlagSet) storeFlags {
 	return storeFlags{
 		data: fs.String("data", "", "hub data directory (CA, certificates, embedded database) [TIERLINE_DATA]"),
-		db:   fs.String("db", "", "PostgreSQL URL instead of the embedded database [TIERLINE_DB]"),
+		db:   fs.String("db", "", "PostgreSQL URL (postgres://...) instead of the embedded SQLite database in --data [TIERLINE_DB]"),
 	}
 }
 
+// open opens the store of an existing hub; it creates nothing.
 func (s storeFlags) open(ctx context.Context) (*store.Store, error) {
-	return server.OpenStore(ctx, *s.data, *s.db)
+	return server.OpenExistingStore(ctx, *s.data, *s.db)
 }
 
 // parseAndOpen parses an admin verb's flags and opens the store they name.
@@ -180,6 +182,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	smtpUser := fs.String("smtp-user", "", "mail server user name, if it needs a login [TIERLINE_SMTP_USER]")
 	smtpPassFile := fs.String("smtp-password-file", "", "file holding the mail server password [TIERLINE_SMTP_PASSWORD_FILE]")
 	deflection := fs.Duration("deflection-window", 72*time.Hour, "how long a device must not come back (another Get help session or a ticket) after a session fixed its problem for the session to count as deflected [TIERLINE_DEFLECTION_WINDOW]")
+	budgets := fs.String("device-budgets", "", "per-device budgets of agent messages, TYPE=COUNT/DURATION,... (a burst of COUNT, then one every DURATION/COUNT; off for none), changing the defaults "+gateway.DescribeBudgets()+"; a device over one is refused, counted in tierline_agent_budget_refusals_total and logged [TIERLINE_DEVICE_BUDGETS]")
 	vendorRetry := fs.Duration("vendor-retry", 30*time.Second, "first wait before a failed vendor delivery is tried again; doubles up to 30m [TIERLINE_VENDOR_RETRY]")
 	notifyLimit := fs.String("notify-limit", "30/1h", "at most this many notification emails, and as many webhook calls, per technician in this time; more wait for room [TIERLINE_NOTIFY_LIMIT]")
 	notifyOffline := fs.Duration("notify-offline-after", 10*time.Minute, "how long a device must be gone before technicians watching its group are told it is offline [TIERLINE_NOTIFY_OFFLINE_AFTER]")
@@ -187,7 +190,10 @@ func serve(ctx context.Context, args []string, io IO) error {
 	sessionIdle := fs.Duration("session-idle", 30*time.Minute, "end a console session after this long without a request [TIERLINE_SESSION_IDLE]")
 	rawRet := fs.Duration("raw-retention", 24*time.Hour, "keep raw telemetry this long [TIERLINE_RAW_RETENTION]")
 	rollRet := fs.Duration("rollup-retention", 30*24*time.Hour, "keep telemetry rollups this long [TIERLINE_ROLLUP_RETENTION]")
+	readyMinFree := fs.Uint64("ready-min-free-mib", server.DefaultReadyMinFree>>20, "with the embedded store, /readyz answers 503 when the data directory's disk has less than this many MiB free (0: only when it is full) [TIERLINE_READY_MIN_FREE_MIB]")
 	mf := addMailFlags(fs)
+	ssof := addSSOFlags(fs)
+	pprofListen := fs.String("pprof-listen", "", "serve Go's profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off) [TIERLINE_PPROF_LISTEN]")
 	level := fs.String("log-level", "info", "debug, info, warn or error [TIERLINE_LOG_LEVEL]")
 	format := fs.String("log-format", "text", "text or json [TIERLINE_LOG_FORMAT]")
 	if err := parse(fs, args, 0); err != nil {
@@ -200,6 +206,10 @@ func serve(ctx context.Context, args []string, io IO) error {
 	resp, err := tickets.ParseLimits(*respLimits)
 	if err != nil {
 		return fmt.Errorf("--response-limits: %w", err)
+	}
+	deviceBudgets, err := gateway.ParseBudgets(*budgets)
+	if err != nil {
+		return fmt.Errorf("--device-budgets: %w", err)
 	}
 	if *deflection <= 0 {
 		return fmt.Errorf("--deflection-window %s: give a positive time, such as 72h", *deflection)
@@ -232,6 +242,10 @@ func serve(ctx context.Context, args []string, io IO) error {
 	if *notifyOffline <= 0 {
 		return fmt.Errorf("--notify-offline-after %s: give a positive time, such as 10m", *notifyOffline)
 	}
+	ssoCfg, err := ssof.config()
+	if err != nil {
+		return err
+	}
 	var bh *tickets.BusinessHours
 	if *hours != "" {
 		if bh, err = tickets.ParseBusinessHours(*hours); err != nil {
@@ -245,7 +259,8 @@ func serve(ctx context.Context, args []string, io IO) error {
 	return server.Run(ctx, server.Config{
 		DataDir: *sf.data, DB: *sf.db, Listen: *listen, URL: *urlFlag, TLSCert: *cert, TLSKey: *key,
 		TierLimits: limits, ResponseLimits: resp, SMTP: smtpCfg, VendorRetry: *vendorRetry, BusinessHours: bh, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
-		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection,
+		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection, SSO: ssoCfg, PprofListen: *pprofListen,
+		DeviceBudgets: deviceBudgets, ReadyMinFree: max(*readyMinFree<<20, 1),
 		NotifyLimit: nLimit, NotifyWindow: nWindow, NotifyOfflineAfter: *notifyOffline,
 	})
 }
@@ -359,6 +374,7 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 	sf := addStoreFlags(fs)
 	name := fs.String("name", "", "user name")
 	role := fs.String("role", "", "tier1, tier2, tier3 or admin")
+	forSSO := fs.Bool("sso", false, "a user who logs in only by single sign-on: no password; their first sign-on with this name ties it to them")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -368,19 +384,22 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 	if !store.Role(*role).Valid() {
 		return fmt.Errorf("--role %q: use tier1, tier2, tier3 or admin", *role)
 	}
-	line, err := bufio.NewReader(io.Stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return errors.New("give the password on standard input, e.g. `echo 'long secret' | tierline-hub user add ...`")
-	}
-	hash, err := auth.HashPassword(strings.TrimRight(line, "\r\n"))
-	if err != nil {
-		return err
-	}
+	// The store first: a wrong --data is said before a password is asked.
 	st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	var hash string
+	if !*forSSO {
+		password, err := readPassword(io, *name)
+		if err != nil {
+			return err
+		}
+		if hash, err = auth.HashPassword(password); err != nil {
+			return err
+		}
+	}
 	u := store.User{ID: wire.NewID(), Name: *name, Role: store.Role(*role), PasswordHash: hash, CreatedAt: time.Now()}
 	if err := st.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrExists) {
@@ -389,7 +408,7 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 		return err
 	}
 	_ = st.AppendAudit(ctx, store.AuditEvent{Time: time.Now(), Actor: "cli", Action: "user.create", Target: u.Name, Outcome: "ok",
-		Detail: map[string]any{"role": u.Role}})
+		Detail: map[string]any{"role": u.Role, "sso": *forSSO}})
 	fmt.Fprintf(io.Stdout, "user %s added with role %s\n", u.Name, u.Role)
 	return nil
 }
@@ -420,6 +439,7 @@ func apitokenCreate(ctx context.Context, args []string, io IO) error {
 	user := fs.String("user", "", "user the token acts as")
 	expires := fs.Duration("expires", 90*24*time.Hour, "how long the token is valid")
 	note := fs.String("note", "", "what the token is for")
+	readOnly := fs.Bool("read-only", false, "a token that may only read (GET); every change is refused")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -443,11 +463,12 @@ func apitokenCreate(ctx context.Context, args []string, io IO) error {
 	}
 	now := time.Now()
 	t, secret := api.NewAPIToken(u.ID, *note, now, *expires)
+	t.ReadOnly = *readOnly
 	if err := st.CreateAPIToken(ctx, t, auth.HashSecret(secret)); err != nil {
 		return err
 	}
 	_ = st.AppendAudit(ctx, store.AuditEvent{Time: now, Actor: "cli", Action: "apitoken.create", Target: t.ID, Outcome: "ok",
-		Detail: map[string]any{"user": u.Name}})
+		Detail: map[string]any{"user": u.Name, "read_only": t.ReadOnly}})
 	fmt.Fprintln(io.Stdout, secret)
 	fmt.Fprintf(io.Stderr, "API token %s for %s (%s), expires %s\n", t.ID, u.Name, u.Role, t.ExpiresAt.Format(time.RFC3339))
 	return nil

@@ -87,6 +87,20 @@ type adminData struct {
 	// AssignTiers are the tiers tickets may be assigned automatically in.
 	AssignTiers []int
 	Mail        MailStatus
+	// SecondFactor: the users (by id) who log in with one; SecondFactorRoles
+	// the roles that must.
+	SecondFactor      map[string]bool
+	SecondFactorRoles map[store.Role]bool
+	SSO               ssoStatus
+}
+
+// ssoStatus is how single sign-on is set up, for the admin page.
+type ssoStatus struct {
+	Issuer      string
+	Roles       []struct{ Group, Role string }
+	CreateUsers bool
+	PasswordOff bool
+	BreakGlass  string
 }
 
 func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
@@ -122,6 +136,20 @@ func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 	if d.Users, err = c.admin.ListUsers(ctx); err != nil {
 		c.Fail(w, r, req, err)
 		return
+	}
+	if d.SecondFactor, err = c.factors.SecondFactorUsers(ctx); err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	if d.SecondFactorRoles, err = c.factors.SecondFactorRoles(ctx); err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	if p := c.cfg.SSO; p != nil {
+		d.SSO = ssoStatus{Issuer: p.Issuer(), CreateUsers: p.CreatesUsers(), PasswordOff: c.cfg.PasswordLoginOff, BreakGlass: c.cfg.BreakGlass}
+		for _, g := range p.SortedGroups() {
+			d.SSO.Roles = append(d.SSO.Roles, struct{ Group, Role string }{g, string(p.RoleMap()[g])})
+		}
 	}
 	byID := map[string]store.User{}
 	for _, u := range d.Users {

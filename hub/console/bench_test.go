@@ -234,13 +234,17 @@ func TestQueueUsesIndex(t *testing.T) {
 		t.Skip("seeds 100,000 tickets")
 	}
 	st := benchStore(t)
-	for _, f := range []store.QueueFilter{{Tier: 1}, {Tier: 2, State: store.TicketOpen}, {Tier: 3, Group: "finance"}} {
+	for _, f := range []store.QueueFilter{{Tier: 1}, {Tier: 2, State: store.TicketOpen}, {Tier: 3, Group: "finance"}, {Tier: 1, Priority: 1}} {
 		plan, err := st.ExplainQueue(context.Background(), f)
 		if err != nil {
 			t.Fatal(err)
 		}
 		all := strings.Join(plan, "\n")
-		if !strings.Contains(all, "tickets_console_queue") || strings.Contains(all, "TEMP B-TREE FOR ORDER BY") {
+		index := "tickets_console_queue "
+		if f.Priority > 0 {
+			index = "tickets_console_queue_priority "
+		}
+		if !strings.Contains(all+" ", index) || strings.Contains(all, "TEMP B-TREE FOR ORDER BY") {
 			t.Errorf("queue %+v does not run on the index:\n%s", f, all)
 		}
 	}

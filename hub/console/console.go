@@ -90,6 +90,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tierline/tierline/hub/sso"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
 )
@@ -141,16 +142,20 @@ func pages() []Page {
 // of what each area declares next to its code. The hub passes its
 // *store.Store.
 type Store interface {
-	sessionStore  // session.go: login, logout, session checks
-	liveStore     // events.go: the live stream
-	queueStore    // queue.go
-	ticketStore   // ticket.go
-	deviceStore   // device.go
-	fleetStore    // fleet.go
-	kbStore       // kb.go
-	adminStore    // admin.go
-	softwareStore // software.go
-	inboxStore    // notifications.go
+	sessionStore      // session.go: login, logout, session checks
+	secondFactorStore // secondfactor.go: codes at login, the account page
+	ssoStore          // sso.go: single sign-on
+	liveStore         // events.go: the live stream
+	queueStore        // queue.go
+	ticketStore       // ticket.go
+	deviceStore       // device.go
+	fleetStore        // fleet.go
+	kbStore           // kb.go
+	adminStore        // admin.go
+	softwareStore     // software.go
+	requestsStore     // request_templates.go
+	problemsStore     // problems.go
+	inboxStore        // notifications.go
 	// AppendAudit is where the default Config.Audit writes.
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 }
@@ -182,6 +187,11 @@ type Config struct {
 	Metrics func(ctx context.Context, from, to time.Time) (tickets.Metrics, error)
 	// Mail, if set, tells the admin page how email intake is set up.
 	Mail func() MailStatus
+	// SSO, if set, offers single sign-on on the login page.
+	SSO *sso.Provider
+	// PasswordLoginOff refuses password logins to everyone but BreakGlass.
+	PasswordLoginOff bool
+	BreakGlass       string
 }
 
 // CheckAndSetDefaults validates c and fills defaults.
@@ -241,16 +251,20 @@ type Console struct {
 
 	// The store, once per area, typed by what that area calls on it.
 	// A page uses its own area's field and no other.
-	sessions sessionStore  // session.go
-	live     liveStore     // events.go
-	queue    queueStore    // queue.go
-	tickets  ticketStore   // ticket.go
-	devices  deviceStore   // device.go
-	fleet    fleetStore    // fleet.go
-	kb       kbStore       // kb.go
-	admin    adminStore    // admin.go
-	software softwareStore // software.go
-	inbox    inboxStore    // notifications.go
+	sessions sessionStore      // session.go
+	factors  secondFactorStore // secondfactor.go
+	ids      ssoStore          // sso.go
+	live     liveStore         // events.go
+	queue    queueStore        // queue.go
+	tickets  ticketStore       // ticket.go
+	devices  deviceStore       // device.go
+	fleet    fleetStore        // fleet.go
+	kb       kbStore           // kb.go
+	admin    adminStore        // admin.go
+	software softwareStore     // software.go
+	requests requestsStore     // request_templates.go
+	problems problemsStore     // problems.go
+	inbox    inboxStore        // notifications.go
 }
 
 // New builds the console and parses its templates.
@@ -260,7 +274,8 @@ func New(cfg Config) (*Console, error) {
 	}
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
-		sessions: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st, inbox: st}
+		sessions: st, factors: st, ids: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st,
+		requests: st, problems: st, inbox: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg
@@ -297,6 +312,8 @@ func (c *Console) Register(mux Mux) {
 	mux.Handle("POST /login", c.secure(c.sameOrigin(http.HandlerFunc(c.login))))
 	mux.Handle("GET /logout", c.secure(c.page(Page{Role: store.RoleTier1, Handle: logoutPage})))
 	mux.Handle("POST /logout", c.secure(c.sameOrigin(http.HandlerFunc(c.logout))))
+	c.registerSecondFactor(mux)
+	c.registerSSO(mux)
 	mux.Handle("GET /events", c.secure(http.HandlerFunc(c.events)))
 	mux.Handle("GET /static/", c.secureStatic(c.static))
 	for _, p := range c.pages {
@@ -410,7 +427,11 @@ type NavItem struct {
 
 // View is what a page handler passes to Render.
 type View struct {
-	Title   string
+	Title string
+	// Refresh, if set, sends the browser on to this path of the console
+	// at once (a page, not a redirect, so the browser counts the next
+	// request as the console's own and sends its SameSite=Strict cookie).
+	Refresh string
 	Scripts []string // extra scripts from static/, e.g. "queue.js"
 	Data    any
 }

@@ -26,6 +26,7 @@ type LineChart struct {
 	Series                   []LineSeries
 	YTicks, XTicks           []Tick
 	Empty                    bool
+	NoData                   string // said when Empty
 }
 
 // LineSeries is one line of a chart: Points is an SVG polyline points list.
@@ -51,7 +52,7 @@ type SeriesPoint struct {
 // newLineChart lays out series over [from, to]; yMax 0 scales to the data.
 // format renders values for the axis.
 func newLineChart(title string, from, to time.Time, yMax float64, format func(float64) string, names, classes []string, data [][]SeriesPoint) LineChart {
-	c := LineChart{Title: title, Width: 640, Height: 220, Left: 76, Top: 12, Right: 628, Bottom: 192}
+	c := LineChart{Title: title, Width: 640, Height: 220, Left: 76, Top: 12, Right: 628, Bottom: 192, NoData: "No telemetry in this range"}
 	if yMax <= 0 {
 		for _, s := range data {
 			for _, p := range s {

@@ -1,11 +1,14 @@
 package console
 
 import (
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"math"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/tierline/tierline/shared/diag"
 )
@@ -14,6 +17,9 @@ import (
 // console's clock, is added per console (Console.agoFunc). None of them
 // returns template.HTML: what they make is escaped like any other text.
 var funcs = template.FuncMap{
+	"detailValue": detailValue,
+	"kindWords":   fieldKindWords,
+	"sentence":    sentence,
 	"when": func(t any) string {
 		tt, ok := asTime(t)
 		if !ok {
@@ -155,4 +161,43 @@ func number(n any) float64 {
 		return x
 	}
 	return 0
+}
+
+// sentence ends s as a sentence with one full stop: none is added when s
+// already ends with one, or with "!", "?" or "…" (before any closing
+// quote or bracket), so a resolution note "Rebooted." reads "Rebooted."
+// and not "Rebooted..".
+func sentence(s string) string {
+	s = strings.TrimRightFunc(s, unicode.IsSpace)
+	if s == "" {
+		return s
+	}
+	end := strings.TrimRight(s, "\"')]»”’")
+	if strings.HasSuffix(end, ".") || strings.HasSuffix(end, "!") || strings.HasSuffix(end, "?") || strings.HasSuffix(end, "…") {
+		return s
+	}
+	return s + "."
+}
+
+// detailValue writes an audit detail's value as a person reads it: text as
+// it is, whole numbers without a fraction, lists and objects as compact
+// JSON (never Go's map[...] syntax).
+func detailValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case int, int64, uint64:
+		return fmt.Sprint(x)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

@@ -64,3 +64,19 @@ func TestBarChartValuesFit(t *testing.T) {
 		}
 	}
 }
+
+// Audit details read as text and JSON, not Go's map syntax.
+func TestDetailValue(t *testing.T) {
+	for _, c := range []struct {
+		in   any
+		want string
+	}{
+		{"tier_limits", "tier_limits"}, {float64(5), "5"}, {1.5, "1.5"}, {true, "true"}, {nil, ""},
+		{map[string]any{"admin": true, "tier3": false}, `{"admin":true,"tier3":false}`},
+		{[]any{"staff", "helpdesk"}, `["staff","helpdesk"]`},
+	} {
+		if got := detailValue(c.in); got != c.want {
+			t.Errorf("detailValue(%#v) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -35,6 +35,21 @@ func TestReportsPage(t *testing.T) {
 			t.Errorf("/reports lacks %q", want)
 		}
 	}
+	// The measures by channel: the device's ticket resolved at first
+	// contact, the walk-in open.
+	for _, want := range []string{`<tr data-key="agent">
+      <td>Get help (device)</td><td class="num">1</td><td class="num">1</td><td class="num">1 (100%)</td>`,
+		`<tr data-key="walk-in">
+      <td>walk-in</td><td class="num">1</td><td class="num">0</td><td class="num">0 (0%)</td>`,
+		`id="type-metrics"`, "Tickets filed and resolved per day", "Resolved at first contact, per day", "Satisfaction per day (1-5)"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("/reports lacks %q", want)
+		}
+	}
+	// Seven days of points: today's carries both tickets filed.
+	if n := strings.Count(page, `<polyline class="line s-filed"`); n != 1 {
+		t.Errorf("%d filed lines", n)
+	}
 	if res, _ := tc.get(t, cl, "/reports?days=5"); res.StatusCode != http.StatusBadRequest {
 		t.Errorf("days=5: %d", res.StatusCode)
 	}
@@ -60,7 +75,8 @@ func TestReportsPage(t *testing.T) {
 	from := tc.clock.Now().UTC().Truncate(24 * time.Hour).Add(-6 * 24 * time.Hour).Format(time.RFC3339)
 	to := tc.clock.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).Format(time.RFC3339)
 	res, body = tc.get(t, cl, "/api/v1/metrics/support?format=csv&from="+from+"&to="+to)
-	if res.StatusCode != http.StatusOK || !strings.Contains(body, ",all,2,1,") || !strings.Contains(body, ",channel,walk-in,1") {
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, ",all,2,1,") || !strings.Contains(body, ",channel,walk-in,1") ||
+		!strings.Contains(body, ",channel,agent,1,1,1,0,0,") || !strings.Contains(body, "day,filed,resolved,first_contact") {
 		t.Errorf("metrics CSV: %d\n%s", res.StatusCode, body)
 	}
 }

@@ -205,6 +205,10 @@ type loginData struct {
 	Next    string
 	Message string
 	Expired bool
+	// SSO offers single sign-on (the provider's address); PasswordOff hides
+	// the password form behind "break-glass admin".
+	SSO         string
+	PasswordOff bool
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -212,8 +216,8 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	c.Render(w, r, nil, http.StatusOK, "login.html", View{Title: "Log in", Data: loginData{
-		Next: safeNext(r.URL.Query().Get("next")), Expired: r.URL.Query().Get("expired") != ""}})
+	c.Render(w, r, nil, http.StatusOK, "login.html", View{Title: "Log in", Data: c.loginView(loginData{
+		Next: safeNext(r.URL.Query().Get("next")), Expired: r.URL.Query().Get("expired") != ""})})
 }
 
 // dummyHash is checked for unknown names so that they cost as much time
@@ -232,11 +236,15 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
 	ctx := r.Context()
-	fail := func(status int, msg string) {
-		c.Render(w, r, nil, status, "login.html", View{Title: "Log in", Data: loginData{Name: name, Next: next, Message: msg}})
-	}
+	fail := func(status int, msg string) { c.loginFailed(w, r, name, next, status, msg) }
 	if name == "" || password == "" {
 		fail(http.StatusBadRequest, "Enter your name and password.")
+		return
+	}
+	if msg := c.passwordLoginRefused(name); msg != "" {
+		c.cfg.Audit(store.AuditEvent{Time: c.cfg.Now(), Actor: name, Action: "user.login", Target: name, Outcome: "denied",
+			Detail: map[string]any{"reason": "password logins are off"}, Remote: r.RemoteAddr})
+		fail(http.StatusForbidden, msg)
 		return
 	}
 	mu := c.logins.lockName(name)
@@ -284,7 +292,36 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusUnauthorized, "Wrong name or password.")
 		return
 	}
-	if err := c.sessions.ClearLoginFailures(ctx, name); err != nil {
+	c.passwordAccepted(w, r, u, next, now)
+}
+
+// loginFailed shows the login page again with what went wrong.
+func (c *Console) loginFailed(w http.ResponseWriter, r *http.Request, name, next string, status int, msg string) {
+	c.Render(w, r, nil, status, "login.html", View{Title: "Log in", Data: c.loginView(loginData{Name: name, Next: next, Message: msg})})
+}
+
+// loginView adds how this hub logs people in to the login page's data.
+func (c *Console) loginView(d loginData) loginData {
+	if c.cfg.SSO != nil {
+		d.SSO = c.cfg.SSO.Issuer()
+	}
+	d.PasswordOff = c.cfg.PasswordLoginOff
+	return d
+}
+
+// startSession ends a login that passed every step: a new session, and
+// the browser sent where it was going.
+func (c *Console) startSession(w http.ResponseWriter, r *http.Request, u store.User, next string, now time.Time) {
+	if c.openSession(w, r, u, now) {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	}
+}
+
+// openSession clears the name's failed logins, starts a session and sets
+// its cookie; false (the error page written) when it could not.
+func (c *Console) openSession(w http.ResponseWriter, r *http.Request, u store.User, now time.Time) bool {
+	ctx := r.Context()
+	if err := c.sessions.ClearLoginFailures(ctx, u.Name); err != nil {
 		c.log.Error("clear login failures", "err", err)
 	}
 	// A new id on every login: a session id planted before login is useless.
@@ -295,20 +332,20 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	se := store.Session{IDHash: auth.HashSecret(id), UserID: u.ID, CSRF: auth.Secret(32), CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(c.cfg.SessionMax)}
 	if err := c.sessions.CreateSession(ctx, se); err != nil {
 		c.log.Error("create session", "err", err)
-		fail(http.StatusInternalServerError, "The hub could not start your session; try again.")
-		return
+		c.loginFailed(w, r, u.Name, "", http.StatusInternalServerError, "The hub could not start your session; try again.")
+		return false
 	}
 	c.cfg.Audit(store.AuditEvent{Time: now, Actor: u.Name, Action: "user.login", Target: u.Name, Outcome: "ok", Remote: r.RemoteAddr})
 	setSessionCookie(w, id, c.cfg.SessionMax)
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	return true
 }
 
 func (c *Console) locked(w http.ResponseWriter, r *http.Request, name, next string, until, now time.Time) {
 	wait := max(until.Sub(now).Round(time.Second), time.Second)
 	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
-	c.Render(w, r, nil, http.StatusTooManyRequests, "login.html", View{Title: "Log in", Data: loginData{Name: name, Next: next,
-		Message: fmt.Sprintf("Too many failed logins for this name. Try again in %s (after %s UTC), or ask an admin to reset your password.",
-			wait, until.UTC().Format("15:04:05"))}})
+	c.loginFailed(w, r, name, next, http.StatusTooManyRequests,
+		fmt.Sprintf("Too many failed logins for this name. Try again in %s (after %s UTC), or ask an admin to reset your password.",
+			wait, until.UTC().Format("15:04:05")))
 }
 
 func logoutPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {

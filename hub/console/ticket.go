@@ -32,6 +32,7 @@ type ticketStore interface {
 	TicketDeliveries(ctx context.Context, ticketID string) ([]store.VendorDelivery, error)
 	SoftwareChanges(ctx context.Context, deviceID string, since, until time.Time, limit int) ([]store.SoftwareChange, error)
 	TicketAttachments(ctx context.Context, ticketID string) ([]store.Attachment, error)
+	GetProblem(ctx context.Context, id string) (store.Problem, error)
 }
 
 func init() {
@@ -92,6 +93,13 @@ type ticketData struct {
 	// SoftwareChanges are the device's software changes in the 24 hours
 	// before the ticket was filed (SoftwareWindow), newest first.
 	SoftwareChanges []store.SoftwareChange
+	// Problem is the problem the ticket is linked to (HasProblem); KB the
+	// knowledge-base drafts written from it; Bundles its fix runs that
+	// collected a log bundle.
+	Problem    store.Problem
+	HasProblem bool
+	KB         []ticketevent.KBDraft
+	Bundles    []store.Run
 }
 
 // SoftwareWindow is how long before a ticket was filed its device's
@@ -162,8 +170,11 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 	d.Messages, d.Links = v.Messages(), v.Links
 	for _, e := range v.Timeline {
 		d.Timeline = append(d.Timeline, timelineItem{Time: e.Time, Actor: actorName(e.Actor, d.Device), Kind: e.Kind(), Text: describeEvent(e)})
-		if f, ok := e.Data.(ticketevent.Filed); ok {
-			d.NoSnapshot = f.NoSnapshot
+		switch ev := e.Data.(type) {
+		case ticketevent.Filed:
+			d.NoSnapshot = ev.NoSnapshot
+		case ticketevent.KBDraft:
+			d.KB = append(d.KB, ev)
 		}
 	}
 	d.Channel = channelWords[t.Channel]
@@ -180,6 +191,20 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 			}
 		}
 		d.Runs = append(d.Runs, run)
+		if run.BundleName != "" {
+			d.Bundles = append(d.Bundles, run)
+		}
+	}
+	if t.ProblemID != "" {
+		switch p, err := st.GetProblem(ctx, t.ProblemID); {
+		case err == nil:
+			d.Problem, d.HasProblem = p, true
+		case isNotFound(err):
+			d.Problem, d.HasProblem = store.Problem{ID: t.ProblemID, Title: t.ProblemID}, true
+		default:
+			c.Fail(w, r, req, err)
+			return
+		}
 	}
 	if d.Users, err = st.ListUsers(ctx); err != nil {
 		c.Fail(w, r, req, err)
@@ -213,7 +238,7 @@ func ticketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 			return
 		}
 	}
-	c.Render(w, r, req, http.StatusOK, "ticket.html", View{Title: fmt.Sprintf("#%d %s", t.Number, t.Title), Scripts: []string{"ticket.js"}, Data: d})
+	c.Render(w, r, req, http.StatusOK, "ticket.html", View{Title: fmt.Sprintf("#%d %s", t.Number, t.Title), Scripts: []string{"ticket.js", "problems.js"}, Data: d})
 }
 
 // moveTiers lists the tiers a ticket in tier can be moved to by hand (1 to
@@ -402,6 +427,12 @@ func describeEvent(e store.TicketEvent) string {
 		return "Vendor has not answered in time"
 	case ticketevent.KBDraft:
 		return "Knowledge base draft written"
+	case ticketevent.RequestForm:
+		s := fmt.Sprintf("Request form “%s” with %d answers", d.Name, len(d.Answers))
+		if d.Problem != "" {
+			s += ": " + d.Problem
+		}
+		return s
 	}
 	return strings.ReplaceAll(e.Kind(), "_", " ")
 }

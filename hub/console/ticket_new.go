@@ -19,6 +19,9 @@ type newTicketData struct {
 	Channels   []string
 	Types      []string
 	Categories []string
+	// Templates are the service request templates a request may be filed
+	// from (their fields are read by ticket_new.js from the API).
+	Templates []store.RequestTemplate
 }
 
 // newTicketPage serves the intake form. Opened from a device's page it
@@ -30,6 +33,11 @@ func newTicketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Requ
 		if ch != store.IntakeAgent {
 			d.Channels = append(d.Channels, ch)
 		}
+	}
+	var err error
+	if d.Templates, err = c.requests.ListRequestTemplates(r.Context()); err != nil {
+		c.Fail(w, r, req, err)
+		return
 	}
 	if id := r.URL.Query().Get("device"); id != "" {
 		dev, err := c.tickets.GetDevice(r.Context(), id)

@@ -42,7 +42,8 @@ func TestMain(m *testing.M) {
 	for _, p := range []struct{ out, pkg string }{
 		{"tierline-hub", "github.com/tierline/tierline/hub/cmd/tierline-hub"},
 		{"tierline-agent", "github.com/tierline/tierline/agent/cmd/tierline-agent"},
-		{"tierline-tray", "github.com/tierline/tierline/agent/cmd/tierline-tray"}, // tierline-agent gethelp runs it
+		{"tierline-tray", "github.com/tierline/tierline/agent/cmd/tierline-tray"},           // tierline-agent gethelp runs it
+		{"oidc-provider", "github.com/tierline/tierline/hub/sso/ssotest/cmd/oidc-provider"}, // single sign-on's provider
 	} {
 		cmd := exec.Command("go", "build", "-race", "-o", filepath.Join(dir, p.out), p.pkg)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr

@@ -36,8 +36,12 @@ type agentConn struct {
 	runMu sync.Mutex
 	// hostname as the agent said in its hello.
 	hostname string
-	// kbBusy: a kb_query is being answered (help.go).
+	// kbBusy: a kb_query or templates_query is being answered (help.go).
 	kbBusy atomic.Bool
+	// lastSeq is the highest sequence number seen from the device: its
+	// stored last at the welcome, then each accepted frame's. Only the
+	// read loop uses it.
+	lastSeq uint64
 }
 
 func (c *agentConn) close(code websocket.StatusCode, reason string) {
@@ -220,7 +224,14 @@ func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.L
 	}
 	c.deviceID = d.ID
 	c.hostname = hello.Hostname
+	c.lastSeq = d.LastSeq
 	c.log = log.With("device", d.ID)
+	if d.LastSeq > wire.MaxSeq-wire.MaxSeqJump {
+		// Stored before the hub refused such numbers: the agent will not
+		// follow it (it would have too few numbers left) and stays away.
+		c.log.Error("the device's last stored sequence number is at the top of the range; its agent will refuse to connect: "+
+			"revoke the device and enroll it again", "last_seq", d.LastSeq)
+	}
 	if err := c.write(ctx, wire.Welcome{DeviceID: d.ID, HubTime: g.cfg.Now().UTC(), LastSeq: d.LastSeq}); err != nil {
 		return nil, store.DeviceHello{}, wire.Errorf("write_failed", "send welcome: %v", err)
 	}
@@ -261,6 +272,18 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		c.sendError(wire.CodeOf(err), errMessage(err), env.Seq)
 		return err
 	}
+	fresh, serr := c.checkSeq(env.Seq)
+	if serr != nil {
+		c.sendError(serr.Code, serr.Message, env.Seq)
+		return serr
+	}
+	// A message sent again (after a lost ack) was paid for the first time.
+	if fresh || env.Seq == 0 {
+		if perr, at := c.overBudget(env.Type); perr != nil {
+			c.refuseOverBudget(ctx, env, perr, at)
+			return nil
+		}
+	}
 	item := store.IngestItem{DeviceID: c.deviceID, Seq: env.Seq, Received: c.g.cfg.Now()}
 	answers := ""
 	switch env.Type {
@@ -295,6 +318,8 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		}
 	case wire.TypeKBQuery:
 		return c.handleKBQuery(ctx, env)
+	case wire.TypeTemplatesQuery:
+		return c.handleTemplatesQuery(ctx, env)
 	case wire.TypeError:
 		if b, derr := wire.DecodeBody[wire.Error](env); derr == nil {
 			c.log.Info("agent reported an error", "code", b.Code, "message", b.Message)
@@ -320,6 +345,23 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 	}
 	c.g.enqueue(ctx, pending{item: item, conn: c, typ: string(env.Type), answers: answers})
 	return nil
+}
+
+// checkSeq refuses a sequence number more than wire.MaxSeqJump above the
+// device's last: an agent numbers its messages 1, 2, 3, ..., and one
+// number near the top would make the hub take every later message as a
+// duplicate. The refused message is not stored (nor acknowledged).
+// fresh is true for a sequenced message above every one seen before.
+func (c *agentConn) checkSeq(seq uint64) (fresh bool, _ *wire.ProtocolError) {
+	if seq <= c.lastSeq {
+		return false, nil
+	}
+	if seq-c.lastSeq > wire.MaxSeqJump {
+		return false, wire.Errorf(wire.CodeBadSeq, "sequence number %d is %d above this device's last (%d); the hub accepts at most %d above it, "+
+			"so the message was not stored", seq, seq-c.lastSeq, c.lastSeq, wire.MaxSeqJump)
+	}
+	c.lastSeq = seq
+	return true, nil
 }
 
 // errMessage is the peer-safe text of a protocol error.

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/ratelimit"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -67,6 +68,9 @@ type Config struct {
 	// OnRunFinished, if set, is called after a fix run's result or expiry
 	// is stored (the run's Fix is empty for an expiry).
 	OnRunFinished func(store.Run)
+	// Budgets are the per-device budgets of message types (nil:
+	// DefaultBudgets; a type without one, or off, is not limited).
+	Budgets map[wire.Type]ratelimit.Limit
 }
 
 // CheckAndSetDefaults validates c and fills defaults.
@@ -99,6 +103,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	if c.RunExpiryPoll <= 0 {
 		c.RunExpiryPoll = 5 * time.Second
 	}
+	if c.Budgets == nil {
+		c.Budgets = DefaultBudgets
+	}
 	return nil
 }
 
@@ -110,6 +117,7 @@ type Gateway struct {
 	ingestQ    chan pending
 	presence   chan store.Presence
 	metrics    *metrics
+	budgets    budgets
 
 	mu    sync.Mutex
 	conns map[string]*agentConn
@@ -130,6 +138,7 @@ func New(cfg Config) (*Gateway, error) {
 		ingestQ:    make(chan pending, 16*cfg.MaxBatch),
 		presence:   make(chan store.Presence, 65536),
 		metrics:    newMetrics(cfg.Registerer),
+		budgets:    newBudgets(cfg.Budgets),
 		conns:      map[string]*agentConn{},
 		waiters:    runWaiters{m: map[string][]chan struct{}{}},
 	}, nil

@@ -22,6 +22,9 @@ type DeviceDesk interface {
 	// SearchKB answers a device's Tier 0 knowledge-base search: published
 	// articles only, ranked by the device's failing checks, then the text.
 	SearchKB(ctx context.Context, deviceID string, q wire.KBQuery) (wire.KBResults, error)
+	// RequestTemplates lists the service request templates the device's
+	// Get help page offers.
+	RequestTemplates(ctx context.Context, deviceID string) ([]wire.RequestTemplate, error)
 	// CatchUp lists the ticket updates a device that has just connected
 	// should hear again: what it may have missed while offline or
 	// connected to another hub. The agent keeps each once.
@@ -54,42 +57,61 @@ func (c *agentConn) sendCatchUp(ctx context.Context) {
 	}
 }
 
-// kbTimeout bounds one knowledge-base search; the agent waits about 3 s.
+// kbTimeout bounds one knowledge-base search or template listing; the
+// agent waits about 3 s.
 const kbTimeout = 3 * time.Second
 
-// handleKBQuery answers a kb_query (unsequenced: a question, not a record)
-// off the read loop, one at a time per connection; a query arriving while
-// another is being answered is refused as busy, and the agent answers from
-// its cache.
+// handleKBQuery answers a kb_query (unsequenced: a question, not a record).
 func (c *agentConn) handleKBQuery(ctx context.Context, env wire.Envelope) error {
+	q, err := wire.DecodeBody[wire.KBQuery](env)
+	return c.answer(ctx, env, err, "knowledge-base search", func(ctx context.Context, desk DeviceDesk) (wire.Body, error) {
+		res, err := desk.SearchKB(ctx, c.deviceID, q)
+		res.QueryID = q.QueryID
+		return res, err
+	})
+}
+
+// handleTemplatesQuery answers a templates_query, as handleKBQuery.
+func (c *agentConn) handleTemplatesQuery(ctx context.Context, env wire.Envelope) error {
+	q, err := wire.DecodeBody[wire.TemplatesQuery](env)
+	return c.answer(ctx, env, err, "request template listing", func(ctx context.Context, desk DeviceDesk) (wire.Body, error) {
+		list, err := desk.RequestTemplates(ctx, c.deviceID)
+		return wire.TemplateList{QueryID: q.QueryID, Templates: list}, err
+	})
+}
+
+// answer answers a device's question (decoded with decodeErr) off the
+// read loop, one at a time per connection; a question arriving while
+// another is being answered is refused as busy, and the agent answers
+// from its cache.
+func (c *agentConn) answer(ctx context.Context, env wire.Envelope, decodeErr error, what string,
+	ask func(ctx context.Context, desk DeviceDesk) (wire.Body, error)) error {
 	desk := c.g.cfg.DeviceDesk
 	if desk == nil {
 		err := wire.Errorf(wire.CodeUnexpected, "this hub does not take %s messages", env.Type)
 		c.sendError(err.Code, err.Message, 0)
 		return err
 	}
-	q, err := wire.DecodeBody[wire.KBQuery](env)
-	if err != nil {
-		c.sendError(wire.CodeOf(err), errMessage(err), 0)
-		return err
+	if decodeErr != nil {
+		c.sendError(wire.CodeOf(decodeErr), errMessage(decodeErr), 0)
+		return decodeErr
 	}
 	if !c.kbBusy.CompareAndSwap(false, true) {
-		c.sendError(wire.CodeUnexpected, "busy: a knowledge-base search from this device is already in progress", 0)
+		c.sendError(wire.CodeUnexpected, "busy: a "+what+" from this device is already in progress", 0)
 		return nil
 	}
 	go func() {
 		defer c.kbBusy.Store(false)
 		qctx, cancel := context.WithTimeout(ctx, kbTimeout)
 		defer cancel()
-		res, err := desk.SearchKB(qctx, c.deviceID, q)
+		res, err := ask(qctx, desk)
 		if err != nil {
-			c.log.Warn("knowledge-base search failed", "err", err)
-			c.sendError(wire.CodeUnexpected, "the knowledge-base search failed on the hub", 0)
+			c.log.Warn(what+" failed", "err", err)
+			c.sendError(wire.CodeUnexpected, "the "+what+" failed on the hub", 0)
 			return
 		}
-		res.QueryID = q.QueryID
 		if err := c.write(ctx, res); err != nil {
-			c.log.Info("knowledge-base results not delivered", "err", err)
+			c.log.Info(what+" not delivered", "err", err)
 		}
 	}()
 	return nil

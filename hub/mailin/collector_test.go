@@ -30,7 +30,7 @@ const support = "helpdesk@support.test"
 
 // startDovecot starts a private Dovecot for the test and waits until it
 // answers TLS.
-func startDovecot(t *testing.T) *mailtest.Dovecot {
+func startDovecot(t testing.TB) *mailtest.Dovecot {
 	t.Helper()
 	d := mailtest.New(t)
 	cmd := exec.Command(mailtest.Bin, d.Args()...)
@@ -61,7 +61,7 @@ func startDovecot(t *testing.T) *mailtest.Dovecot {
 	return d
 }
 
-func eventually(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+func eventually(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -98,7 +98,7 @@ type rig struct {
 	logs *logBuffer
 }
 
-func newRig(t *testing.T, st *store.Store, dc *mailtest.Dovecot, mode string, mutate func(*mailin.Config)) *rig {
+func newRig(t testing.TB, st *store.Store, dc *mailtest.Dovecot, mode string, mutate func(*mailin.Config)) *rig {
 	t.Helper()
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))

@@ -13,6 +13,7 @@ import (
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -33,7 +34,12 @@ func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.devices
 	ch <- ticketsDesc
 	ch <- backlogOldestDesc
+	ch <- checksDesc
 }
+
+var checksDesc = prometheus.NewDesc("tierline_health_checks",
+	"Devices (not revoked) where a health check is failing or warning, by check and status; every known check from the start.",
+	[]string{"check", "status"}, nil)
 
 var ticketsDesc = prometheus.NewDesc("tierline_tickets", "Tickets by tier and state.", []string{"tier", "state"}, nil)
 
@@ -56,12 +62,50 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.NewInvalidMetric(ticketsDesc, err)
 		return
 	}
+	// Every tier and state, 0 when empty: a queue that empties must read
+	// 0, not vanish.
+	if counts == nil {
+		counts = map[int]map[string]int{}
+	}
+	for tier := 1; tier <= tickets.TopTier; tier++ {
+		if counts[tier] == nil {
+			counts[tier] = map[string]int{}
+		}
+		for _, state := range store.TicketStates {
+			if _, ok := counts[tier][state]; !ok {
+				counts[tier][state] = 0
+			}
+		}
+	}
 	for tier, states := range counts {
 		for state, n := range states {
 			ch <- prometheus.MustNewConstMetric(ticketsDesc, prometheus.GaugeValue, float64(n), strconv.Itoa(tier), state)
 		}
 	}
 	c.collectBacklog(ctx, ch, counts)
+	c.collectChecks(ctx, ch)
+}
+
+// collectChecks reports, per health check, the devices where it fails or
+// warns: every check the agents know at 0 when none, and the ones admins
+// declared when they fail somewhere.
+func (c *fleetCollector) collectChecks(ctx context.Context, ch chan<- prometheus.Metric) {
+	failing, err := c.st.FailingChecks(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(checksDesc, err)
+		return
+	}
+	counts := map[string]store.FailingCheck{}
+	for _, name := range diag.CheckNames {
+		counts[name] = store.FailingCheck{Name: name}
+	}
+	for _, f := range failing {
+		counts[f.Name] = f
+	}
+	for name, f := range counts {
+		ch <- prometheus.MustNewConstMetric(checksDesc, prometheus.GaugeValue, float64(f.Failing), name, "failing")
+		ch <- prometheus.MustNewConstMetric(checksDesc, prometheus.GaugeValue, float64(f.Warning), name, "warning")
+	}
 }
 
 // collectBacklog reports the age of each tier's oldest waiting ticket. The
@@ -166,8 +210,34 @@ func newSupportMetrics() *supportMetrics {
 		seen:     map[string]bool{},
 		seenRing: make([]string, sessionsRemembered),
 	}
+	// Series for the label values known from the start, at zero, so that
+	// dashboards and alerts see them before the first event.
 	for _, o := range []string{tickets.SessionTicket, tickets.SessionRecovered, tickets.SessionNoTicket} {
 		m.sessions.WithLabelValues(o)
+	}
+	for _, k := range ticketevent.Kinds() {
+		m.events.WithLabelValues(k)
+	}
+	for t := 1; t <= tickets.TopTier; t++ {
+		tier := strconv.Itoa(t)
+		m.firstResponse.WithLabelValues(tier)
+		m.resolve.WithLabelValues(tier)
+		for _, fc := range []string{"true", "false"} {
+			m.resolved.WithLabelValues(tier, fc)
+		}
+		if t < tickets.TopTier {
+			for _, reason := range []string{"sla", "manual"} {
+				m.escalations.WithLabelValues(tier, reason)
+			}
+		}
+		for _, clock := range []string{"response", "resolution"} {
+			m.breaches.WithLabelValues(tier, clock)
+		}
+	}
+	for _, ch := range store.IntakeChannels {
+		for _, typ := range store.TicketTypes {
+			m.filed.WithLabelValues(ch, typ)
+		}
 	}
 	for s := 1; s <= 5; s++ {
 		m.csat.WithLabelValues(strconv.Itoa(s))

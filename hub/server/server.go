@@ -34,6 +34,8 @@ import (
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/hub/updates"
 	"github.com/tierline/tierline/hub/vendors"
+	"github.com/tierline/tierline/shared/instancelock"
+	"github.com/tierline/tierline/shared/ratelimit"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -55,6 +57,9 @@ type Config struct {
 	// help session that fixed its problem for it to count as deflected
 	// (default 72 h).
 	DeflectionWindow time.Duration
+	// DeviceBudgets are the per-device budgets of agent message types
+	// (nil: gateway.DefaultBudgets).
+	DeviceBudgets map[wire.Type]ratelimit.Limit
 	// ResponseLimits are the per-tier response limits (none by default).
 	ResponseLimits map[int]time.Duration
 	// SMTP is the mail server for vendor email; empty Addr: no email.
@@ -63,6 +68,12 @@ type Config struct {
 	// (hub/mailin) and the support address replies come from (hub/mailout,
 	// through SMTP). Empty Addr: no email intake.
 	Mail mailin.Config
+	// SSO is single sign-on and whether passwords may still log in.
+	SSO SSOConfig
+	// PprofListen, if set, serves Go's profiles on this loopback address
+	// (off by default); PprofReady is told its address.
+	PprofListen string
+	PprofReady  func(net.Addr)
 	// VendorRetry is the first wait before a failed vendor delivery (or
 	// notification email or webhook) is tried again (default 30s,
 	// doubling up to 30m).
@@ -85,6 +96,10 @@ type Config struct {
 	// Out receives the lines a person starting the hub needs to see (URL,
 	// first admin's credentials).
 	Out io.Writer
+	// ReadyMinFree is the free space in the data directory below which
+	// a hub on the embedded store answers /readyz with 503 (default
+	// DefaultReadyMinFree).
+	ReadyMinFree uint64
 	// Ready, if set, is called once the listener accepts connections.
 	Ready func(addr net.Addr)
 }
@@ -111,6 +126,15 @@ func (c *Config) CheckAndSetDefaults() error {
 	if err != nil || u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("--url %q must be an https:// URL agents can reach", c.URL)
 	}
+	if err := c.SSO.check(c.URL); err != nil {
+		return err
+	}
+	if err := checkPprofListen(c.PprofListen); err != nil {
+		return err
+	}
+	if err := CheckDB(c.DB); err != nil {
+		return err
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key go together")
 	}
@@ -126,6 +150,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	if c.RetentionEvery <= 0 {
 		c.RetentionEvery = 10 * time.Minute
 	}
+	if c.ReadyMinFree == 0 {
+		c.ReadyMinFree = DefaultReadyMinFree
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -135,11 +162,18 @@ func (c *Config) CheckAndSetDefaults() error {
 	return nil
 }
 
+// LockFile in the data directory is held by the hub serving it.
+const LockFile = "hub.lock"
+
 // DBPath is the embedded database's file in a data directory.
 func DBPath(dataDir string) string { return filepath.Join(dataDir, "tierline.db") }
 
-// OpenStore opens the store a hub with this data directory and --db uses.
+// OpenStore opens the store a hub with this data directory and --db uses,
+// creating the embedded database on the first start.
 func OpenStore(ctx context.Context, dataDir, db string) (*store.Store, error) {
+	if err := CheckDB(db); err != nil {
+		return nil, err
+	}
 	if db == "" {
 		if dataDir == "" {
 			return nil, errors.New("--data (or --db) is required")
@@ -152,6 +186,47 @@ func OpenStore(ctx context.Context, dataDir, db string) (*store.Store, error) {
 	return store.Open(ctx, db)
 }
 
+// OpenExistingStore opens the store of a hub that has started before, for
+// the admin verbs: a --data that holds no hub's database is refused and
+// nothing is created in it.
+func OpenExistingStore(ctx context.Context, dataDir, db string) (*store.Store, error) {
+	if err := CheckDB(db); err != nil {
+		return nil, err
+	}
+	if db == "" {
+		if dataDir == "" {
+			return nil, errors.New("--data (or --db) is required")
+		}
+		if _, err := os.Stat(DBPath(dataDir)); err != nil {
+			return nil, fmt.Errorf("--data %s is not a hub's data directory (it has no %s): give the directory `tierline-hub serve --data` uses, or start the hub once with it", dataDir, filepath.Base(DBPath(dataDir)))
+		}
+	}
+	return OpenStore(ctx, dataDir, db)
+}
+
+// CheckDB checks a --db value: empty (the embedded SQLite database in
+// --data) or a PostgreSQL URL.
+func CheckDB(db string) error {
+	if db == "" {
+		return nil
+	}
+	u, err := url.Parse(db)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+		return fmt.Errorf("--db %q: give a PostgreSQL URL (postgres://user@host:5432/tierline?sslmode=verify-full), or leave --db out for the embedded SQLite database in --data", wire.Clip(redactURL(db), 80))
+	}
+	return nil
+}
+
+// redactURL hides a password in what an error quotes back.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return u.Redacted()
+		}
+	}
+	return s
+}
+
 // Run serves until ctx ends.
 func Run(ctx context.Context, cfg Config) error {
 	if err := cfg.CheckAndSetDefaults(); err != nil {
@@ -159,6 +234,16 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log := cfg.Logger
 	raiseFileLimit(log)
+	// One hub per data directory: a second one would reset the first one's
+	// device presence (MarkAllOffline below) and share its database.
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	lock, err := instancelock.Acquire(cfg.DataDir, LockFile, "tierline-hub")
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
 	st, err := OpenStore(ctx, cfg.DataDir, cfg.DB)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
@@ -210,15 +295,20 @@ func Run(ctx context.Context, cfg Config) error {
 	// ticket changes go back to the device, fix runs that name a ticket go
 	// on its timeline.
 	devices := tickets.NewDevices(ticketSvc, st, log, ticketEvents.observeSession)
+	ssoProvider, err := cfg.SSO.provider()
+	if err != nil {
+		return err
+	}
 	con, err := console.New(console.Config{Store: st, Logger: log, SessionIdle: cfg.SessionIdle, Policy: ticketSvc.Policy,
-		Metrics: ticketSvc.Metrics, Mail: mail.status})
+		Metrics: ticketSvc.Metrics, Mail: mail.status, SSO: ssoProvider, PasswordLoginOff: cfg.SSO.PasswordLoginOff, BreakGlass: cfg.SSO.BreakGlass})
 	if err != nil {
 		return err
 	}
 	// The console hears about finished runs besides the tickets, to update
 	// open pages live.
 	onRunFinished := func(r store.Run) { devices.RunFinished(r); con.PublishRun(r) }
-	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, DeviceDesk: devices, OnRunFinished: onRunFinished})
+	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, DeviceDesk: devices, OnRunFinished: onRunFinished,
+		Budgets: cfg.DeviceBudgets})
 	if err != nil {
 		return err
 	}
@@ -232,6 +322,9 @@ func Run(ctx context.Context, cfg Config) error {
 				also()
 			}
 		}
+	}
+	for _, name := range []string{"device-notifier", "console", "support-metrics", "assigner", "mail-outbox", "device"} {
+		changesDropped.WithLabelValues(name) // at zero from the start
 	}
 	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "device-notifier", Queue: 1024, Handle: notifier.Handle,
 		Dropped: dropped("device-notifier", nil)})
@@ -302,6 +395,13 @@ func Run(ctx context.Context, cfg Config) error {
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "agents_connected": gw.Connected()})
 	})
+	// Liveness above (the process answers, the database is reachable);
+	// readiness here (the store commits): docs/operations.md.
+	ready := &readiness{store: st, minFree: cfg.ReadyMinFree}
+	if cfg.DB == "" {
+		ready.dataDir = cfg.DataDir
+	}
+	mux.Handle("GET /readyz", ready)
 	// The web console: /, /login, /logout, /queue, /tickets/{id}, /events,
 	// /static/ and its other pages; ServeMux panics here if one collides.
 	con.Register(mux)
@@ -320,6 +420,8 @@ func Run(ctx context.Context, cfg Config) error {
 			Certificates: []tls.Certificate{authority.Certificate},
 		},
 	}
+	countHandshakes(srv.TLSConfig, reg)
+	useTicketKeys(ctx, st, srv.TLSConfig, log)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -336,6 +438,17 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { defer wg.Done(); _ = gw.Run(ctx) }()
 	go func() { defer wg.Done(); retentionLoop(ctx, st, cfg, log) }()
 	go func() { defer wg.Done(); ticketSvc.Loop(ctx, cfg.SLAEvery) }()
+	wg.Add(1)
+	go func() { defer wg.Done(); keepTicketKeys(ctx, st, srv.TLSConfig, log) }()
+	if cfg.PprofListen != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := servePprof(ctx, cfg.PprofListen, log, cfg.PprofReady); err != nil {
+				log.Error("profiles", "err", err)
+			}
+		}()
+	}
 
 	fmt.Fprintf(cfg.Out, "Tierline hub listening on %s\n", ln.Addr())
 	fmt.Fprintf(cfg.Out, "  console/API URL: %s/\n", cfg.URL)
@@ -432,7 +545,21 @@ func ensureFirstAdmin(ctx context.Context, st *store.Store, dataDir string) (str
 		return "", fmt.Errorf("create first admin: %w", err)
 	}
 	line := "name admin, password " + password
-	if err := os.WriteFile(path, []byte(line+"\n"), 0o600); err != nil {
+	// A file left by another database (the data directory served SQLite,
+	// now --db points elsewhere) keeps its credentials: they may still be
+	// the only record of that database's admin.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return line + " (not saved: " + path + " holds another database's first admin; note this password now and change it after logging in)", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	_, err = f.WriteString(line + "\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return "", fmt.Errorf("write %s: %w", path, err)
 	}
 	return line + " (saved in " + path + "; change it after logging in)", nil

@@ -125,3 +125,12 @@ func (s *Store) PutSetting(ctx context.Context, key, value string) error {
 	}
 	return nil
 }
+
+// CheckWrite commits a small write (one settings row), to tell whether the
+// store can take writes now: readiness asks it.
+func (s *Store) CheckWrite(ctx context.Context) error {
+	if err := s.PutSetting(ctx, "hub.write_check", time.Now().UTC().Format(time.RFC3339Nano)); err != nil {
+		return fmt.Errorf("write check: %w", err)
+	}
+	return nil
+}

@@ -11,7 +11,12 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/wire"
 )
+
+// ErrSeqJump: an ingested sequence number is more than wire.MaxSeqJump
+// above the device's last, or above wire.MaxSeq.
+var ErrSeqJump = fmt.Errorf("sequence number more than %d above the device's last", wire.MaxSeqJump)
 
 // ingestDevice is the state of one device while a batch is applied; the
 // device row is written once at the end of the batch.
@@ -62,6 +67,12 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 			}
 			if it.Seq <= dev.lastSeq {
 				res.Duplicate = true
+				continue
+			}
+			if it.Seq-dev.lastSeq > wire.MaxSeqJump || it.Seq > wire.MaxSeq {
+				// The gateway refuses these first; never store one, or
+				// every later message would be a duplicate.
+				res.Err = fmt.Errorf("device %s seq %d: %w (last %d)", it.DeviceID, it.Seq, ErrSeqJump, dev.lastSeq)
 				continue
 			}
 			received := it.Received

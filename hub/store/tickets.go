@@ -94,12 +94,15 @@ type Ticket struct {
 	Type string `json:"type"`
 	// Signature is the sorted list of checks failing at filing, comma
 	// separated: tickets sharing it likely share a cause.
-	Signature     string         `json:"signature,omitempty"`
-	Snapshot      *wire.Snapshot `json:"snapshot,omitempty"` // GetTicket only
-	Tried         *wire.SelfHelp `json:"tried,omitempty"`    // GetTicket only
-	HasScreenshot bool           `json:"has_screenshot,omitempty"`
-	CreatedAt     time.Time      `json:"created_at"`
-	UpdatedAt     time.Time      `json:"updated_at"`
+	Signature string         `json:"signature,omitempty"`
+	Snapshot  *wire.Snapshot `json:"snapshot,omitempty"` // GetTicket only
+	Tried     *wire.SelfHelp `json:"tried,omitempty"`    // GetTicket only
+	// Request is a service request's form: its template and answers
+	// (GetTicket only; nil for a ticket not filed from a template).
+	Request       *ticketevent.RequestForm `json:"request,omitempty"`
+	HasScreenshot bool                     `json:"has_screenshot,omitempty"`
+	CreatedAt     time.Time                `json:"created_at"`
+	UpdatedAt     time.Time                `json:"updated_at"`
 	TicketState
 }
 
@@ -503,7 +506,30 @@ func (s *Store) GetTicket(ctx context.Context, id string) (Ticket, error) {
 	if t.Tried, err = s.selfHelp(ctx, t); err != nil {
 		return t, err
 	}
+	if t.Request, err = s.requestForm(ctx, t.ID); err != nil {
+		return t, err
+	}
 	return t, nil
+}
+
+// requestForm reads a service request's form from the ticket's
+// request_form event; nil when it has none.
+func (s *Store) requestForm(ctx context.Context, id string) (*ticketevent.RequestForm, error) {
+	var data string
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT data FROM ticket_events WHERE ticket_id = ? AND kind = ? ORDER BY id LIMIT 1`),
+		id, ticketevent.KindRequestForm).Scan(&data)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ticket %s: request form: %w", id, err)
+	}
+	d, err := ticketevent.Decode(ticketevent.KindRequestForm, []byte(data))
+	if err != nil {
+		return nil, fmt.Errorf("ticket %s: %w", id, err)
+	}
+	f := d.(ticketevent.RequestForm)
+	return &f, nil
 }
 
 // selfHelp reads what the user tried before filing from the ticket's
@@ -735,10 +761,10 @@ type HelpSessionRecord struct {
 // RecordHelpSession stores a help session; a repeat of the same id is
 // ignored.
 func (s *Store) RecordHelpSession(ctx context.Context, h HelpSessionRecord) error {
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO help_sessions (id, device_id, started, ended, category, ticket, failing, recovered, fixes)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO help_sessions (id, device_id, started, ended, category, ticket, failing, recovered, fixes, user_name)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
 		h.SessionID, h.DeviceID, h.Started.UnixNano(), h.Ended.UnixNano(), h.Category, h.Ticket,
-		strings.Join(h.Failing, ","), strings.Join(h.Recovered, ","), strings.Join(h.FixesRun, ","))
+		strings.Join(h.Failing, ","), strings.Join(h.Recovered, ","), strings.Join(h.FixesRun, ","), h.User)
 	if err != nil {
 		return fmt.Errorf("record help session: %w", err)
 	}
@@ -749,7 +775,7 @@ func (s *Store) RecordHelpSession(ctx context.Context, h HelpSessionRecord) erro
 // ended. Recovered sessions ended without a ticket and with every failing
 // check recovered (Deflected says it for one session); of those, CameBack
 // ones were followed within the window by another session or a ticket from
-// the same device, Pending ones are still inside their window, and the
+// the same device or the same user (on any computer), Pending ones are still inside their window, and the
 // rest are Deflected: the user got what they needed and did not return.
 type SessionCounts struct {
 	Total, Ticket, Recovered, Deflected, Pending, CameBack int
@@ -764,7 +790,10 @@ func (s *Store) HelpSessionCounts(ctx context.Context, from, to time.Time, windo
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT s.ticket, s.failing, s.recovered, s.ended,
 		EXISTS (SELECT 1 FROM help_sessions o WHERE o.device_id = s.device_id AND o.started > s.ended AND o.started <= s.ended + ?)
 		OR EXISTS (SELECT 1 FROM tickets t WHERE t.device_id = s.device_id AND t.created_at > s.ended AND t.created_at <= s.ended + ?)
-		FROM help_sessions s WHERE s.ended >= ? AND s.ended < ?`), w, w, from.UnixNano(), to.UnixNano())
+		OR (s.user_name <> '' AND (
+			EXISTS (SELECT 1 FROM help_sessions o WHERE o.user_name = s.user_name AND o.started > s.ended AND o.started <= s.ended + ?)
+			OR EXISTS (SELECT 1 FROM tickets t WHERE t.requester = s.user_name AND t.created_at > s.ended AND t.created_at <= s.ended + ?)))
+		FROM help_sessions s WHERE s.ended >= ? AND s.ended < ?`), w, w, w, w, from.UnixNano(), to.UnixNano())
 	if err != nil {
 		return c, fmt.Errorf("help sessions: %w", err)
 	}

@@ -504,3 +504,38 @@ func TestTicketEventKindsRoundTrip(t *testing.T) {
 		}
 	})
 }
+
+// The same user coming back from another computer takes a session's
+// deflection back too: with another Get help session or a ticket they
+// file there. Another user on another computer does not.
+func TestHelpSessionDeflectionSameUser(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		rec := func(dev, user, id string, started time.Time, failing, recovered []string) {
+			t.Helper()
+			if err := s.RecordHelpSession(ctx, store.HelpSessionRecord{DeviceID: dev, HelpSession: wire.HelpSession{SessionID: id,
+				Started: started, Ended: started.Add(time.Minute), Failing: failing, Recovered: recovered, User: user}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fixed := []string{"disk-almost-full"}
+		at := t0.Add(time.Hour)
+		rec("laptop", "alice", "a1", at, fixed, fixed)                // came back: alice's session on her desktop
+		rec("desktop", "alice", "a2", at.Add(30*time.Hour), nil, nil) // (outside the period)
+		rec("laptop2", "bob", "b1", at, fixed, fixed)                 // came back: bob's ticket from another computer
+		rec("laptop3", "carol", "c1", at, fixed, fixed)               // deflected: dave came back, not carol
+		rec("pc4", "dave", "d2", at.Add(30*time.Hour), nil, nil)      // (outside)
+		rec("pc5", "", "e1", at, fixed, fixed)                        // no user named: its device alone decides
+		tk, evs := newTicket("tb", "desk-bob", "rb", at.Add(40*time.Hour))
+		tk.Requester = "bob"
+		if _, _, err := s.CreateTicket(ctx, tk, evs, nil); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.HelpSessionCounts(ctx, t0, t0.Add(24*time.Hour), 72*time.Hour, at.Add(100*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (store.SessionCounts{Total: 4, Recovered: 4, CameBack: 2, Deflected: 2}); c != want {
+			t.Errorf("counts %+v, want %+v", c, want)
+		}
+	})
+}

@@ -221,6 +221,10 @@ type APIToken struct {
 	ExpiresAt time.Time  `json:"expires_at"`
 	LastUsed  *time.Time `json:"last_used,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// ReadOnly tokens may only read (GET); LastAddress is where the token
+	// was last used from.
+	ReadOnly    bool   `json:"read_only"`
+	LastAddress string `json:"last_address,omitempty"`
 }
 
 // AuditEvent is one entry of the audit log. Action is a dotted

@@ -157,9 +157,9 @@ func (s *Store) CreateAPIToken(ctx context.Context, t APIToken, hash []byte) err
 		if n == 0 {
 			return fmt.Errorf("user %s: %w", t.UserID, ErrNotFound)
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO api_tokens (id, user_id, hash, note, created_at, expires_at, last_used, revoked_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-			t.ID, t.UserID, hash, t.Note, t.CreatedAt.UnixNano(), ns(t.ExpiresAt), nsPtr(t.LastUsed), nsPtr(t.RevokedAt))
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO api_tokens (id, user_id, hash, note, created_at, expires_at, last_used, revoked_at, read_only)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			t.ID, t.UserID, hash, t.Note, t.CreatedAt.UnixNano(), ns(t.ExpiresAt), nsPtr(t.LastUsed), nsPtr(t.RevokedAt), t.ReadOnly)
 		if isUniqueViolation(err) {
 			return ErrExists
 		}
@@ -171,13 +171,13 @@ func (s *Store) CreateAPIToken(ctx context.Context, t APIToken, hash []byte) err
 	return nil
 }
 
-const apiTokenCols = `t.id, t.user_id, t.note, t.created_at, t.expires_at, t.last_used, t.revoked_at`
+const apiTokenCols = `t.id, t.user_id, t.note, t.created_at, t.expires_at, t.last_used, t.revoked_at, t.read_only, t.last_address`
 
 func scanAPIToken(sc rowScanner, extra ...any) (APIToken, error) {
 	var t APIToken
 	var created int64
 	var expires, lastUsed, revoked sql.NullInt64
-	if err := sc.Scan(append([]any{&t.ID, &t.UserID, &t.Note, &created, &expires, &lastUsed, &revoked}, extra...)...); err != nil {
+	if err := sc.Scan(append([]any{&t.ID, &t.UserID, &t.Note, &created, &expires, &lastUsed, &revoked, &t.ReadOnly, &t.LastAddress}, extra...)...); err != nil {
 		return APIToken{}, err
 	}
 	t.CreatedAt = fromNS(created)
@@ -226,6 +226,17 @@ func (s *Store) LookupAPIToken(ctx context.Context, hash []byte, now time.Time) 
 		t.LastUsed = &lu
 	}
 	return t, u, nil
+}
+
+// NoteAPITokenAddress records the address a token is used from and
+// reports whether it is new (another than its last, or its first).
+func (s *Store) NoteAPITokenAddress(ctx context.Context, id, addr string) (bool, error) {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE api_tokens SET last_address = ? WHERE id = ? AND last_address <> ?`), addr, id, addr)
+	if err != nil {
+		return false, fmt.Errorf("note api token %s address: %w", id, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // ListAPITokens lists API tokens of a user ("" = all users), newest first.

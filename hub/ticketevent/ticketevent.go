@@ -57,6 +57,7 @@ const (
 	KindVendorFailed    = "vendor_delivery_failed"
 	KindResponseBreach  = "response_breach"
 	KindKBDraft         = "kb_draft"
+	KindRequestForm     = "request_form"
 )
 
 // Filed opens the timeline: the tier and priority the ticket starts with
@@ -82,6 +83,19 @@ type Filed struct {
 	Type    string `json:"type,omitempty"`
 	Urgency int    `json:"urgency"`
 	User    string `json:"user,omitempty"`
+}
+
+// RequestForm is a service request's form as filed: the template it was
+// filed from and the answers with the labels they had then. It is the
+// one record of them; the ticket's Request is read from it. Problem, when
+// set, says why the answers do not fit the template as the hub has it (a
+// device filed them against a copy the hub has since changed or
+// deleted): the request is kept as it came, for the technician to judge.
+type RequestForm struct {
+	Answers  []wire.FormAnswer `json:"answers"`
+	Name     string            `json:"name"`
+	Problem  string            `json:"problem,omitempty"`
+	Template string            `json:"template"`
 }
 
 // SelfHelp is what the user tried on the device before filing: the
@@ -339,6 +353,7 @@ func (VendorOverdue) Kind() string   { return KindVendorOverdue }
 func (VendorDelivered) Kind() string { return KindVendorDelivered }
 func (VendorFailed) Kind() string    { return KindVendorFailed }
 func (KBDraft) Kind() string         { return KindKBDraft }
+func (RequestForm) Kind() string     { return KindRequestForm }
 
 // Kind is the stored kind.
 func (u Unknown) Kind() string { return u.Name }
@@ -370,6 +385,7 @@ var decoders = map[string]func([]byte) (Data, error){
 	KindVendorDelivered: decoder[VendorDelivered],
 	KindVendorFailed:    decoder[VendorFailed],
 	KindKBDraft:         decoder[KBDraft],
+	KindRequestForm:     decoder[RequestForm],
 }
 
 func decoder[T Data](raw []byte) (Data, error) {

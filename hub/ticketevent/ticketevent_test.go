@@ -83,6 +83,8 @@ var stored = []struct {
 		ticketevent.VendorFailed{Delivery: "d-1", DeliveryKind: "escalation", Channel: "webhook", Attempt: 3, Vendor: "v1",
 			Error: "vendor v1 is disabled or gone; the message is abandoned", Final: true}},
 	{"kb_draft", map[string]any{"article": "a-1", "title": "VPN drops"}, ticketevent.KBDraft{Article: "a-1", Title: "VPN drops"}},
+	{"request_form", map[string]any{"answers": []any{map[string]any{"key": "size", "label": "Size", "value": "27 inch"}}, "name": "A new monitor", "template": "tpl-1"},
+		ticketevent.RequestForm{Answers: []wire.FormAnswer{{Key: "size", Label: "Size", Value: "27 inch"}}, Name: "A new monitor", Template: "tpl-1"}},
 }
 
 // storedJSON is the row's data column as the hub wrote it: "{}" for an

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/tierline/tierline/hub/gateway"
@@ -59,8 +60,23 @@ func refused(err error) error {
 	return err
 }
 
+// JoinWindow is how long after a device's help request one with the same
+// words from the same user joins its ticket (while the ticket is open) as
+// a message, instead of opening another: a user who clicks Get help again
+// and again, or a script that files in a loop, makes one ticket.
+const JoinWindow = 10 * time.Minute
+
 // FileHelp files the ticket a device's user asked for.
 func (d *Devices) FileHelp(ctx context.Context, deviceID, hostname string, req wire.HelpRequest) (wire.HelpReceipt, error) {
+	if t, ok, err := d.join(ctx, deviceID, req); err != nil {
+		return wire.HelpReceipt{}, err
+	} else if ok {
+		d.log.Info("help request repeated: joined its ticket as a message", "ticket", t.Number, "device", deviceID, "request", req.RequestID)
+		return wire.HelpReceipt{RequestID: req.RequestID, TicketID: t.ID, Number: t.Number, Tier: t.Tier, Title: t.Title,
+			Updated: t.UpdatedAt, Joined: true,
+			Next: fmt.Sprintf("You asked the same a moment ago, so your words were added to ticket #%d rather than opening another; "+
+				"its technician's replies appear here.", t.Number)}, nil
+	}
 	t, created, err := d.svc.File(ctx, deviceID, hostname, req)
 	if err != nil {
 		return wire.HelpReceipt{}, refused(err)
@@ -75,6 +91,46 @@ func (d *Devices) FileHelp(ctx context.Context, deviceID, hostname string, req w
 	next += "; their replies appear here."
 	return wire.HelpReceipt{RequestID: req.RequestID, TicketID: t.ID, Number: t.Number, Tier: t.Tier, Next: next, Title: t.Title,
 		Updated: t.UpdatedAt}, nil
+}
+
+// join adds req to the device's open ticket that the same user filed with
+// the same words (case and spacing aside) within JoinWindow, as the
+// user's message, once (by request id). ok is false when there is none,
+// or when req itself made a ticket already (filing is idempotent).
+func (d *Devices) join(ctx context.Context, deviceID string, req wire.HelpRequest) (store.Ticket, bool, error) {
+	words := sameWords(req.Text)
+	if words == "" || deviceID == "" {
+		return store.Ticket{}, false, nil
+	}
+	ts, err := d.st.ListTickets(ctx, store.TicketFilter{DeviceID: deviceID, States: BacklogStates, NewestFirst: true, Limit: 20})
+	if err != nil {
+		return store.Ticket{}, false, fmt.Errorf("look for a ticket to join: %w", err)
+	}
+	now := d.svc.now() // the clock tickets are stamped with
+	for _, t := range ts {
+		if t.RequestID == req.RequestID {
+			return store.Ticket{}, false, nil
+		}
+		if t.Channel != store.IntakeAgent || t.Requester != req.User || now.Sub(t.CreatedAt) > JoinWindow || sameWords(t.Body) != words {
+			continue
+		}
+		actor := "user"
+		if req.User != "" {
+			actor = "user:" + req.User
+		}
+		t, err := d.svc.MessageOnce(ctx, t.ID, actor, FromUser, req.Text, req.RequestID)
+		if err != nil {
+			return store.Ticket{}, false, refused(err)
+		}
+		return t, true, nil
+	}
+	return store.Ticket{}, false, nil
+}
+
+// sameWords is text as compared for joining: lower case, one space
+// between words.
+func sameWords(text string) string {
+	return strings.Join(strings.Fields(strings.ToLower(text)), " ")
 }
 
 // ownTicket returns the device's ticket, or a refusal when it is another
@@ -150,6 +206,16 @@ func (d *Devices) SearchKB(ctx context.Context, deviceID string, q wire.KBQuery)
 			Checks: h.Checks, Fixes: h.Fixes, Snippet: h.Snippet})
 	}
 	return out, nil
+}
+
+// RequestTemplates lists the service request templates for a device's
+// Get help page.
+func (d *Devices) RequestTemplates(ctx context.Context, deviceID string) ([]wire.RequestTemplate, error) {
+	list, err := d.svc.TemplatesForDevices(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("request templates for device %s: %w", deviceID, err)
+	}
+	return list, nil
 }
 
 // DeviceUpdate is what the ticket's user hears of event e, if anything.

@@ -65,6 +65,26 @@ func WriteMetricsCSV(w io.Writer, m Metrics) error {
 	_ = cw.Write([]string{from, to, "self_help", "pending", strconv.Itoa(m.SelfHelp.Pending)})
 	_ = cw.Write([]string{from, to, "self_help", "came_back", strconv.Itoa(m.SelfHelp.CameBack)})
 	_ = cw.Write([]string{from, to, "first_contact_resolution", num(m.FirstContactResolution), ""})
+	_ = cw.Write(nil)
+	_ = cw.Write([]string{"from", "to", "group", "value", "tickets", "resolved", "first_contact", "escalated", "breached",
+		"first_response_median_s", "time_to_resolve_median_s", "csat_answers", "csat_mean"})
+	for _, b := range []struct {
+		name string
+		m    map[string]GroupMetrics
+	}{{"channel", m.ByChannel}, {"type", m.ByType}} {
+		for _, k := range sortedKeys(b.m) {
+			g := b.m[k]
+			_ = cw.Write([]string{from, to, b.name, cell(k), strconv.Itoa(g.Tickets), strconv.Itoa(g.Resolved), strconv.Itoa(g.FirstContact),
+				strconv.Itoa(g.Escalated), strconv.Itoa(g.Breached), num(g.FirstResponse.Median), num(g.TimeToResolve.Median),
+				strconv.Itoa(g.CSAT.Answers), num(g.CSAT.Mean)})
+		}
+	}
+	_ = cw.Write(nil)
+	_ = cw.Write([]string{"day", "filed", "resolved", "first_contact", "csat_answers", "csat_mean"})
+	for _, d := range m.Days {
+		_ = cw.Write([]string{d.Day, strconv.Itoa(d.Filed), strconv.Itoa(d.Resolved), strconv.Itoa(d.FirstContact),
+			strconv.Itoa(d.CSAT.Answers), num(d.CSAT.Mean)})
+	}
 	cw.Flush()
 	return cw.Error()
 }
@@ -87,6 +107,6 @@ func stamp(t *time.Time) string {
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-func sortedKeys(m map[string]int) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(maps.Keys(m))
 }

@@ -36,6 +36,12 @@ type Intake struct {
 	// RequestID makes filing idempotent: the same id files one ticket, so
 	// a client may retry a request whose answer it did not get.
 	RequestID string
+	// Template files a service request from that request template with
+	// Answers to its fields (by key): the ticket is a request, starts in
+	// the template's tier with its priority and category (Impact, Urgency
+	// and Category given here win), and Text may be left out.
+	Template string
+	Answers  map[string]string
 }
 
 // Diagnoser runs a connected device's health checks now and returns their
@@ -104,6 +110,32 @@ func (in *Intake) Validate() error {
 // none. It returns the ticket and whether this call created it (false: the
 // request id was seen before).
 func (s *Service) Open(ctx context.Context, actor string, in Intake, diagnose Diagnoser) (store.Ticket, bool, error) {
+	var req *request
+	if in.Template != "" {
+		if err := wire.ValidateAnswers(in.Answers); err != nil {
+			return store.Ticket{}, false, invalid("answers: %v", err)
+		}
+		r, err := s.fromTemplate(ctx, in.Template, in.Answers, true)
+		if err != nil {
+			return store.Ticket{}, false, err
+		}
+		req = &r
+		if in.Type != "" && in.Type != store.TypeRequest {
+			return store.Ticket{}, false, invalid("a ticket filed from a request template is a request, not %q", wire.Clip(in.Type, 32))
+		}
+		in.Type = store.TypeRequest
+		if strings.TrimSpace(in.Text) == "" {
+			in.Text = r.tpl.Name
+		}
+		if in.Category == "" {
+			in.Category = r.tpl.Category
+		}
+		if in.Impact == 0 && in.Urgency == 0 {
+			in.Impact, in.Urgency = ImpactUrgency(r.tpl.Priority)
+		}
+	} else if len(in.Answers) > 0 {
+		return store.Ticket{}, false, invalid("answers need a template")
+	}
 	if err := in.Validate(); err != nil {
 		return store.Ticket{}, false, err
 	}
@@ -132,6 +164,10 @@ func (s *Service) Open(ctx context.Context, actor string, in Intake, diagnose Di
 		who = dev.Hostname
 	}
 	ttl := title(who, in.Text)
+	if req != nil {
+		tier, queue, rule = req.tier()
+		ttl = title(who, req.tpl.Name)
+	}
 	if in.Title != "" {
 		ttl = in.Title
 	}
@@ -140,7 +176,11 @@ func (s *Service) Open(ctx context.Context, actor string, in Intake, diagnose Di
 		Signature: sig, Snapshot: snap, CreatedAt: now}
 	filed := ticketevent.Filed{Tier: tier, Impact: in.Impact, Urgency: in.Urgency, Category: in.Category, Queue: queue,
 		Rule: rule, Hostname: dev.Hostname, User: in.Requester, Channel: in.Channel, Type: in.Type, NoSnapshot: noSnapshot}
-	return s.create(ctx, t, []store.TicketEvent{{Time: now, Actor: actor, Data: filed}}, nil)
+	events := []store.TicketEvent{{Time: now, Actor: actor, Data: filed}}
+	if req != nil {
+		events = append(events, store.TicketEvent{Time: now, Actor: actor, Data: req.form})
+	}
+	return s.create(ctx, t, events, nil)
 }
 
 // snapshot takes a device's diagnostics for a ticket filed on its behalf:

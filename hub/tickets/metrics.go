@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
@@ -28,6 +29,48 @@ type Metrics struct {
 	// the tier they were filed in, without escalation or reopening.
 	FirstContactResolution float64         `json:"first_contact_resolution"`
 	SelfHelp               SelfHelpMetrics `json:"self_help"`
+	// ByChannel and ByType give the measures of the tickets filed by each
+	// channel and of each type.
+	ByChannel map[string]GroupMetrics `json:"by_channel"`
+	ByType    map[string]GroupMetrics `json:"by_type"`
+	// Days are the period's UTC days in order: tickets filed that day, and
+	// of those filed in the period, the ones resolved (and at first
+	// contact) and the survey answers given that day.
+	Days []DayMetrics `json:"days"`
+}
+
+// GroupMetrics are the measures of a group of tickets (one channel, one
+// type), counted from their filing tier to their resolution.
+type GroupMetrics struct {
+	Tickets                int       `json:"tickets"`
+	Resolved               int       `json:"resolved"`
+	FirstContact           int       `json:"first_contact"`
+	FirstContactResolution float64   `json:"first_contact_resolution"`
+	Escalated              int       `json:"escalated"`
+	EscalationRate         float64   `json:"escalation_rate"`
+	Breached               int       `json:"breached"`
+	BreachRate             float64   `json:"breach_rate"`
+	FirstResponse          Durations `json:"first_response"`
+	TimeToResolve          Durations `json:"time_to_resolve"`
+	CSAT                   CSAT      `json:"csat"`
+}
+
+func (g *GroupMetrics) finish() {
+	g.FirstContactResolution = rate(g.FirstContact, g.Resolved)
+	g.EscalationRate = rate(g.Escalated, g.Tickets)
+	g.BreachRate = rate(g.Breached, g.Tickets)
+	g.FirstResponse.finish()
+	g.TimeToResolve.finish()
+	g.CSAT.finish()
+}
+
+// DayMetrics are one UTC day's counts.
+type DayMetrics struct {
+	Day          string `json:"day"` // 2006-01-02
+	Filed        int    `json:"filed"`
+	Resolved     int    `json:"resolved"`
+	FirstContact int    `json:"first_contact"`
+	CSAT         CSAT   `json:"csat"`
 }
 
 // TierMetrics are the metrics of one tier (Tier 0 in Overall).
@@ -97,6 +140,14 @@ type CSAT struct {
 	sum     int
 }
 
+func (c *CSAT) add(score int) { c.sum += score; c.Answers++ }
+
+func (c *CSAT) finish() {
+	if c.Answers > 0 {
+		c.Mean = float64(c.sum) / float64(c.Answers)
+	}
+}
+
 // SelfHelpMetrics count Get help sessions: deflected are those that ended
 // without a ticket and with the device's failing checks recovered.
 type SelfHelpMetrics struct {
@@ -141,6 +192,7 @@ func (s *Service) Metrics(ctx context.Context, from, to time.Time) (Metrics, err
 	}
 	m := ComputeMetrics(events, open, s.now())
 	m.From, m.To = from, to
+	m.Days = days(m.Days, from, to)
 	m.SelfHelp = SelfHelpMetrics{Sessions: sc.Total, Tickets: sc.Ticket, Deflected: sc.Deflected, Pending: sc.Pending,
 		CameBack: sc.CameBack, DeflectionRate: rate(sc.Deflected, sc.Total), Window: HumanSpan(s.cfg.DeflectionWindow)}
 	return m, nil
@@ -149,7 +201,22 @@ func (s *Service) Metrics(ctx context.Context, from, to time.Time) (Metrics, err
 // ComputeMetrics computes metrics from timelines (grouped by ticket, each
 // in order) and the tickets open now.
 func ComputeMetrics(events []store.TicketEvent, open []store.Ticket, now time.Time) Metrics {
-	m := Metrics{Channels: map[string]int{}, Types: map[string]int{}}
+	m := Metrics{Channels: map[string]int{}, Types: map[string]int{}, ByChannel: map[string]GroupMetrics{}, ByType: map[string]GroupMetrics{}}
+	byDay := map[string]*DayMetrics{}
+	day := func(t time.Time) *DayMetrics {
+		k := t.UTC().Format(time.DateOnly)
+		if byDay[k] == nil {
+			byDay[k] = &DayMetrics{Day: k}
+		}
+		return byDay[k]
+	}
+	groups := map[string]*GroupMetrics{}
+	group := func(key string) *GroupMetrics {
+		if groups[key] == nil {
+			groups[key] = &GroupMetrics{}
+		}
+		return groups[key]
+	}
 	tiers := map[int]*TierMetrics{}
 	tier := func(n int) *TierMetrics {
 		if tiers[n] == nil {
@@ -175,10 +242,14 @@ func ComputeMetrics(events []store.TicketEvent, open []store.Ticket, now time.Ti
 		ch, typ := FiledAs(f)
 		m.Channels[ch]++
 		m.Types[typ]++
+		day(tl[0].Time).Filed++
+		var g GroupMetrics // this ticket's part of its channel's and type's
+		g.Tickets = 1
 		all.Entered++
 		filedTier := max(f.Tier, 1)
 		tier(filedTier).Entered++
 		escalated, reopened, resolved, firstContact := false, false, false, false
+		var resolvedAt time.Time
 		breached := map[int]bool{}
 		respBreached := false
 		for _, o := range obs {
@@ -188,6 +259,7 @@ func ComputeMetrics(events []store.TicketEvent, open []store.Ticket, now time.Ti
 					tier(o.Tier).Escalated++
 					if !escalated {
 						all.Escalated++
+						g.Escalated = 1
 					}
 					escalated = true
 				}
@@ -203,7 +275,12 @@ func ComputeMetrics(events []store.TicketEvent, open []store.Ticket, now time.Ti
 			case ObsFirstResponse:
 				tier(o.Tier).FirstResponse.add(o.Elapsed)
 				all.FirstResponse.add(o.Elapsed)
+				g.FirstResponse.add(o.Elapsed)
 			case ObsResolved:
+				if !resolved {
+					resolvedAt = o.Event.Time
+					g.TimeToResolve.add(o.Elapsed)
+				}
 				resolved, firstContact = true, o.FirstContact
 				tier(o.Tier).Resolved++
 				all.Resolved++
@@ -212,26 +289,33 @@ func ComputeMetrics(events []store.TicketEvent, open []store.Ticket, now time.Ti
 			case ObsReopened:
 				reopened = true
 			case ObsSurvey:
-				tier(o.Tier).CSAT.sum += o.Score
-				tier(o.Tier).CSAT.Answers++
-				all.CSAT.sum += o.Score
-				all.CSAT.Answers++
+				tier(o.Tier).CSAT.add(o.Score)
+				all.CSAT.add(o.Score)
+				g.CSAT.add(o.Score)
+				day(o.Event.Time).CSAT.add(o.Score)
 			}
 		}
 		if len(breached) > 0 {
 			all.Breached++
+			g.Breached = 1
 		}
 		if respBreached {
 			all.ResponseBreached++
 		}
 		if resolved {
 			resolvedTotal++
+			g.Resolved = 1
+			day(resolvedAt).Resolved++
 			// A reopening after the first resolution takes first contact back.
 			if firstContact && !reopened {
 				tier(filedTier).FirstContact++
 				all.FirstContact++
+				g.FirstContact = 1
+				day(resolvedAt).FirstContact++
 			}
 		}
+		group("channel:" + ch).merge(g)
+		group("type:" + typ).merge(g)
 	}
 	for _, t := range open {
 		age := now.Sub(t.CreatedAt).Seconds()
@@ -249,9 +333,7 @@ func ComputeMetrics(events []store.TicketEvent, open []store.Ticket, now time.Ti
 		if t.Backlog.Open > 0 {
 			t.Backlog.MeanAge /= float64(t.Backlog.Open)
 		}
-		if t.CSAT.Answers > 0 {
-			t.CSAT.Mean = float64(t.CSAT.sum) / float64(t.CSAT.Answers)
-		}
+		t.CSAT.finish()
 	}
 	finish(all)
 	for _, n := range []int{1, 2, 3} {
@@ -267,7 +349,53 @@ func ComputeMetrics(events []store.TicketEvent, open []store.Ticket, now time.Ti
 		m.Tiers = append(m.Tiers, *tiers[k])
 	}
 	m.FirstContactResolution = rate(all.FirstContact, resolvedTotal)
+	for k, g := range groups {
+		g.finish()
+		if ch, ok := strings.CutPrefix(k, "channel:"); ok {
+			m.ByChannel[ch] = *g
+		} else {
+			m.ByType[strings.TrimPrefix(k, "type:")] = *g
+		}
+	}
+	for _, d := range byDay {
+		d.CSAT.finish()
+		m.Days = append(m.Days, *d)
+	}
+	sort.Slice(m.Days, func(i, j int) bool { return m.Days[i].Day < m.Days[j].Day })
 	return m
+}
+
+// merge adds one ticket's part.
+func (g *GroupMetrics) merge(t GroupMetrics) {
+	g.Tickets += t.Tickets
+	g.Resolved += t.Resolved
+	g.FirstContact += t.FirstContact
+	g.Escalated += t.Escalated
+	g.Breached += t.Breached
+	g.FirstResponse.all = append(g.FirstResponse.all, t.FirstResponse.all...)
+	g.TimeToResolve.all = append(g.TimeToResolve.all, t.TimeToResolve.all...)
+	g.CSAT.sum += t.CSAT.sum
+	g.CSAT.Answers += t.CSAT.Answers
+}
+
+// days lists every UTC day of [from, to), with the counts of those that
+// have any.
+func days(have []DayMetrics, from, to time.Time) []DayMetrics {
+	byDay := map[string]DayMetrics{}
+	for _, d := range have {
+		byDay[d.Day] = d
+	}
+	var out []DayMetrics
+	start := from.UTC().Truncate(24 * time.Hour)
+	for t := start; t.Before(to) && len(out) < 400; t = t.Add(24 * time.Hour) {
+		k := t.Format(time.DateOnly)
+		d, ok := byDay[k]
+		if !ok {
+			d = DayMetrics{Day: k}
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 func rate(n, of int) float64 {

@@ -46,6 +46,9 @@ type Store interface {
 	// Knowledge base drafts (kb.go).
 	CreateArticle(ctx context.Context, a store.Article) (store.Article, error)
 	GetProblem(ctx context.Context, id string) (store.Problem, error)
+	// Request templates (templates.go).
+	GetRequestTemplate(ctx context.Context, id string) (store.RequestTemplate, error)
+	ListRequestTemplates(ctx context.Context) ([]store.RequestTemplate, error)
 }
 
 // Errors callers translate to API codes.
@@ -215,6 +218,23 @@ func (s *Service) File(ctx context.Context, deviceID, hostname string, req wire.
 		Channel: store.IntakeAgent, Type: store.TypeIncident, Signature: sig, Snapshot: &req.Snapshot, CreatedAt: now}
 	filed := ticketevent.Filed{Tier: tier, Impact: DefaultImpact, Urgency: DefaultUrgency, Category: req.Category,
 		Queue: queue, Rule: rule, Hostname: hostname, User: req.User}
+	var form *ticketevent.RequestForm
+	if req.Template != "" {
+		// A service request from the Get help page: checked against the
+		// hub's template again, and filed whatever that finds.
+		r, err := s.fromTemplate(ctx, req.Template, req.Answers, false)
+		if err != nil {
+			return store.Ticket{}, false, fmt.Errorf("file ticket: %w", err)
+		}
+		filed.Tier, filed.Queue, filed.Rule = r.tier()
+		filed.Impact, filed.Urgency = ImpactUrgency(r.tpl.Priority)
+		if filed.Category == "" {
+			filed.Category = r.tpl.Category
+		}
+		t.Category, t.Queue, t.Type, filed.Type = filed.Category, filed.Queue, store.TypeRequest, store.TypeRequest
+		t.Title = title(hostname, r.tpl.Name)
+		form = &r.form
+	}
 	if !req.Filed.IsZero() {
 		filed.FiledOnDevice = req.Filed.UTC().Format(time.RFC3339Nano)
 	}
@@ -224,6 +244,9 @@ func (s *Service) File(ctx context.Context, deviceID, hostname string, req wire.
 		// The self_help event is the one record of what was tried;
 		// the store reads the ticket's Tried from it.
 		events = append(events, store.TicketEvent{Time: now, Actor: actor, Data: ticketevent.NewSelfHelp(req.Tried)})
+	}
+	if form != nil {
+		events = append(events, store.TicketEvent{Time: now, Actor: actor, Data: *form})
 	}
 	return s.create(ctx, t, events, req.Screenshot)
 }

@@ -525,6 +525,27 @@ func TestMetrics(t *testing.T) {
 	if t1.Backlog.Open != 1 || t1.Backlog.MaxAge != 600 || m.Overall.Backlog.Open != 1 {
 		t.Errorf("backlog %+v", t1.Backlog)
 	}
+	// The same measures by channel and type: all three came from a device.
+	for name, g := range map[string]tickets.GroupMetrics{"channel agent": m.ByChannel[store.IntakeAgent], "type incident": m.ByType[store.TypeIncident]} {
+		if g.Tickets != 3 || g.Resolved != 2 || g.FirstContact != 1 || g.FirstContactResolution != 0.5 || g.Escalated != 1 ||
+			g.Breached != 1 || g.CSAT.Answers != 2 || g.CSAT.Mean != 4 || g.FirstResponse.Count != 2 || g.TimeToResolve.Mean != 1050 {
+			t.Errorf("%s: %+v", name, g)
+		}
+	}
+	if len(m.ByChannel) != 1 || len(m.ByType) != 1 {
+		t.Errorf("groups: %v %v", m.ByChannel, m.ByType)
+	}
+	// Every day of the period is listed; the counts add up.
+	filed, resolved, fc, answers := 0, 0, 0, 0
+	for i, d := range m.Days {
+		if i > 0 && d.Day <= m.Days[i-1].Day {
+			t.Errorf("days out of order: %v", m.Days)
+		}
+		filed, resolved, fc, answers = filed+d.Filed, resolved+d.Resolved, fc+d.FirstContact, answers+d.CSAT.Answers
+	}
+	if len(m.Days) < 1 || len(m.Days) > 2 || m.Days[0].Day != t0.UTC().Format(time.DateOnly) || filed != 3 || resolved != 2 || fc != 1 || answers != 2 {
+		t.Errorf("days %+v", m.Days)
+	}
 	// s1's window is still open: pending, not yet deflected.
 	if m.SelfHelp.Sessions != 2 || m.SelfHelp.Pending != 1 || m.SelfHelp.Deflected != 0 {
 		t.Errorf("self-help %+v", m.SelfHelp)

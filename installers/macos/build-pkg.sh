@@ -9,7 +9,8 @@ root="$(mktemp -d)"; scripts="$(mktemp -d)"
 install -d "$root/usr/local/bin" "$root/Library/LaunchDaemons" "$root/Library/LaunchAgents"
 install -m 0755 "$here/tierline-agent" "$here/tierline-tray" "$root/usr/local/bin/"
 install -m 0644 "$here/com.tierline.agent.plist" "$root/Library/LaunchDaemons/"
-install -m 0644 "$here/com.tierline.tray.plist" "$root/Library/LaunchAgents/"
+# Only with a cgo build of tierline-tray beside it (installers/README.md).
+if [ -f "$here/com.tierline.tray.plist" ]; then install -m 0644 "$here/com.tierline.tray.plist" "$root/Library/LaunchAgents/"; fi
 cat > "$scripts/postinstall" <<'POST'
 #!/bin/sh
 state="/Library/Application Support/Tierline/agent"

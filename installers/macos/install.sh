@@ -15,7 +15,11 @@ if [ ! -e "$state/identity.json" ]; then
 	/usr/local/bin/tierline-agent enroll --token "$token" --state "$state"
 fi
 install -m 0644 "$here/com.tierline.agent.plist" /Library/LaunchDaemons/com.tierline.agent.plist
-install -m 0644 "$here/com.tierline.tray.plist" /Library/LaunchAgents/com.tierline.tray.plist
+# The tray icon needs a cgo build of tierline-tray, made on a Mac (see
+# installers/README.md); its LaunchAgent is installed only beside one.
+if [ -f "$here/com.tierline.tray.plist" ]; then
+	install -m 0644 "$here/com.tierline.tray.plist" /Library/LaunchAgents/com.tierline.tray.plist
+fi
 launchctl bootout system/com.tierline.agent 2>/dev/null || true
 launchctl bootstrap system /Library/LaunchDaemons/com.tierline.agent.plist
 echo "Tierline agent installed and started; logs in /Library/Logs/Tierline/agent.log"

@@ -187,12 +187,40 @@ func TestMSI(t *testing.T) {
 	}
 }
 
+// The Windows exes releases and updates take from dist/bin are signed like
+// the ones inside the MSI.
+func TestWindowsExesInDistSigned(t *testing.T) {
+	need(t, "osslsigncode")
+	packages(t)
+	cert := filepath.Join(outDir, "keys", "codesign-dev.pem")
+	for _, name := range []string{"tierline-agent-windows-amd64.exe", "tierline-tray-windows-amd64.exe"} {
+		exe := filepath.Join(outDir, "bin", name)
+		if _, err := os.Stat(exe); err != nil {
+			t.Fatalf("no %s in dist/bin for releases: %v", name, err)
+		}
+		wantAll(t, name+" signature", run(t, "osslsigncode", "verify", "-CAfile", cert, "-in", exe), "Signature verification: ok")
+	}
+}
+
 func TestMacTarball(t *testing.T) {
 	p := find(t, "tierline-agent-1.4.2-darwin-arm64.tar.gz")
-	wantAll(t, "tar.gz", run(t, "tar", "-tzf", p), "tierline-agent/tierline-agent", "tierline-agent/tierline-tray", "tierline-agent/com.tierline.agent.plist",
-		"tierline-agent/install.sh", "tierline-agent/build-pkg.sh", "tierline-agent/com.tierline.tray.plist")
-	// The LaunchAgent starts the tray program in each user's session, and
-	// both install paths put it where the LaunchAgent looks.
+	list := run(t, "tar", "-tzf", p)
+	wantAll(t, "tar.gz", list, "tierline-agent/tierline-agent", "tierline-agent/tierline-tray", "tierline-agent/com.tierline.agent.plist",
+		"tierline-agent/install.sh", "tierline-agent/build-pkg.sh")
+	// The release binaries are built without cgo, and such a macOS tray
+	// cannot show an icon (agent/tray/nocgo_darwin.go is what it builds):
+	// nothing starts it at sign-in.
+	golist := exec.Command("go", "list", "-f", "{{.GoFiles}}", "../../agent/tray")
+	golist.Env = append(os.Environ(), "GOOS=darwin", "GOARCH=arm64", "CGO_ENABLED=0")
+	if out, err := golist.CombinedOutput(); err != nil || !strings.Contains(string(out), "nocgo_darwin.go") {
+		t.Fatalf("the macOS tray without cgo no longer builds nocgo_darwin.go (%v: %s): if it can run now, ship its LaunchAgent again", err, out)
+	}
+	if strings.Contains(list, "com.tierline.tray.plist") {
+		t.Errorf("the macOS tar.gz carries the tray's LaunchAgent, for a tray built without cgo that cannot run:\n%s", list)
+	}
+	// Both install paths put the tray where gethelp finds it, and install
+	// the LaunchAgent only beside a tray built on a Mac with cgo
+	// (installers/macos's plist, looking where they put it).
 	dir := t.TempDir()
 	run(t, "tar", "-xzf", p, "-C", dir)
 	read := func(name string) string {
@@ -202,9 +230,15 @@ func TestMacTarball(t *testing.T) {
 		}
 		return string(b)
 	}
-	wantAll(t, "tray LaunchAgent", read("com.tierline.tray.plist"), "<string>/usr/local/bin/tierline-tray</string>", "<string>Aqua</string>")
-	wantAll(t, "install.sh", read("install.sh"), `"$here/tierline-tray" /usr/local/bin/tierline-tray`)
-	wantAll(t, "build-pkg.sh", read("build-pkg.sh"), `"$here/tierline-tray" "$root/usr/local/bin/"`)
+	plist, err := os.ReadFile("../../installers/macos/com.tierline.tray.plist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAll(t, "tray LaunchAgent", string(plist), "<string>/usr/local/bin/tierline-tray</string>", "<string>Aqua</string>")
+	wantAll(t, "install.sh", read("install.sh"), `"$here/tierline-tray" /usr/local/bin/tierline-tray`,
+		`if [ -f "$here/com.tierline.tray.plist" ]; then`+"\n\tinstall -m 0644 \"$here/com.tierline.tray.plist\" /Library/LaunchAgents/")
+	wantAll(t, "build-pkg.sh", read("build-pkg.sh"), `"$here/tierline-tray" "$root/usr/local/bin/"`,
+		`if [ -f "$here/com.tierline.tray.plist" ]; then install -m 0644 "$here/com.tierline.tray.plist" "$root/Library/LaunchAgents/"; fi`)
 	if got := read("tierline-tray"); got != "mach-o tray stand-in" {
 		t.Errorf("tierline-tray in the tar.gz is %q", got)
 	}

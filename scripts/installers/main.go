@@ -4,9 +4,11 @@
 //   - tierline-agent and tierline-hub .deb and .rpm for amd64 and arm64
 //     (github.com/goreleaser/nfpm/v2 as a library)
 //   - tierline-agent-VERSION-x64.msi (wixl, from installers/windows), with
-//     the Windows binaries and the MSI signed by osslsigncode
-//   - tierline-agent-VERSION-darwin-ARCH.tar.gz (binaries, launchd plists,
-//     install.sh and build-pkg.sh for making a .pkg on a Mac)
+//     the Windows binaries and the MSI signed by osslsigncode; the signed
+//     binaries stay in OUT/bin, where releases and updates take them
+//   - tierline-agent-VERSION-darwin-ARCH.tar.gz (binaries, the agent's
+//     launchd plist, install.sh and build-pkg.sh for making a .pkg on a
+//     Mac; no tray LaunchAgent: see macTarball)
 //
 // Every agent package holds two programs: the tierline-agent service and
 // tierline-tray, the tray and Get help page started in each user's session.
@@ -177,6 +179,12 @@ func Build(o Options) ([]string, error) {
 		if err != nil {
 			return outs, err
 		}
+		// Releases and updates take the exes from OUT/bin: they are signed
+		// there, the same files the MSI then carries.
+		if exe, trayExe, err = signWindows(o, exe, trayExe); err != nil {
+			return outs, err
+		}
+		outs = append(outs, exe, trayExe)
 		p, err := buildMSI(o, exe, trayExe, pkgVersion, msiVersion)
 		if err != nil {
 			return outs, err
@@ -348,6 +356,36 @@ func Sign(cert, key, path, description string) error {
 	return os.Rename(tmp, path)
 }
 
+// signWindows signs the Windows agent and tray in OUT/bin (copied there
+// first when they were prebuilt elsewhere) and returns their paths there.
+func signWindows(o Options, exe, trayExe string) (signedExe, signedTray string, err error) {
+	cert, key, err := signingKey(o)
+	if err != nil {
+		return "", "", err
+	}
+	if err := os.MkdirAll(filepath.Join(o.Out, "bin"), 0o755); err != nil {
+		return "", "", err
+	}
+	var out []string
+	for _, b := range []struct{ path, description string }{{exe, "Tierline agent"}, {trayExe, "Tierline tray"}} {
+		dst, err := filepath.Abs(filepath.Join(o.Out, "bin", filepath.Base(b.path)))
+		if err != nil {
+			return "", "", err
+		}
+		if src, err := filepath.Abs(b.path); err != nil || src != dst {
+			if err := copyFile(b.path, dst); err != nil {
+				return "", "", err
+			}
+		}
+		if err := Sign(cert, key, dst, b.description); err != nil {
+			return "", "", err
+		}
+		out = append(out, dst)
+	}
+	return out[0], out[1], nil
+}
+
+// buildMSI packs the signed exes into the MSI and signs it.
 func buildMSI(o Options, exe, trayExe, pkgVersion, msiVersion string) (string, error) {
 	cert, key, err := signingKey(o)
 	if err != nil {
@@ -358,18 +396,10 @@ func buildMSI(o Options, exe, trayExe, pkgVersion, msiVersion string) (string, e
 		return "", err
 	}
 	defer os.RemoveAll(work)
-	signed := filepath.Join(work, "tierline-agent.exe")
-	if err := copyFile(exe, signed); err != nil {
+	if err := copyFile(exe, filepath.Join(work, "tierline-agent.exe")); err != nil {
 		return "", err
 	}
-	if err := Sign(cert, key, signed, "Tierline agent"); err != nil {
-		return "", err
-	}
-	signedTray := filepath.Join(work, "tierline-tray.exe")
-	if err := copyFile(trayExe, signedTray); err != nil {
-		return "", err
-	}
-	if err := Sign(cert, key, signedTray, "Tierline tray"); err != nil {
+	if err := copyFile(trayExe, filepath.Join(work, "tierline-tray.exe")); err != nil {
 		return "", err
 	}
 	src, err := os.ReadFile(filepath.Join(o.Repo, "installers", "windows", "tierline-agent.wxs"))
@@ -411,6 +441,11 @@ func copyFile(src, dst string) error {
 }
 
 // macTarball packs the darwin binaries with the launchd plists and scripts.
+// The tray's LaunchAgent is left out: these binaries are built without cgo,
+// and without cgo the macOS tray has no icon to show (it says so and
+// exits), so starting it at every sign-in would only fail. tierline-tray
+// ships for the Get help page, which works in every build; installers/macos
+// says how to add a cgo tray and its LaunchAgent on a Mac.
 func macTarball(path, binary, tray, macDir string) error {
 	f, err := os.Create(path)
 	if err != nil {
@@ -433,7 +468,6 @@ func macTarball(path, binary, tray, macDir string) error {
 		add(binary, "tierline-agent", 0o755),
 		add(tray, "tierline-tray", 0o755),
 		add(filepath.Join(macDir, "com.tierline.agent.plist"), "com.tierline.agent.plist", 0o644),
-		add(filepath.Join(macDir, "com.tierline.tray.plist"), "com.tierline.tray.plist", 0o644),
 		add(filepath.Join(macDir, "install.sh"), "install.sh", 0o755),
 		add(filepath.Join(macDir, "build-pkg.sh"), "build-pkg.sh", 0o755),
 	)

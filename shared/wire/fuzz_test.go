@@ -20,6 +20,16 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"survey_answer","id":"a","seq":5,"time":"2026-11-23T00:00:00Z","body":{"ticket_id":"t1","score":5}}`))
 	f.Add([]byte(`{"v":1,"type":"ticket_update","id":"a","time":"2026-11-23T00:00:00Z","body":{"ticket_id":"t1","state":"resolved","ask_survey":true}}`))
 	f.Add([]byte(`{"v":1,"type":"kb_query","id":"a","time":"2026-11-23T00:00:00Z","body":{"query_id":"k1","text":"printer"}}`))
+	// Sequence numbers at the top: a frame at 2^64-1, a welcome whose
+	// last_seq would make the agent wrap.
+	f.Add([]byte(`{"v":1,"type":"telemetry","id":"e","seq":18446744073709551615,"time":"2026-12-06T00:00:00Z","body":{"sample":{"time":"2026-12-06T00:00:00Z"}}}`))
+	f.Add([]byte(`{"v":1,"type":"welcome","id":"w","time":"2026-12-06T00:00:00Z","body":{"device_id":"00000000000000000000000000000000","hub_time":"2026-12-06T00:00:00Z","last_seq":18446744073709551615}}`))
+	// A refused help request, and a joined one.
+	f.Add([]byte(`{"v":1,"type":"help_receipt","id":"r","time":"2026-12-06T00:00:00Z","body":{"request_id":"q9","ticket_id":"","number":0,"tier":0,"refused":"over the budget","retry_at":"2026-12-06T01:00:00Z"}}`))
+	f.Add([]byte(`{"v":1,"type":"help_receipt","id":"r","time":"2026-12-06T00:00:00Z","body":{"request_id":"q9","ticket_id":"t1","number":4,"tier":1,"joined":true}}`))
+	f.Add([]byte(`{"v":1,"type":"templates_query","id":"a","time":"2026-12-06T00:00:00Z","body":{"query_id":"t1"}}`))
+	f.Add([]byte(`{"v":1,"type":"template_list","id":"a","time":"2026-12-06T00:00:00Z","body":{"query_id":"t1","templates":[{"id":"m1","name":"New monitor","tier":1,"priority":4,"fields":[{"key":"size","label":"Size","kind":"choice","required":true,"choices":["24 inch","27 inch"]},{"key":"why","label":"Why","kind":"text","max_len":200},{"key":"urgent","label":"Urgent?","kind":"yesno"}]}]}}`))
+	f.Add([]byte(`{"v":1,"type":"help_request","id":"e","seq":8,"time":"2026-12-06T00:00:00Z","body":{"request_id":"q4","text":"New monitor","template":"m1","answers":{"size":"27 inch","urgent":"no"},"tried":{},"snapshot":{"taken":"2026-12-06T00:00:00Z","history":{}}}}`))
 	f.Add([]byte(`{"v":2,"type":"x"}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, frame []byte) {
@@ -30,12 +40,18 @@ func FuzzDecode(f *testing.F) {
 			}
 			return
 		}
+		if env.Seq > MaxSeq {
+			t.Fatalf("accepted sequence number %d above MaxSeq", env.Seq)
+		}
 		body, err := DecodeAny(env)
 		if err != nil {
 			if CodeOf(err) == CodeInternal {
 				t.Fatalf("refusal without a protocol code: %v", err)
 			}
 			return
+		}
+		if w, ok := body.(*Welcome); ok && w.LastSeq > MaxSeq {
+			t.Fatalf("accepted a welcome with last_seq %d", w.LastSeq)
 		}
 		// What decodes must encode again.
 		if _, err := Encode(env.ID, env.Seq, env.Time, body); err != nil && CodeOf(err) != CodeTooLarge {

@@ -97,6 +97,12 @@ type HelpRequest struct {
 	// Screenshot is a PNG the user chose to attach, if any.
 	Screenshot []byte    `json:"screenshot,omitempty"`
 	Filed      time.Time `json:"filed"`
+	// Template is the request template the user filed with, and Answers
+	// the user's answers to its fields by key (added 2026-12-06 without a
+	// version bump: optional fields; hubs before them file the words as
+	// an incident, agents before them send none).
+	Template string            `json:"template,omitempty"`
+	Answers  map[string]string `json:"answers,omitempty"`
 }
 
 func (HelpRequest) Type() Type { return TypeHelpRequest }
@@ -131,6 +137,17 @@ func (h HelpRequest) Validate() error {
 			return err
 		}
 	}
+	if h.Template != "" {
+		if err := ValidateRunID(h.Template); err != nil {
+			return fmt.Errorf("template: %w", err)
+		}
+	}
+	if len(h.Answers) > 0 && h.Template == "" {
+		return errors.New("answers without a template")
+	}
+	if err := ValidateAnswers(h.Answers); err != nil {
+		return err
+	}
 	return checkLens(map[string]string{"user": h.User}, 255)
 }
 
@@ -161,13 +178,25 @@ type HelpReceipt struct {
 	// Title is the ticket's title, so My tickets names it before anyone
 	// acts on it (added 2026-12; hubs before that send none).
 	Title string `json:"title,omitempty"`
+	// Refused, when set, says for the user why the hub filed no ticket
+	// (the device is over its budget of help requests), and RetryAt when
+	// it takes the next; TicketID is then empty (added 2026-12-06).
+	Refused string    `json:"refused,omitempty"`
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	// Joined: the request repeated one the same user filed moments ago
+	// with the same words, and was added to that ticket as a message
+	// instead of opening another (added 2026-12-06).
+	Joined bool `json:"joined,omitempty"`
 }
 
 func (HelpReceipt) Type() Type { return TypeHelpReceipt }
 
 func (h HelpReceipt) Validate() error {
-	if h.RequestID == "" || h.TicketID == "" {
-		return errors.New("help receipt needs request_id and ticket_id")
+	if h.RequestID == "" || h.TicketID == "" && h.Refused == "" {
+		return errors.New("help receipt needs request_id and ticket_id (or refused)")
+	}
+	if len(h.Refused) > 1024 {
+		return errors.New("help receipt's refusal is longer than 1024 bytes")
 	}
 	return nil
 }
@@ -260,6 +289,9 @@ type HelpSession struct {
 	Articles  []string  `json:"articles,omitempty"`
 	Failing   []string  `json:"failing,omitempty"`
 	Recovered []string  `json:"recovered,omitempty"`
+	// User is the logged-in user who opened Get help: deflection counts
+	// them coming back from another computer too.
+	User string `json:"user,omitempty"`
 }
 
 func (HelpSession) Type() Type { return TypeHelpSession }
@@ -271,7 +303,7 @@ func (h HelpSession) Validate() error {
 	if len(h.FixesRun) > 64 || len(h.Articles) > MaxSelfHelpArticles || len(h.Failing) > 64 || len(h.Recovered) > 64 {
 		return errors.New("too many entries")
 	}
-	return nil
+	return checkLens(map[string]string{"user": h.User}, 255)
 }
 
 // MaxKBText is the longest search text of a KBQuery, in bytes.

@@ -91,7 +91,12 @@ type Welcome struct {
 
 func (Welcome) Type() Type { return TypeWelcome }
 
-func (w Welcome) Validate() error { return ValidateDeviceID(w.DeviceID) }
+func (w Welcome) Validate() error {
+	if w.LastSeq > MaxSeq {
+		return fmt.Errorf("last_seq %d is above the highest sequence number this protocol uses (%d)", w.LastSeq, MaxSeq)
+	}
+	return ValidateDeviceID(w.DeviceID)
+}
 
 // Telemetry carries one sample.
 type Telemetry struct {

@@ -57,6 +57,13 @@ const (
 	RefuseBusy       = "busy"        // too many runs waiting on this agent
 )
 
+// MaxRunExpiry is the longest a fix run may wait for its device (the hub
+// refuses a longer expires_in). The hub sends a run again after every
+// reconnect until it has a result or is this long (plus a short grace)
+// past its request, so the agent's run journal keeps each run id the hub
+// sent at least this long.
+const MaxRunExpiry = 7 * 24 * time.Hour
+
 // RunRequest asks the agent to run one catalog fix. The agent validates it
 // against its own compiled catalog and local policy; the hub's checks are
 // not trusted.

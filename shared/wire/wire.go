@@ -42,6 +42,22 @@ const (
 	MaxEnrollSize = 64 << 10
 )
 
+// Sequence number bounds. Sequence numbers count up from 1 for the life of
+// a device; neither end ever wraps to 0, or the hub would take every later
+// message as a duplicate of one it has.
+const (
+	// MaxSeq is the highest sequence number either end accepts: the hub's
+	// stores keep it in a signed 64-bit column. Decode refuses a frame
+	// above it (CodeBadSeq), and Welcome a last_seq above it.
+	MaxSeq uint64 = 1<<63 - 1
+	// MaxSeqJump is how far above a device's last stored sequence number
+	// the hub accepts a message (an agent numbers 1, 2, 3, ...; gaps come
+	// only from messages that were never stored). The agent also keeps
+	// this many numbers below MaxSeq free: it refuses to advance (to a
+	// hub's last_seq) past MaxSeq-MaxSeqJump.
+	MaxSeqJump uint64 = 1 << 32
+)
+
 // Type names a message kind.
 type Type string
 
@@ -98,6 +114,14 @@ const (
 	CodeRevoked            = "revoked"
 	CodeUnexpected         = "unexpected"
 	CodeInternal           = "internal"
+	// CodeBadSeq: a sequence number above MaxSeq, or more than MaxSeqJump
+	// above the device's last one. The message is not stored.
+	CodeBadSeq = "bad_seq"
+	// CodeRateLimited: the device sent more messages of this type than
+	// its budget on the hub allows; this one was refused (and is
+	// acknowledged, so it is not sent again). The message says when the
+	// next is accepted.
+	CodeRateLimited = "rate_limited"
 )
 
 // ProtocolError is a protocol violation with a stable code and a message
@@ -186,6 +210,9 @@ func Decode(frame []byte) (Envelope, error) {
 	}
 	if len(env.ID) > 64 {
 		return env, Errorf(CodeBadFrame, "message id is longer than 64 bytes")
+	}
+	if env.Seq > MaxSeq {
+		return env, Errorf(CodeBadSeq, "sequence number %d is above the highest this protocol uses (%d)", env.Seq, MaxSeq)
 	}
 	return env, nil
 }

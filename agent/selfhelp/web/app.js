@@ -421,7 +421,11 @@
       filed = true;
       clear(out);
       out.className = "result good";
-      if (a.number > 0) {
+      if (a.joined && a.number > 0) {
+        out.setAttribute("data-state", "joined");
+        out.appendChild(el("p", "ticket-number", "Added to your ticket #" + a.number + " with the Tier " + a.tier + " help desk."));
+        out.appendChild(el("p", "", a.next || "You asked the same a moment ago; a technician will look at it."));
+      } else if (a.number > 0) {
         out.setAttribute("data-state", "filed");
         out.appendChild(el("p", "ticket-number", "Ticket #" + a.number + " is with the Tier " + a.tier + " help desk."));
         out.appendChild(el("p", "", a.next || "A technician will look at it; their messages appear under My tickets."));
@@ -436,6 +440,162 @@
       }
       loadTickets();
       loadStatus();
+    }).catch(function (e) {
+      out.className = "result bad";
+      out.textContent = e.message;
+      btn.disabled = false;
+    });
+  }
+
+  // --- service requests -------------------------------------------------
+  // The help desk's request templates: each a form of typed fields. The
+  // page checks the answers as the agent and the hub will (required,
+  // length in characters, one of the choices), so the user hears at once.
+  var templates = [];
+  var chosen = null;
+
+  function loadTemplates() {
+    return api("GET", "/api/templates").then(function (a) {
+      templates = (a && a.templates) || [];
+      $("mode").hidden = templates.length === 0;
+      var ul = $("templates");
+      clear(ul);
+      templates.forEach(function (t) {
+        var li = el("li", "template");
+        var b = el("button", "secondary", t.name);
+        b.type = "button";
+        b.setAttribute("data-template", t.id);
+        b.addEventListener("click", function () { chooseTemplate(t); });
+        li.appendChild(b);
+        if (t.description) { li.appendChild(el("p", "muted", t.description)); }
+        ul.appendChild(li);
+      });
+    }).catch(function () { $("mode").hidden = true; });
+  }
+
+  function setMode(request) {
+    $("mode-problem").setAttribute("aria-pressed", String(!request));
+    $("mode-request").setAttribute("aria-pressed", String(request));
+    $("view-problem").hidden = request;
+    $("view-request").hidden = !request;
+  }
+
+  function chooseTemplate(t) {
+    chosen = t;
+    $("req-card").hidden = false;
+    $("req-title").textContent = t.name;
+    $("req-desc").textContent = t.description || "";
+    $("req-filed").hidden = true;
+    $("req-send").disabled = false;
+    $("req-note").value = "";
+    var box = $("req-fields");
+    clear(box);
+    (t.fields || []).forEach(function (f) {
+      var id = "req-" + f.key;
+      var wrap = el("div", "field");
+      wrap.setAttribute("data-field", f.key);
+      var label = f.label + (f.required ? " (required)" : "");
+      if (f.kind === "yesno") {
+        var fs = el("fieldset", "yesno");
+        fs.appendChild(el("legend", "", label));
+        ["yes", "no"].forEach(function (v) {
+          var lab = el("label");
+          var r = el("input");
+          r.type = "radio";
+          r.name = id;
+          r.value = v;
+          r.id = id + "-" + v;
+          lab.appendChild(r);
+          lab.appendChild(document.createTextNode(v === "yes" ? " Yes" : " No"));
+          fs.appendChild(lab);
+        });
+        wrap.appendChild(fs);
+      } else {
+        var l = el("label", "", label);
+        l.htmlFor = id;
+        wrap.appendChild(l);
+        var input;
+        if (f.kind === "choice") {
+          input = el("select");
+          var none = el("option", "", "Choose…");
+          none.value = "";
+          input.appendChild(none);
+          (f.choices || []).forEach(function (c) {
+            var o = el("option", "", c);
+            o.value = c;
+            input.appendChild(o);
+          });
+        } else {
+          input = el("textarea");
+          input.rows = 2;
+          input.maxLength = f.max_len || 2000;
+        }
+        input.id = id;
+        wrap.appendChild(input);
+      }
+      if (f.help) { wrap.appendChild(el("p", "muted", f.help)); }
+      var err = el("p", "field-error");
+      err.hidden = true;
+      wrap.appendChild(err);
+      box.appendChild(wrap);
+    });
+    $("req-title").scrollIntoView({ block: "nearest" });
+  }
+
+  function answerOf(f) {
+    var id = "req-" + f.key;
+    if (f.kind === "yesno") {
+      var r = document.querySelector("input[name='" + id + "']:checked");
+      return r ? r.value : "";
+    }
+    return $(id).value.trim();
+  }
+
+  // checkAnswer says what is wrong with one answer, "" when nothing.
+  function checkAnswer(f, v) {
+    if (v === "") { return f.required ? "An answer is required." : ""; }
+    var n = Array.from(v).length;
+    if (f.kind === "text") {
+      if (n < (f.min_len || 0)) { return "Write at least " + f.min_len + " characters."; }
+      if (n > (f.max_len || 2000)) { return "Write at most " + (f.max_len || 2000) + " characters."; }
+    }
+    return "";
+  }
+
+  function sendRequest(ev) {
+    ev.preventDefault();
+    if (!chosen) { return; }
+    var answers = {}, first = null;
+    (chosen.fields || []).forEach(function (f) {
+      var v = answerOf(f);
+      var wrap = document.querySelector("[data-field='" + f.key + "']");
+      var err = wrap.querySelector(".field-error");
+      var problem = checkAnswer(f, v);
+      err.textContent = problem;
+      err.hidden = !problem;
+      if (problem && !first) { first = wrap.querySelector("textarea, select, input"); }
+      if (v !== "") { answers[f.key] = v; }
+    });
+    if (first) { first.focus(); return; }
+    var btn = $("req-send");
+    btn.disabled = true;
+    var out = $("req-filed");
+    out.hidden = false;
+    out.className = "result";
+    out.textContent = "Sending your request…";
+    api("POST", "/api/help", { template: chosen.id, answers: answers, text: $("req-note").value.trim() }).then(function (a) {
+      clear(out);
+      out.className = "result good";
+      if (a.number > 0) {
+        out.setAttribute("data-state", "filed");
+        out.appendChild(el("p", "ticket-number", "Request #" + a.number + " is with the Tier " + a.tier + " help desk."));
+        out.appendChild(el("p", "", a.next || "Their messages appear under My tickets."));
+      } else {
+        out.setAttribute("data-state", a.connected ? "sent" : "queued");
+        out.appendChild(el("p", "", a.connected ? "Your request is on its way; its number will appear under My tickets." :
+          "Your help desk cannot be reached right now. Your request is saved on this computer and will be sent automatically."));
+      }
+      loadTickets();
     }).catch(function (e) {
       out.className = "result bad";
       out.textContent = e.message;
@@ -599,6 +759,7 @@
       loadStatus();
       loadConsent();
       loadTickets();
+      loadTemplates();
       renderTried();
       loadDiagnosis().then(searchKB);
       setInterval(function () {
@@ -620,6 +781,9 @@
     $("shot-file").addEventListener("change", pickShot);
     $("shot-remove").addEventListener("click", removeShot);
     $("file").addEventListener("click", fileTicket);
+    $("mode-problem").addEventListener("click", function () { setMode(false); });
+    $("mode-request").addEventListener("click", function () { setMode(true); });
+    $("req-form").addEventListener("submit", sendRequest);
     $("tab-help").addEventListener("click", function () { show("help"); });
     $("tab-tickets").addEventListener("click", function () { show("tickets"); });
     window.addEventListener("pagehide", leave);
