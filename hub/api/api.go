@@ -58,6 +58,7 @@ type Store interface {
 	secondFactorStore // secondfactor.go
 	templatesStore    // templates.go
 	recipesStore      // recipes.go
+	notifyStore       // notifications.go
 }
 
 // The hub's store keeps satisfying every area's interface.
@@ -101,6 +102,10 @@ type Config struct {
 	// ErrNoSession when the request carries none, a *SessionError to refuse
 	// it (expired session, missing CSRF token, another origin).
 	Session func(r *http.Request) (Caller, error)
+	// NotificationsRead, if set, hears a user's unread count after they
+	// marked notifications read (the console updates their other pages'
+	// bells).
+	NotificationsRead func(user string, unread int)
 }
 
 // ErrNoSession is what Config.Session returns for a request without a
@@ -140,6 +145,7 @@ type API struct {
 	factors     secondFactorStore // secondfactor.go
 	templates   templatesStore    // templates.go
 	recipes     recipesStore      // recipes.go
+	notifyPrefs notifyStore       // notifications.go
 }
 
 // New builds the API.
@@ -160,7 +166,7 @@ func New(cfg Config) (*API, error) {
 	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
 		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, factors: st,
-		templates: st, recipes: st}
+		templates: st, recipes: st, notifyPrefs: st}
 	// Handlers reach the store only through their area's field above.
 	cfg.Store = nil
 	a.cfg = cfg
@@ -213,7 +219,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.secondFactorRoutes(), a.templateRoutes())...)
+	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.secondFactorRoutes(), a.templateRoutes(), a.notificationRoutes())...)
 }
 
 func (a *API) routes() {

@@ -19,6 +19,7 @@ import (
 	"github.com/tierline/tierline/hub/api"
 	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/gateway"
+	"github.com/tierline/tierline/hub/notify"
 	"github.com/tierline/tierline/hub/pki"
 	"github.com/tierline/tierline/hub/server"
 	"github.com/tierline/tierline/hub/store"
@@ -189,6 +190,8 @@ func serve(ctx context.Context, args []string, io IO) error {
 	deflection := fs.Duration("deflection-window", 72*time.Hour, "how long a device must not come back (another Get help session or a ticket) after a session fixed its problem for the session to count as deflected [TIERLINE_DEFLECTION_WINDOW]")
 	budgets := fs.String("device-budgets", "", "per-device budgets of agent messages, TYPE=COUNT/DURATION,... (a burst of COUNT, then one every DURATION/COUNT; off for none), changing the defaults "+gateway.DescribeBudgets()+"; a device over one is refused, counted in tierline_agent_budget_refusals_total and logged [TIERLINE_DEVICE_BUDGETS]")
 	vendorRetry := fs.Duration("vendor-retry", 30*time.Second, "first wait before a failed vendor delivery is tried again; doubles up to 30m [TIERLINE_VENDOR_RETRY]")
+	notifyLimit := fs.String("notify-limit", "30/1h", "at most this many notification emails, and as many webhook calls, per technician in this time; more wait for room [TIERLINE_NOTIFY_LIMIT]")
+	notifyOffline := fs.Duration("notify-offline-after", 10*time.Minute, "how long a device must be gone before technicians watching its group are told it is offline [TIERLINE_NOTIFY_OFFLINE_AFTER]")
 	hours := fs.String("business-hours", "", "count SLA time only in these hours, e.g. \"mon-fri 09:00-17:00 Europe/Berlin\" (default: all hours) [TIERLINE_BUSINESS_HOURS]")
 	sessionIdle := fs.Duration("session-idle", 30*time.Minute, "end a console session after this long without a request [TIERLINE_SESSION_IDLE]")
 	rawRet := fs.Duration("raw-retention", 24*time.Hour, "keep raw telemetry this long [TIERLINE_RAW_RETENTION]")
@@ -238,6 +241,13 @@ func serve(ctx context.Context, args []string, io IO) error {
 	if err != nil {
 		return err
 	}
+	nLimit, nWindow, err := notify.ParseLimit(*notifyLimit)
+	if err != nil {
+		return fmt.Errorf("--notify-limit: %w", err)
+	}
+	if *notifyOffline <= 0 {
+		return fmt.Errorf("--notify-offline-after %s: give a positive time, such as 10m", *notifyOffline)
+	}
 	ssoCfg, err := ssof.config()
 	if err != nil {
 		return err
@@ -257,6 +267,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 		TierLimits: limits, ResponseLimits: resp, SMTP: smtpCfg, VendorRetry: *vendorRetry, BusinessHours: bh, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
 		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection, SSO: ssoCfg, PprofListen: *pprofListen,
 		DeviceBudgets: deviceBudgets, ReadyMinFree: max(*readyMinFree<<20, 1),
+		NotifyLimit: nLimit, NotifyWindow: nWindow, NotifyOfflineAfter: *notifyOffline,
 	})
 }
 

@@ -156,6 +156,7 @@ type Store interface {
 	requestsStore     // request_templates.go
 	problemsStore     // problems.go
 	recipeStore       // recipes.go
+	inboxStore        // notifications.go
 	// AppendAudit is where the default Config.Audit writes.
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 }
@@ -265,6 +266,7 @@ type Console struct {
 	requests requestsStore     // request_templates.go
 	problems problemsStore     // problems.go
 	recipes  recipeStore       // recipes.go
+	inbox    inboxStore        // notifications.go
 }
 
 // New builds the console and parses its templates.
@@ -275,7 +277,7 @@ func New(cfg Config) (*Console, error) {
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
 		sessions: st, factors: st, ids: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st,
-		requests: st, problems: st, recipes: st}
+		requests: st, problems: st, recipes: st, inbox: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg
@@ -444,6 +446,9 @@ type Layout struct {
 	Nav  []NavItem
 	Now  time.Time
 	req  *Request
+
+	// Unread is the user's unread notifications, on the bell.
+	Unread int
 }
 
 // Can reports whether the user has role or a higher one.
@@ -479,6 +484,11 @@ func (c *Console) Render(w http.ResponseWriter, r *http.Request, req *Request, s
 	l := Layout{View: v, Now: c.cfg.Now(), req: req, Nav: c.nav(r, req)}
 	if req != nil {
 		l.User, l.CSRF = req.User, req.Session.CSRF
+		if n, err := c.inbox.UnreadNotifications(r.Context(), req.User.ID); err == nil {
+			l.Unread = n
+		} else {
+			c.log.Warn("count unread notifications for the bell", "user", req.User.Name, "err", err)
+		}
 	}
 	var buf strings.Builder
 	if err := t.ExecuteTemplate(&buf, "layout", l); err != nil {

@@ -36,6 +36,13 @@ type Notice struct {
 	// Telemetry carries the device's latest summary on a telemetry notice.
 	Telemetry any       `json:"telemetry,omitempty"`
 	Time      time.Time `json:"time"`
+	// User is who a "notification" notice is for: only that user's pages
+	// hear it, with their unread count and the notification's title and
+	// console link.
+	User   string `json:"-"`
+	Unread int    `json:"unread,omitempty"`
+	Title  string `json:"title,omitempty"`
+	Link   string `json:"link,omitempty"`
 }
 
 // Broker fans notices out to the /events streams.
@@ -48,6 +55,7 @@ type Broker struct {
 type subscriber struct {
 	ch     chan Notice
 	device string // telemetry of this device, if any
+	user   string // the page's user, for their notifications
 }
 
 func newBroker(c *Console) *Broker { return &Broker{c: c, subs: map[*subscriber]struct{}{}} }
@@ -64,6 +72,9 @@ func (c *Console) Publish(n Notice) {
 	defer b.mu.Unlock()
 	for s := range b.subs {
 		if n.Kind == "telemetry" && s.device != n.Device {
+			continue
+		}
+		if n.Kind == "notification" && s.user != n.User {
 			continue
 		}
 		select {
@@ -93,14 +104,27 @@ func (c *Console) PublishTicket(ch tickets.Change) {
 	c.Publish(Notice{Kind: "ticket", ID: t.ID, Number: t.Number, Tier: t.Tier, State: t.State, Event: kind, Device: t.DeviceID})
 }
 
+// PublishNotification rings the bell on the user's open pages; it fits
+// hub/notify's Config.Notified.
+func (c *Console) PublishNotification(u store.User, n store.Notification, unread int) {
+	c.Publish(Notice{Kind: "notification", User: u.Name, ID: n.ID, Event: n.Event, Unread: unread, Title: n.Title, Link: n.Link})
+}
+
+// PublishUnread sets the bell on the user's open pages to unread, after
+// they read notifications on one of them; it fits the API's
+// Config.NotificationsRead.
+func (c *Console) PublishUnread(user string, unread int) {
+	c.Publish(Notice{Kind: "notification", User: user, Unread: unread})
+}
+
 // PublishRun publishes a finished fix run; it fits the gateway's
 // OnRunFinished hook.
 func (c *Console) PublishRun(r store.Run) {
 	c.Publish(Notice{Kind: "run", ID: r.ID, Device: r.DeviceID, Ticket: r.Ticket, State: r.State, Outcome: r.Outcome})
 }
 
-func (b *Broker) subscribe(device string) *subscriber {
-	s := &subscriber{ch: make(chan Notice, 64), device: device}
+func (b *Broker) subscribe(device, user string) *subscriber {
+	s := &subscriber{ch: make(chan Notice, 64), device: device, user: user}
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
@@ -215,7 +239,7 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 	}
 	// Subscribed before the page learns the stream is open, so a change
 	// made after the page's "open" (its cue to catch up) is never missed.
-	s := c.broker.subscribe(device)
+	s := c.broker.subscribe(device, req.User.Name)
 	defer c.broker.unsubscribe(s)
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")

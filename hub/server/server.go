@@ -74,9 +74,16 @@ type Config struct {
 	// (off by default); PprofReady is told its address.
 	PprofListen string
 	PprofReady  func(net.Addr)
-	// VendorRetry is the first wait before a failed vendor delivery is
-	// tried again (default 30s, doubling up to 30m).
+	// VendorRetry is the first wait before a failed vendor delivery (or
+	// notification email or webhook) is tried again (default 30s,
+	// doubling up to 30m).
 	VendorRetry time.Duration
+	// NotifyLimit notification deliveries per user and channel in
+	// NotifyWindow (default 30 per hour); NotifyOfflineAfter is how long a
+	// device must be gone before its group's watchers hear (default 10m).
+	NotifyLimit        int
+	NotifyWindow       time.Duration
+	NotifyOfflineAfter time.Duration
 	// SessionIdle ends a console session after this long without a request
 	// (default 30m).
 	SessionIdle time.Duration
@@ -335,6 +342,10 @@ func Run(ctx context.Context, cfg Config) error {
 		changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "mail-outbox", Queue: 1024, Handle: mail.outbox.Handle,
 			Dropped: dropped("mail-outbox", nil)})
 	}
+	techNotifier, err := startNotify(cfg, st, vendorSender, con, changes, reg, dropped, log)
+	if err != nil {
+		return err
+	}
 	defer func() {
 		// On an early return; after a normal shutdown both are closed already.
 		_ = changes.Close(context.Background())
@@ -358,6 +369,8 @@ func Run(ctx context.Context, cfg Config) error {
 		WaitRun:     gw.WaitRun,
 		Tickets:     ticketSvc,
 		Session:     con.APISession,
+		// Reading notifications on one page clears the bell on the others.
+		NotificationsRead: con.PublishUnread,
 	})
 	if err != nil {
 		return err
@@ -419,6 +432,8 @@ func Run(ctx context.Context, cfg Config) error {
 		go func() { defer wg.Done(); mail.collector.Run(ctx) }()
 		go func() { defer wg.Done(); mail.outbox.Run(ctx) }()
 	}
+	wg.Add(1)
+	go func() { defer wg.Done(); techNotifier.Run(ctx) }()
 	go func() { defer wg.Done(); con.Run(ctx) }()
 	go func() { defer wg.Done(); _ = gw.Run(ctx) }()
 	go func() { defer wg.Done(); retentionLoop(ctx, st, cfg, log) }()

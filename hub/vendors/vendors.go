@@ -204,29 +204,59 @@ func (s *Sender) webhook(ctx context.Context, v store.Vendor, p Payload, body []
 	if v.WebhookURL == "" {
 		return fmt.Errorf("vendor %s has no webhook URL", v.Name)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.WebhookURL, bytes.NewReader(body))
-	if err != nil {
+	if err := s.PostJSON(ctx, v.WebhookURL, v.WebhookSecret, p.Kind, p.DeliveryID, body); err != nil {
 		return fmt.Errorf("webhook %s: %w", v.Name, err)
+	}
+	return nil
+}
+
+// PostJSON posts body as JSON to url with the event and delivery headers,
+// signed with secret when there is one, through the client that refuses
+// link-local, multicast and unspecified addresses. A status other than
+// 2xx is an error with the start of the answer. Vendor webhooks and the
+// technicians' notification webhooks (hub/notify) go out through it.
+func (s *Sender) PostJSON(ctx context.Context, url, secret, event, delivery string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return err
 	}
 	ts := s.cfg.Now()
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "tierline-hub")
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
-	req.Header.Set(HeaderEvent, p.Kind)
-	req.Header.Set(HeaderDelivery, p.DeliveryID)
-	if v.WebhookSecret != "" {
-		req.Header.Set(HeaderSignature, Sign(v.WebhookSecret, ts, body))
+	req.Header.Set(HeaderEvent, event)
+	req.Header.Set(HeaderDelivery, delivery)
+	if secret != "" {
+		req.Header.Set(HeaderSignature, Sign(secret, ts, body))
 	}
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", v.Name, err)
+		return err
 	}
 	defer resp.Body.Close()
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook %s answered %s: %s", v.Name, resp.Status, strings.TrimSpace(string(snippet)))
+		return &StatusError{Code: resp.StatusCode, Status: resp.Status, Body: strings.TrimSpace(string(snippet))}
 	}
 	return nil
+}
+
+// StatusError is a webhook's answer other than 2xx.
+type StatusError struct {
+	Code   int
+	Status string
+	Body   string
+}
+
+func (e *StatusError) Error() string { return "answered " + e.Status + ": " + e.Body }
+
+// From is the address the hub's mail comes from (--smtp-from), "" when it
+// sends no email.
+func (s *Sender) From() string {
+	if !s.EmailEnabled() {
+		return ""
+	}
+	return s.cfg.SMTP.From
 }
 
 // Check reports what is wrong with a vendor as an admin describes it, or
@@ -239,10 +269,6 @@ func Check(v store.Vendor) error {
 		return errors.New("name is required: one line of at most 100 bytes")
 	case len(v.ContractRef) > 200 || strings.ContainsAny(v.ContractRef, "\x00\n\r"):
 		return errors.New("contract_ref must be one line of at most 200 bytes")
-	case len(v.WebhookSecret) > 512:
-		return errors.New("webhook_secret must be at most 512 bytes")
-	case v.WebhookSecret != "" && len(v.WebhookSecret) < 16:
-		return errors.New("webhook_secret must be at least 16 bytes; make one with `openssl rand -hex 32`")
 	case v.Email == "" && v.WebhookURL == "":
 		return errors.New("give the vendor an email, a webhook_url or both, so tickets can reach it")
 	case v.ResponseTarget != 0 && (v.ResponseTarget < time.Second || v.ResponseTarget > 365*24*time.Hour):
@@ -254,13 +280,26 @@ func Check(v store.Vendor) error {
 			return errors.New("email must be a plain address such as support@vendor.example")
 		}
 	}
-	if v.WebhookURL != "" {
-		u, err := url.Parse(v.WebhookURL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(v.WebhookURL) > 2048 {
+	return CheckWebhook(v.WebhookURL, v.WebhookSecret)
+}
+
+// CheckWebhook reports what is wrong with a webhook URL and secret (either
+// may be empty), or nil; vendors and technicians' notification webhooks
+// (hub/notify) are held to it. Fields are named as the API names them.
+func CheckWebhook(webhookURL, secret string) error {
+	switch {
+	case len(secret) > 512:
+		return errors.New("webhook_secret must be at most 512 bytes")
+	case secret != "" && len(secret) < 16:
+		return errors.New("webhook_secret must be at least 16 bytes; make one with `openssl rand -hex 32`")
+	}
+	if webhookURL != "" {
+		u, err := url.Parse(webhookURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || len(webhookURL) > 2048 {
 			return errors.New("webhook_url must be an http(s) URL without credentials, such as https://vendor.example/hooks/tierline")
 		}
 		if ip := net.ParseIP(u.Hostname()); ip != nil && !Reachable(ip) {
-			return errors.New("webhook_url may not name a link-local, multicast or unspecified address (such as a cloud metadata service); use the vendor's own host")
+			return errors.New("webhook_url may not name a link-local, multicast or unspecified address (such as a cloud metadata service); use the receiver's own host")
 		}
 	}
 	return nil

@@ -51,6 +51,11 @@
         es.close();
         location.href = "/login?expired=1&next=" + encodeURIComponent(location.pathname + location.search);
       });
+      es.addEventListener("message", function (ev) {
+        var n;
+        try { n = JSON.parse(ev.data); } catch (e) { return; }
+        bellNotice(n);
+      });
     }
     es.addEventListener("message", function (ev) {
       var n;
@@ -142,6 +147,36 @@
     });
   });
 
+  // The bell in the header: the unread count, updated live. A page's own
+  // live stream carries the user's notifications too; a page without one
+  // opens one for the bell.
+  var bellSeen = {};
+  function setBell(unread) {
+    var b = document.getElementById("bell"), c = document.getElementById("bell-count");
+    if (!b || !c) { return; }
+    unread = Math.max(0, Number(unread) || 0);
+    c.textContent = String(unread);
+    c.hidden = unread === 0;
+    b.classList.toggle("ringing", unread > 0);
+    b.setAttribute("aria-label", "Notifications: " + unread + " unread");
+  }
+  function bellNotice(n) {
+    if (n.kind !== "notification") { return; }
+    setBell(n.unread);
+    if (n.id && !bellSeen[n.id]) {
+      bellSeen[n.id] = true;
+      toast(n.title || "New notification");
+      document.dispatchEvent(new CustomEvent("tierline:notification", { detail: n }));
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!document.getElementById("bell")) { return; }
+    // After the page's own handlers, which may open a stream already.
+    setTimeout(function () {
+      if (Object.keys(sources).length === 0) { events(function () {}); }
+    }, 0);
+  });
+
   // Forms with data-confirm ask before submitting.
   document.addEventListener("submit", function (ev) {
     var f = ev.target;
@@ -154,5 +189,5 @@
   // page never mixes the browser's zone with UTC.
   function utcTime(d) { return d.toISOString().slice(11, 19) + " UTC"; }
 
-  window.tierline = { api: api, events: events, toast: toast, el: el, fmtDuration: fmtDuration, tickSLA: tickSLA, csrf: csrf, utcTime: utcTime };
+  window.tierline = { api: api, events: events, toast: toast, el: el, fmtDuration: fmtDuration, tickSLA: tickSLA, csrf: csrf, utcTime: utcTime, setBell: setBell };
 })();

@@ -143,14 +143,24 @@ type Webhook struct {
 
 	mu     sync.Mutex
 	got    []vendors.Payload
+	reqs   []Request
 	errs   []error
 	fail   int
 	failed int
 }
 
+// Request is one request the webhook accepted, as it came.
+type Request struct {
+	Path   string
+	Header http.Header
+	Body   []byte
+}
+
 // StartWebhook serves a webhook that accepts only requests signed with
 // secret whose timestamp is within skew of now(), stopped when t ends.
 // A request that fails the check is answered 401 and its error kept.
+// With secret "" it checks no signature (as a Slack or Teams incoming
+// webhook, which is its URL's secret) and takes any JSON body.
 func StartWebhook(t testing.TB, secret string, now func() time.Time, skew time.Duration) *Webhook {
 	t.Helper()
 	w := &Webhook{}
@@ -163,10 +173,12 @@ func StartWebhook(t testing.TB, secret string, now func() time.Time, skew time.D
 			http.Error(rw, "vendor portal in maintenance", http.StatusServiceUnavailable)
 			return
 		}
-		if err := vendors.Verify(secret, r.Header.Get(vendors.HeaderTimestamp), r.Header.Get(vendors.HeaderSignature), body, now(), skew); err != nil {
-			w.errs = append(w.errs, err)
-			http.Error(rw, err.Error(), http.StatusUnauthorized)
-			return
+		if secret != "" {
+			if err := vendors.Verify(secret, r.Header.Get(vendors.HeaderTimestamp), r.Header.Get(vendors.HeaderSignature), body, now(), skew); err != nil {
+				w.errs = append(w.errs, err)
+				http.Error(rw, err.Error(), http.StatusUnauthorized)
+				return
+			}
 		}
 		var p vendors.Payload
 		if err := json.Unmarshal(body, &p); err != nil {
@@ -175,6 +187,7 @@ func StartWebhook(t testing.TB, secret string, now func() time.Time, skew time.D
 			return
 		}
 		w.got = append(w.got, p)
+		w.reqs = append(w.reqs, Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
 	}))
 	w.URL = srv.URL
 	t.Cleanup(srv.Close)
@@ -193,6 +206,14 @@ func (w *Webhook) Payloads() []vendors.Payload {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return slices.Clone(w.got)
+}
+
+// Requests returns the requests accepted so far, oldest first, with
+// their headers and bodies as sent.
+func (w *Webhook) Requests() []Request {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.reqs)
 }
 
 // Errors returns why requests were refused (bad signature, stale
