@@ -18,6 +18,7 @@ import (
 
 	"github.com/tierline/tierline/agent/history"
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/policy"
 )
 
 // Check is one health check. Name is kebab-case and stable: the hub keys
@@ -214,6 +215,9 @@ type Env struct {
 	Crashes CrashRecord
 	// Getenv reads the agent's environment. Default os.Getenv.
 	Getenv func(string) string
+	// Inventory returns the last inventory read (declarative package
+	// checks look in its software list).
+	Inventory func() (*diag.Inventory, bool)
 }
 
 // checkFunc adapts a function to Check.
@@ -288,9 +292,12 @@ func Checks(cfg Config, env Env) []Check {
 
 // Runner runs a set of checks in parallel, each under a timeout.
 type Runner struct {
+	env  Env
+	wait func(ctx context.Context, after time.Time) error
+
+	mu     sync.RWMutex
 	cfg    Config
 	checks []Check
-	wait   func(ctx context.Context, after time.Time) error
 }
 
 // NewRunner returns a Runner of the built-in checks.
@@ -298,7 +305,7 @@ func NewRunner(cfg Config, env Env) (*Runner, error) {
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		return nil, err
 	}
-	return &Runner{cfg: cfg, checks: Checks(cfg, env), wait: env.WaitSample}, nil
+	return &Runner{cfg: cfg, env: env, checks: Checks(cfg, env), wait: env.WaitSample}, nil
 }
 
 // NewRunnerOf returns a Runner of the given checks.
@@ -306,8 +313,27 @@ func NewRunnerOf(timeout time.Duration, checks ...Check) *Runner {
 	return &Runner{cfg: Config{CheckTimeout: timeout}, checks: checks}
 }
 
+// Reconfigure replaces the Runner's checks with the built-in ones under
+// cfg followed by the declarative checks of specs (the hub's policy
+// changed). Runs in progress finish with the checks they started with; the
+// built-in checks start their memory afresh (restart counts, CPU history).
+func (r *Runner) Reconfigure(cfg Config, specs []policy.Check) error {
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return err
+	}
+	checks := append(Checks(cfg, r.env), Declared(cfg, r.env, specs)...)
+	r.mu.Lock()
+	r.cfg, r.checks = cfg, checks
+	r.mu.Unlock()
+	return nil
+}
+
 // Checks lists the Runner's checks.
-func (r *Runner) Checks() []Check { return r.checks }
+func (r *Runner) Checks() []Check {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.checks
+}
 
 // Run runs all checks (or only those named) in parallel and returns their
 // results in check order. A check that outlives the timeout is reported as
@@ -332,15 +358,22 @@ func (r *Runner) RunAfter(ctx context.Context, t time.Time, names ...string) []d
 	if !need || r.wait == nil {
 		return r.run(ctx, sel, nil)
 	}
-	wctx, cancel := context.WithTimeout(ctx, r.cfg.SampleWait)
+	sampleWait := r.config().SampleWait
+	wctx, cancel := context.WithTimeout(ctx, sampleWait)
 	err := r.wait(wctx, t)
 	cancel()
 	if err == nil {
 		return r.run(ctx, sel, nil)
 	}
 	stale := unknown("No new telemetry sample came after the change to judge it by.",
-		ev("waited", "%s for a sample taken after %s", r.cfg.SampleWait, t.UTC().Format(time.RFC3339)))
+		ev("waited", "%s for a sample taken after %s", sampleWait, t.UTC().Format(time.RFC3339)))
 	return r.run(ctx, sel, &stale)
+}
+
+func (r *Runner) config() Config {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.cfg
 }
 
 func (r *Runner) selected(names []string) []Check {
@@ -349,7 +382,7 @@ func (r *Runner) selected(names []string) []Check {
 		want[n] = true
 	}
 	var sel []Check
-	for _, c := range r.checks {
+	for _, c := range r.Checks() {
 		if len(want) == 0 || want[c.Name()] {
 			sel = append(sel, c)
 		}
@@ -360,7 +393,7 @@ func (r *Runner) selected(names []string) []Check {
 // run runs sel in parallel; with stale set, checks that judge samples
 // report it instead of running.
 func (r *Runner) run(ctx context.Context, sel []Check, stale *diag.CheckResult) []diag.CheckResult {
-	timeout := r.cfg.CheckTimeout
+	timeout := r.config().CheckTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}

@@ -112,6 +112,20 @@ func New(cfg Config) *API {
 		machine: cfg.Machine}
 }
 
+// SetPolicy replaces the fix policy the listings apply (the hub's policy
+// changed).
+func (o *API) SetPolicy(p fixes.Policy) {
+	o.mu.Lock()
+	o.policy = p
+	o.mu.Unlock()
+}
+
+func (o *API) fixPolicy() fixes.Policy {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.policy
+}
+
 // SetChecks records the latest full health check results.
 func (o *API) SetChecks(rs []diag.CheckResult) {
 	if len(rs) == 0 {
@@ -179,7 +193,7 @@ func (o *API) fixesFor(r diag.CheckResult, who localipc.Caller) []string {
 	out := []string{}
 	add := func(id string) {
 		f, ok := catalog.Get(id)
-		if !ok || slices.Contains(out, id) || !f.Supports(runtime.GOOS) || !o.policy.Allows(f) {
+		if !ok || slices.Contains(out, id) || !f.Supports(runtime.GOOS) || !o.fixPolicy().Allows(f) {
 			return
 		}
 		if !who.Privileged && f.Tier > catalog.TierSelfHelp {
@@ -392,8 +406,8 @@ func (o *API) fixList(ctx context.Context, who localipc.Caller) localipc.FixList
 		switch {
 		case !f.Supports(runtime.GOOS):
 			x.Applicable, x.Reason = false, "not available on "+runtime.GOOS
-		case !o.policy.Allows(f):
-			x.Applicable, x.Reason = false, fixes.PolicyRefusal(o.policy, f)
+		case !o.fixPolicy().Allows(f):
+			x.Applicable, x.Reason = false, fixes.PolicyRefusal(o.fixPolicy(), f)
 		default:
 			if why := fixes.NotApplicableHere(f, m); why != "" {
 				x.Applicable, x.Reason = false, why

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tierline/tierline/hub/pkgversion"
+	"github.com/tierline/tierline/shared/pkgversion"
 	"github.com/tierline/tierline/shared/diag"
 )
 
