@@ -54,6 +54,7 @@ type Store interface {
 	updatesStore     // updates.go
 	softwareStore    // software.go
 	attachmentsStore // attachments.go
+	policiesStore    // policies.go
 }
 
 // The hub's store keeps satisfying every area's interface.
@@ -96,6 +97,10 @@ type Config struct {
 	// ErrNoSession when the request carries none, a *SessionError to refuse
 	// it (expired session, missing CSRF token, another origin).
 	Session func(r *http.Request) (Caller, error)
+	// PolicyChanged sends a group's new policy to its connected devices;
+	// GroupChanged sends a device moved to another group that group's.
+	PolicyChanged func(ctx context.Context, group string)
+	GroupChanged  func(ctx context.Context, deviceID, group string)
 }
 
 // ErrNoSession is what Config.Session returns for a request without a
@@ -132,6 +137,7 @@ type API struct {
 	updates     updatesStore     // updates.go
 	software    softwareStore    // software.go
 	attachments attachmentsStore // attachments.go
+	policies    policiesStore    // policies.go
 }
 
 // New builds the API.
@@ -151,7 +157,7 @@ func New(cfg Config) (*API, error) {
 	st := cfg.Store
 	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
-		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st}
+		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, policies: st}
 	// Handlers reach the store only through their area's field above.
 	cfg.Store = nil
 	a.cfg = cfg
@@ -190,6 +196,11 @@ func (a *API) routeTable() []Route {
 		{"PUT /api/v1/updates/rollouts/{group}", store.RoleAdmin, a.setRollout},
 		{"DELETE /api/v1/updates/rollouts/{group}", store.RoleAdmin, a.deleteRollout},
 		{"GET /api/v1/updates/devices", store.RoleTier1, a.updateStatus},
+		{"GET /api/v1/policies", store.RoleTier1, a.listPolicies},
+		{"GET /api/v1/policies/{group}", store.RoleTier1, a.getPolicy},
+		{"PUT /api/v1/policies/{group}", store.RoleAdmin, a.putPolicy},
+		{"GET /api/v1/policies/{group}/versions", store.RoleTier1, a.policyVersions},
+		{"GET /api/v1/devices/{id}/policy", store.RoleTier1, a.devicePolicy},
 		// Fix runs: the route admits tier1 and up; each fix's own tier is
 		// checked against the caller's role in the handler.
 		{"GET /api/v1/catalog", store.RoleTier1, a.getCatalog},

@@ -38,6 +38,11 @@ type agentConn struct {
 	hostname string
 	// kbBusy: a kb_query is being answered (help.go).
 	kbBusy atomic.Bool
+	// grp is the device's group (policy.go); policyMu keeps policies to
+	// this device in order.
+	groupMu  sync.Mutex
+	grp      string
+	policyMu sync.Mutex
 }
 
 func (c *agentConn) close(code websocket.StatusCode, reason string) {
@@ -165,6 +170,7 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	go c.writeLoop(ctx)
 	go g.sendPending(ctx, c)
 	go c.sendCatchUp(ctx)
+	go g.sendPolicy(ctx, c)
 	go func() {
 		select {
 		case <-c.done:
@@ -220,6 +226,7 @@ func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.L
 	}
 	c.deviceID = d.ID
 	c.hostname = hello.Hostname
+	c.grp = d.Group
 	c.log = log.With("device", d.ID)
 	if err := c.write(ctx, wire.Welcome{DeviceID: d.ID, HubTime: g.cfg.Now().UTC(), LastSeq: d.LastSeq}); err != nil {
 		return nil, store.DeviceHello{}, wire.Errorf("write_failed", "send welcome: %v", err)
@@ -295,6 +302,8 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		}
 	case wire.TypeKBQuery:
 		return c.handleKBQuery(ctx, env)
+	case wire.TypePolicyStatus:
+		return c.handlePolicyStatus(ctx, env)
 	case wire.TypeError:
 		if b, derr := wire.DecodeBody[wire.Error](env); derr == nil {
 			c.log.Info("agent reported an error", "code", b.Code, "message", b.Message)
