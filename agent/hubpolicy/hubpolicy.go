@@ -195,7 +195,13 @@ func (a Applied) CheckEvery(def time.Duration) time.Duration {
 
 // Status is the policy status the agent reports for a.
 func (a Applied) Status(goos string) wire.PolicyStatus {
-	return wire.PolicyStatus{Group: a.Group, Version: a.Version, Narrowed: a.Narrowed, Fixes: fixes.Supported(goos, a.Fixes)}
+	st := wire.PolicyStatus{Group: a.Group, Version: a.Version, Narrowed: a.Narrowed, Fixes: fixes.Supported(goos, a.Fixes)}
+	for _, c := range a.Checks {
+		if c.AppliesTo(goos) {
+			st.Checks = append(st.Checks, c.Name)
+		}
+	}
+	return st
 }
 
 // LoadCache reads the cached hub policy from the state directory and

@@ -73,7 +73,7 @@ func (c *agentConn) handlePolicyStatus(ctx context.Context, env wire.Envelope) e
 		c.sendError(wire.CodeOf(err), errMessage(err), 0)
 		return err
 	}
-	dp := store.DevicePolicy{Group: st.Group, Version: st.Version, Error: st.Error, Narrowed: st.Narrowed, ReportedAt: c.g.cfg.Now()}
+	dp := store.DevicePolicy{Group: st.Group, Version: st.Version, Error: st.Error, Narrowed: st.Narrowed, Checks: st.Checks, ReportedAt: c.g.cfg.Now()}
 	fixes := st.Fixes
 	if fixes == nil {
 		fixes = []string{}

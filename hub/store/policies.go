@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/policy"
 )
 
@@ -28,7 +30,9 @@ type DevicePolicy struct {
 	// Error says why the device refused the last version it was sent.
 	Error string `json:"error,omitempty"`
 	// Narrowed is what the device's local policy file took away.
-	Narrowed   []string  `json:"narrowed"`
+	Narrowed []string `json:"narrowed"`
+	// Checks are the declarative checks the device runs under it.
+	Checks     []string  `json:"checks"`
 	ReportedAt time.Time `json:"reported_at"`
 }
 
@@ -52,7 +56,7 @@ func (s *Store) PutPolicy(ctx context.Context, group string, doc policy.Document
 				group, p.Version, string(b), at.UnixNano(), by)
 			return err
 		})
-		if err == nil || !isUniqueViolation(err) || try == 4 {
+		if err == nil || !isUniqueViolation(err) || try == 50 {
 			break
 		}
 	}
@@ -152,23 +156,30 @@ func (s *Store) PolicyVersions(ctx context.Context, group string) ([]Policy, err
 	return out, rows.Err()
 }
 
-// SetDevicePolicy records the policy a device reports applying, and the
-// fixes it now offers (nil leaves them).
+// SetDevicePolicy records the policy a device reports applying and the
+// fixes it now offers (nil leaves them), and forgets the results of
+// declarative checks the device no longer runs.
 func (s *Store) SetDevicePolicy(ctx context.Context, id string, dp DevicePolicy, fixes []string) error {
 	if dp.Narrowed == nil {
 		dp.Narrowed = []string{}
 	}
+	keep := append(slices.Clone(diag.CheckNames), dp.Checks...)
+
 	notes, err := json.Marshal(dp.Narrowed)
 	if err != nil {
 		return fmt.Errorf("device policy %s: %w", id, err)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO device_policies (device_id, grp, version, error, narrowed, reported_at)
-			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET grp = excluded.grp, version = excluded.version,
-			error = excluded.error, narrowed = excluded.narrowed, reported_at = excluded.reported_at`),
-			id, dp.Group, dp.Version, dp.Error, string(notes), dp.ReportedAt.UnixNano())
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO device_policies (device_id, grp, version, error, narrowed, checks, reported_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET grp = excluded.grp, version = excluded.version,
+			error = excluded.error, narrowed = excluded.narrowed, checks = excluded.checks, reported_at = excluded.reported_at`),
+			id, dp.Group, dp.Version, dp.Error, string(notes), strings.Join(dp.Checks, ","), dp.ReportedAt.UnixNano())
 		if err != nil {
 			return fmt.Errorf("device policy %s: %w", id, err)
+		}
+		args := append([]any{id}, anySlice(keep)...)
+		if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM check_state WHERE device_id = ? AND name NOT IN (?`+strings.Repeat(", ?", len(keep)-1)+`)`), args...); err != nil {
+			return fmt.Errorf("device policy %s: forget old checks: %w", id, err)
 		}
 		if fixes != nil {
 			if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET fixes = ? WHERE id = ?`), strings.Join(fixes, ","), id); err != nil {
@@ -183,10 +194,10 @@ func (s *Store) SetDevicePolicy(ctx context.Context, id string, dp DevicePolicy,
 // ErrNotFound when it never reported one.
 func (s *Store) GetDevicePolicy(ctx context.Context, id string) (DevicePolicy, error) {
 	var dp DevicePolicy
-	var notes string
+	var notes, checks string
 	var at int64
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT grp, version, error, narrowed, reported_at FROM device_policies WHERE device_id = ?`), id).
-		Scan(&dp.Group, &dp.Version, &dp.Error, &notes, &at)
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT grp, version, error, narrowed, checks, reported_at FROM device_policies WHERE device_id = ?`), id).
+		Scan(&dp.Group, &dp.Version, &dp.Error, &notes, &checks, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return dp, fmt.Errorf("device policy %s: %w", id, ErrNotFound)
 	}
@@ -194,8 +205,20 @@ func (s *Store) GetDevicePolicy(ctx context.Context, id string) (DevicePolicy, e
 		return dp, fmt.Errorf("device policy %s: %w", id, err)
 	}
 	dp.ReportedAt = fromNS(at)
+	dp.Checks = []string{}
+	if checks != "" {
+		dp.Checks = strings.Split(checks, ",")
+	}
 	if err := json.Unmarshal([]byte(notes), &dp.Narrowed); err != nil {
 		return dp, fmt.Errorf("device policy %s: %w", id, err)
 	}
 	return dp, nil
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
 }

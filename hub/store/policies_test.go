@@ -7,6 +7,7 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/policy"
 )
 
@@ -75,10 +76,13 @@ func TestPolicies(t *testing.T) {
 		}
 
 		d := enroll(t, s, "dev1", "pc1")
+		mustIngest(t, s, store.IngestItem{DeviceID: d.ID, Seq: 1, Kind: store.KindHealth, Received: t0, Checks: []diag.CheckResult{
+			{Name: "disk-almost-full", Status: diag.StatusOK, Time: t0}, {Name: "vpn-up", Status: diag.StatusFailing, Time: t0},
+			{Name: "old-check", Status: diag.StatusFailing, Time: t0}}})
 		if _, err := s.GetDevicePolicy(ctx, d.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("never reported: %v", err)
 		}
-		dp := store.DevicePolicy{Group: "lab", Version: 2, Narrowed: []string{"max_tier: local wins"}, ReportedAt: t0}
+		dp := store.DevicePolicy{Group: "lab", Version: 2, Narrowed: []string{"max_tier: local wins"}, Checks: []string{"vpn-up"}, ReportedAt: t0}
 		if err := s.SetDevicePolicy(ctx, d.ID, dp, []string{"flush-dns"}); err != nil {
 			t.Fatal(err)
 		}
@@ -92,6 +96,22 @@ func TestPolicies(t *testing.T) {
 		}
 		if dev, _ := s.DeviceAuth(ctx, d.ID); len(dev.Fixes) != 1 || dev.Fixes[0] != "flush-dns" {
 			t.Fatalf("fixes: %v", dev.Fixes)
+		}
+		if len(got2.Checks) != 1 || got2.Checks[0] != "vpn-up" {
+			t.Fatalf("checks: %v", got2.Checks)
+		}
+		// A declarative check the device no longer runs is forgotten; the
+		// built-in ones and those it runs stay.
+		dev, err := s.GetDevice(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, c := range dev.Health {
+			names = append(names, c.Name)
+		}
+		if len(names) != 2 || names[0] == "old-check" || names[1] == "old-check" {
+			t.Fatalf("health after the policy status: %v", names)
 		}
 	})
 }

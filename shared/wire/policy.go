@@ -68,6 +68,9 @@ type PolicyStatus struct {
 	Narrowed []string `json:"narrowed,omitempty"`
 	// Fixes are the catalog fixes the agent now offers (as Hello.Fixes).
 	Fixes []string `json:"fixes,omitempty"`
+	// Checks are the declarative checks the agent runs under it; the hub
+	// forgets the results of declarative checks no longer among them.
+	Checks []string `json:"checks,omitempty"`
 }
 
 func (PolicyStatus) Type() Type { return TypePolicyStatus }
@@ -84,8 +87,13 @@ func (s PolicyStatus) Validate() error {
 			return errors.New("a note is longer than 1000 bytes")
 		}
 	}
-	if len(s.Fixes) > 128 {
-		return errors.New("more than 128 fixes")
+	if len(s.Fixes) > 128 || len(s.Checks) > policy.MaxChecks {
+		return fmt.Errorf("more than 128 fixes or %d checks", policy.MaxChecks)
+	}
+	for _, c := range s.Checks {
+		if !policy.ValidCheckName(c) {
+			return fmt.Errorf("check name %q is not kebab-case", Clip(c, 64))
+		}
 	}
 	for _, f := range s.Fixes {
 		if !validCheckName(f) {

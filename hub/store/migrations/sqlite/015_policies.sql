@@ -15,5 +15,6 @@ CREATE TABLE device_policies (
 	version     BIGINT NOT NULL DEFAULT 0,
 	error       TEXT NOT NULL DEFAULT '',
 	narrowed    TEXT NOT NULL DEFAULT '[]',
+	checks      TEXT NOT NULL DEFAULT '',
 	reported_at BIGINT NOT NULL
 );
