@@ -19,7 +19,7 @@ type policiesStore interface {
 	PolicyFor(ctx context.Context, group string) (store.Policy, error)
 	ListPolicies(ctx context.Context) ([]store.Policy, error)
 	PolicyVersions(ctx context.Context, group string) ([]store.Policy, error)
-	GetDevicePolicy(ctx context.Context, id string) (store.DevicePolicy, error)
+	DevicePolicyState(ctx context.Context, id, group string) (store.DevicePolicyState, error)
 }
 
 // policyError is the body of a refused policy: the usual error and code,
@@ -121,21 +121,6 @@ func (a *API) putPolicy(w http.ResponseWriter, r *http.Request, who Caller) {
 	}
 }
 
-// SavePolicy validates and stores body as group's next policy version for
-// who, audits it, and sends it to the devices; the console's form saves
-// through it. A refused policy comes back as problems.
-func (a *API) SavePolicy(r *http.Request, who Caller, group string, body []byte) (store.Policy, []policy.Problem, error) {
-	p, refused, err := a.savePolicy(r, who, group, body)
-	if refused != nil {
-		return p, refused.Problems, nil
-	}
-	if err != nil {
-		a.log.Error("save policy", "group", group, "err", err)
-		return p, nil, errors.New("the policy could not be saved; see the hub's log")
-	}
-	return p, nil, nil
-}
-
 func (a *API) savePolicy(r *http.Request, who Caller, g string, body []byte) (store.Policy, *policyError, error) {
 	doc, err := policy.Decode(body)
 	if err != nil {
@@ -167,47 +152,10 @@ func (a *API) devicePolicy(w http.ResponseWriter, r *http.Request, who Caller) {
 	if !ok {
 		return
 	}
-	st, err := a.DevicePolicyState(r.Context(), d)
+	st, err := a.policies.DevicePolicyState(r.Context(), d.ID, d.Group)
 	if err != nil {
 		a.internal(w, "device policy", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
-}
-
-// DevicePolicyState is what a device applies against what its group wants.
-type DevicePolicyState struct {
-	// Applied is what the device last reported (nil: never).
-	Applied *store.DevicePolicy `json:"applied"`
-	// Group and Version name the policy the device should apply (version
-	// 0: none).
-	Group   string `json:"group"`
-	Version int64  `json:"version"`
-	// Current: the device applies that version.
-	Current bool `json:"current"`
-}
-
-// DevicePolicyState compares the policy device d applies with its
-// group's.
-func (a *API) DevicePolicyState(ctx context.Context, d store.Device) (DevicePolicyState, error) {
-	var st DevicePolicyState
-	want, err := a.policies.PolicyFor(ctx, d.Group)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
-		return st, err
-	default:
-		st.Group, st.Version = want.Group, want.Version
-	}
-	have, err := a.policies.GetDevicePolicy(ctx, d.ID)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		st.Current = st.Version == 0
-	case err != nil:
-		return st, err
-	default:
-		st.Applied = &have
-		st.Current = have.Version == st.Version && (st.Version == 0 || have.Group == st.Group)
-	}
-	return st, nil
 }

@@ -150,6 +150,7 @@ type Store interface {
 	kbStore       // kb.go
 	adminStore    // admin.go
 	softwareStore // software.go
+	policyStore   // policies.go
 	// AppendAudit is where the default Config.Audit writes.
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 }
@@ -249,6 +250,7 @@ type Console struct {
 	kb       kbStore       // kb.go
 	admin    adminStore    // admin.go
 	software softwareStore // software.go
+	policies policyStore   // policies.go
 }
 
 // New builds the console and parses its templates.
@@ -258,7 +260,7 @@ func New(cfg Config) (*Console, error) {
 	}
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
-		sessions: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st}
+		sessions: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st, policies: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg

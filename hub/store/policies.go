@@ -222,3 +222,40 @@ func anySlice(ss []string) []any {
 	}
 	return out
 }
+
+// DevicePolicyState is what a device applies against what its group gets.
+type DevicePolicyState struct {
+	// Applied is what the device last reported (nil: never).
+	Applied *DevicePolicy `json:"applied"`
+	// Group and Version name the policy the device should apply (version
+	// 0: none).
+	Group   string `json:"group"`
+	Version int64  `json:"version"`
+	// Current: the device applies that version.
+	Current bool `json:"current"`
+}
+
+// DevicePolicyState compares the policy device id (in group) applies with
+// the one it should.
+func (s *Store) DevicePolicyState(ctx context.Context, id, group string) (DevicePolicyState, error) {
+	var st DevicePolicyState
+	want, err := s.PolicyFor(ctx, group)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return st, err
+	default:
+		st.Group, st.Version = want.Group, want.Version
+	}
+	have, err := s.GetDevicePolicy(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		st.Current = st.Version == 0
+	case err != nil:
+		return st, err
+	default:
+		st.Applied = &have
+		st.Current = have.Version == st.Version && (st.Version == 0 || have.Group == st.Group)
+	}
+	return st, nil
+}
