@@ -313,6 +313,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	// security-updates check (the package manager runs with the
 	// inventory, not per check).
 	var lastUpdates atomic.Pointer[diag.UpdateStatus]
+	col := collect.New()
 	var lastInventory atomic.Pointer[diag.Inventory]
 	baseChecks := health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices,
 		SampleWait: 3 * cfg.Interval, DNSNames: cfg.DNSNames, ResolvConf: cfg.ResolvConf,
@@ -321,7 +322,8 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
 		RecentProcs: hist.RecentProcs, WaitSample: hist.WaitAfter, Crashes: crashRecord,
 		Updates:   func() (*diag.UpdateStatus, bool) { u := lastUpdates.Load(); return u, u != nil },
-		Inventory: func() (*diag.Inventory, bool) { i := lastInventory.Load(); return i, i != nil },
+		Inventory:    func() (*diag.Inventory, bool) { i := lastInventory.Load(); return i, i != nil },
+		ProcessNames: col.ProcessNames,
 	})
 	if err != nil {
 		return &ConfigError{Err: fmt.Errorf("health checks: %w", err)}
@@ -366,7 +368,6 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	runner.Start(runnerCtx)
 	defer runner.Stop()
 
-	col := collect.New()
 	var lastCheck time.Time
 	var inventoryHash string
 	sendInventory := func() {
@@ -438,7 +439,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 				lastCheck = time.Time{} // judge the machine by the new policy at the next sample
 			}
 		case req := <-checkRequests:
-			results := checks.Run(ctx, req.Names...)
+			results := checks.Run(health.Fresh(ctx), req.Names...)
 			if _, err := l.Send(ctx, wire.Health{Checks: results, RequestID: req.RequestID}); err != nil && ctx.Err() == nil {
 				log.Error("spooling requested health checks failed", "err", err)
 			}

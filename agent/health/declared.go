@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shirou/gopsutil/v4/process"
@@ -46,6 +47,15 @@ func Declared(cfg Config, env Env, specs []policy.Check) []Check {
 	// The checks of one run share one read of the process table and one
 	// query of the service manager.
 	d.procs = &sharedRead[[]string]{read: processNames}
+	if env.ProcessNames != nil {
+		d.procs.read = func(context.Context) ([]string, error) {
+			pn, ok := env.ProcessNames()
+			if !ok {
+				return nil, errors.New("no telemetry sample yet")
+			}
+			return pn.Names, nil
+		}
+	}
 	d.services = &sharedRead[[]svcmgr.Status]{read: func(ctx context.Context) ([]svcmgr.Status, error) {
 		return svcmgr.Query(ctx, services)
 	}}
@@ -58,15 +68,66 @@ func Declared(cfg Config, env Env, specs []policy.Check) []Check {
 		if s.File != nil && s.File.Match != "" {
 			re, _ = regexp.Compile(s.File.Match)
 		}
-		out = append(out, Func(s.Name, func(ctx context.Context) diag.CheckResult {
+		last := &lastResult{every: s.Interval(), now: env.Now}
+		run := func(ctx context.Context) diag.CheckResult {
+			start := env.Now()
 			res := d.run(ctx, s, re)
 			if res.Status == diag.StatusWarning || res.Status == diag.StatusFailing {
 				res.Fix = s.Fix
 			}
+			res.Name, res.Time = s.Name, start.UTC()
+			res.Micros = env.Now().Sub(start).Microseconds()
+			last.set(res)
 			return res
-		}))
+		}
+		// A process check judges the process list of the latest sample:
+		// after a change, RunAfter waits for a sample taken since.
+		sampled := s.Process != nil && env.ProcessNames != nil
+		out = append(out, declaredCheck{checkFunc: checkFunc{name: s.Name, run: run, sampled: sampled}, last: last})
 	}
 	return out
+}
+
+// lastResult keeps a declarative check's last result for its interval:
+// scheduled runs within it report that result (with the time it was
+// taken); runs asked for (Fresh) run it.
+type lastResult struct {
+	every time.Duration
+	now   func() time.Time
+	mu    sync.Mutex
+	res   *diag.CheckResult
+}
+
+// declaredCheck is a declarative Check; the Runner takes its last result
+// without starting it while its interval lasts.
+type declaredCheck struct {
+	checkFunc
+	last *lastResult
+}
+
+func (c declaredCheck) lastResult(ctx context.Context) (diag.CheckResult, bool) { return c.last.get(ctx) }
+
+var _ Check = declaredCheck{}
+
+func (l *lastResult) get(ctx context.Context) (diag.CheckResult, bool) {
+	if l.every <= 0 || isFresh(ctx) {
+		return diag.CheckResult{}, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.res == nil || l.now().Sub(l.res.Time) >= l.every {
+		return diag.CheckResult{}, false
+	}
+	return *l.res, true
+}
+
+func (l *lastResult) set(res diag.CheckResult) {
+	if l.every <= 0 {
+		return
+	}
+	l.mu.Lock()
+	l.res = &res
+	l.mu.Unlock()
 }
 
 type declared struct {
@@ -125,7 +186,7 @@ func (d *declared) run(ctx context.Context, s policy.Check, re *regexp.Regexp) d
 		}
 		n := 0
 		for _, have := range names {
-			if catalog.SameProcessName(runtime.GOOS, have, p.Name) {
+			if sameProcess(have, p.Name) {
 				n++
 			}
 		}
@@ -319,6 +380,19 @@ func clipText(s string, n int) string {
 	}
 	return strings.ToValidUTF8(s[:n], "") + "…"
 }
+
+// sameProcess compares a listed process name with a wanted one as the OS
+// names processes (catalog.SameProcessName); on Linux a listed name of 15
+// bytes may be the kernel's cut of a longer one, and matches its start.
+func sameProcess(have, want string) bool {
+	if catalog.SameProcessName(runtime.GOOS, have, want) {
+		return true
+	}
+	return runtime.GOOS == catalog.Linux && len(have) == linuxCommLen && strings.HasPrefix(want, have)
+}
+
+// linuxCommLen is the length at which Linux cuts a process's name (comm).
+const linuxCommLen = 15
 
 // processNames lists the names of running processes.
 func processNames(ctx context.Context) ([]string, error) {

@@ -63,14 +63,14 @@ func TestDeclaredFile(t *testing.T) {
 	wantStatus(t, rs, "dev", diag.StatusFailing, "not a regular file")
 
 	os.WriteFile(p, []byte("port = 1\n"), 0o600)
-	rs = byName(r.Run(context.Background()))
+	rs = byName(r.Run(Fresh(context.Background())))
 	wantStatus(t, rs, "conf", diag.StatusFailing, "does not match")
 	if strings.Contains(evidenceText(rs["conf"]), "port = 1") {
 		t.Errorf("evidence shows the file's content: %s", evidenceText(rs["conf"]))
 	}
 	os.WriteFile(p, []byte("server = vpn.example\n"), 0o600)
 	os.WriteFile(p+".lock", nil, 0o600)
-	rs = byName(r.Run(context.Background()))
+	rs = byName(r.Run(Fresh(context.Background())))
 	wantStatus(t, rs, "conf", diag.StatusOK, "as expected")
 	if rs["conf"].Fix != "" {
 		t.Errorf("ok with a fix: %+v", rs["conf"])
@@ -79,7 +79,7 @@ func TestDeclaredFile(t *testing.T) {
 	wantStatus(t, rs, "small", diag.StatusFailing, "larger than 10 bytes")
 	old := time.Now().Add(-2 * time.Hour)
 	os.Chtimes(p, old, old)
-	rs = byName(r.Run(context.Background()))
+	rs = byName(r.Run(Fresh(context.Background())))
 	wantStatus(t, rs, "conf", diag.StatusFailing, "older than 1h0m0s")
 }
 
@@ -186,4 +186,43 @@ func TestDeclaredProcessNetworkPackage(t *testing.T) {
 	// Before the first inventory, package checks cannot tell.
 	r = declaredChecks(t, doc, Env{Inventory: func() (*diag.Inventory, bool) { return nil, false }})
 	wantStatus(t, byName(r.Run(context.Background(), "pkg")), "pkg", diag.StatusUnknown, "not known yet")
+}
+
+// Scheduled runs reuse a network check's result within its interval;
+// runs asked for run it again.
+func TestDeclaredInterval(t *testing.T) {
+	var hits int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	defer srv.Close()
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	doc := `{"checks": [{"name": "web", "title": "Portal", "http": {"url": "` + srv.URL + `"}},
+		{"name": "web-often", "title": "Portal", "every": "1m", "http": {"url": "` + srv.URL + `"}}]}`
+	d, err := policy.Decode([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRunnerOf(5*time.Second, Declared(Config{}, Env{Now: clock}, d.Checks)...)
+	first := byName(r.Run(context.Background()))
+	if hits != 2 || first["web"].Status != diag.StatusOK {
+		t.Fatalf("first run: %d requests, %+v", hits, first)
+	}
+	now = now.Add(2 * time.Minute)
+	again := byName(r.Run(context.Background()))
+	if hits != 3 || !again["web"].Time.Equal(first["web"].Time) || !again["web-often"].Time.Equal(now) {
+		t.Fatalf("within 5m: %d requests (want 3: only web-often again), web at %s", hits, again["web"].Time)
+	}
+	r.Run(Fresh(context.Background()))
+	if hits != 5 {
+		t.Fatalf("a fresh run: %d requests, want 5", hits)
+	}
+	now = now.Add(6 * time.Minute)
+	r.Run(context.Background())
+	if hits != 7 {
+		t.Fatalf("after the interval: %d requests, want 7", hits)
+	}
+	r.Run(context.Background(), "web")
+	if hits != 8 {
+		t.Fatalf("asked by name: %d requests, want 8", hits)
+	}
 }

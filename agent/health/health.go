@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tierline/tierline/agent/collect"
 	"github.com/tierline/tierline/agent/history"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/policy"
@@ -218,6 +219,10 @@ type Env struct {
 	// Inventory returns the last inventory read (declarative package
 	// checks look in its software list).
 	Inventory func() (*diag.Inventory, bool)
+	// ProcessNames returns the process names the last telemetry sample saw
+	// (collect.Collector.ProcessNames); declarative process checks read
+	// them. Nil: they list processes themselves.
+	ProcessNames func() (collect.ProcessNames, bool)
 }
 
 // checkFunc adapts a function to Check.
@@ -337,10 +342,22 @@ func (r *Runner) Checks() []Check {
 
 // Run runs all checks (or only those named) in parallel and returns their
 // results in check order. A check that outlives the timeout is reported as
-// unknown; it is left to finish in the background.
+// unknown; it is left to finish in the background. Checks named, and runs
+// under Fresh, run even declarative checks whose interval has not passed.
 func (r *Runner) Run(ctx context.Context, names ...string) []diag.CheckResult {
+	if len(names) > 0 {
+		ctx = Fresh(ctx)
+	}
 	return r.run(ctx, r.selected(names), nil)
 }
+
+type freshKey struct{}
+
+// Fresh marks ctx as asking for results taken now: declarative checks
+// run whatever their interval (Get help, a technician's request).
+func Fresh(ctx context.Context) context.Context { return context.WithValue(ctx, freshKey{}, true) }
+
+func isFresh(ctx context.Context) bool { f, _ := ctx.Value(freshKey{}).(bool); return f }
 
 // RunAfter is Run for verifying a change made at t (a fix): checks that
 // judge telemetry samples first wait, up to Config.SampleWait, for a
@@ -348,6 +365,7 @@ func (r *Runner) Run(ctx context.Context, names ...string) []diag.CheckResult {
 // not the sample from before the change. A check whose fresh sample does
 // not come in time reports unknown.
 func (r *Runner) RunAfter(ctx context.Context, t time.Time, names ...string) []diag.CheckResult {
+	ctx = Fresh(ctx)
 	sel := r.selected(names)
 	need := false
 	for _, c := range sel {
@@ -401,6 +419,14 @@ func (r *Runner) run(ctx context.Context, sel []Check, stale *diag.CheckResult) 
 	ctx = withRun(ctx)
 	var wg sync.WaitGroup
 	for i, c := range sel {
+		if lc, ok := c.(interface {
+			lastResult(ctx context.Context) (diag.CheckResult, bool)
+		}); ok {
+			if res, ok := lc.lastResult(ctx); ok {
+				out[i] = res // within its interval: no goroutine, no timer
+				continue
+			}
+		}
 		wg.Add(1)
 		if sc, ok := c.(sampledCheck); ok && sc.judgesSamples() && stale != nil {
 			res := *stale
@@ -438,8 +464,10 @@ func runOne(ctx context.Context, c Check, timeout time.Duration) diag.CheckResul
 		res = unknown("The check did not finish in time.", ev("timeout", "%s", timeout))
 	}
 	res.Name = c.Name()
-	res.Time = start.UTC()
-	res.Micros = time.Since(start).Microseconds()
+	if res.Time.IsZero() { // a declarative check's result carries its own
+		res.Time = start.UTC()
+		res.Micros = time.Since(start).Microseconds()
+	}
 	if res.Status == diag.StatusOK || res.Status == diag.StatusUnknown {
 		res.Fix = ""
 	}

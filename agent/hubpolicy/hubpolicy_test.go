@@ -170,7 +170,7 @@ func TestNarrowedChecksRun(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "marker"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if res = r.Run(context.Background()); res[0].Status != diag.StatusOK || res[0].Fix != "" {
+	if res = r.Run(health.Fresh(context.Background())); res[0].Status != diag.StatusOK || res[0].Fix != "" {
 		t.Fatalf("after: %+v", res)
 	}
 }

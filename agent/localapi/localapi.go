@@ -22,6 +22,7 @@ import (
 
 	"github.com/tierline/tierline/agent/fixes"
 	"github.com/tierline/tierline/agent/gethelp"
+	"github.com/tierline/tierline/agent/health"
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/agent/version"
@@ -170,7 +171,7 @@ func (o *API) current(ctx context.Context) []diag.CheckResult {
 func (o *API) runChecks(ctx context.Context, names ...string) []diag.CheckResult {
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	rs := o.checks.Run(cctx, names...)
+	rs := o.checks.Run(health.Fresh(cctx), names...)
 	if len(names) == 0 {
 		o.SetChecks(rs)
 	} else {

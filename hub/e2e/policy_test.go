@@ -110,6 +110,11 @@ func TestPolicyFromHub(t *testing.T) {
 	if err := os.WriteFile(marker, []byte("remote vpn.example 1194\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// Scheduled runs reuse a declarative check's result for its interval
+	// (2 minutes by default); a technician asking for it runs it now.
+	if code := h.do("POST", "/api/v1/devices/"+a.id+"/checks", h.token, strings.NewReader(`{"names":["vpn-config"]}`), nil); code != http.StatusAccepted {
+		t.Fatalf("request checks: %d", code)
+	}
 	eventually(t, "vpn-config ok once the file is there", 60*time.Second, func() bool {
 		c, ok := result("vpn-config")
 		return ok && c.Status == "ok"

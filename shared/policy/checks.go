@@ -39,6 +39,11 @@ const (
 	// MaxMatchRead is how much of a file a content match reads.
 	MaxMatchRead = 1 << 20
 	maxPattern   = 512
+	// DefaultEvery and DefaultNetworkEvery are how often checks run in
+	// scheduled runs without Every: 50 of them then stay within the
+	// agent's CPU budget (docs/benchmarks.md).
+	DefaultEvery        = 2 * time.Minute
+	DefaultNetworkEvery = 5 * time.Minute
 )
 
 // Check is a declarative health check: what to look at and what counts as
@@ -58,6 +63,12 @@ type Check struct {
 	// elsewhere it reports ok with "does not apply". Registry checks are
 	// Windows only, plist checks macOS only.
 	OS []string `json:"os,omitempty"`
+	// Every is how often the check runs at most (1m to 24h): between two
+	// runs the agent's scheduled check runs report its last result. Zero:
+	// DefaultEvery, or DefaultNetworkEvery for dns, tcp and http checks.
+	// Asking for checks (a technician, Get help, a fix's verification)
+	// always runs them.
+	Every Duration `json:"every,omitzero"`
 
 	File     *FileCheck     `json:"file,omitempty"`
 	Registry *RegistryCheck `json:"registry,omitempty"`
@@ -210,6 +221,9 @@ func (c Check) validate(path string, ps *problems) {
 		if o != catalog.Linux && o != catalog.Windows && o != catalog.Darwin {
 			ps.add(fmt.Sprintf("%s.os[%d]", path, i), "%q is not linux, windows or darwin", clip(o))
 		}
+	}
+	if c.Every != 0 && (c.Every.D() < time.Minute || c.Every.D() > 24*time.Hour) {
+		ps.add(path+".every", "%s is outside 1m..24h (0: %s; %s for dns, tcp and http)", c.Every.D(), DefaultEvery, DefaultNetworkEvery)
 	}
 	kind := c.Kind()
 	if kind == "" {
@@ -370,6 +384,18 @@ func (c Check) AppliesTo(goos string) bool {
 		return goos == catalog.Darwin
 	}
 	return len(c.OS) == 0 || slices.Contains(c.OS, goos)
+}
+
+// Interval is how often c runs at most in scheduled runs.
+func (c Check) Interval() time.Duration {
+	if c.Every != 0 {
+		return c.Every.D()
+	}
+	switch c.Kind() {
+	case KindDNS, KindTCP, KindHTTP:
+		return DefaultNetworkEvery
+	}
+	return DefaultEvery
 }
 
 // NotMet is the status c reports when it is not met.
