@@ -321,7 +321,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	checks, err = health.NewRunner(baseChecks, health.Env{
 		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
 		RecentProcs: hist.RecentProcs, WaitSample: hist.WaitAfter, Crashes: crashRecord,
-		Updates:   func() (*diag.UpdateStatus, bool) { u := lastUpdates.Load(); return u, u != nil },
+		Updates:      func() (*diag.UpdateStatus, bool) { u := lastUpdates.Load(); return u, u != nil },
 		Inventory:    func() (*diag.Inventory, bool) { i := lastInventory.Load(); return i, i != nil },
 		ProcessNames: col.ProcessNames,
 	})

@@ -105,7 +105,9 @@ type declaredCheck struct {
 	last *lastResult
 }
 
-func (c declaredCheck) lastResult(ctx context.Context) (diag.CheckResult, bool) { return c.last.get(ctx) }
+func (c declaredCheck) lastResult(ctx context.Context) (diag.CheckResult, bool) {
+	return c.last.get(ctx)
+}
 
 var _ Check = declaredCheck{}
 
