@@ -37,7 +37,7 @@ func Declared(cfg Config, env Env, specs []policy.Check) []Check {
 		env.Now = time.Now
 	}
 	c := &cfg
-	d := &declared{cfg: c, env: env}
+	d := &declared{cfg: c, env: env, slots: make(chan struct{}, declaredAtOnce)}
 	var services []string
 	for _, s := range specs {
 		if s.Service != nil && s.AppliesTo(runtime.GOOS) && !slices.Contains(services, s.Service.Name) {
@@ -70,6 +70,15 @@ func Declared(cfg Config, env Env, specs []policy.Check) []Check {
 		}
 		last := &lastResult{every: s.Interval(), now: env.Now}
 		run := func(ctx context.Context) diag.CheckResult {
+			// A few at a time: fifty checks at once would each grow a
+			// stack and hold their buffers together, and the agent's
+			// memory is small (docs/benchmarks.md).
+			select {
+			case d.slots <- struct{}{}:
+				defer func() { <-d.slots }()
+			case <-ctx.Done():
+				return unknown(s.Title + ": the check did not get to run in time.")
+			}
 			start := env.Now()
 			res := d.run(ctx, s, re)
 			if res.Status == diag.StatusWarning || res.Status == diag.StatusFailing {
@@ -132,7 +141,11 @@ func (l *lastResult) set(res diag.CheckResult) {
 	l.mu.Unlock()
 }
 
+// declaredAtOnce is how many declarative checks run at the same time.
+const declaredAtOnce = 4
+
 type declared struct {
+	slots    chan struct{}
 	cfg      *Config
 	env      Env
 	procs    *sharedRead[[]string]
@@ -324,7 +337,7 @@ func (d *declared) http(ctx context.Context, h *policy.HTTPCheck, met, notMet ve
 	cl := &http.Client{
 		// A redirect is the answer: the check says where it points.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport:     &http.Transport{Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true, ResponseHeaderTimeout: timeoutOr(h.Timeout)},
+		Transport:     headTransport,
 	}
 	start := time.Now()
 	resp, err := cl.Do(req)
@@ -368,6 +381,10 @@ func (d *declared) pkg(p *policy.PackageCheck, met, notMet, cantTell verdict) di
 	}
 	return met("version "+have+" installed", name, ev("version", "%s", have))
 }
+
+// headTransport carries the HTTP checks: no connection is kept between
+// checks (they run minutes apart), each request is bounded by its context.
+var headTransport = &http.Transport{Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true, MaxResponseHeaderBytes: 64 << 10}
 
 func timeoutOr(t policy.Duration) time.Duration {
 	if t <= 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -158,4 +159,22 @@ func (a *API) devicePolicy(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// declaredChecks lists the declarative checks of every group's newest
+// policy.
+func (a *API) declaredChecks(ctx context.Context) ([]string, error) {
+	ps, err := a.policies.ListPolicies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range ps {
+		for _, n := range p.Doc.CheckNames() {
+			if !slices.Contains(out, n) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out, nil
 }

@@ -67,6 +67,15 @@ func TestPolicyRoutes(t *testing.T) {
 		t.Fatalf("audit: %s", rec.Body)
 	}
 
+	// Articles may link a policy's declarative checks, not names no one has.
+	t2 := f.tokens[store.RoleTier2]
+	if rec := f.call(t, "POST", "/api/v1/articles", t2, `{"title":"VPN down","body":"Restart it.","checks":["vpn-up"]}`); rec.Code != http.StatusCreated {
+		t.Fatalf("article linking a declarative check: %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.call(t, "POST", "/api/v1/articles", t2, `{"title":"x","body":"y","checks":["no-such-check"]}`); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "vpn-up") {
+		t.Fatalf("article linking an unknown check: %d %s", rec.Code, rec.Body)
+	}
+
 	// The device page's view: no report yet, then the current version.
 	ctx := context.Background()
 	if err := f.store.SetDeviceGroup(ctx, f.device, "lab"); err != nil {
