@@ -20,6 +20,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"survey_answer","id":"a","seq":5,"time":"2026-11-23T00:00:00Z","body":{"ticket_id":"t1","score":5}}`))
 	f.Add([]byte(`{"v":1,"type":"ticket_update","id":"a","time":"2026-11-23T00:00:00Z","body":{"ticket_id":"t1","state":"resolved","ask_survey":true}}`))
 	f.Add([]byte(`{"v":1,"type":"kb_query","id":"a","time":"2026-11-23T00:00:00Z","body":{"query_id":"k1","text":"printer"}}`))
+	f.Add([]byte(`{"v":1,"type":"policy_update","id":"p","time":"2026-12-06T00:00:00Z","body":{"group":"lab","version":3,"policy":{"max_tier":1,"checks":[{"name":"vpn","title":"VPN","tcp":{"host":"vpn.example","port":443}}]}}}`))
+	f.Add([]byte(`{"v":1,"type":"policy_update","id":"p","time":"2026-12-06T00:00:00Z","body":{"group":"","version":0}}`))
+	f.Add([]byte(`{"v":1,"type":"policy_status","id":"s","time":"2026-12-06T00:00:00Z","body":{"group":"lab","version":3,"narrowed":["max_tier: local wins"],"fixes":["flush-dns"],"checks":["vpn"]}}`))
 	f.Add([]byte(`{"v":2,"type":"x"}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, frame []byte) {
