@@ -44,17 +44,21 @@ for i in range(5):
 print(json.dumps({"checks": checks}))
 PY
 call -X PUT --data-binary @"$work/policy.json" "https://$listen/api/v1/policies/bench" >/dev/null
-start_agent() { # name group
+# start_agent NAME GROUP sets agent_pid and agent_id (in this shell, so
+# the trap stops it).
+start_agent() {
   tok=$(./bin/tierline-hub token create --data "$work/hub" 2>/dev/null)
   ./bin/tierline-agent enroll --token "$tok" --state "$work/$1" >/dev/null
-  id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["device_id"])' "$work/$1/identity.json")
-  [ -n "$2" ] && call -X POST --data "{\"group\":\"$2\"}" "https://$listen/api/v1/devices/$id/group" >/dev/null
+  agent_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["device_id"])' "$work/$1/identity.json")
+  if [ -n "$2" ]; then call -X POST --data "{\"group\":\"$2\"}" "https://$listen/api/v1/devices/$agent_id/group" >/dev/null; fi
   ./bin/tierline-agent run --state "$work/$1" --interval 10s --resolv-conf "$work/resolv.conf" 2>"$work/$1.log" &
-  pids+=($!)
-  echo "$! $id"
+  agent_pid=$!
+  pids+=("$agent_pid")
 }
-read -r plain_pid _ < <(start_agent plain "")
-read -r pol_pid pol_id < <(start_agent policy bench)
+start_agent plain ""
+plain_pid=$agent_pid
+start_agent policy bench
+pol_pid=$agent_pid pol_id=$agent_id
 for _ in $(seq 1 300); do
   call "https://$listen/api/v1/devices/$pol_id/policy" 2>/dev/null | grep -q '"current": true' && break
   sleep 0.2
@@ -71,4 +75,4 @@ n=$((secs / 10))
 echo "policybench: $secs s, telemetry every 10 s, health checks every minute"
 echo "agent without a hub policy:         RSS $(rss "$plain_pid") MB, $(echo "scale=2; 1000 * ($p1 - $p0) / $hz / $n" | bc) ms CPU per 10 s"
 echo "agent with 50 declarative checks:   RSS $(rss "$pol_pid") MB, $(echo "scale=2; 1000 * ($q1 - $q0) / $hz / $n" | bc) ms CPU per 10 s"
-echo "declarative checks reported: $(call "https://$listen/api/v1/devices/$pol_id" | grep -c '"name": "\(file\|proc\|svc\|dns\|tcp\|http\|pkg\)-')"
+call "https://$listen/api/v1/devices/$pol_id" | python3 -c 'import json,sys,re; h=json.load(sys.stdin).get("health") or []; n=[c for c in h if re.match(r"(file|proc|svc|dns|tcp|http|pkg)-", c["name"])]; print("declarative check results at the hub: %d (%s)" % (len(n), ", ".join(sorted(set(c["status"] for c in n)))))'

@@ -79,8 +79,7 @@ func benchPolicy(b *testing.B) []policy.Check {
 // BenchmarkChecksWithPolicy is BenchmarkChecks with a hub policy of 50
 // declarative checks loaded (benchPolicy): one scheduled run of every
 // check, as the agent runs them each minute, the clock a minute later at
-// each (so dns, tcp and http checks run every fifth, their default
-// interval). cpu-ns/op is the process's CPU per run, so per minute on
+// each (so declarative checks run every fifth, their default interval). cpu-ns/op is the process's CPU per run, so per minute on
 // average at the default interval; declared-cpu-ns/op is the part the 50
 // declarative checks take (measured alone over the same minutes), and
 // declared-fresh-cpu-ns/op one run of all 50 asked for at once (Get help).

@@ -111,7 +111,7 @@ func TestPolicyFromHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Scheduled runs reuse a declarative check's result for its interval
-	// (2 minutes by default); a technician asking for it runs it now.
+	// (5 minutes by default); a technician asking for it runs it now.
 	if code := h.do("POST", "/api/v1/devices/"+a.id+"/checks", h.token, strings.NewReader(`{"names":["vpn-config"]}`), nil); code != http.StatusAccepted {
 		t.Fatalf("request checks: %d", code)
 	}

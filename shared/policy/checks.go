@@ -39,11 +39,10 @@ const (
 	// MaxMatchRead is how much of a file a content match reads.
 	MaxMatchRead = 1 << 20
 	maxPattern   = 512
-	// DefaultEvery and DefaultNetworkEvery are how often checks run in
-	// scheduled runs without Every: 50 of them then stay within the
-	// agent's CPU budget (docs/benchmarks.md).
-	DefaultEvery        = 2 * time.Minute
-	DefaultNetworkEvery = 5 * time.Minute
+	// DefaultEvery is how often a check runs in scheduled runs without
+	// Every: 50 of them then stay within the agent's CPU budget
+	// (docs/benchmarks.md).
+	DefaultEvery = 5 * time.Minute
 )
 
 // Check is a declarative health check: what to look at and what counts as
@@ -63,11 +62,10 @@ type Check struct {
 	// elsewhere it reports ok with "does not apply". Registry checks are
 	// Windows only, plist checks macOS only.
 	OS []string `json:"os,omitempty"`
-	// Every is how often the check runs at most (1m to 24h): between two
-	// runs the agent's scheduled check runs report its last result. Zero:
-	// DefaultEvery, or DefaultNetworkEvery for dns, tcp and http checks.
-	// Asking for checks (a technician, Get help, a fix's verification)
-	// always runs them.
+	// Every is how often the check runs at most (1m to 24h, default
+	// DefaultEvery): between two runs the agent's scheduled check runs
+	// report its last result. Asking for checks (a technician, Get help, a
+	// fix's verification) always runs them.
 	Every Duration `json:"every,omitzero"`
 
 	File     *FileCheck     `json:"file,omitempty"`
@@ -223,7 +221,7 @@ func (c Check) validate(path string, ps *problems) {
 		}
 	}
 	if c.Every != 0 && (c.Every.D() < time.Minute || c.Every.D() > 24*time.Hour) {
-		ps.add(path+".every", "%s is outside 1m..24h (0: %s; %s for dns, tcp and http)", c.Every.D(), DefaultEvery, DefaultNetworkEvery)
+		ps.add(path+".every", "%s is outside 1m..24h (0: %s)", c.Every.D(), DefaultEvery)
 	}
 	kind := c.Kind()
 	if kind == "" {
@@ -390,10 +388,6 @@ func (c Check) AppliesTo(goos string) bool {
 func (c Check) Interval() time.Duration {
 	if c.Every != 0 {
 		return c.Every.D()
-	}
-	switch c.Kind() {
-	case KindDNS, KindTCP, KindHTTP:
-		return DefaultNetworkEvery
 	}
 	return DefaultEvery
 }
