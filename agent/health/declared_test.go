@@ -2,6 +2,8 @@ package health
 
 import (
 	"context"
+	"go/parser"
+	"go/token"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -224,5 +226,30 @@ func TestDeclaredInterval(t *testing.T) {
 	r.Run(context.Background(), "web")
 	if hits != 8 {
 		t.Fatalf("asked by name: %d requests, want 8", hits)
+	}
+}
+
+// Declarative checks start no programs of their own: their files import
+// neither os/exec nor agent/execx (service checks ask agent/svcmgr, the
+// agent's one way to the service manager, as service-stopped does).
+func TestDeclaredRunsNoPrograms(t *testing.T) {
+	files, err := filepath.Glob("declared*.go")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("declared files: %v %v", files, err)
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			if p := strings.Trim(imp.Path.Value, `"`); p == "os/exec" || strings.HasSuffix(p, "/agent/execx") || p == "syscall" {
+				t.Errorf("%s imports %s: declarative checks run no programs", f, p)
+			}
+		}
 	}
 }
