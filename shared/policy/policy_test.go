@@ -134,9 +134,9 @@ func TestDecodeLimits(t *testing.T) {
 	}
 }
 
-// FuzzDecode: no input makes Decode panic; what it accepts validates,
+// FuzzDecodePolicy: no input makes Decode panic; what it accepts validates,
 // encodes, and decodes again to the same document.
-func FuzzDecode(f *testing.F) {
+func FuzzDecodePolicy(f *testing.F) {
 	f.Add([]byte(fullPolicy))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"max_tier": 1, "disabled_fixes": ["flush-dns"]}`))
