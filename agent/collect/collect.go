@@ -70,6 +70,26 @@ type Collector struct {
 	mu         sync.Mutex
 	cfg        Config
 	collectors []collector
+	// procNames holds the process names the last sample saw.
+	procNames atomic.Pointer[ProcessNames]
+}
+
+// ProcessNames are the names of every process a sample saw (on Linux the
+// kernel's comm, cut at 15 bytes), and when.
+type ProcessNames struct {
+	Names []string
+	Time  time.Time
+}
+
+// ProcessNames returns the process names the last sample saw; false
+// before the first sample. Declarative process checks read them instead of
+// listing processes again.
+func (c *Collector) ProcessNames() (ProcessNames, bool) {
+	p := c.procNames.Load()
+	if p == nil {
+		return ProcessNames{}, false
+	}
+	return *p, true
 }
 
 // New returns a Collector with the default configuration.
@@ -106,6 +126,7 @@ func (c *Collector) build() []collector {
 	dio := &diskIOCollector{}
 	net := &netCollector{}
 	procs := newProcCollector(&c.cfg)
+	procs.names = &c.procNames
 	return []collector{
 		{name: "cpu", fill: cpu.fill},
 		{name: "load", fill: fillLoad},

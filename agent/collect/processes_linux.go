@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/user"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -34,6 +35,8 @@ type procCollector struct {
 	// read and close. A reused pid is caught: the old fd reads ESRCH.
 	fds map[string]statFD
 	gen uint64
+	// names receives every process's name at each sample.
+	names *atomic.Pointer[ProcessNames]
 }
 
 // statFD is a cached /proc/<pid>/stat descriptor and the sample that last
@@ -167,6 +170,13 @@ func (c *procCollector) fill(ctx context.Context, s *diag.Sample) error {
 		}
 	}
 	c.prev, c.prevTime = cur, now
+	if c.names != nil {
+		pn := &ProcessNames{Names: make([]string, len(all)), Time: now}
+		for i, p := range all {
+			pn.Names[i] = p.Name
+		}
+		c.names.Store(pn)
+	}
 	s.TopCPU = topN(busy(all), c.cfg.TopN, byCPU)
 	s.TopMemory = topN(all, c.cfg.TopN, byRSS)
 	for _, list := range [][]diag.Process{s.TopCPU, s.TopMemory} {

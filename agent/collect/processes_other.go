@@ -5,6 +5,8 @@ package collect
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
+	"time"
 
 	"github.com/shirou/gopsutil/v4/process"
 
@@ -17,6 +19,8 @@ import (
 type procCollector struct {
 	cfg     *Config
 	handles map[int32]*procHandle
+	// names receives every process's name at each sample.
+	names *atomic.Pointer[ProcessNames]
 }
 
 type procHandle struct {
@@ -63,6 +67,13 @@ func (c *procCollector) fill(ctx context.Context, s *diag.Sample) error {
 		if !seen[pid] {
 			delete(c.handles, pid)
 		}
+	}
+	if c.names != nil {
+		pn := &ProcessNames{Names: make([]string, len(all)), Time: time.Now()}
+		for i, p := range all {
+			pn.Names[i] = p.Name
+		}
+		c.names.Store(pn)
 	}
 	s.TopCPU = topN(busy(all), c.cfg.TopN, byCPU)
 	s.TopMemory = topN(all, c.cfg.TopN, byRSS)

@@ -26,6 +26,7 @@ import (
 	"github.com/tierline/tierline/agent/gethelp"
 	"github.com/tierline/tierline/agent/health"
 	"github.com/tierline/tierline/agent/history"
+	"github.com/tierline/tierline/agent/hubpolicy"
 	"github.com/tierline/tierline/agent/identity"
 	"github.com/tierline/tierline/agent/inventory"
 	"github.com/tierline/tierline/agent/link"
@@ -152,8 +153,12 @@ func (e *RestartError) Error() string {
 
 // Agent is the running agent.
 type Agent struct {
-	cfg     Config
-	log     *slog.Logger
+	cfg Config
+	log *slog.Logger
+	// local is the machine's own fix policy (its file and flags); policy
+	// is local narrowed by the hub's policy (hub).
+	local   fixes.Policy
+	hub     hubpolicy.Applied
 	policy  fixes.Policy
 	id      *identity.Identity
 	journal *fixes.Journal
@@ -194,6 +199,19 @@ func New(cfg Config) (*Agent, error) {
 	if a.policy, err = fixes.LoadPolicy(cfg.PolicyFile); err != nil {
 		return nil, err
 	}
+	// The services the admin watches may be restarted unless the policy
+	// file says otherwise.
+	a.policy.Watched = cfg.WatchServices
+	a.local = a.policy
+	// The hub's policy last accepted applies before the hub is reached; a
+	// cache this agent cannot read is dropped, not fatal: the hub sends
+	// the policy again at connection.
+	cached, err := hubpolicy.LoadCache(cfg.State)
+	if err != nil {
+		a.log.Warn("ignoring the cached hub policy", "err", err)
+	}
+	a.hub = hubpolicy.Narrow(a.local, cached)
+	a.policy = a.hub.Fixes
 	if a.id, err = identity.Load(cfg.State); err != nil {
 		return nil, err
 	}
@@ -263,6 +281,8 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	// Signed recipes from the hub are checked off the link's read loop,
 	// in order, and what was accepted and refused is reported back.
 	recipeMsgs := make(chan wire.Recipes, 4)
+	// Policies from the hub queue here; the main loop applies them.
+	policyUpdates := make(chan policyUpdate, 4)
 	// Fix requests go to the runner, which works through them one at a
 	// time on its own goroutine and spools each result like telemetry.
 	var l *link.Link
@@ -307,7 +327,14 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 				log.Warn("dropping a check request from the hub: too many pending", "request", req.RequestID)
 			}
 		},
-		OnRunRequest:   runner.Submit,
+		OnRunRequest: runner.Submit,
+		OnPolicyUpdate: func(u wire.PolicyUpdate, err error) {
+			select {
+			case policyUpdates <- policyUpdate{u, err}:
+			default:
+				log.Warn("dropping a policy from the hub: too many pending; it is sent again at the next connection")
+			}
+		},
 		Fixes:          fixes.Supported(runtime.GOOS, a.policy),
 		OnHelpReceipt:  func(r wire.HelpReceipt) { desk.Receipt(r) },
 		OnTicketUpdate: func(u wire.TicketUpdate) { desk.Update(u) },
@@ -329,15 +356,27 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	// security-updates check (the package manager runs with the
 	// inventory, not per check).
 	var lastUpdates atomic.Pointer[diag.UpdateStatus]
-	checks, err = health.NewRunner(health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices,
+	col := collect.New()
+	var lastInventory atomic.Pointer[diag.Inventory]
+	baseChecks := health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices,
 		SampleWait: 3 * cfg.Interval, DNSNames: cfg.DNSNames, ResolvConf: cfg.ResolvConf,
-		PrintJobStuckAfter: cfg.PrintStuckAfter}, health.Env{
+		PrintJobStuckAfter: cfg.PrintStuckAfter}
+	checks, err = health.NewRunner(baseChecks, health.Env{
 		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
 		RecentProcs: hist.RecentProcs, WaitSample: hist.WaitAfter, Crashes: crashRecord,
-		Updates: func() (*diag.UpdateStatus, bool) { u := lastUpdates.Load(); return u, u != nil },
+		Updates:      func() (*diag.UpdateStatus, bool) { u := lastUpdates.Load(); return u, u != nil },
+		Inventory:    func() (*diag.Inventory, bool) { i := lastInventory.Load(); return i, i != nil },
+		ProcessNames: col.ProcessNames,
 	})
 	if err != nil {
 		return &ConfigError{Err: fmt.Errorf("health checks: %w", err)}
+	}
+	checkEvery := cfg.CheckEvery
+	if a.hub.Version > 0 {
+		if err := checks.Reconfigure(a.hub.HealthConfig(baseChecks), a.hub.Checks); err != nil {
+			log.Error("the cached hub policy's checks cannot apply; the machine's own settings do", "err", err)
+		}
+		checkEvery = a.hub.CheckEvery(cfg.CheckEvery)
 	}
 	st := sp.Stats()
 	log.Info("agent starting", "version", version.Version, "device_id", a.id.DeviceID, "hub", a.id.HubURL,
@@ -389,7 +428,6 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	runner.Start(runnerCtx)
 	defer runner.Stop()
 
-	col := collect.New()
 	var lastCheck time.Time
 	var inventoryHash string
 	sendInventory := func() {
@@ -401,6 +439,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		if inv.Updates != nil {
 			lastUpdates.Store(inv.Updates)
 		}
+		lastInventory.Store(&inv)
 		desk.SetInventory(inv)
 		if inv.Hash == "" || inv.Hash == inventoryHash {
 			return
@@ -424,7 +463,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		hist.Add(s)
 		firstSample()
 		var results []diag.CheckResult
-		if time.Since(lastCheck) >= cfg.CheckEvery {
+		if time.Since(lastCheck) >= checkEvery {
 			results = checks.Run(ctx)
 			lastCheck = time.Now()
 			api.SetChecks(results)
@@ -454,8 +493,13 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		select {
 		case <-tick.C:
 			sample()
+		case pu := <-policyUpdates:
+			if a.applyPolicy(ctx, pu, policyDeps{link: l, checks: checks, base: baseChecks, runner: runner, api: api}) {
+				checkEvery = a.hub.CheckEvery(cfg.CheckEvery)
+				lastCheck = time.Time{} // judge the machine by the new policy at the next sample
+			}
 		case req := <-checkRequests:
-			results := checks.Run(ctx, req.Names...)
+			results := checks.Run(health.Fresh(ctx), req.Names...)
 			if _, err := l.Send(ctx, wire.Health{Checks: results, RequestID: req.RequestID}); err != nil && ctx.Err() == nil {
 				log.Error("spooling requested health checks failed", "err", err)
 			}

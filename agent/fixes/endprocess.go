@@ -13,6 +13,7 @@ import (
 
 	"github.com/shirou/gopsutil/v4/process"
 
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -100,13 +101,9 @@ func (l *Local) grace() time.Duration {
 	return DefaultKillGrace
 }
 
-// sameProcessName compares names as the OS does: case-insensitively and
-// with an optional .exe on Windows.
+// sameProcessName compares names as the OS does (catalog.SameProcessName).
 func sameProcessName(have, want string) bool {
-	if runtime.GOOS == "windows" {
-		return strings.EqualFold(strings.TrimSuffix(strings.ToLower(have), ".exe"), strings.TrimSuffix(strings.ToLower(want), ".exe"))
-	}
-	return have == want
+	return catalog.SameProcessName(runtime.GOOS, have, want)
 }
 
 // gone reports whether t has exited (or is a zombie waiting for its

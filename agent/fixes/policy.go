@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/tierline/tierline/shared/catalog"
+	"github.com/tierline/tierline/shared/policy"
 )
 
 // PolicyFile is the default policy file name in the state directory.
@@ -40,6 +41,15 @@ type Policy struct {
 	// ForbidWatched (file: "restart_watched_services": false) keeps
 	// restart-service to the built-in list and allow_services.
 	ForbidWatched bool
+	// ForbidServices are services restart-service never restarts, not
+	// even those of the built-in list or watched ones.
+	ForbidServices []string
+	// ConsentRequired are fixes that ask the user's consent even where the
+	// catalog does not require it.
+	ConsentRequired []string
+	// ForbidCheckKinds are kinds of declarative check (shared/policy) the
+	// hub's policy may not add to this device.
+	ForbidCheckKinds []string
 	// Source is the file the policy came from, "" for the defaults.
 	Source string
 }
@@ -56,6 +66,9 @@ type policyFile struct {
 	AllowServices     []string `json:"allow_services"`
 	TechnicianConsent *bool    `json:"technician_consent"`
 	RestartWatched    *bool    `json:"restart_watched_services"`
+	ForbidServices    []string `json:"forbid_services"`
+	ConsentRequired   []string `json:"consent_required"`
+	ForbidCheckKinds  []string `json:"forbid_check_kinds"`
 }
 
 // ParsePolicy decodes a policy file's content. Unknown fields, unknown fix
@@ -71,7 +84,7 @@ func ParsePolicy(data []byte, source string) (Policy, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&f); err != nil {
-		return p, fmt.Errorf("not a valid policy: %w (fields: max_tier, disabled, allow_services, technician_consent, restart_watched_services)", err)
+		return p, fmt.Errorf("not a valid policy: %w (fields: max_tier, disabled, allow_services, technician_consent, restart_watched_services, forbid_services, consent_required, forbid_check_kinds)", err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return p, errors.New("trailing data after the policy object")
@@ -97,6 +110,30 @@ func ParsePolicy(data []byte, source string) (Policy, error) {
 		}
 		if !slices.Contains(p.AllowServices, s) {
 			p.AllowServices = append(p.AllowServices, s)
+		}
+	}
+	for _, s := range f.ForbidServices {
+		if _, err := svc.Validate(map[string]string{"service": s}); err != nil {
+			return p, fmt.Errorf("forbid_services: %q is not a service name (letters, digits and @._:- only)", clip(s))
+		}
+		if !slices.Contains(p.ForbidServices, s) {
+			p.ForbidServices = append(p.ForbidServices, s)
+		}
+	}
+	for _, id := range f.ConsentRequired {
+		if _, ok := catalog.Get(id); !ok {
+			return p, fmt.Errorf("consent_required: %q is not a fix of this agent's catalog (known: %v)", clip(id), catalog.IDs(catalog.All()))
+		}
+		if !slices.Contains(p.ConsentRequired, id) {
+			p.ConsentRequired = append(p.ConsentRequired, id)
+		}
+	}
+	for _, k := range f.ForbidCheckKinds {
+		if !slices.Contains(policy.Kinds, k) {
+			return p, fmt.Errorf("forbid_check_kinds: %q is not a kind of declarative check (kinds: %v)", clip(k), policy.Kinds)
+		}
+		if !slices.Contains(p.ForbidCheckKinds, k) {
+			p.ForbidCheckKinds = append(p.ForbidCheckKinds, k)
 		}
 	}
 	if f.TechnicianConsent != nil {

@@ -100,6 +100,7 @@ type queued struct {
 // Runner runs fix requests one at a time, in arrival order.
 type Runner struct {
 	cfg   Config
+	polMu sync.RWMutex
 	pol   Policy
 	log   *slog.Logger
 	queue chan queued
@@ -160,7 +161,19 @@ func sleep(ctx context.Context, d time.Duration) error {
 }
 
 // Policy returns the policy the Runner applies.
-func (r *Runner) Policy() Policy { return r.pol }
+func (r *Runner) Policy() Policy {
+	r.polMu.RLock()
+	defer r.polMu.RUnlock()
+	return r.pol
+}
+
+// SetPolicy replaces the policy for the runs that follow (the hub's
+// policy changed; agent/hubpolicy narrowed it by the local file first).
+func (r *Runner) SetPolicy(p Policy) {
+	r.polMu.Lock()
+	r.pol = p
+	r.polMu.Unlock()
+}
 
 // Start reports runs the agent left unfinished last time, then processes
 // submitted requests on its own goroutine until ctx ends or Stop.
@@ -367,17 +380,21 @@ func (r *Runner) admit(ctx context.Context, req wire.RunRequest, decodeErr error
 		return no(wire.OutcomeRefused, wire.RefuseTier,
 			fmt.Sprintf("%s needs tier %d or above; the request came from tier %d (escalate the ticket)", f.ID, f.Tier, req.Tier))
 	}
-	if why := r.pol.refusal(f); why != "" {
+	if why := r.Policy().refusal(f); why != "" {
 		return no(wire.OutcomeRefused, wire.RefusePolicy, why)
 	}
 	params, err := f.Validate(req.Params)
 	if err != nil {
 		return no(wire.OutcomeRefused, wire.RefuseBadParams, err.Error())
 	}
-	if f.ID == catalog.RestartService && !serviceAllowed(params["service"], m.GOOS, r.pol) {
+	if f.ID == catalog.RestartService && serviceForbidden(params["service"], m.GOOS, r.Policy()) {
+		return no(wire.OutcomeRefused, wire.RefusePolicy, fmt.Sprintf(
+			"the device policy (%s) forbids restarting service %s (rule \"forbid_services\")", r.Policy().source(), params["service"]))
+	}
+	if f.ID == catalog.RestartService && !serviceAllowed(params["service"], m.GOOS, r.Policy()) {
 		return no(wire.OutcomeRefused, wire.RefusePolicy, fmt.Sprintf(
 			"service %s is not on this device's restart allow-list (the built-in list %v, the policy's allow_services and %s, from %s; rule \"allow_services\")",
-			params["service"], BuiltinServices(m.GOOS), watchedNote(r.pol), r.pol.source()))
+			params["service"], BuiltinServices(m.GOOS), watchedNote(r.Policy()), r.Policy().source()))
 	}
 	if !req.Expires.IsZero() {
 		hubNow := now
@@ -408,7 +425,7 @@ func (r *Runner) admit(ctx context.Context, req wire.RunRequest, decodeErr error
 	case err != nil:
 		return no(wire.OutcomeFailed, "", err.Error())
 	}
-	if f.Consent {
+	if f.Consent || slices.Contains(r.Policy().ConsentRequired, f.ID) {
 		if why := r.consent(ctx, f, req); why != "" {
 			return no(wire.OutcomeRefused, wire.RefuseConsent, why)
 		}
@@ -459,13 +476,14 @@ func (r *Runner) consent(ctx context.Context, f catalog.Fix, req wire.RunRequest
 	if asked, _ := ctx.Value(requesterConsentKey{}).(bool); asked {
 		return ""
 	}
-	if req.ConsentObtained && r.pol.TechnicianConsent {
+	pol := r.Policy()
+	if req.ConsentObtained && pol.TechnicianConsent {
 		return ""
 	}
 	if r.cfg.Consent == nil {
 		if req.ConsentObtained {
 			return fmt.Sprintf("%s needs the user's consent; the device policy (%s) does not accept a technician's word for it "+
-				"(rule \"technician_consent\") and nobody at the device could be asked (the Tierline tray is not running)", f.ID, r.pol.source())
+				"(rule \"technician_consent\") and nobody at the device could be asked (the Tierline tray is not running)", f.ID, pol.source())
 		}
 		return fmt.Sprintf("%s needs the user's consent and nobody at the device could be asked (the Tierline tray is not running); "+
 			"ask the user and send the request again with consent obtained", f.ID)

@@ -28,12 +28,15 @@ func AllowedServices(goos string, p Policy) []string {
 	if !p.ForbidWatched {
 		out = append(out, p.Watched...)
 	}
-	return out
+	return slices.DeleteFunc(out, func(s string) bool { return serviceForbidden(s, goos, p) })
 }
 
 // serviceAllowed reports whether name may be restarted on goos under p,
 // comparing names as the OS's service manager does.
 func serviceAllowed(name, goos string, p Policy) bool {
+	if serviceForbidden(name, goos, p) {
+		return false
+	}
 	return slices.ContainsFunc(AllowedServices(goos, p), func(s string) bool { return svcmgr.SameName(goos, s, name) })
 }
 
@@ -46,4 +49,9 @@ func watchedNote(p Policy) string {
 		return "the watched services (none)"
 	}
 	return fmt.Sprintf("the watched services %v", p.Watched)
+}
+
+// serviceForbidden reports whether p's forbid_services names name.
+func serviceForbidden(name, goos string, p Policy) bool {
+	return slices.ContainsFunc(p.ForbidServices, func(s string) bool { return svcmgr.SameName(goos, s, name) })
 }

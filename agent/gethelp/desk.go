@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/agent/fsutil"
+	"github.com/tierline/tierline/agent/health"
 	"github.com/tierline/tierline/agent/inventory"
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/localipc"
@@ -680,7 +681,7 @@ func (d *Desk) snapshot(ctx context.Context) wire.Snapshot {
 		netDone <- d.network(nctx)
 	}()
 	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	snap.Checks = d.checks.Run(cctx)
+	snap.Checks = d.checks.Run(health.Fresh(cctx))
 	cancel()
 	n := <-netDone
 	n.Clip()

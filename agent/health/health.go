@@ -16,8 +16,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tierline/tierline/agent/collect"
 	"github.com/tierline/tierline/agent/history"
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/policy"
 )
 
 // Check is one health check. Name is kebab-case and stable: the hub keys
@@ -214,6 +216,13 @@ type Env struct {
 	Crashes CrashRecord
 	// Getenv reads the agent's environment. Default os.Getenv.
 	Getenv func(string) string
+	// Inventory returns the last inventory read (declarative package
+	// checks look in its software list).
+	Inventory func() (*diag.Inventory, bool)
+	// ProcessNames returns the process names the last telemetry sample saw
+	// (collect.Collector.ProcessNames); declarative process checks read
+	// them. Nil: they list processes themselves.
+	ProcessNames func() (collect.ProcessNames, bool)
 }
 
 // checkFunc adapts a function to Check.
@@ -288,9 +297,12 @@ func Checks(cfg Config, env Env) []Check {
 
 // Runner runs a set of checks in parallel, each under a timeout.
 type Runner struct {
+	env  Env
+	wait func(ctx context.Context, after time.Time) error
+
+	mu     sync.RWMutex
 	cfg    Config
 	checks []Check
-	wait   func(ctx context.Context, after time.Time) error
 }
 
 // NewRunner returns a Runner of the built-in checks.
@@ -298,7 +310,7 @@ func NewRunner(cfg Config, env Env) (*Runner, error) {
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		return nil, err
 	}
-	return &Runner{cfg: cfg, checks: Checks(cfg, env), wait: env.WaitSample}, nil
+	return &Runner{cfg: cfg, env: env, checks: Checks(cfg, env), wait: env.WaitSample}, nil
 }
 
 // NewRunnerOf returns a Runner of the given checks.
@@ -306,15 +318,46 @@ func NewRunnerOf(timeout time.Duration, checks ...Check) *Runner {
 	return &Runner{cfg: Config{CheckTimeout: timeout}, checks: checks}
 }
 
+// Reconfigure replaces the Runner's checks with the built-in ones under
+// cfg followed by the declarative checks of specs (the hub's policy
+// changed). Runs in progress finish with the checks they started with; the
+// built-in checks start their memory afresh (restart counts, CPU history).
+func (r *Runner) Reconfigure(cfg Config, specs []policy.Check) error {
+	if err := cfg.CheckAndSetDefaults(); err != nil {
+		return err
+	}
+	checks := append(Checks(cfg, r.env), Declared(cfg, r.env, specs)...)
+	r.mu.Lock()
+	r.cfg, r.checks = cfg, checks
+	r.mu.Unlock()
+	return nil
+}
+
 // Checks lists the Runner's checks.
-func (r *Runner) Checks() []Check { return r.checks }
+func (r *Runner) Checks() []Check {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.checks
+}
 
 // Run runs all checks (or only those named) in parallel and returns their
 // results in check order. A check that outlives the timeout is reported as
-// unknown; it is left to finish in the background.
+// unknown; it is left to finish in the background. Checks named, and runs
+// under Fresh, run even declarative checks whose interval has not passed.
 func (r *Runner) Run(ctx context.Context, names ...string) []diag.CheckResult {
+	if len(names) > 0 {
+		ctx = Fresh(ctx)
+	}
 	return r.run(ctx, r.selected(names), nil)
 }
+
+type freshKey struct{}
+
+// Fresh marks ctx as asking for results taken now: declarative checks
+// run whatever their interval (Get help, a technician's request).
+func Fresh(ctx context.Context) context.Context { return context.WithValue(ctx, freshKey{}, true) }
+
+func isFresh(ctx context.Context) bool { f, _ := ctx.Value(freshKey{}).(bool); return f }
 
 // RunAfter is Run for verifying a change made at t (a fix): checks that
 // judge telemetry samples first wait, up to Config.SampleWait, for a
@@ -322,6 +365,7 @@ func (r *Runner) Run(ctx context.Context, names ...string) []diag.CheckResult {
 // not the sample from before the change. A check whose fresh sample does
 // not come in time reports unknown.
 func (r *Runner) RunAfter(ctx context.Context, t time.Time, names ...string) []diag.CheckResult {
+	ctx = Fresh(ctx)
 	sel := r.selected(names)
 	need := false
 	for _, c := range sel {
@@ -332,15 +376,22 @@ func (r *Runner) RunAfter(ctx context.Context, t time.Time, names ...string) []d
 	if !need || r.wait == nil {
 		return r.run(ctx, sel, nil)
 	}
-	wctx, cancel := context.WithTimeout(ctx, r.cfg.SampleWait)
+	sampleWait := r.config().SampleWait
+	wctx, cancel := context.WithTimeout(ctx, sampleWait)
 	err := r.wait(wctx, t)
 	cancel()
 	if err == nil {
 		return r.run(ctx, sel, nil)
 	}
 	stale := unknown("No new telemetry sample came after the change to judge it by.",
-		ev("waited", "%s for a sample taken after %s", r.cfg.SampleWait, t.UTC().Format(time.RFC3339)))
+		ev("waited", "%s for a sample taken after %s", sampleWait, t.UTC().Format(time.RFC3339)))
 	return r.run(ctx, sel, &stale)
+}
+
+func (r *Runner) config() Config {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.cfg
 }
 
 func (r *Runner) selected(names []string) []Check {
@@ -349,7 +400,7 @@ func (r *Runner) selected(names []string) []Check {
 		want[n] = true
 	}
 	var sel []Check
-	for _, c := range r.checks {
+	for _, c := range r.Checks() {
 		if len(want) == 0 || want[c.Name()] {
 			sel = append(sel, c)
 		}
@@ -360,7 +411,7 @@ func (r *Runner) selected(names []string) []Check {
 // run runs sel in parallel; with stale set, checks that judge samples
 // report it instead of running.
 func (r *Runner) run(ctx context.Context, sel []Check, stale *diag.CheckResult) []diag.CheckResult {
-	timeout := r.cfg.CheckTimeout
+	timeout := r.config().CheckTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
@@ -368,6 +419,14 @@ func (r *Runner) run(ctx context.Context, sel []Check, stale *diag.CheckResult) 
 	ctx = withRun(ctx)
 	var wg sync.WaitGroup
 	for i, c := range sel {
+		if lc, ok := c.(interface {
+			lastResult(ctx context.Context) (diag.CheckResult, bool)
+		}); ok {
+			if res, ok := lc.lastResult(ctx); ok {
+				out[i] = res // within its interval: no goroutine, no timer
+				continue
+			}
+		}
 		wg.Add(1)
 		if sc, ok := c.(sampledCheck); ok && sc.judgesSamples() && stale != nil {
 			res := *stale
@@ -405,8 +464,10 @@ func runOne(ctx context.Context, c Check, timeout time.Duration) diag.CheckResul
 		res = unknown("The check did not finish in time.", ev("timeout", "%s", timeout))
 	}
 	res.Name = c.Name()
-	res.Time = start.UTC()
-	res.Micros = time.Since(start).Microseconds()
+	if res.Time.IsZero() { // a declarative check's result carries its own
+		res.Time = start.UTC()
+		res.Micros = time.Since(start).Microseconds()
+	}
 	if res.Status == diag.StatusOK || res.Status == diag.StatusUnknown {
 		res.Fix = ""
 	}

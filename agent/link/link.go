@@ -93,8 +93,13 @@ type Config struct {
 	// set, so the agent can answer it with a refusal instead of leaving the
 	// hub waiting; without a valid run id it is logged and dropped.
 	OnRunRequest func(req wire.RunRequest, decodeErr error)
-	// Fixes are the fix ids announced in Hello.Fixes.
+	// Fixes are the fix ids announced in Hello.Fixes (SetFixes changes
+	// them for the next connection).
 	Fixes []string
+	// OnPolicyUpdate, if set, receives the device's policy from the hub,
+	// or what could be read of it with the reason it is refused; it is
+	// called on the link's reading goroutine.
+	OnPolicyUpdate func(wire.PolicyUpdate, error)
 	// OnHelpReceipt, if set, receives the ticket a help request became.
 	// OnTicketUpdate receives changes to this device's tickets. Both are
 	// called on the read loop and must not block.
@@ -233,6 +238,41 @@ func (l *Link) Send(ctx context.Context, body wire.Body) (uint64, error) {
 
 // ErrOffline: the link is not connected to the hub now.
 var ErrOffline = errors.New("not connected to the hub")
+
+// SetFixes changes the fix ids the next Hello announces.
+func (l *Link) SetFixes(ids []string) {
+	l.mu.Lock()
+	l.cfg.Fixes = ids
+	l.mu.Unlock()
+}
+
+func (l *Link) fixes() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cfg.Fixes
+}
+
+// Notify sends an unsequenced message now: a statement the hub asks for
+// again at each connection, so it is not spooled. Offline it fails at once
+// with ErrOffline.
+func (l *Link) Notify(ctx context.Context, body wire.Body) error {
+	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), body)
+	if err != nil {
+		return err
+	}
+	l.mu.Lock()
+	conn := l.conn
+	l.mu.Unlock()
+	if conn == nil {
+		return ErrOffline
+	}
+	wctx, cancel := context.WithTimeout(ctx, l.cfg.WriteTimeout)
+	defer cancel()
+	if err := conn.Write(wctx, websocket.MessageText, frame); err != nil {
+		return fmt.Errorf("send %s: %w", body.Type(), err)
+	}
+	return nil
+}
 
 // SearchKB asks the hub for published knowledge-base articles and waits
 // for the answer until ctx ends. A question, not a record: it is not
@@ -565,7 +605,7 @@ func (l *Link) handshake(ctx context.Context) (*websocket.Conn, wire.Welcome, er
 	hello := wire.Hello{
 		DeviceID: l.cfg.DeviceID, Signature: ed25519.Sign(l.cfg.Key, wire.AuthMessage(ch.Nonce, l.cfg.DeviceID)),
 		AgentVersion: l.cfg.AgentVersion, Hostname: l.cfg.Hostname, OS: l.cfg.OS, Arch: l.cfg.Arch,
-		Platform: l.cfg.Platform, SpoolDropped: ss.Dropped, SpoolDepth: ss.Depth, Fixes: l.cfg.Fixes,
+		Platform: l.cfg.Platform, SpoolDropped: ss.Dropped, SpoolDepth: ss.Depth, Fixes: l.fixes(),
 	}
 	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), hello)
 	if err != nil {
@@ -799,6 +839,11 @@ func (l *Link) readLoop(conn *websocket.Conn, heard *atomic.Int64) error {
 			}
 			if l.cfg.OnRunRequest != nil {
 				l.cfg.OnRunRequest(req, err)
+			}
+		case wire.TypePolicyUpdate:
+			u, err := wire.DecodeBody[wire.PolicyUpdate](env)
+			if l.cfg.OnPolicyUpdate != nil {
+				l.cfg.OnPolicyUpdate(u, err)
 			}
 		case wire.TypeHelpReceipt:
 			r, err := wire.DecodeBody[wire.HelpReceipt](env)

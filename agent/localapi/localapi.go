@@ -22,6 +22,7 @@ import (
 
 	"github.com/tierline/tierline/agent/fixes"
 	"github.com/tierline/tierline/agent/gethelp"
+	"github.com/tierline/tierline/agent/health"
 	"github.com/tierline/tierline/agent/link"
 	"github.com/tierline/tierline/agent/localipc"
 	"github.com/tierline/tierline/agent/version"
@@ -130,6 +131,20 @@ func New(cfg Config) *API {
 		machine: cfg.Machine, fixRuns: ratelimit.NewKeyed(cfg.FixLimit), recipes: cfg.Recipes}
 }
 
+// SetPolicy replaces the fix policy the listings apply (the hub's policy
+// changed).
+func (o *API) SetPolicy(p fixes.Policy) {
+	o.mu.Lock()
+	o.policy = p
+	o.mu.Unlock()
+}
+
+func (o *API) fixPolicy() fixes.Policy {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.policy
+}
+
 // SetChecks records the latest full health check results.
 func (o *API) SetChecks(rs []diag.CheckResult) {
 	if len(rs) == 0 {
@@ -174,7 +189,7 @@ func (o *API) current(ctx context.Context) []diag.CheckResult {
 func (o *API) runChecks(ctx context.Context, names ...string) []diag.CheckResult {
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	rs := o.checks.Run(cctx, names...)
+	rs := o.checks.Run(health.Fresh(cctx), names...)
 	if len(names) == 0 {
 		o.SetChecks(rs)
 	} else {
@@ -197,7 +212,7 @@ func (o *API) fixesFor(r diag.CheckResult, who localipc.Caller) []string {
 	out := []string{}
 	add := func(id string) {
 		f, _, ok := fixes.Lookup(id, o.recipes)
-		if !ok || slices.Contains(out, id) || !f.Supports(runtime.GOOS) || !o.policy.Allows(f) {
+		if !ok || slices.Contains(out, id) || !f.Supports(runtime.GOOS) || !o.fixPolicy().Allows(f) {
 			return
 		}
 		if !who.Privileged && f.Tier > catalog.TierSelfHelp {
@@ -413,8 +428,8 @@ func (o *API) fixList(ctx context.Context, who localipc.Caller) localipc.FixList
 		switch {
 		case !f.Supports(runtime.GOOS):
 			x.Applicable, x.Reason = false, "not available on "+runtime.GOOS
-		case !o.policy.Allows(f):
-			x.Applicable, x.Reason = false, fixes.PolicyRefusal(o.policy, f)
+		case !o.fixPolicy().Allows(f):
+			x.Applicable, x.Reason = false, fixes.PolicyRefusal(o.fixPolicy(), f)
 		default:
 			if why := fixes.NotApplicableHere(f, m); why != "" {
 				x.Applicable, x.Reason = false, why

@@ -59,6 +59,7 @@ type Store interface {
 	templatesStore    // templates.go
 	recipesStore      // recipes.go
 	notifyStore       // notifications.go
+	policiesStore     // policies.go
 }
 
 // The hub's store keeps satisfying every area's interface.
@@ -106,6 +107,10 @@ type Config struct {
 	// marked notifications read (the console updates their other pages'
 	// bells).
 	NotificationsRead func(user string, unread int)
+	// PolicyChanged sends a group's new policy to its connected devices;
+	// GroupChanged sends a device moved to another group that group's.
+	PolicyChanged func(ctx context.Context, group string)
+	GroupChanged  func(ctx context.Context, deviceID, group string)
 }
 
 // ErrNoSession is what Config.Session returns for a request without a
@@ -146,6 +151,7 @@ type API struct {
 	templates   templatesStore    // templates.go
 	recipes     recipesStore      // recipes.go
 	notifyPrefs notifyStore       // notifications.go
+	policies    policiesStore     // policies.go
 }
 
 // New builds the API.
@@ -166,7 +172,7 @@ func New(cfg Config) (*API, error) {
 	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
 		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, factors: st,
-		templates: st, recipes: st, notifyPrefs: st}
+		templates: st, recipes: st, notifyPrefs: st, policies: st}
 	// Handlers reach the store only through their area's field above.
 	cfg.Store = nil
 	a.cfg = cfg
@@ -205,6 +211,11 @@ func (a *API) routeTable() []Route {
 		{"PUT /api/v1/updates/rollouts/{group}", store.RoleAdmin, a.setRollout},
 		{"DELETE /api/v1/updates/rollouts/{group}", store.RoleAdmin, a.deleteRollout},
 		{"GET /api/v1/updates/devices", store.RoleTier1, a.updateStatus},
+		{"GET /api/v1/policies", store.RoleTier1, a.listPolicies},
+		{"GET /api/v1/policies/{group}", store.RoleTier1, a.getPolicy},
+		{"PUT /api/v1/policies/{group}", store.RoleAdmin, a.putPolicy},
+		{"GET /api/v1/policies/{group}/versions", store.RoleTier1, a.policyVersions},
+		{"GET /api/v1/devices/{id}/policy", store.RoleTier1, a.devicePolicy},
 		// Fix runs: the route admits tier1 and up; each fix's own tier is
 		// checked against the caller's role in the handler.
 		{"GET /api/v1/catalog", store.RoleTier1, a.getCatalog},

@@ -235,6 +235,9 @@ func (a *API) setDeviceGroup(w http.ResponseWriter, r *http.Request, who Caller)
 		return
 	}
 	a.audit(r, who, "device.group", d.ID, "ok", map[string]any{"group": req.Group, "was": d.Group})
+	if a.cfg.GroupChanged != nil && req.Group != d.Group {
+		go a.cfg.GroupChanged(context.WithoutCancel(r.Context()), d.ID, req.Group)
+	}
 	d.Group = req.Group
 	writeJSON(w, http.StatusOK, d)
 }

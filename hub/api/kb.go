@@ -167,10 +167,12 @@ type articleRequest struct {
 // linksError says which of the article's health checks or fixes is not one
 // the agents know, or "" when all are. A misspelt link would never match a
 // failing check or offer its fix, so it is refused rather than kept.
-func (req articleRequest) linksError() string {
+// Declared are the declarative checks of the device policies, which
+// articles may link too.
+func (req articleRequest) linksError(declared []string) string {
 	for _, c := range req.Checks {
-		if !diag.KnownCheck(c) {
-			return fmt.Sprintf("checks: %q is not a health check; use one of %s", c, strings.Join(diag.CheckNames, ", "))
+		if !diag.KnownCheck(c) && !slices.Contains(declared, c) {
+			return fmt.Sprintf("checks: %q is not a health check; use one of %s", c, strings.Join(append(slices.Clone(diag.CheckNames), declared...), ", "))
 		}
 	}
 	for _, f := range req.Fixes {
@@ -186,7 +188,12 @@ func (a *API) createArticle(w http.ResponseWriter, r *http.Request, who Caller) 
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	if msg := req.linksError(); msg != "" {
+	declared, err := a.declaredChecks(r.Context())
+	if err != nil {
+		a.internal(w, "read the policies' checks", err)
+		return
+	}
+	if msg := req.linksError(declared); msg != "" {
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
@@ -210,7 +217,12 @@ func (a *API) updateArticle(w http.ResponseWriter, r *http.Request, who Caller) 
 		writeError(w, http.StatusBadRequest, "bad_request", "source_ticket is set when an article is created and cannot be changed; leave it out")
 		return
 	}
-	if msg := req.linksError(); msg != "" {
+	declared, err := a.declaredChecks(r.Context())
+	if err != nil {
+		a.internal(w, "read the policies' checks", err)
+		return
+	}
+	if msg := req.linksError(declared); msg != "" {
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}

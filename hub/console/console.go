@@ -157,6 +157,7 @@ type Store interface {
 	problemsStore     // problems.go
 	recipeStore       // recipes.go
 	inboxStore        // notifications.go
+	policyStore       // policies.go
 	// AppendAudit is where the default Config.Audit writes.
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 }
@@ -267,6 +268,7 @@ type Console struct {
 	problems problemsStore     // problems.go
 	recipes  recipeStore       // recipes.go
 	inbox    inboxStore        // notifications.go
+	policies policyStore       // policies.go
 }
 
 // New builds the console and parses its templates.
@@ -277,7 +279,7 @@ func New(cfg Config) (*Console, error) {
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
 		sessions: st, factors: st, ids: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st,
-		requests: st, problems: st, recipes: st, inbox: st}
+		requests: st, problems: st, recipes: st, inbox: st, policies: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg

@@ -102,6 +102,9 @@ type deviceData struct {
 	// Software is the installed software, its changes and the OS update
 	// status (device_software.go).
 	Software deviceSoftware
+	// Policy is the policy the device applies against its group's
+	// (policies.go).
+	Policy devicePolicyView
 }
 
 // devicePage shows one device: online state, health checks (failing
@@ -184,6 +187,10 @@ func devicePage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		return
 	}
 	if d.Software, err = loadDeviceSoftware(ctx, c.devices, id, swq, until); err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	if d.Policy, err = loadDevicePolicy(ctx, c, id, dev.Group); err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}

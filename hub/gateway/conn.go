@@ -42,10 +42,13 @@ type agentConn struct {
 	// stored last at the welcome, then each accepted frame's. Only the
 	// read loop uses it.
 	lastSeq uint64
-	// group is the device's group when it connected (recipes.go).
-	group string
 	// recipeStatusAt is when the last recipe status was stored (unix ns).
 	recipeStatusAt atomic.Int64
+	// grp is the device's group (policy.go); policyMu keeps policies to
+	// this device in order.
+	groupMu  sync.Mutex
+	grp      string
+	policyMu sync.Mutex
 }
 
 func (c *agentConn) close(code websocket.StatusCode, reason string) {
@@ -174,6 +177,7 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	go g.sendPending(ctx, c)
 	go c.sendCatchUp(ctx)
 	go g.sendRecipes(ctx, c)
+	go g.sendPolicy(ctx, c)
 	go func() {
 		select {
 		case <-c.done:
@@ -230,7 +234,7 @@ func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.L
 	c.deviceID = d.ID
 	c.hostname = hello.Hostname
 	c.lastSeq = d.LastSeq
-	c.group = d.Group
+	c.grp = d.Group
 	c.log = log.With("device", d.ID)
 	if d.LastSeq > wire.MaxSeq-wire.MaxSeqJump {
 		// Stored before the hub refused such numbers: the agent will not
@@ -328,6 +332,8 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		return c.handleTemplatesQuery(ctx, env)
 	case wire.TypeRecipeStatus:
 		return c.handleRecipeStatus(ctx, env)
+	case wire.TypePolicyStatus:
+		return c.handlePolicyStatus(ctx, env)
 	case wire.TypeError:
 		if b, derr := wire.DecodeBody[wire.Error](env); derr == nil {
 			c.log.Info("agent reported an error", "code", b.Code, "message", b.Message)

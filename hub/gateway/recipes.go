@@ -69,7 +69,7 @@ func (g *Gateway) sendRecipes(ctx context.Context, c *agentConn) {
 		c.log.Warn("read recipes; the device gets them at its next connection", "err", err)
 		return
 	}
-	if err := c.write(ctx, set.message(c.group)); err != nil {
+	if err := c.write(ctx, set.message(c.group())); err != nil {
 		c.log.Info("sending recipes failed; they go again at the next connection", "err", err)
 	}
 }
@@ -112,7 +112,7 @@ func (g *Gateway) recipeLoop(ctx context.Context) {
 		g.mu.Unlock()
 		g.log.Info("recipes changed; sending them to connected agents", "agents", len(conns), "recipes", len(set.all))
 		for _, c := range conns {
-			grp := c.group
+			grp := c.group()
 			if now, ok := groups[c.deviceID]; ok {
 				grp = now // moved since it connected
 			}

@@ -364,11 +364,13 @@ func Run(ctx context.Context, cfg Config) error {
 		EnrollToken: func(secret string) (string, error) {
 			return wire.EnrollToken{HubURL: cfg.URL, CAFingerprint: fingerprint, Secret: secret}.Encode(), nil
 		},
-		Diagnose:    gw,
-		DispatchRun: gw.DispatchRun,
-		WaitRun:     gw.WaitRun,
-		Tickets:     ticketSvc,
-		Session:     con.APISession,
+		Diagnose:      gw,
+		DispatchRun:   gw.DispatchRun,
+		WaitRun:       gw.WaitRun,
+		Tickets:       ticketSvc,
+		Session:       con.APISession,
+		PolicyChanged: gw.PolicyChanged,
+		GroupChanged:  gw.DeviceGroupChanged,
 		// Reading notifications on one page clears the bell on the others.
 		NotificationsRead: con.PublishUnread,
 	})

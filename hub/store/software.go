@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tierline/tierline/hub/pkgversion"
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/pkgversion"
 )
 
 // Software change kinds recorded in a device's software history.

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -566,4 +567,14 @@ func (p Param) CheckDecl() error {
 		}
 	}
 	return nil
+}
+
+// SameProcessName compares process names as goos does: case-insensitively
+// and with an optional .exe on Windows, exactly elsewhere. end-process and
+// declarative process checks (shared/policy) match names with it.
+func SameProcessName(goos, have, want string) bool {
+	if goos == Windows {
+		return strings.EqualFold(strings.TrimSuffix(strings.ToLower(have), ".exe"), strings.TrimSuffix(strings.ToLower(want), ".exe"))
+	}
+	return have == want
 }

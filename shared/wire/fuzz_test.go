@@ -33,6 +33,9 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"help_request","id":"e","seq":8,"time":"2026-12-06T00:00:00Z","body":{"request_id":"q4","text":"New monitor","template":"m1","answers":{"size":"27 inch","urgent":"no"},"tried":{},"snapshot":{"taken":"2026-12-06T00:00:00Z","history":{}}}}`))
 	f.Add([]byte(`{"v":1,"type":"recipes","id":"a","time":"2026-12-06T00:00:00Z","body":{"docs":[{"kind":"recipe","body":{"id":"x","version":1},"key":"0123456789abcdef","sig":"AAAA"}],"key_changes":[{"kind":"key-change","body":{"new":"AAAA","serial":1},"key":"0123456789abcdef","sig":"AAAA"}]}}`))
 	f.Add([]byte(`{"v":1,"type":"recipe_status","id":"a","time":"2026-12-06T00:00:00Z","body":{"key":"0123456789abcdef","accepted":[{"id":"x","version":2}],"refused":[{"id":"y","version":1,"reason":"older"}]}}`))
+	f.Add([]byte(`{"v":1,"type":"policy_update","id":"p","time":"2026-12-06T00:00:00Z","body":{"group":"lab","version":3,"policy":{"max_tier":1,"checks":[{"name":"vpn","title":"VPN","tcp":{"host":"vpn.example","port":443}}]}}}`))
+	f.Add([]byte(`{"v":1,"type":"policy_update","id":"p","time":"2026-12-06T00:00:00Z","body":{"group":"","version":0}}`))
+	f.Add([]byte(`{"v":1,"type":"policy_status","id":"s","time":"2026-12-06T00:00:00Z","body":{"group":"lab","version":3,"narrowed":["max_tier: local wins"],"fixes":["flush-dns"],"checks":["vpn"]}}`))
 	f.Add([]byte(`{"v":2,"type":"x"}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, frame []byte) {

@@ -184,3 +184,23 @@ func TestSeedCorpusPresent(t *testing.T) {
 		}
 	}
 }
+
+// A policy_update carrying a policy that does not validate is refused
+// with the field named, as the agent reports it.
+func TestPolicyUpdateValidates(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{`{"group":"lab","version":1,"policy":{"max_tier":9}}`, "max_tier"},
+		{`{"group":"lab","version":1}`, "version above 0"},
+		{`{"group":"lab","version":0,"policy":{}}`, "version above 0"},
+		{`{"group":"lab","version":1,"policy":{"checks":[{"name":"x","title":"t","http":{"url":"file:///etc/shadow"}}]}}`, "checks[0].http.url"},
+	} {
+		frame := []byte(`{"v":1,"type":"policy_update","id":"p","time":"2026-12-06T00:00:00Z","body":` + tc.body + `}`)
+		env, err := Decode(frame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeBody[PolicyUpdate](env); err == nil || CodeOf(err) != CodeBadBody || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want bad_body naming %s", tc.body, err, tc.want)
+		}
+	}
+}

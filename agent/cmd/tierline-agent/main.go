@@ -26,6 +26,7 @@ import (
 	"github.com/tierline/tierline/agent/cmdline"
 	"github.com/tierline/tierline/agent/diagnose"
 	"github.com/tierline/tierline/agent/fixes"
+	"github.com/tierline/tierline/agent/hubpolicy"
 	"github.com/tierline/tierline/agent/service"
 	"github.com/tierline/tierline/agent/version"
 	"github.com/tierline/tierline/shared/wire"
@@ -115,7 +116,8 @@ func runFixes(_ context.Context, args []string) int {
 	fs := newFlags("fixes", "[--state DIR] [--policy FILE] [--json]",
 		"List the fix catalog compiled into this agent as it applies to this machine: which fixes\n"+
 			"run here, at which tier, which need the user's consent, and which the device policy\n"+
-			"refuses and by which rule. Also checks the policy file: exit status 1 when it is invalid.")
+			"refuses and by which rule (the policy file narrowed by the hub's policy last applied).\n"+
+			"Also checks the policy file: exit status 1 when it is invalid.")
 	state := fs.String("state", defaultStateDir(), "state directory (for the default policy file)")
 	policyFile := fs.String("policy", "", "device fix policy file (default STATE/policy.json)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -129,7 +131,16 @@ func runFixes(_ context.Context, args []string) int {
 	if err != nil {
 		return fail(fs, exitError, err)
 	}
-	rep := fixes.List(pol, fixes.LocalMachine())
+	// The hub's policy last applied narrows the file, as in the service.
+	cached, err := hubpolicy.LoadCache(*state)
+	if err != nil {
+		fmt.Fprintln(stderr, "ignoring the cached hub policy:", err)
+	}
+	applied := hubpolicy.Narrow(pol, cached)
+	for _, n := range applied.Narrowed {
+		fmt.Fprintln(stderr, "the local policy narrows the hub's:", n)
+	}
+	rep := fixes.List(applied.Fixes, fixes.LocalMachine())
 	if *asJSON {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		fmt.Fprintln(stdout, string(b))
