@@ -14,7 +14,7 @@ CROSS := windows/amd64 darwin/arm64 linux/arm64
 # Both keep its resident memory down (docs/benchmarks.md, "where the memory goes").
 AGENT_TAGS := nethttpomithttp2
 # And without inlining outside the Go runtime: 0.7 MB less code and function
-# tables, all of it resident, for no CPU that its benchmarks can measure (its
+# tables, all of it resident, for CPU within the noise of its benchmarks (its
 # time goes to system calls). A later -gcflags wins for the packages it names;
 # `go version -m` records only the last one. Also in scripts/installers.
 AGENT_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflags=sync/...=
