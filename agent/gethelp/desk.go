@@ -268,11 +268,62 @@ func (d *Desk) ticketLocked(id string) *MyTicket {
 	return t
 }
 
-// SetInventory keeps the latest inventory for the snapshots of help requests.
+// SetInventory keeps the latest inventory for the snapshots of help requests:
+// only what a snapshot carries (snapshotKeep).
 func (d *Desk) SetInventory(inv diag.Inventory) {
+	inv = snapshotKeep(inv)
 	d.mu.Lock()
 	d.inventory = &inv
 	d.mu.Unlock()
+}
+
+// snapshotKeep is inv as a snapshot carries it: at most snapshotListMax
+// packages and services, with the totals where cut. The kept entries are
+// copied and their strings packed into one allocation, so the rest of the
+// inventory, read in a burst of small allocations, is all garbage once the
+// caller drops it and the agent's heap returns to its size between
+// inventories (docs/benchmarks.md, "where the memory goes").
+func snapshotKeep(inv diag.Inventory) diag.Inventory {
+	if len(inv.Software) > snapshotListMax {
+		inv.Software, inv.SoftwareTotal = inv.Software[:snapshotListMax], len(inv.Software)
+	}
+	if len(inv.Services) > snapshotListMax {
+		inv.Services, inv.ServicesTotal = inv.Services[:snapshotListMax], len(inv.Services)
+	}
+	var n int
+	for _, s := range inv.Software {
+		n += len(s.Name) + len(s.Version) + len(s.Publisher) + len(s.Source)
+	}
+	for _, s := range inv.Services {
+		n += len(s.Name) + len(s.State)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	// pack returns s as a part of the builder's one buffer (grown to n, it
+	// is never reallocated; the bytes written stay as they are).
+	pack := func(s string) string {
+		start := b.Len()
+		b.WriteString(s)
+		return b.String()[start:]
+	}
+	soft := make([]diag.Software, len(inv.Software))
+	for i, s := range inv.Software {
+		s.Name, s.Version, s.Publisher, s.Source = pack(s.Name), pack(s.Version), pack(s.Publisher), pack(s.Source)
+		soft[i] = s
+	}
+	svcs := make([]diag.Service, len(inv.Services))
+	for i, s := range inv.Services {
+		s.Name, s.State = pack(s.Name), pack(s.State)
+		svcs[i] = s
+	}
+	inv.Software, inv.Services = nil, nil
+	if len(soft) > 0 {
+		inv.Software = soft
+	}
+	if len(svcs) > 0 {
+		inv.Services = svcs
+	}
+	return inv
 }
 
 // Receipt is the link's OnHelpReceipt hook.
@@ -694,12 +745,6 @@ func (d *Desk) snapshot(ctx context.Context) wire.Snapshot {
 		// The device's full inventory is on the hub; the snapshot keeps
 		// the frame small.
 		inv := *d.inventory
-		if len(inv.Software) > snapshotListMax {
-			inv.Software, inv.SoftwareTotal = inv.Software[:snapshotListMax], len(inv.Software)
-		}
-		if len(inv.Services) > snapshotListMax {
-			inv.Services, inv.ServicesTotal = inv.Services[:snapshotListMax], len(inv.Services)
-		}
 		snap.Inventory = &inv
 	}
 	d.mu.Unlock()

@@ -335,15 +335,18 @@ func TestOnlyAmd64Deb(t *testing.T) {
 	}
 }
 
-// TestBuildFlags: the agent service is built without HTTP/2 (smaller
-// binary, smaller resident memory), the Windows tray as a GUI program.
+// TestBuildFlags: the agent service is built without HTTP/2 and without
+// inlining outside the runtime (smaller binary, smaller resident memory),
+// the Windows tray as a GUI program.
 func TestBuildFlags(t *testing.T) {
+	noInline := []string{"-gcflags=all=-l", "-gcflags=runtime=", "-gcflags=internal/...=", "-gcflags=sync/...="}
+	agent := append(append([]string{"-tags", "nethttpomithttp2"}, noInline...), "-ldflags", "-s -w")
 	for _, tc := range []struct {
 		name, goos string
 		want       []string
 	}{
-		{"tierline-agent", "linux", []string{"-tags", "nethttpomithttp2", "-ldflags", "-s -w"}},
-		{"tierline-agent", "windows", []string{"-tags", "nethttpomithttp2", "-ldflags", "-s -w"}},
+		{"tierline-agent", "linux", agent},
+		{"tierline-agent", "windows", agent},
 		{"tierline-tray", "windows", []string{"-ldflags", "-s -w -H=windowsgui"}},
 		{"tierline-tray", "linux", []string{"-ldflags", "-s -w"}},
 		{"tierline-hub", "linux", []string{"-ldflags", "-s -w"}},

@@ -217,13 +217,14 @@ func product(name string) string {
 
 // buildFlags are go build's flags for a program. The agent service leaves
 // out net/http's HTTP/2 (it speaks HTTP/1.1 to the hub: the WebSocket and
-// update downloads), which keeps its binary, and so its resident memory,
-// smaller (docs/benchmarks.md). The Windows tray is a GUI program, so
-// signing in opens no console window for it.
+// update downloads) and inlining outside the Go runtime, which keeps its
+// binary, and so its resident memory, smaller (docs/benchmarks.md). The
+// Windows tray is a GUI program, so signing in opens no console window for
+// it.
 func buildFlags(name, goos, ldflags string) []string {
 	switch {
 	case name == "tierline-agent":
-		return []string{"-tags", AgentTags, "-ldflags", ldflags}
+		return append(append([]string{"-tags", AgentTags}, AgentGCFlags...), "-ldflags", ldflags)
 	case name == "tierline-tray" && goos == "windows":
 		return []string{"-ldflags", strings.TrimSpace(ldflags + " -H=windowsgui")}
 	}
@@ -232,6 +233,11 @@ func buildFlags(name, goos, ldflags string) []string {
 
 // AgentTags are the build tags of the agent service (also in the Makefile).
 const AgentTags = "nethttpomithttp2"
+
+// AgentGCFlags turn inlining off for the agent service except in the Go
+// runtime (the Makefile's AGENT_GCFLAGS; a later -gcflags wins for the
+// packages it names).
+var AgentGCFlags = []string{"-gcflags=all=-l", "-gcflags=runtime=", "-gcflags=internal/...=", "-gcflags=sync/...="}
 
 func content(src, dst string, mode os.FileMode, typ string) *files.Content {
 	return &files.Content{Source: src, Destination: dst, Type: typ, FileInfo: &files.ContentFileInfo{Mode: mode}}

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -87,7 +88,24 @@ type Param struct {
 	Max      int64    `json:"max,omitempty"`     // for KindInt
 	Enum     []string `json:"enum,omitempty"`    // for KindEnum
 
-	re *regexp.Regexp
+	re *pattern
+}
+
+// pattern is a Param's Pattern, compiled at its first use: the bounded
+// repeats of the catalog's patterns ({0,199}) make programs of tens of KB
+// each, together about 0.7 MB of heap the agent kept from its start
+// although it needs them only when a fix request arrives
+// (docs/benchmarks.md, "where the memory goes").
+type pattern struct{ compiled func() *regexp.Regexp }
+
+func newPattern(src string) *pattern {
+	return &pattern{compiled: sync.OnceValue(func() *regexp.Regexp {
+		re, err := compilePattern(src)
+		if err != nil {
+			panic("catalog: " + err.Error()) // TestPatternsCompile compiles every one
+		}
+		return re
+	})}
 }
 
 // Fix is one catalog entry.
@@ -351,7 +369,7 @@ func init() {
 		for j := range f.Params {
 			p := &f.Params[j]
 			if p.Pattern != "" {
-				p.re = regexp.MustCompile(`\A(?:` + p.Pattern + `)\z`)
+				p.re = newPattern(p.Pattern)
 			}
 		}
 		byID[f.ID] = f
@@ -462,8 +480,11 @@ func (p Param) check(v string) error {
 	}
 	switch p.Kind {
 	case KindString:
-		re := p.re
-		if re == nil && p.Pattern != "" {
+		var re *regexp.Regexp
+		switch {
+		case p.re != nil:
+			re = p.re.compiled()
+		case p.Pattern != "":
 			// A parameter declared outside this file (a signed recipe's):
 			// CheckDecl has vouched for the pattern.
 			var err error
