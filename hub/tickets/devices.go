@@ -96,10 +96,13 @@ func (d *Devices) FileHelp(ctx context.Context, deviceID, hostname string, req w
 // join adds req to the device's open ticket that the same user filed with
 // the same words (case and spacing aside) within JoinWindow, as the
 // user's message, once (by request id). ok is false when there is none,
-// or when req itself made a ticket already (filing is idempotent).
+// or when req itself made a ticket already (filing is idempotent). A
+// service request from a template is never joined: its answers say what
+// is asked, and the same words (the template's name) can ask for another
+// thing.
 func (d *Devices) join(ctx context.Context, deviceID string, req wire.HelpRequest) (store.Ticket, bool, error) {
 	words := sameWords(req.Text)
-	if words == "" || deviceID == "" {
+	if words == "" || deviceID == "" || req.Template != "" {
 		return store.Ticket{}, false, nil
 	}
 	ts, err := d.st.ListTickets(ctx, store.TicketFilter{DeviceID: deviceID, States: BacklogStates, NewestFirst: true, Limit: 20})
