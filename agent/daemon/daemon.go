@@ -357,15 +357,20 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	// inventory, not per check).
 	var lastUpdates atomic.Pointer[diag.UpdateStatus]
 	col := collect.New()
-	var lastInventory atomic.Pointer[diag.Inventory]
+	var lastPackages atomic.Pointer[health.Packages]
 	baseChecks := health.Config{HubAddr: a.hubAddr, WatchedServices: cfg.WatchServices,
 		SampleWait: 3 * cfg.Interval, DNSNames: cfg.DNSNames, ResolvConf: cfg.ResolvConf,
 		PrintJobStuckAfter: cfg.PrintStuckAfter}
 	checks, err = health.NewRunner(baseChecks, health.Env{
 		Latest: hist.Latest, Recent: hist.Recent, HubOffset: hubOffset,
 		RecentProcs: hist.RecentProcs, WaitSample: hist.WaitAfter, Crashes: crashRecord,
-		Updates:      func() (*diag.UpdateStatus, bool) { u := lastUpdates.Load(); return u, u != nil },
-		Inventory:    func() (*diag.Inventory, bool) { i := lastInventory.Load(); return i, i != nil },
+		Updates: func() (*diag.UpdateStatus, bool) { u := lastUpdates.Load(); return u, u != nil },
+		Packages: func() (health.Packages, bool) {
+			if p := lastPackages.Load(); p != nil {
+				return *p, true
+			}
+			return health.Packages{}, false
+		},
 		ProcessNames: col.ProcessNames,
 	})
 	if err != nil {
@@ -439,7 +444,8 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		if inv.Updates != nil {
 			lastUpdates.Store(inv.Updates)
 		}
-		lastInventory.Store(&inv)
+		pkgs := health.PackagesOf(inv.Software)
+		lastPackages.Store(&pkgs)
 		desk.SetInventory(inv)
 		if inv.Hash == "" || inv.Hash == inventoryHash {
 			return

@@ -358,24 +358,23 @@ func (d *declared) http(ctx context.Context, h *policy.HTTPCheck, met, notMet ve
 }
 
 func (d *declared) pkg(p *policy.PackageCheck, met, notMet, cantTell verdict) diag.CheckResult {
-	if d.env.Inventory == nil {
+	if d.env.Packages == nil {
 		return cantTell("the installed software is not known yet")
 	}
-	inv, known := d.env.Inventory()
-	if !known || inv == nil {
+	pkgs, known := d.env.Packages()
+	if !known {
 		return cantTell("the installed software is not known yet (the first inventory is still being read)")
 	}
 	name := ev("package", "%s", p.Name)
-	i := slices.IndexFunc(inv.Software, func(s diag.Software) bool { return strings.EqualFold(s.Name, p.Name) })
+	have, installed := pkgs.Version(p.Name)
 	switch {
-	case i < 0 && p.Absent:
+	case !installed && p.Absent:
 		return met("not installed", name)
-	case i < 0:
+	case !installed:
 		return notMet("not installed", name)
 	case p.Absent:
-		return notMet("installed and should not be", name, ev("version", "%s", inv.Software[i].Version))
+		return notMet("installed and should not be", name, ev("version", "%s", have))
 	}
-	have := inv.Software[i].Version
 	if p.MinVersion != "" && pkgversion.Less(have, p.MinVersion) {
 		return notMet(fmt.Sprintf("version %s is older than %s", have, p.MinVersion), name, ev("version", "%s", have), ev("at least", "%s", p.MinVersion))
 	}

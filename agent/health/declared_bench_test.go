@@ -103,7 +103,7 @@ func BenchmarkChecksWithPolicy(b *testing.B) {
 	now := s.Time
 	clock := func() time.Time { return now }
 	env := Env{Latest: hist.Latest, Recent: hist.Recent, Now: clock,
-		Inventory: func() (*diag.Inventory, bool) { return inv, true }, ProcessNames: col.ProcessNames}
+		Packages: func() (Packages, bool) { return PackagesOf(inv.Software), true }, ProcessNames: col.ProcessNames}
 	cfg := Config{ResolvConf: rc}
 	r, err := NewRunner(cfg, env)
 	if err != nil {

@@ -163,7 +163,7 @@ func TestDeclaredProcessNetworkPackage(t *testing.T) {
 		{"name": "pkg-none", "title": "Telnet absent", "package": {"name": "telnet", "absent": true}}
 	]}`
 	inv := &diag.Inventory{Software: []diag.Software{{Name: "OpenVPN", Version: "2.6.3-1"}}}
-	r := declaredChecks(t, doc, Env{Inventory: func() (*diag.Inventory, bool) { return inv, true }})
+	r := declaredChecks(t, doc, Env{Packages: func() (Packages, bool) { return PackagesOf(inv.Software), true }})
 	rs := byName(r.Run(context.Background()))
 	wantStatus(t, rs, "me", diag.StatusOK, "running")
 	wantStatus(t, rs, "ghost", diag.StatusFailing, "not running")
@@ -186,7 +186,7 @@ func TestDeclaredProcessNetworkPackage(t *testing.T) {
 		}
 	}
 	// Before the first inventory, package checks cannot tell.
-	r = declaredChecks(t, doc, Env{Inventory: func() (*diag.Inventory, bool) { return nil, false }})
+	r = declaredChecks(t, doc, Env{Packages: func() (Packages, bool) { return Packages{}, false }})
 	wantStatus(t, byName(r.Run(context.Background(), "pkg")), "pkg", diag.StatusUnknown, "not known yet")
 }
 

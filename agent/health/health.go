@@ -216,9 +216,9 @@ type Env struct {
 	Crashes CrashRecord
 	// Getenv reads the agent's environment. Default os.Getenv.
 	Getenv func(string) string
-	// Inventory returns the last inventory read (declarative package
-	// checks look in its software list).
-	Inventory func() (*diag.Inventory, bool)
+	// Packages returns the installed software the last inventory read
+	// (declarative package checks look in it).
+	Packages func() (Packages, bool)
 	// ProcessNames returns the process names the last telemetry sample saw
 	// (collect.Collector.ProcessNames); declarative process checks read
 	// them. Nil: they list processes themselves.
