@@ -206,11 +206,9 @@ func New(cfg Config) (*Agent, error) {
 	// The hub's policy last accepted applies before the hub is reached; a
 	// cache this agent cannot read is dropped, not fatal: the hub sends
 	// the policy again at connection.
-	cached, err := hubpolicy.LoadCache(cfg.State)
-	if err != nil {
+	if a.hub, err = hubpolicy.Cached(cfg.State, a.local); err != nil {
 		a.log.Warn("ignoring the cached hub policy", "err", err)
 	}
-	a.hub = hubpolicy.Narrow(a.local, cached)
 	a.policy = a.hub.Fixes
 	if a.id, err = identity.Load(cfg.State); err != nil {
 		return nil, err

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -193,8 +194,8 @@ func TestDeclaredProcessNetworkPackage(t *testing.T) {
 // Scheduled runs reuse a network check's result within its interval;
 // runs asked for run it again.
 func TestDeclaredInterval(t *testing.T) {
-	var hits int
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
+	var requests atomic.Int32 // the checks run side by side
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { requests.Add(1) }))
 	defer srv.Close()
 	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
@@ -206,26 +207,26 @@ func TestDeclaredInterval(t *testing.T) {
 	}
 	r := NewRunnerOf(5*time.Second, Declared(Config{}, Env{Now: clock}, d.Checks)...)
 	first := byName(r.Run(context.Background()))
-	if hits != 2 || first["web"].Status != diag.StatusOK {
-		t.Fatalf("first run: %d requests, %+v", hits, first)
+	if requests.Load() != 2 || first["web"].Status != diag.StatusOK {
+		t.Fatalf("first run: %d requests, %+v", requests.Load(), first)
 	}
 	now = now.Add(2 * time.Minute)
 	again := byName(r.Run(context.Background()))
-	if hits != 3 || !again["web"].Time.Equal(first["web"].Time) || !again["web-often"].Time.Equal(now) {
-		t.Fatalf("within 5m: %d requests (want 3: only web-often again), web at %s", hits, again["web"].Time)
+	if requests.Load() != 3 || !again["web"].Time.Equal(first["web"].Time) || !again["web-often"].Time.Equal(now) {
+		t.Fatalf("within 5m: %d requests (want 3: only web-often again), web at %s", requests.Load(), again["web"].Time)
 	}
 	r.Run(Fresh(context.Background()))
-	if hits != 5 {
-		t.Fatalf("a fresh run: %d requests, want 5", hits)
+	if requests.Load() != 5 {
+		t.Fatalf("a fresh run: %d requests, want 5", requests.Load())
 	}
 	now = now.Add(6 * time.Minute)
 	r.Run(context.Background())
-	if hits != 7 {
-		t.Fatalf("after the interval: %d requests, want 7", hits)
+	if requests.Load() != 7 {
+		t.Fatalf("after the interval: %d requests, want 7", requests.Load())
 	}
 	r.Run(context.Background(), "web")
-	if hits != 8 {
-		t.Fatalf("asked by name: %d requests, want 8", hits)
+	if requests.Load() != 8 {
+		t.Fatalf("asked by name: %d requests, want 8", requests.Load())
 	}
 }
 

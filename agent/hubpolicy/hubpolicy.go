@@ -248,3 +248,39 @@ func SaveCache(dir string, u wire.PolicyUpdate) error {
 	}
 	return nil
 }
+
+// Cached is the local fix policy narrowed by the hub's policy this agent
+// last applied (CacheFile), as the service starts with it. A cache that
+// cannot be read is returned as err with the local policy alone applied.
+func Cached(dir string, local fixes.Policy) (Applied, error) {
+	cached, err := LoadCache(dir)
+	return Narrow(local, cached), err
+}
+
+// ListFixes is `tierline-agent fixes`: the catalog as it applies to this
+// machine under the policy file (default STATE/policy.json) narrowed by the
+// hub's cached policy, as a table or JSON. Notes go to warn.
+func ListFixes(out, warn io.Writer, state, policyFile string, asJSON bool) error {
+	if policyFile == "" {
+		policyFile = filepath.Join(state, fixes.PolicyFile)
+	}
+	pol, err := fixes.LoadPolicy(policyFile)
+	if err != nil {
+		return err
+	}
+	applied, err := Cached(state, pol)
+	if err != nil {
+		fmt.Fprintln(warn, "ignoring the cached hub policy:", err)
+	}
+	for _, n := range applied.Narrowed {
+		fmt.Fprintln(warn, "the local policy narrows the hub's:", n)
+	}
+	rep := fixes.List(applied.Fixes, fixes.LocalMachine())
+	if asJSON {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		_, err = fmt.Fprintln(out, string(b))
+		return err
+	}
+	rep.Write(out)
+	return nil
+}

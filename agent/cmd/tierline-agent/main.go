@@ -12,20 +12,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"syscall"
 
 	"github.com/tierline/tierline/agent/cmdline"
 	"github.com/tierline/tierline/agent/diagnose"
-	"github.com/tierline/tierline/agent/fixes"
 	"github.com/tierline/tierline/agent/hubpolicy"
 	"github.com/tierline/tierline/agent/service"
 	"github.com/tierline/tierline/agent/version"
@@ -124,28 +121,8 @@ func runFixes(_ context.Context, args []string) int {
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
-	if *policyFile == "" {
-		*policyFile = filepath.Join(*state, fixes.PolicyFile)
-	}
-	pol, err := fixes.LoadPolicy(*policyFile)
-	if err != nil {
+	if err := hubpolicy.ListFixes(stdout, stderr, *state, *policyFile, *asJSON); err != nil {
 		return fail(fs, exitError, err)
-	}
-	// The hub's policy last applied narrows the file, as in the service.
-	cached, err := hubpolicy.LoadCache(*state)
-	if err != nil {
-		fmt.Fprintln(stderr, "ignoring the cached hub policy:", err)
-	}
-	applied := hubpolicy.Narrow(pol, cached)
-	for _, n := range applied.Narrowed {
-		fmt.Fprintln(stderr, "the local policy narrows the hub's:", n)
-	}
-	rep := fixes.List(applied.Fixes, fixes.LocalMachine())
-	if *asJSON {
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Fprintln(stdout, string(b))
-	} else {
-		rep.Write(stdout)
 	}
 	return exitOK
 }
