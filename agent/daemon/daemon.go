@@ -417,7 +417,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 			case rs := <-recipeMsgs:
 				st := a.recipes.Apply(rs)
 				log.Info("recipes from the hub checked", "accepted", len(st.Accepted), "refused", len(st.Refused), "key", st.Key)
-				if err := l.SendNow(ctx, st); err != nil && ctx.Err() == nil {
+				if err := l.Notify(ctx, st); err != nil && ctx.Err() == nil {
 					log.Warn("reporting the recipe status failed; it goes again at the next connection", "err", err)
 				}
 			case <-ctx.Done():

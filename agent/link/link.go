@@ -253,7 +253,8 @@ func (l *Link) fixes() []string {
 }
 
 // Notify sends an unsequenced message now: a statement the hub asks for
-// again at each connection, so it is not spooled. Offline it fails at once
+// again at each connection, or a report whose latest copy replaces the one
+// before (the policy and recipe status), so it is not spooled. Offline it fails at once
 // with ErrOffline.
 func (l *Link) Notify(ctx context.Context, body wire.Body) error {
 	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), body)
@@ -359,25 +360,6 @@ func (l *Link) answered(id string, body wire.Body) {
 		default:
 		}
 	}
-}
-
-// SendNow sends an unsequenced message on the current connection: a
-// report whose latest copy replaces the one before (the recipe status).
-// Offline it fails with ErrOffline; nothing is spooled.
-func (l *Link) SendNow(ctx context.Context, body wire.Body) error {
-	frame, err := wire.Encode(wire.NewID(), 0, time.Now(), body)
-	if err != nil {
-		return err
-	}
-	l.mu.Lock()
-	conn := l.conn
-	l.mu.Unlock()
-	if conn == nil {
-		return ErrOffline
-	}
-	wctx, cancel := context.WithTimeout(ctx, l.cfg.WriteTimeout)
-	defer cancel()
-	return conn.Write(wctx, websocket.MessageText, frame)
 }
 
 // pump writes spooled entries beyond l.sent while the window has room. Only
