@@ -250,7 +250,14 @@ func (p *pc) waitCheck(name string, status diag.Status) diag.CheckResult {
 	p.t.Helper()
 	// Only a result the agent took from now on counts: the one the hub
 	// holds may be from before what the test just did (a fix, a fault).
-	since := time.Now()
+	return p.waitCheckSince(name, status, time.Now())
+}
+
+// waitCheckSince waits for a result of name with status taken at since
+// or later (since taken before asking for the check: its answer can come
+// back before the test starts waiting).
+func (p *pc) waitCheckSince(name string, status diag.Status, since time.Time) diag.CheckResult {
+	p.t.Helper()
 	var c diag.CheckResult
 	eventually(p.t, fmt.Sprintf("check %s %s at the hub", name, status), 90*time.Second, func() bool {
 		var ok bool

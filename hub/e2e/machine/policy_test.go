@@ -48,13 +48,17 @@ func TestDeclaredServiceCheck(t *testing.T) {
 	if len(dp.Applied.Checks) != 1 || dp.Applied.Checks[0] != "sturdy-running" {
 		t.Fatalf("declarative checks the agent runs: %v", dp.Applied.Checks)
 	}
-	askChecks(p, "sturdy-running")
-	ok := p.waitCheck("sturdy-running", diag.StatusOK)
+	ok := askAndWait(p, "sturdy-running", diag.StatusOK)
 	t.Logf("before: %s %v", ok.Summary, ok.Evidence)
 
 	p.exec("systemctl", "kill", "--signal=SIGKILL", "sturdy.service")
-	askChecks(p, "sturdy-running")
-	c := p.waitCheck("sturdy-running", diag.StatusFailing)
+	// The technician asks once systemd has seen the kill (systemctl kill
+	// returns when the signal is sent, before the unit fails).
+	eventually(t, "systemd to find sturdy failed", 30*time.Second, func() bool {
+		out, _ := p.try("systemctl", "is-active", "sturdy.service")
+		return strings.TrimSpace(out) == "failed"
+	})
+	c := askAndWait(p, "sturdy-running", diag.StatusFailing)
 	t.Logf("after the kill: %s %v", c.Summary, c.Evidence)
 	if c.Fix != catalog.RestartService || !strings.HasPrefix(c.Summary, "Sturdy service running: the service is ") ||
 		!hasEvidence(c, "state", "failed") || !hasEvidence(c, "expected", "running") {
@@ -65,11 +69,19 @@ func TestDeclaredServiceCheck(t *testing.T) {
 	if r.Outcome != "fixed" && r.Outcome != "succeeded" {
 		t.Fatalf("restart-service: %s %s", r.Outcome, r.Reason)
 	}
-	askChecks(p, "sturdy-running")
-	p.waitCheck("sturdy-running", diag.StatusOK)
+	askAndWait(p, "sturdy-running", diag.StatusOK)
 	if out := p.exec("systemctl", "is-active", "sturdy.service"); strings.TrimSpace(out) != "active" {
 		t.Errorf("sturdy is %q after restart-service", out)
 	}
+}
+
+// askAndWait asks for check name now, as a technician does, and waits for
+// its answer with status.
+func askAndWait(p *pc, name string, status diag.Status) diag.CheckResult {
+	p.t.Helper()
+	since := time.Now()
+	askChecks(p, name)
+	return p.waitCheckSince(name, status, since)
 }
 
 // askChecks asks the agent to run the named checks now, as a technician does.
