@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -81,6 +82,20 @@ func (h *hub) lastSeq(id string) uint64 {
 
 // progress waits until the hub has stored more messages from the device
 // than it had: the link carries traffic (under whatever fault is on).
+// inventoryIn waits until the hub holds the device's first inventory: the
+// one large message (the package list), read seconds after start. The
+// tests squeeze the link only after it: at 24 KB/s a few hundred KB take
+// longer than the 1 s these tests give a pong, so each connection would
+// be dropped as dead before the inventory was through (with the default
+// 30 s / 10 s ping the same link carries it).
+func inventoryIn(t *testing.T, h *hub, id string) {
+	t.Helper()
+	eventually(t, "the device's first inventory at the hub", 90*time.Second, func() bool {
+		var d device
+		return h.get("/api/v1/devices/"+id, &d) == http.StatusOK && d.Inventory != nil
+	})
+}
+
 func progress(t *testing.T, h *hub, id string, more uint64, what string) {
 	t.Helper()
 	from := h.lastSeq(id)
@@ -127,6 +142,7 @@ func TestLinkFaultsEveryMessageOnce(t *testing.T) {
 	start := time.Now().Add(-time.Minute)
 	a := proxiedAgent(t, h, lp, "--interval", "50ms", "--ping-interval", "3s", "--ping-timeout", "1s")
 	progress(t, h, a.id, 5, "through the proxy")
+	inventoryIn(t, h, a.id)
 
 	lp.add("lag_up", "latency", "upstream", `{"latency":150,"jitter":100}`)
 	lp.add("lag_down", "latency", "downstream", `{"latency":150,"jitter":100}`)
@@ -196,6 +212,7 @@ func TestLinkHalfOpenNoticed(t *testing.T) {
 	start := time.Now().Add(-time.Minute)
 	a := proxiedAgent(t, h, lp, "--interval", "100ms", "--ping-interval", "2s", "--ping-timeout", "1s")
 	progress(t, h, a.id, 5, "through the proxy")
+	inventoryIn(t, h, a.id)
 	eventually(t, "the agent to say it is connected", 30*time.Second, func() bool {
 		st, ok := agentStatus(a)
 		return ok && st.Connected
