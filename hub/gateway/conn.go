@@ -42,8 +42,11 @@ type agentConn struct {
 	// stored last at the welcome, then each accepted frame's. Only the
 	// read loop uses it.
 	lastSeq uint64
-	// recipeStatusAt is when the last recipe status was stored (unix ns).
+	// recipeStatusAt is when the last recipe status was stored (unix ns);
+	// statusPending is a newer one waiting for its second (recipes.go).
 	recipeStatusAt atomic.Int64
+	statusMu       sync.Mutex
+	statusPending  *wire.RecipeStatus
 	// grp is the device's group (policy.go); policyMu keeps policies to
 	// this device in order.
 	groupMu  sync.Mutex

@@ -132,18 +132,43 @@ func (c *agentConn) handleRecipeStatus(ctx context.Context, env wire.Envelope) e
 	if c.g.cfg.Recipes == nil {
 		return nil
 	}
+	// At most one store a second per connection; a status sent sooner is
+	// kept and stored when the second has passed (each replaces the one
+	// before, so the newest must not be lost).
+	c.statusMu.Lock()
+	defer c.statusMu.Unlock()
 	now := c.g.cfg.Now()
 	if last := c.recipeStatusAt.Load(); last != 0 && now.Sub(time.Unix(0, last)) < recipeStatusEvery {
-		c.log.Debug("dropping a recipe status sent less than a second after the one before")
+		pending := st
+		first := c.statusPending == nil
+		c.statusPending = &pending
+		if first {
+			time.AfterFunc(recipeStatusEvery-now.Sub(time.Unix(0, last)), func() {
+				c.statusMu.Lock()
+				defer c.statusMu.Unlock()
+				if p := c.statusPending; p != nil {
+					c.statusPending = nil
+					c.storeRecipeStatus(context.Background(), *p)
+				}
+			})
+		}
 		return nil
 	}
+	c.statusPending = nil
+	c.storeRecipeStatus(ctx, st)
+	if len(st.Refused) > 0 {
+		c.log.Warn("agent refused recipes", "refused", len(st.Refused), "first", st.Refused[0].ID, "reason", st.Refused[0].Reason)
+	}
+	return nil
+}
+
+// storeRecipeStatus records st as the device's latest recipe report.
+// Called with statusMu held.
+func (c *agentConn) storeRecipeStatus(ctx context.Context, st wire.RecipeStatus) {
+	now := c.g.cfg.Now()
 	c.recipeStatusAt.Store(now.UnixNano())
 	raw, _ := json.Marshal(st)
 	if err := c.g.cfg.Recipes.SetRecipeStatus(ctx, store.RecipeStatus{DeviceID: c.deviceID, Signer: st.Key, Status: raw, UpdatedAt: now}); err != nil {
 		c.log.Warn("store the device's recipe status", "err", err)
 	}
-	if len(st.Refused) > 0 {
-		c.log.Warn("agent refused recipes", "refused", len(st.Refused), "first", st.Refused[0].ID, "reason", st.Refused[0].Reason)
-	}
-	return nil
 }
