@@ -215,10 +215,13 @@ func (s *Sender) webhook(ctx context.Context, v store.Vendor, p Payload, body []
 // link-local, multicast and unspecified addresses. A status other than
 // 2xx is an error with the start of the answer. Vendor webhooks and the
 // technicians' notification webhooks (hub/notify) go out through it.
-func (s *Sender) PostJSON(ctx context.Context, url, secret, event, delivery string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+// An error names the receiver by scheme and host only: a webhook's path
+// often is its secret (Slack, Teams), and delivery errors are shown to
+// technicians.
+func (s *Sender) PostJSON(ctx context.Context, target, secret, event, delivery string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return fmt.Errorf("webhook address %s is not a URL", redactURL(target))
 	}
 	ts := s.cfg.Now()
 	req.Header.Set("Content-Type", "application/json")
@@ -231,6 +234,10 @@ func (s *Sender) PostJSON(ctx context.Context, url, secret, event, delivery stri
 	}
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = redactURL(ue.URL)
+		}
 		return err
 	}
 	defer resp.Body.Close()
@@ -239,6 +246,18 @@ func (s *Sender) PostJSON(ctx context.Context, url, secret, event, delivery stri
 		return &StatusError{Code: resp.StatusCode, Status: resp.Status, Body: strings.TrimSpace(string(snippet))}
 	}
 	return nil
+}
+
+// redactURL keeps a URL's scheme and host and hides the rest.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "(hidden)"
+	}
+	if u.Path == "" && u.RawQuery == "" {
+		return u.Scheme + "://" + u.Host
+	}
+	return u.Scheme + "://" + u.Host + "/…"
 }
 
 // StatusError is a webhook's answer other than 2xx.

@@ -244,3 +244,21 @@ func TestWebhookRefusesLinkLocal(t *testing.T) {
 		}
 	}
 }
+
+// A webhook's path is often its secret (Slack's and Teams' incoming hooks
+// are), and delivery errors are shown to technicians: an error names the
+// host only.
+func TestWebhookErrorHidesThePath(t *testing.T) {
+	hook := httptest.NewServer(http.NotFoundHandler())
+	addr := hook.URL
+	hook.Close() // nothing listens there now
+	s, _ := vendors.New(vendors.Config{})
+	secretPath := "/services/T000/B000/s3cr3tT0ken"
+	err := s.Send(context.Background(), store.Vendor{Name: "Acme", WebhookURL: addr + secretPath}, store.ChannelWebhook, payload())
+	if err == nil {
+		t.Fatal("posting to a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cr3tT0ken") || !strings.Contains(err.Error(), strings.TrimPrefix(addr, "http://")) {
+		t.Fatalf("error %q: want the host named and the path hidden", err)
+	}
+}
