@@ -102,9 +102,6 @@ func BenchmarkDeclaredMemory(b *testing.B) {
 	}
 	b.ReportMetric(float64(sys(after)-sys(before)), "retained-sys-B")
 	b.ReportMetric(float64(peak), "peak-goroutines")
-	b.Logf("stack %d->%d mspan %d->%d gcsys %d->%d other %d->%d buck %d->%d heapinuse %d->%d heapsys %d->%d",
-		before.StackInuse, after.StackInuse, before.MSpanInuse, after.MSpanInuse, before.GCSys, after.GCSys, before.OtherSys, after.OtherSys,
-		before.BuckHashSys, after.BuckHashSys, before.HeapInuse, after.HeapInuse, before.HeapSys, after.HeapSys)
 	if f := os.Getenv("TIERLINE_HEAPPROFILE"); f != "" {
 		out, err := os.Create(f)
 		if err != nil {
