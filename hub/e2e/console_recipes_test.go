@@ -65,6 +65,24 @@ func TestRecipesOnDevicePageAndGetHelp(t *testing.T) {
 		return n == 1 && why != ""
 	})
 
+	// The same over the API.
+	var dr struct {
+		Reported bool   `json:"reported"`
+		Key      string `json:"key"`
+		Accepted []struct {
+			ID      string `json:"id"`
+			Version int64  `json:"version"`
+		} `json:"accepted"`
+		Refused []struct {
+			ID, Reason string
+		} `json:"refused"`
+	}
+	if code := h.get("/api/v1/devices/"+a.id+"/recipes", &dr); code != http.StatusOK || !dr.Reported || dr.Key != orgID ||
+		len(dr.Accepted) != 1 || dr.Accepted[0].ID != "reset-vpn-profile" || dr.Accepted[0].Version != 1 ||
+		len(dr.Refused) != 1 || dr.Refused[0].ID != "wipe-vpn-profile" || !strings.Contains(dr.Refused[0].Reason, "not by the key pinned") {
+		t.Fatalf("GET devices/{id}/recipes: %d %+v", code, dr)
+	}
+
 	// The device page: accepted with version and signer, refused with why.
 	b := newConsoleBrowser(t)
 	b.login(h, "boss", adminPW)
