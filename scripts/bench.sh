@@ -127,6 +127,13 @@ echo "bench: node-exporter RSS ${ne_rss_mb} MB, ${ne_ms} ms CPU per scrape; zabb
 
 kill "$hub_pid"; wait "$hub_pid" 2>/dev/null || true
 
+# The agent's budget with a hub policy of 50 declarative checks (issue 16):
+# two real agents side by side, with and without the policy.
+echo "bench: agent with a hub policy of 50 declarative checks (scripts/policybench.sh)"
+POLICYBENCH_PORT=$(( ${BENCH_PORT:-18643} + 100 )) ./scripts/policybench.sh >"$work/policybench.txt" 2>"$work/policybench.err" ||
+  { cat "$work/policybench.err" >&2; echo "policybench failed" >&2; }
+sed 's/^/bench: /' "$work/policybench.txt"
+
 echo "bench: Go benchmarks"
 go test -run '^$' -bench . -benchmem -count 1 $(grep -rl '^func Benchmark' --include='*_test.go' . | xargs -n1 dirname | sort -u | sed 's|^\.|github.com/tierline/tierline|') >"$work/gobench.txt" 2>&1 || true
 
@@ -183,6 +190,26 @@ print("| program | RSS | CPU per 10 s | tierline-agent RSS ratio | CPU ratio |\n
 print(f"| tierline-agent (telemetry every 10 s) | {arss} MB | {ams} ms | 1.00 | 1.00 |")
 print(f"| prometheus-node-exporter (scraped every 10 s) | {nerss} MB | {nems} ms | {ratio(arss, nerss)} | {ratio(ams, nems)} |")
 print(f"| zabbix_agent2 (idle, no server polling) | {zbrss} MB | {zbms} ms | {ratio(arss, zbrss)} | {ratio(ams, zbms)} |")
+# The agent with a hub policy of 50 declarative checks (policybench.sh).
+import re
+pb = {}
+try:
+    for line in open(os.path.join(work, "policybench.txt")):
+        m = re.match(r"agent (without a hub policy|with 50 declarative checks):\s+RSS ([\d.]+) MB, ([\d.]+) ms", line)
+        if m:
+            pb[m.group(1)] = (m.group(2), m.group(3))
+except OSError:
+    pass
+print("\n## Agent with a hub policy of 50 declarative checks\n")
+if pb:
+    print("Two real agents side by side on one hub for 120 s, telemetry every 10 s, checks every minute, one of them in a group")
+    print("whose policy has 50 declarative checks of every kind (`scripts/policybench.sh`):\n")
+    print("| agent | RSS | CPU per 10 s interval | target |\n|---|---|---|---|")
+    for k, label in (("without a hub policy", "without a hub policy"), ("with 50 declarative checks", "with 50 declarative checks")):
+        if k in pb:
+            print(f"| {label} | {pb[k][0]} MB | {pb[k][1]} ms | < 15 MB, < 5 ms a sample |")
+else:
+    print("Not measured (scripts/policybench.sh failed; see its output).")
 # Console pages: server time to render, against a store seeded with
 # 100,000 tickets and 10,000 devices (hub/console/bench_test.go).
 import re

@@ -4,6 +4,9 @@
 # in a group whose policy has 50 declarative checks, one without; prints
 # each one's RSS and CPU per 10 s interval. Everything runs on loopback.
 #   POLICYBENCH_PORT (18743)  POLICYBENCH_SECONDS (120)
+#   POLICYBENCH_COMPARE="BIN..." runs each of these agent binaries too, in
+#   the same window and the same policy group, and prints its RSS ratio to
+#   bin/tierline-agent's with the policy (a before/after on a noisy machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 listen=127.0.0.1:${POLICYBENCH_PORT:-18743}
@@ -47,11 +50,12 @@ call -X PUT --data-binary @"$work/policy.json" "https://$listen/api/v1/policies/
 # start_agent NAME GROUP sets agent_pid and agent_id (in this shell, so
 # the trap stops it).
 start_agent() {
+  local bin=${3:-./bin/tierline-agent}
   tok=$(./bin/tierline-hub token create --data "$work/hub" 2>/dev/null)
-  ./bin/tierline-agent enroll --token "$tok" --state "$work/$1" >/dev/null
+  "$bin" enroll --token "$tok" --state "$work/$1" >/dev/null
   agent_id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["device_id"])' "$work/$1/identity.json")
   if [ -n "$2" ]; then call -X POST --data "{\"group\":\"$2\"}" "https://$listen/api/v1/devices/$agent_id/group" >/dev/null; fi
-  ./bin/tierline-agent run --state "$work/$1" --interval 10s --resolv-conf "$work/resolv.conf" 2>"$work/$1.log" &
+  "$bin" run --state "$work/$1" --interval 10s --resolv-conf "$work/resolv.conf" 2>"$work/$1.log" &
   agent_pid=$!
   pids+=("$agent_pid")
 }
@@ -59,20 +63,37 @@ start_agent plain ""
 plain_pid=$agent_pid
 start_agent policy bench
 pol_pid=$agent_pid pol_id=$agent_id
-for _ in $(seq 1 300); do
-  call "https://$listen/api/v1/devices/$pol_id/policy" 2>/dev/null | grep -q '"current": true' && break
-  sleep 0.2
+cmp_pids=() cmp_bins=() cmp_ids=()
+n=0
+for b in ${POLICYBENCH_COMPARE:-}; do
+  n=$((n + 1))
+  start_agent "compare$n" bench "$b"
+  cmp_pids+=("$agent_pid") cmp_bins+=("$b") cmp_ids+=("$agent_id")
 done
-call "https://$listen/api/v1/devices/$pol_id/policy" | grep -q '"current": true' || { echo "the agent did not apply the policy" >&2; exit 1; }
+for id in "$pol_id" "${cmp_ids[@]}"; do
+  for _ in $(seq 1 300); do
+    call "https://$listen/api/v1/devices/$id/policy" 2>/dev/null | grep -q '"current": true' && break
+    sleep 0.2
+  done
+  call "https://$listen/api/v1/devices/$id/policy" | grep -q '"current": true' || { echo "agent $id did not apply the policy" >&2; exit 1; }
+done
 sleep 10
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 rss() { awk '/VmRSS/{printf "%.1f", $2/1024}' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
 p0=$(ticks "$plain_pid"); q0=$(ticks "$pol_pid")
+declare -A c0
+for p in "${cmp_pids[@]}"; do c0[$p]=$(ticks "$p"); done
 sleep "$secs"
 p1=$(ticks "$plain_pid"); q1=$(ticks "$pol_pid")
 n=$((secs / 10))
 echo "policybench: $secs s, telemetry every 10 s, health checks every minute"
 echo "agent without a hub policy:         RSS $(rss "$plain_pid") MB, $(echo "scale=2; 1000 * ($p1 - $p0) / $hz / $n" | bc) ms CPU per 10 s"
 echo "agent with 50 declarative checks:   RSS $(rss "$pol_pid") MB, $(echo "scale=2; 1000 * ($q1 - $q0) / $hz / $n" | bc) ms CPU per 10 s"
+i=0
+for p in "${cmp_pids[@]}"; do
+  echo "${cmp_bins[$i]} with the same checks: RSS $(rss "$p") MB, $(echo "scale=2; 1000 * ($(ticks "$p") - ${c0[$p]}) / $hz / $n" | bc) ms CPU per 10 s;" \
+    "bin/tierline-agent's RSS is $(echo "scale=2; $(rss "$pol_pid") / $(rss "$p")" | bc) of it"
+  i=$((i + 1))
+done
 call "https://$listen/api/v1/devices/$pol_id" | python3 -c 'import json,sys,re; h=json.load(sys.stdin).get("health") or []; n=[c for c in h if re.match(r"(file|proc|svc|dns|tcp|http|pkg)-", c["name"])]; print("declarative check results at the hub: %d (%s)" % (len(n), ", ".join(sorted(set(c["status"] for c in n)))))'

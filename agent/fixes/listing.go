@@ -8,6 +8,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/tierline/tierline/shared/catalog"
+	"github.com/tierline/tierline/shared/recipe"
+	"github.com/tierline/tierline/shared/wire"
 )
 
 // Listed is one catalog fix as it applies to this machine.
@@ -18,6 +20,23 @@ type Listed struct {
 	// Why says which policy rule, OS limit or missing tool keeps it from
 	// running here.
 	Why string `json:"why,omitempty"`
+	// Recipe is set for an organisation's signed recipe the agent
+	// accepted (not a fix compiled into it).
+	Recipe *RecipeOrigin `json:"recipe,omitempty"`
+}
+
+// RecipeOrigin says which signed document a listed recipe came from.
+type RecipeOrigin struct {
+	Version int64 `json:"version"`
+	// Signer is the id of the organisation key that signed it (the key
+	// pinned on this machine).
+	Signer string `json:"signer"`
+}
+
+// AcceptedRecipe is a recipe the agent accepted, with its signer.
+type AcceptedRecipe struct {
+	Recipe recipe.Recipe
+	Signer string
 }
 
 // Listing is the fix catalog compiled into the agent as it applies to one
@@ -29,6 +48,29 @@ type Listing struct {
 	TechnicianConsent bool     `json:"technician_consent"`
 	AllowServices     []string `json:"allow_services"`
 	Fixes             []Listed `json:"fixes"`
+	// RecipeKey is the id of the organisation key pinned here ("" when
+	// none is: the agent then accepts no recipes).
+	RecipeKey string `json:"recipe_key"`
+	// RecipesRefused are the recipes the hub sent last that the agent
+	// refused, with the reason.
+	RecipesRefused []wire.RecipeRef `json:"recipes_refused,omitempty"`
+}
+
+// AddRecipes lists the accepted recipes after the catalog, judged by the
+// same policy and OS as the catalog's fixes.
+func (rep *Listing) AddRecipes(pol Policy, m Machine, key string, accepted []AcceptedRecipe, refused []wire.RecipeRef) {
+	rep.RecipeKey, rep.RecipesRefused = key, refused
+	for _, a := range accepted {
+		f := a.Recipe.Fix()
+		l := Listed{Fix: f, Available: true, Recipe: &RecipeOrigin{Version: a.Recipe.Version, Signer: a.Signer}}
+		switch {
+		case !f.Supports(m.GOOS):
+			l.Available, l.Why = false, "not available on "+m.GOOS
+		case !pol.Allows(f):
+			l.Available, l.Why = false, PolicyRefusal(pol, f)
+		}
+		rep.Fixes = append(rep.Fixes, l)
+	}
 }
 
 // List says which fixes run on m under pol, and why the others do not.
@@ -97,15 +139,39 @@ func (rep Listing) Write(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FIX\tTIER\tCONSENT\tDISRUPTIVE\tAVAILABLE\tTITLE")
 	var notes []string
-	for _, l := range rep.Fixes {
-		status := "available"
+	status := func(l Listed) string {
 		if !l.Available {
-			status = "no (see below)"
 			notes = append(notes, fmt.Sprintf("  %s: %s", l.ID, l.Why))
+			return "no (see below)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", l.ID, l.Tier, yesNo(l.Consent), yesNo(l.Disruptive), status, l.Title)
+		return "available"
+	}
+	var recipes []Listed
+	for _, l := range rep.Fixes {
+		if l.Recipe != nil {
+			recipes = append(recipes, l)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", l.ID, l.Tier, yesNo(l.Consent), yesNo(l.Disruptive), status(l), l.Title)
 	}
 	tw.Flush()
+	switch {
+	case len(recipes) > 0:
+		fmt.Fprintf(w, "\nRecipes: the organisation's own fixes, signed with its key %s and accepted by this agent\n\n", rep.RecipeKey)
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "RECIPE\tVERSION\tTIER\tSIGNER\tCONSENT\tDISRUPTIVE\tAVAILABLE\tTITLE")
+		for _, l := range recipes {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\n", l.ID, l.Recipe.Version, l.Tier, l.Recipe.Signer, yesNo(l.Consent), yesNo(l.Disruptive), status(l), l.Title)
+		}
+		tw.Flush()
+	case rep.RecipeKey == "":
+		fmt.Fprintln(w, "\nRecipes: none (no organisation recipe key is pinned here, so this agent accepts none)")
+	default:
+		fmt.Fprintf(w, "\nRecipes: none accepted (the pinned organisation key is %s)\n", rep.RecipeKey)
+	}
+	for _, r := range rep.RecipesRefused {
+		fmt.Fprintf(w, "  refused recipe %s (version %d): %s\n", r.ID, r.Version, r.Reason)
+	}
 	if len(notes) > 0 {
 		fmt.Fprintf(w, "\nNot available here:\n%s\n", strings.Join(notes, "\n"))
 	}

@@ -64,10 +64,6 @@ func Declared(cfg Config, env Env, specs []policy.Check) []Check {
 		if !s.AppliesTo(runtime.GOOS) {
 			continue
 		}
-		var re *regexp.Regexp
-		if s.File != nil && s.File.Match != "" {
-			re, _ = regexp.Compile(s.File.Match)
-		}
 		last := &lastResult{every: s.Interval(), now: env.Now}
 		run := func(ctx context.Context) diag.CheckResult {
 			// A few at a time: fifty checks at once would each grow a
@@ -80,7 +76,7 @@ func Declared(cfg Config, env Env, specs []policy.Check) []Check {
 				return unknown(s.Title + ": the check did not get to run in time.")
 			}
 			start := env.Now()
-			res := d.run(ctx, s, re)
+			res := d.run(ctx, s)
 			if res.Status == diag.StatusWarning || res.Status == diag.StatusFailing {
 				res.Fix = s.Fix
 			}
@@ -152,7 +148,7 @@ type declared struct {
 	services *sharedRead[[]svcmgr.Status]
 }
 
-func (d *declared) run(ctx context.Context, s policy.Check, re *regexp.Regexp) diag.CheckResult {
+func (d *declared) run(ctx context.Context, s policy.Check) diag.CheckResult {
 	met := func(what string, evidence ...diag.Evidence) diag.CheckResult {
 		return ok(s.Title+": "+what+".", evidence...)
 	}
@@ -164,7 +160,7 @@ func (d *declared) run(ctx context.Context, s policy.Check, re *regexp.Regexp) d
 	}
 	switch s.Kind() {
 	case policy.KindFile:
-		return d.file(s.File, re, met, notMet, cantTell)
+		return d.file(s.File, met, notMet, cantTell)
 	case policy.KindRegistry:
 		r := s.Registry
 		key := ev("key", `HKLM\%s`, r.Key)
@@ -280,7 +276,7 @@ func (d *declared) path(p string) string {
 	return filepath.Join(d.cfg.Root, p)
 }
 
-func (d *declared) file(f *policy.FileCheck, re *regexp.Regexp, met, notMet, cantTell verdict) diag.CheckResult {
+func (d *declared) file(f *policy.FileCheck, met, notMet, cantTell verdict) diag.CheckResult {
 	where := ev("path", "%s", f.Path)
 	st, err := os.Stat(d.path(f.Path))
 	switch {
@@ -303,7 +299,13 @@ func (d *declared) file(f *policy.FileCheck, re *regexp.Regexp, met, notMet, can
 	case f.MaxSize != 0 && st.Size() > f.MaxSize:
 		return notMet(fmt.Sprintf("the file is larger than %d bytes", f.MaxSize), evs...)
 	}
-	if re != nil {
+	if f.Match != "" {
+		// Compiled when it runs, every few minutes, not kept between
+		// runs: fifty checks' programs would stay in the heap.
+		re, err := regexp.Compile(f.Match)
+		if err != nil {
+			return cantTell("the content pattern does not compile", append(evs, ev("error", "%v", err))...)
+		}
 		if !st.Mode().IsRegular() {
 			// Not a folder, a device or a pipe: reading one could block.
 			return notMet("the path is not a regular file; its content cannot match", evs...)
@@ -334,10 +336,15 @@ func (d *declared) http(ctx context.Context, h *policy.HTTPCheck, met, notMet ve
 		return notMet("the URL cannot be asked", ev("url", "%s", h.URL), ev("error", "%v", err))
 	}
 	req.Header.Set("User-Agent", "tierline-agent health check")
+	// One transport a run: no connection is kept between checks (they
+	// run minutes apart), each request is bounded by its context.
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true, MaxResponseHeaderBytes: 64 << 10,
+		TLSClientConfig: checkTLS(req.URL.Hostname())}
+	defer tr.CloseIdleConnections()
 	cl := &http.Client{
 		// A redirect is the answer: the check says where it points.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport:     headTransport,
+		Transport:     tr,
 	}
 	start := time.Now()
 	resp, err := cl.Do(req)
@@ -380,10 +387,6 @@ func (d *declared) pkg(p *policy.PackageCheck, met, notMet, cantTell verdict) di
 	}
 	return met("version "+have+" installed", name, ev("version", "%s", have))
 }
-
-// headTransport carries the HTTP checks: no connection is kept between
-// checks (they run minutes apart), each request is bounded by its context.
-var headTransport = &http.Transport{Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true, MaxResponseHeaderBytes: 64 << 10}
 
 func timeoutOr(t policy.Duration) time.Duration {
 	if t <= 0 {

@@ -102,8 +102,10 @@ func BenchmarkChecksWithPolicy(b *testing.B) {
 	}
 	now := s.Time
 	clock := func() time.Time { return now }
+	// Packed once per inventory, as the agent does (agent/daemon).
+	packed := PackagesOf(inv.Software)
 	env := Env{Latest: hist.Latest, Recent: hist.Recent, Now: clock,
-		Packages: func() (Packages, bool) { return PackagesOf(inv.Software), true }, ProcessNames: col.ProcessNames}
+		Packages: func() (Packages, bool) { return packed, true }, ProcessNames: col.ProcessNames}
 	cfg := Config{ResolvConf: rc}
 	r, err := NewRunner(cfg, env)
 	if err != nil {

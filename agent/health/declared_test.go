@@ -105,12 +105,12 @@ func TestDeclaredPlist(t *testing.T) {
 		if tc.equals != "" {
 			c.Plist.Equals = &tc.equals
 		}
-		res := d.run(context.Background(), c, nil)
+		res := d.run(context.Background(), c)
 		if res.Status != tc.st || !strings.Contains(res.Summary, tc.summary) {
 			t.Errorf("%s=%s: %s %q", tc.key, tc.equals, res.Status, res.Summary)
 		}
 	}
-	res := d.run(context.Background(), policy.Check{Name: "mdm", Title: "MDM", Plist: &policy.PlistCheck{Path: p + ".x", Key: "a"}}, nil)
+	res := d.run(context.Background(), policy.Check{Name: "mdm", Title: "MDM", Plist: &policy.PlistCheck{Path: p + ".x", Key: "a"}})
 	if res.Status != diag.StatusFailing || !strings.Contains(res.Summary, "missing") {
 		t.Errorf("missing plist: %+v", res)
 	}

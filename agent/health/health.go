@@ -418,6 +418,7 @@ func (r *Runner) run(ctx context.Context, sel []Check, stale *diag.CheckResult) 
 	out := make([]diag.CheckResult, len(sel))
 	ctx = withRun(ctx)
 	var wg sync.WaitGroup
+	var queued []int // declarative checks to run
 	for i, c := range sel {
 		if lc, ok := c.(interface {
 			lastResult(ctx context.Context) (diag.CheckResult, bool)
@@ -426,6 +427,8 @@ func (r *Runner) run(ctx context.Context, sel []Check, stale *diag.CheckResult) 
 				out[i] = res // within its interval: no goroutine, no timer
 				continue
 			}
+			queued = append(queued, i)
+			continue
 		}
 		wg.Add(1)
 		if sc, ok := c.(sampledCheck); ok && sc.judgesSamples() && stale != nil {
@@ -440,8 +443,44 @@ func (r *Runner) run(ctx context.Context, sel []Check, stale *diag.CheckResult) 
 			out[i] = runOne(ctx, c, timeout)
 		}()
 	}
+	runQueued(ctx, sel, queued, out, timeout)
 	wg.Wait()
 	return out
+}
+
+// runQueued runs the declarative checks sel[queued] on declaredAtOnce
+// goroutines, not one each: a policy's fifty checks would otherwise start
+// a hundred goroutines, whose records and stacks the runtime keeps for
+// reuse (docs/benchmarks.md). They share the run's timeout, as when each
+// waited for its turn: one that has not started when it passes reports so.
+func runQueued(ctx context.Context, sel []Check, queued []int, out []diag.CheckResult, timeout time.Duration) {
+	if len(queued) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	next := make(chan int, len(queued))
+	for _, i := range queued {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	for range min(len(queued), declaredAtOnce) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if ctx.Err() != nil {
+					res := unknown("The check did not get to run in time.", ev("timeout", "%s", timeout))
+					res.Name, res.Time = sel[i].Name(), time.Now().UTC()
+					out[i] = res
+					continue
+				}
+				out[i] = runOne(ctx, sel[i], timeout)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func runOne(ctx context.Context, c Check, timeout time.Duration) diag.CheckResult {

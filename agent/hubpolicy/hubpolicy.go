@@ -25,7 +25,9 @@ import (
 	"github.com/tierline/tierline/agent/fixes"
 	"github.com/tierline/tierline/agent/fsutil"
 	"github.com/tierline/tierline/agent/health"
+	"github.com/tierline/tierline/agent/recipes"
 	"github.com/tierline/tierline/shared/catalog"
+	"github.com/tierline/tierline/shared/orgdoc"
 	"github.com/tierline/tierline/shared/policy"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -275,7 +277,23 @@ func ListFixes(out, warn io.Writer, state, policyFile string, asJSON bool) error
 	for _, n := range applied.Narrowed {
 		fmt.Fprintln(warn, "the local policy narrows the hub's:", n)
 	}
-	rep := fixes.List(applied.Fixes, fixes.LocalMachine())
+	m := fixes.LocalMachine()
+	rep := fixes.List(applied.Fixes, m)
+	// The organisation's signed recipes, verified again against the key
+	// pinned now.
+	rs, err := recipes.Open(state, nil)
+	if err != nil {
+		return fmt.Errorf("the accepted recipes: %w", err)
+	}
+	key := ""
+	if _, pub, ok, err := recipes.ReadPin(state); err == nil && ok {
+		key = orgdoc.KeyID(pub)
+	}
+	var accepted []fixes.AcceptedRecipe
+	for _, a := range rs.Accepted() {
+		accepted = append(accepted, fixes.AcceptedRecipe{Recipe: a.Recipe, Signer: a.Signer})
+	}
+	rep.AddRecipes(applied.Fixes, m, key, accepted, rs.Refused())
 	if asJSON {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		_, err = fmt.Fprintln(out, string(b))

@@ -318,6 +318,24 @@ func (s *Store) List() []recipe.Recipe {
 	return out
 }
 
+// Signed is an accepted recipe and the id of the key that signed it.
+type Signed struct {
+	Recipe recipe.Recipe
+	Signer string
+}
+
+// Accepted returns the accepted recipes by id, with their signers.
+func (s *Store) Accepted() []Signed {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]Signed, 0, len(s.active))
+	for _, e := range s.active {
+		out = append(out, Signed{Recipe: e.r, Signer: e.doc.Key})
+	}
+	slices.SortFunc(out, func(a, b Signed) int { return strings.Compare(a.Recipe.ID, b.Recipe.ID) })
+	return out
+}
+
 // Refused returns the refusals of the last Apply.
 func (s *Store) Refused() []wire.RecipeRef {
 	s.mu.Lock()

@@ -216,6 +216,7 @@ func (a *API) routeTable() []Route {
 		{"PUT /api/v1/policies/{group}", store.RoleAdmin, a.putPolicy},
 		{"GET /api/v1/policies/{group}/versions", store.RoleTier1, a.policyVersions},
 		{"GET /api/v1/devices/{id}/policy", store.RoleTier1, a.devicePolicy},
+		{"GET /api/v1/devices/{id}/recipes", store.RoleTier1, a.deviceRecipes},
 		// Fix runs: the route admits tier1 and up; each fix's own tier is
 		// checked against the caller's role in the handler.
 		{"GET /api/v1/catalog", store.RoleTier1, a.getCatalog},

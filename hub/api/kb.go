@@ -167,20 +167,43 @@ type articleRequest struct {
 // linksError says which of the article's health checks or fixes is not one
 // the agents know, or "" when all are. A misspelt link would never match a
 // failing check or offer its fix, so it is refused rather than kept.
-// Declared are the declarative checks of the device policies, which
+// Declared are the declarative checks of the device policies, and
+// recipes the ids of the organisation's published signed recipes, which
 // articles may link too.
-func (req articleRequest) linksError(declared []string) string {
+func (req articleRequest) linksError(declared, recipes []string) string {
 	for _, c := range req.Checks {
 		if !diag.KnownCheck(c) && !slices.Contains(declared, c) {
 			return fmt.Sprintf("checks: %q is not a health check; use one of %s", c, strings.Join(append(slices.Clone(diag.CheckNames), declared...), ", "))
 		}
 	}
 	for _, f := range req.Fixes {
-		if _, ok := catalog.Get(f); !ok {
-			return fmt.Sprintf("fixes: %q is not in the fix catalog; use one of %s", f, strings.Join(catalog.IDs(catalog.All()), ", "))
+		if _, ok := catalog.Get(f); !ok && !slices.Contains(recipes, f) {
+			msg := fmt.Sprintf("fixes: %q is neither a fix of the catalog nor a published recipe; use one of %s", wire.Clip(f, 64), strings.Join(catalog.IDs(catalog.All()), ", "))
+			if len(recipes) > 0 {
+				msg += "; or one of the recipes " + strings.Join(recipes, ", ")
+			} else {
+				msg += " (no recipe is published: publish it first with tierline-hub recipe add)"
+			}
+			return msg
 		}
 	}
 	return ""
+}
+
+// articleLinks are the names an article may link besides the built-in
+// ones: the policies' declarative checks and the published recipes.
+func (a *API) articleLinks(ctx context.Context) (declared, recipeIDs []string, err error) {
+	if declared, err = a.declaredChecks(ctx); err != nil {
+		return nil, nil, fmt.Errorf("read the policies' checks: %w", err)
+	}
+	rs, err := a.recipes.ListRecipes(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the recipes: %w", err)
+	}
+	for _, r := range rs {
+		recipeIDs = append(recipeIDs, r.ID)
+	}
+	return declared, recipeIDs, nil
 }
 
 func (a *API) createArticle(w http.ResponseWriter, r *http.Request, who Caller) {
@@ -188,12 +211,12 @@ func (a *API) createArticle(w http.ResponseWriter, r *http.Request, who Caller) 
 	if !decodeBody(w, r, &req) {
 		return
 	}
-	declared, err := a.declaredChecks(r.Context())
+	declared, recipeIDs, err := a.articleLinks(r.Context())
 	if err != nil {
-		a.internal(w, "read the policies' checks", err)
+		a.internal(w, "read what articles may link", err)
 		return
 	}
-	if msg := req.linksError(declared); msg != "" {
+	if msg := req.linksError(declared, recipeIDs); msg != "" {
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
@@ -217,12 +240,12 @@ func (a *API) updateArticle(w http.ResponseWriter, r *http.Request, who Caller) 
 		writeError(w, http.StatusBadRequest, "bad_request", "source_ticket is set when an article is created and cannot be changed; leave it out")
 		return
 	}
-	declared, err := a.declaredChecks(r.Context())
+	declared, recipeIDs, err := a.articleLinks(r.Context())
 	if err != nil {
-		a.internal(w, "read the policies' checks", err)
+		a.internal(w, "read what articles may link", err)
 		return
 	}
-	if msg := req.linksError(declared); msg != "" {
+	if msg := req.linksError(declared, recipeIDs); msg != "" {
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}

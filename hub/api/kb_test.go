@@ -125,8 +125,8 @@ func TestArticleUpdate(t *testing.T) {
 	// with the names to choose from, on create and on edit.
 	for _, c := range []struct{ method, path, body, want string }{
 		{"PUT", path, `{"title":"x","checks":["gateway-ping"]}`, `\"gateway-ping\" is not a health check; use one of disk-almost-full`},
-		{"PUT", path, `{"title":"x","fixes":["rm-rf"]}`, `\"rm-rf\" is not in the fix catalog; use one of`},
-		{"POST", "/api/v1/articles", `{"title":"x","fixes":["flush-dns","format-disk"]}`, `\"format-disk\" is not in the fix catalog`},
+		{"PUT", path, `{"title":"x","fixes":["rm-rf"]}`, `\"rm-rf\" is neither a fix of the catalog nor a published recipe; use one of`},
+		{"POST", "/api/v1/articles", `{"title":"x","fixes":["flush-dns","format-disk"]}`, `\"format-disk\" is neither a fix of the catalog nor a published recipe`},
 	} {
 		rec := f.call(t, c.method, c.path, f.tokens[store.RoleTier2], c.body)
 		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), c.want) {

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/tierline/tierline/hub/recipes"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/recipe"
+	"github.com/tierline/tierline/shared/wire"
 )
 
 // recipesStore is what the recipe routes, and recipe runs, call on the
@@ -186,3 +188,42 @@ type RecipeInfo struct {
 	Version int64  `json:"version"`
 	Signer  string `json:"signer"`
 }
+
+// DeviceRecipes is GET /api/v1/devices/{id}/recipes: what the device's
+// agent made of the recipes it was last sent.
+type DeviceRecipes struct {
+	// Reported is false until the agent has sent a report.
+	Reported bool `json:"reported"`
+	// Key is the id of the organisation key pinned on the device, the
+	// signer of every recipe it accepted ("" when none is pinned).
+	Key        string           `json:"key"`
+	Accepted   []wire.RecipeRef `json:"accepted"`
+	Refused    []wire.RecipeRef `json:"refused"`
+	ReportedAt *time.Time       `json:"reported_at"`
+}
+
+func (a *API) deviceRecipes(w http.ResponseWriter, r *http.Request, who Caller) {
+	d, ok := a.device(w, r)
+	if !ok {
+		return
+	}
+	sts, err := a.recipes.RecipeStatuses(r.Context(), d.ID)
+	if err != nil {
+		a.internal(w, "recipe status", err)
+		return
+	}
+	out := DeviceRecipes{Accepted: []wire.RecipeRef{}, Refused: []wire.RecipeRef{}}
+	st, found := sts[d.ID]
+	if s, ok := recipes.Status(st, found); ok {
+		at := st.UpdatedAt.UTC()
+		out.Reported, out.Key, out.ReportedAt = true, s.Key, &at
+		if s.Accepted != nil {
+			out.Accepted = s.Accepted
+		}
+		if s.Refused != nil {
+			out.Refused = s.Refused
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+

@@ -105,6 +105,9 @@ type deviceData struct {
 	// Policy is the policy the device applies against its group's
 	// (policies.go).
 	Policy devicePolicyView
+	// Recipes are the signed recipes the device accepted and refused
+	// (recipes.go).
+	Recipes deviceRecipes
 }
 
 // devicePage shows one device: online state, health checks (failing
@@ -191,6 +194,10 @@ func devicePage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		return
 	}
 	if d.Policy, err = loadDevicePolicy(ctx, c, id, dev.Group); err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	if d.Recipes, err = loadDeviceRecipes(ctx, c, id); err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}

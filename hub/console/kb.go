@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/shared/catalog"
 )
 
 // kbStore is what the knowledge base pages read from the store.
@@ -113,6 +114,45 @@ type kbArticleData struct {
 	Body    template.HTML
 	Actions []kbAction
 	CanEdit bool
+	// Fixes are the article's fix links as the page shows them.
+	Fixes []kbFixLink
+}
+
+// kbFixLink is one fix an article recommends: a catalog fix, or one of
+// the organisation's published signed recipes.
+type kbFixLink struct {
+	ID, Title string
+	Tier      int
+	// Recipe: a signed recipe, with its version and signing key id.
+	Recipe          bool
+	Version         int64
+	Signer          string
+	Known, UserRuns bool
+}
+
+// kbFixLinks resolves an article's fix ids against the catalog and the
+// published recipes (a recipe withdrawn since shows as unknown).
+func kbFixLinks(ctx context.Context, c *Console, ids []string) ([]kbFixLink, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rs, err := c.recipes.ListRecipes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []kbFixLink
+	for _, id := range ids {
+		l := kbFixLink{ID: id}
+		if f, ok := catalog.Get(id); ok {
+			l.Title, l.Tier, l.Known = f.Title, f.Tier, true
+		} else if i := slices.IndexFunc(rs, func(r store.Recipe) bool { return r.ID == id }); i >= 0 {
+			r := rs[i]
+			l.Title, l.Tier, l.Known, l.Recipe, l.Version, l.Signer = r.Title, r.Tier, true, true, r.Version, r.Signer
+		}
+		l.UserRuns = l.Known && l.Tier == 0
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 func kbArticle(c *Console, w http.ResponseWriter, r *http.Request, req *Request) (store.Article, bool) {
@@ -137,6 +177,11 @@ func kbArticlePage(c *Console, w http.ResponseWriter, r *http.Request, req *Requ
 		return
 	}
 	d := kbArticleData{Article: a, Body: RenderMarkdown(a.Body)}
+	var err error
+	if d.Fixes, err = kbFixLinks(r.Context(), c, a.Fixes); err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
 	locked := a.State == store.ArticlePublished || a.State == store.ArticleArchived
 	tier3 := req.Can(store.RoleTier3)
 	d.CanEdit = req.Can(store.RoleTier2) && (!locked || tier3)

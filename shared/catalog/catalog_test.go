@@ -51,6 +51,7 @@ func TestValidate(t *testing.T) {
 		{svc, map[string]string{"service": "cups;reboot"}, "does not match"},
 		{svc, map[string]string{"service": "-rf"}, "does not match"},
 		{svc, map[string]string{"service": "../../etc/passwd"}, "does not match"},
+		{svc, map[string]string{"service": strings.Repeat("a", 129)}, "at most 128"},
 		{svc, map[string]string{"service": "cups", "x": "y"}, "not a parameter"},
 		{svc, map[string]string{"service": "a\nb"}, "control character"},
 		{end, map[string]string{"pid": "1"}, "outside"},

@@ -32,7 +32,7 @@ import (
 func init() {
 	register("version", "print the agent version", runVersion)
 	register("diagnose", "check this machine and print a report (no hub needed; --json for JSON)", runDiagnose)
-	register("fixes", "list the fixes this machine offers under its local policy (--json for JSON)", runFixes)
+	register("fixes", "list the fixes this machine offers under its local policy, and the organisation's signed recipes it accepted (--json for JSON)", runFixes)
 }
 
 // Exit statuses.
@@ -113,7 +113,9 @@ func runFixes(_ context.Context, args []string) int {
 	fs := newFlags("fixes", "[--state DIR] [--policy FILE] [--json]",
 		"List the fix catalog compiled into this agent as it applies to this machine: which fixes\n"+
 			"run here, at which tier, which need the user's consent, and which the device policy\n"+
-			"refuses and by which rule (the policy file narrowed by the hub's policy last applied).\n"+
+			"refuses and by which rule (the policy file narrowed by the hub's policy last applied);\n"+
+			"then the organisation's signed recipes this agent accepted (version, tier, signing key) and\n"+
+			"those it refused, with the reason.\n"+
 			"Also checks the policy file: exit status 1 when it is invalid.")
 	state := fs.String("state", defaultStateDir(), "state directory (for the default policy file)")
 	policyFile := fs.String("policy", "", "device fix policy file (default STATE/policy.json)")

@@ -209,11 +209,51 @@
         var body = el("div", "article-body");
         renderMarkdown(body, art.body);
         d.appendChild(body);
+        // The fixes the article recommends (catalog fixes or the
+        // organisation's signed recipes): a button runs the one listed
+        // under "Fixes you can run"; one the user cannot run here says so.
+        if (art.fixes && art.fixes.length) {
+          var fx = el("div", "article-fixes");
+          fx.appendChild(el("span", "muted", "This article recommends: "));
+          art.fixes.forEach(function (id) {
+            var b = el("button", "article-fix", id);
+            b.type = "button";
+            b.setAttribute("data-article-fix", id);
+            b.addEventListener("click", function () {
+              var run = fixRunButton(id);
+              if (run) { run.scrollIntoView({ block: "center" }); run.click(); }
+            });
+            fx.appendChild(b);
+          });
+          d.appendChild(fx);
+        }
         li.appendChild(d);
         list.appendChild(li);
       });
+      labelArticleFixes();
       renderTried();
     }).catch(function (e) { if (seq === kbSeq) { $("kb-note").textContent = e.message; } });
+  }
+
+  // fixRunButton is the run button of the fix id in the list of fixes the
+  // user can run here, or null.
+  function fixRunButton(id) {
+    var items = $("fixes").querySelectorAll("li[data-fix]");
+    for (var i = 0; i < items.length; i++) {
+      if (items[i].getAttribute("data-fix") === id) { return items[i].querySelector("button.run"); }
+    }
+    return null;
+  }
+
+  // labelArticleFixes names each article's recommended fix by its title
+  // and lets the user run it when it is theirs to run on this computer.
+  function labelArticleFixes() {
+    $("articles").querySelectorAll("button[data-article-fix]").forEach(function (b) {
+      var id = b.getAttribute("data-article-fix");
+      var run = fixRunButton(id);
+      b.disabled = !run;
+      b.textContent = run ? "Run " + (fixTitles[id] || id) : id + " (your help desk runs this one)";
+    });
   }
 
   // --- step 2: fixes ----------------------------------------------------
@@ -269,6 +309,7 @@
         li.appendChild(out);
         list.appendChild(li);
       });
+      labelArticleFixes();
     }).catch(function (e) { $("fixes-note").textContent = e.message; });
   }
 
