@@ -84,6 +84,9 @@ type Device struct {
 	TokenID    string     `json:"token_id,omitempty"`
 	EnrolledAt time.Time  `json:"enrolled_at"`
 	Online     bool       `json:"online"`
+	// Replica is the hub replica holding the device's connection, when
+	// several share a PostgreSQL database (empty on the embedded store).
+	Replica string `json:"replica,omitempty"`
 	LastSeen   *time.Time `json:"last_seen,omitempty"`
 	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
 	// LastSeq is the highest sequence number stored for this device.
