@@ -340,7 +340,7 @@ func TestReplicasBehindHAProxy(t *testing.T) {
 		via.get("/api/v1/runs/"+run.ID+"?wait=5s", &got)
 		return got.State == "done"
 	})
-	if got.Outcome != "success" {
+	if got.Outcome != "succeeded" {
 		t.Fatalf("run through another replica: %+v", got)
 	}
 	select {
@@ -418,7 +418,7 @@ func TestReplicasBehindHAProxy(t *testing.T) {
 	for i := range 3 {
 		title := fmt.Sprintf("Spooled while the hub was gone %d", i)
 		titles = append(titles, title)
-		must(t, "", "tierline-agent", "help", "--state", a.state, "--json", "--wait", "0s", "--category", "application", title)
+		must(t, "", "tierline-agent", "help", "--state", a.state, "--json", "--wait", "1s", "--category", "application", title)
 	}
 	via = rs.hubs[rs.other(hold)]
 	var back replicaDevice
