@@ -253,9 +253,7 @@ func (s *Store) WithJobLock(ctx context.Context, job string, fn func(ctx context
 		s.observeJob(job, true)
 		return true, fn(ctx)
 	}
-	h := fnv.New64a()
-	h.Write([]byte("tierline.job." + job))
-	key := int64(h.Sum64() >> 1)
+	key := JobLockKey(job)
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("job %s: lock: %w", job, err)
@@ -291,4 +289,12 @@ func (s *Store) observeJob(job string, ran bool) {
 	if s.onJob != nil {
 		s.onJob(job, ran)
 	}
+}
+
+// JobLockKey is the PostgreSQL advisory lock key WithJobLock takes for
+// job (an operator can see who holds it in pg_locks).
+func JobLockKey(job string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("tierline.job." + job))
+	return int64(h.Sum64() >> 1)
 }
