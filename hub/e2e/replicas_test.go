@@ -349,6 +349,20 @@ func TestReplicasBehindHAProxy(t *testing.T) {
 		t.Fatal("the run says done but its process still runs")
 	}
 
+	// A technician files a ticket for the device through a replica that
+	// does not hold it: the device's checks run now, through its replica,
+	// and the ticket carries them.
+	var phoned struct {
+		Ticket ticketJSON `json:"ticket"`
+	}
+	body := `{"device":"` + a.id + `","requester":"maria","text":"Outlook keeps asking for my password","category":"sign-in","channel":"phone"}`
+	if code := via.do("POST", "/api/v1/tickets", via.token, strings.NewReader(body), &phoned); code != http.StatusCreated {
+		t.Fatalf("file for the caller through another replica: status %d", code)
+	}
+	if s := phoned.Ticket.Snapshot; s == nil || len(s.Checks) == 0 {
+		t.Fatalf("a ticket filed through a replica that does not hold the online device has no fresh checks: %+v", phoned.Ticket)
+	}
+
 	// A ticket filed through one replica appears live on a page another
 	// serves.
 	b := newConsoleBrowser(t)

@@ -25,6 +25,11 @@ const (
 	// too large for a notification).
 	KindTicketUpdate = "ticket_update"
 	KindCatchUp      = "catch_up"
+	// KindDiagnose (to the holder): run every check of Device now, as
+	// request Request, and answer KindDiagnosed (to the asking replica)
+	// once the results are stored, with Error when they could not be had.
+	KindDiagnose  = "diagnose"
+	KindDiagnosed = "diagnosed"
 	// KindGroup (to the holder): Device moved to Group.
 	KindGroup = "group"
 	// KindPolicy (to all): the policy of Group changed.
@@ -37,7 +42,7 @@ const (
 	KindTicket = "ticket"
 )
 
-var kinds = []string{KindRuns, KindChecks, KindTicketUpdate, KindCatchUp, KindGroup, KindPolicy, KindRevoked, KindRun, KindTicket}
+var kinds = []string{KindRuns, KindChecks, KindDiagnose, KindDiagnosed, KindTicketUpdate, KindCatchUp, KindGroup, KindPolicy, KindRevoked, KindRun, KindTicket}
 
 // Message is what one replica tells another (or all) over a notification
 // channel: which record in the store to act on, never the record itself
@@ -53,6 +58,7 @@ type Message struct {
 	Request string          `json:"request,omitempty"`
 	Names   []string        `json:"names,omitempty"`
 	Update  json.RawMessage `json:"update,omitempty"`
+	Error   string          `json:"error,omitempty"`
 }
 
 // needs lists the fields each kind must carry.
@@ -69,7 +75,7 @@ func (m Message) check() error {
 		if m.Device == "" {
 			return missing("device")
 		}
-	case KindChecks:
+	case KindChecks, KindDiagnose, KindDiagnosed:
 		if m.Device == "" || m.Request == "" {
 			return missing("device and request")
 		}

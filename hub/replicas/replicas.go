@@ -23,6 +23,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -30,6 +31,7 @@ import (
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -90,6 +92,7 @@ type Store interface {
 	GetRun(ctx context.Context, id string) (store.Run, error)
 	GetTicket(ctx context.Context, id string) (store.Ticket, error)
 	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
+	GetDevice(ctx context.Context, id string) (store.Device, error)
 }
 
 // Gateway is what replicas need of this hub's gateway (hub/gateway).
@@ -98,6 +101,8 @@ type Gateway interface {
 	Notify(ctx context.Context, deviceID string, body wire.Body) error
 	RequestChecks(ctx context.Context, id string, names []string) (string, error)
 	RequestChecksID(ctx context.Context, id, requestID string, names []string) error
+	Diagnose(ctx context.Context, id string) ([]diag.CheckResult, error)
+	DiagnoseID(ctx context.Context, id, requestID string) ([]diag.CheckResult, error)
 	PolicyChanged(ctx context.Context, group string)
 	DeviceGroupChanged(ctx context.Context, id, group string)
 	Revoked(id string)
@@ -147,6 +152,10 @@ type Replicas struct {
 	listening atomic.Bool
 	// sent counts notifications sent, by outcome (tests, metrics).
 	sent, failed atomic.Int64
+	// diagnoses are this replica's Diagnose calls waiting for another
+	// replica's answer, by request id.
+	diagMu    sync.Mutex
+	diagnoses map[string]chan string
 }
 
 // New checks cfg and returns Replicas; call Register, then Run.
@@ -169,7 +178,7 @@ func New(cfg Config) (*Replicas, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Replicas{cfg: cfg, log: cfg.Logger.With("component", "replicas", "replica", cfg.ID)}, nil
+	return &Replicas{cfg: cfg, log: cfg.Logger.With("component", "replicas", "replica", cfg.ID), diagnoses: map[string]chan string{}}, nil
 }
 
 // ID is this replica's id.

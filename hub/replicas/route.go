@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -73,6 +75,46 @@ func (r *Replicas) RequestChecks(ctx context.Context, id string, names []string)
 		return "", err
 	}
 	return req.RequestID, nil
+}
+
+// Diagnose runs every check of the device now, here or through the
+// replica holding it, and returns the results once they are stored; it
+// fits tickets.Diagnoser.
+func (r *Replicas) Diagnose(ctx context.Context, id string) ([]diag.CheckResult, error) {
+	checks, err := r.cfg.Gateway.Diagnose(ctx, id)
+	if !errors.Is(err, gateway.ErrOffline) {
+		return checks, err
+	}
+	rep := r.holder(ctx, id)
+	if rep == "" {
+		return nil, err
+	}
+	reqID := wire.NewID()
+	ch := make(chan string, 1)
+	r.diagMu.Lock()
+	r.diagnoses[reqID] = ch
+	r.diagMu.Unlock()
+	defer func() {
+		r.diagMu.Lock()
+		delete(r.diagnoses, reqID)
+		r.diagMu.Unlock()
+	}()
+	if !r.send(ctx, Channel(rep), Message{Kind: KindDiagnose, Device: id, Request: reqID}) {
+		return nil, err
+	}
+	select {
+	case msg := <-ch:
+		if msg != "" {
+			return nil, fmt.Errorf("replica %s: %s", rep, msg)
+		}
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	d, gerr := r.cfg.Store.GetDevice(ctx, id)
+	if gerr != nil {
+		return nil, gerr
+	}
+	return d.Health, nil
 }
 
 // PolicyChanged sends a group's new policy to the devices here and tells
@@ -152,6 +194,25 @@ func (r *Replicas) handle(ctx context.Context, m Message) {
 	case KindChecks:
 		if err := gw.RequestChecksID(ctx, m.Device, m.Request, m.Names); err != nil && !errors.Is(err, gateway.ErrOffline) {
 			r.log.Info("check request from another replica not delivered", "device", m.Device, "err", err)
+		}
+	case KindDiagnose:
+		dctx, cancel := context.WithTimeout(ctx, tickets.DiagnoseTimeout)
+		_, err := gw.DiagnoseID(dctx, m.Device, m.Request)
+		cancel()
+		answer := Message{Kind: KindDiagnosed, Device: m.Device, Request: m.Request}
+		if err != nil {
+			answer.Error = wire.Clip(err.Error(), 200)
+		}
+		r.send(ctx, Channel(m.From), answer)
+	case KindDiagnosed:
+		r.diagMu.Lock()
+		ch := r.diagnoses[m.Request]
+		r.diagMu.Unlock()
+		if ch != nil {
+			select {
+			case ch <- m.Error:
+			default:
+			}
 		}
 	case KindGroup:
 		gw.DeviceGroupChanged(ctx, m.Device, m.Group)

@@ -12,6 +12,7 @@ import (
 	"github.com/tierline/tierline/hub/gateway"
 	"github.com/tierline/tierline/hub/replicas"
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -54,19 +55,21 @@ type deviceRoutes struct {
 	groupChanged  func(ctx context.Context, id, group string)
 	revoked       func(id string)
 	isConnected   func(id string) bool
+	diagnose      tickets.Diagnoser
 	// runFinished tells the other replicas (nil: one hub).
 	runFinished func(store.Run)
 }
 
 func localRoutes(gw *gateway.Gateway) deviceRoutes {
 	return deviceRoutes{dispatchRun: gw.DispatchRun, notify: gw.Notify, requestChecks: gw.RequestChecks,
-		policyChanged: gw.PolicyChanged, groupChanged: gw.DeviceGroupChanged, revoked: gw.Revoked, isConnected: gw.IsConnected}
+		policyChanged: gw.PolicyChanged, groupChanged: gw.DeviceGroupChanged, revoked: gw.Revoked, isConnected: gw.IsConnected,
+		diagnose: gw}
 }
 
 func replicaRoutes(rep *replicas.Replicas) deviceRoutes {
 	return deviceRoutes{dispatchRun: rep.DispatchRun, notify: rep.NotifyDevice, requestChecks: rep.RequestChecks,
 		policyChanged: rep.PolicyChanged, groupChanged: rep.GroupChanged, revoked: rep.Revoked, isConnected: rep.IsConnected,
-		runFinished: rep.RunFinished}
+		diagnose: rep, runFinished: rep.RunFinished}
 }
 
 // newReplicas makes this hub a replica among those sharing the PostgreSQL

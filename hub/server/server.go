@@ -395,7 +395,7 @@ func Run(ctx context.Context, cfg Config) error {
 		EnrollToken: func(secret string) (string, error) {
 			return wire.EnrollToken{HubURL: cfg.URL, CAFingerprint: fingerprint, Secret: secret}.Encode(), nil
 		},
-		Diagnose:      gw,
+		Diagnose:      routes.diagnose,
 		DispatchRun:   routes.dispatchRun,
 		WaitRun:       gw.WaitRun,
 		Tickets:       ticketSvc,
