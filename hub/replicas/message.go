@@ -30,6 +30,11 @@ const (
 	// once the results are stored, with Error when they could not be had.
 	KindDiagnose  = "diagnose"
 	KindDiagnosed = "diagnosed"
+	// KindBell (to all): ring User's bell on the console pages with the
+	// notification ID (Event, Title, Link) and Unread notifications;
+	// KindUnread: set User's bell to Unread (read on another page).
+	KindBell   = "bell"
+	KindUnread = "unread"
 	// KindGroup (to the holder): Device moved to Group.
 	KindGroup = "group"
 	// KindPolicy (to all): the policy of Group changed.
@@ -42,7 +47,7 @@ const (
 	KindTicket = "ticket"
 )
 
-var kinds = []string{KindRuns, KindChecks, KindDiagnose, KindDiagnosed, KindTicketUpdate, KindCatchUp, KindGroup, KindPolicy, KindRevoked, KindRun, KindTicket}
+var kinds = []string{KindRuns, KindChecks, KindDiagnose, KindDiagnosed, KindBell, KindUnread, KindTicketUpdate, KindCatchUp, KindGroup, KindPolicy, KindRevoked, KindRun, KindTicket}
 
 // Message is what one replica tells another (or all) over a notification
 // channel: which record in the store to act on, never the record itself
@@ -59,6 +64,12 @@ type Message struct {
 	Names   []string        `json:"names,omitempty"`
 	Update  json.RawMessage `json:"update,omitempty"`
 	Error   string          `json:"error,omitempty"`
+	User    string          `json:"user,omitempty"`
+	ID      string          `json:"id,omitempty"`
+	Event   string          `json:"event,omitempty"`
+	Title   string          `json:"title,omitempty"`
+	Link    string          `json:"link,omitempty"`
+	Unread  int             `json:"unread,omitempty"`
 }
 
 // needs lists the fields each kind must carry.
@@ -82,6 +93,10 @@ func (m Message) check() error {
 	case KindTicketUpdate:
 		if m.Device == "" || len(m.Update) == 0 {
 			return missing("device and update")
+		}
+	case KindBell, KindUnread:
+		if m.User == "" {
+			return missing("user")
 		}
 	case KindGroup:
 		if m.Device == "" || m.Group == "" {

@@ -119,6 +119,8 @@ type Gateway interface {
 type Console interface {
 	PublishTicket(tickets.Change)
 	PublishRun(store.Run)
+	PublishNotification(u store.User, n store.Notification, unread int)
+	PublishUnread(user string, unread int)
 }
 
 // Config configures Replicas.

@@ -174,6 +174,21 @@ func (r *Replicas) TicketChanged(c tickets.Change) {
 	r.send(context.Background(), Broadcast, m)
 }
 
+// Notified rings a user's bell on this replica's pages and the others';
+// it fits hub/notify's Config.Notified.
+func (r *Replicas) Notified(u store.User, n store.Notification, unread int) {
+	r.cfg.Console.PublishNotification(u, n, unread)
+	r.send(context.Background(), Broadcast, Message{Kind: KindBell, User: u.Name, ID: n.ID, Event: n.Event,
+		Title: wire.Clip(n.Title, 300), Link: wire.Clip(n.Link, 300), Unread: unread})
+}
+
+// NotificationsRead sets a user's bell on every replica's pages after
+// they read notifications on one; it fits the API's NotificationsRead.
+func (r *Replicas) NotificationsRead(user string, unread int) {
+	r.cfg.Console.PublishUnread(user, unread)
+	r.send(context.Background(), Broadcast, Message{Kind: KindUnread, User: user, Unread: unread})
+}
+
 // handle acts on a message from another replica.
 func (r *Replicas) handle(ctx context.Context, m Message) {
 	gw := r.cfg.Gateway
@@ -214,6 +229,10 @@ func (r *Replicas) handle(ctx context.Context, m Message) {
 			default:
 			}
 		}
+	case KindBell:
+		r.cfg.Console.PublishNotification(store.User{Name: m.User}, store.Notification{ID: m.ID, Event: m.Event, Title: m.Title, Link: m.Link}, m.Unread)
+	case KindUnread:
+		r.cfg.Console.PublishUnread(m.User, m.Unread)
 	case KindGroup:
 		gw.DeviceGroupChanged(ctx, m.Device, m.Group)
 	case KindPolicy:

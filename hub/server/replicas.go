@@ -58,18 +58,21 @@ type deviceRoutes struct {
 	diagnose      tickets.Diagnoser
 	// runFinished tells the other replicas (nil: one hub).
 	runFinished func(store.Run)
+	// notified and notificationsRead set the technicians' bells.
+	notified          func(u store.User, n store.Notification, unread int)
+	notificationsRead func(user string, unread int)
 }
 
-func localRoutes(gw *gateway.Gateway) deviceRoutes {
+func localRoutes(gw *gateway.Gateway, con *console.Console) deviceRoutes {
 	return deviceRoutes{dispatchRun: gw.DispatchRun, notify: gw.Notify, requestChecks: gw.RequestChecks,
 		policyChanged: gw.PolicyChanged, groupChanged: gw.DeviceGroupChanged, revoked: gw.Revoked, isConnected: gw.IsConnected,
-		diagnose: gw}
+		diagnose: gw, notified: con.PublishNotification, notificationsRead: con.PublishUnread}
 }
 
 func replicaRoutes(rep *replicas.Replicas) deviceRoutes {
 	return deviceRoutes{dispatchRun: rep.DispatchRun, notify: rep.NotifyDevice, requestChecks: rep.RequestChecks,
 		policyChanged: rep.PolicyChanged, groupChanged: rep.GroupChanged, revoked: rep.Revoked, isConnected: rep.IsConnected,
-		diagnose: rep, runFinished: rep.RunFinished}
+		diagnose: rep, runFinished: rep.RunFinished, notified: rep.Notified, notificationsRead: rep.NotificationsRead}
 }
 
 // newReplicas makes this hub a replica among those sharing the PostgreSQL

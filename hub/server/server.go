@@ -329,7 +329,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	routes = localRoutes(gw)
+	routes = localRoutes(gw, con)
 	rep, err := newReplicas(cfg, st, gw, con, log)
 	if err != nil {
 		return err
@@ -373,7 +373,7 @@ func Run(ctx context.Context, cfg Config) error {
 		changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "mail-outbox", Queue: 1024, Handle: mail.outbox.Handle,
 			Dropped: dropped("mail-outbox", nil)})
 	}
-	techNotifier, err := startNotify(cfg, st, vendorSender, con, changes, reg, dropped, log)
+	techNotifier, err := startNotify(cfg, st, vendorSender, routes.notified, changes, reg, dropped, log)
 	if err != nil {
 		return err
 	}
@@ -403,7 +403,7 @@ func Run(ctx context.Context, cfg Config) error {
 		PolicyChanged: routes.policyChanged,
 		GroupChanged:  routes.groupChanged,
 		// Reading notifications on one page clears the bell on the others.
-		NotificationsRead: con.PublishUnread,
+		NotificationsRead: routes.notificationsRead,
 	})
 	if err != nil {
 		return err
