@@ -411,6 +411,32 @@ func TestReplicasBehindHAProxy(t *testing.T) {
 		t.Fatalf("the ticket shows %d escalations and tier %d; want one, to Tier 2: %v", escalations, det.Ticket.Tier, det.kinds())
 	}
 
+	// The technician's console session works on every replica (the
+	// browser sends the same cookie to each port of 127.0.0.1).
+	for i, h := range rs.hubs {
+		b.open(h, "/queue?tier=1", "#queue")
+		if got := b.text(".who"); !strings.Contains(got, "tess") {
+			t.Fatalf("replica %d's queue page does not show the technician logged in on replica %d: %q", i, rs.other(hold), got)
+		}
+	}
+	// SLA settings saved through one replica are in force on the others.
+	if code := filer.do("PUT", "/api/v1/settings/sla", filer.token, strings.NewReader(`{"response_limits":"1=30m"}`), nil); code != http.StatusOK {
+		t.Fatalf("save SLA settings through replica %d: %d", hold, code)
+	}
+	for i, h := range rs.hubs {
+		var v struct {
+			ResponseLimits string `json:"response_limits"`
+			Source         string `json:"response_limits_source"`
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for h.get("/api/v1/settings/sla", &v) != http.StatusOK || v.ResponseLimits != "1=30 min" || v.Source != "setting" {
+			if time.Now().After(deadline) {
+				t.Fatalf("replica %d does not apply the SLA settings saved through replica %d: it shows %+v", i, hold, v)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
 	// A replica that does not hold the agent stops and starts again: the
 	// agent stays online throughout.
 	idle := rs.other(hold)
