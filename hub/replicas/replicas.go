@@ -41,6 +41,10 @@ const Broadcast = "tierline_replicas"
 // Channel is the notification channel of one replica.
 func Channel(id string) string { return "tierline_replica_" + id }
 
+// ListenerName is the application_name of a replica's listening
+// connection.
+func ListenerName(id string) string { return "tierline-replica-" + id + "-listen" }
+
 // IDFile in a hub's data directory holds its replica id.
 const IDFile = "replica-id"
 
@@ -289,8 +293,14 @@ func (r *Replicas) listen(ctx context.Context) {
 }
 
 func (r *Replicas) listenOnce(ctx context.Context, up func()) error {
+	pc, err := pgx.ParseConfig(r.cfg.DSN)
+	if err != nil {
+		return fmt.Errorf("--db: %w", err)
+	}
+	// Operators (and tests) find it in pg_stat_activity by this name.
+	pc.RuntimeParams["application_name"] = ListenerName(r.cfg.ID)
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	conn, err := pgx.Connect(cctx, r.cfg.DSN)
+	conn, err := pgx.ConnectConfig(cctx, pc)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("connect: %w", err)
