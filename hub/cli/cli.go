@@ -196,6 +196,8 @@ func serve(ctx context.Context, args []string, io IO) error {
 	sessionIdle := fs.Duration("session-idle", 30*time.Minute, "end a console session after this long without a request [TIERLINE_SESSION_IDLE]")
 	rawRet := fs.Duration("raw-retention", 24*time.Hour, "keep raw telemetry this long [TIERLINE_RAW_RETENTION]")
 	rollRet := fs.Duration("rollup-retention", 30*24*time.Hour, "keep telemetry rollups this long [TIERLINE_ROLLUP_RETENTION]")
+	retentionEvery := fs.Duration("retention-every", 10*time.Minute, "how often old telemetry is rolled up and deleted [TIERLINE_RETENTION_EVERY]")
+	replicaLease := fs.Duration("replica-lease", 15*time.Second, "with --db, how long this replica counts as alive after renewing its lease (every third of it); the others mark its devices offline once it lapses [TIERLINE_REPLICA_LEASE]")
 	readyMinFree := fs.Uint64("ready-min-free-mib", server.DefaultReadyMinFree>>20, "with the embedded store, /readyz answers 503 when the data directory's disk has less than this many MiB free (0: only when it is full) [TIERLINE_READY_MIN_FREE_MIB]")
 	mf := addMailFlags(fs)
 	ssof := addSSOFlags(fs)
@@ -245,6 +247,9 @@ func serve(ctx context.Context, args []string, io IO) error {
 	if err != nil {
 		return fmt.Errorf("--notify-limit: %w", err)
 	}
+	if *retentionEvery <= 0 || *replicaLease < time.Second {
+		return fmt.Errorf("--retention-every %s and --replica-lease %s: give positive times, the lease at least 1s", *retentionEvery, *replicaLease)
+	}
 	if *notifyOffline <= 0 {
 		return fmt.Errorf("--notify-offline-after %s: give a positive time, such as 10m", *notifyOffline)
 	}
@@ -268,6 +273,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection, SSO: ssoCfg, PprofListen: *pprofListen,
 		DeviceBudgets: deviceBudgets, ReadyMinFree: max(*readyMinFree<<20, 1),
 		NotifyLimit: nLimit, NotifyWindow: nWindow, NotifyOfflineAfter: *notifyOffline,
+		RetentionEvery: *retentionEvery, ReplicaLease: *replicaLease,
 	})
 }
 

@@ -48,13 +48,19 @@ func (w *checkWaiters) answer(id string, checks []diag.CheckResult) {
 // page shows the same). It returns ErrOffline when the device is not
 // connected, and the context's error when it does not answer in time.
 func (g *Gateway) Diagnose(ctx context.Context, id string) ([]diag.CheckResult, error) {
+	return g.DiagnoseID(ctx, id, wire.NewID())
+}
+
+// DiagnoseID is Diagnose with the request id chosen by the caller
+// (another replica that took the ticket).
+func (g *Gateway) DiagnoseID(ctx context.Context, id, requestID string) ([]diag.CheckResult, error) {
 	g.mu.Lock()
 	c := g.conns[id]
 	g.mu.Unlock()
 	if c == nil {
 		return nil, ErrOffline
 	}
-	req := wire.CheckRequest{RequestID: wire.NewID()}
+	req := wire.CheckRequest{RequestID: requestID}
 	ch := g.checks.add(req.RequestID)
 	defer g.checks.remove(req.RequestID)
 	if err := c.write(ctx, req); err != nil {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/tierline/tierline/hub/console"
 	"github.com/tierline/tierline/hub/eventbus"
 	"github.com/tierline/tierline/hub/notify"
 	"github.com/tierline/tierline/hub/store"
@@ -19,12 +18,13 @@ import (
 // on the bus (a change dropped for a full queue is a notification lost,
 // counted in tierline_ticket_changes_dropped_total{subscriber="notify"}),
 // rings the console's bell and sends email through the hub's mail server
-// and webhooks through the vendor webhook client. Its metrics go to reg.
-func startNotify(cfg Config, st *store.Store, sender *vendors.Sender, con *console.Console, changes *eventbus.Bus[tickets.Change],
+// and webhooks through the vendor webhook client; notified rings the bells
+// (on every replica's pages). Its metrics go to reg.
+func startNotify(cfg Config, st *store.Store, sender *vendors.Sender, notified func(store.User, store.Notification, int), changes *eventbus.Bus[tickets.Change],
 	reg prometheus.Registerer, dropped func(string, func()) func(tickets.Change), log *slog.Logger) (*notify.Notifier, error) {
 	n, err := notify.New(notify.Config{Store: st, Sender: sender, From: sender.From(), HubURL: cfg.URL,
 		Limit: cfg.NotifyLimit, Window: cfg.NotifyWindow, OfflineAfter: cfg.NotifyOfflineAfter, RetryBase: cfg.VendorRetry,
-		Notified: con.PublishNotification, Logger: log})
+		Notified: notified, Logger: log})
 	if err != nil {
 		return nil, err
 	}

@@ -92,7 +92,11 @@ type Config struct {
 	RollupRetention time.Duration
 	RollupBucket    time.Duration
 	RetentionEvery  time.Duration
-	Logger          *slog.Logger
+	// ReplicaLease is how long a replica on PostgreSQL counts as alive
+	// after renewing its lease (default 15 s): its devices are marked
+	// offline when it has lapsed (hub/replicas).
+	ReplicaLease time.Duration
+	Logger       *slog.Logger
 	// Out receives the lines a person starting the hub needs to see (URL,
 	// first admin's credentials).
 	Out io.Writer
@@ -235,7 +239,8 @@ func Run(ctx context.Context, cfg Config) error {
 	log := cfg.Logger
 	raiseFileLimit(log)
 	// One hub per data directory: a second one would reset the first one's
-	// device presence (MarkAllOffline below) and share its database.
+	// device presence (ResetPresence below) and share its database; on
+	// PostgreSQL each replica has its own data directory and replica id.
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
@@ -257,7 +262,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := st.PutSetting(ctx, "hub.url", cfg.URL); err != nil {
 		return fmt.Errorf("save hub url: %w", err)
 	}
-	if err := st.MarkAllOffline(ctx); err != nil {
+	if err := nameReplica(cfg, st); err != nil {
+		return err
+	}
+	observeJobs(st)
+	if err := st.ResetPresence(ctx); err != nil {
 		return fmt.Errorf("reset device presence: %w", err)
 	}
 	firstAdmin, err := ensureFirstAdmin(ctx, st, cfg.DataDir)
@@ -267,7 +276,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(newFleetCollector(st), ticketEvents, changesDropped)
+	reg.MustRegister(newFleetCollector(st), ticketEvents, changesDropped, jobPasses)
 
 	vendorSender, err := vendors.New(vendors.Config{SMTP: cfg.SMTP, Logger: log})
 	if err != nil {
@@ -306,13 +315,29 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	// The console hears about finished runs besides the tickets, to update
 	// open pages live.
-	onRunFinished := func(r store.Run) { devices.RunFinished(r); con.PublishRun(r) }
+	// and, with replicas, so do the others.
+	var routes deviceRoutes
+	onRunFinished := func(r store.Run) {
+		devices.RunFinished(r)
+		con.PublishRun(r)
+		if routes.runFinished != nil {
+			routes.runFinished(r)
+		}
+	}
 	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, DeviceDesk: devices, OnRunFinished: onRunFinished,
 		Budgets: cfg.DeviceBudgets, Recipes: st})
 	if err != nil {
 		return err
 	}
-	notifier := tickets.NewDeviceNotifier(gw.Notify, log.With("component", "device-notifier"),
+	routes = localRoutes(gw, con)
+	rep, err := newReplicas(cfg, st, gw, con, log)
+	if err != nil {
+		return err
+	}
+	if rep != nil {
+		routes = replicaRoutes(rep)
+	}
+	notifier := tickets.NewDeviceNotifier(routes.notify, log.With("component", "device-notifier"),
 		func() { changesDropped.WithLabelValues("device").Inc() })
 	dropped := func(name string, also func()) func(tickets.Change) {
 		return func(c tickets.Change) {
@@ -323,7 +348,7 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}
 	}
-	for _, name := range []string{"device-notifier", "console", "support-metrics", "assigner", "mail-outbox", "device"} {
+	for _, name := range []string{"device-notifier", "console", "support-metrics", "assigner", "mail-outbox", "device", "replicas"} {
 		changesDropped.WithLabelValues(name) // at zero from the start
 	}
 	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "device-notifier", Queue: 1024, Handle: notifier.Handle,
@@ -336,13 +361,19 @@ func Run(ctx context.Context, cfg Config) error {
 	assigner := tickets.NewAssigner(ticketSvc, st, log.With("component", "assigner"))
 	changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "assigner", Queue: 1024, Handle: assigner.Handle,
 		Dropped: dropped("assigner", nil)})
+	if rep != nil {
+		// The other replicas' console pages; one dropped here is seen
+		// there at the next page load.
+		changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "replicas", Queue: 1024, Handle: rep.TicketChanged,
+			Dropped: dropped("replicas", nil)})
+	}
 	if mail.outbox != nil {
 		// A dropped change only delays a reply to the outbox's next
 		// round: the reply is queued in the store with its message.
 		changes.Subscribe(eventbus.Subscriber[tickets.Change]{Name: "mail-outbox", Queue: 1024, Handle: mail.outbox.Handle,
 			Dropped: dropped("mail-outbox", nil)})
 	}
-	techNotifier, err := startNotify(cfg, st, vendorSender, con, changes, reg, dropped, log)
+	techNotifier, err := startNotify(cfg, st, vendorSender, routes.notified, changes, reg, dropped, log)
 	if err != nil {
 		return err
 	}
@@ -353,9 +384,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}()
 	fingerprint := authority.Fingerprint()
 	apiHandler, err := api.New(api.Config{
-		Store: st, Logger: log, OnRevoke: gw.Revoked, IsConnected: gw.IsConnected,
+		Store: st, Logger: log, OnRevoke: routes.revoked, IsConnected: routes.isConnected,
 		RequestChecks: func(ctx context.Context, id string, names []string) (string, error) {
-			rid, err := gw.RequestChecks(ctx, id, names)
+			rid, err := routes.requestChecks(ctx, id, names)
 			if errors.Is(err, gateway.ErrOffline) {
 				return "", api.ErrOffline
 			}
@@ -364,15 +395,15 @@ func Run(ctx context.Context, cfg Config) error {
 		EnrollToken: func(secret string) (string, error) {
 			return wire.EnrollToken{HubURL: cfg.URL, CAFingerprint: fingerprint, Secret: secret}.Encode(), nil
 		},
-		Diagnose:      gw,
-		DispatchRun:   gw.DispatchRun,
+		Diagnose:      routes.diagnose,
+		DispatchRun:   routes.dispatchRun,
 		WaitRun:       gw.WaitRun,
 		Tickets:       ticketSvc,
 		Session:       con.APISession,
-		PolicyChanged: gw.PolicyChanged,
-		GroupChanged:  gw.DeviceGroupChanged,
+		PolicyChanged: routes.policyChanged,
+		GroupChanged:  routes.groupChanged,
 		// Reading notifications on one page clears the bell on the others.
-		NotificationsRead: con.PublishUnread,
+		NotificationsRead: routes.notificationsRead,
 	})
 	if err != nil {
 		return err
@@ -423,6 +454,10 @@ func Run(ctx context.Context, cfg Config) error {
 		},
 	}
 	countHandshakes(srv.TLSConfig, reg)
+	if err := registerReplica(ctx, rep, ln.Addr()); err != nil {
+		ln.Close()
+		return err
+	}
 	useTicketKeys(ctx, st, srv.TLSConfig, log)
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -442,6 +477,10 @@ func Run(ctx context.Context, cfg Config) error {
 	go func() { defer wg.Done(); ticketSvc.Loop(ctx, cfg.SLAEvery) }()
 	wg.Add(1)
 	go func() { defer wg.Done(); keepTicketKeys(ctx, st, srv.TLSConfig, log) }()
+	if rep != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); rep.Run(ctx) }()
+	}
 	if cfg.PprofListen != "" {
 		wg.Add(1)
 		go func() {
@@ -571,8 +610,13 @@ func retentionLoop(ctx context.Context, st *store.Store, cfg Config, log *slog.L
 	t := time.NewTicker(cfg.RetentionEvery)
 	defer t.Stop()
 	for {
-		now := time.Now()
-		res, err := st.Prune(ctx, now.Add(-cfg.RawRetention), now.Add(-cfg.RollupRetention), cfg.RollupBucket)
+		var res store.PruneResult
+		_, err := st.WithJobLock(ctx, "retention", func(ctx context.Context) error {
+			now := time.Now()
+			var err error
+			res, err = st.Prune(ctx, now.Add(-cfg.RawRetention), now.Add(-cfg.RollupRetention), cfg.RollupBucket)
+			return err
+		})
 		if err != nil && ctx.Err() == nil {
 			log.Warn("telemetry retention pass failed; will retry", "err", err)
 		} else if res.RawDeleted > 0 || res.RollupsDeleted > 0 {

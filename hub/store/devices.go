@@ -13,7 +13,7 @@ import (
 )
 
 const deviceCols = `id, public_key, hostname, os, arch, platform, agent_version, grp, token_id,
-	enrolled_at, online, last_seen, revoked_at, last_seq, spool_dropped, summary, latest_at, fixes`
+	enrolled_at, online, last_seen, revoked_at, last_seq, spool_dropped, summary, latest_at, fixes, replica`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -24,7 +24,7 @@ func scanDevice(sc rowScanner, extra ...any) (Device, error) {
 	var summary sql.NullString
 	var fixes string
 	dest := []any{&d.ID, &d.PublicKey, &d.Hostname, &d.OS, &d.Arch, &d.Platform, &d.AgentVersion, &d.Group, &d.TokenID,
-		&enrolled, &d.Online, &lastSeen, &revoked, &lastSeq, &dropped, &summary, &latestAt, &fixes}
+		&enrolled, &d.Online, &lastSeen, &revoked, &lastSeq, &dropped, &summary, &latestAt, &fixes, &d.Replica}
 	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return Device{}, err
 	}
@@ -283,13 +283,15 @@ func (s *Store) SetPresence(ctx context.Context, events []Presence) error {
 		return fmt.Errorf("set presence: %w", err)
 	}
 	defer tx.Rollback()
+	// A connect names this replica; a disconnect clears only a connection
+	// this replica holds: the device may be on another one by now.
 	up, err := tx.PrepareContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ?,
-		hostname = ?, os = ?, arch = ?, platform = ?, agent_version = ?, spool_dropped = ?, fixes = ? WHERE id = ?`))
+		hostname = ?, os = ?, arch = ?, platform = ?, agent_version = ?, spool_dropped = ?, fixes = ?, replica = ? WHERE id = ?`))
 	if err != nil {
 		return fmt.Errorf("set presence: %w", err)
 	}
 	defer up.Close()
-	down, err := tx.PrepareContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ? WHERE id = ?`))
+	down, err := tx.PrepareContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ? WHERE id = ? AND replica = ?`))
 	if err != nil {
 		return fmt.Errorf("set presence: %w", err)
 	}
@@ -298,9 +300,9 @@ func (s *Store) SetPresence(ctx context.Context, events []Presence) error {
 		if e.Online {
 			h := e.Hello
 			_, err = up.ExecContext(ctx, true, e.At.UnixNano(), h.Hostname, h.OS, h.Arch, h.Platform, h.AgentVersion, int64(h.SpoolDropped),
-				strings.Join(h.Fixes, ","), e.ID)
+				strings.Join(h.Fixes, ","), s.replica, e.ID)
 		} else {
-			_, err = down.ExecContext(ctx, false, e.At.UnixNano(), e.ID)
+			_, err = down.ExecContext(ctx, false, e.At.UnixNano(), e.ID, s.replica)
 		}
 		if err != nil {
 			return fmt.Errorf("set presence of %s: %w", e.ID, err)

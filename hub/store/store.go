@@ -43,6 +43,11 @@ type Store struct {
 	r       *sql.DB // reads (SQLite: a separate pool of read connections)
 
 	runWrites groupCommit // concurrent CreateRuns calls share transactions
+
+	// replica names this hub among those sharing the database (replicas.go).
+	replica string
+	// onJob, if set, hears each WithJobLock attempt (vendors.go).
+	onJob func(job string, ran bool)
 }
 
 // Open opens the database named by dsn and brings its schema up to date. A

@@ -80,12 +80,15 @@ type Device struct {
 	Group        string `json:"group,omitempty"`
 	// Fixes are the catalog fix ids the agent said it offers when it last
 	// connected (its OS's fixes less what its local policy disables).
-	Fixes      []string   `json:"fixes"`
-	TokenID    string     `json:"token_id,omitempty"`
-	EnrolledAt time.Time  `json:"enrolled_at"`
-	Online     bool       `json:"online"`
-	LastSeen   *time.Time `json:"last_seen,omitempty"`
-	RevokedAt  *time.Time `json:"revoked_at,omitempty"`
+	Fixes      []string  `json:"fixes"`
+	TokenID    string    `json:"token_id,omitempty"`
+	EnrolledAt time.Time `json:"enrolled_at"`
+	Online     bool      `json:"online"`
+	// Replica is the hub replica holding the device's connection, when
+	// several share a PostgreSQL database (empty on the embedded store).
+	Replica   string     `json:"replica,omitempty"`
+	LastSeen  *time.Time `json:"last_seen,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 	// LastSeq is the highest sequence number stored for this device.
 	LastSeq      uint64 `json:"last_seq"`
 	SpoolDropped uint64 `json:"spool_dropped"`

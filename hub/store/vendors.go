@@ -250,11 +250,10 @@ func (s *Store) FinishDelivery(ctx context.Context, id, state, lastError string,
 // fn ran.
 func (s *Store) WithJobLock(ctx context.Context, job string, fn func(ctx context.Context) error) (bool, error) {
 	if s.dialect != DialectPostgres {
+		s.observeJob(job, true)
 		return true, fn(ctx)
 	}
-	h := fnv.New64a()
-	h.Write([]byte("tierline.job." + job))
-	key := int64(h.Sum64() >> 1)
+	key := JobLockKey(job)
 	conn, err := s.w.Conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("job %s: lock: %w", job, err)
@@ -264,6 +263,7 @@ func (s *Store) WithJobLock(ctx context.Context, job string, fn func(ctx context
 	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
 		return false, fmt.Errorf("job %s: lock: %w", job, err)
 	}
+	s.observeJob(job, got)
 	if !got {
 		return false, nil
 	}
@@ -278,4 +278,23 @@ func (s *Store) WithJobLock(ctx context.Context, job string, fn func(ctx context
 		}
 	}()
 	return true, fn(ctx)
+}
+
+// OnJob sets a function told of each WithJobLock attempt: the job's name
+// and whether this hub ran it (false: another replica held it). Call it
+// before the jobs start.
+func (s *Store) OnJob(fn func(job string, ran bool)) { s.onJob = fn }
+
+func (s *Store) observeJob(job string, ran bool) {
+	if s.onJob != nil {
+		s.onJob(job, ran)
+	}
+}
+
+// JobLockKey is the PostgreSQL advisory lock key WithJobLock takes for
+// job (an operator can see who holds it in pg_locks).
+func JobLockKey(job string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("tierline.job." + job))
+	return int64(h.Sum64() >> 1)
 }

@@ -39,6 +39,14 @@ func Open(t testing.TB) *store.Store {
 // store on it and drops the database when t ends.
 func OpenPostgres(t testing.TB, serverURL string) *store.Store {
 	t.Helper()
+	s, _ := OpenPostgresURL(t, serverURL)
+	return s
+}
+
+// OpenPostgresURL is OpenPostgres, also returning the fresh database's
+// URL (for a second connection to it).
+func OpenPostgresURL(t testing.TB, serverURL string) (*store.Store, string) {
+	t.Helper()
 	ctx := context.Background()
 	u, err := url.Parse(serverURL)
 	if err != nil {
@@ -71,7 +79,7 @@ func OpenPostgres(t testing.TB, serverURL string) *store.Store {
 		}
 		admin.Close()
 	})
-	return s
+	return s, u.String()
 }
 
 // Backends runs fn against a fresh SQLite store and, when

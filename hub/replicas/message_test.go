@@ -1,0 +1,63 @@
+package replicas
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestMessageRoundTrip(t *testing.T) {
+	for _, m := range []Message{
+		{Kind: KindRuns, From: "r1", Device: "d1"},
+		{Kind: KindChecks, From: "r1", Device: "d1", Request: "q1", Names: []string{"disk-space"}},
+		{Kind: KindTicketUpdate, From: "r1", Device: "d1", Update: []byte(`{"ticket_id":"t1"}`)},
+		{Kind: KindPolicy, From: "r1", Group: "default"},
+		{Kind: KindTicket, From: "r1", Ticket: "t1", Events: []int64{4, 5}},
+	} {
+		p, err := m.Encode()
+		if err != nil {
+			t.Fatalf("encode %+v: %v", m, err)
+		}
+		got, err := Decode(p)
+		if err != nil || got.Kind != m.Kind || got.Device != m.Device || got.Group != m.Group || got.Ticket != m.Ticket {
+			t.Fatalf("decode %s: %+v %v", p, got, err)
+		}
+	}
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	for _, c := range []struct{ payload, want string }{
+		{`not json`, "not a replica message"},
+		{`{"kind":"runs","from":"r1"}`, "without device"},
+		{`{"kind":"policy","from":"r1"}`, "without group"},
+		{`{"kind":"launch","from":"r1"}`, "unknown kind"},
+		{`{"kind":"run","run":"x"}`, "no sending replica"},
+		{`{"kind":"ticket","from":"r1","ticket":"` + strings.Repeat("x", MaxPayload) + `"}`, "over"},
+	} {
+		if _, err := Decode(c.payload); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Decode(%.60s): %v; want an error saying %q", c.payload, err, c.want)
+		}
+	}
+	if _, err := (Message{Kind: KindTicket, From: "r", Ticket: strings.Repeat("x", MaxPayload)}).Encode(); err == nil {
+		t.Error("a message over the notification size encoded")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(`{"kind":"runs","from":"r1","device":"d1"}`)
+	f.Add(`{"kind":"ticket","from":"r1","ticket":"t","events":[1,2]}`)
+	f.Add(`{"kind":"ticket_update","from":"r1","device":"d","update":{"ticket_id":"t"}}`)
+	f.Add(`{}`)
+	f.Fuzz(func(t *testing.T, payload string) {
+		m, err := Decode(payload)
+		if err != nil {
+			return
+		}
+		p, err := m.Encode()
+		if err != nil {
+			t.Fatalf("decoded %q but cannot encode it again: %v", payload, err)
+		}
+		if _, err := Decode(p); err != nil {
+			t.Fatalf("re-encoded %q does not decode: %v", p, err)
+		}
+	})
+}

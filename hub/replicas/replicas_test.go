@@ -1,0 +1,158 @@
+package replicas
+
+import (
+	"context"
+	"crypto/sha256"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tierline/tierline/hub/gateway"
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/wire"
+)
+
+// fakeGateway records what a replica asks of its gateway; it holds no
+// device (the test marks devices connected in the store).
+type fakeGateway struct {
+	mu        sync.Mutex
+	pending   []string // SendPendingRuns
+	resendAll int
+	policies  []string
+}
+
+func (g *fakeGateway) DispatchRun(context.Context, store.Run) (bool, error) { return false, nil }
+func (g *fakeGateway) Notify(context.Context, string, wire.Body) error      { return gateway.ErrOffline }
+func (g *fakeGateway) RequestChecks(context.Context, string, []string) (string, error) {
+	return "", gateway.ErrOffline
+}
+func (g *fakeGateway) RequestChecksID(context.Context, string, string, []string) error {
+	return gateway.ErrOffline
+}
+func (g *fakeGateway) Diagnose(context.Context, string) ([]diag.CheckResult, error) {
+	return nil, gateway.ErrOffline
+}
+func (g *fakeGateway) DiagnoseID(context.Context, string, string) ([]diag.CheckResult, error) {
+	return nil, gateway.ErrOffline
+}
+func (g *fakeGateway) PolicyChanged(_ context.Context, group string) {
+	g.mu.Lock()
+	g.policies = append(g.policies, group)
+	g.mu.Unlock()
+}
+func (g *fakeGateway) DeviceGroupChanged(context.Context, string, string) {}
+func (g *fakeGateway) Revoked(string)                                     {}
+func (g *fakeGateway) IsConnected(string) bool                            { return false }
+func (g *fakeGateway) SendPendingRuns(_ context.Context, id string) bool {
+	g.mu.Lock()
+	g.pending = append(g.pending, id)
+	g.mu.Unlock()
+	return true
+}
+func (g *fakeGateway) SendCatchUp(context.Context, string) bool { return false }
+func (g *fakeGateway) ResendAll(context.Context) {
+	g.mu.Lock()
+	g.resendAll++
+	g.mu.Unlock()
+}
+func (g *fakeGateway) ConnectedDevices() []string { return nil }
+func (g *fakeGateway) RunStoredElsewhere(string)  {}
+
+func (g *fakeGateway) counts() (pending, resends, policies int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.pending), g.resendAll, len(g.policies)
+}
+
+type fakeConsole struct{}
+
+func (fakeConsole) PublishTicket(tickets.Change)                            {}
+func (fakeConsole) PublishRun(store.Run)                                    {}
+func (fakeConsole) PublishNotification(store.User, store.Notification, int) {}
+func (fakeConsole) PublishUnread(string, int)                               {}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRoutingAndListenerReconnect runs two replicas on a real PostgreSQL
+// database: a run asked through one reaches the replica holding the
+// device over NOTIFY; a payload that is not a replica message is ignored;
+// when the holder's listening connection is killed, it reconnects, resends
+// its devices what the store holds for them (what was announced meanwhile
+// is not lost) and hears the next announcement again.
+func TestRoutingAndListenerReconnect(t *testing.T) {
+	server := os.Getenv(storetest.PostgresEnv)
+	if server == "" {
+		t.Skip(storetest.PostgresEnv + " is not set: routing between replicas needs PostgreSQL")
+	}
+	st, dsn := storetest.OpenPostgresURL(t, server)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	now := time.Now()
+	secret := sha256.Sum256([]byte("secret"))
+	if err := st.CreateToken(ctx, store.Token{ID: "tok", CreatedAt: now, ExpiresAt: now.Add(time.Hour), MaxUses: 1}, secret[:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EnrollDevice(ctx, secret[:], store.Device{ID: "d1", PublicKey: []byte("pk"), Hostname: "one", OS: "linux", Arch: "amd64"}, now); err != nil {
+		t.Fatal(err)
+	}
+	start := func(id string) (*Replicas, *fakeGateway) {
+		gw := &fakeGateway{}
+		r, err := New(Config{Store: st, Gateway: gw, Console: fakeConsole{}, DSN: dsn, ID: id, Address: "https://" + id, Lease: 3 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Register(ctx); err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); r.Run(ctx) }()
+		waitFor(t, id+" listening", r.Listening)
+		return r, gw
+	}
+	a, _ := start("aaaaaaaaaaaaaaaa")
+	b, gwB := start("bbbbbbbbbbbbbbbb")
+	st.SetReplica(b.ID())
+	if err := st.SetPresence(ctx, []store.Presence{{ID: "d1", Online: true, At: now}}); err != nil {
+		t.Fatal(err)
+	}
+
+	if sent, err := a.DispatchRun(ctx, store.Run{ID: "r1", DeviceID: "d1"}); sent || err != nil {
+		t.Fatalf("DispatchRun through a: %v %v; want not sent from a, no error", sent, err)
+	}
+	waitFor(t, "b sending d1 its queued runs", func() bool { n, _, _ := gwB.counts(); return n == 1 })
+
+	if err := st.Notify(ctx, Channel(b.ID()), `{"kind":"launch","from":"x"}`); err != nil {
+		t.Fatal(err)
+	}
+	a.PolicyChanged(ctx, "kiosks")
+	waitFor(t, "b hearing a's policy after the payload it ignored", func() bool { _, _, p := gwB.counts(); return p == 1 })
+	if _, resends, _ := gwB.counts(); resends != 0 {
+		t.Fatalf("b resent %d times without losing its listening connection", resends)
+	}
+
+	var killed int
+	if err := st.DB().QueryRowContext(ctx, `SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
+		ListenerName(b.ID())).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminate b's listening connection: %d terminated, %v", killed, err)
+	}
+	waitFor(t, "b resending its devices after listening again", func() bool { _, r, _ := gwB.counts(); return r == 1 })
+	waitFor(t, "b listening again", b.Listening)
+	if _, err := a.DispatchRun(ctx, store.Run{ID: "r2", DeviceID: "d1"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b hearing the next run after reconnecting", func() bool { n, _, _ := gwB.counts(); return n == 2 })
+}
