@@ -342,6 +342,8 @@ func (c *Console) openSession(w http.ResponseWriter, r *http.Request, u store.Us
 
 func (c *Console) locked(w http.ResponseWriter, r *http.Request, name, next string, until, now time.Time) {
 	wait := max(until.Sub(now).Round(time.Second), time.Second)
+	c.cfg.Audit(store.AuditEvent{Time: now, Actor: name, Action: "user.login", Target: name, Outcome: "locked",
+		Detail: map[string]any{"until": until.UTC().Format(time.RFC3339)}, Remote: r.RemoteAddr})
 	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
 	c.loginFailed(w, r, name, next, http.StatusTooManyRequests,
 		fmt.Sprintf("Too many failed logins for this name. Try again in %s (after %s UTC), or ask an admin to reset your password.",

@@ -300,7 +300,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	con, err := console.New(console.Config{Store: st, Logger: log, SessionIdle: cfg.SessionIdle, Policy: ticketSvc.Policy,
-		Metrics: ticketSvc.Metrics, Mail: mail.status, SSO: ssoProvider, PasswordLoginOff: cfg.SSO.PasswordLoginOff, BreakGlass: cfg.SSO.BreakGlass})
+		Metrics: ticketSvc.Metrics, Mail: mail.status, URL: cfg.URL, SSO: ssoProvider, PasswordLoginOff: cfg.SSO.PasswordLoginOff, BreakGlass: cfg.SSO.BreakGlass})
 	if err != nil {
 		return err
 	}
