@@ -111,6 +111,8 @@ type Config struct {
 	// GroupChanged sends a device moved to another group that group's.
 	PolicyChanged func(ctx context.Context, group string)
 	GroupChanged  func(ctx context.Context, deviceID, group string)
+	// SSO, if set, is the single sign-on settings the admin changes.
+	SSO SSOSettings
 }
 
 // ErrNoSession is what Config.Session returns for a request without a
@@ -230,7 +232,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.secondFactorRoutes(), a.templateRoutes(), a.notificationRoutes())...)
+	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.secondFactorRoutes(), a.templateRoutes(), a.notificationRoutes(), a.ssoRoutes())...)
 }
 
 func (a *API) routes() {

@@ -196,11 +196,15 @@ type Config struct {
 	// the passkeys' relying party. Without one, or with an IP address,
 	// passkeys are off.
 	URL string
-	// SSO, if set, offers single sign-on on the login page.
-	SSO *sso.Provider
-	// PasswordLoginOff refuses password logins to everyone but BreakGlass.
-	PasswordLoginOff bool
-	BreakGlass       string
+	// SSO, if set, says how people log in now: single sign-on offered on
+	// the login page, password logins off but for a break-glass admin
+	// (an sso.State, or the hub's sso.Settings, which an admin changes).
+	SSO SSOSource
+}
+
+// SSOSource is how people log in now.
+type SSOSource interface {
+	Current(ctx context.Context) (sso.State, error)
 }
 
 // CheckAndSetDefaults validates c and fills defaults.
