@@ -34,6 +34,7 @@ import (
 	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/ratelimit"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -132,6 +133,8 @@ type API struct {
 	cfg Config
 	mux *http.ServeMux
 	log *slog.Logger
+	// refusedTokens bounds the audit events of refused API tokens.
+	refusedTokens *ratelimit.Keyed
 
 	// The store, once per area, typed by what that area calls on it.
 	// A handler uses its own area's field and no other.
@@ -171,7 +174,7 @@ func New(cfg Config) (*API, error) {
 		cfg.OnRevoke = func(string) {}
 	}
 	st := cfg.Store
-	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
+	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"), refusedTokens: ratelimit.NewKeyed(tokenRefusalAudits),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
 		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, factors: st,
 		templates: st, recipes: st, notifyPrefs: st, policies: st}
@@ -300,9 +303,11 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 	t, u, err := a.callers.LookupAPIToken(r.Context(), auth.HashSecret(strings.TrimSpace(tok)), a.cfg.Now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		a.auditTokenRefused(r, "unknown token, or its user is disabled")
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "API token is not valid")
 		return Caller{}, false
 	case errors.Is(err, store.ErrAPITokenExpired), errors.Is(err, store.ErrAPITokenRevoked):
+		a.auditTokenRefused(r, err.Error())
 		writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error()+"; create a new one with `tierline-hub apitoken create`")
 		return Caller{}, false
 	case err != nil:
@@ -319,6 +324,24 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 	}
 	return who, true
 }
+
+// auditTokenRefused audits a refused API token, at most
+// tokenRefusalAudits a minute from one address, so a flood of guesses
+// cannot flood the audit log.
+func (a *API) auditTokenRefused(r *http.Request, reason string) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if ok, _ := a.refusedTokens.Allow(host, a.cfg.Now()); !ok {
+		return
+	}
+	a.audit(r, Caller{}, "apitoken.use", r.URL.Path, "denied", map[string]any{"reason": reason})
+}
+
+// tokenRefusalAudits is how many refused API tokens a minute one address
+// puts in the audit log.
+var tokenRefusalAudits = ratelimit.Limit{N: 10, Per: time.Minute}
 
 // noteTokenAddress audits a token's use from an address it was not last
 // used from (its first use too), so a stolen token used elsewhere shows.
