@@ -34,6 +34,7 @@ import (
 	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/ratelimit"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -111,6 +112,8 @@ type Config struct {
 	// GroupChanged sends a device moved to another group that group's.
 	PolicyChanged func(ctx context.Context, group string)
 	GroupChanged  func(ctx context.Context, deviceID, group string)
+	// SSO, if set, is the single sign-on settings the admin changes.
+	SSO SSOSettings
 }
 
 // ErrNoSession is what Config.Session returns for a request without a
@@ -130,6 +133,8 @@ type API struct {
 	cfg Config
 	mux *http.ServeMux
 	log *slog.Logger
+	// refusedTokens bounds the audit events of refused API tokens.
+	refusedTokens *ratelimit.Keyed
 
 	// The store, once per area, typed by what that area calls on it.
 	// A handler uses its own area's field and no other.
@@ -169,7 +174,7 @@ func New(cfg Config) (*API, error) {
 		cfg.OnRevoke = func(string) {}
 	}
 	st := cfg.Store
-	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"),
+	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"), refusedTokens: ratelimit.NewKeyed(tokenRefusalAudits),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
 		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, factors: st,
 		templates: st, recipes: st, notifyPrefs: st, policies: st}
@@ -231,7 +236,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.secondFactorRoutes(), a.templateRoutes(), a.notificationRoutes())...)
+	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.secondFactorRoutes(), a.templateRoutes(), a.notificationRoutes(), a.ssoRoutes())...)
 }
 
 func (a *API) routes() {
@@ -299,9 +304,11 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 	t, u, err := a.callers.LookupAPIToken(r.Context(), auth.HashSecret(strings.TrimSpace(tok)), a.cfg.Now())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		a.auditTokenRefused(r, "unknown token, or its user is disabled")
 		writeError(w, http.StatusUnauthorized, "unauthenticated", "API token is not valid")
 		return Caller{}, false
 	case errors.Is(err, store.ErrAPITokenExpired), errors.Is(err, store.ErrAPITokenRevoked):
+		a.auditTokenRefused(r, err.Error())
 		writeError(w, http.StatusUnauthorized, "unauthenticated", err.Error()+"; create a new one with `tierline-hub apitoken create`")
 		return Caller{}, false
 	case err != nil:
@@ -318,6 +325,24 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 	}
 	return who, true
 }
+
+// auditTokenRefused audits a refused API token, at most
+// tokenRefusalAudits a minute from one address, so a flood of guesses
+// cannot flood the audit log.
+func (a *API) auditTokenRefused(r *http.Request, reason string) {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if ok, _ := a.refusedTokens.Allow(host, a.cfg.Now()); !ok {
+		return
+	}
+	a.audit(r, Caller{}, "apitoken.use", r.URL.Path, "denied", map[string]any{"reason": reason})
+}
+
+// tokenRefusalAudits is how many refused API tokens a minute one address
+// puts in the audit log.
+var tokenRefusalAudits = ratelimit.Limit{N: 10, Per: time.Minute}
 
 // noteTokenAddress audits a token's use from an address it was not last
 // used from (its first use too), so a stolen token used elsewhere shows.

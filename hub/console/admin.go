@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tierline/tierline/hub/sso"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/diag"
@@ -94,13 +95,28 @@ type adminData struct {
 	SSO               ssoStatus
 }
 
-// ssoStatus is how single sign-on is set up, for the admin page.
+// ssoStatus is how single sign-on is set up, for the admin page's form:
+// never the client secret, only whether one is saved.
 type ssoStatus struct {
-	Issuer      string
-	Roles       []struct{ Group, Role string }
-	CreateUsers bool
-	PasswordOff bool
-	BreakGlass  string
+	Issuer, ClientID, Roles, GroupsClaim string
+	CreateUsers, PasswordOff, HasSecret  bool
+	BreakGlass                           string
+	// ProviderFromFlags and PasswordFromFlags: the hub's flags set these
+	// parts, and the form cannot change them.
+	ProviderFromFlags, PasswordFromFlags bool
+	UpdatedBy                            string
+	UpdatedAt                            time.Time
+}
+
+func (c *Console) ssoStatus(ctx context.Context) ssoStatus {
+	st := c.ssoState(ctx)
+	d := ssoStatus{ProviderFromFlags: st.ProviderFromFlags, PasswordFromFlags: st.PasswordFromFlags, PasswordOff: st.PasswordLoginOff,
+		BreakGlass: st.BreakGlass, HasSecret: st.HasSecret, UpdatedBy: st.Saved.UpdatedBy, UpdatedAt: st.Saved.UpdatedAt, GroupsClaim: "groups"}
+	if p := st.Provider; p != nil {
+		d.Issuer, d.ClientID, d.Roles, d.GroupsClaim, d.CreateUsers = p.Issuer(), p.ClientID(), sso.RoleList(p.RoleMap()), p.GroupsClaim(), p.CreatesUsers()
+		d.HasSecret = d.HasSecret || st.ProviderFromFlags
+	}
+	return d
 }
 
 func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
@@ -145,12 +161,7 @@ func adminPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request)
 		c.Fail(w, r, req, err)
 		return
 	}
-	if p := c.cfg.SSO; p != nil {
-		d.SSO = ssoStatus{Issuer: p.Issuer(), CreateUsers: p.CreatesUsers(), PasswordOff: c.cfg.PasswordLoginOff, BreakGlass: c.cfg.BreakGlass}
-		for _, g := range p.SortedGroups() {
-			d.SSO.Roles = append(d.SSO.Roles, struct{ Group, Role string }{g, string(p.RoleMap()[g])})
-		}
-	}
+	d.SSO = c.ssoStatus(ctx)
 	byID := map[string]store.User{}
 	for _, u := range d.Users {
 		byID[u.ID] = u

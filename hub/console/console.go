@@ -90,6 +90,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
+
 	"github.com/tierline/tierline/hub/sso"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/tickets"
@@ -145,6 +147,7 @@ type Store interface {
 	sessionStore      // session.go: login, logout, session checks
 	secondFactorStore // secondfactor.go: codes at login, the account page
 	ssoStore          // sso.go: single sign-on
+	passkeyStore      // passkeys.go: passkeys as a second factor
 	liveStore         // events.go: the live stream
 	queueStore        // queue.go
 	ticketStore       // ticket.go
@@ -189,11 +192,19 @@ type Config struct {
 	Metrics func(ctx context.Context, from, to time.Time) (tickets.Metrics, error)
 	// Mail, if set, tells the admin page how email intake is set up.
 	Mail func() MailStatus
-	// SSO, if set, offers single sign-on on the login page.
-	SSO *sso.Provider
-	// PasswordLoginOff refuses password logins to everyone but BreakGlass.
-	PasswordLoginOff bool
-	BreakGlass       string
+	// URL is the hub's own address (https://NAME:PORT); its host name is
+	// the passkeys' relying party. Without one, or with an IP address,
+	// passkeys are off.
+	URL string
+	// SSO, if set, says how people log in now: single sign-on offered on
+	// the login page, password logins off but for a break-glass admin
+	// (an sso.State, or the hub's sso.Settings, which an admin changes).
+	SSO SSOSource
+}
+
+// SSOSource is how people log in now.
+type SSOSource interface {
+	Current(ctx context.Context) (sso.State, error)
 }
 
 // CheckAndSetDefaults validates c and fills defaults.
@@ -247,6 +258,10 @@ type Console struct {
 	broker *Broker
 	counts countsCache
 	logins loginGate
+	// webauthn is the passkey relying party, nil (passkeysOff says why)
+	// when the hub's URL cannot have passkeys.
+	webauthn    *webauthn.WebAuthn
+	passkeysOff string
 	// pingEvery is how often a live stream is pinged and its session
 	// checked again.
 	pingEvery time.Duration
@@ -256,6 +271,7 @@ type Console struct {
 	sessions sessionStore      // session.go
 	factors  secondFactorStore // secondfactor.go
 	ids      ssoStore          // sso.go
+	passkeys passkeyStore      // passkeys.go
 	live     liveStore         // events.go
 	queue    queueStore        // queue.go
 	tickets  ticketStore       // ticket.go
@@ -278,12 +294,13 @@ func New(cfg Config) (*Console, error) {
 	}
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
-		sessions: st, factors: st, ids: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st,
+		sessions: st, factors: st, ids: st, passkeys: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st,
 		requests: st, problems: st, recipes: st, inbox: st, policies: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg
 	c.broker = newBroker(c)
+	c.webauthn, c.passkeysOff = newWebAuthn(cfg.URL)
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -318,6 +335,7 @@ func (c *Console) Register(mux Mux) {
 	mux.Handle("POST /logout", c.secure(c.sameOrigin(http.HandlerFunc(c.logout))))
 	c.registerSecondFactor(mux)
 	c.registerSSO(mux)
+	c.registerPasskeyLogin(mux)
 	mux.Handle("GET /events", c.secure(http.HandlerFunc(c.events)))
 	mux.Handle("GET /static/", c.secureStatic(c.static))
 	for _, p := range c.pages {

@@ -30,7 +30,7 @@ type secondFactorStore interface {
 	ReplaceRecoveryCodes(ctx context.Context, userID string, hashes [][]byte) error
 	UseRecoveryCode(ctx context.Context, userID string, hash []byte, at time.Time) (bool, error)
 	RecoveryCodesLeft(ctx context.Context, userID string) (int, error)
-	ClearSecondFactor(ctx context.Context, userID string) error
+	ClearTOTP(ctx context.Context, userID string) error
 	CreateLoginChallenge(ctx context.Context, c store.LoginChallenge, now time.Time) error
 	GetLoginChallenge(ctx context.Context, hash []byte, now time.Time) (store.LoginChallenge, store.User, error)
 	DeleteLoginChallenge(ctx context.Context, hash []byte) error
@@ -67,12 +67,19 @@ func (c *Console) registerSecondFactor(mux Mux) {
 // secondFactorNeeded says what a user whose password was right must do
 // before a session: type a code, set a second factor up, or nothing.
 func (c *Console) secondFactorNeeded(ctx context.Context, u store.User) (string, error) {
-	t, err := c.factors.GetTOTP(ctx, u.ID)
-	switch {
-	case err == nil && t.ConfirmedAt != nil:
-		return store.ChallengeCode, nil
-	case err != nil && !errors.Is(err, store.ErrNotFound):
+	hasTOTP, err := c.hasTOTP(ctx, u)
+	if err != nil {
 		return "", err
+	}
+	if hasTOTP {
+		return store.ChallengeCode, nil
+	}
+	ps, err := c.passkeys.ListPasskeys(ctx, u.ID)
+	if err != nil {
+		return "", err
+	}
+	if len(ps) > 0 {
+		return store.ChallengeCode, nil
 	}
 	roles, err := c.factors.SecondFactorRoles(ctx)
 	if err != nil {
@@ -140,9 +147,24 @@ func clearChallengeCookie(w http.ResponseWriter) {
 		SameSite: http.SameSiteStrictMode, MaxAge: -1})
 }
 
+// codeData is the second-factor step: a code to type (TOTP), a passkey
+// to use, or both.
 type codeData struct {
 	Name    string
 	Message string
+	TOTP    bool
+	Passkey bool
+}
+
+// codeView is the second-factor page for u with msg.
+func (c *Console) codeView(ctx context.Context, u store.User, msg string) View {
+	d := codeData{Name: u.Name, Message: msg, TOTP: true}
+	hasTOTP, err := c.hasTOTP(ctx, u)
+	ps, perr := c.passkeys.ListPasskeys(ctx, u.ID)
+	if err == nil && perr == nil {
+		d.TOTP, d.Passkey = hasTOTP || len(ps) == 0, len(ps) > 0 && c.webauthn != nil
+	}
+	return View{Title: "Second factor", Scripts: []string{"passkey.js"}, Data: d}
 }
 
 func (c *Console) codePage(w http.ResponseWriter, r *http.Request) {
@@ -150,7 +172,7 @@ func (c *Console) codePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c.Render(w, r, nil, http.StatusOK, "login_code.html", View{Title: "Second factor", Data: codeData{Name: u.Name}})
+	c.Render(w, r, nil, http.StatusOK, "login_code.html", c.codeView(r.Context(), u, ""))
 }
 
 // gateCode takes the name's turn and checks its lockout before a code is
@@ -218,7 +240,7 @@ func (c *Console) loginCode(w http.ResponseWriter, r *http.Request) {
 	}
 	if method == "" {
 		c.codeFailed(w, r, u, ch.Next, now, func(msg string) {
-			c.Render(w, r, nil, http.StatusUnauthorized, "login_code.html", View{Title: "Second factor", Data: codeData{Name: u.Name, Message: msg}})
+			c.Render(w, r, nil, http.StatusUnauthorized, "login_code.html", c.codeView(r.Context(), u, msg))
 		})
 		return
 	}
@@ -442,10 +464,18 @@ func (c *Console) loginEnroll(w http.ResponseWriter, r *http.Request) {
 
 // accountData is the account page.
 type accountData struct {
-	SecondFactor bool
+	SecondFactor bool // an authenticator app (TOTP)
 	Required     bool // the user's role must log in with one
 	CodesLeft    int
 	Message      string
+	Passkeys     []accountPasskey
+	PasskeysOff  string // why this hub offers no passkeys
+}
+
+type accountPasskey struct {
+	ID, Name   string
+	CreatedAt  time.Time
+	LastUsedAt *time.Time
 }
 
 func accountPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
@@ -473,7 +503,16 @@ func (c *Console) renderAccount(w http.ResponseWriter, r *http.Request, req *Req
 		return
 	}
 	d.Required = roles[req.User.Role]
-	c.Render(w, r, req, status, "account.html", View{Title: "Your account", Data: d})
+	ps, err := c.passkeys.ListPasskeys(ctx, req.User.ID)
+	if err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	for _, p := range ps {
+		d.Passkeys = append(d.Passkeys, accountPasskey{ID: passkeyID(p.ID), Name: p.Name, CreatedAt: p.CreatedAt, LastUsedAt: p.LastUsedAt})
+	}
+	d.PasskeysOff = c.passkeysOff
+	c.Render(w, r, req, status, "account.html", View{Title: "Your account", Scripts: []string{"passkey.js"}, Data: d})
 }
 
 func accountStartTOTP(c *Console, w http.ResponseWriter, r *http.Request, req *Request) {
@@ -555,19 +594,28 @@ func accountRemoveTOTP(c *Console, w http.ResponseWriter, r *http.Request, req *
 		c.Fail(w, r, req, err)
 		return
 	}
-	if roles[req.User.Role] {
+	ps, err := c.passkeys.ListPasskeys(r.Context(), req.User.ID)
+	if err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	if roles[req.User.Role] && len(ps) == 0 {
 		c.renderAccount(w, r, req, http.StatusForbidden, "Your role ("+string(req.User.Role)+") must log in with a second factor, so it cannot be turned off. "+
-			"To move it to a new phone, ask an admin to reset it; you set it up again at your next login.")
+			"To move it to a new phone, ask an admin to reset it; you set it up again at your next login. Or add a passkey first.")
 		return
 	}
 	now := c.cfg.Now()
 	if !c.currentCodeOK(w, r, req, now) {
 		return
 	}
-	if err := c.factors.ClearSecondFactor(r.Context(), req.User.ID); err != nil {
+	if err := c.factors.ClearTOTP(r.Context(), req.User.ID); err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}
 	c.cfg.Audit(store.AuditEvent{Time: now, Actor: req.User.Name, Action: "user.second_factor.disable", Target: req.User.Name, Outcome: "ok", Remote: r.RemoteAddr})
-	c.renderAccount(w, r, req, http.StatusOK, "Your second factor is off: you log in with your password alone.")
+	msg := "Your authenticator app is off: you log in with your password alone."
+	if len(ps) > 0 {
+		msg = "Your authenticator app is off: you log in with your password and a passkey."
+	}
+	c.renderAccount(w, r, req, http.StatusOK, msg)
 }

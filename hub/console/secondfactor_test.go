@@ -176,7 +176,7 @@ func TestSecondFactorLogin(t *testing.T) {
 	// Turning it off takes a current code.
 	tc.clock.Add(auth.TOTPPeriod)
 	res = tc.postForm(t, cl2, "/account/second-factor/remove", url.Values{"csrf": {csrf}, "code": {tc.code(t, secret)}}, nil)
-	if page := readBody(t, res); res.StatusCode != 200 || !strings.Contains(page, "Your second factor is off") {
+	if page := readBody(t, res); res.StatusCode != 200 || !strings.Contains(page, "Your authenticator app is off") {
 		t.Fatalf("turn off: %d\n%s", res.StatusCode, page)
 	}
 	if _, loc := tc.passwordStep(t, "tier2-user"); loc != "/kb" {

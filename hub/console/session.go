@@ -216,7 +216,7 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
-	c.Render(w, r, nil, http.StatusOK, "login.html", View{Title: "Log in", Data: c.loginView(loginData{
+	c.Render(w, r, nil, http.StatusOK, "login.html", View{Title: "Log in", Data: c.loginView(r.Context(), loginData{
 		Next: safeNext(r.URL.Query().Get("next")), Expired: r.URL.Query().Get("expired") != ""})})
 }
 
@@ -241,7 +241,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "Enter your name and password.")
 		return
 	}
-	if msg := c.passwordLoginRefused(name); msg != "" {
+	if msg := c.passwordLoginRefused(r.Context(), name); msg != "" {
 		c.cfg.Audit(store.AuditEvent{Time: c.cfg.Now(), Actor: name, Action: "user.login", Target: name, Outcome: "denied",
 			Detail: map[string]any{"reason": "password logins are off"}, Remote: r.RemoteAddr})
 		fail(http.StatusForbidden, msg)
@@ -297,15 +297,16 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 
 // loginFailed shows the login page again with what went wrong.
 func (c *Console) loginFailed(w http.ResponseWriter, r *http.Request, name, next string, status int, msg string) {
-	c.Render(w, r, nil, status, "login.html", View{Title: "Log in", Data: c.loginView(loginData{Name: name, Next: next, Message: msg})})
+	c.Render(w, r, nil, status, "login.html", View{Title: "Log in", Data: c.loginView(r.Context(), loginData{Name: name, Next: next, Message: msg})})
 }
 
 // loginView adds how this hub logs people in to the login page's data.
-func (c *Console) loginView(d loginData) loginData {
-	if c.cfg.SSO != nil {
-		d.SSO = c.cfg.SSO.Issuer()
+func (c *Console) loginView(ctx context.Context, d loginData) loginData {
+	st := c.ssoState(ctx)
+	if st.Provider != nil {
+		d.SSO = st.Provider.Issuer()
 	}
-	d.PasswordOff = c.cfg.PasswordLoginOff
+	d.PasswordOff = st.PasswordLoginOff
 	return d
 }
 
@@ -342,6 +343,8 @@ func (c *Console) openSession(w http.ResponseWriter, r *http.Request, u store.Us
 
 func (c *Console) locked(w http.ResponseWriter, r *http.Request, name, next string, until, now time.Time) {
 	wait := max(until.Sub(now).Round(time.Second), time.Second)
+	c.cfg.Audit(store.AuditEvent{Time: now, Actor: name, Action: "user.login", Target: name, Outcome: "locked",
+		Detail: map[string]any{"until": until.UTC().Format(time.RFC3339)}, Remote: r.RemoteAddr})
 	w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)))
 	c.loginFailed(w, r, name, next, http.StatusTooManyRequests,
 		fmt.Sprintf("Too many failed logins for this name. Try again in %s (after %s UTC), or ask an admin to reset your password.",

@@ -42,8 +42,21 @@ func (c *Console) registerSSO(mux Mux) {
 	mux.Handle("GET /login/sso/callback", c.secure(http.HandlerFunc(c.ssoCallback)))
 }
 
+// ssoState is how people log in now; without single sign-on set up, or
+// when the settings cannot be read, the zero State (passwords only).
+func (c *Console) ssoState(ctx context.Context) sso.State {
+	if c.cfg.SSO == nil {
+		return sso.State{}
+	}
+	st, err := c.cfg.SSO.Current(ctx)
+	if err != nil {
+		c.log.Error("sign-on settings", "err", err)
+	}
+	return st
+}
+
 func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
-	p := c.cfg.SSO
+	p := c.ssoState(r.Context()).Provider
 	if p == nil {
 		c.loginFailed(w, r, "", "", http.StatusNotFound, "Single sign-on is not set up on this hub.")
 		return
@@ -67,7 +80,7 @@ func (c *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
-	p := c.cfg.SSO
+	p := c.ssoState(r.Context()).Provider
 	if p == nil {
 		c.loginFailed(w, r, "", "", http.StatusNotFound, "Single sign-on is not set up on this hub.")
 		return
@@ -202,8 +215,9 @@ func (c *Console) firstSSOLogin(ctx context.Context, p *sso.Provider, id sso.Ide
 
 // passwordLoginRefused says why a password login of name is not taken
 // when the hub has turned password logins off ("" when it is allowed).
-func (c *Console) passwordLoginRefused(name string) string {
-	if !c.cfg.PasswordLoginOff || strings.EqualFold(name, c.cfg.BreakGlass) {
+func (c *Console) passwordLoginRefused(ctx context.Context, name string) string {
+	st := c.ssoState(ctx)
+	if !st.PasswordLoginOff || strings.EqualFold(name, st.BreakGlass) {
 		return ""
 	}
 	return "Password logins are off on this hub: log in with your company account."

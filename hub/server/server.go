@@ -304,12 +304,12 @@ func Run(ctx context.Context, cfg Config) error {
 	// ticket changes go back to the device, fix runs that name a ticket go
 	// on its timeline.
 	devices := tickets.NewDevices(ticketSvc, st, log, ticketEvents.observeSession)
-	ssoProvider, err := cfg.SSO.provider()
+	ssoSettings, err := cfg.SSO.settings(st, cfg.URL)
 	if err != nil {
 		return err
 	}
 	con, err := console.New(console.Config{Store: st, Logger: log, SessionIdle: cfg.SessionIdle, Policy: ticketSvc.Policy,
-		Metrics: ticketSvc.Metrics, Mail: mail.status, SSO: ssoProvider, PasswordLoginOff: cfg.SSO.PasswordLoginOff, BreakGlass: cfg.SSO.BreakGlass})
+		Metrics: ticketSvc.Metrics, Mail: mail.status, URL: cfg.URL, SSO: ssoSettings})
 	if err != nil {
 		return err
 	}
@@ -400,6 +400,7 @@ func Run(ctx context.Context, cfg Config) error {
 		WaitRun:       gw.WaitRun,
 		Tickets:       ticketSvc,
 		Session:       con.APISession,
+		SSO:           ssoSettings,
 		PolicyChanged: routes.policyChanged,
 		GroupChanged:  routes.groupChanged,
 		// Reading notifications on one page clears the bell on the others.

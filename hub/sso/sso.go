@@ -127,6 +127,9 @@ func New(cfg Config) (*Provider, error) {
 // Issuer is the provider's issuer URL.
 func (p *Provider) Issuer() string { return p.cfg.Issuer }
 
+// ClientID is the hub's client id at the provider.
+func (p *Provider) ClientID() string { return p.cfg.ClientID }
+
 // CreatesUsers says whether a first login creates its user.
 func (p *Provider) CreatesUsers() bool { return p.cfg.CreateUsers }
 
@@ -154,6 +157,17 @@ func (p *Provider) discover(ctx context.Context) (*oauth2.Config, *oidc.IDTokenV
 	p.verifier = op.Verifier(&oidc.Config{ClientID: p.cfg.ClientID})
 	return p.oauth, p.verifier, nil
 }
+
+// Check asks the provider for its discovery document (and keeps it for
+// logins): an error says it cannot be reached or its document is not
+// valid for this issuer.
+func (p *Provider) Check(ctx context.Context) error {
+	_, _, err := p.discover(ctx)
+	return err
+}
+
+// GroupsClaim is the ID-token claim read for groups.
+func (p *Provider) GroupsClaim() string { return p.cfg.GroupsClaim }
 
 // Start is one login's secrets: state and nonce tie the callback to it,
 // the verifier is PKCE's. All three are random and used once.

@@ -138,12 +138,25 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, userID string) (int, erro
 	return n, nil
 }
 
-// ClearSecondFactor removes the user's TOTP secret and recovery codes (the
-// user turning it off with a code, or an admin's reset).
+// ClearTOTP removes the user's TOTP secret and recovery codes (the user
+// turning it off with a code); their passkeys stay.
+func (s *Store) ClearTOTP(ctx context.Context, userID string) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{`DELETE FROM user_totp WHERE user_id = ?`, `DELETE FROM user_recovery_codes WHERE user_id = ?`} {
+			if _, err := tx.ExecContext(ctx, s.q(q), userID); err != nil {
+				return fmt.Errorf("clear second factor of %s: %w", userID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// ClearSecondFactor removes every second factor of the user: TOTP secret,
+// recovery codes, passkeys, and logins waiting for one (an admin's reset).
 func (s *Store) ClearSecondFactor(ctx context.Context, userID string) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		for _, q := range []string{`DELETE FROM user_totp WHERE user_id = ?`, `DELETE FROM user_recovery_codes WHERE user_id = ?`,
-			`DELETE FROM login_challenges WHERE user_id = ?`} {
+			`DELETE FROM login_challenges WHERE user_id = ?`, `DELETE FROM user_passkeys WHERE user_id = ?`, `DELETE FROM webauthn_sessions WHERE user_id = ?`} {
 			if _, err := tx.ExecContext(ctx, s.q(q), userID); err != nil {
 				return fmt.Errorf("clear second factor of %s: %w", userID, err)
 			}
@@ -238,9 +251,9 @@ func (s *Store) SetSecondFactorRoles(ctx context.Context, roles map[Role]bool) e
 }
 
 // SecondFactorUsers returns the ids of the users who log in with a second
-// factor.
+// factor (an authenticator app, a passkey or both).
 func (s *Store) SecondFactorUsers(ctx context.Context) (map[string]bool, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT user_id FROM user_totp WHERE confirmed_at IS NOT NULL`)
+	rows, err := s.r.QueryContext(ctx, `SELECT user_id FROM user_totp WHERE confirmed_at IS NOT NULL UNION SELECT user_id FROM user_passkeys`)
 	if err != nil {
 		return nil, fmt.Errorf("users with a second factor: %w", err)
 	}
