@@ -103,9 +103,9 @@ type Ticket struct {
 	HasScreenshot bool                     `json:"has_screenshot,omitempty"`
 	// Site is the ticket's site: its device's, or the one it was filed
 	// for when it has no device (DefaultSite when none was given).
-	Site string `json:"site"`
-	CreatedAt     time.Time                `json:"created_at"`
-	UpdatedAt     time.Time                `json:"updated_at"`
+	Site      string    `json:"site"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	TicketState
 }
 
