@@ -411,6 +411,11 @@ func (c *Console) page(p Page) http.Handler {
 			c.Error(w, r, req, http.StatusForbidden, "This page needs the "+string(p.Role)+" role or higher; you are "+string(req.User.Role)+". Ask an admin if you need it.")
 			return
 		}
+		if !c.siteAllows(w, r, req, p) {
+			return
+		}
+		// The store keeps what the page reads to the user's sites.
+		r = r.WithContext(store.WithSites(r.Context(), req.User.Sites))
 		p.Handle(c, w, r, req)
 	})
 }
