@@ -69,10 +69,12 @@ var routeSites = map[string]siteRule{
 	"PUT /api/v1/updates/rollouts/{group}":                  siteEvery,
 	"DELETE /api/v1/updates/rollouts/{group}":               siteEvery,
 	"GET /api/v1/updates/devices":                           siteScoped,
-	"GET /api/v1/policies":                                  siteScoped,
-	"GET /api/v1/policies/{group}":                          siteScoped,
-	"PUT /api/v1/policies/{group}":                          siteScoped,
-	"GET /api/v1/policies/{group}/versions":                 siteScoped,
+	// Policies belong to device groups, which may span sites: every
+	// technician reads them, only a caller of every site changes them.
+	"GET /api/v1/policies":                  siteShared,
+	"GET /api/v1/policies/{group}":          siteShared,
+	"PUT /api/v1/policies/{group}":          siteEvery,
+	"GET /api/v1/policies/{group}/versions": siteShared,
 	"GET /api/v1/devices/{id}/policy":                       siteDevice,
 	"GET /api/v1/catalog":                                   siteShared,
 	"GET /api/v1/recipes":                                   siteShared,

@@ -11,9 +11,8 @@ ALTER TABLE api_tokens ADD COLUMN sites TEXT NOT NULL DEFAULT '';
 CREATE INDEX devices_site ON devices (site);
 CREATE INDEX tickets_site ON tickets (site);
 
--- Vendors, articles, problems and policies are shared (site NULL) or kept
--- to one site, as an admin decides.
+-- Vendors, articles and problems are shared (site NULL) or kept to one
+-- site, as an admin decides.
 ALTER TABLE vendors ADD COLUMN site TEXT;
 ALTER TABLE articles ADD COLUMN site TEXT;
 ALTER TABLE problems ADD COLUMN site TEXT;
-ALTER TABLE policies ADD COLUMN site TEXT;
