@@ -158,6 +158,7 @@ type Store interface {
 	recipeStore       // recipes.go
 	inboxStore        // notifications.go
 	policyStore       // policies.go
+	sitesStore        // admin_sites.go
 	// AppendAudit is where the default Config.Audit writes.
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 }
@@ -269,6 +270,7 @@ type Console struct {
 	recipes  recipeStore       // recipes.go
 	inbox    inboxStore        // notifications.go
 	policies policyStore       // policies.go
+	sites    sitesStore        // admin_sites.go
 }
 
 // New builds the console and parses its templates.
@@ -279,7 +281,7 @@ func New(cfg Config) (*Console, error) {
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
 		sessions: st, factors: st, ids: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st,
-		requests: st, problems: st, recipes: st, inbox: st, policies: st}
+		requests: st, problems: st, recipes: st, inbox: st, policies: st, sites: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg
