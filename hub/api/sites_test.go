@@ -253,3 +253,52 @@ func TestSiteMatrix(t *testing.T) {
 		}
 	})
 }
+
+// TestSiteCredentials: enrollment tokens, users and API tokens made by
+// API carry their sites, and an API token never exceeds its user's.
+func TestSiteCredentials(t *testing.T) {
+	f := setupSites(t, storetest.Open(t))
+	admin := f.tokens[store.RoleAdmin]
+	rec := f.call(t, "POST", "/api/v1/tokens", admin, `{"site":"paris"}`)
+	if rec.Code != http.StatusCreated || !strings.Contains(rec.Body.String(), `"site": "paris"`) {
+		t.Errorf("enrollment token for paris: %d %s", rec.Code, rec.Body.String())
+	}
+	if rec := f.call(t, "POST", "/api/v1/tokens", admin, `{"site":"no spaces"}`); rec.Code != http.StatusBadRequest {
+		t.Errorf("enrollment token for a bad site: %d", rec.Code)
+	}
+	rec = f.call(t, "POST", "/api/v1/users", admin, `{"name":"pia","role":"tier1","password":"a long password 1","sites":["paris","A"]}`)
+	if rec.Code != http.StatusCreated || !strings.Contains(rec.Body.String(), `"A",`) {
+		t.Fatalf("user of paris and A: %d %s", rec.Code, rec.Body.String())
+	}
+	for body, want := range map[string]int{
+		`{"user":"pia","sites":["B"]}`:        http.StatusBadRequest,
+		`{"user":"pia","sites":["A","B"]}`:    http.StatusBadRequest,
+		`{"user":"pia","sites":["bad site"]}`: http.StatusBadRequest,
+		`{"user":"pia","sites":["A"]}`:        http.StatusCreated,
+		`{"user":"pia"}`:                      http.StatusCreated,
+	} {
+		if rec := f.call(t, "POST", "/api/v1/apitokens", admin, body); rec.Code != want {
+			t.Errorf("API token %s: %d %s, want %d", body, rec.Code, rec.Body.String(), want)
+		}
+	}
+	// A token narrowed to A sees A's device and not the others of pia's
+	// sites; after pia loses A it sees nothing.
+	rec = f.call(t, "POST", "/api/v1/apitokens", admin, `{"user":"pia","sites":["A"]}`)
+	secret := decode[struct{ Secret string }](t, rec.Body.Bytes()).Secret
+	if rec := f.call(t, "GET", "/api/v1/devices", secret, ""); !strings.Contains(rec.Body.String(), "ahost") || strings.Contains(rec.Body.String(), "bhost") {
+		t.Errorf("pia's A token: %s", rec.Body.String())
+	}
+	pia, err := f.store.GetUserByName(t.Context(), "pia")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := f.call(t, "POST", "/api/v1/users/"+pia.ID+"/sites", admin, `{"sites":["paris"]}`); rec.Code != http.StatusOK {
+		t.Fatalf("set pia's sites: %d %s", rec.Code, rec.Body.String())
+	}
+	if rec := f.call(t, "GET", "/api/v1/devices", secret, ""); strings.Contains(rec.Body.String(), "ahost") {
+		t.Errorf("pia's A token after pia left A still sees A: %s", rec.Body.String())
+	}
+	if rec := f.call(t, "GET", "/api/v1/audit?action=user.sites", admin, ""); !strings.Contains(rec.Body.String(), `"to": "paris"`) {
+		t.Errorf("user.sites audit: %s", rec.Body.String())
+	}
+}
