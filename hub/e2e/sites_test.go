@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // TestSites runs a real hub and two real agents in two sites, set up with
@@ -143,5 +145,36 @@ func TestSites(t *testing.T) {
 	h.get("/api/v1/audit?action=device.site", &audit)
 	if len(audit.Events) != 1 || audit.Events[0].Target != b.id || audit.Events[0].Detail["from"] != "beta" || audit.Events[0].Detail["to"] != "alpha" {
 		t.Errorf("device.site audit: %+v", audit.Events)
+	}
+
+	// An admin in the console's sites page: ana now works beta only, and
+	// alpha's first device moves to beta.
+	const bossPW = "the boss's long password"
+	must(t, bossPW+"\n", "tierline-hub", "user", "add", "--data", h.data, "--name", "boss", "--role", "admin")
+	br.logout()
+	br.login(h, "boss", bossPW)
+	br.open(h, "/admin/sites", "#site-users")
+	anaRow := `#site-users tr[data-user="ana"]`
+	br.do("set ana's sites to beta",
+		chromedp.SetValue(chromedp.CSS(anaRow+" input"), "beta"),
+		chromedp.Click(chromedp.CSS(anaRow+" button")))
+	br.waitText("#toast", "ana works beta")
+	if got := ids(ana, "/api/v1/devices"); len(got) != 0 {
+		t.Errorf("ana's devices after she works beta only: %v", got)
+	}
+	devRow := fmt.Sprintf(`#site-devices tr[data-device=%q]`, a.id)
+	br.do("move alpha's device to beta",
+		chromedp.SetValue(chromedp.CSS(devRow+" input"), "beta"),
+		chromedp.Click(chromedp.CSS(devRow+" button")))
+	br.waitText("#toast", "Moved from alpha to beta")
+	if got := ids(ana, "/api/v1/devices"); len(got) != 1 || got[0] != a.id+"@beta" {
+		t.Errorf("ana's devices after the move in the console: %v", got)
+	}
+	br.do("a bad site name", chromedp.SetValue(chromedp.CSS(devRow+" input"), "no spaces"), chromedp.Click(chromedp.CSS(devRow+" button")))
+	br.waitText("#sites-error", "give a name of 1 to 64 letters")
+	br.shot("sites-admin")
+	h.get("/api/v1/audit?action=user.sites", &audit)
+	if len(audit.Events) != 1 || audit.Events[0].Detail["to"] != "beta" {
+		t.Errorf("user.sites audit: %+v", audit.Events)
 	}
 }
