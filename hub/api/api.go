@@ -61,6 +61,7 @@ type Store interface {
 	recipesStore      // recipes.go
 	notifyStore       // notifications.go
 	policiesStore     // policies.go
+	sitesStore        // sites.go
 }
 
 // The hub's store keeps satisfying every area's interface.
@@ -157,6 +158,7 @@ type API struct {
 	recipes     recipesStore      // recipes.go
 	notifyPrefs notifyStore       // notifications.go
 	policies    policiesStore     // policies.go
+	sites       sitesStore        // sites.go
 }
 
 // New builds the API.
@@ -177,7 +179,7 @@ func New(cfg Config) (*API, error) {
 	a := &API{mux: http.NewServeMux(), log: cfg.Logger.With("component", "api"), refusedTokens: ratelimit.NewKeyed(tokenRefusalAudits),
 		callers: st, auditLog: st, devices: st, tokens: st, fleet: st, runs: st, tickets: st,
 		problems: st, kb: st, vendors: st, users: st, updates: st, software: st, attachments: st, factors: st,
-		templates: st, recipes: st, notifyPrefs: st, policies: st}
+		templates: st, recipes: st, notifyPrefs: st, policies: st, sites: st}
 	// Handlers reach the store only through their area's field above.
 	cfg.Store = nil
 	a.cfg = cfg
@@ -236,7 +238,7 @@ func (a *API) routeTable() []Route {
 		{"GET /api/v1/runs/{id}/bundle", store.RoleTier2, a.runBundle},
 		{"POST /api/v1/batches", store.RoleTier2, a.createBatch},
 		{"GET /api/v1/batches/{id}", store.RoleTier2, a.getBatch},
-	}, slices.Concat(a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.secondFactorRoutes(), a.templateRoutes(), a.notificationRoutes(), a.ssoRoutes())...)
+	}, slices.Concat(a.siteRoutes(), a.ticketRoutes(), a.problemRoutes(), a.articleRoutes(), a.vendorRoutes(), a.settingsRoutes(), a.fleetRoutes(), a.userRoutes(), a.softwareRoutes(), a.attachmentRoutes(), a.secondFactorRoutes(), a.templateRoutes(), a.notificationRoutes(), a.ssoRoutes())...)
 }
 
 func (a *API) routes() {
@@ -250,6 +252,10 @@ func (a *API) routes() {
 			if who.Role.Rank() < rt.Role.Rank() {
 				a.audit(r, who, "api.deny", r.URL.Path, "denied", map[string]any{"route": rt.Pattern})
 				writeError(w, http.StatusForbidden, "forbidden", "this needs the "+string(rt.Role)+" role or higher; you are "+string(who.Role))
+				return
+			}
+			r, ok = a.checkSite(w, r, who, rt.Pattern)
+			if !ok {
 				return
 			}
 			rt.handler(w, r, who)
@@ -276,6 +282,9 @@ type Caller struct {
 	UserID string
 	Name   string
 	Role   store.Role
+	// Sites are the sites the caller may see and work (its user's,
+	// narrowed by its API token's); nil: every site.
+	Sites []string
 }
 
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool) {
@@ -316,7 +325,7 @@ func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (Caller, bool
 		writeError(w, http.StatusInternalServerError, "internal", "could not check the API token")
 		return Caller{}, false
 	}
-	who := Caller{UserID: u.ID, Name: u.Name, Role: u.Role}
+	who := Caller{UserID: u.ID, Name: u.Name, Role: u.Role, Sites: store.NarrowSites(u.Sites, t.Sites)}
 	a.noteTokenAddress(r, who, t)
 	if t.ReadOnly && r.Method != http.MethodGet && r.Method != http.MethodHead {
 		a.audit(r, who, "api.deny", r.URL.Path, "denied", map[string]any{"reason": "read-only token", "token": t.ID})

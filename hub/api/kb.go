@@ -162,6 +162,8 @@ type articleRequest struct {
 	Fixes  []string `json:"fixes"`
 	// SourceTicket is the ticket the article was written from (POST only).
 	SourceTicket string `json:"source_ticket"`
+	// Site keeps a new article to one site; "" shares it (POST only).
+	Site string `json:"site"`
 }
 
 // linksError says which of the article's health checks or fixes is not one
@@ -220,8 +222,12 @@ func (a *API) createArticle(w http.ResponseWriter, r *http.Request, who Caller) 
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
+	site, ok := a.recordSite(w, who, req.Site)
+	if !ok {
+		return
+	}
 	art, err := a.kb.CreateArticle(r.Context(), store.Article{ID: wire.NewID(), Title: req.Title, Body: req.Body, State: store.ArticleDraft,
-		Checks: req.Checks, Fixes: req.Fixes, SourceTicket: req.SourceTicket, CreatedBy: who.Name, CreatedAt: a.cfg.Now()})
+		Checks: req.Checks, Fixes: req.Fixes, SourceTicket: req.SourceTicket, CreatedBy: who.Name, CreatedAt: a.cfg.Now(), Site: site})
 	if err != nil {
 		a.articleError(w, r, err)
 		return

@@ -43,6 +43,8 @@ type problemReq struct {
 	// FromTicket creates the problem from a ticket: it takes the ticket's
 	// failing-check signature and links the ticket.
 	FromTicket string `json:"from_ticket,omitempty"`
+	// Site keeps a new problem to one site; "" shares it (POST only).
+	Site string `json:"site,omitempty"`
 }
 
 func (p problemReq) check(creating bool) string {
@@ -131,8 +133,12 @@ func (a *API) createProblem(w http.ResponseWriter, r *http.Request, who Caller) 
 		writeError(w, http.StatusBadRequest, "bad_request", msg)
 		return
 	}
+	site, ok := a.recordSite(w, who, req.Site)
+	if !ok {
+		return
+	}
 	p := store.Problem{ID: wire.NewID(), Title: req.Title, State: req.State, RootCause: req.RootCause, Workaround: req.Workaround,
-		CreatedBy: who.Name, CreatedAt: a.cfg.Now()}
+		CreatedBy: who.Name, CreatedAt: a.cfg.Now(), Site: site}
 	p.UpdatedAt = p.CreatedAt
 	if p.State == "" {
 		p.State = store.ProblemOpen

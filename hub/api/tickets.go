@@ -145,6 +145,10 @@ type openReq struct {
 	// Answers to its fields by key; text may then be left out.
 	Template string            `json:"template"`
 	Answers  map[string]string `json:"answers"`
+	// Site is the ticket's site when it names no device (a device's
+	// ticket is in the device's site); default: the default site, or the
+	// caller's first site when they do not work the default one.
+	Site string `json:"site"`
 }
 
 // openTicket files a ticket for a person, with or without a device. For a
@@ -162,7 +166,10 @@ func (a *API) openTicket(w http.ResponseWriter, r *http.Request, who Caller) {
 	}
 	in := tickets.Intake{DeviceID: req.Device, Requester: req.Requester, Text: req.Text, Category: req.Category,
 		Type: req.Type, Channel: req.Channel, Impact: req.Impact, Urgency: req.Urgency, RequestID: req.RequestID,
-		Template: req.Template, Answers: req.Answers}
+		Template: req.Template, Answers: req.Answers, Site: req.Site}
+	if !a.intakeSite(w, who, &in) {
+		return
+	}
 	t, created, err := svc.Open(r.Context(), who.Name, in, a.cfg.Diagnose)
 	if err != nil {
 		if errors.Is(err, tickets.ErrInvalid) {

@@ -68,6 +68,9 @@ type CreateTokenRequest struct {
 	// (base64, recipe keygen's .pub) that agents enrolling with the token
 	// pin (docs/recipes.md).
 	RecipeKey string `json:"recipe_key,omitempty"`
+	// Site is the site of the devices that enroll with the token
+	// (default "default").
+	Site string `json:"site,omitempty"`
 }
 
 func (a *API) createToken(w http.ResponseWriter, r *http.Request, who Caller) {
@@ -78,6 +81,13 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, who Caller) {
 	t, secret, err := NewToken(a.cfg.Now(), req.Expires, req.Uses, req.Note, who.Name)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if t.Site = req.Site; t.Site == "" {
+		t.Site = store.DefaultSite
+	}
+	if err := store.ValidateSite(t.Site); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "site: "+err.Error())
 		return
 	}
 	if a.cfg.EnrollToken == nil {
@@ -107,7 +117,7 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request, who Caller) {
 		a.internal(w, "create token", err)
 		return
 	}
-	a.audit(r, who, "token.create", t.ID, "ok", map[string]any{"uses": t.MaxUses, "expires_at": t.ExpiresAt})
+	a.audit(r, who, "token.create", t.ID, "ok", map[string]any{"uses": t.MaxUses, "expires_at": t.ExpiresAt, "site": t.Site})
 	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "enrollment_token": enc})
 }
 

@@ -96,6 +96,8 @@ type CreateUserRequest struct {
 	Name     string     `json:"name"`
 	Role     store.Role `json:"role"`
 	Password string     `json:"password"`
+	// Sites the user works; none: every site.
+	Sites []string `json:"sites,omitempty"`
 }
 
 func (a *API) createUser(w http.ResponseWriter, r *http.Request, who Caller) {
@@ -111,12 +113,17 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, who Caller) {
 		writeError(w, http.StatusBadRequest, "bad_request", "role must be tier1, tier2, tier3 or admin")
 		return
 	}
+	sites, err := store.CheckSites(req.Sites)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "sites: "+err.Error())
+		return
+	}
 	hash, err := auth.HashPassword(req.Password)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	u := store.User{ID: wire.NewID(), Name: req.Name, Role: req.Role, PasswordHash: hash, CreatedAt: a.cfg.Now()}
+	u := store.User{ID: wire.NewID(), Name: req.Name, Role: req.Role, PasswordHash: hash, CreatedAt: a.cfg.Now(), Sites: sites}
 	err = a.users.CreateUser(r.Context(), u)
 	if errors.Is(err, store.ErrExists) {
 		writeError(w, http.StatusConflict, "conflict", "a user named "+req.Name+" already exists; pick another name or change that user's role")
@@ -126,7 +133,7 @@ func (a *API) createUser(w http.ResponseWriter, r *http.Request, who Caller) {
 		a.internal(w, "create user", err)
 		return
 	}
-	a.audit(r, who, "user.create", u.Name, "ok", map[string]any{"role": u.Role, "id": u.ID})
+	a.audit(r, who, "user.create", u.Name, "ok", map[string]any{"role": u.Role, "id": u.ID, "sites": joinSites(u.Sites)})
 	writeJSON(w, http.StatusCreated, u)
 }
 
@@ -277,6 +284,9 @@ type CreateAPITokenRequest struct {
 	Note    string `json:"note"`
 	// ReadOnly tokens may only read: every POST, PUT or DELETE is refused.
 	ReadOnly bool `json:"read_only"`
+	// Sites narrow the token to these of its user's sites; none: the
+	// user's. A site the user does not work is refused.
+	Sites []string `json:"sites,omitempty"`
 }
 
 func (a *API) createAPIToken(w http.ResponseWriter, r *http.Request, who Caller) {
@@ -313,13 +323,23 @@ func (a *API) createAPIToken(w http.ResponseWriter, r *http.Request, who Caller)
 		writeError(w, http.StatusConflict, "disabled", "user "+u.Name+" is disabled; enable the user first")
 		return
 	}
+	sites, err := store.CheckSites(req.Sites)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "sites: "+err.Error())
+		return
+	}
 	t, secret := NewAPIToken(u.ID, req.Note, a.cfg.Now(), d)
-	t.ReadOnly = req.ReadOnly
-	if err := a.users.CreateAPIToken(r.Context(), t, auth.HashSecret(secret)); err != nil {
+	t.ReadOnly, t.Sites = req.ReadOnly, sites
+	err = a.users.CreateAPIToken(r.Context(), t, auth.HashSecret(secret))
+	if errors.Is(err, store.ErrSitesExceedUser) {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if err != nil {
 		a.internal(w, "create API token", err)
 		return
 	}
-	a.audit(r, who, "apitoken.create", t.ID, "ok", map[string]any{"user": u.Name, "expires_at": t.ExpiresAt, "read_only": t.ReadOnly})
+	a.audit(r, who, "apitoken.create", t.ID, "ok", map[string]any{"user": u.Name, "expires_at": t.ExpiresAt, "read_only": t.ReadOnly, "sites": joinSites(store.NarrowSites(u.Sites, t.Sites))})
 	writeJSON(w, http.StatusCreated, map[string]any{"token": APITokenInfo{APIToken: t, User: u.Name, Role: u.Role}, "secret": secret})
 }
 

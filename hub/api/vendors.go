@@ -66,6 +66,8 @@ type vendorReq struct {
 	ClearSecret    bool   `json:"clear_secret"`
 	ContractRef    string `json:"contract_ref"`
 	ResponseTarget string `json:"response_target"` // Go duration, e.g. "4h"; "" for no reminders
+	// Site keeps a new vendor to one site; "" shares it (POST only).
+	Site string `json:"site"`
 }
 
 func (q vendorReq) vendor() (store.Vendor, string) {
@@ -145,6 +147,11 @@ func (a *API) createVendor(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	v.ID, v.CreatedAt = wire.NewID(), a.cfg.Now()
+	site, ok := a.recordSite(w, who, req.Site)
+	if !ok {
+		return
+	}
+	v.Site = site
 	if err := a.vendors.CreateVendor(r.Context(), v); err != nil {
 		a.vendorError(w, r, err)
 		return

@@ -58,6 +58,8 @@ func commands() []command {
 		{"device list", "list enrolled devices", deviceList},
 		{"device revoke", "revoke a device and cut its connection: device revoke [flags] ID", deviceRevoke},
 		{"device group", "put a device in a group (rollouts, batch runs): device group [flags] ID GROUP", deviceGroup},
+		{"device site", "move a device (and its open tickets) to a site: device site [flags] ID SITE", deviceSite},
+		{"user sites", "set the sites a user works: user sites [flags] NAME A,B (or '*': every site)", userSites},
 		{"release add", "store a signed agent release (manifest, signature, binary)", releaseAdd},
 		{"release list", "list stored agent releases", releaseList},
 		{"rollout set", "roll a release out to a device group, in waves (--percent)", rolloutSet},
@@ -294,6 +296,7 @@ func tokenCreate(ctx context.Context, args []string, io IO) error {
 	note := fs.String("note", "", "what the token is for")
 	urlFlag := fs.String("url", "", "hub URL to put in the token (default: the URL the hub serves) [TIERLINE_URL]")
 	recipeKey := fs.String("recipe-key", "", "the organisation's recipe public key file (recipe keygen's .pub) for agents to pin at enrollment [TIERLINE_RECIPE_KEY]")
+	site := fs.String("site", store.DefaultSite, "site of the devices that enroll with it")
 	st, err := sf.parseAndOpen(ctx, fs, args, 0)
 	if err != nil {
 		return err
@@ -318,6 +321,9 @@ func tokenCreate(ctx context.Context, args []string, io IO) error {
 	if err != nil {
 		return err
 	}
+	if t.Site = *site; store.ValidateSite(t.Site) != nil {
+		return fmt.Errorf("--site: %w", store.ValidateSite(t.Site))
+	}
 	tok := wire.EnrollToken{HubURL: hubURL, CAFingerprint: pki.Fingerprint(ca), Secret: secret}
 	if *recipeKey != "" {
 		pub, err := orgdoc.ReadPublicKey(*recipeKey)
@@ -334,9 +340,9 @@ func tokenCreate(ctx context.Context, args []string, io IO) error {
 		return err
 	}
 	_ = st.AppendAudit(ctx, store.AuditEvent{Time: time.Now(), Actor: "cli", Action: "token.create", Target: t.ID, Outcome: "ok",
-		Detail: map[string]any{"uses": t.MaxUses, "expires_at": t.ExpiresAt}})
+		Detail: map[string]any{"uses": t.MaxUses, "expires_at": t.ExpiresAt, "site": t.Site}})
 	fmt.Fprintln(io.Stdout, enc)
-	fmt.Fprintf(io.Stderr, "token %s: %d use(s), expires %s\n", t.ID, t.MaxUses, t.ExpiresAt.Format(time.RFC3339))
+	fmt.Fprintf(io.Stderr, "token %s: %d use(s), site %s, expires %s\n", t.ID, t.MaxUses, t.Site, t.ExpiresAt.Format(time.RFC3339))
 	return nil
 }
 
@@ -396,8 +402,13 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 	name := fs.String("name", "", "user name")
 	role := fs.String("role", "", "tier1, tier2, tier3 or admin")
 	forSSO := fs.Bool("sso", false, "a user who logs in only by single sign-on: no password; their first sign-on with this name ties it to them")
+	sitesFlag := fs.String("sites", "", "the sites the user works, A,B (default: every site)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	sites, err := store.ParseSites(*sitesFlag)
+	if err != nil {
+		return fmt.Errorf("--sites: %w", err)
 	}
 	if !api.ValidUserName(*name) {
 		return errors.New("--name is required: 1-64 letters, digits, '.', '_', '-' or '@'")
@@ -421,7 +432,7 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 			return err
 		}
 	}
-	u := store.User{ID: wire.NewID(), Name: *name, Role: store.Role(*role), PasswordHash: hash, CreatedAt: time.Now()}
+	u := store.User{ID: wire.NewID(), Name: *name, Role: store.Role(*role), PasswordHash: hash, CreatedAt: time.Now(), Sites: sites}
 	if err := st.CreateUser(ctx, u); err != nil {
 		if errors.Is(err, store.ErrExists) {
 			return fmt.Errorf("a user named %q already exists", *name)
@@ -429,8 +440,8 @@ func userAdd(ctx context.Context, args []string, io IO) error {
 		return err
 	}
 	_ = st.AppendAudit(ctx, store.AuditEvent{Time: time.Now(), Actor: "cli", Action: "user.create", Target: u.Name, Outcome: "ok",
-		Detail: map[string]any{"role": u.Role, "sso": *forSSO}})
-	fmt.Fprintf(io.Stdout, "user %s added with role %s\n", u.Name, u.Role)
+		Detail: map[string]any{"role": u.Role, "sso": *forSSO, "sites": siteWords(u.Sites)}})
+	fmt.Fprintf(io.Stdout, "user %s added with role %s, %s\n", u.Name, u.Role, siteWords(u.Sites))
 	return nil
 }
 
@@ -461,8 +472,13 @@ func apitokenCreate(ctx context.Context, args []string, io IO) error {
 	expires := fs.Duration("expires", 90*24*time.Hour, "how long the token is valid")
 	note := fs.String("note", "", "what the token is for")
 	readOnly := fs.Bool("read-only", false, "a token that may only read (GET); every change is refused")
+	sitesFlag := fs.String("sites", "", "narrow the token to these of its user's sites, A,B (default: the user's sites)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	sites, err := store.ParseSites(*sitesFlag)
+	if err != nil {
+		return fmt.Errorf("--sites: %w", err)
 	}
 	if *user == "" {
 		return errors.New("--user is required")
@@ -484,12 +500,12 @@ func apitokenCreate(ctx context.Context, args []string, io IO) error {
 	}
 	now := time.Now()
 	t, secret := api.NewAPIToken(u.ID, *note, now, *expires)
-	t.ReadOnly = *readOnly
+	t.ReadOnly, t.Sites = *readOnly, sites
 	if err := st.CreateAPIToken(ctx, t, auth.HashSecret(secret)); err != nil {
 		return err
 	}
 	_ = st.AppendAudit(ctx, store.AuditEvent{Time: now, Actor: "cli", Action: "apitoken.create", Target: t.ID, Outcome: "ok",
-		Detail: map[string]any{"user": u.Name, "read_only": t.ReadOnly}})
+		Detail: map[string]any{"user": u.Name, "read_only": t.ReadOnly, "sites": siteWords(store.NarrowSites(u.Sites, t.Sites))}})
 	fmt.Fprintln(io.Stdout, secret)
 	fmt.Fprintf(io.Stderr, "API token %s for %s (%s), expires %s\n", t.ID, u.Name, u.Role, t.ExpiresAt.Format(time.RFC3339))
 	return nil

@@ -14,6 +14,7 @@ import (
 // ssoFlags are serve's single sign-on flags (hub/sso).
 type ssoFlags struct {
 	issuer, clientID, secretFile, roles, groupsClaim, breakGlass *string
+	sites                                                        *string
 	createUsers, passwordLogin                                   *bool
 }
 
@@ -24,6 +25,7 @@ func addSSOFlags(fs *flag.FlagSet) ssoFlags {
 		secretFile:    fs.String("oidc-client-secret-file", "", "file holding the hub's client secret at the provider [TIERLINE_OIDC_CLIENT_SECRET_FILE]"),
 		roles:         fs.String("oidc-roles", "", "provider groups that give roles, group=role,... e.g. helpdesk-admins=admin,helpdesk=tier1 (the highest of a user's groups wins) [TIERLINE_OIDC_ROLES]"),
 		groupsClaim:   fs.String("oidc-groups-claim", "groups", "ID-token claim holding the user's groups [TIERLINE_OIDC_GROUPS_CLAIM]"),
+		sites:         fs.String("oidc-sites", "", "provider groups that give sites, group=site,... e.g. berlin-desk=berlin,hq-desk=*; a user works the sites of all their groups, * every site (default: sites as an admin sets them) [TIERLINE_OIDC_SITES]"),
 		createUsers:   fs.Bool("oidc-create-users", false, "create a user at their first sign-on (default: an admin adds them first with `user add --sso`) [TIERLINE_OIDC_CREATE_USERS]"),
 		passwordLogin: fs.Bool("password-login", true, "allow logins with a password; false leaves single sign-on and the --break-glass-admin (default: as set on the admin page; when false, the admin page cannot change it) [TIERLINE_PASSWORD_LOGIN]"),
 		breakGlass:    fs.String("break-glass-admin", "", "with --password-login=false: the one admin who may still log in with a password (and second factor) when the provider is down [TIERLINE_BREAK_GLASS_ADMIN]"),
@@ -48,6 +50,9 @@ func (f ssoFlags) config() (server.SSOConfig, error) {
 	}
 	out.OIDC = sso.Config{Issuer: strings.TrimRight(*f.issuer, "/"), ClientID: *f.clientID, GroupsClaim: *f.groupsClaim,
 		RoleMap: roles, CreateUsers: *f.createUsers}
+	if out.OIDC.SiteMap, err = sso.ParseSiteMap(*f.sites); err != nil {
+		return out, fmt.Errorf("--oidc-sites: %w", err)
+	}
 	if *f.secretFile != "" {
 		b, err := os.ReadFile(*f.secretFile)
 		if err != nil {

@@ -161,6 +161,7 @@ type Store interface {
 	recipeStore       // recipes.go
 	inboxStore        // notifications.go
 	policyStore       // policies.go
+	sitesStore        // admin_sites.go
 	// AppendAudit is where the default Config.Audit writes.
 	AppendAudit(ctx context.Context, e store.AuditEvent) error
 }
@@ -285,6 +286,7 @@ type Console struct {
 	recipes  recipeStore       // recipes.go
 	inbox    inboxStore        // notifications.go
 	policies policyStore       // policies.go
+	sites    sitesStore        // admin_sites.go
 }
 
 // New builds the console and parses its templates.
@@ -295,7 +297,7 @@ func New(cfg Config) (*Console, error) {
 	st := cfg.Store
 	c := &Console{log: cfg.Logger, pages: pages(), logins: newLoginGate(), pingEvery: 20 * time.Second,
 		sessions: st, factors: st, ids: st, passkeys: st, live: st, queue: st, tickets: st, devices: st, fleet: st, kb: st, admin: st, software: st,
-		requests: st, problems: st, recipes: st, inbox: st, policies: st}
+		requests: st, problems: st, recipes: st, inbox: st, policies: st, sites: st}
 	// Pages reach the store only through their area's field above.
 	cfg.Store = nil
 	c.cfg = cfg
@@ -429,6 +431,11 @@ func (c *Console) page(p Page) http.Handler {
 			c.Error(w, r, req, http.StatusForbidden, "This page needs the "+string(p.Role)+" role or higher; you are "+string(req.User.Role)+". Ask an admin if you need it.")
 			return
 		}
+		if !c.siteAllows(w, r, req, p) {
+			return
+		}
+		// The store keeps what the page reads to the user's sites.
+		r = r.WithContext(store.WithSites(r.Context(), req.User.Sites))
 		p.Handle(c, w, r, req)
 	})
 }

@@ -18,6 +18,7 @@ import (
 type liveStore interface {
 	PruneSessions(ctx context.Context, now, idleBefore time.Time) (int, error)
 	GetDevice(ctx context.Context, id string) (store.Device, error)
+	DeviceSite(ctx context.Context, id string) (string, error)
 	LookupSession(ctx context.Context, hash []byte, now time.Time, idle, touchEvery time.Duration) (store.Session, store.User, error)
 }
 
@@ -39,7 +40,11 @@ type Notice struct {
 	// User is who a "notification" notice is for: only that user's pages
 	// hear it, with their unread count and the notification's title and
 	// console link.
-	User   string `json:"-"`
+	User string `json:"-"`
+	// Site is the site of the notice's ticket or device: only pages of
+	// users of that site (or of every site) hear it. "" for notices of no
+	// site (resync, notifications).
+	Site   string `json:"-"`
 	Unread int    `json:"unread,omitempty"`
 	Title  string `json:"title,omitempty"`
 	Link   string `json:"link,omitempty"`
@@ -56,6 +61,9 @@ type subscriber struct {
 	ch     chan Notice
 	device string // telemetry of this device, if any
 	user   string // the page's user, for their notifications
+	// sites are the user's sites (nil: every site), as at subscribing;
+	// the stream ends at the next ping when the session does.
+	sites []string
 }
 
 func newBroker(c *Console) *Broker { return &Broker{c: c, subs: map[*subscriber]struct{}{}} }
@@ -75,6 +83,9 @@ func (c *Console) Publish(n Notice) {
 			continue
 		}
 		if n.Kind == "notification" && s.user != n.User {
+			continue
+		}
+		if n.Site != "" && !store.SeesSite(s.sites, n.Site) {
 			continue
 		}
 		select {
@@ -101,7 +112,7 @@ func (c *Console) PublishTicket(ch tickets.Change) {
 	if len(ch.Events) > 0 {
 		kind = ch.Events[len(ch.Events)-1].Kind()
 	}
-	c.Publish(Notice{Kind: "ticket", ID: t.ID, Number: t.Number, Tier: t.Tier, State: t.State, Event: kind, Device: t.DeviceID})
+	c.Publish(Notice{Kind: "ticket", ID: t.ID, Number: t.Number, Tier: t.Tier, State: t.State, Event: kind, Device: t.DeviceID, Site: siteOrDefault(t.Site)})
 }
 
 // PublishNotification rings the bell on the user's open pages; it fits
@@ -120,11 +131,16 @@ func (c *Console) PublishUnread(user string, unread int) {
 // PublishRun publishes a finished fix run; it fits the gateway's
 // OnRunFinished hook.
 func (c *Console) PublishRun(r store.Run) {
-	c.Publish(Notice{Kind: "run", ID: r.ID, Device: r.DeviceID, Ticket: r.Ticket, State: r.State, Outcome: r.Outcome})
+	site, err := c.live.DeviceSite(context.Background(), r.DeviceID)
+	if err != nil {
+		// Not knowing the device's site, tell only pages of every site.
+		site = "\x00unknown"
+	}
+	c.Publish(Notice{Kind: "run", ID: r.ID, Device: r.DeviceID, Ticket: r.Ticket, State: r.State, Outcome: r.Outcome, Site: site})
 }
 
-func (b *Broker) subscribe(device, user string) *subscriber {
-	s := &subscriber{ch: make(chan Notice, 64), device: device, user: user}
+func (b *Broker) subscribe(device, user string, sites []string) *subscriber {
+	s := &subscriber{ch: make(chan Notice, 64), device: device, user: user, sites: sites}
 	b.mu.Lock()
 	b.subs[s] = struct{}{}
 	b.mu.Unlock()
@@ -190,7 +206,7 @@ func (c *Console) Run(ctx context.Context) {
 			if last[id].Equal(*d.LatestAt) {
 				continue
 			}
-			c.Publish(Notice{Kind: "telemetry", Device: id, Time: *d.LatestAt, Telemetry: d.Summary, State: onlineWord(d.Online)})
+			c.Publish(Notice{Kind: "telemetry", Device: id, Time: *d.LatestAt, Telemetry: d.Summary, State: onlineWord(d.Online), Site: siteOrDefault(d.Site)})
 		}
 		last = keep
 	}
@@ -237,9 +253,15 @@ func (c *Console) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "device id is too long", http.StatusBadRequest)
 		return
 	}
+	if device != "" {
+		if _, err := c.live.DeviceSite(store.WithSites(r.Context(), req.User.Sites), device); err != nil {
+			http.Error(w, "no such device in your sites", http.StatusNotFound)
+			return
+		}
+	}
 	// Subscribed before the page learns the stream is open, so a change
 	// made after the page's "open" (its cue to catch up) is never missed.
-	s := c.broker.subscribe(device, req.User.Name)
+	s := c.broker.subscribe(device, req.User.Name, req.User.Sites)
 	defer c.broker.unsubscribe(s)
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")

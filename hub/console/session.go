@@ -183,7 +183,7 @@ func (c *Console) APISession(r *http.Request) (api.Caller, error) {
 			return api.Caller{}, &api.SessionError{Status: http.StatusForbidden, Code: "csrf", Msg: "refused: missing or wrong CSRF token; send the page's csrf-token meta value as X-CSRF-Token (reload the page if it is old)"}
 		}
 	}
-	return api.Caller{UserID: req.User.ID, Name: req.User.Name, Role: req.User.Role}, nil
+	return api.Caller{UserID: req.User.ID, Name: req.User.Name, Role: req.User.Role, Sites: req.User.Sites}, nil
 }
 
 // lockoutWait is how long a name with n failures in a row must wait after

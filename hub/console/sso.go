@@ -32,6 +32,7 @@ type ssoStore interface {
 	GetUserByName(ctx context.Context, name string) (store.User, error)
 	CreateUser(ctx context.Context, u store.User) error
 	SetUserRole(ctx context.Context, id string, role store.Role) error
+	SetUserSites(ctx context.Context, id string, sites []string) error
 }
 
 // ssoLoginTTL is how long a user has at the provider.
@@ -173,7 +174,7 @@ func (c *Console) ssoUser(ctx context.Context, p *sso.Provider, id sso.Identity,
 			Detail: map[string]any{"from": u.Role, "to": role, "groups": id.Groups}, Remote: r.RemoteAddr})
 		u.Role = role
 	}
-	return u, "", nil
+	return c.ssoSites(ctx, p, id, u, now, r)
 }
 
 // firstSSOLogin ties a new identity to a user: one an admin made for

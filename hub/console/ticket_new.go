@@ -22,6 +22,9 @@ type newTicketData struct {
 	// Templates are the service request templates a request may be filed
 	// from (their fields are read by ticket_new.js from the API).
 	Templates []store.RequestTemplate
+	// Sites are those a ticket without a device may be filed for: the
+	// user's (the sites page's store read keeps to them).
+	Sites []string
 }
 
 // newTicketPage serves the intake form. Opened from a device's page it
@@ -46,6 +49,9 @@ func newTicketPage(c *Console, w http.ResponseWriter, r *http.Request, req *Requ
 			return
 		}
 		d.Device, d.HasDevice = dev, true
+	} else if d.Sites, err = c.sites.ListSites(r.Context()); err != nil {
+		c.Fail(w, r, req, err)
+		return
 	}
 	c.Render(w, r, req, http.StatusOK, "ticket_new.html", View{Title: "New ticket", Scripts: []string{"ticket_new.js"}, Data: d})
 }

@@ -190,6 +190,9 @@ type notice struct {
 	title    string
 	body     string
 	link     string
+	// site is the ticket's or device's: only users of that site (or of
+	// every site) are told.
+	site string
 }
 
 // Handle is the notifier's subscriber to the ticket changes bus.
@@ -235,7 +238,7 @@ func ticketNotice(t store.Ticket, e store.TicketEvent, rs []recipient) (notice, 
 	if _, filed := e.Data.(ticketevent.Filed); filed {
 		key = "ticket:" + t.ID + ":filed"
 	}
-	nt := notice{key: key, ticketID: t.ID, link: "/tickets/" + t.ID}
+	nt := notice{key: key, ticketID: t.ID, link: "/tickets/" + t.ID, site: t.Site}
 	ref := fmt.Sprintf("#%d %s", t.Number, t.Title)
 	byName := func(names ...string) []recipient {
 		var out []recipient
@@ -342,7 +345,7 @@ func (n *Notifier) add(ctx context.Context, rs []recipient, nt notice) error {
 	var to []store.User
 	for _, r := range rs {
 		rule := r.prefs.Rule(nt.event)
-		if !rule.Bell {
+		if !rule.Bell || !store.SeesSite(r.user.Sites, nt.site) {
 			continue
 		}
 		rec := store.Notification{ID: n.cfg.NewID(), UserID: r.user.ID, DedupeKey: nt.key, Event: nt.event, TicketID: nt.ticketID,
@@ -424,7 +427,7 @@ func (n *Notifier) ScanOffline(ctx context.Context) error {
 		if d.LastSeen != nil {
 			seen = *d.LastSeen
 		}
-		nt := notice{event: EvDeviceOffline, key: "device:" + d.ID + ":" + strconv.FormatInt(seen.UnixNano(), 10), deviceID: d.ID,
+		nt := notice{event: EvDeviceOffline, key: "device:" + d.ID + ":" + strconv.FormatInt(seen.UnixNano(), 10), deviceID: d.ID, site: d.Site,
 			link: "/devices/" + d.ID, title: fmt.Sprintf("%s (group %s) is offline since %s UTC", d.Hostname, d.Group, seen.UTC().Format("2006-01-02 15:04"))}
 		var who []recipient
 		for _, r := range rs {

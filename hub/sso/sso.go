@@ -34,6 +34,10 @@ type Config struct {
 	// several mapped groups gets the highest role.
 	GroupsClaim string
 	RoleMap     map[string]store.Role
+	// SiteMap, if set, gives groups sites as RoleMap gives roles: a user
+	// works the sites of all their mapped groups ("*": every site), set
+	// at every login. Empty: sites are kept as an admin set them.
+	SiteMap map[string]string
 	// CreateUsers lets a first login create the user; without it an admin
 	// creates the user first (`tierline-hub user add --sso`).
 	CreateUsers bool
@@ -65,6 +69,11 @@ func (c *Config) Check() error {
 	for g, r := range c.RoleMap {
 		if !r.Valid() || g == "" {
 			return fmt.Errorf("--oidc-roles: %q=%q: give group=role with role tier1, tier2, tier3 or admin", g, r)
+		}
+	}
+	for g, s := range c.SiteMap {
+		if g == "" || s != EverySite && store.ValidateSite(s) != nil {
+			return fmt.Errorf("--oidc-sites: %q=%q: give group=site with a site name or * for every site", g, s)
 		}
 	}
 	if c.GroupsClaim == "" {
@@ -258,4 +267,57 @@ func (p *Provider) SortedGroups() []string {
 	}
 	slices.Sort(gs)
 	return gs
+}
+
+// EverySite in a SiteMap gives a group every site.
+const EverySite = "*"
+
+// ParseSiteMap reads "group=site,group=site" (site * for every site); a
+// group may be named more than once to give several sites.
+func ParseSiteMap(s string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		g, site, ok := strings.Cut(part, "=")
+		g, site = strings.TrimSpace(g), strings.TrimSpace(site)
+		if !ok || g == "" || site != EverySite && store.ValidateSite(site) != nil {
+			return nil, fmt.Errorf("%q: give group=site with a site name or * for every site", part)
+		}
+		if prev, ok := out[g]; ok && prev != EverySite && site != EverySite {
+			site = prev + "|" + site
+		} else if ok {
+			site = EverySite
+		}
+		out[g] = site
+	}
+	return out, nil
+}
+
+// Sites are the sites the identity's groups map to (nil: every site);
+// managed is false when no site mapping is configured, and the user's
+// stored sites stand; ok is false when a mapping is configured and none
+// of the identity's groups gives a site.
+func (p *Provider) Sites(id Identity) (sites []string, managed, ok bool) {
+	if len(p.cfg.SiteMap) == 0 {
+		return nil, false, true
+	}
+	var out []string
+	for _, g := range id.Groups {
+		s, mapped := p.cfg.SiteMap[g]
+		switch {
+		case !mapped:
+			continue
+		case s == EverySite:
+			return nil, true, true
+		}
+		out = append(out, strings.Split(s, "|")...)
+	}
+	if len(out) == 0 {
+		return nil, true, false
+	}
+	slices.Sort(out)
+	return slices.Compact(out), true, true
 }

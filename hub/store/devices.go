@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 )
 
 const deviceCols = `id, public_key, hostname, os, arch, platform, agent_version, grp, token_id,
-	enrolled_at, online, last_seen, revoked_at, last_seq, spool_dropped, summary, latest_at, fixes, replica`
+	enrolled_at, online, last_seen, revoked_at, last_seq, spool_dropped, summary, latest_at, fixes, replica, site`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -24,7 +25,7 @@ func scanDevice(sc rowScanner, extra ...any) (Device, error) {
 	var summary sql.NullString
 	var fixes string
 	dest := []any{&d.ID, &d.PublicKey, &d.Hostname, &d.OS, &d.Arch, &d.Platform, &d.AgentVersion, &d.Group, &d.TokenID,
-		&enrolled, &d.Online, &lastSeen, &revoked, &lastSeq, &dropped, &summary, &latestAt, &fixes, &d.Replica}
+		&enrolled, &d.Online, &lastSeen, &revoked, &lastSeq, &dropped, &summary, &latestAt, &fixes, &d.Replica, &d.Site}
 	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return Device{}, err
 	}
@@ -67,7 +68,8 @@ func (s *Store) DeviceAuth(ctx context.Context, id string) (Device, error) {
 // health check results. ErrNotFound for an unknown id.
 func (s *Store) GetDevice(ctx context.Context, id string) (Device, error) {
 	var latest, inventory sql.NullString
-	d, err := scanDevice(s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+`, latest, inventory FROM devices WHERE id = ?`), id),
+	inSite, siteArgs := siteSuffix(ctx, "site")
+	d, err := scanDevice(s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+`, latest, inventory FROM devices WHERE id = ?`+inSite), append([]any{id}, siteArgs...)...),
 		&latest, &inventory)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Device{}, fmt.Errorf("get device %s: %w", id, ErrNotFound)
@@ -132,6 +134,7 @@ func (s *Store) ListDevices(ctx context.Context, opt ListDevicesOptions) ([]Devi
 		where = append(where, "grp = ?")
 		args = append(args, opt.Group)
 	}
+	where, args = andSite(ctx, where, args, "site")
 	query := `SELECT ` + deviceCols + ` FROM devices`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
@@ -254,8 +257,9 @@ func (s *Store) TouchDevices(ctx context.Context, ids []string, at time.Time) er
 
 // CountDevices counts devices that are not revoked, and those online.
 func (s *Store) CountDevices(ctx context.Context) (total, online int, err error) {
+	inSite, siteArgs := siteSuffix(ctx, "site")
 	err = s.r.QueryRowContext(ctx, s.q(`SELECT COUNT(*), COALESCE(SUM(CASE WHEN online = ? THEN 1 ELSE 0 END), 0)
-		FROM devices WHERE revoked_at IS NULL`), true).Scan(&total, &online)
+		FROM devices WHERE revoked_at IS NULL`+inSite), append([]any{true}, siteArgs...)...).Scan(&total, &online)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count devices: %w", err)
 	}
@@ -393,6 +397,7 @@ func (s *Store) SearchDevices(ctx context.Context, f DeviceSearch) ([]Device, bo
 			args = append(args, f.Check, string(diag.StatusFailing), string(diag.StatusWarning))
 		}
 	}
+	where, args = andSite(ctx, where, args, "d.site")
 	switch f.Updates {
 	case "security":
 		where = append(where, "EXISTS (SELECT 1 FROM device_os_updates u WHERE u.device_id = d.id AND u.security > 0)")
@@ -431,7 +436,8 @@ func (s *Store) SearchDevices(ctx context.Context, f DeviceSearch) ([]Device, bo
 
 // DeviceGroups lists the device groups in use, for the queue's filter.
 func (s *Store) DeviceGroups(ctx context.Context) ([]string, error) {
-	return s.strings(ctx, `SELECT DISTINCT grp FROM devices WHERE grp <> '' ORDER BY grp`)
+	inSite, args := siteSuffix(ctx, "site")
+	return s.strings(ctx, `SELECT DISTINCT grp FROM devices WHERE grp <> ''`+inSite+` ORDER BY grp`, args...)
 }
 
 // DeviceNames maps device ids to hostnames, for lists that show many
@@ -449,7 +455,8 @@ func (s *Store) DeviceNames(ctx context.Context, ids []string) (map[string]strin
 	for len(uniq) > 0 {
 		batch := uniq[:min(len(uniq), 500)]
 		uniq = uniq[len(batch):]
-		rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, hostname FROM devices WHERE id IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`), batch...)
+		inSite, siteArgs := siteSuffix(ctx, "site")
+		rows, err := s.r.QueryContext(ctx, s.q(`SELECT id, hostname FROM devices WHERE id IN (?`+strings.Repeat(", ?", len(batch)-1)+`)`+inSite), append(slices.Clone(batch), siteArgs...)...)
 		if err != nil {
 			return nil, fmt.Errorf("device names: %w", err)
 		}

@@ -140,11 +140,12 @@ func stateOrder(state string) int {
 // holds one row per device and check, without a join: the few revoked
 // devices come from their index.
 func (s *Store) FailingChecks(ctx context.Context) ([]FailingCheck, error) {
+	inSite, siteArgs := deviceSiteSuffix(ctx, "c.device_id")
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT c.name,
 		SUM(CASE WHEN c.status = ? THEN 1 ELSE 0 END), SUM(CASE WHEN c.status = ? THEN 1 ELSE 0 END)
 		FROM check_state c
-		WHERE c.status IN (?, ?) AND c.device_id NOT IN (SELECT id FROM devices WHERE revoked_at IS NOT NULL)
-		GROUP BY c.name`), string(diag.StatusFailing), string(diag.StatusWarning), string(diag.StatusFailing), string(diag.StatusWarning))
+		WHERE c.status IN (?, ?) AND c.device_id NOT IN (SELECT id FROM devices WHERE revoked_at IS NOT NULL)`+inSite+`
+		GROUP BY c.name`), append([]any{string(diag.StatusFailing), string(diag.StatusWarning), string(diag.StatusFailing), string(diag.StatusWarning)}, siteArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("failing checks: %w", err)
 	}
@@ -179,11 +180,13 @@ func (s *Store) TopProblems(ctx context.Context, limit int) ([]ProblemCount, err
 	if limit <= 0 {
 		limit = 10
 	}
+	inSite, siteArgs := siteSuffix(ctx, "t.site")
+	shared, sharedArgs := sharedSuffix(ctx, "p.site")
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT p.id, p.title, p.state, COUNT(*) AS n
 		FROM tickets t JOIN problems p ON p.id = t.problem_id
-		WHERE t.problem_id <> ''
+		WHERE t.problem_id <> ''`+inSite+shared+`
 		GROUP BY p.id, p.title, p.state
-		ORDER BY n DESC, p.id LIMIT ?`), limit)
+		ORDER BY n DESC, p.id LIMIT ?`), append(append(siteArgs, sharedArgs...), limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("top problems: %w", err)
 	}
@@ -211,9 +214,13 @@ func (s *Store) SLABreachesPerDay(ctx context.Context, from, to time.Time) ([]Da
 	if !from.Before(to) {
 		return []DayCount{}, nil
 	}
+	inSite, siteArgs := "", []any(nil)
+	if c, a := siteCond(ctx, "site"); c != "" {
+		inSite, siteArgs = " AND ticket_id IN (SELECT id FROM tickets WHERE "+c+")", a
+	}
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT time / CAST(? AS BIGINT) AS day, COUNT(*) FROM ticket_events
-		WHERE time >= ? AND time < ? AND kind = ? GROUP BY 1`),
-		nsPerDay, from.UnixNano(), to.UnixNano(), "sla_breach")
+		WHERE time >= ? AND time < ? AND kind = ?`+inSite+` GROUP BY 1`),
+		append([]any{nsPerDay, from.UnixNano(), to.UnixNano(), "sla_breach"}, siteArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("sla breaches per day: %w", err)
 	}
@@ -243,9 +250,10 @@ func (s *Store) SLABreachesPerDay(ctx context.Context, from, to time.Time) ([]Da
 // table; "state || ”" keeps the planner from reading every done run
 // through runs_state_expires instead, which is slower than the scan.
 func (s *Store) FixRates(ctx context.Context, from, to time.Time) ([]FixRate, error) {
+	inSite, siteArgs := deviceSiteSuffix(ctx, "device_id")
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT fix, outcome, COUNT(*) FROM runs
-		WHERE state || '' = ? AND finished_at >= ? AND finished_at < ? GROUP BY fix, outcome`),
-		RunDone, from.UnixNano(), to.UnixNano())
+		WHERE state || '' = ? AND finished_at >= ? AND finished_at < ?`+inSite+` GROUP BY fix, outcome`),
+		append([]any{RunDone, from.UnixNano(), to.UnixNano()}, siteArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("fix rates: %w", err)
 	}

@@ -60,6 +60,8 @@ type Article struct {
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
 	UpdatedBy    string    `json:"updated_by"`
+	// Site keeps the article to one site; "" shares it with every site.
+	Site string `json:"site,omitempty"`
 }
 
 // ArticleEdit is the editable part of an article.
@@ -101,16 +103,18 @@ type ArticleHit struct {
 	MatchedChecks []string `json:"matched_checks,omitempty"`
 }
 
-const articleCols = `id, title, body, state, checks, fixes, source_ticket, created_by, created_at, updated_at, updated_by`
+const articleCols = `id, title, body, state, checks, fixes, source_ticket, created_by, created_at, updated_at, updated_by, site`
 
 func scanArticle(sc rowScanner, extra ...any) (Article, error) {
 	var a Article
 	var checks, fixes string
 	var created, updated int64
-	dest := append([]any{&a.ID, &a.Title, &a.Body, &a.State, &checks, &fixes, &a.SourceTicket, &a.CreatedBy, &created, &updated, &a.UpdatedBy}, extra...)
+	var site sql.NullString
+	dest := append([]any{&a.ID, &a.Title, &a.Body, &a.State, &checks, &fixes, &a.SourceTicket, &a.CreatedBy, &created, &updated, &a.UpdatedBy, &site}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return a, err
 	}
+	a.Site = site.String
 	a.Checks, a.Fixes = splitList(checks), splitList(fixes)
 	a.CreatedAt, a.UpdatedAt = fromNS(created), fromNS(updated)
 	return a, nil
@@ -182,9 +186,12 @@ func (s *Store) CreateArticle(ctx context.Context, a Article) (Article, error) {
 	}
 	a.CreatedAt = fromNS(a.CreatedAt.UnixNano())
 	a.UpdatedAt, a.UpdatedBy = a.CreatedAt, a.CreatedBy
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO articles (`+articleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	if err := checkRecordSite(ctx, a.Site); err != nil {
+		return a, fmt.Errorf("create article: %w", err)
+	}
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO articles (`+articleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		a.ID, a.Title, a.Body, a.State, strings.Join(a.Checks, ","), strings.Join(a.Fixes, ","), a.SourceTicket,
-		a.CreatedBy, a.CreatedAt.UnixNano(), a.UpdatedAt.UnixNano(), a.UpdatedBy)
+		a.CreatedBy, a.CreatedAt.UnixNano(), a.UpdatedAt.UnixNano(), a.UpdatedBy, nullSite(a.Site))
 	if isUniqueViolation(err) {
 		return a, fmt.Errorf("article %s: %w", a.ID, ErrExists)
 	}
@@ -206,6 +213,9 @@ func (s *Store) UpdateArticle(ctx context.Context, id string, e ArticleEdit, by 
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		cur, err := s.getArticle(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		if err := writableSite(ctx, "article "+id, cur.Site); err != nil {
 			return err
 		}
 		if len(onlyIn) > 0 && !slices.Contains(onlyIn, cur.State) {
@@ -238,6 +248,9 @@ func (s *Store) SetArticleState(ctx context.Context, id, state, by string, at ti
 		if err != nil {
 			return err
 		}
+		if err := writableSite(ctx, "article "+id, cur.Site); err != nil {
+			return err
+		}
 		from = cur.State
 		if len(onlyFrom) > 0 && !slices.Contains(onlyFrom, from) {
 			return fmt.Errorf("%w: article %s is %s now; reload it and ask someone allowed to move %s articles", ErrArticleTransition, id, from, from)
@@ -266,7 +279,8 @@ func (s *Store) GetArticle(ctx context.Context, id string) (Article, error) {
 }
 
 func (s *Store) getArticle(ctx context.Context, db execer, id string) (Article, error) {
-	a, err := scanArticle(db.QueryRowContext(ctx, s.q(`SELECT `+articleCols+` FROM articles WHERE id = ?`), id))
+	inSite, siteArgs := sharedSuffix(ctx, "site")
+	a, err := scanArticle(db.QueryRowContext(ctx, s.q(`SELECT `+articleCols+` FROM articles WHERE id = ?`+inSite), append([]any{id}, siteArgs...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("article %s: %w", id, ErrNotFound)
 	}
@@ -300,6 +314,9 @@ func clampLimit(n int) int {
 func (s *Store) ListArticles(ctx context.Context, f ArticleFilter) ([]Article, error) {
 	var args []any
 	where := stateIn("state", f.States, &args)
+	inSite, siteArgs := sharedSuffix(ctx, "site")
+	where += inSite
+	args = append(args, siteArgs...)
 	args = append(args, clampLimit(f.Limit))
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+articleCols+` FROM articles WHERE 1 = 1`+where+` ORDER BY updated_at DESC, id LIMIT ?`), args...)
 	if err != nil {
@@ -386,6 +403,9 @@ func (s *Store) SearchArticles(ctx context.Context, q ArticleQuery) ([]ArticleHi
 		args = append(args, strings.Join(words, " | "))
 		args = append(args, checkArgs...)
 		where := stateIn("a.state", q.States, &args)
+		inSite, siteArgs := sharedSuffix(ctx, "a.site")
+		where += inSite
+		args = append(args, siteArgs...)
 		args = append(args, limit)
 		query = `SELECT ` + prefixed("m.", articleCols) + `, m.boost, m.rank,
 				ts_headline('simple', m.body, m.tq, 'StartSel=**, StopSel=**, MaxWords=30, MinWords=12, MaxFragments=1')
@@ -403,6 +423,9 @@ func (s *Store) SearchArticles(ctx context.Context, q ArticleQuery) ([]ArticleHi
 		args = append(args, checkArgs...)
 		args = append(args, checkArgs...)
 		where := stateIn("a.state", q.States, &args)
+		inSite, siteArgs := sharedSuffix(ctx, "a.site")
+		where += inSite
+		args = append(args, siteArgs...)
 		args = append(args, limit)
 		// bm25 is lower for better matches; title counts ten times body.
 		query = `WITH hits AS (
@@ -416,6 +439,9 @@ func (s *Store) SearchArticles(ctx context.Context, q ArticleQuery) ([]ArticleHi
 		args = append(args, checkArgs...)
 		args = append(args, checkArgs...)
 		where := stateIn("a.state", q.States, &args)
+		inSite, siteArgs := sharedSuffix(ctx, "a.site")
+		where += inSite
+		args = append(args, siteArgs...)
 		args = append(args, limit)
 		query = `SELECT ` + prefixed("a.", articleCols) + `, ` + boost + ` AS boost, 0.0, ''
 			FROM articles a WHERE ` + boost + ` > 0` + where + `

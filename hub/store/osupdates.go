@@ -94,9 +94,10 @@ func (s *Store) ListOSUpdates(ctx context.Context, f OSUpdatesFilter) ([]OSUpdat
 	if f.Security {
 		cond, order = "u.security > 0", "COALESCE(u.oldest_security, u.reported_at)"
 	}
+	inSite, siteArgs := siteSuffix(ctx, "d.site")
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+osUpdatesCols+`
 		FROM device_os_updates u JOIN devices d ON d.id = u.device_id
-		WHERE d.revoked_at IS NULL AND `+cond+` ORDER BY `+order+`, d.hostname, d.id LIMIT ? OFFSET ?`), limit+1, max(f.Offset, 0))
+		WHERE d.revoked_at IS NULL AND `+cond+inSite+` ORDER BY `+order+`, d.hostname, d.id LIMIT ? OFFSET ?`), append(siteArgs, limit+1, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, false, fmt.Errorf("list update status: %w", err)
 	}

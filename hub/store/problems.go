@@ -33,15 +33,19 @@ type Problem struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// Tickets counts the tickets linked to it (ListProblems, GetProblem).
 	Tickets int `json:"tickets"`
+	// Site keeps the problem to one site; "" shares it with every site.
+	Site string `json:"site,omitempty"`
 }
 
 const problemCols = `p.id, p.title, p.state, p.root_cause, p.workaround, p.signature, p.created_by, p.created_at, p.updated_at,
-	(SELECT COUNT(*) FROM tickets t WHERE t.problem_id = p.id)`
+	(SELECT COUNT(*) FROM tickets t WHERE t.problem_id = p.id), p.site`
 
 func scanProblem(sc rowScanner) (Problem, error) {
 	var p Problem
 	var created, updated int64
-	err := sc.Scan(&p.ID, &p.Title, &p.State, &p.RootCause, &p.Workaround, &p.Signature, &p.CreatedBy, &created, &updated, &p.Tickets)
+	var site sql.NullString
+	err := sc.Scan(&p.ID, &p.Title, &p.State, &p.RootCause, &p.Workaround, &p.Signature, &p.CreatedBy, &created, &updated, &p.Tickets, &site)
+	p.Site = site.String
 	p.CreatedAt, p.UpdatedAt = fromNS(created), fromNS(updated)
 	return p, err
 }
@@ -54,9 +58,12 @@ func (s *Store) CreateProblem(ctx context.Context, p Problem) error {
 	if p.State == "" {
 		p.State = ProblemOpen
 	}
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO problems (id, title, state, root_cause, workaround, signature, created_by, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`), p.ID, p.Title, p.State, p.RootCause, p.Workaround, p.Signature, p.CreatedBy,
-		p.CreatedAt.UnixNano(), p.CreatedAt.UnixNano())
+	if err := checkRecordSite(ctx, p.Site); err != nil {
+		return fmt.Errorf("create problem: %w", err)
+	}
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO problems (id, title, state, root_cause, workaround, signature, created_by, created_at, updated_at, site)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`), p.ID, p.Title, p.State, p.RootCause, p.Workaround, p.Signature, p.CreatedBy,
+		p.CreatedAt.UnixNano(), p.CreatedAt.UnixNano(), nullSite(p.Site))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("create problem %s: %w", p.ID, ErrExists)
 	}
@@ -68,8 +75,9 @@ func (s *Store) CreateProblem(ctx context.Context, p Problem) error {
 
 // UpdateProblem stores a problem's title, state, root cause and workaround.
 func (s *Store) UpdateProblem(ctx context.Context, p Problem, at time.Time) error {
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE problems SET title = ?, state = ?, root_cause = ?, workaround = ?, updated_at = ? WHERE id = ?`),
-		p.Title, p.State, p.RootCause, p.Workaround, at.UnixNano(), p.ID)
+	inSite, siteArgs := siteSuffix(ctx, "site")
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE problems SET title = ?, state = ?, root_cause = ?, workaround = ?, updated_at = ? WHERE id = ?`+inSite),
+		append([]any{p.Title, p.State, p.RootCause, p.Workaround, at.UnixNano(), p.ID}, siteArgs...)...)
 	if err != nil {
 		return fmt.Errorf("update problem %s: %w", p.ID, err)
 	}
@@ -81,7 +89,8 @@ func (s *Store) UpdateProblem(ctx context.Context, p Problem, at time.Time) erro
 
 // GetProblem returns a problem.
 func (s *Store) GetProblem(ctx context.Context, id string) (Problem, error) {
-	p, err := scanProblem(s.r.QueryRowContext(ctx, s.q(`SELECT `+problemCols+` FROM problems p WHERE p.id = ?`), id))
+	inSite, siteArgs := sharedSuffix(ctx, "p.site")
+	p, err := scanProblem(s.r.QueryRowContext(ctx, s.q(`SELECT `+problemCols+` FROM problems p WHERE p.id = ?`+inSite), append([]any{id}, siteArgs...)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("problem %s: %w", id, ErrNotFound)
 	}
@@ -97,11 +106,14 @@ func (s *Store) ListProblems(ctx context.Context, state string, limit int) ([]Pr
 	if limit <= 0 {
 		limit = 100
 	}
-	query, args := `SELECT `+problemCols+` FROM problems p`, []any{}
+	query, args := `SELECT `+problemCols+` FROM problems p WHERE 1 = 1`, []any{}
 	if state != "" {
-		query += ` WHERE p.state = ?`
+		query += ` AND p.state = ?`
 		args = append(args, state)
 	}
+	inSite, siteArgs := sharedSuffix(ctx, "p.site")
+	query += inSite
+	args = append(args, siteArgs...)
 	query += ` ORDER BY p.updated_at DESC, p.id LIMIT ?`
 	rows, err := s.r.QueryContext(ctx, s.q(query), append(args, limit)...)
 	if err != nil {
@@ -132,8 +144,9 @@ type ProblemProposal struct {
 // signature across the fleet; groups spanning minDevices devices or more
 // are proposed, largest first.
 func (s *Store) ProblemProposals(ctx context.Context, minDevices int) ([]ProblemProposal, error) {
+	inSite, siteArgs := siteSuffix(ctx, "site")
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT signature, id, device_id FROM tickets
-		WHERE signature <> '' AND problem_id = '' AND state NOT IN (?, ?) ORDER BY signature, created_at`), TicketResolved, TicketClosed)
+		WHERE signature <> '' AND problem_id = '' AND state NOT IN (?, ?)`+inSite+` ORDER BY signature, created_at`), append([]any{TicketResolved, TicketClosed}, siteArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("problem proposals: %w", err)
 	}

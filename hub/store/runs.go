@@ -237,7 +237,8 @@ func (s *Store) createRuns(ctx context.Context, tx *sql.Tx, b *RunBatch, runs []
 // GetRun returns a run with its result.
 func (s *Store) GetRun(ctx context.Context, id string) (Run, error) {
 	var result sql.NullString
-	r, err := scanRun(s.r.QueryRowContext(ctx, s.q(`SELECT `+runCols+`, result FROM runs WHERE id = ?`), id), &result)
+	inSite, siteArgs := deviceSiteSuffix(ctx, "device_id")
+	r, err := scanRun(s.r.QueryRowContext(ctx, s.q(`SELECT `+runCols+`, result FROM runs WHERE id = ?`+inSite), append([]any{id}, siteArgs...)...), &result)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("run %s: %w", id, ErrNotFound)
 	}
@@ -263,6 +264,9 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 			where = append(where, col+" = ?")
 			args = append(args, v)
 		}
+	}
+	if c, a := deviceSiteCond(ctx, "device_id"); c != "" {
+		where, args = append(where, c), append(args, a...)
 	}
 	query := `SELECT ` + runCols + ` FROM runs`
 	if len(where) > 0 {

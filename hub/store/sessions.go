@@ -52,11 +52,13 @@ func (s *Store) LookupSession(ctx context.Context, hash []byte, now time.Time, i
 	var role string
 	var created, seen, expires, ucreated int64
 	var udisabled sql.NullInt64
+	var usites string
 	err := s.r.QueryRowContext(ctx, s.q(`SELECT s.id_hash, s.user_id, s.csrf, s.created_at, s.last_seen, s.expires_at,
-		u.id, u.name, u.role, u.password_hash, u.created_at, u.disabled_at, u.available
+		u.id, u.name, u.role, u.password_hash, u.created_at, u.disabled_at, u.available, u.sites
 		FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?`), hash).
 		Scan(&se.IDHash, &se.UserID, &se.CSRF, &created, &seen, &expires,
-			&u.ID, &u.Name, &role, &u.PasswordHash, &ucreated, &udisabled, &u.Available)
+			&u.ID, &u.Name, &role, &u.PasswordHash, &ucreated, &udisabled, &u.Available, &usites)
+	u.Sites = splitSites(usites)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Session{}, User{}, fmt.Errorf("look up session: %w", ErrNotFound)
 	}

@@ -86,9 +86,10 @@ func (s *Store) SearchSoftware(ctx context.Context, f SoftwareSearch) ([]Softwar
 		// LIKE patterns differently, and a range needs no escaping.
 		cond, args = "w.name_key >= ? AND w.name_key < ?", []any{prefix, prefix + "\U0010FFFF"}
 	}
+	inSite, siteArgs := siteSuffix(ctx, "d.site")
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT d.id, d.hostname, d.online, w.name, w.version, w.source, w.publisher, w.installed
 		FROM device_software w JOIN devices d ON d.id = w.device_id
-		WHERE `+cond+` AND d.revoked_at IS NULL`), args...)
+		WHERE `+cond+` AND d.revoked_at IS NULL`+inSite), append(args, siteArgs...)...)
 	if err != nil {
 		return nil, false, fmt.Errorf("search software: %w", err)
 	}

@@ -193,6 +193,9 @@ func TestTokens(t *testing.T) {
 		rev := now
 		toks[0].Uses = 2
 		toks[2].RevokedAt = &rev
+		for i := range toks {
+			toks[i].Site = store.DefaultSite // a token made without a site enrolls to the default one
+		}
 		want := []store.Token{toks[2], toks[1], toks[0]}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("ListTokens (-want +got):\n%s", diff)

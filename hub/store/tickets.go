@@ -101,8 +101,11 @@ type Ticket struct {
 	// (GetTicket only; nil for a ticket not filed from a template).
 	Request       *ticketevent.RequestForm `json:"request,omitempty"`
 	HasScreenshot bool                     `json:"has_screenshot,omitempty"`
-	CreatedAt     time.Time                `json:"created_at"`
-	UpdatedAt     time.Time                `json:"updated_at"`
+	// Site is the ticket's site: its device's, or the one it was filed
+	// for when it has no device (DefaultSite when none was given).
+	Site      string    `json:"site"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 	TicketState
 }
 
@@ -224,7 +227,7 @@ const ticketCols = `id, number, device_id, request_id, requester, title, body, c
 	screenshot IS NOT NULL, created_at, updated_at, state, waiting_reason, tier, impact, urgency, priority, assignee, collaborators, problem_id,
 	vendor_id, vendor_ref, vendor_due, resolution, csat, first_response_at, resolved_at, closed_at, tier_entered_at,
 	clock_used_ns, clock_since, clock_running, warned_pct, escalations, breaches, next_check_at, events,
-	vendor_target_ns, tier_responded_at, response_breached, response_breaches`
+	vendor_target_ns, tier_responded_at, response_breached, response_breaches, site`
 
 func scanTicket(sc rowScanner, extra ...any) (Ticket, error) {
 	var t Ticket
@@ -237,7 +240,7 @@ func scanTicket(sc rowScanner, extra ...any) (Ticket, error) {
 		&t.HasScreenshot, &created, &updated, &t.State, &t.WaitingReason, &t.Tier, &t.Impact, &t.Urgency, &t.Priority, &t.Assignee, &collab, &t.ProblemID,
 		&t.VendorID, &t.VendorRef, &vendorDue, &t.Resolution, &csat, &firstResp, &resolved, &closed, &entered,
 		&used, &since, &t.ClockRunning, &t.WarnedPct, &t.Escalations, &t.Breaches, &next, &t.Events,
-		&vendorTarget, &responded, &t.ResponseBreached, &t.ResponseBreaches}
+		&vendorTarget, &responded, &t.ResponseBreached, &t.ResponseBreaches, &t.Site}
 	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return t, err
 	}
@@ -315,6 +318,23 @@ func (s *Store) createTicket(ctx context.Context, t Ticket, events []TicketEvent
 		if t.Type == "" {
 			t.Type = TypeIncident
 		}
+		if t.DeviceID != "" {
+			// A device's ticket is in the device's site, whatever the
+			// caller said.
+			err := tx.QueryRowContext(ctx, s.q(`SELECT site FROM devices WHERE id = ?`), t.DeviceID).Scan(&t.Site)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("create ticket: site of device %s: %w", t.DeviceID, err)
+			}
+		}
+		if t.Site == "" {
+			t.Site = DefaultSite
+		}
+		if err := ValidateSite(t.Site); err != nil {
+			return fmt.Errorf("create ticket: %w", err)
+		}
+		if !SeesSite(SitesOf(ctx), t.Site) {
+			return fmt.Errorf("create ticket: site %s: %w", t.Site, ErrNotFound)
+		}
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(number), 0) + 1 FROM tickets`).Scan(&t.Number); err != nil {
 			return fmt.Errorf("create ticket: number: %w", err)
 		}
@@ -335,10 +355,10 @@ func (s *Store) createTicket(ctx context.Context, t Ticket, events []TicketEvent
 			t.HasScreenshot = true
 		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO tickets (id, number, device_id, request_id, requester, title, body, category, queue, channel, ticket_type,
-			signature, snapshot, tried, screenshot, created_at, updated_at, state, tier, impact, urgency, priority, tier_entered_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			signature, snapshot, tried, screenshot, created_at, updated_at, state, tier, impact, urgency, priority, tier_entered_at, site)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			t.ID, t.Number, t.DeviceID, t.RequestID, t.Requester, t.Title, t.Body, t.Category, t.Queue, t.Channel, t.Type, t.Signature, snap, tried, shot,
-			t.CreatedAt.UnixNano(), t.UpdatedAt.UnixNano(), t.State, t.Tier, t.Impact, t.Urgency, t.Priority, t.TierEnteredAt.UnixNano()); err != nil {
+			t.CreatedAt.UnixNano(), t.UpdatedAt.UnixNano(), t.State, t.Tier, t.Impact, t.Urgency, t.Priority, t.TierEnteredAt.UnixNano(), t.Site); err != nil {
 			return fmt.Errorf("create ticket %s: %w", t.ID, err)
 		}
 		if err := s.appendTicketEvents(ctx, tx, t.ID, events); err != nil {
@@ -453,7 +473,8 @@ func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(t *Ticket) 
 			lock = " FOR UPDATE"
 		}
 		var err error
-		t, err = scanTicket(tx.QueryRowContext(ctx, s.q(`SELECT `+ticketCols+` FROM tickets WHERE id = ?`+lock), id))
+		inSite, siteArgs := siteSuffix(ctx, "site")
+		t, err = scanTicket(tx.QueryRowContext(ctx, s.q(`SELECT `+ticketCols+` FROM tickets WHERE id = ?`+inSite+lock), append([]any{id}, siteArgs...)...))
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("ticket %s: %w", id, ErrNotFound)
 		}
@@ -483,7 +504,8 @@ func (s *Store) UpdateTicket(ctx context.Context, id string, fn func(t *Ticket) 
 // GetTicket returns a ticket with its snapshot and self-help record.
 func (s *Store) GetTicket(ctx context.Context, id string) (Ticket, error) {
 	var snap, tried sql.NullString
-	t, err := scanTicket(s.r.QueryRowContext(ctx, s.q(`SELECT `+ticketCols+`, snapshot, tried FROM tickets WHERE id = ?`), id), &snap, &tried)
+	inSite, siteArgs := siteSuffix(ctx, "site")
+	t, err := scanTicket(s.r.QueryRowContext(ctx, s.q(`SELECT `+ticketCols+`, snapshot, tried FROM tickets WHERE id = ?`+inSite), append([]any{id}, siteArgs...)...), &snap, &tried)
 	if errors.Is(err, sql.ErrNoRows) {
 		return t, fmt.Errorf("ticket %s: %w", id, ErrNotFound)
 	}
@@ -559,7 +581,8 @@ func (s *Store) selfHelp(ctx context.Context, t Ticket) (*wire.SelfHelp, error) 
 // TicketScreenshot returns the screenshot attached to a ticket.
 func (s *Store) TicketScreenshot(ctx context.Context, id string) ([]byte, error) {
 	var b []byte
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT screenshot FROM tickets WHERE id = ? AND screenshot IS NOT NULL`), id).Scan(&b)
+	inSite, siteArgs := siteSuffix(ctx, "site")
+	err := s.r.QueryRowContext(ctx, s.q(`SELECT screenshot FROM tickets WHERE id = ? AND screenshot IS NOT NULL`+inSite), append([]any{id}, siteArgs...)...).Scan(&b)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("screenshot of ticket %s: %w", id, ErrNotFound)
 	}
@@ -602,6 +625,7 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, erro
 		where = append(where, "(LOWER(title) LIKE ? OR LOWER(body) LIKE ?)")
 		args = append(args, like, like)
 	}
+	where, args = andSite(ctx, where, args, "site")
 	query := `SELECT ` + ticketCols + ` FROM tickets`
 	if len(where) > 0 {
 		query += " WHERE " + strings.Join(where, " AND ")
@@ -634,7 +658,11 @@ func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, erro
 
 // CountTickets counts tickets by tier and state.
 func (s *Store) CountTickets(ctx context.Context) (map[int]map[string]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT tier, state, COUNT(*) FROM tickets GROUP BY tier, state`)
+	query, args := `SELECT tier, state, COUNT(*) FROM tickets GROUP BY tier, state`, []any(nil)
+	if c, a := siteCond(ctx, "site"); c != "" {
+		query, args = `SELECT tier, state, COUNT(*) FROM tickets WHERE `+c+` GROUP BY tier, state`, a
+	}
+	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("count tickets: %w", err)
 	}
@@ -656,15 +684,20 @@ func (s *Store) CountTickets(ctx context.Context) (map[int]map[string]int, error
 
 // TicketEvents returns a ticket's timeline, oldest first.
 func (s *Store) TicketEvents(ctx context.Context, id string) ([]TicketEvent, error) {
+	if c, a := siteCond(ctx, "site"); c != "" {
+		return s.queryTicketEvents(ctx, `SELECT id, ticket_id, time, actor, kind, data FROM ticket_events
+			WHERE ticket_id = ? AND ticket_id IN (SELECT id FROM tickets WHERE `+c+`) ORDER BY id`, append([]any{id}, a...)...)
+	}
 	return s.queryTicketEvents(ctx, `SELECT id, ticket_id, time, actor, kind, data FROM ticket_events WHERE ticket_id = ? ORDER BY id`, id)
 }
 
 // TicketEventsOf returns the timelines of tickets created in [from, to),
 // oldest event first, for metrics.
 func (s *Store) TicketEventsOf(ctx context.Context, from, to time.Time) ([]TicketEvent, error) {
+	inSite, siteArgs := siteSuffix(ctx, "t.site")
 	return s.queryTicketEvents(ctx, `SELECT e.id, e.ticket_id, e.time, e.actor, e.kind, e.data FROM ticket_events e
-		JOIN tickets t ON t.id = e.ticket_id WHERE t.created_at >= ? AND t.created_at < ? ORDER BY e.ticket_id, e.id`,
-		from.UnixNano(), to.UnixNano())
+		JOIN tickets t ON t.id = e.ticket_id WHERE t.created_at >= ? AND t.created_at < ?`+inSite+` ORDER BY e.ticket_id, e.id`,
+		append([]any{from.UnixNano(), to.UnixNano()}, siteArgs...)...)
 }
 
 func (s *Store) queryTicketEvents(ctx context.Context, query string, args ...any) ([]TicketEvent, error) {
@@ -787,13 +820,14 @@ type SessionCounts struct {
 func (s *Store) HelpSessionCounts(ctx context.Context, from, to time.Time, window time.Duration, now time.Time) (SessionCounts, error) {
 	var c SessionCounts
 	w := int64(window)
+	inSite, siteArgs := deviceSiteSuffix(ctx, "s.device_id")
 	rows, err := s.r.QueryContext(ctx, s.q(`SELECT s.ticket, s.failing, s.recovered, s.ended,
 		EXISTS (SELECT 1 FROM help_sessions o WHERE o.device_id = s.device_id AND o.started > s.ended AND o.started <= s.ended + ?)
 		OR EXISTS (SELECT 1 FROM tickets t WHERE t.device_id = s.device_id AND t.created_at > s.ended AND t.created_at <= s.ended + ?)
 		OR (s.user_name <> '' AND (
 			EXISTS (SELECT 1 FROM help_sessions o WHERE o.user_name = s.user_name AND o.started > s.ended AND o.started <= s.ended + ?)
 			OR EXISTS (SELECT 1 FROM tickets t WHERE t.requester = s.user_name AND t.created_at > s.ended AND t.created_at <= s.ended + ?)))
-		FROM help_sessions s WHERE s.ended >= ? AND s.ended < ?`), w, w, w, w, from.UnixNano(), to.UnixNano())
+		FROM help_sessions s WHERE s.ended >= ? AND s.ended < ?`+inSite), append([]any{w, w, w, w, from.UnixNano(), to.UnixNano()}, siteArgs...)...)
 	if err != nil {
 		return c, fmt.Errorf("help sessions: %w", err)
 	}
@@ -896,7 +930,7 @@ const queueKey = `(CASE WHEN clock_running AND clock_since IS NOT NULL THEN cloc
 // follow. It uses the partial index tickets_console_queue, so a page costs
 // the same with 100 or 100,000 tickets.
 func (s *Store) QueueTickets(ctx context.Context, f QueueFilter) ([]Ticket, bool, error) {
-	query, args, limit := queueQuery(f)
+	query, args, limit := queueQuery(ctx, f)
 	rows, err := s.r.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("queue tickets: %w", err)
@@ -920,7 +954,7 @@ func (s *Store) QueueTickets(ctx context.Context, f QueueFilter) ([]Ticket, bool
 	return out, more, nil
 }
 
-func queueQuery(f QueueFilter) (string, []any, int) {
+func queueQuery(ctx context.Context, f QueueFilter) (string, []any, int) {
 	where := []string{`state NOT IN ('resolved', 'closed')`}
 	var args []any
 	if f.Tier > 0 {
@@ -947,6 +981,7 @@ func queueQuery(f QueueFilter) (string, []any, int) {
 		where = append(where, "(assignee = ? OR id IN (SELECT ticket_id FROM ticket_collaborators WHERE user_name = ?))")
 		args = append(args, f.Mine, f.Mine)
 	}
+	where, args = andSite(ctx, where, args, "site")
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -960,7 +995,7 @@ func queueQuery(f QueueFilter) (string, []any, int) {
 // ExplainQueue returns the database's plan for the queue query of f, one
 // line per step, to check that it runs on an index.
 func (s *Store) ExplainQueue(ctx context.Context, f QueueFilter) ([]string, error) {
-	query, args, _ := queueQuery(f)
+	query, args, _ := queueQuery(ctx, f)
 	prefix := "EXPLAIN QUERY PLAN "
 	if s.dialect == DialectPostgres {
 		prefix = "EXPLAIN "
@@ -989,8 +1024,9 @@ func (s *Store) ExplainQueue(ctx context.Context, f QueueFilter) ([]string, erro
 // QueueCounts counts open tickets per tier (1-4), for the queue's tabs. It
 // reads only the open entries of the tickets_queue index (tier, state).
 func (s *Store) QueueCounts(ctx context.Context) (map[int]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT tier, COUNT(*) FROM tickets
-		WHERE tier IN (1, 2, 3, 4) AND state IN ('new', 'open', 'waiting_user', 'waiting_vendor') GROUP BY tier`)
+	inSite, siteArgs := siteSuffix(ctx, "site")
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT tier, COUNT(*) FROM tickets
+		WHERE tier IN (1, 2, 3, 4) AND state IN ('new', 'open', 'waiting_user', 'waiting_vendor')`+inSite+` GROUP BY tier`), siteArgs...)
 	if err != nil {
 		return nil, fmt.Errorf("queue counts: %w", err)
 	}

@@ -20,10 +20,16 @@ func (s *Store) CreateToken(ctx context.Context, t Token, secretHash []byte) err
 	if t.CreatedAt.IsZero() {
 		t.CreatedAt = time.Now()
 	}
+	if t.Site == "" {
+		t.Site = DefaultSite
+	}
+	if err := ValidateSite(t.Site); err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
 	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO enroll_tokens
-		(id, secret_hash, note, created_by, created_at, expires_at, max_uses, uses, revoked_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		t.ID, secretHash, t.Note, t.CreatedBy, t.CreatedAt.UnixNano(), ns(t.ExpiresAt), t.MaxUses, t.Uses, nsPtr(t.RevokedAt))
+		(id, secret_hash, note, created_by, created_at, expires_at, max_uses, uses, revoked_at, site)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		t.ID, secretHash, t.Note, t.CreatedBy, t.CreatedAt.UnixNano(), ns(t.ExpiresAt), t.MaxUses, t.Uses, nsPtr(t.RevokedAt), t.Site)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("create token %s: %w", t.ID, ErrExists)
 	}
@@ -35,7 +41,7 @@ func (s *Store) CreateToken(ctx context.Context, t Token, secretHash []byte) err
 
 // ListTokens lists enrollment tokens, newest first.
 func (s *Store) ListTokens(ctx context.Context) ([]Token, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, note, created_by, created_at, expires_at, max_uses, uses, revoked_at
+	rows, err := s.r.QueryContext(ctx, `SELECT id, note, created_by, created_at, expires_at, max_uses, uses, revoked_at, site
 		FROM enroll_tokens ORDER BY created_at DESC, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
@@ -46,7 +52,7 @@ func (s *Store) ListTokens(ctx context.Context) ([]Token, error) {
 		var t Token
 		var created int64
 		var expires, revoked sql.NullInt64
-		if err := rows.Scan(&t.ID, &t.Note, &t.CreatedBy, &created, &expires, &t.MaxUses, &t.Uses, &revoked); err != nil {
+		if err := rows.Scan(&t.ID, &t.Note, &t.CreatedBy, &created, &expires, &t.MaxUses, &t.Uses, &revoked, &t.Site); err != nil {
 			return nil, fmt.Errorf("list tokens: %w", err)
 		}
 		t.CreatedAt = fromNS(created)
@@ -92,7 +98,7 @@ func (s *Store) EnrollDevice(ctx context.Context, secretHash []byte, d Device, n
 		err := tx.QueryRowContext(ctx, s.q(`UPDATE enroll_tokens SET uses = uses + 1
 			WHERE secret_hash = ? AND uses < max_uses AND revoked_at IS NULL
 			AND (expires_at IS NULL OR expires_at > ?)
-			RETURNING id`), secretHash, now.UnixNano()).Scan(&tokenID)
+			RETURNING id, site`), secretHash, now.UnixNano()).Scan(&tokenID, &d.Site)
 		if errors.Is(err, sql.ErrNoRows) {
 			return s.tokenRefusal(ctx, tx, secretHash, now)
 		}
@@ -104,10 +110,10 @@ func (s *Store) EnrollDevice(ctx context.Context, secretHash []byte, d Device, n
 		d.Online = false
 		d.LastSeq = 0
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO devices
-			(id, public_key, hostname, os, arch, platform, agent_version, grp, token_id, enrolled_at, online, last_seen, revoked_at, last_seq, spool_dropped)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?)`),
+			(id, public_key, hostname, os, arch, platform, agent_version, grp, token_id, enrolled_at, online, last_seen, revoked_at, last_seq, spool_dropped, site)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, ?)`),
 			d.ID, d.PublicKey, d.Hostname, d.OS, d.Arch, d.Platform, d.AgentVersion, d.Group, d.TokenID,
-			now.UnixNano(), false, nsPtr(d.LastSeen), int64(d.SpoolDropped))
+			now.UnixNano(), false, nsPtr(d.LastSeen), int64(d.SpoolDropped), d.Site)
 		if isUniqueViolation(err) {
 			return ErrExists
 		}

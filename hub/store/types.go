@@ -66,6 +66,9 @@ type Token struct {
 	MaxUses   int        `json:"max_uses"`
 	Uses      int        `json:"uses"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Site is the site of the devices the token enrolls (DefaultSite when
+	// empty at creation).
+	Site string `json:"site"`
 }
 
 // Device is an enrolled machine.
@@ -78,6 +81,9 @@ type Device struct {
 	Platform     string `json:"platform,omitempty"`
 	AgentVersion string `json:"agent_version"`
 	Group        string `json:"group,omitempty"`
+	// Site is the site the device belongs to (its enrollment token's,
+	// until an admin moves it).
+	Site string `json:"site"`
 	// Fixes are the catalog fix ids the agent said it offers when it last
 	// connected (its OS's fixes less what its local policy disables).
 	Fixes      []string  `json:"fixes"`
@@ -213,6 +219,8 @@ type User struct {
 	// automatically; LastAssignedAt is when one last was.
 	Available      bool       `json:"available"`
 	LastAssignedAt *time.Time `json:"last_assigned_at,omitempty"`
+	// Sites are the sites the user works; nil: every site.
+	Sites []string `json:"sites"`
 }
 
 // APIToken is a bearer token for the API; stored only as a SHA-256 hash.
@@ -228,6 +236,9 @@ type APIToken struct {
 	// was last used from.
 	ReadOnly    bool   `json:"read_only"`
 	LastAddress string `json:"last_address,omitempty"`
+	// Sites narrow the token to these of its user's sites; nil: the
+	// user's sites.
+	Sites []string `json:"sites"`
 }
 
 // AuditEvent is one entry of the audit log. Action is a dotted

@@ -270,7 +270,8 @@ func (s *Store) UpdateStatus(ctx context.Context, group string) ([]DeviceUpdate,
 		q += ` AND d.grp = ?`
 		args = append(args, group)
 	}
-	rows, err := s.r.QueryContext(ctx, s.q(q+` ORDER BY d.hostname, d.id`), args...)
+	inSite, siteArgs := siteSuffix(ctx, "d.site")
+	rows, err := s.r.QueryContext(ctx, s.q(q+inSite+` ORDER BY d.hostname, d.id`), append(args, siteArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("update status: %w", err)
 	}

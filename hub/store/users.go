@@ -8,16 +8,18 @@ import (
 	"time"
 )
 
-const userCols = `id, name, role, password_hash, created_at, disabled_at, available, last_assigned_at`
+const userCols = `id, name, role, password_hash, created_at, disabled_at, available, last_assigned_at, sites`
 
 func scanUser(sc rowScanner) (User, error) {
 	var u User
 	var role string
 	var created int64
 	var disabled, assigned sql.NullInt64
-	if err := sc.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &created, &disabled, &u.Available, &assigned); err != nil {
+	var sites string
+	if err := sc.Scan(&u.ID, &u.Name, &role, &u.PasswordHash, &created, &disabled, &u.Available, &assigned, &sites); err != nil {
 		return User{}, err
 	}
+	u.Sites = splitSites(sites)
 	u.Role = Role(role)
 	u.CreatedAt = fromNS(created)
 	u.DisabledAt = nullTimePtr(disabled)
@@ -75,8 +77,12 @@ func (s *Store) CreateUser(ctx context.Context, u User) error {
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = time.Now()
 	}
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		u.ID, u.Name, string(u.Role), u.PasswordHash, u.CreatedAt.UnixNano(), nsPtr(u.DisabledAt), u.Available, nsPtr(u.LastAssignedAt))
+	sites, err := CheckSites(u.Sites)
+	if err != nil {
+		return fmt.Errorf("create user %s: %w", u.Name, err)
+	}
+	_, err = s.w.ExecContext(ctx, s.q(`INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+		u.ID, u.Name, string(u.Role), u.PasswordHash, u.CreatedAt.UnixNano(), nsPtr(u.DisabledAt), u.Available, nsPtr(u.LastAssignedAt), joinSites(sites))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("create user %s: %w", u.Name, ErrExists)
 	}
@@ -157,9 +163,17 @@ func (s *Store) CreateAPIToken(ctx context.Context, t APIToken, hash []byte) err
 		if n == 0 {
 			return fmt.Errorf("user %s: %w", t.UserID, ErrNotFound)
 		}
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO api_tokens (id, user_id, hash, note, created_at, expires_at, last_used, revoked_at, read_only)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-			t.ID, t.UserID, hash, t.Note, t.CreatedAt.UnixNano(), ns(t.ExpiresAt), nsPtr(t.LastUsed), nsPtr(t.RevokedAt), t.ReadOnly)
+		// A token never exceeds its user's sites.
+		var userSites string
+		if err := tx.QueryRowContext(ctx, s.q(`SELECT sites FROM users WHERE id = ?`), t.UserID).Scan(&userSites); err != nil {
+			return err
+		}
+		if t.Sites != nil && !WithinSites(splitSites(userSites), normSites(t.Sites)) {
+			return fmt.Errorf("%w: the token's sites %s are not all among its user's (%s)", ErrSitesExceedUser, joinSitesOrAll(t.Sites), joinSitesOrAll(splitSites(userSites)))
+		}
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO api_tokens (id, user_id, hash, note, created_at, expires_at, last_used, revoked_at, read_only, sites)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			t.ID, t.UserID, hash, t.Note, t.CreatedAt.UnixNano(), ns(t.ExpiresAt), nsPtr(t.LastUsed), nsPtr(t.RevokedAt), t.ReadOnly, joinSites(t.Sites))
 		if isUniqueViolation(err) {
 			return ErrExists
 		}
@@ -171,15 +185,17 @@ func (s *Store) CreateAPIToken(ctx context.Context, t APIToken, hash []byte) err
 	return nil
 }
 
-const apiTokenCols = `t.id, t.user_id, t.note, t.created_at, t.expires_at, t.last_used, t.revoked_at, t.read_only, t.last_address`
+const apiTokenCols = `t.id, t.user_id, t.note, t.created_at, t.expires_at, t.last_used, t.revoked_at, t.read_only, t.last_address, t.sites`
 
 func scanAPIToken(sc rowScanner, extra ...any) (APIToken, error) {
 	var t APIToken
 	var created int64
 	var expires, lastUsed, revoked sql.NullInt64
-	if err := sc.Scan(append([]any{&t.ID, &t.UserID, &t.Note, &created, &expires, &lastUsed, &revoked, &t.ReadOnly, &t.LastAddress}, extra...)...); err != nil {
+	var sites string
+	if err := sc.Scan(append([]any{&t.ID, &t.UserID, &t.Note, &created, &expires, &lastUsed, &revoked, &t.ReadOnly, &t.LastAddress, &sites}, extra...)...); err != nil {
 		return APIToken{}, err
 	}
+	t.Sites = splitSites(sites)
 	t.CreatedAt = fromNS(created)
 	t.ExpiresAt = nullTime(expires)
 	t.LastUsed = nullTimePtr(lastUsed)
@@ -195,10 +211,12 @@ func (s *Store) LookupAPIToken(ctx context.Context, hash []byte, now time.Time) 
 	var role string
 	var ucreated int64
 	var udisabled sql.NullInt64
+	var usites string
 	t, err := scanAPIToken(s.r.QueryRowContext(ctx, s.q(`SELECT `+apiTokenCols+`,
-		u.id, u.name, u.role, u.password_hash, u.created_at, u.disabled_at
+		u.id, u.name, u.role, u.password_hash, u.created_at, u.disabled_at, u.sites
 		FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?`), hash),
-		&u.ID, &u.Name, &role, &u.PasswordHash, &ucreated, &udisabled)
+		&u.ID, &u.Name, &role, &u.PasswordHash, &ucreated, &udisabled, &usites)
+	u.Sites = splitSites(usites)
 	if errors.Is(err, sql.ErrNoRows) {
 		return APIToken{}, User{}, fmt.Errorf("look up api token: %w", ErrNotFound)
 	}

@@ -28,17 +28,21 @@ type Vendor struct {
 	CreatedAt      time.Time     `json:"created_at"`
 	UpdatedAt      time.Time     `json:"updated_at"`
 	DisabledAt     *time.Time    `json:"disabled_at,omitempty"`
+	// Site keeps the vendor to one site; "" shares it with every site.
+	Site string `json:"site,omitempty"`
 }
 
-const vendorCols = `id, name, email, webhook_url, webhook_secret, contract_ref, response_target_ns, created_at, updated_at, disabled_at`
+const vendorCols = `id, name, email, webhook_url, webhook_secret, contract_ref, response_target_ns, created_at, updated_at, disabled_at, site`
 
 func scanVendor(sc rowScanner) (Vendor, error) {
 	var v Vendor
 	var target, created, updated int64
 	var disabled sql.NullInt64
-	if err := sc.Scan(&v.ID, &v.Name, &v.Email, &v.WebhookURL, &v.WebhookSecret, &v.ContractRef, &target, &created, &updated, &disabled); err != nil {
+	var site sql.NullString
+	if err := sc.Scan(&v.ID, &v.Name, &v.Email, &v.WebhookURL, &v.WebhookSecret, &v.ContractRef, &target, &created, &updated, &disabled, &site); err != nil {
 		return v, err
 	}
+	v.Site = site.String
 	v.HasSecret = v.WebhookSecret != ""
 	v.ResponseTarget = time.Duration(target)
 	v.CreatedAt, v.UpdatedAt, v.DisabledAt = fromNS(created), fromNS(updated), nullTimePtr(disabled)
@@ -54,9 +58,12 @@ func (s *Store) CreateVendor(ctx context.Context, v Vendor) error {
 	if v.CreatedAt.IsZero() {
 		v.CreatedAt = time.Now()
 	}
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO vendors (`+vendorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+	if err := checkRecordSite(ctx, v.Site); err != nil {
+		return fmt.Errorf("create vendor: %w", err)
+	}
+	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO vendors (`+vendorCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 		v.ID, v.Name, v.Email, v.WebhookURL, v.WebhookSecret, v.ContractRef, int64(v.ResponseTarget),
-		v.CreatedAt.UnixNano(), v.CreatedAt.UnixNano(), nsPtr(v.DisabledAt))
+		v.CreatedAt.UnixNano(), v.CreatedAt.UnixNano(), nsPtr(v.DisabledAt), nullSite(v.Site))
 	if isUniqueViolation(err) {
 		return fmt.Errorf("create vendor %s: %w", v.Name, ErrExists)
 	}
@@ -76,7 +83,8 @@ func (s *Store) UpdateVendor(ctx context.Context, v Vendor, clearSecret bool, at
 		query += `, webhook_secret = ?`
 		args = append(args, v.WebhookSecret)
 	}
-	res, err := s.w.ExecContext(ctx, s.q(query+` WHERE id = ?`), append(args, v.ID)...)
+	inSite, siteArgs := siteSuffix(ctx, "site")
+	res, err := s.w.ExecContext(ctx, s.q(query+` WHERE id = ?`+inSite), append(append(args, v.ID), siteArgs...)...)
 	if isUniqueViolation(err) {
 		return fmt.Errorf("rename vendor %s to %s: %w", v.ID, v.Name, ErrExists)
 	}
@@ -91,7 +99,8 @@ func (s *Store) UpdateVendor(ctx context.Context, v Vendor, clearSecret bool, at
 
 // SetVendorDisabled disables (at non-nil) or re-enables a vendor.
 func (s *Store) SetVendorDisabled(ctx context.Context, id string, at *time.Time, now time.Time) error {
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE vendors SET disabled_at = ?, updated_at = ? WHERE id = ?`), nsPtr(at), now.UnixNano(), id)
+	inSite, siteArgs := siteSuffix(ctx, "site")
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE vendors SET disabled_at = ?, updated_at = ? WHERE id = ?`+inSite), append([]any{nsPtr(at), now.UnixNano(), id}, siteArgs...)...)
 	if err != nil {
 		return fmt.Errorf("disable vendor %s: %w", id, err)
 	}
@@ -103,7 +112,9 @@ func (s *Store) SetVendorDisabled(ctx context.Context, id string, at *time.Time,
 
 // GetVendor returns a vendor by id or, failing that, by name.
 func (s *Store) GetVendor(ctx context.Context, idOrName string) (Vendor, error) {
-	v, err := scanVendor(s.r.QueryRowContext(ctx, s.q(`SELECT `+vendorCols+` FROM vendors WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1`), idOrName, idOrName, idOrName))
+	inSite, siteArgs := sharedSuffix(ctx, "site")
+	v, err := scanVendor(s.r.QueryRowContext(ctx, s.q(`SELECT `+vendorCols+` FROM vendors WHERE (id = ? OR name = ?)`+inSite+` ORDER BY id = ? DESC LIMIT 1`),
+		append(append([]any{idOrName, idOrName}, siteArgs...), idOrName)...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return v, fmt.Errorf("vendor %s: %w", idOrName, ErrNotFound)
 	}
@@ -115,11 +126,12 @@ func (s *Store) GetVendor(ctx context.Context, idOrName string) (Vendor, error) 
 
 // ListVendors lists vendors by name; disabled ones only when asked.
 func (s *Store) ListVendors(ctx context.Context, withDisabled bool) ([]Vendor, error) {
-	query := `SELECT ` + vendorCols + ` FROM vendors`
+	query := `SELECT ` + vendorCols + ` FROM vendors WHERE 1 = 1`
 	if !withDisabled {
-		query += ` WHERE disabled_at IS NULL`
+		query += ` AND disabled_at IS NULL`
 	}
-	rows, err := s.r.QueryContext(ctx, query+` ORDER BY name`)
+	inSite, siteArgs := sharedSuffix(ctx, "site")
+	rows, err := s.r.QueryContext(ctx, s.q(query+inSite+` ORDER BY name`), siteArgs...)
 	if err != nil {
 		return nil, fmt.Errorf("list vendors: %w", err)
 	}

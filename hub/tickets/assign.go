@@ -107,6 +107,7 @@ type assignStore interface {
 	ListUsers(ctx context.Context) ([]store.User, error)
 	OpenTicketsByAssignee(ctx context.Context) (map[string]int, error)
 	MarkAssigned(ctx context.Context, name string, at time.Time) error
+	TicketSite(ctx context.Context, id string) (string, error)
 }
 
 // Assigner gives tickets that enter a tier (filed or escalated) to a
@@ -161,7 +162,14 @@ func (a *Assigner) Assign(ctx context.Context, ticketID string, tier int) (strin
 	if err != nil {
 		return "", err
 	}
-	users = slices.DeleteFunc(users, func(u store.User) bool { return !u.Available || u.DisabledAt != nil || u.Role != role })
+	site, err := a.st.TicketSite(ctx, ticketID)
+	if err != nil {
+		return "", err
+	}
+	// Only a technician who works the ticket's site may be given it.
+	users = slices.DeleteFunc(users, func(u store.User) bool {
+		return !u.Available || u.DisabledAt != nil || u.Role != role || !store.SeesSite(u.Sites, site)
+	})
 	if len(users) == 0 {
 		return "", nil
 	}

@@ -21,6 +21,7 @@ type DeviceStore interface {
 	ListTickets(ctx context.Context, f store.TicketFilter) ([]store.Ticket, error)
 	RecordHelpSession(ctx context.Context, h store.HelpSessionRecord) error
 	SearchArticles(ctx context.Context, q store.ArticleQuery) ([]store.ArticleHit, error)
+	DeviceSite(ctx context.Context, id string) (string, error)
 }
 
 // Devices is the tickets' side of the devices: the gateway's DeviceDesk.
@@ -195,7 +196,12 @@ func (d *Devices) SearchKB(ctx context.Context, deviceID string, q wire.KBQuery)
 	if len(checks) > diag.MaxSearchChecks {
 		checks = checks[:diag.MaxSearchChecks]
 	}
-	hits, err := d.st.SearchArticles(ctx, store.ArticleQuery{Text: q.Text, Checks: checks,
+	// A device's users see the shared articles and their site's.
+	site, err := d.st.DeviceSite(ctx, deviceID)
+	if err != nil {
+		return wire.KBResults{}, fmt.Errorf("search articles for device %s: %w", deviceID, err)
+	}
+	hits, err := d.st.SearchArticles(store.WithSites(ctx, []string{site}), store.ArticleQuery{Text: q.Text, Checks: checks,
 		States: []string{store.ArticlePublished}, Limit: limit})
 	if err != nil {
 		return wire.KBResults{}, fmt.Errorf("search articles for device %s: %w", deviceID, err)

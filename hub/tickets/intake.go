@@ -42,6 +42,9 @@ type Intake struct {
 	// and Category given here win), and Text may be left out.
 	Template string
 	Answers  map[string]string
+	// Site is the ticket's site when it has no device (a device's ticket
+	// is in the device's site); "" is store.DefaultSite.
+	Site string
 }
 
 // Diagnoser runs a connected device's health checks now and returns their
@@ -173,7 +176,7 @@ func (s *Service) Open(ctx context.Context, actor string, in Intake, diagnose Di
 	}
 	t := store.Ticket{ID: s.cfg.NewID(), DeviceID: in.DeviceID, RequestID: in.RequestID, Requester: in.Requester,
 		Title: ttl, Body: in.Text, Category: in.Category, Queue: queue, Channel: in.Channel, Type: in.Type,
-		Signature: sig, Snapshot: snap, CreatedAt: now}
+		Signature: sig, Snapshot: snap, CreatedAt: now, Site: in.Site}
 	filed := ticketevent.Filed{Tier: tier, Impact: in.Impact, Urgency: in.Urgency, Category: in.Category, Queue: queue,
 		Rule: rule, Hostname: dev.Hostname, User: in.Requester, Channel: in.Channel, Type: in.Type, NoSnapshot: noSnapshot}
 	events := []store.TicketEvent{{Time: now, Actor: actor, Data: filed}}

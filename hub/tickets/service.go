@@ -389,6 +389,9 @@ func (s *Service) Assign(ctx context.Context, id, actor, to string) (store.Ticke
 		if err := s.checkUser(ctx, to); err != nil {
 			return store.Ticket{}, err
 		}
+		if err := s.checkUserSite(ctx, id, to); err != nil {
+			return store.Ticket{}, err
+		}
 	}
 	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {
 		if err := notDone(t, "assign it"); err != nil {
@@ -407,6 +410,9 @@ func (s *Service) AddCollaborator(ctx context.Context, id, actor, user string) (
 		return store.Ticket{}, err
 	}
 	if err := s.checkUser(ctx, user); err != nil {
+		return store.Ticket{}, err
+	}
+	if err := s.checkUserSite(ctx, id, user); err != nil {
 		return store.Ticket{}, err
 	}
 	return s.update(ctx, id, func(t *store.Ticket, now time.Time) ([]store.TicketEvent, error) {

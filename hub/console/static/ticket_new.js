@@ -76,6 +76,7 @@
         request_id: requestID
       };
       if (device) { data.device = device; }
+      if (form.elements.site && !device) { data.site = form.elements.site.value; }
       if (chosen) {
         data.template = chosen.id;
         data.type = "request";
