@@ -226,4 +226,3 @@ func (a *API) deviceRecipes(w http.ResponseWriter, r *http.Request, who Caller) 
 	}
 	writeJSON(w, http.StatusOK, out)
 }
-

@@ -74,7 +74,10 @@ func TestConsolePolicy(t *testing.T) {
 		t.Fatalf("saved policy: %d %+v", code, p)
 	}
 	// The form shows what was saved.
-	b.waitJS("the form filled from version 1", `document.querySelector("#policy-checks input[name=name]").value === "marker-file" && document.querySelector("select[name=max_tier]").value === "1"`)
+	// policy.js fills the form after the page loads: until then the
+	// check's fields are not there.
+	b.waitJS("the form filled from version 1", `(function(){var n=document.querySelector("#policy-checks input[name=name]"), m=document.querySelector("select[name=max_tier]");`+
+		`return !!n && !!m && n.value === "marker-file" && m.value === "1"})()`)
 
 	// The agent applies it; its page says so.
 	var dp devicePolicy
