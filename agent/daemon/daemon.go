@@ -303,8 +303,8 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 	}
 	runner, err := fixes.New(fixes.Config{
 		Software: a.recipes,
-		Consent: consent.Ask,
-		Journal: a.journal, Policy: &a.policy, Logger: log.With("component", "fixes"), Recipes: a.recipes,
+		Consent:  consent.Ask,
+		Journal:  a.journal, Policy: &a.policy, Logger: log.With("component", "fixes"), Recipes: a.recipes,
 		Exec: &fixes.Local{Hostname: host.Hostname},
 		Verify: func(ctx context.Context, after time.Time, names ...string) []diag.CheckResult {
 			return checks.RunAfter(ctx, after, names...)

@@ -98,23 +98,23 @@ var DefaultFixPerUser = ratelimit.Limit{N: 30, Per: time.Hour}
 
 // API serves the local socket's operations.
 type API struct {
-	link     Link
-	checks   Checker
-	runner   Runner
-	policy   fixes.Policy
-	desk     *gethelp.Desk
-	kb       *gethelp.KBCache
-	tpls     *gethelp.TemplateCache
-	consent  *gethelp.ConsentBroker
-	crashes  CrashRecord
-	hub      string
-	hostname string
-	log      *slog.Logger
-	kbWait   time.Duration
-	machine  func() fixes.Machine
-	fixRuns  *ratelimit.Keyed
-	recipes  fixes.RecipeSource
-	software fixes.SoftwareSource
+	link      Link
+	checks    Checker
+	runner    Runner
+	policy    fixes.Policy
+	desk      *gethelp.Desk
+	kb        *gethelp.KBCache
+	tpls      *gethelp.TemplateCache
+	consent   *gethelp.ConsentBroker
+	crashes   CrashRecord
+	hub       string
+	hostname  string
+	log       *slog.Logger
+	kbWait    time.Duration
+	machine   func() fixes.Machine
+	fixRuns   *ratelimit.Keyed
+	recipes   fixes.RecipeSource
+	software  fixes.SoftwareSource
 	installed func()
 
 	mu     sync.Mutex
