@@ -108,11 +108,13 @@ type softwareView struct {
 
 func (p *pc) published(id string) softwareView {
 	p.t.Helper()
-	var list []softwareView
+	var list struct {
+		Recipes []softwareView `json:"recipes"`
+	}
 	if code := p.hub.get("/api/v1/recipes", &list); code != http.StatusOK {
 		p.t.Fatalf("GET recipes: %d", code)
 	}
-	for _, v := range list {
+	for _, v := range list.Recipes {
 		if v.ID == id {
 			return v
 		}
