@@ -156,6 +156,9 @@ type Plan struct {
 	// Deferred: the fix takes effect later (a scheduled reboot), so the
 	// checks after it cannot show its effect and are not run.
 	Deferred bool
+	// SelfVerified: the plan's last step checks the result itself
+	// (install-software reads the package database).
+	SelfVerified bool
 	// Note is added to the result's reason (for example what a fix cannot
 	// do on this OS).
 	Note string

@@ -530,7 +530,7 @@ func (r *Runner) execute(ctx context.Context, req wire.RunResult, f catalog.Fix,
 		return res
 	}
 	switch {
-	case plan.Deferred:
+	case plan.Deferred, plan.SelfVerified:
 		res.Outcome, res.Reason = wire.OutcomeSucceeded, "Ran successfully."
 	case len(f.Verify) == 0 || r.cfg.Verify == nil:
 		res.Outcome, res.Reason = wire.OutcomeSucceeded, "Ran successfully; this fix has no checks to verify it."

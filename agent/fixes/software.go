@@ -59,7 +59,7 @@ func SoftwarePlan(src SoftwareSource, id string, m Machine) (Plan, error) {
 	}
 	p.Steps = append(p.Steps, Step{Action: &Action{Name: ActVerifyPackage, Args: map[string]string{
 		"manager": e.Manager, "package": e.Package, "pin": e.Pin, "min_version": e.MinVersion}}})
-	p.Note = fmt.Sprintf("(software %s version %d)", e.ID, e.Version)
+	p.Note, p.SelfVerified = fmt.Sprintf("(software %s version %d)", e.ID, e.Version), true
 	return p, nil
 }
 

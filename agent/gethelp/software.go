@@ -84,6 +84,38 @@ func (sh Shell) SoftwareCommand(ctx context.Context, args []string) error {
 		return sh.Software(ctx)
 	case len(args) == 2 && args[0] == "install":
 		return sh.Install(ctx, args[1])
+	case len(args) == 2 && args[0] == "request":
+		return sh.RequestSoftware(ctx, args[1])
 	}
-	return &InputError{Err: fmt.Errorf("usage: tierline-agent software [--json] [install ID]")}
+	return &InputError{Err: fmt.Errorf("usage: tierline-agent software [--json] [install ID | request ID]")}
+}
+
+// RequestSoftware asks the help desk for software that needs approval:
+// it files a request from the hub's request template that names the
+// entry id (or is the template id). A technician approves it, and the
+// hub has the agent install it, or refuses it, and the user reads why
+// in `tierline-agent tickets`.
+func (sh Shell) RequestSoftware(ctx context.Context, id string) error {
+	cctx, cancel := context.WithTimeout(ctx, shellTimeout)
+	defer cancel()
+	ans, err := sh.Agent.Templates(cctx)
+	if err != nil {
+		return err
+	}
+	var tpl *wire.RequestTemplate
+	var offered []string
+	for i, t := range ans.Templates {
+		if t.Software == "" {
+			continue
+		}
+		offered = append(offered, t.Software)
+		if t.Software == id || t.ID == id {
+			tpl = &ans.Templates[i]
+		}
+	}
+	if tpl == nil {
+		return &InputError{Err: fmt.Errorf("the help desk offers no software request for %q (requests offered: %s)", id, strings.Join(offered, ", "))}
+	}
+	call := localipc.HelpCall{Template: tpl.ID, Answers: map[string]string{}, Text: "Please install " + tpl.Name, Wait: 10 * time.Second}
+	return sh.File(ctx, call, false)
 }
