@@ -131,19 +131,12 @@ func (p *pc) installedOnMachine(pkg string) string {
 	return strings.TrimSpace(out)
 }
 
-// TestSoftwareCatalogApt: the self-service software catalog on the booted
-// Debian machine, with apt against a repository the test serves from its
-// namespace. The organisation signs entries offline and publishes them
-// with `recipe add`; a user (alice, not root) lists the catalog and
-// installs an entry with `tierline-agent software install`, which runs
-// apt-get through the fix runner; dpkg in the machine has the package;
-// the hub shows it in the device's software inventory, and records the
-// run and audits it in alice's name. A technician installs another entry
-// from the API. A package of the repository that no signed entry names is
-// refused with the reason, and a hostile hub (an entry signed by another
-// key, an entry changed after signing, a run written straight into its
-// database) gets nothing installed: dpkg never sees the package.
-func TestSoftwareCatalogApt(t *testing.T) {
+// newSoftwarePC boots the machine with the organisation's key pinned,
+// alice as a user, and a repository of three packages (tierline-hello
+// 1.0-1, tierline-tools 2.1-1, tierline-evil 6.6-6) served from the
+// test's namespace as the machine's only apt source. It returns the
+// organisation's key directory and another key's.
+func newSoftwarePC(t *testing.T) (*pc, string, string) {
 	need(t)
 	keys, evilKeys := t.TempDir(), t.TempDir()
 	for _, d := range []string{keys, evilKeys} {
@@ -181,6 +174,24 @@ func TestSoftwareCatalogApt(t *testing.T) {
 		p.write("/etc/tierline/recipe-key.pub", string(pub), 0o644)
 		p.exec("useradd", "--create-home", "alice")
 	}})
+
+	return p, keys, evilKeys
+}
+
+// TestSoftwareCatalogApt: the self-service software catalog on the booted
+// Debian machine, with apt against a repository the test serves from its
+// namespace. The organisation signs entries offline and publishes them
+// with `recipe add`; a user (alice, not root) lists the catalog and
+// installs an entry with `tierline-agent software install`, which runs
+// apt-get through the fix runner; dpkg in the machine has the package;
+// the hub shows it in the device's software inventory, and records the
+// run and audits it in alice's name. A technician installs another entry
+// from the API. A package of the repository that no signed entry names is
+// refused with the reason, and a hostile hub (an entry signed by another
+// key, an entry changed after signing, a run written straight into its
+// database) gets nothing installed: dpkg never sees the package.
+func TestSoftwareCatalogApt(t *testing.T) {
+	p, keys, evilKeys := newSoftwarePC(t)
 
 	hello := software.Entry{ID: "tierline-hello", Version: 1, Title: "Tierline Hello", Description: "A small test program.",
 		Manager: software.Apt, Package: "tierline-hello", MinVersion: "1.0"}
@@ -264,7 +275,7 @@ func TestSoftwareCatalogApt(t *testing.T) {
 	}
 
 	// A package of the repository that no signed entry names.
-	out, err = p.try("runuser", "-u", "alice", "--", "tierline-agent", "software", "install", "tierline-evil")
+	out, err := p.try("runuser", "-u", "alice", "--", "tierline-agent", "software", "install", "tierline-evil")
 	if err == nil || !strings.Contains(out, "not in this device's signed software catalog") {
 		t.Errorf("install of an entry not in the catalog: err %v\n%s", err, out)
 	}
