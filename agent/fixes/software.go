@@ -1,13 +1,15 @@
 package fixes
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/tierline/tierline/agent/execx"
-	"github.com/tierline/tierline/agent/inventory"
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/software"
 	"github.com/tierline/tierline/shared/wire"
@@ -69,34 +71,74 @@ func SoftwarePlan(src SoftwareSource, id string, m Machine) (Plan, error) {
 func InstalledVersion(ctx context.Context, manager, name string) (version string, ok bool, err error) {
 	switch {
 	case manager == software.Apt && runtime.GOOS == catalog.Linux:
-		f, err := os.Open("/var/lib/dpkg/status")
+		f, err := os.Open(dpkgStatus)
 		if err != nil {
 			return "", true, fmt.Errorf("read the dpkg database: %w", err)
 		}
 		defer f.Close()
-		pkgs, err := inventory.ParseDpkgStatus(f)
+		v, err := dpkgVersion(f, name)
 		if err != nil {
 			return "", true, fmt.Errorf("read the dpkg database: %w", err)
 		}
-		for _, p := range pkgs {
-			if p.Name == name {
-				return p.Version, true, nil
-			}
-		}
-		return "", true, nil
+		return v, true, nil
 	case manager == software.DNF && runtime.GOOS == catalog.Linux:
-		res, err := execx.Run(ctx, execx.Cmd{Argv: []string{"rpm", "-q", "--queryformat", inventory.RPMQueryFormat, "--", name}, MaxOutput: 4096})
-		if err != nil && res.ExitCode != 1 {
+		res, err := execx.Run(ctx, execx.Cmd{Argv: []string{"rpm", "-q", "--queryformat", rpmVersionFormat, "--", name}, MaxOutput: 4096})
+		switch {
+		case err != nil && res.ExitCode == 1: // "package NAME is not installed"
+			return "", true, nil
+		case err != nil:
 			return "", true, fmt.Errorf("ask rpm: %w", err)
 		}
-		for _, p := range inventory.ParseRPMQuery(res.Output) {
-			if p.Name == name {
-				return p.Version, true, nil
-			}
+		v := strings.TrimSpace(res.Output)
+		if strings.ContainsAny(v, " \n") {
+			return "", true, fmt.Errorf("rpm answered %q", wire.Clip(v, 80))
 		}
-		return "", true, nil
+		return v, true, nil
 	}
 	return "", false, nil
+}
+
+const (
+	dpkgStatus       = "/var/lib/dpkg/status"
+	rpmVersionFormat = `%|EPOCH?{%{EPOCH}:}:{}|%{VERSION}-%{RELEASE}`
+)
+
+// dpkgVersion finds name's installed version in dpkg's status database
+// (paragraphs of "Field: value" lines; continuation lines start with a
+// space), "" when it is not installed.
+func dpkgVersion(r io.Reader, name string) (string, error) {
+	var pkg, ver, status string
+	done := func() bool {
+		return pkg == name && strings.HasSuffix(status, " installed") && !strings.HasPrefix(status, "deinstall")
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			if done() {
+				return ver, nil
+			}
+			pkg, ver, status = "", "", ""
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			continue
+		}
+		k, v, _ := strings.Cut(line, ":")
+		switch v = strings.TrimSpace(v); k {
+		case "Package":
+			pkg = v
+		case "Version":
+			ver = v
+		case "Status":
+			status = v
+		}
+	}
+	if done() {
+		return ver, sc.Err()
+	}
+	return "", sc.Err()
 }
 
 // verifyPackage is the action after an install: the package must be in

@@ -134,3 +134,25 @@ func TestSoftwarePlansPerOS(t *testing.T) {
 		t.Error("brew plan without a user at the screen")
 	}
 }
+
+func TestDpkgVersion(t *testing.T) {
+	status := "Package: a\nStatus: install ok installed\nVersion: 1.0\nDescription: x\n long text\n\n" +
+		"Package: gone\nStatus: deinstall ok config-files\nVersion: 2.0\n\n" +
+		"Package: last\nVersion: 3:4.5-6\nStatus: install ok installed\n"
+	for name, want := range map[string]string{"a": "1.0", "gone": "", "last": "3:4.5-6", "none": ""} {
+		if got, err := dpkgVersion(strings.NewReader(status), name); err != nil || got != want {
+			t.Errorf("dpkgVersion(%s) = %q, %v; want %q", name, got, err, want)
+		}
+	}
+}
+
+func FuzzDpkgVersion(f *testing.F) {
+	f.Add("Package: a\nStatus: install ok installed\nVersion: 1.0\n", "a")
+	f.Add("\n\nPackage:\n:\n \n", "")
+	f.Fuzz(func(t *testing.T, status, name string) {
+		v, err := dpkgVersion(strings.NewReader(status), name)
+		if err == nil && v != "" && !strings.Contains(status, v) {
+			t.Fatalf("version %q is not in the input", v)
+		}
+	})
+}

@@ -123,13 +123,21 @@ func TestSoftwareRequestConsole(t *testing.T) {
 	b.do("desktop width", chromedp.EmulateViewport(1280, 900))
 	b.open(h, "/tickets/"+ticketFor["visio"], "#software-form")
 	b.do("approve", chromedp.Click(chromedp.ID("software-approve")))
-	// The page reloads with the run on the ticket; the agent's answer
-	// arrives as its result.
-	eventually(t, "the agent's answer to the approved install on the ticket page", 60*time.Second, func() bool {
-		b.open(h, "/tickets/"+ticketFor["visio"], "#runs")
-		s := b.text("#runs")
-		return strings.Contains(s, "install-software") && strings.Contains(s, "not_applicable")
+	// The page reloads with the run on the ticket (or says why not).
+	b.waitJS("the approval's answer", `document.querySelector("#runs [data-run]") !== null || `+
+		`(document.getElementById("action-result") && !document.getElementById("action-result").hidden && document.getElementById("action-result").classList.contains("bad"))`)
+	if s := b.text("#runs"); !strings.Contains(s, "install-software") {
+		t.Fatalf("after Approve the page shows %q (%q)", s, b.text("#action-result"))
+	}
+	// The agent's answer arrives as the run's result.
+	eventually(t, "the agent's answer to the approved install", 60*time.Second, func() bool {
+		var runs struct {
+			Runs []struct{ Fix, State string } `json:"runs"`
+		}
+		h.get("/api/v1/runs?ticket="+ticketFor["visio"], &runs)
+		return len(runs.Runs) == 1 && runs.Runs[0].State == "done"
 	})
+	b.open(h, "/tickets/"+ticketFor["visio"], "#runs")
 	if s := b.text("#runs"); !strings.Contains(s, "dnf is not on this computer") || !strings.Contains(s, "by tom") {
 		t.Errorf("the run on the ticket page: %q", s)
 	}
