@@ -48,7 +48,7 @@ func (o *API) reportInstall(ctx context.Context, who localipc.Caller, res wire.R
 	if res.Outcome == wire.OutcomeSucceeded && o.installed != nil {
 		o.installed()
 	}
-	if res.Code == wire.RefuseBusy {
+	if res.Code == wire.RefuseBusy || o.link == nil {
 		return
 	}
 	out := res
