@@ -83,6 +83,22 @@ func TestSoftwareRequestConsole(t *testing.T) {
 		return n == 2
 	})
 
+	// Get help lists the catalog under "Request something": here neither
+	// entry can be installed (no dnf), and the page says why.
+	_, link := startGetHelp(t, a.state)
+	gh := selfHelpBrowser(t)
+	if err := uiDo(gh, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.ID("mode-request")),
+		chromedp.Click(chromedp.ID("mode-request")), chromedp.WaitVisible(chromedp.CSS(`#software [data-entry="visio"]`))); err != nil {
+		t.Fatalf("Get help's Install software: %v", err)
+	}
+	if s := pageText(t, gh, `#software [data-entry="visio"]`); !strings.Contains(s, "Visio (test)") ||
+		!strings.Contains(s, "Cannot be installed here") || !strings.Contains(s, "dnf is not on this computer") {
+		t.Errorf("Get help shows the entry as %q", s)
+	}
+	if dis, err := chromedp.Run(gh, chromedp.Evaluate[bool](`document.querySelector('[data-install="visio"]').disabled`)); err != nil || !dis {
+		t.Errorf("the Install button of an entry that cannot be installed here is enabled (%v)", err)
+	}
+
 	// The user asks for both.
 	ticketFor := map[string]string{}
 	for _, id := range []string{"visio", "gimp"} {
