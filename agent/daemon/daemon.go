@@ -35,6 +35,7 @@ import (
 	"github.com/tierline/tierline/agent/recipes"
 	"github.com/tierline/tierline/agent/spool"
 	"github.com/tierline/tierline/agent/version"
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/instancelock"
 	"github.com/tierline/tierline/shared/wire"
@@ -291,15 +292,28 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		return st.HubOffset, st.HubOffsetKnown
 	}
 	consent := gethelp.NewConsentBroker(cfg.ConsentWait)
+	// A software install that succeeded has the inventory read again at
+	// once, so the hub shows the package without waiting for the hour.
+	inventoryNow := make(chan struct{}, 1)
+	installed := func() {
+		select {
+		case inventoryNow <- struct{}{}:
+		default:
+		}
+	}
 	runner, err := fixes.New(fixes.Config{
-		Consent: consent.Ask,
-		Journal: a.journal, Policy: &a.policy, Logger: log.With("component", "fixes"), Recipes: a.recipes,
+		Software: a.recipes,
+		Consent:  consent.Ask,
+		Journal:  a.journal, Policy: &a.policy, Logger: log.With("component", "fixes"), Recipes: a.recipes,
 		Exec: &fixes.Local{Hostname: host.Hostname},
 		Verify: func(ctx context.Context, after time.Time, names ...string) []diag.CheckResult {
 			return checks.RunAfter(ctx, after, names...)
 		},
 		HubOffset: hubOffset,
 		Deliver: func(res wire.RunResult) {
+			if res.Fix == catalog.InstallSoftware && res.Outcome == wire.OutcomeSucceeded && !res.Replayed {
+				installed()
+			}
 			// Not the run's context: a result of a run stopped by shutdown
 			// must still reach the spool.
 			if _, err := l.Send(context.Background(), res); err != nil {
@@ -398,7 +412,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 		Limits: gethelp.Limits{PerUser: cfg.Limits.Help, PerDevice: cfg.Limits.HelpDevice}, Templates: tpls})
 	firstSample := desk.ExpectSamples() // before the socket opens: filing reads it
 	consent.SetOwner(desk.Owner)        // set before the runner starts, so no run asks without it
-	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Recipes: a.recipes, Desk: desk, Consent: consent, Crashes: crashRecord,
+	api := localapi.New(localapi.Config{Link: l, Checks: checks, Runner: runner, Policy: a.policy, Recipes: a.recipes, Software: a.recipes, Installed: installed, Desk: desk, Consent: consent, Crashes: crashRecord,
 		KB: gethelp.OpenKBCache(filepath.Join(cfg.State, gethelp.KBCacheFile), log.With("component", "kb")), Templates: tpls,
 		Hub: a.hubAddr, Hostname: host.Hostname, Logger: log.With("component", "ipc"), FixLimit: cfg.Limits.Fix})
 	ipcCtx, stopIPC := context.WithCancel(context.Background())
@@ -486,6 +500,7 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 			releaseJSONBuffers()
 			select {
 			case <-time.After(cfg.InventoryEvery):
+			case <-inventoryNow:
 			case <-ctx.Done():
 				return
 			}

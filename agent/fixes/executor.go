@@ -85,6 +85,8 @@ func (l *Local) Do(ctx context.Context, a Action) ActionResult {
 		return l.emptyUserFolders(ctx, a.Name, a.Args)
 	case ActVacuumJournals:
 		return l.vacuumJournals(ctx, l, a.Args)
+	case ActVerifyPackage:
+		return verifyPackage(ctx, a.Args)
 	}
 	return ActionResult{Err: fmt.Errorf("no built-in action %q", a.Name)}
 }

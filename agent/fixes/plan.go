@@ -41,6 +41,9 @@ type Machine struct {
 	// Leases are the interfaces systemd-networkd holds a DHCP lease for
 	// (/run/systemd/netif/leases); nil when networkd is not running.
 	Leases []string
+	// ConsoleUser is the account at the screen on macOS, for Homebrew,
+	// which refuses to run as root ("" elsewhere, or when nobody is).
+	ConsoleUser string
 	// Links are the machine's network interfaces other than loopback,
 	// switched on or off (on Windows from netsh, which also lists the
 	// adapters that are disabled).
@@ -75,6 +78,11 @@ func LocalMachine() Machine {
 	if b, err := os.ReadFile("/run/systemd/container"); err == nil && len(b) < 256 {
 		m.Container = strings.TrimSpace(string(b))
 	}
+	if runtime.GOOS == catalog.Darwin {
+		if u, err := consoleUser(); err == nil {
+			m.ConsoleUser = u.Name
+		}
+	}
 	m.Leases = networkdLeases("/run/systemd/netif")
 	m.Links = localLinks()
 	ifs, _ := net.Interfaces()
@@ -105,6 +113,8 @@ type Step struct {
 	Optional bool `json:"optional,omitempty"`
 	// KeepTail keeps the end of a long output instead of its start.
 	KeepTail bool `json:"-"`
+	// Env, when set, is the command's whole environment (execx.Cmd.Env).
+	Env []string `json:"env,omitempty"`
 }
 
 // Action names a built-in Go procedure and its validated arguments.
@@ -146,6 +156,9 @@ type Plan struct {
 	// Deferred: the fix takes effect later (a scheduled reboot), so the
 	// checks after it cannot show its effect and are not run.
 	Deferred bool
+	// SelfVerified: the plan's last step checks the result itself
+	// (install-software reads the package database).
+	SelfVerified bool
 	// Note is added to the result's reason (for example what a fix cannot
 	// do on this OS).
 	Note string
@@ -200,6 +213,10 @@ func MakePlan(f catalog.Fix, params map[string]string, m Machine) (Plan, error) 
 		return planRestartService(params["service"], m)
 	case catalog.EndProcess:
 		return planEndProcess(params, m)
+	case catalog.InstallSoftware:
+		// The entry comes from the signed catalog (SoftwarePlan); without
+		// one there is nothing to install.
+		return Plan{}, &RefusalError{Code: wire.RefuseBadParams, Reason: NotInCatalog(params["entry"])}
 	case catalog.CollectLogs:
 		return Plan{Steps: []Step{{Action: &Action{Name: ActCollectLogs, Args: pick(params, "hours", "max_mib")}}}}, nil
 	case catalog.ScheduleReboot:

@@ -77,6 +77,9 @@ type Config struct {
 	// Recipes are the organisation's signed recipes, run like catalog
 	// fixes; nil means none.
 	Recipes RecipeSource
+	// Software is the organisation's signed software catalog
+	// install-software installs from; nil means none.
+	Software SoftwareSource
 	// Deliver receives each result of a Submit-ted request (and of runs
 	// found interrupted at Start), in order. It is called from the
 	// Runner's goroutine, or from Submit's caller for a busy refusal.
@@ -410,9 +413,12 @@ func (r *Runner) admit(ctx context.Context, req wire.RunRequest, decodeErr error
 		}
 	}
 	var plan Plan
-	if rcp != nil {
+	switch {
+	case rcp != nil:
 		plan, err = RecipePlan(*rcp, req.Params, m)
-	} else {
+	case f.ID == catalog.InstallSoftware:
+		plan, err = SoftwarePlan(r.cfg.Software, params["entry"], m)
+	default:
 		plan, err = MakePlan(f, params, m)
 	}
 	var na *NotApplicableError
@@ -524,7 +530,7 @@ func (r *Runner) execute(ctx context.Context, req wire.RunResult, f catalog.Fix,
 		return res
 	}
 	switch {
-	case plan.Deferred:
+	case plan.Deferred, plan.SelfVerified:
 		res.Outcome, res.Reason = wire.OutcomeSucceeded, "Ran successfully."
 	case len(f.Verify) == 0 || r.cfg.Verify == nil:
 		res.Outcome, res.Reason = wire.OutcomeSucceeded, "Ran successfully; this fix has no checks to verify it."
@@ -590,7 +596,7 @@ func (r *Runner) runSteps(ctx context.Context, res *wire.RunResult, f catalog.Fi
 			step.Argv = st.Argv
 			out.header(st.Argv)
 			xr, err := r.cfg.Exec.Run(tctx, execx.Cmd{Argv: st.Argv, Timeout: time.Until(deadline),
-				MaxOutput: wire.MaxRunOutput, KeepTail: st.KeepTail})
+				MaxOutput: wire.MaxRunOutput, KeepTail: st.KeepTail, Env: st.Env})
 			out.write(xr.Output)
 			if xr.Truncated {
 				res.OutputTruncated = true

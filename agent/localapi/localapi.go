@@ -85,6 +85,11 @@ type Config struct {
 	// Recipes are the organisation's signed recipes the agent accepted:
 	// listed and run like catalog fixes (nil: none).
 	Recipes fixes.RecipeSource
+	// Software is the organisation's signed software catalog (nil: none).
+	Software fixes.SoftwareSource
+	// Installed, when set, is told of each software install a local
+	// caller ran that succeeded (the agent reads its inventory again).
+	Installed func()
 }
 
 // DefaultFixPerUser is the default FixLimit: plenty for a person trying
@@ -93,22 +98,24 @@ var DefaultFixPerUser = ratelimit.Limit{N: 30, Per: time.Hour}
 
 // API serves the local socket's operations.
 type API struct {
-	link     Link
-	checks   Checker
-	runner   Runner
-	policy   fixes.Policy
-	desk     *gethelp.Desk
-	kb       *gethelp.KBCache
-	tpls     *gethelp.TemplateCache
-	consent  *gethelp.ConsentBroker
-	crashes  CrashRecord
-	hub      string
-	hostname string
-	log      *slog.Logger
-	kbWait   time.Duration
-	machine  func() fixes.Machine
-	fixRuns  *ratelimit.Keyed
-	recipes  fixes.RecipeSource
+	link      Link
+	checks    Checker
+	runner    Runner
+	policy    fixes.Policy
+	desk      *gethelp.Desk
+	kb        *gethelp.KBCache
+	tpls      *gethelp.TemplateCache
+	consent   *gethelp.ConsentBroker
+	crashes   CrashRecord
+	hub       string
+	hostname  string
+	log       *slog.Logger
+	kbWait    time.Duration
+	machine   func() fixes.Machine
+	fixRuns   *ratelimit.Keyed
+	recipes   fixes.RecipeSource
+	software  fixes.SoftwareSource
+	installed func()
 
 	mu     sync.Mutex
 	latest []diag.CheckResult // the last health check results
@@ -128,7 +135,7 @@ func New(cfg Config) *API {
 	}
 	return &API{link: cfg.Link, checks: cfg.Checks, runner: cfg.Runner, policy: cfg.Policy, desk: cfg.Desk, kb: cfg.KB,
 		tpls: cfg.Templates, consent: cfg.Consent, crashes: cfg.Crashes, hub: cfg.Hub, hostname: cfg.Hostname, log: cfg.Logger, kbWait: cfg.KBWait,
-		machine: cfg.Machine, fixRuns: ratelimit.NewKeyed(cfg.FixLimit), recipes: cfg.Recipes}
+		machine: cfg.Machine, fixRuns: ratelimit.NewKeyed(cfg.FixLimit), recipes: cfg.Recipes, software: cfg.Software, installed: cfg.Installed}
 }
 
 // SetPolicy replaces the fix policy the listings apply (the hub's policy
@@ -267,6 +274,9 @@ func (o *API) Register(s *localipc.Server) {
 	})
 	s.HandleUser(localipc.OpFixes, func(ctx context.Context, _ json.RawMessage) (any, error) {
 		return o.fixList(ctx, caller(ctx)), nil
+	})
+	s.HandleUser(localipc.OpSoftware, func(ctx context.Context, _ json.RawMessage) (any, error) {
+		return o.softwareList(ctx), nil
 	})
 	s.HandleUser(localipc.OpRun, func(ctx context.Context, body json.RawMessage) (any, error) {
 		var call localipc.RunCall
@@ -477,6 +487,9 @@ func (o *API) run(ctx context.Context, who localipc.Caller, call localipc.RunCal
 	}
 	res := o.runner.Do(rctx, req, nil)
 	o.mergeChecks(res.After)
+	if f.ID == catalog.InstallSoftware && !res.Replayed {
+		o.reportInstall(ctx, who, res, call.Params)
+	}
 	o.log.Info("local fix run", "user", who.User, "uid", who.UID, "fix", f.ID, "outcome", res.Outcome)
 	return res, nil
 }

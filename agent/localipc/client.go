@@ -136,6 +136,12 @@ func (c *Client) Templates(ctx context.Context) (TemplatesAnswer, error) {
 	return out, call(ctx, c.path, OpTemplates, nil, &out)
 }
 
+// Software is OpSoftware.
+func (c *Client) Software(ctx context.Context) (SoftwareList, error) {
+	var out SoftwareList
+	return out, call(ctx, c.path, OpSoftware, nil, &out)
+}
+
 // Help is OpHelp.
 func (c *Client) Help(ctx context.Context, in HelpCall) (HelpAnswer, error) {
 	var out HelpAnswer

@@ -55,7 +55,36 @@ const (
 	// request templates; asks the hub (about 3 s), offline it answers
 	// from STATE/request-templates.json with Cached set.
 	OpTemplates Op = "templates"
+	// OpSoftware (user): no body → SoftwareList: the organisation's
+	// signed software catalog on this device, with what is installed.
+	// Installing one is OpRun with fix install-software and its entry.
+	OpSoftware Op = "software"
 )
+
+// SoftwareList answers OpSoftware.
+type SoftwareList struct {
+	Entries []SoftwareItem `json:"entries"`
+}
+
+// SoftwareItem is one entry of the signed software catalog.
+type SoftwareItem struct {
+	ID          string `json:"id"`
+	Version     int64  `json:"version"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	Manager     string `json:"manager"`
+	Package     string `json:"package"`
+	// Constraint is the entry's version rule in words.
+	Constraint string `json:"constraint"`
+	// Installed is the version the package database holds ("": none, or
+	// unknown on this OS).
+	Installed string `json:"installed,omitempty"`
+	// Satisfied: installed at a version the entry accepts.
+	Satisfied bool `json:"satisfied"`
+	// Applicable: it can be installed here; Reason says why not.
+	Applicable bool   `json:"applicable"`
+	Reason     string `json:"reason,omitempty"`
+}
 
 // Icon states of the tray, most important first when several apply.
 const (

@@ -32,6 +32,7 @@ import (
 	"github.com/tierline/tierline/agent/fsutil"
 	"github.com/tierline/tierline/shared/orgdoc"
 	"github.com/tierline/tierline/shared/recipe"
+	"github.com/tierline/tierline/shared/software"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -97,8 +98,11 @@ type saved struct {
 	Refused []wire.RecipeRef `json:"refused,omitempty"`
 }
 
+// entry is one accepted document: a recipe, or a software catalog
+// entry (sw set; its id shares the recipes' namespace).
 type entry struct {
 	r   recipe.Recipe
+	sw  *software.Entry
 	doc orgdoc.Signed
 }
 
@@ -148,12 +152,12 @@ func Open(dir string, log *slog.Logger) (*Store, error) {
 		return nil, err
 	}
 	for _, d := range sv.Docs {
-		r, err := recipe.Open(d, pub)
+		e, err := open(d, pub)
 		if err != nil {
-			log.Warn("dropping a kept recipe that the pinned key does not verify", "err", err)
+			log.Warn("dropping a kept document that the pinned key does not verify", "err", err)
 			continue
 		}
-		s.active[r.ID] = entry{r, d}
+		s.active[e.id()] = e
 	}
 	return s, nil
 }
@@ -193,15 +197,15 @@ func (s *Store) Apply(msg wire.Recipes) wire.RecipeStatus {
 	for _, d := range msg.Docs {
 		r, why := s.admit(d, pub, active)
 		if why != "" {
-			st.Refused = append(st.Refused, wire.RecipeRef{ID: r.ID, Version: r.Version, Reason: wire.Clip(why, wire.MaxRecipeRefusal-4)})
-			s.log.Warn("refused a recipe", "recipe", r.ID, "version", r.Version, "reason", why)
+			st.Refused = append(st.Refused, wire.RecipeRef{ID: r.id(), Version: r.version(), Reason: wire.Clip(why, wire.MaxRecipeRefusal-4)})
+			s.log.Warn("refused a signed document", "kind", d.Kind, "id", r.id(), "version", r.version(), "reason", why)
 			continue
 		}
-		active[r.ID] = entry{r, d}
-		if r.Version > s.seen[r.ID] {
-			s.seen[r.ID] = r.Version
+		active[r.id()] = r
+		if r.version() > s.seen[r.id()] {
+			s.seen[r.id()] = r.version()
 		}
-		st.Accepted = append(st.Accepted, wire.RecipeRef{ID: r.ID, Version: r.Version})
+		st.Accepted = append(st.Accepted, wire.RecipeRef{ID: r.id(), Version: r.version()})
 	}
 	s.active, s.refused = active, st.Refused
 	if err := s.save(); err != nil {
@@ -238,25 +242,78 @@ func (s *Store) keyChange(pin Pin, pub ed25519.PublicKey, d orgdoc.Signed) (Pin,
 	return Pin{Key: kc.New, Serial: kc.Serial, SetBy: "key-change", SetAt: s.now().UTC()}, nk, ""
 }
 
-// admit verifies one recipe; it returns what could be read of it and
-// why it is refused, or "".
-func (s *Store) admit(d orgdoc.Signed, pub ed25519.PublicKey, active map[string]entry) (recipe.Recipe, string) {
+func (e entry) id() string {
+	if e.sw != nil {
+		return e.sw.ID
+	}
+	return e.r.ID
+}
+
+func (e entry) version() int64 {
+	if e.sw != nil {
+		return e.sw.Version
+	}
+	return e.r.Version
+}
+
+func (e entry) what() string {
+	if e.sw != nil {
+		return "software entry"
+	}
+	return "recipe"
+}
+
+// open verifies a recipe or a software entry against pub.
+func open(d orgdoc.Signed, pub ed25519.PublicKey) (entry, error) {
 	if err := d.Verify(pub); err != nil {
-		r, _ := recipe.Parse(d) // for the id in the report; not trusted
-		return recipe.Recipe{ID: wire.Clip(r.ID, 60), Version: r.Version}, err.Error()
+		return parse(d), err
+	}
+	return parseChecked(d)
+}
+
+func parseChecked(d orgdoc.Signed) (entry, error) {
+	if d.Kind == orgdoc.KindSoftware {
+		e, err := software.Parse(d)
+		if err != nil {
+			return entry{sw: &software.Entry{ID: wire.Clip(e.ID, 60), Version: e.Version}, doc: d}, err
+		}
+		return entry{sw: &e, doc: d}, nil
 	}
 	r, err := recipe.Parse(d)
 	if err != nil {
-		return recipe.Recipe{ID: wire.Clip(r.ID, 60), Version: r.Version}, err.Error()
+		return entry{r: recipe.Recipe{ID: wire.Clip(r.ID, 60), Version: r.Version}, doc: d}, err
 	}
-	if _, dup := active[r.ID]; dup {
-		return r, fmt.Sprintf("recipe %s was sent twice; the first copy is used", r.ID)
+	return entry{r: r, doc: d}, nil
+}
+
+// parse reads what it can of an unverified document, for the id in a
+// refusal; nothing of it is trusted.
+func parse(d orgdoc.Signed) entry {
+	e, _ := parseChecked(d)
+	if e.sw != nil {
+		e.sw = &software.Entry{ID: wire.Clip(e.sw.ID, 60), Version: e.sw.Version}
+	} else {
+		e.r = recipe.Recipe{ID: wire.Clip(e.r.ID, 60), Version: e.r.Version}
 	}
-	if seen := s.seen[r.ID]; r.Version < seen {
-		return r, fmt.Sprintf("recipe %s version %d is older than version %d, which this device has accepted (a replay of an old version)", r.ID, r.Version, seen)
+	return e
+}
+
+// admit verifies one recipe or software entry; it returns what could be
+// read of it and why it is refused, or "".
+func (s *Store) admit(d orgdoc.Signed, pub ed25519.PublicKey, active map[string]entry) (entry, string) {
+	r, err := open(d, pub)
+	if err != nil {
+		return r, err.Error()
 	}
-	if old, ok := s.active[r.ID]; ok && old.r.Version == r.Version && !bytes.Equal(old.doc.Body, d.Body) {
-		return r, fmt.Sprintf("recipe %s version %d differs from the version %d this device accepted; a changed recipe needs a new version", r.ID, r.Version, r.Version)
+	id, ver := r.id(), r.version()
+	if _, dup := active[id]; dup {
+		return r, fmt.Sprintf("%s %s was sent twice; the first copy is used", r.what(), id)
+	}
+	if seen := s.seen[id]; ver < seen {
+		return r, fmt.Sprintf("%s %s version %d is older than version %d, which this device has accepted (a replay of an old version)", r.what(), id, ver, seen)
+	}
+	if old, ok := s.active[id]; ok && old.version() == ver && !bytes.Equal(old.doc.Body, d.Body) {
+		return r, fmt.Sprintf("%s %s version %d differs from the version %d this device accepted; a changed %s needs a new version", r.what(), id, ver, ver, r.what())
 	}
 	return r, ""
 }
@@ -291,7 +348,7 @@ func (s *Store) Get(id string) (recipe.Recipe, bool) {
 	s.mu.Lock()
 	e, ok := s.active[id]
 	s.mu.Unlock()
-	if !ok {
+	if !ok || e.sw != nil {
 		return recipe.Recipe{}, false
 	}
 	_, pub, _, err := ReadPin(s.dir)
@@ -312,7 +369,9 @@ func (s *Store) List() []recipe.Recipe {
 	defer s.mu.Unlock()
 	out := make([]recipe.Recipe, 0, len(s.active))
 	for _, e := range s.active {
-		out = append(out, e.r)
+		if e.sw == nil {
+			out = append(out, e.r)
+		}
 	}
 	slices.SortFunc(out, func(a, b recipe.Recipe) int { return strings.Compare(a.ID, b.ID) })
 	return out
@@ -330,9 +389,46 @@ func (s *Store) Accepted() []Signed {
 	defer s.mu.Unlock()
 	out := make([]Signed, 0, len(s.active))
 	for _, e := range s.active {
-		out = append(out, Signed{Recipe: e.r, Signer: e.doc.Key})
+		if e.sw == nil {
+			out = append(out, Signed{Recipe: e.r, Signer: e.doc.Key})
+		}
 	}
 	slices.SortFunc(out, func(a, b Signed) int { return strings.Compare(a.Recipe.ID, b.Recipe.ID) })
+	return out
+}
+
+// Software returns an accepted software catalog entry, verified once
+// more against the key pinned now.
+func (s *Store) Software(id string) (software.Entry, bool) {
+	s.mu.Lock()
+	e, ok := s.active[id]
+	s.mu.Unlock()
+	if !ok || e.sw == nil {
+		return software.Entry{}, false
+	}
+	_, pub, _, err := ReadPin(s.dir)
+	if err != nil {
+		return software.Entry{}, false
+	}
+	sw, err := software.Open(e.doc, pub)
+	if err != nil {
+		s.log.Warn("a kept software entry no longer verifies against the pinned key; not installing it", "entry", id, "err", err)
+		return software.Entry{}, false
+	}
+	return sw, true
+}
+
+// SoftwareList returns the accepted software catalog entries by id.
+func (s *Store) SoftwareList() []software.Entry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := []software.Entry{}
+	for _, e := range s.active {
+		if e.sw != nil {
+			out = append(out, *e.sw)
+		}
+	}
+	slices.SortFunc(out, func(a, b software.Entry) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 

@@ -43,9 +43,9 @@ func SetPin(w io.Writer, dir, arg string) error {
 // Write lists the accepted recipes and the last refusals
 // (`tierline-agent recipes`).
 func (s *Store) Write(w io.Writer, asJSON bool) {
-	list, refused := s.List(), s.Refused()
+	list, sw, refused := s.List(), s.SoftwareList(), s.Refused()
 	if asJSON {
-		b, _ := json.MarshalIndent(map[string]any{"recipes": list, "refused": refused}, "", "  ")
+		b, _ := json.MarshalIndent(map[string]any{"recipes": list, "software": sw, "refused": refused}, "", "  ")
 		fmt.Fprintln(w, string(b))
 		return
 	}
@@ -53,6 +53,12 @@ func (s *Store) Write(w io.Writer, asJSON bool) {
 	fmt.Fprintln(tw, "RECIPE\tVERSION\tTIER\tOSES\tTITLE")
 	for _, r := range list {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%v\t%s\n", r.ID, r.Version, r.Tier, r.OSes, r.Title)
+	}
+	if len(sw) > 0 {
+		fmt.Fprintln(tw, "\nSOFTWARE\tVERSION\tMANAGER\tPACKAGE\tTITLE")
+		for _, e := range sw {
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s (%s)\t%s\n", e.ID, e.Version, e.Manager, e.Package, e.Constraint(), e.Title)
+		}
 	}
 	tw.Flush()
 	for _, r := range refused {

@@ -284,6 +284,15 @@ type helpCall struct {
 	Answers  map[string]string `json:"answers,omitempty"`
 }
 
+// apiSoftware lists the signed software catalog the user may install
+// from (installing is POST /api/run with fix install-software).
+func (s *Server) apiSoftware(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.callCtx(r.Context())
+	defer cancel()
+	out, err := s.agent.Software(ctx)
+	writeAnswer(s, w, string(localipc.OpSoftware), out, err)
+}
+
 // apiTemplates lists the service request templates the user can file.
 func (s *Server) apiTemplates(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.callCtx(r.Context())

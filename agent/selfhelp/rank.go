@@ -63,7 +63,9 @@ func RankFixes(fixes []localipc.Fix, category string) []RankedFix {
 	}
 	out := []RankedFix{}
 	for _, f := range fixes {
-		if f.Tier != catalog.TierSelfHelp || !f.Applicable {
+		// install-software has its own list (Install software), one
+		// button per signed catalog entry.
+		if f.Tier != catalog.TierSelfHelp || !f.Applicable || f.ID == catalog.InstallSoftware {
 			continue
 		}
 		r := RankedFix{Fix: f}

@@ -78,6 +78,7 @@ func (v *trayView) build(a *app) {
 	v.none = v.fixes.AddSubMenuItem(labelNoFixes, "")
 	v.none.Disable()
 	v.noneShow = true
+	software := systray.AddMenuItem(LabelSoftware, "Programs your organisation offers you to install yourself")
 	systray.AddSeparator()
 	v.status = systray.AddMenuItem(LabelStatus, "Connection to the help desk")
 	about := systray.AddMenuItem(LabelAbout, "")
@@ -92,6 +93,7 @@ func (v *trayView) build(a *app) {
 	}
 	on(help, func() { a.openPage("") })
 	on(tickets, func() { a.openPage("#tickets") })
+	on(software, func() { a.openPage("#software") })
 	on(v.status, a.showStatus)
 	on(about, a.about)
 	on(quit, systray.Quit)

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/agent/localipc"
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -86,6 +87,7 @@ const (
 	LabelGetHelp   = "Get help…"
 	LabelTickets   = "My tickets"
 	LabelFixes     = "Fix it myself"
+	LabelSoftware  = "Install software"
 	LabelStatus    = "Status"
 	LabelAbout     = "About"
 	LabelQuit      = "Quit tray"
@@ -125,7 +127,9 @@ const suggestedMark = " (suggested)"
 func fixMenu(fixes []localipc.Fix) []fixItem {
 	var suggested, others []fixItem
 	for _, f := range fixes {
-		if !f.Applicable || f.Tier != 0 {
+		// install-software needs an entry: the Install software item
+		// opens the page's list instead.
+		if !f.Applicable || f.Tier != 0 || f.ID == catalog.InstallSoftware {
 			continue
 		}
 		if len(f.Addresses) > 0 {

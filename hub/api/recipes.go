@@ -144,12 +144,64 @@ func (a *API) recipeRefuses(ctx context.Context, d store.Device, p prepared, val
 }
 
 // runRefuses is deviceRefuses for a catalog fix, recipeRefuses for a
-// recipe.
+// recipe, and for a software install also softwareRefuses.
 func (a *API) runRefuses(ctx context.Context, d store.Device, p prepared) string {
 	if p.recipe != nil {
 		return a.recipeRefuses(ctx, d, p, true)
 	}
-	return deviceRefuses(d, p.fix)
+	if why := deviceRefuses(d, p.fix); why != "" || p.software == nil {
+		return why
+	}
+	return a.softwareRefuses(ctx, d, *p.software)
+}
+
+// lookupSoftware finds a published software catalog entry by id.
+func (a *API) lookupSoftware(ctx context.Context, id string) (store.Recipe, bool, error) {
+	rs, err := a.recipes.ListRecipes(ctx)
+	if err != nil {
+		return store.Recipe{}, false, err
+	}
+	for _, sr := range rs {
+		if sr.ID == id {
+			_, isSW, err := recipes.ParsedSoftware(sr)
+			return sr, isSW && err == nil, nil
+		}
+	}
+	return store.Recipe{}, false, nil
+}
+
+// softwareRefuses says why entry cannot be installed on d, or "": it
+// must be published to d's group, for d's OS, and accepted by d's agent
+// at this version (the agent checks the signature and all of it again).
+func (a *API) softwareRefuses(ctx context.Context, d store.Device, sr store.Recipe) string {
+	e, _, err := recipes.ParsedSoftware(sr)
+	switch {
+	case err != nil:
+		return err.Error()
+	case !recipes.Published(sr, d.Group):
+		g := d.Group
+		if g == "" {
+			g = store.DefaultGroup
+		}
+		return fmt.Sprintf("software %s is not published to the device's group %q", e.ID, g)
+	case e.OS() != d.OS:
+		return fmt.Sprintf("software %s is installed with %s, for %s; the device runs %s", e.ID, e.Manager, e.OS(), d.OS)
+	}
+	sts, err := a.recipes.RecipeStatuses(ctx, d.ID)
+	if err != nil {
+		return "the device's catalog status could not be read; try again"
+	}
+	s, ok := recipes.Status(sts[d.ID], len(sts) > 0)
+	switch {
+	case !ok:
+		return fmt.Sprintf("the agent on %s has not reported its signed documents yet (it does when it connects)", d.Hostname)
+	case !recipes.Accepted(s, e.ID, sr.Version):
+		if why := recipes.RefusalOf(s, e.ID); why != "" {
+			return fmt.Sprintf("the agent on %s refused software %s: %s", d.Hostname, e.ID, why)
+		}
+		return fmt.Sprintf("the agent on %s has not accepted version %d of software %s yet", d.Hostname, sr.Version, e.ID)
+	}
+	return ""
 }
 
 // recipeCatalog adds the recipes published to the device's group (or,

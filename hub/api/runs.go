@@ -163,6 +163,8 @@ type prepared struct {
 	// recipe and stored are set for an organisation recipe.
 	recipe *recipe.Recipe
 	stored *store.Recipe
+	// software is the stored catalog entry install-software names.
+	software *store.Recipe
 }
 
 // prepareRun checks what does not depend on the device: the fix exists,
@@ -227,7 +229,21 @@ func (a *API) prepareRun(w http.ResponseWriter, r *http.Request, who Caller, req
 		}
 		expires = d
 	}
-	return prepared{fix: f, params: params, expires: expires, recipe: rcp, stored: stored}, true
+	p := prepared{fix: f, params: params, expires: expires, recipe: rcp, stored: stored}
+	if f.ID == catalog.InstallSoftware {
+		sr, found, err := a.lookupSoftware(r.Context(), params["entry"])
+		if err != nil {
+			a.internal(w, "look up software entry", err)
+			return prepared{}, false
+		}
+		if !found {
+			writeError(w, http.StatusBadRequest, "not_in_catalog", fmt.Sprintf("%q is not in the signed software catalog; "+
+				"GET /api/v1/recipes lists the published entries (kind software)", clip(params["entry"])))
+			return prepared{}, false
+		}
+		p.software = &sr
+	}
+	return p, true
 }
 
 // paramString turns a JSON string, number or boolean into the text the

@@ -42,6 +42,9 @@ func TestRunRoleMatrix(t *testing.T) {
 	f := setup(t)
 	tiers := map[int]bool{}
 	for _, fix := range catalog.All() {
+		if fix.ID == catalog.InstallSoftware {
+			continue // needs a published entry: TestInstallSoftwareRuns
+		}
 		tiers[fix.Tier] = true
 		for _, role := range store.Roles {
 			allowed := maxTier[role] >= fix.Tier

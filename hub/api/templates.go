@@ -40,13 +40,16 @@ type templateReq struct {
 	Tier        int                  `json:"tier"`
 	Priority    int                  `json:"priority"`
 	Fields      []wire.TemplateField `json:"fields"`
+	// Software names a software catalog entry: requests from the template
+	// are approved and installed (POST /api/v1/tickets/{id}/software).
+	Software string `json:"software,omitempty"`
 }
 
 // template makes the request a template with id, defaults filled: Tier 1,
 // priority 4 (P4, as a user's own request).
 func (req templateReq) template(id string) wire.RequestTemplate {
 	t := wire.RequestTemplate{ID: id, Name: req.Name, Description: req.Description, Category: req.Category, Tier: req.Tier,
-		Priority: req.Priority, Fields: req.Fields}
+		Priority: req.Priority, Fields: req.Fields, Software: req.Software}
 	if t.Tier == 0 {
 		t.Tier = 1
 	}

@@ -310,6 +310,7 @@ func (a *API) ticketRoutes() []Route {
 			return svc.Resume(r.Context(), id, who.Name)
 		})},
 		{"POST /api/v1/tickets/{id}/resolve", store.RoleTier1, a.resolveTicket},
+		{"POST /api/v1/tickets/{id}/software", store.RoleTier1, a.decideSoftware},
 		{"POST /api/v1/tickets/{id}/reopen", store.RoleTier1, ticketAction(a, "reopen", func(svc *tickets.Service, r *http.Request, who Caller, id string, req reopenReq) (store.Ticket, error) {
 			return svc.Reopen(r.Context(), id, who.Name, req.Reason)
 		})},

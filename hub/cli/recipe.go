@@ -14,6 +14,7 @@ import (
 	"github.com/tierline/tierline/hub/recipes"
 	"github.com/tierline/tierline/shared/orgdoc"
 	"github.com/tierline/tierline/shared/recipe"
+	"github.com/tierline/tierline/shared/software"
 )
 
 // recipeKeygen makes the organisation's recipe signing key. It needs no
@@ -55,6 +56,22 @@ func recipeSign(_ context.Context, args []string, io IO) error {
 	raw, err := os.ReadFile(file)
 	if err != nil {
 		return err
+	}
+	// A software catalog entry names its package manager; a recipe
+	// has steps.
+	var peek map[string]json.RawMessage
+	if json.Unmarshal(raw, &peek) == nil && peek["manager"] != nil {
+		var e software.Entry
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&e); err != nil {
+			return fmt.Errorf("%s: not a software catalog entry: %w", file, err)
+		}
+		doc, err := software.Sign(priv, e)
+		if err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+		return writeSigned(doc, file, *out, io, fmt.Sprintf("software %s version %d (%s %s)", e.ID, e.Version, e.Manager, e.Package))
 	}
 	var r recipe.Recipe
 	dec := json.NewDecoder(bytes.NewReader(raw))

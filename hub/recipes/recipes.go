@@ -16,6 +16,7 @@ import (
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/orgdoc"
 	"github.com/tierline/tierline/shared/recipe"
+	"github.com/tierline/tierline/shared/software"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -42,13 +43,19 @@ func Prepare(raw []byte, groups []string, by string, now time.Time) (Upload, err
 		return Upload{}, err
 	}
 	switch doc.Kind {
-	case orgdoc.KindRecipe:
-		r, err := recipe.Parse(doc)
-		if err != nil {
+	case orgdoc.KindRecipe, orgdoc.KindSoftware:
+		var r recipe.Recipe
+		if doc.Kind == orgdoc.KindSoftware {
+			e, err := software.Parse(doc)
+			if err != nil {
+				return Upload{}, err
+			}
+			r = recipe.Recipe{ID: e.ID, Version: e.Version, Title: e.Title, Tier: 0}
+		} else if r, err = recipe.Parse(doc); err != nil {
 			return Upload{}, err
 		}
 		if len(groups) == 0 {
-			return Upload{}, errors.New("name the device groups to publish the recipe to (\"*\" for every group)")
+			return Upload{}, fmt.Errorf("name the device groups to publish the %s to (\"*\" for every group)", doc.Kind)
 		}
 		if len(groups) > 64 {
 			return Upload{}, errors.New("at most 64 groups")
@@ -75,7 +82,7 @@ func Prepare(raw []byte, groups []string, by string, now time.Time) (Upload, err
 		}
 		return Upload{Kind: doc.Kind, KeyChange: &store.RecipeKeyChange{Serial: kc.Serial, Doc: canon, AddedBy: by, AddedAt: now}}, nil
 	}
-	return Upload{}, fmt.Errorf("documents of kind %s are not recipes", doc.Kind)
+	return Upload{}, fmt.Errorf("documents of kind %s cannot be published", doc.Kind)
 }
 
 // Published reports whether r is published to group ("" is the default
@@ -110,13 +117,28 @@ func Message(all []store.Recipe, changes []store.RecipeKeyChange, group string) 
 	return msg
 }
 
-// Parsed returns the recipe inside a stored document.
+// Parsed returns the recipe inside a stored document (an error for a
+// software entry).
 func Parsed(r store.Recipe) (recipe.Recipe, error) {
 	doc, err := orgdoc.Decode(r.Doc)
 	if err != nil {
 		return recipe.Recipe{}, err
 	}
 	return recipe.Parse(doc)
+}
+
+// ParsedSoftware returns the software catalog entry inside a stored
+// document; ok is false when it is another kind.
+func ParsedSoftware(r store.Recipe) (software.Entry, bool, error) {
+	doc, err := orgdoc.Decode(r.Doc)
+	if err != nil {
+		return software.Entry{}, false, err
+	}
+	if doc.Kind != orgdoc.KindSoftware {
+		return software.Entry{}, false, nil
+	}
+	e, err := software.Parse(doc)
+	return e, true, err
 }
 
 // Status decodes a device's stored report; ok false when it never sent one.
@@ -186,9 +208,13 @@ func (e *RefusedError) Unwrap() error { return e.Err }
 // agents accepted this version, and which refused it and why.
 type View struct {
 	store.Recipe
-	Document *recipe.Recipe `json:"document,omitempty"`
-	Accepted int            `json:"accepted"`
-	Failing  []Refusal      `json:"failing"`
+	// Kind is recipe or software; Document is set for a recipe,
+	// Software for a software catalog entry.
+	Kind     string          `json:"kind"`
+	Document *recipe.Recipe  `json:"document,omitempty"`
+	Software *software.Entry `json:"software,omitempty"`
+	Accepted int             `json:"accepted"`
+	Failing  []Refusal       `json:"failing"`
 	// Error: the stored document no longer parses (it is not sent).
 	Error string `json:"error,omitempty"`
 }
@@ -240,8 +266,15 @@ func views(rs []store.Recipe, sts map[string]store.RecipeStatus) []View {
 	slices.Sort(ids)
 	out := []View{}
 	for _, sr := range rs {
-		v := View{Recipe: sr, Failing: []Refusal{}}
-		if p, err := Parsed(sr); err != nil {
+		v := View{Recipe: sr, Kind: orgdoc.KindRecipe, Failing: []Refusal{}}
+		if e, isSW, err := ParsedSoftware(sr); isSW {
+			v.Kind = orgdoc.KindSoftware
+			if err != nil {
+				v.Error = err.Error()
+			} else {
+				v.Software = &e
+			}
+		} else if p, err := Parsed(sr); err != nil {
 			v.Error = err.Error()
 		} else {
 			v.Document = &p

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -468,7 +469,24 @@ func (s *Store) applyRunResult(ctx context.Context, tx *sql.Tx, deviceID string,
 		return Run{}, false, fmt.Errorf("store run result %s: %w", res.RunID, err)
 	}
 	if n, _ := up.RowsAffected(); n == 0 {
-		return Run{}, false, nil
+		if res.Local == nil || res.Fix != catalog.InstallSoftware {
+			return Run{}, false, nil
+		}
+		// A software install the user at the device ran: the hub never
+		// queued it, and records it as done now.
+		params, _ := json.Marshal(map[string]string{"entry": res.Local.Params["entry"]})
+		ins, err := tx.ExecContext(ctx, s.q(`INSERT INTO runs (id, device_id, fix, params, requested_by, requester_role, tier, state,
+			outcome, code, reason, result, created_at, expires_at, sent_at, finished_at)
+			SELECT ?, id, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM devices WHERE id = ? ON CONFLICT (id) DO NOTHING`),
+			res.RunID, res.Fix, string(params), clipText("local user "+res.Local.User+" (self-service)", 255), "device-user", RunDone,
+			res.Outcome, res.Code, clipText(res.Reason, 2000), string(doc), res.Started.UnixNano(), res.Started.UnixNano(),
+			res.Started.UnixNano(), received.UnixNano(), deviceID)
+		if err != nil {
+			return Run{}, false, fmt.Errorf("store local run %s: %w", res.RunID, err)
+		}
+		if n, _ := ins.RowsAffected(); n == 0 {
+			return Run{}, false, nil
+		}
 	}
 	r, err := scanRun(tx.QueryRowContext(ctx, s.q(`SELECT `+runCols+` FROM runs WHERE id = ?`), res.RunID))
 	if err != nil {

@@ -96,6 +96,9 @@ type RequestForm struct {
 	Name     string            `json:"name"`
 	Problem  string            `json:"problem,omitempty"`
 	Template string            `json:"template"`
+	// Software is the software catalog entry the template asks to
+	// install (an approval request).
+	Software string `json:"software,omitempty"`
 }
 
 // SelfHelp is what the user tried on the device before filing: the

@@ -54,7 +54,7 @@ func (s *Service) fromTemplate(ctx context.Context, id string, answers map[strin
 	case err != nil:
 		return request{}, fmt.Errorf("read request template %s: %w", id, err)
 	}
-	r := request{tpl: tpl, form: ticketevent.RequestForm{Template: tpl.ID, Name: tpl.Name}}
+	r := request{tpl: tpl, form: ticketevent.RequestForm{Template: tpl.ID, Name: tpl.Name, Software: tpl.Software}}
 	r.form.Answers, err = tpl.CheckAnswers(answers)
 	if err != nil {
 		if strict {

@@ -57,6 +57,7 @@ const (
 	ClearUserCaches     = "clear-user-caches"
 	VacuumJournals      = "vacuum-journals"
 	EnableInterface     = "enable-interface"
+	InstallSoftware     = "install-software"
 )
 
 // Kind is a parameter's type.
@@ -358,6 +359,16 @@ var fixes = []Fix{
 		Params: []Param{{Name: "interface", Title: "Network adapter", Kind: KindString, Pattern: interfaceNamePattern, MaxLen: 64,
 			Help: "the adapter's name (eth0, wlan0, Wi-Fi); empty switches on every adapter of this computer that is off"}},
 		Verify: []string{"network-interface", "default-route"},
+	},
+	{
+		ID: InstallSoftware, Title: "Install software from the catalog", Tier: TierSelfHelp, OSes: allOSes, TimeoutSec: 900,
+		Description: "Installs one entry of the organisation's signed software catalog (docs/software.md) with the OS's package " +
+			"manager: apt-get or dnf on Linux, winget on Windows, Homebrew on macOS, with a command fixed per manager; the " +
+			"package database is read afterwards to verify the package is installed at the entry's version. An entry not " +
+			"signed by the organisation's pinned key, or not published to the device's group, is refused.",
+		UserText: "Install a program your organisation offers for you to install yourself.",
+		Params: []Param{{Name: "entry", Title: "Catalog entry", Kind: KindString, Required: true, Pattern: `[a-z0-9][a-z0-9-]{0,63}`,
+			Help: "the id of an entry of the signed software catalog published to this device's group"}},
 	},
 }
 

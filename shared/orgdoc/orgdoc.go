@@ -38,10 +38,13 @@ import (
 const (
 	KindRecipe    = "recipe"
 	KindKeyChange = "key-change"
+	// KindSoftware is a self-service software catalog entry
+	// (shared/software).
+	KindSoftware = "software"
 )
 
 // Kinds lists the document kinds this version knows.
-var Kinds = []string{KindRecipe, KindKeyChange}
+var Kinds = []string{KindRecipe, KindKeyChange, KindSoftware}
 
 // MaxSize bounds one signed document as JSON.
 const MaxSize = 64 << 10

@@ -143,6 +143,16 @@ type RunResult struct {
 	// Replayed: this run had already been executed (or refused); the
 	// result is the recorded one and nothing ran again.
 	Replayed bool `json:"replayed,omitempty"`
+	// Local is set on the result of a run the user at the device asked
+	// for (a self-service software install), which the hub never
+	// queued: it records the run and audits it.
+	Local *LocalRun `json:"local,omitempty"`
+}
+
+// LocalRun says who at the device asked for a run, and with what.
+type LocalRun struct {
+	User   string            `json:"user"`
+	Params map[string]string `json:"params,omitempty"`
 }
 
 func (RunResult) Type() Type { return TypeRunResult }
@@ -169,6 +179,19 @@ func (r RunResult) Validate() error {
 	}
 	if len(r.Steps) > 64 {
 		return errors.New("more than 64 steps")
+	}
+	if r.Local != nil {
+		if len(r.Local.Params) > 16 {
+			return errors.New("local run: more than 16 parameters")
+		}
+		for k, v := range r.Local.Params {
+			if len(k) > 64 || len(v) > 1024 {
+				return errors.New("local run: a parameter is too long")
+			}
+		}
+		if err := checkLens(map[string]string{"local.user": r.Local.User}, 255); err != nil {
+			return err
+		}
 	}
 	return checkLens(map[string]string{"fix": r.Fix, "code": r.Code, "bundle_name": r.BundleName}, 255)
 }

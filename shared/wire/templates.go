@@ -66,6 +66,11 @@ type RequestTemplate struct {
 	Tier     int             `json:"tier"`
 	Priority int             `json:"priority"`
 	Fields   []TemplateField `json:"fields"`
+	// Software, when set, is the id of an entry of the signed software
+	// catalog: a request from this template asks for that install, which
+	// a technician of the template's tier or above approves (the hub
+	// then queues install-software on the device) or refuses.
+	Software string `json:"software,omitempty"`
 }
 
 // TemplateField is one question of a request template.
@@ -114,6 +119,9 @@ func (t RequestTemplate) Validate() error {
 	}
 	if t.Priority < 1 || t.Priority > 5 {
 		return fmt.Errorf("priority %d: use 1 (highest) to 5", t.Priority)
+	}
+	if t.Software != "" && !softwareID(t.Software) {
+		return fmt.Errorf("software %q: name a software catalog entry id (1 to 64 of a-z, 0-9 and '-')", Clip(t.Software, 64))
 	}
 	if len(t.Fields) > MaxTemplateFields {
 		return fmt.Errorf("%d fields: a template has at most %d", len(t.Fields), MaxTemplateFields)
@@ -305,4 +313,16 @@ func (l TemplateList) Validate() error {
 		}
 	}
 	return nil
+}
+
+func softwareID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }

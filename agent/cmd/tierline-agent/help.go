@@ -18,6 +18,7 @@ import (
 func init() {
 	register("help", `ask for help: file a ticket with this machine's diagnostics ("Get help" from a shell)`, runHelp)
 	register("kb", `search the help desk's published knowledge-base articles: kb "words"`, runKB)
+	register("software", "the organisation's software you may install yourself; software install ID installs one", runSoftware)
 	register("tickets", "this computer's tickets: state, tier, technicians' messages (--json for JSON)", runTickets)
 	register("reply", `answer a technician on one of this computer's tickets: reply --ticket ID "text"`, runReply)
 	register("survey", "rate how a resolved ticket was handled: survey --ticket ID --score 1-5 [--comment C]", runSurvey)
@@ -60,6 +61,15 @@ func runKB(ctx context.Context, args []string) int {
 		return code
 	}
 	return agent.done(agent.shell().Search(ctx, strings.TrimSpace(strings.Join(fs.Args(), " ")), *full))
+}
+
+func runSoftware(ctx context.Context, args []string) int {
+	fs := newFlags("software", "[--state DIR] [--json] [install ID]", "List the software your organisation offers you to install yourself, or install one.")
+	agent := addAgentFlags(fs)
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	return agent.done(agent.shell().SoftwareCommand(ctx, fs.Args()))
 }
 
 func runTickets(ctx context.Context, args []string) int {
@@ -113,7 +123,7 @@ func addAgentFlags(fs *flag.FlagSet) agentFlags {
 	switch fs.Name() {
 	case "help":
 		a.json = fs.Bool("json", false, "print the answer as JSON")
-	case "kb", "tickets":
+	case "kb", "tickets", "software":
 		a.json = fs.Bool("json", false, "print JSON")
 	}
 	return a

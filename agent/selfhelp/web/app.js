@@ -494,11 +494,73 @@
   // length in characters, one of the choices), so the user hears at once.
   var templates = [];
   var chosen = null;
+  var software = [];
+
+  // Install software: the signed catalog entries, each with its state and
+  // an Install button (the agent installs it with the OS's package
+  // manager and reads the package database afterwards).
+  function loadSoftware() {
+    return api("GET", "/api/software").then(function (a) {
+      software = (a && a.entries) || [];
+      $("software-card").hidden = software.length === 0;
+      $("mode").hidden = templates.length === 0 && software.length === 0;
+      var ul = $("software");
+      clear(ul);
+      software.forEach(function (e) {
+        var li = el("li", "template");
+        li.setAttribute("data-entry", e.id);
+        li.appendChild(el("strong", "", e.title));
+        if (e.description) { li.appendChild(el("p", "muted", e.description)); }
+        var state = "Not installed.";
+        if (e.satisfied) { state = "Installed (" + e.installed + ")."; }
+        else if (e.installed) { state = "Installed at " + e.installed + "; your organisation offers " + e.constraint + "."; }
+        else if (!e.applicable) { state = "Cannot be installed here: " + e.reason; }
+        li.appendChild(el("p", "sw-state", state));
+        var b = el("button", "primary", e.satisfied ? "Installed" : "Install");
+        b.type = "button";
+        b.setAttribute("data-install", e.id);
+        b.disabled = e.satisfied || !e.applicable;
+        var out = el("div", "result");
+        out.hidden = true;
+        out.setAttribute("role", "status");
+        b.addEventListener("click", function () { install(e, b, out); });
+        li.appendChild(b);
+        li.appendChild(out);
+        ul.appendChild(li);
+      });
+    }).catch(function () { $("software-card").hidden = true; });
+  }
+
+  function install(e, btn, out) {
+    btn.disabled = true;
+    out.hidden = false;
+    out.className = "result";
+    clear(out);
+    out.appendChild(el("p", "", "Installing " + e.title + "… this can take a few minutes."));
+    var p = el("progress");
+    p.setAttribute("aria-label", "Installing " + e.title);
+    out.appendChild(p);
+    api("POST", "/api/run", { fix: "install-software", params: { entry: e.id } }).then(function (r) {
+      clear(out);
+      var ok = r.outcome === "succeeded";
+      out.className = "result " + (ok ? "ok" : "bad");
+      out.setAttribute("data-outcome", r.outcome);
+      out.appendChild(el("p", "", (ok ? "Installed. " : "Not installed. ") + (r.reason || "")));
+      runs.push({ fix: "install-software", title: "Install " + e.title, outcome: r.outcome });
+      if (ok) { btn.textContent = "Installed"; } else { btn.disabled = false; }
+    }).catch(function (err) {
+      clear(out);
+      out.className = "result bad";
+      out.setAttribute("data-outcome", "error");
+      out.appendChild(el("p", "", err.message));
+      btn.disabled = false;
+    });
+  }
 
   function loadTemplates() {
     return api("GET", "/api/templates").then(function (a) {
       templates = (a && a.templates) || [];
-      $("mode").hidden = templates.length === 0;
+      $("mode").hidden = templates.length === 0 && software.length === 0;
       var ul = $("templates");
       clear(ul);
       templates.forEach(function (t) {
@@ -511,7 +573,7 @@
         if (t.description) { li.appendChild(el("p", "muted", t.description)); }
         ul.appendChild(li);
       });
-    }).catch(function () { $("mode").hidden = true; });
+    }).catch(function () { $("mode").hidden = software.length === 0; });
   }
 
   function setMode(request) {
@@ -801,6 +863,12 @@
       loadConsent();
       loadTickets();
       loadTemplates();
+      loadSoftware().then(function () {
+        if (window.location.hash === "#software" && software.length > 0) {
+          setMode(true);
+          $("software-card").scrollIntoView();
+        }
+      });
       renderTried();
       loadDiagnosis().then(searchKB);
       setInterval(function () {

@@ -73,7 +73,8 @@
       return {
         name: form.elements.name.value.trim(), description: form.elements.description.value.trim(),
         tier: Number(form.elements.tier.value), priority: Number(form.elements.priority.value),
-        category: form.elements.category.value, fields: fields
+        category: form.elements.category.value, fields: fields,
+        software: form.elements.software.value.trim()
       };
     }
 
@@ -117,6 +118,7 @@
           form.elements.tier.value = String(t.tier);
           form.elements.priority.value = String(t.priority);
           form.elements.category.value = t.category || "";
+          form.elements.software.value = t.software || "";
           (t.fields || []).forEach(fieldRow);
           document.getElementById("tpl-heading").textContent = "Edit “" + t.name + "”";
           document.getElementById("tpl-save").textContent = "Save template";

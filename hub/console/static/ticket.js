@@ -40,7 +40,8 @@
   // done says what an action did.
   var done = {
     priority: "Priority set", waiting: "The ticket waits on the user", resume: "Resumed",
-    link: "Linked", vendor: "Sent to the vendor", "vendor/reference": "Vendor reference recorded"
+    link: "Linked", vendor: "Sent to the vendor", "vendor/reference": "Vendor reference recorded",
+    software: "Decided"
   };
 
   // Ticket actions: forms with data-action post to the API.
@@ -63,6 +64,7 @@
         case "link": body.number = Number(fd.get("number")); body.kind = fd.get("kind"); break;
         case "vendor": body.vendor = fd.get("vendor"); body.note = fd.get("note") || ""; break;
         case "vendor/reference": body.reference = fd.get("reference"); break;
+        case "software": body.approve = fd.get("decision") === "approve"; body.note = fd.get("note") || ""; break;
         case "problem":
           path = "/api/v1/problems/" + encodeURIComponent(fd.get("problem")) + "/tickets";
           body.ticket = id;
