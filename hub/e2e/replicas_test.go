@@ -450,23 +450,36 @@ func TestReplicasBehindHAProxy(t *testing.T) {
 	}
 
 	// SIGKILL the replica holding the agents, and one agent with it.
+	via = rs.hubs[rs.other(hold)]
 	killed := time.Now()
 	rs.hubs[hold].proc.signal(syscall.SIGKILL)
 	doomedProc.signal(syscall.SIGKILL)
+	backAfter := timeUntil(via, a.id, func(d replicaDevice) bool { return d.Online && d.Replica != rs.ids[hold] && d.Replica != "" })
 	// Messages the agent spools while it has no hub arrive once.
 	var titles []string
+	spooled := 0
 	for i := range 3 {
 		title := fmt.Sprintf("Spooled while the hub was gone %d", i)
 		titles = append(titles, title)
-		must(t, "", "tierline-agent", "help", "--state", a.state, "--json", "--wait", "1s", "--category", "application", title)
+		out := must(t, "", "tierline-agent", "help", "--state", a.state, "--json", "--wait", "1s", "--category", "application", title)
+		var ans struct {
+			Connected bool  `json:"connected"`
+			Number    int64 `json:"number"`
+		}
+		if err := json.Unmarshal([]byte(out), &ans); err != nil {
+			t.Fatalf("help answer is not JSON: %v\n%s", err, out)
+		}
+		if !ans.Connected || ans.Number == 0 {
+			spooled++
+		}
 	}
-	via = rs.hubs[rs.other(hold)]
+	t.Logf("%d of %d help requests were spooled without an answer while the agent had no hub", spooled, len(titles))
 	var back replicaDevice
 	eventually(t, "the agent online through another replica", 60*time.Second, func() bool {
 		back = rs.device(via, a.id)
 		return back.Online && back.Replica != rs.ids[hold] && back.Replica != ""
 	})
-	t.Logf("measured: the agent was back online through replica %s %s after its replica was killed", back.Replica, time.Since(killed).Round(10*time.Millisecond))
+	t.Logf("measured: the agent was back online through replica %s %s after its replica was killed", back.Replica, (<-backAfter).Round(10*time.Millisecond))
 	eventually(t, "the device that died with its replica offline once the lease lapsed", 60*time.Second, func() bool {
 		return !rs.device(via, doomed.id).Online
 	})
@@ -515,6 +528,32 @@ func TestReplicasBehindHAProxy(t *testing.T) {
 	if out := a.proc.output(); !strings.Contains(out, "revoked") {
 		t.Errorf("the revoked agent did not say why:\n%s", tail(out, 2000))
 	}
+}
+
+// timeUntil polls the device through via from now until cond holds (for at
+// most a minute) and sends how long that took; it measures, the test
+// waits with eventually.
+func timeUntil(via *hub, id string, cond func(replicaDevice) bool) <-chan time.Duration {
+	began := time.Now()
+	out := make(chan time.Duration, 1)
+	go func() {
+		for time.Since(began) < time.Minute {
+			req, _ := http.NewRequest("GET", via.url()+"/api/v1/devices/"+id, nil)
+			req.Header.Set("Authorization", "Bearer "+via.token)
+			if resp, err := via.client.Do(req); err == nil {
+				var d replicaDevice
+				ok := resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&d) == nil && cond(d)
+				resp.Body.Close()
+				if ok {
+					out <- time.Since(began)
+					return
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		out <- time.Minute
+	}()
+	return out
 }
 
 // tokenCreateDB prints an enrollment token from the replicas' database.

@@ -314,8 +314,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	// The console hears about finished runs besides the tickets, to update
-	// open pages live.
-	// and, with replicas, so do the others.
+	// open pages live; with replicas, the other replicas' pages and API
+	// callers waiting for the run hear too.
 	var routes deviceRoutes
 	onRunFinished := func(r store.Run) {
 		devices.RunFinished(r)
