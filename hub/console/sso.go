@@ -216,8 +216,18 @@ func (c *Console) firstSSOLogin(ctx context.Context, p *sso.Provider, id sso.Ide
 
 // passwordLoginRefused says why a password login of name is not taken
 // when the hub has turned password logins off ("" when it is allowed).
+// Settings that cannot be read refuse every password login: an admin who
+// turned password logins off must not see them come back on when the
+// database stumbles.
 func (c *Console) passwordLoginRefused(ctx context.Context, name string) string {
-	st := c.ssoState(ctx)
+	if c.cfg.SSO == nil {
+		return ""
+	}
+	st, err := c.cfg.SSO.Current(ctx)
+	if err != nil {
+		c.log.Error("sign-on settings", "err", err)
+		return "The hub cannot read its sign-on settings just now: try again in a minute, and if it persists ask an admin to look at the hub's log."
+	}
 	if !st.PasswordLoginOff || strings.EqualFold(name, st.BreakGlass) {
 		return ""
 	}

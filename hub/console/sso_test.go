@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -195,6 +196,25 @@ func TestPasswordLoginOff(t *testing.T) {
 		t.Fatalf("password login of tier1: %d", res.StatusCode)
 	}
 	f.login(t, store.RoleAdmin)
+}
+
+// unreadableSSO is sign-on settings the hub cannot read (the database
+// stumbling).
+type unreadableSSO struct{}
+
+func (unreadableSSO) Current(context.Context) (sso.State, error) {
+	return sso.State{}, errors.New("database is locked")
+}
+
+// Settings that cannot be read refuse password logins rather than let
+// them back in where an admin turned them off.
+func TestPasswordLoginRefusedWhenSettingsUnreadable(t *testing.T) {
+	f := newSSOConsole(t, true)
+	f.cfg.SSO = unreadableSSO{}
+	res := f.postForm(t, f.client(t), "/login", url.Values{"name": {"tier1-user"}, "password": {testPassword}}, nil)
+	if page := readBody(t, res); res.StatusCode != http.StatusForbidden || !strings.Contains(page, "cannot read its sign-on settings") {
+		t.Fatalf("password login with unreadable settings: %d", res.StatusCode)
+	}
 }
 
 // The admin page says how sign-on is set up, never the secret.
