@@ -2,13 +2,40 @@ package recipes
 
 import (
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
+	"github.com/tierline/tierline/agent/cmdline"
 	"github.com/tierline/tierline/shared/orgdoc"
 )
+
+// Main is `tierline-agent recipes`: it parses args (stateDir the --state
+// default) and returns the exit status.
+func Main(args []string, stateDir string, stdout, stderr io.Writer) int {
+	fs := cmdline.NewFlags("recipes", "[--state DIR] [--json] [key [set KEY|FILE]]",
+		"List the organisation's signed recipes this agent accepted (verified against the pinned key) and those\n"+
+			"it refused the last time, with the reason. `key` shows the pinned signing key; `key set` pins another\n"+
+			"(the base64 key or recipe keygen's .pub file): only the machine's administrator can, the hub only\n"+
+			"with a key change signed by the pinned key.", stderr)
+	state := fs.String("state", stateDir, "state directory")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := cmdline.Parse(fs, args, true, stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cmdline.ExitOK
+		}
+		fmt.Fprintf(stderr, "tierline-agent recipes: %v\n", err)
+		return cmdline.ExitUsage
+	}
+	if err := Command(stdout, *state, fs.Args(), *asJSON); err != nil {
+		fmt.Fprintf(stderr, "tierline-agent recipes: %v\n", err)
+		return cmdline.ExitUsage
+	}
+	return cmdline.ExitOK
+}
 
 // ShowPin writes which organisation key dir pins (`tierline-agent
 // recipe-key`).

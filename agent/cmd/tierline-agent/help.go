@@ -18,8 +18,12 @@ import (
 func init() {
 	register("help", `ask for help: file a ticket with this machine's diagnostics ("Get help" from a shell)`, runHelp)
 	register("kb", `search the help desk's published knowledge-base articles: kb "words"`, runKB)
-	register("software", "the organisation's software you may install yourself; software install ID installs one", runSoftware)
-	register("tickets", "this computer's tickets: state, tier, technicians' messages (--json for JSON)", runTickets)
+	register("software", "the organisation's software you may install yourself; software install ID installs one",
+		shellCommand("software", "[--state DIR] [--json] [install ID]", "List the software your organisation offers you to install yourself, or install one.",
+			gethelp.Shell.SoftwareCommand))
+	register("tickets", "this computer's tickets: state, tier, technicians' messages (--json for JSON)",
+		shellCommand("tickets", "[--state DIR] [--json]", "List this computer's tickets as the help desk last described them.",
+			func(sh gethelp.Shell, ctx context.Context, _ []string) error { return sh.Tickets(ctx) }))
 	register("reply", `answer a technician on one of this computer's tickets: reply --ticket ID "text"`, runReply)
 	register("survey", "rate how a resolved ticket was handled: survey --ticket ID --score 1-5 [--comment C]", runSurvey)
 	register("gethelp", "open the local Get help page (self-help first, then a ticket) in your browser", runInTray("gethelp"))
@@ -63,22 +67,17 @@ func runKB(ctx context.Context, args []string) int {
 	return agent.done(agent.shell().Search(ctx, strings.TrimSpace(strings.Join(fs.Args(), " ")), *full))
 }
 
-func runSoftware(ctx context.Context, args []string) int {
-	fs := newFlags("software", "[--state DIR] [--json] [install ID]", "List the software your organisation offers you to install yourself, or install one.")
-	agent := addAgentFlags(fs)
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
+// shellCommand is a command with only the local socket's flags whose work
+// is one call of the Get help shell.
+func shellCommand(name, usage, doc string, call func(gethelp.Shell, context.Context, []string) error) cmdline.RunFunc {
+	return func(ctx context.Context, args []string) int {
+		fs := newFlags(name, usage, doc)
+		agent := addAgentFlags(fs)
+		if code, ok := parseFlags(fs, args); !ok {
+			return code
+		}
+		return agent.done(call(agent.shell(), ctx, fs.Args()))
 	}
-	return agent.done(agent.shell().SoftwareCommand(ctx, fs.Args()))
-}
-
-func runTickets(ctx context.Context, args []string) int {
-	fs := newFlags("tickets", "[--state DIR] [--json]", "List this computer's tickets as the help desk last described them.")
-	agent := addAgentFlags(fs)
-	if code, ok := parseFlags(fs, args); !ok {
-		return code
-	}
-	return agent.done(agent.shell().Tickets(ctx))
 }
 
 func runReply(ctx context.Context, args []string) int {

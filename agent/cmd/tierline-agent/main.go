@@ -77,7 +77,7 @@ func fail(fs *flag.FlagSet, code int, err error) int {
 
 // takesText names the subcommands whose arguments after the flags are the
 // user's words.
-var takesText = map[string]bool{"help": true, "reply": true, "kb": true, "recipes": true, "software": true}
+var takesText = map[string]bool{"help": true, "reply": true, "kb": true, "software": true}
 
 // parseFlags parses args and the TIERLINE_* variables. It reports false
 // with the status to exit with when the subcommand must not go on.
