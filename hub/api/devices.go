@@ -22,7 +22,7 @@ type devicesStore interface {
 }
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, who Caller) {
-	out := map[string]any{"id": who.UserID, "name": who.Name, "role": who.Role}
+	out := map[string]any{"id": who.UserID, "name": who.Name, "role": who.Role, "sites": who.Sites}
 	if u, err := a.users.GetUser(r.Context(), who.UserID); err == nil {
 		out["available"] = u.Available
 	}

@@ -184,6 +184,25 @@ func TestSiteMatrix(t *testing.T) {
 	storetest.Backends(t, func(t *testing.T, st *store.Store) {
 		f := setupSites(t, st)
 		ctx := context.Background()
+		// A ticket of A linked to B's by a technician of every site shows
+		// the link to callers of every site only.
+		aTk, _, err := f.svc.File(ctx, f.aDev, "ahost", wire.HelpRequest{RequestID: "a1", Text: "alpha ticket", Category: "other"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec := f.call(t, "POST", "/api/v1/tickets/"+aTk.ID+"/link", f.tokens[store.RoleAdmin], `{"other":"`+f.bTicket+`","kind":"related"}`); rec.Code != http.StatusOK {
+			t.Fatalf("link A's ticket to B's: %d %s", rec.Code, rec.Body.String())
+		}
+		if rec := f.call(t, "GET", "/api/v1/tickets/"+aTk.ID, f.tokens[store.RoleTier1], ""); !strings.Contains(rec.Body.String(), f.bTicket) {
+			t.Errorf("an all-sites tier1 does not see the link to B's ticket: %s", rec.Body.String())
+		}
+		// (Its timeline keeps the link event with B's ticket id, an opaque
+		// id; the list of links, with titles, leaves B's out.)
+		rec := f.call(t, "GET", "/api/v1/tickets/"+aTk.ID, f.limited["tier1@A"], "")
+		links := decode[struct{ Links []store.TicketLink }](t, rec.Body.Bytes()).Links
+		if rec.Code != http.StatusOK || len(links) != 0 || strings.Contains(rec.Body.String(), "bticket-secret") {
+			t.Errorf("A's ticket linked to B's, as tier1 of A: %d %s", rec.Code, rec.Body.String())
+		}
 		eventsBefore, err := st.TicketEvents(ctx, f.bTicket)
 		if err != nil {
 			t.Fatal(err)

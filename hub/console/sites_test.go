@@ -96,6 +96,10 @@ func TestSitePages(t *testing.T) {
 			t.Fatalf("a tier1 of A does not see A's ticket in the queue:\n%s", page)
 		}
 
+		clients := map[store.Role]*http.Client{}
+		for _, r := range store.Roles {
+			clients[r] = tc.loginAs(t, limited[r])
+		}
 		for _, p := range tc.Console.pages {
 			method, path, _ := strings.Cut(p.Pattern, " ")
 			if method != http.MethodGet {
@@ -118,8 +122,7 @@ func TestSitePages(t *testing.T) {
 				if !p.Role.Valid() || r.Rank() < p.Role.Rank() {
 					continue
 				}
-				cl := tc.loginAs(t, limited[r])
-				res, page := tc.get(t, cl, path)
+				res, page := tc.get(t, clients[r], path)
 				if res.StatusCode >= 500 {
 					t.Errorf("%s as %s of A: %d", path, r, res.StatusCode)
 				}

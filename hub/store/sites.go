@@ -183,14 +183,6 @@ func andSite(ctx context.Context, where []string, args []any, col string) ([]str
 	return where, args
 }
 
-// andShared appends ctx's shared-or-site condition on col to a WHERE list.
-func andShared(ctx context.Context, where []string, args []any, col string) ([]string, []any) {
-	if c, a := sharedCond(ctx, col); c != "" {
-		return append(where, c), append(args, a...)
-	}
-	return where, args
-}
-
 // siteSuffix is " AND <cond>" for a query that already has a WHERE.
 func siteSuffix(ctx context.Context, col string) (string, []any) {
 	if c, a := siteCond(ctx, col); c != "" {

@@ -768,8 +768,11 @@ type TicketLink struct {
 
 // TicketLinks lists a ticket's links in both directions.
 func (s *Store) TicketLinks(ctx context.Context, ticketID string) ([]TicketLink, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT l.other_id, l.kind, t.number, t.title FROM ticket_links l JOIN tickets t ON t.id = l.other_id WHERE l.ticket_id = ?
-		UNION ALL SELECT l.ticket_id, CASE l.kind WHEN 'parent' THEN 'child' WHEN 'duplicate' THEN 'duplicated_by' ELSE l.kind END, t.number, t.title FROM ticket_links l JOIN tickets t ON t.id = l.ticket_id WHERE l.other_id = ?`), ticketID, ticketID)
+	// A linked ticket of a site the caller does not see is left out.
+	inSite, siteArgs := siteSuffix(ctx, "t.site")
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT l.other_id, l.kind, t.number, t.title FROM ticket_links l JOIN tickets t ON t.id = l.other_id WHERE l.ticket_id = ?`+inSite+`
+		UNION ALL SELECT l.ticket_id, CASE l.kind WHEN 'parent' THEN 'child' WHEN 'duplicate' THEN 'duplicated_by' ELSE l.kind END, t.number, t.title FROM ticket_links l JOIN tickets t ON t.id = l.ticket_id WHERE l.other_id = ?`+inSite),
+		append(append(append([]any{ticketID}, siteArgs...), ticketID), siteArgs...)...)
 	if err != nil {
 		return nil, fmt.Errorf("ticket links: %w", err)
 	}
