@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/tierline/tierline/hub/admission"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -124,6 +125,10 @@ func (c *agentConn) writeLoop(ctx context.Context) {
 
 // ServeConnect handles wire.ConnectPath.
 func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
+	// The connection's admission slot (hub/admission) is held through the
+	// challenge and hello, so the hub takes no more TLS handshakes than it
+	// can see through.
+	defer admission.Release(r.Context())
 	select {
 	case g.handshakes <- struct{}{}:
 	default:
@@ -139,6 +144,7 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 		if !released {
 			released = true
 			<-g.handshakes
+			admission.Release(r.Context())
 		}
 	}
 	defer release()
