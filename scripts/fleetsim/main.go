@@ -67,6 +67,8 @@ type options struct {
 	logLevel    string
 	settle      time.Duration
 	hubAddrs    string
+	enrollOnly  bool
+	windowFile  string
 }
 
 func main() {
@@ -111,7 +113,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "progress line interval on stderr")
 	fs.Int64Var(&o.spoolMax, "spool-max-bytes", 1<<20, "in-memory spool cap per agent")
 	fs.StringVar(&o.logLevel, "log-level", "error", "link log level (debug, info, warn, error)")
-	fs.StringVar(&o.hubAddrs, "hub-addrs", "", "connect agent i to the i-th of these loopback host:port addresses, round robin (hub replicas); default the token's hub")
+	fs.StringVar(&o.hubAddrs, "hub-addrs", "", "connect agent i to the i-th of these loopback host:port addresses (hub replicas), round robin, moving to the next when a dial fails; default the token's hub")
+	fs.BoolVar(&o.enrollOnly, "enroll-only", false, "enroll (saving --identities) and exit without connecting")
+	fs.StringVar(&o.windowFile, "window-file", "", "on SIGUSR1, write the acknowledgement latencies (ms, one a line) recorded since the last SIGUSR1 to FILE.N (N = 1, 2, ...)")
 	fs.DurationVar(&o.settle, "settle", 10*time.Second, "at the end, wait up to this long for outstanding acks")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -246,9 +250,18 @@ func (s *sim) dialer(i int) func(ctx context.Context, network, addr string) (net
 	if len(s.hubAddrs) == 0 {
 		return d.DialContext
 	}
-	hub := s.hubAddrs[i%len(s.hubAddrs)]
+	// Agent i starts on the i-th address; when a dial fails (its replica
+	// is down) its next attempt goes to the next address, as an agent
+	// given several addresses for its hub would.
+	var next atomic.Uint32
+	next.Store(uint32(i % len(s.hubAddrs)))
 	return func(ctx context.Context, network, _ string) (net.Conn, error) {
-		return d.DialContext(ctx, network, hub)
+		k := next.Load()
+		c, err := d.DialContext(ctx, network, s.hubAddrs[int(k)%len(s.hubAddrs)])
+		if err != nil {
+			next.CompareAndSwap(k, k+1)
+		}
+		return c, err
 	}
 }
 
@@ -370,6 +383,9 @@ func (s *sim) run(ctx context.Context) (*Report, error) {
 	if err := s.enroll(ctx, &rep.Enroll); err != nil {
 		return rep, err
 	}
+	if s.o.enrollOnly {
+		return rep, nil
+	}
 	if len(s.agents) == 0 {
 		return rep, errors.New("no agents enrolled")
 	}
@@ -457,6 +473,9 @@ func (s *sim) run(ctx context.Context) (*Report, error) {
 		}
 	}()
 
+	if s.o.windowFile != "" {
+		go s.dumpWindows(runCtx)
+	}
 	s.monitor(runCtx, start, rep, func() { stopSend(); workers.Wait() })
 	stopSend()
 	cancel()
@@ -581,6 +600,33 @@ func (s *sim) send(ctx context.Context, a *agent) {
 	}
 	a.pend = slices.Insert(a.pend, i, pending{seq: seq, at: before})
 	a.mu.Unlock()
+}
+
+// dumpWindows writes the latencies recorded between SIGUSR1s (the
+// benchmark's steady-state window) to --window-file.N.
+func (s *sim) dumpWindows(ctx context.Context) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	defer signal.Stop(sig)
+	mark := 0
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sig:
+		}
+		s.latMu.Lock()
+		win := slices.Clone(s.lat[mark:])
+		mark = len(s.lat)
+		s.latMu.Unlock()
+		var b strings.Builder
+		for _, v := range win {
+			fmt.Fprintf(&b, "%.3f\n", v)
+		}
+		if err := os.WriteFile(fmt.Sprintf("%s.%d", s.o.windowFile, n), []byte(b.String()), 0o644); err != nil {
+			fmt.Fprintf(s.stderr, "fleetsim: --window-file: %v\n", err)
+		}
+	}
 }
 
 func (s *sim) recordAcks(lats []float32) {
