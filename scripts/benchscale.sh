@@ -48,13 +48,17 @@ now() { date +%s.%N; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
 # Free loopback ports, chosen once: a restarted replica comes back on its own.
-i=1; for p in $(python3 -c 'import socket,sys
+# Port 0 is replica 1's profiles (--pprof-listen).
+i=0; for p in $(python3 -c 'import socket,sys
 ss=[socket.socket() for _ in range(int(sys.argv[1]))]
 [s.bind(("127.0.0.1", 0)) for s in ss]
-print(" ".join(str(s.getsockname()[1]) for s in ss))' "$R"); do ports[$i]=$p; i=$((i + 1)); done
+print(" ".join(str(s.getsockname()[1]) for s in ss))' $((R + 1))); do ports[$i]=$p; i=$((i + 1)); done
+pprof="127.0.0.1:${ports[0]}"
 start_replica() { # i
   local i=$1
-  "$HUB" serve --data "$work/hub$i" "${dbargs[@]}" --listen "127.0.0.1:${ports[$i]}" >>"$work/hub$i.out" 2>>"$work/hub$i.log" &
+  local extra=()
+  [ "$i" = 1 ] && extra=(--pprof-listen "$pprof")
+  "$HUB" serve --data "$work/hub$i" "${dbargs[@]}" --listen "127.0.0.1:${ports[$i]}" "${extra[@]}" >>"$work/hub$i.out" 2>>"$work/hub$i.log" &
   pids[$i]=$!
   for _ in $(seq 1 300); do
     curl -sf --cacert "$work/hub1/ca.pem" "https://127.0.0.1:${ports[$i]}/healthz" >/dev/null 2>&1 && return 0
@@ -77,8 +81,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# live_mem: replica 1's live heap and goroutine stacks in bytes, after a
+# collection (the heap profile with gc=1 forces one; $1 keeps the profile).
+live_mem() {
+  curl -s -o "$1" "http://$pprof/debug/pprof/heap?gc=1"
+  echo "$(metric 1 go_memstats_heap_alloc_bytes) + $(metric 1 go_memstats_stack_inuse_bytes)" | sed 's/e+/*10^/g' | bc
+}
 # Replicas share the CA: the first makes it, the others copy it.
 start_replica 1
+mem0=$(live_mem "$work/heap-idle.pb.gz")
 for i in $(seq 2 "$R"); do
   mkdir -p "$work/hub$i"
   cp "$work/hub1/"ca* "$work/hub$i/"
@@ -132,6 +143,10 @@ for i in $(seq 1 "$R"); do c0[$i]=$(cpu_ticks "${pids[$i]}"); done
 sleep "$STEADY"
 s1=$(now)
 kill -USR1 "${fleet_pids[@]}"
+mem1=$(live_mem "$work/heap-steady.pb.gz")
+mem_agents=$(metric 1 tierline_agents_connected)
+go tool pprof -top -nodecount 25 -sample_index inuse_space "$HUB" "$work/heap-steady.pb.gz" >"$work/heap-top.txt" 2>/dev/null || true
+echo "bench-scale: replica 1 live heap+stacks $mem0 B idle, $mem1 B with $mem_agents agents (profile top in $work/heap-top.txt)"
 steady_rows=""
 for i in $(seq 1 "$R"); do
   per[$i]=$(metric "$i" tierline_agents_connected)
@@ -178,10 +193,10 @@ echo "bench-scale: storm: TLS handshakes $tls_full full + $tls_res resumed for $
 kill -TERM "${fleet_pids[@]}"; wait "${fleet_pids[@]}" 2>/dev/null || true; fleet_pids=()
 
 python3 - "$work" "$N" "$R" "$STORE" "$INTERVAL" "$STEADY" "$connect_s" "$connect_cpu" "$hz" "$steady_rows" "$kill_s" "$restart_s" \
-  "$storm_cpu" "$tls_full" "$tls_res" "$busy" "$ok" "$refused_full" "$refused_held" "$procs" <<'PY' | tee "$work/report.md"
+  "$storm_cpu" "$tls_full" "$tls_res" "$busy" "$ok" "$refused_full" "$refused_held" "$procs" "$mem0" "$mem1" "$mem_agents" <<'PY' | tee "$work/report.md"
 import glob, json, os, sys, datetime
 (work, n, r, store, interval, steady, connect, connect_cpu, hz, rows, kill_s, restart, storm_cpu,
- tls_full, tls_res, busy, ok, ref_full, ref_held, procs) = sys.argv[1:]
+ tls_full, tls_res, busy, ok, ref_full, ref_held, procs, mem0, mem1, mem_agents) = sys.argv[1:]
 n, hz = int(n), int(hz)
 def fmt(v):
     try:
@@ -202,6 +217,10 @@ for line in rows.strip().splitlines():
     i, agents, cpu, rss = line.split()
     k = max(int(float(agents)), 1) / 1000
     print(f"| replica {i}, steady: {int(float(agents))} agents, CPU {cpu}% of a core, RSS {rss} MB | {float(cpu) / k:.2f}% and {float(rss) / k:.1f} MB per 1,000 agents | |")
+try:
+    print(f"| replica 1: live heap and goroutine stacks per connection ((with {int(float(mem_agents))} agents - idle) / agents, after a GC) | {(float(mem1) - float(mem0)) / float(mem_agents) / 1024:.1f} KB | <= 40 KB |")
+except (ValueError, ZeroDivisionError):
+    pass
 print(f"| acknowledgement latency p50 / p99, {steady} s steady window ({len(lat)} acks) | {q(0.5):.1f} / {q(0.99):.1f} ms | |")
 try:
     runs = json.load(open(os.path.join(work, "runs.json")))

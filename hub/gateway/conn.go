@@ -32,6 +32,8 @@ type agentConn struct {
 	ackSeq    atomic.Uint64 // highest sequence to acknowledge
 	ackSignal chan struct{}
 	done      chan struct{}
+	// cancel ends the connection's context (set before it is registered).
+	cancel    context.CancelFunc
 	closeOnce sync.Once
 	// runMu keeps fix runs to this device in queue order.
 	runMu sync.Mutex
@@ -58,6 +60,9 @@ type agentConn struct {
 func (c *agentConn) close(code websocket.StatusCode, reason string) {
 	c.closeOnce.Do(func() {
 		close(c.done)
+		if c.cancel != nil {
+			c.cancel()
+		}
 		go c.ws.Close(code, reason)
 	})
 }
@@ -171,6 +176,11 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	release()
 	g.metrics.handshakes.WithLabelValues("ok").Inc()
+	// Closing the connection cancels its context: no goroutine per
+	// connection waits for that.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	c.cancel = cancel
 	g.register(c)
 	g.presence <- store.Presence{ID: c.deviceID, Online: true, Hello: welcome, At: g.cfg.Now()}
 	defer func() {
@@ -180,20 +190,11 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
 	go c.writeLoop(ctx)
 	go g.sendPending(ctx, c)
 	go c.sendCatchUp(ctx)
 	go g.sendRecipes(ctx, c)
 	go g.sendPolicy(ctx, c)
-	go func() {
-		select {
-		case <-c.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	c.readLoop(ctx)
 }
 
