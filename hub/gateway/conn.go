@@ -126,10 +126,11 @@ func (c *agentConn) sendAcks() {
 			c.ackSent = seq
 			continue
 		}
+		sent := c.ackSent // not read once ackBusy is let go
 		c.ackBusy.Store(false)
 		// An ack stored after the check above, whose acked found ackBusy
 		// still set, is this goroutine's to send.
-		if c.ackSeq.Load() <= c.ackSent || !c.ackBusy.CompareAndSwap(false, true) {
+		if c.ackSeq.Load() <= sent || !c.ackBusy.CompareAndSwap(false, true) {
 			return
 		}
 	}
