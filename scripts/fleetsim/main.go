@@ -290,7 +290,7 @@ func parseHubAddrs(s string) ([]string, error) {
 // own session; handshakes are counted by whether they resumed.
 func (s *sim) agentTLS(base *tls.Config) *tls.Config {
 	c := base.Clone()
-	c.ClientSessionCache = tls.NewLRUClientSessionCache(1)
+	c.ClientSessionCache = link.NewSessions()
 	verify := base.VerifyConnection
 	c.VerifyConnection = func(cs tls.ConnectionState) error {
 		if cs.DidResume {
