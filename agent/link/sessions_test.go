@@ -2,6 +2,7 @@ package link
 
 import (
 	"crypto/tls"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,15 +19,20 @@ func TestSessionsSurviveRefusalsBeforeTLS(t *testing.T) {
 	conf := srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
 	conf.ServerName = "example.com" // the cache's key, the same for both listeners
 	conf.ClientSessionCache = NewSessions()
+	// get makes one request and reads to the end, so the session ticket
+	// that follows the handshake is in the cache when it returns.
 	get := func() bool {
 		t.Helper()
-		c := &http.Client{Transport: &http.Transport{TLSClientConfig: conf, DisableKeepAlives: true}}
-		res, err := c.Get(srv.URL)
+		c, err := tls.Dial("tcp", srv.Listener.Addr().String(), conf)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
-		return res.TLS.DidResume
+		defer c.Close()
+		io.WriteString(c, "GET / HTTP/1.0\r\nHost: example.com\r\n\r\n")
+		if _, err := io.ReadAll(c); err != nil {
+			t.Fatal(err)
+		}
+		return c.ConnectionState().DidResume
 	}
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -39,6 +45,9 @@ func TestSessionsSurviveRefusalsBeforeTLS(t *testing.T) {
 			if err != nil {
 				return
 			}
+			// Closed unanswered once the ClientHello is in (so each dial
+			// reaches its handshake).
+			c.Read(make([]byte, 1))
 			c.(*net.TCPConn).SetLinger(0)
 			c.Close()
 		}
