@@ -19,7 +19,7 @@ AGENT_TAGS := nethttpomithttp2
 # `go version -m` records only the last one. Also in scripts/installers.
 AGENT_GCFLAGS := -gcflags=all=-l -gcflags=runtime= -gcflags=internal/...= -gcflags=sync/...=
 
-.PHONY: help build run test test-machine lint vet bench cross fuzz clean installers release-key
+.PHONY: help build run test test-machine lint vet bench bench-scale cross fuzz clean installers release-key
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ cross: ## cross-compile the hub, the agent and the tray for windows/amd64, darwi
 
 bench: build ## run benchmarks and the fleet simulator; writes docs/benchmarks.md
 	./scripts/bench.sh
+
+bench-scale: build ## N simulated agents (SCALE_AGENTS, 50000) across hub replicas on one fresh PostgreSQL database; prints the figures
+	./scripts/benchscale.sh
 
 fuzz: ## run every fuzz test for FUZZTIME each (default 30s)
 	@for f in $$(grep -rhoE '^func Fuzz[A-Za-z0-9]+' --include='*_test.go' . | sed 's/func //' | sort -u); do \

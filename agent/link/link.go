@@ -185,7 +185,7 @@ func New(cfg Config) (*Link, error) {
 			// ticket keys across restarts and replicas): about half the
 			// work of a full handshake for both sides.
 			tlsConfig = tlsConfig.Clone()
-			tlsConfig.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+			tlsConfig.ClientSessionCache = NewSessions()
 		}
 		l.client = &http.Client{Transport: &http.Transport{
 			DialContext:         dial,

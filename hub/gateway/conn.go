@@ -13,6 +13,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/tierline/tierline/hub/admission"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -28,9 +29,17 @@ type agentConn struct {
 	deviceID string
 	log      *slog.Logger
 
-	ackSeq    atomic.Uint64 // highest sequence to acknowledge
-	ackSignal chan struct{}
-	done      chan struct{}
+	ackSeq atomic.Uint64 // highest sequence to acknowledge
+	// ackBusy: a goroutine is sending acknowledgements (sendAcks);
+	// ackSent is the highest it sent.
+	ackBusy atomic.Bool
+	ackSent uint64
+	// pinger pings the agent every PingInterval (set before the
+	// connection is registered).
+	pinger *time.Timer
+	done   chan struct{}
+	// cancel ends the connection's context (set before it is registered).
+	cancel    context.CancelFunc
 	closeOnce sync.Once
 	// runMu keeps fix runs to this device in queue order.
 	runMu sync.Mutex
@@ -57,6 +66,12 @@ type agentConn struct {
 func (c *agentConn) close(code websocket.StatusCode, reason string) {
 	c.closeOnce.Do(func() {
 		close(c.done)
+		if c.cancel != nil {
+			c.cancel()
+		}
+		if c.pinger != nil {
+			c.pinger.Stop()
+		}
 		go c.ws.Close(code, reason)
 	})
 }
@@ -76,7 +91,10 @@ func (c *agentConn) sendError(code, msg string, seq uint64) {
 	_ = c.write(context.Background(), wire.Error{Code: code, Message: msg, Seq: seq})
 }
 
-// acked is called by the ingest loop once seq is durably stored.
+// acked is called by the ingest loop once seq is durably stored. The
+// acknowledgement goes out from a goroutine that lives only while there
+// are acknowledgements to write (one at a time per connection, coalesced):
+// no goroutine per connection waits for them.
 func (c *agentConn) acked(seq uint64) {
 	for {
 		cur := c.ackSeq.Load()
@@ -84,46 +102,65 @@ func (c *agentConn) acked(seq uint64) {
 			break
 		}
 	}
-	select {
-	case c.ackSignal <- struct{}{}:
-	default:
+	if c.ackBusy.CompareAndSwap(false, true) {
+		go c.sendAcks()
 	}
 }
 
-// writeLoop sends acknowledgements (coalesced) and pings.
-func (c *agentConn) writeLoop(ctx context.Context) {
-	ping := time.NewTicker(c.g.cfg.PingInterval)
-	defer ping.Stop()
-	var sent uint64
+// sendAcks writes the newest acknowledgement until none is left; only the
+// goroutine that set ackBusy runs it, so ackSent needs no lock.
+func (c *agentConn) sendAcks() {
 	for {
 		select {
 		case <-c.done:
+			c.ackBusy.Store(false)
 			return
-		case <-ctx.Done():
-			return
-		case <-c.ackSignal:
-			if seq := c.ackSeq.Load(); seq > sent {
-				if err := c.write(ctx, wire.Ack{Seq: seq}); err != nil {
-					c.close(websocket.StatusGoingAway, "write failed")
-					return
-				}
-				sent = seq
-			}
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-			err := c.ws.Ping(pctx)
-			cancel()
-			if err != nil {
-				c.log.Info("agent did not answer ping; closing", "err", err)
-				c.close(websocket.StatusGoingAway, "ping timeout")
+		default:
+		}
+		if seq := c.ackSeq.Load(); seq > c.ackSent {
+			if err := c.write(context.Background(), wire.Ack{Seq: seq}); err != nil {
+				c.ackBusy.Store(false)
+				c.close(websocket.StatusGoingAway, "write failed")
 				return
 			}
+			c.ackSent = seq
+			continue
+		}
+		sent := c.ackSent // not read once ackBusy is let go
+		c.ackBusy.Store(false)
+		// An ack stored after the check above, whose acked found ackBusy
+		// still set, is this goroutine's to send.
+		if c.ackSeq.Load() <= sent || !c.ackBusy.CompareAndSwap(false, true) {
+			return
 		}
 	}
 }
 
+// ping pings the agent from its timer's goroutine and sets the timer
+// again; an agent that does not answer is cut off.
+func (c *agentConn) ping() {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	err := c.ws.Ping(ctx)
+	cancel()
+	if err != nil {
+		c.log.Info("agent did not answer ping; closing", "err", err)
+		c.close(websocket.StatusGoingAway, "ping timeout")
+		return
+	}
+	c.pinger.Reset(c.g.cfg.PingInterval)
+}
+
 // ServeConnect handles wire.ConnectPath.
 func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
+	// The connection's admission slot (hub/admission) is held through the
+	// challenge and hello, so the hub takes no more TLS handshakes than it
+	// can see through.
+	defer admission.Release(r.Context())
 	select {
 	case g.handshakes <- struct{}{}:
 	default:
@@ -139,11 +176,12 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 		if !released {
 			released = true
 			<-g.handshakes
+			admission.Release(r.Context())
 		}
 	}
 	defer release()
 
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{Subprotocols: []string{wire.Subprotocol}})
+	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{Subprotocols: []string{wire.Subprotocol}})
 	if err != nil {
 		g.metrics.handshakes.WithLabelValues("bad_upgrade").Inc()
 		return
@@ -165,29 +203,34 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	release()
 	g.metrics.handshakes.WithLabelValues("ok").Inc()
+	// The connection goes on in a goroutine of its own and net/http's
+	// returns: its stack, grown by the TLS handshake, and the server's
+	// 4 KB buffers of the connection go with it. The request's context
+	// ends with the handler, so the connection's does not derive its end
+	// from it; closing the connection cancels it (no goroutine per
+	// connection waits for that).
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	c.cancel = cancel
+	c.pinger = time.AfterFunc(time.Hour, c.ping) // set before it can fire
+	c.pinger.Reset(g.cfg.PingInterval)
 	g.register(c)
 	g.presence <- store.Presence{ID: c.deviceID, Online: true, Hello: welcome, At: g.cfg.Now()}
+	go g.serveAgent(ctx, c)
+}
+
+// serveAgent reads an authenticated agent's messages until its
+// connection ends.
+func (g *Gateway) serveAgent(ctx context.Context, c *agentConn) {
 	defer func() {
 		c.close(websocket.StatusNormalClosure, "")
 		if g.unregister(c) {
 			g.presence <- store.Presence{ID: c.deviceID, Online: false, At: g.cfg.Now()}
 		}
 	}()
-
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	go c.writeLoop(ctx)
 	go g.sendPending(ctx, c)
 	go c.sendCatchUp(ctx)
 	go g.sendRecipes(ctx, c)
 	go g.sendPolicy(ctx, c)
-	go func() {
-		select {
-		case <-c.done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	c.readLoop(ctx)
 }
 
@@ -196,7 +239,7 @@ func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.L
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.HandshakeTimeout)
 	defer cancel()
 	nonce := newNonce()
-	c := &agentConn{g: g, ws: ws, log: log, ackSignal: make(chan struct{}, 1), done: make(chan struct{})}
+	c := &agentConn{g: g, ws: ws, log: log, done: make(chan struct{})}
 	refuse := func(status websocket.StatusCode, err *wire.ProtocolError) (*agentConn, store.DeviceHello, error) {
 		c.sendError(err.Code, err.Message, 0)
 		ws.Close(status, err.Message)

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tierline/tierline/hub/admission"
 	"github.com/tierline/tierline/hub/api"
 	"github.com/tierline/tierline/hub/auth"
 	"github.com/tierline/tierline/hub/console"
@@ -444,8 +445,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (is another hub running there?): %w", cfg.Listen, err)
 	}
+	// New connections wait for a slot before their TLS handshake, and are
+	// closed unencrypted when the hub is too busy (hub/admission).
+	ln = admission.NewListener(ln, admission.Config{Slots: admissionSlots, Registerer: reg})
 	srv := &http.Server{
-		Handler:           mux,
+		Handler:           admission.Handler(mux, wire.ConnectPath),
+		ConnContext:       admission.ConnContext,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),

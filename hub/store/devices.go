@@ -54,7 +54,11 @@ func scanDevice(sc rowScanner, extra ...any) (Device, error) {
 // health: what a connection handshake needs, cheaply, in a reconnect storm.
 // ErrNotFound for an unknown id.
 func (s *Store) DeviceAuth(ctx context.Context, id string) (Device, error) {
-	d, err := scanDevice(s.r.QueryRowContext(ctx, s.q(`SELECT `+deviceCols+` FROM devices WHERE id = ?`), id))
+	st, err := s.read(ctx, `SELECT `+deviceCols+` FROM devices WHERE id = ?`)
+	if err != nil {
+		return Device{}, fmt.Errorf("device %s: %w", id, err)
+	}
+	d, err := scanDevice(st.QueryRowContext(ctx, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Device{}, fmt.Errorf("device %s: %w", id, ErrNotFound)
 	}
@@ -289,17 +293,7 @@ func (s *Store) SetPresence(ctx context.Context, events []Presence) error {
 	defer tx.Rollback()
 	// A connect names this replica; a disconnect clears only a connection
 	// this replica holds: the device may be on another one by now.
-	up, err := tx.PrepareContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ?,
-		hostname = ?, os = ?, arch = ?, platform = ?, agent_version = ?, spool_dropped = ?, fixes = ?, replica = ? WHERE id = ?`))
-	if err != nil {
-		return fmt.Errorf("set presence: %w", err)
-	}
-	defer up.Close()
-	down, err := tx.PrepareContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ? WHERE id = ? AND replica = ?`))
-	if err != nil {
-		return fmt.Errorf("set presence: %w", err)
-	}
-	defer down.Close()
+	up, down := s.txHot(ctx, tx, presenceUp), s.txHot(ctx, tx, presenceDown)
 	for _, e := range events {
 		if e.Online {
 			h := e.Hello
@@ -317,6 +311,13 @@ func (s *Store) SetPresence(ctx context.Context, events []Presence) error {
 	}
 	return nil
 }
+
+// The statements of SetPresence (prepared once: prepared.go).
+const (
+	presenceUp = `UPDATE devices SET online = ?, last_seen = ?,
+		hostname = ?, os = ?, arch = ?, platform = ?, agent_version = ?, spool_dropped = ?, fixes = ?, replica = ? WHERE id = ?`
+	presenceDown = `UPDATE devices SET online = ?, last_seen = ? WHERE id = ? AND replica = ?`
+)
 
 // ValidateGroup checks a device group name: 1 to 64 of letters, digits,
 // '.', '_' and '-'.

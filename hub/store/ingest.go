@@ -51,12 +51,7 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 		if err != nil {
 			return err
 		}
-		var insTelemetry *sql.Stmt
-		defer func() {
-			if insTelemetry != nil {
-				insTelemetry.Close()
-			}
-		}()
+		insTelemetry := s.txHot(ctx, tx, telemetryInsert)
 		for i := range items {
 			it := &items[i]
 			res := &results[i]
@@ -95,14 +90,6 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				ts := it.Sample.Time
 				if ts.IsZero() {
 					ts = received
-				}
-				if insTelemetry == nil {
-					insTelemetry, err = tx.PrepareContext(ctx, s.q(`INSERT INTO telemetry
-						(device_id, seq, ts, cpu_pct, mem_pct, disk_pct, load1, rx_bps, tx_bps, sample)
-						VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, seq) DO NOTHING`))
-					if err != nil {
-						return fmt.Errorf("prepare telemetry insert: %w", err)
-					}
 				}
 				if _, err := insTelemetry.ExecContext(ctx, it.DeviceID, int64(it.Seq), ts.UnixNano(),
 					sum.CPUPct, sum.MemPct, sum.DiskPct, sum.Load1, sum.RxBps, sum.TxBps, string(sample)); err != nil {
@@ -202,20 +189,23 @@ func (s *Store) lockIngestDevices(ctx context.Context, tx *sql.Tx, items []Inges
 		}
 	}
 	sort.Strings(ids)
-	lock := ""
-	if s.dialect == DialectPostgres {
-		lock = " FOR UPDATE"
-	}
 	devs := make(map[string]*ingestDevice, len(ids))
-	const batch = 500
 	for len(ids) > 0 {
-		n := min(batch, len(ids))
-		args := make([]any, n)
-		for i, id := range ids[:n] {
-			args[i] = id
+		n := min(lockWidths[len(lockWidths)-1], len(ids))
+		// The list is padded with its last id to one of a few lengths, so
+		// a few prepared statements serve every batch.
+		var width int
+		for _, width = range lockWidths {
+			if n <= width {
+				break
+			}
+		}
+		args := make([]any, width)
+		for i := range args {
+			args[i] = ids[min(i, n-1)]
 		}
 		ids = ids[n:]
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT id, last_seq FROM devices WHERE id IN (?`+strings.Repeat(", ?", n-1)+`) ORDER BY id`+lock), args...)
+		rows, err := s.txHot(ctx, tx, s.lockDevicesQuery(width)).QueryContext(ctx, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read devices: %w", err)
 		}
@@ -236,25 +226,53 @@ func (s *Store) lockIngestDevices(ctx context.Context, tx *sql.Tx, items []Inges
 	return devs, nil
 }
 
-func (s *Store) flushIngestDevice(ctx context.Context, tx *sql.Tx, id string, dev *ingestDevice) error {
-	set := `last_seq = ?, last_seen = CASE WHEN last_seen IS NULL OR last_seen < ? THEN ? ELSE last_seen END`
-	args := []any{int64(dev.lastSeq), dev.lastSeen, dev.lastSeen}
-	if dev.dropSet {
-		set += `, spool_dropped = ?`
-		args = append(args, int64(dev.spoolDropped))
+// The statements of Ingest (prepared once: prepared.go).
+const telemetryInsert = `INSERT INTO telemetry
+	(device_id, seq, ts, cpu_pct, mem_pct, disk_pct, load1, rx_bps, tx_bps, sample)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, seq) DO NOTHING`
+
+// lockWidths are the lengths of lockIngestDevices' id lists; the last is
+// the most one statement reads.
+var lockWidths = []int{1, 8, 64, 500}
+
+func (s *Store) lockDevicesQuery(width int) string {
+	lock := ""
+	if s.dialect == DialectPostgres {
+		lock = " FOR UPDATE"
 	}
-	if dev.latest != nil {
+	return `SELECT id, last_seq FROM devices WHERE id IN (?` + strings.Repeat(", ?", width-1) + `) ORDER BY id` + lock
+}
+
+func flushDeviceQuery(dropped, latest, inventory bool) string {
+	set := `last_seq = ?, last_seen = CASE WHEN last_seen IS NULL OR last_seen < ? THEN ? ELSE last_seen END`
+	if dropped {
+		set += `, spool_dropped = ?`
+	}
+	if latest {
 		set += `, latest = CASE WHEN latest_at IS NULL OR latest_at <= ? THEN ? ELSE latest END,
 			summary = CASE WHEN latest_at IS NULL OR latest_at <= ? THEN ? ELSE summary END,
 			latest_at = CASE WHEN latest_at IS NULL OR latest_at <= ? THEN ? ELSE latest_at END`
+	}
+	if inventory {
+		set += `, inventory = ?`
+	}
+	return `UPDATE devices SET ` + set + ` WHERE id = ?`
+}
+
+func (s *Store) flushIngestDevice(ctx context.Context, tx *sql.Tx, id string, dev *ingestDevice) error {
+	args := []any{int64(dev.lastSeq), dev.lastSeen, dev.lastSeen}
+	if dev.dropSet {
+		args = append(args, int64(dev.spoolDropped))
+	}
+	if dev.latest != nil {
 		args = append(args, dev.latestAt, string(dev.latest), dev.latestAt, string(dev.summary), dev.latestAt, dev.latestAt)
 	}
 	if dev.inventory != nil {
-		set += `, inventory = ?`
 		args = append(args, string(dev.inventory))
 	}
 	args = append(args, id)
-	if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET `+set+` WHERE id = ?`), args...); err != nil {
+	st := s.txHot(ctx, tx, flushDeviceQuery(dev.dropSet, dev.latest != nil, dev.inventory != nil))
+	if _, err := st.ExecContext(ctx, args...); err != nil {
 		return fmt.Errorf("device %s: update: %w", id, err)
 	}
 	return nil

@@ -304,9 +304,12 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) ([]Run, error) {
 // have dropped before the agent received them; the agent answers a run it
 // already handled with its recorded result.
 func (s *Store) PendingRuns(ctx context.Context, deviceID string, now time.Time) ([]Run, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+runCols+` FROM runs
-		WHERE device_id = ? AND state IN (?, ?) AND expires_at > ? ORDER BY created_at, id`),
-		deviceID, RunQueued, RunSent, now.UnixNano())
+	st, err := s.read(ctx, `SELECT `+runCols+` FROM runs
+		WHERE device_id = ? AND state IN (?, ?) AND expires_at > ? ORDER BY created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("pending runs of %s: %w", deviceID, err)
+	}
+	rows, err := st.QueryContext(ctx, deviceID, RunQueued, RunSent, now.UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("pending runs of %s: %w", deviceID, err)
 	}

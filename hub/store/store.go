@@ -43,6 +43,7 @@ type Store struct {
 	r       *sql.DB // reads (SQLite: a separate pool of read connections)
 
 	runWrites groupCommit // concurrent CreateRuns calls share transactions
+	stmts     stmts       // prepared statements of the hot paths (prepared.go)
 
 	// replica names this hub among those sharing the database (replicas.go).
 	replica string
@@ -108,11 +109,16 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if err := s.prepareWrites(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.closeStmts()
 	err := s.w.Close()
 	if s.r != s.w {
 		if rerr := s.r.Close(); err == nil {

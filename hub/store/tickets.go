@@ -589,6 +589,24 @@ func (s *Store) TicketScreenshot(ctx context.Context, id string) ([]byte, error)
 	return b, err
 }
 
+// DeviceHasTickets reports whether any ticket names the device: a cheap
+// check before a connecting device's catch-up, which most devices (never
+// a ticket) can skip.
+func (s *Store) DeviceHasTickets(ctx context.Context, deviceID string) (bool, error) {
+	st, err := s.read(ctx, `SELECT 1 FROM tickets WHERE device_id = ? LIMIT 1`)
+	if err != nil {
+		return false, fmt.Errorf("tickets of device %s: %w", deviceID, err)
+	}
+	var one int
+	switch err := st.QueryRowContext(ctx, deviceID).Scan(&one); {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("tickets of device %s: %w", deviceID, err)
+	}
+	return true, nil
+}
+
 // ListTickets returns tickets matching f, oldest first (queue order),
 // without snapshots.
 func (s *Store) ListTickets(ctx context.Context, f TicketFilter) ([]Ticket, error) {

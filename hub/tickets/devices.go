@@ -19,6 +19,7 @@ import (
 type DeviceStore interface {
 	ViewStore
 	ListTickets(ctx context.Context, f store.TicketFilter) ([]store.Ticket, error)
+	DeviceHasTickets(ctx context.Context, deviceID string) (bool, error)
 	RecordHelpSession(ctx context.Context, h store.HelpSessionRecord) error
 	SearchArticles(ctx context.Context, q store.ArticleQuery) ([]store.ArticleHit, error)
 	DeviceSite(ctx context.Context, id string) (string, error)
@@ -261,6 +262,10 @@ const (
 // device was offline, or connected to another hub, is otherwise lost; the
 // agent keeps each message once, by its time and text.
 func (d *Devices) CatchUp(ctx context.Context, deviceID string) ([]wire.TicketUpdate, error) {
+	// Most devices never had a ticket: one indexed lookup, not the listing.
+	if has, err := d.st.DeviceHasTickets(ctx, deviceID); err != nil || !has {
+		return nil, err
+	}
 	ts, err := d.st.ListTickets(ctx, store.TicketFilter{DeviceID: deviceID, NewestFirst: true, Limit: catchUpTickets,
 		States: []string{store.TicketNew, store.TicketOpen, store.TicketWaitingUser, store.TicketWaitingVendor, store.TicketResolved}})
 	if err != nil {

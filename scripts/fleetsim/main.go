@@ -18,6 +18,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -65,6 +66,9 @@ type options struct {
 	spoolMax    int64
 	logLevel    string
 	settle      time.Duration
+	hubAddrs    string
+	enrollOnly  bool
+	windowFile  string
 }
 
 func main() {
@@ -109,6 +113,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.progress, "progress", 5*time.Second, "progress line interval on stderr")
 	fs.Int64Var(&o.spoolMax, "spool-max-bytes", 1<<20, "in-memory spool cap per agent")
 	fs.StringVar(&o.logLevel, "log-level", "error", "link log level (debug, info, warn, error)")
+	fs.StringVar(&o.hubAddrs, "hub-addrs", "", "connect agent i to the i-th of these loopback host:port addresses (hub replicas), round robin, moving to the next when a dial fails; default the token's hub")
+	fs.BoolVar(&o.enrollOnly, "enroll-only", false, "enroll (saving --identities) and exit without connecting")
+	fs.StringVar(&o.windowFile, "window-file", "", "on SIGUSR1, write the acknowledgement latencies (ms, one a line) recorded since the last SIGUSR1 to FILE.N (N = 1, 2, ...)")
 	fs.DurationVar(&o.settle, "settle", 10*time.Second, "at the end, wait up to this long for outstanding acks")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -125,6 +132,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fleetsim: --source-ips: %v\n", err)
 		return 2
 	}
+	hubAddrs, err := parseHubAddrs(o.hubAddrs)
+	if err != nil {
+		fmt.Fprintf(stderr, "fleetsim: --hub-addrs: %v\n", err)
+		return 2
+	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(o.logLevel)); err != nil {
 		fmt.Fprintf(stderr, "fleetsim: --log-level: %v\n", err)
@@ -137,7 +149,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	sim := &sim{o: o, ips: ips, stderr: stderr,
+	sim := &sim{o: o, ips: ips, hubAddrs: hubAddrs, stderr: stderr,
 		log: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))}
 	rep, err := sim.run(ctx)
 	if err != nil {
@@ -213,10 +225,11 @@ type pending struct {
 }
 
 type sim struct {
-	o      options
-	ips    []netip.Addr
-	stderr io.Writer
-	log    *slog.Logger
+	o        options
+	ips      []netip.Addr
+	hubAddrs []string // empty: the token's hub
+	stderr   io.Writer
+	log      *slog.Logger
 
 	hubURL string
 	ca     *x509.Certificate
@@ -224,15 +237,73 @@ type sim struct {
 
 	sent, acked, sendErrs atomic.Uint64
 	// runs counts fix runs answered.
-	runs  atomic.Uint64
-	latMu sync.Mutex
-	lat   []float32 // ack latencies in ms
+	runs atomic.Uint64
+	// tlsFull and tlsResumed count the agents' TLS handshakes.
+	tlsFull, tlsResumed atomic.Uint64
+	latMu               sync.Mutex
+	lat                 []float32 // ack latencies in ms
 }
 
 func (s *sim) dialer(i int) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	ip := s.ips[i%len(s.ips)]
 	d := &net.Dialer{Timeout: 20 * time.Second, LocalAddr: &net.TCPAddr{IP: ip.AsSlice()}}
-	return d.DialContext
+	if len(s.hubAddrs) == 0 {
+		return d.DialContext
+	}
+	// Agent i starts on the i-th address; when a dial fails (its replica
+	// is down) its next attempt goes to the next address, as an agent
+	// given several addresses for its hub would.
+	var next atomic.Uint32
+	next.Store(uint32(i % len(s.hubAddrs)))
+	return func(ctx context.Context, network, _ string) (net.Conn, error) {
+		k := next.Load()
+		c, err := d.DialContext(ctx, network, s.hubAddrs[int(k)%len(s.hubAddrs)])
+		if err != nil {
+			next.CompareAndSwap(k, k+1)
+		}
+		return c, err
+	}
+}
+
+// parseHubAddrs reads --hub-addrs: loopback host:port addresses only.
+func parseHubAddrs(s string) ([]string, error) {
+	var out []string
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q: want IP:PORT: %w", part, err)
+		}
+		if !ap.Addr().IsLoopback() {
+			return nil, fmt.Errorf("%s is not a loopback address; fleetsim only sends traffic over loopback", part)
+		}
+		out = append(out, part)
+	}
+	return out, nil
+}
+
+// agentTLS is one simulated agent's TLS configuration: its own session
+// cache, as each real agent has (agent/link), so a reconnect resumes its
+// own session; handshakes are counted by whether they resumed.
+func (s *sim) agentTLS(base *tls.Config) *tls.Config {
+	c := base.Clone()
+	c.ClientSessionCache = link.NewSessions()
+	verify := base.VerifyConnection
+	c.VerifyConnection = func(cs tls.ConnectionState) error {
+		if cs.DidResume {
+			s.tlsResumed.Add(1)
+		} else {
+			s.tlsFull.Add(1)
+		}
+		if verify == nil {
+			return nil
+		}
+		return verify(cs)
+	}
+	return c
 }
 
 // Report is fleetsim's JSON output.
@@ -286,7 +357,11 @@ type Latency struct {
 }
 
 type Recon struct {
-	Connects          uint64 `json:"connects_total"`
+	Connects uint64 `json:"connects_total"`
+	// TLSFull and TLSResumed are the agents' TLS handshakes by whether
+	// they resumed an earlier session.
+	TLSFull           uint64 `json:"tls_handshakes_full"`
+	TLSResumed        uint64 `json:"tls_handshakes_resumed"`
 	Reconnects        uint64 `json:"reconnects"`
 	Failures          uint64 `json:"failures_total"`
 	AgentsReconnected int    `json:"agents_reconnected"`
@@ -308,23 +383,23 @@ func (s *sim) run(ctx context.Context) (*Report, error) {
 	if err := s.enroll(ctx, &rep.Enroll); err != nil {
 		return rep, err
 	}
+	if s.o.enrollOnly {
+		return rep, nil
+	}
 	if len(s.agents) == 0 {
 		return rep, errors.New("no agents enrolled")
 	}
 	u, _ := url.Parse(s.hubURL)
 	wsURL := "wss://" + u.Host + wire.ConnectPath
 	tlsConf := identity.TrustedTLSConfig(s.ca, u.Hostname())
-	clients := make([]*http.Client, len(s.ips))
-	for i := range s.ips {
-		clients[i] = &http.Client{Transport: &http.Transport{
-			DialContext: s.dialer(i), TLSClientConfig: tlsConf, TLSHandshakeTimeout: 20 * time.Second,
-			MaxIdleConnsPerHost: -1, DisableKeepAlives: true,
-		}}
-	}
 	for _, a := range s.agents {
 		a := a
+		client := &http.Client{Transport: &http.Transport{
+			DialContext: s.dialer(a.idx), TLSClientConfig: s.agentTLS(tlsConf), TLSHandshakeTimeout: 20 * time.Second,
+			MaxIdleConnsPerHost: -1, DisableKeepAlives: true,
+		}}
 		l, err := link.New(link.Config{
-			URL: wsURL, HTTPClient: clients[a.idx%len(clients)],
+			URL: wsURL, HTTPClient: client,
 			DeviceID: a.id, Key: a.key, AgentVersion: "fleetsim", Hostname: fmt.Sprintf("sim-%06d", a.idx),
 			OS: "linux", Arch: "amd64", Platform: "fleetsim",
 			Spool: spool.NewMem(s.o.spoolMax, nil), Logger: s.log.With("device", a.id),
@@ -398,6 +473,9 @@ func (s *sim) run(ctx context.Context) (*Report, error) {
 		}
 	}()
 
+	if s.o.windowFile != "" {
+		go s.dumpWindows(runCtx)
+	}
 	s.monitor(runCtx, start, rep, func() { stopSend(); workers.Wait() })
 	stopSend()
 	cancel()
@@ -524,6 +602,33 @@ func (s *sim) send(ctx context.Context, a *agent) {
 	a.mu.Unlock()
 }
 
+// dumpWindows writes the latencies recorded between SIGUSR1s (the
+// benchmark's steady-state window) to --window-file.N.
+func (s *sim) dumpWindows(ctx context.Context) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	defer signal.Stop(sig)
+	mark := 0
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sig:
+		}
+		s.latMu.Lock()
+		win := slices.Clone(s.lat[mark:])
+		mark = len(s.lat)
+		s.latMu.Unlock()
+		var b strings.Builder
+		for _, v := range win {
+			fmt.Fprintf(&b, "%.3f\n", v)
+		}
+		if err := os.WriteFile(fmt.Sprintf("%s.%d", s.o.windowFile, n), []byte(b.String()), 0o644); err != nil {
+			fmt.Fprintf(s.stderr, "fleetsim: --window-file: %v\n", err)
+		}
+	}
+}
+
 func (s *sim) recordAcks(lats []float32) {
 	s.acked.Add(uint64(len(lats)))
 	s.latMu.Lock()
@@ -555,6 +660,7 @@ func (s *sim) onAck(a *agent, seq uint64) {
 func (s *sim) finish(rep *Report) {
 	rep.Messages.Sent, rep.Messages.Acked, rep.Messages.SendErrors = s.sent.Load(), s.acked.Load(), s.sendErrs.Load()
 	rep.Messages.Runs = s.runs.Load()
+	rep.Reconnect.TLSFull, rep.Reconnect.TLSResumed = s.tlsFull.Load(), s.tlsResumed.Load()
 	rep.Messages.Unacked = s.outstanding()
 	for _, a := range s.agents {
 		st := a.link.State()

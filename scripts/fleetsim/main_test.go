@@ -23,6 +23,13 @@ import (
 // miniHub is a protocol-following test fake: enrollment, authentication,
 // cumulative acks.
 func miniHub(t *testing.T) (*httptest.Server, *identitytest.PKI, *sync.Map) {
+	return miniHubDropping(t, false)
+}
+
+// miniHubDropping is miniHub; with dropFirst it closes each device's first
+// connection right after the welcome, so every agent reconnects once.
+func miniHubDropping(t *testing.T, dropFirst bool) (*httptest.Server, *identitytest.PKI, *sync.Map) {
+	dropped := &sync.Map{}
 	pki, err := identitytest.New()
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +76,10 @@ func miniHub(t *testing.T) (*httptest.Server, *identitytest.PKI, *sync.Map) {
 		}
 		f, _ = wire.Encode("w", 0, time.Now(), wire.Welcome{DeviceID: h.DeviceID})
 		c.Write(ctx, websocket.MessageText, f)
+		if _, again := dropped.LoadOrStore(h.DeviceID, true); dropFirst && !again {
+			c.Close(websocket.StatusGoingAway, "hub restarting")
+			return
+		}
 		for {
 			_, data, err := c.Read(ctx)
 			if err != nil {
@@ -141,5 +152,27 @@ func TestParseSourceIPs(t *testing.T) {
 	}
 	if _, err := parseSourceIPs("127.0.0.5-127.0.0.2"); err == nil {
 		t.Fatal("backwards range accepted")
+	}
+}
+
+// Like a real agent, each simulated agent keeps its own TLS session and
+// resumes it when it reconnects.
+func TestFleetsimResumesTLS(t *testing.T) {
+	srv, pki, _ := miniHubDropping(t, true)
+	tok := wire.EnrollToken{HubURL: srv.URL, CAFingerprint: identity.Fingerprint(pki.CA.Raw), Secret: "0123456789abcdef0123"}.Encode()
+	var out, errb bytes.Buffer
+	code := run([]string{"--token", tok, "--agents", "6", "--interval", "200ms", "--duration", "3s",
+		"--progress", "1s", "--backoff-base", "50ms", "--backoff-max", "200ms"}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr: %s\nstdout: %s", code, errb.String(), out.String())
+	}
+	var rep Report
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("report: %v\n%s", err, out.String())
+	}
+	// Each agent's first connection is a full handshake; its second, after
+	// the drop, resumes.
+	if rep.Reconnect.AgentsReconnected != 6 || rep.Reconnect.TLSFull != 6 || rep.Reconnect.TLSResumed < 6 {
+		t.Fatalf("want 6 agents reconnected, 6 full and at least 6 resumed TLS handshakes: %s", out.String())
 	}
 }
