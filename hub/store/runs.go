@@ -48,16 +48,17 @@ type Run struct {
 	BundleName string          `json:"bundle_name,omitempty"`
 	BundleSize int             `json:"bundle_size,omitempty"`
 	// Progress is the latest step the agent reported while the run was
-	// sent and had no result; nil before the first and once finished.
+	// sent; nil before the first. A finished run keeps its last one: where
+	// a failed or timed-out install had got to.
 	Progress *RunProgress `json:"progress,omitempty"`
 }
 
-// ProgressLine is the run's progress as pages show it ("Installing… 40%
-// Unpacking hello"), "" when it has none. The text is the agent's: pages
-// escape it.
+// ProgressLine is the progress of a run in progress as pages show it
+// ("Installing… 40% Unpacking hello"), "" when it has none or has
+// finished. The text is the agent's: pages escape it.
 func (r Run) ProgressLine() string {
 	p := r.Progress
-	if p == nil {
+	if p == nil || r.State != RunSent {
 		return ""
 	}
 	line := "Running…"
@@ -125,7 +126,7 @@ func scanRun(sc interface{ Scan(...any) error }, extra ...any) (Run, error) {
 	}
 	r.CreatedAt, r.ExpiresAt = fromNS(created), fromNS(expires)
 	r.SentAt, r.FinishedAt = nullTimePtr(sent), nullTimePtr(finished)
-	if progAt.Valid && r.State == RunSent {
+	if progAt.Valid {
 		r.Progress = &RunProgress{Text: progText.String, At: fromNS(progAt.Int64)}
 		if pct.Valid && pct.Int64 >= 0 && pct.Int64 <= 100 {
 			p := int(pct.Int64)
