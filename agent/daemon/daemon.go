@@ -310,6 +310,15 @@ func (a *Agent) run(ctx context.Context, upd *agentUpdates) error {
 			return checks.RunAfter(ctx, after, names...)
 		},
 		HubOffset: hubOffset,
+		// Progress is not spooled: a step lost while offline is old news
+		// once the next one or the result arrives.
+		Progress: func(p wire.RunProgress) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := l.Notify(ctx, p); err != nil && !errors.Is(err, link.ErrOffline) {
+				log.Debug("reporting a run's progress failed; the next step or the result follows", "run", p.RunID, "err", err)
+			}
+		},
 		Deliver: func(res wire.RunResult) {
 			if res.Fix == catalog.InstallSoftware && res.Outcome == wire.OutcomeSucceeded && !res.Replayed {
 				installed()

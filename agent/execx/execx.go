@@ -56,7 +56,16 @@ type Cmd struct {
 	Env []string
 	// Dir is the working directory; empty means the root directory.
 	Dir string
+	// OnLine, if set, is called with each line of output (stdout and
+	// stderr) as it is written, without its newline and cut to
+	// MaxLineLength bytes: how a caller follows a long command's
+	// progress. It is called from one goroutine at a time and must not
+	// block for long.
+	OnLine func(line string)
 }
+
+// MaxLineLength bounds the lines Cmd.OnLine is given.
+const MaxLineLength = 4096
 
 // Result is what a command did.
 type Result struct {
@@ -158,11 +167,19 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	out := &capped{max: max, tail: c.KeepTail}
 	cmd.Stdout, cmd.Stderr = out, out
+	var lines *lineSplitter
+	if c.OnLine != nil {
+		lines = &lineSplitter{w: out, fn: c.OnLine}
+		cmd.Stdout, cmd.Stderr = lines, lines
+	}
 	setProcessGroup(cmd)
 	cmd.Cancel = func() error { return killTree(cmd) }
 	cmd.WaitDelay = 2 * time.Second
 	start := time.Now()
 	err = cmd.Run()
+	if lines != nil {
+		lines.flush()
+	}
 	res.Duration = time.Since(start)
 	res.Output, res.Truncated = out.String(), out.truncated
 	if cmd.ProcessState != nil {
@@ -230,4 +247,47 @@ func (c *capped) String() string {
 		b = b[len(b)-c.max:]
 	}
 	return string(b)
+}
+
+// lineSplitter passes what is written on to w and hands each complete
+// line to fn.
+type lineSplitter struct {
+	w       *capped
+	fn      func(string)
+	partial []byte // the line so far; what passes MaxLineLength is dropped
+}
+
+func (l *lineSplitter) Write(p []byte) (int, error) {
+	n := len(p)
+	l.w.Write(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		chunk := p
+		if i >= 0 {
+			chunk = p[:i]
+		}
+		if room := MaxLineLength - len(l.partial); len(chunk) > room {
+			chunk = chunk[:room]
+		}
+		l.partial = append(l.partial, chunk...)
+		if i < 0 {
+			break
+		}
+		l.emit()
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+func (l *lineSplitter) emit() {
+	line := strings.TrimSuffix(string(l.partial), "\r")
+	l.partial = l.partial[:0]
+	l.fn(line)
+}
+
+// flush hands on a last line that had no newline.
+func (l *lineSplitter) flush() {
+	if len(l.partial) > 0 {
+		l.emit()
+	}
 }

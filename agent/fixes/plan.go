@@ -115,6 +115,9 @@ type Step struct {
 	KeepTail bool `json:"-"`
 	// Env, when set, is the command's whole environment (execx.Cmd.Env).
 	Env []string `json:"env,omitempty"`
+	// AptStatus: the command writes apt's status lines to standard
+	// output (ParseAptStatus); they become the run's progress.
+	AptStatus bool `json:"-"`
 }
 
 // Action names a built-in Go procedure and its validated arguments.

@@ -80,6 +80,10 @@ type Config struct {
 	// Software is the organisation's signed software catalog
 	// install-software installs from; nil means none.
 	Software SoftwareSource
+	// Progress receives the progress steps of runs the hub asked for, at
+	// most one every ProgressEvery per run, one at a time (from the
+	// Runner's goroutine or a timer's); nil drops them. Local runs' steps stay on the device (Progress).
+	Progress func(wire.RunProgress)
 	// Deliver receives each result of a Submit-ted request (and of runs
 	// found interrupted at Start), in order. It is called from the
 	// Runner's goroutine, or from Submit's caller for a busy refusal.
@@ -109,6 +113,9 @@ type Runner struct {
 	queue chan queued
 
 	runMu sync.Mutex // one run at a time, whoever calls Do
+
+	progMu sync.Mutex
+	prog   *Progress // the running run's latest step
 
 	startOnce sync.Once
 	done      chan struct{}
@@ -564,7 +571,10 @@ func (r *Runner) runSteps(ctx context.Context, res *wire.RunResult, f catalog.Fi
 		return "", "", "", false
 	}
 	succeeded, optionalFailed := 0, 0
-	for _, st := range plan.Steps {
+	prog := r.newProgress(ctx, res.RunID)
+	defer prog.done()
+	for i, st := range plan.Steps {
+		prog.step(wire.NoPercent, stepText(i, len(plan.Steps), st))
 		start := time.Now()
 		var step wire.RunStep
 		var failure string
@@ -595,8 +605,15 @@ func (r *Runner) runSteps(ctx context.Context, res *wire.RunResult, f catalog.Fi
 		} else {
 			step.Argv = st.Argv
 			out.header(st.Argv)
-			xr, err := r.cfg.Exec.Run(tctx, execx.Cmd{Argv: st.Argv, Timeout: time.Until(deadline),
-				MaxOutput: wire.MaxRunOutput, KeepTail: st.KeepTail, Env: st.Env})
+			cmd := execx.Cmd{Argv: st.Argv, Timeout: time.Until(deadline), MaxOutput: wire.MaxRunOutput, KeepTail: st.KeepTail, Env: st.Env}
+			if st.AptStatus {
+				cmd.OnLine = func(line string) {
+					if pct, text, ok := ParseAptStatus(line); ok {
+						prog.step(pct, text)
+					}
+				}
+			}
+			xr, err := r.cfg.Exec.Run(tctx, cmd)
 			out.write(xr.Output)
 			if xr.Truncated {
 				res.OutputTruncated = true

@@ -57,7 +57,7 @@ func SoftwarePlan(src SoftwareSource, id string, m Machine) (Plan, error) {
 	}
 	var p Plan
 	for _, c := range cmds {
-		p.Steps = append(p.Steps, Step{Argv: c.Argv, Env: c.Env, OKExits: c.OKExits, Optional: c.Optional, KeepTail: true})
+		p.Steps = append(p.Steps, Step{Argv: c.Argv, Env: c.Env, OKExits: c.OKExits, Optional: c.Optional, KeepTail: true, AptStatus: c.AptStatus})
 	}
 	p.Steps = append(p.Steps, Step{Action: &Action{Name: ActVerifyPackage, Args: map[string]string{
 		"manager": e.Manager, "package": e.Package, "pin": e.Pin, "min_version": e.MinVersion}}})

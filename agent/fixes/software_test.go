@@ -59,7 +59,7 @@ func TestInstallSoftwareRuns(t *testing.T) {
 		t.Fatalf("calls %+v", calls)
 	}
 	want := [][]string{{"apt-get", "-q", "update"},
-		{"apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "--", "hello=2.10-3"}}
+		{"apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "-o", "APT::Status-Fd=1", "--", "hello=2.10-3"}}
 	for i, w := range want {
 		if !slices.Equal(calls[i].Argv, w) {
 			t.Errorf("step %d: %q, want %q", i, calls[i].Argv, w)

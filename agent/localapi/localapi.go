@@ -53,6 +53,7 @@ type CrashRecord interface {
 // Runner runs fixes (agent/fixes).
 type Runner interface {
 	Do(ctx context.Context, req wire.RunRequest, decodeErr error) wire.RunResult
+	Progress(id string) (fixes.Progress, bool)
 }
 
 // Config is what the operations work with.
@@ -116,6 +117,9 @@ type API struct {
 	recipes   fixes.RecipeSource
 	software  fixes.SoftwareSource
 	installed func()
+
+	runsMu  sync.Mutex
+	running map[string]runningRun // each local user's fix run that is waiting or running
 
 	mu     sync.Mutex
 	latest []diag.CheckResult // the last health check results
@@ -277,6 +281,9 @@ func (o *API) Register(s *localipc.Server) {
 	})
 	s.HandleUser(localipc.OpSoftware, func(ctx context.Context, _ json.RawMessage) (any, error) {
 		return o.softwareList(ctx), nil
+	})
+	s.HandleUser(localipc.OpProgress, func(ctx context.Context, _ json.RawMessage) (any, error) {
+		return o.progress(caller(ctx)), nil
 	})
 	s.HandleUser(localipc.OpRun, func(ctx context.Context, body json.RawMessage) (any, error) {
 		var call localipc.RunCall
@@ -485,13 +492,42 @@ func (o *API) run(ctx context.Context, who localipc.Caller, call localipc.RunCal
 	if !who.Privileged && who.UID >= 0 {
 		rctx = fixes.WithRequester(rctx, who.UID)
 	}
+	o.runsMu.Lock()
+	if o.running == nil {
+		o.running = map[string]runningRun{}
+	}
+	o.running[who.User] = runningRun{id: req.RunID, fix: f.ID}
+	o.runsMu.Unlock()
 	res := o.runner.Do(rctx, req, nil)
+	o.runsMu.Lock()
+	if o.running[who.User].id == req.RunID {
+		delete(o.running, who.User)
+	}
+	o.runsMu.Unlock()
 	o.mergeChecks(res.After)
 	if f.ID == catalog.InstallSoftware && !res.Replayed {
 		o.reportInstall(ctx, who, res, call.Params)
 	}
 	o.log.Info("local fix run", "user", who.User, "uid", who.UID, "fix", f.ID, "outcome", res.Outcome)
 	return res, nil
+}
+
+type runningRun struct{ id, fix string }
+
+// progress is the latest step of the caller's own run (the Get help page
+// asks while its install runs); a user sees only their own.
+func (o *API) progress(who localipc.Caller) localipc.RunProgress {
+	o.runsMu.Lock()
+	rr, ok := o.running[who.User]
+	o.runsMu.Unlock()
+	if !ok {
+		return localipc.RunProgress{Percent: wire.NoPercent}
+	}
+	out := localipc.RunProgress{Running: true, Fix: rr.fix, Percent: wire.NoPercent}
+	if p, ok := o.runner.Progress(rr.id); ok {
+		out.Percent, out.Text, out.At = p.Percent, p.Text, p.At
+	}
+	return out
 }
 
 func (o *API) failingNames(ctx context.Context) []string {

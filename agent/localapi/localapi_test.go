@@ -62,12 +62,18 @@ type recorder struct {
 	argv [][]string
 	// requesters are the fixes.Requester of the actions done, in order.
 	requesters []int
+	// hold, if set, is called in each command before it "ends".
+	hold func()
 }
 
 func (r *recorder) Run(ctx context.Context, c execx.Cmd) (execx.Result, error) {
 	r.mu.Lock()
 	r.argv = append(r.argv, c.Argv)
+	hold := r.hold
 	r.mu.Unlock()
+	if hold != nil {
+		hold()
+	}
 	return execx.Result{Argv: c.Argv}, nil
 }
 

@@ -142,6 +142,12 @@ func (c *Client) Software(ctx context.Context) (SoftwareList, error) {
 	return out, call(ctx, c.path, OpSoftware, nil, &out)
 }
 
+// Progress is OpProgress.
+func (c *Client) Progress(ctx context.Context) (RunProgress, error) {
+	var out RunProgress
+	return out, call(ctx, c.path, OpProgress, nil, &out)
+}
+
 // Help is OpHelp.
 func (c *Client) Help(ctx context.Context, in HelpCall) (HelpAnswer, error) {
 	var out HelpAnswer

@@ -59,7 +59,21 @@ const (
 	// signed software catalog on this device, with what is installed.
 	// Installing one is OpRun with fix install-software and its entry.
 	OpSoftware Op = "software"
+	// OpProgress (user): no body → RunProgress: the latest progress step
+	// of the caller's own fix run (an install) while OpRun waits for it;
+	// Running is false when the caller has none running.
+	OpProgress Op = "progress"
 )
+
+// RunProgress answers OpProgress.
+type RunProgress struct {
+	Running bool   `json:"running"`
+	Fix     string `json:"fix,omitempty"`
+	// Percent is 0 to 100, or -1 when the step does not say.
+	Percent int       `json:"percent"`
+	Text    string    `json:"text,omitempty"`
+	At      time.Time `json:"at,omitzero"`
+}
 
 // SoftwareList answers OpSoftware.
 type SoftwareList struct {

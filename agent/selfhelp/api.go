@@ -293,6 +293,15 @@ func (s *Server) apiSoftware(w http.ResponseWriter, r *http.Request) {
 	writeAnswer(s, w, string(localipc.OpSoftware), out, err)
 }
 
+// apiProgress is the latest progress step of the user's own fix run (an
+// install the page waits for).
+func (s *Server) apiProgress(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.callCtx(r.Context())
+	defer cancel()
+	out, err := s.agent.Progress(ctx)
+	writeAnswer(s, w, string(localipc.OpProgress), out, err)
+}
+
 // apiTemplates lists the service request templates the user can file.
 func (s *Server) apiTemplates(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.callCtx(r.Context())

@@ -231,6 +231,7 @@ func (s *Server) routes() http.Handler {
 	api.HandleFunc("POST /api/help", s.apiHelp)
 	api.HandleFunc("GET /api/templates", s.apiTemplates)
 	api.HandleFunc("GET /api/software", s.apiSoftware)
+	api.HandleFunc("GET /api/progress", s.apiProgress)
 	api.HandleFunc("GET /api/tickets", s.apiTickets)
 	api.HandleFunc("POST /api/reply", s.apiReply)
 	api.HandleFunc("POST /api/survey", s.apiSurvey)

@@ -128,8 +128,8 @@ func (c *Console) PublishUnread(user string, unread int) {
 	c.Publish(Notice{Kind: "notification", User: user, Unread: unread})
 }
 
-// PublishRun publishes a finished fix run; it fits the gateway's
-// OnRunFinished hook.
+// PublishRun publishes a finished fix run (it fits the gateway's
+// OnRunFinished hook), or a running run's new progress step.
 func (c *Console) PublishRun(r store.Run) {
 	site, err := c.live.DeviceSite(context.Background(), r.DeviceID)
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 // DefaultBudgets are the per-device budgets of the agent messages that
 // create work on the hub: tickets, messages on them, surveys, Get help
 // sessions, health reports (check state changes), inventories, fix
-// results and knowledge-base searches. Each allows a burst of N, then one
+// results, their progress steps and knowledge-base searches. Each allows a burst of N, then one
 // every Per/N. They sit above what an honest agent sends (its own limits
 // on help requests are lower: agent run --help-limit), so only a flood
 // meets them. Telemetry has none: an agent back after a day offline
@@ -31,6 +31,8 @@ var DefaultBudgets = map[wire.Type]ratelimit.Limit{
 	wire.TypeInventory:    {N: 60, Per: time.Hour},
 	wire.TypeRunResult:    {N: 600, Per: time.Hour},
 	wire.TypeKBQuery:      {N: 600, Per: time.Hour},
+	// An agent sends at most one step a second while a fix runs.
+	wire.TypeRunProgress: {N: 7200, Per: time.Hour},
 }
 
 // ParseBudgets reads "help_request=10/1h,health=off,...": the defaults

@@ -380,6 +380,8 @@ func (c *agentConn) handle(ctx context.Context, frame []byte) error {
 		return c.handleRecipeStatus(ctx, env)
 	case wire.TypePolicyStatus:
 		return c.handlePolicyStatus(ctx, env)
+	case wire.TypeRunProgress:
+		return c.handleRunProgress(ctx, env)
 	case wire.TypeError:
 		if b, derr := wire.DecodeBody[wire.Error](env); derr == nil {
 			c.log.Info("agent reported an error", "code", b.Code, "message", b.Message)

@@ -41,6 +41,7 @@ type Store interface {
 	ExpireRuns(ctx context.Context, now time.Time) ([]string, error)
 	PolicyFor(ctx context.Context, group string) (store.Policy, error)
 	SetDevicePolicy(ctx context.Context, id string, dp store.DevicePolicy, fixes []string) error
+	SetRunProgress(ctx context.Context, deviceID string, p wire.RunProgress, at time.Time) (bool, error)
 }
 
 // Config configures a Gateway.
@@ -70,6 +71,9 @@ type Config struct {
 	// OnRunFinished, if set, is called after a fix run's result or expiry
 	// is stored (the run's Fix is empty for an expiry).
 	OnRunFinished func(store.Run)
+	// OnRunProgress, if set, is called after a running run's progress
+	// step is stored (at most about once a second per run).
+	OnRunProgress func(ctx context.Context, runID string)
 	// Budgets are the per-device budgets of message types (nil:
 	// DefaultBudgets; a type without one, or off, is not limited).
 	Budgets map[wire.Type]ratelimit.Limit

@@ -325,8 +325,16 @@ func Run(ctx context.Context, cfg Config) error {
 			routes.runFinished(r)
 		}
 	}
+	// A running run's progress step updates the open pages of this
+	// replica; pages on other replicas see it at their next read of the
+	// run (the step is in the store).
+	onRunProgress := func(ctx context.Context, id string) {
+		if r, err := st.GetRun(ctx, id); err == nil {
+			con.PublishRun(r)
+		}
+	}
 	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, DeviceDesk: devices, OnRunFinished: onRunFinished,
-		Budgets: cfg.DeviceBudgets, Recipes: st})
+		OnRunProgress: onRunProgress, Budgets: cfg.DeviceBudgets, Recipes: st})
 	if err != nil {
 		return err
 	}

@@ -47,6 +47,36 @@ type Run struct {
 	Result     *wire.RunResult `json:"result,omitempty"`
 	BundleName string          `json:"bundle_name,omitempty"`
 	BundleSize int             `json:"bundle_size,omitempty"`
+	// Progress is the latest step the agent reported while the run was
+	// sent; nil before the first. A finished run keeps its last one: where
+	// a failed or timed-out install had got to.
+	Progress *RunProgress `json:"progress,omitempty"`
+}
+
+// ProgressLine is the progress of a run in progress as pages show it
+// ("Installing… 40% Unpacking hello"), "" when it has none or has
+// finished. The text is the agent's: pages escape it.
+func (r Run) ProgressLine() string {
+	p := r.Progress
+	if p == nil || r.State != RunSent {
+		return ""
+	}
+	line := "Running…"
+	if r.Fix == "install-software" {
+		line = "Installing…"
+	}
+	if p.Percent != nil {
+		line += fmt.Sprintf(" %d%%", *p.Percent)
+	}
+	return line + " " + p.Text
+}
+
+// RunProgress is a running run's latest progress step.
+type RunProgress struct {
+	// Percent is 0 to 100; nil when the agent does not know.
+	Percent *int      `json:"percent,omitempty"`
+	Text    string    `json:"text"`
+	At      time.Time `json:"at"`
 }
 
 // Request is the message that asks the agent to run r.
@@ -76,15 +106,18 @@ type RunFilter struct {
 }
 
 const runCols = `id, device_id, fix, params, ticket, batch_id, requested_by, requester_role, tier, consent_obtained,
-	state, outcome, code, reason, created_at, expires_at, sent_at, finished_at, bundle_name, COALESCE(LENGTH(bundle), 0)`
+	state, outcome, code, reason, created_at, expires_at, sent_at, finished_at, bundle_name, COALESCE(LENGTH(bundle), 0),
+	progress_percent, progress_text, progress_at`
 
 func scanRun(sc interface{ Scan(...any) error }, extra ...any) (Run, error) {
 	var r Run
 	var params string
 	var created, expires int64
-	var sent, finished sql.NullInt64
+	var sent, finished, pct, progAt sql.NullInt64
+	var progText sql.NullString
 	dest := []any{&r.ID, &r.DeviceID, &r.Fix, &params, &r.Ticket, &r.BatchID, &r.RequestedBy, &r.RequesterRole, &r.Tier,
-		&r.ConsentObtained, &r.State, &r.Outcome, &r.Code, &r.Reason, &created, &expires, &sent, &finished, &r.BundleName, &r.BundleSize}
+		&r.ConsentObtained, &r.State, &r.Outcome, &r.Code, &r.Reason, &created, &expires, &sent, &finished, &r.BundleName, &r.BundleSize,
+		&pct, &progText, &progAt}
 	if err := sc.Scan(append(dest, extra...)...); err != nil {
 		return r, err
 	}
@@ -93,7 +126,30 @@ func scanRun(sc interface{ Scan(...any) error }, extra ...any) (Run, error) {
 	}
 	r.CreatedAt, r.ExpiresAt = fromNS(created), fromNS(expires)
 	r.SentAt, r.FinishedAt = nullTimePtr(sent), nullTimePtr(finished)
+	if progAt.Valid {
+		r.Progress = &RunProgress{Text: progText.String, At: fromNS(progAt.Int64)}
+		if pct.Valid && pct.Int64 >= 0 && pct.Int64 <= 100 {
+			p := int(pct.Int64)
+			r.Progress.Percent = &p
+		}
+	}
 	return r, nil
+}
+
+// SetRunProgress records a progress step of a run of device that is sent
+// and has no result yet. It reports whether it did: a step of a finished,
+// unknown or other device's run is dropped.
+func (s *Store) SetRunProgress(ctx context.Context, deviceID string, p wire.RunProgress, at time.Time) (bool, error) {
+	res, err := s.w.ExecContext(ctx, s.q(`UPDATE runs SET progress_percent = ?, progress_text = ?, progress_at = ?
+		WHERE id = ? AND device_id = ? AND state = ?`), p.Percent, p.Text, at.UnixNano(), p.RunID, deviceID, RunSent)
+	if err != nil {
+		return false, fmt.Errorf("record run %s progress: %w", p.RunID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("record run %s progress: %w", p.RunID, err)
+	}
+	return n == 1, nil
 }
 
 // CreateRuns stores new runs (queued, or sent when State says so), their batch when b is not nil, and

@@ -204,6 +204,10 @@ type Command struct {
 	OKExits []int
 	// Optional: a failure does not stop the install.
 	Optional bool
+	// AptStatus: the command writes apt's status lines
+	// ("pmstatus:hello:40:Unpacking hello") to standard output
+	// (APT::Status-Fd=1), which the agent reports as the run's progress.
+	AptStatus bool
 }
 
 // SystemEnv is the environment apt and dnf run with.
@@ -230,7 +234,8 @@ func Plan(e Entry, user string) ([]Command, error) {
 			// lists it had: install then says whether the package is there.
 			{Argv: []string{"apt-get", "-q", "update"}, Env: env, Optional: true},
 			{Argv: []string{"apt-get", "install", "-y", "-q", "--no-install-recommends",
-				"-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "--", target}, Env: env},
+				"-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "-o", "APT::Status-Fd=1", "--", target},
+				Env: env, AptStatus: true},
 		}, nil
 	case DNF:
 		target := e.Package

@@ -113,10 +113,10 @@ func TestPlans(t *testing.T) {
 	}{
 		{hello(), "", [][]string{
 			{"apt-get", "-q", "update"},
-			{"apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "--", "hello"}}},
+			{"apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "-o", "APT::Status-Fd=1", "--", "hello"}}},
 		{pinned, "", [][]string{
 			{"apt-get", "-q", "update"},
-			{"apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "--", "hello=2.10-3"}}},
+			{"apt-get", "install", "-y", "-q", "--no-install-recommends", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "-o", "APT::Status-Fd=1", "--", "hello=2.10-3"}}},
 		{software.Entry{ID: "git", Version: 1, Title: "Git", Manager: software.DNF, Package: "git", Pin: "2.43.0-1.fc40"}, "", [][]string{
 			{"dnf", "install", "-y", "-q", "--setopt=install_weak_deps=False", "--", "git-2.43.0-1.fc40"}}},
 		{software.Entry{ID: "visio", Version: 1, Title: "Visio", Manager: software.Winget, Package: "Microsoft.Visio", Pin: "16.0.1"}, "", [][]string{

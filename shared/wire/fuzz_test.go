@@ -36,6 +36,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"policy_update","id":"p","time":"2026-12-06T00:00:00Z","body":{"group":"lab","version":3,"policy":{"max_tier":1,"checks":[{"name":"vpn","title":"VPN","tcp":{"host":"vpn.example","port":443}}]}}}`))
 	f.Add([]byte(`{"v":1,"type":"policy_update","id":"p","time":"2026-12-06T00:00:00Z","body":{"group":"","version":0}}`))
 	f.Add([]byte(`{"v":1,"type":"policy_status","id":"s","time":"2026-12-06T00:00:00Z","body":{"group":"lab","version":3,"narrowed":["max_tier: local wins"],"fixes":["flush-dns"],"checks":["vpn"]}}`))
+	f.Add([]byte(`{"v":1,"type":"run_progress","id":"g","time":"2026-12-06T00:00:00Z","body":{"run_id":"r1","percent":40,"text":"Unpacking hello"}}`))
+	f.Add([]byte(`{"v":1,"type":"run_progress","id":"g","time":"2026-12-06T00:00:00Z","body":{"run_id":"r1","percent":-1,"text":"a\u0000b"}}`))
 	f.Add([]byte(`{"v":2,"type":"x"}`))
 	f.Add([]byte(`null`))
 	f.Fuzz(func(t *testing.T, frame []byte) {

@@ -41,3 +41,32 @@ func TestRunAndHelpValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestRunProgressValidate(t *testing.T) {
+	for _, tc := range []struct {
+		p  RunProgress
+		ok bool
+	}{
+		{RunProgress{RunID: "r1", Percent: 40, Text: "Unpacking hello"}, true},
+		{RunProgress{RunID: "r1", Percent: NoPercent, Text: "Downloading…"}, true},
+		{RunProgress{RunID: "", Percent: 1}, false},
+		{RunProgress{RunID: "r1", Percent: 101}, false},
+		{RunProgress{RunID: "r1", Percent: -2}, false},
+		{RunProgress{RunID: "r1", Text: "a\nb"}, false},
+		{RunProgress{RunID: "r1", Text: "\x1b[31mred"}, false},
+		{RunProgress{RunID: "r1", Text: strings.Repeat("x", MaxProgressText+1)}, false},
+	} {
+		if err := tc.p.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%+v: Validate() = %v, want ok=%v", tc.p, err, tc.ok)
+		}
+	}
+	for _, s := range []string{"a\nb\x00c", "\xff\xfeok", strings.Repeat("é", 300), "  tabs\t\tand  spaces "} {
+		p := RunProgress{RunID: "r1", Percent: 1, Text: ProgressText(s)}
+		if err := p.Validate(); err != nil {
+			t.Errorf("ProgressText(%q) = %q does not validate: %v", s, p.Text, err)
+		}
+	}
+	if got := ProgressText("  tabs\t\tand  spaces "); got != "tabs and spaces" {
+		t.Errorf("ProgressText = %q", got)
+	}
+}

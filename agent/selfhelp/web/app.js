@@ -540,7 +540,22 @@
     var p = el("progress");
     p.setAttribute("aria-label", "Installing " + e.title);
     out.appendChild(p);
+    // What the install is doing now, from the agent's progress steps
+    // (apt's own status), as text, until the result comes.
+    var step = el("p", "muted", "");
+    step.id = "install-step";
+    out.appendChild(step);
+    var done = false;
+    (function poll() {
+      if (done) { return; }
+      api("GET", "/api/progress").then(function (g) {
+        if (done || !g.running || !g.text) { return; }
+        if (g.percent >= 0) { p.max = 100; p.value = g.percent; }
+        step.textContent = "Installing… " + (g.percent >= 0 ? g.percent + "% " : "") + g.text;
+      }).catch(function () {}).finally(function () { if (!done) { setTimeout(poll, 1000); } });
+    })();
     api("POST", "/api/run", { fix: "install-software", params: { entry: e.id } }).then(function (r) {
+      done = true;
       clear(out);
       var ok = r.outcome === "succeeded";
       out.className = "result " + (ok ? "ok" : "bad");
@@ -554,7 +569,7 @@
       out.setAttribute("data-outcome", "error");
       out.appendChild(el("p", "", err.message));
       btn.disabled = false;
-    });
+    }).finally(function () { done = true; });
   }
 
   function loadTemplates() {

@@ -196,6 +196,13 @@
     li.className = "result" + (outcome === "fixed" || outcome === "succeeded" ? " ok" : r.outcome ? " bad" : "");
     var parts = [T.el("strong", { text: r.fix }), " by " + (r.requested_by || "you") + ": ", T.el("span", { "class": "run-outcome", text: outcome })];
     if (r.reason) { parts.push(" — " + r.reason); }
+    // The agent's progress step, as text (never markup), while it runs.
+    if (!r.outcome && r.progress && r.progress.text) {
+      var p = r.progress;
+      var line = (r.fix === "install-software" ? "Installing…" : "Running…") +
+        (typeof p.percent === "number" ? " " + p.percent + "%" : "") + " " + p.text;
+      parts.push(" — ", T.el("span", { "class": "run-progress", text: line }));
+    }
     li.replaceChildren.apply(li, parts);
     var res = r.result;
     if (res && ((res.before && res.before.length) || (res.after && res.after.length))) {

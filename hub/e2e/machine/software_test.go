@@ -273,6 +273,15 @@ func TestSoftwareCatalogApt(t *testing.T) {
 	if got := p.installedOnMachine("tierline-tools"); got != "install ok installed 2.1-1" {
 		t.Fatalf("dpkg after the technician's install: %q", got)
 	}
+	// The run reported progress on its way (the hub keeps the last step).
+	var last struct {
+		Progress *struct {
+			Text string `json:"text"`
+		} `json:"progress"`
+	}
+	if code := p.hub.get("/api/v1/runs/"+r.ID, &last); code != http.StatusOK || last.Progress == nil || last.Progress.Text == "" {
+		t.Errorf("the technician's install reported no progress step: %d %+v", code, last.Progress)
+	}
 
 	// A package of the repository that no signed entry names.
 	out, err := p.try("runuser", "-u", "alice", "--", "tierline-agent", "software", "install", "tierline-evil")
