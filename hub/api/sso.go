@@ -50,10 +50,9 @@ type SSOView struct {
 
 func ssoView(st sso.State) SSOView {
 	v := SSOView{PasswordLogin: !st.PasswordLoginOff, BreakGlass: st.BreakGlass, ProviderFromFlags: st.ProviderFromFlags,
-		PasswordFromFlags: st.PasswordFromFlags, SitesFromFlags: st.SitesFromFlags, HasSecret: st.HasSecret, UpdatedBy: st.Saved.UpdatedBy, UpdatedAt: st.Saved.UpdatedAt, GroupsClaim: "groups"}
+		PasswordFromFlags: st.PasswordFromFlags, SitesFromFlags: st.SitesFromFlags, Sites: sso.SiteList(st.Sites), HasSecret: st.HasSecret, UpdatedBy: st.Saved.UpdatedBy, UpdatedAt: st.Saved.UpdatedAt, GroupsClaim: "groups"}
 	if p := st.Provider; p != nil {
 		v.Issuer, v.ClientID, v.Roles, v.GroupsClaim, v.CreateUsers = p.Issuer(), p.ClientID(), sso.RoleList(p.RoleMap()), p.GroupsClaim(), p.CreatesUsers()
-		v.Sites = sso.SiteList(p.SiteMap())
 		v.HasSecret = v.HasSecret || st.ProviderFromFlags
 	}
 	return v

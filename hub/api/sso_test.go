@@ -130,6 +130,9 @@ func TestSSOSettingsSites(t *testing.T) {
 	b, _, admin2, issuer2 := ssoAPI(t, func(string) sso.Flags {
 		return sso.Flags{OIDC: sso.Config{SiteMap: map[string]string{"ops": "*"}}}
 	})
+	if code, out := ssoCall(t, b, "GET", admin2, ""); code != http.StatusOK || out.Sites != "ops=*" || !out.SitesFromFlags {
+		t.Errorf("GET under --oidc-sites before any provider: %d %+v", code, out)
+	}
 	full = `{"issuer":"` + issuer2 + `","client_id":"hub","client_secret":"sec","roles":"it=tier1"}`
 	if code, out := ssoCall(t, b, "PUT", admin2, full); code != http.StatusOK || out.Sites != "ops=*" || !out.SitesFromFlags {
 		t.Errorf("provider saved under --oidc-sites: %d %+v", code, out)

@@ -110,11 +110,10 @@ type ssoStatus struct {
 
 func (c *Console) ssoStatus(ctx context.Context) ssoStatus {
 	st := c.ssoState(ctx)
-	d := ssoStatus{ProviderFromFlags: st.ProviderFromFlags, PasswordFromFlags: st.PasswordFromFlags, SitesFromFlags: st.SitesFromFlags, PasswordOff: st.PasswordLoginOff,
+	d := ssoStatus{ProviderFromFlags: st.ProviderFromFlags, PasswordFromFlags: st.PasswordFromFlags, SitesFromFlags: st.SitesFromFlags, Sites: sso.SiteList(st.Sites), PasswordOff: st.PasswordLoginOff,
 		BreakGlass: st.BreakGlass, HasSecret: st.HasSecret, UpdatedBy: st.Saved.UpdatedBy, UpdatedAt: st.Saved.UpdatedAt, GroupsClaim: "groups"}
 	if p := st.Provider; p != nil {
 		d.Issuer, d.ClientID, d.Roles, d.GroupsClaim, d.CreateUsers = p.Issuer(), p.ClientID(), sso.RoleList(p.RoleMap()), p.GroupsClaim(), p.CreatesUsers()
-		d.Sites = sso.SiteList(p.SiteMap())
 		d.HasSecret = d.HasSecret || st.ProviderFromFlags
 	}
 	return d

@@ -25,6 +25,9 @@ type State struct {
 	// ProviderFromFlags, PasswordFromFlags and SitesFromFlags say the
 	// hub's flags set that part, so the admin page cannot change it.
 	ProviderFromFlags, PasswordFromFlags, SitesFromFlags bool
+	// Sites is the groups that give sites in force (the flag's or the
+	// page's; empty: none do).
+	Sites map[string]string
 	// Saved is what an admin saved (the secret blanked; HasSecret says
 	// whether one is saved).
 	Saved     store.SSOSettings
@@ -127,6 +130,7 @@ func (s *Settings) build(saved store.SSOSettings) (State, error) {
 	if cur.SitesFromFlags {
 		sites = s.flags.OIDC.SiteMap
 	}
+	cur.Sites = sites
 	switch {
 	case cur.ProviderFromFlags && maps.Equal(sites, s.flags.OIDC.SiteMap):
 		cur.Provider = s.flagProvider
