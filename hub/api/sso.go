@@ -18,7 +18,7 @@ type SSOSettings interface {
 }
 
 // Single sign-on settings: the provider (issuer, client id and secret,
-// the groups that give roles, whether a first login creates its user) and
+// the groups that give roles and sites, whether a first login creates its user) and
 // whether passwords still log in. A save asks the provider for its
 // discovery document first and is in force at once, on every replica, at
 // its next login. The client secret is write-only: never answered back.
@@ -36,19 +36,21 @@ type SSOView struct {
 	ClientID          string    `json:"client_id"`
 	HasSecret         bool      `json:"has_secret"`
 	Roles             string    `json:"roles"`
+	Sites             string    `json:"sites"`
 	GroupsClaim       string    `json:"groups_claim"`
 	CreateUsers       bool      `json:"create_users"`
 	PasswordLogin     bool      `json:"password_login"`
 	BreakGlass        string    `json:"break_glass"`
 	ProviderFromFlags bool      `json:"provider_from_flags"`
 	PasswordFromFlags bool      `json:"password_from_flags"`
+	SitesFromFlags    bool      `json:"sites_from_flags"`
 	UpdatedBy         string    `json:"updated_by,omitempty"`
 	UpdatedAt         time.Time `json:"updated_at,omitzero"`
 }
 
 func ssoView(st sso.State) SSOView {
 	v := SSOView{PasswordLogin: !st.PasswordLoginOff, BreakGlass: st.BreakGlass, ProviderFromFlags: st.ProviderFromFlags,
-		PasswordFromFlags: st.PasswordFromFlags, HasSecret: st.HasSecret, UpdatedBy: st.Saved.UpdatedBy, UpdatedAt: st.Saved.UpdatedAt, GroupsClaim: "groups"}
+		PasswordFromFlags: st.PasswordFromFlags, SitesFromFlags: st.SitesFromFlags, Sites: sso.SiteList(st.Sites), HasSecret: st.HasSecret, UpdatedBy: st.Saved.UpdatedBy, UpdatedAt: st.Saved.UpdatedAt, GroupsClaim: "groups"}
 	if p := st.Provider; p != nil {
 		v.Issuer, v.ClientID, v.Roles, v.GroupsClaim, v.CreateUsers = p.Issuer(), p.ClientID(), sso.RoleList(p.RoleMap()), p.GroupsClaim(), p.CreatesUsers()
 		v.HasSecret = v.HasSecret || st.ProviderFromFlags
@@ -78,7 +80,7 @@ func (a *API) getSSO(w http.ResponseWriter, r *http.Request, who Caller) {
 }
 
 // putSSO takes {"issuer": URL, "client_id": ..., "client_secret": ...,
-// "roles": "group=role,...", "groups_claim": "groups", "create_users":
+// "roles": "group=role,...", "sites": "group=site,...", "groups_claim": "groups", "create_users":
 // bool, "password_login": bool, "break_glass": NAME}; a field left out
 // keeps its value, an empty client_secret keeps the saved one (unless
 // the issuer changes), an empty issuer turns single sign-on off.
@@ -92,7 +94,7 @@ func (a *API) putSSO(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	detail := map[string]any{}
-	for k, v := range map[string]*string{"issuer": u.Issuer, "client_id": u.ClientID, "roles": u.Roles, "groups_claim": u.GroupsClaim, "break_glass": u.BreakGlass} {
+	for k, v := range map[string]*string{"issuer": u.Issuer, "client_id": u.ClientID, "roles": u.Roles, "sites": u.Sites, "groups_claim": u.GroupsClaim, "break_glass": u.BreakGlass} {
 		if v != nil {
 			detail[k] = *v
 		}

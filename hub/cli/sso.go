@@ -25,7 +25,7 @@ func addSSOFlags(fs *flag.FlagSet) ssoFlags {
 		secretFile:    fs.String("oidc-client-secret-file", "", "file holding the hub's client secret at the provider [TIERLINE_OIDC_CLIENT_SECRET_FILE]"),
 		roles:         fs.String("oidc-roles", "", "provider groups that give roles, group=role,... e.g. helpdesk-admins=admin,helpdesk=tier1 (the highest of a user's groups wins) [TIERLINE_OIDC_ROLES]"),
 		groupsClaim:   fs.String("oidc-groups-claim", "groups", "ID-token claim holding the user's groups [TIERLINE_OIDC_GROUPS_CLAIM]"),
-		sites:         fs.String("oidc-sites", "", "provider groups that give sites, group=site,... e.g. berlin-desk=berlin,hq-desk=*; a user works the sites of all their groups, * every site (default: sites as an admin sets them) [TIERLINE_OIDC_SITES]"),
+		sites:         fs.String("oidc-sites", "", "provider groups that give sites, group=site,... e.g. berlin-desk=berlin,hq-desk=*; a user works the sites of all their groups, * every site (default: as set on the admin page, else sites as an admin sets them for each user; when given, the admin page cannot change it) [TIERLINE_OIDC_SITES]"),
 		createUsers:   fs.Bool("oidc-create-users", false, "create a user at their first sign-on (default: an admin adds them first with `user add --sso`) [TIERLINE_OIDC_CREATE_USERS]"),
 		passwordLogin: fs.Bool("password-login", true, "allow logins with a password; false leaves single sign-on and the --break-glass-admin (default: as set on the admin page; when false, the admin page cannot change it) [TIERLINE_PASSWORD_LOGIN]"),
 		breakGlass:    fs.String("break-glass-admin", "", "with --password-login=false: the one admin who may still log in with a password (and second factor) when the provider is down [TIERLINE_BREAK_GLASS_ADMIN]"),
@@ -38,6 +38,13 @@ func (f ssoFlags) config() (server.SSOConfig, error) {
 	var out server.SSOConfig
 	out.PasswordLoginOff, out.BreakGlass = !*f.passwordLogin, *f.breakGlass
 	out.PasswordSet = out.PasswordLoginOff || out.BreakGlass != ""
+	sites, err := sso.ParseSiteMap(*f.sites)
+	if err != nil {
+		return out, fmt.Errorf("--oidc-sites: %w", err)
+	}
+	// Given alone, --oidc-sites stands over the admin page's site mapping
+	// for a provider set there.
+	out.OIDC.SiteMap = sites
 	if *f.issuer == "" {
 		if *f.clientID != "" || *f.secretFile != "" || *f.roles != "" || *f.createUsers {
 			return out, errors.New("--oidc-client-id, --oidc-client-secret-file, --oidc-roles and --oidc-create-users need --oidc-issuer URL")
@@ -49,10 +56,7 @@ func (f ssoFlags) config() (server.SSOConfig, error) {
 		return out, fmt.Errorf("--oidc-roles: %w", err)
 	}
 	out.OIDC = sso.Config{Issuer: strings.TrimRight(*f.issuer, "/"), ClientID: *f.clientID, GroupsClaim: *f.groupsClaim,
-		RoleMap: roles, CreateUsers: *f.createUsers}
-	if out.OIDC.SiteMap, err = sso.ParseSiteMap(*f.sites); err != nil {
-		return out, fmt.Errorf("--oidc-sites: %w", err)
-	}
+		RoleMap: roles, SiteMap: sites, CreateUsers: *f.createUsers}
 	if *f.secretFile != "" {
 		b, err := os.ReadFile(*f.secretFile)
 		if err != nil {

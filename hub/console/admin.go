@@ -98,19 +98,19 @@ type adminData struct {
 // ssoStatus is how single sign-on is set up, for the admin page's form:
 // never the client secret, only whether one is saved.
 type ssoStatus struct {
-	Issuer, ClientID, Roles, GroupsClaim string
-	CreateUsers, PasswordOff, HasSecret  bool
-	BreakGlass                           string
-	// ProviderFromFlags and PasswordFromFlags: the hub's flags set these
-	// parts, and the form cannot change them.
-	ProviderFromFlags, PasswordFromFlags bool
-	UpdatedBy                            string
-	UpdatedAt                            time.Time
+	Issuer, ClientID, Roles, Sites, GroupsClaim string
+	CreateUsers, PasswordOff, HasSecret         bool
+	BreakGlass                                  string
+	// ProviderFromFlags, PasswordFromFlags and SitesFromFlags: the hub's
+	// flags set these parts, and the form cannot change them.
+	ProviderFromFlags, PasswordFromFlags, SitesFromFlags bool
+	UpdatedBy                                            string
+	UpdatedAt                                            time.Time
 }
 
 func (c *Console) ssoStatus(ctx context.Context) ssoStatus {
 	st := c.ssoState(ctx)
-	d := ssoStatus{ProviderFromFlags: st.ProviderFromFlags, PasswordFromFlags: st.PasswordFromFlags, PasswordOff: st.PasswordLoginOff,
+	d := ssoStatus{ProviderFromFlags: st.ProviderFromFlags, PasswordFromFlags: st.PasswordFromFlags, SitesFromFlags: st.SitesFromFlags, Sites: sso.SiteList(st.Sites), PasswordOff: st.PasswordLoginOff,
 		BreakGlass: st.BreakGlass, HasSecret: st.HasSecret, UpdatedBy: st.Saved.UpdatedBy, UpdatedAt: st.Saved.UpdatedAt, GroupsClaim: "groups"}
 	if p := st.Provider; p != nil {
 		d.Issuer, d.ClientID, d.Roles, d.GroupsClaim, d.CreateUsers = p.Issuer(), p.ClientID(), sso.RoleList(p.RoleMap()), p.GroupsClaim(), p.CreatesUsers()

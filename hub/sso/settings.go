@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -21,9 +22,12 @@ type State struct {
 	Provider         *Provider
 	PasswordLoginOff bool
 	BreakGlass       string
-	// ProviderFromFlags and PasswordFromFlags say the hub's flags set
-	// that part, so the admin page cannot change it.
-	ProviderFromFlags, PasswordFromFlags bool
+	// ProviderFromFlags, PasswordFromFlags and SitesFromFlags say the
+	// hub's flags set that part, so the admin page cannot change it.
+	ProviderFromFlags, PasswordFromFlags, SitesFromFlags bool
+	// Sites is the groups that give sites in force (the flag's or the
+	// page's; empty: none do).
+	Sites map[string]string
 	// Saved is what an admin saved (the secret blanked; HasSecret says
 	// whether one is saved).
 	Saved     store.SSOSettings
@@ -36,6 +40,9 @@ func (s State) Current(context.Context) (State, error) { return s, nil }
 // Flags is single sign-on as the hub's flags set it.
 type Flags struct {
 	// OIDC, when Enabled, is the provider; the admin page cannot change it.
+	// Its SiteMap, when not empty (--oidc-sites), gives sites whether the
+	// provider comes from the flags or the page; when empty, the page's
+	// site mapping stands.
 	OIDC Config
 	// PasswordSet says --password-login=false or --break-glass-admin was
 	// given: then PasswordLoginOff and BreakGlass stand over the page's.
@@ -61,6 +68,8 @@ type Settings struct {
 	st          settingsStore
 	redirectURL string
 	client      *http.Client
+	// flagProvider is the provider the flags set, with their sites.
+	flagProvider *Provider
 
 	mu      sync.Mutex
 	version int64
@@ -74,14 +83,15 @@ type Settings struct {
 func NewSettings(flags Flags, st settingsStore, redirectURL string, client *http.Client) (*Settings, error) {
 	s := &Settings{flags: flags, st: st, redirectURL: redirectURL, client: client}
 	if flags.OIDC.Enabled() {
-		flags.OIDC.RedirectURL = redirectURL
-		flags.OIDC.HTTPClient = client
-		p, err := New(flags.OIDC)
+		s.flags.OIDC.RedirectURL = redirectURL
+		s.flags.OIDC.HTTPClient = client
+		p, err := New(s.flags.OIDC)
 		if err != nil {
 			return nil, err
 		}
-		s.cur.Provider, s.cur.ProviderFromFlags = p, true
+		s.flagProvider, s.cur.Provider, s.cur.ProviderFromFlags = p, p, true
 	}
+	s.cur.SitesFromFlags = len(flags.OIDC.SiteMap) > 0
 	if flags.PasswordSet {
 		s.cur.PasswordLoginOff, s.cur.BreakGlass, s.cur.PasswordFromFlags = flags.PasswordLoginOff, flags.BreakGlass, true
 	}
@@ -114,11 +124,28 @@ func (s *Settings) Current(ctx context.Context) (State, error) {
 
 // build is the state from the flags and saved settings.
 func (s *Settings) build(saved store.SSOSettings) (State, error) {
-	cur := State{ProviderFromFlags: s.cur.ProviderFromFlags, PasswordFromFlags: s.cur.PasswordFromFlags, HasSecret: saved.ClientSecret != ""}
-	if cur.ProviderFromFlags {
-		cur.Provider = s.cur.Provider
-	} else if saved.Issuer != "" {
-		p, err := New(s.config(saved))
+	cur := State{ProviderFromFlags: s.flagProvider != nil, PasswordFromFlags: s.flags.PasswordSet, SitesFromFlags: len(s.flags.OIDC.SiteMap) > 0,
+		HasSecret: saved.ClientSecret != ""}
+	sites := saved.Sites
+	if cur.SitesFromFlags {
+		sites = s.flags.OIDC.SiteMap
+	}
+	cur.Sites = sites
+	switch {
+	case cur.ProviderFromFlags && maps.Equal(sites, s.flags.OIDC.SiteMap):
+		cur.Provider = s.flagProvider
+	case cur.ProviderFromFlags:
+		cfg := s.flags.OIDC
+		cfg.SiteMap = sites
+		p, err := New(cfg)
+		if err != nil {
+			return State{}, fmt.Errorf("saved sign-on sites: %w", err)
+		}
+		cur.Provider = p
+	case saved.Issuer != "":
+		cfg := s.config(saved)
+		cfg.SiteMap = sites
+		p, err := New(cfg)
 		if err != nil {
 			return State{}, fmt.Errorf("saved sign-on settings: %w", err)
 		}
@@ -136,7 +163,7 @@ func (s *Settings) build(saved store.SSOSettings) (State, error) {
 
 func (s *Settings) config(st store.SSOSettings) Config {
 	return Config{Issuer: st.Issuer, ClientID: st.ClientID, ClientSecret: st.ClientSecret, RedirectURL: s.redirectURL,
-		GroupsClaim: st.GroupsClaim, RoleMap: st.Roles, CreateUsers: st.CreateUsers, HTTPClient: s.client}
+		GroupsClaim: st.GroupsClaim, RoleMap: st.Roles, SiteMap: st.Sites, CreateUsers: st.CreateUsers, HTTPClient: s.client}
 }
 
 // Update is an admin's change from the admin page. A nil field keeps its
@@ -147,6 +174,7 @@ type Update struct {
 	ClientID      *string `json:"client_id"`
 	ClientSecret  *string `json:"client_secret"`
 	Roles         *string `json:"roles"` // group=role,group=role
+	Sites         *string `json:"sites"` // group=site,group=site (site * for every site)
 	GroupsClaim   *string `json:"groups_claim"`
 	CreateUsers   *bool   `json:"create_users"`
 	PasswordLogin *bool   `json:"password_login"`
@@ -179,6 +207,9 @@ func (s *Settings) Save(ctx context.Context, u Update, by string, now time.Time)
 	if providerChange && s.flags.OIDC.Enabled() {
 		return State{}, invalid("the sign-on provider is set by the hub's --oidc-* flags; change those and restart the hub, or remove them to set it here")
 	}
+	if u.Sites != nil && len(s.flags.OIDC.SiteMap) > 0 {
+		return State{}, invalid("the groups that give sites are set by the hub's --oidc-sites flag; change it and restart the hub, or remove it to set them here")
+	}
 	if (u.PasswordLogin != nil || u.BreakGlass != nil) && s.flags.PasswordSet {
 		return State{}, invalid("password logins are set by the hub's --password-login and --break-glass-admin flags; change those and restart the hub, or remove them to set it here")
 	}
@@ -204,6 +235,16 @@ func (s *Settings) Save(ctx context.Context, u Update, by string, now time.Time)
 		}
 		next.Roles = roles
 	}
+	if u.Sites != nil {
+		sites, err := ParseSiteMap(*u.Sites)
+		if err != nil {
+			return State{}, invalid("sites: %v", err)
+		}
+		if len(sites) > 0 && next.Issuer == "" && !s.flags.OIDC.Enabled() {
+			return State{}, invalid("sites: groups give sites only with single sign-on set up: give the issuer, client and roles too")
+		}
+		next.Sites = sites
+	}
 	if u.CreateUsers != nil {
 		next.CreateUsers = *u.CreateUsers
 	}
@@ -215,6 +256,9 @@ func (s *Settings) Save(ctx context.Context, u Update, by string, now time.Time)
 	}
 	if next.Issuer == "" {
 		next.ClientID, next.ClientSecret, next.Roles, next.CreateUsers = "", "", nil, false
+		if !s.flags.OIDC.Enabled() {
+			next.Sites = nil
+		}
 	}
 	if err := s.check(ctx, next); err != nil {
 		return State{}, err
@@ -273,6 +317,19 @@ func (s *Settings) check(ctx context.Context, st store.SSOSettings) error {
 		return invalid("break-glass admin %q must be an enabled admin with a password", st.BreakGlass)
 	}
 	return nil
+}
+
+// SiteList is a site map as group=site text, sorted by group and site,
+// as the admin page and the flag take it.
+func SiteList(m map[string]string) string {
+	var out []string
+	for g, sites := range m {
+		for site := range strings.SplitSeq(sites, "|") {
+			out = append(out, g+"="+site)
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(slices.Compact(out), ",")
 }
 
 // RoleList is a role map as group=role text, sorted by group, as the

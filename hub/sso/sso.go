@@ -71,9 +71,11 @@ func (c *Config) Check() error {
 			return fmt.Errorf("--oidc-roles: %q=%q: give group=role with role tier1, tier2, tier3 or admin", g, r)
 		}
 	}
-	for g, s := range c.SiteMap {
-		if g == "" || s != EverySite && store.ValidateSite(s) != nil {
-			return fmt.Errorf("--oidc-sites: %q=%q: give group=site with a site name or * for every site", g, s)
+	for g, sites := range c.SiteMap {
+		for s := range strings.SplitSeq(sites, "|") {
+			if g == "" || s != EverySite && store.ValidateSite(s) != nil {
+				return fmt.Errorf("--oidc-sites: %q=%q: give group=site with a site name or * for every site", g, s)
+			}
 		}
 	}
 	if c.GroupsClaim == "" {
@@ -144,6 +146,9 @@ func (p *Provider) CreatesUsers() bool { return p.cfg.CreateUsers }
 
 // RoleMap is the groups that give roles.
 func (p *Provider) RoleMap() map[string]store.Role { return p.cfg.RoleMap }
+
+// SiteMap is the groups that give sites (empty: none do).
+func (p *Provider) SiteMap() map[string]string { return p.cfg.SiteMap }
 
 func (p *Provider) ctx(ctx context.Context) context.Context {
 	return oidc.ClientContext(ctx, p.cfg.HTTPClient)

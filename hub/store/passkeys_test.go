@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"testing"
 	"time"
 
@@ -94,7 +95,7 @@ func TestSSOSettings(t *testing.T) {
 			t.Fatalf("version: %d %v", v, err)
 		}
 		in := store.SSOSettings{Issuer: "https://idp.example.test", ClientID: "hub", ClientSecret: "s3", Roles: map[string]store.Role{"it": store.RoleTier1},
-			GroupsClaim: "groups", CreateUsers: true, PasswordLogin: false, BreakGlass: "admin", UpdatedAt: time.Now().UTC().Truncate(time.Millisecond), UpdatedBy: "boss"}
+			Sites: map[string]string{"berlin-desk": "berlin|paris", "hq": "*"}, GroupsClaim: "groups", CreateUsers: true, PasswordLogin: false, BreakGlass: "admin", UpdatedAt: time.Now().UTC().Truncate(time.Millisecond), UpdatedBy: "boss"}
 		saved, err := s.PutSSOSettings(ctx, in)
 		if err != nil || saved.Version != 1 {
 			t.Fatalf("put: %+v %v", saved, err)
@@ -104,9 +105,17 @@ func TestSSOSettings(t *testing.T) {
 			t.Fatalf("put again: %+v %v", saved, err)
 		}
 		got, err := s.GetSSOSettings(ctx)
-		if err != nil || got.Issuer != in.Issuer || got.ClientSecret != "s3" || got.Roles["it"] != store.RoleTier1 || !got.CreateUsers || got.PasswordLogin ||
+		if err != nil || got.Issuer != in.Issuer || got.ClientSecret != "s3" || got.Roles["it"] != store.RoleTier1 || !maps.Equal(got.Sites, in.Sites) || !got.CreateUsers || got.PasswordLogin ||
 			got.BreakGlass != "admin" || got.Version != 2 || !got.UpdatedAt.Equal(in.UpdatedAt) || got.UpdatedBy != "boss" {
 			t.Errorf("got %+v %v", got, err)
+		}
+		// No site mapping reads back empty.
+		in.Sites = nil
+		if _, err = s.PutSSOSettings(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = s.GetSSOSettings(ctx); err != nil || len(got.Sites) != 0 || got.Version != 3 {
+			t.Errorf("without sites: %+v %v", got, err)
 		}
 	})
 }
