@@ -320,3 +320,56 @@ func clip(s string) string {
 	}
 	return strings.ToValidUTF8(s[:64], "") + "…"
 }
+
+// Doc is a typed document that checks itself (a recipe, a software
+// catalog entry).
+type Doc interface{ Validate() error }
+
+// SignDoc checks d and signs it as kind with the organisation's key.
+func SignDoc[D Doc](priv ed25519.PrivateKey, kind string, d D) (Signed, error) {
+	if err := d.Validate(); err != nil {
+		return Signed{}, err
+	}
+	return Sign(priv, kind, d)
+}
+
+// OpenDoc verifies s against pub and returns its body, a D of kind,
+// checked.
+func OpenDoc[D Doc](s Signed, kind string, pub ed25519.PublicKey) (D, error) {
+	if err := s.Verify(pub); err != nil {
+		var zero D
+		return zero, err
+	}
+	return ParseDoc[D](s, kind)
+}
+
+// ParseDoc decodes and checks s's body, a D of kind, without verifying
+// the signature: for the hub, which holds no key, and after Verify.
+func ParseDoc[D Doc](s Signed, kind string) (D, error) {
+	var d D
+	if err := s.DecodeBody(kind, &d); err != nil {
+		return d, err
+	}
+	return d, d.Validate()
+}
+
+// ValidID says whether s is a document id: 1 to 64 of a-z, 0-9 and '-'.
+func ValidID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Clip shortens untrusted text quoted in an error to 64 bytes.
+func Clip(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return strings.ToValidUTF8(s[:64], "") + "…"
+}

@@ -85,8 +85,8 @@ func invalid(format string, args ...any) error {
 // Validate checks a recipe's every field. A recipe that fails it is
 // refused whole, never half applied.
 func (r Recipe) Validate() error {
-	if !kebab(r.ID) {
-		return invalid("recipe id %q must be 1 to 64 of a-z, 0-9 and '-'", clip(r.ID))
+	if !orgdoc.ValidID(r.ID) {
+		return invalid("recipe id %q must be 1 to 64 of a-z, 0-9 and '-'", orgdoc.Clip(r.ID))
 	}
 	if _, ok := catalog.Get(r.ID); ok {
 		return invalid("recipe id %s is a built-in catalog fix; choose another id", r.ID)
@@ -110,7 +110,7 @@ func (r Recipe) Validate() error {
 	}
 	for i, os := range r.OSes {
 		if !slices.Contains([]string{catalog.Linux, catalog.Windows, catalog.Darwin}, os) || slices.Contains(r.OSes[:i], os) {
-			return invalid("recipe %s: OS %q is not linux, windows or darwin, or is named twice", r.ID, clip(os))
+			return invalid("recipe %s: OS %q is not linux, windows or darwin, or is named twice", r.ID, orgdoc.Clip(os))
 		}
 	}
 	if len(r.Params) > catalog.MaxParams {
@@ -147,8 +147,8 @@ func (r Recipe) Validate() error {
 		return invalid("recipe %s: at most 16 verification checks", r.ID)
 	}
 	for _, c := range r.Verify {
-		if !kebab(c) {
-			return invalid("recipe %s: verification check %q is not a check name", r.ID, clip(c))
+		if !orgdoc.ValidID(c) {
+			return invalid("recipe %s: verification check %q is not a check name", r.ID, orgdoc.Clip(c))
 		}
 	}
 	return nil
@@ -156,7 +156,7 @@ func (r Recipe) Validate() error {
 
 func (r Recipe) checkStep(st Step) error {
 	if st.OS != "" && !slices.Contains(r.OSes, st.OS) {
-		return fmt.Errorf("os %q is not one of the recipe's OSes", clip(st.OS))
+		return fmt.Errorf("os %q is not one of the recipe's OSes", orgdoc.Clip(st.OS))
 	}
 	if len(st.Argv) == 0 || len(st.Argv) > MaxArgs {
 		return fmt.Errorf("argv must have 1 to %d elements", MaxArgs)
@@ -183,13 +183,13 @@ func (r Recipe) checkStep(st Step) error {
 			}
 		case strings.ContainsAny(a, "{}"):
 			// "--name={user}" would splice a value into a string.
-			return fmt.Errorf("argv[%d] %q: a parameter must be a whole element, \"{name}\", never part of one", i, clip(a))
+			return fmt.Errorf("argv[%d] %q: a parameter must be a whole element, \"{name}\", never part of one", i, orgdoc.Clip(a))
 		}
 	}
 	prog := st.Argv[0]
 	bare := !strings.ContainsAny(prog, `/\`)
 	if prog == "" || strings.HasPrefix(prog, "-") || !bare && !absolute(prog) {
-		return fmt.Errorf("argv[0] %q must be a program's bare name (found only in the system directories) or an absolute path", clip(prog))
+		return fmt.Errorf("argv[0] %q must be a program's bare name (found only in the system directories) or an absolute path", orgdoc.Clip(prog))
 	}
 	return nil
 }
@@ -278,13 +278,13 @@ func (r Recipe) Expand(goos string, params map[string]string) ([]Step, map[strin
 // checkValue returns why a validated value may not become an argv element.
 func checkValue(goos, v string, endOpts bool) string {
 	if strings.HasPrefix(v, "-") && !endOpts {
-		return fmt.Sprintf("%q looks like an option and the recipe's command does not end its options with \"--\" before it", clip(v))
+		return fmt.Sprintf("%q looks like an option and the recipe's command does not end its options with \"--\" before it", orgdoc.Clip(v))
 	}
 	if goos == catalog.Windows && strings.HasPrefix(v, "/") {
-		return fmt.Sprintf("%q looks like a Windows switch", clip(v))
+		return fmt.Sprintf("%q looks like a Windows switch", orgdoc.Clip(v))
 	}
 	if slices.Contains(strings.FieldsFunc(v, func(r rune) bool { return r == '/' || r == '\\' }), "..") {
-		return fmt.Sprintf("%q holds a \"..\" path element", clip(v))
+		return fmt.Sprintf("%q holds a \"..\" path element", orgdoc.Clip(v))
 	}
 	if strings.ContainsRune(v, 0) {
 		return "holds a NUL byte"
@@ -292,47 +292,18 @@ func checkValue(goos, v string, endOpts bool) string {
 	return ""
 }
 
-func kebab(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-func clip(s string) string {
-	if len(s) <= 64 {
-		return s
-	}
-	return strings.ToValidUTF8(s[:64], "") + "…"
-}
-
 // Sign signs r (after checking it) with the organisation's key.
 func Sign(priv ed25519.PrivateKey, r Recipe) (orgdoc.Signed, error) {
-	if err := r.Validate(); err != nil {
-		return orgdoc.Signed{}, err
-	}
-	return orgdoc.Sign(priv, orgdoc.KindRecipe, r)
+	return orgdoc.SignDoc(priv, orgdoc.KindRecipe, r)
 }
 
 // Open verifies a signed recipe against pub and returns it checked.
 func Open(s orgdoc.Signed, pub ed25519.PublicKey) (Recipe, error) {
-	if err := s.Verify(pub); err != nil {
-		return Recipe{}, err
-	}
-	return Parse(s)
+	return orgdoc.OpenDoc[Recipe](s, orgdoc.KindRecipe, pub)
 }
 
 // Parse decodes and checks a signed recipe's body without verifying the
 // signature: for the hub, which holds no key, and after Verify.
 func Parse(s orgdoc.Signed) (Recipe, error) {
-	var r Recipe
-	if err := s.DecodeBody(orgdoc.KindRecipe, &r); err != nil {
-		return Recipe{}, err
-	}
-	return r, r.Validate()
+	return orgdoc.ParseDoc[Recipe](s, orgdoc.KindRecipe)
 }

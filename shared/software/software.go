@@ -103,10 +103,10 @@ func CheckName(manager, name string) error {
 	case Brew:
 		re = brewName
 	default:
-		return invalid("package manager %q is not one of %s", clip(manager), strings.Join(Managers, ", "))
+		return invalid("package manager %q is not one of %s", orgdoc.Clip(manager), strings.Join(Managers, ", "))
 	}
 	if !re.MatchString(name) || strings.Contains(name, "..") {
-		return invalid("%q is not a valid %s package name (%s)", clip(name), manager, grammar(manager))
+		return invalid("%q is not a valid %s package name (%s)", orgdoc.Clip(name), manager, grammar(manager))
 	}
 	return nil
 }
@@ -126,15 +126,15 @@ func grammar(manager string) string {
 // CheckVersion checks a package version string.
 func CheckVersion(v string) error {
 	if !pkgVersion.MatchString(v) || strings.Contains(v, "..") {
-		return invalid("%q is not a package version (digits first, then letters, digits and . + ~ - _; an epoch N: may lead)", clip(v))
+		return invalid("%q is not a package version (digits first, then letters, digits and . + ~ - _; an epoch N: may lead)", orgdoc.Clip(v))
 	}
 	return nil
 }
 
 // Validate checks every field. An entry that fails it is refused whole.
 func (e Entry) Validate() error {
-	if !kebab(e.ID) {
-		return invalid("software entry id %q must be 1 to 64 of a-z, 0-9 and '-'", clip(e.ID))
+	if !orgdoc.ValidID(e.ID) {
+		return invalid("software entry id %q must be 1 to 64 of a-z, 0-9 and '-'", orgdoc.Clip(e.ID))
 	}
 	if e.Version < 1 || e.Version > MaxVersion {
 		return invalid("software %s: version must be a whole number from 1", e.ID)
@@ -148,7 +148,7 @@ func (e Entry) Validate() error {
 		}
 	}
 	if !slices.Contains(Managers, e.Manager) {
-		return invalid("software %s: package manager %q is not one of %s", e.ID, clip(e.Manager), strings.Join(Managers, ", "))
+		return invalid("software %s: package manager %q is not one of %s", e.ID, orgdoc.Clip(e.Manager), strings.Join(Managers, ", "))
 	}
 	if err := CheckName(e.Manager, e.Package); err != nil {
 		return invalid("software %s: %v", e.ID, err)
@@ -259,54 +259,25 @@ func Plan(e Entry, user string) ([]Command, error) {
 		// prefix's brew (Apple silicon first, then Intel).
 		return []Command{{Argv: []string{"/usr/bin/sudo", "-n", "-H", "-u", user, "--", brewPath, "install", "--formula", "--", e.Package}}}, nil
 	}
-	return nil, invalid("package manager %q is not one of %s", clip(e.Manager), strings.Join(Managers, ", "))
+	return nil, invalid("package manager %q is not one of %s", orgdoc.Clip(e.Manager), strings.Join(Managers, ", "))
 }
 
 const brewPath = "/opt/homebrew/bin/brew"
 
 var accountName = regexp.MustCompile(`\A[a-z_][a-z0-9_.-]{0,31}\z`)
 
-func kebab(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-func clip(s string) string {
-	if len(s) <= 64 {
-		return s
-	}
-	return strings.ToValidUTF8(s[:64], "") + "…"
-}
-
 // Sign signs e (after checking it) with the organisation's key.
 func Sign(priv ed25519.PrivateKey, e Entry) (orgdoc.Signed, error) {
-	if err := e.Validate(); err != nil {
-		return orgdoc.Signed{}, err
-	}
-	return orgdoc.Sign(priv, orgdoc.KindSoftware, e)
+	return orgdoc.SignDoc(priv, orgdoc.KindSoftware, e)
 }
 
 // Open verifies a signed entry against pub and returns it checked.
 func Open(s orgdoc.Signed, pub ed25519.PublicKey) (Entry, error) {
-	if err := s.Verify(pub); err != nil {
-		return Entry{}, err
-	}
-	return Parse(s)
+	return orgdoc.OpenDoc[Entry](s, orgdoc.KindSoftware, pub)
 }
 
 // Parse decodes and checks a signed entry's body without verifying the
 // signature: for the hub, which holds no key, and after Verify.
 func Parse(s orgdoc.Signed) (Entry, error) {
-	var e Entry
-	if err := s.DecodeBody(orgdoc.KindSoftware, &e); err != nil {
-		return Entry{}, err
-	}
-	return e, e.Validate()
+	return orgdoc.ParseDoc[Entry](s, orgdoc.KindSoftware)
 }
