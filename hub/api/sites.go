@@ -100,6 +100,7 @@ var routeSites = map[string]siteRule{
 	"POST /api/v1/tickets/{id}/waiting":           siteTicket,
 	"POST /api/v1/tickets/{id}/resume":            siteTicket,
 	"POST /api/v1/tickets/{id}/resolve":           siteTicket,
+	"POST /api/v1/tickets/{id}/software":          siteTicket,
 	"POST /api/v1/tickets/{id}/reopen":            siteTicket,
 	"POST /api/v1/tickets/{id}/close":             siteTicket,
 	"POST /api/v1/tickets/{id}/link":              siteTicket,
