@@ -55,6 +55,9 @@ var ownPages = map[string]bool{
 	"POST /account/second-factor/confirm": true,
 	"POST /account/recovery-codes":        true,
 	"POST /account/second-factor/remove":  true,
+	"POST /account/passkeys/options":      true,
+	"POST /account/passkeys":              true,
+	"POST /account/passkeys/{id}/remove":  true,
 }
 
 // TestSitePages is the console's role x site matrix: every registered
