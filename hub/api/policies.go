@@ -15,11 +15,10 @@ import (
 
 // policiesStore is what the policy routes call on the store.
 type policiesStore interface {
-	PutPolicy(ctx context.Context, group string, doc policy.Document, by string, at time.Time) (store.Policy, error)
-	GetPolicy(ctx context.Context, group string, version int64) (store.Policy, error)
-	PolicyFor(ctx context.Context, group string) (store.Policy, error)
+	PutPolicy(ctx context.Context, group, site string, doc policy.Document, by string, at time.Time) (store.Policy, error)
+	GetPolicy(ctx context.Context, group, site string, version int64) (store.Policy, error)
 	ListPolicies(ctx context.Context) ([]store.Policy, error)
-	PolicyVersions(ctx context.Context, group string) ([]store.Policy, error)
+	PolicyVersions(ctx context.Context, group, site string) ([]store.Policy, error)
 	DevicePolicyState(ctx context.Context, id, group string) (store.DevicePolicyState, error)
 }
 
@@ -43,18 +42,35 @@ func (a *API) listPolicies(w http.ResponseWriter, r *http.Request, who Caller) {
 	writeJSON(w, http.StatusOK, map[string]any{"policies": ps})
 }
 
-func (a *API) policyGroup(w http.ResponseWriter, r *http.Request) (string, bool) {
+// policyGroup reads the group of a policy route and its ?site= ("" or
+// none: the group's policy shared by every site).
+func (a *API) policyGroup(w http.ResponseWriter, r *http.Request) (string, string, bool) {
 	g := r.PathValue("group")
 	if err := store.ValidateGroup(g); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", "group: "+err.Error())
-		return "", false
+		return "", "", false
 	}
-	return g, true
+	site := r.URL.Query().Get("site")
+	if site != "" {
+		if err := store.ValidateSite(site); err != nil {
+			writeError(w, http.StatusBadRequest, "bad_request", err.Error()+"; leave site out for the policy shared by every site")
+			return "", "", false
+		}
+	}
+	return g, site, true
+}
+
+// policyName names a group's policy of site in messages.
+func policyName(g, site string) string {
+	if site == "" {
+		return "group " + g + "'s shared policy"
+	}
+	return "group " + g + "'s policy for site " + site
 }
 
 // getPolicy answers a group's newest policy, or ?version=N.
 func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, who Caller) {
-	g, ok := a.policyGroup(w, r)
+	g, site, ok := a.policyGroup(w, r)
 	if !ok {
 		return
 	}
@@ -67,9 +83,9 @@ func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, who Caller) {
 		}
 		version = n
 	}
-	p, err := a.policies.GetPolicy(r.Context(), g, version)
+	p, err := a.policies.GetPolicy(r.Context(), g, site, version)
 	if errors.Is(err, store.ErrNotFound) {
-		msg := "group " + g + " has no policy (its devices get the default group's, if any)"
+		msg := "there is no " + policyName(g, site) + " (its devices get the next in line: docs/policy.md, Sites)"
 		if version > 0 {
 			msg = "group " + g + " has no policy version " + strconv.FormatInt(version, 10)
 		}
@@ -84,11 +100,11 @@ func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, who Caller) {
 }
 
 func (a *API) policyVersions(w http.ResponseWriter, r *http.Request, who Caller) {
-	g, ok := a.policyGroup(w, r)
+	g, site, ok := a.policyGroup(w, r)
 	if !ok {
 		return
 	}
-	vs, err := a.policies.PolicyVersions(r.Context(), g)
+	vs, err := a.policies.PolicyVersions(r.Context(), g, site)
 	if err != nil {
 		a.internal(w, "policy versions", err)
 		return
@@ -96,14 +112,21 @@ func (a *API) policyVersions(w http.ResponseWriter, r *http.Request, who Caller)
 	if vs == nil {
 		vs = []store.Policy{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"group": g, "versions": vs})
+	writeJSON(w, http.StatusOK, map[string]any{"group": g, "site": site, "versions": vs})
 }
 
-// putPolicy saves the body as the group's next policy version, audits it
-// and sends it to the group's connected devices.
+// putPolicy saves the body as the group's next policy version (?site=S:
+// kept to the group's devices of site S), audits it and sends it to the
+// group's connected devices. An admin limited to some sites may save only
+// policies kept to one of them.
 func (a *API) putPolicy(w http.ResponseWriter, r *http.Request, who Caller) {
-	g, ok := a.policyGroup(w, r)
+	g, site, ok := a.policyGroup(w, r)
 	if !ok {
+		return
+	}
+	if who.Sites != nil && (site == "" || !store.SeesSite(who.Sites, site)) {
+		a.audit(r, who, "policy.set", g, "denied", map[string]any{"site": site, "reason": "site-limited caller"})
+		writeError(w, http.StatusForbidden, "site_limited", "you may save only policies kept to your sites ("+joinSites(who.Sites)+"): add ?site=NAME")
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, policy.MaxSize))
@@ -111,7 +134,7 @@ func (a *API) putPolicy(w http.ResponseWriter, r *http.Request, who Caller) {
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", "a policy is at most "+strconv.Itoa(policy.MaxSize)+" bytes")
 		return
 	}
-	p, refused, err := a.savePolicy(r, who, g, body)
+	p, refused, err := a.savePolicy(r, who, g, site, body)
 	switch {
 	case refused != nil:
 		writeJSON(w, http.StatusBadRequest, refused)
@@ -122,7 +145,7 @@ func (a *API) putPolicy(w http.ResponseWriter, r *http.Request, who Caller) {
 	}
 }
 
-func (a *API) savePolicy(r *http.Request, who Caller, g string, body []byte) (store.Policy, *policyError, error) {
+func (a *API) savePolicy(r *http.Request, who Caller, g, site string, body []byte) (store.Policy, *policyError, error) {
 	doc, err := policy.Decode(body)
 	if err != nil {
 		refused := &policyError{Error: err.Error(), Code: "invalid_policy"}
@@ -130,14 +153,14 @@ func (a *API) savePolicy(r *http.Request, who Caller, g string, body []byte) (st
 		if errors.As(err, &ve) {
 			refused.Problems = ve.Problems
 		}
-		a.audit(r, who, "policy.set", g, "refused", map[string]any{"error": err.Error()})
+		a.audit(r, who, "policy.set", g, "refused", map[string]any{"site": site, "error": err.Error()})
 		return store.Policy{}, refused, nil
 	}
-	p, err := a.policies.PutPolicy(r.Context(), g, doc, who.Name, a.cfg.Now())
+	p, err := a.policies.PutPolicy(r.Context(), g, site, doc, who.Name, a.cfg.Now())
 	if err != nil {
 		return p, nil, err
 	}
-	a.audit(r, who, "policy.set", g, "ok", map[string]any{"version": p.Version, "checks": doc.CheckNames()})
+	a.audit(r, who, "policy.set", g, "ok", map[string]any{"site": site, "version": p.Version, "checks": doc.CheckNames()})
 	if a.cfg.PolicyChanged != nil {
 		// The devices get it in the background; a slow device does not
 		// hold up the save.

@@ -69,12 +69,13 @@ var routeSites = map[string]siteRule{
 	"PUT /api/v1/updates/rollouts/{group}":                  siteEvery,
 	"DELETE /api/v1/updates/rollouts/{group}":               siteEvery,
 	"GET /api/v1/updates/devices":                           siteScoped,
-	// Policies belong to device groups, which may span sites: every
-	// technician reads them, only a caller of every site changes them.
-	"GET /api/v1/policies":                  siteShared,
-	"GET /api/v1/policies/{group}":          siteShared,
-	"PUT /api/v1/policies/{group}":          siteEvery,
-	"GET /api/v1/policies/{group}/versions": siteShared,
+	// Policies are shared by a group's devices of every site or kept to
+	// one site's: a caller reads the shared ones and their sites', and a
+	// caller limited to some sites saves only policies kept to them.
+	"GET /api/v1/policies":                  siteScoped,
+	"GET /api/v1/policies/{group}":          siteScoped,
+	"PUT /api/v1/policies/{group}":          siteScoped,
+	"GET /api/v1/policies/{group}/versions": siteScoped,
 	"GET /api/v1/devices/{id}/policy":       siteDevice,
 	"GET /api/v1/catalog":                   siteShared,
 	"GET /api/v1/recipes":                   siteShared,
@@ -279,6 +280,10 @@ func (a *API) setDeviceSite(w http.ResponseWriter, r *http.Request, who Caller) 
 		return
 	}
 	a.audit(r, who, "device.site", id, "ok", map[string]any{"from": from, "to": req.Site})
+	if d, err := a.devices.GetDevice(r.Context(), id); err == nil && a.cfg.GroupChanged != nil && from != req.Site {
+		// The policy a device gets depends on its site: send it again.
+		go a.cfg.GroupChanged(context.WithoutCancel(r.Context()), id, d.Group)
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"id": id, "site": req.Site, "was": from})
 }
 

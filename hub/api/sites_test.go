@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ type siteFixture struct {
 	bArticle    string
 	bProblem    string
 	bVendor     string
+	bPolicy     int64
 	// secrets are texts only site B's records hold.
 	secrets []string
 }
@@ -108,7 +110,12 @@ func setupSites(t *testing.T, st *store.Store) siteFixture {
 		t.Fatalf("run on B: %d %s", rec.Code, rec.Body.String())
 	}
 	f.bRun = run.ID
-	f.secrets = []string{"bhost-secret", "bticket-secret", "barticle-secret", "bproblem-secret", "bvendor-secret"}
+	f.secrets = []string{"bhost-secret", "bticket-secret", "barticle-secret", "bproblem-secret", "bvendor-secret", "bpolicy-secret"}
+	rec = f.call(t, "PUT", "/api/v1/policies/bgroup?site=B", admin0, `{"dns_names":["bpolicy-secret.example"]}`)
+	f.bPolicy = decode[store.Policy](t, rec.Body.Bytes()).Version
+	if rec.Code != http.StatusOK || f.bPolicy == 0 {
+		t.Fatalf("policy of B: %d %s", rec.Code, rec.Body.String())
+	}
 	rec = f.call(t, "POST", "/api/v1/articles", admin0, `{"title":"barticle-secret","body":"only site B","site":"B"}`)
 	f.bArticle = decode[store.Article](t, rec.Body.Bytes()).ID
 	if rec.Code != http.StatusCreated || f.bArticle == "" {
@@ -147,6 +154,9 @@ func (f siteFixture) siteProbe(pattern string) (method, path, body string) {
 	}
 	path = strings.NewReplacer("{id}", id, "{att}", "x", "{group}", "bgroup", "{version}", "1.0.0", "{os}", "linux", "{arch}", "amd64").Replace(path)
 	path = strings.TrimSuffix(strings.ReplaceAll(path, "//", "/"), "/")
+	if strings.HasPrefix(path, "/api/v1/policies/") {
+		path += "?site=B"
+	}
 	if method != "GET" {
 		body = "{}"
 	}
@@ -196,11 +206,11 @@ func TestSiteMatrix(t *testing.T) {
 		if rec := f.call(t, "GET", "/api/v1/tickets/"+aTk.ID, f.tokens[store.RoleTier1], ""); !strings.Contains(rec.Body.String(), f.bTicket) {
 			t.Errorf("an all-sites tier1 does not see the link to B's ticket: %s", rec.Body.String())
 		}
-		// (Its timeline keeps the link event with B's ticket id, an opaque
-		// id; the list of links, with titles, leaves B's out.)
+		// Neither the list of links nor the timeline's link event names
+		// B's ticket.
 		rec := f.call(t, "GET", "/api/v1/tickets/"+aTk.ID, f.limited["tier1@A"], "")
 		links := decode[struct{ Links []store.TicketLink }](t, rec.Body.Bytes()).Links
-		if rec.Code != http.StatusOK || len(links) != 0 || strings.Contains(rec.Body.String(), "bticket-secret") {
+		if rec.Code != http.StatusOK || len(links) != 0 || strings.Contains(rec.Body.String(), "bticket-secret") || strings.Contains(rec.Body.String(), f.bTicket) {
 			t.Errorf("A's ticket linked to B's, as tier1 of A: %d %s", rec.Code, rec.Body.String())
 		}
 		eventsBefore, err := st.TicketEvents(ctx, f.bTicket)
@@ -265,7 +275,7 @@ func TestSiteMatrix(t *testing.T) {
 			t.Errorf("B's device after callers of A: %+v %v", d, err)
 		}
 		for _, c := range []struct{ path, secret string }{{"/api/v1/articles/" + f.bArticle, "barticle-secret"}, {"/api/v1/problems/" + f.bProblem, "bproblem-secret"},
-			{"/api/v1/vendors/" + f.bVendor, "bvendor-secret"}} {
+			{"/api/v1/vendors/" + f.bVendor, "bvendor-secret"}, {"/api/v1/policies/bgroup?site=B", `"version": ` + strconv.FormatInt(f.bPolicy, 10)}} {
 			if rec := f.call(t, "GET", c.path, f.tokens[store.RoleAdmin], ""); !strings.Contains(rec.Body.String(), c.secret) {
 				t.Errorf("%s after callers of A: %d %s", c.path, rec.Code, rec.Body.String())
 			}

@@ -108,6 +108,9 @@ type deviceData struct {
 	// Recipes are the signed recipes the device accepted and refused
 	// (recipes.go).
 	Recipes deviceRecipes
+	// EverySite: the caller works every site (an admin of every site
+	// moves the device on /admin/sites).
+	EverySite bool
 }
 
 // devicePage shows one device: online state, health checks (failing
@@ -126,7 +129,7 @@ func devicePage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		c.Fail(w, r, req, err)
 		return
 	}
-	d := deviceData{Device: dev, Health: slices.Clone(dev.Health), Range: r.URL.Query().Get("range")}
+	d := deviceData{Device: dev, Health: slices.Clone(dev.Health), Range: r.URL.Query().Get("range"), EverySite: req.User.Sites == nil}
 	rank := map[diag.Status]int{diag.StatusFailing: 0, diag.StatusWarning: 1, diag.StatusUnknown: 2, diag.StatusOK: 3}
 	slices.SortStableFunc(d.Health, func(a, b diag.CheckResult) int { return rank[a.Status] - rank[b.Status] })
 	for _, h := range d.Health {

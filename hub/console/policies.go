@@ -16,8 +16,9 @@ import (
 // policyStore is what the policy pages read from the store.
 type policyStore interface {
 	ListPolicies(ctx context.Context) ([]store.Policy, error)
-	GetPolicy(ctx context.Context, group string, version int64) (store.Policy, error)
-	PolicyVersions(ctx context.Context, group string) ([]store.Policy, error)
+	GetPolicy(ctx context.Context, group, site string, version int64) (store.Policy, error)
+	PolicyVersions(ctx context.Context, group, site string) ([]store.Policy, error)
+	ListSites(ctx context.Context) ([]string, error)
 	DeviceGroups(ctx context.Context) ([]string, error)
 	FailingChecks(ctx context.Context) ([]store.FailingCheck, error)
 	DevicePolicyState(ctx context.Context, id, group string) (store.DevicePolicyState, error)
@@ -45,7 +46,7 @@ type policyRow struct {
 
 type policiesData struct {
 	Policies []policyRow
-	// Groups are device groups without a policy of their own.
+	// Groups are device groups without a shared policy of their own.
 	Groups []string
 }
 
@@ -84,7 +85,7 @@ func policiesPage(c *Console, w http.ResponseWriter, r *http.Request, req *Reque
 		d.Policies = append(d.Policies, policyRow{Policy: p, Checks: checkRows(p.Doc, failing)})
 	}
 	for _, g := range append(groups, store.DefaultGroup) {
-		if !slices.ContainsFunc(ps, func(p store.Policy) bool { return p.Group == g }) && !slices.Contains(d.Groups, g) {
+		if !slices.ContainsFunc(ps, func(p store.Policy) bool { return p.Group == g && p.Site == "" }) && !slices.Contains(d.Groups, g) {
 			d.Groups = append(d.Groups, g)
 		}
 	}
@@ -92,7 +93,14 @@ func policiesPage(c *Console, w http.ResponseWriter, r *http.Request, req *Reque
 }
 
 type policyData struct {
-	Group    string
+	Group string
+	// Site is the site the policy is kept to ("" shared by every site);
+	// Sites are the caller's, to open the group's policy of another;
+	// CanSave: the caller may save this one (an admin, and of every site
+	// for a shared policy).
+	Site     string
+	Sites    []string
+	CanSave  bool
 	New      bool
 	Policy   store.Policy
 	Versions []store.Policy
@@ -113,7 +121,19 @@ func policyPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		return
 	}
 	ctx := r.Context()
-	d := policyData{Group: g, Kinds: policy.Kinds, Fixes: catalog.All()}
+	site := r.URL.Query().Get("site")
+	if site != "" {
+		if err := store.ValidateSite(site); err != nil {
+			c.Error(w, r, req, http.StatusBadRequest, err.Error()+" Leave the site out for the policy every site shares.")
+			return
+		}
+		if !store.SeesSite(req.User.Sites, site) {
+			c.Error(w, r, req, http.StatusNotFound, "No such site among yours.")
+			return
+		}
+	}
+	d := policyData{Group: g, Site: site, Kinds: policy.Kinds, Fixes: catalog.All(),
+		CanSave: req.Can(store.RoleAdmin) && (req.User.Sites == nil || site != "")}
 	var version int64
 	if v := r.URL.Query().Get("version"); v != "" {
 		if err := json.Unmarshal([]byte(v), &version); err != nil || version < 1 {
@@ -121,13 +141,16 @@ func policyPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 			return
 		}
 	}
-	p, err := c.policies.GetPolicy(ctx, g, version)
+	p, err := c.policies.GetPolicy(ctx, g, site, version)
 	switch {
 	case errors.Is(err, store.ErrNotFound) && version == 0:
 		d.New = true
 	case err != nil:
 		c.Fail(w, r, req, err)
 		return
+	}
+	if version > 0 {
+		d.Site = p.Site
 	}
 	d.Policy = p
 	b, err := json.Marshal(p.Doc)
@@ -142,7 +165,11 @@ func policyPage(c *Console, w http.ResponseWriter, r *http.Request, req *Request
 		return
 	}
 	d.Checks = checkRows(p.Doc, failing)
-	if d.Versions, err = c.policies.PolicyVersions(ctx, g); err != nil {
+	if d.Versions, err = c.policies.PolicyVersions(ctx, g, d.Site); err != nil {
+		c.Fail(w, r, req, err)
+		return
+	}
+	if d.Sites, err = c.policies.ListSites(ctx); err != nil {
 		c.Fail(w, r, req, err)
 		return
 	}

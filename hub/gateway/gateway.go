@@ -39,7 +39,7 @@ type Store interface {
 	PendingRuns(ctx context.Context, deviceID string, now time.Time) ([]store.Run, error)
 	MarkRunSent(ctx context.Context, id string, at time.Time) error
 	ExpireRuns(ctx context.Context, now time.Time) ([]string, error)
-	PolicyFor(ctx context.Context, group string) (store.Policy, error)
+	PolicyForDevice(ctx context.Context, id, group string) (store.Policy, error)
 	SetDevicePolicy(ctx context.Context, id string, dp store.DevicePolicy, fixes []string) error
 	SetRunProgress(ctx context.Context, deviceID string, p wire.RunProgress, at time.Time) (bool, error)
 }

@@ -8,14 +8,14 @@ import (
 	"github.com/tierline/tierline/shared/wire"
 )
 
-// sendPolicy sends a device the policy of its group (or the default
-// group's), or version 0 when there is none, so an agent drops a policy
+// sendPolicy sends a device the policy of its group at its site (see
+// store.PolicyFor for which), or version 0 when there is none, so an agent drops a policy
 // taken away. The agent answers with a policy status.
 func (g *Gateway) sendPolicy(ctx context.Context, c *agentConn) {
 	c.policyMu.Lock()
 	defer c.policyMu.Unlock()
 	u := wire.PolicyUpdate{}
-	p, err := g.cfg.Store.PolicyFor(ctx, c.group())
+	p, err := g.cfg.Store.PolicyForDevice(ctx, c.deviceID, c.group())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:

@@ -14,9 +14,11 @@ import (
 	"github.com/tierline/tierline/shared/policy"
 )
 
-// Policy is one version of a device group's policy.
+// Policy is one version of a device group's policy, shared by the
+// group's devices of every site (Site "") or kept to its devices of Site.
 type Policy struct {
 	Group     string          `json:"group"`
+	Site      string          `json:"site"`
 	Version   int64           `json:"version"`
 	Doc       policy.Document `json:"policy"`
 	CreatedAt time.Time       `json:"created_at"`
@@ -36,14 +38,20 @@ type DevicePolicy struct {
 	ReportedAt time.Time `json:"reported_at"`
 }
 
-// PutPolicy stores doc as the next version of group's policy and returns
-// it. doc must have been validated.
-func (s *Store) PutPolicy(ctx context.Context, group string, doc policy.Document, by string, at time.Time) (Policy, error) {
+// PutPolicy stores doc as the next version of group's policy for site (""
+// shared by every site) and returns it. Versions are numbered per group
+// across its sites. doc must have been validated. A caller whose ctx is
+// limited to some sites may only save a policy kept to one of them
+// (ErrNotFound otherwise).
+func (s *Store) PutPolicy(ctx context.Context, group, site string, doc policy.Document, by string, at time.Time) (Policy, error) {
+	if err := checkRecordSite(ctx, site); err != nil {
+		return Policy{}, fmt.Errorf("put policy %s: %w", group, err)
+	}
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return Policy{}, fmt.Errorf("put policy %s: %w", group, err)
 	}
-	p := Policy{Group: group, Doc: doc, CreatedAt: at.UTC(), CreatedBy: by}
+	p := Policy{Group: group, Site: site, Doc: doc, CreatedAt: at.UTC(), CreatedBy: by}
 	// Two saves at once may pick the same version; the second tries again.
 	for try := 0; ; try++ {
 		err = s.inTx(ctx, func(tx *sql.Tx) error {
@@ -52,8 +60,8 @@ func (s *Store) PutPolicy(ctx context.Context, group string, doc policy.Document
 				return err
 			}
 			p.Version = max.Int64 + 1
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO policies (grp, version, doc, created_at, created_by) VALUES (?, ?, ?, ?, ?)`),
-				group, p.Version, string(b), at.UnixNano(), by)
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO policies (grp, site, version, doc, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)`),
+				group, nullSite(site), p.Version, string(b), at.UnixNano(), by)
 			return err
 		})
 		if err == nil || !isUniqueViolation(err) || try == 50 {
@@ -69,10 +77,12 @@ func (s *Store) PutPolicy(ctx context.Context, group string, doc policy.Document
 func scanPolicy(sc rowScanner) (Policy, error) {
 	var p Policy
 	var doc string
+	var site sql.NullString
 	var at int64
-	if err := sc.Scan(&p.Group, &p.Version, &doc, &at, &p.CreatedBy); err != nil {
+	if err := sc.Scan(&p.Group, &site, &p.Version, &doc, &at, &p.CreatedBy); err != nil {
 		return p, err
 	}
+	p.Site = site.String
 	p.CreatedAt = fromNS(at)
 	// Stored documents were valid when saved; decode without validating
 	// again, so a policy saved by an older hub still shows.
@@ -82,17 +92,34 @@ func scanPolicy(sc rowScanner) (Policy, error) {
 	return p, nil
 }
 
-const policyCols = `grp, version, doc, created_at, created_by`
+const policyCols = `grp, site, version, doc, created_at, created_by`
 
-// GetPolicy returns the newest version of group's policy (version 0) or
-// the given version; ErrNotFound.
-func (s *Store) GetPolicy(ctx context.Context, group string, version int64) (Policy, error) {
-	q := `SELECT ` + policyCols + ` FROM policies WHERE grp = ? ORDER BY version DESC LIMIT 1`
-	args := []any{group}
+// policySiteCond keeps the policies of site ("" shared).
+func policySiteCond(site string) (string, []any) {
+	if site == "" {
+		return "site IS NULL", nil
+	}
+	return "site = ?", []any{site}
+}
+
+// GetPolicy returns the newest version of group's policy for site (""
+// shared), or the group's given version (which names its site); ErrNotFound,
+// also for a policy kept to a site outside ctx's.
+func (s *Store) GetPolicy(ctx context.Context, group, site string, version int64) (Policy, error) {
+	c, args := policySiteCond(site)
+	q := `SELECT ` + policyCols + ` FROM policies WHERE grp = ? AND ` + c + ` ORDER BY version DESC LIMIT 1`
+	args = append([]any{group}, args...)
 	if version > 0 {
 		q = `SELECT ` + policyCols + ` FROM policies WHERE grp = ? AND version = ?`
-		args = append(args, version)
+		args = []any{group, version}
 	}
+	suffix, sargs := sharedSuffix(ctx, "site")
+	if version > 0 {
+		q += suffix
+	} else {
+		q = strings.Replace(q, " ORDER BY", suffix+" ORDER BY", 1)
+	}
+	args = append(args, sargs...)
 	p, err := scanPolicy(s.r.QueryRowContext(ctx, s.q(q), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("policy of group %q: %w", group, ErrNotFound)
@@ -103,23 +130,45 @@ func (s *Store) GetPolicy(ctx context.Context, group string, version int64) (Pol
 	return p, nil
 }
 
-// PolicyFor returns the policy a device of group gets: its group's newest,
-// or the default group's when its group has none; ErrNotFound when
-// neither has one.
-func (s *Store) PolicyFor(ctx context.Context, group string) (Policy, error) {
-	if group != "" {
-		p, err := s.GetPolicy(ctx, group, 0)
+// PolicyFor returns the policy a device of group at site gets, the first
+// there is of: its group's policy kept to its site, its group's shared
+// policy, the default group's kept to its site, the default group's
+// shared one. ErrNotFound when none of them is.
+func (s *Store) PolicyFor(ctx context.Context, group, site string) (Policy, error) {
+	type key struct{ group, site string }
+	var order []key
+	if group != "" && group != DefaultGroup {
+		order = append(order, key{group, site}, key{group, ""})
+	}
+	order = append(order, key{DefaultGroup, site}, key{DefaultGroup, ""})
+	for i, k := range order {
+		if slices.Contains(order[:i], k) {
+			continue
+		}
+		p, err := s.GetPolicy(ctx, k.group, k.site, 0)
 		if !errors.Is(err, ErrNotFound) {
 			return p, err
 		}
 	}
-	return s.GetPolicy(ctx, DefaultGroup, 0)
+	return Policy{}, fmt.Errorf("policy for group %q at site %q: %w", group, site, ErrNotFound)
 }
 
-// ListPolicies returns each group's newest policy, by group.
+// PolicyForDevice is PolicyFor the device id of group, at its site.
+func (s *Store) PolicyForDevice(ctx context.Context, id, group string) (Policy, error) {
+	var site string
+	if err := s.r.QueryRowContext(ctx, s.q(`SELECT site FROM devices WHERE id = ?`), id).Scan(&site); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return Policy{}, fmt.Errorf("policy for device %s: %w", id, err)
+	}
+	return s.PolicyFor(ctx, group, site)
+}
+
+// ListPolicies returns the newest policy of each group and site (shared
+// first), by group, within ctx's sites.
 func (s *Store) ListPolicies(ctx context.Context) ([]Policy, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+policyCols+` FROM policies p
-		WHERE version = (SELECT MAX(version) FROM policies q WHERE q.grp = p.grp) ORDER BY grp`)
+	suffix, args := sharedSuffix(ctx, "site")
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT `+policyCols+` FROM policies p
+		WHERE version = (SELECT MAX(version) FROM policies q WHERE q.grp = p.grp AND COALESCE(q.site, '') = COALESCE(p.site, ''))`+suffix+`
+		ORDER BY grp, COALESCE(site, '')`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list policies: %w", err)
 	}
@@ -135,17 +184,22 @@ func (s *Store) ListPolicies(ctx context.Context) ([]Policy, error) {
 	return out, rows.Err()
 }
 
-// PolicyVersions lists the versions of group's policy, newest first,
-// without their documents.
-func (s *Store) PolicyVersions(ctx context.Context, group string) ([]Policy, error) {
-	rows, err := s.r.QueryContext(ctx, s.q(`SELECT version, created_at, created_by FROM policies WHERE grp = ? ORDER BY version DESC`), group)
+// PolicyVersions lists the versions of group's policy for site ("" shared),
+// newest first, without their documents; none for a site outside ctx's.
+func (s *Store) PolicyVersions(ctx context.Context, group, site string) ([]Policy, error) {
+	if !SeesSite(SitesOf(ctx), site) && site != "" {
+		return nil, nil
+	}
+	c, args := policySiteCond(site)
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT version, created_at, created_by FROM policies WHERE grp = ? AND `+c+` ORDER BY version DESC`),
+		append([]any{group}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("policy versions: %w", err)
 	}
 	defer rows.Close()
 	var out []Policy
 	for rows.Next() {
-		p := Policy{Group: group}
+		p := Policy{Group: group, Site: site}
 		var at int64
 		if err := rows.Scan(&p.Version, &at, &p.CreatedBy); err != nil {
 			return nil, fmt.Errorf("policy versions: %w", err)
@@ -227,25 +281,26 @@ func anySlice(ss []string) []any {
 type DevicePolicyState struct {
 	// Applied is what the device last reported (nil: never).
 	Applied *DevicePolicy `json:"applied"`
-	// Group and Version name the policy the device should apply (version
-	// 0: none).
+	// Group, Site and Version name the policy the device should apply
+	// (version 0: none; site "": the group's shared policy).
 	Group   string `json:"group"`
+	Site    string `json:"site"`
 	Version int64  `json:"version"`
 	// Current: the device applies that version.
 	Current bool `json:"current"`
 }
 
-// DevicePolicyState compares the policy device id (in group) applies with
-// the one it should.
+// DevicePolicyState compares the policy device id (in group, at its site)
+// applies with the one it should.
 func (s *Store) DevicePolicyState(ctx context.Context, id, group string) (DevicePolicyState, error) {
 	var st DevicePolicyState
-	want, err := s.PolicyFor(ctx, group)
+	want, err := s.PolicyForDevice(ctx, id, group)
 	switch {
 	case errors.Is(err, ErrNotFound):
 	case err != nil:
 		return st, err
 	default:
-		st.Group, st.Version = want.Group, want.Version
+		st.Group, st.Site, st.Version = want.Group, want.Site, want.Version
 	}
 	have, err := s.GetDevicePolicy(ctx, id)
 	switch {

@@ -13,41 +13,41 @@ import (
 
 func TestPolicies(t *testing.T) {
 	storetest.Backends(t, func(t *testing.T, s *store.Store) {
-		if _, err := s.GetPolicy(ctx, "lab", 0); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.GetPolicy(ctx, "lab", "", 0); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("no policy yet: %v", err)
 		}
-		if _, err := s.PolicyFor(ctx, "lab"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := s.PolicyFor(ctx, "lab", ""); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("no policy yet: %v", err)
 		}
 		tier := 1
 		doc := policy.Document{MaxTier: &tier, Checks: []policy.Check{{Name: "vpn", Title: "VPN", DNS: &policy.DNSCheck{Name: "vpn.example"}}}}
-		p1, err := s.PutPolicy(ctx, "lab", doc, "admin", t0)
+		p1, err := s.PutPolicy(ctx, "lab", "", doc, "admin", t0)
 		if err != nil || p1.Version != 1 {
 			t.Fatalf("first put: %+v %v", p1, err)
 		}
 		doc.DNSNames = []string{"intranet.example"}
-		p2, err := s.PutPolicy(ctx, "lab", doc, "root", t0.Add(1))
+		p2, err := s.PutPolicy(ctx, "lab", "", doc, "root", t0.Add(1))
 		if err != nil || p2.Version != 2 {
 			t.Fatalf("second put: %+v %v", p2, err)
 		}
-		got, err := s.GetPolicy(ctx, "lab", 0)
+		got, err := s.GetPolicy(ctx, "lab", "", 0)
 		if err != nil || got.Version != 2 || got.CreatedBy != "root" || len(got.Doc.DNSNames) != 1 || *got.Doc.MaxTier != 1 || got.Doc.Checks[0].DNS.Name != "vpn.example" {
 			t.Fatalf("newest: %+v %v", got, err)
 		}
-		if old, err := s.GetPolicy(ctx, "lab", 1); err != nil || len(old.Doc.DNSNames) != 0 || !old.CreatedAt.Equal(t0) {
+		if old, err := s.GetPolicy(ctx, "lab", "", 1); err != nil || len(old.Doc.DNSNames) != 0 || !old.CreatedAt.Equal(t0) {
 			t.Fatalf("version 1: %+v %v", old, err)
 		}
-		if vs, err := s.PolicyVersions(ctx, "lab"); err != nil || len(vs) != 2 || vs[0].Version != 2 {
+		if vs, err := s.PolicyVersions(ctx, "lab", ""); err != nil || len(vs) != 2 || vs[0].Version != 2 {
 			t.Fatalf("versions: %+v %v", vs, err)
 		}
 		// A group without a policy gets the default group's.
-		if _, err := s.PutPolicy(ctx, store.DefaultGroup, policy.Document{}, "admin", t0); err != nil {
+		if _, err := s.PutPolicy(ctx, store.DefaultGroup, "", policy.Document{}, "admin", t0); err != nil {
 			t.Fatal(err)
 		}
-		if p, err := s.PolicyFor(ctx, "office"); err != nil || p.Group != store.DefaultGroup {
+		if p, err := s.PolicyFor(ctx, "office", ""); err != nil || p.Group != store.DefaultGroup {
 			t.Fatalf("fallback: %+v %v", p, err)
 		}
-		if p, err := s.PolicyFor(ctx, "lab"); err != nil || p.Group != "lab" || p.Version != 2 {
+		if p, err := s.PolicyFor(ctx, "lab", ""); err != nil || p.Group != "lab" || p.Version != 2 {
 			t.Fatalf("own group: %+v %v", p, err)
 		}
 		if ls, err := s.ListPolicies(ctx); err != nil || len(ls) != 2 || ls[0].Group != store.DefaultGroup || ls[1].Version != 2 {
@@ -60,7 +60,7 @@ func TestPolicies(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				_, err := s.PutPolicy(ctx, "race", policy.Document{}, "a", t0)
+				_, err := s.PutPolicy(ctx, "race", "", policy.Document{}, "a", t0)
 				errs <- err
 			}()
 		}
@@ -71,7 +71,7 @@ func TestPolicies(t *testing.T) {
 				t.Fatalf("concurrent put: %v", err)
 			}
 		}
-		if vs, _ := s.PolicyVersions(ctx, "race"); len(vs) != 8 || vs[0].Version != 8 {
+		if vs, _ := s.PolicyVersions(ctx, "race", ""); len(vs) != 8 || vs[0].Version != 8 {
 			t.Fatalf("concurrent versions: %+v", vs)
 		}
 

@@ -37,8 +37,14 @@ type Problem struct {
 	Site string `json:"site,omitempty"`
 }
 
-const problemCols = `p.id, p.title, p.state, p.root_cause, p.workaround, p.signature, p.created_by, p.created_at, p.updated_at,
-	(SELECT COUNT(*) FROM tickets t WHERE t.problem_id = p.id), p.site`
+// problemCols are a problem's columns with its count of tickets, of ctx's
+// sites only (a shared problem's tickets of other sites are not counted),
+// and the count's arguments, which come first.
+func problemCols(ctx context.Context) (string, []any) {
+	inSite, args := siteSuffix(ctx, "t.site")
+	return `p.id, p.title, p.state, p.root_cause, p.workaround, p.signature, p.created_by, p.created_at, p.updated_at,
+	(SELECT COUNT(*) FROM tickets t WHERE t.problem_id = p.id` + inSite + `), p.site`, args
+}
 
 func scanProblem(sc rowScanner) (Problem, error) {
 	var p Problem
@@ -90,7 +96,9 @@ func (s *Store) UpdateProblem(ctx context.Context, p Problem, at time.Time) erro
 // GetProblem returns a problem.
 func (s *Store) GetProblem(ctx context.Context, id string) (Problem, error) {
 	inSite, siteArgs := sharedSuffix(ctx, "p.site")
-	p, err := scanProblem(s.r.QueryRowContext(ctx, s.q(`SELECT `+problemCols+` FROM problems p WHERE p.id = ?`+inSite), append([]any{id}, siteArgs...)...))
+	cols, args := problemCols(ctx)
+	args = append(append(args, id), siteArgs...)
+	p, err := scanProblem(s.r.QueryRowContext(ctx, s.q(`SELECT `+cols+` FROM problems p WHERE p.id = ?`+inSite), args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return p, fmt.Errorf("problem %s: %w", id, ErrNotFound)
 	}
@@ -106,7 +114,8 @@ func (s *Store) ListProblems(ctx context.Context, state string, limit int) ([]Pr
 	if limit <= 0 {
 		limit = 100
 	}
-	query, args := `SELECT `+problemCols+` FROM problems p WHERE 1 = 1`, []any{}
+	cols, args := problemCols(ctx)
+	query := `SELECT ` + cols + ` FROM problems p WHERE 1 = 1`
 	if state != "" {
 		query += ` AND p.state = ?`
 		args = append(args, state)

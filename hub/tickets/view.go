@@ -3,6 +3,7 @@ package tickets
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
@@ -53,7 +54,25 @@ func viewOf(ctx context.Context, st ViewStore, t store.Ticket, p Policy, now tim
 	if v.Links, err = st.TicketLinks(ctx, t.ID); err != nil {
 		return v, fmt.Errorf("ticket %s: %w", t.ID, err)
 	}
+	if store.SitesOf(ctx) != nil {
+		v.Timeline = hideOtherSitesLinks(v.Timeline, v.Links)
+	}
 	return v, nil
+}
+
+// hideOtherSitesLinks leaves out of a timeline the links to tickets a
+// caller limited to some sites does not see: links lists those they see
+// (store.TicketLinks keeps to the caller's sites), so a link event naming
+// any other ticket names one of another site.
+func hideOtherSitesLinks(timeline []store.TicketEvent, links []store.TicketLink) []store.TicketEvent {
+	out := timeline[:0:0]
+	for _, e := range timeline {
+		if l, ok := e.Data.(ticketevent.Link); ok && !slices.ContainsFunc(links, func(k store.TicketLink) bool { return k.Other == l.Other }) {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out
 }
 
 // View is BuildView with the service's store and policy.

@@ -145,8 +145,10 @@
       errBox.hidden = true;
       form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
       var group = form.getAttribute("data-group");
-      T.api("PUT", "/api/v1/policies/" + encodeURIComponent(group), build(form, list)).then(function (p) {
-        window.location.href = "/policies/" + encodeURIComponent(group) + "?saved=" + p.version;
+      var site = form.getAttribute("data-site");
+      var q = site ? "?site=" + encodeURIComponent(site) : "";
+      T.api("PUT", "/api/v1/policies/" + encodeURIComponent(group) + q, build(form, list)).then(function (p) {
+        window.location.href = "/policies/" + encodeURIComponent(group) + (q ? q + "&" : "?") + "saved=" + p.version;
       }).catch(function (e) {
         document.getElementById("policy-error-text").textContent = "Not saved: " + ((e.data && e.data.problems) ? "fix what is marked." : e.message);
         var ul = document.getElementById("policy-problems");
