@@ -96,38 +96,13 @@ func (s *Store) Replicas(ctx context.Context) ([]Replica, error) {
 func (s *Store) ReapReplicas(ctx context.Context, now time.Time) (devices, replicas []string, err error) {
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		devices, replicas = nil, nil
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT id FROM hub_replicas WHERE lease_until < ?`), now.UnixNano())
-		if err != nil {
+		var err error
+		if replicas, err = readIDs(tx.QueryContext(ctx, s.q(`SELECT id FROM hub_replicas WHERE lease_until < ?`), now.UnixNano())); err != nil {
 			return err
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			replicas = append(replicas, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows, err = tx.QueryContext(ctx, s.q(`UPDATE devices SET online = ?
+		if devices, err = readIDs(tx.QueryContext(ctx, s.q(`UPDATE devices SET online = ?
 			WHERE online = ? AND replica NOT IN (SELECT id FROM hub_replicas WHERE lease_until >= ?) RETURNING id`),
-			false, true, now.UnixNano())
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			devices = append(devices, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			false, true, now.UnixNano())); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, s.q(`DELETE FROM hub_replicas WHERE lease_until < ?`), now.UnixNano())
@@ -205,4 +180,21 @@ func (s *Store) Notify(ctx context.Context, channel, payload string) error {
 		return fmt.Errorf("notify %s: %w", channel, err)
 	}
 	return nil
+}
+
+// readIDs collects the single string column of rows.
+func readIDs(rows *sql.Rows, err error) ([]string, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
