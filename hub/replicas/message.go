@@ -43,11 +43,14 @@ const (
 	KindRevoked = "revoked"
 	// KindRun (to all): the result (or expiry) of Run is stored.
 	KindRun = "run"
+	// KindRunProgress (to all): a progress step of the running Run is
+	// stored; the pages showing it update.
+	KindRunProgress = "run_progress"
 	// KindTicket (to all): Ticket changed with the events Events.
 	KindTicket = "ticket"
 )
 
-var kinds = []string{KindRuns, KindChecks, KindDiagnose, KindDiagnosed, KindBell, KindUnread, KindTicketUpdate, KindCatchUp, KindGroup, KindPolicy, KindRevoked, KindRun, KindTicket}
+var kinds = []string{KindRuns, KindChecks, KindDiagnose, KindDiagnosed, KindBell, KindUnread, KindTicketUpdate, KindCatchUp, KindGroup, KindPolicy, KindRevoked, KindRun, KindRunProgress, KindTicket}
 
 // Message is what one replica tells another (or all) over a notification
 // channel: which record in the store to act on, never the record itself
@@ -106,7 +109,7 @@ func (m Message) check() error {
 		if m.Group == "" {
 			return missing("group")
 		}
-	case KindRun:
+	case KindRun, KindRunProgress:
 		if m.Run == "" {
 			return missing("run")
 		}

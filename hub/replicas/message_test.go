@@ -31,6 +31,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{`{"kind":"policy","from":"r1"}`, "without group"},
 		{`{"kind":"launch","from":"r1"}`, "unknown kind"},
 		{`{"kind":"run","run":"x"}`, "no sending replica"},
+		{`{"kind":"run_progress","from":"r1"}`, "without run"},
 		{`{"kind":"ticket","from":"r1","ticket":"` + strings.Repeat("x", MaxPayload) + `"}`, "over"},
 	} {
 		if _, err := Decode(c.payload); err == nil || !strings.Contains(err.Error(), c.want) {

@@ -161,6 +161,12 @@ func (r *Replicas) RunFinished(run store.Run) {
 	r.send(context.Background(), Broadcast, Message{Kind: KindRun, Run: run.ID})
 }
 
+// RunProgress tells the other replicas' console pages of a progress step
+// of a running run, stored here; it fits the gateway's OnRunProgress.
+func (r *Replicas) RunProgress(runID string) {
+	r.send(context.Background(), Broadcast, Message{Kind: KindRunProgress, Run: runID})
+}
+
 // TicketChanged tells the other replicas' console pages of a ticket
 // change made here; it subscribes to the ticket changes bus.
 func (r *Replicas) TicketChanged(c tickets.Change) {
@@ -239,8 +245,10 @@ func (r *Replicas) handle(ctx context.Context, m Message) {
 		gw.PolicyChanged(ctx, m.Group)
 	case KindRevoked:
 		gw.Revoked(m.Device)
-	case KindRun:
-		gw.RunStoredElsewhere(m.Run)
+	case KindRun, KindRunProgress:
+		if m.Kind == KindRun {
+			gw.RunStoredElsewhere(m.Run)
+		}
 		run, err := r.cfg.Store.GetRun(ctx, m.Run)
 		if err != nil {
 			r.log.Warn("read a run another replica finished", "run", m.Run, "err", err)

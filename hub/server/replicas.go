@@ -56,8 +56,9 @@ type deviceRoutes struct {
 	revoked       func(id string)
 	isConnected   func(id string) bool
 	diagnose      tickets.Diagnoser
-	// runFinished tells the other replicas (nil: one hub).
+	// runFinished and runProgress tell the other replicas (nil: one hub).
 	runFinished func(store.Run)
+	runProgress func(runID string)
 	// notified and notificationsRead set the technicians' bells.
 	notified          func(u store.User, n store.Notification, unread int)
 	notificationsRead func(user string, unread int)
@@ -72,7 +73,7 @@ func localRoutes(gw *gateway.Gateway, con *console.Console) deviceRoutes {
 func replicaRoutes(rep *replicas.Replicas) deviceRoutes {
 	return deviceRoutes{dispatchRun: rep.DispatchRun, notify: rep.NotifyDevice, requestChecks: rep.RequestChecks,
 		policyChanged: rep.PolicyChanged, groupChanged: rep.GroupChanged, revoked: rep.Revoked, isConnected: rep.IsConnected,
-		diagnose: rep, runFinished: rep.RunFinished, notified: rep.Notified, notificationsRead: rep.NotificationsRead}
+		diagnose: rep, runFinished: rep.RunFinished, runProgress: rep.RunProgress, notified: rep.Notified, notificationsRead: rep.NotificationsRead}
 }
 
 // newReplicas makes this hub a replica among those sharing the PostgreSQL

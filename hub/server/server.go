@@ -326,11 +326,13 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 	}
 	// A running run's progress step updates the open pages of this
-	// replica; pages on other replicas see it at their next read of the
-	// run (the step is in the store).
+	// replica and, with replicas, of the others.
 	onRunProgress := func(ctx context.Context, id string) {
 		if r, err := st.GetRun(ctx, id); err == nil {
 			con.PublishRun(r)
+		}
+		if routes.runProgress != nil {
+			routes.runProgress(id)
 		}
 	}
 	gw, err := gateway.New(gateway.Config{Store: st, Logger: log, Registerer: reg, DeviceDesk: devices, OnRunFinished: onRunFinished,
