@@ -146,6 +146,18 @@ type declared struct {
 	env      Env
 	procs    *sharedRead[[]string]
 	services *sharedRead[[]svcmgr.Status]
+
+	// matches remembers, by path and pattern, whether a file's content
+	// matched, while its size and modification time stay the same: the
+	// pattern is compiled and the file read again only when it changed.
+	matchMu sync.Mutex
+	matches map[[2]string]contentMatch
+}
+
+type contentMatch struct {
+	size    int64
+	mod     time.Time
+	matched bool
 }
 
 func (d *declared) run(ctx context.Context, s policy.Check) diag.CheckResult {
@@ -300,28 +312,53 @@ func (d *declared) file(f *policy.FileCheck, met, notMet, cantTell verdict) diag
 		return notMet(fmt.Sprintf("the file is larger than %d bytes", f.MaxSize), evs...)
 	}
 	if f.Match != "" {
-		// Compiled when it runs, every few minutes, not kept between
-		// runs: fifty checks' programs would stay in the heap.
-		re, err := regexp.Compile(f.Match)
-		if err != nil {
-			return cantTell("the content pattern does not compile", append(evs, ev("error", "%v", err))...)
-		}
 		if !st.Mode().IsRegular() {
 			// Not a folder, a device or a pipe: reading one could block.
 			return notMet("the path is not a regular file; its content cannot match", evs...)
 		}
-		b, err := readBounded(d.path(f.Path), policy.MaxMatchRead)
-		if err != nil {
-			return cantTell("could not read the file", append(evs, ev("error", "%v", err))...)
+		matched, res, ok := d.contentMatches(f, st, evs, cantTell)
+		if !ok {
+			return res
 		}
 		// The evidence says whether the content matched, never what it
 		// holds: a policy must not read secrets off the machine.
-		if !re.Match(b) {
+		if !matched {
 			return notMet("the content does not match", append(evs, ev("content", "does not match %s", f.Match))...)
 		}
 		evs = append(evs, ev("content", "matches %s", f.Match))
 	}
 	return met("the file is as expected", evs...)
+}
+
+// contentMatches tells whether the content of f's file (st) matches its
+// pattern, from memory when the file has not changed since; ok false with
+// the result to report when that cannot be told.
+func (d *declared) contentMatches(f *policy.FileCheck, st fs.FileInfo, evs []diag.Evidence, cantTell verdict) (matched bool, res diag.CheckResult, ok bool) {
+	key := [2]string{f.Path, f.Match}
+	d.matchMu.Lock()
+	m, seen := d.matches[key]
+	d.matchMu.Unlock()
+	if seen && m.size == st.Size() && m.mod.Equal(st.ModTime()) {
+		return m.matched, diag.CheckResult{}, true
+	}
+	// Compiled when the file changed, not kept: fifty checks' programs
+	// would stay in the heap.
+	re, err := regexp.Compile(f.Match)
+	if err != nil {
+		return false, cantTell("the content pattern does not compile", append(evs, ev("error", "%v", err))...), false
+	}
+	b, err := readBounded(d.path(f.Path), policy.MaxMatchRead)
+	if err != nil {
+		return false, cantTell("could not read the file", append(evs, ev("error", "%v", err))...), false
+	}
+	matched = re.Match(b)
+	d.matchMu.Lock()
+	if d.matches == nil {
+		d.matches = map[[2]string]contentMatch{}
+	}
+	d.matches[key] = contentMatch{size: st.Size(), mod: st.ModTime(), matched: matched}
+	d.matchMu.Unlock()
+	return matched, diag.CheckResult{}, true
 }
 
 func (d *declared) http(ctx context.Context, h *policy.HTTPCheck, met, notMet verdict) diag.CheckResult {

@@ -80,6 +80,15 @@ func TestDeclaredFile(t *testing.T) {
 	}
 	wantStatus(t, rs, "no-lock", diag.StatusWarning, "exists and should not")
 	wantStatus(t, rs, "small", diag.StatusFailing, "larger than 10 bytes")
+	// Unchanged, the content is judged from memory; changed to the same
+	// size, the modification time tells.
+	rs = byName(r.Run(Fresh(context.Background())))
+	wantStatus(t, rs, "conf", diag.StatusOK, "as expected")
+	os.WriteFile(p, []byte("client = vpn.example\n"), 0o600)
+	later := time.Now().Add(time.Second)
+	os.Chtimes(p, later, later)
+	rs = byName(r.Run(Fresh(context.Background())))
+	wantStatus(t, rs, "conf", diag.StatusFailing, "does not match")
 	old := time.Now().Add(-2 * time.Hour)
 	os.Chtimes(p, old, old)
 	rs = byName(r.Run(Fresh(context.Background())))

@@ -37,7 +37,7 @@ func readOnly(opts []string) bool { return slices.Contains(opts, "ro") }
 // real filesystems telemetry reports, less read-only ones, plus the
 // memory filesystems users write to.
 func writableFilesystems(ctx context.Context) ([]diag.Filesystem, error) {
-	parts, err := disk.PartitionsWithContext(ctx, true)
+	parts, err := mounts.partitions(ctx)
 	if err != nil && len(parts) == 0 {
 		return nil, fmt.Errorf("list mounts: %w", err)
 	}

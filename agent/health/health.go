@@ -260,11 +260,12 @@ func Checks(cfg Config, env Env) []Check {
 		env.Now = time.Now
 	}
 	c := &cfg
-	ps := &perfState{}
+	ps := newPerfState(c)
 	cc := &consumerCache{}
 	pr := &printReader{read: readPrinting(c)}
 	sr := &syncReader{read: readTimeSync}
 	lr := newLinkReader(c.Root)
+	pf := &proxyFiles{}
 	sw := newServiceWatch()
 	return []Check{
 		Func("disk-almost-full", func(ctx context.Context) diag.CheckResult { return checkDisk(ctx, c, env, cc) }),
@@ -276,7 +277,7 @@ func Checks(cfg Config, env Env) []Check {
 		Func("wifi-signal", func(ctx context.Context) diag.CheckResult { return checkWiFi(ctx, c, lr) }),
 		Func("dhcp-lease", func(ctx context.Context) diag.CheckResult { return checkDHCP(ctx, c, lr, env.Now()) }),
 		Func("hub-reachable", func(ctx context.Context) diag.CheckResult { return checkReachable(ctx, c) }),
-		Func("proxy-unreachable", func(ctx context.Context) diag.CheckResult { return checkProxies(ctx, c, env) }),
+		Func("proxy-unreachable", func(ctx context.Context) diag.CheckResult { return checkProxies(ctx, c, env, pf) }),
 		Func("clock-skew", func(ctx context.Context) diag.CheckResult { return checkClock(ctx, c, env, sr) }),
 		Func("time-sync", func(ctx context.Context) diag.CheckResult { return checkTimeSync(ctx, sr) }),
 		Func("pending-reboot", func(ctx context.Context) diag.CheckResult { return checkReboot(ctx, c) }),

@@ -21,6 +21,15 @@ import (
 type perfState struct {
 	swap counterRate
 	oom  oomState
+	// vmstat is /proc/vmstat, read once a run for the paging and the
+	// out-of-memory checks.
+	vmstat *sharedRead[[]byte]
+}
+
+func newPerfState(c *Config) *perfState {
+	return &perfState{vmstat: &sharedRead[[]byte]{read: func(context.Context) ([]byte, error) {
+		return os.ReadFile(c.path("/proc/vmstat"))
+	}}}
 }
 
 func checkMemStall(_ context.Context, c *Config, env Env) diag.CheckResult {
@@ -63,8 +72,8 @@ func swapTotal(b []byte) uint64 {
 	return 0
 }
 
-func checkSwap(_ context.Context, c *Config, env Env, ps *perfState) diag.CheckResult {
-	b, err := os.ReadFile(c.path("/proc/vmstat"))
+func checkSwap(ctx context.Context, c *Config, env Env, ps *perfState) diag.CheckResult {
+	b, err := ps.vmstat.get(ctx)
 	if err != nil {
 		return unknown("Could not read paging counters.", ev("error", "%v", err))
 	}
@@ -133,8 +142,8 @@ func uptime(c *Config) (time.Duration, error) {
 	return time.Duration(s * float64(time.Second)), nil
 }
 
-func checkOOM(_ context.Context, c *Config, env Env, ps *perfState) diag.CheckResult {
-	b, err := os.ReadFile(c.path("/proc/vmstat"))
+func checkOOM(ctx context.Context, c *Config, env Env, ps *perfState) diag.CheckResult {
+	b, err := ps.vmstat.get(ctx)
 	if err != nil {
 		return unknown("Could not read the kernel's out-of-memory counter.", ev("error", "%v", err))
 	}

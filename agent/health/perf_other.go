@@ -13,6 +13,8 @@ import (
 // Linux they read nothing to remember.
 type perfState struct{}
 
+func newPerfState(*Config) *perfState { return &perfState{} }
+
 func checkSwap(_ context.Context, _ *Config, _ Env, _ *perfState) diag.CheckResult {
 	return unknown("Paging rates are not read on " + runtime.GOOS + " yet.")
 }

@@ -164,41 +164,96 @@ func keyValues(out string) [][2]string {
 }
 
 // unixProxySettings reads the Linux places under c.Root: bounded, a few
-// small files.
-func unixProxySettings(c *Config, getenv func(string) string) []proxySetting {
+// small files, each read again only when it changed (pf).
+func unixProxySettings(c *Config, getenv func(string) string, pf *proxyFiles) []proxySetting {
 	var out []proxySetting
 	for _, k := range proxyVars {
 		if a, ok := proxyAddr(getenv(k)); ok {
 			out = append(out, proxySetting{Source: "the agent's environment", Var: k, Addr: a})
 		}
 	}
-	if b, err := readBounded(c.path("/etc/environment"), 64<<10); err == nil {
-		out = append(out, parseEnvProxies("/etc/environment", b)...)
-	}
-	for _, pat := range []string{"/etc/profile.d/*.sh", "/etc/apt/apt.conf", "/etc/apt/apt.conf.d/*"} {
-		files, _ := filepath.Glob(c.path(pat))
-		for _, f := range limit(files, 64) {
-			b, err := readBounded(f, 64<<10)
-			if err != nil {
-				continue
-			}
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	seen := map[string]proxyFile{}
+	for _, pat := range []string{"/etc/environment", "/etc/profile.d/*.sh", "/etc/apt/apt.conf", "/etc/apt/apt.conf.d/*"} {
+		for _, f := range limit(pf.glob(c.path(pat)), 64) {
 			rel := "/" + strings.TrimPrefix(filepath.ToSlash(strings.TrimPrefix(f, filepath.Clean(c.Root))), "/")
+			parse := parseEnvProxies
 			if strings.Contains(pat, "apt") {
-				out = append(out, parseAptProxies(rel, b)...)
-			} else {
-				out = append(out, parseEnvProxies(rel, b)...)
+				parse = parseAptProxies
 			}
+			pf.read(f, rel, parse, seen)
+			out = append(out, seen[f].settings...)
 		}
 	}
+	pf.files = seen // files gone are forgotten
 	return out
 }
 
-func checkProxies(ctx context.Context, c *Config, env Env) diag.CheckResult {
+// proxyFiles remembers what each proxy file said while its size and
+// modification time stay the same, and the files a pattern matched while
+// their folder's modification time does: the check runs each minute, and
+// a stat is one system call where reading and parsing a file is several.
+type proxyFiles struct {
+	mu    sync.Mutex
+	files map[string]proxyFile
+	globs map[string]proxyGlob
+}
+
+type proxyFile struct {
+	size     int64
+	mod      time.Time
+	settings []proxySetting
+}
+
+type proxyGlob struct {
+	mod   time.Time
+	files []string
+}
+
+// glob is filepath.Glob for a pattern whose wildcards are in its last
+// element, again only when the folder changed.
+func (pf *proxyFiles) glob(pat string) []string {
+	fi, err := os.Stat(filepath.Dir(pat))
+	if err != nil {
+		delete(pf.globs, pat)
+		return nil
+	}
+	if g, ok := pf.globs[pat]; ok && g.mod.Equal(fi.ModTime()) {
+		return g.files
+	}
+	files, _ := filepath.Glob(pat)
+	if pf.globs == nil {
+		pf.globs = map[string]proxyGlob{}
+	}
+	pf.globs[pat] = proxyGlob{mod: fi.ModTime(), files: files}
+	return files
+}
+
+// read puts what file f (shown as rel) says into seen, parsed again only
+// when it changed; a file that cannot be read says nothing.
+func (pf *proxyFiles) read(f, rel string, parse func(source string, b []byte) []proxySetting, seen map[string]proxyFile) {
+	fi, err := os.Stat(f)
+	if err != nil || !fi.Mode().IsRegular() {
+		return
+	}
+	if e, ok := pf.files[f]; ok && e.size == fi.Size() && e.mod.Equal(fi.ModTime()) {
+		seen[f] = e
+		return
+	}
+	b, err := readBounded(f, 64<<10)
+	if err != nil {
+		return
+	}
+	seen[f] = proxyFile{size: fi.Size(), mod: fi.ModTime(), settings: parse(rel, b)}
+}
+
+func checkProxies(ctx context.Context, c *Config, env Env, pf *proxyFiles) diag.CheckResult {
 	getenv := env.Getenv
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	settings, err := proxySettings(ctx, c, getenv)
+	settings, err := proxySettings(ctx, c, getenv, pf)
 	if err != nil && len(settings) == 0 {
 		return unknown("Could not read the proxy settings.", ev("error", "%v", err))
 	}

@@ -11,7 +11,8 @@ import (
 )
 
 // TestProxyReal points the machine-wide settings at a real listener and a
-// real closed port on loopback.
+// real closed port on loopback; the check, remembering the files it read,
+// sees a file added, one changed in place and one removed.
 func TestProxyReal(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -46,14 +47,28 @@ func TestProxyReal(t *testing.T) {
 	}}
 	c := defaults(t)
 	c.Root = root
-	if got := checkProxies(context.Background(), c, env); got.Status != diag.StatusOK ||
+	pf := &proxyFiles{}
+	if got := checkProxies(context.Background(), c, env, pf); got.Status != diag.StatusOK ||
 		!hasEvidence(got, "https_proxy in the agent's environment", "answers") || !hasEvidence(got, "Acquire::http::Proxy in /etc/apt/apt.conf.d/95proxy", "answers") {
 		t.Fatalf("live proxy: %+v", got)
 	}
 	write("etc/environment", "LANG=C.UTF-8\nhttp_proxy=http://"+closed+"\n")
-	got := checkProxies(context.Background(), c, env)
+	got := checkProxies(context.Background(), c, env, pf)
 	if got.Status != diag.StatusFailing || !hasEvidence(got, "http_proxy in /etc/environment", "connection refused") {
 		t.Fatalf("dead proxy: %+v", got)
+	}
+
+	// /etc/environment changed in place to the live proxy, apt's file
+	// removed.
+	fixed := "LANG=C.UTF-8\nhttps_proxy=http://" + ln.Addr().String() + "\n"
+	write("etc/environment", fixed)
+	if err := os.Remove(filepath.Join(root, "etc/apt/apt.conf.d/95proxy")); err != nil {
+		t.Fatal(err)
+	}
+	got = checkProxies(context.Background(), c, env, pf)
+	if got.Status != diag.StatusOK || !hasEvidence(got, "https_proxy in /etc/environment", "answers") ||
+		hasEvidence(got, "http_proxy in /etc/environment", "") || hasEvidence(got, "Acquire::http::Proxy in /etc/apt/apt.conf.d/95proxy", "") {
+		t.Fatalf("after /etc/environment changed and apt's file went: %+v", got)
 	}
 }
 

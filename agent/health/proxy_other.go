@@ -4,6 +4,6 @@ package health
 
 import "context"
 
-func proxySettings(_ context.Context, c *Config, getenv func(string) string) ([]proxySetting, error) {
-	return unixProxySettings(c, getenv), nil
+func proxySettings(_ context.Context, c *Config, getenv func(string) string, pf *proxyFiles) ([]proxySetting, error) {
+	return unixProxySettings(c, getenv, pf), nil
 }

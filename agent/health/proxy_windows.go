@@ -9,7 +9,7 @@ import (
 
 // proxySettings reads the service's environment and the machine's WinHTTP
 // proxy (what services and the agent itself use).
-func proxySettings(ctx context.Context, _ *Config, getenv func(string) string) ([]proxySetting, error) {
+func proxySettings(ctx context.Context, _ *Config, getenv func(string) string, _ *proxyFiles) ([]proxySetting, error) {
 	var out []proxySetting
 	for _, k := range proxyVars {
 		if a, ok := proxyAddr(getenv(k)); ok {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/shirou/gopsutil/v4/host"
-	"github.com/shirou/gopsutil/v4/mem"
 
 	"github.com/tierline/tierline/agent/collect"
 	"github.com/tierline/tierline/shared/catalog"
@@ -137,13 +136,9 @@ func gradeDisks(c *Config, fss []diag.Filesystem) diag.CheckResult {
 }
 
 func checkMemory(ctx context.Context, c *Config) diag.CheckResult {
-	vm, err := mem.VirtualMemoryWithContext(ctx)
-	if err != nil {
+	m, err := collect.ReadMemory(ctx)
+	if err != nil && m.Total == 0 {
 		return unknown("Could not read memory usage.", ev("error", "%v", err))
-	}
-	m := diag.Memory{Total: vm.Total, Used: vm.Used, Available: vm.Available, UsedPct: vm.UsedPercent}
-	if sw, err := mem.SwapMemoryWithContext(ctx); err == nil {
-		m.SwapTotal, m.SwapUsed = sw.Total, sw.Used
 	}
 	return gradeMemory(c, m)
 }

@@ -30,11 +30,17 @@ const (
 	iffLoopback = 0x8 // IFF_LOOPBACK
 )
 
-// ReadLinks lists the interfaces other than loopback: on Linux from
-// /sys/class/net under root (no command, no netlink), elsewhere from the
+// ReadLinks lists the interfaces other than loopback: on Linux from one
+// netlink dump for the running system (root "" or "/") and from
+// /sys/class/net under any other root (a test's tree), elsewhere from the
 // interface flags Go reads (FlagUp, FlagRunning), without kinds.
 func ReadLinks(root string) ([]Link, error) {
 	if runtime.GOOS == "linux" {
+		if root == "" || root == "/" {
+			if ls, err := liveLinks(); err == nil {
+				return ls, nil
+			}
+		}
 		return readSysLinks(root)
 	}
 	ifs, err := net.Interfaces()
