@@ -30,6 +30,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"net/url"
 	"os"
@@ -69,6 +70,7 @@ type options struct {
 	hubAddrs    string
 	enrollOnly  bool
 	windowFile  string
+	pprofListen string
 }
 
 func main() {
@@ -116,6 +118,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.hubAddrs, "hub-addrs", "", "connect agent i to the i-th of these loopback host:port addresses (hub replicas), round robin, moving to the next when a dial fails; default the token's hub")
 	fs.BoolVar(&o.enrollOnly, "enroll-only", false, "enroll (saving --identities) and exit without connecting")
 	fs.StringVar(&o.windowFile, "window-file", "", "on SIGUSR1, write the acknowledgement latencies (ms, one a line) recorded since the last SIGUSR1 to FILE.N (N = 1, 2, ...)")
+	fs.StringVar(&o.pprofListen, "pprof-listen", "", "serve Go's profiles (/debug/pprof/) on this loopback host:port, to see where the simulator's own CPU goes")
 	fs.DurationVar(&o.settle, "settle", 10*time.Second, "at the end, wait up to this long for outstanding acks")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -136,6 +139,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "fleetsim: --hub-addrs: %v\n", err)
 		return 2
+	}
+	if o.pprofListen != "" {
+		if err := servePprof(o.pprofListen); err != nil {
+			fmt.Fprintf(stderr, "fleetsim: --pprof-listen: %v\n", err)
+			return 2
+		}
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(o.logLevel)); err != nil {
@@ -833,4 +842,24 @@ func (s *sim) enroll(ctx context.Context, rep *Enroll) error {
 		fmt.Fprintf(s.stderr, "fleetsim: warning: %d enrollments failed: %s\n", rep.Failed, firstErr)
 	}
 	return ctx.Err()
+}
+
+// servePprof serves Go's profiles on addr, a loopback address only.
+func servePprof(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	if ip, err := netip.ParseAddr(host); err != nil || !ip.IsLoopback() {
+		return fmt.Errorf("%q: profiles are served on a loopback address only, such as 127.0.0.1:6061", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	go http.Serve(ln, mux) //nolint:errcheck // lives as long as the simulator
+	return nil
 }
