@@ -10,6 +10,9 @@
 #   SCALE_RUNS (1000)       fix runs for the round trip
 #   SCALE_POSTGRES (postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) server to make the database on
 #   SCALE_HUB (./bin/tierline-hub)  hub binary (to compare builds)
+#   SCALE_RAMP (0s)         spread the first connections over this long (fleetsim --ramp); the storms after are not spread
+#   SCALE_FLEET_NICE (10)   niceness of the fleetsim processes: the hubs come first on the shared cores, as on
+#                           machines of their own (0: equal shares)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${SCALE_AGENTS:-50000}
@@ -21,6 +24,8 @@ STEADY=${SCALE_STEADY:-60}
 RUNS=${SCALE_RUNS:-1000}
 PGSERVER=${SCALE_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 HUB=${SCALE_HUB:-./bin/tierline-hub}
+RAMP=${SCALE_RAMP:-0s}
+NICE=${SCALE_FLEET_NICE:-10}
 [ "$STORE" = sqlite ] && R=1
 work=$(mktemp -d /tmp/tierline-scale.XXXXXX)
 echo "bench-scale: $N agents, $R replica(s) on $STORE, working in $work"
@@ -117,7 +122,7 @@ echo "bench-scale: connecting"
 c_before=(); for i in $(seq 1 "$R"); do c_before[$i]=$(cpu_ticks "${pids[$i]}"); done
 t0=$(now)
 for p in $(seq 1 "$procs"); do
-  "$work/fleetsim" --agents "${counts[$p]}" --identities "$work/ids$p.json" --hub-addrs "$addrs" --interval "$INTERVAL" \
+  nice -n "$NICE" "$work/fleetsim" --agents "${counts[$p]}" --identities "$work/ids$p.json" --hub-addrs "$addrs" --interval "$INTERVAL" --ramp "$RAMP" \
     --duration 6h --source-ips "127.0.$p.2-127.0.$p.9" --progress 30s --window-file "$work/window$p" \
     >"$work/fleet$p.json" 2>"$work/fleet$p.log" &
   fleet_pids+=($!)
@@ -209,7 +214,8 @@ for f in glob.glob(os.path.join(work, "window*.2")):  # the steady-state window
 lat.sort()
 q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")
 print(f"Recorded {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, {n} agents, {r} replica(s) on {store}, "
-      f"{procs} fleetsim process(es), telemetry every {interval}; hubs and fleetsim share the machine.\n")
+      f"{procs} fleetsim process(es) at niceness {os.environ.get('SCALE_FLEET_NICE', '10')}, first connections spread over "
+      f"{os.environ.get('SCALE_RAMP', '0s')}, telemetry every {interval}; hubs and fleetsim share the machine.\n")
 print("| measure | value | target |\n|---|---|---|")
 print(f"| time until all connected (identities enrolled before) | {fmt(connect)} s | |")
 print(f"| hub CPU while they connected, per agent | {float(connect_cpu) / hz / n * 1000:.2f} ms | |")

@@ -61,8 +61,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
+		// All 16 kept while in use: with fewer idle, a burst (a reconnect
+		// storm) closed and reopened connections all along, each a new
+		// PostgreSQL backend process; unused ones close after 5 minutes.
 		db.SetMaxOpenConns(16)
-		db.SetMaxIdleConns(8)
+		db.SetMaxIdleConns(16)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 		s = &Store{dialect: DialectPostgres, w: db, r: db}
 	} else {
