@@ -155,8 +155,7 @@ type declared struct {
 }
 
 type contentMatch struct {
-	size    int64
-	mod     time.Time
+	stamp   stamp
 	matched bool
 }
 
@@ -338,7 +337,7 @@ func (d *declared) contentMatches(f *policy.FileCheck, st fs.FileInfo, evs []dia
 	d.matchMu.Lock()
 	m, seen := d.matches[key]
 	d.matchMu.Unlock()
-	if seen && m.size == st.Size() && m.mod.Equal(st.ModTime()) {
+	if seen && m.stamp.same(stampOf(st)) {
 		return m.matched, diag.CheckResult{}, true
 	}
 	// Compiled when the file changed, not kept: fifty checks' programs
@@ -356,7 +355,7 @@ func (d *declared) contentMatches(f *policy.FileCheck, st fs.FileInfo, evs []dia
 	if d.matches == nil {
 		d.matches = map[[2]string]contentMatch{}
 	}
-	d.matches[key] = contentMatch{size: st.Size(), mod: st.ModTime(), matched: matched}
+	d.matches[key] = contentMatch{stamp: stampOf(st), matched: matched}
 	d.matchMu.Unlock()
 	return matched, diag.CheckResult{}, true
 }

@@ -201,13 +201,12 @@ type proxyFiles struct {
 }
 
 type proxyFile struct {
-	size     int64
-	mod      time.Time
+	stamp    stamp
 	settings []proxySetting
 }
 
 type proxyGlob struct {
-	mod   time.Time
+	dir   stamp
 	files []string
 }
 
@@ -219,14 +218,14 @@ func (pf *proxyFiles) glob(pat string) []string {
 		delete(pf.globs, pat)
 		return nil
 	}
-	if g, ok := pf.globs[pat]; ok && g.mod.Equal(fi.ModTime()) {
+	if g, ok := pf.globs[pat]; ok && g.dir.same(stampOf(fi)) {
 		return g.files
 	}
 	files, _ := filepath.Glob(pat)
 	if pf.globs == nil {
 		pf.globs = map[string]proxyGlob{}
 	}
-	pf.globs[pat] = proxyGlob{mod: fi.ModTime(), files: files}
+	pf.globs[pat] = proxyGlob{dir: stampOf(fi), files: files}
 	return files
 }
 
@@ -237,7 +236,7 @@ func (pf *proxyFiles) read(f, rel string, parse func(source string, b []byte) []
 	if err != nil || !fi.Mode().IsRegular() {
 		return
 	}
-	if e, ok := pf.files[f]; ok && e.size == fi.Size() && e.mod.Equal(fi.ModTime()) {
+	if e, ok := pf.files[f]; ok && e.stamp.same(stampOf(fi)) {
 		seen[f] = e
 		return
 	}
@@ -245,7 +244,7 @@ func (pf *proxyFiles) read(f, rel string, parse func(source string, b []byte) []
 	if err != nil {
 		return
 	}
-	seen[f] = proxyFile{size: fi.Size(), mod: fi.ModTime(), settings: parse(rel, b)}
+	seen[f] = proxyFile{stamp: stampOf(fi), settings: parse(rel, b)}
 }
 
 func checkProxies(ctx context.Context, c *Config, env Env, pf *proxyFiles) diag.CheckResult {

@@ -2,7 +2,9 @@ package health
 
 import (
 	"context"
+	"io/fs"
 	"sync"
+	"time"
 
 	"github.com/tierline/tierline/agent/netstate"
 )
@@ -53,3 +55,15 @@ type (
 func newLinkReader(root string) *linkReader {
 	return &linkReader{read: func(context.Context) ([]netstate.Link, error) { return netstate.ReadLinks(root) }}
 }
+
+// stamp tells that a file changed without reading it: its size and
+// modification time (a rewrite to the same size within one tick of the
+// filesystem's clock goes unseen until its next change).
+type stamp struct {
+	size int64
+	mod  time.Time
+}
+
+func stampOf(fi fs.FileInfo) stamp { return stamp{size: fi.Size(), mod: fi.ModTime()} }
+
+func (s stamp) same(o stamp) bool { return s.size == o.size && s.mod.Equal(o.mod) }
