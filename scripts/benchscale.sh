@@ -11,8 +11,8 @@
 #   SCALE_POSTGRES (postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable) server to make the database on
 #   SCALE_HUB (./bin/tierline-hub)  hub binary (to compare builds)
 #   SCALE_RAMP (0s)         spread the first connections over this long (fleetsim --ramp); the storms after are not spread
-#   SCALE_FLEET_NICE (10)   niceness of the fleetsim processes: the hubs come first on the shared cores, as on
-#                           machines of their own (0: equal shares)
+#   SCALE_FLEET_NICE (0)    niceness of the fleetsim processes (10: the hubs come first on the shared cores; a
+#                           starved fleetsim then drops its own connections, docs/benchmarks.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${SCALE_AGENTS:-50000}
@@ -25,7 +25,7 @@ RUNS=${SCALE_RUNS:-1000}
 PGSERVER=${SCALE_POSTGRES:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 HUB=${SCALE_HUB:-./bin/tierline-hub}
 RAMP=${SCALE_RAMP:-0s}
-NICE=${SCALE_FLEET_NICE:-10}
+NICE=${SCALE_FLEET_NICE:-0}
 [ "$STORE" = sqlite ] && R=1
 work=$(mktemp -d /tmp/tierline-scale.XXXXXX)
 echo "bench-scale: $N agents, $R replica(s) on $STORE, working in $work"
@@ -214,7 +214,7 @@ for f in glob.glob(os.path.join(work, "window*.2")):  # the steady-state window
 lat.sort()
 q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")
 print(f"Recorded {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores, {n} agents, {r} replica(s) on {store}, "
-      f"{procs} fleetsim process(es) at niceness {os.environ.get('SCALE_FLEET_NICE', '10')}, first connections spread over "
+      f"{procs} fleetsim process(es) at niceness {os.environ.get('SCALE_FLEET_NICE', '0')}, first connections spread over "
       f"{os.environ.get('SCALE_RAMP', '0s')}, telemetry every {interval}; hubs and fleetsim share the machine.\n")
 print("| measure | value | target |\n|---|---|---|")
 print(f"| time until all connected (identities enrolled before) | {fmt(connect)} s | |")
