@@ -1,15 +1,11 @@
 package replicas
 
 import (
-	"context"
-	"crypto/sha256"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
-	"github.com/tierline/tierline/hub/store/storetest"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -40,22 +36,8 @@ func (c *runsConsole) last() (store.Run, int) {
 // the step itself (read from the store), and without that replica taking
 // the run for finished.
 func TestRunProgressReachesOtherReplicas(t *testing.T) {
-	server := os.Getenv(storetest.PostgresEnv)
-	if server == "" {
-		t.Skip(storetest.PostgresEnv + " is not set: routing between replicas needs PostgreSQL")
-	}
-	st, dsn := storetest.OpenPostgresURL(t, server)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	t.Cleanup(func() { cancel(); wg.Wait() })
+	st, ctx, start := replicaHarness(t)
 	now := time.Now()
-	secret := sha256.Sum256([]byte("secret"))
-	if err := st.CreateToken(ctx, store.Token{ID: "tok", CreatedAt: now, ExpiresAt: now.Add(time.Hour), MaxUses: 1}, secret[:]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.EnrollDevice(ctx, secret[:], store.Device{ID: "d1", PublicKey: []byte("pk"), Hostname: "one", OS: "linux", Arch: "amd64"}, now); err != nil {
-		t.Fatal(err)
-	}
 	if err := st.CreateRuns(ctx, nil, []store.Run{{ID: "p1", DeviceID: "d1", Fix: "install-software", RequestedBy: "admin",
 		RequesterRole: store.RoleAdmin, Tier: 1, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}}); err != nil {
 		t.Fatal(err)
@@ -63,22 +45,9 @@ func TestRunProgressReachesOtherReplicas(t *testing.T) {
 	if err := st.MarkRunSent(ctx, "p1", now); err != nil {
 		t.Fatal(err)
 	}
-	start := func(id string) (*Replicas, *runsConsole) {
-		con := &runsConsole{}
-		r, err := New(Config{Store: st, Gateway: &fakeGateway{}, Console: con, DSN: dsn, ID: id, Address: "https://" + id, Lease: 3 * time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := r.Register(ctx); err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() { defer wg.Done(); r.Run(ctx) }()
-		waitFor(t, id+" listening", r.Listening)
-		return r, con
-	}
-	a, conA := start("aaaaaaaaaaaaaaaa")
-	_, conB := start("bbbbbbbbbbbbbbbb")
+	conA, conB := &runsConsole{}, &runsConsole{}
+	a := start("aaaaaaaaaaaaaaaa", &fakeGateway{}, conA)
+	start("bbbbbbbbbbbbbbbb", &fakeGateway{}, conB)
 
 	step := wire.RunProgress{RunID: "p1", Percent: 40, Text: "Unpacking hello (amd64)"}
 	if ok, err := st.SetRunProgress(ctx, "d1", step, now.Add(time.Second)); !ok || err != nil {

@@ -86,13 +86,11 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestRoutingAndListenerReconnect runs two replicas on a real PostgreSQL
-// database: a run asked through one reaches the replica holding the
-// device over NOTIFY; a payload that is not a replica message is ignored;
-// when the holder's listening connection is killed, it reconnects, resends
-// its devices what the store holds for them (what was announced meanwhile
-// is not lost) and hears the next announcement again.
-func TestRoutingAndListenerReconnect(t *testing.T) {
+// replicaHarness opens a fresh PostgreSQL database (skipping without
+// one) with device d1 enrolled; start runs a replica on it, listening,
+// until the test ends.
+func replicaHarness(t *testing.T) (*store.Store, context.Context, func(id string, gw Gateway, con Console) *Replicas) {
+	t.Helper()
 	server := os.Getenv(storetest.PostgresEnv)
 	if server == "" {
 		t.Skip(storetest.PostgresEnv + " is not set: routing between replicas needs PostgreSQL")
@@ -109,9 +107,8 @@ func TestRoutingAndListenerReconnect(t *testing.T) {
 	if _, err := st.EnrollDevice(ctx, secret[:], store.Device{ID: "d1", PublicKey: []byte("pk"), Hostname: "one", OS: "linux", Arch: "amd64"}, now); err != nil {
 		t.Fatal(err)
 	}
-	start := func(id string) (*Replicas, *fakeGateway) {
-		gw := &fakeGateway{}
-		r, err := New(Config{Store: st, Gateway: gw, Console: fakeConsole{}, DSN: dsn, ID: id, Address: "https://" + id, Lease: 3 * time.Second})
+	start := func(id string, gw Gateway, con Console) *Replicas {
+		r, err := New(Config{Store: st, Gateway: gw, Console: con, DSN: dsn, ID: id, Address: "https://" + id, Lease: 3 * time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,10 +118,23 @@ func TestRoutingAndListenerReconnect(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.Run(ctx) }()
 		waitFor(t, id+" listening", r.Listening)
-		return r, gw
+		return r
 	}
-	a, _ := start("aaaaaaaaaaaaaaaa")
-	b, gwB := start("bbbbbbbbbbbbbbbb")
+	return st, ctx, start
+}
+
+// TestRoutingAndListenerReconnect runs two replicas on a real PostgreSQL
+// database: a run asked through one reaches the replica holding the
+// device over NOTIFY; a payload that is not a replica message is ignored;
+// when the holder's listening connection is killed, it reconnects, resends
+// its devices what the store holds for them (what was announced meanwhile
+// is not lost) and hears the next announcement again.
+func TestRoutingAndListenerReconnect(t *testing.T) {
+	st, ctx, start := replicaHarness(t)
+	now := time.Now()
+	gwB := &fakeGateway{}
+	a := start("aaaaaaaaaaaaaaaa", &fakeGateway{}, fakeConsole{})
+	b := start("bbbbbbbbbbbbbbbb", gwB, fakeConsole{})
 	st.SetReplica(b.ID())
 	if err := st.SetPresence(ctx, []store.Presence{{ID: "d1", Online: true, At: now}}); err != nil {
 		t.Fatal(err)
