@@ -24,7 +24,7 @@ type mountWatch struct {
 }
 
 // partitions is disk.PartitionsWithContext(ctx, true), remembered until
-// the mount table changes.
+// the mount table changes. The slice is shared: read it, never change it.
 func (w *mountWatch) partitions(ctx context.Context) ([]disk.PartitionStat, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
