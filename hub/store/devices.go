@@ -294,6 +294,12 @@ func (s *Store) SetPresence(ctx context.Context, events []Presence) error {
 	// A connect names this replica; a disconnect clears only a connection
 	// this replica holds: the device may be on another one by now.
 	up, down := s.txHot(ctx, tx, presenceUp), s.txHot(ctx, tx, presenceDown)
+	// Rows are locked in device id order, as ingest locks them (ORDER BY
+	// id FOR UPDATE): in another order, a replica's presence batch and
+	// another's ingest batch deadlocked on PostgreSQL during reconnect
+	// storms. Stable, so one device's events keep their order.
+	events = slices.Clone(events)
+	slices.SortStableFunc(events, func(a, b Presence) int { return strings.Compare(a.ID, b.ID) })
 	for _, e := range events {
 		if e.Online {
 			h := e.Hello
