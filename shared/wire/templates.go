@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tierline/tierline/shared/orgdoc"
 )
 
 func init() {
@@ -120,7 +122,7 @@ func (t RequestTemplate) Validate() error {
 	if t.Priority < 1 || t.Priority > 5 {
 		return fmt.Errorf("priority %d: use 1 (highest) to 5", t.Priority)
 	}
-	if t.Software != "" && !softwareID(t.Software) {
+	if t.Software != "" && !orgdoc.ValidID(t.Software) {
 		return fmt.Errorf("software %q: name a software catalog entry id (1 to 64 of a-z, 0-9 and '-')", Clip(t.Software, 64))
 	}
 	if len(t.Fields) > MaxTemplateFields {
@@ -313,16 +315,4 @@ func (l TemplateList) Validate() error {
 		}
 	}
 	return nil
-}
-
-func softwareID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
-			return false
-		}
-	}
-	return true
 }
