@@ -1,25 +1,24 @@
-// Package admission decides which new TCP connections the hub takes on
-// before it spends a TLS handshake on them.
+// Package admission decides when the hub takes a new TCP connection on,
+// before it spends a TLS handshake on it.
 //
 // In a reconnect storm (every agent back at once after a restart) the
-// costly part of a connection is its TLS handshake. Refusing with an HTTP
-// 503 comes after that handshake, so most of the storm's TLS work used to
-// produce nothing. The Listener here admits at most Slots connections at a
-// time into the early phase (TLS handshake, first request, and for agents
-// the challenge/hello exchange); the others wait in a short queue, still
-// unencrypted, and those that wait longer than Hold, or find the queue
-// full, are closed before a byte of TLS is read. Their agents retry after
-// their usual randomised backoff.
+// costly part of a connection is its TLS handshake. The Listener here
+// admits at most Slots connections at a time into the early phase (TLS
+// handshake, first request, and for agents the challenge/hello exchange)
+// and takes the next one from the kernel only when a slot is free. The
+// others wait in the kernel: in the listening socket's accept queue,
+// shortened to Backlog so none waits there long, and beyond it as SYNs
+// the kernel drops and the client's kernel sends again (after 1, 2, 4, 8
+// s). Waiting costs neither side any CPU and no TLS work is thrown away:
+// a client that gives up (an agent after its 20 s handshake timeout)
+// retries after its usual randomised backoff.
 package admission
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -29,159 +28,73 @@ type Config struct {
 	// Slots is how many connections may be in their early phase at once
 	// (default 256).
 	Slots int
-	// Queue is how many accepted connections may wait for a slot
-	// (default 16 * Slots).
-	Queue int
-	// Hold is the longest a connection waits for a slot before it is
-	// closed (default 5 s; agents give a TLS handshake 20 s).
-	Hold time.Duration
-	// Registerer receives tierline_admission_total (nil: none).
+	// Backlog is the length of the kernel's accept queue behind the
+	// slots (default Slots): at the rate a busy hub admits connections
+	// (a hundred or more a second) the last in it waits a few seconds.
+	Backlog int
+	// Registerer receives tierline_admission_total and
+	// tierline_admission_waiting (nil: none).
 	Registerer prometheus.Registerer
-	// Now is the clock (default time.Now).
-	Now func() time.Time
 }
-
-// Outcomes counted in tierline_admission_total.
-const (
-	Admitted    = "admitted"
-	RefusedFull = "refused_queue_full"
-	RefusedHeld = "refused_waited_too_long"
-)
 
 // Listener wraps a net.Listener with admission before TLS.
 type Listener struct {
-	inner net.Listener
-	cfg   Config
-	slots chan struct{}
-	queue chan *Conn
-	done  chan struct{}
-	once  sync.Once
-	err   atomic.Pointer[error]
-	count *prometheus.CounterVec
+	inner    net.Listener
+	slots    chan struct{}
+	done     chan struct{}
+	once     sync.Once
+	admitted prometheus.Counter
+	waiting  prometheus.Collector // nil where the queue cannot be read
 }
 
-// NewListener starts accepting from inner; call Accept to take the
-// admitted connections.
+// NewListener shortens inner's accept queue to cfg.Backlog (on Linux)
+// and returns it with admission; Accept takes a connection from it only
+// when a slot is free.
 func NewListener(inner net.Listener, cfg Config) *Listener {
 	if cfg.Slots <= 0 {
 		cfg.Slots = 256
 	}
-	if cfg.Queue <= 0 {
-		cfg.Queue = 16 * cfg.Slots
+	if cfg.Backlog <= 0 {
+		cfg.Backlog = cfg.Slots
 	}
-	if cfg.Hold <= 0 {
-		cfg.Hold = 5 * time.Second
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	l := &Listener{inner: inner, cfg: cfg, slots: make(chan struct{}, cfg.Slots), queue: make(chan *Conn, cfg.Queue),
-		done: make(chan struct{}),
-		count: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "tierline_admission_total",
-			Help: "New TCP connections by whether they were admitted to a TLS handshake or closed before it (the hub was busy)."},
-			[]string{"outcome"})}
-	for _, o := range []string{Admitted, RefusedFull, RefusedHeld} {
-		l.count.WithLabelValues(o)
-	}
+	l := &Listener{inner: inner, slots: make(chan struct{}, cfg.Slots), done: make(chan struct{}),
+		admitted: prometheus.NewCounter(prometheus.CounterOpts{Name: "tierline_admission_total",
+			Help: "New TCP connections taken from the kernel into their TLS handshake."})}
+	setBacklog(inner, cfg.Backlog)
+	l.waiting = waitingGauge(inner)
 	if cfg.Registerer != nil {
-		cfg.Registerer.MustRegister(l.count)
+		cfg.Registerer.MustRegister(l.admitted)
+		if l.waiting != nil {
+			cfg.Registerer.MustRegister(l.waiting)
+		}
 	}
-	go l.acceptLoop()
 	return l
 }
 
-func (l *Listener) acceptLoop() {
-	var delay time.Duration
-	for {
-		c, err := l.inner.Accept()
-		if err != nil {
-			select {
-			case <-l.done:
-				return
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
-				l.err.Store(&err)
-				l.Close()
-				return
-			}
-			// Out of file descriptors and the like: wait a little and
-			// go on, as net/http does.
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			select {
-			case <-time.After(delay):
-				continue
-			case <-l.done:
-				return
-			}
-		}
-		delay = 0
-		ac := &Conn{Conn: c, l: l, queued: l.cfg.Now()}
-		select {
-		case l.queue <- ac:
-		default:
-			l.refuse(ac, RefusedFull)
-		}
-	}
-}
-
-// refuse closes c at once (RST, so no TIME_WAIT is left here).
-func (l *Listener) refuse(c *Conn, outcome string) {
-	if tc, ok := c.Conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	_ = c.Conn.Close()
-	l.count.WithLabelValues(outcome).Inc()
-}
-
-// Accept returns the next connection admitted to its early phase. It
-// waits for a free slot first.
+// Accept waits for a free slot, then returns the next connection from the
+// kernel. The slot is the connection's until Release or Close.
 func (l *Listener) Accept() (net.Conn, error) {
-	for {
-		select {
-		case l.slots <- struct{}{}:
-		case <-l.done:
-			return nil, l.closedErr()
-		}
-		var c *Conn
-		select {
-		case c = <-l.queue:
-		case <-l.done:
-			<-l.slots
-			return nil, l.closedErr()
-		}
-		if l.cfg.Now().Sub(c.queued) > l.cfg.Hold {
-			<-l.slots
-			l.refuse(c, RefusedHeld)
-			continue
-		}
-		c.holding = true
-		l.count.WithLabelValues(Admitted).Inc()
-		return c, nil
+	select {
+	case l.slots <- struct{}{}:
+	case <-l.done:
+		return nil, net.ErrClosed
 	}
+	c, err := l.inner.Accept()
+	if err != nil {
+		<-l.slots // http.Server waits and calls again on a temporary error
+		return nil, err
+	}
+	l.admitted.Inc()
+	return &Conn{Conn: c, l: l}, nil
 }
 
-func (l *Listener) closedErr() error {
-	if p := l.err.Load(); p != nil {
-		return *p
-	}
-	return net.ErrClosed
-}
-
-// Close stops accepting and closes the connections still waiting.
+// Close stops accepting; connections still in the kernel's queue are
+// reset by it.
 func (l *Listener) Close() error {
 	var err error
 	l.once.Do(func() {
 		close(l.done)
 		err = l.inner.Close()
-		for {
-			select {
-			case c := <-l.queue:
-				_ = c.Conn.Close()
-			default:
-				return
-			}
-		}
 	})
 	return err
 }
@@ -193,17 +106,12 @@ func (l *Listener) Addr() net.Addr { return l.inner.Addr() }
 // Close.
 type Conn struct {
 	net.Conn
-	l       *Listener
-	queued  time.Time
-	holding bool
-	once    sync.Once
+	l    *Listener
+	once sync.Once
 }
 
 // Release gives the connection's slot back (once; later calls do nothing).
 func (c *Conn) Release() {
-	if !c.holding {
-		return
-	}
 	c.once.Do(func() { <-c.l.slots })
 }
 
