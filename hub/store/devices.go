@@ -286,33 +286,106 @@ func (s *Store) SetPresence(ctx context.Context, events []Presence) error {
 	if len(events) == 0 {
 		return nil
 	}
+	rows := collapsePresence(events)
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("set presence: %w", err)
 	}
 	defer tx.Rollback()
-	// A connect names this replica; a disconnect clears only a connection
-	// this replica holds: the device may be on another one by now.
-	up, down := s.txHot(ctx, tx, presenceUp), s.txHot(ctx, tx, presenceDown)
+	if s.dialect == DialectPostgres {
+		err = s.setPresencePostgres(ctx, tx, rows)
+	} else {
+		err = s.setPresenceRows(ctx, tx, rows)
+	}
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("set presence: %w", err)
+	}
+	return nil
+}
+
+// presenceRow is what a batch's events come to for one device: its last
+// event's state and time and, when the batch connected it at all, the
+// last hello (the row then names this replica).
+type presenceRow struct {
+	id     string
+	online bool
+	at     int64
+	hello  *DeviceHello
+}
+
+// collapsePresence folds a batch's events into one row per device, in
+// device id order. Applied in that order, the rows leave each device as
+// its events in turn would have.
+func collapsePresence(events []Presence) []presenceRow {
+	byID := make(map[string]int, len(events))
+	var rows []presenceRow
+	for _, e := range events {
+		i, ok := byID[e.ID]
+		if !ok {
+			i = len(rows)
+			byID[e.ID] = i
+			rows = append(rows, presenceRow{id: e.ID})
+		}
+		r := &rows[i]
+		r.online, r.at = e.Online, e.At.UnixNano()
+		if e.Online {
+			h := e.Hello
+			r.hello = &h
+		}
+	}
 	// Rows are locked in device id order, as ingest locks them (ORDER BY
 	// id FOR UPDATE): in another order, a replica's presence batch and
 	// another's ingest batch deadlocked on PostgreSQL during reconnect
-	// storms. Stable, so one device's events keep their order.
-	events = slices.Clone(events)
-	slices.SortStableFunc(events, func(a, b Presence) int { return strings.Compare(a.ID, b.ID) })
-	for _, e := range events {
-		if e.Online {
-			h := e.Hello
-			_, err = up.ExecContext(ctx, true, e.At.UnixNano(), h.Hostname, h.OS, h.Arch, h.Platform, h.AgentVersion, int64(h.SpoolDropped),
-				strings.Join(h.Fixes, ","), s.replica, e.ID)
+	// storms.
+	slices.SortFunc(rows, func(a, b presenceRow) int { return strings.Compare(a.id, b.id) })
+	return rows
+}
+
+// setPresenceRows updates one device at a time (SQLite: no round trips).
+func (s *Store) setPresenceRows(ctx context.Context, tx *sql.Tx, rows []presenceRow) error {
+	// A connect names this replica; a disconnect clears only a connection
+	// this replica holds: the device may be on another one by now.
+	up, down := s.txHot(ctx, tx, presenceUp), s.txHot(ctx, tx, presenceDown)
+	for _, r := range rows {
+		var err error
+		if h := r.hello; h != nil {
+			_, err = up.ExecContext(ctx, r.online, r.at, h.Hostname, h.OS, h.Arch, h.Platform, h.AgentVersion, int64(h.SpoolDropped),
+				strings.Join(h.Fixes, ","), s.replica, r.id)
 		} else {
-			_, err = down.ExecContext(ctx, false, e.At.UnixNano(), e.ID, s.replica)
+			_, err = down.ExecContext(ctx, false, r.at, r.id, s.replica)
 		}
 		if err != nil {
-			return fmt.Errorf("set presence of %s: %w", e.ID, err)
+			return fmt.Errorf("set presence of %s: %w", r.id, err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	return nil
+}
+
+// setPresencePostgres updates the whole batch in two statements: the rows
+// locked in id order, then one UPDATE from arrays. One at a time, a batch
+// of a thousand took a thousand round trips while it held the rows it had
+// locked, and in a storm the replicas' presence and ingest batches queued
+// behind each other's locks.
+func (s *Store) setPresencePostgres(ctx context.Context, tx *sql.Tx, rows []presenceRow) error {
+	n := len(rows)
+	ids, online, at, up := make([]string, n), make([]bool, n), make([]int64, n), make([]bool, n)
+	host, osName, arch, platform, version, fixes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	dropped := make([]int64, n)
+	for i, r := range rows {
+		ids[i], online[i], at[i] = r.id, r.online, r.at
+		if h := r.hello; h != nil {
+			up[i] = true
+			host[i], osName[i], arch[i], platform[i], version[i] = h.Hostname, h.OS, h.Arch, h.Platform, h.AgentVersion
+			fixes[i], dropped[i] = strings.Join(h.Fixes, ","), int64(h.SpoolDropped)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, presenceLockPostgres, ids); err != nil {
+		return fmt.Errorf("set presence: lock devices: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, presenceSetPostgres, s.replica, ids, online, at, up, host, osName, arch, platform, version, dropped, fixes); err != nil {
 		return fmt.Errorf("set presence: %w", err)
 	}
 	return nil
@@ -323,6 +396,23 @@ const (
 	presenceUp = `UPDATE devices SET online = ?, last_seen = ?,
 		hostname = ?, os = ?, arch = ?, platform = ?, agent_version = ?, spool_dropped = ?, fixes = ?, replica = ? WHERE id = ?`
 	presenceDown = `UPDATE devices SET online = ?, last_seen = ? WHERE id = ? AND replica = ?`
+
+	presenceLockPostgres = `SELECT id FROM devices WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`
+	// A row with up set was connected here in the batch: it takes the
+	// hello and names this replica ($1); one without is a disconnect,
+	// which clears only a connection this replica holds.
+	presenceSetPostgres = `UPDATE devices AS d SET online = v.online, last_seen = v.at,
+		hostname = CASE WHEN v.up THEN v.hostname ELSE d.hostname END,
+		os = CASE WHEN v.up THEN v.os ELSE d.os END,
+		arch = CASE WHEN v.up THEN v.arch ELSE d.arch END,
+		platform = CASE WHEN v.up THEN v.platform ELSE d.platform END,
+		agent_version = CASE WHEN v.up THEN v.agent_version ELSE d.agent_version END,
+		spool_dropped = CASE WHEN v.up THEN v.spool_dropped ELSE d.spool_dropped END,
+		fixes = CASE WHEN v.up THEN v.fixes ELSE d.fixes END,
+		replica = CASE WHEN v.up THEN $1 ELSE d.replica END
+	FROM unnest($2::text[], $3::boolean[], $4::bigint[], $5::boolean[], $6::text[], $7::text[], $8::text[], $9::text[],
+		$10::text[], $11::bigint[], $12::text[]) AS v(id, online, at, up, hostname, os, arch, platform, agent_version, spool_dropped, fixes)
+	WHERE d.id = v.id AND (v.up OR d.replica = $1)`
 )
 
 // ValidateGroup checks a device group name: 1 to 64 of letters, digits,

@@ -52,6 +52,10 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 			return err
 		}
 		insTelemetry := s.txHot(ctx, tx, telemetryInsert)
+		var telemetry *telemetryRows
+		if s.dialect == DialectPostgres {
+			telemetry = &telemetryRows{}
+		}
 		for i := range items {
 			it := &items[i]
 			res := &results[i]
@@ -91,7 +95,9 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 				if ts.IsZero() {
 					ts = received
 				}
-				if _, err := insTelemetry.ExecContext(ctx, it.DeviceID, int64(it.Seq), ts.UnixNano(),
+				if telemetry != nil {
+					telemetry.add(it.DeviceID, int64(it.Seq), ts.UnixNano(), sum, string(sample))
+				} else if _, err := insTelemetry.ExecContext(ctx, it.DeviceID, int64(it.Seq), ts.UnixNano(),
 					sum.CPUPct, sum.MemPct, sum.DiskPct, sum.Load1, sum.RxBps, sum.TxBps, string(sample)); err != nil {
 					return fmt.Errorf("device %s seq %d: insert telemetry: %w", it.DeviceID, it.Seq, err)
 				}
@@ -157,6 +163,12 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 			}
 			if it.SpoolDropped > 0 || dev.dropSet {
 				dev.spoolDropped, dev.dropSet = it.SpoolDropped, true
+			}
+		}
+		if telemetry != nil && len(telemetry.device) > 0 {
+			if _, err := tx.ExecContext(ctx, telemetryInsertPostgres, telemetry.device, telemetry.seq, telemetry.ts, telemetry.cpu,
+				telemetry.mem, telemetry.disk, telemetry.load1, telemetry.rx, telemetry.tx, telemetry.sample); err != nil {
+				return fmt.Errorf("insert %d telemetry samples: %w", len(telemetry.device), err)
 			}
 		}
 		for id, dev := range devs {
@@ -230,6 +242,29 @@ func (s *Store) lockIngestDevices(ctx context.Context, tx *sql.Tx, items []Inges
 const telemetryInsert = `INSERT INTO telemetry
 	(device_id, seq, ts, cpu_pct, mem_pct, disk_pct, load1, rx_bps, tx_bps, sample)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, seq) DO NOTHING`
+
+// telemetryRows gathers a batch's telemetry samples for one INSERT on
+// PostgreSQL, where a row at a time costs a round trip each while the
+// batch holds its devices' rows locked. (SQLite inserts each as it comes.)
+type telemetryRows struct {
+	device                        []string
+	seq, ts                       []int64
+	cpu, mem, disk, load1, rx, tx []float64
+	sample                        []string
+}
+
+func (t *telemetryRows) add(device string, seq, ts int64, sum diag.Summary, sample string) {
+	t.device, t.seq, t.ts = append(t.device, device), append(t.seq, seq), append(t.ts, ts)
+	t.cpu, t.mem, t.disk = append(t.cpu, sum.CPUPct), append(t.mem, sum.MemPct), append(t.disk, sum.DiskPct)
+	t.load1, t.rx, t.tx = append(t.load1, sum.Load1), append(t.rx, sum.RxBps), append(t.tx, sum.TxBps)
+	t.sample = append(t.sample, sample)
+}
+
+const telemetryInsertPostgres = `INSERT INTO telemetry
+	(device_id, seq, ts, cpu_pct, mem_pct, disk_pct, load1, rx_bps, tx_bps, sample)
+	SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
+		$8::float8[], $9::float8[], $10::text[])
+	ON CONFLICT (device_id, seq) DO NOTHING`
 
 // lockWidths are the lengths of lockIngestDevices' id lists; the last is
 // the most one statement reads.

@@ -1051,6 +1051,27 @@ func TestSetPresence(t *testing.T) {
 		if err != nil || total != 2 || online != 1 {
 			t.Errorf("CountDevices = %d, %d, %v; want 2, 1", total, online, err)
 		}
+		// Several events of one device in a batch: the last decides, with
+		// the hostname of the last connect.
+		err = s.SetPresence(ctx, []store.Presence{
+			{ID: "p-b", Online: true, Hello: store.DeviceHello{Hostname: "bravo2"}, At: at.Add(2 * time.Second)},
+			{ID: "p-a", Online: false, At: at.Add(2 * time.Second)},
+			{ID: "p-b", Online: false, At: at.Add(3 * time.Second)},
+			{ID: "p-a", Online: true, Hello: store.DeviceHello{Hostname: "alpha3"}, At: at.Add(3 * time.Second)},
+			{ID: "p-b", Online: true, Hello: store.DeviceHello{Hostname: "bravo3"}, At: at.Add(4 * time.Second)},
+			{ID: "p-b", Online: false, At: at.Add(5 * time.Second)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ = s.GetDevice(ctx, "p-a")
+		b, _ = s.GetDevice(ctx, "p-b")
+		if !a.Online || a.Hostname != "alpha3" || !a.LastSeen.Equal(at.Add(3*time.Second)) {
+			t.Errorf("p-a after disconnect then connect: online %v host %q seen %v", a.Online, a.Hostname, a.LastSeen)
+		}
+		if b.Online || b.Hostname != "bravo3" || !b.LastSeen.Equal(at.Add(5*time.Second)) {
+			t.Errorf("p-b after connect, disconnect, connect, disconnect: online %v host %q seen %v", b.Online, b.Hostname, b.LastSeen)
+		}
 		if err := s.SetPresence(ctx, nil); err != nil {
 			t.Errorf("empty batch: %v", err)
 		}
