@@ -12,9 +12,10 @@ import (
 )
 
 // TestPresenceAndIngestDoNotDeadlock: on PostgreSQL, one replica's
-// presence batches (connects named in any order) and another's ingest
-// batches for the same devices commit side by side without a deadlock:
-// both lock the devices' rows in id order.
+// presence batches (connects named in any order), another's ingest
+// batches for the same devices and a third's bulk updates (marking a
+// lapsed replica's devices offline, resetting its own at a start) commit
+// side by side without a deadlock: all lock the devices' rows in id order.
 func TestPresenceAndIngestDoNotDeadlock(t *testing.T) {
 	server := os.Getenv(storetest.PostgresEnv)
 	if server == "" {
@@ -23,16 +24,19 @@ func TestPresenceAndIngestDoNotDeadlock(t *testing.T) {
 	s := storetest.OpenPostgres(t, server)
 	var ids []string
 	for i := range 40 {
-		id := fmt.Sprintf("d%02d", i)
-		enroll(t, s, id, id)
-		ids = append(ids, id)
+		ids = append(ids, fmt.Sprintf("d%02d", i))
 	}
 	backwards := slices.Clone(ids)
 	slices.Reverse(backwards)
+	// Enrolled last first, so the table's own order (a bulk update's
+	// scan) is the reverse of the id order.
+	for _, id := range backwards {
+		enroll(t, s, id, id)
+	}
 	const rounds = 60
 	var wg sync.WaitGroup
-	errs := make(chan error, 2*rounds)
-	wg.Add(2)
+	errs := make(chan error, 3*rounds)
+	wg.Add(3)
 	go func() {
 		defer wg.Done()
 		for range rounds {
@@ -54,6 +58,20 @@ func TestPresenceAndIngestDoNotDeadlock(t *testing.T) {
 			}
 			if _, err := s.Ingest(ctx, items); err != nil {
 				errs <- fmt.Errorf("ingest: %w", err)
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for r := range rounds {
+			var err error
+			if r%2 == 0 {
+				_, _, err = s.ReapReplicas(ctx, t0) // no replica is registered: every online device
+			} else {
+				err = s.ResetPresence(ctx)
+			}
+			if err != nil {
+				errs <- fmt.Errorf("bulk presence: %w", err)
 			}
 		}
 	}()

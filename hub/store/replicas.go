@@ -58,7 +58,7 @@ func (s *Store) RenewReplica(ctx context.Context, id string, until time.Time) (b
 // a clean shutdown.
 func (s *Store) RemoveReplica(ctx context.Context, id string, at time.Time) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ? WHERE online = ? AND replica = ?`),
+		if _, err := tx.ExecContext(ctx, s.q(`UPDATE devices SET online = ?, last_seen = ? WHERE `+s.devicesInIDOrder(`online = ? AND replica = ?`)),
 			false, at.UnixNano(), true, id); err != nil {
 			return fmt.Errorf("remove replica %s: %w", id, err)
 		}
@@ -89,6 +89,17 @@ func (s *Store) Replicas(ctx context.Context) ([]Replica, error) {
 	return out, rows.Err()
 }
 
+// devicesInIDOrder turns a condition on devices into one that, on
+// PostgreSQL, first locks the rows it matches in id order, as ingest and
+// presence batches lock them: a bulk update locking them in the table's
+// order deadlocked with those in reconnect storms.
+func (s *Store) devicesInIDOrder(cond string) string {
+	if s.dialect != DialectPostgres {
+		return cond
+	}
+	return `id IN (SELECT id FROM devices WHERE ` + cond + ` ORDER BY id FOR UPDATE)`
+}
+
 // ReapReplicas marks offline the devices held by replicas whose lease
 // lapsed before now (and those naming a replica that is not registered),
 // and removes those replicas. It returns the ids of the devices it marked
@@ -100,8 +111,8 @@ func (s *Store) ReapReplicas(ctx context.Context, now time.Time) (devices, repli
 		if replicas, err = readIDs(tx.QueryContext(ctx, s.q(`SELECT id FROM hub_replicas WHERE lease_until < ?`), now.UnixNano())); err != nil {
 			return err
 		}
-		if devices, err = readIDs(tx.QueryContext(ctx, s.q(`UPDATE devices SET online = ?
-			WHERE online = ? AND replica NOT IN (SELECT id FROM hub_replicas WHERE lease_until >= ?) RETURNING id`),
+		if devices, err = readIDs(tx.QueryContext(ctx, s.q(`UPDATE devices SET online = ? WHERE `+
+			s.devicesInIDOrder(`online = ? AND replica NOT IN (SELECT id FROM hub_replicas WHERE lease_until >= ?)`)+` RETURNING id`),
 			false, true, now.UnixNano())); err != nil {
 			return err
 		}
@@ -123,7 +134,7 @@ func (s *Store) ResetPresence(ctx context.Context) error {
 	if s.dialect != DialectPostgres {
 		return s.MarkAllOffline(ctx)
 	}
-	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE devices SET online = ? WHERE online = ? AND (replica = ? OR replica = '')`),
+	if _, err := s.w.ExecContext(ctx, s.q(`UPDATE devices SET online = ? WHERE `+s.devicesInIDOrder(`online = ? AND (replica = ? OR replica = '')`)),
 		false, true, s.replica); err != nil {
 		return fmt.Errorf("reset the presence of replica %s's devices: %w", s.replica, err)
 	}
