@@ -607,6 +607,43 @@ func TestHubOffsetFollowsAcks(t *testing.T) {
 	}
 }
 
+// TestBusyHubNotDroppedByPing: after the welcome the hub reads nothing
+// (no pong comes back) but keeps writing to the agent, as a hub whose
+// reader of this connection waits on its own full ingest queue still
+// sends acknowledgements as it commits. The agent keeps the connection.
+func TestBusyHubNotDroppedByPing(t *testing.T) {
+	pub, priv := newKey(t)
+	h := newFakeHub(t, pub)
+	var written atomic.Int64
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	h.afterWelcome = func(ctx context.Context, c *websocket.Conn) {
+		// Further apart than the agent's quiet time (100 ms), so it
+		// pings, and well within its pong timeout (900 ms).
+		tick := time.NewTicker(300 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-release:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				h.send(ctx, c, wire.Ack{Seq: 0})
+				written.Add(1)
+			}
+		}
+	}
+	sp := spool.NewMem(0, nil)
+	a := startAgent(t, h, priv, sp, func(c *Config) { c.PingInterval, c.PingTimeout = time.Second, 900*time.Millisecond })
+	// 10 frames are 3 s: several pings without a pong.
+	h.waitFor(t, "3 s of frames from a hub that reads nothing", func() bool { return written.Load() >= 10 })
+	if s := a.link.State(); s.Connects != 1 || !s.Connected {
+		t.Fatalf("after 3 s of a busy hub: connects %d, connected %v, last error %q; want the first connection kept",
+			s.Connects, s.Connected, s.LastError)
+	}
+}
+
 // TestSilentHubDroppedByPing: after the welcome the hub reads nothing, so
 // no pong comes back, as on a half-open connection. The ping drops the
 // session, the state says offline and why (it said "use of closed

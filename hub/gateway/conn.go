@@ -37,7 +37,13 @@ type agentConn struct {
 	// pinger pings the agent every PingInterval (set before the
 	// connection is registered).
 	pinger *time.Timer
-	done   chan struct{}
+	// ingestWaits counts the times the read loop waited for room in the
+	// hub's full ingest queue; ingestWaiting is set while it waits. A
+	// reader that waits reads no pong either, and a ping then is no
+	// test of the agent (ping).
+	ingestWaits   atomic.Uint64
+	ingestWaiting atomic.Bool
+	done          chan struct{}
 	// cancel ends the connection's context (set before it is registered).
 	cancel    context.CancelFunc
 	closeOnce sync.Once
@@ -144,9 +150,20 @@ func (c *agentConn) ping() {
 		return
 	default:
 	}
+	waits := c.ingestWaits.Load()
+	if c.ingestWaiting.Load() {
+		c.pinger.Reset(c.g.cfg.PingInterval)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	err := c.ws.Ping(ctx)
 	cancel()
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && c.ingestWaits.Load() != waits {
+		// The pong came while the reader was held by the hub's own
+		// ingest queue: the agent is not the one that is slow.
+		c.pinger.Reset(c.g.cfg.PingInterval)
+		return
+	}
 	if err != nil {
 		c.log.Info("agent did not answer ping; closing", "err", err)
 		c.close(websocket.StatusGoingAway, "ping timeout")

@@ -15,7 +15,17 @@ type pending struct {
 	answers string
 }
 
+// enqueue queues a message for ingestLoop. When the queue is full, the
+// connection's reader waits here, and says so for its pings.
 func (g *Gateway) enqueue(ctx context.Context, p pending) {
+	select {
+	case g.ingestQ <- p:
+		return
+	default:
+	}
+	p.conn.ingestWaits.Add(1)
+	p.conn.ingestWaiting.Store(true)
+	defer p.conn.ingestWaiting.Store(false)
 	select {
 	case g.ingestQ <- p:
 	case <-ctx.Done():
