@@ -204,6 +204,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	mf := addMailFlags(fs)
 	ssof := addSSOFlags(fs)
 	pprofListen := fs.String("pprof-listen", "", "serve Go's profiles (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off) [TIERLINE_PPROF_LISTEN]")
+	healthListen := fs.String("health-listen", "", "serve /healthz, /readyz and /metrics in plain HTTP on this address too, outside the queue of new connections, for a balancer's health checks and Prometheus during reconnect storms, e.g. 10.0.0.11:8444 (default: off) [TIERLINE_HEALTH_LISTEN]")
 	level := fs.String("log-level", "info", "debug, info, warn or error [TIERLINE_LOG_LEVEL]")
 	format := fs.String("log-format", "text", "text or json [TIERLINE_LOG_FORMAT]")
 	if err := parse(fs, args, 0); err != nil {
@@ -272,7 +273,7 @@ func serve(ctx context.Context, args []string, io IO) error {
 	return server.Run(ctx, server.Config{
 		DataDir: *sf.data, DB: *sf.db, Listen: *listen, URL: *urlFlag, TLSCert: *cert, TLSKey: *key,
 		TierLimits: limits, ResponseLimits: resp, SMTP: smtpCfg, VendorRetry: *vendorRetry, BusinessHours: bh, RawRetention: *rawRet, RollupRetention: *rollRet, Logger: log, Out: io.Stdout,
-		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection, SSO: ssoCfg, PprofListen: *pprofListen,
+		SessionIdle: *sessionIdle, Mail: mailCfg, DeflectionWindow: *deflection, SSO: ssoCfg, PprofListen: *pprofListen, HealthListen: *healthListen,
 		DeviceBudgets: deviceBudgets, ReadyMinFree: max(*readyMinFree<<20, 1),
 		NotifyLimit: nLimit, NotifyWindow: nWindow, NotifyOfflineAfter: *notifyOffline,
 		RetentionEvery: *retentionEvery, ReplicaLease: *replicaLease,

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,4 +135,58 @@ func TestReadyzWhenStoreCannotCommit(t *testing.T) {
 	eventually(t, "/readyz 200 once commits work", 60*time.Second, func() bool {
 		return h.probe("/readyz").code == http.StatusOK
 	})
+}
+
+var admissionWaitingRE = regexp.MustCompile(`(?m)^tierline_admission_waiting (\d+)`)
+
+// --health-listen answers /readyz, /healthz and /metrics in plain HTTP
+// outside the queue of new connections: while every admission slot is
+// held and connections wait in the kernel behind them (a reconnect storm
+// as a balancer's health checks would meet it), the checks are answered
+// with the queue still full.
+func TestHealthListenOutsideAdmission(t *testing.T) {
+	if _, out, code := run(t, "", "tierline-hub", "serve", "--data", t.TempDir(), "--health-listen", "127.0.0.1"); code == 0 ||
+		!strings.Contains(out, "--health-listen") {
+		t.Fatalf("--health-listen without a port: exit %d\n%s", code, out)
+	}
+	healthAddr := freePort(t)
+	h := startHub(t, "--health-listen", healthAddr)
+	get := func(path string) (int, string) {
+		t.Helper()
+		c := &http.Client{Timeout: 30 * time.Second}
+		res, err := c.Get("http://" + healthAddr + path)
+		if err != nil {
+			t.Fatalf("GET %s on --health-listen: %v", path, err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	waiting := func() int {
+		_, m := get("/metrics")
+		got := admissionWaitingRE.FindStringSubmatch(m)
+		if got == nil {
+			t.Fatalf("no tierline_admission_waiting in the metrics on --health-listen")
+		}
+		n, _ := strconv.Atoi(got[1])
+		return n
+	}
+	// Silent connections take every slot (each holds it until its TLS
+	// handshake times out) and 32 more wait in the kernel.
+	for range 256 + 32 {
+		c, err := net.Dial("tcp", h.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	eventually(t, "connections waiting for a slot", 30*time.Second, func() bool { return waiting() >= 32 })
+	for _, p := range []string{"/readyz", "/healthz"} {
+		if code, body := get(p); code != http.StatusOK {
+			t.Fatalf("GET %s on --health-listen during the storm: %d %s", p, code, body)
+		}
+	}
+	if n := waiting(); n == 0 {
+		t.Fatal("the queue drained before the checks were answered; want them answered beside it")
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -31,13 +32,16 @@ import (
 // database, each with its own data directory (and the first one's CA),
 // behind an HAProxy the test starts on loopback.
 type replicaSet struct {
-	t     *testing.T
-	dsn   string
-	hubs  []*hub
-	ids   []string // replica id of each hub
-	lb    *hub     // the balancer's address, with the admin token
-	proxy *proc
-	extra []string
+	t    *testing.T
+	dsn  string
+	hubs []*hub
+	ids  []string // replica id of each hub
+	// health is each hub's --health-listen address, where the balancer
+	// checks it.
+	health []string
+	lb     *hub // the balancer's address, with the admin token
+	proxy  *proc
+	extra  []string
 }
 
 // needReplicas skips a test without PostgreSQL or HAProxy.
@@ -94,7 +98,8 @@ func startReplicas(t *testing.T, n int, extra ...string) *replicaSet {
 	lbAddr := freePort(t)
 	for i := 0; i < n; i++ {
 		h := &hub{t: t, data: t.TempDir(), addr: freePort(t)}
-		h.extra = append([]string{"--db", rs.dsn, "--url", "https://" + lbAddr}, extra...)
+		health := freePort(t)
+		h.extra = append([]string{"--db", rs.dsn, "--url", "https://" + lbAddr, "--health-listen", health}, extra...)
 		if i > 0 {
 			// Every replica serves with the same CA: agents pin it.
 			for _, f := range []string{pki.CAFile, pki.CAKeyFile} {
@@ -114,6 +119,7 @@ func startReplicas(t *testing.T, n int, extra ...string) *replicaSet {
 		}
 		rs.hubs = append(rs.hubs, h)
 		rs.ids = append(rs.ids, strings.TrimSpace(string(id)))
+		rs.health = append(rs.health, health)
 	}
 	token := must(t, "", "tierline-hub", "apitoken", "create", "--data", rs.hubs[0].data, "--db", rs.dsn, "--user", "admin")
 	for _, h := range rs.hubs {
@@ -125,7 +131,7 @@ func startReplicas(t *testing.T, n int, extra ...string) *replicaSet {
 }
 
 // startProxy runs HAProxy in TCP mode on lbAddr in front of the replicas,
-// checking each one's /readyz over TLS. All agents on this machine come
+// checking each one's /readyz on its --health-listen address. All agents on this machine come
 // from 127.0.0.1, so "balance source" puts them on one replica, and on
 // another when that one is down.
 func (rs *replicaSet) startProxy(lbAddr string) {
@@ -150,10 +156,11 @@ backend replicas
 	option httpchk
 	http-check send meth GET uri /readyz
 	http-check expect status 200
-	default-server check check-ssl verify none inter 500ms fall 2 rise 1 on-marked-down shutdown-sessions
+	default-server check inter 500ms fall 2 rise 1 on-marked-down shutdown-sessions
 `, lbAddr)
 	for i, h := range rs.hubs {
-		fmt.Fprintf(&b, "\tserver r%d %s\n", i, h.addr)
+		_, port, _ := net.SplitHostPort(rs.health[i])
+		fmt.Fprintf(&b, "\tserver r%d %s port %s\n", i, h.addr, port)
 	}
 	cfg := filepath.Join(t.TempDir(), "haproxy.cfg")
 	if err := os.WriteFile(cfg, []byte(b.String()), 0o600); err != nil {

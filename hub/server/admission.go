@@ -2,7 +2,7 @@ package server
 
 // admissionSlots is how many new connections the hub takes through their
 // TLS handshake (and an agent's challenge and hello) at once; more wait
-// before TLS or are closed unencrypted (hub/admission). Two cores finish
+// in the kernel, unencrypted (hub/admission). Two cores finish
 // a few hundred full handshakes a second, so 256 in flight keeps both busy
 // while each waits well under the agents' 20 s handshake timeout. It is
 // below the gateway's own limit (512), whose 503 is then left for

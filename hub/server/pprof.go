@@ -26,21 +26,40 @@ func checkPprofListen(addr string) error {
 	return nil
 }
 
-// servePprof serves Go's profiles (/debug/pprof/) on their own listener,
-// apart from the console and the agents, until ctx ends.
-func servePprof(ctx context.Context, addr string, log *slog.Logger, ready func(net.Addr)) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("--pprof-listen %s: %w", addr, err)
+// checkHealthListen accepts host:port; the port must be given, as the
+// balancer's checks name it.
+func checkHealthListen(addr string) error {
+	if addr == "" {
+		return nil
 	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" || port == "0" {
+		return fmt.Errorf("--health-listen %q must be host:port with a port, such as 10.0.0.11:8444", addr)
+	}
+	return nil
+}
+
+// pprofHandler serves Go's profiles (/debug/pprof/).
+func pprofHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("profiles served", "url", "http://"+ln.Addr().String()+"/debug/pprof/")
+	return mux
+}
+
+// serveSide serves h in plain HTTP on a listener of its own, apart from
+// the console and the agents (and their admission, hub/admission), until
+// ctx ends. flag names the address in errors; what is served is logged
+// as url.
+func serveSide(ctx context.Context, flag, addr, path string, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", flag, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("served apart", "flag", flag, "url", "http://"+ln.Addr().String()+path)
 	if ready != nil {
 		ready(ln.Addr())
 	}

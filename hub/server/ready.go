@@ -13,6 +13,30 @@ import (
 // store stops being ready (--ready-min-free-mib).
 const DefaultReadyMinFree = 64 << 20
 
+// liveness answers /healthz: the process answers and the database is
+// reachable, with the number of agents connected here.
+func liveness(st pinger, gw agentCounter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		status, code := "ok", http.StatusOK
+		if err := st.Ping(r.Context()); err != nil {
+			status, code = "store unavailable: "+err.Error(), http.StatusServiceUnavailable
+		}
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "agents_connected": gw.Connected()})
+	})
+}
+
+// pinger reaches the database; the store implements it.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// agentCounter counts the agents connected here; the gateway implements it.
+type agentCounter interface {
+	Connected() int
+}
+
 // writeChecker commits a small write; the store implements it.
 type writeChecker interface {
 	CheckWrite(ctx context.Context) error

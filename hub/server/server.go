@@ -5,7 +5,6 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -75,6 +74,13 @@ type Config struct {
 	// (off by default); PprofReady is told its address.
 	PprofListen string
 	PprofReady  func(net.Addr)
+	// HealthListen, if set, serves /healthz, /readyz and /metrics in
+	// plain HTTP on this address as well, outside the admission queue of
+	// new connections, so a balancer's checks and Prometheus are answered
+	// during a reconnect storm (off by default); HealthReady is told its
+	// address.
+	HealthListen string
+	HealthReady  func(net.Addr)
 	// VendorRetry is the first wait before a failed vendor delivery (or
 	// notification email or webhook) is tried again (default 30s,
 	// doubling up to 30m).
@@ -135,6 +141,9 @@ func (c *Config) CheckAndSetDefaults() error {
 		return err
 	}
 	if err := checkPprofListen(c.PprofListen); err != nil {
+		return err
+	}
+	if err := checkHealthListen(c.HealthListen); err != nil {
 		return err
 	}
 	if err := CheckDB(c.DB); err != nil {
@@ -430,23 +439,20 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	upd.Register(mux)
 	mux.Handle("/api/", apiHandler)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		status, code := "ok", http.StatusOK
-		if err := st.Ping(r.Context()); err != nil {
-			status, code = "store unavailable: "+err.Error(), http.StatusServiceUnavailable
-		}
-		w.WriteHeader(code)
-		_ = json.NewEncoder(w).Encode(map[string]any{"status": status, "agents_connected": gw.Connected()})
-	})
-	// Liveness above (the process answers, the database is reachable);
-	// readiness here (the store commits): docs/operations.md.
+	// Liveness (the process answers, the database is reachable) and
+	// readiness (the store commits): docs/operations.md. They and the
+	// metrics are served on --health-listen too.
 	ready := &readiness{store: st, minFree: cfg.ReadyMinFree}
 	if cfg.DB == "" {
 		ready.dataDir = cfg.DataDir
 	}
-	mux.Handle("GET /readyz", ready)
+	health := http.NewServeMux()
+	health.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	health.Handle("GET /healthz", liveness(st, gw))
+	health.Handle("GET /readyz", ready)
+	for _, p := range []string{"GET /metrics", "GET /healthz", "GET /readyz"} {
+		mux.Handle(p, health)
+	}
 	// The web console: /, /login, /logout, /queue, /tickets/{id}, /events,
 	// /static/ and its other pages; ServeMux panics here if one collides.
 	con.Register(mux)
@@ -455,8 +461,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (is another hub running there?): %w", cfg.Listen, err)
 	}
-	// New connections wait for a slot before their TLS handshake, and are
-	// closed unencrypted when the hub is too busy (hub/admission).
+	// New connections wait in the kernel for a slot before their TLS
+	// handshake (hub/admission).
 	ln = admission.NewListener(ln, admission.Config{Slots: admissionSlots, Registerer: reg})
 	srv := &http.Server{
 		Handler:           admission.Handler(mux, wire.ConnectPath),
@@ -501,8 +507,17 @@ func Run(ctx context.Context, cfg Config) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := servePprof(ctx, cfg.PprofListen, log, cfg.PprofReady); err != nil {
+			if err := serveSide(ctx, "--pprof-listen", cfg.PprofListen, "/debug/pprof/", pprofHandler(), log, cfg.PprofReady); err != nil {
 				log.Error("profiles", "err", err)
+			}
+		}()
+	}
+	if cfg.HealthListen != "" {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := serveSide(ctx, "--health-listen", cfg.HealthListen, "/readyz", health, log, cfg.HealthReady); err != nil {
+				log.Error("health checks", "err", err)
 			}
 		}()
 	}
