@@ -27,6 +27,7 @@ HUB=${SCALE_HUB:-./bin/tierline-hub}
 RAMP=${SCALE_RAMP:-0s}
 NICE=${SCALE_FLEET_NICE:-0}
 [ "$STORE" = sqlite ] && R=1
+HP=$R # replica i's health port is ports[HP+i] (R changes while one is killed)
 work=$(mktemp -d /tmp/tierline-scale.XXXXXX)
 echo "bench-scale: $N agents, $R replica(s) on $STORE, working in $work"
 lim=$(ulimit -Hn)
@@ -56,26 +57,28 @@ listen_drops() { awk '/^TcpExt:/ {if (!h) {split($0, k); h=1} else {for (i in k)
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 rss_kb() { awk '/VmRSS/{print $2}' "/proc/$1/status"; }
 # Free loopback ports, chosen once: a restarted replica comes back on its own.
-# Port 0 is replica 1's profiles (--pprof-listen).
+# Port 0 is replica 1's profiles (--pprof-listen), HP+i replica i's health
+# and metrics (--health-listen: read outside the storms' admission queue).
 i=0; for p in $(python3 -c 'import socket,sys
 ss=[socket.socket() for _ in range(int(sys.argv[1]))]
 [s.bind(("127.0.0.1", 0)) for s in ss]
-print(" ".join(str(s.getsockname()[1]) for s in ss))' $((R + 1))); do ports[$i]=$p; i=$((i + 1)); done
+print(" ".join(str(s.getsockname()[1]) for s in ss))' $((2 * R + 1))); do ports[$i]=$p; i=$((i + 1)); done
 pprof="127.0.0.1:${ports[0]}"
 start_replica() { # i
   local i=$1
   local extra=()
   [ "$i" = 1 ] && extra=(--pprof-listen "$pprof")
-  "$HUB" serve --data "$work/hub$i" "${dbargs[@]}" --listen "127.0.0.1:${ports[$i]}" "${extra[@]}" >>"$work/hub$i.out" 2>>"$work/hub$i.log" &
+  "$HUB" serve --data "$work/hub$i" "${dbargs[@]}" --listen "127.0.0.1:${ports[$i]}" --health-listen "127.0.0.1:${ports[$((HP + i))]}" \
+    "${extra[@]}" >>"$work/hub$i.out" 2>>"$work/hub$i.log" &
   pids[$i]=$!
   for _ in $(seq 1 300); do
-    curl -sf --cacert "$work/hub1/ca.pem" "https://127.0.0.1:${ports[$i]}/healthz" >/dev/null 2>&1 && return 0
+    curl -sf "http://127.0.0.1:${ports[$((HP + i))]}/healthz" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
   echo "replica $i did not start; see $work/hub$i.log" >&2; exit 1
 }
 metric() { # i name-and-labels
-  curl -s --max-time 10 --cacert "$work/hub1/ca.pem" "https://127.0.0.1:${ports[$1]}/metrics" 2>/dev/null |
+  curl -s --max-time 10 "http://127.0.0.1:${ports[$((HP + $1))]}/metrics" 2>/dev/null |
     awk -v m="$2" '$1 == m {print $2; f=1} END {if (!f) print 0}'
 }
 sum_metric() { local s=0 v; for i in $(seq 1 "$R"); do v=$(metric "$i" "$1"); s=$(echo "$s + ${v:-0}" | bc); done; echo "$s"; }
