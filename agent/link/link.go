@@ -36,6 +36,7 @@ const (
 	DefaultWindow           = 256
 	DefaultPingInterval     = 30 * time.Second
 	DefaultPingTimeout      = 10 * time.Second
+	DefaultConnectTimeout   = 30 * time.Second
 	DefaultHandshakeTimeout = 20 * time.Second
 	DefaultWriteTimeout     = 30 * time.Second
 	DefaultStableAfter      = 30 * time.Second
@@ -75,7 +76,13 @@ type Config struct {
 	Window           int           // max unacknowledged messages in flight (default 256)
 	PingInterval     time.Duration // a silent (half-open) connection is dropped within it (default 30 s; see session)
 	PingTimeout      time.Duration // wait for a pong (default 10 s; less than PingInterval, half of it when not)
-	HandshakeTimeout time.Duration // dial + challenge + welcome (default 20 s)
+	// ConnectTimeout bounds the TCP connect (default 30 s). A busy hub
+	// leaves new connections waiting in its kernel (hub/admission), the
+	// kernel sending SYNs again after 1, 2, 4 and 8 s; that wait does not
+	// eat into HandshakeTimeout, or the agent would give up just as the
+	// hub takes it.
+	ConnectTimeout   time.Duration
+	HandshakeTimeout time.Duration // TLS + upgrade + challenge + welcome, after the connect (default 20 s)
 	WriteTimeout     time.Duration // one frame write (default 30 s)
 	StableAfter      time.Duration // a connection up this long resets the backoff (default 30 s)
 
@@ -170,6 +177,7 @@ func New(cfg Config) (*Link, error) {
 	if cfg.PingTimeout >= cfg.PingInterval {
 		cfg.PingTimeout = cfg.PingInterval / 2
 	}
+	setDefault(&cfg.ConnectTimeout, DefaultConnectTimeout)
 	setDefault(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	setDefault(&cfg.WriteTimeout, DefaultWriteTimeout)
 	setDefault(&cfg.StableAfter, DefaultStableAfter)
@@ -177,7 +185,7 @@ func New(cfg Config) (*Link, error) {
 	if l.client == nil {
 		dial := cfg.DialContext
 		if dial == nil {
-			dial = (&net.Dialer{Timeout: cfg.HandshakeTimeout, KeepAlive: 30 * time.Second}).DialContext
+			dial = (&net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext
 		}
 		tlsConfig := cfg.TLS
 		if tlsConfig != nil && tlsConfig.ClientSessionCache == nil {
@@ -559,7 +567,9 @@ func closeErr(err error) error {
 // handshake dials and authenticates. It returns the welcomed connection.
 func (l *Link) handshake(ctx context.Context) (*websocket.Conn, wire.Welcome, error) {
 	var w wire.Welcome
-	hctx, cancel := context.WithTimeout(ctx, l.cfg.HandshakeTimeout)
+	// The connect has its own bound (ConnectTimeout, the dialer's); the
+	// transport bounds the TLS handshake by HandshakeTimeout.
+	hctx, cancel := context.WithTimeout(ctx, l.cfg.ConnectTimeout+l.cfg.HandshakeTimeout)
 	defer cancel()
 	conn, resp, err := websocket.Dial(hctx, l.cfg.URL, &websocket.DialOptions{
 		HTTPClient:   l.client,
@@ -575,11 +585,14 @@ func (l *Link) handshake(ctx context.Context) (*websocket.Conn, wire.Welcome, er
 		return nil, w, fmt.Errorf("dial %s: %w", l.cfg.URL, err)
 	}
 	conn.SetReadLimit(wire.MaxFrameSize)
+	// The challenge and hello have HandshakeTimeout from here.
+	cctx, ccancel := context.WithTimeout(ctx, l.cfg.HandshakeTimeout)
+	defer ccancel()
 	fail := func(err error) (*websocket.Conn, wire.Welcome, error) {
 		conn.CloseNow()
 		return nil, w, err
 	}
-	ch, err := readTyped[wire.Challenge](hctx, conn)
+	ch, err := readTyped[wire.Challenge](cctx, conn)
 	if err != nil {
 		return fail(fmt.Errorf("read challenge: %w", err))
 	}
@@ -594,10 +607,10 @@ func (l *Link) handshake(ctx context.Context) (*websocket.Conn, wire.Welcome, er
 		return fail(err)
 	}
 	sentAt := time.Now()
-	if err := conn.Write(hctx, websocket.MessageText, frame); err != nil {
+	if err := conn.Write(cctx, websocket.MessageText, frame); err != nil {
 		return fail(fmt.Errorf("send hello: %w", closeErr(err)))
 	}
-	w, err = readTyped[wire.Welcome](hctx, conn)
+	w, err = readTyped[wire.Welcome](cctx, conn)
 	if err != nil {
 		return fail(fmt.Errorf("authenticate: %w", err))
 	}

@@ -255,7 +255,7 @@ type sim struct {
 
 func (s *sim) dialer(i int) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	ip := s.ips[i%len(s.ips)]
-	d := &net.Dialer{Timeout: 20 * time.Second, LocalAddr: &net.TCPAddr{IP: ip.AsSlice()}}
+	d := &net.Dialer{Timeout: link.DefaultConnectTimeout, LocalAddr: &net.TCPAddr{IP: ip.AsSlice()}}
 	if len(s.hubAddrs) == 0 {
 		return d.DialContext
 	}
