@@ -447,7 +447,10 @@ func Run(ctx context.Context, cfg Config) error {
 		ready.dataDir = cfg.DataDir
 	}
 	health := http.NewServeMux()
-	health.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// A collector that cannot read the store in time is left out of the
+	// answer (and logged), not the whole answer with it.
+	health.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
 	health.Handle("GET /healthz", liveness(st, gw))
 	health.Handle("GET /readyz", ready)
 	for _, p := range []string{"GET /metrics", "GET /healthz", "GET /readyz"} {
