@@ -73,9 +73,9 @@ type Config struct {
 	Logger  *slog.Logger
 	Backoff Backoff
 
-	Window           int           // max unacknowledged messages in flight (default 256)
-	PingInterval     time.Duration // a silent (half-open) connection is dropped within it (default 30 s; see session)
-	PingTimeout      time.Duration // wait for a pong (default 10 s; less than PingInterval, half of it when not)
+	Window       int           // max unacknowledged messages in flight (default 256)
+	PingInterval time.Duration // a silent (half-open) connection is dropped within it (default 30 s; see session)
+	PingTimeout  time.Duration // wait for a pong (default 10 s; less than PingInterval, half of it when not)
 	// ConnectTimeout bounds the TCP connect (default 30 s). A busy hub
 	// leaves new connections waiting in its kernel (hub/admission), the
 	// kernel sending SYNs again after 1, 2, 4 and 8 s; that wait does not
