@@ -260,15 +260,22 @@ func (s *sim) dialer(i int) func(ctx context.Context, network, addr string) (net
 		return d.DialContext
 	}
 	// Agent i starts on the i-th address; when a dial fails (its replica
-	// is down) its next attempt goes to the next address, as an agent
-	// given several addresses for its hub would.
+	// is down) its next attempt goes to another, as a balancer would send
+	// it: the agents of a replica that died spread over the others (all
+	// to the next one, that one alone took them: past its open-file
+	// limit at 50,000 agents on three replicas).
+	n := uint32(len(s.hubAddrs))
 	var next atomic.Uint32
-	next.Store(uint32(i % len(s.hubAddrs)))
+	next.Store(uint32(i) % n)
+	step := uint32(1)
+	if n > 2 {
+		step += uint32(i/int(n)) % (n - 1)
+	}
 	return func(ctx context.Context, network, _ string) (net.Conn, error) {
 		k := next.Load()
-		c, err := d.DialContext(ctx, network, s.hubAddrs[int(k)%len(s.hubAddrs)])
+		c, err := d.DialContext(ctx, network, s.hubAddrs[k%n])
 		if err != nil {
-			next.CompareAndSwap(k, k+1)
+			next.CompareAndSwap(k, (k+step)%n)
 		}
 		return c, err
 	}

@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -174,5 +177,69 @@ func TestFleetsimResumesTLS(t *testing.T) {
 	// the drop, resumes.
 	if rep.Reconnect.AgentsReconnected != 6 || rep.Reconnect.TLSFull != 6 || rep.Reconnect.TLSResumed < 6 {
 		t.Fatalf("want 6 agents reconnected, 6 full and at least 6 resumed TLS handshakes: %s", out.String())
+	}
+}
+
+// When its replica's address refuses, an agent dials another next, and
+// the agents of one dead replica spread over the live ones instead of
+// all moving to the same one.
+func TestDialerSpreadsAgentsOfADeadReplica(t *testing.T) {
+	var addrs []string
+	got := map[string]int{}
+	var mu sync.Mutex
+	for range 2 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		addrs = append(addrs, ln.Addr().String())
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				got[ln.Addr().String()]++
+				mu.Unlock()
+				c.Close()
+			}
+		}()
+	}
+	dead, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrs = append(addrs, dead.Addr().String())
+	dead.Close() // refuses from now on
+	s := &sim{ips: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, hubAddrs: addrs}
+	for i := 2; i < 60; i += 3 { // the agents that start on the dead one
+		dial := s.dialer(i)
+		if c, err := dial(context.Background(), "tcp", ""); err == nil {
+			c.Close()
+			t.Fatalf("agent %d reached the dead replica", i)
+		}
+		c, err := dial(context.Background(), "tcp", "")
+		if err != nil {
+			t.Fatalf("agent %d after its replica refused: %v", i, err)
+		}
+		c.Close()
+	}
+	waitFor := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n0, n1 := got[addrs[0]], got[addrs[1]]
+		mu.Unlock()
+		if n0+n1 == 20 {
+			if n0 != 10 || n1 != 10 {
+				t.Fatalf("the dead replica's 20 agents went %d and %d to the live two; want them split", n0, n1)
+			}
+			return
+		}
+		if time.Now().After(waitFor) {
+			t.Fatalf("accepted %d + %d of 20", n0, n1)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
