@@ -728,7 +728,7 @@ func (l *Link) session(ctx context.Context) (time.Duration, error) {
 		pctx, cancel := context.WithTimeout(context.Background(), l.cfg.PingTimeout)
 		err := conn.Ping(pctx)
 		cancel()
-		if err != nil && errors.Is(err, context.DeadlineExceeded) && time.Since(time.Unix(0, heard.Load())) < l.cfg.PingTimeout {
+		if errors.Is(err, context.DeadlineExceeded) && time.Since(time.Unix(0, heard.Load())) < l.cfg.PingTimeout {
 			// No pong, but a frame (an ack) came while it was awaited: the
 			// hub is there, its reader of this connection busy (a hub
 			// storing a storm's backlog reads on as it commits).

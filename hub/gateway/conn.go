@@ -158,7 +158,7 @@ func (c *agentConn) ping() {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	err := c.ws.Ping(ctx)
 	cancel()
-	if err != nil && errors.Is(err, context.DeadlineExceeded) && c.ingestWaits.Load() != waits {
+	if errors.Is(err, context.DeadlineExceeded) && c.ingestWaits.Load() != waits {
 		// The pong came while the reader was held by the hub's own
 		// ingest queue: the agent is not the one that is slow.
 		c.pinger.Reset(c.g.cfg.PingInterval)

@@ -448,9 +448,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	health := http.NewServeMux()
 	// A collector that cannot read the store in time is left out of the
-	// answer (and logged), not the whole answer with it.
-	health.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}))
+	// answer, not the whole answer with it; promhttp_metric_handler_errors_total
+	// counts those (a log line per family flooded the log in storms).
+	health.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, Registry: reg}))
 	health.Handle("GET /healthz", liveness(st, gw))
 	health.Handle("GET /readyz", ready)
 	for _, p := range []string{"GET /metrics", "GET /healthz", "GET /readyz"} {
