@@ -10,7 +10,7 @@
 // shortened to Backlog so none waits there long, and beyond it as SYNs
 // the kernel drops and the client's kernel sends again (after 1, 2, 4, 8
 // s). Waiting costs neither side any CPU and no TLS work is thrown away:
-// a client that gives up (an agent after its 20 s handshake timeout)
+// a client that gives up (an agent after its 30 s connect timeout)
 // retries after its usual randomised backoff.
 package admission
 
