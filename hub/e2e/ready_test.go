@@ -140,7 +140,8 @@ func TestReadyzWhenStoreCannotCommit(t *testing.T) {
 var admissionWaitingRE = regexp.MustCompile(`(?m)^tierline_admission_waiting (\d+)`)
 
 // --health-listen answers /readyz, /healthz and /metrics in plain HTTP
-// outside the queue of new connections: while every admission slot is
+// outside the queue of new connections (an address it cannot take stops
+// the start, saying which): while every admission slot is
 // held and connections wait in the kernel behind them (a reconnect storm
 // as a balancer's health checks would meet it), the checks are answered
 // with the queue still full.
@@ -148,6 +149,15 @@ func TestHealthListenOutsideAdmission(t *testing.T) {
 	if _, out, code := run(t, "", "tierline-hub", "serve", "--data", t.TempDir(), "--health-listen", "127.0.0.1"); code == 0 ||
 		!strings.Contains(out, "--health-listen") {
 		t.Fatalf("--health-listen without a port: exit %d\n%s", code, out)
+	}
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	if _, out, code := run(t, "", "tierline-hub", "serve", "--data", t.TempDir(), "--listen", freePort(t),
+		"--health-listen", taken.Addr().String()); code == 0 || !strings.Contains(out, "--health-listen "+taken.Addr().String()) {
+		t.Fatalf("--health-listen on an address in use: exit %d\n%s", code, out)
 	}
 	healthAddr := freePort(t)
 	h := startHub(t, "--health-listen", healthAddr)

@@ -131,9 +131,9 @@ func startReplicas(t *testing.T, n int, extra ...string) *replicaSet {
 }
 
 // startProxy runs HAProxy in TCP mode on lbAddr in front of the replicas,
-// checking each one's /readyz on its --health-listen address. All agents on this machine come
-// from 127.0.0.1, so "balance source" puts them on one replica, and on
-// another when that one is down.
+// checking each one's /readyz on its --health-listen address. All agents
+// on this machine come from 127.0.0.1, so "balance source" puts them on
+// one replica, and on another when that one is down.
 func (rs *replicaSet) startProxy(lbAddr string) {
 	t := rs.t
 	var b strings.Builder

@@ -71,16 +71,13 @@ type Config struct {
 	// SSO is single sign-on and whether passwords may still log in.
 	SSO SSOConfig
 	// PprofListen, if set, serves Go's profiles on this loopback address
-	// (off by default); PprofReady is told its address.
+	// (off by default).
 	PprofListen string
-	PprofReady  func(net.Addr)
 	// HealthListen, if set, serves /healthz, /readyz and /metrics in
 	// plain HTTP on this address as well, outside the admission queue of
 	// new connections, so a balancer's checks and Prometheus are answered
-	// during a reconnect storm (off by default); HealthReady is told its
-	// address.
+	// during a reconnect storm (off by default).
 	HealthListen string
-	HealthReady  func(net.Addr)
 	// VendorRetry is the first wait before a failed vendor delivery (or
 	// notification email or webhook) is tried again (default 30s,
 	// doubling up to 30m).
@@ -464,6 +461,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s (is another hub running there?): %w", cfg.Listen, err)
 	}
+	sides, err := openSides(
+		sideSpec{"--pprof-listen", cfg.PprofListen, "/debug/pprof/", pprofHandler()},
+		sideSpec{"--health-listen", cfg.HealthListen, "/readyz", health})
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	// New connections wait in the kernel for a slot before their TLS
 	// handshake (hub/admission).
 	ln = admission.NewListener(ln, admission.Config{Slots: admissionSlots, Registerer: reg})
@@ -481,6 +485,7 @@ func Run(ctx context.Context, cfg Config) error {
 	countHandshakes(srv.TLSConfig, reg)
 	if err := registerReplica(ctx, rep, ln.Addr()); err != nil {
 		ln.Close()
+		closeSides(sides)
 		return err
 	}
 	useTicketKeys(ctx, st, srv.TLSConfig, log)
@@ -506,21 +511,12 @@ func Run(ctx context.Context, cfg Config) error {
 		wg.Add(1)
 		go func() { defer wg.Done(); rep.Run(ctx) }()
 	}
-	if cfg.PprofListen != "" {
+	for _, sd := range sides {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := serveSide(ctx, "--pprof-listen", cfg.PprofListen, "/debug/pprof/", pprofHandler(), log, cfg.PprofReady); err != nil {
-				log.Error("profiles", "err", err)
-			}
-		}()
-	}
-	if cfg.HealthListen != "" {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := serveSide(ctx, "--health-listen", cfg.HealthListen, "/readyz", health, log, cfg.HealthReady); err != nil {
-				log.Error("health checks", "err", err)
+			if err := serveSide(ctx, sd, log); err != nil {
+				log.Error("serving apart from the agents", "url", "http://"+sd.ln.Addr().String()+sd.path, "err", err)
 			}
 		}()
 	}

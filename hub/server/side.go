@@ -49,27 +49,56 @@ func pprofHandler() http.Handler {
 	return mux
 }
 
-// serveSide serves h in plain HTTP on a listener of its own, apart from
-// the console and the agents (and their admission, hub/admission), until
-// ctx ends. flag names the address in errors; what is served is logged
-// as url.
-func serveSide(ctx context.Context, flag, addr, path string, h http.Handler, log *slog.Logger, ready func(net.Addr)) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", flag, addr, err)
+// sideSpec is a plain-HTTP listener of its own for what must be reached
+// apart from the agents: flag names its address in errors, path is what
+// the log points at.
+type sideSpec struct {
+	flag, addr, path string
+	h                http.Handler
+}
+
+// side is an opened sideSpec.
+type side struct {
+	ln   net.Listener
+	path string
+	h    http.Handler
+}
+
+// openSides opens the side listeners whose address is set. They are opened
+// at start, so an address the hub cannot take stops it with the reason.
+func openSides(specs ...sideSpec) ([]side, error) {
+	var out []side
+	for _, sp := range specs {
+		if sp.addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", sp.addr)
+		if err != nil {
+			closeSides(out)
+			return nil, fmt.Errorf("%s %s: %w", sp.flag, sp.addr, err)
+		}
+		out = append(out, side{ln: ln, path: sp.path, h: sp.h})
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("served apart", "flag", flag, "url", "http://"+ln.Addr().String()+path)
-	if ready != nil {
-		ready(ln.Addr())
+	return out, nil
+}
+
+func closeSides(sides []side) {
+	for _, sd := range sides {
+		_ = sd.ln.Close()
 	}
+}
+
+// serveSide serves a side listener until ctx ends.
+func serveSide(ctx context.Context, sd side, log *slog.Logger) error {
+	srv := &http.Server{Handler: sd.h, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("served apart from the agents", "url", "http://"+sd.ln.Addr().String()+sd.path)
 	go func() {
 		<-ctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	if err := srv.Serve(ln); err != http.ErrServerClosed {
+	if err := srv.Serve(sd.ln); err != http.ErrServerClosed {
 		return err
 	}
 	return nil
