@@ -51,10 +51,14 @@ func (s *Store) Ingest(ctx context.Context, items []IngestItem) ([]IngestResult,
 		if err != nil {
 			return err
 		}
-		insTelemetry := s.txHot(ctx, tx, telemetryInsert)
+		// Telemetry rows go in one statement at the end on PostgreSQL, one
+		// at a time on SQLite.
 		var telemetry *telemetryRows
+		var insTelemetry hot
 		if s.dialect == DialectPostgres {
 			telemetry = &telemetryRows{}
+		} else {
+			insTelemetry = s.txHot(ctx, tx, telemetryInsert)
 		}
 		for i := range items {
 			it := &items[i]
