@@ -131,12 +131,22 @@ func (c *Console) PublishUnread(user string, unread int) {
 // PublishRun publishes a finished fix run (it fits the gateway's
 // OnRunFinished hook), or a running run's new progress step.
 func (c *Console) PublishRun(r store.Run) {
+	if !c.broker.listening() {
+		return // no page to tell: spare the site lookup
+	}
 	site, err := c.live.DeviceSite(context.Background(), r.DeviceID)
 	if err != nil {
 		// Not knowing the device's site, tell only pages of every site.
 		site = "\x00unknown"
 	}
 	c.Publish(Notice{Kind: "run", ID: r.ID, Device: r.DeviceID, Ticket: r.Ticket, State: r.State, Outcome: r.Outcome, Site: site})
+}
+
+// listening reports whether any page is subscribed.
+func (b *Broker) listening() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.subs) > 0
 }
 
 func (b *Broker) subscribe(device, user string, sites []string) *subscriber {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -15,7 +16,8 @@ const MaxPayload = 7900
 
 // Kinds of Message.
 const (
-	// KindRuns (to the replica holding Device): send its queued fix runs.
+	// KindRuns (to the replica holding Device): send it Queued, a fix run
+	// just stored, or without Queued its queued fix runs.
 	KindRuns = "runs"
 	// KindChecks (to the holder): ask Device to run the checks Names now,
 	// as request Request.
@@ -41,7 +43,9 @@ const (
 	KindPolicy = "policy"
 	// KindRevoked (to all): Device was revoked; cut its connection.
 	KindRevoked = "revoked"
-	// KindRun (to all): the result (or expiry) of Run is stored.
+	// KindRun (to all): the result (or expiry) of Run is stored, of
+	// Device and Ticket, now in State with Outcome (older replicas send
+	// only Run: the receiver reads the rest from the store).
 	KindRun = "run"
 	// KindRunProgress (to all): a progress step of the running Run is
 	// stored; the pages showing it update.
@@ -53,8 +57,9 @@ const (
 var kinds = []string{KindRuns, KindChecks, KindDiagnose, KindDiagnosed, KindBell, KindUnread, KindTicketUpdate, KindCatchUp, KindGroup, KindPolicy, KindRevoked, KindRun, KindRunProgress, KindTicket}
 
 // Message is what one replica tells another (or all) over a notification
-// channel: which record in the store to act on, never the record itself
-// (but a ticket update, which is small and ready to send).
+// channel: which record in the store to act on, and where the record is
+// small and ready to act on (a ticket update, a fix run to send, a
+// finished run's state), the record, so the receiver need not read it.
 type Message struct {
 	Kind    string          `json:"kind"`
 	From    string          `json:"from"` // the sending replica
@@ -73,6 +78,9 @@ type Message struct {
 	Title   string          `json:"title,omitempty"`
 	Link    string          `json:"link,omitempty"`
 	Unread  int             `json:"unread,omitempty"`
+	Queued  *store.Run      `json:"queued,omitempty"`
+	State   string          `json:"state,omitempty"`
+	Outcome string          `json:"outcome,omitempty"`
 }
 
 // needs lists the fields each kind must carry.
@@ -88,6 +96,9 @@ func (m Message) check() error {
 	case KindRuns, KindCatchUp, KindRevoked:
 		if m.Device == "" {
 			return missing("device")
+		}
+		if q := m.Queued; q != nil && (q.ID == "" || q.DeviceID != m.Device) {
+			return fmt.Errorf("%s message with a run not of its device", m.Kind)
 		}
 	case KindChecks, KindDiagnose, KindDiagnosed:
 		if m.Device == "" || m.Request == "" {

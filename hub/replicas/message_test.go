@@ -3,11 +3,15 @@ package replicas
 import (
 	"strings"
 	"testing"
+
+	"github.com/tierline/tierline/hub/store"
 )
 
 func TestMessageRoundTrip(t *testing.T) {
 	for _, m := range []Message{
 		{Kind: KindRuns, From: "r1", Device: "d1"},
+		{Kind: KindRuns, From: "r1", Device: "d1", Queued: &store.Run{ID: "run1", DeviceID: "d1", Fix: "flush-dns", State: store.RunSent}},
+		{Kind: KindRun, From: "r1", Run: "run1", Device: "d1", State: store.RunDone, Outcome: "succeeded"},
 		{Kind: KindChecks, From: "r1", Device: "d1", Request: "q1", Names: []string{"disk-space"}},
 		{Kind: KindTicketUpdate, From: "r1", Device: "d1", Update: []byte(`{"ticket_id":"t1"}`)},
 		{Kind: KindPolicy, From: "r1", Group: "default"},
@@ -18,8 +22,12 @@ func TestMessageRoundTrip(t *testing.T) {
 			t.Fatalf("encode %+v: %v", m, err)
 		}
 		got, err := Decode(p)
-		if err != nil || got.Kind != m.Kind || got.Device != m.Device || got.Group != m.Group || got.Ticket != m.Ticket {
+		if err != nil || got.Kind != m.Kind || got.Device != m.Device || got.Group != m.Group || got.Ticket != m.Ticket ||
+			got.State != m.State || got.Outcome != m.Outcome || (got.Queued == nil) != (m.Queued == nil) {
 			t.Fatalf("decode %s: %+v %v", p, got, err)
+		}
+		if m.Queued != nil && (got.Queued.ID != m.Queued.ID || got.Queued.Fix != m.Queued.Fix || got.Queued.State != m.Queued.State) {
+			t.Fatalf("decode %s: run %+v", p, *got.Queued)
 		}
 	}
 }
@@ -28,6 +36,8 @@ func TestDecodeRefuses(t *testing.T) {
 	for _, c := range []struct{ payload, want string }{
 		{`not json`, "not a replica message"},
 		{`{"kind":"runs","from":"r1"}`, "without device"},
+		{`{"kind":"runs","from":"r1","device":"d1","queued":{"id":"x","device_id":"d2"}}`, "not of its device"},
+		{`{"kind":"runs","from":"r1","device":"d1","queued":{"device_id":"d1"}}`, "not of its device"},
 		{`{"kind":"policy","from":"r1"}`, "without group"},
 		{`{"kind":"launch","from":"r1"}`, "unknown kind"},
 		{`{"kind":"run","run":"x"}`, "no sending replica"},

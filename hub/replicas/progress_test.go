@@ -1,19 +1,36 @@
 package replicas
 
 import (
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/ticketevent"
+	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/wire"
 )
 
-// runsConsole records the runs a replica publishes to its pages.
+// runsConsole records the runs and ticket changes a replica publishes to
+// its pages.
 type runsConsole struct {
 	fakeConsole
-	mu   sync.Mutex
-	runs []store.Run
+	mu      sync.Mutex
+	runs    []store.Run
+	tickets []tickets.Change
+}
+
+func (c *runsConsole) PublishTicket(ch tickets.Change) {
+	c.mu.Lock()
+	c.tickets = append(c.tickets, ch)
+	c.mu.Unlock()
+}
+
+func (c *runsConsole) ticketChanges() []tickets.Change {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.tickets)
 }
 
 func (c *runsConsole) PublishRun(r store.Run) {
@@ -61,5 +78,39 @@ func TestRunProgressReachesOtherReplicas(t *testing.T) {
 	}
 	if _, n := conA.last(); n != 0 {
 		t.Fatalf("a published its own step %d times from the notification (its pages have it already)", n)
+	}
+}
+
+// TestFinishedRunsAndTicketsReachOtherReplicas: a run's result stored on
+// one replica reaches another's pages with its state and outcome from the
+// notification (the run is not in the store: nothing is read back), and a
+// ticket change with the events it added.
+func TestFinishedRunsAndTicketsReachOtherReplicas(t *testing.T) {
+	st, ctx, start := replicaHarness(t)
+	conB := &runsConsole{}
+	a := start("aaaaaaaaaaaaaaaa", &fakeGateway{}, &runsConsole{})
+	start("bbbbbbbbbbbbbbbb", &fakeGateway{}, conB)
+
+	a.RunFinished(store.Run{ID: "not-stored", DeviceID: "d1", Ticket: "t9", State: store.RunDone, Outcome: "succeeded"})
+	waitFor(t, "b's pages hearing the result", func() bool { _, n := conB.last(); return n == 1 })
+	if r, _ := conB.last(); r.ID != "not-stored" || r.DeviceID != "d1" || r.Ticket != "t9" || r.State != store.RunDone || r.Outcome != "succeeded" {
+		t.Fatalf("b published %+v; want the finished run of d1", r)
+	}
+
+	now := time.Now()
+	tk := store.Ticket{ID: "t1", DeviceID: "d1", Requester: "maria", Title: "printer jammed", Body: "floor 2",
+		TicketState: store.TicketState{State: store.TicketNew, Tier: 1, Impact: 3, Urgency: 3, Priority: 3, TierEnteredAt: now, Events: 1}}
+	tk, created, err := st.CreateTicket(ctx, tk, []store.TicketEvent{{Time: now, Actor: "device:d1", Data: ticketevent.Filed{Tier: 1}}}, nil)
+	if err != nil || !created {
+		t.Fatalf("create ticket: %v %v", created, err)
+	}
+	evs, err := st.TicketEvents(ctx, "t1")
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("ticket events: %v %v", evs, err)
+	}
+	a.TicketChanged(tickets.Change{Ticket: tk, Events: evs})
+	waitFor(t, "b's pages hearing the ticket", func() bool { return len(conB.ticketChanges()) == 1 })
+	if c := conB.ticketChanges()[0]; c.Ticket.ID != "t1" || len(c.Events) != 1 || c.Events[0].Kind() != evs[0].Kind() {
+		t.Fatalf("b published ticket %s with %d events; want t1 with its filed event", c.Ticket.ID, len(c.Events))
 	}
 }

@@ -352,6 +352,13 @@ func (r *Replicas) send(ctx context.Context, channel string, m Message) bool {
 	return true
 }
 
+// fits reports whether m, sent from here, fits in a notification.
+func (r *Replicas) fits(m Message) bool {
+	m.From = r.cfg.ID
+	_, err := m.Encode()
+	return err == nil
+}
+
 // holder is the replica holding the device's connection, "" when it is
 // offline or held here.
 func (r *Replicas) holder(ctx context.Context, id string) string {

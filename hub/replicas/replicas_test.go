@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"os"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,16 +19,34 @@ import (
 )
 
 // fakeGateway records what a replica asks of its gateway; it holds no
-// device (the test marks devices connected in the store).
+// device's connection (the test marks devices connected in the store).
 type fakeGateway struct {
-	mu        sync.Mutex
+	mu sync.Mutex
+	// holds: d1 is connected here (Notify delivers ticket updates).
+	holds     bool
+	runs      []string // DispatchRun
 	pending   []string // SendPendingRuns
+	updates   []string // Notify: the ticket of each update
+	catchUps  int      // SendCatchUp
 	resendAll int
 	policies  []string
 }
 
-func (g *fakeGateway) DispatchRun(context.Context, store.Run) (bool, error) { return false, nil }
-func (g *fakeGateway) Notify(context.Context, string, wire.Body) error      { return gateway.ErrOffline }
+func (g *fakeGateway) DispatchRun(_ context.Context, r store.Run) (bool, error) {
+	g.mu.Lock()
+	g.runs = append(g.runs, r.ID)
+	g.mu.Unlock()
+	return false, nil
+}
+func (g *fakeGateway) Notify(_ context.Context, _ string, b wire.Body) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if u, ok := b.(wire.TicketUpdate); ok && g.holds {
+		g.updates = append(g.updates, u.TicketID)
+		return nil
+	}
+	return gateway.ErrOffline
+}
 func (g *fakeGateway) RequestChecks(context.Context, string, []string) (string, error) {
 	return "", gateway.ErrOffline
 }
@@ -53,7 +73,12 @@ func (g *fakeGateway) SendPendingRuns(_ context.Context, id string) bool {
 	g.mu.Unlock()
 	return true
 }
-func (g *fakeGateway) SendCatchUp(context.Context, string) bool { return false }
+func (g *fakeGateway) SendCatchUp(context.Context, string) bool {
+	g.mu.Lock()
+	g.catchUps++
+	g.mu.Unlock()
+	return false
+}
 func (g *fakeGateway) ResendAll(context.Context) {
 	g.mu.Lock()
 	g.resendAll++
@@ -66,6 +91,12 @@ func (g *fakeGateway) counts() (pending, resends, policies int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.pending), g.resendAll, len(g.policies)
+}
+
+func (g *fakeGateway) dispatched() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.runs)
 }
 
 type fakeConsole struct{}
@@ -125,14 +156,15 @@ func replicaHarness(t *testing.T) (*store.Store, context.Context, func(id string
 
 // TestRoutingAndListenerReconnect runs two replicas on a real PostgreSQL
 // database: a run asked through one reaches the replica holding the
-// device over NOTIFY; a payload that is not a replica message is ignored;
+// device over NOTIFY, in the notification, and one too large for it as a
+// request to send the device its queue from the store; a payload that is not a replica message is ignored;
 // when the holder's listening connection is killed, it reconnects, resends
 // its devices what the store holds for them (what was announced meanwhile
 // is not lost) and hears the next announcement again.
 func TestRoutingAndListenerReconnect(t *testing.T) {
 	st, ctx, start := replicaHarness(t)
 	now := time.Now()
-	gwB := &fakeGateway{}
+	gwB := &fakeGateway{holds: true}
 	a := start("aaaaaaaaaaaaaaaa", &fakeGateway{}, fakeConsole{})
 	b := start("bbbbbbbbbbbbbbbb", gwB, fakeConsole{})
 	st.SetReplica(b.ID())
@@ -140,10 +172,33 @@ func TestRoutingAndListenerReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if sent, err := a.DispatchRun(ctx, store.Run{ID: "r1", DeviceID: "d1"}); sent || err != nil {
+	if sent, err := a.DispatchRun(ctx, store.Run{ID: "r1", DeviceID: "d1", Fix: "flush-dns"}); sent || err != nil {
 		t.Fatalf("DispatchRun through a: %v %v; want not sent from a, no error", sent, err)
 	}
+	waitFor(t, "b sending d1 the run", func() bool { return slices.Equal(gwB.dispatched(), []string{"r1"}) })
+	big := store.Run{ID: "r-big", DeviceID: "d1", Fix: "flush-dns", Params: map[string]string{"note": strings.Repeat("x", MaxPayload)}}
+	if _, err := a.DispatchRun(ctx, big); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "b sending d1 its queued runs", func() bool { n, _, _ := gwB.counts(); return n == 1 })
+	if got := gwB.dispatched(); len(got) != 1 {
+		t.Fatalf("b dispatched %v; the run too large for a notification should come from the store", got)
+	}
+
+	if err := a.NotifyDevice(ctx, "d1", wire.TicketUpdate{TicketID: "t1", Number: 1, State: "open", Tier: 1}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b sending d1 the ticket update", func() bool {
+		gwB.mu.Lock()
+		defer gwB.mu.Unlock()
+		return len(gwB.updates) == 1
+	})
+	gwB.mu.Lock()
+	catchUps := gwB.catchUps
+	gwB.mu.Unlock()
+	if catchUps != 0 {
+		t.Fatalf("b sent d1 %d catch-ups for an update that fits in a notification", catchUps)
+	}
 
 	if err := st.Notify(ctx, Channel(b.ID()), `{"kind":"launch","from":"x"}`); err != nil {
 		t.Fatal(err)
@@ -164,5 +219,5 @@ func TestRoutingAndListenerReconnect(t *testing.T) {
 	if _, err := a.DispatchRun(ctx, store.Run{ID: "r2", DeviceID: "d1"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b hearing the next run after reconnecting", func() bool { n, _, _ := gwB.counts(); return n == 2 })
+	waitFor(t, "b hearing the next run after reconnecting", func() bool { return slices.Contains(gwB.dispatched(), "r2") })
 }

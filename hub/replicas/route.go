@@ -18,16 +18,21 @@ import (
 // API, the tickets and the console: each serves a device connected here
 // at once, and otherwise tells the replica holding it.
 
-// DispatchRun sends a stored run to its device here, or asks the replica
-// holding the device to send it its queue. It reports whether the run went
-// out from here.
+// DispatchRun sends a stored run to its device here, or hands it to the
+// replica holding the device to send (a run too large for a notification:
+// asks that replica to send the device its queue). It reports whether the
+// run went out from here.
 func (r *Replicas) DispatchRun(ctx context.Context, run store.Run) (bool, error) {
 	sent, err := r.cfg.Gateway.DispatchRun(ctx, run)
 	if sent || err != nil {
 		return sent, err
 	}
 	if rep := r.holder(ctx, run.DeviceID); rep != "" {
-		r.send(ctx, Channel(rep), Message{Kind: KindRuns, Device: run.DeviceID})
+		m := Message{Kind: KindRuns, Device: run.DeviceID, Queued: &run}
+		if !r.fits(m) {
+			m.Queued = nil // the holder reads it from the store
+		}
+		r.send(ctx, Channel(rep), m)
 	}
 	return false, nil
 }
@@ -49,7 +54,7 @@ func (r *Replicas) NotifyDevice(ctx context.Context, id string, body wire.Body) 
 			m = Message{Kind: KindTicketUpdate, Device: id, Update: raw}
 		}
 	}
-	if _, eerr := m.Encode(); eerr != nil {
+	if !r.fits(m) {
 		m = Message{Kind: KindCatchUp, Device: id} // too large: the holder reads it from the store
 	}
 	r.send(ctx, Channel(rep), m)
@@ -158,7 +163,8 @@ func (r *Replicas) IsConnected(id string) bool {
 // stored: their API callers waiting for it answer, their console pages
 // update. It fits the gateway's OnRunFinished.
 func (r *Replicas) RunFinished(run store.Run) {
-	r.send(context.Background(), Broadcast, Message{Kind: KindRun, Run: run.ID})
+	r.send(context.Background(), Broadcast, Message{Kind: KindRun, Run: run.ID, Device: run.DeviceID,
+		Ticket: run.Ticket, State: run.State, Outcome: run.Outcome})
 }
 
 // RunProgress tells the other replicas' console pages of a progress step
@@ -174,7 +180,7 @@ func (r *Replicas) TicketChanged(c tickets.Change) {
 	for _, e := range c.Events {
 		m.Events = append(m.Events, e.ID)
 	}
-	if _, err := m.Encode(); err != nil {
+	if !r.fits(m) {
 		m.Events = nil // many events: the pages reload the ticket anyway
 	}
 	r.send(context.Background(), Broadcast, m)
@@ -200,7 +206,15 @@ func (r *Replicas) handle(ctx context.Context, m Message) {
 	gw := r.cfg.Gateway
 	switch m.Kind {
 	case KindRuns:
-		gw.SendPendingRuns(ctx, m.Device)
+		if m.Queued == nil {
+			gw.SendPendingRuns(ctx, m.Device)
+			return
+		}
+		// Not connected here any more: the run waits in the store for
+		// the device's next connection.
+		if _, err := gw.DispatchRun(ctx, *m.Queued); err != nil {
+			r.log.Info("fix run from another replica not delivered; it goes at the device's next connection", "run", m.Queued.ID, "err", err)
+		}
 	case KindCatchUp:
 		gw.SendCatchUp(ctx, m.Device)
 	case KindTicketUpdate:
@@ -248,6 +262,10 @@ func (r *Replicas) handle(ctx context.Context, m Message) {
 	case KindRun, KindRunProgress:
 		if m.Kind == KindRun {
 			gw.RunStoredElsewhere(m.Run)
+			if m.Device != "" {
+				r.cfg.Console.PublishRun(store.Run{ID: m.Run, DeviceID: m.Device, Ticket: m.Ticket, State: m.State, Outcome: m.Outcome})
+				return
+			}
 		}
 		run, err := r.cfg.Store.GetRun(ctx, m.Run)
 		if err != nil {
