@@ -155,7 +155,7 @@ func (c *agentConn) ping() {
 		c.pinger.Reset(c.g.cfg.PingInterval)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), c.g.cfg.PingTimeout)
 	err := c.ws.Ping(ctx)
 	cancel()
 	if errors.Is(err, context.DeadlineExceeded) && c.ingestWaits.Load() != waits {

@@ -54,8 +54,10 @@ type Config struct {
 	MaxHandshakes int
 	// HandshakeTimeout bounds the challenge/hello exchange.
 	HandshakeTimeout time.Duration
-	// PingInterval is how often the hub pings each agent.
+	// PingInterval is how often the hub pings each agent; PingTimeout how
+	// long it waits for the pong (default 20 s).
 	PingInterval time.Duration
+	PingTimeout  time.Duration
 	// RevocationPoll is how often the store is checked for devices revoked
 	// by another process (the CLI or another replica).
 	RevocationPoll time.Duration
@@ -102,6 +104,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	}
 	if c.PingInterval <= 0 {
 		c.PingInterval = 45 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 20 * time.Second
 	}
 	if c.RevocationPoll <= 0 {
 		c.RevocationPoll = 300 * time.Millisecond
