@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -58,12 +59,20 @@ type fakeHub struct {
 }
 
 func newFakeHub(t *testing.T, pub ed25519.PublicKey) *fakeHub {
+	return newFakeHubOn(t, pub, nil)
+}
+
+// newFakeHubOn is newFakeHub with its listener wrapped by wrap, if set.
+func newFakeHubOn(t *testing.T, pub ed25519.PublicKey, wrap func(net.Listener) net.Listener) *fakeHub {
 	pki, err := identitytest.New()
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := &fakeHub{t: t, pki: pki, pub: pub, changed: make(chan struct{}, 1)}
 	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(h.serve))
+	if wrap != nil {
+		h.srv.Listener = wrap(h.srv.Listener)
+	}
 	h.srv.TLS = pki.ServerTLS()
 	h.srv.StartTLS()
 	t.Cleanup(h.srv.Close)
@@ -670,4 +679,33 @@ func TestSilentHubDroppedByPing(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitState(t, a.link, func(s State) bool { return s.Connected && s.AckedSeq == 1 })
+}
+
+// slowAccept hands the hub each connection delay after the kernel
+// completed its TCP connect: the agent waits that long for TLS.
+type slowAccept struct {
+	net.Listener
+	delay time.Duration
+}
+
+func (l slowAccept) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		time.Sleep(l.delay)
+	}
+	return c, err
+}
+
+// TestConnectTimeoutBoundsOnlyTheConnect: a hub that completes the TCP
+// connect at once but starts TLS three connect timeouts later (its
+// accept waits for an admission slot) is still reached: the connect
+// timeout does not cut the TLS handshake and hello short.
+func TestConnectTimeoutBoundsOnlyTheConnect(t *testing.T) {
+	pub, priv := newKey(t)
+	h := newFakeHubOn(t, pub, func(l net.Listener) net.Listener { return slowAccept{l, 900 * time.Millisecond} })
+	a := startAgent(t, h, priv, spool.NewMem(0, nil), func(c *Config) { c.ConnectTimeout, c.HandshakeTimeout = 300*time.Millisecond, time.Minute })
+	waitState(t, a.link, func(s State) bool { return s.Connected })
+	if s := a.link.State(); s.Connects != 1 || s.LastError != "" {
+		t.Fatalf("connected after %d connects, last error %q; want the first, with no error", s.Connects, s.LastError)
+	}
 }
