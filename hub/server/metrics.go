@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/ticketevent"
@@ -16,6 +18,14 @@ import (
 	"github.com/tierline/tierline/shared/diag"
 	"github.com/tierline/tierline/shared/wire"
 )
+
+// metricsHandler serves reg's metrics. A collector that cannot read the
+// store in time is left out of the answer, not the whole answer with it;
+// promhttp_metric_handler_errors_total counts those (a log line per
+// family flooded the log in storms).
+func metricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, Registry: reg})
+}
 
 // fleetCollector reports fleet and queue gauges from the store at scrape
 // time.

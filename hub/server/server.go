@@ -20,7 +20,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tierline/tierline/hub/admission"
 	"github.com/tierline/tierline/hub/api"
@@ -444,10 +443,7 @@ func Run(ctx context.Context, cfg Config) error {
 		ready.dataDir = cfg.DataDir
 	}
 	health := http.NewServeMux()
-	// A collector that cannot read the store in time is left out of the
-	// answer, not the whole answer with it; promhttp_metric_handler_errors_total
-	// counts those (a log line per family flooded the log in storms).
-	health.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError, Registry: reg}))
+	health.Handle("GET /metrics", metricsHandler(reg))
 	health.Handle("GET /healthz", liveness(st, gw))
 	health.Handle("GET /readyz", ready)
 	for _, p := range []string{"GET /metrics", "GET /healthz", "GET /readyz"} {
