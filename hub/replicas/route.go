@@ -210,8 +210,8 @@ func (r *Replicas) handle(ctx context.Context, m Message) {
 			gw.SendPendingRuns(ctx, m.Device)
 			return
 		}
-		// Not connected here any more: the run waits in the store for
-		// the device's next connection.
+		// Sent if the device is still here; if it has moved on, the run
+		// waits in the store for its next connection.
 		if _, err := gw.DispatchRun(ctx, *m.Queued); err != nil {
 			r.log.Info("fix run from another replica not delivered; it goes at the device's next connection", "run", m.Queued.ID, "err", err)
 		}
