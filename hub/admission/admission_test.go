@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/tierline/tierline/agent/identity/identitytest"
+	"github.com/tierline/tierline/shared/testwait"
 )
 
 func dial(t *testing.T, addr string) net.Conn {
@@ -24,17 +25,6 @@ func dial(t *testing.T, addr string) net.Conn {
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
-}
-
-func wait(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // Over the budget, a connection waits in the kernel, its TLS handshake not
@@ -94,14 +84,14 @@ func TestAdmissionBeforeTLS(t *testing.T) {
 	// its TLS handshake not started, until the slot comes back.
 	second := make(chan error, 1)
 	go get("/", second)
-	wait(t, "the second connection to wait in the kernel", func() bool { return waiting() == 1 })
+	testwait.Until(t, "the second connection to wait in the kernel", func() bool { return waiting() == 1 })
 	if got := admitted(); got != 1 {
 		t.Fatalf("admitted %v while the slot is held, want 1", got)
 	}
 	// The queue holds one more (Linux counts a backlog of n as n+1);
 	// past it the kernel drops the SYN and the dial does not complete.
 	queued := dial(t, addr)
-	wait(t, "the accept queue to fill", func() bool { return waiting() == 2 })
+	testwait.Until(t, "the accept queue to fill", func() bool { return waiting() == 2 })
 	if c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond); err == nil {
 		c.Close()
 		t.Fatal("a connection past the accept queue was established; want its SYN dropped by the kernel")
@@ -118,7 +108,7 @@ func TestAdmissionBeforeTLS(t *testing.T) {
 	}
 	// A request on any other path gives its slot back as it starts, so
 	// these run one after the other through the one slot.
-	wait(t, "the queue to empty", func() bool { return waiting() == 0 })
+	testwait.Until(t, "the queue to empty", func() bool { return waiting() == 0 })
 	before := admitted()
 	for i := range 3 {
 		res, err := client().Get(url + "/")
@@ -132,7 +122,7 @@ func TestAdmissionBeforeTLS(t *testing.T) {
 	}
 	// A connection that never speaks holds its slot only until it closes.
 	silent := dial(t, addr)
-	wait(t, "the silent connection admitted", func() bool { return admitted() == before+4 })
+	testwait.Until(t, "the silent connection admitted", func() bool { return admitted() == before+4 })
 	silent.Close()
 	res, err := client().Get(url + "/")
 	if err != nil {

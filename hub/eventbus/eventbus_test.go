@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/hub/eventbus"
+	"github.com/tierline/tierline/shared/testwait"
 )
 
 // collector records what a subscriber handled.
@@ -26,17 +27,6 @@ func (c *collector) values() []int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.got)
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // Each subscriber gets every value in publish order.
@@ -83,7 +73,7 @@ func TestSlowSubscriberIsolated(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Publish blocked behind a stuck subscriber")
 	}
-	waitFor(t, "the fast subscriber", func() bool { return len(fast.values()) == 50 })
+	testwait.Until(t, "the fast subscriber", func() bool { return len(fast.values()) == 50 })
 	// The slow one holds one value in Handle and 4 in its queue; the
 	// rest (at least 45) were dropped.
 	if n := slow.Dropped(); n < 45 || n > 46 {
@@ -149,7 +139,7 @@ func TestCloseStopsAtDeadline(t *testing.T) {
 	b.Subscribe(eventbus.Subscriber[int]{Name: "stuck", Handle: func(int) { <-stuck }})
 	b.Subscribe(eventbus.Subscriber[int]{Name: "c", Handle: c.add})
 	b.Publish(1)
-	waitFor(t, "the value", func() bool { return len(c.values()) == 1 })
+	testwait.Until(t, "the value", func() bool { return len(c.values()) == 1 })
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	if err := b.Close(ctx); err != context.DeadlineExceeded {

@@ -13,6 +13,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/shared/testwait"
 )
 
 // pingPair is a hub-side agentConn over a real WebSocket whose reader
@@ -81,7 +82,7 @@ func TestPingSparesAReaderHeldByTheHub(t *testing.T) {
 	// The reader waits for room in the queue all through the ping.
 	held := make(chan struct{})
 	go func() { g.enqueue(ctx, pending{conn: c}); close(held) }()
-	waitUntil(t, "the reader waiting on the ingest queue", c.ingestWaiting.Load)
+	testwait.Until(t, "the reader waiting on the ingest queue", c.ingestWaiting.Load)
 	c.ping()
 	if isClosed(c) {
 		t.Fatal("a ping while the reader waited on the hub's queue closed the connection")
@@ -142,16 +143,5 @@ func TestPingSparesAReaderHeldByTheHub(t *testing.T) {
 	}
 	if err := <-closed; websocket.CloseStatus(err) != websocket.StatusGoingAway || !strings.Contains(err.Error(), "ping timeout") {
 		t.Fatalf("agent side read %v; want going away, ping timeout", err)
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/testwait"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -71,7 +72,7 @@ func TestRunProgressReachesOtherReplicas(t *testing.T) {
 		t.Fatalf("store the step: %v %v", ok, err)
 	}
 	a.RunProgress("p1")
-	waitFor(t, "b's pages hearing the step", func() bool { _, n := conB.last(); return n == 1 })
+	testwait.Until(t, "b's pages hearing the step", func() bool { _, n := conB.last(); return n == 1 })
 	r, _ := conB.last()
 	if r.ID != "p1" || r.State != store.RunSent || r.ProgressLine() != "Installing… 40% Unpacking hello (amd64)" {
 		t.Fatalf("b published %s %s %q; want p1 sent with the step", r.ID, r.State, r.ProgressLine())
@@ -92,7 +93,7 @@ func TestFinishedRunsAndTicketsReachOtherReplicas(t *testing.T) {
 	start("bbbbbbbbbbbbbbbb", &fakeGateway{}, conB)
 
 	a.RunFinished(store.Run{ID: "not-stored", DeviceID: "d1", Ticket: "t9", State: store.RunDone, Outcome: "succeeded"})
-	waitFor(t, "b's pages hearing the result", func() bool { _, n := conB.last(); return n == 1 })
+	testwait.Until(t, "b's pages hearing the result", func() bool { _, n := conB.last(); return n == 1 })
 	if r, _ := conB.last(); r.ID != "not-stored" || r.DeviceID != "d1" || r.Ticket != "t9" || r.State != store.RunDone || r.Outcome != "succeeded" {
 		t.Fatalf("b published %+v; want the finished run of d1", r)
 	}
@@ -109,7 +110,7 @@ func TestFinishedRunsAndTicketsReachOtherReplicas(t *testing.T) {
 		t.Fatalf("ticket events: %v %v", evs, err)
 	}
 	a.TicketChanged(tickets.Change{Ticket: tk, Events: evs})
-	waitFor(t, "b's pages hearing the ticket", func() bool { return len(conB.ticketChanges()) == 1 })
+	testwait.Until(t, "b's pages hearing the ticket", func() bool { return len(conB.ticketChanges()) == 1 })
 	if c := conB.ticketChanges()[0]; c.Ticket.ID != "t1" || len(c.Events) != 1 || c.Events[0].Kind() != evs[0].Kind() {
 		t.Fatalf("b published ticket %s with %d events; want t1 with its filed event", c.Ticket.ID, len(c.Events))
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/tierline/tierline/hub/store/storetest"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/testwait"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -106,17 +107,6 @@ func (fakeConsole) PublishRun(store.Run)                                    {}
 func (fakeConsole) PublishNotification(store.User, store.Notification, int) {}
 func (fakeConsole) PublishUnread(string, int)                               {}
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // replicaHarness opens a fresh PostgreSQL database (skipping without
 // one) with device d1 enrolled; start runs a replica on it, listening,
 // until the test ends.
@@ -148,7 +138,7 @@ func replicaHarness(t *testing.T) (*store.Store, context.Context, func(id string
 		}
 		wg.Add(1)
 		go func() { defer wg.Done(); r.Run(ctx) }()
-		waitFor(t, id+" listening", r.Listening)
+		testwait.Until(t, id+" listening", r.Listening)
 		return r
 	}
 	return st, ctx, start
@@ -175,12 +165,12 @@ func TestRoutingAndListenerReconnect(t *testing.T) {
 	if sent, err := a.DispatchRun(ctx, store.Run{ID: "r1", DeviceID: "d1", Fix: "flush-dns"}); sent || err != nil {
 		t.Fatalf("DispatchRun through a: %v %v; want not sent from a, no error", sent, err)
 	}
-	waitFor(t, "b sending d1 the run", func() bool { return slices.Equal(gwB.dispatched(), []string{"r1"}) })
+	testwait.Until(t, "b sending d1 the run", func() bool { return slices.Equal(gwB.dispatched(), []string{"r1"}) })
 	big := store.Run{ID: "r-big", DeviceID: "d1", Fix: "flush-dns", Params: map[string]string{"note": strings.Repeat("x", MaxPayload)}}
 	if _, err := a.DispatchRun(ctx, big); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b sending d1 its queued runs", func() bool { n, _, _ := gwB.counts(); return n == 1 })
+	testwait.Until(t, "b sending d1 its queued runs", func() bool { n, _, _ := gwB.counts(); return n == 1 })
 	if got := gwB.dispatched(); len(got) != 1 {
 		t.Fatalf("b dispatched %v; the run too large for a notification should come from the store", got)
 	}
@@ -188,7 +178,7 @@ func TestRoutingAndListenerReconnect(t *testing.T) {
 	if err := a.NotifyDevice(ctx, "d1", wire.TicketUpdate{TicketID: "t1", Number: 1, State: "open", Tier: 1}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b sending d1 the ticket update", func() bool {
+	testwait.Until(t, "b sending d1 the ticket update", func() bool {
 		gwB.mu.Lock()
 		defer gwB.mu.Unlock()
 		return len(gwB.updates) == 1
@@ -204,7 +194,7 @@ func TestRoutingAndListenerReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.PolicyChanged(ctx, "kiosks")
-	waitFor(t, "b hearing a's policy after the payload it ignored", func() bool { _, _, p := gwB.counts(); return p == 1 })
+	testwait.Until(t, "b hearing a's policy after the payload it ignored", func() bool { _, _, p := gwB.counts(); return p == 1 })
 	if _, resends, _ := gwB.counts(); resends != 0 {
 		t.Fatalf("b resent %d times without losing its listening connection", resends)
 	}
@@ -214,10 +204,10 @@ func TestRoutingAndListenerReconnect(t *testing.T) {
 		ListenerName(b.ID())).Scan(&killed); err != nil || killed != 1 {
 		t.Fatalf("terminate b's listening connection: %d terminated, %v", killed, err)
 	}
-	waitFor(t, "b resending its devices after listening again", func() bool { _, r, _ := gwB.counts(); return r == 1 })
-	waitFor(t, "b listening again", b.Listening)
+	testwait.Until(t, "b resending its devices after listening again", func() bool { _, r, _ := gwB.counts(); return r == 1 })
+	testwait.Until(t, "b listening again", b.Listening)
 	if _, err := a.DispatchRun(ctx, store.Run{ID: "r2", DeviceID: "d1"}); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b hearing the next run after reconnecting", func() bool { return slices.Contains(gwB.dispatched(), "r2") })
+	testwait.Until(t, "b hearing the next run after reconnecting", func() bool { return slices.Contains(gwB.dispatched(), "r2") })
 }
