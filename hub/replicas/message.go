@@ -14,6 +14,9 @@ import (
 // (PostgreSQL's own limit is 8000 bytes).
 const MaxPayload = 7900
 
+// ErrTooLarge: a message does not fit in a notification.
+var ErrTooLarge = errors.New("too large for a notification")
+
 // Kinds of Message.
 const (
 	// KindRuns (to the replica holding Device): send it Queued, a fix run
@@ -143,7 +146,7 @@ func (m Message) Encode() (string, error) {
 		return "", err
 	}
 	if len(b) > MaxPayload {
-		return "", fmt.Errorf("%s message of %d bytes is over the %d a notification carries", m.Kind, len(b), MaxPayload)
+		return "", fmt.Errorf("%s message of %d bytes is over the %d a notification carries: %w", m.Kind, len(b), MaxPayload, ErrTooLarge)
 	}
 	return string(b), nil
 }

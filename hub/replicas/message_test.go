@@ -1,6 +1,7 @@
 package replicas
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -48,8 +49,8 @@ func TestDecodeRefuses(t *testing.T) {
 			t.Errorf("Decode(%.60s): %v; want an error saying %q", c.payload, err, c.want)
 		}
 	}
-	if _, err := (Message{Kind: KindTicket, From: "r", Ticket: strings.Repeat("x", MaxPayload)}).Encode(); err == nil {
-		t.Error("a message over the notification size encoded")
+	if _, err := (Message{Kind: KindTicket, From: "r", Ticket: strings.Repeat("x", MaxPayload)}).Encode(); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("a message over the notification size encoded: %v", err)
 	}
 }
 
@@ -57,6 +58,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(`{"kind":"runs","from":"r1","device":"d1"}`)
 	f.Add(`{"kind":"ticket","from":"r1","ticket":"t","events":[1,2]}`)
 	f.Add(`{"kind":"ticket_update","from":"r1","device":"d","update":{"ticket_id":"t"}}`)
+	f.Add(`{"kind":"runs","from":"r1","device":"d1","queued":{"id":"x","device_id":"d1","fix":"flush-dns"}}`)
+	f.Add(`{"kind":"run","from":"r1","run":"x","device":"d1","state":"done","outcome":"succeeded"}`)
 	f.Add(`{}`)
 	f.Fuzz(func(t *testing.T, payload string) {
 		m, err := Decode(payload)
@@ -64,6 +67,9 @@ func FuzzDecode(f *testing.F) {
 			return
 		}
 		p, err := m.Encode()
+		if errors.Is(err, ErrTooLarge) {
+			return // a run's zero fields or escaping grew it; a received message is not sent again
+		}
 		if err != nil {
 			t.Fatalf("decoded %q but cannot encode it again: %v", payload, err)
 		}
