@@ -33,7 +33,7 @@ run: build ## start a hub on the embedded store with a local agent enrolled to i
 	./scripts/run.sh $(RUN_DIR)
 
 test: lint cross ## the whole test suite (what CI runs): lint, cross-compiles, go test -race
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 40m ./...
 
 # The real-machine tests are part of ./... above; they skip, saying why,
 # unless run as root with systemd-nspawn and debootstrap (docs/testmachine.md).
