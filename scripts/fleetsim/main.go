@@ -270,6 +270,9 @@ func (s *sim) dialer(i int) func(ctx context.Context, network, addr string) (net
 	step := uint32(1)
 	if n > 2 {
 		step += uint32(i/int(n)) % (n - 1)
+		for gcd(step, n) != 1 {
+			step++ // a step sharing a factor with n would skip addresses for ever
+		}
 	}
 	return func(ctx context.Context, network, _ string) (net.Conn, error) {
 		k := next.Load()
@@ -869,4 +872,11 @@ func servePprof(addr string) error {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	go http.Serve(ln, mux) //nolint:errcheck // lives as long as the simulator
 	return nil
+}
+
+func gcd(a, b uint32) uint32 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }

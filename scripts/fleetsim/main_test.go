@@ -20,6 +20,7 @@ import (
 
 	"github.com/tierline/tierline/agent/identity"
 	"github.com/tierline/tierline/agent/identity/identitytest"
+	"github.com/tierline/tierline/shared/testwait"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -226,20 +227,56 @@ func TestDialerSpreadsAgentsOfADeadReplica(t *testing.T) {
 		}
 		c.Close()
 	}
-	waitFor := time.Now().Add(10 * time.Second)
-	for {
+	counts := func() (int, int) {
 		mu.Lock()
-		n0, n1 := got[addrs[0]], got[addrs[1]]
-		mu.Unlock()
-		if n0+n1 == 20 {
-			if n0 != 10 || n1 != 10 {
-				t.Fatalf("the dead replica's 20 agents went %d and %d to the live two; want them split", n0, n1)
+		defer mu.Unlock()
+		return got[addrs[0]], got[addrs[1]]
+	}
+	testwait.Until(t, "the live replicas accepting the dead one's 20 agents", func() bool { n0, n1 := counts(); return n0+n1 == 20 })
+	if n0, n1 := counts(); n0 != 10 || n1 != 10 {
+		t.Fatalf("the dead replica's 20 agents went %d and %d to the live two; want them split", n0, n1)
+	}
+}
+
+// TestDialerReachesEveryAddress: with four replicas and the two at even
+// places dead, every agent reaches a live one within four dials (a step
+// of two from an even place would only ever try the dead ones).
+func TestDialerReachesEveryAddress(t *testing.T) {
+	var addrs []string
+	for i := range 4 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs = append(addrs, ln.Addr().String())
+		if i%2 == 0 {
+			ln.Close() // refuses from now on
+			continue
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				c.Close()
 			}
-			return
+		}()
+	}
+	s := &sim{ips: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, hubAddrs: addrs}
+	for i := range 40 {
+		dial := s.dialer(i)
+		reached := false
+		for range 4 {
+			if c, err := dial(context.Background(), "tcp", ""); err == nil {
+				c.Close()
+				reached = true
+				break
+			}
 		}
-		if time.Now().After(waitFor) {
-			t.Fatalf("accepted %d + %d of 20", n0, n1)
+		if !reached {
+			t.Fatalf("agent %d reached no live replica in four dials", i)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
