@@ -93,6 +93,7 @@ type Store interface {
 	ClaimDevices(ctx context.Context, ids []string) error
 	DeviceReplica(ctx context.Context, id string) (string, error)
 	Notify(ctx context.Context, channel, payload string) error
+	NotifyHolder(ctx context.Context, n store.HolderNote) (string, error)
 	GetRun(ctx context.Context, id string) (store.Run, error)
 	GetTicket(ctx context.Context, id string) (store.Ticket, error)
 	TicketEvents(ctx context.Context, id string) ([]store.TicketEvent, error)
@@ -359,18 +360,24 @@ func (r *Replicas) fits(m Message) bool {
 	return err == nil
 }
 
-// holder is the replica holding the device's connection, "" when it is
-// offline or held here.
-func (r *Replicas) holder(ctx context.Context, id string) string {
-	rep, err := r.cfg.Store.DeviceReplica(ctx, id)
+// sendToHolder sends m to the replica holding the device's connection,
+// found and told in one statement. It returns that replica, or "" when
+// the device is offline or held here, or the notification failed (the
+// store keeps the record either way).
+func (r *Replicas) sendToHolder(ctx context.Context, device string, m Message) string {
+	m.From = r.cfg.ID
+	payload, err := m.Encode()
+	var rep string
+	if err == nil {
+		rep, err = r.cfg.Store.NotifyHolder(ctx, store.HolderNote{Device: device, ChannelPrefix: Channel(""), Payload: payload, From: r.cfg.ID})
+	}
 	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			r.log.Warn("look up the replica holding a device", "device", id, "err", err)
-		}
+		r.failed.Add(1)
+		r.log.Warn("notification to the replica holding a device not sent; the store keeps the record", "kind", m.Kind, "device", device, "err", err)
 		return ""
 	}
-	if rep == r.cfg.ID {
-		return ""
+	if rep != "" {
+		r.sent.Add(1)
 	}
 	return rep
 }

@@ -27,13 +27,11 @@ func (r *Replicas) DispatchRun(ctx context.Context, run store.Run) (bool, error)
 	if sent || err != nil {
 		return sent, err
 	}
-	if rep := r.holder(ctx, run.DeviceID); rep != "" {
-		m := Message{Kind: KindRuns, Device: run.DeviceID, Queued: &run}
-		if !r.fits(m) {
-			m.Queued = nil // the holder reads it from the store
-		}
-		r.send(ctx, Channel(rep), m)
+	m := Message{Kind: KindRuns, Device: run.DeviceID, Queued: &run}
+	if !r.fits(m) {
+		m.Queued = nil // the holder reads it from the store
 	}
+	r.sendToHolder(ctx, run.DeviceID, m)
 	return false, nil
 }
 
@@ -42,10 +40,6 @@ func (r *Replicas) DispatchRun(ctx context.Context, run store.Run) (bool, error)
 func (r *Replicas) NotifyDevice(ctx context.Context, id string, body wire.Body) error {
 	err := r.cfg.Gateway.Notify(ctx, id, body)
 	if !errors.Is(err, gateway.ErrOffline) {
-		return err
-	}
-	rep := r.holder(ctx, id)
-	if rep == "" {
 		return err
 	}
 	m := Message{Kind: KindCatchUp, Device: id}
@@ -57,7 +51,9 @@ func (r *Replicas) NotifyDevice(ctx context.Context, id string, body wire.Body) 
 	if !r.fits(m) {
 		m = Message{Kind: KindCatchUp, Device: id} // too large: the holder reads it from the store
 	}
-	r.send(ctx, Channel(rep), m)
+	if r.sendToHolder(ctx, id, m) == "" {
+		return err
+	}
 	return nil
 }
 
@@ -68,15 +64,11 @@ func (r *Replicas) RequestChecks(ctx context.Context, id string, names []string)
 	if !errors.Is(err, gateway.ErrOffline) {
 		return rid, err
 	}
-	rep := r.holder(ctx, id)
-	if rep == "" {
-		return "", err
-	}
 	req := wire.CheckRequest{RequestID: wire.NewID(), Names: names}
 	if verr := req.Validate(); verr != nil {
 		return "", verr
 	}
-	if !r.send(ctx, Channel(rep), Message{Kind: KindChecks, Device: id, Request: req.RequestID, Names: names}) {
+	if r.sendToHolder(ctx, id, Message{Kind: KindChecks, Device: id, Request: req.RequestID, Names: names}) == "" {
 		return "", err
 	}
 	return req.RequestID, nil
@@ -90,10 +82,6 @@ func (r *Replicas) Diagnose(ctx context.Context, id string) ([]diag.CheckResult,
 	if !errors.Is(err, gateway.ErrOffline) {
 		return checks, err
 	}
-	rep := r.holder(ctx, id)
-	if rep == "" {
-		return nil, err
-	}
 	reqID := wire.NewID()
 	ch := make(chan string, 1)
 	r.diagMu.Lock()
@@ -104,7 +92,8 @@ func (r *Replicas) Diagnose(ctx context.Context, id string) ([]diag.CheckResult,
 		delete(r.diagnoses, reqID)
 		r.diagMu.Unlock()
 	}()
-	if !r.send(ctx, Channel(rep), Message{Kind: KindDiagnose, Device: id, Request: reqID}) {
+	rep := r.sendToHolder(ctx, id, Message{Kind: KindDiagnose, Device: id, Request: reqID})
+	if rep == "" {
 		return nil, err
 	}
 	select {
@@ -136,9 +125,7 @@ func (r *Replicas) GroupChanged(ctx context.Context, id, group string) {
 		r.cfg.Gateway.DeviceGroupChanged(ctx, id, group)
 		return
 	}
-	if rep := r.holder(ctx, id); rep != "" {
-		r.send(ctx, Channel(rep), Message{Kind: KindGroup, Device: id, Group: group})
-	}
+	r.sendToHolder(ctx, id, Message{Kind: KindGroup, Device: id, Group: group})
 }
 
 // Revoked cuts a revoked device's connection wherever it is. (Each

@@ -193,6 +193,37 @@ func (s *Store) Notify(ctx context.Context, channel, payload string) error {
 	return nil
 }
 
+// HolderNote is a notification for the replica holding a device.
+type HolderNote struct {
+	Device string
+	// ChannelPrefix followed by the holder's id names its channel.
+	ChannelPrefix string
+	Payload       string
+	// From is the sending replica: a device it holds gets nothing.
+	From string
+}
+
+// NotifyHolder sends n.Payload on the channel of the replica holding
+// n.Device's connection, looked up and sent in one statement (one round
+// trip where a look-up and a notification took two). It returns that
+// replica, or "" when the device is offline or held by n.From: then
+// nothing is sent.
+func (s *Store) NotifyHolder(ctx context.Context, n HolderNote) (string, error) {
+	if s.dialect != DialectPostgres {
+		return "", errors.New("notify: only PostgreSQL carries notifications between replicas")
+	}
+	var rep, sent string
+	err := s.w.QueryRowContext(ctx, `SELECT replica, pg_notify($1 || replica, $2)::text FROM devices
+		WHERE id = $3 AND online AND replica <> '' AND replica <> $4`, n.ChannelPrefix, n.Payload, n.Device, n.From).Scan(&rep, &sent)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("notify the replica holding device %s: %w", n.Device, err)
+	}
+	return rep, nil
+}
+
 // readIDs collects the single string column of rows.
 func readIDs(rows *sql.Rows, err error) ([]string, error) {
 	if err != nil {

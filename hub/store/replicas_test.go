@@ -2,9 +2,12 @@ package store_test
 
 import (
 	"context"
+	"os"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
@@ -132,4 +135,53 @@ func TestReplicaPresence(t *testing.T) {
 			t.Fatalf("replicas: %+v %v; want none", rs, err)
 		}
 	})
+}
+
+// TestNotifyHolder: the replica holding a device hears a notification on
+// its own channel, named by the one statement that found it; a device
+// offline or held by the sender gets none.
+func TestNotifyHolder(t *testing.T) {
+	server := os.Getenv(storetest.PostgresEnv)
+	if server == "" {
+		t.Skip(storetest.PostgresEnv + " is not set")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, dsn := storetest.OpenPostgresURL(t, server)
+	enroll(t, s, "d1", "one")
+	enroll(t, s, "d2", "two")
+	enroll(t, s, "d3", "three")
+	a, b := "aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"
+	connect(t, s, b, "d1", t0)
+	connect(t, s, a, "d2", t0)
+	listener, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer listener.Close(context.Background())
+	for _, ch := range []string{"tl_test_" + a, "tl_test_" + b} {
+		if _, err := listener.Exec(ctx, "LISTEN "+pgx.Identifier{ch}.Sanitize()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for _, c := range []struct{ device, want string }{
+		{"d2", ""}, // held here
+		{"d3", ""}, // offline
+		{"d9", ""}, // no such device
+		{"d1", b},
+	} {
+		got, err := s.NotifyHolder(ctx, store.HolderNote{Device: c.device, ChannelPrefix: "tl_test_", Payload: "payload " + c.device, From: a})
+		if err != nil || got != c.want {
+			t.Fatalf("NotifyHolder(%s) from %s = %q, %v; want %q", c.device, a, got, err, c.want)
+		}
+	}
+	// Only d1's notification was sent: it is the first to arrive.
+	n, err := listener.WaitForNotification(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Channel != "tl_test_"+b || n.Payload != "payload d1" {
+		t.Fatalf("notification on %q: %q; want payload d1 on tl_test_%s", n.Channel, n.Payload, b)
+	}
 }
