@@ -249,13 +249,22 @@ func (s *Store) createRuns(ctx context.Context, tx *sql.Tx, b *RunBatch, runs []
 				return fmt.Errorf("create batch %s: %w", b.ID, err)
 			}
 		}
-		ins, err := tx.PrepareContext(ctx, s.q(`INSERT INTO runs (id, device_id, fix, params, ticket, batch_id, requested_by,
+		insert := s.q(`INSERT INTO runs (id, device_id, fix, params, ticket, batch_id, requested_by,
 			requester_role, tier, consent_obtained, state, created_at, expires_at, sent_at)
-			SELECT ?, id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM devices WHERE id = ? AND revoked_at IS NULL`))
-		if err != nil {
-			return fmt.Errorf("create runs: %w", err)
+			SELECT ?, id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM devices WHERE id = ? AND revoked_at IS NULL`)
+		exec := func(args ...any) (sql.Result, error) { return tx.ExecContext(ctx, insert, args...) }
+		if s.dialect == DialectSQLite && len(runs) > 1 {
+			// SQLite parses a statement at each Exec: a batch parses it
+			// once. (PostgreSQL's driver keeps its statements prepared
+			// per connection already; preparing here would cost a round
+			// trip to prepare and another to let go.)
+			ins, err := tx.PrepareContext(ctx, insert)
+			if err != nil {
+				return fmt.Errorf("create runs: %w", err)
+			}
+			defer ins.Close()
+			exec = func(args ...any) (sql.Result, error) { return ins.ExecContext(ctx, args...) }
 		}
-		defer ins.Close()
 		for _, r := range runs {
 			if r.ID == "" || r.Fix == "" || r.CreatedAt.IsZero() || r.ExpiresAt.IsZero() {
 				return errors.New("create run: id, fix, created and expiry times are required")
@@ -275,7 +284,7 @@ func (s *Store) createRuns(ctx context.Context, tx *sql.Tx, b *RunBatch, runs []
 			if r.State == RunSent {
 				state, sent = RunSent, r.CreatedAt.UnixNano()
 			}
-			res, err := ins.ExecContext(ctx, r.ID, r.Fix, string(params), r.Ticket, r.BatchID, r.RequestedBy, string(r.RequesterRole),
+			res, err := exec(r.ID, r.Fix, string(params), r.Ticket, r.BatchID, r.RequestedBy, string(r.RequesterRole),
 				r.Tier, r.ConsentObtained, state, r.CreatedAt.UnixNano(), r.ExpiresAt.UnixNano(), sent, r.DeviceID)
 			if isUniqueViolation(err) {
 				return fmt.Errorf("create run %s: %w", r.ID, ErrExists)
