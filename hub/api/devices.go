@@ -15,6 +15,7 @@ import (
 type devicesStore interface {
 	ListDevices(ctx context.Context, opt store.ListDevicesOptions) ([]store.Device, error)
 	GetDevice(ctx context.Context, id string) (store.Device, error)
+	DeviceAuth(ctx context.Context, id string) (store.Device, error)
 	Telemetry(ctx context.Context, q store.TelemetryQuery) ([]store.TelemetryPoint, error)
 	CheckHistory(ctx context.Context, deviceID string, since time.Time, limit int) ([]store.CheckTransition, error)
 	RevokeDevice(ctx context.Context, id string, at time.Time) error
@@ -61,6 +62,28 @@ func (a *API) device(w http.ResponseWriter, r *http.Request) (store.Device, bool
 		return store.Device{}, false
 	}
 	d, err := a.devices.GetDevice(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no device "+id)
+		return d, false
+	}
+	if err != nil {
+		a.internal(w, "get device", err)
+		return d, false
+	}
+	return d, true
+}
+
+// deviceRow is device without the latest sample, inventory and health,
+// for a route that needs only the device's own row (one query, nothing
+// large to decode). The route's site rule (siteDevice) has checked the
+// device is in the caller's sites.
+func (a *API) deviceRow(w http.ResponseWriter, r *http.Request) (store.Device, bool) {
+	id := r.PathValue("id")
+	if err := wire.ValidateDeviceID(id); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return store.Device{}, false
+	}
+	d, err := a.devices.DeviceAuth(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no device "+id)
 		return d, false

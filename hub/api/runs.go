@@ -276,7 +276,11 @@ func (a *API) newRun(who Caller, d store.Device, p prepared, req RunRequest, bat
 }
 
 func (a *API) createRun(w http.ResponseWriter, r *http.Request, who Caller) {
-	d, ok := a.device(w, r)
+	d, ok := a.deviceRow(w, r)
+	if !ok {
+		return
+	}
+	wait, ok := runWait(w, r)
 	if !ok {
 		return
 	}
@@ -301,8 +305,17 @@ func (a *API) createRun(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	run := a.newRun(who, d, p, req, "")
-	if a.cfg.IsConnected != nil && a.cfg.DispatchRun != nil && a.cfg.IsConnected(d.ID) {
+	// The device row just read says whether it is connected (to this hub
+	// or another replica); asked again only when it says not.
+	if a.cfg.IsConnected != nil && a.cfg.DispatchRun != nil && (d.Online || a.cfg.IsConnected(d.ID)) {
 		run.State = store.RunSent
+	}
+	// Listening before the run goes out, so a quick result is not missed.
+	var done <-chan struct{}
+	if wait > 0 && a.cfg.WaitRun != nil {
+		var stop func()
+		done, stop = a.cfg.WaitRun(run.ID)
+		defer stop()
 	}
 	ev := a.auditEvent(r, who, "run.request", d.ID, "ok", map[string]any{"run": run.ID, "fix": run.Fix, "params": run.Params,
 		"ticket": run.Ticket, "consent_obtained": run.ConsentObtained})
@@ -325,8 +338,54 @@ func (a *API) createRun(w http.ResponseWriter, r *http.Request, who Caller) {
 	if delivered {
 		run.State = store.RunSent
 	}
+	status := http.StatusAccepted
+	if done != nil {
+		// The caller asked to wait for the result: the run as stored once
+		// it has one (or the wait is over), 200 when it is final.
+		if !waitRun(r.Context(), done, wait) {
+			return
+		}
+		stored, err := a.runs.GetRun(r.Context(), run.ID)
+		if err != nil {
+			a.internal(w, "get run", err)
+			return
+		}
+		run = stored
+		if runFinal(run.State) {
+			status = http.StatusOK
+		}
+	}
 	w.Header().Set("Location", "/api/v1/runs/"+run.ID)
-	writeJSON(w, http.StatusAccepted, map[string]any{"run": run, "delivered": delivered})
+	writeJSON(w, status, map[string]any{"run": run, "delivered": delivered})
+}
+
+// runWait reads the wait parameter: how long a request may wait for a
+// run's result (0 when absent). It writes the error response itself.
+func runWait(w http.ResponseWriter, r *http.Request) (time.Duration, bool) {
+	s := r.URL.Query().Get("wait")
+	if s == "" {
+		return 0, true
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 || d > maxRunWait {
+		writeError(w, http.StatusBadRequest, "bad_request", "wait must be a duration up to "+maxRunWait.String()+", e.g. 5s")
+		return 0, false
+	}
+	return d, true
+}
+
+// waitRun waits until done is closed or wait has passed; false when the
+// caller went away first.
+func waitRun(ctx context.Context, done <-chan struct{}, wait time.Duration) bool {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	case <-ctx.Done():
+		return false
+	}
+	return true
 }
 
 func (a *API) getRun(w http.ResponseWriter, r *http.Request, who Caller) {
@@ -334,14 +393,9 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request, who Caller) {
 	if !ok {
 		return
 	}
-	var wait time.Duration
-	if s := r.URL.Query().Get("wait"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 || d > maxRunWait {
-			writeError(w, http.StatusBadRequest, "bad_request", "wait must be a duration up to "+maxRunWait.String()+", e.g. 5s")
-			return
-		}
-		wait = d
+	wait, ok := runWait(w, r)
+	if !ok {
+		return
 	}
 	var stop func()
 	var done <-chan struct{}
@@ -351,10 +405,7 @@ func (a *API) getRun(w http.ResponseWriter, r *http.Request, who Caller) {
 	}
 	run, err := a.runs.GetRun(r.Context(), id)
 	if err == nil && !runFinal(run.State) && done != nil {
-		select {
-		case <-done:
-		case <-time.After(wait):
-		case <-r.Context().Done():
+		if !waitRun(r.Context(), done, wait) {
 			return
 		}
 		run, err = a.runs.GetRun(r.Context(), id)

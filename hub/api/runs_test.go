@@ -228,3 +228,47 @@ func TestRunResultAndWait(t *testing.T) {
 		t.Errorf("cancel a finished run: %d", rec.Code)
 	}
 }
+
+// TestCreateRunAndWait: a request with wait answers with the run and its
+// result once the agent's result is stored, 200; a wait that runs out
+// answers 202 with the run still pending; a bad wait is refused before
+// anything is stored.
+func TestCreateRunAndWait(t *testing.T) {
+	f := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	path := "/api/v1/devices/" + f.device + "/runs"
+	if rec := f.call(t, "POST", path+"?wait=1h", f.tokens[store.RoleTier1], runBody(catalog.FlushDNS)); rec.Code != http.StatusBadRequest {
+		t.Fatalf("wait=1h: %d %s", rec.Code, rec.Body.String())
+	}
+	if runs, _ := f.store.ListRuns(ctx, store.RunFilter{DeviceID: f.device}); len(runs) != 0 {
+		t.Fatalf("a refused request stored runs: %+v", runs)
+	}
+	// The agent's result arrives through ingest once the run is stored.
+	go func() {
+		var runs []store.Run
+		for len(runs) == 0 {
+			if ctx.Err() != nil {
+				return
+			}
+			runs, _ = f.store.ListRuns(ctx, store.RunFilter{DeviceID: f.device})
+		}
+		f.store.Ingest(ctx, []store.IngestItem{{DeviceID: f.device, Seq: 1, Kind: store.KindRunResult, Received: time.Now(),
+			RunResult: &wire.RunResult{RunID: runs[0].ID, Fix: catalog.FlushDNS, Outcome: wire.OutcomeFixed, Reason: "DNS resolves again"}}})
+		f.notify(runs[0].ID)
+	}()
+	rec := f.call(t, "POST", path+"?wait=10s", f.tokens[store.RoleTier1], runBody(catalog.FlushDNS))
+	var got struct {
+		Run store.Run `json:"run"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &got)
+	if rec.Code != http.StatusOK || got.Run.State != store.RunDone || got.Run.Result == nil || got.Run.Result.Reason != "DNS resolves again" {
+		t.Fatalf("waited for the result: %d %s", rec.Code, rec.Body.String())
+	}
+	// No result comes: the wait runs out and the run is still queued.
+	rec = f.call(t, "POST", path+"?wait=10ms", f.tokens[store.RoleTier1], runBody(catalog.FlushDNS))
+	json.Unmarshal(rec.Body.Bytes(), &got)
+	if rec.Code != http.StatusAccepted || got.Run.State != store.RunQueued || rec.Header().Get("Location") != "/api/v1/runs/"+got.Run.ID {
+		t.Fatalf("a wait that ran out: %d %s", rec.Code, rec.Body.String())
+	}
+}

@@ -338,17 +338,14 @@ func TestReplicasBehindHAProxy(t *testing.T) {
 	victimDone := make(chan struct{})
 	go func() { _ = victim.Wait(); close(victimDone) }()
 	t.Cleanup(func() { _ = victim.Process.Kill(); <-victimDone })
-	code, run := via.requestRun(via.token, a.id, fmt.Sprintf(`{"fix":"end-process","params":{"pid":%d},"consent_obtained":true}`, victim.Process.Pid))
-	if code != http.StatusAccepted {
-		t.Fatalf("run through replica %s: %d %+v", via.addr, code, run)
+	// The request waits for the result: the holder's result wakes it here.
+	var asked struct {
+		Run runView `json:"run"`
 	}
-	var got runView
-	eventually(t, "the run through another replica done", 60*time.Second, func() bool {
-		via.get("/api/v1/runs/"+run.ID+"?wait=5s", &got)
-		return got.State == "done"
-	})
-	if got.Outcome != "succeeded" {
-		t.Fatalf("run through another replica: %+v", got)
+	code := via.do("POST", "/api/v1/devices/"+a.id+"/runs?wait=30s", via.token,
+		strings.NewReader(fmt.Sprintf(`{"fix":"end-process","params":{"pid":%d},"consent_obtained":true}`, victim.Process.Pid)), &asked)
+	if got := asked.Run; code != http.StatusOK || got.State != "done" || got.Outcome != "succeeded" {
+		t.Fatalf("run through replica %s, waiting for its result: %d %+v", via.addr, code, got)
 	}
 	select {
 	case <-victimDone:
