@@ -151,8 +151,15 @@ kill -USR1 "${fleet_pids[@]}"
 declare -a c0 per
 s0=$(now)
 for i in $(seq 1 "$R"); do c0[$i]=$(cpu_ticks "${pids[$i]}"); done
+# Replica 1's metrics either side of the window (ingest commit and batch
+# histograms) and its CPU profile of the window's first 30 s.
+curl -s "http://127.0.0.1:${ports[$((HP + 1))]}/metrics" >"$work/metrics1-steady0.txt" 2>/dev/null || true
+curl -s -o "$work/cpu-steady.pb.gz" "http://$pprof/debug/pprof/profile?seconds=$((STEADY < 30 ? STEADY : 30))" &
+steady_prof=$!
 sleep "$STEADY"
 s1=$(now)
+wait "$steady_prof" 2>/dev/null || true
+curl -s "http://127.0.0.1:${ports[$((HP + 1))]}/metrics" >"$work/metrics1-steady1.txt" 2>/dev/null || true
 kill -USR1 "${fleet_pids[@]}"
 mem1=$(live_mem "$work/heap-steady.pb.gz")
 mem_agents=$(metric 1 tierline_agents_connected)
