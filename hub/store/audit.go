@@ -16,8 +16,22 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEvent) error {
 }
 
 func (s *Store) appendAudit(ctx context.Context, db execer, e AuditEvent) error {
+	args, err := auditArgs(e)
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, s.q(`INSERT INTO audit (time, actor, action, target, detail, remote, outcome)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`), args...); err != nil {
+		return fmt.Errorf("append audit %s: %w", e.Action, err)
+	}
+	return nil
+}
+
+// auditArgs are the audit table's columns for e (time, actor, action,
+// target, detail, remote, outcome). A zero Time is now.
+func auditArgs(e AuditEvent) ([]any, error) {
 	if e.Action == "" {
-		return errors.New("append audit: action is required")
+		return nil, errors.New("append audit: action is required")
 	}
 	if e.Time.IsZero() {
 		e.Time = time.Now()
@@ -26,16 +40,11 @@ func (s *Store) appendAudit(ctx context.Context, db execer, e AuditEvent) error 
 	if len(e.Detail) > 0 {
 		b, err := json.Marshal(e.Detail)
 		if err != nil {
-			return fmt.Errorf("append audit %s: encode detail: %w", e.Action, err)
+			return nil, fmt.Errorf("append audit %s: encode detail: %w", e.Action, err)
 		}
 		detail = string(b)
 	}
-	_, err := db.ExecContext(ctx, s.q(`INSERT INTO audit (time, actor, action, target, detail, remote, outcome)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`), e.Time.UnixNano(), e.Actor, e.Action, e.Target, detail, e.Remote, e.Outcome)
-	if err != nil {
-		return fmt.Errorf("append audit %s: %w", e.Action, err)
-	}
-	return nil
+	return []any{e.Time.UnixNano(), e.Actor, e.Action, e.Target, detail, e.Remote, e.Outcome}, nil
 }
 
 // ListAudit returns audit events matching f, newest (highest id) first.

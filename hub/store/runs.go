@@ -214,6 +214,10 @@ func (s *Store) commitRunWrites(ctx context.Context, group []*runWrite) {
 			close(w.done)
 		}
 	}()
+	if w := group[0]; len(group) == 1 && s.dialect == DialectPostgres && w.batch == nil && len(w.runs) == 1 && len(w.audit) == 1 {
+		w.err = s.createRunPostgres(ctx, w.runs[0], w.audit[0])
+		return
+	}
 	if len(group) > 1 {
 		err := s.inTx(ctx, func(tx *sql.Tx) error {
 			for _, w := range group {
@@ -232,72 +236,108 @@ func (s *Store) commitRunWrites(ctx context.Context, group []*runWrite) {
 	}
 }
 
-func (s *Store) createRuns(ctx context.Context, tx *sql.Tx, b *RunBatch, runs []Run, audit []AuditEvent) error {
-	{
-		for _, e := range audit {
-			if err := s.appendAudit(ctx, tx, e); err != nil {
-				return err
-			}
-		}
-		if b != nil {
-			params, _ := json.Marshal(b.Params)
-			if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO run_batches (id, fix, params, target, requested_by, created_at, total)
-				VALUES (?, ?, ?, ?, ?, ?, ?)`), b.ID, b.Fix, string(params), b.Target, b.RequestedBy, b.CreatedAt.UnixNano(), len(runs)); err != nil {
-				if isUniqueViolation(err) {
-					return fmt.Errorf("create batch %s: %w", b.ID, ErrExists)
-				}
-				return fmt.Errorf("create batch %s: %w", b.ID, err)
-			}
-		}
-		insert := s.q(`INSERT INTO runs (id, device_id, fix, params, ticket, batch_id, requested_by,
-			requester_role, tier, consent_obtained, state, created_at, expires_at, sent_at)
-			SELECT ?, id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM devices WHERE id = ? AND revoked_at IS NULL`)
-		exec := func(args ...any) (sql.Result, error) { return tx.ExecContext(ctx, insert, args...) }
-		if s.dialect == DialectSQLite && len(runs) > 1 {
-			// SQLite parses a statement at each Exec: a batch parses it
-			// once. (PostgreSQL's driver keeps its statements prepared
-			// per connection already; preparing here would cost a round
-			// trip to prepare and another to let go.)
-			ins, err := tx.PrepareContext(ctx, insert)
-			if err != nil {
-				return fmt.Errorf("create runs: %w", err)
-			}
-			defer ins.Close()
-			exec = func(args ...any) (sql.Result, error) { return ins.ExecContext(ctx, args...) }
-		}
-		for _, r := range runs {
-			if r.ID == "" || r.Fix == "" || r.CreatedAt.IsZero() || r.ExpiresAt.IsZero() {
-				return errors.New("create run: id, fix, created and expiry times are required")
-			}
-			params, err := json.Marshal(r.Params)
-			if err != nil {
-				return fmt.Errorf("create run %s: %w", r.ID, err)
-			}
-			if r.Params == nil {
-				params = []byte("{}")
-			}
-			// A run about to be handed to a connected device is stored as
-			// sent straight away, saving a second commit; if the hand-over
-			// fails it is sent again at the next connection like any
-			// unanswered run.
-			state, sent := RunQueued, any(nil)
-			if r.State == RunSent {
-				state, sent = RunSent, r.CreatedAt.UnixNano()
-			}
-			res, err := exec(r.ID, r.Fix, string(params), r.Ticket, r.BatchID, r.RequestedBy, string(r.RequesterRole),
-				r.Tier, r.ConsentObtained, state, r.CreatedAt.UnixNano(), r.ExpiresAt.UnixNano(), sent, r.DeviceID)
-			if isUniqueViolation(err) {
-				return fmt.Errorf("create run %s: %w", r.ID, ErrExists)
-			}
-			if err != nil {
-				return fmt.Errorf("create run %s: %w", r.ID, err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return fmt.Errorf("create run: device %s: %w", r.DeviceID, ErrNotFound)
-			}
-		}
-		return nil
+// runInsert stores one run: its columns from runArgs, the device's id
+// last (no row when the device does not exist or is revoked).
+const runInsert = `INSERT INTO runs (id, device_id, fix, params, ticket, batch_id, requested_by,
+	requester_role, tier, consent_obtained, state, created_at, expires_at, sent_at)
+	SELECT ?, id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM devices WHERE id = ? AND revoked_at IS NULL`
+
+// runArgs are runInsert's arguments for r.
+func runArgs(r Run) ([]any, error) {
+	if r.ID == "" || r.Fix == "" || r.CreatedAt.IsZero() || r.ExpiresAt.IsZero() {
+		return nil, errors.New("create run: id, fix, created and expiry times are required")
 	}
+	params, err := json.Marshal(r.Params)
+	if err != nil {
+		return nil, fmt.Errorf("create run %s: %w", r.ID, err)
+	}
+	if r.Params == nil {
+		params = []byte("{}")
+	}
+	// A run about to be handed to a connected device is stored as sent
+	// straight away, saving a second commit; if the hand-over fails it is
+	// sent again at the next connection like any unanswered run.
+	state, sent := RunQueued, any(nil)
+	if r.State == RunSent {
+		state, sent = RunSent, r.CreatedAt.UnixNano()
+	}
+	return []any{r.ID, r.Fix, string(params), r.Ticket, r.BatchID, r.RequestedBy, string(r.RequesterRole),
+		r.Tier, r.ConsentObtained, state, r.CreatedAt.UnixNano(), r.ExpiresAt.UnixNano(), sent, r.DeviceID}, nil
+}
+
+// runInserted turns runInsert's outcome into CreateRuns' errors.
+func runInserted(r Run, res sql.Result, err error) error {
+	if isUniqueViolation(err) {
+		return fmt.Errorf("create run %s: %w", r.ID, ErrExists)
+	}
+	if err != nil {
+		return fmt.Errorf("create run %s: %w", r.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("create run: device %s: %w", r.DeviceID, ErrNotFound)
+	}
+	return nil
+}
+
+func (s *Store) createRuns(ctx context.Context, tx *sql.Tx, b *RunBatch, runs []Run, audit []AuditEvent) error {
+	for _, e := range audit {
+		if err := s.appendAudit(ctx, tx, e); err != nil {
+			return err
+		}
+	}
+	if b != nil {
+		params, _ := json.Marshal(b.Params)
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO run_batches (id, fix, params, target, requested_by, created_at, total)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`), b.ID, b.Fix, string(params), b.Target, b.RequestedBy, b.CreatedAt.UnixNano(), len(runs)); err != nil {
+			if isUniqueViolation(err) {
+				return fmt.Errorf("create batch %s: %w", b.ID, ErrExists)
+			}
+			return fmt.Errorf("create batch %s: %w", b.ID, err)
+		}
+	}
+	insert := s.q(runInsert)
+	exec := func(args ...any) (sql.Result, error) { return tx.ExecContext(ctx, insert, args...) }
+	if s.dialect == DialectSQLite && len(runs) > 1 {
+		// SQLite parses a statement at each Exec: a batch parses it once.
+		// (PostgreSQL's driver keeps its statements prepared per
+		// connection already; preparing here would cost a round trip to
+		// prepare and another to let go.)
+		ins, err := tx.PrepareContext(ctx, insert)
+		if err != nil {
+			return fmt.Errorf("create runs: %w", err)
+		}
+		defer ins.Close()
+		exec = func(args ...any) (sql.Result, error) { return ins.ExecContext(ctx, args...) }
+	}
+	for _, r := range runs {
+		args, err := runArgs(r)
+		if err != nil {
+			return err
+		}
+		res, err := exec(args...)
+		if err := runInserted(r, res, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createRunPostgres stores one run and its audit entry in one statement,
+// hence one round trip where a transaction took four (begin, two inserts,
+// commit): the audit entry is written only with the run.
+func (s *Store) createRunPostgres(ctx context.Context, r Run, e AuditEvent) error {
+	args, err := runArgs(r)
+	if err != nil {
+		return err
+	}
+	audit, err := auditArgs(e)
+	if err != nil {
+		return err
+	}
+	res, err := s.w.ExecContext(ctx, s.q(`WITH run AS (`+runInsert+` RETURNING id)
+		INSERT INTO audit (time, actor, action, target, detail, remote, outcome) SELECT ?, ?, ?, ?, ?, ?, ? FROM run`),
+		append(args, audit...)...)
+	return runInserted(r, res, err)
 }
 
 // GetRun returns a run with its result.

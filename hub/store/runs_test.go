@@ -275,3 +275,36 @@ func TestConcurrentCreateRuns(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateRunWithItsAuditEntry: a run asked alone (one statement on
+// PostgreSQL) is stored with its audit entry, and a refused one leaves
+// neither: a revoked device, a taken id.
+func TestCreateRunWithItsAuditEntry(t *testing.T) {
+	storetest.Backends(t, func(t *testing.T, s *store.Store) {
+		enroll(t, s, "d1", "alpha")
+		enroll(t, s, "d2", "beta")
+		if err := s.RevokeDevice(ctx, "d2", t0); err != nil {
+			t.Fatal(err)
+		}
+		ask := func(id, dev string) error {
+			r := newRun(id, dev, "flush-dns", t0)
+			r.State, r.Params = store.RunSent, map[string]string{"note": "x"}
+			return s.CreateRuns(ctx, nil, []store.Run{r}, store.AuditEvent{Time: t0, Actor: "ana", Action: "run.request", Target: id,
+				Detail: map[string]any{"fix": "flush-dns"}})
+		}
+		if err := ask("a1", "d1"); err != nil {
+			t.Fatal(err)
+		}
+		wantErr(t, "a revoked device", ask("a2", "d2"), store.ErrNotFound)
+		wantErr(t, "a taken id", ask("a1", "d1"), store.ErrExists)
+		wantErr(t, "an unknown device", ask("a3", "nope"), store.ErrNotFound)
+		r, err := s.GetRun(ctx, "a1")
+		if err != nil || r.State != store.RunSent || r.SentAt == nil || r.Params["note"] != "x" || r.DeviceID != "d1" {
+			t.Fatalf("stored run: %+v %v", r, err)
+		}
+		evs, _ := s.ListAudit(ctx, store.AuditFilter{ActionPrefix: "run.request", Limit: 10})
+		if len(evs) != 1 || evs[0].Target != "a1" || evs[0].Actor != "ana" || evs[0].Detail["fix"] != "flush-dns" {
+			t.Fatalf("audit entries: %+v; want a1's alone", evs)
+		}
+	})
+}
