@@ -63,6 +63,11 @@ type Config struct {
 	RevocationPoll time.Duration
 	// MaxBatch bounds one ingest transaction.
 	MaxBatch int
+	// IngestWorkers is how many ingest transactions may run at once (each
+	// device's messages always go to the same one, in order). Default 1:
+	// SQLite has one writer; on PostgreSQL several hide each other's
+	// round trips.
+	IngestWorkers int
 	// Registerer receives the gateway's Prometheus metrics (nil: none).
 	Registerer prometheus.Registerer
 	// RunExpiryPoll is how often queued fix runs are checked for expiry.
@@ -114,6 +119,9 @@ func (c *Config) CheckAndSetDefaults() error {
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 1000
 	}
+	if c.IngestWorkers <= 0 {
+		c.IngestWorkers = 1
+	}
 	if c.RunExpiryPoll <= 0 {
 		c.RunExpiryPoll = 5 * time.Second
 	}
@@ -128,10 +136,12 @@ type Gateway struct {
 	cfg        Config
 	log        *slog.Logger
 	handshakes chan struct{}
-	ingestQ    chan pending
-	presence   chan store.Presence
-	metrics    *metrics
-	budgets    budgets
+	// ingestQ has a queue per ingest worker; a device's messages all go
+	// to one (ingestShard).
+	ingestQ  []chan pending
+	presence chan store.Presence
+	metrics  *metrics
+	budgets  budgets
 
 	mu    sync.Mutex
 	conns map[string]*agentConn
@@ -145,11 +155,15 @@ func New(cfg Config) (*Gateway, error) {
 	if err := cfg.CheckAndSetDefaults(); err != nil {
 		return nil, err
 	}
+	ingestQ := make([]chan pending, cfg.IngestWorkers)
+	for i := range ingestQ {
+		ingestQ[i] = make(chan pending, max(cfg.MaxBatch, 16*cfg.MaxBatch/cfg.IngestWorkers))
+	}
 	return &Gateway{
 		cfg:        cfg,
 		log:        cfg.Logger,
 		handshakes: make(chan struct{}, cfg.MaxHandshakes),
-		ingestQ:    make(chan pending, 16*cfg.MaxBatch),
+		ingestQ:    ingestQ,
 		presence:   make(chan store.Presence, 65536),
 		metrics:    newMetrics(cfg.Registerer),
 		budgets:    newBudgets(cfg.Budgets),
@@ -162,9 +176,11 @@ func New(cfg Config) (*Gateway, error) {
 // until ctx ends, then closes every agent connection.
 func (g *Gateway) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(5)
+	wg.Add(4 + len(g.ingestQ))
 	go func() { defer wg.Done(); g.recipeLoop(ctx) }()
-	go func() { defer wg.Done(); g.ingestLoop(ctx) }()
+	for _, q := range g.ingestQ {
+		go func() { defer wg.Done(); g.ingestLoop(ctx, q) }()
+	}
 	go func() { defer wg.Done(); g.expiryLoop(ctx) }()
 	go func() { defer wg.Done(); g.presenceLoop(ctx) }()
 	go func() { defer wg.Done(); g.revocationLoop(ctx) }()

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"hash/fnv"
 	"time"
 
 	"github.com/tierline/tierline/hub/store"
@@ -15,11 +16,12 @@ type pending struct {
 	answers string
 }
 
-// enqueue queues a message for ingestLoop. When the queue is full, the
-// connection's reader waits here, and says so for its pings.
+// enqueue queues a message for its device's ingestLoop. When the queue is
+// full, the connection's reader waits here, and says so for its pings.
 func (g *Gateway) enqueue(ctx context.Context, p pending) {
+	q := g.ingestQ[ingestShard(p.item.DeviceID, len(g.ingestQ))]
 	select {
-	case g.ingestQ <- p:
+	case q <- p:
 		return
 	default:
 	}
@@ -27,16 +29,29 @@ func (g *Gateway) enqueue(ctx context.Context, p pending) {
 	p.conn.ingestWaiting.Store(true)
 	defer p.conn.ingestWaiting.Store(false)
 	select {
-	case g.ingestQ <- p:
+	case q <- p:
 	case <-ctx.Done():
 	}
 }
 
-// ingestLoop group-commits queued messages: it takes whatever is queued
-// (up to MaxBatch) into one transaction, then acknowledges each message to
-// its connection. Messages of one device stay in order because one reader
-// per device queues them and one loop commits them.
-func (g *Gateway) ingestLoop(ctx context.Context) {
+// ingestShard is the ingest queue of a device's messages, of n.
+func ingestShard(device string, n int) int {
+	if n == 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(device))
+	return int(h.Sum32() % uint32(n))
+}
+
+// ingestLoop group-commits the messages of one queue: it takes whatever
+// is queued (up to MaxBatch) into one transaction, then acknowledges each
+// message to its connection. Messages of one device stay in order because
+// one reader per device queues them, all to one queue, and one loop
+// commits that queue. Loops of different queues touch different devices'
+// rows, so their transactions do not wait for each other (the other
+// replicas' and the presence batches lock rows in id order too).
+func (g *Gateway) ingestLoop(ctx context.Context, q <-chan pending) {
 	batch := make([]pending, 0, g.cfg.MaxBatch)
 	items := make([]store.IngestItem, 0, g.cfg.MaxBatch)
 	for {
@@ -44,13 +59,13 @@ func (g *Gateway) ingestLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case p := <-g.ingestQ:
+		case p := <-q:
 			batch = append(batch, p)
 		}
 	fill:
 		for len(batch) < g.cfg.MaxBatch {
 			select {
-			case p := <-g.ingestQ:
+			case p := <-q:
 				batch = append(batch, p)
 			default:
 				break fill

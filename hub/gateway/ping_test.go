@@ -26,7 +26,7 @@ func pingPair(t *testing.T) (g *Gateway, c *agentConn, closed <-chan error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g.ingestQ = make(chan pending) // full: nothing takes from it unless the test does
+	g.ingestQ = []chan pending{make(chan pending)} // full: nothing takes from it unless the test does
 	conns := make(chan *agentConn, 1)
 	var wg sync.WaitGroup
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +109,7 @@ func TestPingSparesAReaderHeldByTheHub(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-g.ingestQ: // a batch taken: the reader goes on, and is held again
+			case <-g.ingestQ[0]: // a batch taken: the reader goes on, and is held again
 			}
 		}
 	}()
