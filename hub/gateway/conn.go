@@ -244,8 +244,8 @@ func (g *Gateway) serveAgent(ctx context.Context, c *agentConn) {
 			g.presence <- store.Presence{ID: c.deviceID, Online: false, At: g.cfg.Now()}
 		}
 	}()
-	go g.sendPending(ctx, c)
-	go c.sendCatchUp(ctx)
+	// Its queued fix runs and ticket updates go once its presence is
+	// recorded (presenceRecorded).
 	go g.sendRecipes(ctx, c)
 	go g.sendPolicy(ctx, c)
 	c.readLoop(ctx)

@@ -154,5 +154,30 @@ func (g *Gateway) presenceLoop(ctx context.Context) {
 		if err := g.cfg.Store.SetPresence(ctx, batch); err != nil && ctx.Err() == nil {
 			g.log.Warn("record device presence", "devices", len(batch), "err", err)
 		}
+		g.presenceRecorded(ctx, batch)
+	}
+}
+
+// presenceRecorded sends the devices of a presence batch that are
+// connected here what the store holds for them: queued fix runs and
+// ticket updates. Not before: until the store names this replica as a
+// device's holder, a run or update stored through another replica finds
+// no holder to tell (a reconnect storm can hold presence back for
+// minutes), so this read is the one that sees it.
+func (g *Gateway) presenceRecorded(ctx context.Context, batch []store.Presence) {
+	seen := make(map[string]bool, len(batch))
+	for _, ev := range batch {
+		if !ev.Online || seen[ev.ID] {
+			continue
+		}
+		seen[ev.ID] = true
+		g.mu.Lock()
+		c := g.conns[ev.ID]
+		g.mu.Unlock()
+		if c == nil {
+			continue // gone again: its next connection reads its queue
+		}
+		go g.sendPending(ctx, c)
+		go c.sendCatchUp(ctx)
 	}
 }

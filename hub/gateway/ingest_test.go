@@ -1,8 +1,21 @@
 package gateway
 
 import (
+	"context"
+	"crypto/sha256"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/tierline/tierline/hub/store"
+	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/shared/testwait"
+	"github.com/tierline/tierline/shared/wire"
 )
 
 // TestIngestShardKeepsADeviceOnOneQueue: every message of a device goes
@@ -28,5 +41,71 @@ func TestIngestShardKeepsADeviceOnOneQueue(t *testing.T) {
 	}
 	if got := ingestShard("anything", 1); got != 0 {
 		t.Errorf("one queue: shard %d", got)
+	}
+}
+
+// TestQueuedRunsGoOnceThePresenceIsRecorded: a device's queued runs are
+// read and sent when its presence is recorded (a run stored through
+// another replica before then found no holder to tell), not when it
+// connected.
+func TestQueuedRunsGoOnceThePresenceIsRecorded(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st := storetest.Open(t)
+	now := time.Now()
+	secret := sha256.Sum256([]byte("secret"))
+	if err := st.CreateToken(ctx, store.Token{ID: "tok", CreatedAt: now, ExpiresAt: now.Add(time.Hour), MaxUses: 1}, secret[:]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EnrollDevice(ctx, secret[:], store.Device{ID: "d1", PublicKey: []byte("pk"), Hostname: "one", OS: "linux"}, now); err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(Config{Store: st, PingInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames := make(chan wire.Envelope, 8)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ws, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		c := &agentConn{g: g, ws: ws, deviceID: "d1", log: g.log, done: make(chan struct{})}
+		g.register(c)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	agent, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer agent.CloseNow()
+	go func() {
+		for {
+			_, b, err := agent.Read(ctx)
+			if err != nil {
+				return
+			}
+			if env, err := wire.Decode(b); err == nil {
+				frames <- env
+			}
+		}
+	}()
+	testwait.Until(t, "the connection registered", func() bool { return g.IsConnected("d1") })
+
+	// Stored while the device's presence is not yet recorded.
+	run := store.Run{ID: "r1", DeviceID: "d1", Fix: "flush-dns", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := st.CreateRuns(ctx, nil, []store.Run{run}); err != nil {
+		t.Fatal(err)
+	}
+	g.presenceRecorded(ctx, []store.Presence{{ID: "d2", Online: true}, {ID: "d1", Online: true, At: now}, {ID: "d1", Online: true, At: now}})
+	select {
+	case env := <-frames:
+		req, err := wire.DecodeBody[wire.RunRequest](env)
+		if err != nil || req.RunID != "r1" {
+			t.Fatalf("first frame after the presence: %s %+v %v; want run r1", env.Type, req, err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the queued run was not sent once the presence was recorded")
 	}
 }
