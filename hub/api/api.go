@@ -83,8 +83,9 @@ type Config struct {
 	Now    func() time.Time
 	// OnRevoke is called after a device is revoked, to cut its connection.
 	OnRevoke func(deviceID string)
-	// IsConnected reports live connection state, when known.
-	IsConnected func(deviceID string) bool
+	// IsConnected reports whether a device, as just read from the store,
+	// is connected (to this hub, or to another live replica), when known.
+	IsConnected func(d store.Device) bool
 	// RequestChecks asks a connected device to run health checks now and
 	// returns the request id; ErrOffline when it is not connected.
 	RequestChecks func(ctx context.Context, deviceID string, names []string) (string, error)

@@ -101,7 +101,7 @@ func (a *API) getDevice(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	if a.cfg.IsConnected != nil {
-		d.Online = a.cfg.IsConnected(d.ID)
+		d.Online = a.cfg.IsConnected(d)
 	}
 	writeJSON(w, http.StatusOK, d)
 }

@@ -305,9 +305,7 @@ func (a *API) createRun(w http.ResponseWriter, r *http.Request, who Caller) {
 		return
 	}
 	run := a.newRun(who, d, p, req, "")
-	// The device row just read says whether it is connected (to this hub
-	// or another replica); asked again only when it says not.
-	if a.cfg.IsConnected != nil && a.cfg.DispatchRun != nil && (d.Online || a.cfg.IsConnected(d.ID)) {
+	if a.cfg.IsConnected != nil && a.cfg.DispatchRun != nil && a.cfg.IsConnected(d) {
 		run.State = store.RunSent
 	}
 	// Listening before the run goes out, so a quick result is not missed.

@@ -91,7 +91,6 @@ type Store interface {
 	ReapReplicas(ctx context.Context, now time.Time) (devices, replicas []string, err error)
 	RemoveReplica(ctx context.Context, id string, at time.Time) error
 	ClaimDevices(ctx context.Context, ids []string) error
-	DeviceReplica(ctx context.Context, id string) (string, error)
 	Notify(ctx context.Context, channel, payload string) error
 	NotifyHolder(ctx context.Context, n store.HolderNote) (string, error)
 	GetRun(ctx context.Context, id string) (store.Run, error)

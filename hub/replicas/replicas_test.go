@@ -67,7 +67,7 @@ func (g *fakeGateway) PolicyChanged(_ context.Context, group string) {
 }
 func (g *fakeGateway) DeviceGroupChanged(context.Context, string, string) {}
 func (g *fakeGateway) Revoked(string)                                     {}
-func (g *fakeGateway) IsConnected(string) bool                            { return false }
+func (g *fakeGateway) IsConnected(id string) bool                         { return g.holds && id == "d1" }
 func (g *fakeGateway) SendPendingRuns(_ context.Context, id string) bool {
 	g.mu.Lock()
 	g.pending = append(g.pending, id)
@@ -210,4 +210,25 @@ func TestRoutingAndListenerReconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	testwait.Until(t, "b hearing the next run after reconnecting", func() bool { return slices.Contains(gwB.dispatched(), "r2") })
+}
+
+// TestIsConnectedFromTheDeviceRow: a device is connected when this
+// replica holds it, or when its row names another replica; a row naming
+// this replica for a device not held here is stale.
+func TestIsConnectedFromTheDeviceRow(t *testing.T) {
+	here := &Replicas{cfg: Config{ID: "aaaaaaaaaaaaaaaa", Gateway: &fakeGateway{holds: true}}}
+	for _, c := range []struct {
+		d    store.Device
+		want bool
+	}{
+		{store.Device{ID: "d1"}, true}, // held here, whatever the row says
+		{store.Device{ID: "d2", Online: true, Replica: "bbbbbbbbbbbbbbbb"}, true},
+		{store.Device{ID: "d2", Online: false, Replica: "bbbbbbbbbbbbbbbb"}, false},
+		{store.Device{ID: "d2", Online: true, Replica: "aaaaaaaaaaaaaaaa"}, false},
+		{store.Device{ID: "d2", Online: true}, false},
+	} {
+		if got := here.IsConnected(c.d); got != c.want {
+			t.Errorf("IsConnected(%+v) = %v, want %v", c.d, got, c.want)
+		}
+	}
 }

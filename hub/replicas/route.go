@@ -136,14 +136,15 @@ func (r *Replicas) Revoked(id string) {
 	r.send(context.Background(), Broadcast, Message{Kind: KindRevoked, Device: id})
 }
 
-// IsConnected reports whether the device is connected here or to a live
-// replica.
-func (r *Replicas) IsConnected(id string) bool {
-	if r.cfg.Gateway.IsConnected(id) {
+// IsConnected reports whether the device, as just read from the store,
+// is connected here or to another replica (its row names the replica
+// holding it; the row of a replica whose lease lapsed is reset by the
+// others). The row answers without another query.
+func (r *Replicas) IsConnected(d store.Device) bool {
+	if r.cfg.Gateway.IsConnected(d.ID) {
 		return true
 	}
-	rep, err := r.cfg.Store.DeviceReplica(context.Background(), id)
-	return err == nil && rep != ""
+	return d.Online && d.Replica != "" && d.Replica != r.cfg.ID
 }
 
 // RunFinished tells the other replicas a run's result (or expiry) is

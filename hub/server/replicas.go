@@ -54,7 +54,7 @@ type deviceRoutes struct {
 	policyChanged func(ctx context.Context, group string)
 	groupChanged  func(ctx context.Context, id, group string)
 	revoked       func(id string)
-	isConnected   func(id string) bool
+	isConnected   func(d store.Device) bool
 	diagnose      tickets.Diagnoser
 	// runFinished and runProgress tell the other replicas (nil: one hub).
 	runFinished func(store.Run)
@@ -66,8 +66,9 @@ type deviceRoutes struct {
 
 func localRoutes(gw *gateway.Gateway, con *console.Console) deviceRoutes {
 	return deviceRoutes{dispatchRun: gw.DispatchRun, notify: gw.Notify, requestChecks: gw.RequestChecks,
-		policyChanged: gw.PolicyChanged, groupChanged: gw.DeviceGroupChanged, revoked: gw.Revoked, isConnected: gw.IsConnected,
-		diagnose: gw, notified: con.PublishNotification, notificationsRead: con.PublishUnread}
+		policyChanged: gw.PolicyChanged, groupChanged: gw.DeviceGroupChanged, revoked: gw.Revoked,
+		isConnected: func(d store.Device) bool { return gw.IsConnected(d.ID) },
+		diagnose:    gw, notified: con.PublishNotification, notificationsRead: con.PublishUnread}
 }
 
 func replicaRoutes(rep *replicas.Replicas) deviceRoutes {

@@ -141,24 +141,6 @@ func (s *Store) ResetPresence(ctx context.Context) error {
 	return nil
 }
 
-// DeviceReplica is the replica holding the device's connection, or ""
-// when it is offline.
-func (s *Store) DeviceReplica(ctx context.Context, id string) (string, error) {
-	var online bool
-	var replica string
-	err := s.r.QueryRowContext(ctx, s.q(`SELECT online, replica FROM devices WHERE id = ?`), id).Scan(&online, &replica)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("device %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return "", fmt.Errorf("device %s: %w", id, err)
-	}
-	if !online {
-		return "", nil
-	}
-	return replica, nil
-}
-
 // ClaimDevices marks the devices online on this replica (SetReplica): a
 // replica whose lease lapsed while it still held them (it was cut off from
 // the database) takes them back once it renews.
