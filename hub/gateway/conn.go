@@ -35,8 +35,10 @@ type agentConn struct {
 	ackBusy atomic.Bool
 	ackSent uint64
 	// pinger pings the agent every PingInterval (set before the
-	// connection is registered).
+	// connection is registered) unless it was heard from meanwhile.
 	pinger *time.Timer
+	// heard is when the agent last sent a frame or a ping, unix ns.
+	heard *atomic.Int64
 	// ingestWaits counts the times the read loop waited for room in the
 	// hub's full ingest queue; ingestWaiting is set while it waits. A
 	// reader that waits reads no pong either, and a ping then is no
@@ -150,6 +152,12 @@ func (c *agentConn) ping() {
 		return
 	default:
 	}
+	// An agent that spoke (its own pings come every 20 s of quiet, acks or
+	// not) is there: no ping of the hub's, and no pong to read.
+	if since := time.Duration(c.g.cfg.Now().UnixNano() - c.heard.Load()); since >= 0 && since < c.g.cfg.PingInterval {
+		c.pinger.Reset(c.g.cfg.PingInterval - since)
+		return
+	}
 	waits := c.ingestWaits.Load()
 	if c.ingestWaiting.Load() {
 		c.pinger.Reset(c.g.cfg.PingInterval)
@@ -170,6 +178,16 @@ func (c *agentConn) ping() {
 		return
 	}
 	c.pinger.Reset(c.g.cfg.PingInterval)
+}
+
+// acceptOptions are an agent connection's WebSocket options: the agent's
+// pings mark it heard.
+func (g *Gateway) acceptOptions(heard *atomic.Int64) *websocket.AcceptOptions {
+	return &websocket.AcceptOptions{Subprotocols: []string{wire.Subprotocol},
+		OnPingReceived: func(context.Context, []byte) bool {
+			heard.Store(g.cfg.Now().UnixNano())
+			return true // answered with a pong
+		}}
 }
 
 // ServeConnect handles wire.ConnectPath.
@@ -198,7 +216,8 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 
-	ws, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{Subprotocols: []string{wire.Subprotocol}})
+	heard := new(atomic.Int64)
+	ws, err := websocket.Accept(smallBuffers{w}, r, g.acceptOptions(heard))
 	if err != nil {
 		g.metrics.handshakes.WithLabelValues("bad_upgrade").Inc()
 		return
@@ -211,7 +230,7 @@ func (g *Gateway) ServeConnect(w http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(wire.MaxFrameSize)
 	log := g.log.With("remote", r.RemoteAddr)
 
-	c, welcome, err := g.handshake(r.Context(), ws, log)
+	c, welcome, err := g.handshake(r.Context(), ws, log, heard)
 	if err != nil {
 		code := wire.CodeOf(err)
 		g.metrics.handshakes.WithLabelValues(code).Inc()
@@ -252,11 +271,11 @@ func (g *Gateway) serveAgent(ctx context.Context, c *agentConn) {
 }
 
 // handshake sends the challenge, checks the hello and answers welcome.
-func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.Logger) (*agentConn, store.DeviceHello, error) {
+func (g *Gateway) handshake(ctx context.Context, ws *websocket.Conn, log *slog.Logger, heard *atomic.Int64) (*agentConn, store.DeviceHello, error) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.HandshakeTimeout)
 	defer cancel()
 	nonce := newNonce()
-	c := &agentConn{g: g, ws: ws, log: log, done: make(chan struct{})}
+	c := &agentConn{g: g, ws: ws, log: log, done: make(chan struct{}), heard: heard}
 	refuse := func(status websocket.StatusCode, err *wire.ProtocolError) (*agentConn, store.DeviceHello, error) {
 		c.sendError(err.Code, err.Message, 0)
 		ws.Close(status, err.Message)
@@ -318,6 +337,7 @@ func (c *agentConn) readLoop(ctx context.Context) {
 	errs := 0
 	for {
 		_, frame, err := c.ws.Read(ctx)
+		c.heard.Store(c.g.cfg.Now().UnixNano())
 		if err != nil {
 			if s := websocket.CloseStatus(err); s == websocket.StatusMessageTooBig || errors.Is(err, websocket.ErrMessageTooBig) {
 				c.g.metrics.frameErrors.WithLabelValues(wire.CodeTooLarge).Inc()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -70,7 +71,7 @@ func TestQueuedRunsGoOnceThePresenceIsRecorded(t *testing.T) {
 		if err != nil {
 			return
 		}
-		c := &agentConn{g: g, ws: ws, deviceID: "d1", log: g.log, done: make(chan struct{})}
+		c := &agentConn{g: g, ws: ws, deviceID: "d1", log: g.log, done: make(chan struct{}), heard: new(atomic.Int64)}
 		g.register(c)
 		<-r.Context().Done()
 	}))

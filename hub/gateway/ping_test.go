@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +22,13 @@ import (
 // agent is gone), and the agent side, which answers pings as it reads.
 // closed is the agent side's read error once the hub closes.
 func pingPair(t *testing.T) (g *Gateway, c *agentConn, closed <-chan error) {
+	g, c, closed, _ = pingPairAgent(t)
+	return g, c, closed
+}
+
+// pingPairAgent is pingPair that also returns the agent side's
+// connection and a count of the hub's pings it answered.
+func pingPairAgent(t *testing.T) (g *Gateway, c *agentConn, closed <-chan error, agent agentSide) {
 	t.Helper()
 	g, err := New(Config{Store: storetest.Open(t), PingInterval: time.Hour, PingTimeout: 300 * time.Millisecond, MaxBatch: 1})
 	if err != nil {
@@ -30,11 +38,12 @@ func pingPair(t *testing.T) (g *Gateway, c *agentConn, closed <-chan error) {
 	conns := make(chan *agentConn, 1)
 	var wg sync.WaitGroup
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ws, err := websocket.Accept(w, r, nil)
+		heard := new(atomic.Int64)
+		ws, err := websocket.Accept(w, r, g.acceptOptions(heard))
 		if err != nil {
 			return
 		}
-		c := &agentConn{g: g, ws: ws, deviceID: "d1", log: g.log, done: make(chan struct{})}
+		c := &agentConn{g: g, ws: ws, deviceID: "d1", log: g.log, done: make(chan struct{}), heard: heard}
 		c.pinger = time.AfterFunc(time.Hour, func() {})
 		conns <- c
 		<-c.done
@@ -42,7 +51,9 @@ func pingPair(t *testing.T) (g *Gateway, c *agentConn, closed <-chan error) {
 	t.Cleanup(func() { srv.CloseClientConnections(); srv.Close(); wg.Wait() })
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	agent, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	pings := new(atomic.Int64)
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &websocket.DialOptions{
+		OnPingReceived: func(context.Context, []byte) bool { pings.Add(1); return true }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,13 +62,18 @@ func pingPair(t *testing.T) (g *Gateway, c *agentConn, closed <-chan error) {
 	go func() {
 		defer wg.Done()
 		for {
-			if _, _, err := agent.Read(ctx); err != nil {
+			if _, _, err := ws.Read(ctx); err != nil {
 				errs <- err
 				return
 			}
 		}
 	}()
-	return g, <-conns, errs
+	return g, <-conns, errs, agentSide{ws: ws, pings: pings}
+}
+
+type agentSide struct {
+	ws    *websocket.Conn
+	pings *atomic.Int64 // the hub's pings answered
 }
 
 func isClosed(c *agentConn) bool {
@@ -143,5 +159,39 @@ func TestPingSparesAReaderHeldByTheHub(t *testing.T) {
 	}
 	if err := <-closed; websocket.CloseStatus(err) != websocket.StatusGoingAway || !strings.Contains(err.Error(), "ping timeout") {
 		t.Fatalf("agent side read %v; want going away, ping timeout", err)
+	}
+}
+
+// TestNoPingToAnAgentHeardFrom: the hub does not ping an agent that
+// pinged it (or sent a frame) within the ping interval, and pings one
+// that has been quiet that long.
+func TestNoPingToAnAgentHeardFrom(t *testing.T) {
+	g, c, _, agent := pingPairAgent(t)
+	g.cfg.PingTimeout = 20 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The hub reads this connection (so reads pongs and the agent's pings).
+	read := make(chan struct{})
+	go func() { defer close(read); c.readLoop(ctx) }()
+	defer func() { c.close(websocket.StatusNormalClosure, ""); <-read }()
+	// Quiet since it connected: the hub's ping goes out and is answered.
+	c.ping()
+	if n := agent.pings.Load(); n != 1 {
+		t.Fatalf("the hub's pings to a quiet agent: %d, want 1", n)
+	}
+	// The agent pings the hub (its pong comes once the hub's side has
+	// handled the ping, so heard is set by then).
+	if err := agent.ws.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.ping()
+	if n := agent.pings.Load(); n != 1 {
+		t.Fatalf("the hub pinged an agent that had just pinged it (%d pings)", n)
+	}
+	// Quiet again for longer than the interval.
+	c.heard.Store(time.Now().Add(-2 * time.Hour).UnixNano())
+	c.ping()
+	if n := agent.pings.Load(); n != 2 {
+		t.Fatalf("the hub's pings after the agent went quiet: %d, want 2", n)
 	}
 }
