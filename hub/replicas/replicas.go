@@ -216,6 +216,7 @@ func (r *Replicas) Run(ctx context.Context) {
 func (r *Replicas) leaseLoop(ctx context.Context) {
 	t := time.NewTicker(r.cfg.Lease / 3)
 	defer t.Stop()
+	claim := false // devices to take back, until that succeeds
 	for {
 		select {
 		case <-ctx.Done():
@@ -240,8 +241,13 @@ func (r *Replicas) leaseLoop(ctx context.Context) {
 				r.log.Warn("register again", "err", err)
 				continue
 			}
+			claim = true
+		}
+		if claim {
 			if err := r.cfg.Store.ClaimDevices(ctx, r.cfg.Gateway.ConnectedDevices()); err != nil {
-				r.log.Warn("take back devices", "err", err)
+				r.log.Warn("take back devices; retrying at the next renewal", "err", err)
+			} else {
+				claim = false
 			}
 		}
 		devices, gone, err := r.cfg.Store.ReapReplicas(ctx, now)

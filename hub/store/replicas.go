@@ -33,7 +33,7 @@ func (s *Store) RegisterReplica(ctx context.Context, r Replica) error {
 	if r.ID == "" {
 		return errors.New("register replica: empty id")
 	}
-	_, err := s.w.ExecContext(ctx, s.q(`INSERT INTO hub_replicas (id, address, started_at, lease_until) VALUES (?, ?, ?, ?)
+	_, err := s.lease.ExecContext(ctx, s.q(`INSERT INTO hub_replicas (id, address, started_at, lease_until) VALUES (?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET address = excluded.address, started_at = excluded.started_at, lease_until = excluded.lease_until`),
 		r.ID, r.Address, r.StartedAt.UnixNano(), r.LeaseUntil.UnixNano())
 	if err != nil {
@@ -46,7 +46,7 @@ func (s *Store) RegisterReplica(ctx context.Context, r Replica) error {
 // the replica's row is gone (removed as dead by another replica): the
 // caller registers again.
 func (s *Store) RenewReplica(ctx context.Context, id string, until time.Time) (bool, error) {
-	res, err := s.w.ExecContext(ctx, s.q(`UPDATE hub_replicas SET lease_until = ? WHERE id = ?`), until.UnixNano(), id)
+	res, err := s.lease.ExecContext(ctx, s.q(`UPDATE hub_replicas SET lease_until = ? WHERE id = ?`), until.UnixNano(), id)
 	if err != nil {
 		return false, fmt.Errorf("renew the lease of replica %s: %w", id, err)
 	}
@@ -153,7 +153,7 @@ func (s *Store) ClaimDevices(ctx context.Context, ids []string) error {
 			args = append(args, id)
 		}
 		ids = ids[n:]
-		query := `UPDATE devices SET online = ?, replica = ? WHERE revoked_at IS NULL AND id IN (?` + strings.Repeat(", ?", n-1) + `)`
+		query := `UPDATE devices SET online = ?, replica = ? WHERE ` + s.devicesInIDOrder(`revoked_at IS NULL AND id IN (?`+strings.Repeat(", ?", n-1)+`)`)
 		if _, err := s.w.ExecContext(ctx, s.q(query), args...); err != nil {
 			return fmt.Errorf("claim devices for replica %s: %w", s.replica, err)
 		}

@@ -41,6 +41,10 @@ type Store struct {
 	dialect string
 	w       *sql.DB // writes (SQLite: a single connection, so writers queue in Go)
 	r       *sql.DB // reads (SQLite: a separate pool of read connections)
+	// lease renews this replica's lease (PostgreSQL: a connection of its
+	// own, so a renewal never queues behind a reconnect storm's queries
+	// for the pool; SQLite: w).
+	lease *sql.DB
 
 	runWrites groupCommit // concurrent CreateRuns calls share transactions
 	stmts     stmts       // prepared statements of the hot paths (prepared.go)
@@ -67,7 +71,13 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxOpenConns(16)
 		db.SetMaxIdleConns(16)
 		db.SetConnMaxIdleTime(5 * time.Minute)
-		s = &Store{dialect: DialectPostgres, w: db, r: db}
+		lease, err := sql.Open("pgx", dsn)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		lease.SetMaxOpenConns(1)
+		s = &Store{dialect: DialectPostgres, w: db, r: db, lease: lease}
 	} else {
 		p := strings.TrimPrefix(dsn, "sqlite://")
 		p = strings.TrimPrefix(p, "file:")
@@ -88,7 +98,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		w.SetMaxIdleConns(1)
 		w.SetConnMaxLifetime(0)
 		w.SetConnMaxIdleTime(0)
-		s = &Store{dialect: DialectSQLite, w: w}
+		s = &Store{dialect: DialectSQLite, w: w, lease: w}
 		// Create the file and switch it to WAL before readers open it.
 		if err := w.PingContext(ctx); err != nil {
 			w.Close()
@@ -123,9 +133,11 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 func (s *Store) Close() error {
 	s.closeStmts()
 	err := s.w.Close()
-	if s.r != s.w {
-		if rerr := s.r.Close(); err == nil {
-			err = rerr
+	for _, db := range []*sql.DB{s.r, s.lease} {
+		if db != s.w {
+			if cerr := db.Close(); err == nil {
+				err = cerr
+			}
 		}
 	}
 	return err
