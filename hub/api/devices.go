@@ -55,22 +55,10 @@ func (a *API) listDevices(w http.ResponseWriter, r *http.Request, who Caller) {
 	writeJSON(w, http.StatusOK, map[string]any{"devices": ds})
 }
 
+// device reads the device the path's {id} names, with its latest sample,
+// inventory and health. It writes the error response itself.
 func (a *API) device(w http.ResponseWriter, r *http.Request) (store.Device, bool) {
-	id := r.PathValue("id")
-	if err := wire.ValidateDeviceID(id); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return store.Device{}, false
-	}
-	d, err := a.devices.GetDevice(r.Context(), id)
-	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", "no device "+id)
-		return d, false
-	}
-	if err != nil {
-		a.internal(w, "get device", err)
-		return d, false
-	}
-	return d, true
+	return a.readDevice(w, r, a.devices.GetDevice)
 }
 
 // deviceRow is device without the latest sample, inventory and health,
@@ -78,12 +66,16 @@ func (a *API) device(w http.ResponseWriter, r *http.Request) (store.Device, bool
 // large to decode). The route's site rule (siteDevice) has checked the
 // device is in the caller's sites.
 func (a *API) deviceRow(w http.ResponseWriter, r *http.Request) (store.Device, bool) {
+	return a.readDevice(w, r, a.devices.DeviceAuth)
+}
+
+func (a *API) readDevice(w http.ResponseWriter, r *http.Request, get func(context.Context, string) (store.Device, error)) (store.Device, bool) {
 	id := r.PathValue("id")
 	if err := wire.ValidateDeviceID(id); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return store.Device{}, false
 	}
-	d, err := a.devices.DeviceAuth(r.Context(), id)
+	d, err := get(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no device "+id)
 		return d, false
