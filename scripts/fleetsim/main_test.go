@@ -185,35 +185,10 @@ func TestFleetsimResumesTLS(t *testing.T) {
 // the agents of one dead replica spread over the live ones instead of
 // all moving to the same one.
 func TestDialerSpreadsAgentsOfADeadReplica(t *testing.T) {
-	var addrs []string
 	got := map[string]int{}
 	var mu sync.Mutex
-	for range 2 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		addrs = append(addrs, ln.Addr().String())
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				mu.Lock()
-				got[ln.Addr().String()]++
-				mu.Unlock()
-				c.Close()
-			}
-		}()
-	}
-	dead, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addrs = append(addrs, dead.Addr().String())
-	dead.Close() // refuses from now on
+	count := func(addr string) { mu.Lock(); got[addr]++; mu.Unlock() }
+	addrs := []string{liveAddr(t, count), liveAddr(t, count), deadAddr(t)}
 	s := &sim{ips: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, hubAddrs: addrs}
 	for i := 2; i < 60; i += 3 { // the agents that start on the dead one
 		dial := s.dialer(i)
@@ -242,28 +217,7 @@ func TestDialerSpreadsAgentsOfADeadReplica(t *testing.T) {
 // places dead, every agent reaches a live one within four dials (a step
 // of two from an even place would only ever try the dead ones).
 func TestDialerReachesEveryAddress(t *testing.T) {
-	var addrs []string
-	for i := range 4 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addrs = append(addrs, ln.Addr().String())
-		if i%2 == 0 {
-			ln.Close() // refuses from now on
-			continue
-		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
-	}
+	addrs := []string{deadAddr(t), liveAddr(t, nil), deadAddr(t), liveAddr(t, nil)}
 	s := &sim{ips: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, hubAddrs: addrs}
 	for i := range 40 {
 		dial := s.dialer(i)
@@ -279,4 +233,42 @@ func TestDialerReachesEveryAddress(t *testing.T) {
 			t.Fatalf("agent %d reached no live replica in four dials", i)
 		}
 	}
+}
+
+// liveAddr is the address of a listener that accepts connections and
+// closes them, telling accepted (if not nil) its address each time.
+func liveAddr(t *testing.T, accepted func(addr string)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	addr := ln.Addr().String()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if accepted != nil {
+				accepted(addr)
+			}
+			c.Close()
+		}
+	}()
+	return addr
+}
+
+// deadAddr is a loopback address that refuses connections (its listener
+// closed).
+func deadAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }
