@@ -24,7 +24,10 @@ import (
 
 // Network is a network namespace of the test's (tl-NAME) joined to a
 // machine by a veth pair: tlh-NAME in the namespace with HubIP, tlm-NAME
-// for the machine.
+// for the machine. Both ends are made in the namespace and the machine's
+// end moves from there into the machine, so neither ever appears in the
+// host's own namespace: an agent running there (tests beside this one)
+// would see a switched-off adapter of its computer come and go.
 type Network struct {
 	NS        string
 	HostIf    string
@@ -40,8 +43,7 @@ func NewNetwork(name string) (*Network, error) {
 	n := &Network{NS: "tl-" + name, HostIf: "tlh-" + name, MachineIf: "tlm-" + name}
 	steps := [][]string{
 		{"netns", "add", n.NS},
-		{"link", "add", n.HostIf, "type", "veth", "peer", "name", n.MachineIf},
-		{"link", "set", n.HostIf, "netns", n.NS},
+		{"-n", n.NS, "link", "add", n.HostIf, "type", "veth", "peer", "name", n.MachineIf},
 		{"-n", n.NS, "addr", "add", fmt.Sprintf("%s/%d", HubIP, Prefix), "dev", n.HostIf},
 		{"-n", n.NS, "link", "set", n.HostIf, "up"},
 		{"-n", n.NS, "link", "set", "lo", "up"},
@@ -55,22 +57,14 @@ func NewNetwork(name string) (*Network, error) {
 	return n, nil
 }
 
-// Close removes the namespace (and with it the veth pair) and the
-// machine's end if it is still in this namespace.
+// Close removes the namespace and with it the veth pair (deleting one
+// end deletes its peer, wherever that is).
 func (n *Network) Close() error {
-	var errs []string
-	if _, err := os.Stat("/var/run/netns/" + n.NS); err == nil {
-		if out, err := exec.Command("ip", "netns", "del", n.NS).CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Sprintf("ip netns del %s: %v: %s", n.NS, err, bytes.TrimSpace(out)))
-		}
+	if _, err := os.Stat("/var/run/netns/" + n.NS); err != nil {
+		return nil
 	}
-	if _, err := net.InterfaceByName(n.MachineIf); err == nil {
-		if out, err := exec.Command("ip", "link", "del", n.MachineIf).CombinedOutput(); err != nil {
-			errs = append(errs, fmt.Sprintf("ip link del %s: %v: %s", n.MachineIf, err, bytes.TrimSpace(out)))
-		}
-	}
-	if len(errs) > 0 {
-		return fmt.Errorf("%s", strings.Join(errs, "; "))
+	if out, err := exec.Command("ip", "netns", "del", n.NS).CombinedOutput(); err != nil {
+		return fmt.Errorf("ip netns del %s: %w: %s", n.NS, err, bytes.TrimSpace(out))
 	}
 	return nil
 }
@@ -196,7 +190,7 @@ func Boot(ctx context.Context, cfg Config) (*Machine, error) {
 		return fail(err)
 	}
 	if cfg.Network != nil {
-		if out, err := exec.Command("ip", "link", "set", cfg.Network.MachineIf, "netns", strconv.Itoa(m.Leader)).CombinedOutput(); err != nil {
+		if out, err := exec.Command("ip", "-n", cfg.Network.NS, "link", "set", cfg.Network.MachineIf, "netns", strconv.Itoa(m.Leader)).CombinedOutput(); err != nil {
 			return fail(fmt.Errorf("move %s into the machine: %w: %s", cfg.Network.MachineIf, err, bytes.TrimSpace(out)))
 		}
 	}
