@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tierline/tierline/shared/catalog"
+	"github.com/tierline/tierline/shared/testwait"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -73,10 +74,7 @@ func TestJournalCrashBetweenStartedAndFinished(t *testing.T) {
 		t.Fatalf("unfinished %+v", u)
 	}
 	r.Start(context.Background())
-	deadline := time.Now().Add(5 * time.Second)
-	for len(r.cfg.Journal.Unfinished()) > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.Until(t, "the interrupted run answered", func() bool { return len(r.cfg.Journal.Unfinished()) == 0 })
 	r.Stop()
 	if len(delivered) != 1 || delivered[0].Outcome != wire.OutcomeFailed || delivered[0].Reason != ReasonInterrupted || delivered[0].RunID != "run-crash" {
 		t.Fatalf("delivered at start %+v", delivered)

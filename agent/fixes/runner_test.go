@@ -10,6 +10,7 @@ import (
 
 	"github.com/tierline/tierline/shared/catalog"
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/testwait"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -232,6 +233,8 @@ func TestQueueOverflowRefusesBusy(t *testing.T) {
 	var mu sync.Mutex
 	results := map[string]wire.RunResult{}
 	release := make(chan struct{})
+	verifying := make(chan struct{})
+	var once sync.Once
 	r, _ := newTestRunner(t, t.TempDir(), func(c *Config) {
 		c.QueueSize = 4
 		c.Deliver = func(res wire.RunResult) {
@@ -240,6 +243,7 @@ func TestQueueOverflowRefusesBusy(t *testing.T) {
 			mu.Unlock()
 		}
 		c.Verify = func(ctx context.Context, after time.Time, names ...string) []diag.CheckResult {
+			once.Do(func() { close(verifying) })
 			<-release // hold the first run until the queue has overflowed
 			return nil
 		}
@@ -247,7 +251,11 @@ func TestQueueOverflowRefusesBusy(t *testing.T) {
 	r.Start(context.Background())
 	defer r.Stop()
 	r.Submit(req("q0", catalog.FlushDNS, 0, nil), nil)
-	time.Sleep(50 * time.Millisecond) // q0 is running, blocked in Verify
+	select { // q0 is running, blocked in Verify: the queue is empty
+	case <-verifying:
+	case <-time.After(testwait.Bound):
+		t.Fatal("q0 never reached its verification")
+	}
 	for _, id := range []string{"q1", "q2", "q3", "q4", "q5", "q6"} {
 		r.Submit(req(id, catalog.FlushDNS, 0, nil), nil)
 	}
@@ -257,16 +265,11 @@ func TestQueueOverflowRefusesBusy(t *testing.T) {
 	}
 	mu.Unlock()
 	close(release)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testwait.Until(t, "all seven runs answered", func() bool {
 		mu.Lock()
-		n := len(results)
-		mu.Unlock()
-		if n == 7 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return len(results) == 7
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	for _, id := range []string{"q0", "q1", "q2", "q3", "q4"} {

@@ -11,6 +11,7 @@ import (
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
+	"github.com/tierline/tierline/shared/testwait"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -48,21 +49,15 @@ func TestDeviceNotifierIsolatesDevices(t *testing.T) {
 	for _, text := range []string{"one", "two", "three"} {
 		n.Handle(message("fine", text))
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var fine []string
+	testwait.Until(t, "the other device's three updates while one device is stuck", func() bool {
 		mu.Lock()
-		fine := append([]string(nil), got["fine"]...)
-		mu.Unlock()
-		if len(fine) == 3 {
-			if fine[0] != "one" || fine[1] != "two" || fine[2] != "three" {
-				t.Fatalf("the other device heard %v, want one two three", fine)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the other device heard %v while one device is stuck", fine)
-		}
-		time.Sleep(time.Millisecond)
+		defer mu.Unlock()
+		fine = append([]string(nil), got["fine"]...)
+		return len(fine) == 3
+	})
+	if fine[0] != "one" || fine[1] != "two" || fine[2] != "three" {
+		t.Fatalf("the other device heard %v, want one two three", fine)
 	}
 	// One update is being sent, 64 wait; the rest were dropped.
 	if d := dropped.Load(); d != 100-1-64 && d != 100-64 {

@@ -15,6 +15,7 @@ import (
 	"github.com/tierline/tierline/hub/ticketevent"
 	"github.com/tierline/tierline/hub/tickets"
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/testwait"
 	"github.com/tierline/tierline/shared/wire"
 )
 
@@ -409,19 +410,13 @@ func TestLoop(t *testing.T) {
 	go func() { h.svc.Loop(lctx, 5*time.Millisecond); close(done) }()
 	defer func() { cancel(); <-done }()
 	h.clock.Set(t0.Add(61 * time.Second))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		got, _ := st.GetTicket(ctx, tk.ID)
-		if got.Tier == 2 {
-			if got.Breaches != 1 || got.State != store.TicketNew || !got.TierEnteredAt.Equal(t0.Add(time.Minute)) {
-				t.Errorf("escalated ticket %+v", got.TicketState)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not escalated by the loop: %+v", got.TicketState)
-		}
-		time.Sleep(5 * time.Millisecond)
+	var got store.Ticket
+	testwait.Until(t, "the ticket escalated by the loop", func() bool {
+		got, _ = st.GetTicket(ctx, tk.ID)
+		return got.Tier == 2
+	})
+	if got.Breaches != 1 || got.State != store.TicketNew || !got.TierEnteredAt.Equal(t0.Add(time.Minute)) {
+		t.Errorf("escalated ticket %+v", got.TicketState)
 	}
 	// A check time the policy no longer explains is moved on, not
 	// retried forever.

@@ -19,6 +19,7 @@ import (
 	"github.com/tierline/tierline/agent/update"
 	"github.com/tierline/tierline/hub/store"
 	"github.com/tierline/tierline/hub/store/storetest"
+	"github.com/tierline/tierline/shared/testwait"
 )
 
 const devID = "0123456789abcdef0123456789abcdef"
@@ -102,22 +103,16 @@ func TestAgentUpdaterAgainstHub(t *testing.T) {
 	}
 	u2.Connected()
 	go u2.Run(ctx)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st, err := s.UpdateStatus(ctx, "")
-		if err != nil {
+	var st []store.DeviceUpdate
+	testwait.Until(t, "the update report recorded", func() bool {
+		var err error
+		if st, err = s.UpdateStatus(ctx, ""); err != nil {
 			t.Fatal(err)
 		}
-		if len(st) == 1 && st[0].Last != nil {
-			if st[0].Last.Outcome != "applied" || st[0].Last.From != "1.0.0" || st[0].Last.To != "1.1.0" {
-				t.Fatalf("report = %+v", st[0].Last)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no update report recorded")
-		}
-		time.Sleep(20 * time.Millisecond)
+		return len(st) == 1 && st[0].Last != nil
+	})
+	if st[0].Last.Outcome != "applied" || st[0].Last.From != "1.0.0" || st[0].Last.To != "1.1.0" {
+		t.Fatalf("report = %+v", st[0].Last)
 	}
 }
 
