@@ -4,26 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/testnet"
 )
-
-// closedPort is a loopback TCP address nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 // loopbackResolvers makes the DNS check ask only a loopback resolver:
 // tests send nothing off the machine.
@@ -39,7 +27,7 @@ func loopbackResolvers(t *testing.T) {
 func TestJSONAndExitCode(t *testing.T) {
 	loopbackResolvers(t)
 	var out, errOut bytes.Buffer
-	hub := closedPort(t)
+	hub := testnet.ClosedAddr(t)
 	code := Main(context.Background(), []string{"--json", "--gap", "200ms", "--hub", hub}, &out, &errOut)
 	if code != 1 {
 		t.Fatalf("exit %d with an unreachable hub, want 1; stderr: %s", code, errOut.String())

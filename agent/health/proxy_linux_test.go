@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tierline/tierline/shared/diag"
+	"github.com/tierline/tierline/shared/testnet"
 )
 
 // TestProxyReal points the machine-wide settings at a real listener and a
@@ -28,7 +29,7 @@ func TestProxyReal(t *testing.T) {
 			c.Close()
 		}
 	}()
-	closed := closedTCPAddr(t)
+	closed := testnet.ClosedAddr(t)
 	root := t.TempDir()
 	write := func(p, content string) {
 		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755); err != nil {
@@ -70,15 +71,4 @@ func TestProxyReal(t *testing.T) {
 		hasEvidence(got, "http_proxy in /etc/environment", "") || hasEvidence(got, "Acquire::http::Proxy in /etc/apt/apt.conf.d/95proxy", "") {
 		t.Fatalf("after /etc/environment changed and apt's file went: %+v", got)
 	}
-}
-
-func closedTCPAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/tierline/tierline/agent/identity"
 	"github.com/tierline/tierline/agent/identity/identitytest"
+	"github.com/tierline/tierline/shared/testnet"
 	"github.com/tierline/tierline/shared/testwait"
 	"github.com/tierline/tierline/shared/wire"
 )
@@ -188,7 +189,7 @@ func TestDialerSpreadsAgentsOfADeadReplica(t *testing.T) {
 	got := map[string]int{}
 	var mu sync.Mutex
 	count := func(addr string) { mu.Lock(); got[addr]++; mu.Unlock() }
-	addrs := []string{liveAddr(t, count), liveAddr(t, count), deadAddr(t)}
+	addrs := []string{liveAddr(t, count), liveAddr(t, count), testnet.ClosedAddr(t)}
 	s := &sim{ips: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, hubAddrs: addrs}
 	for i := 2; i < 60; i += 3 { // the agents that start on the dead one
 		dial := s.dialer(i)
@@ -217,7 +218,7 @@ func TestDialerSpreadsAgentsOfADeadReplica(t *testing.T) {
 // places dead, every agent reaches a live one within four dials (a step
 // of two from an even place would only ever try the dead ones).
 func TestDialerReachesEveryAddress(t *testing.T) {
-	addrs := []string{deadAddr(t), liveAddr(t, nil), deadAddr(t), liveAddr(t, nil)}
+	addrs := []string{testnet.ClosedAddr(t), liveAddr(t, nil), testnet.ClosedAddr(t), liveAddr(t, nil)}
 	s := &sim{ips: []netip.Addr{netip.MustParseAddr("127.0.0.1")}, hubAddrs: addrs}
 	for i := range 40 {
 		dial := s.dialer(i)
@@ -257,18 +258,5 @@ func liveAddr(t *testing.T, accepted func(addr string)) string {
 			c.Close()
 		}
 	}()
-	return addr
-}
-
-// deadAddr is a loopback address that refuses connections (its listener
-// closed).
-func deadAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	return addr
 }
