@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tierline/tierline/shared/testwait"
 )
 
 func serve(t *testing.T) string {
@@ -191,10 +193,20 @@ func TestConnectionCaps(t *testing.T) {
 	s.identify = func(net.Conn) (Caller, error) { return <-callers, nil }
 	entered := make(chan string)
 	release := make(chan struct{})
+	// The handler also lets go when the server stops, so a failed test's
+	// cleanup (which stops it) does not wait for held calls forever.
 	s.HandleUser("hold", func(ctx context.Context, body json.RawMessage) (any, error) {
 		who, _ := CallerFrom(ctx)
-		entered <- who.User
-		<-release
+		select {
+		case entered <- who.User:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 		return "done", nil
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -236,7 +248,18 @@ func TestConnectionCaps(t *testing.T) {
 	for range MaxConnsPerCaller {
 		hold("alice", 1001)
 	}
+	// counted reports whether the server counts just n connections and
+	// users: a refused or finished connection is let go just after its
+	// answer, not before.
+	counted := func(n, users int) func() bool {
+		return func() bool {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			return s.conns == n && len(s.perCaller) == users
+		}
+	}
 	busy(&Caller{UID: 1001, User: "alice"}, "too many requests at once from user alice")
+	testwait.Until(t, "alice's refused connection let go", counted(holding, 1))
 	hold("bob", 1002)
 	hold("carol", 1003)
 	// All places are taken: dave is refused before being identified.
@@ -250,17 +273,7 @@ func TestConnectionCaps(t *testing.T) {
 	}
 	// Places are freed once the server has closed those connections
 	// (just after their answers): alice and dave are served again.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		s.mu.Lock()
-		n, users := s.conns, len(s.perCaller)
-		s.mu.Unlock()
-		if n == 0 && users == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still counted after every call ended: %d connections, %d users", n, users)
-		}
-	}
+	testwait.Until(t, "every connection let go after its call ended", counted(0, 0))
 	go func() {
 		for range entered {
 		}
